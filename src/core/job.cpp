@@ -1,0 +1,31 @@
+#include "core/job.hpp"
+
+#include <fmt/format.h>
+
+namespace errand::core {
+
+Result<void> validate_queue_name(std::string_view name, std::string_view field) {
+  const bool ok_length = !name.empty() && name.size() <= kMaxQueueName;
+  bool ok_chars = true;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-')) {
+      ok_chars = false;
+    }
+  }
+  if (ok_length && ok_chars) return {};
+  return invalid(std::string(field),
+                 fmt::format("{} must be 1-64 characters of a-z, 0-9, '_', '.' or '-'; got \"{}\"",
+                             field, name.substr(0, 100)));
+}
+
+Result<void> validate_label(std::string_view value, std::size_t limit, std::string_view field) {
+  bool ok = !value.empty() && value.size() <= limit;
+  for (char c : value) {
+    if (c <= ' ' || c == 0x7f) ok = false;
+  }
+  if (ok) return {};
+  return invalid(std::string(field),
+                 fmt::format("{} must be 1-{} printable characters without spaces", field, limit));
+}
+
+}  // namespace errand::core

@@ -1,0 +1,86 @@
+// The job model (see DESIGN.md, "Job model") and its validation rules.
+// Plain value types: thread-compatible.
+#pragma once
+
+#include "core/state.hpp"
+#include "core/time.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace errand::core {
+
+inline constexpr int kDefaultMaxAttempts = 10;
+inline constexpr int kMaxMaxAttempts = 1000;
+inline constexpr Millis kDefaultTimeout{5 * 60'000};
+inline constexpr std::size_t kMaxQueueName = 64;
+inline constexpr std::size_t kMaxTypeName = 128;
+inline constexpr std::size_t kMaxIdempotencyKey = 256;
+inline constexpr std::size_t kMaxTags = 32;
+inline constexpr std::size_t kMaxTagLength = 64;
+inline constexpr std::size_t kMaxErrorMessage = 4096;
+
+struct Progress {
+  std::optional<int> percent;  // 0..100
+  std::string message;
+  boost::json::value data;  // null when not set
+  TimePoint updated_at{};
+};
+
+struct AttemptError {
+  int attempt = 0;
+  TimePoint at{};
+  std::string message;
+};
+
+// A job as stored. Lease fields are meaningful only while running.
+struct Job {
+  std::string id;
+  std::string queue;
+  std::string type;
+  boost::json::value payload;
+  JobState state = JobState::queued;
+  std::int64_t priority = 0;
+  TimePoint run_at{};
+  TimePoint created_at{};
+  std::optional<TimePoint> started_at;
+  std::optional<TimePoint> finished_at;
+  int attempt = 0;
+  int max_attempts = kDefaultMaxAttempts;
+  Millis timeout = kDefaultTimeout;
+  std::string idempotency_key;  // empty: none
+  std::vector<std::string> tags;
+  std::optional<Progress> progress;
+  boost::json::value result;  // null until succeeded with a result
+  std::vector<AttemptError> errors;
+  std::string lease_id;
+  std::string worker;
+  std::optional<TimePoint> lease_expires_at;
+  bool cancel_requested = false;
+};
+
+// What an enqueue asks for, already validated, before the store assigns state.
+struct NewJob {
+  std::string id;  // assigned by the engine (time-sortable)
+  std::string queue;
+  std::string type;
+  boost::json::value payload;
+  std::int64_t priority = 0;
+  TimePoint run_at{};
+  int max_attempts = kDefaultMaxAttempts;
+  Millis timeout = kDefaultTimeout;
+  std::string idempotency_key;
+  std::vector<std::string> tags;
+};
+
+// Queue names: [a-z0-9_.-]{1,64}.
+Result<void> validate_queue_name(std::string_view name, std::string_view field = "queue");
+// Job types and tags: printable ASCII without spaces, 1..limit characters.
+Result<void> validate_label(std::string_view value, std::size_t limit, std::string_view field);
+
+}  // namespace errand::core

@@ -1,0 +1,231 @@
+// The Store: every durable verb the engine needs, and nothing else.
+//
+// One interface, several backends (sqlite/ now, postgres/ later); SQL lives
+// only below this header. Verbs are named noun-first and take one params
+// struct each (call them with designated initializers). Every verb takes the
+// decision-relevant `now` from its caller, so behaviour is driven by the
+// engine's injected clock.
+//
+// Asynchrony and durability: each verb queues its work and returns at once;
+// the `done` callback is invoked exactly once, on a store-owned thread, with
+// the verb's result. For a verb that changes data, `done` runs only after the
+// change is durable (committed and fsync'd); for a read, it sees every change
+// whose `done` has already run. Callbacks must not block: hand heavy work
+// elsewhere. After a failed commit or fsync the store refuses further writes
+// with `errc::unavailable` until it is reopened.
+//
+// Thread-safety: every method may be called from any thread concurrently.
+// Verbs submitted from one thread take effect in submission order.
+#pragma once
+
+#include "core/backoff.hpp"
+#include "core/job.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace errand::store {
+
+template <class T>
+using Callback = std::function<void(core::Result<T>)>;
+
+struct Unit {};  // the value of a verb that returns nothing
+
+// ---- params and results -----------------------------------------------------
+
+struct JobInsertManyParams {
+  std::vector<core::NewJob> jobs;  // ids assigned; validated
+  core::TimePoint now;
+};
+struct InsertOutcome {
+  std::string id;          // the new job's id, or the earlier job's for a duplicate
+  core::JobState state;    // queued or scheduled (or the earlier job's state)
+  bool duplicate = false;  // a job with the same idempotency_key exists (keys are global)
+};
+
+struct JobGetParams {
+  std::string id;
+};
+
+struct JobListParams {
+  std::string queue;                     // empty: all queues
+  std::optional<core::JobState> state;   // empty: all states
+  std::string type;                      // empty: all types
+  std::size_t limit = 50;                // 1..1000
+  std::string cursor;                    // empty: from the newest; else ids strictly older than it
+};
+struct JobPage {
+  std::vector<core::Job> jobs;  // newest first
+  std::string next_cursor;      // empty when there are no more
+};
+
+struct JobClaimParams {
+  std::vector<std::string> queues;  // tried in this order; paused queues are skipped
+  std::string worker;
+  std::size_t max = 1;
+  std::optional<core::Millis> lease;  // lease length; default: each job's timeout
+  core::TimePoint now;
+};
+// The claimed jobs are returned in state running, attempt incremented, with a
+// fresh lease_id, lease_expires_at = now + lease, started_at = now (first
+// attempt only). Only queued jobs whose run_at <= now are taken; within a
+// queue, higher priority first, then older (by id) first.
+
+struct LeaseExtendParams {
+  std::string id;
+  std::string lease_id;
+  std::optional<core::Millis> extend;  // new lease length from now; default: the job's timeout
+  core::TimePoint now;
+};
+struct LeaseInfo {
+  core::TimePoint lease_expires_at;
+  bool cancel_requested = false;
+};
+
+struct JobProgressParams {
+  std::string id;
+  std::string lease_id;
+  core::Progress progress;  // replaces the job's progress; updated_at = now
+  core::TimePoint now;
+};
+
+struct JobCompleteParams {
+  std::string id;
+  std::string lease_id;
+  boost::json::value result;
+  core::TimePoint now;
+};
+
+struct JobFailParams {
+  std::string id;
+  std::string lease_id;
+  std::string error;  // appended to the job's errors with its attempt number
+  bool retry = true;
+  std::optional<core::Millis> retry_in;
+  core::TimePoint now;
+  double jitter = 0.5;  // [0,1) picks the backoff within its window
+};
+
+// One entry of a batched acknowledgement: complete when `fail` is false.
+struct AckItem {
+  bool fail = false;
+  JobCompleteParams complete;
+  JobFailParams failure;
+};
+
+struct JobCancelParams {
+  std::string id;
+  core::TimePoint now;
+};
+struct JobRetryParams {
+  std::string id;
+  core::TimePoint now;
+};
+struct JobDeleteParams {
+  std::string id;
+};
+
+struct QueueInfo {
+  std::string name;
+  bool paused = false;
+  std::map<core::JobState, std::int64_t> counts;  // every state present, zero if none
+  std::int64_t processed = 0;  // attempts that succeeded, ever
+  std::int64_t failed = 0;     // attempts that failed (incl. lease expiry), ever
+};
+struct QueuePauseParams {
+  std::string queue;
+  bool paused = true;
+};
+
+struct JobPromoteDueParams {
+  core::TimePoint now;
+};
+struct LeaseExpireParams {
+  core::TimePoint now;
+  double jitter = 0.5;
+};
+struct JobPruneFinishedParams {
+  core::TimePoint finished_before;  // succeeded/dead/cancelled finished before this go
+  std::size_t limit = 10'000;       // at most this many per call
+};
+
+// What a committed change means for waiters and timers. Delivered after the
+// commit that caused it, on the store's thread.
+struct ChangeNotice {
+  std::vector<std::string> runnable_queues;   // queues that gained queued jobs
+  std::optional<core::TimePoint> deadline;    // an earlier run_at or lease expiry may now exist
+};
+
+struct StoreOptions {
+  core::BackoffPolicy backoff;
+  std::size_t max_batch = 1024;  // most verbs committed in one transaction
+};
+
+// ---- the interface ------------------------------------------------------------
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Called after each commit that made jobs runnable or may move the next
+  // deadline earlier. Set before use; not changed afterwards.
+  virtual void set_change_listener(std::function<void(const ChangeNotice&)> listener) = 0;
+
+  // Inserts all jobs or none. A job whose idempotency_key matches an existing
+  // (not yet pruned) job is not inserted; its outcome names the existing job.
+  // Errors: unavailable, internal. Durable when `done` runs.
+  virtual void job_insert_many(JobInsertManyParams p, Callback<std::vector<InsertOutcome>> done) = 0;
+
+  // Errors: not_found.
+  virtual void job_get(JobGetParams p, Callback<core::Job> done) = 0;
+  virtual void job_list(JobListParams p, Callback<JobPage> done) = 0;
+
+  // Atomically takes up to `max` runnable jobs from `queues` (in order) and
+  // leases them. An empty result is not an error. Durable when `done` runs.
+  virtual void job_claim(JobClaimParams p, Callback<std::vector<core::Job>> done) = 0;
+
+  // Errors: not_found; conflict when lease_id is not the job's current lease
+  // (or the job is not running). Durable when `done` runs.
+  virtual void lease_extend(LeaseExtendParams p, Callback<LeaseInfo> done) = 0;
+  virtual void job_progress(JobProgressParams p, Callback<Unit> done) = 0;
+  // running -> succeeded (even if cancel was requested: the work is done).
+  // Returns the job after the change.
+  virtual void job_complete(JobCompleteParams p, Callback<core::Job> done) = 0;
+  // running -> failed / dead / cancelled per core::decide_fail.
+  virtual void job_fail(JobFailParams p, Callback<core::Job> done) = 0;
+  // Each item succeeds or fails on its own; one transaction for all.
+  virtual void job_ack_many(std::vector<AckItem> items,
+                            Callback<std::vector<core::Result<core::JobState>>> done) = 0;
+
+  // Waiting states -> cancelled; running -> cancel_requested. Errors:
+  // not_found, conflict (already terminal).
+  virtual void job_cancel(JobCancelParams p, Callback<core::Job> done) = 0;
+  // dead/failed/cancelled -> queued now, with at least one attempt left.
+  virtual void job_retry(JobRetryParams p, Callback<core::Job> done) = 0;
+  virtual void job_delete(JobDeleteParams p, Callback<Unit> done) = 0;
+
+  // Every queue that has ever had a job or been configured, sorted by name.
+  virtual void queue_list(Callback<std::vector<QueueInfo>> done) = 0;
+  // Creates the queue if it does not exist yet.
+  virtual void queue_pause(QueuePauseParams p, Callback<QueueInfo> done) = 0;
+
+  // Timer work (the engine's tick). scheduled/failed with run_at <= now ->
+  // queued; returns how many moved.
+  virtual void job_promote_due(JobPromoteDueParams p, Callback<std::int64_t> done) = 0;
+  // running with lease_expires_at <= now -> fails the attempt with error
+  // "lease expired" (retry per policy); returns how many.
+  virtual void lease_expire(LeaseExpireParams p, Callback<std::int64_t> done) = 0;
+  // The earliest run_at of a waiting job or lease expiry of a running one.
+  virtual void next_deadline(Callback<std::optional<core::TimePoint>> done) = 0;
+  virtual void job_prune_finished(JobPruneFinishedParams p, Callback<std::int64_t> done) = 0;
+
+  // Waits for queued work to finish and closes. Safe to call twice.
+  virtual void close() = 0;
+};
+
+}  // namespace errand::store
