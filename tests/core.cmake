@@ -1,0 +1,13 @@
+# Unit tests of the pure core (src/core): milliseconds, no I/O.
+errand_gtest(core_test
+  SOURCES
+    ${PROJECT_SOURCE_DIR}/src/core/error_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/core/duration_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/core/time_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/core/id_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/core/backoff_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/core/state_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/core/job_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/core/job_json_test.cpp
+  LIBS errand_core
+)
