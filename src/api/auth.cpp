@@ -1,0 +1,209 @@
+#include "api/auth.hpp"
+
+#include "core/id.hpp"
+
+#include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <sys/stat.h>
+
+namespace errand::api {
+namespace {
+
+std::array<unsigned char, 32> sha256(std::string_view s) {
+  std::array<unsigned char, 32> out{};
+  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), out.data());
+  return out;
+}
+
+std::string base64url(const unsigned char* data, std::size_t n) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  out.reserve((n * 4 + 2) / 3);
+  for (std::size_t i = 0; i < n; i += 3) {
+    const std::uint32_t chunk = (std::uint32_t{data[i]} << 16) |
+                                (i + 1 < n ? std::uint32_t{data[i + 1]} << 8 : 0) |
+                                (i + 2 < n ? std::uint32_t{data[i + 2]} : 0);
+    out.push_back(kAlphabet[(chunk >> 18) & 63]);
+    out.push_back(kAlphabet[(chunk >> 12) & 63]);
+    if (i + 1 < n) out.push_back(kAlphabet[(chunk >> 6) & 63]);
+    if (i + 2 < n) out.push_back(kAlphabet[chunk & 63]);
+  }
+  return out;
+}
+
+std::string hmac_b64(const std::string& key, std::string_view message) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &len);
+  return base64url(mac, len);
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string_view bearer(std::string_view header) {
+  constexpr std::string_view kPrefix = "Bearer ";
+  if (header.size() > kPrefix.size() &&
+      (header.substr(0, kPrefix.size()) == kPrefix || header.substr(0, kPrefix.size()) == "bearer ")) {
+    return header.substr(kPrefix.size());
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string_view to_string(Role role) noexcept {
+  switch (role) {
+    case Role::admin: return "admin";
+    case Role::producer: return "producer";
+    case Role::worker: return "worker";
+  }
+  return "unknown";
+}
+
+core::Result<ApiKey> parse_api_key(std::string_view text) {
+  const auto colon = text.find(':');
+  const auto role = text.substr(0, colon);
+  const auto secret = colon == std::string_view::npos ? std::string_view{} : text.substr(colon + 1);
+  ApiKey key{Role::admin, std::string(secret)};
+  if (role == "admin") {
+    key.role = Role::admin;
+  } else if (role == "producer") {
+    key.role = Role::producer;
+  } else if (role == "worker") {
+    key.role = Role::worker;
+  } else {
+    return core::invalid("key", "a key must be ROLE:SECRET with ROLE admin, producer or worker");
+  }
+  if (secret.size() < 16) {
+    return core::invalid("key", fmt::format("the {} key's secret must be at least 16 characters",
+                                            role));
+  }
+  return key;
+}
+
+Auth::Auth(std::vector<ApiKey> keys, std::string token_secret, bool insecure)
+    : token_secret_(std::move(token_secret)), insecure_(insecure) {
+  for (const auto& k : keys) keys_.push_back({k.role, sha256(k.secret)});
+}
+
+const Auth::StoredKey* Auth::find_key(std::string_view secret) const {
+  const auto digest = sha256(secret);
+  const StoredKey* found = nullptr;
+  // Compare against every key so the time taken does not depend on which matched.
+  for (const auto& k : keys_) {
+    if (CRYPTO_memcmp(k.digest.data(), digest.data(), digest.size()) == 0) found = &k;
+  }
+  return found;
+}
+
+core::Result<void> Auth::check(const Request& req, Access access, std::string_view job_id,
+                               core::TimePoint now) const {
+  if (access == Access::open) return {};
+  const auto presented = bearer(req.authorization);
+  if (access == Access::read_job) {
+    // A job token comes as ?token= or as the bearer value (when it is not a key).
+    auto token_it = req.query.find("token");
+    std::string_view token;
+    if (token_it != req.query.end()) {
+      token = token_it->second;
+    } else if (!presented.empty() && !find_key(presented) &&
+               std::count(presented.begin(), presented.end(), '.') == 2) {
+      token = presented;
+    }
+    if (!token.empty()) {
+      if (verify_token(token, job_id, now)) return {};
+      return core::make_error(core::errc::unauthorized,
+                              "the job token is invalid, expired or for another job", "token");
+    }
+  }
+  if (keys_.empty()) {
+    if (req.loopback || insecure_) return {};
+    return core::make_error(core::errc::forbidden,
+                            "this server has no API keys configured and answers only loopback "
+                            "clients; start it with --key ROLE:SECRET");
+  }
+  if (presented.empty()) {
+    return core::make_error(core::errc::unauthorized,
+                            "missing API key: send Authorization: Bearer <key>", "authorization");
+  }
+  const auto* key = find_key(presented);
+  if (!key) return core::make_error(core::errc::unauthorized, "wrong API key", "authorization");
+  const Role role = key->role;
+  const bool allowed = role == Role::admin ||
+                       ((access == Access::producer || access == Access::read_job) &&
+                        role == Role::producer) ||
+                       (access == Access::worker && role == Role::worker);
+  if (allowed) return {};
+  return core::make_error(core::errc::forbidden,
+                          fmt::format("a {} key may not do this", to_string(role)),
+                          "authorization");
+}
+
+std::string Auth::make_token(std::string_view job_id, core::TimePoint expires) const {
+  const auto expiry = std::chrono::duration_cast<std::chrono::seconds>(expires.time_since_epoch());
+  auto signed_part = fmt::format("{}.{}", job_id, expiry.count());
+  auto mac = hmac_b64(token_secret_, signed_part);
+  return fmt::format("{}.{}", signed_part, mac);
+}
+
+bool Auth::verify_token(std::string_view token, std::string_view job_id,
+                        core::TimePoint now) const {
+  const auto last_dot = token.rfind('.');
+  if (last_dot == std::string_view::npos) return false;
+  const auto signed_part = token.substr(0, last_dot);
+  const auto first_dot = signed_part.find('.');
+  if (first_dot == std::string_view::npos) return false;
+  const auto expected = hmac_b64(token_secret_, signed_part);
+  if (!constant_time_equal(expected, token.substr(last_dot + 1))) return false;
+  if (signed_part.substr(0, first_dot) != job_id) return false;
+  const auto expiry_text = signed_part.substr(first_dot + 1);
+  std::int64_t expiry = 0;
+  auto [ptr, ec] = std::from_chars(expiry_text.data(), expiry_text.data() + expiry_text.size(), expiry);
+  if (ec != std::errc{} || ptr != expiry_text.data() + expiry_text.size()) return false;
+  return std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() < expiry;
+}
+
+core::Result<std::string> load_or_create_secret(const std::string& data_dir) {
+  const auto path = std::filesystem::path(data_dir) / "secret";
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    std::ifstream in(path, std::ios::binary);
+    std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (secret.size() >= 32) return secret;
+    return core::make_error(core::errc::internal,
+                            fmt::format("{} is shorter than 32 bytes; delete it to make a new one "
+                                        "(existing job tokens stop working)",
+                                        path.string()));
+  }
+  const auto secret = core::random_hex(32);
+  const auto tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << secret;
+    out.flush();
+    if (!out) {
+      return core::make_error(core::errc::internal, fmt::format("cannot write {}", tmp));
+    }
+  }
+  ::chmod(tmp.c_str(), 0600);
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    return core::make_error(core::errc::internal,
+                            fmt::format("cannot create {}: {}", path.string(), ec.message()));
+  }
+  return secret;
+}
+
+}  // namespace errand::api

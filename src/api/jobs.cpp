@@ -1,0 +1,239 @@
+// /v1/jobs: enqueue (single and batch), read, list, cancel, retry, delete.
+#include "api/errors.hpp"
+#include "api/request.hpp"
+#include "api/router.hpp"
+#include "core/job_json.hpp"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include <charconv>
+
+namespace errand::api {
+namespace json = boost::json;
+using boost::asio::awaitable;
+
+namespace {
+
+constexpr std::size_t kMaxBatch = 10'000;
+
+core::Result<std::vector<std::string>> parse_tags(const Fields& f) {
+  std::vector<std::string> tags;
+  const auto* v = f.raw("tags");
+  if (!v || v->is_null()) return tags;
+  if (!v->is_array()) return f.wrong_type("tags", "an array of strings");
+  if (v->get_array().size() > core::kMaxTags) {
+    return core::invalid(f.name("tags"), fmt::format("{} may hold at most {} tags", f.name("tags"),
+                                                     core::kMaxTags));
+  }
+  for (std::size_t i = 0; i < v->get_array().size(); ++i) {
+    const auto& t = v->get_array()[i];
+    const auto field = fmt::format("{}[{}]", f.name("tags"), i);
+    if (!t.is_string()) return core::invalid(field, fmt::format("{} must be a string", field));
+    if (auto ok = core::validate_label(t.get_string(), core::kMaxTagLength, field); !ok) {
+      return ok.error();
+    }
+    tags.emplace_back(t.get_string());
+  }
+  return tags;
+}
+
+core::Result<engine::EnqueueRequest> parse_enqueue(const json::object& o, std::string prefix,
+                                                   const ApiLimits& limits,
+                                                   std::size_t body_size) {
+  const Fields f(o, std::move(prefix));
+  if (auto ok = f.only({"queue", "type", "payload", "delay", "run_at", "priority", "max_attempts",
+                        "timeout", "idempotency_key", "tags"});
+      !ok) {
+    return ok.error();
+  }
+  engine::EnqueueRequest r;
+  ERRAND_TRY(queue, f.string("queue", 1024));
+  if (!queue) return f.missing("queue");
+  if (auto ok = core::validate_queue_name(*queue, f.name("queue")); !ok) return ok.error();
+  r.queue = std::move(*queue);
+  ERRAND_TRY(type, f.string("type", 1024));
+  if (type) {
+    if (auto ok = core::validate_label(*type, core::kMaxTypeName, f.name("type")); !ok) {
+      return ok.error();
+    }
+    r.type = std::move(*type);
+  }
+  if (const auto* payload = f.raw("payload")) {
+    if (body_size > limits.max_payload && json::serialize(*payload).size() > limits.max_payload) {
+      return core::make_error(core::errc::payload_too_large,
+                              fmt::format("{} is larger than {} bytes", f.name("payload"),
+                                          limits.max_payload),
+                              f.name("payload"));
+    }
+    r.payload = *payload;
+  }
+  ERRAND_TRY(delay, f.duration("delay", core::Millis{0}, core::Millis{3650LL * 86'400'000}));
+  ERRAND_TRY(run_at, f.time("run_at"));
+  if (delay && run_at) {
+    return core::invalid(f.name("delay"),
+                         fmt::format("give either {} or {}, not both", f.name("delay"),
+                                     f.name("run_at")));
+  }
+  r.delay = delay;
+  r.run_at = run_at;
+  ERRAND_TRY(priority, f.integer("priority", -1'000'000, 1'000'000));
+  r.priority = priority.value_or(0);
+  ERRAND_TRY(max_attempts, f.integer("max_attempts", 1, core::kMaxMaxAttempts));
+  r.max_attempts = static_cast<int>(max_attempts.value_or(core::kDefaultMaxAttempts));
+  ERRAND_TRY(timeout, f.duration("timeout", core::Millis{1000}, core::Millis{86'400'000}));
+  r.timeout = timeout.value_or(core::kDefaultTimeout);
+  ERRAND_TRY(key, f.string("idempotency_key", core::kMaxIdempotencyKey));
+  if (key) {
+    if (key->empty()) {
+      return core::invalid(f.name("idempotency_key"),
+                           fmt::format("{} must not be empty", f.name("idempotency_key")));
+    }
+    r.idempotency_key = std::move(*key);
+  }
+  ERRAND_TRY(tags, parse_tags(f));
+  r.tags = std::move(tags);
+  return r;
+}
+
+json::object outcome_json(const store::InsertOutcome& o, Services& s) {
+  json::object out{{"id", o.id},
+                   {"state", core::to_string(o.state)},
+                   {"token", s.auth.make_token(o.id, s.engine.clock().now() + s.limits.token_ttl)}};
+  if (o.duplicate) out["duplicate"] = true;
+  return out;
+}
+
+awaitable<Response> enqueue(Context& c) {
+  auto body = parse_object(c.request.body);
+  if (!body) co_return error_response(body.error());
+  auto req = parse_enqueue(*body, {}, c.services.limits, c.request.body.size());
+  if (!req) co_return error_response(req.error());
+  std::vector<engine::EnqueueRequest> batch;
+  batch.push_back(std::move(*req));
+  auto outcomes = co_await c.services.engine.enqueue(std::move(batch));
+  if (!outcomes) co_return error_response(outcomes.error());
+  const auto& o = outcomes->front();
+  co_return json_response(o.duplicate ? 200 : 202, json::serialize(outcome_json(o, c.services)));
+}
+
+awaitable<Response> enqueue_batch(Context& c) {
+  auto body = parse_object(c.request.body);
+  if (!body) co_return error_response(body.error());
+  const Fields f(*body);
+  if (auto ok = f.only({"jobs"}); !ok) co_return error_response(ok.error());
+  const auto* jobs = f.raw("jobs");
+  if (!jobs) co_return error_response(f.missing("jobs"));
+  if (!jobs->is_array()) co_return error_response(f.wrong_type("jobs", "an array of jobs"));
+  const auto& array = jobs->get_array();
+  if (array.empty() || array.size() > kMaxBatch) {
+    co_return error_response(core::invalid(
+        "jobs", fmt::format("jobs must hold 1 to {} jobs, got {}", kMaxBatch, array.size())));
+  }
+  std::vector<engine::EnqueueRequest> requests;
+  requests.reserve(array.size());
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    const auto field = fmt::format("jobs[{}]", i);
+    if (!array[i].is_object()) {
+      co_return error_response(core::invalid(field, fmt::format("{} must be an object", field)));
+    }
+    auto req = parse_enqueue(array[i].get_object(), field, c.services.limits,
+                             c.request.body.size());
+    if (!req) co_return error_response(req.error());
+    requests.push_back(std::move(*req));
+  }
+  auto outcomes = co_await c.services.engine.enqueue(std::move(requests));
+  if (!outcomes) co_return error_response(outcomes.error());
+  json::array out;
+  out.reserve(outcomes->size());
+  for (const auto& o : *outcomes) out.emplace_back(outcome_json(o, c.services));
+  co_return json_response(202, json::serialize(json::object{{"jobs", std::move(out)}}));
+}
+
+awaitable<Response> get_job(Context& c) {
+  auto job = co_await c.services.engine.get(c.params[0]);
+  if (!job) co_return error_response(job.error());
+  co_return json_response(200, json::serialize(core::job_to_json(*job)));
+}
+
+core::Result<store::JobListParams> parse_list(const Request& req) {
+  store::JobListParams p;
+  for (const auto& [key, value] : req.query) {
+    if (key == "queue") {
+      if (auto ok = core::validate_queue_name(value, "queue"); !ok) return ok.error();
+      p.queue = value;
+    } else if (key == "state") {
+      p.state = core::parse_job_state(value);
+      if (!p.state) {
+        return core::invalid("state", fmt::format("state must be one of scheduled, queued, running, "
+                                                  "succeeded, failed, dead, cancelled; got \"{}\"",
+                                                  value));
+      }
+    } else if (key == "type") {
+      p.type = value;
+    } else if (key == "limit") {
+      int n = 0;
+      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc{} || ptr != value.data() + value.size() || n < 1 || n > 1000) {
+        return core::invalid("limit", "limit must be an integer from 1 to 1000");
+      }
+      p.limit = static_cast<std::size_t>(n);
+    } else if (key == "cursor") {
+      if (!core::is_valid_id(value)) return core::invalid("cursor", "cursor is not a valid cursor");
+      p.cursor = value;
+    } else {
+      return core::invalid(key, fmt::format("unknown query parameter {} (expected queue, state, "
+                                            "type, limit, cursor)",
+                                            key));
+    }
+  }
+  return p;
+}
+
+awaitable<Response> list_jobs(Context& c) {
+  auto params = parse_list(c.request);
+  if (!params) co_return error_response(params.error());
+  auto page = co_await c.services.engine.list(std::move(*params));
+  if (!page) co_return error_response(page.error());
+  json::array jobs;
+  jobs.reserve(page->jobs.size());
+  for (const auto& j : page->jobs) jobs.emplace_back(core::job_to_json(j));
+  json::object out{{"jobs", std::move(jobs)}};
+  out["next_cursor"] = page->next_cursor.empty() ? json::value(nullptr) : json::value(page->next_cursor);
+  co_return json_response(200, json::serialize(out));
+}
+
+awaitable<Response> render_job(core::Result<core::Job> job) {
+  if (!job) co_return error_response(job.error());
+  co_return json_response(200, json::serialize(core::job_to_json(*job)));
+}
+
+awaitable<Response> cancel_job(Context& c) {
+  co_return co_await render_job(co_await c.services.engine.cancel(c.params[0]));
+}
+
+awaitable<Response> retry_job(Context& c) {
+  co_return co_await render_job(co_await c.services.engine.retry(c.params[0]));
+}
+
+awaitable<Response> delete_job(Context& c) {
+  auto done = co_await c.services.engine.remove(c.params[0]);
+  if (!done) co_return error_response(done.error());
+  co_return json_response(200, json::serialize(json::object{{"id", c.params[0]}, {"deleted", true}}));
+}
+
+}  // namespace
+
+std::vector<Route> job_routes() {
+  return {
+      {"POST", "/v1/jobs", Access::producer, enqueue},
+      {"POST", "/v1/jobs/batch", Access::producer, enqueue_batch},
+      {"GET", "/v1/jobs", Access::producer, list_jobs},
+      {"GET", "/v1/jobs/:id", Access::read_job, get_job},
+      {"DELETE", "/v1/jobs/:id", Access::admin, delete_job},
+      {"POST", "/v1/jobs/:id/cancel", Access::producer, cancel_job},
+      {"POST", "/v1/jobs/:id/retry", Access::producer, retry_job},
+  };
+}
+
+}  // namespace errand::api

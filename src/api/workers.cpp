@@ -1,0 +1,249 @@
+// Worker endpoints: claim (long poll), heartbeat, progress, complete, fail, acks.
+#include "api/errors.hpp"
+#include "api/request.hpp"
+#include "api/router.hpp"
+#include "core/job_json.hpp"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+namespace errand::api {
+namespace json = boost::json;
+using boost::asio::awaitable;
+
+namespace {
+
+constexpr std::size_t kMaxClaimQueues = 32;
+constexpr std::size_t kMaxClaim = 1000;
+constexpr std::size_t kMaxAcks = 10'000;
+constexpr core::Millis kMaxWait{5 * 60'000};
+constexpr core::Millis kMinLease{1000};
+constexpr core::Millis kMaxLease{86'400'000};
+
+core::Result<engine::ClaimRequest> parse_claim(const json::object& o) {
+  const Fields f(o);
+  if (auto ok = f.only({"queues", "worker", "max", "wait", "lease"}); !ok) return ok.error();
+  engine::ClaimRequest r;
+  const auto* queues = f.raw("queues");
+  if (!queues) return f.missing("queues");
+  if (!queues->is_array() || queues->get_array().empty() ||
+      queues->get_array().size() > kMaxClaimQueues) {
+    return f.wrong_type("queues", fmt::format("an array of 1 to {} queue names", kMaxClaimQueues));
+  }
+  for (std::size_t i = 0; i < queues->get_array().size(); ++i) {
+    const auto& q = queues->get_array()[i];
+    const auto field = fmt::format("queues[{}]", i);
+    if (!q.is_string()) return core::invalid(field, fmt::format("{} must be a string", field));
+    if (auto ok = core::validate_queue_name(q.get_string(), field); !ok) return ok.error();
+    r.queues.emplace_back(q.get_string());
+  }
+  ERRAND_TRY(worker, f.string("worker", 256));
+  if (worker && !worker->empty()) r.worker = std::move(*worker);
+  ERRAND_TRY(max, f.integer("max", 1, kMaxClaim));
+  r.max = static_cast<std::size_t>(max.value_or(1));
+  ERRAND_TRY(wait, f.duration("wait", core::Millis{0}, kMaxWait));
+  r.wait = wait.value_or(core::Millis{0});
+  ERRAND_TRY(lease, f.duration("lease", kMinLease, kMaxLease));
+  r.lease = lease;
+  return r;
+}
+
+json::object claimed_json(const core::Job& j) {
+  json::array tags;
+  for (const auto& t : j.tags) tags.emplace_back(t);
+  return json::object{
+      {"id", j.id},
+      {"queue", j.queue},
+      {"type", j.type.empty() ? json::value(nullptr) : json::value(j.type)},
+      {"payload", j.payload},
+      {"attempt", j.attempt},
+      {"max_attempts", j.max_attempts},
+      {"priority", j.priority},
+      {"lease_id", j.lease_id},
+      {"lease_expires_at",
+       j.lease_expires_at ? json::value(core::format_rfc3339(*j.lease_expires_at)) : nullptr},
+      {"tags", std::move(tags)},
+      {"created_at", core::format_rfc3339(j.created_at)},
+  };
+}
+
+awaitable<Response> claim(Context& c) {
+  auto body = parse_object(c.request.body);
+  if (!body) co_return error_response(body.error());
+  auto req = parse_claim(*body);
+  if (!req) co_return error_response(req.error());
+  auto jobs = co_await c.services.engine.claim(std::move(*req));
+  if (!jobs) co_return error_response(jobs.error());
+  json::array out;
+  out.reserve(jobs->size());
+  for (const auto& j : *jobs) out.emplace_back(claimed_json(j));
+  co_return json_response(200, json::serialize(json::object{{"jobs", std::move(out)}}));
+}
+
+core::Result<std::string> lease_id_of(const Fields& f) {
+  ERRAND_TRY(lease_id, f.string("lease_id", 128));
+  if (!lease_id || lease_id->empty()) return f.missing("lease_id");
+  return std::move(*lease_id);
+}
+
+awaitable<Response> heartbeat(Context& c) {
+  auto body = parse_object(c.request.body);
+  if (!body) co_return error_response(body.error());
+  const Fields f(*body);
+  if (auto ok = f.only({"lease_id", "extend"}); !ok) co_return error_response(ok.error());
+  auto lease_id = lease_id_of(f);
+  if (!lease_id) co_return error_response(lease_id.error());
+  auto extend = f.duration("extend", kMinLease, kMaxLease);
+  if (!extend) co_return error_response(extend.error());
+  auto info = co_await c.services.engine.heartbeat(c.params[0], std::move(*lease_id), *extend);
+  if (!info) co_return error_response(info.error());
+  co_return json_response(
+      200, json::serialize(json::object{
+               {"lease_expires_at", core::format_rfc3339(info->lease_expires_at)},
+               {"cancel_requested", info->cancel_requested}}));
+}
+
+core::Result<core::Progress> parse_progress(const Fields& f) {
+  if (auto ok = f.only({"lease_id", "percent", "message", "data"}); !ok) return ok.error();
+  core::Progress p;
+  ERRAND_TRY(percent, f.integer("percent", 0, 100));
+  if (percent) p.percent = static_cast<int>(*percent);
+  ERRAND_TRY(message, f.string("message", core::kMaxErrorMessage));
+  p.message = message.value_or("");
+  if (const auto* data = f.raw("data")) p.data = *data;
+  return p;
+}
+
+awaitable<Response> progress(Context& c) {
+  auto body = parse_object(c.request.body);
+  if (!body) co_return error_response(body.error());
+  const Fields f(*body);
+  auto p = parse_progress(f);
+  if (!p) co_return error_response(p.error());
+  auto lease_id = lease_id_of(f);
+  if (!lease_id) co_return error_response(lease_id.error());
+  auto done = co_await c.services.engine.progress(c.params[0], std::move(*lease_id), std::move(*p));
+  if (!done) co_return error_response(done.error());
+  co_return json_response(200, R"({"ok":true})");
+}
+
+core::Result<store::JobCompleteParams> parse_complete(const Fields& f, std::string id) {
+  if (auto ok = f.only({"id", "lease_id", "result"}); !ok) return ok.error();
+  ERRAND_TRY(lease_id, lease_id_of(f));
+  store::JobCompleteParams p{.id = std::move(id), .lease_id = std::move(lease_id)};
+  if (const auto* result = f.raw("result")) p.result = *result;
+  return p;
+}
+
+core::Result<store::JobFailParams> parse_fail(const Fields& f, std::string id) {
+  if (auto ok = f.only({"id", "lease_id", "error", "retry", "retry_in"}); !ok) return ok.error();
+  ERRAND_TRY(lease_id, lease_id_of(f));
+  store::JobFailParams p{.id = std::move(id), .lease_id = std::move(lease_id)};
+  const auto* error = f.raw("error");
+  if (!error) return f.missing("error");
+  if (!error->is_string()) return f.wrong_type("error", "a string");
+  p.error = std::string(error->get_string()).substr(0, core::kMaxErrorMessage);
+  ERRAND_TRY(retry, f.boolean("retry"));
+  p.retry = retry.value_or(true);
+  ERRAND_TRY(retry_in, f.duration("retry_in", core::Millis{0}, core::Millis{365LL * 86'400'000}));
+  p.retry_in = retry_in;
+  return p;
+}
+
+awaitable<Response> complete(Context& c) {
+  auto body = parse_object(c.request.body, true);
+  if (!body) co_return error_response(body.error());
+  auto p = parse_complete(Fields(*body), c.params[0]);
+  if (!p) co_return error_response(p.error());
+  auto job = co_await c.services.engine.complete(std::move(p->id), std::move(p->lease_id),
+                                                 std::move(p->result));
+  if (!job) co_return error_response(job.error());
+  co_return json_response(
+      200, json::serialize(json::object{{"id", job->id}, {"state", core::to_string(job->state)}}));
+}
+
+awaitable<Response> fail(Context& c) {
+  auto body = parse_object(c.request.body);
+  if (!body) co_return error_response(body.error());
+  auto p = parse_fail(Fields(*body), c.params[0]);
+  if (!p) co_return error_response(p.error());
+  auto job = co_await c.services.engine.fail({.id = std::move(p->id),
+                                              .lease_id = std::move(p->lease_id),
+                                              .error = std::move(p->error),
+                                              .retry = p->retry,
+                                              .retry_in = p->retry_in});
+  if (!job) co_return error_response(job.error());
+  co_return json_response(
+      200, json::serialize(json::object{{"id", job->id},
+                                        {"state", core::to_string(job->state)},
+                                        {"run_at", core::format_rfc3339(job->run_at)}}));
+}
+
+core::Result<store::AckItem> parse_ack(const json::value& v, std::size_t i) {
+  const auto prefix = fmt::format("acks[{}]", i);
+  if (!v.is_object()) return core::invalid(prefix, fmt::format("{} must be an object", prefix));
+  const Fields f(v.get_object(), prefix);
+  ERRAND_TRY(id, f.string("id", 64));
+  if (!id || id->empty()) return f.missing("id");
+  store::AckItem item;
+  if (f.raw("error")) {
+    ERRAND_TRY(failure, parse_fail(f, std::move(*id)));
+    item.fail = true;
+    item.failure = std::move(failure);
+  } else {
+    ERRAND_TRY(completion, parse_complete(f, std::move(*id)));
+    item.complete = std::move(completion);
+  }
+  return item;
+}
+
+awaitable<Response> acks(Context& c) {
+  auto body = parse_object(c.request.body);
+  if (!body) co_return error_response(body.error());
+  const Fields f(*body);
+  if (auto ok = f.only({"acks"}); !ok) co_return error_response(ok.error());
+  const auto* list = f.raw("acks");
+  if (!list) co_return error_response(f.missing("acks"));
+  if (!list->is_array() || list->get_array().empty() || list->get_array().size() > kMaxAcks) {
+    co_return error_response(f.wrong_type("acks", fmt::format("an array of 1 to {} acks", kMaxAcks)));
+  }
+  std::vector<store::AckItem> items;
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < list->get_array().size(); ++i) {
+    auto item = parse_ack(list->get_array()[i], i);
+    if (!item) co_return error_response(item.error());
+    ids.push_back(item->fail ? item->failure.id : item->complete.id);
+    items.push_back(std::move(*item));
+  }
+  auto results = co_await c.services.engine.ack_many(std::move(items));
+  if (!results) co_return error_response(results.error());
+  json::array out;
+  out.reserve(results->size());
+  for (std::size_t i = 0; i < results->size(); ++i) {
+    const auto& r = (*results)[i];
+    if (r) {
+      out.emplace_back(json::object{{"id", ids[i]}, {"ok", true}, {"state", core::to_string(*r)}});
+    } else {
+      out.emplace_back(json::object{
+          {"id", ids[i]},
+          {"ok", false},
+          {"error", {{"code", core::errc_name(r.error().code)}, {"message", r.error().message}}}});
+    }
+  }
+  co_return json_response(200, json::serialize(json::object{{"results", std::move(out)}}));
+}
+
+}  // namespace
+
+std::vector<Route> worker_routes() {
+  return {
+      {"POST", "/v1/claim", Access::worker, claim},
+      {"POST", "/v1/acks", Access::worker, acks},
+      {"POST", "/v1/jobs/:id/heartbeat", Access::worker, heartbeat},
+      {"POST", "/v1/jobs/:id/progress", Access::worker, progress},
+      {"POST", "/v1/jobs/:id/complete", Access::worker, complete},
+      {"POST", "/v1/jobs/:id/fail", Access::worker, fail},
+  };
+}
+
+}  // namespace errand::api

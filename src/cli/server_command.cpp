@@ -1,0 +1,186 @@
+#include "cli/server_command.hpp"
+
+#include "api/auth.hpp"
+#include "api/router.hpp"
+#include "api/server.hpp"
+#include "core/duration.hpp"
+#include "engine/engine.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+namespace errand::cli {
+namespace asio = boost::asio;
+namespace {
+
+struct ServerArgs {
+  std::string listen = "127.0.0.1:8740";
+  std::string data = "./errand-data";
+  std::vector<std::string> keys;
+  bool insecure = false;
+  std::size_t max_payload = 1 << 20;
+  std::size_t max_body = 64 << 20;
+  std::string retention = "7d";
+  unsigned threads = 0;
+  std::string log_level = "info";
+};
+
+// "127.0.0.1:8740", "[::1]:8740", "0.0.0.0:80", ":8740" (all interfaces).
+bool split_listen(const std::string& text, std::string& host, std::uint16_t& port) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) return false;
+  host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  try {
+    const int p = std::stoi(text.substr(colon + 1));
+    if (p < 0 || p > 65535) return false;
+    port = static_cast<std::uint16_t>(p);
+  } catch (...) {
+    return false;
+  }
+  return true;
+}
+
+bool is_loopback_host(const std::string& host) {
+  boost::system::error_code ec;
+  const auto a = asio::ip::make_address(host, ec);
+  return !ec && a.is_loopback();
+}
+
+std::vector<api::ApiKey> collect_keys(const ServerArgs& args) {
+  std::vector<std::string> texts = args.keys;
+  if (const char* env = std::getenv("ERRAND_KEYS"); env && *env) {
+    std::string all = env;
+    std::size_t start = 0;
+    while (start <= all.size()) {
+      const auto comma = all.find(',', start);
+      auto item = all.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!item.empty()) texts.push_back(item);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  std::vector<api::ApiKey> keys;
+  for (const auto& t : texts) {
+    auto key = api::parse_api_key(t);
+    if (!key) throw CLI::ValidationError("--key", key.error().message);
+    keys.push_back(std::move(*key));
+  }
+  return keys;
+}
+
+int run_server(const ServerArgs& args) {
+  spdlog::set_level(spdlog::level::from_str(args.log_level));
+  api::ServerOptions options;
+  if (!split_listen(args.listen, options.host, options.port)) {
+    std::cerr << "errand: --listen must be HOST:PORT, e.g. 127.0.0.1:8740; got " << args.listen << "\n";
+    return 2;
+  }
+  options.max_body = args.max_body;
+  const auto keys = collect_keys(args);
+  if (keys.empty() && !is_loopback_host(options.host) && !args.insecure) {
+    std::cerr << "errand: refusing to listen on " << options.host
+              << " without API keys: anyone who can reach it could run jobs. Add --key "
+                 "admin:SECRET (or ERRAND_KEYS), listen on 127.0.0.1, or pass --insecure.\n";
+    return 1;
+  }
+  auto retention = core::parse_duration(args.retention, "--retention");
+  if (!retention) {
+    std::cerr << "errand: " << retention.error().message << "\n";
+    return 2;
+  }
+
+  std::error_code fs_ec;
+  std::filesystem::create_directories(args.data, fs_ec);
+  auto store = store::SqliteStore::open({.dir = args.data, .store = {}});
+  if (!store) {
+    std::cerr << "errand: " << store.error().message << "\n";
+    return 1;
+  }
+  auto secret = api::load_or_create_secret(args.data);
+  if (!secret) {
+    std::cerr << "errand: " << secret.error().message << "\n";
+    return 1;
+  }
+
+  const unsigned threads = args.threads ? args.threads : 1;
+  asio::io_context io(static_cast<int>(threads));
+  core::SystemClock clock;
+  engine::Engine engine(io.get_executor(), **store, clock,
+                        {.retention = *retention, .prune_interval = core::Millis{10 * 60'000}});
+  api::Auth auth(keys, *secret, args.insecure);
+  api::Services services{engine, auth, **store, {.max_payload = args.max_payload}};
+  api::Router router(api::all_routes());
+  api::HttpServer server(io, router, services, options);
+  auto endpoint = server.listen();
+  if (!endpoint) {
+    std::cerr << "errand: " << endpoint.error().message << "\n";
+    return 1;
+  }
+  engine.start();
+  server.start();
+
+  const auto host = endpoint->address().is_v6() ? "[" + endpoint->address().to_string() + "]"
+                                                 : endpoint->address().to_string();
+  std::cout << "errand listening on http://" << host << ":" << endpoint->port() << "\n"
+            << "data in " << std::filesystem::absolute(args.data).lexically_normal().string()
+            << " (SQLite, every acknowledgement fsync'd)\n";
+  if (keys.empty()) {
+    std::cout << (args.insecure ? "no API keys configured and --insecure: anyone who can reach "
+                                  "this port has full access\n"
+                                : "no API keys configured: answering loopback clients only\n");
+  }
+  std::cout << std::flush;
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {}: finishing requests in flight, then exiting", signal);
+    server.stop();
+    engine.stop();
+  });
+
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&] { io.run(); });
+  io.run();
+  for (auto& t : pool) t.join();
+  (*store)->close();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+void add_server_command(CLI::App& app) {
+  auto args = std::make_shared<ServerArgs>();
+  auto* cmd = app.add_subcommand("server", "Run the Errand server in the foreground");
+  cmd->add_option("--listen", args->listen, "Address and port to listen on (port 0: any free port)")
+      ->capture_default_str();
+  cmd->add_option("--data", args->data, "Data directory (SQLite database and secrets)")
+      ->capture_default_str();
+  cmd->add_option("--key", args->keys,
+                  "API key ROLE:SECRET, ROLE one of admin, producer, worker (repeatable; also "
+                  "ERRAND_KEYS=ROLE:SECRET,...)");
+  cmd->add_flag("--insecure", args->insecure,
+                "Allow listening on a non-loopback address without API keys");
+  cmd->add_option("--max-payload", args->max_payload, "Largest job payload in bytes")
+      ->capture_default_str();
+  cmd->add_option("--max-body", args->max_body, "Largest request body in bytes")
+      ->capture_default_str();
+  cmd->add_option("--retention", args->retention, "How long finished jobs are kept")
+      ->capture_default_str();
+  cmd->add_option("--threads", args->threads, "HTTP threads (default 1)");
+  cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
+  cmd->callback([args] { std::exit(run_server(*args)); });
+}
+
+}  // namespace errand::cli

@@ -33,7 +33,8 @@ std::string IdGenerator::next(TimePoint now) {
   }
   // 128 bits -> 26 base32 characters (the first carries only 3 bits).
   std::string out(26, '0');
-  unsigned __int128 v = 0;
+  __extension__ using Uint128 = unsigned __int128;
+  Uint128 v = 0;
   for (auto b : bytes) v = (v << 8) | b;
   for (int i = 25; i >= 0; --i) {
     out[i] = kAlphabet[static_cast<unsigned>(v & 31)];

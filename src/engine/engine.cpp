@@ -1,0 +1,149 @@
+#include "engine/engine.hpp"
+
+#include "engine/await_store.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+
+namespace errand::engine {
+namespace asio = boost::asio;
+using core::Result;
+
+Engine::Engine(asio::any_io_executor executor, store::Store& store, const core::Clock& clock,
+               EngineOptions options)
+    : executor_(executor),
+      timer_strand_(asio::make_strand(executor)),
+      store_(store),
+      clock_(clock),
+      options_(options),
+      rng_(std::random_device{}()) {
+  store_.set_change_listener([this](const store::ChangeNotice& n) { on_store_change(n); });
+}
+
+Engine::~Engine() { stop(); }
+
+double Engine::next_jitter() {
+  std::lock_guard lock(rng_mutex_);
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+}
+
+EngineStats Engine::stats() const { return {waiters_.size(), ticks_.load()}; }
+
+void Engine::on_store_change(const store::ChangeNotice& notice) {
+  if (!notice.runnable_queues.empty()) waiters_.notify(notice.runnable_queues);
+  if (notice.deadline) request_deadline(*notice.deadline);
+}
+
+Task<std::vector<store::InsertOutcome>> Engine::enqueue(std::vector<EnqueueRequest> requests) {
+  const auto now = clock_.now();
+  store::JobInsertManyParams params{.jobs = {}, .now = now};
+  params.jobs.reserve(requests.size());
+  for (auto& r : requests) {
+    core::NewJob job;
+    job.id = ids_.next(now);
+    job.queue = std::move(r.queue);
+    job.type = std::move(r.type);
+    job.payload = std::move(r.payload);
+    job.priority = r.priority;
+    job.run_at = r.run_at ? *r.run_at : now + r.delay.value_or(core::Millis{0});
+    job.max_attempts = r.max_attempts;
+    job.timeout = r.timeout;
+    job.idempotency_key = std::move(r.idempotency_key);
+    job.tags = std::move(r.tags);
+    params.jobs.push_back(std::move(job));
+  }
+  co_return co_await await_store<std::vector<store::InsertOutcome>>(
+      [&](auto done) { store_.job_insert_many(std::move(params), std::move(done)); });
+}
+
+Task<core::Job> Engine::get(std::string id) {
+  co_return co_await await_store<core::Job>(
+      [&](auto done) { store_.job_get({.id = std::move(id)}, std::move(done)); });
+}
+
+Task<store::JobPage> Engine::list(store::JobListParams params) {
+  co_return co_await await_store<store::JobPage>(
+      [&](auto done) { store_.job_list(std::move(params), std::move(done)); });
+}
+
+Task<core::Job> Engine::cancel(std::string id) {
+  co_return co_await await_store<core::Job>([&](auto done) {
+    store_.job_cancel({.id = std::move(id), .now = clock_.now()}, std::move(done));
+  });
+}
+
+Task<core::Job> Engine::retry(std::string id) {
+  co_return co_await await_store<core::Job>([&](auto done) {
+    store_.job_retry({.id = std::move(id), .now = clock_.now()}, std::move(done));
+  });
+}
+
+Task<store::Unit> Engine::remove(std::string id) {
+  co_return co_await await_store<store::Unit>(
+      [&](auto done) { store_.job_delete({.id = std::move(id)}, std::move(done)); });
+}
+
+Task<store::LeaseInfo> Engine::heartbeat(std::string id, std::string lease_id,
+                                         std::optional<core::Millis> extend) {
+  store::LeaseExtendParams params{
+      .id = std::move(id), .lease_id = std::move(lease_id), .extend = extend, .now = clock_.now()};
+  co_return co_await await_store<store::LeaseInfo>(
+      [&](auto done) { store_.lease_extend(std::move(params), std::move(done)); });
+}
+
+Task<store::Unit> Engine::progress(std::string id, std::string lease_id, core::Progress progress) {
+  const auto now = clock_.now();
+  progress.updated_at = now;
+  store::JobProgressParams params{.id = std::move(id),
+                                  .lease_id = std::move(lease_id),
+                                  .progress = std::move(progress),
+                                  .now = now};
+  co_return co_await await_store<store::Unit>(
+      [&](auto done) { store_.job_progress(std::move(params), std::move(done)); });
+}
+
+Task<core::Job> Engine::complete(std::string id, std::string lease_id, boost::json::value result) {
+  store::JobCompleteParams params{.id = std::move(id),
+                                  .lease_id = std::move(lease_id),
+                                  .result = std::move(result),
+                                  .now = clock_.now()};
+  co_return co_await await_store<core::Job>(
+      [&](auto done) { store_.job_complete(std::move(params), std::move(done)); });
+}
+
+Task<core::Job> Engine::fail(FailRequest r) {
+  store::JobFailParams params{.id = std::move(r.id),
+                              .lease_id = std::move(r.lease_id),
+                              .error = std::move(r.error),
+                              .retry = r.retry,
+                              .retry_in = r.retry_in,
+                              .now = clock_.now(),
+                              .jitter = next_jitter()};
+  co_return co_await await_store<core::Job>(
+      [&](auto done) { store_.job_fail(std::move(params), std::move(done)); });
+}
+
+Task<std::vector<Result<core::JobState>>> Engine::ack_many(std::vector<store::AckItem> items) {
+  const auto now = clock_.now();
+  for (auto& item : items) {
+    item.complete.now = now;
+    item.failure.now = now;
+    item.failure.jitter = next_jitter();
+  }
+  co_return co_await await_store<std::vector<Result<core::JobState>>>(
+      [&](auto done) { store_.job_ack_many(std::move(items), std::move(done)); });
+}
+
+Task<std::vector<store::QueueInfo>> Engine::queues() {
+  co_return co_await await_store<std::vector<store::QueueInfo>>(
+      [&](auto done) { store_.queue_list(std::move(done)); });
+}
+
+Task<store::QueueInfo> Engine::pause(std::string queue, bool paused) {
+  co_return co_await await_store<store::QueueInfo>([&](auto done) {
+    store_.queue_pause({.queue = std::move(queue), .paused = paused}, std::move(done));
+  });
+}
+
+}  // namespace errand::engine

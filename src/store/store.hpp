@@ -224,6 +224,9 @@ class Store {
   virtual void next_deadline(Callback<std::optional<core::TimePoint>> done) = 0;
   virtual void job_prune_finished(JobPruneFinishedParams p, Callback<std::int64_t> done) = 0;
 
+  // False once the store refuses writes (after a failed commit or fsync).
+  virtual bool writable() const { return true; }
+
   // Waits for queued work to finish and closes. Safe to call twice.
   virtual void close() = 0;
 };

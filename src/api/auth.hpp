@@ -1,0 +1,73 @@
+// Who may do what: API keys with roles, per-job read tokens, and the
+// loopback-only rule for a server without keys.
+//
+// Keys are compared in constant time (SHA-256 digests compared with
+// CRYPTO_memcmp), and never logged. A job token is
+// "<job id>.<expiry unix seconds>.<base64url HMAC-SHA256(secret, id.expiry)>"
+// and grants reading that one job until it expires. Immutable after
+// construction: thread-safe.
+#pragma once
+
+#include "api/http_types.hpp"
+#include "core/error.hpp"
+#include "core/time.hpp"
+
+#include <array>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace errand::api {
+
+enum class Role { admin, producer, worker };
+
+// What a route requires.
+enum class Access {
+  open,      // anyone (health)
+  read_job,  // admin or producer key, or the job's own token
+  producer,  // admin or producer
+  worker,    // admin or worker
+  admin,     // admin only
+};
+
+struct ApiKey {
+  Role role;
+  std::string secret;
+};
+
+// Parses "ROLE:SECRET"; the secret must be at least 16 characters.
+core::Result<ApiKey> parse_api_key(std::string_view text);
+std::string_view to_string(Role role) noexcept;
+
+class Auth {
+ public:
+  // `token_secret`: the server's signing secret (32+ bytes).
+  Auth(std::vector<ApiKey> keys, std::string token_secret, bool insecure);
+
+  bool has_keys() const { return !keys_.empty(); }
+
+  // Checks a request against the access a route requires. `job_id` is the
+  // job a read_job route is about. Errors: unauthorized, forbidden.
+  core::Result<void> check(const Request& req, Access access, std::string_view job_id,
+                           core::TimePoint now) const;
+
+  std::string make_token(std::string_view job_id, core::TimePoint expires) const;
+  bool verify_token(std::string_view token, std::string_view job_id, core::TimePoint now) const;
+
+ private:
+  struct StoredKey {
+    Role role;
+    std::array<unsigned char, 32> digest;
+  };
+  const StoredKey* find_key(std::string_view secret) const;
+
+  std::vector<StoredKey> keys_;
+  std::string token_secret_;
+  bool insecure_;
+};
+
+// Loads the token signing secret from `<data_dir>/secret`, creating it (32
+// random bytes, mode 0600) at first start.
+core::Result<std::string> load_or_create_secret(const std::string& data_dir);
+
+}  // namespace errand::api

@@ -1,0 +1,63 @@
+// Routes are a table: {method, pattern, access, handler}. The router matches
+// the path (":name" segments capture), answers 404/405 for no match, checks
+// access, and runs the handler inside a catch-all so no input can crash the
+// server. Handlers parse, call the engine, render — nothing else.
+// Immutable after construction: thread-safe.
+#pragma once
+
+#include "api/auth.hpp"
+#include "api/http_types.hpp"
+#include "engine/engine.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace errand::api {
+
+struct ApiLimits {
+  std::size_t max_payload = 1 << 20;        // bytes of one job's serialized payload
+  core::Millis token_ttl{7 * 86'400'000};   // lifetime of a job's read token
+};
+
+// What handlers may use. Outlives every request.
+struct Services {
+  engine::Engine& engine;
+  const Auth& auth;
+  store::Store& store;
+  ApiLimits limits;
+};
+
+struct Context {
+  const Request& request;
+  std::vector<std::string> params;  // captured ":name" segments, in order
+  Services& services;
+};
+
+using Handler = boost::asio::awaitable<Response> (*)(Context&);
+
+struct Route {
+  std::string_view method;
+  std::string_view pattern;  // e.g. "/v1/jobs/:id/cancel"
+  Access access;
+  Handler handler;
+};
+
+class Router {
+ public:
+  explicit Router(std::vector<Route> routes);
+  boost::asio::awaitable<Response> dispatch(const Request& request, Services& services) const;
+
+ private:
+  std::vector<Route> routes_;
+};
+
+// The route tables of each resource.
+std::vector<Route> job_routes();
+std::vector<Route> worker_routes();
+std::vector<Route> queue_routes();
+std::vector<Route> all_routes();
+
+}  // namespace errand::api

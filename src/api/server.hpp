@@ -1,0 +1,48 @@
+// The HTTP/1.1 server: accepts connections, reads requests with limits and
+// time-outs, hands each to the Router, writes the response, keeps the
+// connection alive. The only unit that includes Beast's HTTP code.
+//
+// Each connection is a coroutine on its own strand. `stop()` closes the
+// listener and idle connections; requests in flight are answered and their
+// connections then closed. Thread-safe: the io_context may run on several
+// threads.
+#pragma once
+
+#include "api/router.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <memory>
+#include <string>
+
+namespace errand::api {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8740;                 // 0: pick a free port
+  std::size_t max_body = 64 << 20;           // bytes of a request body (413 beyond)
+  std::size_t max_header = 16 << 10;         // bytes of the request head (431 beyond)
+  core::Millis idle_timeout{60'000};         // keep-alive idle / waiting for the request head
+  core::Millis read_timeout{30'000};         // reading a request's body; writing a response
+};
+
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context& io, const Router& router, Services& services,
+             ServerOptions options);
+  ~HttpServer();
+
+  // Binds and listens; returns the bound endpoint (the real port for port 0).
+  core::Result<boost::asio::ip::tcp::endpoint> listen();
+  // Starts accepting (after listen()).
+  void start();
+  // Stops accepting and closes idle connections. Safe twice and before start.
+  void stop();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace errand::api

@@ -1,0 +1,150 @@
+// The engine: the job lifecycle on top of a Store.
+//
+// It turns API requests into store verbs with the injected clock's `now`,
+// assigns ids, makes long-poll claims wait for work (woken by the store's
+// change notices, never by polling), and runs the timer that promotes due
+// jobs, expires leases and prunes finished jobs. `tick(now)` does what is due
+// at `now` and returns the next deadline; the timer sleeps until then and is
+// re-armed early by any commit that brings a deadline closer. Tests drive
+// `tick` with a FakeClock and leave the timer off.
+//
+// Every coroutine here may be awaited from any executor and resumes on it.
+// Methods are thread-safe. Durability is the store's: a mutating call
+// completes after its change is fsync'd.
+#pragma once
+
+#include "core/id.hpp"
+#include "core/job.hpp"
+#include "engine/waiters.hpp"
+#include "store/store.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+
+namespace errand::engine {
+
+template <class T>
+using Task = boost::asio::awaitable<core::Result<T>>;
+
+struct EnqueueRequest {
+  std::string queue;
+  std::string type;
+  boost::json::value payload;
+  std::optional<core::Millis> delay;
+  std::optional<core::TimePoint> run_at;
+  std::int64_t priority = 0;
+  int max_attempts = core::kDefaultMaxAttempts;
+  core::Millis timeout = core::kDefaultTimeout;
+  std::string idempotency_key;
+  std::vector<std::string> tags;
+};
+
+struct ClaimRequest {
+  std::vector<std::string> queues;
+  std::string worker = "anonymous";
+  std::size_t max = 1;
+  core::Millis wait{0};
+  std::optional<core::Millis> lease;
+};
+
+struct FailRequest {
+  std::string id;
+  std::string lease_id;
+  std::string error;
+  bool retry = true;
+  std::optional<core::Millis> retry_in;
+};
+
+struct EngineOptions {
+  core::Millis retention{7 * 86'400'000};     // finished jobs are kept this long
+  core::Millis prune_interval{10 * 60'000};   // how often pruning runs
+  bool run_timer = true;                      // false in tests that drive tick()
+};
+
+struct EngineStats {
+  std::size_t waiting_claims = 0;
+  std::uint64_t ticks = 0;
+};
+
+class Engine {
+ public:
+  Engine(boost::asio::any_io_executor executor, store::Store& store, const core::Clock& clock,
+         EngineOptions options = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Starts the timer (if enabled). stop() wakes every waiting claim (they
+  // answer empty) and stops the timer; safe before start() and twice.
+  void start();
+  void stop();
+
+  // Assigns ids and run_at; inserts all or none. Durable when it completes.
+  Task<std::vector<store::InsertOutcome>> enqueue(std::vector<EnqueueRequest> requests);
+
+  Task<core::Job> get(std::string id);
+  Task<store::JobPage> list(store::JobListParams params);
+  Task<core::Job> cancel(std::string id);
+  Task<core::Job> retry(std::string id);
+  Task<store::Unit> remove(std::string id);
+
+  // Takes up to `max` jobs; with a `wait`, sleeps until work arrives or the
+  // wait ends (then answers empty).
+  Task<std::vector<core::Job>> claim(ClaimRequest request);
+
+  Task<store::LeaseInfo> heartbeat(std::string id, std::string lease_id,
+                                   std::optional<core::Millis> extend);
+  Task<store::Unit> progress(std::string id, std::string lease_id, core::Progress progress);
+  Task<core::Job> complete(std::string id, std::string lease_id, boost::json::value result);
+  Task<core::Job> fail(FailRequest request);
+  // Items' `now` and `jitter` are filled in here.
+  Task<std::vector<core::Result<core::JobState>>> ack_many(std::vector<store::AckItem> items);
+
+  Task<std::vector<store::QueueInfo>> queues();
+  Task<store::QueueInfo> pause(std::string queue, bool paused);
+
+  // Does what is due at `now` (promote due jobs, expire leases, prune) and
+  // returns the next deadline, if any.
+  boost::asio::awaitable<std::optional<core::TimePoint>> tick(core::TimePoint now);
+
+  const core::Clock& clock() const { return clock_; }
+  EngineStats stats() const;
+  // Runs when the store reports a committed change (any thread).
+  void on_store_change(const store::ChangeNotice& notice);
+
+ private:
+  double next_jitter();
+  boost::asio::awaitable<void> timer_loop();
+  void request_deadline(core::TimePoint deadline);
+  Task<std::vector<core::Job>> claim_once(const ClaimRequest& request);
+
+  boost::asio::any_io_executor executor_;
+  boost::asio::strand<boost::asio::any_io_executor> timer_strand_;
+  store::Store& store_;
+  const core::Clock& clock_;
+  EngineOptions options_;
+  core::IdGenerator ids_;
+  Waiters waiters_;
+
+  std::mutex rng_mutex_;
+  std::mt19937_64 rng_;
+
+  // Timer state, touched only on timer_strand_.
+  std::shared_ptr<boost::asio::steady_timer> timer_;
+  std::optional<core::TimePoint> armed_deadline_;
+  std::optional<core::TimePoint> pending_deadline_;
+  core::TimePoint next_prune_{};
+  std::atomic<bool> started_{false};
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> ticks_{0};
+};
+
+}  // namespace errand::engine

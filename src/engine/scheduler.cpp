@@ -1,0 +1,80 @@
+// The engine's timer: promotion of due jobs, lease expiry and pruning, run at
+// the next deadline and never on a fixed polling interval.
+#include "engine/await_store.hpp"
+#include "engine/engine.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+
+namespace errand::engine {
+namespace asio = boost::asio;
+
+asio::awaitable<std::optional<core::TimePoint>> Engine::tick(core::TimePoint now) {
+  ticks_.fetch_add(1);
+  auto promoted = co_await await_store<std::int64_t>(
+      [&](auto done) { store_.job_promote_due({.now = now}, std::move(done)); });
+  if (!promoted) spdlog::warn("promoting due jobs failed: {}", promoted.error().message);
+  auto expired = co_await await_store<std::int64_t>([&](auto done) {
+    store_.lease_expire({.now = now, .jitter = next_jitter()}, std::move(done));
+  });
+  if (!expired) {
+    spdlog::warn("expiring leases failed: {}", expired.error().message);
+  } else if (*expired > 0) {
+    spdlog::info("{} lease(s) expired; their jobs will be retried", *expired);
+  }
+  if (now >= next_prune_) {
+    next_prune_ = now + options_.prune_interval;
+    auto pruned = co_await await_store<std::int64_t>([&](auto done) {
+      store_.job_prune_finished({.finished_before = now - options_.retention}, std::move(done));
+    });
+    if (pruned && *pruned > 0) spdlog::info("pruned {} finished job(s)", *pruned);
+  }
+  auto next = co_await await_store<std::optional<core::TimePoint>>(
+      [&](auto done) { store_.next_deadline(std::move(done)); });
+  std::optional<core::TimePoint> deadline = next_prune_;
+  if (next && *next && **next < *deadline) deadline = **next;
+  co_return deadline;
+}
+
+void Engine::start() {
+  if (!options_.run_timer || started_.exchange(true)) return;
+  asio::co_spawn(timer_strand_, timer_loop(), asio::detached);
+}
+
+void Engine::stop() {
+  if (stopping_.exchange(true)) return;
+  waiters_.notify_all();
+  asio::post(timer_strand_, [this] {
+    if (timer_) timer_->cancel();
+  });
+}
+
+void Engine::request_deadline(core::TimePoint deadline) {
+  asio::post(timer_strand_, [this, deadline] {
+    if (!pending_deadline_ || deadline < *pending_deadline_) pending_deadline_ = deadline;
+    if (timer_ && (!armed_deadline_ || deadline < *armed_deadline_)) timer_->cancel();
+  });
+}
+
+asio::awaitable<void> Engine::timer_loop() {
+  timer_ = std::make_shared<asio::steady_timer>(timer_strand_);
+  while (!stopping_) {
+    pending_deadline_.reset();
+    auto next = co_await tick(clock_.now());
+    if (pending_deadline_ && (!next || *pending_deadline_ < *next)) next = pending_deadline_;
+    armed_deadline_ = next;
+    const auto wait = next ? *next - clock_.now() : core::Millis{60'000};
+    // +1ms: a deadline is "due" when now >= it, and the timer may fire early
+    // by a fraction of a millisecond.
+    timer_->expires_after(std::max(wait, core::Millis{0}) + core::Millis{1});
+    boost::system::error_code ec;
+    co_await timer_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    armed_deadline_.reset();
+  }
+}
+
+}  // namespace errand::engine
