@@ -1,0 +1,178 @@
+#include "client/client.hpp"
+
+#include "client/http.hpp"
+#include "client/wire.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace errand::client {
+namespace json = boost::json;
+using core::errc;
+
+namespace {
+
+std::optional<Method> parse_method(std::string_view m) {
+  if (m == "GET") return Method::get;
+  if (m == "POST") return Method::post;
+  if (m == "PUT") return Method::put;
+  if (m == "DELETE") return Method::del;
+  return std::nullopt;
+}
+
+template <class T, class Parse>
+core::Result<T> then_parse(core::Result<json::value> got, Parse parse) {
+  if (!got) return got.error();
+  return parse(*got);
+}
+
+}  // namespace
+
+struct Client::Impl {
+  std::string url;
+  core::Millis request_timeout;
+  core::Result<Endpoint> endpoint;
+  std::unique_ptr<HttpClient> http;  // null when the URL is invalid
+
+  explicit Impl(ClientOptions o)
+      : url(o.url), request_timeout(o.request_timeout), endpoint(parse_endpoint(o.url)) {
+    if (!endpoint) return;
+    HttpOptions h;
+    h.bearer = std::move(o.key);
+    h.connect_timeout = o.connect_timeout;
+    h.io_timeout = o.request_timeout;
+    h.max_idle_connections = o.max_idle_connections;
+    http = std::make_unique<HttpClient>(*endpoint, std::move(h));
+  }
+
+  core::Result<json::value> send(Method method, std::string target, const json::value& body,
+                                 core::Millis read_timeout) {
+    if (!http) return endpoint.error();
+    HttpRequest req{method, std::move(target), body.is_null() ? std::string() : json::serialize(body),
+                    read_timeout};
+    auto res = http->send(req);
+    if (!res) return res.error();
+    if (res->status < 200 || res->status > 299) return wire::error_from_response(res->status, res->body);
+    if (res->body.empty()) return json::value(nullptr);
+    boost::system::error_code ec;
+    auto v = json::parse(res->body, ec);
+    if (ec) {
+      return core::make_error(errc::internal,
+                              "unexpected answer from errand: the body is not JSON (" + ec.message() + ")");
+    }
+    return v;
+  }
+
+  core::Result<json::value> get(std::string target) {
+    return send(Method::get, std::move(target), nullptr, core::Millis{0});
+  }
+  core::Result<json::value> post(std::string target, const json::value& body = json::object()) {
+    return send(Method::post, std::move(target), body, core::Millis{0});
+  }
+};
+
+Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Client::~Client() = default;
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
+
+const std::string& Client::url() const noexcept { return impl_->url; }
+
+core::Result<json::value> Client::call(std::string_view method, std::string_view target,
+                                       const json::value& body, core::Millis read_timeout) {
+  auto m = parse_method(method);
+  if (!m) return core::invalid("method", "unsupported HTTP method " + std::string(method));
+  return impl_->send(*m, std::string(target), body, read_timeout);
+}
+
+core::Result<Enqueued> Client::enqueue(const EnqueueOptions& job) {
+  return then_parse<Enqueued>(impl_->post("/v1/jobs", wire::enqueue_body(job)), wire::parse_enqueued);
+}
+
+core::Result<std::vector<Enqueued>> Client::enqueue_batch(const std::vector<EnqueueOptions>& jobs) {
+  return then_parse<std::vector<Enqueued>>(impl_->post("/v1/jobs/batch", wire::enqueue_batch_body(jobs)),
+                                           wire::parse_enqueued_batch);
+}
+
+core::Result<core::Job> Client::get(std::string_view id) {
+  return then_parse<core::Job>(impl_->get(wire::job_target(id)), wire::parse_job);
+}
+
+core::Result<JobPage> Client::list(const ListOptions& options) {
+  return then_parse<JobPage>(impl_->get(wire::list_target(options)), wire::parse_job_page);
+}
+
+core::Result<core::Job> Client::cancel(std::string_view id) {
+  return then_parse<core::Job>(impl_->post(wire::job_target(id, "/cancel")), wire::parse_job);
+}
+
+core::Result<core::Job> Client::retry(std::string_view id) {
+  return then_parse<core::Job>(impl_->post(wire::job_target(id, "/retry")), wire::parse_job);
+}
+
+core::Result<void> Client::remove(std::string_view id) {
+  auto got = impl_->send(Method::del, wire::job_target(id), nullptr, core::Millis{0});
+  if (!got) return got.error();
+  return {};
+}
+
+core::Result<std::vector<ClaimedJob>> Client::claim(const ClaimOptions& options) {
+  // The server answers only when the wait ends: allow for it on top of the
+  // usual time-out, or every idle long poll would look like a dead server.
+  auto got = impl_->send(Method::post, "/v1/claim", wire::claim_body(options),
+                         options.wait + impl_->request_timeout);
+  return then_parse<std::vector<ClaimedJob>>(std::move(got), wire::parse_claimed);
+}
+
+core::Result<HeartbeatResult> Client::heartbeat(std::string_view id, std::string_view lease_id,
+                                                std::optional<core::Millis> extend) {
+  return then_parse<HeartbeatResult>(
+      impl_->post(wire::job_target(id, "/heartbeat"), wire::heartbeat_body(lease_id, extend)),
+      wire::parse_heartbeat);
+}
+
+core::Result<void> Client::progress(std::string_view id, std::string_view lease_id,
+                                    const ProgressUpdate& update) {
+  auto got = impl_->post(wire::job_target(id, "/progress"), wire::progress_body(lease_id, update));
+  if (!got) return got.error();
+  return {};
+}
+
+core::Result<Finished> Client::complete(std::string_view id, std::string_view lease_id,
+                                        const json::value& result) {
+  return then_parse<Finished>(
+      impl_->post(wire::job_target(id, "/complete"), wire::complete_body(lease_id, result)),
+      wire::parse_finished);
+}
+
+core::Result<Finished> Client::fail(std::string_view id, std::string_view lease_id,
+                                    const FailOptions& options) {
+  return then_parse<Finished>(
+      impl_->post(wire::job_target(id, "/fail"), wire::fail_body(lease_id, options)),
+      wire::parse_finished);
+}
+
+core::Result<std::vector<AckResult>> Client::ack_many(const std::vector<Ack>& acks) {
+  return then_parse<std::vector<AckResult>>(impl_->post("/v1/acks", wire::acks_body(acks)),
+                                            wire::parse_ack_results);
+}
+
+core::Result<std::vector<QueueInfo>> Client::queues() {
+  return then_parse<std::vector<QueueInfo>>(impl_->get("/v1/queues"), wire::parse_queues);
+}
+
+core::Result<QueueInfo> Client::pause(std::string_view queue) {
+  return then_parse<QueueInfo>(impl_->post(wire::queue_target(queue, "/pause")), wire::parse_queue);
+}
+
+core::Result<QueueInfo> Client::resume(std::string_view queue) {
+  return then_parse<QueueInfo>(impl_->post(wire::queue_target(queue, "/resume")), wire::parse_queue);
+}
+
+core::Result<void> Client::health() {
+  auto got = impl_->get("/healthz");
+  if (!got) return got.error();
+  return {};
+}
+
+}  // namespace errand::client

@@ -1,0 +1,95 @@
+// The C++ client for an Errand server: producer calls (enqueue, read, cancel,
+// retry, delete), worker calls (claim, heartbeat, progress, complete, fail,
+// acks) and queue administration, one typed method per API route
+// (docs/API.md).
+//
+// Every method is synchronous and returns `core::Result<T>`: the typed
+// answer, or the server's error (its code, message and field, e.g.
+// `not_found`, or `conflict` for a stale lease), or `unavailable` when the
+// server cannot be reached or does not answer in time. Nothing throws.
+// A Client owns a small pool of keep-alive connections and is thread-safe:
+// share one between threads; each call uses its own connection. The header
+// is free of Asio and Beast.
+#pragma once
+
+#include "client/types.hpp"
+#include "core/error.hpp"
+#include "core/job.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace errand::client {
+
+inline constexpr std::string_view kDefaultUrl = "http://127.0.0.1:8740";
+
+struct ClientOptions {
+  std::string url{kDefaultUrl};  // http://host:port
+  std::string key;               // bearer secret; empty: none (loopback servers)
+  core::Millis connect_timeout{5'000};
+  core::Millis request_timeout{30'000};  // per call; a claim adds its wait
+  std::size_t max_idle_connections = 8;
+};
+
+class Client {
+ public:
+  // Never fails: a malformed URL is reported by every call as `invalid_argument`.
+  explicit Client(ClientOptions options);
+  ~Client();
+  Client(Client&&) noexcept;
+  Client& operator=(Client&&) noexcept;
+
+  // ---- producers ----
+  // Durable on the server before it answers.
+  core::Result<Enqueued> enqueue(const EnqueueOptions& job);
+  // All or nothing; results in the order of `jobs`.
+  core::Result<std::vector<Enqueued>> enqueue_batch(const std::vector<EnqueueOptions>& jobs);
+  core::Result<core::Job> get(std::string_view id);
+  core::Result<JobPage> list(const ListOptions& options = {});
+  // Each returns the job after the change.
+  core::Result<core::Job> cancel(std::string_view id);
+  core::Result<core::Job> retry(std::string_view id);
+  core::Result<void> remove(std::string_view id);
+
+  // ---- workers ----
+  // Waits up to `options.wait` for work; the read time-out allows for it.
+  core::Result<std::vector<ClaimedJob>> claim(const ClaimOptions& options);
+  core::Result<HeartbeatResult> heartbeat(std::string_view id, std::string_view lease_id,
+                                          std::optional<core::Millis> extend = std::nullopt);
+  core::Result<void> progress(std::string_view id, std::string_view lease_id,
+                              const ProgressUpdate& update);
+  core::Result<Finished> complete(std::string_view id, std::string_view lease_id,
+                                  const boost::json::value& result = nullptr);
+  core::Result<Finished> fail(std::string_view id, std::string_view lease_id,
+                              const FailOptions& options);
+  // Many completes and fails in one call; each item succeeds or fails alone.
+  core::Result<std::vector<AckResult>> ack_many(const std::vector<Ack>& acks);
+
+  // ---- queues and health ----
+  core::Result<std::vector<QueueInfo>> queues();
+  core::Result<QueueInfo> pause(std::string_view queue);
+  core::Result<QueueInfo> resume(std::string_view queue);
+  // Ok when the server answers /healthz with 200.
+  core::Result<void> health();
+
+  // The raw JSON answer of any route, for what has no typed call yet.
+  // `body` null: no body. A non-2xx answer is an error as for typed calls.
+  core::Result<boost::json::value> call(std::string_view method, std::string_view target,
+                                        const boost::json::value& body = nullptr,
+                                        core::Millis read_timeout = core::Millis{0});
+
+  // The server URL as configured (for messages).
+  const std::string& url() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace errand::client

@@ -1,0 +1,84 @@
+// A small synchronous HTTP/1.1 client for talking to one Errand server.
+//
+// `HttpClient` sends one request and returns the status and body. It keeps a
+// pool of idle keep-alive connections: each call takes one (or opens one),
+// uses it alone, and puts it back if the server kept it open, so one
+// HttpClient may be shared by any number of threads (the pool is the only
+// shared state and is mutex-guarded). Every network step has a time-out;
+// a call whose kept-alive connection turns out to have been closed by the
+// server is retried once on a fresh connection. Network failures come back
+// as `errc::unavailable` ("cannot reach errand at URL: ..."); nothing throws.
+//
+// This header is Beast-free on purpose (the connection lives in http.cpp),
+// so users of the client library do not compile Beast.
+#pragma once
+
+#include "core/error.hpp"
+#include "core/time.hpp"
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace errand::client {
+
+// Where the server is: parsed from "http://host:port[/base]".
+struct Endpoint {
+  std::string url;        // as given, without a trailing '/', for messages
+  std::string host;       // name or address to resolve (IPv6 without brackets)
+  std::string port;       // "80" when the URL names none
+  std::string host_header;  // "host:port" as written in the URL
+  std::string base_path;  // "" or "/prefix" (no trailing '/'), prepended to targets
+};
+
+// Accepts `http://host[:port][/path]`. https, user info, queries and
+// fragments are refused with `invalid_argument` (field "url").
+core::Result<Endpoint> parse_endpoint(std::string_view url);
+
+enum class Method { get, post, put, del };
+
+std::string_view method_name(Method m) noexcept;
+
+struct HttpRequest {
+  Method method = Method::get;
+  std::string target;  // path and query, e.g. "/v1/jobs?limit=10"
+  std::string body;    // JSON text; empty: no body
+  // Time allowed for the whole response once the request is written.
+  // Zero: the client's default. A long-poll claim passes wait + margin.
+  core::Millis read_timeout{0};
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+};
+
+struct HttpOptions {
+  std::string bearer;  // sent as "Authorization: Bearer <bearer>" when not empty
+  core::Millis connect_timeout{5'000};
+  core::Millis io_timeout{30'000};  // write, and read unless the request says otherwise
+  std::size_t max_idle_connections = 8;
+  std::string user_agent = "errand-client/0.1";
+};
+
+class HttpClient {
+ public:
+  HttpClient(Endpoint endpoint, HttpOptions options);
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Sends `request` and reads the whole response. Any status is a value;
+  // only a failure to connect, write or read (or a time-out) is an error,
+  // `unavailable`. Thread-safe.
+  core::Result<HttpResponse> send(const HttpRequest& request);
+
+  const Endpoint& endpoint() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace errand::client

@@ -1,0 +1,220 @@
+#include "client/http.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+namespace errand::client {
+namespace {
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+using core::errc;
+using core::Millis;
+
+TEST(ParseEndpoint, HostAndPort) {
+  auto ep = parse_endpoint("http://127.0.0.1:8740");
+  ASSERT_TRUE(ep) << ep.error().message;
+  EXPECT_EQ(ep->host, "127.0.0.1");
+  EXPECT_EQ(ep->port, "8740");
+  EXPECT_EQ(ep->host_header, "127.0.0.1:8740");
+  EXPECT_EQ(ep->base_path, "");
+  EXPECT_EQ(ep->url, "http://127.0.0.1:8740");
+}
+
+TEST(ParseEndpoint, DefaultPortIpv6AndBasePath) {
+  auto plain = parse_endpoint("http://localhost/");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->port, "80");
+  EXPECT_EQ(plain->url, "http://localhost");
+  auto v6 = parse_endpoint("http://[::1]:9000");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->host_header, "[::1]:9000");
+  auto base = parse_endpoint("http://jobs.internal:80/errand/");
+  ASSERT_TRUE(base);
+  EXPECT_EQ(base->base_path, "/errand");
+  EXPECT_EQ(base->url, "http://jobs.internal:80/errand");
+}
+
+TEST(ParseEndpoint, RefusesWhatItCannotUse) {
+  for (const char* bad : {"https://example.com", "ftp://h", "localhost:8740", "127.0.0.1:8740",
+                          "http://", "http://u:p@h:1", "http://h:1/?q=1", "http://h:99999", ""}) {
+    auto ep = parse_endpoint(bad);
+    ASSERT_FALSE(ep) << bad;
+    EXPECT_EQ(ep.error().code, errc::invalid_argument) << bad;
+    EXPECT_EQ(ep.error().field, "url") << bad;
+  }
+  EXPECT_NE(parse_endpoint("https://x").error().message.find("https"), std::string::npos);
+}
+
+// A loopback peer that handles accepted connections one after another, each
+// with the next script. Scripts use error-code overloads so a peer never
+// throws; the destructor unblocks a peer still waiting for connections.
+class Peer {
+ public:
+  using Script = std::function<void(tcp::socket&)>;
+
+  explicit Peer(std::vector<Script> scripts)
+      : scripts_(std::move(scripts)), acceptor_(ioc_, {asio::ip::address_v4::loopback(), 0}) {
+    thread_ = std::thread([this] {
+      for (auto& script : scripts_) {
+        tcp::socket socket(ioc_);
+        boost::system::error_code ec;
+        acceptor_.accept(socket, ec);
+        ++accepted_;
+        if (!ec && !closing_) script(socket);
+      }
+    });
+  }
+
+  ~Peer() {
+    closing_ = true;
+    while (accepted_ < scripts_.size()) {
+      asio::io_context ioc;
+      tcp::socket s(ioc);
+      boost::system::error_code ec;
+      s.connect(acceptor_.local_endpoint(), ec);
+    }
+    thread_.join();
+  }
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()); }
+
+ private:
+  std::vector<Script> scripts_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::atomic<std::size_t> accepted_{0};
+  std::atomic<bool> closing_{false};
+  std::thread thread_;
+};
+
+// Reads one request; false at end of stream.
+bool read_request(tcp::socket& s, boost::beast::flat_buffer& buf, http::request<http::string_body>& req) {
+  boost::system::error_code ec;
+  http::read(s, buf, req, ec);
+  return !ec;
+}
+
+void answer(tcp::socket& s, const http::request<http::string_body>& req, std::string body, bool keep = true) {
+  http::response<http::string_body> res{http::status::ok, 11};
+  res.set(http::field::content_type, "application/json");
+  res.keep_alive(keep);
+  res.body() = std::move(body);
+  res.prepare_payload();
+  boost::system::error_code ec;
+  http::write(s, res, ec);
+  (void)req;
+}
+
+HttpClient make_client(const std::string& url, Millis io_timeout = Millis{5'000}) {
+  HttpOptions o;
+  o.bearer = "s3cret";
+  o.io_timeout = io_timeout;
+  return HttpClient(*parse_endpoint(url), o);
+}
+
+TEST(HttpClient, SendsHeadersAndReusesTheConnection) {
+  std::mutex mu;
+  std::vector<http::request<http::string_body>> seen;
+  Peer peer({[&](tcp::socket& s) {
+    boost::beast::flat_buffer buf;
+    for (int i = 0; i < 2; ++i) {
+      http::request<http::string_body> req;
+      if (!read_request(s, buf, req)) return;
+      {
+        std::lock_guard lock(mu);
+        seen.push_back(req);
+      }
+      answer(s, req, R"({"n":)" + std::to_string(i) + "}");
+    }
+  }});
+  auto client = make_client(peer.url() + "/base");
+  auto first = client.send({Method::post, "/v1/jobs", R"({"queue":"q"})"});
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->status, 200);
+  EXPECT_EQ(first->body, R"({"n":0})");
+  auto second = client.send({Method::get, "/v1/queues"});
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(second->body, R"({"n":1})");  // same connection: the peer serves only one
+
+  std::lock_guard lock(mu);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].method(), http::verb::post);
+  EXPECT_EQ(seen[0].target(), "/base/v1/jobs");
+  EXPECT_EQ(seen[0][http::field::authorization], "Bearer s3cret");
+  EXPECT_EQ(seen[0][http::field::content_type], "application/json");
+  EXPECT_EQ(seen[0].body(), R"({"queue":"q"})");
+  EXPECT_EQ(seen[1][http::field::host], peer.url().substr(7));
+}
+
+TEST(HttpClient, ReconnectsOnceWhenAKeptAliveConnectionWasClosed) {
+  std::atomic<int> requests{0};
+  auto serve_one = [&](tcp::socket& s) {
+    boost::beast::flat_buffer buf;
+    http::request<http::string_body> req;
+    if (!read_request(s, buf, req)) return;
+    ++requests;
+    answer(s, req, "{}");  // says keep-alive, then closes anyway: an idle time-out
+  };
+  Peer peer({serve_one, serve_one});
+  auto client = make_client(peer.url());
+  ASSERT_TRUE(client.send({Method::get, "/healthz"}));
+  auto again = client.send({Method::post, "/v1/acks", "{}"});
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(requests, 2);
+}
+
+TEST(HttpClient, ReadTimeOutIsUnavailable) {
+  Peer peer({[](tcp::socket& s) {
+    boost::beast::flat_buffer buf;
+    http::request<http::string_body> req;
+    read_request(s, buf, req);
+    read_request(s, buf, req);  // never answers; returns when the client gives up
+  }});
+  auto client = make_client(peer.url(), Millis{150});
+  auto got = client.send({Method::get, "/healthz"});
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code, errc::unavailable);
+  EXPECT_EQ(got.error().message, "cannot reach errand at " + peer.url() + ": no response within 150ms");
+}
+
+TEST(HttpClient, PerRequestReadTimeOutOverridesTheDefault) {
+  Peer peer({[](tcp::socket& s) {
+    boost::beast::flat_buffer buf;
+    http::request<http::string_body> req;
+    read_request(s, buf, req);
+    read_request(s, buf, req);
+  }});
+  auto client = make_client(peer.url(), Millis{60'000});
+  auto got = client.send({Method::post, "/v1/claim", "{}", Millis{100}});
+  ASSERT_FALSE(got);
+  EXPECT_NE(got.error().message.find("no response within 100ms"), std::string::npos);
+}
+
+TEST(HttpClient, RefusedConnectionIsUnavailable) {
+  std::string url;
+  {
+    asio::io_context ioc;
+    tcp::acceptor a(ioc, {asio::ip::address_v4::loopback(), 0});
+    url = "http://127.0.0.1:" + std::to_string(a.local_endpoint().port());
+  }
+  auto client = make_client(url);
+  auto got = client.send({Method::get, "/healthz"});
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code, errc::unavailable);
+  EXPECT_EQ(got.error().message.rfind("cannot reach errand at " + url + ": ", 0), 0u) << got.error().message;
+}
+
+}  // namespace
+}  // namespace errand::client

@@ -1,0 +1,132 @@
+// The values the C++ client sends and receives, one struct per API shape
+// (see docs/API.md). Optional request fields left unset are not sent, so the
+// server's defaults apply. Plain value types: thread-compatible.
+#pragma once
+
+#include "core/job.hpp"
+#include "core/state.hpp"
+#include "core/time.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace errand::client {
+
+// POST /v1/jobs (and each item of POST /v1/jobs/batch).
+struct EnqueueOptions {
+  std::string queue;
+  std::string type;             // empty: none
+  boost::json::value payload;   // null: none
+  std::optional<core::Millis> delay;       // not with run_at
+  std::optional<core::TimePoint> run_at;   // not with delay
+  std::optional<std::int64_t> priority;
+  std::optional<int> max_attempts;
+  std::optional<core::Millis> timeout;
+  std::string idempotency_key;  // empty: none
+  std::vector<std::string> tags;
+};
+
+struct Enqueued {
+  std::string id;
+  core::JobState state = core::JobState::queued;
+  std::string token;       // read token for this one job (e.g. for a browser)
+  bool duplicate = false;  // an earlier job with the same idempotency key
+};
+
+// GET /v1/jobs. Empty / unset fields are not filtered on.
+struct ListOptions {
+  std::string queue;
+  std::optional<core::JobState> state;
+  std::string type;
+  std::optional<int> limit;  // 1..1000, server default 50
+  std::string cursor;        // next_cursor of the previous page
+};
+
+struct JobPage {
+  std::vector<core::Job> jobs;  // newest first
+  std::string next_cursor;      // empty: this was the last page
+};
+
+// POST /v1/claim.
+struct ClaimOptions {
+  std::vector<std::string> queues;  // tried in order
+  std::string worker;               // empty: the server's "anonymous"
+  int max = 1;
+  core::Millis wait{0};  // long poll: return as soon as a job is runnable
+  std::optional<core::Millis> lease;  // unset: each job's timeout
+};
+
+struct ClaimedJob {
+  std::string id;
+  std::string queue;
+  std::string type;
+  boost::json::value payload;
+  int attempt = 0;
+  int max_attempts = 0;
+  std::int64_t priority = 0;
+  std::string lease_id;
+  core::TimePoint lease_expires_at{};
+  std::vector<std::string> tags;
+  core::TimePoint created_at{};
+};
+
+struct HeartbeatResult {
+  core::TimePoint lease_expires_at{};
+  bool cancel_requested = false;
+};
+
+// POST /v1/jobs/{id}/progress. Unset fields are not sent.
+struct ProgressUpdate {
+  std::optional<int> percent;  // 0..100
+  std::optional<std::string> message;
+  boost::json::value data;  // null: not sent
+};
+
+// POST /v1/jobs/{id}/fail.
+struct FailOptions {
+  std::string error;
+  bool retry = true;  // false: no further attempts
+  std::optional<core::Millis> retry_in;  // overrides the backoff
+};
+
+// What complete / fail did to the job.
+struct Finished {
+  std::string id;
+  core::JobState state = core::JobState::succeeded;
+  std::optional<core::TimePoint> run_at;  // for fail: when the next attempt may start
+};
+
+// One item of POST /v1/acks: a complete, or a fail when `error` is set.
+struct Ack {
+  std::string id;
+  std::string lease_id;
+  boost::json::value result;          // complete only; null: not sent
+  std::optional<std::string> error;   // set: this is a fail
+  bool retry = true;                  // fail only
+  std::optional<core::Millis> retry_in;  // fail only
+};
+
+struct AckResult {
+  std::string id;
+  bool ok = false;
+  core::JobState state = core::JobState::succeeded;  // when ok
+  core::Error error;                                 // when not ok
+};
+
+// One queue of GET /v1/queues.
+struct QueueInfo {
+  std::string name;
+  bool paused = false;
+  std::array<std::int64_t, std::size(core::kAllStates)> counts{};  // indexed by JobState
+  std::int64_t processed = 0;
+  std::int64_t failed_total = 0;
+
+  std::int64_t count(core::JobState s) const { return counts[static_cast<std::size_t>(s)]; }
+};
+
+}  // namespace errand::client

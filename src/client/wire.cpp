@@ -1,0 +1,444 @@
+#include "client/wire.hpp"
+
+#include "core/duration.hpp"
+#include "core/job_json.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+#include <boost/url/url.hpp>
+
+#include <fmt/format.h>
+
+namespace errand::client::wire {
+namespace json = boost::json;
+using core::errc;
+using core::JobState;
+
+namespace {
+
+// Reads fields of one response object, remembering the first problem so a
+// parser can read everything and check once. Field names in errors carry
+// the object's path, e.g. "jobs[2].lease_id".
+class Reader {
+ public:
+  Reader(const json::value& v, std::string path) : path_(std::move(path)) {
+    if (v.is_object()) {
+      object_ = &v.get_object();
+    } else {
+      fail("", "is not a JSON object");
+    }
+  }
+
+  const json::value& any(std::string_view key) const {
+    static const json::value kNull;
+    const json::value* v = object_ ? object_->if_contains(key) : nullptr;
+    return v ? *v : kNull;
+  }
+
+  std::string str(std::string_view key, bool required = true) {
+    const auto& v = any(key);
+    if (v.is_string()) return std::string(v.get_string());
+    if (required || !v.is_null()) fail(key, required && v.is_null() ? "is missing" : "is not a string");
+    return {};
+  }
+
+  std::int64_t integer(std::string_view key, std::int64_t fallback = 0) {
+    const auto& v = any(key);
+    if (v.is_int64()) return v.get_int64();
+    if (v.is_uint64()) return static_cast<std::int64_t>(v.get_uint64());
+    if (!v.is_null()) fail(key, "is not an integer");
+    return fallback;
+  }
+
+  bool boolean(std::string_view key, bool fallback = false) {
+    const auto& v = any(key);
+    if (v.is_bool()) return v.get_bool();
+    if (!v.is_null()) fail(key, "is not a boolean");
+    return fallback;
+  }
+
+  JobState state(std::string_view key) {
+    auto s = core::parse_job_state(str(key));
+    if (!s) fail(key, "is not a job state");
+    return s.value_or(JobState::queued);
+  }
+
+  std::optional<core::TimePoint> opt_time(std::string_view key) {
+    const auto& v = any(key);
+    if (v.is_null()) return std::nullopt;
+    auto t = v.is_string() ? core::parse_rfc3339(v.get_string(), key) : core::Result<core::TimePoint>(core::Error{});
+    if (!t) {
+      fail(key, "is not an RFC 3339 time");
+      return std::nullopt;
+    }
+    return *t;
+  }
+
+  core::TimePoint time(std::string_view key) {
+    auto t = opt_time(key);
+    if (!t && !error_) fail(key, "is missing");
+    return t.value_or(core::TimePoint{});
+  }
+
+  std::vector<std::string> strings(std::string_view key) {
+    std::vector<std::string> out;
+    const auto& v = any(key);
+    if (v.is_null()) return out;
+    if (!v.is_array()) {
+      fail(key, "is not an array");
+      return out;
+    }
+    for (const auto& item : v.get_array()) {
+      if (item.is_string()) out.emplace_back(item.get_string());
+    }
+    return out;
+  }
+
+  // The array at `key`, or nullptr (and an error) when it is not one.
+  const json::array* array(std::string_view key) {
+    const auto& v = any(key);
+    if (v.is_array()) return &v.get_array();
+    fail(key, v.is_null() ? "is missing" : "is not an array");
+    return nullptr;
+  }
+
+  std::string path(std::string_view key) const {
+    if (key.empty()) return path_;
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
+
+  core::Result<void> status() const {
+    if (error_) return *error_;
+    return {};
+  }
+
+ private:
+  void fail(std::string_view key, std::string_view what) {
+    if (error_) return;
+    auto field = path(key);
+    error_ = core::make_error(errc::internal,
+                              fmt::format("unexpected answer from errand: {} {}",
+                                          field.empty() ? "the body" : field, what),
+                              field);
+  }
+
+  const json::object* object_ = nullptr;
+  std::string path_;
+  std::optional<core::Error> error_;
+};
+
+std::string item_path(std::string_view array, std::size_t i) {
+  return fmt::format("{}[{}]", array, i);
+}
+
+std::string encode_segment(std::string_view s) {
+  return boost::urls::encode(s, boost::urls::unreserved_chars);
+}
+
+// Parses every element of the array `key` of `v` with `parse_item`.
+template <class T, class ParseItem>
+core::Result<std::vector<T>> parse_items(const json::value& v, std::string_view key,
+                                         ParseItem parse_item) {
+  Reader r(v, "");
+  const auto* items = r.array(key);
+  if (!items) return r.status().error();
+  std::vector<T> out;
+  out.reserve(items->size());
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    auto item = parse_item((*items)[i], item_path(key, i));
+    if (!item) return item.error();
+    out.push_back(std::move(*item));
+  }
+  return out;
+}
+
+core::Result<Enqueued> parse_enqueued_at(const json::value& v, std::string path) {
+  Reader r(v, std::move(path));
+  Enqueued e{r.str("id"), r.state("state"), r.str("token", false), r.boolean("duplicate")};
+  if (auto s = r.status(); !s) return s.error();
+  return e;
+}
+
+core::Result<ClaimedJob> parse_claimed_at(const json::value& v, std::string path) {
+  Reader r(v, std::move(path));
+  ClaimedJob j;
+  j.id = r.str("id");
+  j.queue = r.str("queue");
+  j.type = r.str("type", false);
+  j.payload = r.any("payload");
+  j.attempt = static_cast<int>(r.integer("attempt"));
+  j.max_attempts = static_cast<int>(r.integer("max_attempts"));
+  j.priority = r.integer("priority");
+  j.lease_id = r.str("lease_id");
+  j.lease_expires_at = r.time("lease_expires_at");
+  j.tags = r.strings("tags");
+  j.created_at = r.opt_time("created_at").value_or(core::TimePoint{});
+  if (auto s = r.status(); !s) return s.error();
+  return j;
+}
+
+core::Result<core::Job> parse_job_at(const json::value& v, const std::string& path) {
+  auto job = core::job_from_json(v);
+  if (!job) {
+    auto field = path.empty() ? job.error().field : path + "." + job.error().field;
+    return core::make_error(errc::internal,
+                            "unexpected answer from errand: " + field + ": " + job.error().message,
+                            field);
+  }
+  return job;
+}
+
+core::Result<AckResult> parse_ack_result_at(const json::value& v, std::string path) {
+  Reader r(v, path);
+  AckResult a;
+  a.id = r.str("id");
+  a.ok = r.boolean("ok");
+  if (a.ok) {
+    a.state = r.state("state");
+  } else {
+    Reader e(r.any("error"), r.path("error"));
+    auto code = errc_from_name(e.str("code"));
+    a.error = core::make_error(code.value_or(errc::internal), e.str("message", false),
+                               e.str("field", false));
+    if (auto s = e.status(); !s) return s.error();
+  }
+  if (auto s = r.status(); !s) return s.error();
+  return a;
+}
+
+core::Result<QueueInfo> parse_queue_at(const json::value& v, std::string path) {
+  Reader r(v, std::move(path));
+  QueueInfo q;
+  q.name = r.str("name");
+  q.paused = r.boolean("paused");
+  Reader counts(r.any("counts"), r.path("counts"));
+  for (auto s : core::kAllStates) q.counts[static_cast<std::size_t>(s)] = counts.integer(core::to_string(s));
+  q.processed = r.integer("processed");
+  q.failed_total = r.integer("failed_total");
+  if (auto s = r.status(); !s) return s.error();
+  if (auto s = counts.status(); !s) return s.error();
+  return q;
+}
+
+}  // namespace
+
+// ---- requests ----
+
+json::object enqueue_body(const EnqueueOptions& o) {
+  json::object b;
+  b["queue"] = o.queue;
+  if (!o.type.empty()) b["type"] = o.type;
+  if (!o.payload.is_null()) b["payload"] = o.payload;
+  if (o.delay) b["delay"] = core::format_duration(*o.delay);
+  if (o.run_at) b["run_at"] = core::format_rfc3339(*o.run_at);
+  if (o.priority) b["priority"] = *o.priority;
+  if (o.max_attempts) b["max_attempts"] = *o.max_attempts;
+  if (o.timeout) b["timeout"] = core::format_duration(*o.timeout);
+  if (!o.idempotency_key.empty()) b["idempotency_key"] = o.idempotency_key;
+  if (!o.tags.empty()) {
+    json::array tags;
+    for (const auto& t : o.tags) tags.emplace_back(t);
+    b["tags"] = std::move(tags);
+  }
+  return b;
+}
+
+json::object enqueue_batch_body(const std::vector<EnqueueOptions>& jobs) {
+  json::array items;
+  items.reserve(jobs.size());
+  for (const auto& j : jobs) items.emplace_back(enqueue_body(j));
+  return json::object{{"jobs", std::move(items)}};
+}
+
+json::object claim_body(const ClaimOptions& o) {
+  json::array queues;
+  for (const auto& q : o.queues) queues.emplace_back(q);
+  json::object b{{"queues", std::move(queues)}, {"max", o.max}};
+  if (!o.worker.empty()) b["worker"] = o.worker;
+  if (o.wait.count() > 0) b["wait"] = core::format_duration(o.wait);
+  if (o.lease) b["lease"] = core::format_duration(*o.lease);
+  return b;
+}
+
+json::object heartbeat_body(std::string_view lease_id, std::optional<core::Millis> extend) {
+  json::object b{{"lease_id", lease_id}};
+  if (extend) b["extend"] = core::format_duration(*extend);
+  return b;
+}
+
+json::object progress_body(std::string_view lease_id, const ProgressUpdate& p) {
+  json::object b{{"lease_id", lease_id}};
+  if (p.percent) b["percent"] = *p.percent;
+  if (p.message) b["message"] = *p.message;
+  if (!p.data.is_null()) b["data"] = p.data;
+  return b;
+}
+
+json::object complete_body(std::string_view lease_id, const json::value& result) {
+  json::object b{{"lease_id", lease_id}};
+  if (!result.is_null()) b["result"] = result;
+  return b;
+}
+
+json::object fail_body(std::string_view lease_id, const FailOptions& o) {
+  json::object b{{"lease_id", lease_id}, {"error", o.error}};
+  if (!o.retry) b["retry"] = false;
+  if (o.retry_in) b["retry_in"] = core::format_duration(*o.retry_in);
+  return b;
+}
+
+json::object acks_body(const std::vector<Ack>& acks) {
+  json::array items;
+  items.reserve(acks.size());
+  for (const auto& a : acks) {
+    json::object item;
+    if (a.error) {
+      FailOptions f{*a.error, a.retry, a.retry_in};
+      item = fail_body(a.lease_id, f);
+    } else {
+      item = complete_body(a.lease_id, a.result);
+    }
+    item["id"] = a.id;
+    items.emplace_back(std::move(item));
+  }
+  return json::object{{"acks", std::move(items)}};
+}
+
+std::string list_target(const ListOptions& o) {
+  boost::urls::url u("/v1/jobs");
+  auto params = u.params();
+  if (!o.queue.empty()) params.append({"queue", o.queue});
+  if (o.state) params.append({"state", core::to_string(*o.state)});
+  if (!o.type.empty()) params.append({"type", o.type});
+  if (o.limit) params.append({"limit", std::to_string(*o.limit)});
+  if (!o.cursor.empty()) params.append({"cursor", o.cursor});
+  return std::string(u.buffer());
+}
+
+std::string job_target(std::string_view id, std::string_view suffix) {
+  return "/v1/jobs/" + encode_segment(id) + std::string(suffix);
+}
+
+std::string queue_target(std::string_view name, std::string_view suffix) {
+  return "/v1/queues/" + encode_segment(name) + std::string(suffix);
+}
+
+// ---- responses ----
+
+core::Result<Enqueued> parse_enqueued(const json::value& v) { return parse_enqueued_at(v, ""); }
+
+core::Result<std::vector<Enqueued>> parse_enqueued_batch(const json::value& v) {
+  return parse_items<Enqueued>(v, "jobs", parse_enqueued_at);
+}
+
+core::Result<core::Job> parse_job(const json::value& v) { return parse_job_at(v, ""); }
+
+core::Result<JobPage> parse_job_page(const json::value& v) {
+  auto jobs = parse_items<core::Job>(v, "jobs", parse_job_at);
+  if (!jobs) return jobs.error();
+  Reader r(v, "");
+  JobPage page{std::move(*jobs), r.str("next_cursor", false)};
+  if (auto s = r.status(); !s) return s.error();
+  return page;
+}
+
+core::Result<std::vector<ClaimedJob>> parse_claimed(const json::value& v) {
+  return parse_items<ClaimedJob>(v, "jobs", parse_claimed_at);
+}
+
+core::Result<HeartbeatResult> parse_heartbeat(const json::value& v) {
+  Reader r(v, "");
+  HeartbeatResult h{r.time("lease_expires_at"), r.boolean("cancel_requested")};
+  if (auto s = r.status(); !s) return s.error();
+  return h;
+}
+
+core::Result<Finished> parse_finished(const json::value& v) {
+  Reader r(v, "");
+  Finished f{r.str("id"), r.state("state"), r.opt_time("run_at")};
+  if (auto s = r.status(); !s) return s.error();
+  return f;
+}
+
+core::Result<std::vector<AckResult>> parse_ack_results(const json::value& v) {
+  return parse_items<AckResult>(v, "results", parse_ack_result_at);
+}
+
+core::Result<QueueInfo> parse_queue(const json::value& v) { return parse_queue_at(v, ""); }
+
+core::Result<std::vector<QueueInfo>> parse_queues(const json::value& v) {
+  return parse_items<QueueInfo>(v, "queues", parse_queue_at);
+}
+
+std::optional<errc> errc_from_name(std::string_view name) noexcept {
+  for (int i = 1; i <= static_cast<int>(errc::method_not_allowed); ++i) {
+    auto code = static_cast<errc>(i);
+    if (core::errc_name(code) == name) return code;
+  }
+  return std::nullopt;
+}
+
+errc errc_from_status(int status) noexcept {
+  switch (status) {
+    case 400: return errc::invalid_argument;
+    case 401: return errc::unauthorized;
+    case 403: return errc::forbidden;
+    case 404: return errc::not_found;
+    case 405: return errc::method_not_allowed;
+    case 409: return errc::conflict;
+    case 413: return errc::payload_too_large;
+    case 503: return errc::unavailable;
+    default: return errc::internal;
+  }
+}
+
+core::Error error_from_response(int status, std::string_view body) {
+  boost::system::error_code ec;
+  auto v = json::parse(body, ec);
+  if (!ec && v.is_object()) {
+    const auto* err = v.get_object().if_contains("error");
+    if (err && err->is_object()) {
+      Reader r(*err, "error");
+      auto code = errc_from_name(r.str("code", false));
+      auto message = r.str("message", false);
+      if (message.empty()) message = fmt::format("HTTP {} from errand", status);
+      return core::make_error(code.value_or(errc_from_status(status)), std::move(message),
+                              r.str("field", false));
+    }
+  }
+  constexpr std::size_t kMaxQuoted = 200;
+  auto quoted = body.substr(0, kMaxQuoted);
+  return core::make_error(errc_from_status(status),
+                          quoted.empty() ? fmt::format("HTTP {} from errand", status)
+                                         : fmt::format("HTTP {} from errand: {}", status, quoted));
+}
+
+// ---- rendering ----
+
+json::object to_json(const Enqueued& e) {
+  json::object o{{"id", e.id}, {"state", core::to_string(e.state)}, {"token", e.token}};
+  if (e.duplicate) o["duplicate"] = true;
+  return o;
+}
+
+json::object to_json(const JobPage& page) {
+  json::array jobs;
+  jobs.reserve(page.jobs.size());
+  for (const auto& j : page.jobs) jobs.emplace_back(core::job_to_json(j));
+  return json::object{
+      {"jobs", std::move(jobs)},
+      {"next_cursor", page.next_cursor.empty() ? json::value(nullptr) : json::value(page.next_cursor)}};
+}
+
+json::object to_json(const QueueInfo& q) {
+  json::object counts;
+  for (auto s : core::kAllStates) counts[core::to_string(s)] = q.count(s);
+  return json::object{{"name", q.name},
+                      {"paused", q.paused},
+                      {"counts", std::move(counts)},
+                      {"processed", q.processed},
+                      {"failed_total", q.failed_total}};
+}
+
+}  // namespace errand::client::wire

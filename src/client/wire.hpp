@@ -1,0 +1,66 @@
+// The client's JSON wire format: request bodies built from the typed
+// options, and typed results parsed from response bodies (docs/API.md).
+//
+// Pure functions with no I/O, shared by `Client`, the CLI (which renders
+// results back to the API's JSON for `--json`) and the unit tests. A response
+// that does not have the documented shape is an `internal` error naming the
+// field at fault, never an exception. Thread-safe.
+#pragma once
+
+#include "client/types.hpp"
+#include "core/error.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace errand::client::wire {
+
+// ---- requests ----
+boost::json::object enqueue_body(const EnqueueOptions& o);
+boost::json::object enqueue_batch_body(const std::vector<EnqueueOptions>& jobs);
+boost::json::object claim_body(const ClaimOptions& o);
+boost::json::object heartbeat_body(std::string_view lease_id, std::optional<core::Millis> extend);
+boost::json::object progress_body(std::string_view lease_id, const ProgressUpdate& p);
+boost::json::object complete_body(std::string_view lease_id, const boost::json::value& result);
+boost::json::object fail_body(std::string_view lease_id, const FailOptions& o);
+boost::json::object acks_body(const std::vector<Ack>& acks);
+
+// "/v1/jobs?queue=...&state=..." with every value percent-encoded.
+std::string list_target(const ListOptions& o);
+// "/v1/jobs/{id}" + suffix, with `id` percent-encoded as one path segment.
+std::string job_target(std::string_view id, std::string_view suffix = {});
+// "/v1/queues/{name}" + suffix.
+std::string queue_target(std::string_view name, std::string_view suffix = {});
+
+// ---- responses ----
+core::Result<Enqueued> parse_enqueued(const boost::json::value& v);
+core::Result<std::vector<Enqueued>> parse_enqueued_batch(const boost::json::value& v);
+// A job (GET /v1/jobs/{id}, cancel, retry) via core::job_from_json.
+core::Result<core::Job> parse_job(const boost::json::value& v);
+core::Result<JobPage> parse_job_page(const boost::json::value& v);
+core::Result<std::vector<ClaimedJob>> parse_claimed(const boost::json::value& v);
+core::Result<HeartbeatResult> parse_heartbeat(const boost::json::value& v);
+core::Result<Finished> parse_finished(const boost::json::value& v);
+core::Result<std::vector<AckResult>> parse_ack_results(const boost::json::value& v);
+core::Result<QueueInfo> parse_queue(const boost::json::value& v);
+core::Result<std::vector<QueueInfo>> parse_queues(const boost::json::value& v);
+
+// The error an HTTP error response stands for: the code, message and field of
+// `{"error":{"code","message","field"}}` when the body has that shape, else
+// a code derived from the status and the start of the body as the message.
+core::Error error_from_response(int status, std::string_view body);
+// The errc for an API code name ("not_found" -> errc::not_found); nullopt if unknown.
+std::optional<core::errc> errc_from_name(std::string_view name) noexcept;
+// The errc an HTTP status stands for when the body says nothing usable.
+core::errc errc_from_status(int status) noexcept;
+
+// ---- rendering typed results back to the API's JSON (for `--json`) ----
+boost::json::object to_json(const Enqueued& e);
+boost::json::object to_json(const JobPage& page);
+boost::json::object to_json(const QueueInfo& q);
+
+}  // namespace errand::client::wire

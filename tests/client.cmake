@@ -1,0 +1,8 @@
+# Client library unit tests: no server needed (wire format, URL parsing, and
+# the HTTP connection pool against a scripted loopback peer).
+errand_gtest(errand_client_tests
+  SOURCES
+    ${PROJECT_SOURCE_DIR}/src/client/wire_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/client/http_test.cpp
+  LIBS errand_client
+)
