@@ -1,0 +1,175 @@
+// Engine behaviour over the real SQLite store, with a fake clock driving
+// tick() (the engine's own timer is off) and an io_context run by the test.
+#include "engine/engine.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <future>
+#include <random>
+#include <thread>
+
+namespace errand::engine {
+namespace {
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("errand-engine-test-" + std::to_string(std::random_device{}()));
+    auto opened = store::SqliteStore::open({.dir = dir_.string(), .store = {}});
+    ASSERT_TRUE(opened) << opened.error().message;
+    store_ = std::move(*opened);
+    engine_ = std::make_unique<Engine>(io_.get_executor(), *store_, clock_,
+                                       EngineOptions{.run_timer = false});
+    io_thread_ = std::thread([this] {
+      auto guard = asio::make_work_guard(io_);
+      io_.run();
+    });
+  }
+
+  void TearDown() override {
+    engine_->stop();
+    io_.stop();
+    io_thread_.join();
+    engine_.reset();
+    store_->close();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Runs an engine coroutine to completion from the test thread.
+  template <class Awaitable>
+  auto run(Awaitable a) {
+    return asio::co_spawn(io_, std::move(a), asio::use_future).get();
+  }
+
+  std::string enqueue(std::string queue, std::optional<core::Millis> delay = {}) {
+    EnqueueRequest r;
+    r.queue = std::move(queue);
+    r.delay = delay;
+    r.max_attempts = 3;
+    std::vector<EnqueueRequest> batch;
+    batch.push_back(std::move(r));
+    auto out = run(engine_->enqueue(std::move(batch)));
+    EXPECT_TRUE(out);
+    return out ? out->front().id : std::string();
+  }
+
+  std::filesystem::path dir_;
+  asio::io_context io_;
+  std::thread io_thread_;
+  core::FakeClock clock_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineTest, DelayedJobIsRunnableOnlyAfterTickAtItsTime) {
+  const auto id = enqueue("mail", core::Millis{10'000});
+  auto claimed = run(engine_->claim({.queues = {"mail"}}));
+  ASSERT_TRUE(claimed);
+  EXPECT_TRUE(claimed->empty());
+
+  auto next = run(engine_->tick(clock_.now()));
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(*next, clock_.now() + core::Millis{10'000});
+
+  clock_.advance(core::Millis{10'000});
+  run(engine_->tick(clock_.now()));
+  claimed = run(engine_->claim({.queues = {"mail"}}));
+  ASSERT_TRUE(claimed);
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ(claimed->front().id, id);
+}
+
+TEST_F(EngineTest, ExpiredLeaseFailsTheAttemptAndTheJobComesBack) {
+  const auto id = enqueue("mail");
+  auto claimed = run(engine_->claim({.queues = {"mail"}, .lease = core::Millis{2000}}));
+  ASSERT_TRUE(claimed && claimed->size() == 1u);
+  const auto old_lease = claimed->front().lease_id;
+
+  clock_.advance(core::Millis{2000});
+  run(engine_->tick(clock_.now()));
+  auto job = run(engine_->get(id));
+  ASSERT_TRUE(job);
+  EXPECT_EQ(job->state, core::JobState::failed);
+  ASSERT_EQ(job->errors.size(), 1u);
+  EXPECT_EQ(job->errors[0].message, "lease expired");
+
+  auto late = run(engine_->complete(id, old_lease, nullptr));
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().code, core::errc::conflict);
+
+  clock_.set(job->run_at);
+  run(engine_->tick(clock_.now()));
+  claimed = run(engine_->claim({.queues = {"mail"}}));
+  ASSERT_TRUE(claimed && claimed->size() == 1u);
+  EXPECT_EQ(claimed->front().attempt, 2);
+}
+
+TEST_F(EngineTest, WaitingClaimIsWokenByAnEnqueue) {
+  auto waiting = asio::co_spawn(
+      io_, engine_->claim({.queues = {"mail"}, .wait = core::Millis{60'000}}), asio::use_future);
+  // The claim registers as a waiter; poll for that rather than sleeping.
+  for (int i = 0; i < 5000 && engine_->stats().waiting_claims == 0; ++i) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_EQ(engine_->stats().waiting_claims, 1u);
+  const auto id = enqueue("mail");
+  ASSERT_EQ(waiting.wait_for(30s), std::future_status::ready);
+  auto claimed = waiting.get();
+  ASSERT_TRUE(claimed);
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ(claimed->front().id, id);
+}
+
+TEST_F(EngineTest, WaitingClaimIgnoresOtherQueues) {
+  auto waiting = asio::co_spawn(
+      io_, engine_->claim({.queues = {"mail"}, .wait = core::Millis{60'000}}), asio::use_future);
+  for (int i = 0; i < 5000 && engine_->stats().waiting_claims == 0; ++i) {
+    std::this_thread::sleep_for(1ms);
+  }
+  enqueue("reports");
+  EXPECT_EQ(waiting.wait_for(50ms), std::future_status::timeout);
+  engine_->stop();  // wakes the waiter, which answers empty
+  ASSERT_EQ(waiting.wait_for(30s), std::future_status::ready);
+  auto claimed = waiting.get();
+  ASSERT_TRUE(claimed);
+  EXPECT_TRUE(claimed->empty());
+}
+
+TEST_F(EngineTest, ClaimWithoutWaitAnswersEmptyAtOnce) {
+  auto claimed = run(engine_->claim({.queues = {"empty"}}));
+  ASSERT_TRUE(claimed);
+  EXPECT_TRUE(claimed->empty());
+}
+
+TEST_F(EngineTest, TickPrunesFinishedJobsPastRetention) {
+  const auto id = enqueue("mail");
+  auto claimed = run(engine_->claim({.queues = {"mail"}}));
+  ASSERT_TRUE(claimed && claimed->size() == 1u);
+  ASSERT_TRUE(run(engine_->complete(id, claimed->front().lease_id, nullptr)));
+  run(engine_->tick(clock_.now()));  // first tick prunes; the job is fresh
+  ASSERT_TRUE(run(engine_->get(id)));
+  clock_.advance(core::Millis{8LL * 86'400'000});
+  run(engine_->tick(clock_.now()));
+  auto gone = run(engine_->get(id));
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, core::errc::not_found);
+}
+
+TEST_F(EngineTest, EnqueueAssignsIncreasingIds) {
+  const auto a = enqueue("mail");
+  const auto b = enqueue("mail");
+  EXPECT_LT(a, b);
+  EXPECT_TRUE(core::is_valid_id(a));
+}
+
+}  // namespace
+}  // namespace errand::engine

@@ -1,0 +1,1 @@
+errand_gtest(engine_test SOURCES ${PROJECT_SOURCE_DIR}/src/engine/engine_test.cpp LIBS errand_engine)
