@@ -1,0 +1,176 @@
+#include "store/sqlite/sqlite_store.hpp"
+
+#include "store/sqlite/ops.hpp"
+#include "store/sqlite/schema.hpp"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+namespace errand::store {
+namespace fs = std::filesystem;
+using sqlite::OpContext;
+namespace ops = sqlite::ops;
+
+namespace {
+
+constexpr bool kWrites = true;
+constexpr bool kReads = false;
+
+core::Result<std::string> database_path(const std::string& dir) {
+  const fs::path root = dir.empty() ? fs::path(".") : fs::path(dir);
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  if (ec) {
+    return core::make_error(core::errc::unavailable,
+                            fmt::format("cannot create data directory {}: {}", root.string(),
+                                        ec.message()));
+  }
+  return (root / "errand.db").string();
+}
+
+// Many acknowledgements in one op: each item in its own savepoint, so a stale
+// lease rolls back only that item, and all share the batch's one commit.
+class AckManyOp final : public sqlite::Op {
+ public:
+  using Results = std::vector<core::Result<core::JobState>>;
+  AckManyOp(std::vector<AckItem> items, Callback<Results> done)
+      : Op(kWrites), items_(std::move(items)), done_(std::move(done)) {}
+
+  void run(sqlite::Batch& batch) override {
+    results_.reserve(items_.size());
+    for (const auto& item : items_) {
+      auto body = [&item](OpContext& c) { return ops::job_ack(c, item); };
+      results_.push_back(batch.isolated<core::JobState>(body));
+      if (batch.failed()) return;
+    }
+  }
+  void finish(const core::Error* failure) override {
+    if (failure) return done_(core::Result<Results>(boost::system::in_place_error, *failure));
+    done_(std::move(results_));
+  }
+
+ private:
+  std::vector<AckItem> items_;
+  Callback<Results> done_;
+  Results results_;
+};
+
+}  // namespace
+
+core::Result<std::unique_ptr<SqliteStore>> SqliteStore::open(SqliteOptions options) {
+  auto path = database_path(options.dir);
+  if (!path) return path.error();
+  auto db = sqlite::Db::open(*path);
+  if (!db) return db.error();
+  if (auto schema = sqlite::prepare_schema(**db); !schema) return schema.error();
+  auto sql = sqlite::Statements::prepare(**db);
+  if (!sql) return sql.error();
+  auto rows = sqlite::load_queue_rows(**sql);
+  if (!rows) return rows.error();
+  sqlite::QueueBook queues;
+  queues.load(std::move(*rows));
+  auto writer = std::make_unique<sqlite::Writer>(std::move(*db), std::move(*sql), std::move(queues),
+                                                 options.store, std::move(options.fail_commit));
+  writer->start();
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(writer)));
+}
+
+SqliteStore::SqliteStore(std::unique_ptr<sqlite::Writer> writer) : writer_(std::move(writer)) {}
+
+SqliteStore::~SqliteStore() { close(); }
+
+void SqliteStore::close() { writer_->close(); }
+
+template <class T, class F>
+void SqliteStore::submit(bool writes, F body, Callback<T> done) {
+  writer_->submit(sqlite::make_op<T>(writes, std::move(body), std::move(done)));
+}
+
+void SqliteStore::set_change_listener(std::function<void(const ChangeNotice&)> listener) {
+  writer_->set_listener(std::move(listener));
+}
+
+void SqliteStore::job_insert_many(JobInsertManyParams p, Callback<std::vector<InsertOutcome>> done) {
+  submit(kWrites, [p = std::move(p)](OpContext& c) { return ops::job_insert_many(c, p); },
+         std::move(done));
+}
+
+void SqliteStore::job_get(JobGetParams p, Callback<core::Job> done) {
+  submit(kReads, [p = std::move(p)](OpContext& c) { return ops::job_get(c, p); }, std::move(done));
+}
+
+void SqliteStore::job_list(JobListParams p, Callback<JobPage> done) {
+  submit(kReads, [p = std::move(p)](OpContext& c) { return ops::job_list(c, p); }, std::move(done));
+}
+
+void SqliteStore::job_claim(JobClaimParams p, Callback<std::vector<core::Job>> done) {
+  submit(kWrites, [p = std::move(p)](OpContext& c) { return ops::job_claim(c, p); },
+         std::move(done));
+}
+
+void SqliteStore::lease_extend(LeaseExtendParams p, Callback<LeaseInfo> done) {
+  submit(kWrites, [p = std::move(p)](OpContext& c) { return ops::lease_extend(c, p); },
+         std::move(done));
+}
+
+void SqliteStore::job_progress(JobProgressParams p, Callback<Unit> done) {
+  submit(kWrites, [p = std::move(p)](OpContext& c) { return ops::job_progress(c, p); },
+         std::move(done));
+}
+
+void SqliteStore::job_complete(JobCompleteParams p, Callback<core::Job> done) {
+  submit(kWrites, [p = std::move(p)](OpContext& c) { return ops::job_complete(c, p); },
+         std::move(done));
+}
+
+void SqliteStore::job_fail(JobFailParams p, Callback<core::Job> done) {
+  submit(kWrites, [p = std::move(p)](OpContext& c) { return ops::job_fail(c, p); }, std::move(done));
+}
+
+void SqliteStore::job_ack_many(std::vector<AckItem> items,
+                               Callback<std::vector<core::Result<core::JobState>>> done) {
+  writer_->submit(std::make_unique<AckManyOp>(std::move(items), std::move(done)));
+}
+
+void SqliteStore::job_cancel(JobCancelParams p, Callback<core::Job> done) {
+  submit(kWrites, [p = std::move(p)](OpContext& c) { return ops::job_cancel(c, p); },
+         std::move(done));
+}
+
+void SqliteStore::job_retry(JobRetryParams p, Callback<core::Job> done) {
+  submit(kWrites, [p = std::move(p)](OpContext& c) { return ops::job_retry(c, p); },
+         std::move(done));
+}
+
+void SqliteStore::job_delete(JobDeleteParams p, Callback<Unit> done) {
+  submit(kWrites, [p = std::move(p)](OpContext& c) { return ops::job_delete(c, p); },
+         std::move(done));
+}
+
+void SqliteStore::queue_list(Callback<std::vector<QueueInfo>> done) {
+  submit(kReads, [](OpContext& c) { return ops::queue_list(c); }, std::move(done));
+}
+
+void SqliteStore::queue_pause(QueuePauseParams p, Callback<QueueInfo> done) {
+  submit(kWrites, [p = std::move(p)](OpContext& c) { return ops::queue_pause(c, p); },
+         std::move(done));
+}
+
+void SqliteStore::job_promote_due(JobPromoteDueParams p, Callback<std::int64_t> done) {
+  submit(kWrites, [p](OpContext& c) { return ops::job_promote_due(c, p); }, std::move(done));
+}
+
+void SqliteStore::lease_expire(LeaseExpireParams p, Callback<std::int64_t> done) {
+  submit(kWrites, [p](OpContext& c) { return ops::lease_expire(c, p); }, std::move(done));
+}
+
+void SqliteStore::next_deadline(Callback<std::optional<core::TimePoint>> done) {
+  submit(kReads, [](OpContext& c) { return ops::next_deadline(c); }, std::move(done));
+}
+
+void SqliteStore::job_prune_finished(JobPruneFinishedParams p, Callback<std::int64_t> done) {
+  submit(kWrites, [p](OpContext& c) { return ops::job_prune_finished(c, p); }, std::move(done));
+}
+
+}  // namespace errand::store

@@ -1,0 +1,67 @@
+#include "store/sqlite/ops.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace errand::store::sqlite::ops {
+
+using core::JobState;
+
+core::Result<core::Job> job_cancel(OpContext& c, const JobCancelParams& p) {
+  auto row = load_job(c.sql, p.id);
+  if (!row) return row.error();
+  core::Job& job = row->job;
+  if (auto allowed = core::check_cancel(job.state); !allowed) return allowed.error();
+  if (job.state == JobState::running) {
+    job.cancel_requested = true;  // the attempt ends cancelled when it fails or expires
+  } else {
+    c.queues.move(job.queue, job.state, JobState::cancelled);
+    job.state = JobState::cancelled;
+    job.finished_at = p.now;
+  }
+  if (auto saved = save_job(c.sql, *row); !saved) return saved.error();
+  return std::move(job);
+}
+
+core::Result<core::Job> job_retry(OpContext& c, const JobRetryParams& p) {
+  auto row = load_job(c.sql, p.id);
+  if (!row) return row.error();
+  core::Job& job = row->job;
+  if (auto allowed = core::check_retry(job.state); !allowed) return allowed.error();
+  c.queues.move(job.queue, job.state, JobState::queued);
+  job.state = JobState::queued;
+  job.run_at = p.now;
+  job.max_attempts = std::max(job.max_attempts, job.attempt + 1);
+  job.finished_at.reset();
+  // An old cancel request must not cancel the fresh attempt the caller asked for.
+  job.cancel_requested = false;
+  if (auto saved = save_job(c.sql, *row); !saved) return saved.error();
+  c.notice.runnable(job.queue);
+  return std::move(job);
+}
+
+core::Result<Unit> job_delete(OpContext& c, const JobDeleteParams& p) {
+  Query q(c.sql[Sql::job_delete]);
+  q.bind_text(1, p.id);
+  auto deleted = q.step();
+  if (!deleted) return deleted.error();
+  if (!*deleted) {
+    return core::make_error(core::errc::not_found, fmt::format("no job with id \"{}\"", p.id), "id");
+  }
+  c.queues.move(q.text_at(0), static_cast<JobState>(q.int_at(1)), std::nullopt);
+  if (auto done = q.run(); !done) return done.error();
+  return Unit{};
+}
+
+core::Result<std::vector<QueueInfo>> queue_list(OpContext& c) { return c.queues.list(); }
+
+core::Result<QueueInfo> queue_pause(OpContext& c, const QueuePauseParams& p) {
+  QueueRow& row = c.queues.edit(p.queue);  // creates the queue; its row is written at commit
+  const bool resumed = row.paused && !p.paused;
+  row.paused = p.paused;
+  if (resumed && row.count(JobState::queued) > 0) c.notice.runnable(p.queue);
+  return to_queue_info(p.queue, row);
+}
+
+}  // namespace errand::store::sqlite::ops

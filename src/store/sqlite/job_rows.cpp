@@ -1,0 +1,155 @@
+#include "store/sqlite/job_rows.hpp"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+namespace errand::store::sqlite {
+namespace json = boost::json;
+namespace {
+
+enum Col {
+  kRowid, kId, kQueue, kType, kPayload, kState, kPriority, kRunAt, kCreatedAt, kStartedAt,
+  kFinishedAt, kAttempt, kMaxAttempts, kTimeout, kIdempotencyKey, kTags, kProgress, kResult,
+  kErrors, kLeaseId, kWorker, kLeaseExpiresAt, kCancelRequested,
+};
+
+json::value parse_or_null(const Query& q, int col) {
+  if (q.is_null(col)) return nullptr;
+  return json::parse(q.text_at(col));
+}
+
+std::vector<std::string> parse_tags(std::string_view text) {
+  std::vector<std::string> tags;
+  for (const auto& t : json::parse(text).as_array()) tags.emplace_back(t.as_string());
+  return tags;
+}
+
+std::string tags_text(const std::vector<std::string>& tags) {
+  json::array a;
+  a.reserve(tags.size());
+  for (const auto& t : tags) a.emplace_back(t);
+  return json::serialize(a);
+}
+
+core::Progress parse_progress(std::string_view text) {
+  const auto v = json::parse(text);
+  const auto& o = v.as_object();
+  core::Progress p;
+  if (const auto* pc = o.if_contains("percent"); pc && !pc->is_null()) {
+    p.percent = static_cast<int>(pc->to_number<std::int64_t>());
+  }
+  p.message = o.at("message").as_string();
+  p.data = o.at("data");
+  p.updated_at = core::from_unix_ms(o.at("updated_at").to_number<std::int64_t>());
+  return p;
+}
+
+std::vector<core::AttemptError> parse_errors(std::string_view text) {
+  std::vector<core::AttemptError> errors;
+  for (const auto& e : json::parse(text).as_array()) {
+    const auto& o = e.as_object();
+    errors.push_back({static_cast<int>(o.at("attempt").to_number<std::int64_t>()),
+                      core::from_unix_ms(o.at("at").to_number<std::int64_t>()),
+                      std::string(o.at("message").as_string())});
+  }
+  return errors;
+}
+
+std::string errors_text(const std::vector<core::AttemptError>& errors) {
+  json::array a;
+  a.reserve(errors.size());
+  for (const auto& e : errors) {
+    a.emplace_back(json::object{
+        {"attempt", e.attempt}, {"at", core::to_unix_ms(e.at)}, {"message", e.message}});
+  }
+  return json::serialize(a);
+}
+
+}  // namespace
+
+std::string progress_text(const core::Progress& p) {
+  json::object o;
+  o["percent"] = p.percent ? json::value(*p.percent) : json::value(nullptr);
+  o["message"] = p.message;
+  o["data"] = p.data;
+  o["updated_at"] = core::to_unix_ms(p.updated_at);
+  return json::serialize(o);
+}
+
+JobRow read_job(const Query& q) {
+  JobRow row;
+  row.rowid = q.int_at(kRowid);
+  core::Job& j = row.job;
+  j.id = q.text_at(kId);
+  j.queue = q.text_at(kQueue);
+  j.type = q.text_at(kType);
+  j.payload = json::parse(q.text_at(kPayload));
+  j.state = static_cast<core::JobState>(q.int_at(kState));
+  j.priority = q.int_at(kPriority);
+  j.run_at = q.time_at(kRunAt);
+  j.created_at = q.time_at(kCreatedAt);
+  j.started_at = q.opt_time_at(kStartedAt);
+  j.finished_at = q.opt_time_at(kFinishedAt);
+  j.attempt = static_cast<int>(q.int_at(kAttempt));
+  j.max_attempts = static_cast<int>(q.int_at(kMaxAttempts));
+  j.timeout = core::Millis{q.int_at(kTimeout)};
+  j.idempotency_key = q.text_at(kIdempotencyKey);
+  j.tags = parse_tags(q.text_at(kTags));
+  if (!q.is_null(kProgress)) j.progress = parse_progress(q.text_at(kProgress));
+  j.result = parse_or_null(q, kResult);
+  j.errors = parse_errors(q.text_at(kErrors));
+  j.lease_id = q.text_at(kLeaseId);
+  j.worker = q.text_at(kWorker);
+  j.lease_expires_at = q.opt_time_at(kLeaseExpiresAt);
+  j.cancel_requested = q.int_at(kCancelRequested) != 0;
+  return row;
+}
+
+core::Result<std::vector<JobRow>> read_jobs(Query& q) {
+  std::vector<JobRow> rows;
+  for (;;) {
+    auto row = q.step();
+    if (!row) return row.error();
+    if (!*row) return rows;
+    rows.push_back(read_job(q));
+  }
+}
+
+core::Result<JobRow> load_job(Statements& sql, std::string_view id) {
+  Query q(sql[Sql::job_by_id]);
+  q.bind_text(1, id);
+  auto row = q.step();
+  if (!row) return row.error();
+  if (!*row) {
+    return core::make_error(core::errc::not_found, fmt::format("no job with id \"{}\"", id), "id");
+  }
+  return read_job(q);
+}
+
+core::Result<void> insert_job(Statements& sql, const core::NewJob& job, core::JobState state,
+                              core::TimePoint now) {
+  const std::string payload = json::serialize(job.payload);
+  const std::string tags = tags_text(job.tags);
+  Query q(sql[Sql::job_insert]);
+  q.bind_text(1, job.id).bind_text(2, job.queue).bind_text(3, job.type).bind_text(4, payload);
+  q.bind_int(5, static_cast<int>(state)).bind_int(6, job.priority).bind_time(7, job.run_at);
+  q.bind_time(8, now).bind_int(9, job.max_attempts).bind_int(10, job.timeout.count());
+  q.bind_text_or_null(11, job.idempotency_key).bind_text(12, tags);
+  return q.run();
+}
+
+core::Result<void> save_job(Statements& sql, const JobRow& row) {
+  const core::Job& j = row.job;
+  const std::string progress = j.progress ? progress_text(*j.progress) : std::string();
+  const std::string result = j.result.is_null() ? std::string() : json::serialize(j.result);
+  const std::string errors = errors_text(j.errors);
+  Query q(sql[Sql::job_save]);
+  q.bind_int(1, row.rowid).bind_int(2, static_cast<int>(j.state)).bind_time(3, j.run_at);
+  q.bind_opt_time(4, j.started_at).bind_opt_time(5, j.finished_at).bind_int(6, j.attempt);
+  q.bind_int(7, j.max_attempts).bind_text_or_null(8, progress).bind_text_or_null(9, result);
+  q.bind_text(10, errors).bind_text_or_null(11, j.lease_id).bind_text_or_null(12, j.worker);
+  q.bind_opt_time(13, j.lease_expires_at).bind_int(14, j.cancel_requested ? 1 : 0);
+  return q.run();
+}
+
+}  // namespace errand::store::sqlite

@@ -1,0 +1,46 @@
+// Mapping between core::Job and a row of the `jobs` table: the column list
+// every job query selects, and the few statements that read or write a whole
+// job. JSON fields are stored as JSON text; times as unix milliseconds.
+// Used only on the writer thread.
+#pragma once
+
+#include "core/job.hpp"
+#include "store/sqlite/statements.hpp"
+
+#include <string_view>
+
+namespace errand::store::sqlite {
+
+// Selected by every statement that returns whole jobs, in this order.
+inline constexpr std::string_view kJobColumns =
+    "rowid, id, queue, type, payload, state, priority, run_at, created_at, started_at,"
+    " finished_at, attempt, max_attempts, timeout_ms, idempotency_key, tags, progress, result,"
+    " errors, lease_id, worker, lease_expires_at, cancel_requested";
+
+struct JobRow {
+  std::int64_t rowid = 0;
+  core::Job job;
+};
+
+// Reads the current row of a query that selected kJobColumns. Throws on
+// malformed JSON (a corrupt row), which the writer reports as internal.
+JobRow read_job(const Query& q);
+
+// Every remaining row of `q` (which selected kJobColumns).
+core::Result<std::vector<JobRow>> read_jobs(Query& q);
+
+// The job with this id, or not_found (field "id").
+core::Result<JobRow> load_job(Statements& sql, std::string_view id);
+
+// Inserts a new job in `state`, created at `now`.
+core::Result<void> insert_job(Statements& sql, const core::NewJob& job, core::JobState state,
+                              core::TimePoint now);
+
+// Writes every mutable field of `row.job` (state, times, attempts, progress,
+// result, errors, lease, cancel flag) back to its row.
+core::Result<void> save_job(Statements& sql, const JobRow& row);
+
+// JSON text of the fields stored as JSON.
+std::string progress_text(const core::Progress& p);
+
+}  // namespace errand::store::sqlite

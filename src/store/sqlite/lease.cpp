@@ -1,0 +1,137 @@
+#include "store/sqlite/ops.hpp"
+
+#include <fmt/format.h>
+
+namespace errand::store::sqlite::ops {
+namespace {
+
+using core::JobState;
+
+core::Error not_found(std::string_view id) {
+  return core::make_error(core::errc::not_found, fmt::format("no job with id \"{}\"", id), "id");
+}
+
+// Fencing: only the holder of the current lease of a running job may act.
+core::Result<void> check_lease(std::string_view id, JobState state, std::string_view current,
+                               std::string_view given) {
+  if (state != JobState::running) {
+    return core::make_error(core::errc::conflict,
+                            fmt::format("job {} is {}, not running: the lease is no longer valid",
+                                        id, core::to_string(state)),
+                            "lease_id");
+  }
+  if (current != given) {
+    return core::make_error(core::errc::conflict,
+                            fmt::format("lease_id is not the current lease of job {}", id),
+                            "lease_id");
+  }
+  return {};
+}
+
+// The few lease fields of a job, without reading its payload.
+struct LeaseRow {
+  std::int64_t rowid = 0;
+  core::Millis timeout{};
+  bool cancel_requested = false;
+};
+
+core::Result<LeaseRow> load_lease(Statements& sql, std::string_view id, std::string_view lease_id) {
+  Query q(sql[Sql::job_lease_by_id]);
+  q.bind_text(1, id);
+  auto found = q.step();
+  if (!found) return found.error();
+  if (!*found) return not_found(id);
+  const auto state = static_cast<JobState>(q.int_at(1));
+  if (auto ok = check_lease(id, state, q.text_at(2), lease_id); !ok) return ok.error();
+  return LeaseRow{q.int_at(0), core::Millis{q.int_at(3)}, q.int_at(4) != 0};
+}
+
+core::Result<JobRow> load_leased_job(Statements& sql, std::string_view id, std::string_view lease_id) {
+  auto row = load_job(sql, id);
+  if (!row) return row;
+  if (auto ok = check_lease(id, row->job.state, row->job.lease_id, lease_id); !ok) return ok.error();
+  return row;
+}
+
+void end_lease(core::Job& job) {
+  job.lease_id.clear();
+  job.lease_expires_at.reset();
+}
+
+}  // namespace
+
+core::Result<LeaseInfo> lease_extend(OpContext& c, const LeaseExtendParams& p) {
+  auto lease = load_lease(c.sql, p.id, p.lease_id);
+  if (!lease) return lease.error();
+  const core::TimePoint expires = p.now + p.extend.value_or(lease->timeout);
+  Query q(c.sql[Sql::job_set_lease]);
+  q.bind_int(1, lease->rowid).bind_time(2, expires);
+  if (auto saved = q.run(); !saved) return saved.error();
+  c.notice.deadline(expires);  // a shorter extension can move the deadline earlier
+  return LeaseInfo{.lease_expires_at = expires, .cancel_requested = lease->cancel_requested};
+}
+
+core::Result<Unit> job_progress(OpContext& c, const JobProgressParams& p) {
+  auto lease = load_lease(c.sql, p.id, p.lease_id);
+  if (!lease) return lease.error();
+  core::Progress progress = p.progress;
+  progress.updated_at = p.now;
+  const std::string text = progress_text(progress);
+  Query q(c.sql[Sql::job_set_progress]);
+  q.bind_int(1, lease->rowid).bind_text(2, text);
+  if (auto saved = q.run(); !saved) return saved.error();
+  return Unit{};
+}
+
+core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p) {
+  auto row = load_leased_job(c.sql, p.id, p.lease_id);
+  if (!row) return row.error();
+  core::Job& job = row->job;
+  job.state = JobState::succeeded;
+  job.result = p.result;
+  job.finished_at = p.now;
+  end_lease(job);
+  if (auto saved = save_job(c.sql, *row); !saved) return saved.error();
+  c.queues.move(job.queue, JobState::running, JobState::succeeded);
+  ++c.queues.edit(job.queue).processed;
+  return std::move(job);
+}
+
+core::Result<void> fail_attempt(OpContext& c, JobRow& row, std::string message, core::FailInput in,
+                                core::TimePoint now, double jitter) {
+  core::Job& job = row.job;
+  job.errors.push_back({.attempt = job.attempt, .at = now, .message = std::move(message)});
+  in.cancel_requested = job.cancel_requested;
+  const auto decision =
+      core::decide_fail(job.attempt, job.max_attempts, in, now, c.options.backoff, jitter);
+  job.state = decision.next;
+  end_lease(job);
+  if (decision.next == JobState::failed) {
+    job.run_at = decision.run_at;
+    c.notice.deadline(decision.run_at);
+  } else {
+    job.finished_at = now;
+  }
+  if (auto saved = save_job(c.sql, row); !saved) return saved;
+  c.queues.move(job.queue, JobState::running, decision.next);
+  ++c.queues.edit(job.queue).failed;
+  return {};
+}
+
+core::Result<core::Job> job_fail(OpContext& c, const JobFailParams& p) {
+  auto row = load_leased_job(c.sql, p.id, p.lease_id);
+  if (!row) return row.error();
+  const core::FailInput in{.retry = p.retry, .retry_in = p.retry_in};
+  if (auto failed = fail_attempt(c, *row, p.error, in, p.now, p.jitter); !failed) {
+    return failed.error();
+  }
+  return std::move(row->job);
+}
+
+core::Result<JobState> job_ack(OpContext& c, const AckItem& item) {
+  auto job = item.fail ? job_fail(c, item.failure) : job_complete(c, item.complete);
+  if (!job) return job.error();
+  return job->state;
+}
+
+}  // namespace errand::store::sqlite::ops

@@ -1,0 +1,41 @@
+// Collects the ChangeNotice of one operation, and merges operations' notices
+// into the one notice of a committed batch. Plain value type; used only on the
+// writer thread.
+#pragma once
+
+#include "store/store.hpp"
+
+#include <algorithm>
+#include <string_view>
+
+namespace errand::store::sqlite {
+
+class NoticeBuilder {
+ public:
+  void runnable(std::string_view queue) {
+    auto& queues = notice_.runnable_queues;
+    if (std::find(queues.begin(), queues.end(), queue) == queues.end()) queues.emplace_back(queue);
+  }
+  void deadline(core::TimePoint t) {
+    if (!notice_.deadline || t < *notice_.deadline) notice_.deadline = t;
+  }
+  void merge_into(NoticeBuilder& into) const {
+    for (const auto& q : notice_.runnable_queues) into.runnable(q);
+    if (notice_.deadline) into.deadline(*notice_.deadline);
+  }
+  bool empty() const { return notice_.runnable_queues.empty() && !notice_.deadline; }
+  void clear() {
+    notice_.runnable_queues.clear();
+    notice_.deadline.reset();
+  }
+  ChangeNotice take() {
+    ChangeNotice out = std::move(notice_);
+    clear();
+    return out;
+  }
+
+ private:
+  ChangeNotice notice_;
+};
+
+}  // namespace errand::store::sqlite

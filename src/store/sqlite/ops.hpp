@@ -1,0 +1,48 @@
+// The bodies of the SQLite store's verbs, one function per Store verb, run by
+// the writer inside the batch's transaction (write verbs inside their own
+// savepoint). Each returns the verb's result and records its effect on queue
+// counts and the change notice in the OpContext; the writer publishes both
+// only after the commit. Semantics are those documented in store/store.hpp.
+// Writer thread only.
+#pragma once
+
+#include "store/sqlite/job_rows.hpp"
+#include "store/sqlite/writer.hpp"
+
+namespace errand::store::sqlite::ops {
+
+// insert.cpp
+core::Result<std::vector<InsertOutcome>> job_insert_many(OpContext& c, const JobInsertManyParams& p);
+
+// read.cpp
+core::Result<core::Job> job_get(OpContext& c, const JobGetParams& p);
+core::Result<JobPage> job_list(OpContext& c, const JobListParams& p);
+
+// claim.cpp
+core::Result<std::vector<core::Job>> job_claim(OpContext& c, const JobClaimParams& p);
+
+// lease.cpp
+core::Result<LeaseInfo> lease_extend(OpContext& c, const LeaseExtendParams& p);
+core::Result<Unit> job_progress(OpContext& c, const JobProgressParams& p);
+core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p);
+core::Result<core::Job> job_fail(OpContext& c, const JobFailParams& p);
+core::Result<core::JobState> job_ack(OpContext& c, const AckItem& item);
+// Ends the running attempt of `row` as failed with `message`, per
+// core::decide_fail (the job's cancel_requested is honoured), and saves it.
+core::Result<void> fail_attempt(OpContext& c, JobRow& row, std::string message,
+                                core::FailInput in, core::TimePoint now, double jitter);
+
+// admin.cpp
+core::Result<core::Job> job_cancel(OpContext& c, const JobCancelParams& p);
+core::Result<core::Job> job_retry(OpContext& c, const JobRetryParams& p);
+core::Result<Unit> job_delete(OpContext& c, const JobDeleteParams& p);
+core::Result<std::vector<QueueInfo>> queue_list(OpContext& c);
+core::Result<QueueInfo> queue_pause(OpContext& c, const QueuePauseParams& p);
+
+// timers.cpp
+core::Result<std::int64_t> job_promote_due(OpContext& c, const JobPromoteDueParams& p);
+core::Result<std::int64_t> lease_expire(OpContext& c, const LeaseExpireParams& p);
+core::Result<std::optional<core::TimePoint>> next_deadline(OpContext& c);
+core::Result<std::int64_t> job_prune_finished(OpContext& c, const JobPruneFinishedParams& p);
+
+}  // namespace errand::store::sqlite::ops

@@ -1,0 +1,45 @@
+#include "store/sqlite/ops.hpp"
+
+#include <algorithm>
+
+namespace errand::store::sqlite::ops {
+namespace {
+
+// Sorts after every id, so "older than the cursor" needs no second variant.
+constexpr std::string_view kFromNewest = "\x7f";
+constexpr std::size_t kMaxListLimit = 1000;
+
+unsigned list_filters(const JobListParams& p) {
+  return (p.queue.empty() ? 0u : kByQueue) | (p.state ? kByState : 0u) |
+         (p.type.empty() ? 0u : kByType);
+}
+
+}  // namespace
+
+core::Result<core::Job> job_get(OpContext& c, const JobGetParams& p) {
+  auto row = load_job(c.sql, p.id);
+  if (!row) return row.error();
+  return std::move(row->job);
+}
+
+core::Result<JobPage> job_list(OpContext& c, const JobListParams& p) {
+  const std::size_t limit = std::clamp<std::size_t>(p.limit, 1, kMaxListLimit);
+  Query q(c.sql.job_list(list_filters(p)));
+  q.bind_text(1, p.queue).bind_int(2, p.state ? static_cast<int>(*p.state) : 0);
+  q.bind_text(3, p.type).bind_text(4, p.cursor.empty() ? kFromNewest : p.cursor);
+  q.bind_int(5, static_cast<std::int64_t>(limit) + 1);  // one more tells whether a page follows
+  JobPage page;
+  for (;;) {
+    auto row = q.step();
+    if (!row) return row.error();
+    if (!*row) break;
+    if (page.jobs.size() == limit) {
+      page.next_cursor = page.jobs.back().id;
+      break;
+    }
+    page.jobs.push_back(read_job(q).job);
+  }
+  return page;
+}
+
+}  // namespace errand::store::sqlite::ops

@@ -1,0 +1,132 @@
+#include "store/sqlite/schema.hpp"
+
+#include "core/state.hpp"
+
+#include <fmt/format.h>
+
+namespace errand::store::sqlite {
+namespace {
+
+static_assert(static_cast<int>(core::JobState::scheduled) == 0 &&
+                  static_cast<int>(core::JobState::queued) == 1 &&
+                  static_cast<int>(core::JobState::running) == 2 &&
+                  static_cast<int>(core::JobState::succeeded) == 3 &&
+                  static_cast<int>(core::JobState::failed) == 4 &&
+                  static_cast<int>(core::JobState::dead) == 5 &&
+                  static_cast<int>(core::JobState::cancelled) == 6,
+              "the schema's partial indexes spell states as these numbers");
+
+// Exclusive locking before WAL keeps the WAL index in heap memory (no -shm
+// file) and makes a second server on the same directory fail at open instead
+// of silently invalidating the in-memory queue counts.
+constexpr const char* kPragmas[] = {
+    "PRAGMA locking_mode=EXCLUSIVE",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA temp_store=MEMORY",
+    "PRAGMA cache_size=-32768",              // 32 MiB of page cache
+    "PRAGMA wal_autocheckpoint=8000",        // checkpoint every ~32 MiB of WAL
+    "PRAGMA journal_size_limit=67108864",    // truncate the WAL back to 64 MiB
+    "PRAGMA busy_timeout=2000",
+};
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (
+  id               TEXT    NOT NULL UNIQUE,
+  queue            TEXT    NOT NULL,
+  type             TEXT    NOT NULL DEFAULT '',
+  payload          TEXT    NOT NULL DEFAULT 'null',
+  state            INTEGER NOT NULL,
+  priority         INTEGER NOT NULL DEFAULT 0,
+  run_at           INTEGER NOT NULL,
+  created_at       INTEGER NOT NULL,
+  started_at       INTEGER,
+  finished_at      INTEGER,
+  attempt          INTEGER NOT NULL DEFAULT 0,
+  max_attempts     INTEGER NOT NULL,
+  timeout_ms       INTEGER NOT NULL,
+  idempotency_key  TEXT,
+  tags             TEXT    NOT NULL DEFAULT '[]',
+  progress         TEXT,
+  result           TEXT,
+  errors           TEXT    NOT NULL DEFAULT '[]',
+  lease_id         TEXT,
+  worker           TEXT,
+  lease_expires_at INTEGER,
+  cancel_requested INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS jobs_ready ON jobs(queue, priority DESC, id) WHERE state = 1;
+CREATE INDEX IF NOT EXISTS jobs_waiting ON jobs(run_at) WHERE state IN (0, 4);
+CREATE INDEX IF NOT EXISTS jobs_running ON jobs(lease_expires_at) WHERE state = 2;
+CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(finished_at) WHERE state IN (3, 5, 6);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency ON jobs(idempotency_key)
+  WHERE idempotency_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_queue_id ON jobs(queue, id);
+CREATE INDEX IF NOT EXISTS jobs_state_id ON jobs(state, id);
+CREATE INDEX IF NOT EXISTS jobs_type_id ON jobs(type, id) WHERE type <> '';
+CREATE TABLE IF NOT EXISTS queues (
+  name        TEXT PRIMARY KEY,
+  paused      INTEGER NOT NULL DEFAULT 0,
+  processed   INTEGER NOT NULL DEFAULT 0,
+  failed      INTEGER NOT NULL DEFAULT 0,
+  n_scheduled INTEGER NOT NULL DEFAULT 0,
+  n_queued    INTEGER NOT NULL DEFAULT 0,
+  n_running   INTEGER NOT NULL DEFAULT 0,
+  n_succeeded INTEGER NOT NULL DEFAULT 0,
+  n_failed    INTEGER NOT NULL DEFAULT 0,
+  n_dead      INTEGER NOT NULL DEFAULT 0,
+  n_cancelled INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+)sql";
+
+core::Result<void> set_pragmas(Db& db) {
+  for (const char* pragma : kPragmas) {
+    if (auto r = db.exec(pragma); !r) return r;
+  }
+  auto mode = db.query_text("PRAGMA journal_mode=WAL");
+  if (!mode) return mode.error();
+  if (*mode != "wal") {
+    return core::make_error(core::errc::unavailable,
+                            fmt::format("cannot use WAL mode for {} (got \"{}\")", db.path(), *mode));
+  }
+  return {};
+}
+
+core::Result<void> check_version(Db& db) {
+  auto version = db.query_text("SELECT max(version) FROM schema_version");
+  if (!version) return version.error();
+  if (version->empty()) {
+    return db.exec(fmt::format("INSERT INTO schema_version(version) VALUES ({})", kSchemaVersion));
+  }
+  if (std::stoi(*version) > kSchemaVersion) {
+    return core::make_error(
+        core::errc::internal,
+        fmt::format("database {} has schema version {}, newer than this server's {}", db.path(),
+                    *version, kSchemaVersion));
+  }
+  return {};
+}
+
+core::Error locked_or(const core::Error& e, const Db& db) {
+  if (e.message.find("locked") == std::string::npos) return e;
+  return core::make_error(
+      core::errc::unavailable,
+      fmt::format("database {} is locked: is another errand server using this directory?",
+                  db.path()));
+}
+
+}  // namespace
+
+core::Result<void> prepare_schema(Db& db) {
+  if (auto r = set_pragmas(db); !r) return locked_or(r.error(), db);
+  if (auto r = db.exec("BEGIN IMMEDIATE"); !r) return locked_or(r.error(), db);
+  auto created = db.exec(kSchema);
+  if (created) created = check_version(db);
+  if (!created) {
+    (void)db.exec("ROLLBACK");
+    return created;
+  }
+  return db.exec("COMMIT");
+}
+
+}  // namespace errand::store::sqlite

@@ -1,0 +1,26 @@
+// The SQLite schema (version 1) and connection settings.
+//
+// `jobs` holds every field of core::Job: JSON fields (payload, result,
+// progress, errors, tags) as JSON text, times as INTEGER unix milliseconds,
+// state as a small integer (core::JobState's value: 0 scheduled, 1 queued,
+// 2 running, 3 succeeded, 4 failed, 5 dead, 6 cancelled). Partial indexes keep
+// every verb O(log n): ready jobs per queue, waiting jobs by run_at, running
+// jobs by lease expiry, finished jobs by finished_at, unique idempotency keys.
+// `queues` holds each queue's pause flag, lifetime counters and its job count
+// per state, written by the writer in the same transaction as the jobs, so
+// `GET /v1/queues` never counts rows. Called once at open, before the writer
+// thread starts.
+#pragma once
+
+#include "store/sqlite/db.hpp"
+
+namespace errand::store::sqlite {
+
+inline constexpr int kSchemaVersion = 1;
+
+// Sets the pragmas (exclusive WAL, synchronous=FULL, cache sizes) and creates
+// or checks the schema. Errors: unavailable (locked by another process),
+// internal (newer schema, I/O).
+core::Result<void> prepare_schema(Db& db);
+
+}  // namespace errand::store::sqlite

@@ -1,0 +1,81 @@
+// SqliteStore: the embedded, single-node Store (the default backend), one
+// SQLite database file `<dir>/errand.db` in WAL mode with synchronous=FULL.
+//
+// Every verb is queued to one writer thread that group-commits: all pending
+// verbs (up to StoreOptions::max_batch) run in one transaction, each write in
+// its own savepoint, and are committed with one fsync; only then are their
+// callbacks run (on the writer thread, in submission order) followed by the
+// change listener. Reads run on the same thread in the same batches, so they
+// see every change submitted before them. Per-queue counts are kept in memory
+// and in the `queues` table, written in the same transaction as the jobs.
+//
+// Durability: a write's callback runs only after its change is fsync'd. If a
+// commit fails, every verb of that batch gets errc::unavailable and the store
+// refuses all later writes with errc::unavailable until it is reopened.
+// The database is locked exclusively: one SqliteStore per directory.
+//
+// Thread-safety: every method may be called from any thread. close() must not
+// be called from inside a callback (it would wait for itself).
+#pragma once
+
+#include "store/store.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace errand::store {
+
+namespace sqlite {
+class Writer;
+}
+
+struct SqliteOptions {
+  std::string dir;  // created if missing; the database is <dir>/errand.db
+  StoreOptions store;
+  // Fault injection for tests: called at each commit of a write batch;
+  // returning true makes that commit fail as a failed fsync would.
+  std::function<bool()> fail_commit;
+};
+
+class SqliteStore final : public Store {
+ public:
+  // Opens or creates the database. Errors: unavailable (cannot create the
+  // directory or open or lock the file), internal (schema, I/O), each naming
+  // the path.
+  static core::Result<std::unique_ptr<SqliteStore>> open(SqliteOptions options);
+  ~SqliteStore() override;
+
+  void set_change_listener(std::function<void(const ChangeNotice&)> listener) override;
+  void job_insert_many(JobInsertManyParams p, Callback<std::vector<InsertOutcome>> done) override;
+  void job_get(JobGetParams p, Callback<core::Job> done) override;
+  void job_list(JobListParams p, Callback<JobPage> done) override;
+  void job_claim(JobClaimParams p, Callback<std::vector<core::Job>> done) override;
+  void lease_extend(LeaseExtendParams p, Callback<LeaseInfo> done) override;
+  void job_progress(JobProgressParams p, Callback<Unit> done) override;
+  void job_complete(JobCompleteParams p, Callback<core::Job> done) override;
+  void job_fail(JobFailParams p, Callback<core::Job> done) override;
+  void job_ack_many(std::vector<AckItem> items,
+                    Callback<std::vector<core::Result<core::JobState>>> done) override;
+  void job_cancel(JobCancelParams p, Callback<core::Job> done) override;
+  void job_retry(JobRetryParams p, Callback<core::Job> done) override;
+  void job_delete(JobDeleteParams p, Callback<Unit> done) override;
+  void queue_list(Callback<std::vector<QueueInfo>> done) override;
+  void queue_pause(QueuePauseParams p, Callback<QueueInfo> done) override;
+  void job_promote_due(JobPromoteDueParams p, Callback<std::int64_t> done) override;
+  void lease_expire(LeaseExpireParams p, Callback<std::int64_t> done) override;
+  void next_deadline(Callback<std::optional<core::TimePoint>> done) override;
+  void job_prune_finished(JobPruneFinishedParams p, Callback<std::int64_t> done) override;
+  // Runs every verb already submitted, then closes; later verbs get
+  // errc::unavailable (answered on the calling thread). Safe to call twice.
+  void close() override;
+
+ private:
+  explicit SqliteStore(std::unique_ptr<sqlite::Writer> writer);
+  template <class T, class F>
+  void submit(bool writes, F body, Callback<T> done);
+
+  std::unique_ptr<sqlite::Writer> writer_;
+};
+
+}  // namespace errand::store

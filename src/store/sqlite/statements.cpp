@@ -1,0 +1,111 @@
+#include "store/sqlite/statements.hpp"
+
+#include "store/sqlite/job_rows.hpp"
+
+#include <fmt/format.h>
+
+#include <string>
+
+namespace errand::store::sqlite {
+namespace {
+
+struct Named {
+  Sql name;
+  const char* label;
+  std::string sql;
+};
+
+// Timer queries name their index: without statistics the planner would take
+// jobs_state_id and sort every waiting job instead of reading the first few.
+std::vector<Named> named_sql() {
+  const std::string cols{kJobColumns};
+  return {
+      {Sql::begin_immediate, "begin_immediate", "BEGIN IMMEDIATE"},
+      {Sql::begin_deferred, "begin_deferred", "BEGIN DEFERRED"},
+      {Sql::commit, "commit", "COMMIT"},
+      {Sql::rollback, "rollback", "ROLLBACK"},
+      {Sql::savepoint, "savepoint", "SAVEPOINT op"},
+      {Sql::release, "release", "RELEASE op"},
+      {Sql::rollback_to, "rollback_to", "ROLLBACK TO op"},
+      {Sql::job_insert, "job_insert",
+       "INSERT INTO jobs(id, queue, type, payload, state, priority, run_at, created_at, attempt,"
+       " max_attempts, timeout_ms, idempotency_key, tags)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?11, ?12)"},
+      {Sql::job_by_id, "job_by_id", "SELECT " + cols + " FROM jobs WHERE id = ?1"},
+      {Sql::job_by_idempotency_key, "job_by_idempotency_key",
+       "SELECT id, state FROM jobs WHERE idempotency_key = ?1"},
+      {Sql::job_lease_by_id, "job_lease_by_id",
+       "SELECT rowid, state, lease_id, timeout_ms, cancel_requested FROM jobs WHERE id = ?1"},
+      {Sql::job_save, "job_save",
+       "UPDATE jobs SET state = ?2, run_at = ?3, started_at = ?4, finished_at = ?5, attempt = ?6,"
+       " max_attempts = ?7, progress = ?8, result = ?9, errors = ?10, lease_id = ?11,"
+       " worker = ?12, lease_expires_at = ?13, cancel_requested = ?14 WHERE rowid = ?1"},
+      {Sql::job_set_progress, "job_set_progress", "UPDATE jobs SET progress = ?2 WHERE rowid = ?1"},
+      {Sql::job_set_lease, "job_set_lease",
+       "UPDATE jobs SET lease_expires_at = ?2 WHERE rowid = ?1"},
+      {Sql::job_set_state, "job_set_state", "UPDATE jobs SET state = ?2 WHERE rowid = ?1"},
+      {Sql::job_delete, "job_delete", "DELETE FROM jobs WHERE id = ?1 RETURNING queue, state"},
+      {Sql::jobs_ready, "jobs_ready",
+       "SELECT " + cols +
+           " FROM jobs INDEXED BY jobs_ready WHERE state = 1 AND queue = ?1 AND run_at <= ?2"
+           " ORDER BY priority DESC, id LIMIT ?3"},
+      {Sql::jobs_due, "jobs_due",
+       "SELECT rowid, queue, state FROM jobs INDEXED BY jobs_waiting"
+       " WHERE state IN (0, 4) AND run_at <= ?1 ORDER BY run_at LIMIT ?2"},
+      {Sql::jobs_lease_expired, "jobs_lease_expired",
+       "SELECT " + cols +
+           " FROM jobs INDEXED BY jobs_running WHERE state = 2 AND lease_expires_at <= ?1"
+           " ORDER BY lease_expires_at LIMIT ?2"},
+      {Sql::jobs_prune, "jobs_prune",
+       "DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs INDEXED BY jobs_finished"
+       " WHERE state IN (3, 5, 6) AND finished_at < ?1 ORDER BY finished_at LIMIT ?2)"
+       " RETURNING queue, state"},
+      {Sql::next_run_at, "next_run_at",
+       "SELECT run_at FROM jobs INDEXED BY jobs_waiting WHERE state IN (0, 4)"
+       " ORDER BY run_at LIMIT 1"},
+      {Sql::next_lease_expiry, "next_lease_expiry",
+       "SELECT lease_expires_at FROM jobs INDEXED BY jobs_running WHERE state = 2"
+       " ORDER BY lease_expires_at LIMIT 1"},
+      {Sql::queue_all, "queue_all",
+       "SELECT name, paused, processed, failed, n_scheduled, n_queued, n_running, n_succeeded,"
+       " n_failed, n_dead, n_cancelled FROM queues ORDER BY name"},
+      {Sql::queue_save, "queue_save",
+       "INSERT INTO queues(name, paused, processed, failed, n_scheduled, n_queued, n_running,"
+       " n_succeeded, n_failed, n_dead, n_cancelled)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT(name) DO UPDATE SET"
+       " paused = excluded.paused, processed = excluded.processed, failed = excluded.failed,"
+       " n_scheduled = excluded.n_scheduled, n_queued = excluded.n_queued,"
+       " n_running = excluded.n_running, n_succeeded = excluded.n_succeeded,"
+       " n_failed = excluded.n_failed, n_dead = excluded.n_dead,"
+       " n_cancelled = excluded.n_cancelled"},
+  };
+}
+
+// The type filter repeats `type <> ''` so the planner may use the partial
+// index jobs_type_id. Every variant mentions ?5, so ?1..?5 can always be bound.
+std::string job_list_sql(unsigned filters) {
+  std::string sql = fmt::format("SELECT {} FROM jobs WHERE id < ?4", kJobColumns);
+  if (filters & kByQueue) sql += " AND queue = ?1";
+  if (filters & kByState) sql += " AND state = ?2";
+  if (filters & kByType) sql += " AND type = ?3 AND type <> ''";
+  return sql + " ORDER BY id DESC LIMIT ?5";
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<Statements>> Statements::prepare(Db& db) {
+  auto out = std::make_unique<Statements>();
+  for (auto& named : named_sql()) {
+    auto stmt = db.prepare(named.sql, named.label);
+    if (!stmt) return stmt.error();
+    (*out)[named.name] = Stmt(db, *stmt, named.label);
+  }
+  for (unsigned filters = 0; filters < kJobListVariants; ++filters) {
+    auto stmt = db.prepare(job_list_sql(filters), "job_list");
+    if (!stmt) return stmt.error();
+    out->job_list_[filters] = Stmt(db, *stmt, "job_list");
+  }
+  return out;
+}
+
+}  // namespace errand::store::sqlite

@@ -1,0 +1,57 @@
+// The named statements of the SQLite store, prepared once at open and reused
+// for the life of the connection (no SQL is built per call). The names are
+// the same in every backend. Owned by the writer; not thread-safe.
+#pragma once
+
+#include "store/sqlite/db.hpp"
+
+#include <array>
+#include <memory>
+
+namespace errand::store::sqlite {
+
+enum class Sql {
+  begin_immediate,
+  begin_deferred,
+  commit,
+  rollback,
+  savepoint,
+  release,
+  rollback_to,
+  job_insert,
+  job_by_id,
+  job_by_idempotency_key,
+  job_lease_by_id,
+  job_save,
+  job_set_progress,
+  job_set_lease,
+  job_set_state,
+  job_delete,
+  jobs_ready,
+  jobs_due,
+  jobs_lease_expired,
+  jobs_prune,
+  next_run_at,
+  next_lease_expiry,
+  queue_all,
+  queue_save,
+  count_,
+};
+
+// job_list variants: one statement per combination of optional filters.
+enum JobListFilter : unsigned { kByQueue = 1, kByState = 2, kByType = 4, kJobListVariants = 8 };
+
+class Statements {
+ public:
+  static core::Result<std::unique_ptr<Statements>> prepare(Db& db);
+
+  Stmt& operator[](Sql name) { return named_[static_cast<std::size_t>(name)]; }
+  // Parameters: ?1 queue, ?2 state, ?3 type, ?4 cursor (exclusive), ?5 limit.
+  Stmt& job_list(unsigned filters) { return job_list_[filters % kJobListVariants]; }
+
+ private:
+  std::array<Stmt, static_cast<std::size_t>(Sql::count_)> named_;
+  std::array<Stmt, kJobListVariants> job_list_;
+};
+
+}  // namespace errand::store::sqlite

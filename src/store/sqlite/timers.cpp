@@ -1,0 +1,106 @@
+#include "store/sqlite/ops.hpp"
+
+namespace errand::store::sqlite::ops {
+namespace {
+
+using core::JobState;
+
+// Timer work is done in chunks so no statement materializes every due job.
+constexpr std::int64_t kChunk = 512;
+
+struct DueJob {
+  std::int64_t rowid;
+  std::string queue;
+  JobState state;
+};
+
+core::Result<std::vector<DueJob>> due_jobs(Statements& sql, core::TimePoint now) {
+  Query q(sql[Sql::jobs_due]);
+  q.bind_time(1, now).bind_int(2, kChunk);
+  std::vector<DueJob> due;
+  for (;;) {
+    auto row = q.step();
+    if (!row) return row.error();
+    if (!*row) return due;
+    due.push_back({q.int_at(0), std::string(q.text_at(1)), static_cast<JobState>(q.int_at(2))});
+  }
+}
+
+core::Result<void> promote(OpContext& c, const DueJob& job) {
+  Query q(c.sql[Sql::job_set_state]);
+  q.bind_int(1, job.rowid).bind_int(2, static_cast<int>(JobState::queued));
+  if (auto saved = q.run(); !saved) return saved;
+  c.queues.move(job.queue, job.state, JobState::queued);
+  c.notice.runnable(job.queue);
+  return {};
+}
+
+core::Result<std::vector<JobRow>> expired_leases(Statements& sql, core::TimePoint now) {
+  Query q(sql[Sql::jobs_lease_expired]);
+  q.bind_time(1, now).bind_int(2, kChunk);
+  return read_jobs(q);
+}
+
+core::Result<std::optional<core::TimePoint>> first_time(Statements& sql, Sql name) {
+  Query q(sql[name]);
+  auto row = q.step();
+  if (!row) return row.error();
+  if (!*row) return std::nullopt;
+  return q.time_at(0);
+}
+
+}  // namespace
+
+core::Result<std::int64_t> job_promote_due(OpContext& c, const JobPromoteDueParams& p) {
+  std::int64_t moved = 0;
+  for (;;) {
+    auto due = due_jobs(c.sql, p.now);
+    if (!due) return due.error();
+    for (const auto& job : *due) {
+      if (auto done = promote(c, job); !done) return done.error();
+    }
+    moved += static_cast<std::int64_t>(due->size());
+    if (static_cast<std::int64_t>(due->size()) < kChunk) return moved;
+  }
+}
+
+core::Result<std::int64_t> lease_expire(OpContext& c, const LeaseExpireParams& p) {
+  std::int64_t expired = 0;
+  for (;;) {
+    auto rows = expired_leases(c.sql, p.now);
+    if (!rows) return rows.error();
+    for (auto& row : *rows) {
+      const core::FailInput in{.retry = true};
+      if (auto failed = fail_attempt(c, row, "lease expired", in, p.now, p.jitter); !failed) {
+        return failed.error();
+      }
+    }
+    expired += static_cast<std::int64_t>(rows->size());
+    if (static_cast<std::int64_t>(rows->size()) < kChunk) return expired;
+  }
+}
+
+core::Result<std::optional<core::TimePoint>> next_deadline(OpContext& c) {
+  auto run_at = first_time(c.sql, Sql::next_run_at);
+  if (!run_at) return run_at;
+  auto expiry = first_time(c.sql, Sql::next_lease_expiry);
+  if (!expiry) return expiry;
+  if (!*run_at) return *expiry;
+  if (!*expiry) return *run_at;
+  return std::min(**run_at, **expiry);
+}
+
+core::Result<std::int64_t> job_prune_finished(OpContext& c, const JobPruneFinishedParams& p) {
+  Query q(c.sql[Sql::jobs_prune]);
+  q.bind_time(1, p.finished_before).bind_int(2, static_cast<std::int64_t>(p.limit));
+  std::int64_t pruned = 0;
+  for (;;) {
+    auto row = q.step();
+    if (!row) return row.error();
+    if (!*row) return pruned;
+    c.queues.move(q.text_at(0), static_cast<JobState>(q.int_at(1)), std::nullopt);
+    ++pruned;
+  }
+}
+
+}  // namespace errand::store::sqlite::ops

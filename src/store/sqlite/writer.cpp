@@ -1,0 +1,198 @@
+#include "store/sqlite/writer.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+
+namespace errand::store::sqlite {
+
+// ---- Batch ------------------------------------------------------------------
+
+core::Error Batch::unexpected(const std::exception& e) {
+  return core::make_error(core::errc::internal, fmt::format("unexpected store error: {}", e.what()));
+}
+
+core::Error Batch::failure() const {
+  if (failure_) return *failure_;
+  return core::make_error(core::errc::unavailable, db_.broken_reason());
+}
+
+core::Result<void> Batch::begin_op() {
+  ctx_.notice.clear();
+  auto begun = Query(ctx_.sql[Sql::savepoint]).run();
+  if (!begun) failure_ = begun.error();
+  return begun;
+}
+
+void Batch::end_op(bool keep) {
+  // A failed op rolls back to its savepoint and is then released, so the
+  // batch's transaction continues without its changes.
+  core::Result<void> ended;
+  if (!keep) ended = Query(ctx_.sql[Sql::rollback_to]).run();
+  if (ended) ended = Query(ctx_.sql[Sql::release]).run();
+  if (!ended) failure_ = ended.error();
+  if (keep && ended && !db_.broken()) {
+    ctx_.queues.op_keep();
+    ctx_.notice.merge_into(batch_notice_);
+  } else {
+    ctx_.queues.op_drop();
+  }
+  ctx_.notice.clear();
+}
+
+// ---- Writer -----------------------------------------------------------------
+
+Writer::Writer(std::unique_ptr<Db> db, std::unique_ptr<Statements> sql, QueueBook queues,
+               StoreOptions options, std::function<bool()> fail_commit)
+    : db_(std::move(db)),
+      sql_(std::move(sql)),
+      queues_(std::move(queues)),
+      options_(std::move(options)),
+      path_(db_->path()),
+      fail_commit_(std::move(fail_commit)) {
+  if (fail_commit_) sqlite3_commit_hook(db_->handle(), &Writer::commit_hook, this);
+}
+
+Writer::~Writer() { close(); }
+
+int Writer::commit_hook(void* self) {
+  // Non-zero turns the COMMIT into a ROLLBACK: the fault tests' failed commit.
+  return static_cast<Writer*>(self)->fail_commit_() ? 1 : 0;
+}
+
+void Writer::start() { thread_ = std::thread([this] { loop(); }); }
+
+void Writer::set_listener(Listener listener) {
+  std::lock_guard lock(mutex_);
+  listener_ = std::make_shared<const Listener>(std::move(listener));
+}
+
+void Writer::submit(std::unique_ptr<Op> op) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!closing_) {
+      pending_.push_back(std::move(op));
+      if (pending_.size() == 1) wake_.notify_one();
+      return;
+    }
+  }
+  const auto closed = core::make_error(core::errc::unavailable,
+                                       fmt::format("the store for {} is closed", path_));
+  finish(*op, &closed);
+}
+
+void Writer::close() {
+  {
+    std::lock_guard lock(mutex_);
+    closing_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+bool Writer::take(Ops& ops, std::shared_ptr<const Listener>& listener) {
+  std::unique_lock lock(mutex_);
+  wake_.wait(lock, [this] { return closing_ || !pending_.empty(); });
+  if (pending_.empty()) return false;  // closing, and everything submitted is done
+  const std::size_t n = std::min(pending_.size(), std::max<std::size_t>(options_.max_batch, 1));
+  for (std::size_t i = 0; i < n; ++i) {
+    ops.push_back(std::move(pending_.front()));
+    pending_.pop_front();
+  }
+  listener = listener_;
+  return true;
+}
+
+void Writer::loop() {
+  Ops ops;
+  std::shared_ptr<const Listener> listener;
+  while (take(ops, listener)) {
+    run_batch(ops, listener.get());
+    ops.clear();
+  }
+  sql_.reset();  // statements are finalized before their connection closes
+  db_.reset();
+}
+
+void Writer::run_batch(Ops& ops, const Listener* listener) {
+  const bool refuse = read_only_.has_value();
+  const bool writes = !refuse && std::any_of(ops.begin(), ops.end(), [](auto& op) { return op->writes(); });
+  db_->clear_broken();
+  Batch batch(*db_, *sql_, queues_, options_);
+  auto done = begin(writes);
+  if (done && !run_ops(ops, batch, refuse)) done = core::Result<void>(boost::system::in_place_error, batch.failure());
+  if (done) done = commit(writes);
+  if (!done) return abort_batch(ops, done.error(), writes);
+  queues_.batch_publish();
+  for (auto& op : ops) finish(*op, refuse && op->writes() ? &*read_only_ : nullptr);
+  if (listener && *listener && !batch.notice().empty()) {
+    try {
+      (*listener)(batch.notice().take());
+    } catch (const std::exception& e) {
+      spdlog::error("store change listener threw: {}", e.what());
+    }
+  }
+}
+
+bool Writer::run_ops(Ops& ops, Batch& batch, bool refuse) {
+  for (auto& op : ops) {
+    if (refuse && op->writes()) continue;  // answered with read_only_ after the batch
+    op->run(batch);
+    if (batch.failed()) return false;
+  }
+  return true;
+}
+
+core::Result<void> Writer::begin(bool writes) {
+  return Query((*sql_)[writes ? Sql::begin_immediate : Sql::begin_deferred]).run();
+}
+
+core::Result<void> Writer::commit(bool writes) {
+  if (writes) {
+    if (auto saved = save_queues(); !saved) return saved;
+  }
+  return Query((*sql_)[Sql::commit]).run();
+}
+
+core::Result<void> Writer::save_queues() {
+  for (const auto& [name, row] : queues_.batch()) {
+    Query q((*sql_)[Sql::queue_save]);
+    q.bind_text(1, name).bind_int(2, row.paused ? 1 : 0).bind_int(3, row.processed);
+    q.bind_int(4, row.failed);
+    for (std::size_t i = 0; i < row.counts.size(); ++i) {
+      q.bind_int(static_cast<int>(5 + i), row.counts[i]);
+    }
+    if (auto r = q.run(); !r) return r;
+  }
+  return {};
+}
+
+void Writer::abort_batch(Ops& ops, const core::Error& error, bool writes) {
+  // The transaction may or may not still be open; ROLLBACK makes sure.
+  if (!sqlite3_get_autocommit(db_->handle())) (void)Query((*sql_)[Sql::rollback]).run();
+  queues_.batch_drop();
+  const std::string reason = db_->broken() ? db_->broken_reason() : error.message;
+  core::Error failure = core::make_error(
+      core::errc::unavailable,
+      fmt::format("store is read-only after a failed write to {}: {}; restart the server", path_,
+                  reason));
+  if (writes) {
+    spdlog::error("{}", failure.message);
+    read_only_ = failure;
+  } else {
+    failure.message = fmt::format("read from {} failed: {}", path_, reason);
+  }
+  for (auto& op : ops) finish(*op, &failure);
+}
+
+void Writer::finish(Op& op, const core::Error* failure) {
+  try {
+    op.finish(failure);
+  } catch (const std::exception& e) {
+    spdlog::error("store callback threw: {}", e.what());
+  }
+}
+
+}  // namespace errand::store::sqlite

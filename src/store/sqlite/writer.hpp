@@ -1,0 +1,179 @@
+// The SQLite store's single writer thread: a group-commit queue in the style
+// of leveldb's writer queue.
+//
+// Callers submit Ops (a body plus its callback). The writer takes everything
+// pending (up to StoreOptions::max_batch), opens one transaction, runs each
+// write op inside its own SAVEPOINT (a failing op rolls back only itself),
+// writes the changed queue rows, and COMMITs: one fsync for the whole batch.
+// Only then does it run each op's callback, in submission order, followed by
+// the change listener with the batch's merged ChangeNotice. Reads run in the
+// same batch and so see every change submitted before them.
+//
+// If BEGIN, a savepoint or COMMIT fails (or SQLite reports an I/O-level error)
+// every op of the batch gets errc::unavailable and the writer refuses all later
+// writes with errc::unavailable until the store is reopened; reads still run.
+//
+// Ownership: the Writer owns the connection, its statements and the queue
+// book, all touched only by the writer thread. submit() and close() are
+// thread-safe; callbacks run on the writer thread with no lock held.
+#pragma once
+
+#include "store/sqlite/db.hpp"
+#include "store/sqlite/notice.hpp"
+#include "store/sqlite/queue_book.hpp"
+#include "store/sqlite/statements.hpp"
+#include "store/store.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace errand::store::sqlite {
+
+// What an operation's body may use. Valid only during the body's run.
+struct OpContext {
+  Statements& sql;
+  QueueBook& queues;
+  NoticeBuilder& notice;  // this operation's contribution to the batch notice
+  const StoreOptions& options;
+};
+
+// The running transaction of one batch, as ops see it.
+class Batch {
+ public:
+  Batch(Db& db, Statements& sql, QueueBook& queues, const StoreOptions& options)
+      : db_(db), ctx_{sql, queues, op_notice_, options} {}
+
+  // Runs `body` inside its own savepoint; an error result rolls back exactly
+  // the body's changes (rows, queue counts and notice).
+  template <class T, class F>
+  core::Result<T> isolated(F& body) {
+    if (auto begun = begin_op(); !begun) return {boost::system::in_place_error, begun.error()};
+    core::Result<T> result = guarded<T>(body);
+    end_op(result.has_value());
+    return result;
+  }
+  // Runs a body that changes nothing.
+  template <class T, class F>
+  core::Result<T> read(F& body) {
+    return guarded<T>(body);
+  }
+
+  // Whether the transaction itself failed: nothing of the batch may commit.
+  bool failed() const { return db_.broken() || failure_.has_value(); }
+  core::Error failure() const;
+  NoticeBuilder& notice() { return batch_notice_; }
+
+ private:
+  template <class T, class F>
+  core::Result<T> guarded(F& body) {
+    try {
+      return body(ctx_);
+    } catch (const std::exception& e) {
+      return {boost::system::in_place_error, unexpected(e)};
+    }
+  }
+  static core::Error unexpected(const std::exception& e);
+  core::Result<void> begin_op();
+  void end_op(bool keep);
+
+  Db& db_;
+  NoticeBuilder op_notice_;
+  NoticeBuilder batch_notice_;
+  OpContext ctx_;
+  std::optional<core::Error> failure_;
+};
+
+// One queued unit of work. finish() is called exactly once, after the batch
+// committed (failure == nullptr) or failed.
+class Op {
+ public:
+  explicit Op(bool writes) : writes_(writes) {}
+  virtual ~Op() = default;
+  bool writes() const { return writes_; }
+  virtual void run(Batch& batch) = 0;
+  virtual void finish(const core::Error* failure) = 0;
+
+ private:
+  bool writes_;
+};
+
+// An op whose body returns one Result<T> for one callback.
+template <class T, class F>
+class TypedOp final : public Op {
+ public:
+  TypedOp(bool writes, F body, Callback<T> done)
+      : Op(writes), body_(std::move(body)), done_(std::move(done)) {}
+  void run(Batch& batch) override {
+    result_.emplace(writes() ? batch.isolated<T>(body_) : batch.read<T>(body_));
+  }
+  void finish(const core::Error* failure) override {
+    if (failure) return done_(core::Result<T>(boost::system::in_place_error, *failure));
+    if (!result_) return done_(core::Result<T>(boost::system::in_place_error, not_run()));
+    done_(std::move(*result_));
+  }
+
+ private:
+  static core::Error not_run() { return core::make_error(core::errc::internal, "operation did not run"); }
+  F body_;
+  Callback<T> done_;
+  std::optional<core::Result<T>> result_;
+};
+
+template <class T, class F>
+std::unique_ptr<Op> make_op(bool writes, F body, Callback<T> done) {
+  return std::make_unique<TypedOp<T, F>>(writes, std::move(body), std::move(done));
+}
+
+class Writer {
+ public:
+  using Listener = std::function<void(const ChangeNotice&)>;
+
+  Writer(std::unique_ptr<Db> db, std::unique_ptr<Statements> sql, QueueBook queues,
+         StoreOptions options, std::function<bool()> fail_commit);
+  ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  void start();
+  void set_listener(Listener listener);
+  // Queues `op`; after close() it is answered at once with errc::unavailable.
+  void submit(std::unique_ptr<Op> op);
+  // Runs every op already submitted, stops the thread, closes the database.
+  void close();
+
+ private:
+  using Ops = std::vector<std::unique_ptr<Op>>;
+  void loop();
+  bool take(Ops& ops, std::shared_ptr<const Listener>& listener);
+  void run_batch(Ops& ops, const Listener* listener);
+  bool run_ops(Ops& ops, Batch& batch, bool refuse);
+  core::Result<void> begin(bool writes);
+  core::Result<void> commit(bool writes);
+  core::Result<void> save_queues();
+  void abort_batch(Ops& ops, const core::Error& error, bool writes);
+  void finish(Op& op, const core::Error* failure);
+  static int commit_hook(void* self);
+
+  std::unique_ptr<Db> db_;
+  std::unique_ptr<Statements> sql_;
+  QueueBook queues_;
+  const StoreOptions options_;
+  const std::string path_;
+  std::function<bool()> fail_commit_;
+  std::optional<core::Error> read_only_;  // set after a failed write transaction
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::unique_ptr<Op>> pending_;
+  std::shared_ptr<const Listener> listener_;
+  bool closing_ = false;
+  std::thread thread_;
+};
+
+}  // namespace errand::store::sqlite
