@@ -6,3 +6,11 @@ errand_gtest(errand_client_tests
     ${PROJECT_SOURCE_DIR}/src/client/http_test.cpp
   LIBS errand_client
 )
+
+# The CLI's human output (tables, relative times): pure, no server.
+errand_gtest(errand_cli_output_tests
+  SOURCES
+    ${PROJECT_SOURCE_DIR}/src/cli/output.cpp
+    ${PROJECT_SOURCE_DIR}/src/cli/output_test.cpp
+  LIBS errand_client
+)

@@ -1,0 +1,263 @@
+#include "cli/job_commands.hpp"
+
+#include "cli/output.hpp"
+#include "client/client.hpp"
+#include "client/wire.hpp"
+#include "core/duration.hpp"
+#include "core/job_json.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <iostream>
+#include <iterator>
+#include <memory>
+
+namespace errand::cli {
+namespace json = boost::json;
+using core::JobState;
+
+namespace {
+
+[[noreturn]] void fail(const core::Error& e) {
+  std::cerr << "errand: " << e.message;
+  if (!e.field.empty() && e.message.find(e.field) == std::string::npos) std::cerr << " (field " << e.field << ")";
+  std::cerr << '\n';
+  throw CLI::RuntimeError(1);
+}
+
+template <class T>
+T must(core::Result<T> r) {
+  if (!r) fail(r.error());
+  return std::move(*r);
+}
+
+void must(core::Result<void> r) {
+  if (!r) fail(r.error());
+}
+
+void print_json(const json::value& v) { std::cout << json::serialize(v) << '\n'; }
+
+client::Client connect(const GlobalOptions& g) {
+  client::ClientOptions o;
+  o.url = g.server;
+  o.key = g.key;
+  return client::Client(std::move(o));
+}
+
+core::TimePoint now() { return core::SystemClock{}.now(); }
+
+// ---- argument checks (failures are usage errors, exit 2) ----
+
+const CLI::Validator kDuration(
+    [](std::string& s) {
+      return core::parse_duration(s) ? std::string()
+                                     : "expected a duration such as 10s, 5m or 1h30m, got \"" + s + "\"";
+    },
+    "DURATION");
+
+const CLI::Validator kTime(
+    [](std::string& s) {
+      return core::parse_rfc3339(s) ? std::string()
+                                    : "expected an RFC 3339 time such as 2026-01-31T08:00:00Z, got \"" + s + "\"";
+    },
+    "TIME");
+
+const CLI::Validator kJson(
+    [](std::string& s) {
+      if (s == "-") return std::string();
+      boost::system::error_code ec;
+      json::parse(s, ec);
+      return ec ? "the payload is not valid JSON (" + ec.message() + "); quote strings: '\"text\"'" : std::string();
+    },
+    "JSON");
+
+std::vector<std::string> state_names() {
+  std::vector<std::string> names;
+  for (auto s : core::kAllStates) names.emplace_back(core::to_string(s));
+  return names;
+}
+
+json::value read_payload(const std::string& text) {
+  if (text.empty()) return nullptr;
+  std::string source = text;
+  if (text == "-") source.assign(std::istreambuf_iterator<char>(std::cin), {});
+  boost::system::error_code ec;
+  auto v = json::parse(source, ec);
+  if (ec) fail(core::invalid("payload", "the payload on stdin is not valid JSON (" + ec.message() + ")"));
+  return v;
+}
+
+// ---- enqueue ----
+
+struct EnqueueArgs {
+  client::EnqueueOptions job;
+  std::string payload, delay, run_at, timeout;
+  std::int64_t priority = 0;
+  int max_attempts = 0;
+  CLI::Option* priority_opt = nullptr;
+  CLI::Option* max_attempts_opt = nullptr;
+};
+
+void run_enqueue(EnqueueArgs& a, const GlobalOptions& g) {
+  auto& job = a.job;
+  job.payload = read_payload(a.payload);
+  if (!a.delay.empty()) job.delay = *core::parse_duration(a.delay);
+  if (!a.run_at.empty()) job.run_at = *core::parse_rfc3339(a.run_at);
+  if (!a.timeout.empty()) job.timeout = *core::parse_duration(a.timeout);
+  if (a.priority_opt->count() > 0) job.priority = a.priority;
+  if (a.max_attempts_opt->count() > 0) job.max_attempts = a.max_attempts;
+  auto done = must(connect(g).enqueue(job));
+  if (g.json) return print_json(client::wire::to_json(done));
+  print_enqueued(std::cout, done, job.queue);
+}
+
+void add_enqueue(CLI::App& app, const GlobalOptions& g) {
+  auto a = std::make_shared<EnqueueArgs>();
+  auto* cmd = app.add_subcommand("enqueue", "Enqueue a job");
+  cmd->add_option("queue", a->job.queue, "Queue name, [a-z0-9_.-]{1,64}")->required();
+  cmd->add_option("payload", a->payload, "Payload as JSON, e.g. '{\"to\":\"a@example.com\"}' (-: read stdin)")
+      ->check(kJson);
+  cmd->add_option("--type", a->job.type, "Job type, e.g. send_welcome_email");
+  auto* delay = cmd->add_option("--delay", a->delay, "Run after this long, e.g. 10s, 5m")->check(kDuration);
+  cmd->add_option("--run-at", a->run_at, "Run at this RFC 3339 time")->check(kTime)->excludes(delay);
+  a->priority_opt = cmd->add_option("--priority", a->priority, "Higher runs first (default 0)");
+  a->max_attempts_opt = cmd->add_option("--max-attempts", a->max_attempts, "Attempts before dead (default 10)");
+  cmd->add_option("--timeout", a->timeout, "Lease per attempt (default 5m)")->check(kDuration);
+  cmd->add_option("--idempotency-key", a->job.idempotency_key, "A repeat returns the first job");
+  cmd->add_option("--tag", a->job.tags, "Tag (repeatable)");
+  cmd->callback([a, &g] { run_enqueue(*a, g); });
+}
+
+// ---- reading jobs ----
+
+void add_job(CLI::App& app, const GlobalOptions& g) {
+  auto id = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("job", "Show one job");
+  cmd->add_option("id", *id, "Job id")->required();
+  cmd->callback([id, &g] {
+    auto job = must(connect(g).get(*id));
+    if (g.json) return print_json(core::job_to_json(job));
+    print_job(std::cout, job, now());
+  });
+}
+
+struct ListArgs {
+  client::ListOptions list;
+  std::string state;
+  int limit = 0;
+  CLI::Option* limit_opt = nullptr;
+};
+
+void add_jobs(CLI::App& app, const GlobalOptions& g) {
+  auto a = std::make_shared<ListArgs>();
+  auto* cmd = app.add_subcommand("jobs", "List jobs, newest first");
+  cmd->add_option("--queue", a->list.queue, "Only this queue");
+  cmd->add_option("--state", a->state, "Only this state")->check(CLI::IsMember(state_names()));
+  cmd->add_option("--type", a->list.type, "Only this job type");
+  a->limit_opt = cmd->add_option("--limit", a->limit, "At most this many, 1..1000 (default 50)");
+  cmd->add_option("--cursor", a->list.cursor, "Continue from an earlier page");
+  cmd->callback([a, &g] {
+    if (!a->state.empty()) a->list.state = core::parse_job_state(a->state);
+    if (a->limit_opt->count() > 0) a->list.limit = a->limit;
+    auto page = must(connect(g).list(a->list));
+    if (g.json) return print_json(client::wire::to_json(page));
+    print_job_table(std::cout, page.jobs, now());
+    if (!page.next_cursor.empty()) std::cout << "more: errand jobs --cursor " << page.next_cursor << '\n';
+  });
+}
+
+// ---- changing jobs ----
+
+void add_cancel(CLI::App& app, const GlobalOptions& g) {
+  auto id = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("cancel", "Cancel a job (a running one is asked to stop)");
+  cmd->add_option("id", *id, "Job id")->required();
+  cmd->callback([id, &g] {
+    auto job = must(connect(g).cancel(*id));
+    if (g.json) return print_json(core::job_to_json(job));
+    if (job.state == JobState::running) {
+      std::cout << "cancel requested for " << job.id << ": it is running; its worker sees the request on its next heartbeat\n";
+    } else {
+      std::cout << job.id << " " << core::to_string(job.state) << '\n';
+    }
+  });
+}
+
+void add_retry(CLI::App& app, const GlobalOptions& g) {
+  auto id = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("retry", "Queue a dead, failed or cancelled job again now");
+  cmd->add_option("id", *id, "Job id")->required();
+  cmd->callback([id, &g] {
+    auto job = must(connect(g).retry(*id));
+    if (g.json) return print_json(core::job_to_json(job));
+    std::cout << job.id << " " << core::to_string(job.state) << " (" << job.attempt << " of " << job.max_attempts
+              << " attempts used)\n";
+  });
+}
+
+void add_delete(CLI::App& app, const GlobalOptions& g) {
+  auto id = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("delete", "Delete a job");
+  cmd->add_option("id", *id, "Job id")->required();
+  cmd->callback([id, &g] {
+    must(connect(g).remove(*id));
+    if (g.json) return print_json(json::object{{"id", *id}, {"deleted", true}});
+    std::cout << "deleted " << *id << '\n';
+  });
+}
+
+// ---- queues ----
+
+void add_queues(CLI::App& app, const GlobalOptions& g) {
+  auto* cmd = app.add_subcommand("queues", "Show every queue with its job counts");
+  cmd->callback([&g] {
+    auto queues = must(connect(g).queues());
+    if (g.json) {
+      json::array items;
+      for (const auto& q : queues) items.emplace_back(client::wire::to_json(q));
+      return print_json(json::object{{"queues", std::move(items)}});
+    }
+    print_queue_table(std::cout, queues);
+  });
+}
+
+void add_pause_resume(CLI::App& app, const GlobalOptions& g, bool pause) {
+  auto name = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand(pause ? "pause" : "resume",
+                                 pause ? "Stop handing a queue's jobs to workers (it still accepts jobs)"
+                                       : "Hand a paused queue's jobs to workers again");
+  cmd->add_option("queue", *name, "Queue name")->required();
+  cmd->callback([name, &g, pause] {
+    auto client = connect(g);
+    auto q = must(pause ? client.pause(*name) : client.resume(*name));
+    if (g.json) return print_json(client::wire::to_json(q));
+    std::cout << (q.paused ? "paused " : "resumed ") << q.name << " (" << q.count(JobState::queued)
+              << " queued)\n";
+  });
+}
+
+}  // namespace
+
+void add_global_options(CLI::App& app, GlobalOptions& options) {
+  app.add_option("--server", options.server, "Errand server URL")
+      ->envname("ERRAND_URL")
+      ->default_val(std::string(client::kDefaultUrl));
+  app.add_option("--key", options.key, "API key (bearer secret)")->envname("ERRAND_KEY");
+  app.add_flag("--json", options.json, "Print the API's JSON instead of tables");
+  app.fallthrough();
+}
+
+void add_job_commands(CLI::App& app, const GlobalOptions& options) {
+  add_enqueue(app, options);
+  add_job(app, options);
+  add_jobs(app, options);
+  add_queues(app, options);
+  add_cancel(app, options);
+  add_retry(app, options);
+  add_delete(app, options);
+  add_pause_resume(app, options, true);
+  add_pause_resume(app, options, false);
+}
+
+}  // namespace errand::cli

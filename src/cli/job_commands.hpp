@@ -1,0 +1,29 @@
+// The `errand` subcommands that talk to a running server through the client
+// library: enqueue, job, jobs, queues, cancel, retry, delete, pause, resume.
+//
+// Each prints a human rendering (cli/output) or, with `--json`, the API's
+// JSON, to stdout. A failed call prints "errand: <message>" to stderr and
+// ends parsing with CLI::RuntimeError(1); bad arguments are CLI11 usage
+// errors. Commands run inside CLI11's callbacks, on the main thread.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace errand::cli {
+
+// Options every client subcommand shares. They live on the app (with
+// fallthrough), so they may come before or after the subcommand.
+struct GlobalOptions {
+  std::string server;  // --server, else $ERRAND_URL, else http://127.0.0.1:8740
+  std::string key;     // --key, else $ERRAND_KEY
+  bool json = false;   // --json: print the API's JSON instead of tables
+};
+
+void add_global_options(CLI::App& app, GlobalOptions& options);
+
+// `options` must outlive parsing (the commands read it when they run).
+void add_job_commands(CLI::App& app, const GlobalOptions& options);
+
+}  // namespace errand::cli
