@@ -1,0 +1,118 @@
+#include "server_process.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <regex>
+#include <stdexcept>
+#include <vector>
+
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace errand::bench {
+namespace {
+
+std::string make_temp_dir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "errand-bench-XXXXXX").string();
+  if (!::mkdtemp(pattern.data())) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
+  return pattern;
+}
+
+pid_t spawn(const std::vector<std::string>& argv, int out_fd) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, out_fd, STDERR_FILENO);
+  posix_spawn_file_actions_addclose(&actions, out_fd);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
+  return pid;
+}
+
+// Reads `fd` until a line matches `listening` or the deadline passes; returns
+// the URL, or "" with everything read so far in `seen`.
+std::string wait_for_listening(int fd, std::chrono::steady_clock::time_point deadline, std::string& seen) {
+  static const std::regex listening(R"(errand listening on (http://\S+))");
+  char buf[4096];
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return {};
+    pollfd p{fd, POLLIN, 0};
+    int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return {};
+    auto n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) return {};  // the server exited
+    seen.append(buf, static_cast<std::size_t>(n));
+    std::smatch m;
+    if (std::regex_search(seen, m, listening)) return m[1].str();
+  }
+}
+
+}  // namespace
+
+ServerProcess::ServerProcess(const std::string& errand_path, std::chrono::seconds timeout) {
+  temp_dir_ = make_temp_dir();
+  data_dir_ = temp_dir_ + "/data";
+  int fds[2];
+  if (::pipe(fds) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  out_fd_ = fds[0];
+  try {
+    pid_ = spawn({errand_path, "server", "--listen", "127.0.0.1:0", "--data", data_dir_}, fds[1]);
+  } catch (...) {
+    ::close(fds[1]);
+    stop();
+    throw;
+  }
+  ::close(fds[1]);
+  std::string seen;
+  url_ = wait_for_listening(out_fd_, std::chrono::steady_clock::now() + timeout, seen);
+  if (url_.empty()) {
+    stop();
+    throw std::runtime_error("errand server did not report listening within " + std::to_string(timeout.count()) +
+                             "s; its output:\n" + seen);
+  }
+  drain_ = std::thread([fd = out_fd_] {
+    char buf[4096];
+    while (::read(fd, buf, sizeof buf) > 0) {
+    }
+  });
+}
+
+ServerProcess::~ServerProcess() { stop(); }
+
+void ServerProcess::stop() noexcept {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    // A graceful stop finishes requests in flight; give it a few seconds.
+    for (int i = 0; i < 100 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i) ::usleep(50'000);
+    if (::waitpid(pid_, &status, WNOHANG) == 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+    }
+    pid_ = -1;
+  }
+  if (drain_.joinable()) drain_.join();  // ends at EOF: the child has exited
+  if (out_fd_ >= 0) ::close(out_fd_);
+  out_fd_ = -1;
+  if (!temp_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(temp_dir_, ec);
+    temp_dir_.clear();
+  }
+}
+
+}  // namespace errand::bench
