@@ -1,0 +1,255 @@
+"""The `errand` command-line client against the real server.
+
+Runs the CLI subcommands (enqueue, job, jobs, queues, cancel, retry, delete,
+pause, resume) as a user would, checks their human output, that `--json`
+prints the API's JSON, and that failures print a message to stderr with exit
+code 1 (2 for usage errors). One server is shared by a class; every test works
+in queues of its own.
+"""
+
+import itertools
+import json
+import os
+import re
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import ErrandServer, ErrandTestCase, errand_bin  # noqa: E402
+
+ID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+_counter = itertools.count()
+
+
+class CliCase(ErrandTestCase):
+    """Starts one server for the class and runs `errand` against it."""
+
+    server_keys = ()
+    client_key = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = ErrandServer(keys=cls.server_keys)
+        cls.server.__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.__exit__(None, None, None)
+
+    def q(self):
+        """A queue name no other test uses."""
+        return f"cli{next(_counter)}-{self._testMethodName[5:30].replace('_', '-')}"
+
+    def run_cli(self, *args, env=None, input=None, url=True):
+        """Runs `errand ARGS`; returns the CompletedProcess (text mode)."""
+        full_env = dict(os.environ)
+        full_env.pop("ERRAND_URL", None)
+        full_env.pop("ERRAND_KEY", None)
+        if url:
+            full_env["ERRAND_URL"] = self.server.url
+        if self.client_key is not None:
+            full_env["ERRAND_KEY"] = self.client_key
+        full_env.update(env or {})
+        return subprocess.run([errand_bin(), *args], env=full_env, input=input, capture_output=True,
+                              text=True, timeout=60)
+
+    def ok(self, *args, **kw):
+        """Runs the CLI, asserts exit 0 and an empty stderr; returns stdout."""
+        p = self.run_cli(*args, **kw)
+        self.assertEqual(p.returncode, 0, f"errand {' '.join(args)}: stdout={p.stdout!r} stderr={p.stderr!r}")
+        self.assertEqual(p.stderr, "", f"errand {' '.join(args)}")
+        return p.stdout
+
+    def ok_json(self, *args, **kw):
+        out = self.ok("--json", *args, **kw)
+        self.assertEqual(out.count("\n"), 1, f"--json prints one line: {out!r}")
+        return json.loads(out)
+
+    def fails(self, code, *args, **kw):
+        """Runs the CLI, asserts exit `code`, nothing on stdout and a message on stderr."""
+        p = self.run_cli(*args, **kw)
+        self.assertEqual(p.returncode, code, f"errand {' '.join(args)}: stdout={p.stdout!r} stderr={p.stderr!r}")
+        self.assertEqual(p.stdout, "", f"errand {' '.join(args)}")
+        self.assertTrue(p.stderr.strip(), f"errand {' '.join(args)} printed no message")
+        return p.stderr
+
+    def fields(self, text):
+        """`key: value` lines -> dict."""
+        out = {}
+        for line in text.splitlines():
+            key, sep, value = line.partition(":")
+            if sep and not line.startswith(" "):
+                out.setdefault(key.strip(), value.strip())
+        return out
+
+    def enqueue_id(self, *args):
+        fields = self.fields(self.ok("enqueue", *args))
+        self.assertRegex(fields["id"], ID_RE)
+        return fields["id"]
+
+
+class CliTest(CliCase):
+    def test_enqueue_job_jobs_queues_cancel_retry_delete(self):
+        s, q = self.server, self.q()
+        out = self.ok("enqueue", q, '{"to": "a@example.com"}', "--type", "welcome")
+        fields = self.fields(out)
+        job_id = fields["id"]
+        self.assertRegex(job_id, ID_RE)
+        self.assertEqual(fields["queue"], q)
+        self.assertEqual(fields["state"], "queued")
+        self.assertTrue(fields["token"])
+        self.assertEqual(s.get_job(job_id)["payload"], {"to": "a@example.com"})
+
+        shown = self.fields(self.ok("job", job_id))
+        self.assertEqual(shown["id"], job_id)
+        self.assertEqual(shown["queue"], q)
+        self.assertEqual(shown["type"], "welcome")
+        self.assertEqual(shown["state"], "queued")
+        self.assertEqual(shown["payload"], '{"to":"a@example.com"}')
+        self.assertRegex(shown["created"], r"UTC \((just now|\d+s ago)\)$")
+
+        table = self.ok("jobs", "--queue", q).splitlines()
+        self.assertEqual(table[0].split(), ["ID", "QUEUE", "TYPE", "STATE", "ATTEMPT", "PROGRESS", "CREATED"])
+        self.assertEqual(len(table), 2, table)
+        self.assertEqual(table[1].split()[:5], [job_id, q, "welcome", "queued", "0/10"])
+
+        rows = {line.split()[0]: line.split() for line in self.ok("queues").splitlines()}
+        self.assertEqual(rows["QUEUE"][:4], ["QUEUE", "STATUS", "SCHEDULED", "QUEUED"])
+        self.assertEqual(rows[q][:4], [q, "active", "0", "1"])
+
+        self.assertEqual(self.ok("cancel", job_id), f"{job_id} cancelled\n")
+        self.assertEqual(s.get_job(job_id)["state"], "cancelled")
+        self.assertIn(f"{job_id} queued", self.ok("retry", job_id))
+        self.assertEqual(s.get_job(job_id)["state"], "queued")
+        self.assertEqual(self.ok("delete", job_id), f"deleted {job_id}\n")
+        self.assertStatus(s.request("GET", f"/v1/jobs/{job_id}"), 404, "after delete")
+        err = self.fails(1, "job", job_id)
+        self.assertTrue(err.startswith("errand: "), err)
+        self.assertIn(job_id, err)
+
+    def test_json_output_is_the_api_json(self):
+        s, q = self.server, self.q()
+        enq = self.ok_json("enqueue", q, "[1, 2]", "--priority", "7", "--max-attempts", "3", "--timeout", "30s")
+        self.assertEqual(set(enq), {"id", "state", "token"})
+        self.assertEqual(enq["state"], "queued")
+        job = self.ok_json("job", enq["id"])
+        self.assertEqual(job, s.get_job(enq["id"]))
+        self.assertEqual(job["payload"], [1, 2])
+        self.assertEqual((job["priority"], job["max_attempts"], job["timeout"]), (7, 3, "30s"))
+
+        page = self.ok_json("jobs", "--queue", q)
+        self.assertEqual(page, s.request("GET", f"/v1/jobs?queue={q}").body)
+        self.assertEqual([j["id"] for j in page["jobs"]], [enq["id"]])
+        self.assertIsNone(page["next_cursor"])
+
+        queues = self.ok_json("queues")
+        self.assertEqual(queues, {"queues": s.queues()})
+        self.assertEqual(s.queue(q)["counts"]["queued"], 1)
+
+        paused = self.ok_json("pause", q)
+        self.assertEqual((paused["name"], paused["paused"]), (q, True))
+        self.assertEqual(s.claim(q), [], "a paused queue hands out nothing")
+        resumed = self.ok_json("resume", q)
+        self.assertFalse(resumed["paused"])
+
+        self.assertEqual(self.ok_json("cancel", enq["id"])["state"], "cancelled")
+        self.assertEqual(self.ok_json("retry", enq["id"])["state"], "queued")
+        self.assertEqual(self.ok_json("delete", enq["id"]), {"id": enq["id"], "deleted": True})
+
+    def test_global_options_before_or_after_the_subcommand(self):
+        q = self.q()
+        job_id = self.enqueue_id(q)
+        before = self.run_cli("--server", self.server.url, "--json", "job", job_id, url=False)
+        after = self.run_cli("job", job_id, "--json", "--server", self.server.url, url=False)
+        self.assertEqual(before.returncode, 0, before.stderr)
+        self.assertEqual(before.stdout, after.stdout)
+        self.assertEqual(json.loads(before.stdout)["id"], job_id)
+
+    def test_enqueue_delay_idempotency_and_stdin_payload(self):
+        s, q = self.server, self.q()
+        later = self.ok_json("enqueue", q, "--delay", "10m")
+        self.assertEqual(later["state"], "scheduled")
+        first = self.ok_json("enqueue", q, "--idempotency-key", "signup-42")
+        again = self.ok_json("enqueue", q, "--idempotency-key", "signup-42")
+        self.assertEqual(again["id"], first["id"])
+        self.assertIs(again.get("duplicate"), True)
+        human = self.ok("enqueue", q, "--idempotency-key", "signup-42")
+        self.assertIn("already enqueued", human)
+
+        from_stdin = self.ok_json("enqueue", q, "-", input='{"rows": 1000}')
+        self.assertEqual(s.get_job(from_stdin["id"])["payload"], {"rows": 1000})
+        at = self.ok_json("enqueue", q, "--run-at", "2099-01-01T00:00:00Z")
+        self.assertEqual(at["state"], "scheduled")
+        self.assertEqual(s.get_job(at["id"])["run_at"], "2099-01-01T00:00:00.000Z")
+
+    def test_jobs_filters_limit_and_next_page(self):
+        q = self.q()
+        ids = [self.enqueue_id(q) for _ in range(3)]
+        self.ok("cancel", ids[0])
+        page = self.ok_json("jobs", "--queue", q, "--state", "cancelled")
+        self.assertEqual([j["id"] for j in page["jobs"]], [ids[0]])
+        out = self.ok("jobs", "--queue", q, "--limit", "2").splitlines()
+        self.assertEqual([line.split()[0] for line in out[1:3]], [ids[2], ids[1]], "newest first")
+        self.assertTrue(out[-1].startswith("more: errand jobs --cursor "), out)
+        cursor = out[-1].split()[-1]
+        rest = self.ok_json("jobs", "--queue", q, "--limit", "2", "--cursor", cursor)
+        self.assertEqual([j["id"] for j in rest["jobs"]], [ids[0]])
+        self.assertIn("no jobs", self.ok("jobs", "--queue", self.q()))
+
+    def test_server_errors_exit_1_with_the_message(self):
+        err = self.fails(1, "enqueue", "Not A Queue!")
+        self.assertTrue(err.startswith("errand: "), err)
+        self.assertIn("queue", err)
+        err = self.fails(1, "enqueue", self.q(), "--max-attempts", "0")
+        self.assertIn("max_attempts", err)
+        self.fails(1, "retry", "01JDQ7Z3K5X9V2M4N6P8R0T2W4")
+        job_id = self.enqueue_id(self.q())
+        self.fails(1, "retry", job_id)  # a queued job cannot be retried: 409
+
+    def test_usage_errors_exit_2(self):
+        self.fails(2)
+        self.fails(2, "enqueue")
+        self.fails(2, "enqueue", self.q(), "--delay", "soon")
+        self.fails(2, "enqueue", self.q(), "--run-at", "tomorrow")
+        self.fails(2, "enqueue", self.q(), "--delay", "1s", "--run-at", "2099-01-01T00:00:00Z")
+        self.assertIn("JSON", self.fails(2, "enqueue", self.q(), "not json"))
+        self.fails(2, "jobs", "--state", "sleeping")
+        self.fails(2, "jobs", "--limit", "many")
+        self.fails(2, "no-such-command")
+
+    def test_unreachable_server(self):
+        err = self.fails(1, "queues", "--server", "http://127.0.0.1:1", url=False)
+        self.assertIn("cannot reach errand at http://127.0.0.1:1", err)
+        err = self.fails(1, "queues", "--server", "https://example.com", url=False)
+        self.assertIn("https", err)
+
+
+class CliTagsTest(CliCase):
+    """Tags get a server of their own: a failure here must not take the other tests down."""
+
+    def test_tags_are_sent_and_shown(self):
+        s, q = self.server, self.q()
+        enq = self.ok_json("enqueue", q, "--tag", "signup", "--tag", "web")
+        self.assertEqual(s.get_job(enq["id"])["tags"], ["signup", "web"])
+        self.assertEqual(self.fields(self.ok("job", enq["id"]))["tags"], "signup, web")
+        self.assertEqual(self.ok_json("jobs", "--queue", q)["jobs"][0]["tags"], ["signup", "web"])
+
+
+class CliAuthTest(CliCase):
+    server_keys = ("admin:admin-secret-0123456789", "worker:worker-secret-0123456789")
+
+    def test_key_from_option_or_environment(self):
+        q = self.q()
+        err = self.fails(1, "queues")
+        self.assertTrue(err.startswith("errand: "), err)
+        self.fails(1, "enqueue", q, "--key", "wrong")
+        self.fails(1, "enqueue", q, "--key", "worker-secret-0123456789")  # a worker key may not enqueue
+        enq = self.ok_json("enqueue", q, "--key", "admin-secret-0123456789")
+        by_env = self.ok_json("job", enq["id"], env={"ERRAND_KEY": "admin-secret-0123456789"})
+        self.assertEqual(by_env["id"], enq["id"])
+
+
+if __name__ == "__main__":
+    unittest.main()
