@@ -45,8 +45,12 @@ core::Result<std::unique_ptr<Db>> Db::open(const std::string& path) {
 Db::~Db() { sqlite3_close_v2(db_); }
 
 core::Error Db::error(int rc, std::string_view what) {
-  std::string message = fmt::format("sqlite error in {} on {}: {} ({})", what, path_,
-                                    sqlite3_errmsg(db_), sqlite3_errstr(rc));
+  std::string_view detail = sqlite3_errmsg(db_);
+  std::string_view generic = sqlite3_errstr(rc);
+  std::string message = detail == generic
+                            ? fmt::format("sqlite error in {} on {}: {}", what, path_, detail)
+                            : fmt::format("sqlite error in {} on {}: {} ({})", what, path_, detail,
+                                          generic);
   if (is_fatal(rc) && broken_.empty()) broken_ = sqlite3_errmsg(db_);
   return core::make_error(core::errc::internal, std::move(message));
 }

@@ -19,8 +19,9 @@ json::value parse_or_null(const Query& q, int col) {
 }
 
 std::vector<std::string> parse_tags(std::string_view text) {
+  const json::value parsed = json::parse(text);  // must outlive the loop over its array
   std::vector<std::string> tags;
-  for (const auto& t : json::parse(text).as_array()) tags.emplace_back(t.as_string());
+  for (const auto& t : parsed.as_array()) tags.emplace_back(t.as_string());
   return tags;
 }
 
@@ -45,8 +46,9 @@ core::Progress parse_progress(std::string_view text) {
 }
 
 std::vector<core::AttemptError> parse_errors(std::string_view text) {
+  const json::value parsed = json::parse(text);
   std::vector<core::AttemptError> errors;
-  for (const auto& e : json::parse(text).as_array()) {
+  for (const auto& e : parsed.as_array()) {
     const auto& o = e.as_object();
     errors.push_back({static_cast<int>(o.at("attempt").to_number<std::int64_t>()),
                       core::from_unix_ms(o.at("at").to_number<std::int64_t>()),

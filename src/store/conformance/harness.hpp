@@ -1,0 +1,133 @@
+// The Store conformance suite: one set of GoogleTest cases, value-
+// parameterized over a StoreFactory, that every Store backend must pass.
+//
+// A backend joins by instantiating the suites with its factory:
+//   ERRAND_STORE_CONFORMANCE(Sqlite, sqlite_factory());
+// Each test gets a fresh temporary directory (removed afterwards) and a store
+// opened on it. Time is a fixed `kNow` plus offsets; nothing sleeps. Verbs
+// are called synchronously through `call`, which waits for the callback.
+#pragma once
+
+#include "store/store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace errand::core {
+// Readable states in GoogleTest failure messages.
+inline void PrintTo(JobState s, std::ostream* os) { *os << to_string(s); }
+}  // namespace errand::core
+
+namespace errand::store::conformance {
+
+using namespace std::chrono_literals;
+using core::JobState;
+
+struct StoreFactory {
+  std::string name;
+  std::function<std::unique_ptr<Store>(const std::string& dir)> open;
+};
+
+inline const core::TimePoint kNow = core::from_unix_ms(1'800'000'000'000);
+
+inline void PrintTo(const StoreFactory& f, std::ostream* os) { *os << f.name; }
+
+// Calls `verb(callback)` and waits for the callback's result.
+template <class T, class Verb>
+core::Result<T> call(Verb&& verb) {
+  auto promise = std::make_shared<std::promise<core::Result<T>>>();
+  auto future = promise->get_future();
+  verb([promise](core::Result<T> r) { promise->set_value(std::move(r)); });
+  return future.get();
+}
+
+class StoreTest : public ::testing::TestWithParam<StoreFactory> {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  Store& store() { return *store_; }
+  const std::string& dir() const { return dir_; }
+  // Closes the store and opens the same directory again.
+  void reopen();
+
+  // A valid job for `queue` with a fresh id (ids increase in creation order).
+  core::NewJob job(std::string queue = "default", std::int64_t priority = 0);
+  core::Result<std::vector<InsertOutcome>> insert_many(std::vector<core::NewJob> jobs,
+                                                       core::TimePoint now = kNow);
+  // Inserts one job (which must succeed) and returns its id.
+  std::string insert(core::NewJob job, core::TimePoint now = kNow);
+  core::Result<core::Job> get(const std::string& id);
+  std::vector<core::Job> claim(std::vector<std::string> queues, std::size_t max = 1,
+                               core::TimePoint now = kNow, std::optional<core::Millis> lease = {});
+  // Inserts `j` and claims it (it must be first in its queue); returns it running.
+  core::Job running(core::NewJob j);
+  core::Job running(std::string queue = "default") { return running(job(std::move(queue))); }
+  core::Result<core::Job> complete(const core::Job& job, core::TimePoint now = kNow);
+  // Completes with `lease_id` instead of the job's own lease.
+  core::Result<core::Job> complete_lease(const core::Job& job, std::string lease_id);
+  core::Result<core::Job> fail(const core::Job& job, JobFailParams p = {});
+  core::Result<LeaseInfo> extend(const core::Job& job, std::string lease_id,
+                                 std::optional<core::Millis> by, core::TimePoint now);
+  core::Result<Unit> progress(const core::Job& job, std::string lease_id, core::Progress p,
+                              core::TimePoint now = kNow);
+  core::Result<core::Job> cancel(const std::string& id, core::TimePoint now = kNow);
+  core::Result<core::Job> retry(const std::string& id, core::TimePoint now = kNow);
+  std::int64_t promote_due(core::TimePoint now);
+  std::int64_t expire_leases(core::TimePoint now, double jitter = 0.5);
+  std::vector<QueueInfo> queues();
+  // The named queue's info; fails the test if the queue is not listed.
+  QueueInfo queue(const std::string& name);
+  std::map<JobState, std::int64_t> counts(const std::string& name) { return queue(name).counts; }
+
+  // Every notice delivered so far (waits for the listener of earlier verbs).
+  std::vector<ChangeNotice> notices();
+  void clear_notices();
+
+ private:
+  void open_store();
+
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+  int next_id_ = 0;
+  std::mutex notices_mutex_;
+  std::vector<ChangeNotice> notices_;
+};
+
+// Expected per-state counts: every state present, those not named zero.
+std::map<JobState, std::int64_t> counts_of(std::initializer_list<std::pair<JobState, std::int64_t>> nonzero);
+
+// One fixture name per area, so results read "Sqlite/ClaimTest.PriorityThenFifo/...".
+class InsertTest : public StoreTest {};
+class ReadTest : public StoreTest {};
+class ClaimTest : public StoreTest {};
+class LeaseTest : public StoreTest {};
+class CompleteFailTest : public StoreTest {};
+class CancelRetryDeleteTest : public StoreTest {};
+class QueuesTest : public StoreTest {};
+class TimersTest : public StoreTest {};
+class DurabilityTest : public StoreTest {};
+
+std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& info);
+
+#define ERRAND_STORE_CONFORMANCE_SUITE(prefix, suite, factory) \
+  INSTANTIATE_TEST_SUITE_P(prefix, suite, ::testing::Values(factory), factory_name)
+
+#define ERRAND_STORE_CONFORMANCE(prefix, factory)                             \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, InsertTest, factory);                \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, ReadTest, factory);                  \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, ClaimTest, factory);                 \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, LeaseTest, factory);                 \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, CompleteFailTest, factory);          \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, CancelRetryDeleteTest, factory);     \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, QueuesTest, factory);                \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, TimersTest, factory);                \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, DurabilityTest, factory)
+
+}  // namespace errand::store::conformance

@@ -1,0 +1,169 @@
+// Conformance: job_insert_many — states, stored fields, idempotency keys,
+// all-or-nothing batches, and the change notice.
+#include "store/conformance/harness.hpp"
+
+namespace errand::store::conformance {
+namespace {
+
+TEST_P(InsertTest, RunAtNotInTheFutureIsQueued) {
+  auto now_job = job("emails");
+  auto past_job = job("emails");
+  past_job.run_at = kNow - 5s;
+  auto out = insert_many({now_job, past_job});
+  ASSERT_TRUE(out) << out.error().message;
+  ASSERT_EQ(out->size(), 2u);
+  EXPECT_EQ((*out)[0].id, now_job.id);
+  EXPECT_EQ((*out)[0].state, JobState::queued);
+  EXPECT_FALSE((*out)[0].duplicate);
+  EXPECT_EQ((*out)[1].state, JobState::queued);
+  EXPECT_EQ(get(past_job.id)->state, JobState::queued);
+}
+
+TEST_P(InsertTest, RunAtInTheFutureIsScheduled) {
+  auto later = job("emails");
+  later.run_at = kNow + 1ms;
+  auto out = insert_many({later});
+  ASSERT_TRUE(out);
+  EXPECT_EQ((*out)[0].state, JobState::scheduled);
+  EXPECT_EQ(get(later.id)->state, JobState::scheduled);
+}
+
+TEST_P(InsertTest, StoresEveryField) {
+  auto j = job("reports", 7);
+  j.type = "monthly_report";
+  j.payload = {{"to", "a@example.com"}, {"n", 3}, {"list", {1, 2, 3}}};
+  j.run_at = kNow + 10s;
+  j.max_attempts = 3;
+  j.timeout = 90s;
+  j.idempotency_key = "report-2026-11";
+  j.tags = {"monthly", "finance"};
+  insert(j, kNow);
+
+  auto got = get(j.id);
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(got->id, j.id);
+  EXPECT_EQ(got->queue, "reports");
+  EXPECT_EQ(got->type, "monthly_report");
+  EXPECT_EQ(got->payload, j.payload);
+  EXPECT_EQ(got->state, JobState::scheduled);
+  EXPECT_EQ(got->priority, 7);
+  EXPECT_EQ(got->run_at, kNow + 10s);
+  EXPECT_EQ(got->created_at, kNow);
+  EXPECT_EQ(got->max_attempts, 3);
+  EXPECT_EQ(got->timeout, 90s);
+  EXPECT_EQ(got->idempotency_key, "report-2026-11");
+  EXPECT_EQ(got->tags, j.tags);
+  EXPECT_EQ(got->attempt, 0);
+  EXPECT_FALSE(got->started_at);
+  EXPECT_FALSE(got->finished_at);
+  EXPECT_FALSE(got->progress);
+  EXPECT_TRUE(got->result.is_null());
+  EXPECT_TRUE(got->errors.empty());
+  EXPECT_TRUE(got->lease_id.empty());
+  EXPECT_TRUE(got->worker.empty());
+  EXPECT_FALSE(got->lease_expires_at);
+  EXPECT_FALSE(got->cancel_requested);
+}
+
+TEST_P(InsertTest, NullPayloadAndNoTypeRoundTrip) {
+  auto j = job();
+  insert(j);
+  auto got = get(j.id);
+  ASSERT_TRUE(got);
+  EXPECT_TRUE(got->payload.is_null());
+  EXPECT_TRUE(got->type.empty());
+  EXPECT_TRUE(got->idempotency_key.empty());
+}
+
+TEST_P(InsertTest, RepeatedIdempotencyKeyReturnsTheFirstJob) {
+  auto first = job("emails");
+  first.idempotency_key = "signup-42";
+  insert(first);
+  auto second = job("other-queue");  // keys are global, not per queue
+  second.idempotency_key = "signup-42";
+  auto out = insert_many({second});
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_EQ((*out)[0].id, first.id);
+  EXPECT_EQ((*out)[0].state, JobState::queued);
+  EXPECT_TRUE((*out)[0].duplicate);
+  EXPECT_EQ(get(second.id).error().code, core::errc::not_found);
+  EXPECT_EQ(counts("emails"), counts_of({{JobState::queued, 1}}));
+}
+
+TEST_P(InsertTest, DuplicateReportsTheExistingJobsCurrentState) {
+  auto first = job("emails");
+  first.idempotency_key = "k";
+  running(first);
+  auto again = job("emails");
+  again.idempotency_key = "k";
+  auto out = insert_many({again});
+  ASSERT_TRUE(out);
+  EXPECT_EQ((*out)[0].id, first.id);
+  EXPECT_EQ((*out)[0].state, JobState::running);
+  EXPECT_TRUE((*out)[0].duplicate);
+}
+
+TEST_P(InsertTest, SameKeyTwiceInOneBatchIsADuplicateOfTheFirst) {
+  auto a = job("emails");
+  a.idempotency_key = "same";
+  auto b = job("emails");
+  b.idempotency_key = "same";
+  auto c = job("emails");
+  auto out = insert_many({a, b, c});
+  ASSERT_TRUE(out) << out.error().message;
+  ASSERT_EQ(out->size(), 3u);
+  EXPECT_FALSE((*out)[0].duplicate);
+  EXPECT_TRUE((*out)[1].duplicate);
+  EXPECT_EQ((*out)[1].id, a.id);
+  EXPECT_EQ((*out)[2].id, c.id);
+  EXPECT_EQ(counts("emails"), counts_of({{JobState::queued, 2}}));
+}
+
+TEST_P(InsertTest, BatchIsAllOrNothing) {
+  insert(job("keep"));
+  auto a = job("batch");
+  auto b = job("batch");
+  b.id = a.id;  // the second job cannot be stored, so neither is
+  auto out = insert_many({a, b});
+  ASSERT_FALSE(out);
+  EXPECT_EQ(get(a.id).error().code, core::errc::not_found);
+  for (const auto& q : queues()) {
+    EXPECT_NE(q.name, "batch") << "a rolled-back batch must not create its queue";
+  }
+  EXPECT_EQ(counts("keep"), counts_of({{JobState::queued, 1}}));
+}
+
+TEST_P(InsertTest, EmptyBatchInsertsNothing) {
+  auto out = insert_many({});
+  ASSERT_TRUE(out);
+  EXPECT_TRUE(out->empty());
+}
+
+TEST_P(InsertTest, NoticeNamesQueuedQueuesAndEarliestScheduledRunAt) {
+  clear_notices();
+  auto now_a = job("a");
+  auto later_b = job("b");
+  later_b.run_at = kNow + 5s;
+  auto soon_c = job("c");
+  soon_c.run_at = kNow + 2s;
+  auto now_a2 = job("a");
+  ASSERT_TRUE(insert_many({now_a, later_b, soon_c, now_a2}));
+  auto seen = notices();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].runnable_queues, std::vector<std::string>{"a"});
+  EXPECT_EQ(seen[0].deadline, kNow + 2s);
+}
+
+TEST_P(InsertTest, OnlyScheduledJobsGiveNoRunnableQueues) {
+  clear_notices();
+  auto later = job("a");
+  later.run_at = kNow + 1h;
+  insert(later);
+  auto seen = notices();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_TRUE(seen[0].runnable_queues.empty());
+  EXPECT_EQ(seen[0].deadline, kNow + 1h);
+}
+
+}  // namespace
+}  // namespace errand::store::conformance

@@ -1,0 +1,139 @@
+// SqliteStore behaviour beyond the conformance suite: opening (directories,
+// exclusive lock) and a failed commit turning the store read-only.
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
+
+namespace errand::store {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+const core::TimePoint kNow = core::from_unix_ms(1'800'000'000'000);
+
+template <class T, class Verb>
+core::Result<T> call(Verb&& verb) {
+  auto promise = std::make_shared<std::promise<core::Result<T>>>();
+  auto future = promise->get_future();
+  verb([promise](core::Result<T> r) { promise->set_value(std::move(r)); });
+  return future.get();
+}
+
+core::NewJob new_job(std::string id) {
+  core::NewJob j;
+  j.id = std::move(id);
+  j.queue = "q";
+  j.run_at = kNow;
+  return j;
+}
+
+core::Result<std::vector<InsertOutcome>> insert(Store& s, std::string id) {
+  return call<std::vector<InsertOutcome>>(
+      [&](auto done) { s.job_insert_many({.jobs = {new_job(std::move(id))}, .now = kNow}, done); });
+}
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "errand-sqlite-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string dir_;
+};
+
+TEST_F(SqliteStoreTest, OpenCreatesMissingDirectories) {
+  const auto nested = (fs::path(dir_) / "a" / "b").string();
+  auto store = SqliteStore::open({.dir = nested});
+  ASSERT_TRUE(store) << store.error().message;
+  EXPECT_TRUE(fs::exists(fs::path(nested) / "errand.db"));
+}
+
+TEST_F(SqliteStoreTest, OpenNamesThePathWhenTheDirectoryCannotBeMade) {
+  const auto file = fs::path(dir_) / "not-a-dir";
+  std::ofstream(file) << "x";
+  auto store = SqliteStore::open({.dir = (file / "data").string()});
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().code, core::errc::unavailable);
+  EXPECT_NE(store.error().message.find("not-a-dir"), std::string::npos) << store.error().message;
+}
+
+TEST_F(SqliteStoreTest, SecondStoreOnTheSameDirectoryIsRefused) {
+  auto first = SqliteStore::open({.dir = dir_});
+  ASSERT_TRUE(first);
+  auto second = SqliteStore::open({.dir = dir_});
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, core::errc::unavailable);
+  EXPECT_NE(second.error().message.find("errand.db"), std::string::npos) << second.error().message;
+}
+
+TEST_F(SqliteStoreTest, FailedCommitMakesTheStoreReadOnlyAndLosesNothingAcknowledged) {
+  std::atomic<bool> fail_next{false};
+  auto opened = SqliteStore::open({.dir = dir_, .fail_commit = [&] { return fail_next.load(); }});
+  ASSERT_TRUE(opened);
+  auto& store = **opened;
+  ASSERT_TRUE(insert(store, "kept"));
+
+  fail_next = true;
+  auto lost = insert(store, "lost");
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().code, core::errc::unavailable);
+  fail_next = false;
+
+  auto refused = insert(store, "refused");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, core::errc::unavailable);
+  EXPECT_NE(refused.error().message.find("read-only"), std::string::npos);
+  EXPECT_NE(refused.error().message.find("errand.db"), std::string::npos);
+  // Reads still work, and see only what was acknowledged.
+  EXPECT_TRUE(call<core::Job>([&](auto d) { store.job_get({.id = "kept"}, d); }));
+  auto queues = call<std::vector<QueueInfo>>([&](auto d) { store.queue_list(d); });
+  ASSERT_TRUE(queues);
+  ASSERT_EQ(queues->size(), 1u);
+  EXPECT_EQ(queues->front().counts.at(core::JobState::queued), 1);
+  opened->reset();
+
+  auto reopened = SqliteStore::open({.dir = dir_});
+  ASSERT_TRUE(reopened);
+  EXPECT_TRUE(call<core::Job>([&](auto d) { (*reopened)->job_get({.id = "kept"}, d); }));
+  auto gone = call<core::Job>([&](auto d) { (*reopened)->job_get({.id = "lost"}, d); });
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, core::errc::not_found);
+  EXPECT_TRUE(insert(**reopened, "after-restart"));
+}
+
+TEST_F(SqliteStoreTest, EveryOpOfAFailedBatchIsUnavailable) {
+  std::atomic<bool> fail_next{false};
+  auto opened = SqliteStore::open({.dir = dir_, .fail_commit = [&] { return fail_next.load(); }});
+  ASSERT_TRUE(opened);
+  auto& store = **opened;
+  // Hold the writer in a callback so the next submissions form one batch.
+  std::promise<void> release;
+  auto gate = release.get_future().share();
+  store.job_insert_many({.jobs = {new_job("gate")}, .now = kNow}, [gate](auto) { gate.wait(); });
+  std::vector<std::future<core::Result<std::vector<InsertOutcome>>>> answers;
+  for (int i = 0; i < 5; ++i) {
+    auto p = std::make_shared<std::promise<core::Result<std::vector<InsertOutcome>>>>();
+    answers.push_back(p->get_future());
+    store.job_insert_many({.jobs = {new_job("b" + std::to_string(i))}, .now = kNow},
+                          [p](auto r) { p->set_value(std::move(r)); });
+  }
+  fail_next = true;
+  release.set_value();
+  for (auto& a : answers) {
+    auto r = a.get();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, core::errc::unavailable);
+  }
+}
+
+}  // namespace
+}  // namespace errand::store

@@ -1,0 +1,19 @@
+# The Store conformance suite (every backend) and SQLite-specific store tests.
+errand_gtest(store_conformance_test
+  SOURCES
+    ${PROJECT_SOURCE_DIR}/src/store/conformance/harness.cpp
+    ${PROJECT_SOURCE_DIR}/src/store/conformance/insert_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/store/conformance/read_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/store/conformance/claim_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/store/conformance/lease_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/store/conformance/complete_fail_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/store/conformance/cancel_retry_delete_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/store/conformance/queues_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/store/conformance/timers_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/store/conformance/durability_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/store/conformance/sqlite_conformance.cpp
+  LIBS errand_store)
+
+errand_gtest(store_sqlite_test
+  SOURCES ${PROJECT_SOURCE_DIR}/src/store/sqlite/sqlite_store_test.cpp
+  LIBS errand_store)
