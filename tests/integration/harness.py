@@ -248,7 +248,7 @@ class ErrandServer:
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def signal(self, sig):
+    def send_signal(self, sig):
         self.proc.send_signal(sig)
 
     def wait(self, timeout=20):
@@ -288,6 +288,9 @@ class ErrandServer:
         return self.start()
 
     def cleanup(self):
+        if self.proc is not None and self.proc.poll() is not None and self.exit_code is None:
+            # Nobody stopped it: it crashed or exited on its own. Show why.
+            log(f"\n!!! errand exited by itself with code {self.proc.returncode}; last output:\n{self.log_tail()}")
         if self.proc is not None and self.proc.poll() is None:
             self.kill9()
         self._close_connections()
@@ -462,3 +465,54 @@ class ErrandTestCase(unittest.TestCase):
     def assertStatus(self, resp, status, what=""):
         self.assertEqual(resp[0], status, f"{what}: {resp[0]} {resp[1]!r}")
         return resp[1]
+
+
+class SharedServerTestCase(ErrandTestCase):
+    """One server for the whole class, restarted if a test brings it down.
+
+    A test during which the server dies fails with the server's last output,
+    and the next test gets a fresh process on the same data directory, so one
+    crash is reported once instead of failing every later test.
+    """
+
+    server = None
+
+    @classmethod
+    def make_server(cls):
+        return ErrandServer()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = cls.make_server()
+        cls.server.__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.server is not None:
+            cls.server.__exit__(None, None, None)
+
+    def setUp(self):
+        if not self._alive():
+            self.server.kill9()
+            self.server.start()
+        self.addCleanup(self._check_server_alive)
+
+    def _alive(self):
+        """Running and answering (a crashed process may not have been reaped yet)."""
+        if not self.server.running():
+            return False
+        conn = self.server.connection(timeout=10)
+        try:
+            return conn.request("GET", "/healthz", retry=False).status in (200, 503)
+        except (OSError, http.client.HTTPException):
+            return False
+        finally:
+            conn.close()
+
+    def _check_server_alive(self):
+        if not self._alive():
+            try:
+                code = self.server.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                code = "none: still running but not answering"
+            self.fail(f"errand died during this test (exit code {code}); last output:\n{self.server.log_tail()}")

@@ -10,25 +10,21 @@ import itertools
 import unittest
 import urllib.parse
 
-from harness import ErrandServer, ErrandTestCase, ServerError
+from harness import ErrandServer, ErrandTestCase, ServerError, SharedServerTestCase
 
-ADMIN, PRODUCER, WORKER = "adm-secret-1", "prod-secret-2", "work-secret-3"
+ADMIN, PRODUCER, WORKER = "admin-secret-0123456789", "producer-secret-0123456789", "worker-secret-0123456789"
 KEYS = (("admin", ADMIN), ("producer", PRODUCER), ("worker", WORKER))
 UNKNOWN_ID = "01JDQ7Z3K5X9V2M4N6P8R0T2W4"
 _counter = itertools.count()
 
 
-class AuthTest(ErrandTestCase):
+class AuthTest(SharedServerTestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.server = ErrandServer(keys=KEYS)
-        cls.server.__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.__exit__(None, None, None)
+    def make_server(cls):
+        return ErrandServer(keys=KEYS)
 
     def setUp(self):
+        super().setUp()
         self.q = f"auth{next(_counter)}"
 
     def call(self, method, path, body=None, key=None, headers=None):

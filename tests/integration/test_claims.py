@@ -8,22 +8,14 @@ import threading
 import time
 import unittest
 
-from harness import ErrandServer, ErrandTestCase, log
+from harness import SharedServerTestCase, log
 
 _counter = itertools.count()
 
 
-class ClaimTest(ErrandTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = ErrandServer()
-        cls.server.__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.__exit__(None, None, None)
-
+class ClaimTest(SharedServerTestCase):
     def setUp(self):
+        super().setUp()
         self.q = f"claims{next(_counter)}"
 
     def test_competing_long_polling_workers_never_share_a_job(self):

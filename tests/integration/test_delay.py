@@ -7,7 +7,7 @@ import itertools
 import time
 import unittest
 
-from harness import ErrandServer, ErrandTestCase, log, parse_time
+from harness import SharedServerTestCase, log, parse_time
 
 _counter = itertools.count()
 
@@ -16,17 +16,9 @@ def rfc3339(ts):
     return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).isoformat(timespec="milliseconds")
 
 
-class DelayTest(ErrandTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = ErrandServer()
-        cls.server.__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.__exit__(None, None, None)
-
+class DelayTest(SharedServerTestCase):
     def setUp(self):
+        super().setUp()
         self.q = f"delay{next(_counter)}"
 
     def claim_when_due(self, jid, run_at):

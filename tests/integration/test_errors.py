@@ -9,33 +9,36 @@ import itertools
 import json
 import unittest
 
-from harness import ErrandServer, ErrandTestCase, ServerError
+from harness import ErrandServer, ServerError, SharedServerTestCase, log
 
 UNKNOWN_ID = "01JDQ7Z3K5X9V2M4N6P8R0T2W4"
 SMALL_PAYLOAD_LIMIT = 4096
 _counter = itertools.count()
 
 
-class ErrorsTest(ErrandTestCase):
+class ErrorsTest(SharedServerTestCase):
+    payload_limit = SMALL_PAYLOAD_LIMIT
+
     @classmethod
     def setUpClass(cls):
         # A small --max-payload keeps the 413 test cheap; fall back to the
         # documented 1 MiB default if the server has no such flag.
-        cls.payload_limit = SMALL_PAYLOAD_LIMIT
-        cls.server = ErrandServer(extra_args=["--max-payload", str(SMALL_PAYLOAD_LIMIT)])
         try:
-            cls.server.__enter__()
+            super().setUpClass()
         except ServerError as e:
-            print(f"\n(no --max-payload flag? falling back to the 1 MiB default: {str(e)[:300]})")
+            log(f"\n(no --max-payload flag? falling back to the 1 MiB default: {str(e)[:300]})")
+            cls.payload_limit = 1024 * 1024
             cls.server = ErrandServer()
             cls.server.__enter__()
-            cls.payload_limit = 1024 * 1024
 
     @classmethod
-    def tearDownClass(cls):
-        cls.server.__exit__(None, None, None)
+    def make_server(cls):
+        if cls.payload_limit == SMALL_PAYLOAD_LIMIT:
+            return ErrandServer(extra_args=["--max-payload", str(SMALL_PAYLOAD_LIMIT)])
+        return ErrandServer()
 
     def setUp(self):
+        super().setUp()
         self.q = f"err{next(_counter)}"
         self.watched = []
 

@@ -6,22 +6,14 @@ import itertools
 import time
 import unittest
 
-from harness import ErrandServer, ErrandTestCase, parse_time, poll_until
+from harness import SharedServerTestCase, parse_time, poll_until
 
 _counter = itertools.count()
 
 
-class LeaseTest(ErrandTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = ErrandServer()
-        cls.server.__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.__exit__(None, None, None)
-
+class LeaseTest(SharedServerTestCase):
     def setUp(self):
+        super().setUp()
         self.q = f"lease{next(_counter)}"
 
     def test_vanished_worker_job_is_claimable_again_after_expiry(self):

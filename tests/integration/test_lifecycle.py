@@ -10,7 +10,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import ErrandServer, ErrandTestCase, parse_time
+from harness import SharedServerTestCase, parse_time
 
 ID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 JOB_FIELDS = {"id", "queue", "type", "state", "payload", "priority", "run_at", "attempt", "max_attempts",
@@ -21,16 +21,7 @@ CLAIM_FIELDS = {"id", "queue", "type", "payload", "attempt", "max_attempts", "pr
 _counter = itertools.count()
 
 
-class LifecycleTest(ErrandTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = ErrandServer()
-        cls.server.__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.__exit__(None, None, None)
-
+class LifecycleTest(SharedServerTestCase):
     def q(self):
         """A queue name no other test uses."""
         return f"lc{next(_counter)}-{self._testMethodName[5:30].replace('_', '-')}"

@@ -38,7 +38,7 @@ class ShutdownTest(ErrandTestCase):
         t.start()
         time.sleep(0.3)  # let the claim start waiting (pacing, not a condition)
         t0 = time.monotonic()
-        server.signal(signal.SIGTERM)
+        server.send_signal(signal.SIGTERM)
         code = server.wait(timeout=20)
         elapsed = time.monotonic() - t0
         t.join(20)
