@@ -11,8 +11,8 @@
 #include "client/client.hpp"
 #include "core/duration.hpp"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -44,8 +44,12 @@ struct Settings {
   bool one_by_one = false;
 };
 
-double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
-double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+double micros(Clock::duration d) {
+  return std::chrono::duration<double, std::micro>(d).count();
+}
+double seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
 
 // Nearest-rank percentile of sorted samples, in milliseconds.
 double percentile_ms(const std::vector<double>& sorted_us, double q) {
@@ -108,7 +112,8 @@ void produce(Run& run, client::Client& c, std::int64_t count, std::vector<double
       auto e = c.enqueue(job);
       if (!e) ok = e.error();
     } else {
-      auto e = c.enqueue_batch(std::vector<client::EnqueueOptions>(static_cast<std::size_t>(n), job));
+      auto e =
+          c.enqueue_batch(std::vector<client::EnqueueOptions>(static_cast<std::size_t>(n), job));
       if (!e) ok = e.error();
     }
     if (!ok) return run.fail("enqueue: " + ok.error().message);
@@ -123,7 +128,8 @@ void produce(Run& run, client::Client& c, std::int64_t count, std::vector<double
 }
 
 // Acknowledges claimed jobs; returns how many succeeded, or nullopt on a call error.
-std::optional<std::int64_t> acknowledge(Run& run, client::Client& c, const std::vector<client::ClaimedJob>& jobs) {
+std::optional<std::int64_t> acknowledge(Run& run, client::Client& c,
+                                        const std::vector<client::ClaimedJob>& jobs) {
   if (run.settings.one_by_one) {
     std::int64_t ok = 0;
     for (const auto& j : jobs) {
@@ -180,36 +186,46 @@ void supervise(Run& run) {
     }
     if (now - last_report >= std::chrono::seconds(5)) {
       last_report = now;
-      std::fprintf(stderr, "  ... %lld enqueued, %lld completed\n", static_cast<long long>(run.enqueued.load()),
+      std::fprintf(stderr, "  ... %lld enqueued, %lld completed\n",
+                   static_cast<long long>(run.enqueued.load()),
                    static_cast<long long>(run.completed.load()));
     }
     if (now - last_change >= std::chrono::seconds(60)) run.fail("no job completed for 60s");
   }
 }
 
-void report(const Run& run, std::vector<double>& claim_us, std::vector<double>& enqueue_us, int producers,
-            int workers) {
+void report(const Run& run, std::vector<double>& claim_us, std::vector<double>& enqueue_us,
+            int producers, int workers) {
   const auto& s = run.settings;
   std::sort(claim_us.begin(), claim_us.end());
   std::sort(enqueue_us.begin(), enqueue_us.end());
   auto enq_s = seconds(Clock::duration(run.enqueue_end.load()));
   auto all_s = seconds(Clock::duration(run.complete_end.load()));
-  fmt::print("enqueued   {:>9} jobs in {:7.3f}s  {:>9.0f} jobs/s   ({} calls: p50 {:.2f}ms, p99 {:.2f}ms)\n", run.enqueued.load(),
-             enq_s, static_cast<double>(run.enqueued.load()) / enq_s, enqueue_us.size(), percentile_ms(enqueue_us, 0.5),
-             percentile_ms(enqueue_us, 0.99));
-  fmt::print("completed  {:>9} jobs in {:7.3f}s  {:>9.0f} jobs/s end to end\n", run.completed.load(), all_s,
-             static_cast<double>(run.completed.load()) / all_s);
-  fmt::print("claim latency (calls that returned jobs: {} of {}): p50 {:.2f}ms, p99 {:.2f}ms, {:.1f} jobs per claim\n",
-             claim_us.size(), run.claims.load(), percentile_ms(claim_us, 0.5), percentile_ms(claim_us, 0.99),
-             claim_us.empty() ? 0.0 : static_cast<double>(run.completed.load()) / static_cast<double>(claim_us.size()));
-  if (run.ack_errors.load() > 0) fmt::print("acknowledgements refused: {}\n", run.ack_errors.load());
+  fmt::print(
+      "enqueued   {:>9} jobs in {:7.3f}s  {:>9.0f} jobs/s   ({} calls: p50 {:.2f}ms, p99 "
+      "{:.2f}ms)\n",
+      run.enqueued.load(), enq_s, static_cast<double>(run.enqueued.load()) / enq_s,
+      enqueue_us.size(), percentile_ms(enqueue_us, 0.5), percentile_ms(enqueue_us, 0.99));
+  fmt::print("completed  {:>9} jobs in {:7.3f}s  {:>9.0f} jobs/s end to end\n",
+             run.completed.load(), all_s, static_cast<double>(run.completed.load()) / all_s);
+  fmt::print(
+      "claim latency (calls that returned jobs: {} of {}): p50 {:.2f}ms, p99 {:.2f}ms, {:.1f} jobs "
+      "per claim\n",
+      claim_us.size(), run.claims.load(), percentile_ms(claim_us, 0.5),
+      percentile_ms(claim_us, 0.99),
+      claim_us.empty()
+          ? 0.0
+          : static_cast<double>(run.completed.load()) / static_cast<double>(claim_us.size()));
+  if (run.ack_errors.load() > 0)
+    fmt::print("acknowledgements refused: {}\n", run.ack_errors.load());
   (void)s, (void)producers, (void)workers;
 }
 
 int run_bench(Settings s) {
   auto wait = core::parse_duration(s.wait, "--wait");
   if (!wait) return fmt::print(stderr, "errand-bench: {}\n", wait.error().message), 2;
-  if (s.connections < 2) return fmt::print(stderr, "errand-bench: --connections must be at least 2\n"), 2;
+  if (s.connections < 2)
+    return fmt::print(stderr, "errand-bench: --connections must be at least 2\n"), 2;
   std::unique_ptr<ServerProcess> own;
   if (s.server.empty()) own = std::make_unique<ServerProcess>(s.errand, std::chrono::seconds(30));
   const std::string url = own ? own->url() : s.server;
@@ -218,13 +234,17 @@ int run_bench(Settings s) {
   const int workers = s.connections - producers;
   Run run{.settings = s, .wait = *wait};
   run.queue = fmt::format("bench-{}", core::to_unix_ms(core::SystemClock{}.now()));
-  fmt::print("errand-bench: {} no-op jobs, {} connections ({} producers, {} workers), {}\n", s.jobs, s.connections,
-             producers, workers,
-             s.one_by_one ? std::string("one by one (single enqueue, claim max 1, single complete)")
-                          : fmt::format("enqueue batches of {}, claim max {}, acks in one call per claim", s.batch,
-                                        s.claim_max));
-  fmt::print("server {} ({}), queue {}, claim wait {}; the server fsyncs every enqueue and acknowledgement\n", url,
-             own ? "started by the bench, data in " + own->data_dir() : "given with --server", run.queue, s.wait);
+  fmt::print("errand-bench: {} no-op jobs, {} connections ({} producers, {} workers), {}\n", s.jobs,
+             s.connections, producers, workers,
+             s.one_by_one
+                 ? std::string("one by one (single enqueue, claim max 1, single complete)")
+                 : fmt::format("enqueue batches of {}, claim max {}, acks in one call per claim",
+                               s.batch, s.claim_max));
+  fmt::print(
+      "server {} ({}), queue {}, claim wait {}; the server fsyncs every enqueue and "
+      "acknowledgement\n",
+      url, own ? "started by the bench, data in " + own->data_dir() : "given with --server",
+      run.queue, s.wait);
   std::fflush(stdout);
 
   std::vector<std::vector<double>> claim_us(static_cast<std::size_t>(workers));
@@ -260,15 +280,24 @@ int run_bench(Settings s) {
 
 int main(int argc, char** argv) {
   errand::bench::Settings s;
-  CLI::App app{"errand-bench: enqueue, claim and complete no-op jobs; print jobs/s and claim latency"};
+  CLI::App app{
+      "errand-bench: enqueue, claim and complete no-op jobs; print jobs/s and claim latency"};
   app.add_option("--server", s.server, "Errand server URL (default: start one with --errand)");
-  app.add_option("--errand", s.errand, "errand binary to start a server with")->capture_default_str();
-  app.add_option("--key", s.key, "API key for --server")->envname("ERRAND_KEY");
-  app.add_option("-n,--jobs", s.jobs, "Jobs to run")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("-c,--connections", s.connections, "Concurrent connections: half enqueue, half work")
+  app.add_option("--errand", s.errand, "errand binary to start a server with")
       ->capture_default_str();
-  app.add_option("--batch", s.batch, "Jobs per batch enqueue")->capture_default_str()->check(CLI::Range(1, 10000));
-  app.add_option("--claim-max", s.claim_max, "Jobs per claim")->capture_default_str()->check(CLI::Range(1, 1000));
+  app.add_option("--key", s.key, "API key for --server")->envname("ERRAND_KEY");
+  app.add_option("-n,--jobs", s.jobs, "Jobs to run")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("-c,--connections", s.connections,
+                 "Concurrent connections: half enqueue, half work")
+      ->capture_default_str();
+  app.add_option("--batch", s.batch, "Jobs per batch enqueue")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  app.add_option("--claim-max", s.claim_max, "Jobs per claim")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   app.add_option("--wait", s.wait, "Long-poll wait of each claim")->capture_default_str();
   app.add_flag("--one-by-one", s.one_by_one, "Single enqueue, claim max 1, single complete");
   try {

@@ -21,7 +21,8 @@ namespace {
 
 std::string make_temp_dir() {
   std::string pattern = (std::filesystem::temp_directory_path() / "errand-bench-XXXXXX").string();
-  if (!::mkdtemp(pattern.data())) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
+  if (!::mkdtemp(pattern.data()))
+    throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
   return pattern;
 }
 
@@ -43,11 +44,13 @@ pid_t spawn(const std::vector<std::string>& argv, int out_fd) {
 
 // Reads `fd` until a line matches `listening` or the deadline passes; returns
 // the URL, or "" with everything read so far in `seen`.
-std::string wait_for_listening(int fd, std::chrono::steady_clock::time_point deadline, std::string& seen) {
+std::string wait_for_listening(int fd, std::chrono::steady_clock::time_point deadline,
+                               std::string& seen) {
   static const std::regex listening(R"(errand listening on (http://\S+))");
   char buf[4096];
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return {};
     pollfd p{fd, POLLIN, 0};
     int ready = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -81,8 +84,8 @@ ServerProcess::ServerProcess(const std::string& errand_path, std::chrono::second
   url_ = wait_for_listening(out_fd_, std::chrono::steady_clock::now() + timeout, seen);
   if (url_.empty()) {
     stop();
-    throw std::runtime_error("errand server did not report listening within " + std::to_string(timeout.count()) +
-                             "s; its output:\n" + seen);
+    throw std::runtime_error("errand server did not report listening within " +
+                             std::to_string(timeout.count()) + "s; its output:\n" + seen);
   }
   drain_ = std::thread([fd = out_fd_] {
     char buf[4096];
@@ -91,7 +94,9 @@ ServerProcess::ServerProcess(const std::string& errand_path, std::chrono::second
   });
 }
 
-ServerProcess::~ServerProcess() { stop(); }
+ServerProcess::~ServerProcess() {
+  stop();
+}
 
 void ServerProcess::stop() noexcept {
   if (pid_ > 0) {

@@ -21,8 +21,11 @@ namespace {
 
 [[noreturn]] void fail(const core::Error& e) {
   std::cerr << "errand: " << e.message;
-  if (!e.field.empty() && e.message.find(e.field) == std::string::npos) std::cerr << " (field " << e.field << ")";
+  if (!e.field.empty() && e.message.find(e.field) == std::string::npos)
+    std::cerr << " (field " << e.field << ")";
   std::cerr << '\n';
+  if (e.code == core::errc::unauthorized)
+    std::cerr << "errand: pass the server's API key with --key or ERRAND_KEY\n";
   throw CLI::RuntimeError(1);
 }
 
@@ -36,7 +39,9 @@ void must(core::Result<void> r) {
   if (!r) fail(r.error());
 }
 
-void print_json(const json::value& v) { std::cout << json::serialize(v) << '\n'; }
+void print_json(const json::value& v) {
+  std::cout << json::serialize(v) << '\n';
+}
 
 client::Client connect(const GlobalOptions& g) {
   client::ClientOptions o;
@@ -45,21 +50,25 @@ client::Client connect(const GlobalOptions& g) {
   return client::Client(std::move(o));
 }
 
-core::TimePoint now() { return core::SystemClock{}.now(); }
+core::TimePoint now() {
+  return core::SystemClock{}.now();
+}
 
 // ---- argument checks (failures are usage errors, exit 2) ----
 
 const CLI::Validator kDuration(
     [](std::string& s) {
-      return core::parse_duration(s) ? std::string()
-                                     : "expected a duration such as 10s, 5m or 1h30m, got \"" + s + "\"";
+      return core::parse_duration(s)
+                 ? std::string()
+                 : "expected a duration such as 10s, 5m or 1h30m, got \"" + s + "\"";
     },
     "DURATION");
 
 const CLI::Validator kTime(
     [](std::string& s) {
-      return core::parse_rfc3339(s) ? std::string()
-                                    : "expected an RFC 3339 time such as 2026-01-31T08:00:00Z, got \"" + s + "\"";
+      return core::parse_rfc3339(s)
+                 ? std::string()
+                 : "expected an RFC 3339 time such as 2026-01-31T08:00:00Z, got \"" + s + "\"";
     },
     "TIME");
 
@@ -68,7 +77,8 @@ const CLI::Validator kJson(
       if (s == "-") return std::string();
       boost::system::error_code ec;
       json::parse(s, ec);
-      return ec ? "the payload is not valid JSON (" + ec.message() + "); quote strings: '\"text\"'" : std::string();
+      return ec ? "the payload is not valid JSON (" + ec.message() + "); quote strings: '\"text\"'"
+                : std::string();
     },
     "JSON");
 
@@ -84,7 +94,8 @@ json::value read_payload(const std::string& text) {
   if (text == "-") source.assign(std::istreambuf_iterator<char>(std::cin), {});
   boost::system::error_code ec;
   auto v = json::parse(source, ec);
-  if (ec) fail(core::invalid("payload", "the payload on stdin is not valid JSON (" + ec.message() + ")"));
+  if (ec)
+    fail(core::invalid("payload", "the payload on stdin is not valid JSON (" + ec.message() + ")"));
   return v;
 }
 
@@ -116,13 +127,18 @@ void add_enqueue(CLI::App& app, const GlobalOptions& g) {
   auto a = std::make_shared<EnqueueArgs>();
   auto* cmd = app.add_subcommand("enqueue", "Enqueue a job");
   cmd->add_option("queue", a->job.queue, "Queue name, [a-z0-9_.-]{1,64}")->required();
-  cmd->add_option("payload", a->payload, "Payload as JSON, e.g. '{\"to\":\"a@example.com\"}' (-: read stdin)")
+  cmd->add_option("payload", a->payload,
+                  "Payload as JSON, e.g. '{\"to\":\"a@example.com\"}' (-: read stdin)")
       ->check(kJson);
   cmd->add_option("--type", a->job.type, "Job type, e.g. send_welcome_email");
-  auto* delay = cmd->add_option("--delay", a->delay, "Run after this long, e.g. 10s, 5m")->check(kDuration);
-  cmd->add_option("--run-at", a->run_at, "Run at this RFC 3339 time")->check(kTime)->excludes(delay);
+  auto* delay =
+      cmd->add_option("--delay", a->delay, "Run after this long, e.g. 10s, 5m")->check(kDuration);
+  cmd->add_option("--run-at", a->run_at, "Run at this RFC 3339 time")
+      ->check(kTime)
+      ->excludes(delay);
   a->priority_opt = cmd->add_option("--priority", a->priority, "Higher runs first (default 0)");
-  a->max_attempts_opt = cmd->add_option("--max-attempts", a->max_attempts, "Attempts before dead (default 10)");
+  a->max_attempts_opt =
+      cmd->add_option("--max-attempts", a->max_attempts, "Attempts before dead (default 10)");
   cmd->add_option("--timeout", a->timeout, "Lease per attempt (default 5m)")->check(kDuration);
   cmd->add_option("--idempotency-key", a->job.idempotency_key, "A repeat returns the first job");
   cmd->add_option("--tag", a->job.tags, "Tag (repeatable)");
@@ -163,7 +179,8 @@ void add_jobs(CLI::App& app, const GlobalOptions& g) {
     auto page = must(connect(g).list(a->list));
     if (g.json) return print_json(client::wire::to_json(page));
     print_job_table(std::cout, page.jobs, now());
-    if (!page.next_cursor.empty()) std::cout << "more: errand jobs --cursor " << page.next_cursor << '\n';
+    if (!page.next_cursor.empty())
+      std::cout << "more: errand jobs --cursor " << page.next_cursor << '\n';
   });
 }
 
@@ -177,7 +194,8 @@ void add_cancel(CLI::App& app, const GlobalOptions& g) {
     auto job = must(connect(g).cancel(*id));
     if (g.json) return print_json(core::job_to_json(job));
     if (job.state == JobState::running) {
-      std::cout << "cancel requested for " << job.id << ": it is running; its worker sees the request on its next heartbeat\n";
+      std::cout << "cancel requested for " << job.id
+                << ": it is running; its worker sees the request on its next heartbeat\n";
     } else {
       std::cout << job.id << " " << core::to_string(job.state) << '\n';
     }
@@ -191,8 +209,8 @@ void add_retry(CLI::App& app, const GlobalOptions& g) {
   cmd->callback([id, &g] {
     auto job = must(connect(g).retry(*id));
     if (g.json) return print_json(core::job_to_json(job));
-    std::cout << job.id << " " << core::to_string(job.state) << " (" << job.attempt << " of " << job.max_attempts
-              << " attempts used)\n";
+    std::cout << job.id << " " << core::to_string(job.state) << " (" << job.attempt << " of "
+              << job.max_attempts << " attempts used)\n";
   });
 }
 
@@ -224,9 +242,10 @@ void add_queues(CLI::App& app, const GlobalOptions& g) {
 
 void add_pause_resume(CLI::App& app, const GlobalOptions& g, bool pause) {
   auto name = std::make_shared<std::string>();
-  auto* cmd = app.add_subcommand(pause ? "pause" : "resume",
-                                 pause ? "Stop handing a queue's jobs to workers (it still accepts jobs)"
-                                       : "Hand a paused queue's jobs to workers again");
+  auto* cmd =
+      app.add_subcommand(pause ? "pause" : "resume",
+                         pause ? "Stop handing a queue's jobs to workers (it still accepts jobs)"
+                               : "Hand a paused queue's jobs to workers again");
   cmd->add_option("queue", *name, "Queue name")->required();
   cmd->callback([name, &g, pause] {
     auto client = connect(g);

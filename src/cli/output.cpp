@@ -2,8 +2,8 @@
 
 #include "core/duration.hpp"
 
-#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
+#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -17,8 +17,8 @@ namespace {
 
 // Display width of UTF-8 text: code points, not bytes, so "…" counts once.
 std::size_t display_width(std::string_view s) {
-  return static_cast<std::size_t>(
-      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  return static_cast<std::size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 std::string pad(std::string_view s, std::size_t width, bool right) {
@@ -30,7 +30,8 @@ std::string pad(std::string_view s, std::size_t width, bool right) {
 std::string span(std::int64_t seconds) {
   constexpr std::int64_t kMinute = 60, kHour = 3600, kDay = 86400;
   auto two = [](std::int64_t big, char big_unit, std::int64_t small, char small_unit) {
-    return small ? fmt::format("{}{}{}{}", big, big_unit, small, small_unit) : fmt::format("{}{}", big, big_unit);
+    return small ? fmt::format("{}{}{}{}", big, big_unit, small, small_unit)
+                 : fmt::format("{}{}", big, big_unit);
   };
   if (seconds < kMinute) return fmt::format("{}s", seconds);
   if (seconds < kHour) return fmt::format("{}m", seconds / kMinute);
@@ -38,7 +39,9 @@ std::string span(std::int64_t seconds) {
   return two(seconds / kDay, 'd', seconds % kDay / kHour, 'h');
 }
 
-std::string or_dash(std::string_view s) { return s.empty() ? "-" : std::string(s); }
+std::string or_dash(std::string_view s) {
+  return s.empty() ? "-" : std::string(s);
+}
 
 std::string join(const std::vector<std::string>& items, std::string_view sep) {
   std::string out;
@@ -95,7 +98,8 @@ void Table::print(std::ostream& out) const {
   std::vector<std::size_t> widths;
   for (const auto& c : columns_) widths.push_back(display_width(c.title));
   for (const auto& row : rows_) {
-    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], display_width(row[i]));
+    for (std::size_t i = 0; i < row.size(); ++i)
+      widths[i] = std::max(widths[i], display_width(row[i]));
   }
   auto line = [&](auto cell_of) {
     std::string text;
@@ -111,12 +115,15 @@ void Table::print(std::ostream& out) const {
   for (const auto& row : rows_) line([&](std::size_t i) { return row[i]; });
 }
 
-void Fields::add(std::string key, std::string value) { lines_.emplace_back(std::move(key), std::move(value)); }
+void Fields::add(std::string key, std::string value) {
+  lines_.emplace_back(std::move(key), std::move(value));
+}
 
 void Fields::print(std::ostream& out) const {
   std::size_t width = 0;
   for (const auto& [key, value] : lines_) width = std::max(width, display_width(key) + 1);
-  for (const auto& [key, value] : lines_) out << pad(key + ":", width, false) << "  " << value << '\n';
+  for (const auto& [key, value] : lines_)
+    out << pad(key + ":", width, false) << "  " << value << '\n';
 }
 
 void print_job(std::ostream& out, const core::Job& job, core::TimePoint now) {
@@ -155,11 +162,14 @@ void print_job_table(std::ostream& out, const std::vector<core::Job>& jobs, core
     out << "no jobs\n";
     return;
   }
-  Table t({{"ID"}, {"QUEUE"}, {"TYPE"}, {"STATE"}, {"ATTEMPT", true}, {"PROGRESS", true}, {"CREATED"}});
+  Table t(
+      {{"ID"}, {"QUEUE"}, {"TYPE"}, {"STATE"}, {"ATTEMPT", true}, {"PROGRESS", true}, {"CREATED"}});
   for (const auto& j : jobs) {
-    std::string progress = j.progress && j.progress->percent ? fmt::format("{}%", *j.progress->percent) : "-";
+    std::string progress =
+        j.progress && j.progress->percent ? fmt::format("{}%", *j.progress->percent) : "-";
     t.add({j.id, j.queue, or_dash(j.type), std::string(core::to_string(j.state)),
-           fmt::format("{}/{}", j.attempt, j.max_attempts), progress, relative_time(j.created_at, now)});
+           fmt::format("{}/{}", j.attempt, j.max_attempts), progress,
+           relative_time(j.created_at, now)});
   }
   t.print(out);
 }
@@ -172,7 +182,8 @@ void print_queue_table(std::ostream& out, const std::vector<client::QueueInfo>& 
   std::vector<Table::Column> columns{{"QUEUE"}, {"STATUS"}};
   for (auto s : core::kAllStates) {
     std::string title(core::to_string(s));
-    std::transform(title.begin(), title.end(), title.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    std::transform(title.begin(), title.end(), title.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
     columns.push_back({title, true});
   }
   columns.push_back({"PROCESSED", true});
@@ -192,7 +203,8 @@ void print_enqueued(std::ostream& out, const client::Enqueued& e, std::string_vi
   Fields f;
   f.add("id", e.id);
   f.add("queue", std::string(queue));
-  f.add("state", e.duplicate ? std::string(core::to_string(e.state)) + " (already enqueued with this idempotency key)"
+  f.add("state", e.duplicate ? std::string(core::to_string(e.state)) +
+                                   " (already enqueued with this idempotency key)"
                              : std::string(core::to_string(e.state)));
   f.add("token", e.token);
   f.print(out);

@@ -1,7 +1,7 @@
 #include "cli/output.hpp"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include <sstream>
 
@@ -95,8 +95,10 @@ TEST(PrintTables, QueueCounts) {
   std::ostringstream out;
   print_queue_table(out, {q});
   EXPECT_EQ(out.str(),
-            "QUEUE   STATUS  SCHEDULED  QUEUED  RUNNING  SUCCEEDED  FAILED  DEAD  CANCELLED  PROCESSED  FAILURES\n"
-            "emails  paused          0       3        0          0       0     0          0         10         0\n");
+            "QUEUE   STATUS  SCHEDULED  QUEUED  RUNNING  SUCCEEDED  FAILED  DEAD  CANCELLED  "
+            "PROCESSED  FAILURES\n"
+            "emails  paused          0       3        0          0       0     0          0        "
+            " 10         0\n");
 }
 
 }  // namespace

@@ -48,17 +48,19 @@ struct Client::Impl {
   core::Result<json::value> send(Method method, std::string target, const json::value& body,
                                  core::Millis read_timeout) {
     if (!http) return endpoint.error();
-    HttpRequest req{method, std::move(target), body.is_null() ? std::string() : json::serialize(body),
-                    read_timeout};
+    HttpRequest req{method, std::move(target),
+                    body.is_null() ? std::string() : json::serialize(body), read_timeout};
     auto res = http->send(req);
     if (!res) return res.error();
-    if (res->status < 200 || res->status > 299) return wire::error_from_response(res->status, res->body);
+    if (res->status < 200 || res->status > 299)
+      return wire::error_from_response(res->status, res->body);
     if (res->body.empty()) return json::value(nullptr);
     boost::system::error_code ec;
     auto v = json::parse(res->body, ec);
     if (ec) {
-      return core::make_error(errc::internal,
-                              "unexpected answer from errand: the body is not JSON (" + ec.message() + ")");
+      return core::make_error(
+          errc::internal,
+          "unexpected answer from errand: the body is not JSON (" + ec.message() + ")");
     }
     return v;
   }
@@ -76,7 +78,9 @@ Client::~Client() = default;
 Client::Client(Client&&) noexcept = default;
 Client& Client::operator=(Client&&) noexcept = default;
 
-const std::string& Client::url() const noexcept { return impl_->url; }
+const std::string& Client::url() const noexcept {
+  return impl_->url;
+}
 
 core::Result<json::value> Client::call(std::string_view method, std::string_view target,
                                        const json::value& body, core::Millis read_timeout) {
@@ -86,12 +90,13 @@ core::Result<json::value> Client::call(std::string_view method, std::string_view
 }
 
 core::Result<Enqueued> Client::enqueue(const EnqueueOptions& job) {
-  return then_parse<Enqueued>(impl_->post("/v1/jobs", wire::enqueue_body(job)), wire::parse_enqueued);
+  return then_parse<Enqueued>(impl_->post("/v1/jobs", wire::enqueue_body(job)),
+                              wire::parse_enqueued);
 }
 
 core::Result<std::vector<Enqueued>> Client::enqueue_batch(const std::vector<EnqueueOptions>& jobs) {
-  return then_parse<std::vector<Enqueued>>(impl_->post("/v1/jobs/batch", wire::enqueue_batch_body(jobs)),
-                                           wire::parse_enqueued_batch);
+  return then_parse<std::vector<Enqueued>>(
+      impl_->post("/v1/jobs/batch", wire::enqueue_batch_body(jobs)), wire::parse_enqueued_batch);
 }
 
 core::Result<core::Job> Client::get(std::string_view id) {
@@ -166,7 +171,8 @@ core::Result<QueueInfo> Client::pause(std::string_view queue) {
 }
 
 core::Result<QueueInfo> Client::resume(std::string_view queue) {
-  return then_parse<QueueInfo>(impl_->post(wire::queue_target(queue, "/resume")), wire::parse_queue);
+  return then_parse<QueueInfo>(impl_->post(wire::queue_target(queue, "/resume")),
+                               wire::parse_queue);
 }
 
 core::Result<void> Client::health() {

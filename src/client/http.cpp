@@ -49,10 +49,14 @@ beast::error_code run_op(Connection& c, Start&& start) {
 
 http::verb to_verb(Method m) {
   switch (m) {
-    case Method::get: return http::verb::get;
-    case Method::post: return http::verb::post;
-    case Method::put: return http::verb::put;
-    case Method::del: return http::verb::delete_;
+    case Method::get:
+      return http::verb::get;
+    case Method::post:
+      return http::verb::post;
+    case Method::put:
+      return http::verb::put;
+    case Method::del:
+      return http::verb::delete_;
   }
   return http::verb::get;
 }
@@ -68,10 +72,14 @@ struct ExchangeFailure {
 
 std::string_view method_name(Method m) noexcept {
   switch (m) {
-    case Method::get: return "GET";
-    case Method::post: return "POST";
-    case Method::put: return "PUT";
-    case Method::del: return "DELETE";
+    case Method::get:
+      return "GET";
+    case Method::post:
+      return "POST";
+    case Method::put:
+      return "PUT";
+    case Method::del:
+      return "DELETE";
   }
   return "GET";
 }
@@ -83,7 +91,8 @@ core::Result<Endpoint> parse_endpoint(std::string_view url) {
   auto parsed = boost::urls::parse_absolute_uri(url);
   if (!parsed) return bad("is not a valid URL (expected http://host:port)");
   const auto& u = *parsed;
-  if (u.scheme_id() == boost::urls::scheme::https) return bad("uses https, which is not supported yet");
+  if (u.scheme_id() == boost::urls::scheme::https)
+    return bad("uses https, which is not supported yet");
   if (u.scheme_id() != boost::urls::scheme::http) return bad("must start with http://");
   if (u.has_userinfo()) return bad("must not contain user information");
   if (u.has_query() || u.has_fragment()) return bad("must not contain a query or fragment");
@@ -92,7 +101,8 @@ core::Result<Endpoint> parse_endpoint(std::string_view url) {
   if (ep.host.empty()) return bad("has no host");
   ep.port = u.has_port() ? std::string(u.port()) : "80";
   // Boost.URL accepts any digits as a port; a socket needs 1..65535.
-  if (ep.port.empty() || ep.port.size() > 5 || std::stoul(ep.port) == 0 || std::stoul(ep.port) > 65535) {
+  if (ep.port.empty() || ep.port.size() > 5 || std::stoul(ep.port) == 0 ||
+      std::stoul(ep.port) > 65535) {
     return bad("has an invalid port");
   }
   ep.host_header = u.encoded_host_and_port();
@@ -163,14 +173,14 @@ struct HttpClient::Impl {
       Connection& c, const http::request<http::string_body>& req, core::Millis read_timeout,
       bool& keep) const {
     c.stream.expires_after(options.io_timeout);
-    auto ec = run_op(c, [&](auto handler) { http::async_write(c.stream, req, std::move(handler)); });
+    auto ec =
+        run_op(c, [&](auto handler) { http::async_write(c.stream, req, std::move(handler)); });
     if (ec) return ExchangeFailure{ec, c.reused && ec != beast::error::timeout, "send the request"};
     http::response_parser<http::string_body> parser;
     parser.body_limit(kMaxResponseBody);
     c.stream.expires_after(read_timeout);
-    ec = run_op(c, [&](auto handler) {
-      http::async_read(c.stream, c.buffer, parser, std::move(handler));
-    });
+    ec = run_op(
+        c, [&](auto handler) { http::async_read(c.stream, c.buffer, parser, std::move(handler)); });
     if (ec) {
       bool stale = c.reused && !parser.got_some() && ec != beast::error::timeout;
       return ExchangeFailure{ec, stale, "read the response"};
@@ -215,16 +225,19 @@ struct HttpClient::Impl {
   }
 };
 
-HttpClient::HttpClient(Endpoint endpoint, HttpOptions options)
-    : impl_(std::make_unique<Impl>()) {
+HttpClient::HttpClient(Endpoint endpoint, HttpOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->endpoint = std::move(endpoint);
   impl_->options = std::move(options);
 }
 
 HttpClient::~HttpClient() = default;
 
-core::Result<HttpResponse> HttpClient::send(const HttpRequest& request) { return impl_->send(request); }
+core::Result<HttpResponse> HttpClient::send(const HttpRequest& request) {
+  return impl_->send(request);
+}
 
-const Endpoint& HttpClient::endpoint() const noexcept { return impl_->endpoint; }
+const Endpoint& HttpClient::endpoint() const noexcept {
+  return impl_->endpoint;
+}
 
 }  // namespace errand::client

@@ -25,11 +25,11 @@ namespace errand::client {
 
 // Where the server is: parsed from "http://host:port[/base]".
 struct Endpoint {
-  std::string url;        // as given, without a trailing '/', for messages
-  std::string host;       // name or address to resolve (IPv6 without brackets)
-  std::string port;       // "80" when the URL names none
+  std::string url;          // as given, without a trailing '/', for messages
+  std::string host;         // name or address to resolve (IPv6 without brackets)
+  std::string port;         // "80" when the URL names none
   std::string host_header;  // "host:port" as written in the URL
-  std::string base_path;  // "" or "/prefix" (no trailing '/'), prepended to targets
+  std::string base_path;    // "" or "/prefix" (no trailing '/'), prepended to targets
 };
 
 // Accepts `http://host[:port][/path]`. https, user info, queries and

@@ -1,12 +1,12 @@
 #include "client/http.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <functional>
@@ -88,7 +88,9 @@ class Peer {
     thread_.join();
   }
 
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()); }
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
+  }
 
  private:
   std::vector<Script> scripts_;
@@ -100,13 +102,15 @@ class Peer {
 };
 
 // Reads one request; false at end of stream.
-bool read_request(tcp::socket& s, boost::beast::flat_buffer& buf, http::request<http::string_body>& req) {
+bool read_request(tcp::socket& s, boost::beast::flat_buffer& buf,
+                  http::request<http::string_body>& req) {
   boost::system::error_code ec;
   http::read(s, buf, req, ec);
   return !ec;
 }
 
-void answer(tcp::socket& s, const http::request<http::string_body>& req, std::string body, bool keep = true) {
+void answer(tcp::socket& s, const http::request<http::string_body>& req, std::string body,
+            bool keep = true) {
   http::response<http::string_body> res{http::status::ok, 11};
   res.set(http::field::content_type, "application/json");
   res.keep_alive(keep);
@@ -186,7 +190,8 @@ TEST(HttpClient, ReadTimeOutIsUnavailable) {
   auto got = client.send({Method::get, "/healthz"});
   ASSERT_FALSE(got);
   EXPECT_EQ(got.error().code, errc::unavailable);
-  EXPECT_EQ(got.error().message, "cannot reach errand at " + peer.url() + ": no response within 150ms");
+  EXPECT_EQ(got.error().message,
+            "cannot reach errand at " + peer.url() + ": no response within 150ms");
 }
 
 TEST(HttpClient, PerRequestReadTimeOutOverridesTheDefault) {
@@ -213,7 +218,8 @@ TEST(HttpClient, RefusedConnectionIsUnavailable) {
   auto got = client.send({Method::get, "/healthz"});
   ASSERT_FALSE(got);
   EXPECT_EQ(got.error().code, errc::unavailable);
-  EXPECT_EQ(got.error().message.rfind("cannot reach errand at " + url + ": ", 0), 0u) << got.error().message;
+  EXPECT_EQ(got.error().message.rfind("cannot reach errand at " + url + ": ", 0), 0u)
+      << got.error().message;
 }
 
 }  // namespace

@@ -20,10 +20,10 @@ namespace errand::client {
 // POST /v1/jobs (and each item of POST /v1/jobs/batch).
 struct EnqueueOptions {
   std::string queue;
-  std::string type;             // empty: none
-  boost::json::value payload;   // null: none
-  std::optional<core::Millis> delay;       // not with run_at
-  std::optional<core::TimePoint> run_at;   // not with delay
+  std::string type;                       // empty: none
+  boost::json::value payload;             // null: none
+  std::optional<core::Millis> delay;      // not with run_at
+  std::optional<core::TimePoint> run_at;  // not with delay
   std::optional<std::int64_t> priority;
   std::optional<int> max_attempts;
   std::optional<core::Millis> timeout;
@@ -57,7 +57,7 @@ struct ClaimOptions {
   std::vector<std::string> queues;  // tried in order
   std::string worker;               // empty: the server's "anonymous"
   int max = 1;
-  core::Millis wait{0};  // long poll: return as soon as a job is runnable
+  core::Millis wait{0};               // long poll: return as soon as a job is runnable
   std::optional<core::Millis> lease;  // unset: each job's timeout
 };
 
@@ -90,7 +90,7 @@ struct ProgressUpdate {
 // POST /v1/jobs/{id}/fail.
 struct FailOptions {
   std::string error;
-  bool retry = true;  // false: no further attempts
+  bool retry = true;                     // false: no further attempts
   std::optional<core::Millis> retry_in;  // overrides the backoff
 };
 
@@ -105,9 +105,9 @@ struct Finished {
 struct Ack {
   std::string id;
   std::string lease_id;
-  boost::json::value result;          // complete only; null: not sent
-  std::optional<std::string> error;   // set: this is a fail
-  bool retry = true;                  // fail only
+  boost::json::value result;             // complete only; null: not sent
+  std::optional<std::string> error;      // set: this is a fail
+  bool retry = true;                     // fail only
   std::optional<core::Millis> retry_in;  // fail only
 };
 

@@ -39,7 +39,8 @@ class Reader {
   std::string str(std::string_view key, bool required = true) {
     const auto& v = any(key);
     if (v.is_string()) return std::string(v.get_string());
-    if (required || !v.is_null()) fail(key, required && v.is_null() ? "is missing" : "is not a string");
+    if (required || !v.is_null())
+      fail(key, required && v.is_null() ? "is missing" : "is not a string");
     return {};
   }
 
@@ -67,7 +68,8 @@ class Reader {
   std::optional<core::TimePoint> opt_time(std::string_view key) {
     const auto& v = any(key);
     if (v.is_null()) return std::nullopt;
-    auto t = v.is_string() ? core::parse_rfc3339(v.get_string(), key) : core::Result<core::TimePoint>(core::Error{});
+    auto t = v.is_string() ? core::parse_rfc3339(v.get_string(), key)
+                           : core::Result<core::TimePoint>(core::Error{});
     if (!t) {
       fail(key, "is not an RFC 3339 time");
       return std::nullopt;
@@ -213,7 +215,8 @@ core::Result<QueueInfo> parse_queue_at(const json::value& v, std::string path) {
   q.name = r.str("name");
   q.paused = r.boolean("paused");
   Reader counts(r.any("counts"), r.path("counts"));
-  for (auto s : core::kAllStates) q.counts[static_cast<std::size_t>(s)] = counts.integer(core::to_string(s));
+  for (auto s : core::kAllStates)
+    q.counts[static_cast<std::size_t>(s)] = counts.integer(core::to_string(s));
   q.processed = r.integer("processed");
   q.failed_total = r.integer("failed_total");
   if (auto s = r.status(); !s) return s.error();
@@ -326,13 +329,17 @@ std::string queue_target(std::string_view name, std::string_view suffix) {
 
 // ---- responses ----
 
-core::Result<Enqueued> parse_enqueued(const json::value& v) { return parse_enqueued_at(v, ""); }
+core::Result<Enqueued> parse_enqueued(const json::value& v) {
+  return parse_enqueued_at(v, "");
+}
 
 core::Result<std::vector<Enqueued>> parse_enqueued_batch(const json::value& v) {
   return parse_items<Enqueued>(v, "jobs", parse_enqueued_at);
 }
 
-core::Result<core::Job> parse_job(const json::value& v) { return parse_job_at(v, ""); }
+core::Result<core::Job> parse_job(const json::value& v) {
+  return parse_job_at(v, "");
+}
 
 core::Result<JobPage> parse_job_page(const json::value& v) {
   auto jobs = parse_items<core::Job>(v, "jobs", parse_job_at);
@@ -365,7 +372,9 @@ core::Result<std::vector<AckResult>> parse_ack_results(const json::value& v) {
   return parse_items<AckResult>(v, "results", parse_ack_result_at);
 }
 
-core::Result<QueueInfo> parse_queue(const json::value& v) { return parse_queue_at(v, ""); }
+core::Result<QueueInfo> parse_queue(const json::value& v) {
+  return parse_queue_at(v, "");
+}
 
 core::Result<std::vector<QueueInfo>> parse_queues(const json::value& v) {
   return parse_items<QueueInfo>(v, "queues", parse_queue_at);
@@ -381,15 +390,24 @@ std::optional<errc> errc_from_name(std::string_view name) noexcept {
 
 errc errc_from_status(int status) noexcept {
   switch (status) {
-    case 400: return errc::invalid_argument;
-    case 401: return errc::unauthorized;
-    case 403: return errc::forbidden;
-    case 404: return errc::not_found;
-    case 405: return errc::method_not_allowed;
-    case 409: return errc::conflict;
-    case 413: return errc::payload_too_large;
-    case 503: return errc::unavailable;
-    default: return errc::internal;
+    case 400:
+      return errc::invalid_argument;
+    case 401:
+      return errc::unauthorized;
+    case 403:
+      return errc::forbidden;
+    case 404:
+      return errc::not_found;
+    case 405:
+      return errc::method_not_allowed;
+    case 409:
+      return errc::conflict;
+    case 413:
+      return errc::payload_too_large;
+    case 503:
+      return errc::unavailable;
+    default:
+      return errc::internal;
   }
 }
 
@@ -426,9 +444,9 @@ json::object to_json(const JobPage& page) {
   json::array jobs;
   jobs.reserve(page.jobs.size());
   for (const auto& j : page.jobs) jobs.emplace_back(core::job_to_json(j));
-  return json::object{
-      {"jobs", std::move(jobs)},
-      {"next_cursor", page.next_cursor.empty() ? json::value(nullptr) : json::value(page.next_cursor)}};
+  return json::object{{"jobs", std::move(jobs)},
+                      {"next_cursor", page.next_cursor.empty() ? json::value(nullptr)
+                                                               : json::value(page.next_cursor)}};
 }
 
 json::object to_json(const QueueInfo& q) {

@@ -2,9 +2,9 @@
 
 #include "core/job_json.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <gtest/gtest.h>
 
 namespace errand::client {
 namespace {
@@ -72,7 +72,8 @@ TEST(WireRequest, ClaimOmitsZeroWaitAndEmptyWorker) {
 TEST(WireRequest, AcksMixCompletesAndFails) {
   std::vector<Ack> acks(2);
   acks[0] = {.id = "j1", .lease_id = "l1", .result = json::value(7)};
-  acks[1] = {.id = "j2", .lease_id = "l2", .error = "boom", .retry = false, .retry_in = Millis{30'000}};
+  acks[1] = {
+      .id = "j2", .lease_id = "l2", .error = "boom", .retry = false, .retry_in = Millis{30'000}};
   auto items = wire::acks_body(acks).at("acks").as_array();
   EXPECT_EQ(json::serialize(items[0]), R"({"lease_id":"l1","result":7,"id":"j1"})");
   EXPECT_EQ(items[1].at("error"), "boom");
@@ -87,14 +88,18 @@ TEST(WireRequest, ProgressAndFailSendOnlyWhatIsSet) {
   auto b = wire::progress_body("l", p);
   EXPECT_EQ(b.at("percent"), 40);
   EXPECT_EQ(b.at("message"), "rows 400/1000");
-  EXPECT_EQ(json::serialize(wire::fail_body("l", {.error = "x"})), R"({"lease_id":"l","error":"x"})");
-  EXPECT_EQ(json::serialize(wire::heartbeat_body("l", Millis{60'000})), R"({"lease_id":"l","extend":"1m"})");
+  EXPECT_EQ(json::serialize(wire::fail_body("l", {.error = "x"})),
+            R"({"lease_id":"l","error":"x"})");
+  EXPECT_EQ(json::serialize(wire::heartbeat_body("l", Millis{60'000})),
+            R"({"lease_id":"l","extend":"1m"})");
 }
 
 TEST(WireRequest, TargetsAreEncoded) {
   EXPECT_EQ(wire::list_target({}), "/v1/jobs");
-  ListOptions o{.queue = "emails", .state = JobState::dead, .type = "a&b c", .limit = 10, .cursor = "X"};
-  EXPECT_EQ(wire::list_target(o), "/v1/jobs?queue=emails&state=dead&type=a%26b%20c&limit=10&cursor=X");
+  ListOptions o{
+      .queue = "emails", .state = JobState::dead, .type = "a&b c", .limit = 10, .cursor = "X"};
+  EXPECT_EQ(wire::list_target(o),
+            "/v1/jobs?queue=emails&state=dead&type=a%26b%20c&limit=10&cursor=X");
   EXPECT_EQ(wire::job_target("01ABC", "/cancel"), "/v1/jobs/01ABC/cancel");
   EXPECT_EQ(wire::job_target("../x?y"), "/v1/jobs/..%2Fx%3Fy");
   EXPECT_EQ(wire::queue_target("q.1", "/pause"), "/v1/queues/q.1/pause");
@@ -107,14 +112,17 @@ TEST(WireResponse, ParsesEnqueuedAndDuplicate) {
   EXPECT_EQ(e->state, JobState::scheduled);
   EXPECT_EQ(e->token, "t");
   EXPECT_FALSE(e->duplicate);
-  auto d = wire::parse_enqueued(json::parse(R"({"id":"J1","state":"queued","token":"t","duplicate":true})"));
+  auto d = wire::parse_enqueued(
+      json::parse(R"({"id":"J1","state":"queued","token":"t","duplicate":true})"));
   ASSERT_TRUE(d);
   EXPECT_TRUE(d->duplicate);
-  EXPECT_EQ(json::serialize(wire::to_json(*d)), R"({"id":"J1","state":"queued","token":"t","duplicate":true})");
+  EXPECT_EQ(json::serialize(wire::to_json(*d)),
+            R"({"id":"J1","state":"queued","token":"t","duplicate":true})");
 }
 
 TEST(WireResponse, MalformedAnswerNamesTheField) {
-  auto e = wire::parse_enqueued_batch(json::parse(R"({"jobs":[{"id":"a","state":"queued"},{"state":"queued"}]})"));
+  auto e = wire::parse_enqueued_batch(
+      json::parse(R"({"jobs":[{"id":"a","state":"queued"},{"state":"queued"}]})"));
   ASSERT_FALSE(e);
   EXPECT_EQ(e.error().code, errc::internal);
   EXPECT_EQ(e.error().field, "jobs[1].id");
@@ -176,8 +184,9 @@ TEST(WireResponse, ParsesAckResults) {
 }
 
 TEST(WireResponse, ParsesQueuesAndRendersThemBack) {
-  auto text = R"({"name":"emails","paused":true,"counts":{"scheduled":1,"queued":3,"running":1,)"
-              R"("succeeded":10,"failed":0,"dead":2,"cancelled":0},"processed":12,"failed_total":2})";
+  auto text =
+      R"({"name":"emails","paused":true,"counts":{"scheduled":1,"queued":3,"running":1,)"
+      R"("succeeded":10,"failed":0,"dead":2,"cancelled":0},"processed":12,"failed_total":2})";
   auto qs = wire::parse_queues(json::object{{"queues", json::array{json::parse(text)}}});
   ASSERT_TRUE(qs) << qs.error().message;
   ASSERT_EQ(qs->size(), 1u);
@@ -190,10 +199,12 @@ TEST(WireResponse, ParsesQueuesAndRendersThemBack) {
 }
 
 TEST(WireResponse, ParsesHeartbeatAndFinished) {
-  auto h = wire::parse_heartbeat(json::parse(R"({"lease_expires_at":"2026-11-27T21:06:54.123Z","cancel_requested":true})"));
+  auto h = wire::parse_heartbeat(
+      json::parse(R"({"lease_expires_at":"2026-11-27T21:06:54.123Z","cancel_requested":true})"));
   ASSERT_TRUE(h);
   EXPECT_TRUE(h->cancel_requested);
-  auto f = wire::parse_finished(json::parse(R"({"id":"J","state":"failed","run_at":"2026-11-27T21:06:54.123Z"})"));
+  auto f = wire::parse_finished(
+      json::parse(R"({"id":"J","state":"failed","run_at":"2026-11-27T21:06:54.123Z"})"));
   ASSERT_TRUE(f);
   EXPECT_EQ(f->state, JobState::failed);
   EXPECT_TRUE(f->run_at);
@@ -203,11 +214,14 @@ TEST(WireResponse, ParsesHeartbeatAndFinished) {
 }
 
 TEST(WireErrors, MapsTheApiErrorBody) {
-  auto e = wire::error_from_response(400, R"({"error":{"code":"invalid_argument","message":"delay must be a duration","field":"delay"}})");
+  auto e = wire::error_from_response(
+      400,
+      R"({"error":{"code":"invalid_argument","message":"delay must be a duration","field":"delay"}})");
   EXPECT_EQ(e.code, errc::invalid_argument);
   EXPECT_EQ(e.message, "delay must be a duration");
   EXPECT_EQ(e.field, "delay");
-  auto c = wire::error_from_response(409, R"({"error":{"code":"conflict","message":"stale lease"}})");
+  auto c =
+      wire::error_from_response(409, R"({"error":{"code":"conflict","message":"stale lease"}})");
   EXPECT_EQ(c.code, errc::conflict);
   EXPECT_EQ(c.field, "");
 }
