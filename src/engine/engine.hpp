@@ -9,7 +9,8 @@
 // `tick` with a FakeClock and leave the timer off.
 //
 // Every coroutine here may be awaited from any executor and resumes on it.
-// Methods are thread-safe. Durability is the store's: a mutating call
+// Methods are thread-safe. The engine registers itself as the store's change
+// listener: close the store before destroying the engine. Durability is the store's: a mutating call
 // completes after its change is fsync'd.
 #pragma once
 

@@ -36,10 +36,10 @@ class EngineTest : public ::testing::Test {
 
   void TearDown() override {
     engine_->stop();
+    store_->close();  // before the engine goes: the store calls back into it
     io_.stop();
     io_thread_.join();
     engine_.reset();
-    store_->close();
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
