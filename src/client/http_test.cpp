@@ -65,7 +65,9 @@ class Peer {
   using Script = std::function<void(tcp::socket&)>;
 
   explicit Peer(std::vector<Script> scripts)
-      : scripts_(std::move(scripts)), acceptor_(ioc_, {asio::ip::address_v4::loopback(), 0}) {
+      : scripts_(std::move(scripts)),
+        acceptor_(ioc_, {asio::ip::address_v4::loopback(), 0}),
+        endpoint_(acceptor_.local_endpoint()) {
     thread_ = std::thread([this] {
       for (auto& script : scripts_) {
         tcp::socket socket(ioc_);
@@ -83,19 +85,18 @@ class Peer {
       asio::io_context ioc;
       tcp::socket s(ioc);
       boost::system::error_code ec;
-      s.connect(acceptor_.local_endpoint(), ec);
+      s.connect(endpoint_, ec);
     }
     thread_.join();
   }
 
-  std::string url() const {
-    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
-  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(endpoint_.port()); }
 
  private:
   std::vector<Script> scripts_;
   asio::io_context ioc_;
   tcp::acceptor acceptor_;
+  tcp::endpoint endpoint_;  // read by other threads while the peer blocks in accept
   std::atomic<std::size_t> accepted_{0};
   std::atomic<bool> closing_{false};
   std::thread thread_;
