@@ -13,6 +13,7 @@ The binary comes from the environment variable ERRAND_BIN (ctest sets it).
 Standard library only.
 """
 
+import atexit
 import http.client
 import json
 import os
@@ -29,6 +30,14 @@ import urllib.parse
 
 LISTENING_RE = re.compile(r"errand listening on (http://\S+)")
 _NO_KEY = object()
+_live_servers = set()
+
+
+@atexit.register
+def _kill_leftover_servers():
+    """A test process that dies without cleaning up must not leave servers behind."""
+    for server in list(_live_servers):
+        server.cleanup()
 
 
 def errand_bin():
@@ -208,6 +217,7 @@ class ErrandServer:
         log.write(f"==== start {' '.join(self.command())}\n".encode())
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, env=env)
+        _live_servers.add(self)
         self.exit_code = None
         found = threading.Event()
         box = {}
@@ -297,6 +307,7 @@ class ErrandServer:
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
+        _live_servers.discard(self)
 
     def __enter__(self):
         try:

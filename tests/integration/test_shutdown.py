@@ -64,6 +64,14 @@ class ShutdownTest(ErrandTestCase):
         server.complete(running)
         self.assertEqual(server.stop(), 0)
 
+    def test_sigterm_right_after_the_listening_line_exits_zero(self):
+        # The listening line promises a ready server: a signal at once must
+        # already be handled gracefully (not kill the process, not hang it).
+        for attempt in range(5):
+            with ErrandServer() as server:
+                code = server.stop(timeout=10)
+                self.assertEqual(code, 0, f"attempt {attempt}: exit {code}\n{server.log_tail()}")
+
     def test_sigint_exits_zero(self):
         with ErrandServer() as server:
             jid = server.enqueue("sigint")["id"]
