@@ -51,9 +51,10 @@ class LeaseTest(SharedServerTestCase):
         s, q = self.server, self.q
         jid = s.enqueue(q)["id"]
         job = s.claim(q, lease="1s")[0]
-        until = time.monotonic() + 2.5
-        while time.monotonic() < until:  # a worker's pace, not a wait for a condition
-            r = s.request("POST", f"/v1/jobs/{jid}/heartbeat", {"lease_id": job["lease_id"], "extend": "1s"})
+        # Well past the first 1s lease, heartbeating at a worker's pace (not a wait for a condition).
+        until = time.monotonic() + 3
+        while time.monotonic() < until:
+            r = s.request("POST", f"/v1/jobs/{jid}/heartbeat", {"lease_id": job["lease_id"], "extend": "2s"})
             self.assertStatus(r, 200, "heartbeat within the lease")
             time.sleep(0.25)
         got = s.get_job(jid)
