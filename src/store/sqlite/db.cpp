@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <mutex>
 #include <utility>
 
 namespace errand::store::sqlite {
@@ -26,9 +27,17 @@ bool is_fatal(int rc) {
   }
 }
 
+// Memory statistics make SQLite take a global mutex on every allocation; we
+// never read them. Must happen before SQLite initializes, so it is best effort.
+void configure_sqlite_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+
 }  // namespace
 
 core::Result<std::unique_ptr<Db>> Db::open(const std::string& path) {
+  configure_sqlite_once();
   sqlite3* handle = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &handle, flags, nullptr);

@@ -17,6 +17,8 @@ struct Named {
 
 // Timer queries name their index: without statistics the planner would take
 // jobs_state_id and sort every waiting job instead of reading the first few.
+// Their state predicates repeat the partial indexes' WHERE clauses verbatim,
+// which is what lets SQLite use those indexes.
 std::vector<Named> named_sql() {
   const std::string cols{kJobColumns};
   return {
@@ -51,17 +53,17 @@ std::vector<Named> named_sql() {
            " ORDER BY priority DESC, id LIMIT ?3"},
       {Sql::jobs_due, "jobs_due",
        "SELECT rowid, queue, state FROM jobs INDEXED BY jobs_waiting"
-       " WHERE state IN (0, 4) AND run_at <= ?1 ORDER BY run_at LIMIT ?2"},
+       " WHERE (state = 0 OR state = 4) AND run_at <= ?1 ORDER BY run_at LIMIT ?2"},
       {Sql::jobs_lease_expired, "jobs_lease_expired",
        "SELECT " + cols +
            " FROM jobs INDEXED BY jobs_running WHERE state = 2 AND lease_expires_at <= ?1"
            " ORDER BY lease_expires_at LIMIT ?2"},
       {Sql::jobs_prune, "jobs_prune",
        "DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs INDEXED BY jobs_finished"
-       " WHERE state IN (3, 5, 6) AND finished_at < ?1 ORDER BY finished_at LIMIT ?2)"
+       " WHERE (state = 3 OR state = 5 OR state = 6) AND finished_at < ?1 ORDER BY finished_at LIMIT ?2)"
        " RETURNING queue, state"},
       {Sql::next_run_at, "next_run_at",
-       "SELECT run_at FROM jobs INDEXED BY jobs_waiting WHERE state IN (0, 4)"
+       "SELECT run_at FROM jobs INDEXED BY jobs_waiting WHERE (state = 0 OR state = 4)"
        " ORDER BY run_at LIMIT 1"},
       {Sql::next_lease_expiry, "next_lease_expiry",
        "SELECT lease_expires_at FROM jobs INDEXED BY jobs_running WHERE state = 2"
