@@ -16,4 +16,4 @@ errand_gtest(store_conformance_test
 
 errand_gtest(store_sqlite_test
   SOURCES ${PROJECT_SOURCE_DIR}/src/store/sqlite/sqlite_store_test.cpp
-  LIBS errand_store)
+  LIBS errand_store SQLite::SQLite3)

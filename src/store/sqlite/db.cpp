@@ -60,7 +60,8 @@ core::Error Db::error(int rc, std::string_view what) {
                             ? fmt::format("sqlite error in {} on {}: {}", what, path_, detail)
                             : fmt::format("sqlite error in {} on {}: {} ({})", what, path_, detail,
                                           generic);
-  if (is_fatal(rc) && broken_.empty()) broken_ = sqlite3_errmsg(db_);
+  last_error_ = detail;
+  if (is_fatal(rc) && broken_.empty()) broken_ = last_error_;
   return core::make_error(core::errc::internal, std::move(message));
 }
 

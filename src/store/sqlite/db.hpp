@@ -43,6 +43,8 @@ class Db {
   bool broken() const { return !broken_.empty(); }
   const std::string& broken_reason() const { return broken_; }
   void clear_broken() { broken_.clear(); }
+  // SQLite's own message for the most recent error.
+  const std::string& last_error() const { return last_error_; }
 
   const std::string& path() const { return path_; }
   sqlite3* handle() const { return db_; }
@@ -52,6 +54,7 @@ class Db {
   sqlite3* db_;
   std::string path_;
   std::string broken_;
+  std::string last_error_;
 };
 
 // One prepared statement, named after what it does (the same names in every

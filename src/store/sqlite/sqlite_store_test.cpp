@@ -2,6 +2,11 @@
 // exclusive lock) and a failed commit turning the store read-only.
 #include "store/sqlite/sqlite_store.hpp"
 
+#include "store/sqlite/schema.hpp"
+#include "store/sqlite/statements.hpp"
+
+#include <sqlite3.h>
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -132,6 +137,32 @@ TEST_F(SqliteStoreTest, EveryOpOfAFailedBatchIsUnavailable) {
     auto r = a.get();
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, core::errc::unavailable);
+  }
+}
+
+// Every named statement must reach `jobs` through an index and never sort:
+// each verb stays O(log n) however many jobs are stored.
+TEST_F(SqliteStoreTest, EveryStatementUsesAnIndexOnJobs) {
+  auto db = sqlite::Db::open((fs::path(dir_) / "errand.db").string());
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(sqlite::prepare_schema(**db));
+  for (const auto& named : sqlite::Statements::all_sql()) {
+    if (named.sql.rfind("SELECT", 0) != 0 && named.sql.rfind("UPDATE", 0) != 0 &&
+        named.sql.rfind("DELETE", 0) != 0) {
+      continue;  // transaction control and plain inserts have no plan to check
+    }
+    sqlite3_stmt* stmt = nullptr;
+    const std::string explain = "EXPLAIN QUERY PLAN " + named.sql;
+    ASSERT_EQ(sqlite3_prepare_v2((*db)->handle(), explain.c_str(), -1, &stmt, nullptr), SQLITE_OK)
+        << named.label;
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      const std::string detail = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
+      EXPECT_EQ(detail.find("TEMP B-TREE"), std::string::npos) << named.label << ": " << detail;
+      const bool scans_jobs = detail.find("SCAN jobs") != std::string::npos;
+      EXPECT_FALSE(scans_jobs && detail.find("INDEX") == std::string::npos)
+          << named.label << ": " << detail;
+    }
+    sqlite3_finalize(stmt);
   }
 }
 

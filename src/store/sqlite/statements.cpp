@@ -9,17 +9,11 @@
 namespace errand::store::sqlite {
 namespace {
 
-struct Named {
-  Sql name;
-  const char* label;
-  std::string sql;
-};
-
 // Timer queries name their index: without statistics the planner would take
 // jobs_state_id and sort every waiting job instead of reading the first few.
 // Their state predicates repeat the partial indexes' WHERE clauses verbatim,
 // which is what lets SQLite use those indexes.
-std::vector<Named> named_sql() {
+std::vector<NamedSql> named_sql() {
   const std::string cols{kJobColumns};
   return {
       {Sql::begin_immediate, "begin_immediate", "BEGIN IMMEDIATE"},
@@ -94,6 +88,14 @@ std::string job_list_sql(unsigned filters) {
 }
 
 }  // namespace
+
+std::vector<NamedSql> Statements::all_sql() {
+  auto all = named_sql();
+  for (unsigned filters = 0; filters < kJobListVariants; ++filters) {
+    all.push_back({Sql::count_, "job_list", job_list_sql(filters)});
+  }
+  return all;
+}
 
 core::Result<std::unique_ptr<Statements>> Statements::prepare(Db& db) {
   auto out = std::make_unique<Statements>();

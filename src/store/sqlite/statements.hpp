@@ -7,6 +7,8 @@
 
 #include <array>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace errand::store::sqlite {
 
@@ -41,9 +43,18 @@ enum class Sql {
 // job_list variants: one statement per combination of optional filters.
 enum JobListFilter : unsigned { kByQueue = 1, kByState = 2, kByType = 4, kJobListVariants = 8 };
 
+// A statement's name and SQL text, for preparing and for plan checks in tests.
+struct NamedSql {
+  Sql name;
+  const char* label;
+  std::string sql;
+};
+
 class Statements {
  public:
   static core::Result<std::unique_ptr<Statements>> prepare(Db& db);
+  // Every statement this store prepares, job_list variants included.
+  static std::vector<NamedSql> all_sql();
 
   Stmt& operator[](Sql name) { return named_[static_cast<std::size_t>(name)]; }
   // Parameters: ?1 queue, ?2 state, ?3 type, ?4 cursor (exclusive), ?5 limit.

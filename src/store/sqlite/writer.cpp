@@ -173,7 +173,9 @@ void Writer::abort_batch(Ops& ops, const core::Error& error, bool writes) {
   // The transaction may or may not still be open; ROLLBACK makes sure.
   if (!sqlite3_get_autocommit(db_->handle())) (void)Query((*sql_)[Sql::rollback]).run();
   queues_.batch_drop();
-  const std::string reason = db_->broken() ? db_->broken_reason() : error.message;
+  const std::string reason = db_->broken()               ? db_->broken_reason()
+                             : db_->last_error().empty() ? error.message
+                                                         : db_->last_error();
   core::Error failure = core::make_error(
       core::errc::unavailable,
       fmt::format("store is read-only after a failed write to {}: {}; restart the server", path_,
