@@ -39,13 +39,18 @@ boost::asio::awaitable<Response> Router::dispatch(const Request& request,
   std::vector<std::string> captures;
   const Route* found = nullptr;
   bool path_known = false;
-  for (const auto& route : routes_) {
-    if (!match(route.pattern, request.path, captures)) continue;
-    path_known = true;
-    if (route.method == request.method || (request.method == "HEAD" && route.method == "GET")) {
-      found = &route;
-      break;
+  // Literal patterns win over ones with captures: "/v1/jobs/batch" is never job "batch".
+  for (const bool literal : {true, false}) {
+    for (const auto& route : routes_) {
+      if ((route.pattern.find(':') == std::string_view::npos) != literal) continue;
+      if (!match(route.pattern, request.path, captures)) continue;
+      path_known = true;
+      if (route.method == request.method || (request.method == "HEAD" && route.method == "GET")) {
+        found = &route;
+        break;
+      }
     }
+    if (path_known) break;
   }
   if (!found) {
     if (path_known) {

@@ -167,11 +167,14 @@ awaitable<Response> fail(Context& c) {
   if (!body) co_return error_response(body.error());
   auto p = parse_fail(Fields(*body), c.params[0]);
   if (!p) co_return error_response(p.error());
-  auto job = co_await c.services.engine.fail({.id = std::move(p->id),
-                                              .lease_id = std::move(p->lease_id),
-                                              .error = std::move(p->error),
-                                              .retry = p->retry,
-                                              .retry_in = p->retry_in});
+  // A named request, not a braced temporary in the co_await: GCC 12 destroys
+  // such temporaries inside coroutine frames incorrectly (heap corruption).
+  engine::FailRequest request{.id = std::move(p->id),
+                              .lease_id = std::move(p->lease_id),
+                              .error = std::move(p->error),
+                              .retry = p->retry,
+                              .retry_in = p->retry_in};
+  auto job = co_await c.services.engine.fail(std::move(request));
   if (!job) co_return error_response(job.error());
   co_return json_response(
       200, json::serialize(json::object{{"id", job->id},

@@ -125,6 +125,16 @@ int run_server(const ServerArgs& args) {
     std::cerr << "errand: " << endpoint.error().message << "\n";
     return 1;
   }
+  // Signals are caught before anyone can learn the address, so a SIGTERM
+  // right after start-up still shuts down gracefully.
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {}: finishing requests in flight, then exiting", signal);
+    server.stop();
+    engine.stop();
+  });
+
   engine.start();
   server.start();
 
@@ -139,14 +149,6 @@ int run_server(const ServerArgs& args) {
                                 : "no API keys configured: answering loopback clients only\n");
   }
   std::cout << std::flush;
-
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    spdlog::info("signal {}: finishing requests in flight, then exiting", signal);
-    server.stop();
-    engine.stop();
-  });
 
   std::vector<std::thread> pool;
   for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&] { io.run(); });

@@ -9,7 +9,7 @@ constexpr std::string_view kAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 }  // namespace
 
-IdGenerator::IdGenerator() : rng_(std::random_device{}()) {}
+IdGenerator::IdGenerator() = default;
 
 std::string IdGenerator::next(TimePoint now) {
   std::array<std::uint8_t, 16> bytes{};
@@ -25,7 +25,13 @@ std::string IdGenerator::next(TimePoint now) {
       }
     } else {
       last_ms_ = ms;
-      for (auto& b : last_random_) b = static_cast<std::uint8_t>(rng_());
+      // Fresh OS randomness each millisecond: ids from many servers sharing a
+      // database must not collide.
+      std::size_t got = 0;
+      while (got < last_random_.size()) {
+        const auto r = ::getrandom(last_random_.data() + got, last_random_.size() - got, 0);
+        if (r > 0) got += static_cast<std::size_t>(r);
+      }
       last_random_[0] &= 0x7f;  // leave room to increment without overflow
     }
     for (int i = 0; i < 6; ++i) bytes[i] = static_cast<std::uint8_t>(ms >> (8 * (5 - i)));

@@ -9,7 +9,6 @@
 #include <array>
 #include <cstdint>
 #include <mutex>
-#include <random>
 #include <string>
 #include <string_view>
 
@@ -22,7 +21,6 @@ class IdGenerator {
 
  private:
   std::mutex mutex_;
-  std::mt19937_64 rng_;
   std::int64_t last_ms_ = -1;
   std::array<std::uint8_t, 10> last_random_{};
 };

@@ -65,6 +65,7 @@ asio::awaitable<void> Engine::timer_loop() {
   while (!stopping_) {
     pending_deadline_.reset();
     auto next = co_await tick(clock_.now());
+    if (stopping_) break;  // stop() may have run while the tick was in the store
     if (pending_deadline_ && (!next || *pending_deadline_ < *next)) next = pending_deadline_;
     armed_deadline_ = next;
     const auto wait = next ? *next - clock_.now() : core::Millis{60'000};
