@@ -132,7 +132,8 @@ TEST_P(ClaimTest, ConcurrentClaimsNeverHandOutAJobTwice) {
     threads.emplace_back([&, t] {
       for (;;) {
         auto r = call<std::vector<core::Job>>([&](auto done) {
-          store().job_claim({.queues = {"even", "odd"}, .worker = "w", .max = 3, .now = kNow}, done);
+          store().job_claim({.queues = {"even", "odd"}, .worker = "w", .max = 3, .now = kNow},
+                            done);
         });
         if (!r || r->empty()) return;
         for (const auto& j : *r) taken[t].push_back(j.id);

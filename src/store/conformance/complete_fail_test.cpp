@@ -106,8 +106,8 @@ TEST_P(CompleteFailTest, AckManyTakesEachItemOnItsOwn) {
   std::vector<AckItem> items{
       {.complete = {.id = ok.id, .lease_id = ok.lease_id, .result = 42, .now = kNow}},
       {.fail = true,
-       .failure = {.id = dies.id, .lease_id = dies.lease_id, .error = "bad", .retry = false,
-                   .now = kNow}},
+       .failure =
+           {.id = dies.id, .lease_id = dies.lease_id, .error = "bad", .retry = false, .now = kNow}},
       {.complete = {.id = stale.id, .lease_id = "not-the-lease", .now = kNow}},
       {.complete = {.id = "J-unknown", .lease_id = "x", .now = kNow}},
   };

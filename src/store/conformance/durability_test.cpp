@@ -14,7 +14,9 @@
 namespace errand::store::conformance {
 namespace {
 
-std::string fmt_id(int thread, int i) { return fmt::format("T{}-{:05}", thread, i); }
+std::string fmt_id(int thread, int i) {
+  return fmt::format("T{}-{:05}", thread, i);
+}
 
 TEST_P(DurabilityTest, ReopenKeepsEveryAcknowledgedChange) {
   auto scheduled = job("a");
@@ -32,7 +34,8 @@ TEST_P(DurabilityTest, ReopenKeepsEveryAcknowledgedChange) {
   ASSERT_TRUE(call<QueueInfo>([&](auto d) { store().queue_pause({.queue = "c"}, d); }));
   const auto queues_before = queues();
   std::vector<core::Job> jobs_before;
-  for (const auto& id : {scheduled.id, done.id, failed.id, busy.id}) jobs_before.push_back(*get(id));
+  for (const auto& id : {scheduled.id, done.id, failed.id, busy.id})
+    jobs_before.push_back(*get(id));
 
   reopen();
 
@@ -95,9 +98,8 @@ TEST_P(DurabilityTest, ConcurrentInsertsAreAllPresentAfterReopen) {
   std::set<std::string> listed;
   std::string cursor;
   do {
-    auto page = call<JobPage>([&](auto done) {
-      store().job_list({.limit = 1000, .cursor = cursor}, done);
-    });
+    auto page = call<JobPage>(
+        [&](auto done) { store().job_list({.limit = 1000, .cursor = cursor}, done); });
     ASSERT_TRUE(page);
     for (const auto& j : page->jobs) listed.insert(j.id);
     cursor = page->next_cursor;

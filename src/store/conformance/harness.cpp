@@ -48,9 +48,8 @@ core::NewJob StoreTest::job(std::string queue, std::int64_t priority) {
 
 core::Result<std::vector<InsertOutcome>> StoreTest::insert_many(std::vector<core::NewJob> jobs,
                                                                 core::TimePoint now) {
-  return call<std::vector<InsertOutcome>>([&](auto done) {
-    store().job_insert_many({.jobs = std::move(jobs), .now = now}, done);
-  });
+  return call<std::vector<InsertOutcome>>(
+      [&](auto done) { store().job_insert_many({.jobs = std::move(jobs), .now = now}, done); });
 }
 
 std::string StoreTest::insert(core::NewJob job, core::TimePoint now) {
@@ -66,9 +65,9 @@ core::Result<core::Job> StoreTest::get(const std::string& id) {
 std::vector<core::Job> StoreTest::claim(std::vector<std::string> queues, std::size_t max,
                                         core::TimePoint now, std::optional<core::Millis> lease) {
   auto r = call<std::vector<core::Job>>([&](auto done) {
-    store().job_claim({.queues = std::move(queues), .worker = "w1", .max = max, .lease = lease,
-                       .now = now},
-                      done);
+    store().job_claim(
+        {.queues = std::move(queues), .worker = "w1", .max = max, .lease = lease, .now = now},
+        done);
   });
   EXPECT_TRUE(r) << r.error().message;
   return r ? std::move(*r) : std::vector<core::Job>{};
@@ -84,8 +83,8 @@ core::Job StoreTest::running(core::NewJob j) {
 
 core::Result<core::Job> StoreTest::complete(const core::Job& job, core::TimePoint now) {
   return call<core::Job>([&](auto done) {
-    store().job_complete({.id = job.id, .lease_id = job.lease_id, .result = {{"ok", true}}, .now = now},
-                         done);
+    store().job_complete(
+        {.id = job.id, .lease_id = job.lease_id, .result = {{"ok", true}}, .now = now}, done);
   });
 }
 
@@ -107,7 +106,8 @@ core::Result<Unit> StoreTest::progress(const core::Job& job, std::string lease_i
                                        core::TimePoint now) {
   return call<Unit>([&](auto done) {
     store().job_progress(
-        {.id = job.id, .lease_id = std::move(lease_id), .progress = std::move(p), .now = now}, done);
+        {.id = job.id, .lease_id = std::move(lease_id), .progress = std::move(p), .now = now},
+        done);
   });
 }
 

@@ -21,7 +21,9 @@
 
 namespace errand::core {
 // Readable states in GoogleTest failure messages.
-inline void PrintTo(JobState s, std::ostream* os) { *os << to_string(s); }
+inline void PrintTo(JobState s, std::ostream* os) {
+  *os << to_string(s);
+}
 }  // namespace errand::core
 
 namespace errand::store::conformance {
@@ -36,7 +38,9 @@ struct StoreFactory {
 
 inline const core::TimePoint kNow = core::from_unix_ms(1'800'000'000'000);
 
-inline void PrintTo(const StoreFactory& f, std::ostream* os) { *os << f.name; }
+inline void PrintTo(const StoreFactory& f, std::ostream* os) {
+  *os << f.name;
+}
 
 // Calls `verb(callback)` and waits for the callback's result.
 template <class T, class Verb>
@@ -101,7 +105,8 @@ class StoreTest : public ::testing::TestWithParam<StoreFactory> {
 };
 
 // Expected per-state counts: every state present, those not named zero.
-std::map<JobState, std::int64_t> counts_of(std::initializer_list<std::pair<JobState, std::int64_t>> nonzero);
+std::map<JobState, std::int64_t> counts_of(
+    std::initializer_list<std::pair<JobState, std::int64_t>> nonzero);
 
 // One fixture name per area, so results read "Sqlite/ClaimTest.PriorityThenFifo/...".
 class InsertTest : public StoreTest {};
@@ -119,15 +124,15 @@ std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& info);
 #define ERRAND_STORE_CONFORMANCE_SUITE(prefix, suite, factory) \
   INSTANTIATE_TEST_SUITE_P(prefix, suite, ::testing::Values(factory), factory_name)
 
-#define ERRAND_STORE_CONFORMANCE(prefix, factory)                             \
-  ERRAND_STORE_CONFORMANCE_SUITE(prefix, InsertTest, factory);                \
-  ERRAND_STORE_CONFORMANCE_SUITE(prefix, ReadTest, factory);                  \
-  ERRAND_STORE_CONFORMANCE_SUITE(prefix, ClaimTest, factory);                 \
-  ERRAND_STORE_CONFORMANCE_SUITE(prefix, LeaseTest, factory);                 \
-  ERRAND_STORE_CONFORMANCE_SUITE(prefix, CompleteFailTest, factory);          \
-  ERRAND_STORE_CONFORMANCE_SUITE(prefix, CancelRetryDeleteTest, factory);     \
-  ERRAND_STORE_CONFORMANCE_SUITE(prefix, QueuesTest, factory);                \
-  ERRAND_STORE_CONFORMANCE_SUITE(prefix, TimersTest, factory);                \
+#define ERRAND_STORE_CONFORMANCE(prefix, factory)                         \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, InsertTest, factory);            \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, ReadTest, factory);              \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, ClaimTest, factory);             \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, LeaseTest, factory);             \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, CompleteFailTest, factory);      \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, CancelRetryDeleteTest, factory); \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, QueuesTest, factory);            \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, TimersTest, factory);            \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, DurabilityTest, factory)
 
 }  // namespace errand::store::conformance

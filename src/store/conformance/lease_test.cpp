@@ -66,9 +66,9 @@ TEST_P(LeaseTest, UnknownJobIsNotFound) {
   core::Job ghost;
   ghost.id = "J-none";
   ghost.lease_id = "abc";
-  for (auto code : {extend(ghost, "abc", {}, kNow).error().code,
-                    progress(ghost, "abc", {}).error().code,
-                    complete_lease(ghost, "abc").error().code, fail(ghost).error().code}) {
+  for (auto code :
+       {extend(ghost, "abc", {}, kNow).error().code, progress(ghost, "abc", {}).error().code,
+        complete_lease(ghost, "abc").error().code, fail(ghost).error().code}) {
     EXPECT_EQ(code, core::errc::not_found);
   }
 }

@@ -24,7 +24,9 @@ TEST_P(QueuesTest, ListedByNameWithEveryState) {
   EXPECT_FALSE(all[0].paused);
 }
 
-TEST_P(QueuesTest, NoQueuesBeforeAnyJob) { EXPECT_TRUE(queues().empty()); }
+TEST_P(QueuesTest, NoQueuesBeforeAnyJob) {
+  EXPECT_TRUE(queues().empty());
+}
 
 TEST_P(QueuesTest, CountsFollowEveryTransition) {
   using S = JobState;
@@ -45,7 +47,8 @@ TEST_P(QueuesTest, CountsFollowEveryTransition) {
   ASSERT_TRUE(complete(taken[0]));
   ASSERT_TRUE(fail(taken[1], {.retry_in = 5s}));
   ASSERT_TRUE(fail(taken[2]));  // its only attempt: dead
-  EXPECT_EQ(counts(q), counts_of({{S::succeeded, 1}, {S::failed, 1}, {S::dead, 1}, {S::scheduled, 1}}));
+  EXPECT_EQ(counts(q),
+            counts_of({{S::succeeded, 1}, {S::failed, 1}, {S::dead, 1}, {S::scheduled, 1}}));
 
   EXPECT_EQ(promote_due(kNow + 10s), 2);
   EXPECT_EQ(counts(q), counts_of({{S::succeeded, 1}, {S::queued, 2}, {S::dead, 1}}));
@@ -57,12 +60,12 @@ TEST_P(QueuesTest, CountsFollowEveryTransition) {
 
   ASSERT_TRUE(cancel(again[0].id));
   ASSERT_TRUE(retry(taken[2].id));
-  EXPECT_EQ(counts(q), counts_of({{S::succeeded, 1}, {S::failed, 1}, {S::cancelled, 1}, {S::queued, 1}}));
+  EXPECT_EQ(counts(q),
+            counts_of({{S::succeeded, 1}, {S::failed, 1}, {S::cancelled, 1}, {S::queued, 1}}));
 
   ASSERT_TRUE(call<Unit>([&](auto done) { store().job_delete({.id = again[1].id}, done); }));
-  auto pruned = call<std::int64_t>([&](auto done) {
-    store().job_prune_finished({.finished_before = kNow + 2h}, done);
-  });
+  auto pruned = call<std::int64_t>(
+      [&](auto done) { store().job_prune_finished({.finished_before = kNow + 2h}, done); });
   ASSERT_TRUE(pruned);
   EXPECT_EQ(*pruned, 2);  // the succeeded and the cancelled job
   EXPECT_EQ(counts(q), counts_of({{S::queued, 1}}));

@@ -21,9 +21,8 @@ TEST_P(ReadTest, ListIsNewestFirstAndPagesWithTheCursor) {
   std::vector<std::string> all;
   for (int i = 0; i < 5; ++i) all.push_back(insert(job("q")));
   auto list = [&](std::string cursor) {
-    return call<JobPage>([&](auto done) {
-      store().job_list({.limit = 2, .cursor = std::move(cursor)}, done);
-    });
+    return call<JobPage>(
+        [&](auto done) { store().job_list({.limit = 2, .cursor = std::move(cursor)}, done); });
   };
   auto first = list("");
   ASSERT_TRUE(first);

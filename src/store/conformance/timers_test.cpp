@@ -140,7 +140,8 @@ TEST_P(TimersTest, PruneDeletesOnlyFinishedJobsOlderThanTheCutoff) {
   EXPECT_TRUE(get(new_dead.id));
   EXPECT_TRUE(get(busy.id));
   EXPECT_TRUE(get(waiting));
-  EXPECT_EQ(counts("q"), counts_of({{JobState::dead, 1}, {JobState::running, 1}, {JobState::queued, 1}}));
+  EXPECT_EQ(counts("q"),
+            counts_of({{JobState::dead, 1}, {JobState::running, 1}, {JobState::queued, 1}}));
   EXPECT_EQ(queue("q").processed, 1);  // lifetime totals survive pruning
 }
 

@@ -47,14 +47,17 @@ core::Result<Unit> job_delete(OpContext& c, const JobDeleteParams& p) {
   auto deleted = q.step();
   if (!deleted) return deleted.error();
   if (!*deleted) {
-    return core::make_error(core::errc::not_found, fmt::format("no job with id \"{}\"", p.id), "id");
+    return core::make_error(core::errc::not_found, fmt::format("no job with id \"{}\"", p.id),
+                            "id");
   }
   c.queues.move(q.text_at(0), static_cast<JobState>(q.int_at(1)), std::nullopt);
   if (auto done = q.run(); !done) return done.error();
   return Unit{};
 }
 
-core::Result<std::vector<QueueInfo>> queue_list(OpContext& c) { return c.queues.list(); }
+core::Result<std::vector<QueueInfo>> queue_list(OpContext& c) {
+  return c.queues.list();
+}
 
 core::Result<QueueInfo> queue_pause(OpContext& c, const QueuePauseParams& p) {
   QueueRow& row = c.queues.edit(p.queue);  // creates the queue; its row is written at commit

@@ -2,6 +2,8 @@
 
 #include "core/id.hpp"
 
+#include <algorithm>
+
 namespace errand::store::sqlite::ops {
 namespace {
 
@@ -43,6 +45,7 @@ core::Result<void> claim_from(OpContext& c, const std::string& queue, const JobC
 
 core::Result<std::vector<core::Job>> job_claim(OpContext& c, const JobClaimParams& p) {
   std::vector<core::Job> claimed;
+  claimed.reserve(std::min<std::size_t>(p.max, 64));
   for (const auto& queue : p.queues) {
     if (claimed.size() >= p.max) break;
     // The queue book answers "nothing to do here" without touching the index.

@@ -51,15 +51,17 @@ core::Result<std::unique_ptr<Db>> Db::open(const std::string& path) {
   return std::unique_ptr<Db>(new Db(handle, path));
 }
 
-Db::~Db() { sqlite3_close_v2(db_); }
+Db::~Db() {
+  sqlite3_close_v2(db_);
+}
 
 core::Error Db::error(int rc, std::string_view what) {
   std::string_view detail = sqlite3_errmsg(db_);
   std::string_view generic = sqlite3_errstr(rc);
-  std::string message = detail == generic
-                            ? fmt::format("sqlite error in {} on {}: {}", what, path_, detail)
-                            : fmt::format("sqlite error in {} on {}: {} ({})", what, path_, detail,
-                                          generic);
+  std::string message =
+      detail == generic
+          ? fmt::format("sqlite error in {} on {}: {}", what, path_, detail)
+          : fmt::format("sqlite error in {} on {}: {} ({})", what, path_, detail, generic);
   last_error_ = detail;
   if (is_fatal(rc) && broken_.empty()) broken_ = last_error_;
   return core::make_error(core::errc::internal, std::move(message));
@@ -89,7 +91,9 @@ core::Result<sqlite3_stmt*> Db::prepare(std::string_view sql, std::string_view n
   return stmt;
 }
 
-Stmt::~Stmt() { sqlite3_finalize(stmt_); }
+Stmt::~Stmt() {
+  sqlite3_finalize(stmt_);
+}
 
 Stmt::Stmt(Stmt&& other) noexcept
     : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), name_(other.name_) {}
@@ -104,7 +108,9 @@ Stmt& Stmt::operator=(Stmt&& other) noexcept {
   return *this;
 }
 
-Query::~Query() { sqlite3_reset(stmt_.stmt_); }
+Query::~Query() {
+  sqlite3_reset(stmt_.stmt_);
+}
 
 void Query::note_bind(int rc) {
   if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
@@ -118,7 +124,8 @@ Query& Query::bind_int(int index, std::int64_t value) {
 Query& Query::bind_text(int index, std::string_view value) {
   // A null pointer would bind SQL NULL; an empty view means the empty string.
   const char* data = value.data() ? value.data() : "";
-  note_bind(sqlite3_bind_text64(stmt_.stmt_, index, data, value.size(), SQLITE_STATIC, SQLITE_UTF8));
+  note_bind(
+      sqlite3_bind_text64(stmt_.stmt_, index, data, value.size(), SQLITE_STATIC, SQLITE_UTF8));
   return *this;
 }
 
@@ -151,9 +158,13 @@ core::Result<void> Query::run() {
   }
 }
 
-bool Query::is_null(int col) const { return sqlite3_column_type(stmt_.stmt_, col) == SQLITE_NULL; }
+bool Query::is_null(int col) const {
+  return sqlite3_column_type(stmt_.stmt_, col) == SQLITE_NULL;
+}
 
-std::int64_t Query::int_at(int col) const { return sqlite3_column_int64(stmt_.stmt_, col); }
+std::int64_t Query::int_at(int col) const {
+  return sqlite3_column_int64(stmt_.stmt_, col);
+}
 
 std::string_view Query::text_at(int col) const {
   const auto* text = sqlite3_column_text(stmt_.stmt_, col);

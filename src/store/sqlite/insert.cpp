@@ -35,7 +35,8 @@ core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& job, co
 
 }  // namespace
 
-core::Result<std::vector<InsertOutcome>> job_insert_many(OpContext& c, const JobInsertManyParams& p) {
+core::Result<std::vector<InsertOutcome>> job_insert_many(OpContext& c,
+                                                         const JobInsertManyParams& p) {
   std::vector<InsertOutcome> outcomes;
   outcomes.reserve(p.jobs.size());
   for (const auto& job : p.jobs) {

@@ -1,16 +1,36 @@
 #include "store/sqlite/job_rows.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 namespace errand::store::sqlite {
 namespace json = boost::json;
 namespace {
 
 enum Col {
-  kRowid, kId, kQueue, kType, kPayload, kState, kPriority, kRunAt, kCreatedAt, kStartedAt,
-  kFinishedAt, kAttempt, kMaxAttempts, kTimeout, kIdempotencyKey, kTags, kProgress, kResult,
-  kErrors, kLeaseId, kWorker, kLeaseExpiresAt, kCancelRequested,
+  kRowid,
+  kId,
+  kQueue,
+  kType,
+  kPayload,
+  kState,
+  kPriority,
+  kRunAt,
+  kCreatedAt,
+  kStartedAt,
+  kFinishedAt,
+  kAttempt,
+  kMaxAttempts,
+  kTimeout,
+  kIdempotencyKey,
+  kTags,
+  kProgress,
+  kResult,
+  kErrors,
+  kLeaseId,
+  kWorker,
+  kLeaseExpiresAt,
+  kCancelRequested,
 };
 
 json::value parse_or_null(const Query& q, int col) {

@@ -46,10 +46,12 @@ core::Result<LeaseRow> load_lease(Statements& sql, std::string_view id, std::str
   return LeaseRow{q.int_at(0), core::Millis{q.int_at(3)}, q.int_at(4) != 0};
 }
 
-core::Result<JobRow> load_leased_job(Statements& sql, std::string_view id, std::string_view lease_id) {
+core::Result<JobRow> load_leased_job(Statements& sql, std::string_view id,
+                                     std::string_view lease_id) {
   auto row = load_job(sql, id);
   if (!row) return row;
-  if (auto ok = check_lease(id, row->job.state, row->job.lease_id, lease_id); !ok) return ok.error();
+  if (auto ok = check_lease(id, row->job.state, row->job.lease_id, lease_id); !ok)
+    return ok.error();
   return row;
 }
 

@@ -12,7 +12,8 @@
 namespace errand::store::sqlite::ops {
 
 // insert.cpp
-core::Result<std::vector<InsertOutcome>> job_insert_many(OpContext& c, const JobInsertManyParams& p);
+core::Result<std::vector<InsertOutcome>> job_insert_many(OpContext& c,
+                                                         const JobInsertManyParams& p);
 
 // read.cpp
 core::Result<core::Job> job_get(OpContext& c, const JobGetParams& p);
@@ -29,8 +30,8 @@ core::Result<core::Job> job_fail(OpContext& c, const JobFailParams& p);
 core::Result<core::JobState> job_ack(OpContext& c, const AckItem& item);
 // Ends the running attempt of `row` as failed with `message`, per
 // core::decide_fail (the job's cancel_requested is honoured), and saves it.
-core::Result<void> fail_attempt(OpContext& c, JobRow& row, std::string message,
-                                core::FailInput in, core::TimePoint now, double jitter);
+core::Result<void> fail_attempt(OpContext& c, JobRow& row, std::string message, core::FailInput in,
+                                core::TimePoint now, double jitter);
 
 // admin.cpp
 core::Result<core::Job> job_cancel(OpContext& c, const JobCancelParams& p);

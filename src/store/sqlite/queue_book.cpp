@@ -49,7 +49,9 @@ std::vector<QueueInfo> QueueBook::list() const {
 }
 
 QueueInfo to_queue_info(std::string name, const QueueRow& row) {
-  QueueInfo info{.name = std::move(name), .paused = row.paused, .processed = row.processed,
+  QueueInfo info{.name = std::move(name),
+                 .paused = row.paused,
+                 .processed = row.processed,
                  .failed = row.failed};
   for (auto state : core::kAllStates) info.counts[state] = row.count(state);
   return info;
@@ -63,7 +65,8 @@ core::Result<QueueBook::Rows> load_queue_rows(Statements& sql) {
     if (!found) return found.error();
     if (!*found) return rows;
     QueueRow row{.paused = q.int_at(1) != 0, .processed = q.int_at(2), .failed = q.int_at(3)};
-    for (std::size_t i = 0; i < row.counts.size(); ++i) row.counts[i] = q.int_at(static_cast<int>(4 + i));
+    for (std::size_t i = 0; i < row.counts.size(); ++i)
+      row.counts[i] = q.int_at(static_cast<int>(4 + i));
     rows.emplace(std::string(q.text_at(0)), row);
   }
 }

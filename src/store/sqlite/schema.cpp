@@ -20,12 +20,10 @@ static_assert(static_cast<int>(core::JobState::scheduled) == 0 &&
 // file) and makes a second server on the same directory fail at open instead
 // of silently invalidating the in-memory queue counts.
 constexpr const char* kPragmas[] = {
-    "PRAGMA locking_mode=EXCLUSIVE",
-    "PRAGMA synchronous=FULL",
-    "PRAGMA temp_store=MEMORY",
-    "PRAGMA cache_size=-32768",              // 32 MiB of page cache
-    "PRAGMA wal_autocheckpoint=8000",        // checkpoint every ~32 MiB of WAL
-    "PRAGMA journal_size_limit=67108864",    // truncate the WAL back to 64 MiB
+    "PRAGMA locking_mode=EXCLUSIVE",      "PRAGMA synchronous=FULL", "PRAGMA temp_store=MEMORY",
+    "PRAGMA cache_size=-32768",            // 32 MiB of page cache
+    "PRAGMA wal_autocheckpoint=8000",      // checkpoint every ~32 MiB of WAL
+    "PRAGMA journal_size_limit=67108864",  // truncate the WAL back to 64 MiB
     "PRAGMA busy_timeout=2000",
 };
 
@@ -89,8 +87,9 @@ core::Result<void> set_pragmas(Db& db) {
   auto mode = db.query_text("PRAGMA journal_mode=WAL");
   if (!mode) return mode.error();
   if (*mode != "wal") {
-    return core::make_error(core::errc::unavailable,
-                            fmt::format("cannot use WAL mode for {} (got \"{}\")", db.path(), *mode));
+    return core::make_error(
+        core::errc::unavailable,
+        fmt::format("cannot use WAL mode for {} (got \"{}\")", db.path(), *mode));
   }
   return {};
 }

@@ -22,9 +22,9 @@ core::Result<std::string> database_path(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(root, ec);
   if (ec) {
-    return core::make_error(core::errc::unavailable,
-                            fmt::format("cannot create data directory {}: {}", root.string(),
-                                        ec.message()));
+    return core::make_error(
+        core::errc::unavailable,
+        fmt::format("cannot create data directory {}: {}", root.string(), ec.message()));
   }
   return (root / "errand.db").string();
 }
@@ -78,9 +78,13 @@ core::Result<std::unique_ptr<SqliteStore>> SqliteStore::open(SqliteOptions optio
 
 SqliteStore::SqliteStore(std::unique_ptr<sqlite::Writer> writer) : writer_(std::move(writer)) {}
 
-SqliteStore::~SqliteStore() { close(); }
+SqliteStore::~SqliteStore() {
+  close();
+}
 
-void SqliteStore::close() { writer_->close(); }
+void SqliteStore::close() {
+  writer_->close();
+}
 
 template <class T, class F>
 void SqliteStore::submit(bool writes, F body, Callback<T> done) {
@@ -91,41 +95,49 @@ void SqliteStore::set_change_listener(std::function<void(const ChangeNotice&)> l
   writer_->set_listener(std::move(listener));
 }
 
-void SqliteStore::job_insert_many(JobInsertManyParams p, Callback<std::vector<InsertOutcome>> done) {
-  submit(kWrites, [p = std::move(p)](OpContext& c) { return ops::job_insert_many(c, p); },
-         std::move(done));
+void SqliteStore::job_insert_many(JobInsertManyParams p,
+                                  Callback<std::vector<InsertOutcome>> done) {
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::job_insert_many(c, p); },
+      std::move(done));
 }
 
 void SqliteStore::job_get(JobGetParams p, Callback<core::Job> done) {
-  submit(kReads, [p = std::move(p)](OpContext& c) { return ops::job_get(c, p); }, std::move(done));
+  submit(
+      kReads, [p = std::move(p)](OpContext& c) { return ops::job_get(c, p); }, std::move(done));
 }
 
 void SqliteStore::job_list(JobListParams p, Callback<JobPage> done) {
-  submit(kReads, [p = std::move(p)](OpContext& c) { return ops::job_list(c, p); }, std::move(done));
+  submit(
+      kReads, [p = std::move(p)](OpContext& c) { return ops::job_list(c, p); }, std::move(done));
 }
 
 void SqliteStore::job_claim(JobClaimParams p, Callback<std::vector<core::Job>> done) {
-  submit(kWrites, [p = std::move(p)](OpContext& c) { return ops::job_claim(c, p); },
-         std::move(done));
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::job_claim(c, p); }, std::move(done));
 }
 
 void SqliteStore::lease_extend(LeaseExtendParams p, Callback<LeaseInfo> done) {
-  submit(kWrites, [p = std::move(p)](OpContext& c) { return ops::lease_extend(c, p); },
-         std::move(done));
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::lease_extend(c, p); },
+      std::move(done));
 }
 
 void SqliteStore::job_progress(JobProgressParams p, Callback<Unit> done) {
-  submit(kWrites, [p = std::move(p)](OpContext& c) { return ops::job_progress(c, p); },
-         std::move(done));
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::job_progress(c, p); },
+      std::move(done));
 }
 
 void SqliteStore::job_complete(JobCompleteParams p, Callback<core::Job> done) {
-  submit(kWrites, [p = std::move(p)](OpContext& c) { return ops::job_complete(c, p); },
-         std::move(done));
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::job_complete(c, p); },
+      std::move(done));
 }
 
 void SqliteStore::job_fail(JobFailParams p, Callback<core::Job> done) {
-  submit(kWrites, [p = std::move(p)](OpContext& c) { return ops::job_fail(c, p); }, std::move(done));
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::job_fail(c, p); }, std::move(done));
 }
 
 void SqliteStore::job_ack_many(std::vector<AckItem> items,
@@ -134,43 +146,49 @@ void SqliteStore::job_ack_many(std::vector<AckItem> items,
 }
 
 void SqliteStore::job_cancel(JobCancelParams p, Callback<core::Job> done) {
-  submit(kWrites, [p = std::move(p)](OpContext& c) { return ops::job_cancel(c, p); },
-         std::move(done));
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::job_cancel(c, p); }, std::move(done));
 }
 
 void SqliteStore::job_retry(JobRetryParams p, Callback<core::Job> done) {
-  submit(kWrites, [p = std::move(p)](OpContext& c) { return ops::job_retry(c, p); },
-         std::move(done));
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::job_retry(c, p); }, std::move(done));
 }
 
 void SqliteStore::job_delete(JobDeleteParams p, Callback<Unit> done) {
-  submit(kWrites, [p = std::move(p)](OpContext& c) { return ops::job_delete(c, p); },
-         std::move(done));
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::job_delete(c, p); }, std::move(done));
 }
 
 void SqliteStore::queue_list(Callback<std::vector<QueueInfo>> done) {
-  submit(kReads, [](OpContext& c) { return ops::queue_list(c); }, std::move(done));
+  submit(
+      kReads, [](OpContext& c) { return ops::queue_list(c); }, std::move(done));
 }
 
 void SqliteStore::queue_pause(QueuePauseParams p, Callback<QueueInfo> done) {
-  submit(kWrites, [p = std::move(p)](OpContext& c) { return ops::queue_pause(c, p); },
-         std::move(done));
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::queue_pause(c, p); },
+      std::move(done));
 }
 
 void SqliteStore::job_promote_due(JobPromoteDueParams p, Callback<std::int64_t> done) {
-  submit(kWrites, [p](OpContext& c) { return ops::job_promote_due(c, p); }, std::move(done));
+  submit(
+      kWrites, [p](OpContext& c) { return ops::job_promote_due(c, p); }, std::move(done));
 }
 
 void SqliteStore::lease_expire(LeaseExpireParams p, Callback<std::int64_t> done) {
-  submit(kWrites, [p](OpContext& c) { return ops::lease_expire(c, p); }, std::move(done));
+  submit(
+      kWrites, [p](OpContext& c) { return ops::lease_expire(c, p); }, std::move(done));
 }
 
 void SqliteStore::next_deadline(Callback<std::optional<core::TimePoint>> done) {
-  submit(kReads, [](OpContext& c) { return ops::next_deadline(c); }, std::move(done));
+  submit(
+      kReads, [](OpContext& c) { return ops::next_deadline(c); }, std::move(done));
 }
 
 void SqliteStore::job_prune_finished(JobPruneFinishedParams p, Callback<std::int64_t> done) {
-  submit(kWrites, [p](OpContext& c) { return ops::job_prune_finished(c, p); }, std::move(done));
+  submit(
+      kWrites, [p](OpContext& c) { return ops::job_prune_finished(c, p); }, std::move(done));
 }
 
 }  // namespace errand::store

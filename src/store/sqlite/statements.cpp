@@ -54,7 +54,8 @@ std::vector<NamedSql> named_sql() {
            " ORDER BY lease_expires_at LIMIT ?2"},
       {Sql::jobs_prune, "jobs_prune",
        "DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs INDEXED BY jobs_finished"
-       " WHERE (state = 3 OR state = 5 OR state = 6) AND finished_at < ?1 ORDER BY finished_at LIMIT ?2)"
+       " WHERE (state = 3 OR state = 5 OR state = 6) AND finished_at < ?1 ORDER BY finished_at "
+       "LIMIT ?2)"
        " RETURNING queue, state"},
       {Sql::next_run_at, "next_run_at",
        "SELECT run_at FROM jobs INDEXED BY jobs_waiting WHERE (state = 0 OR state = 4)"

@@ -11,7 +11,8 @@ namespace errand::store::sqlite {
 // ---- Batch ------------------------------------------------------------------
 
 core::Error Batch::unexpected(const std::exception& e) {
-  return core::make_error(core::errc::internal, fmt::format("unexpected store error: {}", e.what()));
+  return core::make_error(core::errc::internal,
+                          fmt::format("unexpected store error: {}", e.what()));
 }
 
 core::Error Batch::failure() const {
@@ -55,14 +56,18 @@ Writer::Writer(std::unique_ptr<Db> db, std::unique_ptr<Statements> sql, QueueBoo
   if (fail_commit_) sqlite3_commit_hook(db_->handle(), &Writer::commit_hook, this);
 }
 
-Writer::~Writer() { close(); }
+Writer::~Writer() {
+  close();
+}
 
 int Writer::commit_hook(void* self) {
   // Non-zero turns the COMMIT into a ROLLBACK: the fault tests' failed commit.
   return static_cast<Writer*>(self)->fail_commit_() ? 1 : 0;
 }
 
-void Writer::start() { thread_ = std::thread([this] { loop(); }); }
+void Writer::start() {
+  thread_ = std::thread([this] { loop(); });
+}
 
 void Writer::set_listener(Listener listener) {
   std::lock_guard lock(mutex_);
@@ -78,8 +83,8 @@ void Writer::submit(std::unique_ptr<Op> op) {
       return;
     }
   }
-  const auto closed = core::make_error(core::errc::unavailable,
-                                       fmt::format("the store for {} is closed", path_));
+  const auto closed =
+      core::make_error(core::errc::unavailable, fmt::format("the store for {} is closed", path_));
   finish(*op, &closed);
 }
 
@@ -118,11 +123,13 @@ void Writer::loop() {
 
 void Writer::run_batch(Ops& ops, const Listener* listener) {
   const bool refuse = read_only_.has_value();
-  const bool writes = !refuse && std::any_of(ops.begin(), ops.end(), [](auto& op) { return op->writes(); });
+  const bool writes =
+      !refuse && std::any_of(ops.begin(), ops.end(), [](auto& op) { return op->writes(); });
   db_->clear_broken();
   Batch batch(*db_, *sql_, queues_, options_);
   auto done = begin(writes);
-  if (done && !run_ops(ops, batch, refuse)) done = core::Result<void>(boost::system::in_place_error, batch.failure());
+  if (done && !run_ops(ops, batch, refuse))
+    done = core::Result<void>(boost::system::in_place_error, batch.failure());
   if (done) done = commit(writes);
   if (!done) return abort_batch(ops, done.error(), writes);
   queues_.batch_publish();

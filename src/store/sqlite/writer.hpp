@@ -119,7 +119,9 @@ class TypedOp final : public Op {
   }
 
  private:
-  static core::Error not_run() { return core::make_error(core::errc::internal, "operation did not run"); }
+  static core::Error not_run() {
+    return core::make_error(core::errc::internal, "operation did not run");
+  }
   F body_;
   Callback<T> done_;
   std::optional<core::Result<T>> result_;
