@@ -1,0 +1,336 @@
+#include "client/worker.hpp"
+
+#include "client/worker_runtime.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <random>
+
+namespace errand::client {
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string default_worker_name() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return fmt::format("{}:{}", host[0] ? host : "worker", getpid());
+}
+
+std::string message_or(const char* what, std::string_view fallback) {
+  return what && *what ? std::string(what) : std::string(fallback);
+}
+
+core::Millis since(SteadyTime t) {
+  return std::chrono::duration_cast<core::Millis>(Clock::now() - t);
+}
+
+}  // namespace
+
+std::string_view to_string(StopReason r) noexcept {
+  switch (r) {
+    case StopReason::none:
+      return "none";
+    case StopReason::cancelled:
+      return "cancelled";
+    case StopReason::lease_lost:
+      return "lease lost";
+    case StopReason::shutdown:
+      return "worker shutting down";
+  }
+  return "unknown";
+}
+
+// ---- RunningJob ----
+
+RunningJob::RunningJob(std::shared_ptr<JobSlot> slot, WorkerRuntime* runtime)
+    : slot_(std::move(slot)), runtime_(runtime) {}
+
+const ClaimedJob& RunningJob::job() const noexcept {
+  return slot_->job;
+}
+
+core::Millis RunningJob::lease() const noexcept {
+  return slot_->lease;
+}
+
+bool RunningJob::progress(int percent, std::string_view message, const boost::json::value& data) {
+  ProgressUpdate update;
+  update.percent = std::clamp(percent, 0, 100);
+  if (!message.empty()) update.message = std::string(message);
+  update.data = data;
+  return runtime_->progress(*slot_, update);
+}
+
+bool RunningJob::cancel_requested() const noexcept {
+  return slot_->cancel_requested.load();
+}
+
+StopReason RunningJob::stop_reason() const noexcept {
+  return slot_->stop.load();
+}
+
+// ---- Worker ----
+
+Worker::Worker(Client& client, WorkerOptions options)
+    : runtime_(std::make_unique<WorkerRuntime>(client, std::move(options))) {}
+Worker::~Worker() = default;
+
+void Worker::handle(std::string queue, Handler handler) {
+  runtime_->add_handler(std::move(queue), {}, std::move(handler));
+}
+
+void Worker::handle(std::string queue, std::string type, Handler handler) {
+  runtime_->add_handler(std::move(queue), std::move(type), std::move(handler));
+}
+
+void Worker::run() {
+  runtime_->run();
+}
+
+void Worker::stop() {
+  runtime_->stop();
+}
+
+// ---- WorkerRuntime: lifecycle ----
+
+WorkerRuntime::WorkerRuntime(Client& client, WorkerOptions options)
+    : client_(client), options_(std::move(options)) {
+  options_.concurrency = std::max(1, options_.concurrency);
+  options_.max_ack_batch = std::max<std::size_t>(1, options_.max_ack_batch);
+  worker_name_ = options_.name.empty() ? default_worker_name() : options_.name;
+}
+
+WorkerRuntime::~WorkerRuntime() = default;
+
+void WorkerRuntime::add_handler(std::string queue, std::string type, Handler handler) {
+  handlers_.add(std::move(queue), std::move(type), std::move(handler));
+}
+
+void WorkerRuntime::run() {
+  if (handlers_.empty()) return log(LogLevel::warn, "no handlers registered: nothing to run");
+  std::vector<std::thread> pool;
+  for (int i = 0; i < options_.concurrency; ++i) pool.emplace_back([this] { handler_thread(); });
+  std::thread beats([this] { heartbeat_thread(); });
+  std::thread acker([this] { ack_thread(); });
+  claim_loop();
+  wait_for_handlers();
+  auto quit = [this](bool& flag, std::condition_variable& cv) {
+    std::lock_guard lock(mu_);
+    flag = true;
+    cv.notify_all();
+  };
+  quit(handlers_quit_, work_cv_);
+  for (auto& t : pool) t.join();
+  quit(acks_quit_, ack_cv_);
+  acker.join();
+  quit(heartbeats_quit_, heartbeat_cv_);
+  beats.join();
+}
+
+void WorkerRuntime::stop() {
+  int running = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    stop_requested_at_ = Clock::now();
+    running = busy_;
+  }
+  claim_cv_.notify_all();
+  log(LogLevel::info,
+      fmt::format("stopping: no new claims; {} running job(s) get up to {} to finish", running,
+                  detail::short_duration(options_.grace)));
+}
+
+void WorkerRuntime::log(LogLevel level, const std::string& line) {
+  if (options_.log) return options_.log(level, line);
+  static std::mutex out;
+  std::lock_guard lock(out);
+  std::cerr << "errand worker: " << line << std::endl;
+}
+
+double WorkerRuntime::jitter() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+// ---- claims ----
+
+void WorkerRuntime::claim_loop() {
+  detail::ReconnectBackoff backoff(options_.max_backoff);
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      claim_cv_.wait(lock, [this] { return stopping_ || busy_ < options_.concurrency; });
+      if (stopping_) return;
+    }
+    claim_once(backoff);
+  }
+}
+
+bool WorkerRuntime::claim_once(detail::ReconnectBackoff& backoff) {
+  int free = 0;
+  {
+    std::lock_guard lock(mu_);
+    free = options_.concurrency - busy_;
+  }
+  ClaimOptions request{.queues = handlers_.queues(),
+                       .worker = worker_name_,
+                       .max = free,
+                       .wait = options_.claim_wait,
+                       .lease = options_.lease};
+  auto got = client_.claim(request);
+  if (!got) {
+    const auto wait = backoff.next(jitter());
+    log(LogLevel::warn, fmt::format("claim failed: {}; retrying in {}", got.error().message,
+                                    detail::short_duration(wait)));
+    wait_unless_stopping(wait);
+    return false;
+  }
+  if (backoff.failures() > 0) log(LogLevel::info, "claiming from " + client_.url() + " again");
+  backoff.reset();
+  admit(std::move(*got));
+  return true;
+}
+
+void WorkerRuntime::admit(std::vector<ClaimedJob> jobs) {
+  if (jobs.empty()) return;
+  const auto now = core::SystemClock{}.now();
+  const auto steady = Clock::now();
+  {
+    std::lock_guard lock(mu_);
+    for (auto& job : jobs) {
+      auto slot = std::make_shared<JobSlot>();
+      slot->lease = detail::granted_lease(job.lease_expires_at, now, options_.lease);
+      slot->started = steady;
+      slot->next_heartbeat = steady + detail::heartbeat_interval(slot->lease);
+      slot->job = std::move(job);
+      active_[slot->job.lease_id] = slot;
+      ready_.push_back(std::move(slot));
+      ++busy_;
+    }
+  }
+  work_cv_.notify_all();
+  heartbeat_cv_.notify_one();
+}
+
+void WorkerRuntime::wait_unless_stopping(core::Millis d) {
+  std::unique_lock lock(mu_);
+  claim_cv_.wait_for(lock, d, [this] { return stopping_; });
+}
+
+// ---- handlers ----
+
+void WorkerRuntime::handler_thread() {
+  for (;;) {
+    std::shared_ptr<JobSlot> slot;
+    {
+      std::unique_lock lock(mu_);
+      work_cv_.wait(lock, [this] { return handlers_quit_ || !ready_.empty(); });
+      if (ready_.empty()) return;
+      slot = std::move(ready_.front());
+      ready_.pop_front();
+      if (slot->handed_back) {  // the grace period ended before it started
+        --busy_;
+        idle_cv_.notify_all();
+        continue;
+      }
+    }
+    run_handler(slot);
+  }
+}
+
+void WorkerRuntime::run_handler(const std::shared_ptr<JobSlot>& slot) {
+  const auto started = Clock::now();
+  const auto& job = slot->job;
+  Ack ack{.id = job.id, .lease_id = job.lease_id};
+  const Handler* handler = handlers_.find(job.queue, job.type);
+  if (!handler) {
+    ack.error = fmt::format("no handler for type \"{}\" of queue {} on worker {}", job.type,
+                            job.queue, worker_name_);
+    return finish(slot, std::move(ack), since(started));
+  }
+  RunningJob running(slot, this);
+  try {
+    ack.result = (*handler)(running);
+  } catch (const NoRetry& e) {
+    ack.error = message_or(e.what(), "the handler gave up (NoRetry)");
+    ack.retry = false;
+  } catch (const std::exception& e) {
+    ack.error = message_or(e.what(), "the handler threw an exception");
+  } catch (...) {
+    ack.error = "the handler threw an exception that is not a std::exception";
+  }
+  finish(slot, std::move(ack), since(started));
+}
+
+void WorkerRuntime::finish(const std::shared_ptr<JobSlot>& slot, Ack ack, core::Millis elapsed) {
+  std::string dropped;
+  {
+    std::lock_guard lock(mu_);
+    --busy_;
+    slot->finished = true;
+    claim_cv_.notify_one();
+    idle_cv_.notify_all();
+    if (slot->handed_back) {
+      dropped = "its handler returned after the grace period; the job was already handed back";
+    } else if (slot->stop.load() == StopReason::lease_lost) {
+      active_.erase(slot->job.lease_id);
+      dropped = "its lease was lost; the outcome is not reported";
+    } else {
+      acks_.push_back({slot, std::move(ack), elapsed});
+      ack_cv_.notify_one();
+      return;
+    }
+  }
+  log(LogLevel::warn, fmt::format("job {}: {}", slot->job.id, dropped));
+}
+
+bool WorkerRuntime::progress(JobSlot& slot, const ProgressUpdate& update) {
+  auto sent = client_.progress(slot.job.id, slot.job.lease_id, update);
+  if (sent) return true;
+  const auto code = sent.error().code;
+  if (code == core::errc::conflict || code == core::errc::not_found) {
+    lose_lease(slot, sent.error());
+  } else {
+    log(LogLevel::warn,
+        fmt::format("job {}: progress not sent: {}", slot.job.id, sent.error().message));
+  }
+  return false;
+}
+
+// ---- stopping ----
+
+void WorkerRuntime::wait_for_handlers() {
+  std::unique_lock lock(mu_);
+  const auto deadline = stop_requested_at_ + options_.grace;
+  if (idle_cv_.wait_until(lock, deadline, [this] { return busy_ == 0; })) return;
+  lock.unlock();
+  hand_back_running();
+}
+
+void WorkerRuntime::hand_back_running() {
+  const auto error = fmt::format("the worker stopped and its grace period of {} ran out",
+                                 detail::short_duration(options_.grace));
+  std::vector<std::string> ids;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [lease_id, slot] : active_) {
+      if (slot->finished || slot->handed_back) continue;
+      slot->handed_back = true;
+      slot->stop.store(StopReason::shutdown);
+      Ack ack{.id = slot->job.id, .lease_id = lease_id, .error = error};
+      acks_.push_back({slot, std::move(ack), since(slot->started)});
+      ids.push_back(slot->job.id);
+    }
+    ack_cv_.notify_one();
+    work_cv_.notify_all();
+  }
+  for (const auto& id : ids)
+    log(LogLevel::warn, fmt::format("job {}: {}; failing it so it is retried", id, error));
+}
+
+}  // namespace errand::client

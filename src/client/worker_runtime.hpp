@@ -1,0 +1,108 @@
+// The worker runtime's machinery behind `Worker` (worker.hpp): one claim
+// loop (on the thread that calls run()), a pool of handler threads, one
+// heartbeat thread and one ack thread, sharing one mutex.
+//
+// A claimed job becomes a `JobSlot`, kept in `active_` from its claim until
+// its outcome reached the server (so it is heartbeated while its ack waits),
+// and counted in `busy_` until its handler returned (the claim loop claims
+// only for free slots). Internal to the client library; the member functions
+// are split by thread over worker.cpp, worker_leases.cpp and worker_acks.cpp.
+#pragma once
+
+#include "client/worker.hpp"
+#include "client/worker_policy.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace errand::client {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+struct JobSlot {
+  ClaimedJob job;
+  core::Millis lease{};  // as first granted (heartbeats extend by it)
+  SteadyTime started{};  // when the claim returned it
+  SteadyTime next_heartbeat{};
+  std::atomic<bool> cancel_requested{false};
+  std::atomic<StopReason> stop{StopReason::none};
+  // Guarded by WorkerRuntime::mu_:
+  bool finished = false;           // its handler returned (or never will run: handed back)
+  bool handed_back = false;        // failed by the runtime at the end of the grace period
+  bool heartbeat_failing = false;  // for logging only the first of a run of failures
+};
+
+// One outcome waiting to be sent in a POST /v1/acks.
+struct PendingAck {
+  std::shared_ptr<JobSlot> slot;
+  Ack ack;
+  core::Millis elapsed{0};
+};
+
+class WorkerRuntime {
+ public:
+  WorkerRuntime(Client& client, WorkerOptions options);
+  ~WorkerRuntime();
+
+  void add_handler(std::string queue, std::string type, Handler handler);
+  void run();
+  void stop();
+
+  // For RunningJob.
+  bool progress(JobSlot& slot, const ProgressUpdate& update);
+  void log(LogLevel level, const std::string& line);
+
+ private:
+  // worker.cpp: claims and handlers.
+  void claim_loop();
+  bool claim_once(detail::ReconnectBackoff& backoff);
+  void admit(std::vector<ClaimedJob> jobs);
+  void handler_thread();
+  void run_handler(const std::shared_ptr<JobSlot>& slot);
+  void finish(const std::shared_ptr<JobSlot>& slot, Ack ack, core::Millis elapsed);
+  void wait_for_handlers();
+  void hand_back_running();
+  void wait_unless_stopping(core::Millis d);
+
+  // worker_leases.cpp: the heartbeat thread.
+  void heartbeat_thread();
+  std::vector<std::shared_ptr<JobSlot>> due_heartbeats(std::unique_lock<std::mutex>& lock);
+  void heartbeat(JobSlot& slot);
+  void lose_lease(JobSlot& slot, const core::Error& why);
+
+  // worker_acks.cpp: the ack thread.
+  void ack_thread();
+  bool send_acks(std::vector<PendingAck>& batch);
+  void report(const PendingAck& item, const AckResult* result, const std::string& error);
+  void forget(const std::string& lease_id);
+
+  static double jitter();
+
+  Client& client_;
+  WorkerOptions options_;
+  detail::HandlerTable handlers_;
+  std::string worker_name_;
+
+  std::mutex mu_;
+  std::condition_variable claim_cv_;      // a free slot, or stop
+  std::condition_variable work_cv_;       // a job for a handler thread, or quit
+  std::condition_variable heartbeat_cv_;  // a new lease, or quit
+  std::condition_variable ack_cv_;        // an outcome to send, or quit
+  std::condition_variable idle_cv_;       // busy_ fell, or acks drained
+  std::deque<std::shared_ptr<JobSlot>> ready_;
+  std::map<std::string, std::shared_ptr<JobSlot>> active_;  // by lease id
+  std::deque<PendingAck> acks_;
+  int busy_ = 0;
+  bool stopping_ = false;
+  SteadyTime stop_requested_at_{};
+  bool handlers_quit_ = false;
+  bool acks_quit_ = false;
+  bool heartbeats_quit_ = false;
+};
+
+}  // namespace errand::client
