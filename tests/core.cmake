@@ -9,5 +9,6 @@ errand_gtest(core_test
     ${PROJECT_SOURCE_DIR}/src/core/state_test.cpp
     ${PROJECT_SOURCE_DIR}/src/core/job_test.cpp
     ${PROJECT_SOURCE_DIR}/src/core/job_json_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/core/hmac_test.cpp
   LIBS errand_core
 )

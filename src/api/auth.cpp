@@ -4,8 +4,6 @@
 
 #include <fmt/format.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -38,14 +36,6 @@ std::string base64url(const unsigned char* data, std::size_t n) {
     if (i + 2 < n) out.push_back(kAlphabet[chunk & 63]);
   }
   return out;
-}
-
-std::string hmac_b64(const std::string& key, std::string_view message) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &len);
-  return base64url(mac, len);
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) {
@@ -94,7 +84,7 @@ core::Result<ApiKey> parse_api_key(std::string_view text) {
 }
 
 Auth::Auth(std::vector<ApiKey> keys, std::string token_secret, bool insecure)
-    : token_secret_(std::move(token_secret)), insecure_(insecure) {
+    : token_mac_(std::make_unique<core::HmacSha256>(token_secret)), insecure_(insecure) {
   for (const auto& k : keys) keys_.push_back({k.role, sha256(k.secret)});
 }
 
@@ -154,7 +144,8 @@ core::Result<void> Auth::check(const Request& req, Access access, std::string_vi
 std::string Auth::make_token(std::string_view job_id, core::TimePoint expires) const {
   const auto expiry = std::chrono::duration_cast<std::chrono::seconds>(expires.time_since_epoch());
   auto signed_part = fmt::format("{}.{}", job_id, expiry.count());
-  auto mac = hmac_b64(token_secret_, signed_part);
+  const auto digest = token_mac_->sign(signed_part);
+  auto mac = base64url(digest.data(), digest.size());
   return fmt::format("{}.{}", signed_part, mac);
 }
 
@@ -165,7 +156,8 @@ bool Auth::verify_token(std::string_view token, std::string_view job_id,
   const auto signed_part = token.substr(0, last_dot);
   const auto first_dot = signed_part.find('.');
   if (first_dot == std::string_view::npos) return false;
-  const auto expected = hmac_b64(token_secret_, signed_part);
+  const auto digest = token_mac_->sign(signed_part);
+  const auto expected = base64url(digest.data(), digest.size());
   if (!constant_time_equal(expected, token.substr(last_dot + 1))) return false;
   if (signed_part.substr(0, first_dot) != job_id) return false;
   const auto expiry_text = signed_part.substr(first_dot + 1);

@@ -10,9 +10,11 @@
 
 #include "api/http_types.hpp"
 #include "core/error.hpp"
+#include "core/hmac.hpp"
 #include "core/time.hpp"
 
 #include <array>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,7 +64,7 @@ class Auth {
   const StoredKey* find_key(std::string_view secret) const;
 
   std::vector<StoredKey> keys_;
-  std::string token_secret_;
+  std::unique_ptr<core::HmacSha256> token_mac_;
   bool insecure_;
 };
 
