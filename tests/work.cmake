@@ -9,3 +9,11 @@ errand_gtest(errand_worker_tests
     ${PROJECT_SOURCE_DIR}/src/client/worker_test.cpp
   LIBS errand_client
 )
+
+errand_gtest(errand_work_protocol_tests
+  SOURCES
+    ${PROJECT_SOURCE_DIR}/src/cli/work_protocol.cpp
+    ${PROJECT_SOURCE_DIR}/src/cli/work_summary.cpp
+    ${PROJECT_SOURCE_DIR}/src/cli/work_protocol_test.cpp
+  LIBS errand_client
+)

@@ -1,10 +1,12 @@
 // `errand`: the server and the command-line client in one binary.
 #include "cli/job_commands.hpp"
 #include "cli/server_command.hpp"
+#include "cli/work_command.hpp"
 
 #include <CLI/CLI.hpp>
 
 int main(int argc, char** argv) {
+  auto work_command = errand::cli::take_work_command(argc, argv);
   CLI::App app{"Errand: background jobs, retries and schedules for your app"};
   app.name("errand");
   app.require_subcommand(1);
@@ -12,6 +14,7 @@ int main(int argc, char** argv) {
   errand::cli::add_global_options(app, options);
   errand::cli::add_job_commands(app, options);
   errand::cli::add_server_command(app);
+  errand::cli::add_work_command(app, options, std::move(work_command));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,209 @@
+#include "cli/work_command.hpp"
+
+#include "cli/job_runner.hpp"
+#include "cli/work_summary.hpp"
+#include "client/client.hpp"
+#include "client/worker.hpp"
+#include "client/worker_policy.hpp"
+#include "core/duration.hpp"
+#include "core/job.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+#include <boost/json/serialize.hpp>
+
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace errand::cli {
+namespace json = boost::json;
+
+namespace {
+
+struct WorkArgs {
+  std::vector<std::string> queues;
+  std::vector<std::string> command;
+  int concurrency = 1;
+  std::string timeout, grace = "30s", kill_grace = "10s", lease, name;
+};
+
+const CLI::Validator kDuration(
+    [](std::string& s) {
+      return core::parse_duration(s) ? std::string()
+                                     : "expected a duration such as 10s or 5m, got \"" + s + "\"";
+    },
+    "DURATION");
+
+const CLI::Validator kQueueName(
+    [](std::string& s) {
+      auto ok = core::validate_queue_name(s);
+      return ok ? std::string() : ok.error().message;
+    },
+    "QUEUE");
+
+std::optional<core::Millis> duration_or_none(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  return *core::parse_duration(text);
+}
+
+// Job summaries to stdout, log lines to stderr; one whole line at a time.
+class WorkOutput {
+ public:
+  explicit WorkOutput(bool json) : json_(json) {}
+
+  void outcome(const client::JobOutcome& o) {
+    std::lock_guard lock(mu_);
+    if (json_) {
+      std::cout << json::serialize(summary_json(o)) << std::endl;
+    } else {
+      std::cout << summary_line(o) << std::endl;
+    }
+  }
+
+  void log(client::LogLevel level, std::string_view line) {
+    std::lock_guard lock(mu_);
+    if (!json_) {
+      std::cerr << "errand work: " << line << std::endl;
+      return;
+    }
+    static constexpr const char* kLevels[] = {"info", "warn", "error"};
+    std::cerr << json::serialize(
+                     json::object{{"level", kLevels[static_cast<int>(level)]}, {"message", line}})
+              << std::endl;
+  }
+
+ private:
+  bool json_;
+  std::mutex mu_;
+};
+
+// SIGINT and SIGTERM, blocked in every thread, are taken by one thread with
+// sigwait and turned into worker.stop(): no work in a signal handler.
+class SignalThread {
+ public:
+  template <class OnSignal>
+  explicit SignalThread(OnSignal on_signal) {
+    thread_ = std::thread([this, on_signal] {
+      for (;;) {
+        int sig = 0;
+        if (sigwait(&set_, &sig) != 0 || sig == SIGUSR2) return;
+        on_signal(sig);
+      }
+    });
+  }
+  ~SignalThread() {
+    pthread_kill(thread_.native_handle(), SIGUSR2);
+    thread_.join();
+  }
+  static void block() { pthread_sigmask(SIG_BLOCK, &signals(), nullptr); }
+
+ private:
+  static const sigset_t& signals() {
+    static const sigset_t set = [] {
+      sigset_t s;
+      sigemptyset(&s);
+      for (int sig : {SIGINT, SIGTERM, SIGUSR2}) sigaddset(&s, sig);
+      return s;
+    }();
+    return set;
+  }
+  const sigset_t& set_ = signals();
+  std::thread thread_;
+};
+
+// Commands get fds 0-2 from pipes; if ours were closed, a pipe could land
+// there and be closed by mistake at spawn. Keep them taken.
+void ensure_standard_fds() {
+  for (int fd = 0; fd < 3; ++fd)
+    if (fcntl(fd, F_GETFD) < 0) open("/dev/null", O_RDWR);
+}
+
+client::WorkerOptions worker_options(const WorkArgs& a, WorkOutput& out) {
+  client::WorkerOptions o;
+  o.name = a.name;
+  o.concurrency = a.concurrency;
+  o.lease = duration_or_none(a.lease);
+  o.grace = *core::parse_duration(a.grace);
+  o.log = [&out](client::LogLevel level, std::string_view line) { out.log(level, line); };
+  o.on_outcome = [&out](const client::JobOutcome& outcome) { out.outcome(outcome); };
+  return o;
+}
+
+void run_work(const WorkArgs& a, const GlobalOptions& g) {
+  if (a.command.empty())
+    throw CLI::ValidationError("COMMAND",
+                               "give the command to run after --, e.g. "
+                               "errand work emails -- ./send-email.sh");
+  ensure_standard_fds();
+  signal(SIGPIPE, SIG_IGN);
+  SignalThread::block();
+  client::Client client(client::ClientOptions{.url = g.server, .key = g.key});
+  WorkOutput out(g.json);
+  client::Worker worker(client, worker_options(a, out));
+  JobRunnerOptions runner{.command = a.command,
+                          .server_url = g.server,
+                          .timeout = duration_or_none(a.timeout),
+                          .lease_from_claim = !a.lease.empty(),
+                          .kill_grace = *core::parse_duration(a.kill_grace)};
+  for (const auto& q : a.queues)
+    worker.handle(q, [runner](client::RunningJob& job) { return run_job_command(job, runner); });
+  SignalThread signals([&](int sig) {
+    out.log(client::LogLevel::info, fmt::format("got {}", sig == SIGINT ? "SIGINT" : "SIGTERM"));
+    worker.stop();
+  });
+  out.log(
+      client::LogLevel::info,
+      fmt::format("claiming from {} at {}, {} at a time; each job runs: {}",
+                  fmt::join(a.queues, ", "), g.server, a.concurrency, fmt::join(a.command, " ")));
+  worker.run();
+  out.log(client::LogLevel::info, "stopped");
+}
+
+}  // namespace
+
+std::vector<std::string> take_work_command(int& argc, char** argv) {
+  int work_at = -1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "work" && work_at < 0) work_at = i;
+    if (arg != "--") continue;
+    if (work_at < 0) return {};
+    std::vector<std::string> command(argv + i + 1, argv + argc);
+    argc = i;
+    return command;
+  }
+  return {};
+}
+
+void add_work_command(CLI::App& app, const GlobalOptions& g, std::vector<std::string> command) {
+  auto a = std::make_shared<WorkArgs>();
+  a->command = std::move(command);
+  auto* cmd = app.add_subcommand(
+      "work", "Run COMMAND for each job claimed from the queues: errand work QUEUE... -- COMMAND");
+  cmd->add_option("queue", a->queues, "Queues to claim from, in order")
+      ->required()
+      ->check(kQueueName);
+  cmd->add_option("-c,--concurrency", a->concurrency, "Commands at a time (default 1)")
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--timeout", a->timeout,
+                  "Stop a command that runs longer (default: the job's timeout, unless --lease)")
+      ->check(kDuration);
+  cmd->add_option("--grace", a->grace,
+                  "On SIGTERM/SIGINT, time for running commands to finish (default 30s)")
+      ->check(kDuration);
+  cmd->add_option("--kill-grace", a->kill_grace,
+                  "Time between SIGTERM and SIGKILL for a stopped command (default 10s)")
+      ->check(kDuration);
+  cmd->add_option("--lease", a->lease, "Lease to claim with, renewed by heartbeats (1s..1d)")
+      ->check(kDuration);
+  cmd->add_option("--name", a->name, "Worker name shown on its jobs (default host:pid)");
+  cmd->callback([a, &g] { run_work(*a, g); });
+}
+
+}  // namespace errand::cli
