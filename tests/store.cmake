@@ -9,6 +9,7 @@ errand_gtest(store_conformance_test
     ${PROJECT_SOURCE_DIR}/src/store/conformance/complete_fail_test.cpp
     ${PROJECT_SOURCE_DIR}/src/store/conformance/cancel_retry_delete_test.cpp
     ${PROJECT_SOURCE_DIR}/src/store/conformance/queues_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/store/conformance/queue_config_test.cpp
     ${PROJECT_SOURCE_DIR}/src/store/conformance/timers_test.cpp
     ${PROJECT_SOURCE_DIR}/src/store/conformance/durability_test.cpp
     ${PROJECT_SOURCE_DIR}/src/store/conformance/sqlite_conformance.cpp
@@ -16,4 +17,5 @@ errand_gtest(store_conformance_test
 
 errand_gtest(store_sqlite_test
   SOURCES ${PROJECT_SOURCE_DIR}/src/store/sqlite/sqlite_store_test.cpp
+          ${PROJECT_SOURCE_DIR}/src/store/sqlite/migration_test.cpp
   LIBS errand_store SQLite::SQLite3)

@@ -78,11 +78,11 @@ core::Result<engine::EnqueueRequest> parse_enqueue(const json::object& o, std::s
   r.delay = delay;
   r.run_at = run_at;
   ERRAND_TRY(priority, f.integer("priority", -1'000'000, 1'000'000));
-  r.priority = priority.value_or(0);
+  r.priority = priority;  // unset ones take the queue's default in the store
   ERRAND_TRY(max_attempts, f.integer("max_attempts", 1, core::kMaxMaxAttempts));
-  r.max_attempts = static_cast<int>(max_attempts.value_or(core::kDefaultMaxAttempts));
+  if (max_attempts) r.max_attempts = static_cast<int>(*max_attempts);
   ERRAND_TRY(timeout, f.duration("timeout", core::Millis{1000}, core::Millis{86'400'000}));
-  r.timeout = timeout.value_or(core::kDefaultTimeout);
+  r.timeout = timeout;
   ERRAND_TRY(key, f.string("idempotency_key", core::kMaxIdempotencyKey));
   if (key) {
     if (key->empty()) {

@@ -1,7 +1,10 @@
-// /v1/queues and /healthz.
+// /v1/queues (list, read one, configure, pause, resume) and /healthz.
 #include "api/errors.hpp"
+#include "api/request.hpp"
 #include "api/router.hpp"
+#include "core/duration.hpp"
 
+#include <fmt/format.h>
 #include <boost/json.hpp>
 
 namespace errand::api {
@@ -10,18 +13,99 @@ using boost::asio::awaitable;
 
 namespace {
 
+template <class T>
+json::value or_null(const std::optional<T>& v) {
+  if (!v) return nullptr;
+  return json::value(*v);
+}
+
+json::value duration_or_null(const std::optional<core::Millis>& d) {
+  if (!d) return nullptr;
+  return json::value(core::format_duration(*d));
+}
+
+json::object config_json(const core::QueueConfig& c) {
+  json::value rate = nullptr;
+  if (c.rate_limit) {
+    rate = json::object{{"limit", c.rate_limit->limit},
+                        {"per", core::format_duration(c.rate_limit->per)}};
+  }
+  return json::object{
+      {"concurrency", or_null(c.concurrency)},
+      {"rate_limit", std::move(rate)},
+      {"defaults", json::object{{"priority", or_null(c.defaults.priority)},
+                                {"max_attempts", or_null(c.defaults.max_attempts)},
+                                {"timeout", duration_or_null(c.defaults.timeout)}}}};
+}
+
 json::object queue_json(const store::QueueInfo& q) {
   json::object counts;
   for (auto state : core::kAllStates) {
     auto it = q.counts.find(state);
     counts[core::to_string(state)] = it == q.counts.end() ? 0 : it->second;
   }
-  return json::object{{"name", q.name},
-                      {"paused", q.paused},
-                      {"counts", std::move(counts)},
-                      {"processed", q.processed},
-                      {"failed_total", q.failed}};
+  return json::object{
+      {"name", q.name},           {"paused", q.paused},       {"counts", std::move(counts)},
+      {"processed", q.processed}, {"failed_total", q.failed}, {"config", config_json(q.config)}};
 }
+
+// ---- PUT body ----
+
+// A nested object field: absent or null is nullptr; anything else not an
+// object is an error naming it.
+core::Result<const json::object*> nested(const Fields& f, std::string_view key) {
+  const auto* v = f.raw(key);
+  if (!v || v->is_null()) return static_cast<const json::object*>(nullptr);
+  if (!v->is_object()) return f.wrong_type(key, "an object");
+  return &v->get_object();
+}
+
+core::Result<std::optional<core::RateLimit>> parse_rate_limit(const Fields& f) {
+  ERRAND_TRY(object, nested(f, "rate_limit"));
+  if (!object) return std::optional<core::RateLimit>{};
+  const Fields r(*object, f.name("rate_limit"));
+  if (auto ok = r.only({"limit", "per"}); !ok) return ok.error();
+  ERRAND_TRY(limit, r.integer("limit", 1, core::kMaxRateLimit));
+  if (!limit) return r.missing("limit");
+  ERRAND_TRY(per, r.duration("per", core::kMinRatePer, core::kMaxRatePer));
+  if (!per) return r.missing("per");
+  return std::optional(core::RateLimit{.limit = *limit, .per = *per});
+}
+
+core::Result<core::JobDefaults> parse_defaults(const Fields& f) {
+  ERRAND_TRY(object, nested(f, "defaults"));
+  core::JobDefaults d;
+  if (!object) return d;
+  const Fields r(*object, f.name("defaults"));
+  if (auto ok = r.only({"priority", "max_attempts", "timeout"}); !ok) return ok.error();
+  ERRAND_TRY(priority, r.integer("priority", -core::kMaxPriority, core::kMaxPriority));
+  d.priority = priority;
+  ERRAND_TRY(max_attempts, r.integer("max_attempts", 1, core::kMaxMaxAttempts));
+  if (max_attempts) d.max_attempts = static_cast<int>(*max_attempts);
+  ERRAND_TRY(timeout, r.duration("timeout", core::kMinTimeout, core::kMaxTimeout));
+  d.timeout = timeout;
+  return d;
+}
+
+core::Result<store::QueueConfigureParams> parse_configure(const json::object& body,
+                                                          std::string queue) {
+  const Fields f(body);
+  if (auto ok = f.only({"paused", "concurrency", "rate_limit", "defaults"}); !ok) {
+    return ok.error();
+  }
+  store::QueueConfigureParams p{.queue = std::move(queue)};
+  ERRAND_TRY(paused, f.boolean("paused"));
+  p.paused = paused.value_or(false);
+  ERRAND_TRY(concurrency, f.integer("concurrency", 1, core::kMaxConcurrency));
+  p.config.concurrency = concurrency;
+  ERRAND_TRY(rate, parse_rate_limit(f));
+  p.config.rate_limit = rate;
+  ERRAND_TRY(defaults, parse_defaults(f));
+  p.config.defaults = defaults;
+  return p;
+}
+
+// ---- handlers ----
 
 awaitable<Response> list_queues(Context& c) {
   auto queues = co_await c.services.engine.queues();
@@ -29,6 +113,28 @@ awaitable<Response> list_queues(Context& c) {
   json::array out;
   for (const auto& q : *queues) out.emplace_back(queue_json(q));
   co_return json_response(200, json::serialize(json::object{{"queues", std::move(out)}}));
+}
+
+awaitable<Response> get_queue(Context& c) {
+  if (auto ok = core::validate_queue_name(c.params[0], "queue"); !ok) {
+    co_return error_response(ok.error());
+  }
+  auto q = co_await c.services.engine.queue(c.params[0]);
+  if (!q) co_return error_response(q.error());
+  co_return json_response(200, json::serialize(queue_json(*q)));
+}
+
+awaitable<Response> configure_queue(Context& c) {
+  if (auto ok = core::validate_queue_name(c.params[0], "queue"); !ok) {
+    co_return error_response(ok.error());
+  }
+  auto body = parse_object(c.request.body, true);
+  if (!body) co_return error_response(body.error());
+  auto params = parse_configure(*body, c.params[0]);
+  if (!params) co_return error_response(params.error());
+  auto q = co_await c.services.engine.configure(std::move(*params));
+  if (!q) co_return error_response(q.error());
+  co_return json_response(200, json::serialize(queue_json(*q)));
 }
 
 awaitable<Response> set_paused(Context& c, bool paused) {
@@ -40,8 +146,12 @@ awaitable<Response> set_paused(Context& c, bool paused) {
   co_return json_response(200, json::serialize(queue_json(*q)));
 }
 
-awaitable<Response> pause(Context& c) { co_return co_await set_paused(c, true); }
-awaitable<Response> resume(Context& c) { co_return co_await set_paused(c, false); }
+awaitable<Response> pause(Context& c) {
+  co_return co_await set_paused(c, true);
+}
+awaitable<Response> resume(Context& c) {
+  co_return co_await set_paused(c, false);
+}
 
 awaitable<Response> health(Context& c) {
   if (!c.services.store.writable()) {
@@ -56,6 +166,8 @@ awaitable<Response> health(Context& c) {
 std::vector<Route> queue_routes() {
   return {
       {"GET", "/v1/queues", Access::producer, list_queues},
+      {"GET", "/v1/queues/:queue", Access::producer, get_queue},
+      {"PUT", "/v1/queues/:queue", Access::admin, configure_queue},
       {"POST", "/v1/queues/:queue/pause", Access::admin, pause},
       {"POST", "/v1/queues/:queue/resume", Access::admin, resume},
       {"GET", "/healthz", Access::open, health},

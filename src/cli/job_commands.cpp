@@ -17,8 +17,6 @@ namespace errand::cli {
 namespace json = boost::json;
 using core::JobState;
 
-namespace {
-
 [[noreturn]] void fail(const core::Error& e) {
   std::cerr << "errand: " << e.message;
   if (!e.field.empty() && e.message.find(e.field) == std::string::npos)
@@ -27,12 +25,6 @@ namespace {
   if (e.code == core::errc::unauthorized)
     std::cerr << "errand: pass the server's API key with --key or ERRAND_KEY\n";
   throw CLI::RuntimeError(1);
-}
-
-template <class T>
-T must(core::Result<T> r) {
-  if (!r) fail(r.error());
-  return std::move(*r);
 }
 
 void must(core::Result<void> r) {
@@ -49,6 +41,8 @@ client::Client connect(const GlobalOptions& g) {
   o.key = g.key;
   return client::Client(std::move(o));
 }
+
+namespace {
 
 core::TimePoint now() {
   return core::SystemClock{}.now();

@@ -1,5 +1,6 @@
 // The `errand` subcommands that talk to a running server through the client
-// library: enqueue, job, jobs, queues, cancel, retry, delete, pause, resume.
+// library: enqueue, job, jobs, queues, cancel, retry, delete, pause, resume
+// (job_commands.cpp) and `queue get|set` (queue_commands.cpp).
 //
 // Each prints a human rendering (cli/output) or, with `--json`, the API's
 // JSON, to stdout. A failed call prints "errand: <message>" to stderr and
@@ -7,7 +8,10 @@
 // errors. Commands run inside CLI11's callbacks, on the main thread.
 #pragma once
 
+#include "client/client.hpp"
+
 #include <CLI/CLI.hpp>
+#include <boost/json/value.hpp>
 
 #include <string>
 
@@ -25,5 +29,18 @@ void add_global_options(CLI::App& app, GlobalOptions& options);
 
 // `options` must outlive parsing (the commands read it when they run).
 void add_job_commands(CLI::App& app, const GlobalOptions& options);
+void add_queue_commands(CLI::App& app, const GlobalOptions& options);
+
+// Shared by the command files.
+// Prints "errand: <message>" (and a hint) to stderr; throws CLI::RuntimeError(1).
+[[noreturn]] void fail(const core::Error& e);
+template <class T>
+T must(core::Result<T> r) {
+  if (!r) fail(r.error());
+  return std::move(*r);
+}
+void must(core::Result<void> r);
+client::Client connect(const GlobalOptions& g);
+void print_json(const boost::json::value& v);
 
 }  // namespace errand::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   errand::cli::GlobalOptions options;
   errand::cli::add_global_options(app, options);
   errand::cli::add_job_commands(app, options);
+  errand::cli::add_queue_commands(app, options);
   errand::cli::add_server_command(app);
   errand::cli::add_work_command(app, options, std::move(work_command));
   try {

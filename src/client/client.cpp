@@ -170,6 +170,17 @@ core::Result<QueueInfo> Client::pause(std::string_view queue) {
   return then_parse<QueueInfo>(impl_->post(wire::queue_target(queue, "/pause")), wire::parse_queue);
 }
 
+core::Result<QueueInfo> Client::get_queue(std::string_view queue) {
+  return then_parse<QueueInfo>(impl_->get(wire::queue_target(queue)), wire::parse_queue);
+}
+
+core::Result<QueueInfo> Client::configure_queue(std::string_view queue,
+                                                const core::QueueConfig& config, bool paused) {
+  auto got = impl_->send(Method::put, wire::queue_target(queue),
+                         wire::queue_config_body(config, paused), core::Millis{0});
+  return then_parse<QueueInfo>(std::move(got), wire::parse_queue);
+}
+
 core::Result<QueueInfo> Client::resume(std::string_view queue) {
   return then_parse<QueueInfo>(impl_->post(wire::queue_target(queue, "/resume")),
                                wire::parse_queue);

@@ -75,6 +75,12 @@ class Client {
   core::Result<std::vector<QueueInfo>> queues();
   core::Result<QueueInfo> pause(std::string_view queue);
   core::Result<QueueInfo> resume(std::string_view queue);
+  // One queue; `not_found` when the server has never seen it.
+  core::Result<QueueInfo> get_queue(std::string_view queue);
+  // Replaces the queue's whole config and pause flag (creating the queue);
+  // unset fields are cleared. Needs an admin key.
+  core::Result<QueueInfo> configure_queue(std::string_view queue, const core::QueueConfig& config,
+                                          bool paused = false);
   // Ok when the server answers /healthz with 200.
   core::Result<void> health();
 

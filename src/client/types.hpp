@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/job.hpp"
+#include "core/queue_config.hpp"
 #include "core/state.hpp"
 #include "core/time.hpp"
 
@@ -118,10 +119,11 @@ struct AckResult {
   core::Error error;                                 // when not ok
 };
 
-// One queue of GET /v1/queues.
+// One queue of GET /v1/queues (and GET / PUT /v1/queues/{q}).
 struct QueueInfo {
   std::string name;
   bool paused = false;
+  core::QueueConfig config;  // unset fields: no limit / the server's default
   std::array<std::int64_t, std::size(core::kAllStates)> counts{};  // indexed by JobState
   std::int64_t processed = 0;
   std::int64_t failed_total = 0;

@@ -77,6 +77,18 @@ class Reader {
     return *t;
   }
 
+  std::optional<core::Millis> opt_duration(std::string_view key) {
+    const auto& v = any(key);
+    if (v.is_null()) return std::nullopt;
+    auto d = v.is_string() ? core::parse_duration(v.get_string(), key)
+                           : core::Result<core::Millis>(core::Error{});
+    if (!d) {
+      fail(key, "is not a duration");
+      return std::nullopt;
+    }
+    return *d;
+  }
+
   core::TimePoint time(std::string_view key) {
     auto t = opt_time(key);
     if (!t && !error_) fail(key, "is missing");
@@ -209,6 +221,34 @@ core::Result<AckResult> parse_ack_result_at(const json::value& v, std::string pa
   return a;
 }
 
+std::optional<std::int64_t> opt_integer(Reader& r, std::string_view key) {
+  if (r.any(key).is_null()) return std::nullopt;
+  return r.integer(key);
+}
+
+// A queue's `config`; absent (an older server) reads as no config.
+core::Result<core::QueueConfig> parse_config(const json::value& v, std::string path) {
+  core::QueueConfig c;
+  if (v.is_null()) return c;
+  Reader r(v, std::move(path));
+  c.concurrency = opt_integer(r, "concurrency");
+  if (const auto& rate = r.any("rate_limit"); !rate.is_null()) {
+    Reader rr(rate, r.path("rate_limit"));
+    c.rate_limit = core::RateLimit{.limit = rr.integer("limit"),
+                                   .per = rr.opt_duration("per").value_or(core::Millis{0})};
+    if (auto s = rr.status(); !s) return s.error();
+  }
+  Reader d(r.any("defaults"), r.path("defaults"));
+  if (!r.any("defaults").is_null()) {
+    c.defaults.priority = opt_integer(d, "priority");
+    if (auto n = opt_integer(d, "max_attempts")) c.defaults.max_attempts = static_cast<int>(*n);
+    c.defaults.timeout = d.opt_duration("timeout");
+    if (auto s = d.status(); !s) return s.error();
+  }
+  if (auto s = r.status(); !s) return s.error();
+  return c;
+}
+
 core::Result<QueueInfo> parse_queue_at(const json::value& v, std::string path) {
   Reader r(v, std::move(path));
   QueueInfo q;
@@ -221,6 +261,9 @@ core::Result<QueueInfo> parse_queue_at(const json::value& v, std::string path) {
   q.failed_total = r.integer("failed_total");
   if (auto s = r.status(); !s) return s.error();
   if (auto s = counts.status(); !s) return s.error();
+  auto config = parse_config(r.any("config"), r.path("config"));
+  if (!config) return config.error();
+  q.config = *config;
   return q;
 }
 
@@ -456,7 +499,40 @@ json::object to_json(const QueueInfo& q) {
                       {"paused", q.paused},
                       {"counts", std::move(counts)},
                       {"processed", q.processed},
-                      {"failed_total", q.failed_total}};
+                      {"failed_total", q.failed_total},
+                      {"config", to_json(q.config)}};
+}
+
+json::object to_json(const core::QueueConfig& c) {
+  auto opt = [](const auto& v) { return v ? json::value(*v) : json::value(nullptr); };
+  auto dur = [](const auto& d) {
+    return d ? json::value(core::format_duration(*d)) : json::value(nullptr);
+  };
+  json::value rate = nullptr;
+  if (c.rate_limit) {
+    rate = json::object{{"limit", c.rate_limit->limit},
+                        {"per", core::format_duration(c.rate_limit->per)}};
+  }
+  return json::object{{"concurrency", opt(c.concurrency)},
+                      {"rate_limit", std::move(rate)},
+                      {"defaults", json::object{{"priority", opt(c.defaults.priority)},
+                                                {"max_attempts", opt(c.defaults.max_attempts)},
+                                                {"timeout", dur(c.defaults.timeout)}}}};
+}
+
+json::object queue_config_body(const core::QueueConfig& c, bool paused) {
+  json::object b{{"paused", paused}};
+  if (c.concurrency) b["concurrency"] = *c.concurrency;
+  if (c.rate_limit) {
+    b["rate_limit"] = json::object{{"limit", c.rate_limit->limit},
+                                   {"per", core::format_duration(c.rate_limit->per)}};
+  }
+  json::object d;
+  if (c.defaults.priority) d["priority"] = *c.defaults.priority;
+  if (c.defaults.max_attempts) d["max_attempts"] = *c.defaults.max_attempts;
+  if (c.defaults.timeout) d["timeout"] = core::format_duration(*c.defaults.timeout);
+  if (!d.empty()) b["defaults"] = std::move(d);
+  return b;
 }
 
 }  // namespace errand::client::wire

@@ -28,6 +28,8 @@ boost::json::object progress_body(std::string_view lease_id, const ProgressUpdat
 boost::json::object complete_body(std::string_view lease_id, const boost::json::value& result);
 boost::json::object fail_body(std::string_view lease_id, const FailOptions& o);
 boost::json::object acks_body(const std::vector<Ack>& acks);
+// PUT /v1/queues/{q}: the whole config (unset fields are left out: cleared).
+boost::json::object queue_config_body(const core::QueueConfig& config, bool paused);
 
 // "/v1/jobs?queue=...&state=..." with every value percent-encoded.
 std::string list_target(const ListOptions& o);
@@ -62,5 +64,7 @@ core::errc errc_from_status(int status) noexcept;
 boost::json::object to_json(const Enqueued& e);
 boost::json::object to_json(const JobPage& page);
 boost::json::object to_json(const QueueInfo& q);
+// A queue's `config` object as the API renders it (unset fields null).
+boost::json::object to_json(const core::QueueConfig& c);
 
 }  // namespace errand::client::wire

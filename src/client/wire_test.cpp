@@ -186,7 +186,9 @@ TEST(WireResponse, ParsesAckResults) {
 TEST(WireResponse, ParsesQueuesAndRendersThemBack) {
   auto text =
       R"({"name":"emails","paused":true,"counts":{"scheduled":1,"queued":3,"running":1,)"
-      R"("succeeded":10,"failed":0,"dead":2,"cancelled":0},"processed":12,"failed_total":2})";
+      R"("succeeded":10,"failed":0,"dead":2,"cancelled":0},"processed":12,"failed_total":2,)"
+      R"("config":{"concurrency":2,"rate_limit":{"limit":100,"per":"1m"},)"
+      R"("defaults":{"priority":null,"max_attempts":3,"timeout":"30s"}}})";
   auto qs = wire::parse_queues(json::object{{"queues", json::array{json::parse(text)}}});
   ASSERT_TRUE(qs) << qs.error().message;
   ASSERT_EQ(qs->size(), 1u);
@@ -195,7 +197,32 @@ TEST(WireResponse, ParsesQueuesAndRendersThemBack) {
   EXPECT_EQ(q.count(JobState::queued), 3);
   EXPECT_EQ(q.count(JobState::dead), 2);
   EXPECT_EQ(q.processed, 12);
+  EXPECT_EQ(q.config.concurrency, 2);
+  EXPECT_EQ(q.config.rate_limit, (core::RateLimit{.limit = 100, .per = core::Millis{60'000}}));
+  EXPECT_FALSE(q.config.defaults.priority);
+  EXPECT_EQ(q.config.defaults.max_attempts, 3);
+  EXPECT_EQ(q.config.defaults.timeout, core::Millis{30'000});
   EXPECT_EQ(json::serialize(wire::to_json(q)), text);
+}
+
+TEST(WireResponse, AQueueWithoutConfigReadsAsUnconfigured) {
+  auto q = wire::parse_queue(json::parse(R"({"name":"a","paused":false,"counts":{}})"));
+  ASSERT_TRUE(q) << q.error().message;
+  EXPECT_EQ(q->config, core::QueueConfig{});
+  auto bad = wire::parse_queue(
+      json::parse(R"({"name":"a","counts":{},"config":{"defaults":{"timeout":"soon"}}})"));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().field, "config.defaults.timeout");
+}
+
+TEST(WireRequest, QueueConfigBodyLeavesUnsetFieldsOut) {
+  EXPECT_EQ(json::serialize(wire::queue_config_body({}, false)), R"({"paused":false})");
+  const core::QueueConfig c{.concurrency = 2,
+                            .rate_limit = core::RateLimit{.limit = 5, .per = core::Millis{1'000}},
+                            .defaults = {.timeout = core::Millis{90'000}}};
+  EXPECT_EQ(json::serialize(wire::queue_config_body(c, true)),
+            R"({"paused":true,"concurrency":2,"rate_limit":{"limit":5,"per":"1s"},)"
+            R"("defaults":{"timeout":"90s"}})");
 }
 
 TEST(WireResponse, ParsesHeartbeatAndFinished) {

@@ -70,10 +70,12 @@ struct NewJob {
   std::string queue;
   std::string type;
   boost::json::value payload;
-  std::int64_t priority = 0;
+  // priority, max_attempts, timeout unset: the queue's default, else the
+  // server's (core::resolve_settings).
+  std::optional<std::int64_t> priority;
   TimePoint run_at{};
-  int max_attempts = kDefaultMaxAttempts;
-  Millis timeout = kDefaultTimeout;
+  std::optional<int> max_attempts;
+  std::optional<Millis> timeout;
   std::string idempotency_key;
   std::vector<std::string> tags;
 };

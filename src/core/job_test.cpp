@@ -75,10 +75,10 @@ TEST(JobDefaults, MatchTheApi) {
   EXPECT_TRUE(j.payload.is_null());
   EXPECT_TRUE(j.result.is_null());
   EXPECT_FALSE(j.cancel_requested);
-  const NewJob n;
-  EXPECT_EQ(n.max_attempts, kDefaultMaxAttempts);
-  EXPECT_EQ(n.timeout, kDefaultTimeout);
-  EXPECT_EQ(n.priority, 0);
+  const NewJob n;  // unset: resolved against the queue's defaults at insert
+  EXPECT_FALSE(n.max_attempts);
+  EXPECT_FALSE(n.timeout);
+  EXPECT_FALSE(n.priority);
 }
 
 }  // namespace

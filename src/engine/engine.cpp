@@ -146,4 +146,15 @@ Task<store::QueueInfo> Engine::pause(std::string queue, bool paused) {
   });
 }
 
+Task<store::QueueInfo> Engine::configure(store::QueueConfigureParams params) {
+  co_return co_await await_store<store::QueueInfo>(
+      [&](auto done) { store_.queue_configure(std::move(params), std::move(done)); });
+}
+
+Task<store::QueueInfo> Engine::queue(std::string name) {
+  store::QueueGetParams params{.queue = std::move(name)};
+  co_return co_await await_store<store::QueueInfo>(
+      [&](auto done) { store_.queue_get(std::move(params), std::move(done)); });
+}
+
 }  // namespace errand::engine

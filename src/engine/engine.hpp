@@ -41,9 +41,10 @@ struct EnqueueRequest {
   boost::json::value payload;
   std::optional<core::Millis> delay;
   std::optional<core::TimePoint> run_at;
-  std::int64_t priority = 0;
-  int max_attempts = core::kDefaultMaxAttempts;
-  core::Millis timeout = core::kDefaultTimeout;
+  // Unset: the queue's configured default, else the server's.
+  std::optional<std::int64_t> priority;
+  std::optional<int> max_attempts;
+  std::optional<core::Millis> timeout;
   std::string idempotency_key;
   std::vector<std::string> tags;
 };
@@ -111,6 +112,10 @@ class Engine {
 
   Task<std::vector<store::QueueInfo>> queues();
   Task<store::QueueInfo> pause(std::string queue, bool paused);
+  // Replaces the queue's pause flag and config, creating it if missing.
+  Task<store::QueueInfo> configure(store::QueueConfigureParams params);
+  // Errors: not_found.
+  Task<store::QueueInfo> queue(std::string name);
 
   // Does what is due at `now` (promote due jobs, expire leases, prune) and
   // returns the next deadline, if any.

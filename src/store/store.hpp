@@ -20,6 +20,7 @@
 
 #include "core/backoff.hpp"
 #include "core/job.hpp"
+#include "core/queue_config.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -39,7 +40,9 @@ struct Unit {};  // the value of a verb that returns nothing
 // ---- params and results -----------------------------------------------------
 
 struct JobInsertManyParams {
-  std::vector<core::NewJob> jobs;  // ids assigned; validated
+  // Ids assigned; validated. Unset priority / max_attempts / timeout take the
+  // queue's configured default, else the server's (core::resolve_settings).
+  std::vector<core::NewJob> jobs;
   core::TimePoint now;
 };
 struct InsertOutcome {
@@ -74,7 +77,13 @@ struct JobClaimParams {
 // The claimed jobs are returned in state running, attempt incremented, with a
 // fresh lease_id, lease_expires_at = now + lease, started_at = now (first
 // attempt only). Only queued jobs whose run_at <= now are taken; within a
-// queue, higher priority first, then older (by id) first.
+// queue, higher priority first, then older (by id) first. A queue's config
+// caps what is taken from it: never more running jobs than `concurrency`,
+// never more claims than its rate limit's token bucket holds at `now`
+// (core/rate_limit.hpp). A queue that has queued jobs but an empty bucket
+// gives nothing, and its refill instant is reported as the notice's
+// `deadline`; job_promote_due at or after that instant reports the queue as
+// runnable again.
 
 struct LeaseExtendParams {
   std::string id;
@@ -133,6 +142,7 @@ struct JobDeleteParams {
 struct QueueInfo {
   std::string name;
   bool paused = false;
+  core::QueueConfig config;
   std::map<core::JobState, std::int64_t> counts;  // every state present, zero if none
   std::int64_t processed = 0;  // attempts that succeeded, ever
   std::int64_t failed = 0;     // attempts that failed (incl. lease expiry), ever
@@ -140,6 +150,14 @@ struct QueueInfo {
 struct QueuePauseParams {
   std::string queue;
   bool paused = true;
+};
+struct QueueConfigureParams {
+  std::string queue;  // validated name
+  bool paused = false;
+  core::QueueConfig config;  // validated; replaces the whole config
+};
+struct QueueGetParams {
+  std::string queue;
 };
 
 struct JobPromoteDueParams {
@@ -157,8 +175,12 @@ struct JobPruneFinishedParams {
 // What a committed change means for waiters and timers. Delivered after the
 // commit that caused it, on the store's thread.
 struct ChangeNotice {
-  std::vector<std::string> runnable_queues;   // queues that gained queued jobs
-  std::optional<core::TimePoint> deadline;    // an earlier run_at or lease expiry may now exist
+  // Queues where a claim may now succeed: they gained queued jobs, were
+  // resumed or reconfigured, freed a slot under their concurrency limit, or
+  // (from job_promote_due) their rate-limit bucket refilled.
+  std::vector<std::string> runnable_queues;
+  // An earlier run_at, lease expiry or rate-limit refill may now exist.
+  std::optional<core::TimePoint> deadline;
 };
 
 struct StoreOptions {
@@ -213,14 +235,25 @@ class Store {
   virtual void queue_list(Callback<std::vector<QueueInfo>> done) = 0;
   // Creates the queue if it does not exist yet.
   virtual void queue_pause(QueuePauseParams p, Callback<QueueInfo> done) = 0;
+  // Sets the pause flag and replaces the whole config (creating the queue if
+  // missing); returns the queue after the change. A queue with queued jobs is
+  // reported runnable (a raised limit may let claims through). A changed rate
+  // limit starts with a full bucket. Errors: unavailable, internal. Durable
+  // when `done` runs.
+  virtual void queue_configure(QueueConfigureParams p, Callback<QueueInfo> done) = 0;
+  // One queue. Errors: not_found (field "queue").
+  virtual void queue_get(QueueGetParams p, Callback<QueueInfo> done) = 0;
 
   // Timer work (the engine's tick). scheduled/failed with run_at <= now ->
-  // queued; returns how many moved.
+  // queued; returns how many moved. Also reports, as runnable, the queues
+  // whose claims were held back by an empty rate-limit bucket that has
+  // refilled by `now` (they move no job and are not counted).
   virtual void job_promote_due(JobPromoteDueParams p, Callback<std::int64_t> done) = 0;
   // running with lease_expires_at <= now -> fails the attempt with error
   // "lease expired" (retry per policy); returns how many.
   virtual void lease_expire(LeaseExpireParams p, Callback<std::int64_t> done) = 0;
-  // The earliest run_at of a waiting job or lease expiry of a running one.
+  // The earliest run_at of a waiting job, lease expiry of a running one, or
+  // rate-limit refill a held-back claim waits for.
   virtual void next_deadline(Callback<std::optional<core::TimePoint>> done) = 0;
   virtual void job_prune_finished(JobPruneFinishedParams p, Callback<std::int64_t> done) = 0;
 

@@ -116,6 +116,7 @@ class LeaseTest : public StoreTest {};
 class CompleteFailTest : public StoreTest {};
 class CancelRetryDeleteTest : public StoreTest {};
 class QueuesTest : public StoreTest {};
+class QueueConfigTest : public StoreTest {};
 class TimersTest : public StoreTest {};
 class DurabilityTest : public StoreTest {};
 
@@ -132,6 +133,7 @@ std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& info);
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, CompleteFailTest, factory);      \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, CancelRetryDeleteTest, factory); \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, QueuesTest, factory);            \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, QueueConfigTest, factory);       \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, TimersTest, factory);            \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, DurabilityTest, factory)
 

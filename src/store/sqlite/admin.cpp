@@ -50,8 +50,11 @@ core::Result<Unit> job_delete(OpContext& c, const JobDeleteParams& p) {
     return core::make_error(core::errc::not_found, fmt::format("no job with id \"{}\"", p.id),
                             "id");
   }
-  c.queues.move(q.text_at(0), static_cast<JobState>(q.int_at(1)), std::nullopt);
+  const std::string queue(q.text_at(0));
+  const auto state = static_cast<JobState>(q.int_at(1));
   if (auto done = q.run(); !done) return done.error();
+  c.queues.move(queue, state, std::nullopt);
+  if (state == JobState::running) slot_freed(c, queue);
   return Unit{};
 }
 
@@ -65,6 +68,28 @@ core::Result<QueueInfo> queue_pause(OpContext& c, const QueuePauseParams& p) {
   row.paused = p.paused;
   if (resumed && row.count(JobState::queued) > 0) c.notice.runnable(p.queue);
   return to_queue_info(p.queue, row);
+}
+
+core::Result<QueueInfo> queue_configure(OpContext& c, const QueueConfigureParams& p) {
+  QueueRow& row = c.queues.edit(p.queue);  // creates the queue; its row is written at commit
+  if (row.config.rate_limit != p.config.rate_limit) {
+    row.bucket.reset();  // a new limit starts with a full bucket
+    row.throttled_until.reset();
+  }
+  row.paused = p.paused;
+  row.config = p.config;
+  // A raised limit, a removed one or a resume may let waiting claims through.
+  if (!row.paused && row.count(JobState::queued) > 0) c.notice.runnable(p.queue);
+  return to_queue_info(p.queue, row);
+}
+
+core::Result<QueueInfo> queue_get(OpContext& c, const QueueGetParams& p) {
+  const QueueRow* row = c.queues.find(p.queue);
+  if (!row) {
+    return core::make_error(core::errc::not_found, fmt::format("no queue named \"{}\"", p.queue),
+                            "queue");
+  }
+  return to_queue_info(p.queue, *row);
 }
 
 }  // namespace errand::store::sqlite::ops

@@ -27,16 +27,57 @@ void grant_lease(core::Job& job, const JobClaimParams& p) {
   job.worker = p.worker;
 }
 
-core::Result<void> claim_from(OpContext& c, const std::string& queue, const JobClaimParams& p,
-                              std::vector<core::Job>& claimed) {
-  auto rows = ready_jobs(c.sql, queue, p.now, p.max - claimed.size());
+core::Result<std::size_t> claim_from(OpContext& c, const std::string& queue,
+                                     const JobClaimParams& p, std::size_t n,
+                                     std::vector<core::Job>& claimed) {
+  auto rows = ready_jobs(c.sql, queue, p.now, n);
   if (!rows) return rows.error();
   for (auto& row : *rows) {
     grant_lease(row.job, p);
-    if (auto saved = save_job(c.sql, row); !saved) return saved;
+    if (auto saved = save_job(c.sql, row); !saved) return saved.error();
     c.queues.move(queue, core::JobState::queued, core::JobState::running);
     c.notice.deadline(*row.job.lease_expires_at);
     claimed.push_back(std::move(row.job));
+  }
+  return rows->size();
+}
+
+// How many of `want` jobs the queue's concurrency limit lets start.
+std::size_t concurrency_room(const QueueRow& row, std::size_t want) {
+  if (!row.config.concurrency) return want;
+  const std::int64_t room = *row.config.concurrency - row.count(core::JobState::running);
+  return room <= 0 ? 0 : std::min(want, static_cast<std::size_t>(room));
+}
+
+// Caps `want` by the queue's token bucket at `now`. An empty bucket holds
+// the claim back: the refill instant is remembered (job_promote_due reports
+// the queue runnable then) and announced as a deadline so the timer wakes.
+std::size_t rate_room(OpContext& c, const std::string& queue, const core::RateLimit& rate,
+                      core::TimePoint now, std::size_t want) {
+  QueueRow& row = c.queues.edit(queue);
+  row.bucket = core::refill(row.bucket, rate, now);
+  const std::int64_t tokens = core::available(*row.bucket);
+  if (tokens >= 1) return std::min(want, static_cast<std::size_t>(tokens));
+  const auto refill_at = core::next_token_at(*row.bucket, rate);
+  row.throttled_until = refill_at;
+  c.notice.deadline(refill_at);
+  return 0;
+}
+
+core::Result<void> claim_queue(OpContext& c, const std::string& queue, const JobClaimParams& p,
+                               std::vector<core::Job>& claimed) {
+  // The queue book answers "nothing to do here" without touching the index.
+  const QueueRow* row = c.queues.find(queue);
+  if (!row || row->paused || row->count(core::JobState::queued) == 0) return {};
+  std::size_t n = concurrency_room(*row, p.max - claimed.size());
+  const auto rate = row->config.rate_limit;  // `row` dies with the next edit()
+  if (n > 0 && rate) n = rate_room(c, queue, *rate, p.now, n);
+  if (n == 0) return {};
+  auto taken = claim_from(c, queue, p, n, claimed);
+  if (!taken) return taken.error();
+  if (rate) {
+    QueueRow& edited = c.queues.edit(queue);
+    edited.bucket = core::take(*edited.bucket, static_cast<std::int64_t>(*taken));
   }
   return {};
 }
@@ -48,12 +89,16 @@ core::Result<std::vector<core::Job>> job_claim(OpContext& c, const JobClaimParam
   claimed.reserve(std::min<std::size_t>(p.max, 64));
   for (const auto& queue : p.queues) {
     if (claimed.size() >= p.max) break;
-    // The queue book answers "nothing to do here" without touching the index.
-    const QueueRow* row = c.queues.find(queue);
-    if (!row || row->paused || row->count(core::JobState::queued) == 0) continue;
-    if (auto taken = claim_from(c, queue, p, claimed); !taken) return taken.error();
+    if (auto taken = claim_queue(c, queue, p, claimed); !taken) return taken.error();
   }
   return claimed;
+}
+
+void slot_freed(OpContext& c, std::string_view queue) {
+  const QueueRow* row = c.queues.find(queue);
+  if (row && row->config.concurrency && !row->paused && row->count(core::JobState::queued) > 0) {
+    c.notice.runnable(queue);
+  }
 }
 
 }  // namespace errand::store::sqlite::ops

@@ -23,7 +23,12 @@ core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& job, co
     if (*duplicate) return std::move(**duplicate);
   }
   const core::JobState state = core::initial_state(job.run_at, now);
-  if (auto inserted = insert_job(c.sql, job, state, now); !inserted) return inserted.error();
+  const QueueRow* queue = c.queues.find(job.queue);
+  const auto settings =
+      core::resolve_settings(job, queue ? queue->config.defaults : core::JobDefaults{});
+  if (auto inserted = insert_job(c.sql, job, settings, state, now); !inserted) {
+    return inserted.error();
+  }
   c.queues.move(job.queue, std::nullopt, state);
   if (state == core::JobState::queued) {
     c.notice.runnable(job.queue);

@@ -148,14 +148,15 @@ core::Result<JobRow> load_job(Statements& sql, std::string_view id) {
   return read_job(q);
 }
 
-core::Result<void> insert_job(Statements& sql, const core::NewJob& job, core::JobState state,
+core::Result<void> insert_job(Statements& sql, const core::NewJob& job,
+                              const core::JobSettings& settings, core::JobState state,
                               core::TimePoint now) {
   const std::string payload = json::serialize(job.payload);
   const std::string tags = tags_text(job.tags);
   Query q(sql[Sql::job_insert]);
   q.bind_text(1, job.id).bind_text(2, job.queue).bind_text(3, job.type).bind_text(4, payload);
-  q.bind_int(5, static_cast<int>(state)).bind_int(6, job.priority).bind_time(7, job.run_at);
-  q.bind_time(8, now).bind_int(9, job.max_attempts).bind_int(10, job.timeout.count());
+  q.bind_int(5, static_cast<int>(state)).bind_int(6, settings.priority).bind_time(7, job.run_at);
+  q.bind_time(8, now).bind_int(9, settings.max_attempts).bind_int(10, settings.timeout.count());
   q.bind_text_or_null(11, job.idempotency_key).bind_text(12, tags);
   return q.run();
 }

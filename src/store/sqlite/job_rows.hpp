@@ -5,6 +5,7 @@
 #pragma once
 
 #include "core/job.hpp"
+#include "core/queue_config.hpp"
 #include "store/sqlite/statements.hpp"
 
 #include <string_view>
@@ -32,8 +33,10 @@ core::Result<std::vector<JobRow>> read_jobs(Query& q);
 // The job with this id, or not_found (field "id").
 core::Result<JobRow> load_job(Statements& sql, std::string_view id);
 
-// Inserts a new job in `state`, created at `now`.
-core::Result<void> insert_job(Statements& sql, const core::NewJob& job, core::JobState state,
+// Inserts a new job in `state`, created at `now`, with its resolved settings
+// (the job's unset priority / max_attempts / timeout are not read).
+core::Result<void> insert_job(Statements& sql, const core::NewJob& job,
+                              const core::JobSettings& settings, core::JobState state,
                               core::TimePoint now);
 
 // Writes every mutable field of `row.job` (state, times, attempts, progress,

@@ -96,6 +96,7 @@ core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p) {
   if (auto saved = save_job(c.sql, *row); !saved) return saved.error();
   c.queues.move(job.queue, JobState::running, JobState::succeeded);
   ++c.queues.edit(job.queue).processed;
+  slot_freed(c, job.queue);
   return std::move(job);
 }
 
@@ -117,6 +118,7 @@ core::Result<void> fail_attempt(OpContext& c, JobRow& row, std::string message, 
   if (auto saved = save_job(c.sql, row); !saved) return saved;
   c.queues.move(job.queue, JobState::running, decision.next);
   ++c.queues.edit(job.queue).failed;
+  slot_freed(c, job.queue);
   return {};
 }
 

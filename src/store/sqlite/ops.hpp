@@ -21,6 +21,9 @@ core::Result<JobPage> job_list(OpContext& c, const JobListParams& p);
 
 // claim.cpp
 core::Result<std::vector<core::Job>> job_claim(OpContext& c, const JobClaimParams& p);
+// A running job of `queue` ended (call after its move): waiting claims of a
+// concurrency-limited queue with queued jobs are told it is runnable.
+void slot_freed(OpContext& c, std::string_view queue);
 
 // lease.cpp
 core::Result<LeaseInfo> lease_extend(OpContext& c, const LeaseExtendParams& p);
@@ -39,6 +42,8 @@ core::Result<core::Job> job_retry(OpContext& c, const JobRetryParams& p);
 core::Result<Unit> job_delete(OpContext& c, const JobDeleteParams& p);
 core::Result<std::vector<QueueInfo>> queue_list(OpContext& c);
 core::Result<QueueInfo> queue_pause(OpContext& c, const QueuePauseParams& p);
+core::Result<QueueInfo> queue_configure(OpContext& c, const QueueConfigureParams& p);
+core::Result<QueueInfo> queue_get(OpContext& c, const QueueGetParams& p);
 
 // timers.cpp
 core::Result<std::int64_t> job_promote_due(OpContext& c, const JobPromoteDueParams& p);

@@ -2,7 +2,55 @@
 
 #include "store/sqlite/statements.hpp"
 
+#include <algorithm>
+
 namespace errand::store::sqlite {
+namespace {
+
+// queue_all selects the config after the counts; queue_save binds it likewise.
+constexpr int kConfigColumn = 11;
+constexpr int kConfigParam = 12;
+
+std::optional<std::int64_t> opt_int(const Query& q, int col) {
+  if (q.is_null(col)) return std::nullopt;
+  return q.int_at(col);
+}
+
+void bind_opt(Query& q, int index, std::optional<std::int64_t> v) {
+  if (v) {
+    q.bind_int(index, *v);
+  } else {
+    q.bind_null(index);
+  }
+}
+
+// Six columns: concurrency, rate_limit, rate_per_ms, default_priority,
+// default_max_attempts, default_timeout_ms.
+core::QueueConfig read_config(const Query& q, int first) {
+  core::QueueConfig c;
+  c.concurrency = opt_int(q, first);
+  const auto limit = opt_int(q, first + 1);
+  const auto per = opt_int(q, first + 2);
+  if (limit && per) c.rate_limit = core::RateLimit{.limit = *limit, .per = core::Millis{*per}};
+  c.defaults.priority = opt_int(q, first + 3);
+  if (auto n = opt_int(q, first + 4)) c.defaults.max_attempts = static_cast<int>(*n);
+  if (auto ms = opt_int(q, first + 5)) c.defaults.timeout = core::Millis{*ms};
+  return c;
+}
+
+void bind_config(Query& q, int first, const core::QueueConfig& c) {
+  const auto& rate = c.rate_limit;
+  const auto& d = c.defaults;
+  bind_opt(q, first, c.concurrency);
+  bind_opt(q, first + 1, rate ? std::optional(rate->limit) : std::nullopt);
+  bind_opt(q, first + 2, rate ? std::optional(rate->per.count()) : std::nullopt);
+  bind_opt(q, first + 3, d.priority);
+  bind_opt(q, first + 4,
+           d.max_attempts ? std::optional<std::int64_t>(*d.max_attempts) : std::nullopt);
+  bind_opt(q, first + 5, d.timeout ? std::optional(d.timeout->count()) : std::nullopt);
+}
+
+}  // namespace
 
 const QueueRow* QueueBook::find(std::string_view queue) const {
   for (const auto& [name, row] : op_) {
@@ -48,9 +96,42 @@ std::vector<QueueInfo> QueueBook::list() const {
   return out;
 }
 
+template <class F>
+void QueueBook::for_each(F f) const {
+  auto in_op = [this](const std::string& name) {
+    return std::any_of(op_.begin(), op_.end(), [&](const auto& e) { return e.first == name; });
+  };
+  for (const auto& [name, row] : published_) {
+    if (!batch_.contains(name) && !in_op(name)) f(name, row);
+  }
+  for (const auto& [name, row] : batch_) {
+    if (!in_op(name)) f(name, row);
+  }
+  for (const auto& [name, row] : op_) f(name, row);
+}
+
+std::vector<std::string> QueueBook::throttled_until_before(core::TimePoint now) const {
+  std::vector<std::string> out;
+  for_each([&](const std::string& name, const QueueRow& row) {
+    if (row.throttled_until && *row.throttled_until <= now) out.push_back(name);
+  });
+  return out;
+}
+
+std::optional<core::TimePoint> QueueBook::next_refill() const {
+  std::optional<core::TimePoint> first;
+  for_each([&](const std::string&, const QueueRow& row) {
+    if (row.throttled_until && (!first || *row.throttled_until < *first)) {
+      first = row.throttled_until;
+    }
+  });
+  return first;
+}
+
 QueueInfo to_queue_info(std::string name, const QueueRow& row) {
   QueueInfo info{.name = std::move(name),
                  .paused = row.paused,
+                 .config = row.config,
                  .processed = row.processed,
                  .failed = row.failed};
   for (auto state : core::kAllStates) info.counts[state] = row.count(state);
@@ -67,8 +148,20 @@ core::Result<QueueBook::Rows> load_queue_rows(Statements& sql) {
     QueueRow row{.paused = q.int_at(1) != 0, .processed = q.int_at(2), .failed = q.int_at(3)};
     for (std::size_t i = 0; i < row.counts.size(); ++i)
       row.counts[i] = q.int_at(static_cast<int>(4 + i));
+    row.config = read_config(q, kConfigColumn);
     rows.emplace(std::string(q.text_at(0)), row);
   }
+}
+
+core::Result<void> save_queue_row(Statements& sql, const std::string& name, const QueueRow& row) {
+  Query q(sql[Sql::queue_save]);
+  q.bind_text(1, name).bind_int(2, row.paused ? 1 : 0).bind_int(3, row.processed);
+  q.bind_int(4, row.failed);
+  for (std::size_t i = 0; i < row.counts.size(); ++i) {
+    q.bind_int(static_cast<int>(5 + i), row.counts[i]);
+  }
+  bind_config(q, kConfigParam, row.config);
+  return q.run();
 }
 
 }  // namespace errand::store::sqlite

@@ -1,6 +1,8 @@
-// The queue book: every queue's pause flag, lifetime counters and job count
-// per state, kept in memory so claims skip empty or paused queues without a
-// query and `queue_list` never counts rows.
+// The queue book: every queue's pause flag, config, lifetime counters and job
+// count per state, kept in memory so claims skip empty or paused queues and
+// enforce concurrency without a query, and `queue_list` never counts rows.
+// It also holds what is never written to disk: each rate-limited queue's
+// token bucket, and the refill instant a held-back claim waits for.
 //
 // Changes are layered like the transaction they belong to: an operation edits
 // copies in its own layer (kept or dropped with its savepoint), kept layers
@@ -9,6 +11,7 @@
 // see op, then batch, then published values. Used only on the writer thread.
 #pragma once
 
+#include "core/rate_limit.hpp"
 #include "core/state.hpp"
 #include "store/store.hpp"
 
@@ -27,6 +30,10 @@ struct QueueRow {
   std::int64_t processed = 0;
   std::int64_t failed = 0;
   std::array<std::int64_t, std::size(core::kAllStates)> counts{};
+  core::QueueConfig config;
+  // In memory only (a restart starts full and forgets held-back claims).
+  std::optional<core::TokenBucket> bucket;
+  std::optional<core::TimePoint> throttled_until;
 
   std::int64_t& count(core::JobState s) { return counts[static_cast<std::size_t>(s)]; }
   std::int64_t count(core::JobState s) const { return counts[static_cast<std::size_t>(s)]; }
@@ -56,8 +63,15 @@ class QueueBook {
 
   // Every queue, sorted by name, as the batch sees it.
   std::vector<QueueInfo> list() const;
+  // Queues whose held-back claims' refill instant is <= now.
+  std::vector<std::string> throttled_until_before(core::TimePoint now) const;
+  // The earliest refill instant a held-back claim waits for.
+  std::optional<core::TimePoint> next_refill() const;
 
  private:
+  template <class F>
+  void for_each(F f) const;  // every queue once, as the batch sees it
+
   Rows published_;
   Rows batch_;
   std::vector<std::pair<std::string, QueueRow>> op_;  // an op touches few queues
@@ -68,5 +82,7 @@ QueueInfo to_queue_info(std::string name, const QueueRow& row);
 class Statements;
 // Every row of the `queues` table, read once at open.
 core::Result<QueueBook::Rows> load_queue_rows(Statements& sql);
+// Writes one queue's row (counts, totals, flag and config).
+core::Result<void> save_queue_row(Statements& sql, const std::string& name, const QueueRow& row);
 
 }  // namespace errand::store::sqlite

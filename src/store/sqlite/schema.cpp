@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <iterator>
+
 namespace errand::store::sqlite {
 namespace {
 
@@ -76,9 +78,33 @@ CREATE TABLE IF NOT EXISTS queues (
   n_succeeded INTEGER NOT NULL DEFAULT 0,
   n_failed    INTEGER NOT NULL DEFAULT 0,
   n_dead      INTEGER NOT NULL DEFAULT 0,
-  n_cancelled INTEGER NOT NULL DEFAULT 0
+  n_cancelled INTEGER NOT NULL DEFAULT 0,
+  concurrency          INTEGER,
+  rate_limit           INTEGER,
+  rate_per_ms          INTEGER,
+  default_priority     INTEGER,
+  default_max_attempts INTEGER,
+  default_timeout_ms   INTEGER
 ) WITHOUT ROWID;
 )sql";
+
+// Each step takes a database from version `to - 1` to `to`. kSchema above is
+// always the latest version, so a new database needs none of them.
+struct Migration {
+  int to;
+  const char* sql;
+};
+constexpr Migration kMigrations[] = {
+    {2, R"sql(
+ALTER TABLE queues ADD COLUMN concurrency INTEGER;
+ALTER TABLE queues ADD COLUMN rate_limit INTEGER;
+ALTER TABLE queues ADD COLUMN rate_per_ms INTEGER;
+ALTER TABLE queues ADD COLUMN default_priority INTEGER;
+ALTER TABLE queues ADD COLUMN default_max_attempts INTEGER;
+ALTER TABLE queues ADD COLUMN default_timeout_ms INTEGER;
+)sql"},
+};
+static_assert(std::size(kMigrations) == kSchemaVersion - 1, "one migration per version step");
 
 core::Result<void> set_pragmas(Db& db) {
   for (const char* pragma : kPragmas) {
@@ -94,19 +120,36 @@ core::Result<void> set_pragmas(Db& db) {
   return {};
 }
 
+// Runs inside prepare_schema's transaction: a failed step leaves the
+// database at its old version.
+core::Result<void> migrate(Db& db, int from) {
+  for (const auto& step : kMigrations) {
+    if (step.to <= from) continue;
+    auto done = db.exec(step.sql);
+    if (done) done = db.exec(fmt::format("UPDATE schema_version SET version = {}", step.to));
+    if (!done) {
+      return core::make_error(core::errc::internal,
+                              fmt::format("cannot migrate database {} to schema version {}: {}",
+                                          db.path(), step.to, done.error().message));
+    }
+  }
+  return {};
+}
+
 core::Result<void> check_version(Db& db) {
   auto version = db.query_text("SELECT max(version) FROM schema_version");
   if (!version) return version.error();
   if (version->empty()) {
     return db.exec(fmt::format("INSERT INTO schema_version(version) VALUES ({})", kSchemaVersion));
   }
-  if (std::stoi(*version) > kSchemaVersion) {
+  const int found = std::stoi(*version);
+  if (found > kSchemaVersion) {
     return core::make_error(
         core::errc::internal,
         fmt::format("database {} has schema version {}, newer than this server's {}", db.path(),
                     *version, kSchemaVersion));
   }
-  return {};
+  return migrate(db, found);
 }
 
 core::Error locked_or(const core::Error& e, const Db& db) {

@@ -1,4 +1,4 @@
-// The SQLite schema (version 1) and connection settings.
+// The SQLite schema (version 2) and connection settings.
 //
 // `jobs` holds every field of core::Job: JSON fields (payload, result,
 // progress, errors, tags) as JSON text, times as INTEGER unix milliseconds,
@@ -8,18 +8,19 @@
 // jobs by lease expiry, finished jobs by finished_at, unique idempotency keys.
 // `queues` holds each queue's pause flag, lifetime counters and its job count
 // per state, written by the writer in the same transaction as the jobs, so
-// `GET /v1/queues` never counts rows. Called once at open, before the writer
-// thread starts.
+// `GET /v1/queues` never counts rows, and its config (NULL columns: unset).
+// Version 2 added the config columns; an older database is migrated in
+// place at open. Called once at open, before the writer thread starts.
 #pragma once
 
 #include "store/sqlite/db.hpp"
 
 namespace errand::store::sqlite {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
-// Sets the pragmas (exclusive WAL, synchronous=FULL, cache sizes) and creates
-// or checks the schema. Errors: unavailable (locked by another process),
+// Sets the pragmas (exclusive WAL, synchronous=FULL, cache sizes) and creates,
+// checks or migrates the schema (all or nothing). Errors: unavailable (locked by another process),
 // internal (newer schema, I/O).
 core::Result<void> prepare_schema(Db& db);
 

@@ -171,6 +171,17 @@ void SqliteStore::queue_pause(QueuePauseParams p, Callback<QueueInfo> done) {
       std::move(done));
 }
 
+void SqliteStore::queue_configure(QueueConfigureParams p, Callback<QueueInfo> done) {
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::queue_configure(c, p); },
+      std::move(done));
+}
+
+void SqliteStore::queue_get(QueueGetParams p, Callback<QueueInfo> done) {
+  submit(
+      kReads, [p = std::move(p)](OpContext& c) { return ops::queue_get(c, p); }, std::move(done));
+}
+
 void SqliteStore::job_promote_due(JobPromoteDueParams p, Callback<std::int64_t> done) {
   submit(
       kWrites, [p](OpContext& c) { return ops::job_promote_due(c, p); }, std::move(done));

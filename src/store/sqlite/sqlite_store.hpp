@@ -62,6 +62,8 @@ class SqliteStore final : public Store {
   void job_delete(JobDeleteParams p, Callback<Unit> done) override;
   void queue_list(Callback<std::vector<QueueInfo>> done) override;
   void queue_pause(QueuePauseParams p, Callback<QueueInfo> done) override;
+  void queue_configure(QueueConfigureParams p, Callback<QueueInfo> done) override;
+  void queue_get(QueueGetParams p, Callback<QueueInfo> done) override;
   void job_promote_due(JobPromoteDueParams p, Callback<std::int64_t> done) override;
   void lease_expire(LeaseExpireParams p, Callback<std::int64_t> done) override;
   void next_deadline(Callback<std::optional<core::TimePoint>> done) override;

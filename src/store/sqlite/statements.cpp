@@ -65,16 +65,23 @@ std::vector<NamedSql> named_sql() {
        " ORDER BY lease_expires_at LIMIT 1"},
       {Sql::queue_all, "queue_all",
        "SELECT name, paused, processed, failed, n_scheduled, n_queued, n_running, n_succeeded,"
-       " n_failed, n_dead, n_cancelled FROM queues ORDER BY name"},
+       " n_failed, n_dead, n_cancelled, concurrency, rate_limit, rate_per_ms, default_priority,"
+       " default_max_attempts, default_timeout_ms FROM queues ORDER BY name"},
       {Sql::queue_save, "queue_save",
        "INSERT INTO queues(name, paused, processed, failed, n_scheduled, n_queued, n_running,"
-       " n_succeeded, n_failed, n_dead, n_cancelled)"
-       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT(name) DO UPDATE SET"
+       " n_succeeded, n_failed, n_dead, n_cancelled, concurrency, rate_limit, rate_per_ms,"
+       " default_priority, default_max_attempts, default_timeout_ms)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+       " ON CONFLICT(name) DO UPDATE SET"
        " paused = excluded.paused, processed = excluded.processed, failed = excluded.failed,"
        " n_scheduled = excluded.n_scheduled, n_queued = excluded.n_queued,"
        " n_running = excluded.n_running, n_succeeded = excluded.n_succeeded,"
        " n_failed = excluded.n_failed, n_dead = excluded.n_dead,"
-       " n_cancelled = excluded.n_cancelled"},
+       " n_cancelled = excluded.n_cancelled, concurrency = excluded.concurrency,"
+       " rate_limit = excluded.rate_limit, rate_per_ms = excluded.rate_per_ms,"
+       " default_priority = excluded.default_priority,"
+       " default_max_attempts = excluded.default_max_attempts,"
+       " default_timeout_ms = excluded.default_timeout_ms"},
   };
 }
 

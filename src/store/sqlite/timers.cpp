@@ -41,6 +41,14 @@ core::Result<std::vector<JobRow>> expired_leases(Statements& sql, core::TimePoin
   return read_jobs(q);
 }
 
+using OptTime = std::optional<core::TimePoint>;
+
+OptTime earliest(OptTime a, OptTime b) {
+  if (!a) return b;
+  if (!b) return a;
+  return std::min(*a, *b);
+}
+
 core::Result<std::optional<core::TimePoint>> first_time(Statements& sql, Sql name) {
   Query q(sql[name]);
   auto row = q.step();
@@ -49,9 +57,20 @@ core::Result<std::optional<core::TimePoint>> first_time(Statements& sql, Sql nam
   return q.time_at(0);
 }
 
+// Queues whose claims an empty rate-limit bucket held back, and whose bucket
+// has a token again by `now`: their waiting claims may now succeed.
+void wake_refilled(OpContext& c, core::TimePoint now) {
+  for (const auto& name : c.queues.throttled_until_before(now)) {
+    QueueRow& row = c.queues.edit(name);
+    row.throttled_until.reset();
+    if (!row.paused && row.count(JobState::queued) > 0) c.notice.runnable(name);
+  }
+}
+
 }  // namespace
 
 core::Result<std::int64_t> job_promote_due(OpContext& c, const JobPromoteDueParams& p) {
+  wake_refilled(c, p.now);
   std::int64_t moved = 0;
   for (;;) {
     auto due = due_jobs(c.sql, p.now);
@@ -85,9 +104,7 @@ core::Result<std::optional<core::TimePoint>> next_deadline(OpContext& c) {
   if (!run_at) return run_at;
   auto expiry = first_time(c.sql, Sql::next_lease_expiry);
   if (!expiry) return expiry;
-  if (!*run_at) return *expiry;
-  if (!*expiry) return *run_at;
-  return std::min(**run_at, **expiry);
+  return earliest(earliest(*run_at, *expiry), c.queues.next_refill());
 }
 
 core::Result<std::int64_t> job_prune_finished(OpContext& c, const JobPruneFinishedParams& p) {

@@ -165,13 +165,7 @@ core::Result<void> Writer::commit(bool writes) {
 
 core::Result<void> Writer::save_queues() {
   for (const auto& [name, row] : queues_.batch()) {
-    Query q((*sql_)[Sql::queue_save]);
-    q.bind_text(1, name).bind_int(2, row.paused ? 1 : 0).bind_int(3, row.processed);
-    q.bind_int(4, row.failed);
-    for (std::size_t i = 0; i < row.counts.size(); ++i) {
-      q.bind_int(static_cast<int>(5 + i), row.counts[i]);
-    }
-    if (auto r = q.run(); !r) return r;
+    if (auto r = save_queue_row(*sql_, name, row); !r) return r;
   }
   return {};
 }

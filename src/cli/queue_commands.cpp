@@ -1,0 +1,132 @@
+// `errand queue get Q` and `errand queue set Q [...]`: read and replace a
+// queue's config (PUT /v1/queues/{q}). `set` replaces the whole config, as
+// the API does: an option left out clears that setting.
+#include "cli/job_commands.hpp"
+#include "client/wire.hpp"
+#include "core/duration.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <iostream>
+#include <memory>
+
+namespace errand::cli {
+namespace {
+
+// "100/1m" -> 100 claims per minute. Errors name the option.
+core::Result<core::RateLimit> parse_rate(std::string_view text) {
+  const auto bad = core::invalid(
+      "rate", fmt::format("--rate must be LIMIT/DURATION such as 100/1m, got \"{}\"", text));
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos) return bad;
+  std::int64_t limit = 0;
+  const auto digits = text.substr(0, slash);
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), limit);
+  if (ec != std::errc{} || end != digits.data() + digits.size()) return bad;
+  auto per = core::parse_duration(text.substr(slash + 1), "rate");
+  if (!per) return bad;
+  return core::RateLimit{.limit = limit, .per = *per};
+}
+
+const CLI::Validator kRate(
+    [](std::string& s) {
+      auto r = parse_rate(s);
+      return r ? std::string() : r.error().message;
+    },
+    "N/DURATION");
+
+const CLI::Validator kDurationArg(
+    [](std::string& s) {
+      return core::parse_duration(s)
+                 ? std::string()
+                 : "expected a duration such as 10s, 5m or 1h30m, got \"" + s + "\"";
+    },
+    "DURATION");
+
+std::string or_none(const std::optional<std::int64_t>& v) {
+  return v ? std::to_string(*v) : "none";
+}
+
+void print_queue(std::ostream& out, const client::QueueInfo& q) {
+  const auto& c = q.config;
+  out << q.name << (q.paused ? " (paused)" : "") << ": " << q.count(core::JobState::queued)
+      << " queued, " << q.count(core::JobState::running) << " running\n";
+  out << "  concurrency   " << or_none(c.concurrency) << '\n';
+  out << "  rate limit    "
+      << (c.rate_limit ? fmt::format("{} per {}", c.rate_limit->limit,
+                                     core::format_duration(c.rate_limit->per))
+                       : "none")
+      << '\n';
+  const auto& d = c.defaults;
+  out << "  priority      " << (d.priority ? std::to_string(*d.priority) : "server default (0)")
+      << '\n';
+  out << "  max attempts  "
+      << (d.max_attempts ? std::to_string(*d.max_attempts)
+                         : fmt::format("server default ({})", core::kDefaultMaxAttempts))
+      << '\n';
+  out << "  timeout       "
+      << (d.timeout
+              ? core::format_duration(*d.timeout)
+              : fmt::format("server default ({})", core::format_duration(core::kDefaultTimeout)))
+      << '\n';
+}
+
+void show(const GlobalOptions& g, const client::QueueInfo& q) {
+  if (g.json) return print_json(client::wire::to_json(q));
+  print_queue(std::cout, q);
+}
+
+void add_get(CLI::App& parent, const GlobalOptions& g) {
+  auto name = std::make_shared<std::string>();
+  auto* cmd = parent.add_subcommand("get", "Show one queue: counts and config");
+  cmd->add_option("queue", *name, "Queue name")->required();
+  cmd->callback([name, &g] { show(g, must(connect(g).get_queue(*name))); });
+}
+
+struct SetArgs {
+  std::string queue, rate, timeout;
+  std::int64_t concurrency = 0, priority = 0;
+  int max_attempts = 0;
+  bool paused = false;
+  CLI::Option *concurrency_opt = nullptr, *priority_opt = nullptr, *max_attempts_opt = nullptr;
+};
+
+void run_set(const SetArgs& a, const GlobalOptions& g) {
+  core::QueueConfig c;
+  if (a.concurrency_opt->count() > 0) c.concurrency = a.concurrency;
+  if (!a.rate.empty()) c.rate_limit = must(parse_rate(a.rate));
+  if (a.priority_opt->count() > 0) c.defaults.priority = a.priority;
+  if (a.max_attempts_opt->count() > 0) c.defaults.max_attempts = a.max_attempts;
+  if (!a.timeout.empty()) c.defaults.timeout = *core::parse_duration(a.timeout);
+  show(g, must(connect(g).configure_queue(a.queue, c, a.paused)));
+}
+
+void add_set(CLI::App& parent, const GlobalOptions& g) {
+  auto a = std::make_shared<SetArgs>();
+  auto* cmd = parent.add_subcommand(
+      "set", "Replace a queue's config (creating it); options left out are cleared");
+  cmd->add_option("queue", a->queue, "Queue name")->required();
+  a->concurrency_opt = cmd->add_option("--concurrency", a->concurrency,
+                                       "At most this many of its jobs running at once (1..100000)");
+  cmd->add_option("--rate", a->rate, "At most N claims per DURATION, e.g. 100/1m")->check(kRate);
+  a->priority_opt =
+      cmd->add_option("--priority", a->priority, "Default priority of jobs that give none");
+  a->max_attempts_opt = cmd->add_option("--max-attempts", a->max_attempts,
+                                        "Default attempts of jobs that give none (1..1000)");
+  cmd->add_option("--timeout", a->timeout, "Default timeout of jobs that give none, e.g. 5m")
+      ->check(kDurationArg);
+  cmd->add_flag("--paused", a->paused, "Leave the queue paused (else it is resumed)");
+  cmd->callback([a, &g] { run_set(*a, g); });
+}
+
+}  // namespace
+
+void add_queue_commands(CLI::App& app, const GlobalOptions& options) {
+  auto* queue = app.add_subcommand("queue", "Read or set one queue's config");
+  queue->require_subcommand(1);
+  add_get(*queue, options);
+  add_set(*queue, options);
+}
+
+}  // namespace errand::cli
