@@ -513,7 +513,7 @@ class LifecycleTest(SharedServerTestCase):
         s.fail(s.claim(q)[0], retry=False)
         s.claim(q)
         info = s.queue(q)
-        self.assertEqual(set(info), {"name", "paused", "counts", "processed", "failed_total"})
+        self.assertEqual(set(info), {"name", "paused", "counts", "processed", "failed_total", "config"})
         self.assertEqual(info["counts"], {"scheduled": 1, "queued": 0, "running": 1, "succeeded": 1,
                                           "failed": 0, "dead": 1, "cancelled": 0})
         self.assertEqual(info["processed"], 1)
