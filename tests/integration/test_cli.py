@@ -219,6 +219,28 @@ class CliTest(CliCase):
         self.fails(2, "jobs", "--limit", "many")
         self.fails(2, "no-such-command")
 
+    def test_queue_set_and_get(self):
+        q = self.q()
+        out = self.ok_json("queue", "set", q, "--concurrency", "2", "--rate", "100/1m", "--priority", "5",
+                           "--max-attempts", "3", "--timeout", "30s", "--paused")
+        config = {"concurrency": 2, "rate_limit": {"limit": 100, "per": "1m"},
+                  "defaults": {"priority": 5, "max_attempts": 3, "timeout": "30s"}}
+        self.assertEqual((out["name"], out["paused"], out["config"]), (q, True, config))
+        self.assertEqual(self.ok_json("queue", "get", q)["config"], config)
+        text = self.ok("queue", "get", q)
+        self.assertIn("(paused)", text)
+        self.assertIn("100 per 1m", text)
+        cleared = self.ok_json("queue", "set", q)  # set replaces: left-out options are cleared
+        self.assertFalse(cleared["paused"])
+        self.assertEqual(cleared["config"], {"concurrency": None, "rate_limit": None,
+                                             "defaults": {"priority": None, "max_attempts": None,
+                                                          "timeout": None}})
+        self.assertIn("concurrency", self.fails(1, "queue", "set", q, "--concurrency", "0"))
+        self.fails(1, "queue", "get", self.q())
+        self.fails(2, "queue", "set", q, "--rate", "100")
+        self.fails(2, "queue", "set", q, "--timeout", "soon")
+        self.fails(2, "queue")
+
     def test_unreachable_server(self):
         err = self.fails(1, "queues", "--server", "http://127.0.0.1:1", url=False)
         self.assertIn("cannot reach errand at http://127.0.0.1:1", err)
