@@ -144,6 +144,36 @@ TEST_F(EngineTest, WaitingClaimIgnoresOtherQueues) {
   EXPECT_TRUE(claimed->empty());
 }
 
+TEST_F(EngineTest, ClaimHeldBackByTheRateLimitIsWokenByTheTickAtTheRefill) {
+  store::QueueConfigureParams limit{
+      .queue = "mail", .config = {.rate_limit = core::RateLimit{.limit = 1, .per = 10s}}};
+  ASSERT_TRUE(run(engine_->configure(std::move(limit))));
+  enqueue("mail");
+  const auto second = enqueue("mail");
+  auto first = run(engine_->claim({.queues = {"mail"}}));
+  ASSERT_TRUE(first && first->size() == 1u);
+
+  auto waiting = asio::co_spawn(
+      io_, engine_->claim({.queues = {"mail"}, .wait = core::Millis{60'000}}), asio::use_future);
+  for (int i = 0; i < 5000 && engine_->stats().waiting_claims == 0; ++i) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_EQ(engine_->stats().waiting_claims, 1u);
+  clock_.advance(9s);
+  auto next = run(engine_->tick(clock_.now()));
+  ASSERT_TRUE(next);
+  EXPECT_EQ(*next, clock_.now() + 1s);  // the refill instant
+  EXPECT_EQ(waiting.wait_for(20ms), std::future_status::timeout);
+
+  clock_.advance(1s);
+  run(engine_->tick(clock_.now()));
+  ASSERT_EQ(waiting.wait_for(30s), std::future_status::ready);
+  auto claimed = waiting.get();
+  ASSERT_TRUE(claimed);
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ(claimed->front().id, second);
+}
+
 TEST_F(EngineTest, ClaimWithoutWaitAnswersEmptyAtOnce) {
   auto claimed = run(engine_->claim({.queues = {"empty"}}));
   ASSERT_TRUE(claimed);
