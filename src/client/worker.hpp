@@ -4,11 +4,12 @@
 // Register one handler per queue (or per queue and job type), then call
 // `run()`: it long-polls `claim` for as many jobs as there are free slots
 // (`concurrency`), runs each handler on a thread of a pool of that size,
-// heartbeats every running job at a third of its lease from one heartbeat
-// thread, and reports the outcome: a returned JSON value completes the job
-// with that result, a thrown exception fails the attempt (retried with
-// backoff), a thrown `NoRetry` fails it for good (`dead`). Outcomes that are
-// ready together are sent in one `POST /v1/acks`.
+// heartbeats every running job at a third of its lease (at least every 10s,
+// so a cancel is seen soon) from one heartbeat thread, and reports the
+// outcome: a returned JSON value completes the job with that result, a thrown
+// exception fails the attempt (retried with backoff), a thrown `NoRetry`
+// fails it for good (`dead`). Outcomes that are ready together are sent in
+// one `POST /v1/acks`.
 //
 // `stop()` (from any thread; not from a signal handler) stops claiming and
 // lets running handlers finish for up to `grace`; jobs still running then are

@@ -38,7 +38,7 @@ core::Millis granted_lease(core::TimePoint expires_at, core::TimePoint now,
 }
 
 core::Millis heartbeat_interval(core::Millis lease) {
-  return std::max(core::Millis{100}, lease / 3);
+  return std::clamp(lease / 3, core::Millis{100}, core::Millis{10'000});
 }
 
 core::Millis ReconnectBackoff::next(double jitter) {

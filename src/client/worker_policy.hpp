@@ -42,7 +42,9 @@ class HandlerTable {
 core::Millis granted_lease(core::TimePoint expires_at, core::TimePoint now,
                            std::optional<core::Millis> requested);
 
-// A heartbeat every third of the lease, so two may be lost before it runs out.
+// A heartbeat every third of the lease, so two may be lost before it runs
+// out; at least every 10s all the same, because heartbeat answers are how a
+// running job learns it was cancelled (a 5m lease would otherwise take 100s).
 core::Millis heartbeat_interval(core::Millis lease);
 
 // Reconnect waits: doubling from `base` up to `cap`, the upper half jittered

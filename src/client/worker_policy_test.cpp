@@ -57,8 +57,10 @@ TEST(GrantedLease, OtherwiseTheJobsTimeoutRoundedToSeconds) {
   EXPECT_EQ(granted_lease(now - Millis{5'000}, now, std::nullopt), Millis{1'000});
 }
 
-TEST(HeartbeatInterval, AThirdOfTheLeaseButNotAHotLoop) {
+TEST(HeartbeatInterval, AThirdOfTheLeaseButNotAHotLoopAndAtLeastEvery10s) {
   EXPECT_EQ(heartbeat_interval(Millis{30'000}), Millis{10'000});
+  EXPECT_EQ(heartbeat_interval(Millis{300'000}), Millis{10'000});
+  EXPECT_EQ(heartbeat_interval(Millis{9'000}), Millis{3'000});
   EXPECT_EQ(heartbeat_interval(Millis{1'000}), Millis{333});
   EXPECT_EQ(heartbeat_interval(Millis{0}), Millis{100});
 }
