@@ -1,0 +1,116 @@
+"""The worker examples run against the real server, so they cannot rot.
+
+examples/python-worker/worker.py and examples/node-worker/worker.mjs each run
+as a worker process (with a 1s claim lease, so a 2s job lives only through
+their heartbeats); examples/shell/import.sh runs under `errand work`. Each
+must complete a job with its progress and result, fail a job for good when
+told, and stop on SIGTERM.
+"""
+
+import itertools
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from harness import ErrandServer, ErrandTestCase, poll_until
+from work_harness import WorkerProcess
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+EXAMPLES = os.path.join(ROOT, "examples")
+_counter = itertools.count()
+
+
+class ExampleCase(ErrandTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = ErrandServer()
+        cls.server.__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.__exit__(None, None, None)
+
+    def q(self):
+        return f"example{next(_counter)}"
+
+    def wait_state(self, job_id, *states, timeout=30):
+        def reached():
+            job = self.server.get_job(job_id)
+            return job if job["state"] in states else None
+        return poll_until(reached, timeout, interval=0.02, message=f"job {job_id} to be {states}")
+
+
+class HttpWorkerExamples(ExampleCase):
+    """The plain-HTTP workers: claim, heartbeat, progress, complete, fail."""
+
+    def start(self, command):
+        log_dir = tempfile.mkdtemp(prefix="errand-example-")
+        self.addCleanup(shutil.rmtree, log_dir, True)
+        self.log_path = os.path.join(log_dir, "log")
+        env = dict(os.environ, ERRAND_URL=self.server.url)
+        env.pop("ERRAND_KEY", None)
+        with open(self.log_path, "wb") as log:
+            proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, env=env)
+
+        def kill():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+        self.addCleanup(kill)
+        return proc
+
+    def output(self):
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def check_worker(self, command):
+        q = self.q()
+        proc = self.start([*command, q, "--lease", "1s"])
+        # 2s of work on a 1s lease: only heartbeats keep it from expiring.
+        slow = self.server.enqueue(q, payload={"items": 4, "seconds_per_item": 0.5})["id"]
+        bad = self.server.enqueue(q, payload={"fail": "no such account", "retry": False})["id"]
+        job = self.wait_state(slow, "succeeded")
+        self.assertEqual(job["attempt"], 1, self.output())
+        self.assertEqual(job["errors"], [])
+        self.assertEqual(job["result"]["processed"], 4)
+        self.assertEqual(job["progress"]["percent"], 100)
+        self.assertEqual(job["progress"]["message"], "4/4 items")
+        job = self.wait_state(bad, "dead")
+        self.assertEqual(job["attempt"], 1)
+        self.assertIn("no such account", job["errors"][0]["message"])
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(30), 0, self.output())
+        self.assertIn("stopped", self.output())
+
+    def test_python_worker(self):
+        self.check_worker([sys.executable, os.path.join(EXAMPLES, "python-worker", "worker.py")])
+
+    @unittest.skipUnless(shutil.which("node"), "node is not installed")
+    def test_node_worker(self):
+        self.check_worker([shutil.which("node"), os.path.join(EXAMPLES, "node-worker", "worker.mjs")])
+
+
+class ShellExample(ExampleCase):
+    def test_import_script_under_errand_work(self):
+        q = self.q()
+        script = os.path.join(EXAMPLES, "shell", "import.sh")
+        w = WorkerProcess(self.server, [q], (), command=(script,))
+        self.addCleanup(w.kill)
+        ok = self.server.enqueue(q, payload={"rows": 3})["id"]
+        bad = self.server.enqueue(q, payload={"columns": 3})["id"]
+        job = self.wait_state(ok, "succeeded")
+        self.assertEqual(job["result"], {"imported": 3})
+        self.assertEqual(job["progress"]["percent"], 100)
+        self.assertEqual(job["progress"]["message"], "imported 3/3 rows")
+        job = self.wait_state(bad, "dead")
+        self.assertIn('expected a payload like {"rows": 20}', job["errors"][0]["message"])
+        self.assertEqual(w.stop(), 0, w.describe())
+
+
+if __name__ == "__main__":
+    unittest.main()
