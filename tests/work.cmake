@@ -17,3 +17,8 @@ errand_gtest(errand_work_protocol_tests
     ${PROJECT_SOURCE_DIR}/src/cli/work_protocol_test.cpp
   LIBS errand_client
 )
+
+# The C++ worker example, next to the errand binary so test_examples.py finds it.
+add_executable(errand-example-cpp-worker ${PROJECT_SOURCE_DIR}/examples/cpp-worker/worker.cpp)
+target_link_libraries(errand-example-cpp-worker PRIVATE errand_client errand_warnings)
+set_target_properties(errand-example-cpp-worker PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})

@@ -2,13 +2,16 @@
 
 examples/python-worker/worker.py and examples/node-worker/worker.mjs each run
 as a worker process (with a 1s claim lease, so a 2s job lives only through
-their heartbeats); examples/shell/import.sh runs under `errand work`. Each
+their heartbeats); examples/cpp-worker (built by tests/work.cmake) runs jobs
+four at a time; examples/shell/import.sh runs under `errand work`. Each
 must complete a job with its progress and result, fail a job for good when
 told, and stop on SIGTERM.
 """
 
 import itertools
 import os
+import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -16,7 +19,7 @@ import sys
 import tempfile
 import unittest
 
-from harness import ErrandServer, ErrandTestCase, poll_until
+from harness import ErrandServer, ErrandTestCase, errand_bin, poll_until
 from work_harness import WorkerProcess
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -90,6 +93,26 @@ class HttpWorkerExamples(ExampleCase):
     def test_python_worker(self):
         self.check_worker([sys.executable, os.path.join(EXAMPLES, "python-worker", "worker.py")])
 
+    def test_cpp_worker(self):
+        # Built next to the errand binary by tests/work.cmake.
+        path = os.path.join(os.path.dirname(errand_bin()), "errand-example-cpp-worker")
+        if not os.access(path, os.X_OK):
+            self.skipTest(f"{path} is not built")
+        q = self.q()
+        proc = self.start([path, q, self.server.url])
+        jobs = [self.server.enqueue(q, payload={"items": 2, "seconds_per_item": 0.1})["id"]
+                for _ in range(8)]
+        bad = self.server.enqueue(q, payload={"fail": "no such account", "retry": False})["id"]
+        for job_id in jobs:
+            job = self.wait_state(job_id, "succeeded")
+            self.assertEqual(job["result"], {"processed": 2, "worker": "cpp"})
+            self.assertEqual(job["progress"]["message"], "2/2 items")
+        job = self.wait_state(bad, "dead")
+        self.assertEqual(job["errors"][0]["message"], "no such account")
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(30), 0, self.output())
+        self.assertIn("stopped", self.output())
+
     @unittest.skipUnless(shutil.which("node"), "node is not installed")
     def test_node_worker(self):
         self.check_worker([shutil.which("node"), os.path.join(EXAMPLES, "node-worker", "worker.mjs")])
@@ -109,6 +132,31 @@ class ShellExample(ExampleCase):
         self.assertEqual(job["progress"]["message"], "imported 3/3 rows")
         job = self.wait_state(bad, "dead")
         self.assertIn('expected a payload like {"rows": 20}', job["errors"][0]["message"])
+        self.assertEqual(w.stop(), 0, w.describe())
+
+    def test_the_readme_errand_work_block_runs(self):
+        with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+            blocks = re.findall(r"```sh\n(.*?)```", f.read(), re.S)
+        block = next(b for b in blocks if "errand work" in b)
+        work, enqueue = [shlex.split(line)[1:] for line in block.splitlines()
+                         if line.startswith("errand ")]
+        self.assertEqual((work[0], enqueue[0]), ("work", "enqueue"))
+        queue = work[1]
+        cwd = os.getcwd()
+        os.chdir(ROOT)  # the README runs from the repository root
+        try:
+            w = WorkerProcess(self.server, work[1:work.index("--")], (),
+                              command=work[work.index("--") + 1:])
+        finally:
+            os.chdir(cwd)
+        self.addCleanup(w.kill)
+        env = dict(os.environ, ERRAND_URL=self.server.url)
+        out = subprocess.run([errand_bin(), *enqueue], capture_output=True, text=True, timeout=30,
+                             env=env)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        job_id = re.search(r"[0-7][0-9A-HJKMNP-TV-Z]{25}", out.stdout).group(0)
+        self.assertEqual(self.wait_state(job_id, "succeeded")["result"], {"imported": 20})
+        w.wait_for_stdout(f"✓ {queue} {job_id}")
         self.assertEqual(w.stop(), 0, w.describe())
 
 
