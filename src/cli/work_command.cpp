@@ -203,6 +203,11 @@ void add_work_command(CLI::App& app, const GlobalOptions& g, std::vector<std::st
   cmd->add_option("--lease", a->lease, "Lease to claim with, renewed by heartbeats (1s..1d)")
       ->check(kDuration);
   cmd->add_option("--name", a->name, "Worker name shown on its jobs (default host:pid)");
+  cmd->footer(
+      "COMMAND gets the job's payload as JSON on stdin and ERRAND_JOB_ID, ERRAND_QUEUE,\n"
+      "ERRAND_JOB_TYPE, ERRAND_ATTEMPT, ERRAND_URL, ERRAND_LEASE_ID in its environment.\n"
+      "It may print '::progress PERCENT MESSAGE', '::result JSON' and '::no-retry' lines.\n"
+      "Exit 0 completes the job; exit 75 or any other code fails the attempt (retried).");
   cmd->callback([a, &g] { run_work(*a, g); });
 }
 

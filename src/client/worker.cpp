@@ -268,25 +268,29 @@ void WorkerRuntime::run_handler(const std::shared_ptr<JobSlot>& slot) {
 }
 
 void WorkerRuntime::finish(const std::shared_ptr<JobSlot>& slot, Ack ack, core::Millis elapsed) {
-  std::string dropped;
+  bool lease_lost = false;
   {
     std::lock_guard lock(mu_);
     --busy_;
     slot->finished = true;
     claim_cv_.notify_one();
     idle_cv_.notify_all();
-    if (slot->handed_back) {
-      dropped = "its handler returned after the grace period; the job was already handed back";
-    } else if (slot->stop.load() == StopReason::lease_lost) {
-      active_.erase(slot->job.lease_id);
-      dropped = "its lease was lost; the outcome is not reported";
-    } else {
+    lease_lost = slot->stop.load() == StopReason::lease_lost;
+    if (!slot->handed_back && !lease_lost) {
       acks_.push_back({slot, std::move(ack), elapsed});
       ack_cv_.notify_one();
       return;
     }
+    if (lease_lost) active_.erase(slot->job.lease_id);
   }
-  log(LogLevel::warn, fmt::format("job {}: {}", slot->job.id, dropped));
+  if (lease_lost) {
+    // Its outcome would only get 409: the job is someone else's now, or gone.
+    report({slot, std::move(ack), elapsed}, nullptr, "its lease was lost");
+  } else {
+    log(LogLevel::warn, fmt::format("job {}: its handler returned after the grace period; the job "
+                                    "had already been handed back",
+                                    slot->job.id));
+  }
 }
 
 bool WorkerRuntime::progress(JobSlot& slot, const ProgressUpdate& update) {

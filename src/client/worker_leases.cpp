@@ -90,6 +90,12 @@ void WorkerRuntime::heartbeat(JobSlot& slot) {
 
 void WorkerRuntime::lose_lease(JobSlot& slot, const core::Error& why) {
   if (slot.stop.exchange(StopReason::lease_lost) == StopReason::lease_lost) return;
+  {
+    // Once the handler has returned, its ack reports what happened (and a
+    // heartbeat racing a delivered ack gets 409 harmlessly).
+    std::lock_guard lock(mu_);
+    if (slot.finished) return;
+  }
   log(LogLevel::warn,
       fmt::format("job {}: lease lost ({}); asking its handler to stop", slot.job.id, why.message));
 }
