@@ -23,7 +23,7 @@ serve: build
 # Every test twice: under Address+UB sanitizers (the server in the integration
 # tests is the sanitized binary too), then the plain debug build, so the run
 # ends with ctest's summary of the full suite.
-test: deps-test
+test: deps-test format-check
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
 	@ctest --preset asan -j $(JOBS)

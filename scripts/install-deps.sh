@@ -8,7 +8,7 @@ build_pkgs=(
   libsqlite3-dev libpq-dev libssl-dev
   libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libhowardhinnant-date-dev
 )
-test_pkgs=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3 curl nodejs)
+test_pkgs=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3 curl nodejs clang-format)
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
 missing=()

@@ -6,11 +6,11 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include <sys/stat.h>
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
-#include <sys/stat.h>
 
 namespace errand::api {
 namespace {
@@ -44,8 +44,8 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 
 std::string_view bearer(std::string_view header) {
   constexpr std::string_view kPrefix = "Bearer ";
-  if (header.size() > kPrefix.size() &&
-      (header.substr(0, kPrefix.size()) == kPrefix || header.substr(0, kPrefix.size()) == "bearer ")) {
+  if (header.size() > kPrefix.size() && (header.substr(0, kPrefix.size()) == kPrefix ||
+                                         header.substr(0, kPrefix.size()) == "bearer ")) {
     return header.substr(kPrefix.size());
   }
   return {};
@@ -55,9 +55,12 @@ std::string_view bearer(std::string_view header) {
 
 std::string_view to_string(Role role) noexcept {
   switch (role) {
-    case Role::admin: return "admin";
-    case Role::producer: return "producer";
-    case Role::worker: return "worker";
+    case Role::admin:
+      return "admin";
+    case Role::producer:
+      return "producer";
+    case Role::worker:
+      return "worker";
   }
   return "unknown";
 }
@@ -77,8 +80,8 @@ core::Result<ApiKey> parse_api_key(std::string_view text) {
     return core::invalid("key", "a key must be ROLE:SECRET with ROLE admin, producer or worker");
   }
   if (secret.size() < 16) {
-    return core::invalid("key", fmt::format("the {} key's secret must be at least 16 characters",
-                                            role));
+    return core::invalid("key",
+                         fmt::format("the {} key's secret must be at least 16 characters", role));
   }
   return key;
 }
@@ -131,10 +134,10 @@ core::Result<void> Auth::check(const Request& req, Access access, std::string_vi
   const auto* key = find_key(presented);
   if (!key) return core::make_error(core::errc::unauthorized, "wrong API key", "authorization");
   const Role role = key->role;
-  const bool allowed = role == Role::admin ||
-                       ((access == Access::producer || access == Access::read_job) &&
-                        role == Role::producer) ||
-                       (access == Access::worker && role == Role::worker);
+  const bool allowed =
+      role == Role::admin ||
+      ((access == Access::producer || access == Access::read_job) && role == Role::producer) ||
+      (access == Access::worker && role == Role::worker);
   if (allowed) return {};
   return core::make_error(core::errc::forbidden,
                           fmt::format("a {} key may not do this", to_string(role)),
@@ -162,7 +165,8 @@ bool Auth::verify_token(std::string_view token, std::string_view job_id,
   if (signed_part.substr(0, first_dot) != job_id) return false;
   const auto expiry_text = signed_part.substr(first_dot + 1);
   std::int64_t expiry = 0;
-  auto [ptr, ec] = std::from_chars(expiry_text.data(), expiry_text.data() + expiry_text.size(), expiry);
+  auto [ptr, ec] =
+      std::from_chars(expiry_text.data(), expiry_text.data() + expiry_text.size(), expiry);
   if (ec != std::errc{} || ptr != expiry_text.data() + expiry_text.size()) return false;
   return std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() < expiry;
 }

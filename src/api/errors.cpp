@@ -6,16 +6,26 @@ namespace errand::api {
 
 int http_status(core::errc code) noexcept {
   switch (code) {
-    case core::errc::ok: return 200;
-    case core::errc::invalid_argument: return 400;
-    case core::errc::unauthorized: return 401;
-    case core::errc::forbidden: return 403;
-    case core::errc::not_found: return 404;
-    case core::errc::method_not_allowed: return 405;
-    case core::errc::conflict: return 409;
-    case core::errc::payload_too_large: return 413;
-    case core::errc::unavailable: return 503;
-    case core::errc::internal: return 500;
+    case core::errc::ok:
+      return 200;
+    case core::errc::invalid_argument:
+      return 400;
+    case core::errc::unauthorized:
+      return 401;
+    case core::errc::forbidden:
+      return 403;
+    case core::errc::not_found:
+      return 404;
+    case core::errc::method_not_allowed:
+      return 405;
+    case core::errc::conflict:
+      return 409;
+    case core::errc::payload_too_large:
+      return 413;
+    case core::errc::unavailable:
+      return 503;
+    case core::errc::internal:
+      return 500;
   }
   return 500;
 }
@@ -23,8 +33,9 @@ int http_status(core::errc code) noexcept {
 Response error_response(const core::Error& error) {
   boost::json::object inner{{"code", core::errc_name(error.code)}, {"message", error.message}};
   if (!error.field.empty()) inner["field"] = error.field;
-  Response r = json_response(http_status(error.code),
-                             boost::json::serialize(boost::json::object{{"error", std::move(inner)}}));
+  Response r =
+      json_response(http_status(error.code),
+                    boost::json::serialize(boost::json::object{{"error", std::move(inner)}}));
   if (error.code == core::errc::unauthorized) r.headers.emplace_back("WWW-Authenticate", "Bearer");
   return r;
 }

@@ -10,13 +10,13 @@
 namespace errand::api {
 
 struct Request {
-  std::string method;                         // "GET", "POST", ...
-  std::string path;                           // decoded path, no query
-  std::map<std::string, std::string> query;   // decoded query parameters (last wins)
+  std::string method;                        // "GET", "POST", ...
+  std::string path;                          // decoded path, no query
+  std::map<std::string, std::string> query;  // decoded query parameters (last wins)
   std::string body;
-  std::string authorization;                  // the Authorization header, verbatim
+  std::string authorization;  // the Authorization header, verbatim
   std::string remote_address;
-  bool loopback = false;                      // the client connected from a loopback address
+  bool loopback = false;  // the client connected from a loopback address
 };
 
 struct Response {

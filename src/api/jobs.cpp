@@ -4,8 +4,8 @@
 #include "api/router.hpp"
 #include "core/job_json.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include <charconv>
 
@@ -23,8 +23,8 @@ core::Result<std::vector<std::string>> parse_tags(const Fields& f) {
   if (!v || v->is_null()) return tags;
   if (!v->is_array()) return f.wrong_type("tags", "an array of strings");
   if (v->get_array().size() > core::kMaxTags) {
-    return core::invalid(f.name("tags"), fmt::format("{} may hold at most {} tags", f.name("tags"),
-                                                     core::kMaxTags));
+    return core::invalid(
+        f.name("tags"), fmt::format("{} may hold at most {} tags", f.name("tags"), core::kMaxTags));
   }
   for (std::size_t i = 0; i < v->get_array().size(); ++i) {
     const auto& t = v->get_array()[i];
@@ -39,8 +39,7 @@ core::Result<std::vector<std::string>> parse_tags(const Fields& f) {
 }
 
 core::Result<engine::EnqueueRequest> parse_enqueue(const json::object& o, std::string prefix,
-                                                   const ApiLimits& limits,
-                                                   std::size_t body_size) {
+                                                   const ApiLimits& limits, std::size_t body_size) {
   const Fields f(o, std::move(prefix));
   if (auto ok = f.only({"queue", "type", "payload", "delay", "run_at", "priority", "max_attempts",
                         "timeout", "idempotency_key", "tags"});
@@ -61,19 +60,18 @@ core::Result<engine::EnqueueRequest> parse_enqueue(const json::object& o, std::s
   }
   if (const auto* payload = f.raw("payload")) {
     if (body_size > limits.max_payload && json::serialize(*payload).size() > limits.max_payload) {
-      return core::make_error(core::errc::payload_too_large,
-                              fmt::format("{} is larger than {} bytes", f.name("payload"),
-                                          limits.max_payload),
-                              f.name("payload"));
+      return core::make_error(
+          core::errc::payload_too_large,
+          fmt::format("{} is larger than {} bytes", f.name("payload"), limits.max_payload),
+          f.name("payload"));
     }
     r.payload = *payload;
   }
   ERRAND_TRY(delay, f.duration("delay", core::Millis{0}, core::Millis{3650LL * 86'400'000}));
   ERRAND_TRY(run_at, f.time("run_at"));
   if (delay && run_at) {
-    return core::invalid(f.name("delay"),
-                         fmt::format("give either {} or {}, not both", f.name("delay"),
-                                     f.name("run_at")));
+    return core::invalid(f.name("delay"), fmt::format("give either {} or {}, not both",
+                                                      f.name("delay"), f.name("run_at")));
   }
   r.delay = delay;
   r.run_at = run_at;
@@ -137,8 +135,8 @@ awaitable<Response> enqueue_batch(Context& c) {
     if (!array[i].is_object()) {
       co_return error_response(core::invalid(field, fmt::format("{} must be an object", field)));
     }
-    auto req = parse_enqueue(array[i].get_object(), field, c.services.limits,
-                             c.request.body.size());
+    auto req =
+        parse_enqueue(array[i].get_object(), field, c.services.limits, c.request.body.size());
     if (!req) co_return error_response(req.error());
     requests.push_back(std::move(*req));
   }
@@ -165,9 +163,10 @@ core::Result<store::JobListParams> parse_list(const Request& req) {
     } else if (key == "state") {
       p.state = core::parse_job_state(value);
       if (!p.state) {
-        return core::invalid("state", fmt::format("state must be one of scheduled, queued, running, "
-                                                  "succeeded, failed, dead, cancelled; got \"{}\"",
-                                                  value));
+        return core::invalid("state",
+                             fmt::format("state must be one of scheduled, queued, running, "
+                                         "succeeded, failed, dead, cancelled; got \"{}\"",
+                                         value));
       }
     } else if (key == "type") {
       p.type = value;
@@ -199,7 +198,8 @@ awaitable<Response> list_jobs(Context& c) {
   jobs.reserve(page->jobs.size());
   for (const auto& j : page->jobs) jobs.emplace_back(core::job_to_json(j));
   json::object out{{"jobs", std::move(jobs)}};
-  out["next_cursor"] = page->next_cursor.empty() ? json::value(nullptr) : json::value(page->next_cursor);
+  out["next_cursor"] =
+      page->next_cursor.empty() ? json::value(nullptr) : json::value(page->next_cursor);
   co_return json_response(200, json::serialize(out));
 }
 
@@ -219,7 +219,8 @@ awaitable<Response> retry_job(Context& c) {
 awaitable<Response> delete_job(Context& c) {
   auto done = co_await c.services.engine.remove(c.params[0]);
   if (!done) co_return error_response(done.error());
-  co_return json_response(200, json::serialize(json::object{{"id", c.params[0]}, {"deleted", true}}));
+  co_return json_response(200,
+                          json::serialize(json::object{{"id", c.params[0]}, {"deleted", true}}));
 }
 
 }  // namespace

@@ -2,8 +2,8 @@
 
 #include "core/duration.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 namespace errand::api {
 namespace json = boost::json;
@@ -39,13 +39,16 @@ core::Result<void> Fields::only(std::initializer_list<std::string_view> allowed)
     if (!known) {
       std::string list;
       for (auto a : allowed) list += fmt::format("{}{}", list.empty() ? "" : ", ", a);
-      return invalid(name(key), fmt::format("unknown field {} (expected one of: {})", name(key), list));
+      return invalid(name(key),
+                     fmt::format("unknown field {} (expected one of: {})", name(key), list));
     }
   }
   return {};
 }
 
-const json::value* Fields::raw(std::string_view key) const { return object_.if_contains(key); }
+const json::value* Fields::raw(std::string_view key) const {
+  return object_.if_contains(key);
+}
 
 core::Result<std::optional<std::string>> Fields::string(std::string_view key,
                                                         std::size_t max_len) const {
@@ -68,14 +71,15 @@ core::Result<std::optional<std::int64_t>> Fields::integer(std::string_view key, 
     n = v->get_int64();
   } else if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(max)) {
     n = static_cast<std::int64_t>(v->get_uint64());
-  } else if (v->is_double() && v->get_double() == static_cast<double>(static_cast<std::int64_t>(
-                                                      v->get_double()))) {
+  } else if (v->is_double() &&
+             v->get_double() == static_cast<double>(static_cast<std::int64_t>(v->get_double()))) {
     n = static_cast<std::int64_t>(v->get_double());
   } else {
     return wrong_type(key, fmt::format("an integer from {} to {}", min, max));
   }
   if (n < min || n > max) {
-    return invalid(name(key), fmt::format("{} must be from {} to {}, got {}", name(key), min, max, n));
+    return invalid(name(key),
+                   fmt::format("{} must be from {} to {}, got {}", name(key), min, max, n));
   }
   return std::optional<std::int64_t>(n);
 }

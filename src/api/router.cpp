@@ -54,9 +54,9 @@ boost::asio::awaitable<Response> Router::dispatch(const Request& request,
   }
   if (!found) {
     if (path_known) {
-      co_return error_response(core::make_error(
-          core::errc::method_not_allowed,
-          fmt::format("{} is not allowed on {}", request.method, request.path)));
+      co_return error_response(
+          core::make_error(core::errc::method_not_allowed,
+                           fmt::format("{} is not allowed on {}", request.method, request.path)));
     }
     co_return error_response(
         core::make_error(core::errc::not_found, fmt::format("no such endpoint: {}", request.path)));

@@ -2,6 +2,7 @@
 
 #include "api/errors.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -10,7 +11,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
-#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <mutex>
@@ -144,9 +144,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                                       "malformed HTTP request: " + ec.message());
       }
       if (parser.content_length() && *parser.content_length() > options.max_body) {
-        co_return co_await send_error(stream, core::errc::payload_too_large,
-                                      fmt::format("the request body is larger than {} bytes",
-                                                  options.max_body));
+        co_return co_await send_error(
+            stream, core::errc::payload_too_large,
+            fmt::format("the request body is larger than {} bytes", options.max_body));
       }
       if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
         http::response<http::empty_body> cont{http::status::continue_, 11};
@@ -157,9 +157,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       co_await http::async_read(stream, buffer, parser,
                                 asio::redirect_error(asio::use_awaitable, ec));
       if (ec == http::error::body_limit) {
-        co_return co_await send_error(stream, core::errc::payload_too_large,
-                                      fmt::format("the request body is larger than {} bytes",
-                                                  options.max_body));
+        co_return co_await send_error(
+            stream, core::errc::payload_too_large,
+            fmt::format("the request body is larger than {} bytes", options.max_body));
       }
       if (ec) co_return;
       const auto& req = parser.get();
@@ -218,7 +218,9 @@ HttpServer::HttpServer(asio::io_context& io, const Router& router, Services& ser
                        ServerOptions options)
     : impl_(std::make_shared<Impl>(io, router, services, std::move(options))) {}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 core::Result<tcp::endpoint> HttpServer::listen() {
   boost::system::error_code ec;

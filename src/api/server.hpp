@@ -20,11 +20,11 @@ namespace errand::api {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  std::uint16_t port = 8740;                 // 0: pick a free port
-  std::size_t max_body = 64 << 20;           // bytes of a request body (413 beyond)
-  std::size_t max_header = 16 << 10;         // bytes of the request head (431 beyond)
-  core::Millis idle_timeout{60'000};         // keep-alive idle / waiting for the request head
-  core::Millis read_timeout{30'000};         // reading a request's body; writing a response
+  std::uint16_t port = 8740;          // 0: pick a free port
+  std::size_t max_body = 64 << 20;    // bytes of a request body (413 beyond)
+  std::size_t max_header = 16 << 10;  // bytes of the request head (431 beyond)
+  core::Millis idle_timeout{60'000};  // keep-alive idle / waiting for the request head
+  core::Millis read_timeout{30'000};  // reading a request's body; writing a response
 };
 
 class HttpServer {

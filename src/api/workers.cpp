@@ -4,8 +4,8 @@
 #include "api/router.hpp"
 #include "core/job_json.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 namespace errand::api {
 namespace json = boost::json;
@@ -98,9 +98,9 @@ awaitable<Response> heartbeat(Context& c) {
   auto info = co_await c.services.engine.heartbeat(c.params[0], std::move(*lease_id), *extend);
   if (!info) co_return error_response(info.error());
   co_return json_response(
-      200, json::serialize(json::object{
-               {"lease_expires_at", core::format_rfc3339(info->lease_expires_at)},
-               {"cancel_requested", info->cancel_requested}}));
+      200, json::serialize(
+               json::object{{"lease_expires_at", core::format_rfc3339(info->lease_expires_at)},
+                            {"cancel_requested", info->cancel_requested}}));
 }
 
 core::Result<core::Progress> parse_progress(const Fields& f) {
@@ -208,7 +208,8 @@ awaitable<Response> acks(Context& c) {
   const auto* list = f.raw("acks");
   if (!list) co_return error_response(f.missing("acks"));
   if (!list->is_array() || list->get_array().empty() || list->get_array().size() > kMaxAcks) {
-    co_return error_response(f.wrong_type("acks", fmt::format("an array of 1 to {} acks", kMaxAcks)));
+    co_return error_response(
+        f.wrong_type("acks", fmt::format("an array of 1 to {} acks", kMaxAcks)));
   }
   std::vector<store::AckItem> items;
   std::vector<std::string> ids;

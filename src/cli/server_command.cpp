@@ -7,8 +7,8 @@
 #include "engine/engine.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
-#include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio/signal_set.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -37,7 +37,8 @@ bool split_listen(const std::string& text, std::string& host, std::uint16_t& por
   const auto colon = text.rfind(':');
   if (colon == std::string::npos) return false;
   host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (host.empty()) host = "0.0.0.0";
   try {
     const int p = std::stoi(text.substr(colon + 1));
@@ -81,7 +82,8 @@ int run_server(const ServerArgs& args) {
   spdlog::set_level(spdlog::level::from_str(args.log_level));
   api::ServerOptions options;
   if (!split_listen(args.listen, options.host, options.port)) {
-    std::cerr << "errand: --listen must be HOST:PORT, e.g. 127.0.0.1:8740; got " << args.listen << "\n";
+    std::cerr << "errand: --listen must be HOST:PORT, e.g. 127.0.0.1:8740; got " << args.listen
+              << "\n";
     return 2;
   }
   options.max_body = args.max_body;
@@ -139,7 +141,7 @@ int run_server(const ServerArgs& args) {
   server.start();
 
   const auto host = endpoint->address().is_v6() ? "[" + endpoint->address().to_string() + "]"
-                                                 : endpoint->address().to_string();
+                                                : endpoint->address().to_string();
   std::cout << "errand listening on http://" << host << ":" << endpoint->port() << "\n"
             << "data in " << std::filesystem::absolute(args.data).lexically_normal().string()
             << " (SQLite, every acknowledgement fsync'd)\n";

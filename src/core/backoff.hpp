@@ -7,9 +7,9 @@
 namespace errand::core {
 
 struct BackoffPolicy {
-  Millis base{1000};     // the window after the first failed attempt
-  Millis cap{3'600'000}; // no wait is ever longer than this
-  Millis floor{100};     // no retry sooner than this, to avoid hot loops
+  Millis base{1000};      // the window after the first failed attempt
+  Millis cap{3'600'000};  // no wait is ever longer than this
+  Millis floor{100};      // no retry sooner than this, to avoid hot loops
 };
 
 // Wait before the next attempt after `attempt` (1-based) failed attempts:

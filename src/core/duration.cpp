@@ -10,10 +10,11 @@ namespace errand::core {
 
 Result<Millis> parse_duration(std::string_view s, std::string_view field) {
   auto bad = [&](std::string_view why) {
-    return invalid(std::string(field),
-                   fmt::format("{} must be a duration such as \"250ms\", \"10s\", \"5m\", \"2h\" or "
-                               "\"1d\", got \"{}\"{}",
-                               field, s, why));
+    return invalid(
+        std::string(field),
+        fmt::format("{} must be a duration such as \"250ms\", \"10s\", \"5m\", \"2h\" or "
+                    "\"1d\", got \"{}\"{}",
+                    field, s, why));
   };
   if (s.empty()) return bad("");
   if (s.front() == '-') return bad(" (durations cannot be negative)");
@@ -34,11 +35,20 @@ Result<Millis> parse_duration(std::string_view s, std::string_view field) {
       unit = 1, pos += 2;
     } else if (pos < s.size()) {
       switch (s[pos]) {
-        case 's': unit = 1000; break;
-        case 'm': unit = 60'000; break;
-        case 'h': unit = 3'600'000; break;
-        case 'd': unit = 86'400'000; break;
-        default: return bad(" (unknown unit)");
+        case 's':
+          unit = 1000;
+          break;
+        case 'm':
+          unit = 60'000;
+          break;
+        case 'h':
+          unit = 3'600'000;
+          break;
+        case 'd':
+          unit = 86'400'000;
+          break;
+        default:
+          return bad(" (unknown unit)");
       }
       ++pos;
     } else {

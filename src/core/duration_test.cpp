@@ -43,7 +43,6 @@ TEST(ParseDuration, LargestAcceptedIsACentury) {
   EXPECT_EQ(parse_ok("36500d"), Millis{std::int64_t{36500} * 86'400'000});
 }
 
-
 class ParseDurationRejects : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(ParseDurationRejects, WithInvalidArgumentNamingFieldAndQuotingInput) {
@@ -57,15 +56,15 @@ TEST_P(ParseDurationRejects, WithInvalidArgumentNamingFieldAndQuotingInput) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Malformed, ParseDurationRejects,
-                         ::testing::Values("", "-1s", "-0s", "10", "5x", "1.5s", "s", "ms",
-                                           " 1s", "1s ", "1 s", "+1s", "1S", "1M", "1h30",
-                                           "1e3ms", "abc", "1sec", "1min", "0x10s"));
+                         ::testing::Values("", "-1s", "-0s", "10", "5x", "1.5s", "s", "ms", " 1s",
+                                           "1s ", "1 s", "+1s", "1S", "1M", "1h30", "1e3ms", "abc",
+                                           "1sec", "1min", "0x10s"));
 
 INSTANTIATE_TEST_SUITE_P(Overflow, ParseDurationRejects,
                          ::testing::Values("36501d", "3153600000001ms", "99999999999999999999s",
                                            "9223372036854775807ms", "9223372036854775808ms",
-                                           "100000000000000000000000000000d",
-                                           "36500d1ms", "20000d20000d"));
+                                           "100000000000000000000000000000d", "36500d1ms",
+                                           "20000d20000d"));
 
 TEST(ParseDuration, NegativeSaysSo) {
   auto r = parse_duration("-1s", "retry_in");
@@ -95,9 +94,9 @@ TEST(FormatDuration, ShortestExactForm) {
 }
 
 TEST(FormatDuration, RoundTripsThroughParse) {
-  for (std::int64_t ms : {0LL, 1LL, 999LL, 1'000LL, 1'001LL, 59'999LL, 60'000LL, 90'000LL,
-                          3'599'999LL, 3'600'000LL, 5'400'000LL, 86'399'999LL, 86'400'000LL,
-                          172'800'000LL, 3'153'600'000'000LL}) {
+  for (std::int64_t ms :
+       {0LL, 1LL, 999LL, 1'000LL, 1'001LL, 59'999LL, 60'000LL, 90'000LL, 3'599'999LL, 3'600'000LL,
+        5'400'000LL, 86'399'999LL, 86'400'000LL, 172'800'000LL, 3'153'600'000'000LL}) {
     const auto text = format_duration(Millis{ms});
     auto back = parse_duration(text);
     ASSERT_TRUE(back) << text;

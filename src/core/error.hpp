@@ -17,15 +17,15 @@ namespace errand::core {
 
 enum class errc {
   ok = 0,
-  invalid_argument = 1,   // 400: malformed or out-of-range input
-  not_found = 2,          // 404: unknown job, queue, route
-  conflict = 3,           // 409: stale lease, wrong state for the operation
-  payload_too_large = 4,  // 413: body or payload over its limit
-  unauthorized = 5,       // 401: missing or wrong key/token
-  forbidden = 6,          // 403: the key's role may not do this
-  unavailable = 7,        // 503: the store refuses writes (failed fsync) or is stopping
-  internal = 8,           // 500: a bug or an unexpected storage failure
-  method_not_allowed = 9, // 405
+  invalid_argument = 1,    // 400: malformed or out-of-range input
+  not_found = 2,           // 404: unknown job, queue, route
+  conflict = 3,            // 409: stale lease, wrong state for the operation
+  payload_too_large = 4,   // 413: body or payload over its limit
+  unauthorized = 5,        // 401: missing or wrong key/token
+  forbidden = 6,           // 403: the key's role may not do this
+  unavailable = 7,         // 503: the store refuses writes (failed fsync) or is stopping
+  internal = 8,            // 500: a bug or an unexpected storage failure
+  method_not_allowed = 9,  // 405
 };
 
 const boost::system::error_category& errand_category() noexcept;

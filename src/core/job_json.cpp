@@ -62,8 +62,8 @@ json::object job_to_json(const Job& j) {
   o["result"] = j.result;
   json::array errors;
   for (const auto& e : j.errors) {
-    errors.emplace_back(json::object{
-        {"attempt", e.attempt}, {"at", format_rfc3339(e.at)}, {"message", e.message}});
+    errors.emplace_back(
+        json::object{{"attempt", e.attempt}, {"at", format_rfc3339(e.at)}, {"message", e.message}});
   }
   o["errors"] = std::move(errors);
   o["cancel_requested"] = j.cancel_requested;

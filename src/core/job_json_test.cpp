@@ -1,7 +1,7 @@
 #include "core/job_json.hpp"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include <string>
 
@@ -166,7 +166,8 @@ TEST(JobJson, RoundTripOfAMinimalJob) {
 
 TEST(JobJson, ProgressWithoutPercent) {
   Job j = full_job();
-  j.progress = Progress{.percent = std::nullopt, .message = "", .data = nullptr, .updated_at = kCreated};
+  j.progress =
+      Progress{.percent = std::nullopt, .message = "", .data = nullptr, .updated_at = kCreated};
   const auto o = job_to_json(j);
   EXPECT_TRUE(o.at("progress").as_object().at("percent").is_null());
   auto back = job_from_json(o);
@@ -188,7 +189,8 @@ TEST(JobJson, RejectsNonObjectsAndUnknownStates) {
 }
 
 TEST(ProgressJson, Fields) {
-  const Progress p{.percent = 100, .message = "done", .data = json::array{1}, .updated_at = kCreated};
+  const Progress p{
+      .percent = 100, .message = "done", .data = json::array{1}, .updated_at = kCreated};
   const auto o = progress_to_json(p);
   EXPECT_EQ(o.at("percent").as_int64(), 100);
   EXPECT_EQ(o.at("message"), "done");

@@ -9,16 +9,19 @@ namespace errand::core {
 namespace {
 
 TEST(ValidateQueueName, Accepts) {
-  for (const std::string& name : std::vector<std::string>{"a", "emails", "reports-2026", "a.b.c", "snake_case", "0",
-                                 "abcdefghijklmnopqrstuvwxyz0123456789_.-"}) {
+  for (const std::string& name :
+       std::vector<std::string>{"a", "emails", "reports-2026", "a.b.c", "snake_case", "0",
+                                "abcdefghijklmnopqrstuvwxyz0123456789_.-"}) {
     EXPECT_TRUE(validate_queue_name(name)) << name;
   }
   EXPECT_TRUE(validate_queue_name(std::string(64, 'q')));
 }
 
 TEST(ValidateQueueName, Rejects) {
-  for (const std::string& name : std::vector<std::string>{"", "Emails", "EMAILS", "with space", "slash/queue", "colon:q", "star*", "tab\t",
-        "new\nline", "caf\xc3\xa9", "q!", "q#", "q?", "q%20", "q+", "q@x", std::string("nul\0x", 5)}) {
+  for (const std::string& name :
+       std::vector<std::string>{"", "Emails", "EMAILS", "with space", "slash/queue", "colon:q",
+                                "star*", "tab\t", "new\nline", "caf\xc3\xa9", "q!", "q#", "q?",
+                                "q%20", "q+", "q@x", std::string("nul\0x", 5)}) {
     auto r = validate_queue_name(name);
     ASSERT_FALSE(r) << name;
     EXPECT_EQ(r.error().code, errc::invalid_argument) << name;
@@ -51,8 +54,9 @@ TEST(ValidateLabel, Accepts) {
 }
 
 TEST(ValidateLabel, Rejects) {
-  for (const std::string& value : std::vector<std::string>{"", "two words", " lead", "trail ", "tab\there", "nl\n",
-                                  "del\x7f", std::string("nul\0", 4), "caf\xc3\xa9"}) {
+  for (const std::string& value :
+       std::vector<std::string>{"", "two words", " lead", "trail ", "tab\there", "nl\n", "del\x7f",
+                                std::string("nul\0", 4), "caf\xc3\xa9"}) {
     auto r = validate_label(value, kMaxTypeName, "type");
     ASSERT_FALSE(r) << value;
     EXPECT_EQ(r.error().code, errc::invalid_argument);

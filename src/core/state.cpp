@@ -6,13 +6,20 @@ namespace errand::core {
 
 std::string_view to_string(JobState s) noexcept {
   switch (s) {
-    case JobState::scheduled: return "scheduled";
-    case JobState::queued: return "queued";
-    case JobState::running: return "running";
-    case JobState::succeeded: return "succeeded";
-    case JobState::failed: return "failed";
-    case JobState::dead: return "dead";
-    case JobState::cancelled: return "cancelled";
+    case JobState::scheduled:
+      return "scheduled";
+    case JobState::queued:
+      return "queued";
+    case JobState::running:
+      return "running";
+    case JobState::succeeded:
+      return "succeeded";
+    case JobState::failed:
+      return "failed";
+    case JobState::dead:
+      return "dead";
+    case JobState::cancelled:
+      return "cancelled";
   }
   return "unknown";
 }
@@ -28,7 +35,9 @@ bool is_terminal(JobState s) noexcept {
   return s == JobState::succeeded || s == JobState::dead || s == JobState::cancelled;
 }
 
-bool is_waiting(JobState s) noexcept { return s == JobState::scheduled || s == JobState::failed; }
+bool is_waiting(JobState s) noexcept {
+  return s == JobState::scheduled || s == JobState::failed;
+}
 
 JobState initial_state(TimePoint run_at, TimePoint now) noexcept {
   return run_at > now ? JobState::scheduled : JobState::queued;

@@ -4,7 +4,8 @@
 //
 //   scheduled ─(run_at reached)─► queued ─(claim)─► running ─► succeeded
 //                                   ▲                 │
-//   failed ◄──(attempt failed,      │                 ├─► dead       (no attempts left / not retryable)
+//   failed ◄──(attempt failed,      │                 ├─► dead       (no attempts left / not
+//   retryable)
 //     retries left; waits like ─────┘ (run_at reached)├─► cancelled  (cancel was requested)
 //     scheduled)                                      └─► failed
 //
@@ -22,11 +23,18 @@
 
 namespace errand::core {
 
-enum class JobState : std::uint8_t { scheduled, queued, running, succeeded, failed, dead, cancelled };
+enum class JobState : std::uint8_t {
+  scheduled,
+  queued,
+  running,
+  succeeded,
+  failed,
+  dead,
+  cancelled
+};
 
-inline constexpr JobState kAllStates[] = {JobState::scheduled, JobState::queued,
-                                          JobState::running,   JobState::succeeded,
-                                          JobState::failed,    JobState::dead,
+inline constexpr JobState kAllStates[] = {JobState::scheduled, JobState::queued, JobState::running,
+                                          JobState::succeeded, JobState::failed, JobState::dead,
                                           JobState::cancelled};
 
 std::string_view to_string(JobState s) noexcept;
@@ -41,8 +49,8 @@ bool is_waiting(JobState s) noexcept;
 JobState initial_state(TimePoint run_at, TimePoint now) noexcept;
 
 struct FailInput {
-  bool retry = true;                // false: the worker says retrying is pointless
-  std::optional<Millis> retry_in;   // worker's override of the backoff
+  bool retry = true;               // false: the worker says retrying is pointless
+  std::optional<Millis> retry_in;  // worker's override of the backoff
   bool cancel_requested = false;
 };
 

@@ -32,8 +32,8 @@ TEST(JobState, ParseRoundTripsEveryState) {
 }
 
 TEST(JobState, ParseRejectsOthers) {
-  for (const char* s : {"", "Queued", "QUEUED", "queued ", " queued", "canceled", "unknown",
-                        "done", "pending"}) {
+  for (const char* s :
+       {"", "Queued", "QUEUED", "queued ", " queued", "canceled", "unknown", "done", "pending"}) {
     EXPECT_FALSE(parse_job_state(s).has_value()) << s;
   }
 }
@@ -43,7 +43,8 @@ TEST(JobState, TerminalSet) {
   for (auto s : kAllStates) {
     if (is_terminal(s)) terminal.insert(s);
   }
-  EXPECT_EQ(terminal, (std::set<JobState>{JobState::succeeded, JobState::dead, JobState::cancelled}));
+  EXPECT_EQ(terminal,
+            (std::set<JobState>{JobState::succeeded, JobState::dead, JobState::cancelled}));
 }
 
 TEST(JobState, WaitingSet) {
@@ -95,7 +96,8 @@ TEST(DecideFail, RetryFalseIsDead) {
   const auto d = decide_fail(1, 10, in, kNow, BackoffPolicy{}, 0.5);
   EXPECT_EQ(d.next, JobState::dead);
   EXPECT_EQ(d.run_at, kNow);
-  const FailInput with_retry_in{.retry = false, .retry_in = Millis{5000}, .cancel_requested = false};
+  const FailInput with_retry_in{
+      .retry = false, .retry_in = Millis{5000}, .cancel_requested = false};
   EXPECT_EQ(decide_fail(1, 10, with_retry_in, kNow, BackoffPolicy{}, 0.5).next, JobState::dead);
 }
 

@@ -45,7 +45,8 @@ Result<TimePoint> parse_rfc3339(std::string_view s, std::string_view field) {
       !read_digits(s, 17, 2, sec)) {
     return bad();
   }
-  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
+                           day{static_cast<unsigned>(d)}};
   if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return bad();
   std::size_t pos = 19;
   int millis = 0;
@@ -75,8 +76,8 @@ Result<TimePoint> parse_rfc3339(std::string_view s, std::string_view field) {
     return bad();
   }
   if (pos != s.size()) return bad();
-  const auto t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{std::min(sec, 59)} + Millis{millis} -
-                 minutes{offset_min};
+  const auto t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{std::min(sec, 59)} +
+                 Millis{millis} - minutes{offset_min};
   return time_point_cast<Millis>(t);
 }
 

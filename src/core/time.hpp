@@ -34,7 +34,8 @@ class SystemClock final : public Clock {
 
 class FakeClock final : public Clock {
  public:
-  explicit FakeClock(TimePoint start = TimePoint{Millis{1'800'000'000'000}}) : ms_(start.time_since_epoch().count()) {}
+  explicit FakeClock(TimePoint start = TimePoint{Millis{1'800'000'000'000}})
+      : ms_(start.time_since_epoch().count()) {}
   TimePoint now() const override { return TimePoint{Millis{ms_.load()}}; }
   void set(TimePoint t) { ms_.store(t.time_since_epoch().count()); }
   void advance(Millis d) { ms_.fetch_add(d.count()); }
@@ -43,8 +44,12 @@ class FakeClock final : public Clock {
   std::atomic<std::int64_t> ms_;
 };
 
-inline std::int64_t to_unix_ms(TimePoint t) { return t.time_since_epoch().count(); }
-inline TimePoint from_unix_ms(std::int64_t ms) { return TimePoint{Millis{ms}}; }
+inline std::int64_t to_unix_ms(TimePoint t) {
+  return t.time_since_epoch().count();
+}
+inline TimePoint from_unix_ms(std::int64_t ms) {
+  return TimePoint{Millis{ms}};
+}
 
 // "2026-11-27T21:06:54.123Z" (always UTC, always milliseconds).
 std::string format_rfc3339(TimePoint t);

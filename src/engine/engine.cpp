@@ -21,14 +21,18 @@ Engine::Engine(asio::any_io_executor executor, store::Store& store, const core::
   store_.set_change_listener([this](const store::ChangeNotice& n) { on_store_change(n); });
 }
 
-Engine::~Engine() { stop(); }
+Engine::~Engine() {
+  stop();
+}
 
 double Engine::next_jitter() {
   std::lock_guard lock(rng_mutex_);
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
 }
 
-EngineStats Engine::stats() const { return {waiters_.size(), ticks_.load()}; }
+EngineStats Engine::stats() const {
+  return {waiters_.size(), ticks_.load()};
+}
 
 void Engine::on_store_change(const store::ChangeNotice& notice) {
   if (!notice.runnable_queues.empty()) waiters_.notify(notice.runnable_queues);

@@ -10,8 +10,8 @@
 //
 // Every coroutine here may be awaited from any executor and resumes on it.
 // Methods are thread-safe. The engine registers itself as the store's change
-// listener: close the store before destroying the engine. Durability is the store's: a mutating call
-// completes after its change is fsync'd.
+// listener: close the store before destroying the engine. Durability is the store's: a mutating
+// call completes after its change is fsync'd.
 #pragma once
 
 #include "core/id.hpp"
@@ -66,9 +66,9 @@ struct FailRequest {
 };
 
 struct EngineOptions {
-  core::Millis retention{7 * 86'400'000};     // finished jobs are kept this long
-  core::Millis prune_interval{10 * 60'000};   // how often pruning runs
-  bool run_timer = true;                      // false in tests that drive tick()
+  core::Millis retention{7 * 86'400'000};    // finished jobs are kept this long
+  core::Millis prune_interval{10 * 60'000};  // how often pruning runs
+  bool run_timer = true;                     // false in tests that drive tick()
 };
 
 struct EngineStats {

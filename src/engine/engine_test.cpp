@@ -3,10 +3,10 @@
 #include "engine/engine.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
-#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <future>

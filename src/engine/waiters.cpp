@@ -29,11 +29,10 @@ void Waiters::notify(const std::vector<std::string>& queues) {
     std::lock_guard lock(mutex_);
     ++generation_;
     for (auto it = waiters_.begin(); it != waiters_.end();) {
-      const bool wants = std::any_of(it->second.queues.begin(), it->second.queues.end(),
-                                     [&](const std::string& q) {
-                                       return std::find(queues.begin(), queues.end(), q) !=
-                                              queues.end();
-                                     });
+      const bool wants = std::any_of(
+          it->second.queues.begin(), it->second.queues.end(), [&](const std::string& q) {
+            return std::find(queues.begin(), queues.end(), q) != queues.end();
+          });
       if (wants) {
         to_wake.push_back(std::move(it->second.wake));
         it = waiters_.erase(it);

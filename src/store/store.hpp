@@ -56,11 +56,11 @@ struct JobGetParams {
 };
 
 struct JobListParams {
-  std::string queue;                     // empty: all queues
-  std::optional<core::JobState> state;   // empty: all states
-  std::string type;                      // empty: all types
-  std::size_t limit = 50;                // 1..1000
-  std::string cursor;                    // empty: from the newest; else ids strictly older than it
+  std::string queue;                    // empty: all queues
+  std::optional<core::JobState> state;  // empty: all states
+  std::string type;                     // empty: all types
+  std::size_t limit = 50;               // 1..1000
+  std::string cursor;                   // empty: from the newest; else ids strictly older than it
 };
 struct JobPage {
   std::vector<core::Job> jobs;  // newest first
@@ -144,8 +144,8 @@ struct QueueInfo {
   bool paused = false;
   core::QueueConfig config;
   std::map<core::JobState, std::int64_t> counts;  // every state present, zero if none
-  std::int64_t processed = 0;  // attempts that succeeded, ever
-  std::int64_t failed = 0;     // attempts that failed (incl. lease expiry), ever
+  std::int64_t processed = 0;                     // attempts that succeeded, ever
+  std::int64_t failed = 0;                        // attempts that failed (incl. lease expiry), ever
 };
 struct QueuePauseParams {
   std::string queue;
@@ -201,7 +201,8 @@ class Store {
   // Inserts all jobs or none. A job whose idempotency_key matches an existing
   // (not yet pruned) job is not inserted; its outcome names the existing job.
   // Errors: unavailable, internal. Durable when `done` runs.
-  virtual void job_insert_many(JobInsertManyParams p, Callback<std::vector<InsertOutcome>> done) = 0;
+  virtual void job_insert_many(JobInsertManyParams p,
+                               Callback<std::vector<InsertOutcome>> done) = 0;
 
   // Errors: not_found.
   virtual void job_get(JobGetParams p, Callback<core::Job> done) = 0;
