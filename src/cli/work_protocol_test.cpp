@@ -9,11 +9,11 @@
 namespace errand::cli {
 namespace {
 
+// By value: callers pass temporaries, and a reference into one would dangle.
 template <class T>
-const T& as(const OutputLine& line) {
+T as(const OutputLine& line) {
   EXPECT_TRUE(std::holds_alternative<T>(line));
-  static const T empty{};
-  return std::holds_alternative<T>(line) ? std::get<T>(line) : empty;
+  return std::holds_alternative<T>(line) ? std::get<T>(line) : T{};
 }
 
 TEST(ParseOutputLine, ProgressWithPercentAndMessage) {
@@ -33,7 +33,7 @@ TEST(ParseOutputLine, ProgressWithoutMessageOrWithDecimalsAndCarriageReturn) {
 TEST(ParseOutputLine, ProgressOutOfRangeOrNotANumberIsABadDirective) {
   for (const char* line : {"::progress", "::progress 101 x", "::progress -1", "::progress abc",
                            "::progress 40%", "::progress nan"}) {
-    const auto& bad = as<BadDirective>(parse_output_line(line));
+    const auto bad = as<BadDirective>(parse_output_line(line));
     EXPECT_EQ(bad.directive, "progress") << line;
     EXPECT_NE(bad.error.find("0 to 100"), std::string::npos) << line;
   }
@@ -49,7 +49,7 @@ TEST(ParseOutputLine, ResultIsAnyJsonValue) {
 
 TEST(ParseOutputLine, ResultThatIsNotJsonIsABadDirective) {
   for (const char* line : {"::result", "::result {oops", "::result done"}) {
-    const auto& bad = as<BadDirective>(parse_output_line(line));
+    const auto bad = as<BadDirective>(parse_output_line(line));
     EXPECT_EQ(bad.directive, "result") << line;
     EXPECT_NE(bad.error.find("valid JSON"), std::string::npos) << line;
   }
