@@ -1,7 +1,7 @@
 # Errand — the two commands:
 #   make serve   install what is missing, build a release binary, run the server
-#   make test    install what is missing, build (debug + sanitizers), run every test
-.PHONY: serve build test test-asan test-debug bench format format-check clean deps deps-test
+#   make test    install what is missing, build with sanitizers, run every test
+.PHONY: serve build test test-debug bench format format-check clean deps deps-test
 
 JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8740
@@ -20,13 +20,15 @@ build: deps
 serve: build
 	@exec ./build/release/errand server --listen $(LISTEN) --data $(DATA)
 
-# Every test twice: under Address+UB sanitizers (the server in the integration
-# tests is the sanitized binary too), then the plain debug build, so the run
-# ends with ctest's summary of the full suite.
+# Every test under Address+UB sanitizers (the integration tests run the
+# sanitized server too), after the formatting check; the run ends with
+# ctest's summary. `make test-debug` runs the same suite in a plain debug build.
 test: deps-test format-check
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
 	@ctest --preset asan -j $(JOBS)
+
+test-debug: deps-test
 	@cmake --preset debug >/dev/null
 	@cmake --build --preset debug -j $(JOBS)
 	@ctest --preset debug -j $(JOBS)
