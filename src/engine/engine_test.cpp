@@ -50,6 +50,18 @@ class EngineTest : public ::testing::Test {
     return asio::co_spawn(io_, std::move(a), asio::use_future).get();
   }
 
+  // Starts a long-poll claim on `queue` and returns once the engine has
+  // registered it as a waiter (polled with a deadline, never a fixed sleep).
+  std::future<core::Result<std::vector<core::Job>>> start_waiting_claim(std::string queue) {
+    auto waiting = asio::co_spawn(
+        io_, engine_->claim({.queues = {std::move(queue)}, .wait = core::Millis{60'000}}),
+        asio::use_future);
+    for (int i = 0; i < 5000 && engine_->stats().waiting_claims == 0; ++i) {
+      std::this_thread::sleep_for(1ms);
+    }
+    return waiting;
+  }
+
   std::string enqueue(std::string queue, std::optional<core::Millis> delay = {}) {
     EnqueueRequest r;
     r.queue = std::move(queue);
@@ -114,12 +126,7 @@ TEST_F(EngineTest, ExpiredLeaseFailsTheAttemptAndTheJobComesBack) {
 }
 
 TEST_F(EngineTest, WaitingClaimIsWokenByAnEnqueue) {
-  auto waiting = asio::co_spawn(
-      io_, engine_->claim({.queues = {"mail"}, .wait = core::Millis{60'000}}), asio::use_future);
-  // The claim registers as a waiter; poll for that rather than sleeping.
-  for (int i = 0; i < 5000 && engine_->stats().waiting_claims == 0; ++i) {
-    std::this_thread::sleep_for(1ms);
-  }
+  auto waiting = start_waiting_claim("mail");
   ASSERT_EQ(engine_->stats().waiting_claims, 1u);
   const auto id = enqueue("mail");
   ASSERT_EQ(waiting.wait_for(30s), std::future_status::ready);
@@ -130,11 +137,7 @@ TEST_F(EngineTest, WaitingClaimIsWokenByAnEnqueue) {
 }
 
 TEST_F(EngineTest, WaitingClaimIgnoresOtherQueues) {
-  auto waiting = asio::co_spawn(
-      io_, engine_->claim({.queues = {"mail"}, .wait = core::Millis{60'000}}), asio::use_future);
-  for (int i = 0; i < 5000 && engine_->stats().waiting_claims == 0; ++i) {
-    std::this_thread::sleep_for(1ms);
-  }
+  auto waiting = start_waiting_claim("mail");
   enqueue("reports");
   EXPECT_EQ(waiting.wait_for(50ms), std::future_status::timeout);
   engine_->stop();  // wakes the waiter, which answers empty
@@ -153,11 +156,7 @@ TEST_F(EngineTest, ClaimHeldBackByTheRateLimitIsWokenByTheTickAtTheRefill) {
   auto first = run(engine_->claim({.queues = {"mail"}}));
   ASSERT_TRUE(first && first->size() == 1u);
 
-  auto waiting = asio::co_spawn(
-      io_, engine_->claim({.queues = {"mail"}, .wait = core::Millis{60'000}}), asio::use_future);
-  for (int i = 0; i < 5000 && engine_->stats().waiting_claims == 0; ++i) {
-    std::this_thread::sleep_for(1ms);
-  }
+  auto waiting = start_waiting_claim("mail");
   ASSERT_EQ(engine_->stats().waiting_claims, 1u);
   clock_.advance(9s);
   auto next = run(engine_->tick(clock_.now()));

@@ -8,6 +8,7 @@
 // are called synchronously through `call`, which waits for the callback.
 #pragma once
 
+#include "store/conformance/call.hpp"
 #include "store/store.hpp"
 
 #include <gtest/gtest.h>
@@ -36,19 +37,8 @@ struct StoreFactory {
   std::function<std::unique_ptr<Store>(const std::string& dir)> open;
 };
 
-inline const core::TimePoint kNow = core::from_unix_ms(1'800'000'000'000);
-
 inline void PrintTo(const StoreFactory& f, std::ostream* os) {
   *os << f.name;
-}
-
-// Calls `verb(callback)` and waits for the callback's result.
-template <class T, class Verb>
-core::Result<T> call(Verb&& verb) {
-  auto promise = std::make_shared<std::promise<core::Result<T>>>();
-  auto future = promise->get_future();
-  verb([promise](core::Result<T> r) { promise->set_value(std::move(r)); });
-  return future.get();
 }
 
 class StoreTest : public ::testing::TestWithParam<StoreFactory> {

@@ -1,5 +1,6 @@
 // Schema migration: a data directory written by an older server opens, keeps
 // its jobs and queue counts, and is upgraded in place to kSchemaVersion.
+#include "store/conformance/call.hpp"
 #include "store/sqlite/schema.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -16,16 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-const core::TimePoint kNow = core::from_unix_ms(1'800'000'000'000);
-
-template <class T, class Verb>
-core::Result<T> call(Verb&& verb) {
-  auto promise = std::make_shared<std::promise<core::Result<T>>>();
-  auto future = promise->get_future();
-  verb([promise](core::Result<T> r) { promise->set_value(std::move(r)); });
-  return future.get();
-}
 
 // Runs SQL on the database file directly (no store holds it open).
 void run_sql(const std::string& path, const std::string& sql) {

@@ -1,6 +1,7 @@
 // SqliteStore behaviour beyond the conformance suite: opening (directories,
 // exclusive lock) and a failed commit turning the store read-only.
 #include "store/sqlite/sqlite_store.hpp"
+#include "store/conformance/call.hpp"
 
 #include "store/sqlite/schema.hpp"
 #include "store/sqlite/statements.hpp"
@@ -20,16 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-const core::TimePoint kNow = core::from_unix_ms(1'800'000'000'000);
-
-template <class T, class Verb>
-core::Result<T> call(Verb&& verb) {
-  auto promise = std::make_shared<std::promise<core::Result<T>>>();
-  auto future = promise->get_future();
-  verb([promise](core::Result<T> r) { promise->set_value(std::move(r)); });
-  return future.get();
-}
 
 core::NewJob new_job(std::string id) {
   core::NewJob j;
