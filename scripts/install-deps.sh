@@ -6,7 +6,7 @@ build_pkgs=(
   g++ cmake ninja-build ccache pkg-config make
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libpq-dev libssl-dev
-  libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libhowardhinnant-date-dev
+  libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libhowardhinnant-date-dev tzdata
 )
 test_pkgs=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3 curl nodejs clang-format)
 want=("${build_pkgs[@]}")
