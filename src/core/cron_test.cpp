@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <ostream>
 #include <random>
 #include <set>
@@ -560,6 +562,235 @@ TEST(CronNext, JumpsByFieldsInsteadOfScanning) {
     EXPECT_TRUE(cron_next(cron("0 0 29 2 */6"), berlin, t));
   }
   EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+}
+
+// ---------------------------------------------------------------------------
+// Cross-check against a brute-force reference
+
+// An independent reading of the rules: walk instants one step at a time and
+// fire at instant u when some matching wall-clock time lies in (the latest
+// wall-clock time shown before u, the wall-clock time at u]. That fires a
+// gap's times once at its end and never fires a repeated hour twice.
+class Reference {
+ public:
+  Reference(const CronExpr& c, const TimeZone& z, std::chrono::seconds step)
+      : c_(c), z_(z), step_(step) {}
+
+  std::vector<TimePoint> fires(TimePoint from, TimePoint to) const {
+    std::vector<TimePoint> out;
+    TimePoint u = std::chrono::floor<std::chrono::minutes>(from) - 2h;  // > any DST shift
+    auto shown = local(u);
+    for (u += step_; u <= to; u += step_) {
+      const auto wall = local(u);
+      if (wall <= shown) continue;
+      bool fire = false;
+      for (auto x = shown + step_; x <= wall && !fire; x += step_) fire = matches(x);
+      shown = wall;
+      if (fire && u > from) out.push_back(u);
+    }
+    return out;
+  }
+
+ private:
+  using Wall = std::chrono::sys_seconds;  // wall-clock fields, read as if UTC
+
+  Wall local(TimePoint u) const {
+    return std::chrono::floor<std::chrono::seconds>(u) + utc_offset(z_, u);
+  }
+
+  bool matches(Wall w) const {
+    const auto day = std::chrono::floor<std::chrono::days>(w);
+    const std::chrono::year_month_day ymd{day};
+    const std::chrono::hh_mm_ss<std::chrono::seconds> tod{w - day};
+    const auto last = std::chrono::year_month_day_last{
+        ymd.year(),
+        std::chrono::month_day_last{
+            ymd.month()}}.day();
+    const unsigned d = unsigned(ymd.day());
+    const bool dom = c_.days_of_month[d] || (c_.last_day_of_month && ymd.day() == last);
+    const bool dow = c_.days_of_week[std::chrono::weekday{day}.c_encoding()];
+    const bool day_ok = (c_.day_of_month_star || c_.day_of_week_star) ? dom && dow : dom || dow;
+    return day_ok && c_.months[unsigned(ymd.month())] &&
+           c_.hours[std::size_t(tod.hours().count())] &&
+           c_.minutes[std::size_t(tod.minutes().count())] &&
+           c_.seconds[std::size_t(tod.seconds().count())];
+  }
+
+  const CronExpr& c_;
+  const TimeZone& z_;
+  std::chrono::seconds step_;
+};
+
+std::vector<TimePoint> production_fires(const CronExpr& c, const TimeZone& z, TimePoint from,
+                                        TimePoint to) {
+  std::vector<TimePoint> out;
+  for (auto t = cron_next(c, z, from); t && *t <= to; t = cron_next(c, z, *t)) {
+    out.push_back(*t);
+  }
+  return out;
+}
+
+// Random fields: `*`, values, ranges, steps, lists, names, `L`, `?`, 7.
+class RandomCron {
+ public:
+  explicit RandomCron(unsigned seed) : rng_(seed) {}
+
+  std::int64_t pick_ms(std::int64_t below) {
+    return std::uniform_int_distribution<std::int64_t>(0, below - 1)(rng_);
+  }
+
+  std::string expression(bool seconds) {
+    std::string e;
+    if (seconds) e += field(0, 59, kSeconds) + " ";
+    e += field(0, 59, kMinute) + " " + field(0, 23, kHour) + " ";
+    e += field(1, 31, kDom) + " " + field(1, 12, kMonth) + " " + field(0, 7, kDow);
+    return e;
+  }
+
+ private:
+  enum Kind { kSeconds, kMinute, kHour, kDom, kMonth, kDow };
+
+  int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
+
+  std::string value(int v, Kind kind) {
+    static constexpr const char* kMonths[] = {"jan", "FEB", "Mar", "apr", "may", "jun",
+                                              "jul", "aug", "sep", "oct", "nov", "dec"};
+    static constexpr const char* kDays[] = {"sun", "MON", "Tue", "wed", "thu", "fri", "sat"};
+    if (kind == kMonth && pick(0, 3) == 0) return kMonths[v - 1];
+    if (kind == kDow && v < 7 && pick(0, 3) == 0) return kDays[v];
+    return std::to_string(v);
+  }
+
+  std::string item(int lo, int hi, Kind kind) {
+    const int span = kind == kDow ? 6 : hi - lo;
+    const int a = pick(lo, hi);
+    const int b = pick(a, hi);
+    switch (pick(0, 5)) {
+      case 0:
+        return "*/" + std::to_string(pick(1, std::min(span, 12)));
+      case 1:
+      case 2:
+        return value(a, kind);
+      case 3:
+        return value(a, kind) + "-" + value(b, kind);
+      case 4:
+        return value(a, kind) + "-" + value(b, kind) + "/" + std::to_string(pick(1, span));
+      default:
+        return value(a, kind) + "/" + std::to_string(pick(1, span));
+    }
+  }
+
+  std::string field(int lo, int hi, Kind kind) {
+    const int roll = pick(0, 9);
+    if (kind == kMonth && roll < 7) return "*";  // keep fires frequent in a short window
+    if (roll < 3) return (kind == kDom || kind == kDow) && pick(0, 3) == 0 ? "?" : "*";
+    if (kind == kDom && roll == 3) return pick(0, 1) ? "L" : "L," + item(lo, hi, kind);
+    std::string f = item(lo, hi, kind);
+    for (int n = pick(0, 2); n > 0; --n) f += "," + item(lo, hi, kind);
+    return f;
+  }
+
+  std::mt19937 rng_;
+};
+
+std::string describe(const std::vector<TimePoint>& times, const TimeZone& z) {
+  std::string out;
+  for (std::size_t i = 0; i < times.size() && i < 12; ++i) out += format_in_zone(times[i], z) + " ";
+  if (times.size() > 12) out += "... (" + std::to_string(times.size()) + ")";
+  return out;
+}
+
+// From instants anywhere in [from, to) — inside gaps and repeated hours too —
+// the next fire is the reference's first fire after it.
+void expect_next_from_anywhere(const CronExpr& c, const TimeZone& z,
+                               const std::vector<TimePoint>& fires, TimePoint from, TimePoint to,
+                               RandomCron& random) {
+  const auto span = std::chrono::duration_cast<Millis>(to - from).count();
+  for (int k = 0; k < 20; ++k) {
+    const TimePoint after = from + Millis{random.pick_ms(span)};
+    const auto want = std::upper_bound(fires.begin(), fires.end(), after);
+    if (want == fires.end()) continue;  // the next fire lies past the window
+    ASSERT_EQ(cron_next(c, z, after), *want) << "after " << format_in_zone(after, z);
+  }
+}
+
+struct Window {
+  const char* zone;
+  const char* center;  // a daylight-saving change, or a year or month end
+};
+
+constexpr Window kWindows[] = {
+    {"UTC", "2026-01-01T00:00:00Z"},
+    {"UTC", "2028-02-29T00:00:00Z"},
+    {"Europe/Berlin", "2026-03-29T01:00:00Z"},
+    {"Europe/Berlin", "2026-10-25T01:00:00Z"},
+    {"Europe/Berlin", "2026-12-31T23:00:00Z"},
+    {"America/New_York", "2026-03-08T07:00:00Z"},
+    {"America/New_York", "2026-11-01T06:00:00Z"},
+    {"Australia/Lord_Howe", "2026-04-04T15:00:00Z"},
+    {"Australia/Lord_Howe", "2026-10-03T15:30:00Z"},
+};
+
+TEST(CronCrossCheck, RandomExpressionsAgreeWithMinuteByMinuteReference) {
+  RandomCron random(20260325);
+  int fired = 0;
+  for (const Window& w : kWindows) {
+    const TimeZone z = zone(w.zone);
+    const TimePoint from = at(w.center) - std::chrono::days{1};
+    const TimePoint to = at(w.center) + std::chrono::days{1};
+    for (int i = 0; i < 25; ++i) {
+      const std::string expr = random.expression(false);
+      SCOPED_TRACE("\"" + expr + "\" in " + w.zone + " around " + w.center);
+      const CronExpr c = cron(expr);
+      const auto want = Reference(c, z, 60s).fires(from, to);
+      const auto got = production_fires(c, z, from, to);
+      ASSERT_EQ(describe(got, z), describe(want, z));
+      ASSERT_EQ(got, want);
+      fired += int(got.size());
+      expect_next_from_anywhere(c, z, want, from, to, random);
+    }
+  }
+  EXPECT_GT(fired, 1000);  // the random expressions fire, not just agree on nothing
+}
+
+TEST(CronCrossCheck, RandomSecondExpressionsAgreeWithSecondBySecondReference) {
+  RandomCron random(7);
+  int fired = 0;
+  for (const Window& w : kWindows) {
+    const TimeZone z = zone(w.zone);
+    const TimePoint from = at(w.center) - 1h;
+    const TimePoint to = at(w.center) + 1h;
+    for (int i = 0; i < 4; ++i) {
+      const std::string expr = random.expression(true);
+      SCOPED_TRACE("\"" + expr + "\" in " + w.zone + " around " + w.center);
+      const CronExpr c = cron(expr);
+      const auto got = production_fires(c, z, from, to);
+      const auto want = Reference(c, z, 1s).fires(from, to);
+      ASSERT_EQ(got, want);
+      fired += int(got.size());
+      expect_next_from_anywhere(c, z, want, from, to, random);
+    }
+  }
+  EXPECT_GT(fired, 100);
+}
+
+TEST(CronCrossCheck, EveryStartingMinuteAcrossBerlinTransitions) {
+  // From each minute of the two transition nights, the next fire of a few
+  // expressions is the reference's first fire after it.
+  const TimeZone berlin = zone("Europe/Berlin");
+  for (const char* expr : {"*/15 * * * *", "30 2 * * *", "0 3 * * *", "*/7 1-3 * * *"}) {
+    const CronExpr c = cron(expr);
+    for (const char* night : {"2026-03-28T22:00:00Z", "2026-10-24T22:00:00Z"}) {
+      const auto all = Reference(c, berlin, 60s).fires(at(night), at(night) + std::chrono::days{2});
+      for (int m = 0; m < 6 * 60; ++m) {
+        const TimePoint after = at(night) + std::chrono::minutes{m};
+        const auto want = std::upper_bound(all.begin(), all.end(), after);
+        ASSERT_NE(want, all.end());
+        ASSERT_EQ(cron_next(c, berlin, after), *want)
+            << expr << " after " << format_in_zone(after, berlin);
+      }
+    }
+  }
 }
 
 }  // namespace
