@@ -368,7 +368,8 @@ bool can_ever_fire(const CronExpr& c) {
     if (!c.months[std::size_t(m)]) continue;
     if (either || c.last_day_of_month) return true;
     const int longest = m == 2 ? 29 : days_in_month(2001, m);
-    if (next_bit(c.days_of_month, 1) != -1 && next_bit(c.days_of_month, 1) <= longest) return true;
+    const int first_day = next_bit(c.days_of_month, 1);
+    if (first_day != -1 && first_day <= longest) return true;
   }
   return false;
 }
@@ -457,7 +458,8 @@ std::optional<TimePoint> cron_next(const CronExpr& cron, const TimeZone& zone, T
   if (!can_ever_fire(cron)) return std::nullopt;
   if (after >= kEnd) return std::nullopt;
   // Fire times are whole seconds, so "after t" is "after t's second".
-  date::sys_seconds t = std::max(std::chrono::floor<seconds>(after), date::sys_seconds{kFirst});
+  const date::sys_seconds t =
+      std::max(std::chrono::floor<seconds>(after), date::sys_seconds{kFirst} - seconds{1});
   const date::time_zone* z = ZoneAccess::get(zone);
   const Wall start = to_wall(search_start(z, t));
   const auto match = next_match(cron, start, start.year + kSearchYears);

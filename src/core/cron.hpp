@@ -98,17 +98,19 @@ class TimeZone {
 // or errc::internal if the database itself cannot be read.
 Result<TimeZone> find_time_zone(std::string_view name);
 
-// The zone's offset from UTC at instant `t` (local = UTC + offset).
+// The zone's offset from UTC at instant `t` (local = UTC + offset), for
+// instants in years 1 to 9999.
 std::chrono::seconds utc_offset(const TimeZone& zone, TimePoint t);
 
 // `t` as local time with its offset: "2026-10-25T02:30:00+02:00" (UTC as
-// "Z"); milliseconds appear only when not zero.
+// "Z"); milliseconds appear only when not zero. Years 1 to 9999.
 std::string format_in_zone(TimePoint t, const TimeZone& zone);
 
 // The first fire time strictly after `after`, by the daylight-saving rules
 // above; nullopt if the expression never fires (`0 0 30 2 *`) or not within
-// 400 years, or if `after` is past year 9999. Jumps field by field: a few
-// microseconds, whatever the expression.
+// 400 years, or if it would be past year 9999 (instants before year 1 count
+// as the start of year 1, UTC). Jumps field by field: microseconds, whatever
+// the expression.
 std::optional<TimePoint> cron_next(const CronExpr& cron, const TimeZone& zone, TimePoint after);
 
 // Up to `n` successive fire times after `after` (fewer if it stops firing).

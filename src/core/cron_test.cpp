@@ -551,6 +551,19 @@ TEST(CronNext, FallBackNeverFiresTheSameWallClockTimeTwice) {
   }
 }
 
+TEST(CronNext, ExtremeInstantsAreClampedToYearsOneTo9999) {
+  EXPECT_FALSE(cron_next(cron("* * * * * *"), TimeZone{}, TimePoint::max()));
+  EXPECT_FALSE(cron_next(cron("* * * * * *"), zone("Europe/Berlin"), TimePoint::max()));
+  EXPECT_FALSE(cron_next(cron("* * * * *"), TimeZone{}, at("9999-12-31T23:59:00Z")));
+  auto first = cron_next(cron("0 0 1 1 *"), TimeZone{}, TimePoint::min());
+  ASSERT_TRUE(first);
+  EXPECT_EQ(format_in_zone(*first, TimeZone{}), "0001-01-01T00:00:00Z");
+  auto berlin = cron_next(cron("0 0 1 1 *"), zone("Europe/Berlin"), TimePoint::min());
+  ASSERT_TRUE(berlin);
+  // Year 1 starts at 00:53 local time in Berlin (local mean time), after midnight.
+  EXPECT_EQ(format_in_zone(*berlin, zone("Europe/Berlin")).substr(0, 19), "0002-01-01T00:00:00");
+}
+
 TEST(CronNext, JumpsByFieldsInsteadOfScanning) {
   // Sparse and never-firing expressions answer in microseconds, not by walking minutes.
   const TimeZone berlin = zone("Europe/Berlin");
