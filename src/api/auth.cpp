@@ -101,9 +101,9 @@ const Auth::StoredKey* Auth::find_key(std::string_view secret) const {
   return found;
 }
 
-core::Result<void> Auth::check(const Request& req, Access access, std::string_view job_id,
-                               core::TimePoint now) const {
-  if (access == Access::open) return {};
+core::Result<Grant> Auth::check(const Request& req, Access access, std::string_view job_id,
+                                core::TimePoint now) const {
+  if (access == Access::open) return Grant::full;
   const auto presented = bearer(req.authorization);
   if (access == Access::read_job) {
     // A job token comes as ?token= or as the bearer value (when it is not a key).
@@ -116,13 +116,13 @@ core::Result<void> Auth::check(const Request& req, Access access, std::string_vi
       token = presented;
     }
     if (!token.empty()) {
-      if (verify_token(token, job_id, now)) return {};
+      if (verify_token(token, job_id, now)) return Grant::job_token;
       return core::make_error(core::errc::unauthorized,
                               "the job token is invalid, expired or for another job", "token");
     }
   }
   if (keys_.empty()) {
-    if (req.loopback || insecure_) return {};
+    if (req.loopback || insecure_) return Grant::full;
     return core::make_error(core::errc::forbidden,
                             "this server has no API keys configured and answers only loopback "
                             "clients; start it with --key ROLE:SECRET");
@@ -138,7 +138,7 @@ core::Result<void> Auth::check(const Request& req, Access access, std::string_vi
       role == Role::admin ||
       ((access == Access::producer || access == Access::read_job) && role == Role::producer) ||
       (access == Access::worker && role == Role::worker);
-  if (allowed) return {};
+  if (allowed) return Grant::full;
   return core::make_error(core::errc::forbidden,
                           fmt::format("a {} key may not do this", to_string(role)),
                           "authorization");

@@ -41,6 +41,12 @@ struct ApiKey {
 core::Result<ApiKey> parse_api_key(std::string_view text);
 std::string_view to_string(Role role) noexcept;
 
+// What a request that passed Auth::check may see.
+enum class Grant {
+  full,       // a key (or no keys and a loopback client): everything its route offers
+  job_token,  // a job's read token: the job's status only (no payload-adjacent logs)
+};
+
 class Auth {
  public:
   // `token_secret`: the server's signing secret (32+ bytes).
@@ -50,8 +56,8 @@ class Auth {
 
   // Checks a request against the access a route requires. `job_id` is the
   // job a read_job route is about. Errors: unauthorized, forbidden.
-  core::Result<void> check(const Request& req, Access access, std::string_view job_id,
-                           core::TimePoint now) const;
+  core::Result<Grant> check(const Request& req, Access access, std::string_view job_id,
+                            core::TimePoint now) const;
 
   std::string make_token(std::string_view job_id, core::TimePoint expires) const;
   bool verify_token(std::string_view token, std::string_view job_id, core::TimePoint now) const;

@@ -151,7 +151,15 @@ awaitable<Response> enqueue_batch(Context& c) {
 awaitable<Response> get_job(Context& c) {
   auto job = co_await c.services.engine.get(c.params[0]);
   if (!job) co_return error_response(job.error());
+  // A token is handed to the app's end users: status, not the worker's output.
+  if (c.grant == Grant::job_token) job->logs.clear();
   co_return json_response(200, json::serialize(core::job_to_json(*job)));
+}
+
+awaitable<Response> get_job_logs(Context& c) {
+  auto job = co_await c.services.engine.get(c.params[0]);
+  if (!job) co_return error_response(job.error());
+  co_return json_response(200, json::serialize(core::logs_to_json(*job)));
 }
 
 core::Result<store::JobListParams> parse_list(const Request& req) {
@@ -231,6 +239,7 @@ std::vector<Route> job_routes() {
       {"POST", "/v1/jobs/batch", Access::producer, enqueue_batch},
       {"GET", "/v1/jobs", Access::producer, list_jobs},
       {"GET", "/v1/jobs/:id", Access::read_job, get_job},
+      {"GET", "/v1/jobs/:id/logs", Access::producer, get_job_logs},
       {"DELETE", "/v1/jobs/:id", Access::admin, delete_job},
       {"POST", "/v1/jobs/:id/cancel", Access::producer, cancel_job},
       {"POST", "/v1/jobs/:id/retry", Access::producer, retry_job},

@@ -62,11 +62,9 @@ boost::asio::awaitable<Response> Router::dispatch(const Request& request,
         core::make_error(core::errc::not_found, fmt::format("no such endpoint: {}", request.path)));
   }
   const std::string_view job_id = captures.empty() ? std::string_view{} : captures[0];
-  if (auto ok = services.auth.check(request, found->access, job_id, services.engine.clock().now());
-      !ok) {
-    co_return error_response(ok.error());
-  }
-  Context context{request, std::move(captures), services};
+  auto grant = services.auth.check(request, found->access, job_id, services.engine.clock().now());
+  if (!grant) co_return error_response(grant.error());
+  Context context{request, std::move(captures), services, *grant};
   try {
     co_return co_await found->handler(context);
   } catch (const std::exception& e) {

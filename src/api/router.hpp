@@ -34,6 +34,7 @@ struct Context {
   const Request& request;
   std::vector<std::string> params;  // captured ":name" segments, in order
   Services& services;
+  Grant grant = Grant::full;
 };
 
 using Handler = boost::asio::awaitable<Response> (*)(Context&);

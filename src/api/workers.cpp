@@ -127,22 +127,35 @@ awaitable<Response> progress(Context& c) {
   co_return json_response(200, R"({"ok":true})");
 }
 
+// The attempt's log: any length (the store keeps its tail), a string or absent.
+core::Result<std::string> log_of(const Fields& f) {
+  const auto* log = f.raw("log");
+  if (!log || log->is_null()) return std::string();
+  if (!log->is_string()) return f.wrong_type("log", "a string");
+  return core::utf8_clip(log->get_string(), core::kMaxLogBytes, true);
+}
+
 core::Result<store::JobCompleteParams> parse_complete(const Fields& f, std::string id) {
-  if (auto ok = f.only({"id", "lease_id", "result"}); !ok) return ok.error();
+  if (auto ok = f.only({"id", "lease_id", "result", "log"}); !ok) return ok.error();
   ERRAND_TRY(lease_id, lease_id_of(f));
-  store::JobCompleteParams p{.id = std::move(id), .lease_id = std::move(lease_id)};
+  ERRAND_TRY(log, log_of(f));
+  store::JobCompleteParams p{
+      .id = std::move(id), .lease_id = std::move(lease_id), .log = std::move(log)};
   if (const auto* result = f.raw("result")) p.result = *result;
   return p;
 }
 
 core::Result<store::JobFailParams> parse_fail(const Fields& f, std::string id) {
-  if (auto ok = f.only({"id", "lease_id", "error", "retry", "retry_in"}); !ok) return ok.error();
+  if (auto ok = f.only({"id", "lease_id", "error", "retry", "retry_in", "log"}); !ok)
+    return ok.error();
   ERRAND_TRY(lease_id, lease_id_of(f));
-  store::JobFailParams p{.id = std::move(id), .lease_id = std::move(lease_id)};
+  ERRAND_TRY(log, log_of(f));
+  store::JobFailParams p{
+      .id = std::move(id), .lease_id = std::move(lease_id), .log = std::move(log)};
   const auto* error = f.raw("error");
   if (!error) return f.missing("error");
   if (!error->is_string()) return f.wrong_type("error", "a string");
-  p.error = std::string(error->get_string()).substr(0, core::kMaxErrorMessage);
+  p.error = core::utf8_clip(error->get_string(), core::kMaxErrorMessage);
   ERRAND_TRY(retry, f.boolean("retry"));
   p.retry = retry.value_or(true);
   ERRAND_TRY(retry_in, f.duration("retry_in", core::Millis{0}, core::Millis{365LL * 86'400'000}));
@@ -155,8 +168,7 @@ awaitable<Response> complete(Context& c) {
   if (!body) co_return error_response(body.error());
   auto p = parse_complete(Fields(*body), c.params[0]);
   if (!p) co_return error_response(p.error());
-  auto job = co_await c.services.engine.complete(std::move(p->id), std::move(p->lease_id),
-                                                 std::move(p->result));
+  auto job = co_await c.services.engine.complete(std::move(*p));
   if (!job) co_return error_response(job.error());
   co_return json_response(
       200, json::serialize(json::object{{"id", job->id}, {"state", core::to_string(job->state)}}));
@@ -173,7 +185,8 @@ awaitable<Response> fail(Context& c) {
                               .lease_id = std::move(p->lease_id),
                               .error = std::move(p->error),
                               .retry = p->retry,
-                              .retry_in = p->retry_in};
+                              .retry_in = p->retry_in,
+                              .log = std::move(p->log)};
   auto job = co_await c.services.engine.fail(std::move(request));
   if (!job) co_return error_response(job.error());
   co_return json_response(

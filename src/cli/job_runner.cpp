@@ -91,14 +91,13 @@ boost::json::value conclude(const ExitStatus& status, const std::string& stopped
                             : std::string("SIGTERM");
     throw std::runtime_error(failure_message(
         fmt::format("{}: stopped with {} ({})", stopped_because, how, describe_exit(status)),
-        out.stderr_tail, out.log));
+        out.stderr_tail));
   }
   if (!status.signaled && status.code == 0) {
-    if (!out.result_error.empty())
-      throw std::runtime_error(failure_message(out.result_error, LogTail(0), out.log));
+    if (!out.result_error.empty()) throw std::runtime_error(out.result_error);
     return out.result;
   }
-  auto message = failure_message(describe_exit(status), out.stderr_tail, out.log);
+  auto message = failure_message(describe_exit(status), out.stderr_tail);
   if (out.no_retry) throw client::NoRetry(message);
   throw std::runtime_error(message);
 }
@@ -133,8 +132,10 @@ boost::json::value run_job_command(client::RunningJob& job, const JobRunnerOptio
       child.signal_group(SIGKILL);
       killed = true;
     }
-    if (auto status = child.pump(kTick, sink))
+    if (auto status = child.pump(kTick, sink)) {
+      job.set_log(out.log.text());
       return conclude(*status, stopped_because, killed, out, options.kill_grace);
+    }
   }
 }
 

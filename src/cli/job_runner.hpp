@@ -7,9 +7,10 @@
 // handed back at shutdown, gets SIGTERM and, after `kill_grace`, SIGKILL (to
 // its process group). The outcome maps onto the worker runtime's handler
 // contract: exit 0 returns the result; exit 75 and other exits throw
-// (retried), or throw NoRetry after `::no-retry`; the message is the exit,
-// the last stderr lines and the last 2 KiB of the log (the server has no log
-// field yet). Thread-safe: each call runs on its handler's thread.
+// (retried), or throw NoRetry after `::no-retry`; the message is the exit
+// and the last stderr lines. Every other line (stderr included) is the
+// attempt's log, sent with the outcome (the last 64 KiB). Thread-safe: each
+// call runs on its handler's thread.
 #pragma once
 
 #include "client/worker.hpp"

@@ -148,13 +148,19 @@ void print_job(std::ostream& out, const core::Job& job, core::TimePoint now) {
   f.add("payload", json_preview(job.payload));
   if (!job.result.is_null()) f.add("result", json_preview(job.result));
   f.print(out);
-  if (job.errors.empty()) return;
-  out << "errors:\n";
-  Table t({{"ATTEMPT", true}, {"AT"}, {"MESSAGE"}});
-  for (const auto& e : job.errors) {
-    t.add({std::to_string(e.attempt), relative_time(e.at, now), e.message});
+  if (!job.errors.empty()) {
+    out << "errors:\n";
+    Table t({{"ATTEMPT", true}, {"AT"}, {"MESSAGE"}});
+    for (const auto& e : job.errors) {
+      t.add({std::to_string(e.attempt), relative_time(e.at, now), e.message});
+    }
+    t.print(out);
   }
-  t.print(out);
+  if (!job.logs.empty()) {
+    const std::string& log = job.logs.back().text;
+    out << "log of the last attempt:\n" << log;
+    if (!log.empty() && log.back() != '\n') out << '\n';
+  }
 }
 
 void print_job_table(std::ostream& out, const std::vector<core::Job>& jobs, core::TimePoint now) {

@@ -78,6 +78,20 @@ TEST(PrintJob, ShowsStateAttemptsProgressAndErrors) {
   EXPECT_NE(text.find("30s ago  SMTP timeout"), std::string::npos) << text;
 }
 
+TEST(PrintJob, EndsWithTheLogOfTheLastAttempt) {
+  core::Job job;
+  job.id = "J1";
+  job.state = core::JobState::failed;
+  job.logs.push_back({.attempt = 1, .text = "old attempt\n"});
+  job.logs.push_back({.attempt = 2, .text = "connecting\nsmtp refused"});
+  std::ostringstream out;
+  print_job(out, job, kNow);
+  const auto text = out.str();
+  EXPECT_NE(text.find("log of the last attempt:\nconnecting\nsmtp refused\n"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("old attempt"), std::string::npos) << text;
+}
+
 TEST(PrintTables, EmptyListsSaySo) {
   std::ostringstream jobs, queues;
   print_job_table(jobs, {}, kNow);

@@ -129,12 +129,10 @@ std::string describe_exit(const ExitStatus& status) {
   return fmt::format("exit code {}", status.code);
 }
 
-std::string failure_message(std::string_view what, const LogTail& stderr_tail, const LogTail& log) {
+std::string failure_message(std::string_view what, const LogTail& stderr_tail) {
   std::string message(what);
   const auto err = stderr_tail.tail(kErrorStderrBytes);
   if (!err.empty()) message += ": " + err;
-  const auto log_tail = log.tail(kErrorLogBytes);
-  if (!log_tail.empty() && log_tail != err) message += "\n--- log (last 2 KiB) ---\n" + log_tail;
   return message;
 }
 

@@ -93,12 +93,11 @@ inline constexpr int kExitTempFail = 75;  // EX_TEMPFAIL: fail and retry
 std::string describe_exit(const ExitStatus& status);
 
 // The fail message for a command that failed: `what` (e.g. "exit code 3"),
-// then the last stderr lines, then — the server has no log field yet — the
-// last 2 KiB of the job's log, so the message stays under the server's 4 KiB.
-std::string failure_message(std::string_view what, const LogTail& stderr_tail, const LogTail& log);
+// then the last stderr lines (at most kErrorStderrBytes, so the message stays
+// under the server's 4 KiB). The whole log goes to the server's `log` field.
+std::string failure_message(std::string_view what, const LogTail& stderr_tail);
 
 inline constexpr std::size_t kLogBytes = 64 * 1024;
 inline constexpr std::size_t kErrorStderrBytes = 1024;
-inline constexpr std::size_t kErrorLogBytes = 2048;
 
 }  // namespace errand::cli

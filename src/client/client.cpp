@@ -144,9 +144,9 @@ core::Result<void> Client::progress(std::string_view id, std::string_view lease_
 }
 
 core::Result<Finished> Client::complete(std::string_view id, std::string_view lease_id,
-                                        const json::value& result) {
+                                        const json::value& result, std::string_view log) {
   return then_parse<Finished>(
-      impl_->post(wire::job_target(id, "/complete"), wire::complete_body(lease_id, result)),
+      impl_->post(wire::job_target(id, "/complete"), wire::complete_body(lease_id, result, log)),
       wire::parse_finished);
 }
 

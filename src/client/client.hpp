@@ -65,7 +65,8 @@ class Client {
   core::Result<void> progress(std::string_view id, std::string_view lease_id,
                               const ProgressUpdate& update);
   core::Result<Finished> complete(std::string_view id, std::string_view lease_id,
-                                  const boost::json::value& result = nullptr);
+                                  const boost::json::value& result = nullptr,
+                                  std::string_view log = {});
   core::Result<Finished> fail(std::string_view id, std::string_view lease_id,
                               const FailOptions& options);
   // Many completes and fails in one call; each item succeeds or fails alone.

@@ -93,6 +93,7 @@ struct FailOptions {
   std::string error;
   bool retry = true;                     // false: no further attempts
   std::optional<core::Millis> retry_in;  // overrides the backoff
+  std::string log;                       // the attempt's output (the server keeps 64 KiB)
 };
 
 // What complete / fail did to the job.
@@ -110,6 +111,7 @@ struct Ack {
   std::optional<std::string> error;      // set: this is a fail
   bool retry = true;                     // fail only
   std::optional<core::Millis> retry_in;  // fail only
+  std::string log;                       // the attempt's output; empty: none
 };
 
 struct AckResult {

@@ -321,9 +321,11 @@ json::object progress_body(std::string_view lease_id, const ProgressUpdate& p) {
   return b;
 }
 
-json::object complete_body(std::string_view lease_id, const json::value& result) {
+json::object complete_body(std::string_view lease_id, const json::value& result,
+                           std::string_view log) {
   json::object b{{"lease_id", lease_id}};
   if (!result.is_null()) b["result"] = result;
+  if (!log.empty()) b["log"] = log;
   return b;
 }
 
@@ -331,6 +333,7 @@ json::object fail_body(std::string_view lease_id, const FailOptions& o) {
   json::object b{{"lease_id", lease_id}, {"error", o.error}};
   if (!o.retry) b["retry"] = false;
   if (o.retry_in) b["retry_in"] = core::format_duration(*o.retry_in);
+  if (!o.log.empty()) b["log"] = o.log;
   return b;
 }
 
@@ -340,10 +343,10 @@ json::object acks_body(const std::vector<Ack>& acks) {
   for (const auto& a : acks) {
     json::object item;
     if (a.error) {
-      FailOptions f{*a.error, a.retry, a.retry_in};
+      FailOptions f{*a.error, a.retry, a.retry_in, a.log};
       item = fail_body(a.lease_id, f);
     } else {
-      item = complete_body(a.lease_id, a.result);
+      item = complete_body(a.lease_id, a.result, a.log);
     }
     item["id"] = a.id;
     items.emplace_back(std::move(item));

@@ -25,7 +25,8 @@ boost::json::object enqueue_batch_body(const std::vector<EnqueueOptions>& jobs);
 boost::json::object claim_body(const ClaimOptions& o);
 boost::json::object heartbeat_body(std::string_view lease_id, std::optional<core::Millis> extend);
 boost::json::object progress_body(std::string_view lease_id, const ProgressUpdate& p);
-boost::json::object complete_body(std::string_view lease_id, const boost::json::value& result);
+boost::json::object complete_body(std::string_view lease_id, const boost::json::value& result,
+                                  std::string_view log = {});
 boost::json::object fail_body(std::string_view lease_id, const FailOptions& o);
 boost::json::object acks_body(const std::vector<Ack>& acks);
 // PUT /v1/queues/{q}: the whole config (unset fields are left out: cleared).

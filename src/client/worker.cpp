@@ -64,6 +64,10 @@ bool RunningJob::progress(int percent, std::string_view message, const boost::js
   return runtime_->progress(*slot_, update);
 }
 
+void RunningJob::set_log(std::string text) {
+  slot_->log = std::move(text);
+}
+
 bool RunningJob::cancel_requested() const noexcept {
   return slot_->cancel_requested.load();
 }
@@ -264,6 +268,7 @@ void WorkerRuntime::run_handler(const std::shared_ptr<JobSlot>& slot) {
   } catch (...) {
     ack.error = "the handler threw an exception that is not a std::exception";
   }
+  ack.log = std::move(slot->log);
   finish(slot, std::move(ack), since(started));
 }
 

@@ -76,6 +76,9 @@ class RunningJob {
   // Sets the job's progress now. False when the server did not take it.
   bool progress(int percent, std::string_view message = {},
                 const boost::json::value& data = nullptr);
+  // The attempt's log (what the handler's work printed), sent with its
+  // outcome; the server keeps the last 64 KiB. Replaces an earlier one.
+  void set_log(std::string text);
   // Set from heartbeat answers.
   bool cancel_requested() const noexcept;
   // Any reason to give up now (cancelled, lease lost, shutdown).

@@ -28,4 +28,17 @@ Result<void> validate_label(std::string_view value, std::size_t limit, std::stri
                  fmt::format("{} must be 1-{} printable characters without spaces", field, limit));
 }
 
+std::string utf8_clip(std::string_view text, std::size_t limit, bool keep_tail) {
+  if (text.size() <= limit) return std::string(text);
+  const auto continuation = [](char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; };
+  if (keep_tail) {
+    std::size_t from = text.size() - limit;
+    while (from < text.size() && continuation(text[from])) ++from;
+    return std::string(text.substr(from));
+  }
+  std::size_t end = limit;
+  while (end > 0 && continuation(text[end])) --end;
+  return std::string(text.substr(0, end));
+}
+
 }  // namespace errand::core

@@ -24,6 +24,7 @@ inline constexpr std::size_t kMaxIdempotencyKey = 256;
 inline constexpr std::size_t kMaxTags = 32;
 inline constexpr std::size_t kMaxTagLength = 64;
 inline constexpr std::size_t kMaxErrorMessage = 4096;
+inline constexpr std::size_t kMaxLogBytes = 64 * 1024;  // kept per attempt: the tail
 
 struct Progress {
   std::optional<int> percent;  // 0..100
@@ -36,6 +37,14 @@ struct AttemptError {
   int attempt = 0;
   TimePoint at{};
   std::string message;
+};
+
+// What an attempt's handler wrote (the last kMaxLogBytes), kept apart from
+// the job row so claims never read it.
+struct AttemptLog {
+  int attempt = 0;
+  TimePoint at{};  // when the attempt ended
+  std::string text;
 };
 
 // A job as stored. Lease fields are meaningful only while running.
@@ -62,6 +71,8 @@ struct Job {
   std::string worker;
   std::optional<TimePoint> lease_expires_at;
   bool cancel_requested = false;
+  // Every attempt's log, oldest first: filled by a single-job read only.
+  std::vector<AttemptLog> logs;
 };
 
 // What an enqueue asks for, already validated, before the store assigns state.
@@ -79,6 +90,10 @@ struct NewJob {
   std::string idempotency_key;
   std::vector<std::string> tags;
 };
+
+// At most `limit` bytes of `text`: its head (keep_tail false) or its tail,
+// never cutting a UTF-8 sequence in two.
+std::string utf8_clip(std::string_view text, std::size_t limit, bool keep_tail = false);
 
 // Queue names: [a-z0-9_.-]{1,64}.
 Result<void> validate_queue_name(std::string_view name, std::string_view field = "queue");

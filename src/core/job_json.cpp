@@ -66,6 +66,7 @@ json::object job_to_json(const Job& j) {
         json::object{{"attempt", e.attempt}, {"at", format_rfc3339(e.at)}, {"message", e.message}});
   }
   o["errors"] = std::move(errors);
+  if (!j.logs.empty()) o["log"] = j.logs.back().text;
   o["cancel_requested"] = j.cancel_requested;
   o["worker"] = j.worker.empty() ? json::value(nullptr) : json::value(j.worker);
   o["lease_expires_at"] = time_or_null(j.lease_expires_at);
@@ -120,12 +121,24 @@ Result<Job> job_from_json(const json::value& v) {
                           opt_time(eo, "at").value_or(TimePoint{}), str(eo, "message")});
     }
   }
+  if (const auto* log = o.if_contains("log"); log && log->is_string()) {
+    j.logs.push_back({.attempt = j.attempt, .text = std::string(log->get_string())});
+  }
   if (const auto* c = o.if_contains("cancel_requested"); c && c->is_bool()) {
     j.cancel_requested = c->get_bool();
   }
   j.worker = str(o, "worker");
   j.lease_expires_at = opt_time(o, "lease_expires_at");
   return j;
+}
+
+json::object logs_to_json(const Job& job) {
+  json::array logs;
+  for (const auto& l : job.logs) {
+    logs.emplace_back(
+        json::object{{"attempt", l.attempt}, {"at", format_rfc3339(l.at)}, {"log", l.text}});
+  }
+  return json::object{{"id", job.id}, {"logs", std::move(logs)}};
 }
 
 }  // namespace errand::core

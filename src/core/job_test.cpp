@@ -70,6 +70,25 @@ TEST(ValidateLabel, Rejects) {
   EXPECT_NE(r.error().message.find("64"), std::string::npos) << r.error().message;
 }
 
+TEST(Utf8Clip, KeepsShortTextWhole) {
+  EXPECT_EQ(utf8_clip("héllo", 6), "héllo");
+  EXPECT_EQ(utf8_clip("", 0), "");
+}
+
+TEST(Utf8Clip, NeverSplitsACharacter) {
+  // "é" is two bytes: a cut inside it drops the whole character.
+  EXPECT_EQ(utf8_clip("aé", 2), "a");
+  EXPECT_EQ(utf8_clip("aéb", 3), "aé");
+  EXPECT_EQ(utf8_clip("éa", 2, true), "a");
+  EXPECT_EQ(utf8_clip("xéa", 3, true), "éa");
+  EXPECT_EQ(utf8_clip("€", 2), "");  // three bytes
+}
+
+TEST(Utf8Clip, TailKeepsTheEnd) {
+  EXPECT_EQ(utf8_clip("line 1\nline 2\n", 7, true), "line 2\n");
+  EXPECT_EQ(utf8_clip("abcdef", 3), "abc");
+}
+
 TEST(JobDefaults, MatchTheApi) {
   const Job j;
   EXPECT_EQ(j.state, JobState::queued);

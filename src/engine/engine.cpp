@@ -107,11 +107,8 @@ Task<store::Unit> Engine::progress(std::string id, std::string lease_id, core::P
       [&](auto done) { store_.job_progress(std::move(params), std::move(done)); });
 }
 
-Task<core::Job> Engine::complete(std::string id, std::string lease_id, boost::json::value result) {
-  store::JobCompleteParams params{.id = std::move(id),
-                                  .lease_id = std::move(lease_id),
-                                  .result = std::move(result),
-                                  .now = clock_.now()};
+Task<core::Job> Engine::complete(store::JobCompleteParams params) {
+  params.now = clock_.now();
   co_return co_await await_store<core::Job>(
       [&](auto done) { store_.job_complete(std::move(params), std::move(done)); });
 }
@@ -122,6 +119,7 @@ Task<core::Job> Engine::fail(FailRequest r) {
                               .error = std::move(r.error),
                               .retry = r.retry,
                               .retry_in = r.retry_in,
+                              .log = std::move(r.log),
                               .now = clock_.now(),
                               .jitter = next_jitter()};
   co_return co_await await_store<core::Job>(

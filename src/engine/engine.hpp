@@ -63,6 +63,7 @@ struct FailRequest {
   std::string error;
   bool retry = true;
   std::optional<core::Millis> retry_in;
+  std::string log;
 };
 
 struct EngineOptions {
@@ -105,7 +106,8 @@ class Engine {
   Task<store::LeaseInfo> heartbeat(std::string id, std::string lease_id,
                                    std::optional<core::Millis> extend);
   Task<store::Unit> progress(std::string id, std::string lease_id, core::Progress progress);
-  Task<core::Job> complete(std::string id, std::string lease_id, boost::json::value result);
+  // `params.now` is set here.
+  Task<core::Job> complete(store::JobCompleteParams params);
   Task<core::Job> fail(FailRequest request);
   // Items' `now` and `jitter` are filled in here.
   Task<std::vector<core::Result<core::JobState>>> ack_many(std::vector<store::AckItem> items);

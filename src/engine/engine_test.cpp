@@ -114,7 +114,7 @@ TEST_F(EngineTest, ExpiredLeaseFailsTheAttemptAndTheJobComesBack) {
   ASSERT_EQ(job->errors.size(), 1u);
   EXPECT_EQ(job->errors[0].message, "lease expired");
 
-  auto late = run(engine_->complete(id, old_lease, nullptr));
+  auto late = run(engine_->complete({.id = id, .lease_id = old_lease}));
   ASSERT_FALSE(late);
   EXPECT_EQ(late.error().code, core::errc::conflict);
 
@@ -183,7 +183,7 @@ TEST_F(EngineTest, TickPrunesFinishedJobsPastRetention) {
   const auto id = enqueue("mail");
   auto claimed = run(engine_->claim({.queues = {"mail"}}));
   ASSERT_TRUE(claimed && claimed->size() == 1u);
-  ASSERT_TRUE(run(engine_->complete(id, claimed->front().lease_id, nullptr)));
+  ASSERT_TRUE(run(engine_->complete({.id = id, .lease_id = claimed->front().lease_id})));
   run(engine_->tick(clock_.now()));  // first tick prunes; the job is fresh
   ASSERT_TRUE(run(engine_->get(id)));
   clock_.advance(core::Millis{8LL * 86'400'000});

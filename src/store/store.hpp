@@ -107,6 +107,7 @@ struct JobCompleteParams {
   std::string id;
   std::string lease_id;
   boost::json::value result;
+  std::string log;  // the attempt's log (its last core::kMaxLogBytes are kept); empty: none
   core::TimePoint now;
 };
 
@@ -116,6 +117,7 @@ struct JobFailParams {
   std::string error;  // appended to the job's errors with its attempt number
   bool retry = true;
   std::optional<core::Millis> retry_in;
+  std::string log;  // the attempt's log (its last core::kMaxLogBytes are kept); empty: none
   core::TimePoint now;
   double jitter = 0.5;  // [0,1) picks the backoff within its window
 };

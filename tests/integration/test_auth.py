@@ -179,6 +179,24 @@ class AuthTest(SharedServerTestCase):
         self.assertEqual(s.get_job(mine["id"], key=ADMIN)["state"], "queued")
         self.assertEqual(s.counts(q, key=ADMIN)["queued"], 2)
 
+    def test_job_token_does_not_show_the_workers_log(self):
+        s = self.server
+        mine = s.enqueue(self.q, key=PRODUCER)
+        job = s.claim(self.q, key=ADMIN)[0]
+        r = self.call("POST", f"/v1/jobs/{job['id']}/complete",
+                      {"lease_id": job["lease_id"], "log": "internal host db-3 reached"}, key=ADMIN)
+        self.assertStatus(r, 200, "complete with a log")
+        self.assertEqual(s.get_job(mine["id"], key=PRODUCER)["log"], "internal host db-3 reached")
+        quoted = urllib.parse.quote(mine["token"], safe="")
+        seen = self.assertStatus(self.call("GET", f"/v1/jobs/{mine['id']}?token={quoted}"), 200, "get")
+        self.assertEqual(seen["state"], "succeeded")
+        self.assertNotIn("log", seen)
+        r = self.call("GET", f"/v1/jobs/{mine['id']}/logs?token={quoted}")
+        self.assertError(r, 401, "unauthorized")
+        r = self.call("GET", f"/v1/jobs/{mine['id']}/logs", key=PRODUCER)
+        logs = self.assertStatus(r, 200, "logs")["logs"]
+        self.assertEqual([(l["attempt"], l["log"]) for l in logs], [(1, "internal host db-3 reached")])
+
     def test_tampered_token_is_401(self):
         mine = self.server.enqueue(self.q, key=PRODUCER)
         token = mine["token"]

@@ -299,6 +299,8 @@ class ErrorsTest(SharedServerTestCase):
             ("progress", {"lease_id": lease, "eta": "soon"}, {"eta"}),
             ("complete", {}, {"lease_id"}),
             ("complete", {"lease_id": lease, "outcome": 1}, {"outcome"}),
+            ("complete", {"lease_id": lease, "log": ["line"]}, {"log"}),
+            ("fail", {"lease_id": lease, "error": "e", "log": 5}, {"log"}),
             ("fail", {"lease_id": lease}, {"error"}),
             ("fail", {"lease_id": lease, "error": 5}, {"error"}),
             ("fail", {"lease_id": lease, "error": "e", "retry": "yes"}, {"retry"}),

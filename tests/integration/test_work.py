@@ -146,17 +146,43 @@ class WorkOutcomeTest(WorkCase):
         w.wait_for_stdout("[dead]")
         self.stop_ok(w)
 
-    def test_the_log_tail_goes_with_the_error(self):
-        # The server has no log field yet: the last 2 KiB of the job's log
-        # travel in the error message.
+    def test_each_attempt_keeps_its_log_and_the_error_its_stderr(self):
         q = self.q()
         w = self.worker(q)
-        lines = [f"step {i}" for i in range(500)]
+        lines = [f"step {i}" for i in range(3000)]  # ~27 KiB: all of it is kept
+        job_id = self.enqueue(q, {"log": lines, "succeed_on_attempt": 2})
+        job = self.wait_state(job_id, "succeeded")
+        first = job["errors"][0]["message"]
+        self.assertEqual(first, "exit code 1: transient failure", first)
+        # The job shows its last attempt's log; /logs has every attempt's.
+        self.assertTrue(job["log"].startswith("step 0\nstep 1\n"), job["log"][:100])
+        self.assertTrue(job["log"].endswith("\nstep 2999"), job["log"][-100:])
+        logs = self.server.request("GET", f"/v1/jobs/{job_id}/logs").body["logs"]
+        self.assertEqual([l["attempt"] for l in logs], [1, 2])
+        self.assertTrue(logs[0]["log"].endswith("\ntransient failure"), logs[0]["log"][-100:])
+        self.assertFalse("transient failure" in logs[1]["log"])
+        # The CLI ends `errand job ID` with it.
+        env = dict(os.environ, ERRAND_URL=self.server.url)
+        env.pop("ERRAND_KEY", None)
+        out = subprocess.run([errand_bin(), "job", job_id], env=env, capture_output=True, text=True,
+                             timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertTrue("log of the last attempt:\nstep 0\n" in out.stdout, out.stdout[:2000])
+        self.assertTrue(out.stdout.endswith("step 2999\n"), out.stdout[-100:])
+        self.stop_ok(w)
+
+    def test_a_long_log_keeps_its_last_64_kib(self):
+        q = self.q()
+        w = self.worker(q)
+        lines = [f"line {i:06d} of a long and chatty command" for i in range(4000)]  # ~180 KiB
         job_id = self.enqueue(q, {"log": lines, "exit": 1, "no_retry": True})
-        message = self.wait_state(job_id, "dead")["errors"][0]["message"]
-        self.assertIn("--- log (last 2 KiB) ---", message)
-        self.assertTrue(message.endswith("step 499"), message[-200:])
-        self.assertNotIn("step 0\n", message)
+        job = self.wait_state(job_id, "dead")
+        self.assertLessEqual(len(job["log"].encode()), 64 * 1024)
+        self.assertGreater(len(job["log"].encode()), 60 * 1024)
+        self.assertTrue(job["log"].endswith("line 003999 of a long and chatty command"),
+                        job["log"][-100:])
+        self.assertFalse("line 000000" in job["log"])
+        self.assertEqual(job["errors"][0]["message"], "exit code 1")
         self.stop_ok(w)
 
     def test_json_summaries(self):

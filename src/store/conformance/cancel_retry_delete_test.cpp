@@ -118,6 +118,20 @@ TEST_P(CancelRetryDeleteTest, DeleteRemovesTheJob) {
   EXPECT_EQ(counts("q"), counts_of({}));
 }
 
+TEST_P(CancelRetryDeleteTest, DeleteDropsTheLogsToo) {
+  auto j = running("q");
+  ASSERT_TRUE(fail(j, {.retry = false, .log = "output\n"}));
+  ASSERT_EQ(get(j.id)->logs.size(), 1u);
+  ASSERT_TRUE(call<Unit>([&](auto done) { store().job_delete({.id = j.id}, done); }));
+  // A job inserted again under the same id starts without the old logs.
+  auto again = job("q");
+  again.id = j.id;
+  insert(again);
+  auto stored = get(j.id);
+  ASSERT_TRUE(stored) << stored.error().message;
+  EXPECT_TRUE(stored->logs.empty());
+}
+
 TEST_P(CancelRetryDeleteTest, DeleteUnknownIsNotFound) {
   auto d = call<Unit>([&](auto done) { store().job_delete({.id = "J-missing"}, done); });
   ASSERT_FALSE(d);

@@ -24,6 +24,39 @@ TEST_P(CompleteFailTest, CompleteStoresTheResultAndFinishes) {
   EXPECT_EQ(queue("q").processed, 1);
 }
 
+TEST_P(CompleteFailTest, EachAttemptKeepsTheTailOfItsLog) {
+  auto j = running("q");
+  ASSERT_TRUE(fail(j, {.error = "boom", .log = "first try\n", .now = kNow + 1s}));
+  ASSERT_TRUE(retry(j.id, kNow + 2s));
+  auto again = claim({"q"}, 1, kNow + 2s);
+  ASSERT_EQ(again.size(), 1u);
+  // One byte too long, so the cut falls inside the leading two-byte character.
+  const std::string long_log = "é" + std::string(core::kMaxLogBytes - 1, 'x');
+  auto done = call<core::Job>([&](auto cb) {
+    store().job_complete(
+        {.id = j.id, .lease_id = again[0].lease_id, .log = long_log, .now = kNow + 3s}, cb);
+  });
+  ASSERT_TRUE(done) << done.error().message;
+  auto stored = get(j.id);
+  ASSERT_TRUE(stored);
+  ASSERT_EQ(stored->logs.size(), 2u);
+  EXPECT_EQ(stored->logs[0].attempt, 1);
+  EXPECT_EQ(stored->logs[0].at, kNow + 1s);
+  EXPECT_EQ(stored->logs[0].text, "first try\n");
+  EXPECT_EQ(stored->logs[1].attempt, 2);
+  EXPECT_EQ(stored->logs[1].at, kNow + 3s);
+  EXPECT_EQ(stored->logs[1].text.size(), core::kMaxLogBytes - 1);
+  EXPECT_TRUE(stored->logs[1].text == std::string(core::kMaxLogBytes - 1, 'x'));
+}
+
+TEST_P(CompleteFailTest, NoLogSentKeepsNone) {
+  auto j = running("q");
+  ASSERT_TRUE(complete(j));
+  auto stored = get(j.id);
+  ASSERT_TRUE(stored);
+  EXPECT_TRUE(stored->logs.empty());
+}
+
 TEST_P(CompleteFailTest, CompleteWinsOverACancelRequest) {
   auto j = running("q");
   ASSERT_TRUE(cancel(j.id));

@@ -60,6 +60,16 @@ void end_lease(core::Job& job) {
   job.lease_expires_at.reset();
 }
 
+// Keeps the ending attempt's log, if the worker sent one.
+core::Result<void> save_log(Statements& sql, const core::Job& job, std::string_view log,
+                            core::TimePoint now) {
+  if (log.empty()) return {};
+  const std::string tail = core::utf8_clip(log, core::kMaxLogBytes, true);
+  Query q(sql[Sql::job_log_save]);
+  q.bind_text(1, job.id).bind_int(2, job.attempt).bind_time(3, now).bind_text(4, tail);
+  return q.run();
+}
+
 }  // namespace
 
 core::Result<LeaseInfo> lease_extend(OpContext& c, const LeaseExtendParams& p) {
@@ -94,6 +104,7 @@ core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p) {
   job.finished_at = p.now;
   end_lease(job);
   if (auto saved = save_job(c.sql, *row); !saved) return saved.error();
+  if (auto saved = save_log(c.sql, job, p.log, p.now); !saved) return saved.error();
   c.queues.move(job.queue, JobState::running, JobState::succeeded);
   ++c.queues.edit(job.queue).processed;
   slot_freed(c, job.queue);
@@ -126,6 +137,7 @@ core::Result<core::Job> job_fail(OpContext& c, const JobFailParams& p) {
   auto row = load_leased_job(c.sql, p.id, p.lease_id);
   if (!row) return row.error();
   const core::FailInput in{.retry = p.retry, .retry_in = p.retry_in};
+  if (auto saved = save_log(c.sql, row->job, p.log, p.now); !saved) return saved.error();
   if (auto failed = fail_attempt(c, *row, p.error, in, p.now, p.jitter); !failed) {
     return failed.error();
   }

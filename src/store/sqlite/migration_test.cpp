@@ -44,8 +44,11 @@ std::string query_text(const std::string& path, const std::string& sql) {
   return out;
 }
 
-// The version-1 layout: version 2 only added the queues' config columns.
+// The version-1 layout: version 2 only added the queues' config columns,
+// version 3 the job_logs table.
 constexpr const char* kToVersion1 = R"sql(
+DROP TRIGGER jobs_drop_logs;
+DROP TABLE job_logs;
 ALTER TABLE queues DROP COLUMN concurrency;
 ALTER TABLE queues DROP COLUMN rate_limit;
 ALTER TABLE queues DROP COLUMN rate_per_ms;

@@ -19,6 +19,16 @@ unsigned list_filters(const JobListParams& p) {
 core::Result<core::Job> job_get(OpContext& c, const JobGetParams& p) {
   auto row = load_job(c.sql, p.id);
   if (!row) return row.error();
+  Query q(c.sql[Sql::job_logs]);
+  q.bind_text(1, p.id);
+  for (;;) {
+    auto log = q.step();
+    if (!log) return log.error();
+    if (!*log) break;
+    row->job.logs.push_back({.attempt = static_cast<int>(q.int_at(0)),
+                             .at = q.time_at(1),
+                             .text = std::string(q.text_at(2))});
+  }
   return std::move(row->job);
 }
 

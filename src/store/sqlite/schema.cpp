@@ -86,6 +86,16 @@ CREATE TABLE IF NOT EXISTS queues (
   default_max_attempts INTEGER,
   default_timeout_ms   INTEGER
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS job_logs (
+  job_id  TEXT    NOT NULL,
+  attempt INTEGER NOT NULL,
+  at      INTEGER NOT NULL,
+  log     TEXT    NOT NULL,
+  PRIMARY KEY (job_id, attempt)
+);
+CREATE TRIGGER IF NOT EXISTS jobs_drop_logs AFTER DELETE ON jobs BEGIN
+  DELETE FROM job_logs WHERE job_id = old.id;
+END;
 )sql";
 
 // Each step takes a database from version `to - 1` to `to`. kSchema above is
@@ -102,6 +112,18 @@ ALTER TABLE queues ADD COLUMN rate_per_ms INTEGER;
 ALTER TABLE queues ADD COLUMN default_priority INTEGER;
 ALTER TABLE queues ADD COLUMN default_max_attempts INTEGER;
 ALTER TABLE queues ADD COLUMN default_timeout_ms INTEGER;
+)sql"},
+    {3, R"sql(
+CREATE TABLE IF NOT EXISTS job_logs (
+  job_id  TEXT    NOT NULL,
+  attempt INTEGER NOT NULL,
+  at      INTEGER NOT NULL,
+  log     TEXT    NOT NULL,
+  PRIMARY KEY (job_id, attempt)
+);
+CREATE TRIGGER IF NOT EXISTS jobs_drop_logs AFTER DELETE ON jobs BEGIN
+  DELETE FROM job_logs WHERE job_id = old.id;
+END;
 )sql"},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion - 1, "one migration per version step");

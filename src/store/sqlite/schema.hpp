@@ -1,4 +1,4 @@
-// The SQLite schema (version 2) and connection settings.
+// The SQLite schema (version 3) and connection settings.
 //
 // `jobs` holds every field of core::Job: JSON fields (payload, result,
 // progress, errors, tags) as JSON text, times as INTEGER unix milliseconds,
@@ -9,15 +9,18 @@
 // `queues` holds each queue's pause flag, lifetime counters and its job count
 // per state, written by the writer in the same transaction as the jobs, so
 // `GET /v1/queues` never counts rows, and its config (NULL columns: unset).
-// Version 2 added the config columns; an older database is migrated in
-// place at open. Called once at open, before the writer thread starts.
+// `job_logs` holds each attempt's log (the tail a worker sent with its
+// outcome), apart from `jobs` so claims never read it; a trigger drops a
+// job's logs with the job. Version 2 added the config columns, version 3
+// job_logs; an older database is migrated in place at open. Called once at open, before the writer
+// thread starts.
 #pragma once
 
 #include "store/sqlite/db.hpp"
 
 namespace errand::store::sqlite {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // Sets the pragmas (exclusive WAL, synchronous=FULL, cache sizes) and creates,
 // checks or migrates the schema (all or nothing). Errors: unavailable (locked by another process),

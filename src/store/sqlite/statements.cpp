@@ -41,6 +41,10 @@ std::vector<NamedSql> named_sql() {
        "UPDATE jobs SET lease_expires_at = ?2 WHERE rowid = ?1"},
       {Sql::job_set_state, "job_set_state", "UPDATE jobs SET state = ?2 WHERE rowid = ?1"},
       {Sql::job_delete, "job_delete", "DELETE FROM jobs WHERE id = ?1 RETURNING queue, state"},
+      {Sql::job_log_save, "job_log_save",
+       "INSERT OR REPLACE INTO job_logs(job_id, attempt, at, log) VALUES (?1, ?2, ?3, ?4)"},
+      {Sql::job_logs, "job_logs",
+       "SELECT attempt, at, log FROM job_logs WHERE job_id = ?1 ORDER BY attempt"},
       {Sql::jobs_ready, "jobs_ready",
        "SELECT " + cols +
            " FROM jobs INDEXED BY jobs_ready WHERE state = 1 AND queue = ?1 AND run_at <= ?2"

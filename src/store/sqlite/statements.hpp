@@ -29,6 +29,8 @@ enum class Sql {
   job_set_lease,
   job_set_state,
   job_delete,
+  job_log_save,
+  job_logs,
   jobs_ready,
   jobs_due,
   jobs_lease_expired,
