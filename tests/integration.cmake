@@ -14,3 +14,6 @@ foreach(test_file IN LISTS errand_integration_tests)
                        TIMEOUT 300
                        LABELS integration)
 endforeach()
+set_tests_properties(integration.examples PROPERTIES
+                     FIXTURES_REQUIRED cpp_worker_package
+                     ENVIRONMENT "ERRAND_BIN=$<TARGET_FILE:errand>;PYTHONDONTWRITEBYTECODE=1;ERRAND_CPP_WORKER=${ERRAND_CPP_WORKER}")

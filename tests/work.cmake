@@ -18,7 +18,14 @@ errand_gtest(errand_work_protocol_tests
   LIBS errand_client
 )
 
-# The C++ worker example, next to the errand binary so test_examples.py finds it.
-add_executable(errand-example-cpp-worker ${PROJECT_SOURCE_DIR}/examples/cpp-worker/worker.cpp)
-target_link_libraries(errand-example-cpp-worker PRIVATE errand_client errand_warnings)
-set_target_properties(errand-example-cpp-worker PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
+# The C++ worker example, built the way a user's project builds it: against
+# this tree installed into a prefix, with find_package(Errand). The fixture
+# gives the binary to integration.examples, which runs it against a server.
+set(errand_package_dir ${CMAKE_BINARY_DIR}/package-test)
+add_test(NAME package.cpp_worker
+         COMMAND ${CMAKE_COMMAND} -DBUILD_DIR=${CMAKE_BINARY_DIR} -DSOURCE_DIR=${PROJECT_SOURCE_DIR}
+                 -DWORK_DIR=${errand_package_dir} -DBUILD_TYPE=${CMAKE_BUILD_TYPE}
+                 "-DCXX_FLAGS=${CMAKE_CXX_FLAGS}" "-DLINKER_FLAGS=${CMAKE_EXE_LINKER_FLAGS}"
+                 -P ${CMAKE_CURRENT_SOURCE_DIR}/package_test.cmake)
+set_tests_properties(package.cpp_worker PROPERTIES FIXTURES_SETUP cpp_worker_package TIMEOUT 600)
+set(ERRAND_CPP_WORKER ${errand_package_dir}/build/errand-example-cpp-worker)

@@ -2,7 +2,7 @@
 
 examples/python-worker/worker.py and examples/node-worker/worker.mjs each run
 as a worker process (with a 1s claim lease, so a 2s job lives only through
-their heartbeats); examples/cpp-worker (built by tests/work.cmake) runs jobs
+their heartbeats); examples/cpp-worker (built against the installed library by tests/work.cmake) runs jobs
 four at a time; examples/shell/import.sh runs under `errand work`. Each
 must complete a job with its progress and result, fail a job for good when
 told, and stop on SIGTERM.
@@ -94,10 +94,12 @@ class HttpWorkerExamples(ExampleCase):
         self.check_worker([sys.executable, os.path.join(EXAMPLES, "python-worker", "worker.py")])
 
     def test_cpp_worker(self):
-        # Built next to the errand binary by tests/work.cmake.
-        path = os.path.join(os.path.dirname(errand_bin()), "errand-example-cpp-worker")
-        if not os.access(path, os.X_OK):
-            self.skipTest(f"{path} is not built")
+        # Built by the ctest fixture package.cpp_worker (tests/work.cmake)
+        # against the installed library, with find_package(Errand).
+        path = os.environ.get("ERRAND_CPP_WORKER")
+        if not path:
+            self.skipTest("ERRAND_CPP_WORKER is not set (ctest sets it)")
+        self.assertTrue(os.access(path, os.X_OK), f"{path} was not built")
         q = self.q()
         proc = self.start([path, q, self.server.url])
         jobs = [self.server.enqueue(q, payload={"items": 2, "seconds_per_item": 0.1})["id"]
