@@ -1,7 +1,7 @@
 # Errand — the two commands:
 #   make serve   install what is missing, build a release binary, run the server
 #   make test    install what is missing, build with sanitizers, run every test
-.PHONY: serve build test test-debug bench format format-check clean deps deps-test
+.PHONY: serve build test test-debug bench bench-peers format format-check clean deps deps-test
 
 JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8740
@@ -33,10 +33,35 @@ test-debug: deps-test
 	@cmake --build --preset debug -j $(JOBS)
 	@ctest --preset debug -j $(JOBS)
 
+# errand-bench: the four workloads (A enqueue, B drain, C latency, D a million
+# queued) against fresh release servers it starts itself; a few minutes; one
+# table. Not run in CI. BENCH_ARGS passes options, e.g. BENCH_ARGS=--json.
 bench: deps
 	@cmake --preset release >/dev/null
-	@cmake --build --preset release -j $(JOBS)
-	@./build/release/bench/errand-bench
+	@cmake --build --preset release --target errand errand-bench -j $(JOBS)
+	@./build/release/bench/errand-bench $(BENCH_ARGS)
+
+# Errand side by side with the peers in one run (~30 minutes; not in CI): a
+# writable copy of the shared harness (read-only where it is) in
+# build/bench-peers, with bench/peers/peer_errand.* added and errand put in
+# report.py's ORDER; the peers installed (Debian and npm packages, as root);
+# then every peer and Errand's two variants. Table: build/bench-peers/RESULTS-table.md.
+PEERS_SRC ?= ../shared/bench-peers
+PEERS_DIR := build/bench-peers
+PEERS ?= beanstalkd bullmq celery pgboss graphile errand
+
+bench-peers: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release --target errand errand-bench errand-peer-worker -j $(JOBS)
+	@mkdir -p $(PEERS_DIR) && chmod -R u+w $(PEERS_DIR)
+	@tar -C $(PEERS_SRC) --exclude=./results --exclude=./run -cf - . | tar -C $(PEERS_DIR) -xf -
+	@chmod -R u+w $(PEERS_DIR)
+	@cp bench/peers/peer_errand.py bench/peers/peer_errand.sh $(PEERS_DIR)/
+	@grep -q '"errand"' $(PEERS_DIR)/report.py || sed -i 's/^ORDER = \[/ORDER = ["errand", /' $(PEERS_DIR)/report.py
+	@INSTALL=$${INSTALL:-1} ERRAND_VERSION="errand $$(git describe --always --dirty)" \
+	  ERRAND_BIN=$(CURDIR)/build/release/errand \
+	  ERRAND_PEER_WORKER=$(CURDIR)/build/release/bench/errand-peer-worker \
+	  $(PEERS_DIR)/run_all.sh $(PEERS)
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

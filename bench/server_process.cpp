@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <regex>
 #include <stdexcept>
 #include <vector>
@@ -66,24 +67,62 @@ std::string wait_for_listening(int fd, std::chrono::steady_clock::time_point dea
 
 }  // namespace
 
-ServerProcess::ServerProcess(const std::string& errand_path, std::chrono::seconds timeout) {
+ProcessMemory process_memory(pid_t pid) {
+  ProcessMemory m;
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    auto kib = [&line] { return std::strtoll(line.c_str() + line.find(':') + 1, nullptr, 10); };
+    if (line.rfind("VmRSS:", 0) == 0) m.rss_bytes = kib() * 1024;
+    if (line.rfind("VmHWM:", 0) == 0) m.peak_rss_bytes = kib() * 1024;
+  }
+  return m;
+}
+
+std::int64_t directory_bytes(const std::string& dir) {
+  std::error_code ec;
+  std::int64_t total = 0;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code size_ec;
+    if (!it->is_regular_file(size_ec)) continue;
+    auto size = it->file_size(size_ec);
+    if (!size_ec) total += static_cast<std::int64_t>(size);
+  }
+  return total;
+}
+
+ServerProcess::ServerProcess(std::string errand_path, std::chrono::seconds timeout)
+    : errand_path_(std::move(errand_path)) {
   temp_dir_ = make_temp_dir();
   data_dir_ = temp_dir_ + "/data";
+  try {
+    spawn_and_wait("127.0.0.1:0", timeout);
+  } catch (...) {
+    stop();
+    throw;
+  }
+}
+
+ServerProcess::~ServerProcess() {
+  stop();
+}
+
+void ServerProcess::spawn_and_wait(const std::string& listen, std::chrono::seconds timeout) {
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   out_fd_ = fds[0];
+  spawned_at_ = std::chrono::steady_clock::now();
   try {
-    pid_ = spawn({errand_path, "server", "--listen", "127.0.0.1:0", "--data", data_dir_}, fds[1]);
+    pid_ = spawn({errand_path_, "server", "--listen", listen, "--data", data_dir_}, fds[1]);
   } catch (...) {
     ::close(fds[1]);
-    stop();
     throw;
   }
   ::close(fds[1]);
   std::string seen;
   url_ = wait_for_listening(out_fd_, std::chrono::steady_clock::now() + timeout, seen);
   if (url_.empty()) {
-    stop();
     throw std::runtime_error("errand server did not report listening within " +
                              std::to_string(timeout.count()) + "s; its output:\n" + seen);
   }
@@ -94,8 +133,28 @@ ServerProcess::ServerProcess(const std::string& errand_path, std::chrono::second
   });
 }
 
-ServerProcess::~ServerProcess() {
-  stop();
+void ServerProcess::kill9() {
+  if (pid_ > 0) ::kill(pid_, SIGKILL);
+  reap();
+}
+
+void ServerProcess::restart(std::chrono::seconds timeout) {
+  reap();
+  // The same port, so clients keep their URL; the listener sets SO_REUSEADDR.
+  const auto port = url_.substr(url_.rfind(':') + 1);
+  spawn_and_wait("127.0.0.1:" + port, timeout);
+}
+
+// Waits for the child to exit (it has been signalled) and closes its pipe.
+void ServerProcess::reap() noexcept {
+  if (pid_ > 0) {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  if (drain_.joinable()) drain_.join();  // ends at EOF: the child has exited
+  if (out_fd_ >= 0) ::close(out_fd_);
+  out_fd_ = -1;
 }
 
 void ServerProcess::stop() noexcept {
@@ -110,9 +169,7 @@ void ServerProcess::stop() noexcept {
     }
     pid_ = -1;
   }
-  if (drain_.joinable()) drain_.join();  // ends at EOF: the child has exited
-  if (out_fd_ >= 0) ::close(out_fd_);
-  out_fd_ = -1;
+  reap();
   if (!temp_dir_.empty()) {
     std::error_code ec;
     std::filesystem::remove_all(temp_dir_, ec);

@@ -1,12 +1,18 @@
-// An `errand server` child process for the benchmark: started on a free
-// loopback port with its own temporary data directory, stopped (SIGTERM,
-// then SIGKILL) and its directory removed when this object goes away.
+// An `errand server` child process for the benchmarks: started on a free
+// loopback port with its own temporary data directory (every acknowledgement
+// fsync'd: the server's default), stopped (SIGTERM, then SIGKILL) and its
+// directory removed when this object goes away.
+//
+// For the crash workload it can also be killed with SIGKILL and started
+// again on the same port and data directory, and it reports the server's
+// memory (from /proc) and the size of its data directory.
 //
 // The server's output is drained by a thread so a chatty server never blocks
 // on a full pipe. Not thread-safe: one owner.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <thread>
 
@@ -14,27 +20,54 @@
 
 namespace errand::bench {
 
+// Resident memory of a process, from /proc/<pid>/status; 0 when unknown.
+struct ProcessMemory {
+  std::int64_t rss_bytes = 0;       // VmRSS
+  std::int64_t peak_rss_bytes = 0;  // VmHWM
+};
+
+ProcessMemory process_memory(pid_t pid);
+
+// Total size of the regular files under `dir`, recursively (0 if missing).
+std::int64_t directory_bytes(const std::string& dir);
+
 class ServerProcess {
  public:
   // Starts `errand_path server --listen 127.0.0.1:0 --data <temp dir>` and
   // waits up to `timeout` for its "errand listening on URL" line. Throws
   // std::runtime_error (with the server's output so far) on failure.
-  ServerProcess(const std::string& errand_path, std::chrono::seconds timeout);
+  ServerProcess(std::string errand_path, std::chrono::seconds timeout);
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   const std::string& url() const noexcept { return url_; }
   const std::string& data_dir() const noexcept { return data_dir_; }
+  pid_t pid() const noexcept { return pid_; }
+  // When the current server process was spawned.
+  std::chrono::steady_clock::time_point spawned_at() const noexcept { return spawned_at_; }
+
+  ProcessMemory memory() const { return process_memory(pid_); }
+  std::int64_t data_bytes() const { return directory_bytes(data_dir_); }
+
+  // SIGKILL, reaped; the data directory stays.
+  void kill9();
+  // Starts the server again on the same port and data directory and waits
+  // up to `timeout` for its listening line; throws as the constructor does.
+  void restart(std::chrono::seconds timeout);
 
  private:
+  void spawn_and_wait(const std::string& listen, std::chrono::seconds timeout);
+  void reap() noexcept;
   void stop() noexcept;
 
+  std::string errand_path_;
   pid_t pid_ = -1;
   int out_fd_ = -1;
   std::string temp_dir_;
   std::string data_dir_;
   std::string url_;
+  std::chrono::steady_clock::time_point spawned_at_{};
   std::thread drain_;
 };
 

@@ -1,0 +1,103 @@
+// What the workloads of errand-bench share: the settings from the command
+// line, the measurements they hand back, the job payload of the peer
+// harness, and small helpers for clocks, percentiles and servers.
+//
+// A workload (workloads.hpp) starts a fresh server per measurement (unless
+// --server names one), drives it with the C++ client library and returns
+// its measurements; it throws std::runtime_error when the server misbehaves.
+// Nothing here is shared between threads except where a type says so.
+#pragma once
+
+#include "client/client.hpp"
+#include "server_process.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace errand::bench {
+
+using Clock = std::chrono::steady_clock;
+
+struct Settings {
+  std::string server;  // empty: start our own for each measurement
+  std::string errand;  // the errand binary to start
+  std::string key;
+  std::int64_t jobs = 100'000;     // A and B
+  std::int64_t one_jobs = 20'000;  // A one-by-one on 1 connection (at most `jobs`): fsync-bound
+  int connections = 16;            // A's concurrent one-by-one producers; C's at most
+  int batch = 1'000;               // jobs per batch enqueue (A batched, fills)
+  int workers = 2;                 // C++ worker runtimes (each its own connection) in B and C
+  int claim_max = 256;             // each runtime's concurrency: jobs per claim at most
+  std::vector<int> rates{200, 10'000};
+  int rate_secs = 10;
+  std::int64_t d_jobs = 1'000'000;
+  int d_restarts = 3;
+};
+
+// One figure of a measurement: a JSON number or string.
+using FieldValue = std::variant<std::int64_t, double, std::string>;
+
+// One line of the table and one JSON object of --json.
+struct Measurement {
+  std::string workload;                                    // "A" … "D"
+  std::string name;                                        // what was measured, for the table
+  std::vector<std::pair<std::string, FieldValue>> fields;  // in JSON order
+  std::string result;                                      // the headline figure
+  std::string detail;                                      // the rest, briefly
+  std::string target;                                      // from the issue; empty: none
+  std::optional<bool> met;                                 // target met (absolute ones only)
+
+  // A numeric field by name (0 when absent).
+  double figure(const std::string& key) const;
+  // Sets `target`, and `met` from whether `figure(key)` is at least / at most `bound`.
+  void set_target(std::string text, const std::string& key, double bound, bool at_least);
+};
+
+// The JSON object of a measurement, on one line.
+std::string to_json(const Measurement& m);
+// All measurements as one aligned table.
+std::string to_table(const std::vector<Measurement>& ms);
+
+// The server a measurement runs against: its own fresh one, or --server.
+class Target {
+ public:
+  explicit Target(const Settings& s);
+  const std::string& url() const noexcept { return url_; }
+  ServerProcess* own() noexcept { return own_.get(); }  // null for --server
+
+ private:
+  std::unique_ptr<ServerProcess> own_;
+  std::string url_;
+};
+
+client::Client make_client(const Settings& s, const std::string& url);
+
+// The harness's ~100-byte payload: {"ts": <epoch s>, "i": i, "pad": "x"*60}.
+boost::json::value payload(std::int64_t i, double ts);
+double epoch_seconds();
+double seconds(Clock::duration d);
+// Linear-interpolated percentile (as the peer harness computes it); 0 if empty.
+double percentile(std::vector<double> xs, double p);
+// A queue name unique to this run.
+std::string fresh_queue(const std::string& prefix);
+
+// Enqueues `n` jobs in batches of `batch` over `connections` parallel
+// connections (payload indices from 0); returns the seconds it took.
+double fill(const Settings& s, const std::string& url, const std::string& queue, std::int64_t n,
+            int connections);
+
+// 12345.6 → "12,346".
+std::string thousands(double v);
+
+// Progress lines on stderr (the table or JSON goes to stdout).
+void note(const std::string& line);
+
+}  // namespace errand::bench

@@ -1,0 +1,113 @@
+#include "bench.hpp"
+
+#include <fmt/format.h>
+#include <boost/json/object.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+namespace errand::bench {
+
+Target::Target(const Settings& s) {
+  if (!s.server.empty()) {
+    url_ = s.server;
+    return;
+  }
+  own_ = std::make_unique<ServerProcess>(s.errand, std::chrono::seconds(30));
+  url_ = own_->url();
+}
+
+client::Client make_client(const Settings& s, const std::string& url) {
+  client::ClientOptions o;
+  o.url = url;
+  o.key = s.key;
+  o.max_idle_connections = 1;  // one thread, one connection
+  return client::Client(std::move(o));
+}
+
+boost::json::value payload(std::int64_t i, double ts) {
+  static const std::string pad(60, 'x');
+  return boost::json::object{{"ts", ts}, {"i", i}, {"pad", pad}};
+}
+
+double epoch_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+double seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+double percentile(std::vector<double> xs, double p) {
+  if (xs.empty()) return 0;
+  std::sort(xs.begin(), xs.end());
+  const double k = static_cast<double>(xs.size() - 1) * p / 100.0;
+  const auto f = static_cast<std::size_t>(k);
+  const auto c = std::min(f + 1, xs.size() - 1);
+  return xs[f] + (xs[c] - xs[f]) * (k - static_cast<double>(f));
+}
+
+std::string fresh_queue(const std::string& prefix) {
+  static std::atomic<int> n{0};
+  return fmt::format("{}-{}-{}", prefix,
+                     std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count(),
+                     n++);
+}
+
+double fill(const Settings& s, const std::string& url, const std::string& queue, std::int64_t n,
+            int connections) {
+  std::atomic<std::int64_t> next{0};
+  std::string error;
+  std::mutex error_mutex;
+  auto producer = [&] {
+    auto c = make_client(s, url);
+    std::vector<client::EnqueueOptions> jobs;
+    for (;;) {
+      const auto first = next.fetch_add(s.batch);
+      if (first >= n) return;
+      const auto count = std::min<std::int64_t>(s.batch, n - first);
+      jobs.assign(static_cast<std::size_t>(count), {});
+      const double ts = epoch_seconds();
+      for (std::int64_t k = 0; k < count; ++k) {
+        auto& job = jobs[static_cast<std::size_t>(k)];
+        job.queue = queue;
+        job.payload = payload(first + k, ts);
+      }
+      if (auto r = c.enqueue_batch(jobs); !r) {
+        std::lock_guard lock(error_mutex);
+        error = r.error().message;
+        next = n;
+        return;
+      }
+    }
+  };
+  const auto t0 = Clock::now();
+  std::vector<std::thread> threads;
+  for (int i = 0; i < std::max(1, connections); ++i) threads.emplace_back(producer);
+  for (auto& t : threads) t.join();
+  if (!error.empty()) throw std::runtime_error("fill: " + error);
+  return seconds(Clock::now() - t0);
+}
+
+std::string thousands(double v) {
+  const auto digits = fmt::format("{:.0f}", v);
+  const std::size_t sign = digits.starts_with('-') ? 1 : 0;
+  std::string out = digits.substr(0, sign);
+  for (std::size_t i = sign; i < digits.size(); ++i) {
+    if (i > sign && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+void note(const std::string& line) {
+  std::fprintf(stderr, "errand-bench: %s\n", line.c_str());
+}
+
+}  // namespace errand::bench

@@ -1,0 +1,144 @@
+// Workload C: latency at a steady rate. Warm worker runtimes wait in long
+// polls; producers enqueue one-by-one on an open-loop schedule, stamping each
+// payload with the time just before its enqueue is sent; each handler's first
+// act compares that stamp with its own start (the same clock, one process).
+#include "worker_group.hpp"
+#include "workloads.hpp"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <cmath>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+namespace errand::bench {
+namespace {
+
+// Handler-start latencies, noted from every handler thread.
+class LatencyLog {
+ public:
+  void on_start(const client::RunningJob& job) {
+    const double start = epoch_seconds();
+    const double ts = job.payload().as_object().at("ts").to_number<double>();
+    if (recording_.load()) {
+      std::lock_guard lock(mutex_);
+      ms_.push_back((start - ts) * 1000);
+    }
+    ++handled_;
+  }
+  void start_recording() {
+    handled_ = 0;
+    recording_ = true;
+  }
+  std::int64_t handled() const { return handled_.load(); }
+  std::vector<double> latencies_ms() {
+    std::lock_guard lock(mutex_);
+    return ms_;
+  }
+
+ private:
+  std::atomic<bool> recording_{false};
+  std::atomic<std::int64_t> handled_{0};
+  std::mutex mutex_;
+  std::vector<double> ms_;
+};
+
+void wait_handled(const LatencyLog& log, std::int64_t n, std::chrono::seconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (log.handled() < n) {
+    if (Clock::now() > deadline)
+      throw std::runtime_error(fmt::format("only {} of {} jobs handled", log.handled(), n));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+// `producers` threads enqueue `n` jobs in all at `rate` jobs/s together
+// (producer p takes every producers-th slot of one schedule); returns the
+// seconds the producers took.
+double produce_at_rate(const Settings& s, const std::string& url, const std::string& queue,
+                       std::int64_t n, int rate, int producers) {
+  std::string error;
+  std::mutex mutex;
+  const auto t0 = Clock::now() + std::chrono::milliseconds(50);  // connections open by then
+  auto producer = [&](int p) {
+    auto c = make_client(s, url);
+    (void)c.health();
+    for (std::int64_t i = p; i < n; i += producers) {
+      std::this_thread::sleep_until(
+          t0 + std::chrono::duration_cast<Clock::duration>(
+                   std::chrono::duration<double>(static_cast<double>(i) / rate)));
+      auto r = c.enqueue({.queue = queue, .payload = payload(i, epoch_seconds())});
+      if (!r) {
+        std::lock_guard lock(mutex);
+        error = r.error().message;
+        return;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int p = 0; p < producers; ++p) threads.emplace_back(producer, p);
+  for (auto& t : threads) t.join();
+  if (!error.empty()) throw std::runtime_error("enqueue: " + error);
+  return seconds(Clock::now() - t0);
+}
+
+Measurement latency_at(const Settings& s, int rate) {
+  Target target(s);
+  const auto queue = fresh_queue("bench-c");
+  // One connection keeps up with ~1,000 awaited enqueues a second at best
+  // (an fsync each); more share fsyncs through the server's group commit.
+  const int producers = std::clamp(static_cast<int>(std::ceil(rate / 625.0)), 1, s.connections);
+  const std::int64_t n = std::int64_t{rate} * s.rate_secs;
+  note(fmt::format("C latency: {} jobs/s for {} s ({} producer(s), {} worker runtime(s) x {})",
+                   rate, s.rate_secs, producers, s.workers, s.claim_max));
+  LatencyLog log;
+  WorkerGroup group({.url = target.url(),
+                     .key = s.key,
+                     .queue = queue,
+                     .runtimes = s.workers,
+                     .concurrency = s.claim_max,
+                     .on_start = [&log](const client::RunningJob& job) { log.on_start(job); }});
+  group.start();
+  produce_at_rate(s, target.url(), queue, 2, 2, 1);  // warm-up
+  wait_handled(log, 2, std::chrono::seconds(30));
+  log.start_recording();
+  const double producer_s = produce_at_rate(s, target.url(), queue, n, rate, producers);
+  wait_handled(log, n, std::chrono::seconds(60));
+  group.stop();
+
+  const auto ms = log.latencies_ms();
+  const double p50 = percentile(ms, 50), p99 = percentile(ms, 99), max = percentile(ms, 100);
+  const double achieved = static_cast<double>(n) / producer_s;
+  Measurement m{
+      .workload = "C",
+      .name = fmt::format("latency at {} jobs/s, C++ workers", thousands(rate)),
+      .fields = {{"rate", std::int64_t{rate}},
+                 {"secs", std::int64_t{s.rate_secs}},
+                 {"jobs", n},
+                 {"producers", std::int64_t{producers}},
+                 {"achieved_rate", achieved},
+                 {"p50_ms", p50},
+                 {"p99_ms", p99},
+                 {"max_ms", max}},
+      .result = fmt::format("p50 {:.2f} ms, p99 {:.2f} ms", p50, p99),
+      .detail = fmt::format("{} jobs enqueue→handler start; max {:.2f} ms; enqueued at {} jobs/s{}",
+                            thousands(static_cast<double>(n)), max, thousands(achieved),
+                            achieved < 0.95 * rate ? " (the producers fell behind the rate)" : "")};
+  if (rate == 200) {
+    m.target = "p50 ≤ 1 ms, p99 ≤ 3 ms";
+    m.met = p50 <= 1 && p99 <= 3;
+  } else if (rate == 10'000) {
+    m.set_target("p99 ≤ 10 ms", "p99_ms", 10, false);
+  }
+  return m;
+}
+
+}  // namespace
+
+void run_latency(const Settings& s, const Emit& emit) {
+  for (int rate : s.rates) emit(latency_at(s, rate));
+}
+
+}  // namespace errand::bench

@@ -1,0 +1,120 @@
+// Workload D: a million queued jobs. Memory is the server's resident set
+// from /proc, disk is every file in its data directory. Then the server is
+// killed with SIGKILL and started again on the same data; "ready" is the
+// first moment, counted from the new process's spawn, at which
+// GET /v1/queues/{q} counts every job (queued + running: the probes of
+// earlier restarts hold one job each) and a claim gets a job.
+#include "workloads.hpp"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+#include <thread>
+
+namespace errand::bench {
+namespace {
+
+constexpr double kMiB = 1024.0 * 1024.0;
+
+std::int64_t unfinished(const client::QueueInfo& q) {
+  return q.count(core::JobState::queued) + q.count(core::JobState::running) +
+         q.count(core::JobState::scheduled) + q.count(core::JobState::failed);
+}
+
+// Polls until every job is counted and a claim succeeds; returns the seconds
+// since the server process was spawned. Throws after `timeout`.
+double wait_until_claimable(const Settings& s, ServerProcess& server, const std::string& queue,
+                            std::int64_t jobs, std::chrono::seconds timeout) {
+  client::ClientOptions o{.url = server.url(), .key = s.key};
+  o.connect_timeout = core::Millis{1'000};
+  o.request_timeout = core::Millis{timeout.count() * 1'000};
+  client::Client c(std::move(o));
+  const auto deadline = Clock::now() + timeout;
+  std::string last = "no answer";
+  while (Clock::now() < deadline) {
+    if (auto q = c.get_queue(queue); !q) {
+      last = q.error().message;
+    } else if (unfinished(*q) != jobs) {
+      last = fmt::format("{} of {} jobs counted", unfinished(*q), jobs);
+    } else if (auto got = c.claim({.queues = {queue}, .worker = "bench-probe", .max = 1}); !got) {
+      last = "claim: " + got.error().message;
+    } else if (got->empty()) {
+      last = "claim returned no job";
+    } else {
+      return seconds(Clock::now() - server.spawned_at());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  throw std::runtime_error("after restart, not ready within " + std::to_string(timeout.count()) +
+                           "s: " + last);
+}
+
+Measurement measure_fill(const Settings& s, ServerProcess& server, const std::string& queue) {
+  note(fmt::format("D: filling {} jobs ({} per call, 4 connections)", s.d_jobs, s.batch));
+  const double fill_s = fill(s, server.url(), queue, s.d_jobs, 4);
+  const auto mem = server.memory();
+  const auto bytes = server.data_bytes();
+  auto c = make_client(s, server.url());
+  auto q = c.get_queue(queue);
+  if (!q) throw std::runtime_error("GET /v1/queues/" + queue + ": " + q.error().message);
+  Measurement m{
+      .workload = "D",
+      .name = fmt::format("{} queued: server RSS, data on disk", thousands(s.d_jobs)),
+      .fields = {{"measure", "fill"},
+                 {"jobs", s.d_jobs},
+                 {"fill_s", fill_s},
+                 {"queued", q->count(core::JobState::queued)},
+                 {"rss_bytes", mem.rss_bytes},
+                 {"peak_rss_bytes", mem.peak_rss_bytes},
+                 {"data_bytes", bytes}},
+      .result = fmt::format("RSS {:.0f} MiB, data {:.0f} MB", mem.rss_bytes / kMiB,
+                            static_cast<double>(bytes) / 1e6),
+      .detail = fmt::format("peak RSS {:.0f} MiB; filled in {:.1f} s ({} jobs/s); {} queued",
+                            mem.peak_rss_bytes / kMiB, fill_s,
+                            thousands(static_cast<double>(s.d_jobs) / fill_s),
+                            thousands(static_cast<double>(q->count(core::JobState::queued))))};
+  if (s.d_jobs == 1'000'000) {  // the targets are for a million jobs
+    m.target = "RSS ≤ 150 MiB, data ≤ 250 MB";
+    m.met = mem.rss_bytes <= 150 * kMiB && bytes <= 250'000'000;
+  }
+  return m;
+}
+
+Measurement measure_restart(const Settings& s, ServerProcess& server, const std::string& queue,
+                            int rep) {
+  note(fmt::format("D: kill -9 and restart #{}", rep));
+  server.kill9();
+  server.restart(std::chrono::seconds(600));
+  const double listening_s = seconds(Clock::now() - server.spawned_at());
+  const double ready_s =
+      wait_until_claimable(s, server, queue, s.d_jobs, std::chrono::seconds(600));
+  const auto mem = server.memory();
+  Measurement m{.workload = "D",
+                .name = fmt::format("kill -9 → all {} claimable, #{}", thousands(s.d_jobs), rep),
+                .fields = {{"measure", "restart"},
+                           {"jobs", s.d_jobs},
+                           {"rep", std::int64_t{rep}},
+                           {"listening_s", listening_s},
+                           {"ready_s", ready_s},
+                           {"rss_bytes", mem.rss_bytes}},
+                .result = fmt::format("{:.3f} s", ready_s),
+                .detail = fmt::format("listening after {:.3f} s; RSS {:.0f} MiB once ready",
+                                      listening_s, mem.rss_bytes / kMiB)};
+  if (s.d_jobs == 1'000'000) m.set_target("≤ 2 s", "ready_s", 2, false);
+  return m;
+}
+
+}  // namespace
+
+void run_restart(const Settings& s, const Emit& emit) {
+  if (!s.server.empty()) {
+    note("D skipped: it kills and restarts the server, so it needs one of its own (no --server)");
+    return;
+  }
+  Target target(s);
+  const auto queue = fresh_queue("bench-d");
+  emit(measure_fill(s, *target.own(), queue));
+  for (int rep = 1; rep <= s.d_restarts; ++rep) emit(measure_restart(s, *target.own(), queue, rep));
+}
+
+}  // namespace errand::bench
