@@ -12,6 +12,7 @@ errand_gtest(store_conformance_test
     ${PROJECT_SOURCE_DIR}/src/store/conformance/queue_config_test.cpp
     ${PROJECT_SOURCE_DIR}/src/store/conformance/timers_test.cpp
     ${PROJECT_SOURCE_DIR}/src/store/conformance/durability_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/store/conformance/schedules_test.cpp
     ${PROJECT_SOURCE_DIR}/src/store/conformance/sqlite_conformance.cpp
   LIBS errand_store)
 

@@ -21,6 +21,7 @@
 #include "core/backoff.hpp"
 #include "core/job.hpp"
 #include "core/queue_config.hpp"
+#include "core/schedule.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -174,6 +175,48 @@ struct JobPruneFinishedParams {
   std::size_t limit = 10'000;       // at most this many per call
 };
 
+// ---- schedules ----------------------------------------------------------------
+
+struct SchedulePutParams {
+  core::ScheduleSpec spec;  // validated (core::compile_schedule)
+  core::TimePoint now;
+};
+struct SchedulePutOutcome {
+  core::Schedule schedule;  // after the change
+  bool created = false;     // there was no schedule of that name
+};
+struct ScheduleGetParams {
+  std::string name;
+};
+struct ScheduleDeleteParams {
+  std::string name;
+};
+struct SchedulePauseParams {
+  std::string name;
+  bool paused = true;
+  core::TimePoint now;
+};
+struct ScheduleFireParams {
+  std::string name;
+  // A scheduled fire time; unset: a manual trigger ("fire now" at `now`),
+  // which ignores pause and overlap and is not recorded as a fire time.
+  std::optional<core::TimePoint> fire_at;
+  std::string job_id;  // the id the job gets if one is enqueued
+  core::TimePoint now;
+};
+enum class FireResult {
+  enqueued,         // the job was inserted (job_id)
+  skipped_overlap,  // overlap "skip" and the previous run still waits or runs: recorded, no job
+  already_fired,    // this fire time is already done (fired, skipped, or before fired_through)
+  paused,           // the schedule is paused: nothing recorded
+};
+struct ScheduleFireOutcome {
+  FireResult result = FireResult::enqueued;
+  std::string job_id;                          // the job enqueued, when enqueued
+  core::JobState state = core::JobState::queued;  // its state, when enqueued
+  core::Schedule schedule;                     // after the change
+};
+
 // What a committed change means for waiters and timers. Delivered after the
 // commit that caused it, on the store's thread.
 struct ChangeNotice {
@@ -219,7 +262,9 @@ class Store {
   virtual void lease_extend(LeaseExtendParams p, Callback<LeaseInfo> done) = 0;
   virtual void job_progress(JobProgressParams p, Callback<Unit> done) = 0;
   // running -> succeeded (even if cancel was requested: the work is done).
-  // Returns the job after the change.
+  // Returns what the change wrote — id, queue, state, attempt, result,
+  // finished_at, lease cleared — and nothing else of the job (the hot path
+  // reads no payload): job_get has the whole job.
   virtual void job_complete(JobCompleteParams p, Callback<core::Job> done) = 0;
   // running -> failed / dead / cancelled per core::decide_fail.
   virtual void job_fail(JobFailParams p, Callback<core::Job> done) = 0;
@@ -259,6 +304,33 @@ class Store {
   // rate-limit refill a held-back claim waits for.
   virtual void next_deadline(Callback<std::optional<core::TimePoint>> done) = 0;
   virtual void job_prune_finished(JobPruneFinishedParams p, Callback<std::int64_t> done) = 0;
+
+  // ---- schedules (store/sqlite/schedules.cpp) ----
+  // Creates or replaces the schedule `spec.name` (its bookkeeping is kept).
+  // fired_through becomes `now` when it is created or core::schedule_rearms
+  // says so, so fire times before it are never fired. Errors: unavailable,
+  // internal. Durable when `done` runs.
+  virtual void schedule_put(SchedulePutParams p, Callback<SchedulePutOutcome> done) = 0;
+  // Errors: not_found (field "name").
+  virtual void schedule_get(ScheduleGetParams p, Callback<core::Schedule> done) = 0;
+  // Every schedule, sorted by name.
+  virtual void schedule_list(Callback<std::vector<core::Schedule>> done) = 0;
+  // Removes the schedule and its fire records (its jobs stay). Errors:
+  // not_found. Durable when `done` runs.
+  virtual void schedule_delete(ScheduleDeleteParams p, Callback<Unit> done) = 0;
+  // Sets the pause flag; a resume moves fired_through to `now` (times that
+  // came while paused never fire). Errors: not_found. Durable when `done` runs.
+  virtual void schedule_pause(SchedulePauseParams p, Callback<core::Schedule> done) = 0;
+  // Fires the schedule once, in ONE transaction: records the fire time
+  // (unique per schedule and time, and never at or before fired_through) and
+  // inserts its job with idempotency key core::schedule_fire_key, then sets
+  // fired_through, last_fired_at and the last job. So a fire time enqueues at
+  // most one job, whatever restarts, slow ticks or other servers do. With
+  // overlap "skip" a fire while the last job is scheduled, queued, running
+  // or failed (waiting to retry) is recorded without a job. The job's
+  // priority and max_attempts are the schedule's, else the queue's defaults.
+  // Errors: not_found, unavailable, internal. Durable when `done` runs.
+  virtual void schedule_fire(ScheduleFireParams p, Callback<ScheduleFireOutcome> done) = 0;
 
   // False once the store refuses writes (after a failed commit or fsync).
   virtual bool writable() const { return true; }

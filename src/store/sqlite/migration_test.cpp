@@ -45,8 +45,10 @@ std::string query_text(const std::string& path, const std::string& sql) {
 }
 
 // The version-1 layout: version 2 only added the queues' config columns,
-// version 3 the job_logs table.
+// version 3 the job_logs table, version 4 the schedule tables.
 constexpr const char* kToVersion1 = R"sql(
+DROP TABLE schedule_fires;
+DROP TABLE schedules;
 DROP TRIGGER jobs_drop_logs;
 DROP TABLE job_logs;
 ALTER TABLE queues DROP COLUMN concurrency;
@@ -104,6 +106,10 @@ TEST_F(MigrationTest, AVersion1DataDirectoryOpensAndIsUpgraded) {
   auto configured = call<QueueInfo>(
       [&](auto done) { (*store)->queue_configure({.queue = "q", .config = config}, done); });
   ASSERT_TRUE(configured) << configured.error().message;
+  core::ScheduleSpec spec{.name = "nightly", .cron = "0 3 * * *", .queue = "q"};
+  auto put = call<SchedulePutOutcome>(
+      [&](auto done) { (*store)->schedule_put({.spec = spec, .now = kNow}, done); });
+  ASSERT_TRUE(put) << put.error().message;
   (*store)->close();
   store->reset();
 
@@ -115,6 +121,10 @@ TEST_F(MigrationTest, AVersion1DataDirectoryOpensAndIsUpgraded) {
   ASSERT_TRUE(again);
   EXPECT_EQ(again->config, config);
   EXPECT_EQ(again->counts[core::JobState::queued], 1);
+  auto schedule = call<core::Schedule>(
+      [&](auto done) { (*reopened)->schedule_get({.name = "nightly"}, done); });
+  ASSERT_TRUE(schedule) << schedule.error().message;
+  EXPECT_EQ(schedule->spec.cron, "0 3 * * *");
 }
 
 TEST_F(MigrationTest, ANewerSchemaIsRefusedWithItsVersion) {

@@ -51,4 +51,12 @@ core::Result<std::int64_t> lease_expire(OpContext& c, const LeaseExpireParams& p
 core::Result<std::optional<core::TimePoint>> next_deadline(OpContext& c);
 core::Result<std::int64_t> job_prune_finished(OpContext& c, const JobPruneFinishedParams& p);
 
+// schedules.cpp
+core::Result<SchedulePutOutcome> schedule_put(OpContext& c, const SchedulePutParams& p);
+core::Result<core::Schedule> schedule_get(OpContext& c, const ScheduleGetParams& p);
+core::Result<std::vector<core::Schedule>> schedule_list(OpContext& c);
+core::Result<Unit> schedule_delete(OpContext& c, const ScheduleDeleteParams& p);
+core::Result<core::Schedule> schedule_pause(OpContext& c, const SchedulePauseParams& p);
+core::Result<ScheduleFireOutcome> schedule_fire(OpContext& c, const ScheduleFireParams& p);
+
 }  // namespace errand::store::sqlite::ops

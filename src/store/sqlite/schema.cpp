@@ -96,6 +96,31 @@ CREATE TABLE IF NOT EXISTS job_logs (
 CREATE TRIGGER IF NOT EXISTS jobs_drop_logs AFTER DELETE ON jobs BEGIN
   DELETE FROM job_logs WHERE job_id = old.id;
 END;
+CREATE TABLE IF NOT EXISTS schedules (
+  name          TEXT PRIMARY KEY,
+  cron          TEXT    NOT NULL,
+  timezone      TEXT    NOT NULL,
+  queue         TEXT    NOT NULL,
+  type          TEXT    NOT NULL DEFAULT '',
+  payload       TEXT    NOT NULL DEFAULT 'null',
+  priority      INTEGER,
+  max_attempts  INTEGER,
+  overlap       INTEGER NOT NULL DEFAULT 0,
+  paused        INTEGER NOT NULL DEFAULT 0,
+  catch_up_ms   INTEGER NOT NULL,
+  source        TEXT    NOT NULL DEFAULT 'api',
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL,
+  fired_through INTEGER NOT NULL,
+  last_fired_at INTEGER,
+  last_job_id   TEXT
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS schedule_fires (
+  schedule TEXT    NOT NULL,
+  fire_at  INTEGER NOT NULL,
+  job_id   TEXT,
+  PRIMARY KEY (schedule, fire_at)
+) WITHOUT ROWID;
 )sql";
 
 // Each step takes a database from version `to - 1` to `to`. kSchema above is
@@ -124,6 +149,33 @@ CREATE TABLE IF NOT EXISTS job_logs (
 CREATE TRIGGER IF NOT EXISTS jobs_drop_logs AFTER DELETE ON jobs BEGIN
   DELETE FROM job_logs WHERE job_id = old.id;
 END;
+)sql"},
+    {4, R"sql(
+CREATE TABLE IF NOT EXISTS schedules (
+  name          TEXT PRIMARY KEY,
+  cron          TEXT    NOT NULL,
+  timezone      TEXT    NOT NULL,
+  queue         TEXT    NOT NULL,
+  type          TEXT    NOT NULL DEFAULT '',
+  payload       TEXT    NOT NULL DEFAULT 'null',
+  priority      INTEGER,
+  max_attempts  INTEGER,
+  overlap       INTEGER NOT NULL DEFAULT 0,
+  paused        INTEGER NOT NULL DEFAULT 0,
+  catch_up_ms   INTEGER NOT NULL,
+  source        TEXT    NOT NULL DEFAULT 'api',
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL,
+  fired_through INTEGER NOT NULL,
+  last_fired_at INTEGER,
+  last_job_id   TEXT
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS schedule_fires (
+  schedule TEXT    NOT NULL,
+  fire_at  INTEGER NOT NULL,
+  job_id   TEXT,
+  PRIMARY KEY (schedule, fire_at)
+) WITHOUT ROWID;
 )sql"},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion - 1, "one migration per version step");

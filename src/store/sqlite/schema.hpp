@@ -1,4 +1,4 @@
-// The SQLite schema (version 3) and connection settings.
+// The SQLite schema (version 4) and connection settings.
 //
 // `jobs` holds every field of core::Job: JSON fields (payload, result,
 // progress, errors, tags) as JSON text, times as INTEGER unix milliseconds,
@@ -12,7 +12,11 @@
 // `job_logs` holds each attempt's log (the tail a worker sent with its
 // outcome), apart from `jobs` so claims never read it; a trigger drops a
 // job's logs with the job. Version 2 added the config columns, version 3
-// job_logs; an older database is migrated in place at open. Called once at open, before the writer
+// job_logs, version 4 the cron tables. `schedules` holds each schedule's
+// definition and bookkeeping (fired_through, last fire); `schedule_fires`
+// one row per fire time done, unique per (schedule, fire time), written in the
+// transaction that enqueues the fire's job (only the latest 1000 per schedule
+// are kept). An older database is migrated in place at open. Called once at open, before the writer
 // thread starts.
 #pragma once
 
@@ -20,7 +24,7 @@
 
 namespace errand::store::sqlite {
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 // Sets the pragmas (exclusive WAL, synchronous=FULL, cache sizes) and creates,
 // checks or migrates the schema (all or nothing). Errors: unavailable (locked by another process),

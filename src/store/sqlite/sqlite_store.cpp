@@ -202,4 +202,39 @@ void SqliteStore::job_prune_finished(JobPruneFinishedParams p, Callback<std::int
       kWrites, [p](OpContext& c) { return ops::job_prune_finished(c, p); }, std::move(done));
 }
 
+void SqliteStore::schedule_put(SchedulePutParams p, Callback<SchedulePutOutcome> done) {
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::schedule_put(c, p); },
+      std::move(done));
+}
+
+void SqliteStore::schedule_get(ScheduleGetParams p, Callback<core::Schedule> done) {
+  submit(
+      kReads, [p = std::move(p)](OpContext& c) { return ops::schedule_get(c, p); },
+      std::move(done));
+}
+
+void SqliteStore::schedule_list(Callback<std::vector<core::Schedule>> done) {
+  submit(
+      kReads, [](OpContext& c) { return ops::schedule_list(c); }, std::move(done));
+}
+
+void SqliteStore::schedule_delete(ScheduleDeleteParams p, Callback<Unit> done) {
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::schedule_delete(c, p); },
+      std::move(done));
+}
+
+void SqliteStore::schedule_pause(SchedulePauseParams p, Callback<core::Schedule> done) {
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::schedule_pause(c, p); },
+      std::move(done));
+}
+
+void SqliteStore::schedule_fire(ScheduleFireParams p, Callback<ScheduleFireOutcome> done) {
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::schedule_fire(c, p); },
+      std::move(done));
+}
+
 }  // namespace errand::store

@@ -68,6 +68,12 @@ class SqliteStore final : public Store {
   void lease_expire(LeaseExpireParams p, Callback<std::int64_t> done) override;
   void next_deadline(Callback<std::optional<core::TimePoint>> done) override;
   void job_prune_finished(JobPruneFinishedParams p, Callback<std::int64_t> done) override;
+  void schedule_put(SchedulePutParams p, Callback<SchedulePutOutcome> done) override;
+  void schedule_get(ScheduleGetParams p, Callback<core::Schedule> done) override;
+  void schedule_list(Callback<std::vector<core::Schedule>> done) override;
+  void schedule_delete(ScheduleDeleteParams p, Callback<Unit> done) override;
+  void schedule_pause(SchedulePauseParams p, Callback<core::Schedule> done) override;
+  void schedule_fire(ScheduleFireParams p, Callback<ScheduleFireOutcome> done) override;
   // Runs every verb already submitted, then closes; later verbs get
   // errc::unavailable (answered on the calling thread). Safe to call twice.
   void close() override;

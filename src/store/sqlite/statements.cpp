@@ -1,6 +1,7 @@
 #include "store/sqlite/statements.hpp"
 
 #include "store/sqlite/job_rows.hpp"
+#include "store/sqlite/schedule_rows.hpp"
 
 #include <fmt/format.h>
 
@@ -15,6 +16,7 @@ namespace {
 // which is what lets SQLite use those indexes.
 std::vector<NamedSql> named_sql() {
   const std::string cols{kJobColumns};
+  const std::string schedule_cols{kScheduleColumns};
   return {
       {Sql::begin_immediate, "begin_immediate", "BEGIN IMMEDIATE"},
       {Sql::begin_deferred, "begin_deferred", "BEGIN DEFERRED"},
@@ -45,6 +47,14 @@ std::vector<NamedSql> named_sql() {
        "INSERT OR REPLACE INTO job_logs(job_id, attempt, at, log) VALUES (?1, ?2, ?3, ?4)"},
       {Sql::job_logs, "job_logs",
        "SELECT attempt, at, log FROM job_logs WHERE job_id = ?1 ORDER BY attempt"},
+      // The two hot writes touch only the columns they change (no JSON rewritten).
+      {Sql::job_claim_lease, "job_claim_lease",
+       "UPDATE jobs SET state = 2, attempt = attempt + 1, lease_id = ?2, worker = ?3,"
+       " lease_expires_at = ?4, started_at = coalesce(started_at, ?5) WHERE rowid = ?1"},
+      {Sql::job_complete_leased, "job_complete_leased",
+       "UPDATE jobs SET state = 3, result = ?3, finished_at = ?4, lease_id = NULL,"
+       " lease_expires_at = NULL WHERE id = ?1 AND state = 2 AND lease_id = ?2"
+       " RETURNING queue, attempt"},
       {Sql::jobs_ready, "jobs_ready",
        "SELECT " + cols +
            " FROM jobs INDEXED BY jobs_ready WHERE state = 1 AND queue = ?1 AND run_at <= ?2"
@@ -86,6 +96,26 @@ std::vector<NamedSql> named_sql() {
        " default_priority = excluded.default_priority,"
        " default_max_attempts = excluded.default_max_attempts,"
        " default_timeout_ms = excluded.default_timeout_ms"},
+      {Sql::schedule_by_name, "schedule_by_name", "SELECT " + schedule_cols + " WHERE s.name = ?1"},
+      {Sql::schedule_all, "schedule_all", "SELECT " + schedule_cols + " ORDER BY s.name"},
+      {Sql::schedule_save, "schedule_save",
+       "INSERT OR REPLACE INTO schedules(name, cron, timezone, queue, type, payload, priority,"
+       " max_attempts, overlap, paused, catch_up_ms, source, created_at, updated_at,"
+       " fired_through, last_fired_at, last_job_id)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"},
+      {Sql::schedule_delete, "schedule_delete",
+       "DELETE FROM schedules WHERE name = ?1"
+       " RETURNING name"},
+      {Sql::schedule_fire_insert, "schedule_fire_insert",
+       "INSERT INTO schedule_fires(schedule, fire_at, job_id) VALUES (?1, ?2, ?3)"
+       " ON CONFLICT DO NOTHING RETURNING fire_at"},
+      // Keeps the latest 1000 fire records of a schedule: fired_through, not
+      // this table, is what stops older times from firing again.
+      {Sql::schedule_fires_trim, "schedule_fires_trim",
+       "DELETE FROM schedule_fires WHERE schedule = ?1 AND fire_at < (SELECT fire_at FROM"
+       " schedule_fires WHERE schedule = ?1 ORDER BY fire_at DESC LIMIT 1 OFFSET 999)"},
+      {Sql::schedule_fires_delete, "schedule_fires_delete",
+       "DELETE FROM schedule_fires WHERE schedule = ?1"},
   };
 }
 

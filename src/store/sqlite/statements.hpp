@@ -31,6 +31,8 @@ enum class Sql {
   job_delete,
   job_log_save,
   job_logs,
+  job_claim_lease,
+  job_complete_leased,
   jobs_ready,
   jobs_due,
   jobs_lease_expired,
@@ -39,6 +41,13 @@ enum class Sql {
   next_lease_expiry,
   queue_all,
   queue_save,
+  schedule_by_name,
+  schedule_all,
+  schedule_save,
+  schedule_delete,
+  schedule_fire_insert,
+  schedule_fires_trim,
+  schedule_fires_delete,
   count_,
 };
 
