@@ -17,7 +17,8 @@ Engine::Engine(asio::any_io_executor executor, store::Store& store, const core::
       store_(store),
       clock_(clock),
       options_(options),
-      rng_(std::random_device{}()) {
+      rng_(std::random_device{}()),
+      schedules_(std::make_unique<Schedules>(executor, store, clock, ids_)) {
   store_.set_change_listener([this](const store::ChangeNotice& n) { on_store_change(n); });
 }
 

@@ -16,6 +16,7 @@
 
 #include "core/id.hpp"
 #include "core/job.hpp"
+#include "engine/schedules.hpp"
 #include "engine/waiters.hpp"
 #include "store/store.hpp"
 
@@ -125,6 +126,8 @@ class Engine {
 
   const core::Clock& clock() const { return clock_; }
   EngineStats stats() const;
+  // Cron schedules and their timer (started and stopped with the engine).
+  Schedules& schedules() { return *schedules_; }
   // Runs when the store reports a committed change (any thread).
   void on_store_change(const store::ChangeNotice& notice);
 
@@ -153,6 +156,7 @@ class Engine {
   std::atomic<bool> started_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> ticks_{0};
+  std::unique_ptr<Schedules> schedules_;
 };
 
 }  // namespace errand::engine
