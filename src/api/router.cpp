@@ -76,7 +76,7 @@ boost::asio::awaitable<Response> Router::dispatch(const Request& request,
 
 std::vector<Route> all_routes() {
   std::vector<Route> routes;
-  for (auto part : {job_routes(), worker_routes(), queue_routes()}) {
+  for (auto part : {job_routes(), worker_routes(), queue_routes(), schedule_routes()}) {
     routes.insert(routes.end(), part.begin(), part.end());
   }
   return routes;

@@ -59,6 +59,7 @@ class Router {
 std::vector<Route> job_routes();
 std::vector<Route> worker_routes();
 std::vector<Route> queue_routes();
+std::vector<Route> schedule_routes();
 std::vector<Route> all_routes();
 
 }  // namespace errand::api
