@@ -1,5 +1,6 @@
 // `errand`: the server and the command-line client in one binary.
 #include "cli/job_commands.hpp"
+#include "cli/schedule_commands.hpp"
 #include "cli/server_command.hpp"
 #include "cli/work_command.hpp"
 
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   errand::cli::add_global_options(app, options);
   errand::cli::add_job_commands(app, options);
   errand::cli::add_queue_commands(app, options);
+  errand::cli::add_schedule_commands(app, options);
   errand::cli::add_server_command(app);
   errand::cli::add_work_command(app, options, std::move(work_command));
   try {

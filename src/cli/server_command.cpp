@@ -3,6 +3,7 @@
 #include "api/auth.hpp"
 #include "api/router.hpp"
 #include "api/server.hpp"
+#include "cli/config_file.hpp"
 #include "core/duration.hpp"
 #include "engine/engine.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -30,6 +31,7 @@ struct ServerArgs {
   std::string retention = "7d";
   unsigned threads = 0;
   std::string log_level = "info";
+  std::string config;  // --config FILE: [[schedule]] tables
 };
 
 // "127.0.0.1:8740", "[::1]:8740", "0.0.0.0:80", ":8740" (all interfaces).
@@ -100,6 +102,16 @@ int run_server(const ServerArgs& args) {
     return 2;
   }
 
+  ConfigFile config;
+  if (!args.config.empty()) {
+    auto loaded = load_config_file(args.config);
+    if (!loaded) {
+      std::cerr << "errand: " << loaded.error().message << "\n";
+      return 2;
+    }
+    config = std::move(*loaded);
+  }
+
   std::error_code fs_ec;
   std::filesystem::create_directories(args.data, fs_ec);
   auto store = store::SqliteStore::open({.dir = args.data, .store = {}});
@@ -118,6 +130,16 @@ int run_server(const ServerArgs& args) {
   core::SystemClock clock;
   engine::Engine engine(io.get_executor(), **store, clock,
                         {.retention = *retention, .prune_interval = core::Millis{10 * 60'000}});
+  if (!args.config.empty()) {
+    auto synced = apply_config_file(io, engine, config);
+    if (!synced) {
+      std::cerr << "errand: applying the schedules of " << args.config << ": "
+                << synced.error().message << "\n";
+      return 1;
+    }
+    spdlog::info("{}: {} schedule(s) created, {} updated, {} removed", args.config,
+                 synced->created.size(), synced->updated.size(), synced->removed.size());
+  }
   api::Auth auth(keys, *secret, args.insecure);
   api::Services services{engine, auth, **store, {.max_payload = args.max_payload}};
   api::Router router(api::all_routes());
@@ -135,9 +157,11 @@ int run_server(const ServerArgs& args) {
     spdlog::info("signal {}: finishing requests in flight, then exiting", signal);
     server.stop();
     engine.stop();
+    engine.schedules().stop();
   });
 
   engine.start();
+  engine.schedules().start();
   server.start();
 
   const auto host = endpoint->address().is_v6() ? "[" + endpoint->address().to_string() + "]"
@@ -184,6 +208,8 @@ void add_server_command(CLI::App& app) {
   cmd->add_option("--threads", args->threads, "HTTP threads (default 1)");
   cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
+  cmd->add_option("--config", args->config,
+                  "TOML file of [[schedule]] tables, applied at start (docs/API.md, Schedules)");
   cmd->callback([args] { std::exit(run_server(*args)); });
 }
 

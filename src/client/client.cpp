@@ -192,4 +192,40 @@ core::Result<void> Client::health() {
   return {};
 }
 
+core::Result<std::vector<ScheduleInfo>> Client::schedules() {
+  return then_parse<std::vector<ScheduleInfo>>(impl_->get("/v1/schedules"), wire::parse_schedules);
+}
+
+core::Result<ScheduleInfo> Client::get_schedule(std::string_view name) {
+  return then_parse<ScheduleInfo>(impl_->get(wire::schedule_target(name)), wire::parse_schedule);
+}
+
+core::Result<ScheduleInfo> Client::put_schedule(std::string_view name,
+                                                const ScheduleOptions& options) {
+  auto got = impl_->send(Method::put, wire::schedule_target(name), wire::schedule_body(options),
+                         core::Millis{0});
+  return then_parse<ScheduleInfo>(std::move(got), wire::parse_schedule);
+}
+
+core::Result<void> Client::delete_schedule(std::string_view name) {
+  auto got = impl_->send(Method::del, wire::schedule_target(name), nullptr, core::Millis{0});
+  if (!got) return got.error();
+  return {};
+}
+
+core::Result<Enqueued> Client::trigger_schedule(std::string_view name) {
+  return then_parse<Enqueued>(impl_->post(wire::schedule_target(name, "/trigger")),
+                              wire::parse_enqueued);
+}
+
+core::Result<ScheduleInfo> Client::pause_schedule(std::string_view name) {
+  return then_parse<ScheduleInfo>(impl_->post(wire::schedule_target(name, "/pause")),
+                                  wire::parse_schedule);
+}
+
+core::Result<ScheduleInfo> Client::resume_schedule(std::string_view name) {
+  return then_parse<ScheduleInfo>(impl_->post(wire::schedule_target(name, "/resume")),
+                                  wire::parse_schedule);
+}
+
 }  // namespace errand::client

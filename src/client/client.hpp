@@ -85,6 +85,19 @@ class Client {
   // Ok when the server answers /healthz with 200.
   core::Result<void> health();
 
+  // ---- cron schedules (writes need an admin key) ----
+  core::Result<std::vector<ScheduleInfo>> schedules();
+  // `not_found` for an unknown name.
+  core::Result<ScheduleInfo> get_schedule(std::string_view name);
+  // Creates or replaces the whole schedule; a bad cron or time zone is
+  // `invalid_argument` naming the field ("cron", "timezone").
+  core::Result<ScheduleInfo> put_schedule(std::string_view name, const ScheduleOptions& options);
+  core::Result<void> delete_schedule(std::string_view name);
+  // Enqueues the schedule's job now; returns the job.
+  core::Result<Enqueued> trigger_schedule(std::string_view name);
+  core::Result<ScheduleInfo> pause_schedule(std::string_view name);
+  core::Result<ScheduleInfo> resume_schedule(std::string_view name);
+
   // The raw JSON answer of any route, for what has no typed call yet.
   // `body` null: no body. A non-2xx answer is an error as for typed calls.
   core::Result<boost::json::value> call(std::string_view method, std::string_view target,

@@ -133,4 +133,47 @@ struct QueueInfo {
   std::int64_t count(core::JobState s) const { return counts[static_cast<std::size_t>(s)]; }
 };
 
+// PUT /v1/schedules/{name}: the whole schedule (unset fields: server defaults).
+struct ScheduleOptions {
+  std::string cron;      // 5 or 6 fields, or a macro such as @daily
+  std::string timezone;  // IANA name; empty: UTC
+  std::string queue;
+  std::string type;            // empty: none
+  boost::json::value payload;  // null: none
+  std::optional<std::int64_t> priority;
+  std::optional<int> max_attempts;
+  std::string overlap;  // "allow" or "skip"; empty: allow
+  bool paused = false;
+  std::optional<core::Millis> catch_up;  // unset: 1h
+};
+
+// One upcoming fire time: the instant, and the same as local time in the
+// schedule's zone ("2026-03-29T03:00:00+02:00").
+struct ScheduleFire {
+  core::TimePoint at{};
+  std::string local;
+};
+
+// One schedule of GET /v1/schedules (and GET / PUT /v1/schedules/{name}).
+struct ScheduleInfo {
+  std::string name;
+  std::string cron;
+  std::string timezone;
+  std::string queue;
+  std::string type;
+  boost::json::value payload;
+  std::optional<std::int64_t> priority;
+  std::optional<int> max_attempts;
+  std::string overlap;  // "allow" or "skip"
+  bool paused = false;
+  core::Millis catch_up{0};
+  std::string source;  // "api" or "config"
+  core::TimePoint created_at{};
+  core::TimePoint updated_at{};
+  std::optional<core::TimePoint> last_fired_at;
+  std::string last_job_id;                 // empty: never fired
+  std::optional<core::JobState> last_job_state;  // unset: never fired, or the job is gone
+  std::vector<ScheduleFire> next;          // the next 5 fire times; empty when paused
+};
+
 }  // namespace errand::client

@@ -538,4 +538,117 @@ json::object queue_config_body(const core::QueueConfig& c, bool paused) {
   return b;
 }
 
+// ---- schedules ----
+
+namespace {
+
+core::Result<std::vector<ScheduleFire>> parse_fires(const json::value& v, std::string path) {
+  std::vector<ScheduleFire> out;
+  if (v.is_null()) return out;
+  if (!v.is_array()) {
+    return core::make_error(errc::internal,
+                            fmt::format("unexpected answer from errand: {} is not an array", path),
+                            path);
+  }
+  for (std::size_t i = 0; i < v.get_array().size(); ++i) {
+    Reader r(v.get_array()[i], item_path(path, i));
+    ScheduleFire f{.at = r.time("at"), .local = r.str("local")};
+    if (auto s = r.status(); !s) return s.error();
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+core::Result<ScheduleInfo> parse_schedule_at(const json::value& v, std::string path) {
+  Reader r(v, std::move(path));
+  ScheduleInfo s;
+  s.name = r.str("name");
+  s.cron = r.str("cron");
+  s.timezone = r.str("timezone");
+  s.queue = r.str("queue");
+  s.type = r.str("type", false);
+  s.payload = r.any("payload");
+  s.priority = opt_integer(r, "priority");
+  if (auto n = opt_integer(r, "max_attempts")) s.max_attempts = static_cast<int>(*n);
+  s.overlap = r.str("overlap");
+  s.paused = r.boolean("paused");
+  s.catch_up = r.opt_duration("catch_up").value_or(core::Millis{0});
+  s.source = r.str("source", false);
+  s.created_at = r.time("created_at");
+  s.updated_at = r.time("updated_at");
+  s.last_fired_at = r.opt_time("last_fired_at");
+  if (const auto& last = r.any("last_job"); !last.is_null()) {
+    Reader lr(last, r.path("last_job"));
+    s.last_job_id = lr.str("id");
+    if (const auto& state = lr.any("state"); !state.is_null()) s.last_job_state = lr.state("state");
+    if (auto st = lr.status(); !st) return st.error();
+  }
+  if (auto st = r.status(); !st) return st.error();
+  auto next = parse_fires(r.any("next"), r.path("next"));
+  if (!next) return next.error();
+  s.next = std::move(*next);
+  return s;
+}
+
+}  // namespace
+
+json::object schedule_body(const ScheduleOptions& o) {
+  json::object b{{"cron", o.cron}, {"queue", o.queue}};
+  if (!o.timezone.empty()) b["timezone"] = o.timezone;
+  if (!o.type.empty()) b["type"] = o.type;
+  if (!o.payload.is_null()) b["payload"] = o.payload;
+  if (o.priority) b["priority"] = *o.priority;
+  if (o.max_attempts) b["max_attempts"] = *o.max_attempts;
+  if (!o.overlap.empty()) b["overlap"] = o.overlap;
+  if (o.paused) b["paused"] = true;
+  if (o.catch_up) b["catch_up"] = core::format_duration(*o.catch_up);
+  return b;
+}
+
+std::string schedule_target(std::string_view name, std::string_view suffix) {
+  return "/v1/schedules/" + encode_segment(name) + std::string(suffix);
+}
+
+core::Result<ScheduleInfo> parse_schedule(const json::value& v) {
+  return parse_schedule_at(v, "");
+}
+
+core::Result<std::vector<ScheduleInfo>> parse_schedules(const json::value& v) {
+  return parse_items<ScheduleInfo>(v, "schedules", parse_schedule_at);
+}
+
+json::object to_json(const ScheduleInfo& s) {
+  auto opt = [](const auto& v) { return v ? json::value(*v) : json::value(nullptr); };
+  json::array next;
+  for (const auto& f : s.next) {
+    next.emplace_back(json::object{{"at", core::format_rfc3339(f.at)}, {"local", f.local}});
+  }
+  json::value last_job = nullptr;
+  if (!s.last_job_id.empty()) {
+    last_job = json::object{{"id", s.last_job_id},
+                            {"state", s.last_job_state ? json::value(core::to_string(*s.last_job_state))
+                                                       : json::value(nullptr)}};
+  }
+  return json::object{
+      {"name", s.name},
+      {"cron", s.cron},
+      {"timezone", s.timezone},
+      {"queue", s.queue},
+      {"type", s.type.empty() ? json::value(nullptr) : json::value(s.type)},
+      {"payload", s.payload},
+      {"priority", opt(s.priority)},
+      {"max_attempts", opt(s.max_attempts)},
+      {"overlap", s.overlap},
+      {"paused", s.paused},
+      {"catch_up", core::format_duration(s.catch_up)},
+      {"source", s.source},
+      {"created_at", core::format_rfc3339(s.created_at)},
+      {"updated_at", core::format_rfc3339(s.updated_at)},
+      {"last_fired_at", s.last_fired_at ? json::value(core::format_rfc3339(*s.last_fired_at))
+                                        : json::value(nullptr)},
+      {"last_job", std::move(last_job)},
+      {"next", std::move(next)},
+  };
+}
+
 }  // namespace errand::client::wire

@@ -68,4 +68,13 @@ boost::json::object to_json(const QueueInfo& q);
 // A queue's `config` object as the API renders it (unset fields null).
 boost::json::object to_json(const core::QueueConfig& c);
 
+// ---- schedules ----
+// PUT /v1/schedules/{name}: the whole schedule.
+boost::json::object schedule_body(const ScheduleOptions& o);
+// "/v1/schedules/{name}" + suffix.
+std::string schedule_target(std::string_view name, std::string_view suffix = {});
+core::Result<ScheduleInfo> parse_schedule(const boost::json::value& v);
+core::Result<std::vector<ScheduleInfo>> parse_schedules(const boost::json::value& v);
+boost::json::object to_json(const ScheduleInfo& s);
+
 }  // namespace errand::client::wire

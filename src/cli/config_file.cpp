@@ -1,0 +1,217 @@
+#include "cli/config_file.hpp"
+
+#include "api/request.hpp"  // ERRAND_TRY
+#include "core/duration.hpp"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+namespace errand::cli {
+namespace json = boost::json;
+namespace {
+
+// Where a problem is: "errand.toml:9: [[schedule]] 2 \"nightly\", key \"cron\"".
+class Place {
+ public:
+  Place(std::string path, std::size_t index, const toml::table& table)
+      : path_(std::move(path)), index_(index), table_(table) {}
+  void name(std::string n) { name_ = std::move(n); }
+
+  core::Error error(std::string_view key, std::string_view message) const {
+    std::size_t line = table_.source().begin.line;
+    if (const auto* node = table_.get(key)) line = node->source().begin.line;
+    std::string where = fmt::format("{}:{}: [[schedule]] {}", path_, line, index_);
+    if (!name_.empty()) where += fmt::format(" \"{}\"", name_);
+    if (!key.empty()) where += fmt::format(", key \"{}\"", key);
+    return core::invalid(std::string(key), fmt::format("{}: {}", where, message));
+  }
+
+ private:
+  std::string path_;
+  std::size_t index_;
+  const toml::table& table_;
+  std::string name_;
+};
+
+json::value to_json(const toml::node& node) {
+  if (const auto* t = node.as_table()) {
+    json::object o;
+    for (auto&& [k, v] : *t) o[k.str()] = to_json(v);
+    return o;
+  }
+  if (const auto* a = node.as_array()) {
+    json::array out;
+    for (const auto& v : *a) out.push_back(to_json(v));
+    return out;
+  }
+  if (const auto* s = node.as_string()) return json::value(s->get());
+  if (const auto* i = node.as_integer()) return json::value(i->get());
+  if (const auto* f = node.as_floating_point()) return json::value(f->get());
+  if (const auto* b = node.as_boolean()) return json::value(b->get());
+  std::ostringstream text;  // dates and times: as TOML writes them (RFC 3339)
+  node.visit([&](const auto& v) { text << v; });
+  return json::value(text.str());
+}
+
+core::Result<std::string> text(const toml::table& t, const Place& at, std::string_view key,
+                               bool required) {
+  const auto* node = t.get(key);
+  if (!node) {
+    if (required) return at.error(key, "is required");
+    return std::string();
+  }
+  if (!node->is_string()) return at.error(key, "must be a string");
+  return std::string(node->as_string()->get());
+}
+
+core::Result<std::optional<std::int64_t>> integer(const toml::table& t, const Place& at,
+                                                  std::string_view key) {
+  const auto* node = t.get(key);
+  if (!node) return std::optional<std::int64_t>{};
+  if (!node->is_integer()) return at.error(key, "must be an integer");
+  return std::optional<std::int64_t>(node->as_integer()->get());
+}
+
+core::Result<json::value> payload(const toml::table& t, const Place& at) {
+  const auto* node = t.get("payload");
+  if (!node) return json::value(nullptr);
+  if (!node->is_string()) return to_json(*node);
+  boost::system::error_code ec;
+  auto v = json::parse(node->as_string()->get(), ec);
+  if (ec) return at.error("payload", "a string payload must be JSON (" + ec.message() + ")");
+  return v;
+}
+
+constexpr std::string_view kKeys[] = {"name",    "cron",    "timezone", "queue",
+                                      "type",    "payload", "priority", "max_attempts",
+                                      "overlap", "paused",  "catch_up"};
+
+core::Result<void> only_known_keys(const toml::table& t, const Place& at) {
+  for (auto&& [k, v] : t) {
+    if (std::find(std::begin(kKeys), std::end(kKeys), k.str()) == std::end(kKeys)) {
+      return at.error(k.str(),
+                      "unknown key (expected name, cron, timezone, queue, type, payload, "
+                      "priority, max_attempts, overlap, paused, catch_up)");
+    }
+  }
+  return {};
+}
+
+core::Result<void> read_options(const toml::table& t, const Place& at, core::ScheduleSpec& s) {
+  ERRAND_TRY(priority, integer(t, at, "priority"));
+  s.priority = priority;
+  ERRAND_TRY(attempts, integer(t, at, "max_attempts"));
+  if (attempts) {
+    if (*attempts < 1 || *attempts > core::kMaxMaxAttempts) {
+      return at.error("max_attempts", fmt::format("must be 1 to {}", core::kMaxMaxAttempts));
+    }
+    s.max_attempts = static_cast<int>(*attempts);
+  }
+  ERRAND_TRY(overlap, text(t, at, "overlap", false));
+  if (!overlap.empty()) {
+    auto o = core::parse_overlap(overlap);
+    if (!o) return at.error("overlap", "must be \"allow\" or \"skip\"");
+    s.overlap = *o;
+  }
+  if (const auto* paused = t.get("paused")) {
+    if (!paused->is_boolean()) return at.error("paused", "must be true or false");
+    s.paused = paused->as_boolean()->get();
+  }
+  ERRAND_TRY(catch_up, text(t, at, "catch_up", false));
+  if (!catch_up.empty()) {
+    auto d = core::parse_duration(catch_up, "catch_up");
+    if (!d) return at.error("catch_up", d.error().message);
+    s.catch_up = *d;
+  }
+  return {};
+}
+
+core::Result<core::ScheduleSpec> read_schedule(const toml::table& t, Place& at) {
+  core::ScheduleSpec s{.source = core::ScheduleSource::config};
+  ERRAND_TRY(name, text(t, at, "name", true));
+  s.name = name;
+  at.name(name);
+  if (auto ok = only_known_keys(t, at); !ok) return ok.error();
+  ERRAND_TRY(cron, text(t, at, "cron", true));
+  s.cron = cron;
+  ERRAND_TRY(zone, text(t, at, "timezone", false));
+  if (!zone.empty()) s.timezone = zone;
+  ERRAND_TRY(queue, text(t, at, "queue", true));
+  s.queue = queue;
+  ERRAND_TRY(type, text(t, at, "type", false));
+  s.type = type;
+  ERRAND_TRY(body, payload(t, at));
+  s.payload = std::move(body);
+  if (auto ok = read_options(t, at, s); !ok) return ok.error();
+  if (auto compiled = core::compile_schedule(s); !compiled) {
+    return at.error(compiled.error().field, compiled.error().message);
+  }
+  return s;
+}
+
+core::Result<std::vector<core::ScheduleSpec>> read_schedules(const toml::table& root,
+                                                             const std::string& path) {
+  std::vector<core::ScheduleSpec> out;
+  for (auto&& [k, v] : root) {
+    if (k.str() != "schedule") {
+      return core::invalid(std::string(k.str()),
+                           fmt::format("{}:{}: unknown key \"{}\" (expected [[schedule]] tables)",
+                                       path, k.source().begin.line, k.str()));
+    }
+  }
+  const auto* list = root.get("schedule");
+  if (!list) return out;
+  if (!list->is_array_of_tables()) {
+    return core::invalid("schedule", fmt::format("{}:{}: \"schedule\" must be [[schedule]] tables",
+                                                 path, list->source().begin.line));
+  }
+  std::set<std::string> names;
+  std::size_t index = 0;
+  for (const auto& node : *list->as_array()) {
+    const auto& table = *node.as_table();
+    Place at(path, ++index, table);
+    auto s = read_schedule(table, at);
+    if (!s) return s.error();
+    if (!names.insert(s->name).second)
+      return at.error("name", "another [[schedule]] has this name");
+    out.push_back(std::move(*s));
+  }
+  return out;
+}
+
+}  // namespace
+
+core::Result<ConfigFile> load_config_file(const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    const auto line = e.source().begin.line;
+    // toml++ reports a file it cannot open at line 0.
+    if (line == 0) return core::invalid("config", fmt::format("{}: {}", path, e.description()));
+    return core::invalid("config", fmt::format("{}:{}: {}", path, line, e.description()));
+  }
+  auto schedules = read_schedules(root, path);
+  if (!schedules) return schedules.error();
+  return ConfigFile{.path = path, .schedules = std::move(*schedules)};
+}
+
+core::Result<engine::ScheduleSync> apply_config_file(boost::asio::io_context& io,
+                                                     engine::Engine& engine,
+                                                     const ConfigFile& config) {
+  auto done = boost::asio::co_spawn(
+      io, engine.schedules().sync(core::ScheduleSource::config, config.schedules),
+      boost::asio::use_future);
+  io.run();
+  io.restart();
+  return done.get();
+}
+
+}  // namespace errand::cli

@@ -1,0 +1,53 @@
+// `errand server --config FILE`: the server's TOML config file (toml++).
+//
+// For now it declares cron schedules, one `[[schedule]]` table each:
+//
+//   [[schedule]]
+//   name = "nightly-report"          # required
+//   cron = "0 3 * * *"               # required
+//   timezone = "Europe/Berlin"       # default UTC
+//   queue = "reports"                # required
+//   type = "report"
+//   payload = { kind = "daily" }     # a table (any TOML value), or a JSON string
+//   priority = 5
+//   max_attempts = 3
+//   overlap = "skip"                 # or "allow" (default)
+//   paused = false
+//   catch_up = "2h"                  # default 1h
+//
+// At start the server creates or updates every schedule of the file and
+// removes those the file created earlier but no longer lists (schedules made
+// through the API are left alone, unless the file names them: then the file
+// takes them over). `load_config_file` reads and validates everything before
+// the server changes anything; its errors name the file, line, table and key.
+// Functions of their arguments; not thread-safe with respect to `engine`.
+#pragma once
+
+#include "core/error.hpp"
+#include "core/schedule.hpp"
+#include "engine/engine.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <string>
+#include <vector>
+
+namespace errand::cli {
+
+struct ConfigFile {
+  std::string path;
+  std::vector<core::ScheduleSpec> schedules;  // validated, source config
+};
+
+// Reads and validates `path`. Errors (invalid_argument) read like
+//   errand.toml:9: [[schedule]] 2 "nightly", key "cron": cron: field 2 (hour): 25 is out of range
+//   0-23
+core::Result<ConfigFile> load_config_file(const std::string& path);
+
+// Applies the file's schedules through the engine (running `io` until done;
+// call before the server starts). Errors come from the store.
+core::Result<engine::ScheduleSync> apply_config_file(boost::asio::io_context& io,
+                                                     engine::Engine& engine,
+                                                     const ConfigFile& config);
+
+}  // namespace errand::cli

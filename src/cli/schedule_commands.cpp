@@ -1,0 +1,206 @@
+#include "cli/schedule_commands.hpp"
+
+#include "cli/output.hpp"
+#include "client/wire.hpp"
+#include "core/cron.hpp"
+#include "core/duration.hpp"
+
+#include <fmt/format.h>
+#include <boost/json/parse.hpp>
+
+#include <iostream>
+#include <memory>
+
+namespace errand::cli {
+namespace json = boost::json;
+namespace {
+
+const CLI::Validator kJsonArg(
+    [](std::string& s) {
+      boost::system::error_code ec;
+      json::parse(s, ec);
+      return ec ? "the payload is not valid JSON (" + ec.message() + "); quote strings: '\"text\"'"
+                : std::string();
+    },
+    "JSON");
+
+const CLI::Validator kDurationArg(
+    [](std::string& s) {
+      return core::parse_duration(s) ? std::string()
+                                     : "expected a duration such as 30m or 2h, got \"" + s + "\"";
+    },
+    "DURATION");
+
+std::string fire_line(const client::ScheduleFire& f, core::TimePoint now) {
+  return fmt::format("{}  ({}, {})", f.local, core::format_rfc3339(f.at), relative_time(f.at, now));
+}
+
+void print_schedule(std::ostream& out, const client::ScheduleInfo& s, core::TimePoint now) {
+  Fields f;
+  f.add("name", s.name);
+  f.add("cron", s.cron);
+  f.add("timezone", s.timezone);
+  f.add("queue", s.queue);
+  if (!s.type.empty()) f.add("type", s.type);
+  if (!s.payload.is_null()) f.add("payload", json_preview(s.payload));
+  if (s.priority) f.add("priority", std::to_string(*s.priority));
+  if (s.max_attempts) f.add("max attempts", std::to_string(*s.max_attempts));
+  f.add("overlap", s.overlap);
+  f.add("catch up", core::format_duration(s.catch_up));
+  f.add("status", s.paused ? "paused" : "active");
+  f.add("source", s.source);
+  f.add("last fired", absolute_and_relative(s.last_fired_at, now));
+  if (!s.last_job_id.empty()) {
+    f.add("last job", fmt::format("{} ({})", s.last_job_id,
+                                  s.last_job_state ? core::to_string(*s.last_job_state) : "gone"));
+  }
+  f.print(out);
+  if (!s.next.empty()) out << "next:\n";
+  for (const auto& fire : s.next) out << "  " << fire_line(fire, now) << '\n';
+}
+
+void print_schedule_table(std::ostream& out, const std::vector<client::ScheduleInfo>& all,
+                          core::TimePoint now) {
+  if (all.empty()) {
+    out << "no schedules yet (errand schedule set NAME CRON QUEUE)\n";
+    return;
+  }
+  Table t({{"NAME"}, {"CRON"}, {"TIMEZONE"}, {"QUEUE"}, {"STATUS"}, {"NEXT"}, {"LAST JOB"}});
+  for (const auto& s : all) {
+    const std::string next = s.next.empty() ? "-"
+                                            : fmt::format("{} ({})", s.next.front().local,
+                                                          relative_time(s.next.front().at, now));
+    std::string last = "-";
+    if (!s.last_job_id.empty()) {
+      last = fmt::format("{} {}", s.last_job_id,
+                         s.last_job_state ? core::to_string(*s.last_job_state) : "gone");
+    }
+    t.add({s.name, s.cron, s.timezone, s.queue, s.paused ? "paused" : "active", next, last});
+  }
+  t.print(out);
+}
+
+void show(const GlobalOptions& g, const client::ScheduleInfo& s) {
+  if (g.json) return print_json(client::wire::to_json(s));
+  print_schedule(std::cout, s, core::SystemClock().now());
+}
+
+// A subcommand that takes one schedule NAME.
+template <class Run>
+void add_named(CLI::App& parent, const char* name, const char* help, Run run) {
+  auto arg = std::make_shared<std::string>();
+  auto* cmd = parent.add_subcommand(name, help);
+  cmd->add_option("name", *arg, "Schedule name")->required();
+  cmd->callback([arg, run] { run(*arg); });
+}
+
+struct SetArgs {
+  std::string name, payload, tz, type, overlap, catch_up;
+  client::ScheduleOptions o;
+  std::int64_t priority = 0;
+  int max_attempts = 0;
+  CLI::Option *priority_opt = nullptr, *max_attempts_opt = nullptr;
+};
+
+void add_set(CLI::App& parent, const GlobalOptions& g) {
+  auto a = std::make_shared<SetArgs>();
+  auto* cmd = parent.add_subcommand(
+      "set", "Create or replace a schedule (options left out take their defaults)");
+  cmd->add_option("name", a->name, "Schedule name")->required();
+  cmd->add_option("cron", a->o.cron, "Cron expression, e.g. \"0 8 * * mon-fri\" or @daily")
+      ->required();
+  cmd->add_option("queue", a->o.queue, "Queue its jobs go to")->required();
+  cmd->add_option("payload", a->payload, "The jobs' payload as JSON")->check(kJsonArg);
+  cmd->add_option("--tz", a->o.timezone, "IANA time zone, e.g. Europe/Berlin (default UTC)");
+  cmd->add_option("--type", a->o.type, "The jobs' type");
+  a->priority_opt = cmd->add_option("--priority", a->priority, "The jobs' priority");
+  a->max_attempts_opt = cmd->add_option("--max-attempts", a->max_attempts, "The jobs' attempts");
+  cmd->add_option("--overlap", a->o.overlap,
+                  "allow (default), or skip a fire time while the previous job is unfinished")
+      ->check(CLI::IsMember({"allow", "skip"}));
+  cmd->add_option("--catch-up", a->catch_up,
+                  "Fire a time missed while the server was down if at most this old (default 1h)")
+      ->check(kDurationArg);
+  cmd->add_flag("--paused", a->o.paused, "Create it paused");
+  cmd->callback([a, &g] {
+    auto o = a->o;
+    if (!a->payload.empty()) o.payload = json::parse(a->payload);
+    if (a->priority_opt->count() > 0) o.priority = a->priority;
+    if (a->max_attempts_opt->count() > 0) o.max_attempts = a->max_attempts;
+    if (!a->catch_up.empty()) o.catch_up = *core::parse_duration(a->catch_up);
+    show(g, must(connect(g).put_schedule(a->name, o)));
+  });
+}
+
+struct NextArgs {
+  std::string cron, tz;
+  std::size_t count = 10;
+};
+
+// Local: parses the expression and prints its next fire times.
+void run_next(const NextArgs& a, const GlobalOptions& g) {
+  auto cron = core::parse_cron(a.cron);
+  if (!cron) fail(cron.error());
+  auto zone = core::find_time_zone(a.tz);
+  if (!zone) fail(zone.error());
+  const auto now = core::SystemClock().now();
+  const auto times = core::cron_next_n(*cron, *zone, now, a.count);
+  if (g.json) {
+    json::array out;
+    for (auto t : times) {
+      out.emplace_back(
+          json::object{{"at", core::format_rfc3339(t)}, {"local", core::format_in_zone(t, *zone)}});
+    }
+    return print_json(
+        json::object{{"cron", cron->text}, {"timezone", zone->name()}, {"next", std::move(out)}});
+  }
+  if (times.empty()) std::cout << "\"" << cron->text << "\" never fires\n";
+  for (auto t : times) {
+    std::cout << fire_line({.at = t, .local = core::format_in_zone(t, *zone)}, now) << '\n';
+  }
+}
+
+void add_next(CLI::App& parent, const GlobalOptions& g) {
+  auto a = std::make_shared<NextArgs>();
+  auto* cmd = parent.add_subcommand(
+      "next", "Print the next fire times of a cron expression (local, no server needed)");
+  cmd->add_option("cron", a->cron, "Cron expression, e.g. \"*/15 9-17 * * mon-fri\"")->required();
+  cmd->add_option("--tz", a->tz, "IANA time zone (default UTC)");
+  cmd->add_option("-n,--count", a->count, "How many (default 10)")->check(CLI::Range(1, 1000));
+  cmd->callback([a, &g] { run_next(*a, g); });
+}
+
+}  // namespace
+
+void add_schedule_commands(CLI::App& app, const GlobalOptions& g) {
+  app.add_subcommand("schedules", "List cron schedules with their next fire time")->callback([&g] {
+    auto all = must(connect(g).schedules());
+    if (!g.json) return print_schedule_table(std::cout, all, core::SystemClock().now());
+    json::array out;
+    for (const auto& s : all) out.emplace_back(client::wire::to_json(s));
+    print_json(json::object{{"schedules", std::move(out)}});
+  });
+
+  auto* schedule = app.add_subcommand("schedule", "Create, show, change or check a cron schedule");
+  schedule->require_subcommand(1);
+  add_set(*schedule, g);
+  add_named(*schedule, "get", "Show one schedule and its next fire times",
+            [&g](const std::string& n) { show(g, must(connect(g).get_schedule(n))); });
+  add_named(*schedule, "rm", "Delete a schedule (its jobs stay)", [&g](const std::string& n) {
+    must(connect(g).delete_schedule(n));
+    if (g.json) return print_json(json::object{{"name", n}, {"deleted", true}});
+    std::cout << "deleted schedule " << n << '\n';
+  });
+  add_named(*schedule, "pause", "Stop firing until resumed",
+            [&g](const std::string& n) { show(g, must(connect(g).pause_schedule(n))); });
+  add_named(*schedule, "resume", "Fire again from the next time on",
+            [&g](const std::string& n) { show(g, must(connect(g).resume_schedule(n))); });
+  add_named(*schedule, "trigger", "Enqueue the schedule's job now", [&g](const std::string& n) {
+    auto e = must(connect(g).trigger_schedule(n));
+    if (g.json) return print_json(client::wire::to_json(e));
+    std::cout << "triggered " << n << ": job " << e.id << " " << core::to_string(e.state) << '\n';
+  });
+  add_next(*schedule, g);
+}
+
+}  // namespace errand::cli
