@@ -42,6 +42,9 @@ ScheduleStats Schedules::stats() const {
 
 void Schedules::start() {
   if (started_.exchange(true)) return;
+  online_since_ = clock_.now();
+  spdlog::info("schedule timer started at {}: fire times missed before it fire at most once",
+               core::format_rfc3339(online_since_));
   asio::co_spawn(strand_, timer_loop(), asio::detached);
 }
 

@@ -10,8 +10,8 @@
 // change made through this class (put, remove, pause, sync) re-arms the timer
 // at once.
 //
-// Missed fire times: a time that fell due before this object was constructed
-// (the server was down) fires once — only the most recent one — if it is at
+// Missed fire times: a time that fell due before start() (or, without the
+// timer, before construction: the server was down) fires once — only the most recent one — if it is at
 // most the schedule's `catch_up` old; times that fall due while it runs always
 // fire, late ones once. `tick(now)` does what is due at `now` and returns the
 // next fire time; tests drive it with a FakeClock and leave the timer off.
@@ -95,7 +95,7 @@ class Schedules {
   store::Store& store_;
   const core::Clock& clock_;
   core::IdGenerator& ids_;
-  const core::TimePoint online_since_;
+  core::TimePoint online_since_;  // set before the timer runs, then only read
 
   // Timer state, touched only on strand_.
   std::shared_ptr<boost::asio::steady_timer> timer_;
