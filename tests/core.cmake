@@ -12,5 +12,6 @@ errand_gtest(core_test
     ${PROJECT_SOURCE_DIR}/src/core/hmac_test.cpp
     ${PROJECT_SOURCE_DIR}/src/core/queue_config_test.cpp
     ${PROJECT_SOURCE_DIR}/src/core/cron_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/core/schedule_test.cpp
   LIBS errand_core
 )
