@@ -138,6 +138,10 @@ asio::awaitable<void> Schedules::fire(const core::Schedule& schedule, core::Time
   if (!out) {
     spdlog::warn("schedule {}: firing for {} failed: {}", schedule.spec.name,
                  core::format_rfc3339(at), out.error().message);
+  } else if (out->result == store::FireResult::enqueued && at < online_since_) {
+    fired_.fetch_add(1);
+    spdlog::info("schedule {}: caught up {}, missed while the server was down: job {}",
+                 schedule.spec.name, core::format_rfc3339(at), out->job_id);
   } else if (out->result == store::FireResult::enqueued) {
     fired_.fetch_add(1);
     spdlog::debug("schedule {}: fired for {} ({} ms late), job {}", schedule.spec.name,
