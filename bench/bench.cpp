@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -51,7 +52,10 @@ int run(Settings s, std::vector<std::string> workloads, bool json) {
     }
     all.push_back(std::move(m));
   };
-  for (const auto& w : workloads) run_one.at(w)(s, emit);
+  for (auto w : workloads) {
+    for (auto& ch : w) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    run_one.at(w)(s, emit);
+  }
   if (!json) std::fputs(to_table(all).c_str(), stdout);
   return 0;
 }
