@@ -3,7 +3,9 @@
 // measurement on a fresh server with a fresh data directory and the server's
 // default durability: every enqueue and acknowledgement is fsync'd before
 // the answer. Prints one table, or with --json one JSON object per
-// measurement per line. A benchmark prints figures; it asserts nothing.
+// measurement per line. Data directories go under $TMPDIR (default /tmp),
+// which should be on the disk being measured. A benchmark prints figures; it
+// asserts nothing.
 #include "bench.hpp"
 #include "workloads.hpp"
 
@@ -15,6 +17,8 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+
+#include <sys/vfs.h>
 
 #ifndef ERRAND_BENCH_DEFAULT_ERRAND
 #define ERRAND_BENCH_DEFAULT_ERRAND "errand"
@@ -36,11 +40,22 @@ std::string find_errand() {
   return ERRAND_BENCH_DEFAULT_ERRAND;
 }
 
+// A data directory on tmpfs makes every fsync free: say so, since the
+// figures would then not be comparable with the peers' (on disk).
+void warn_if_tmpfs() {
+  constexpr long kTmpfsMagic = 0x01021994;
+  struct statfs fs {};
+  const auto dir = std::filesystem::temp_directory_path();
+  if (::statfs(dir.c_str(), &fs) == 0 && static_cast<long>(fs.f_type) == kTmpfsMagic)
+    note(dir.string() + " is tmpfs, where fsync costs nothing: set TMPDIR to a directory on disk");
+}
+
 int run(Settings s, std::vector<std::string> workloads, bool json) {
   if (s.errand.empty()) s.errand = find_errand();
   if (workloads.empty()) workloads = {"A", "B", "C", "D"};
   const std::map<std::string, std::function<void(const Settings&, const Emit&)>> run_one{
       {"A", run_enqueue}, {"B", run_drain}, {"C", run_latency}, {"D", run_restart}};
+  if (s.server.empty()) warn_if_tmpfs();
   note(s.server.empty() ? "server: " + s.errand + ", a fresh one per measurement"
                         : "server: " + s.server);
   std::vector<Measurement> all;
@@ -72,7 +87,8 @@ int main(int argc, char** argv) {
       "  A enqueue: one-by-one on 1 and on --connections connections, batched (--batch per call)\n"
       "  B drain: --jobs queued, then C++ worker runtimes; jobs/s from their start\n"
       "  C latency: enqueue→handler-start p50/p99 at each --rate for --rate-secs\n"
-      "  D --d-jobs queued: server RSS, data on disk, kill -9 → all jobs claimable"};
+      "  D --d-jobs queued: server RSS, data on disk, kill -9 → all jobs claimable\n"
+      "Each measurement starts a fresh server with its data under $TMPDIR (default /tmp)."};
   app.add_option("-w,--workload", workloads, "Workloads to run, in order (default: A B C D)")
       ->check(CLI::IsMember({"A", "B", "C", "D"}, CLI::ignore_case))
       ->delimiter(',');
