@@ -48,14 +48,14 @@ core::Result<engine::ClaimRequest> parse_claim(const json::object& o) {
   return r;
 }
 
-json::object claimed_json(const core::Job& j) {
+json::object claimed_json(core::Job&& j) {
   json::array tags;
   for (const auto& t : j.tags) tags.emplace_back(t);
   return json::object{
       {"id", j.id},
       {"queue", j.queue},
       {"type", j.type.empty() ? json::value(nullptr) : json::value(j.type)},
-      {"payload", j.payload},
+      {"payload", std::move(j.payload)},
       {"attempt", j.attempt},
       {"max_attempts", j.max_attempts},
       {"priority", j.priority},
@@ -76,7 +76,7 @@ awaitable<Response> claim(Context& c) {
   if (!jobs) co_return error_response(jobs.error());
   json::array out;
   out.reserve(jobs->size());
-  for (const auto& j : *jobs) out.emplace_back(claimed_json(j));
+  for (auto& j : *jobs) out.emplace_back(claimed_json(std::move(j)));
   co_return json_response(200, json::serialize(json::object{{"jobs", std::move(out)}}));
 }
 

@@ -1,11 +1,53 @@
 #include "core/id.hpp"
 
+#include <openssl/rand.h>
 #include <sys/random.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
 
 namespace errand::core {
 namespace {
 
 constexpr std::string_view kAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+void os_random(unsigned char* out, std::size_t n) {
+  std::size_t got = 0;
+  while (got < n) {
+    // getrandom(2) never returns short for <= 256 bytes once the pool is ready.
+    const auto r = ::getrandom(out + got, n - got, 0);
+    if (r > 0) got += static_cast<std::size_t>(r);
+  }
+}
+
+// Random bytes for the calling thread, drawn from OpenSSL's DRBG a block at a
+// time: a claim needs a lease id per job, and one getrandom(2) or RAND_bytes
+// call per id was a visible share of a claim's cost.
+class RandomBuffer {
+ public:
+  void fill(unsigned char* out, std::size_t n) {
+    while (n > 0) {
+      if (used_ == block_.size()) refill();
+      const std::size_t take = std::min(n, block_.size() - used_);
+      std::memcpy(out, block_.data() + used_, take);
+      std::memset(block_.data() + used_, 0, take);  // handed out bytes do not linger
+      used_ += take;
+      out += take;
+      n -= take;
+    }
+  }
+
+ private:
+  void refill() {
+    if (RAND_bytes(block_.data(), static_cast<int>(block_.size())) != 1) {
+      os_random(block_.data(), block_.size());
+    }
+    used_ = 0;
+  }
+  std::array<unsigned char, 512> block_{};
+  std::size_t used_ = block_.size();
+};
 
 }  // namespace
 
@@ -27,11 +69,7 @@ std::string IdGenerator::next(TimePoint now) {
       last_ms_ = ms;
       // Fresh OS randomness each millisecond: ids from many servers sharing a
       // database must not collide.
-      std::size_t got = 0;
-      while (got < last_random_.size()) {
-        const auto r = ::getrandom(last_random_.data() + got, last_random_.size() - got, 0);
-        if (r > 0) got += static_cast<std::size_t>(r);
-      }
+      os_random(last_random_.data(), last_random_.size());
       last_random_[0] &= 0x7f;  // leave room to increment without overflow
     }
     for (int i = 0; i < 6; ++i) bytes[i] = static_cast<std::uint8_t>(ms >> (8 * (5 - i)));
@@ -59,12 +97,8 @@ bool is_valid_id(std::string_view id) {
 
 std::string random_hex(std::size_t n) {
   std::string raw(n, '\0');
-  std::size_t got = 0;
-  while (got < n) {
-    // getrandom(2) never returns short for <= 256 bytes once the pool is ready.
-    const auto r = ::getrandom(raw.data() + got, n - got, 0);
-    if (r > 0) got += static_cast<std::size_t>(r);
-  }
+  thread_local RandomBuffer buffer;
+  buffer.fill(reinterpret_cast<unsigned char*>(raw.data()), n);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(2 * n);

@@ -28,7 +28,7 @@ class IdGenerator {
 // Ids look like "01JDQ7Z3K5X9V2M4N6P8R0T2W4" (uppercase Crockford base32).
 bool is_valid_id(std::string_view id);
 
-// Random bytes from the OS, hex-encoded (lease ids, secrets).
+// Cryptographically random bytes, hex-encoded (lease ids, secrets).
 std::string random_hex(std::size_t bytes);
 
 }  // namespace errand::core

@@ -25,10 +25,26 @@ std::string format_rfc3339(TimePoint t) {
   const auto day = floor<days>(t);
   const year_month_day ymd{day};
   const hh_mm_ss<Millis> hms{t - day};
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", static_cast<int>(ymd.year()),
-                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                     hms.hours().count(), hms.minutes().count(), hms.seconds().count(),
-                     hms.subseconds().count());
+  const int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) {
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", year,
+                       static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                       hms.hours().count(), hms.minutes().count(), hms.seconds().count(),
+                       hms.subseconds().count());
+  }
+  // Every response carries several of these: written by hand, not by fmt.
+  std::string out = "0000-00-00T00:00:00.000Z";
+  const auto put = [&out](std::size_t at, std::size_t width, long long v) {
+    for (std::size_t i = width; i-- > 0; v /= 10) out[at + i] = static_cast<char>('0' + v % 10);
+  };
+  put(0, 4, year);
+  put(5, 2, static_cast<unsigned>(ymd.month()));
+  put(8, 2, static_cast<unsigned>(ymd.day()));
+  put(11, 2, hms.hours().count());
+  put(14, 2, hms.minutes().count());
+  put(17, 2, hms.seconds().count());
+  put(20, 3, hms.subseconds().count());
+  return out;
 }
 
 Result<TimePoint> parse_rfc3339(std::string_view s, std::string_view field) {

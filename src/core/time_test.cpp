@@ -21,6 +21,20 @@ TimePoint parse_ok(std::string_view s) {
   return r ? *r : TimePoint{};
 }
 
+TEST(FormatRfc3339, MillisecondsInUtc) {
+  EXPECT_EQ(format_rfc3339(at(2026, 1, 31, 8, 5, 9, 7)), "2026-01-31T08:05:09.007Z");
+  EXPECT_EQ(format_rfc3339(at(1970, 1, 1)), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_rfc3339(at(2024, 2, 29, 23, 59, 59, 999)), "2024-02-29T23:59:59.999Z");
+  EXPECT_EQ(format_rfc3339(at(1969, 12, 31, 23, 59, 59, 1)), "1969-12-31T23:59:59.001Z");
+  EXPECT_EQ(format_rfc3339(at(9999, 12, 31, 1, 2, 3, 4)), "9999-12-31T01:02:03.004Z");
+}
+
+TEST(FormatRfc3339, RoundTripsThroughParse) {
+  for (auto t : {at(2026, 11, 28, 1, 2, 3, 456), at(2000, 1, 1), at(2100, 3, 1, 12)}) {
+    EXPECT_EQ(parse_ok(format_rfc3339(t)), t);
+  }
+}
+
 TEST(ParseRfc3339, Utc) {
   EXPECT_EQ(parse_ok("2026-01-31T08:00:00Z"), at(2026, 1, 31, 8));
   EXPECT_EQ(parse_ok("2026-11-27T21:06:54Z"), at(2026, 11, 27, 21, 6, 54));

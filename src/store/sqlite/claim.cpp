@@ -27,6 +27,14 @@ void grant_lease(core::Job& job, const JobClaimParams& p) {
   job.worker = p.worker;
 }
 
+core::Result<void> save_lease(Statements& sql, const JobRow& row) {
+  const core::Job& j = row.job;
+  Query q(sql[Sql::job_claim_lease]);
+  q.bind_int(1, row.rowid).bind_text(2, j.lease_id).bind_text(3, j.worker);
+  q.bind_time(4, *j.lease_expires_at).bind_time(5, *j.started_at);
+  return q.run();
+}
+
 core::Result<std::size_t> claim_from(OpContext& c, const std::string& queue,
                                      const JobClaimParams& p, std::size_t n,
                                      std::vector<core::Job>& claimed) {
@@ -34,7 +42,7 @@ core::Result<std::size_t> claim_from(OpContext& c, const std::string& queue,
   if (!rows) return rows.error();
   for (auto& row : *rows) {
     grant_lease(row.job, p);
-    if (auto saved = save_job(c.sql, row); !saved) return saved.error();
+    if (auto saved = save_lease(c.sql, row); !saved) return saved.error();
     c.queues.move(queue, core::JobState::queued, core::JobState::running);
     c.notice.deadline(*row.job.lease_expires_at);
     claimed.push_back(std::move(row.job));

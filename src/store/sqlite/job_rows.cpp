@@ -39,6 +39,7 @@ json::value parse_or_null(const Query& q, int col) {
 }
 
 std::vector<std::string> parse_tags(std::string_view text) {
+  if (text == "[]") return {};                   // most jobs: no parse, no allocation
   const json::value parsed = json::parse(text);  // must outlive the loop over its array
   std::vector<std::string> tags;
   for (const auto& t : parsed.as_array()) tags.emplace_back(t.as_string());
@@ -46,6 +47,7 @@ std::vector<std::string> parse_tags(std::string_view text) {
 }
 
 std::string tags_text(const std::vector<std::string>& tags) {
+  if (tags.empty()) return "[]";
   json::array a;
   a.reserve(tags.size());
   for (const auto& t : tags) a.emplace_back(t);
@@ -66,6 +68,7 @@ core::Progress parse_progress(std::string_view text) {
 }
 
 std::vector<core::AttemptError> parse_errors(std::string_view text) {
+  if (text == "[]") return {};
   const json::value parsed = json::parse(text);
   std::vector<core::AttemptError> errors;
   for (const auto& e : parsed.as_array()) {
@@ -78,6 +81,7 @@ std::vector<core::AttemptError> parse_errors(std::string_view text) {
 }
 
 std::string errors_text(const std::vector<core::AttemptError>& errors) {
+  if (errors.empty()) return "[]";
   json::array a;
   a.reserve(errors.size());
   for (const auto& e : errors) {

@@ -1,8 +1,10 @@
 #include "store/sqlite/ops.hpp"
 
 #include <fmt/format.h>
+#include <boost/json/serialize.hpp>
 
 namespace errand::store::sqlite::ops {
+namespace json = boost::json;
 namespace {
 
 using core::JobState;
@@ -33,6 +35,8 @@ struct LeaseRow {
   std::int64_t rowid = 0;
   core::Millis timeout{};
   bool cancel_requested = false;
+  std::string queue;
+  int attempt = 0;
 };
 
 core::Result<LeaseRow> load_lease(Statements& sql, std::string_view id, std::string_view lease_id) {
@@ -43,7 +47,8 @@ core::Result<LeaseRow> load_lease(Statements& sql, std::string_view id, std::str
   if (!*found) return not_found(id);
   const auto state = static_cast<JobState>(q.int_at(1));
   if (auto ok = check_lease(id, state, q.text_at(2), lease_id); !ok) return ok.error();
-  return LeaseRow{q.int_at(0), core::Millis{q.int_at(3)}, q.int_at(4) != 0};
+  return LeaseRow{q.int_at(0), core::Millis{q.int_at(3)}, q.int_at(4) != 0,
+                  std::string(q.text_at(5)), static_cast<int>(q.int_at(6))};
 }
 
 core::Result<JobRow> load_leased_job(Statements& sql, std::string_view id,
@@ -95,20 +100,27 @@ core::Result<Unit> job_progress(OpContext& c, const JobProgressParams& p) {
   return Unit{};
 }
 
+// The hot path: the lease fields only (no payload or JSON read), then an
+// update of the columns that change.
 core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p) {
-  auto row = load_leased_job(c.sql, p.id, p.lease_id);
-  if (!row) return row.error();
-  core::Job& job = row->job;
+  auto lease = load_lease(c.sql, p.id, p.lease_id);
+  if (!lease) return lease.error();
+  const std::string result = p.result.is_null() ? std::string() : json::serialize(p.result);
+  Query q(c.sql[Sql::job_complete_leased]);
+  q.bind_int(1, lease->rowid).bind_text_or_null(2, result).bind_time(3, p.now);
+  if (auto done = q.run(); !done) return done.error();
+  core::Job job;
+  job.id = p.id;
+  job.queue = std::move(lease->queue);
+  job.attempt = lease->attempt;
   job.state = JobState::succeeded;
   job.result = p.result;
   job.finished_at = p.now;
-  end_lease(job);
-  if (auto saved = save_job(c.sql, *row); !saved) return saved.error();
   if (auto saved = save_log(c.sql, job, p.log, p.now); !saved) return saved.error();
   c.queues.move(job.queue, JobState::running, JobState::succeeded);
   ++c.queues.edit(job.queue).processed;
   slot_freed(c, job.queue);
-  return std::move(job);
+  return job;
 }
 
 core::Result<void> fail_attempt(OpContext& c, JobRow& row, std::string message, core::FailInput in,

@@ -33,7 +33,8 @@ std::vector<NamedSql> named_sql() {
       {Sql::job_by_idempotency_key, "job_by_idempotency_key",
        "SELECT id, state FROM jobs WHERE idempotency_key = ?1"},
       {Sql::job_lease_by_id, "job_lease_by_id",
-       "SELECT rowid, state, lease_id, timeout_ms, cancel_requested FROM jobs WHERE id = ?1"},
+       "SELECT rowid, state, lease_id, timeout_ms, cancel_requested, queue, attempt FROM jobs"
+       " WHERE id = ?1"},
       {Sql::job_save, "job_save",
        "UPDATE jobs SET state = ?2, run_at = ?3, started_at = ?4, finished_at = ?5, attempt = ?6,"
        " max_attempts = ?7, progress = ?8, result = ?9, errors = ?10, lease_id = ?11,"
@@ -52,9 +53,8 @@ std::vector<NamedSql> named_sql() {
        "UPDATE jobs SET state = 2, attempt = attempt + 1, lease_id = ?2, worker = ?3,"
        " lease_expires_at = ?4, started_at = coalesce(started_at, ?5) WHERE rowid = ?1"},
       {Sql::job_complete_leased, "job_complete_leased",
-       "UPDATE jobs SET state = 3, result = ?3, finished_at = ?4, lease_id = NULL,"
-       " lease_expires_at = NULL WHERE id = ?1 AND state = 2 AND lease_id = ?2"
-       " RETURNING queue, attempt"},
+       "UPDATE jobs SET state = 3, result = ?2, finished_at = ?3, lease_id = NULL,"
+       " lease_expires_at = NULL WHERE rowid = ?1"},
       {Sql::jobs_ready, "jobs_ready",
        "SELECT " + cols +
            " FROM jobs INDEXED BY jobs_ready WHERE state = 1 AND queue = ?1 AND run_at <= ?2"
