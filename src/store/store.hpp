@@ -212,9 +212,9 @@ enum class FireResult {
 };
 struct ScheduleFireOutcome {
   FireResult result = FireResult::enqueued;
-  std::string job_id;                          // the job enqueued, when enqueued
+  std::string job_id;                             // the job enqueued, when enqueued
   core::JobState state = core::JobState::queued;  // its state, when enqueued
-  core::Schedule schedule;                     // after the change
+  core::Schedule schedule;                        // after the change
 };
 
 // What a committed change means for waiters and timers. Delivered after the
@@ -254,7 +254,11 @@ class Store {
   virtual void job_list(JobListParams p, Callback<JobPage> done) = 0;
 
   // Atomically takes up to `max` runnable jobs from `queues` (in order) and
-  // leases them. An empty result is not an error. Durable when `done` runs.
+  // leases them. An empty result is not an error. The jobs handed out were
+  // durable before; the lease may be answered before it is (an
+  // implementation may answer right after writing it, ahead of the commit):
+  // a lease lost to a crash leaves the job queued, and the worker's next
+  // heartbeat or complete is refused, as for an expired lease.
   virtual void job_claim(JobClaimParams p, Callback<std::vector<core::Job>> done) = 0;
 
   // Errors: not_found; conflict when lease_id is not the job's current lease

@@ -24,6 +24,7 @@ class NoticeBuilder {
     if (notice_.deadline) into.deadline(*notice_.deadline);
   }
   bool empty() const { return notice_.runnable_queues.empty() && !notice_.deadline; }
+  bool any_runnable() const { return !notice_.runnable_queues.empty(); }
   void clear() {
     notice_.runnable_queues.clear();
     notice_.deadline.reset();

@@ -113,8 +113,9 @@ void SqliteStore::job_list(JobListParams p, Callback<JobPage> done) {
 }
 
 void SqliteStore::job_claim(JobClaimParams p, Callback<std::vector<core::Job>> done) {
-  submit(
-      kWrites, [p = std::move(p)](OpContext& c) { return ops::job_claim(c, p); }, std::move(done));
+  auto body = [p = std::move(p)](OpContext& c) { return ops::job_claim(c, p); };
+  writer_->submit(sqlite::make_op<std::vector<core::Job>>(kWrites, std::move(body), std::move(done),
+                                                          /*early=*/true));
 }
 
 void SqliteStore::lease_extend(LeaseExtendParams p, Callback<LeaseInfo> done) {

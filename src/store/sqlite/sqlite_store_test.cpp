@@ -1,5 +1,6 @@
 // SqliteStore behaviour beyond the conformance suite: opening (directories,
-// exclusive lock) and a failed commit turning the store read-only.
+// exclusive lock), a failed commit turning the store read-only, and claims
+// answered ahead of their commit.
 #include "store/sqlite/sqlite_store.hpp"
 #include "store/conformance/call.hpp"
 
@@ -129,6 +130,65 @@ TEST_F(SqliteStoreTest, EveryOpOfAFailedBatchIsUnavailable) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, core::errc::unavailable);
   }
+}
+
+// A claim of jobs that were already durable is answered before its batch
+// commits; when that commit fails the lease is simply not there after a
+// restart and the job is still queued (at-least-once, as for a lost lease).
+TEST_F(SqliteStoreTest, AClaimOfDurableJobsIsAnsweredBeforeTheCommit) {
+  std::atomic<bool> fail_next{false};
+  auto opened = SqliteStore::open({.dir = dir_, .fail_commit = [&] { return fail_next.load(); }});
+  ASSERT_TRUE(opened);
+  auto& store = **opened;
+  ASSERT_TRUE(insert(store, "durable"));
+  fail_next = true;
+  auto claimed = call<std::vector<core::Job>>(
+      [&](auto d) { store.job_claim({.queues = {"q"}, .worker = "w", .max = 1, .now = kNow}, d); });
+  ASSERT_TRUE(claimed) << claimed.error().message;
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ(claimed->front().id, "durable");
+  // The batch did not commit: the store is read-only and the lease was never written.
+  EXPECT_EQ(insert(store, "refused").error().code, core::errc::unavailable);
+  opened->reset();
+  auto reopened = SqliteStore::open({.dir = dir_});
+  ASSERT_TRUE(reopened);
+  auto job = call<core::Job>([&](auto d) { (*reopened)->job_get({.id = "durable"}, d); });
+  ASSERT_TRUE(job);
+  EXPECT_EQ(job->state, core::JobState::queued);
+  auto late = call<core::Job>([&](auto d) {
+    (*reopened)->job_complete({.id = "durable", .lease_id = claimed->front().lease_id, .now = kNow},
+                              d);
+  });
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().code, core::errc::conflict);
+}
+
+// A job made runnable earlier in the same batch is not durable yet: a claim
+// that follows it waits for the commit like every other op.
+TEST_F(SqliteStoreTest, AClaimAfterAnInsertInTheSameBatchWaitsForTheCommit) {
+  std::atomic<bool> fail_next{false};
+  auto opened = SqliteStore::open({.dir = dir_, .fail_commit = [&] { return fail_next.load(); }});
+  ASSERT_TRUE(opened);
+  auto& store = **opened;
+  std::promise<void> release;
+  auto gate = release.get_future().share();
+  store.job_insert_many({.jobs = {new_job("gate")}, .now = kNow}, [gate](auto) { gate.wait(); });
+  // Both land in the next batch: the insert, then a claim that would take it.
+  auto inserted = std::make_shared<std::promise<core::Result<std::vector<InsertOutcome>>>>();
+  auto claimed = std::make_shared<std::promise<core::Result<std::vector<core::Job>>>>();
+  auto inserted_answer = inserted->get_future();
+  auto claimed_answer = claimed->get_future();
+  store.job_insert_many({.jobs = {new_job("fresh")}, .now = kNow},
+                        [inserted](auto r) { inserted->set_value(std::move(r)); });
+  store.job_claim({.queues = {"q"}, .worker = "w", .max = 5, .now = kNow},
+                  [claimed](auto r) { claimed->set_value(std::move(r)); });
+  fail_next = true;
+  release.set_value();
+  auto i = inserted_answer.get();
+  auto c = claimed_answer.get();
+  ASSERT_FALSE(i);
+  ASSERT_FALSE(c);  // not answered with the uncommitted job
+  EXPECT_EQ(c.error().code, core::errc::unavailable);
 }
 
 // Every named statement must reach `jobs` through an index and never sort:

@@ -90,25 +90,33 @@ class Batch {
 };
 
 // One queued unit of work. finish() is called exactly once, after the batch
-// committed (failure == nullptr) or failed.
+// committed (failure == nullptr) or failed — or, for an op that may answer
+// early, right after it ran (see Writer::run_ops).
 class Op {
  public:
-  explicit Op(bool writes) : writes_(writes) {}
+  explicit Op(bool writes, bool early = false) : writes_(writes), early_(early) {}
   virtual ~Op() = default;
   bool writes() const { return writes_; }
+  // A claim: its answer may go out before the commit (it acknowledges nothing
+  // the caller wrote; the lease it grants becomes durable with the batch).
+  bool may_answer_early() const { return early_; }
+  bool answered() const { return answered_; }
+  void set_answered() { answered_ = true; }
   virtual void run(Batch& batch) = 0;
   virtual void finish(const core::Error* failure) = 0;
 
  private:
   bool writes_;
+  bool early_;
+  bool answered_ = false;
 };
 
 // An op whose body returns one Result<T> for one callback.
 template <class T, class F>
 class TypedOp final : public Op {
  public:
-  TypedOp(bool writes, F body, Callback<T> done)
-      : Op(writes), body_(std::move(body)), done_(std::move(done)) {}
+  TypedOp(bool writes, F body, Callback<T> done, bool early = false)
+      : Op(writes, early), body_(std::move(body)), done_(std::move(done)) {}
   void run(Batch& batch) override {
     result_.emplace(writes() ? batch.isolated<T>(body_) : batch.read<T>(body_));
   }
@@ -128,8 +136,8 @@ class TypedOp final : public Op {
 };
 
 template <class T, class F>
-std::unique_ptr<Op> make_op(bool writes, F body, Callback<T> done) {
-  return std::make_unique<TypedOp<T, F>>(writes, std::move(body), std::move(done));
+std::unique_ptr<Op> make_op(bool writes, F body, Callback<T> done, bool early = false) {
+  return std::make_unique<TypedOp<T, F>>(writes, std::move(body), std::move(done), early);
 }
 
 class Writer {
