@@ -171,9 +171,9 @@ struct ScheduleInfo {
   core::TimePoint created_at{};
   core::TimePoint updated_at{};
   std::optional<core::TimePoint> last_fired_at;
-  std::string last_job_id;                 // empty: never fired
+  std::string last_job_id;                       // empty: never fired
   std::optional<core::JobState> last_job_state;  // unset: never fired, or the job is gone
-  std::vector<ScheduleFire> next;          // the next 5 fire times; empty when paused
+  std::vector<ScheduleFire> next;                // the next 5 fire times; empty when paused
 };
 
 }  // namespace errand::client

@@ -625,9 +625,10 @@ json::object to_json(const ScheduleInfo& s) {
   }
   json::value last_job = nullptr;
   if (!s.last_job_id.empty()) {
-    last_job = json::object{{"id", s.last_job_id},
-                            {"state", s.last_job_state ? json::value(core::to_string(*s.last_job_state))
-                                                       : json::value(nullptr)}};
+    last_job =
+        json::object{{"id", s.last_job_id},
+                     {"state", s.last_job_state ? json::value(core::to_string(*s.last_job_state))
+                                                : json::value(nullptr)}};
   }
   return json::object{
       {"name", s.name},

@@ -11,10 +11,10 @@
 // at once.
 //
 // Missed fire times: a time that fell due before start() (or, without the
-// timer, before construction: the server was down) fires once — only the most recent one — if it is at
-// most the schedule's `catch_up` old; times that fall due while it runs always
-// fire, late ones once. `tick(now)` does what is due at `now` and returns the
-// next fire time; tests drive it with a FakeClock and leave the timer off.
+// timer, before construction: the server was down) fires once — only the most recent one — if it is
+// at most the schedule's `catch_up` old; times that fall due while it runs always fire, late ones
+// once. `tick(now)` does what is due at `now` and returns the next fire time; tests drive it with a
+// FakeClock and leave the timer off.
 //
 // Every coroutine may be awaited from any executor and resumes on it.
 // Thread-safe. Durability is the store's: a call completes after its change

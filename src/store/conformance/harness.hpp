@@ -126,7 +126,7 @@ std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& info);
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, QueuesTest, factory);            \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, QueueConfigTest, factory);       \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, TimersTest, factory);            \
-  ERRAND_STORE_CONFORMANCE_SUITE(prefix, DurabilityTest, factory);       \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, DurabilityTest, factory);        \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, SchedulesTest, factory)
 
 }  // namespace errand::store::conformance
