@@ -157,11 +157,9 @@ int run_server(const ServerArgs& args) {
     spdlog::info("signal {}: finishing requests in flight, then exiting", signal);
     server.stop();
     engine.stop();
-    engine.schedules().stop();
   });
 
   engine.start();
-  engine.schedules().start();
   server.start();
 
   const auto host = endpoint->address().is_v6() ? "[" + endpoint->address().to_string() + "]"

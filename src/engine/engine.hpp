@@ -86,8 +86,9 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Starts the timer (if enabled). stop() wakes every waiting claim (they
-  // answer empty) and stops the timer; safe before start() and twice.
+  // Starts the timers (if enabled): deadlines and schedules. stop() wakes
+  // every waiting claim (they answer empty) and stops both timers; safe
+  // before start() and twice.
   void start();
   void stop();
 

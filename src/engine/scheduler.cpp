@@ -43,10 +43,12 @@ asio::awaitable<std::optional<core::TimePoint>> Engine::tick(core::TimePoint now
 void Engine::start() {
   if (!options_.run_timer || started_.exchange(true)) return;
   asio::co_spawn(timer_strand_, timer_loop(), asio::detached);
+  schedules().start();
 }
 
 void Engine::stop() {
   if (stopping_.exchange(true)) return;
+  schedules().stop();
   waiters_.notify_all();
   asio::post(timer_strand_, [this] {
     if (timer_) timer_->cancel();

@@ -86,6 +86,11 @@ CREATE TABLE IF NOT EXISTS queues (
   default_max_attempts INTEGER,
   default_timeout_ms   INTEGER
 ) WITHOUT ROWID;
+)sql";
+
+// Tables added after version 2: part of a new database and, as they are,
+// the migration step that added them.
+constexpr const char* kJobLogsSchema = R"sql(
 CREATE TABLE IF NOT EXISTS job_logs (
   job_id  TEXT    NOT NULL,
   attempt INTEGER NOT NULL,
@@ -96,6 +101,8 @@ CREATE TABLE IF NOT EXISTS job_logs (
 CREATE TRIGGER IF NOT EXISTS jobs_drop_logs AFTER DELETE ON jobs BEGIN
   DELETE FROM job_logs WHERE job_id = old.id;
 END;
+)sql";
+constexpr const char* kSchedulesSchema = R"sql(
 CREATE TABLE IF NOT EXISTS schedules (
   name          TEXT PRIMARY KEY,
   cron          TEXT    NOT NULL,
@@ -123,8 +130,9 @@ CREATE TABLE IF NOT EXISTS schedule_fires (
 ) WITHOUT ROWID;
 )sql";
 
-// Each step takes a database from version `to - 1` to `to`. kSchema above is
-// always the latest version, so a new database needs none of them.
+// Each step takes a database from version `to - 1` to `to`. kSchema and the
+// kLaterTables are always the latest version, so a new database needs none
+// of the steps.
 struct Migration {
   int to;
   const char* sql;
@@ -138,46 +146,11 @@ ALTER TABLE queues ADD COLUMN default_priority INTEGER;
 ALTER TABLE queues ADD COLUMN default_max_attempts INTEGER;
 ALTER TABLE queues ADD COLUMN default_timeout_ms INTEGER;
 )sql"},
-    {3, R"sql(
-CREATE TABLE IF NOT EXISTS job_logs (
-  job_id  TEXT    NOT NULL,
-  attempt INTEGER NOT NULL,
-  at      INTEGER NOT NULL,
-  log     TEXT    NOT NULL,
-  PRIMARY KEY (job_id, attempt)
-);
-CREATE TRIGGER IF NOT EXISTS jobs_drop_logs AFTER DELETE ON jobs BEGIN
-  DELETE FROM job_logs WHERE job_id = old.id;
-END;
-)sql"},
-    {4, R"sql(
-CREATE TABLE IF NOT EXISTS schedules (
-  name          TEXT PRIMARY KEY,
-  cron          TEXT    NOT NULL,
-  timezone      TEXT    NOT NULL,
-  queue         TEXT    NOT NULL,
-  type          TEXT    NOT NULL DEFAULT '',
-  payload       TEXT    NOT NULL DEFAULT 'null',
-  priority      INTEGER,
-  max_attempts  INTEGER,
-  overlap       INTEGER NOT NULL DEFAULT 0,
-  paused        INTEGER NOT NULL DEFAULT 0,
-  catch_up_ms   INTEGER NOT NULL,
-  source        TEXT    NOT NULL DEFAULT 'api',
-  created_at    INTEGER NOT NULL,
-  updated_at    INTEGER NOT NULL,
-  fired_through INTEGER NOT NULL,
-  last_fired_at INTEGER,
-  last_job_id   TEXT
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS schedule_fires (
-  schedule TEXT    NOT NULL,
-  fire_at  INTEGER NOT NULL,
-  job_id   TEXT,
-  PRIMARY KEY (schedule, fire_at)
-) WITHOUT ROWID;
-)sql"},
+    {3, kJobLogsSchema},
+    {4, kSchedulesSchema},
 };
+constexpr const char* kLaterTables[] = {kJobLogsSchema, kSchedulesSchema};
+
 static_assert(std::size(kMigrations) == kSchemaVersion - 1, "one migration per version step");
 
 core::Result<void> set_pragmas(Db& db) {
@@ -240,6 +213,9 @@ core::Result<void> prepare_schema(Db& db) {
   if (auto r = set_pragmas(db); !r) return locked_or(r.error(), db);
   if (auto r = db.exec("BEGIN IMMEDIATE"); !r) return locked_or(r.error(), db);
   auto created = db.exec(kSchema);
+  for (const char* table : kLaterTables) {
+    if (created) created = db.exec(table);
+  }
   if (created) created = check_version(db);
   if (!created) {
     (void)db.exec("ROLLBACK");
