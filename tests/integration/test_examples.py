@@ -19,7 +19,7 @@ import sys
 import tempfile
 import unittest
 
-from harness import ErrandServer, ErrandTestCase, errand_bin, poll_until
+from harness import SharedServerTestCase, errand_bin, poll_until
 from work_harness import WorkerProcess
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -27,16 +27,7 @@ EXAMPLES = os.path.join(ROOT, "examples")
 _counter = itertools.count()
 
 
-class ExampleCase(ErrandTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = ErrandServer()
-        cls.server.__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.__exit__(None, None, None)
-
+class ExampleCase(SharedServerTestCase):
     def q(self):
         return f"example{next(_counter)}"
 

@@ -392,16 +392,7 @@ class ConfigFileTest(ErrandTestCase):
         self.assertFalse(os.path.exists(os.path.join(self.data, "errand.db")))
 
 
-class SchedulesCliTest(ErrandTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = ErrandServer()
-        cls.server.__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.__exit__(None, None, None)
-
+class SchedulesCliTest(SharedServerTestCase):
     def cli(self, *args, url=None):
         env = dict(os.environ)
         env.pop("ERRAND_KEY", None)

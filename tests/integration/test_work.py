@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import ErrandServer, ErrandTestCase, errand_bin, poll_until
+from harness import ErrandServer, SharedServerTestCase, errand_bin, poll_until
 from work_harness import WorkerProcess
 
 _counter = itertools.count()
@@ -36,17 +36,9 @@ def pid_alive(pid):
         return False
 
 
-class WorkCase(ErrandTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = ErrandServer()
-        cls.server.__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.__exit__(None, None, None)
-
+class WorkCase(SharedServerTestCase):
     def setUp(self):
+        super().setUp()
         self.tmp = tempfile.mkdtemp(prefix="errand-work-test-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
 
