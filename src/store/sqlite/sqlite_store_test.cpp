@@ -44,7 +44,26 @@ class SqliteStoreTest : public ::testing::Test {
     dir_ = pattern;
   }
   void TearDown() override { fs::remove_all(dir_); }
+
+  // A store whose commits fail while fail_next_ is set (fault injection).
+  std::unique_ptr<SqliteStore> open_failing() {
+    auto opened =
+        SqliteStore::open({.dir = dir_, .fail_commit = [this] { return fail_next_.load(); }});
+    EXPECT_TRUE(opened) << opened.error().message;
+    return opened ? std::move(*opened) : nullptr;
+  }
+
+  // Holds the writer in a callback until the returned promise is set, so
+  // what is submitted meanwhile forms one batch.
+  static std::promise<void> hold_writer(Store& store) {
+    std::promise<void> release;
+    auto gate = release.get_future().share();
+    store.job_insert_many({.jobs = {new_job("gate")}, .now = kNow}, [gate](auto) { gate.wait(); });
+    return release;
+  }
+
   std::string dir_;
+  std::atomic<bool> fail_next_{false};
 };
 
 TEST_F(SqliteStoreTest, OpenCreatesMissingDirectories) {
@@ -73,17 +92,16 @@ TEST_F(SqliteStoreTest, SecondStoreOnTheSameDirectoryIsRefused) {
 }
 
 TEST_F(SqliteStoreTest, FailedCommitMakesTheStoreReadOnlyAndLosesNothingAcknowledged) {
-  std::atomic<bool> fail_next{false};
-  auto opened = SqliteStore::open({.dir = dir_, .fail_commit = [&] { return fail_next.load(); }});
+  auto opened = open_failing();
   ASSERT_TRUE(opened);
-  auto& store = **opened;
+  auto& store = *opened;
   ASSERT_TRUE(insert(store, "kept"));
 
-  fail_next = true;
+  fail_next_ = true;
   auto lost = insert(store, "lost");
   ASSERT_FALSE(lost);
   EXPECT_EQ(lost.error().code, core::errc::unavailable);
-  fail_next = false;
+  fail_next_ = false;
 
   auto refused = insert(store, "refused");
   ASSERT_FALSE(refused);
@@ -96,7 +114,7 @@ TEST_F(SqliteStoreTest, FailedCommitMakesTheStoreReadOnlyAndLosesNothingAcknowle
   ASSERT_TRUE(queues);
   ASSERT_EQ(queues->size(), 1u);
   EXPECT_EQ(queues->front().counts.at(core::JobState::queued), 1);
-  opened->reset();
+  opened.reset();
 
   auto reopened = SqliteStore::open({.dir = dir_});
   ASSERT_TRUE(reopened);
@@ -108,14 +126,11 @@ TEST_F(SqliteStoreTest, FailedCommitMakesTheStoreReadOnlyAndLosesNothingAcknowle
 }
 
 TEST_F(SqliteStoreTest, EveryOpOfAFailedBatchIsUnavailable) {
-  std::atomic<bool> fail_next{false};
-  auto opened = SqliteStore::open({.dir = dir_, .fail_commit = [&] { return fail_next.load(); }});
+  auto opened = open_failing();
   ASSERT_TRUE(opened);
-  auto& store = **opened;
+  auto& store = *opened;
   // Hold the writer in a callback so the next submissions form one batch.
-  std::promise<void> release;
-  auto gate = release.get_future().share();
-  store.job_insert_many({.jobs = {new_job("gate")}, .now = kNow}, [gate](auto) { gate.wait(); });
+  auto release = hold_writer(store);
   std::vector<std::future<core::Result<std::vector<InsertOutcome>>>> answers;
   for (int i = 0; i < 5; ++i) {
     auto p = std::make_shared<std::promise<core::Result<std::vector<InsertOutcome>>>>();
@@ -123,7 +138,7 @@ TEST_F(SqliteStoreTest, EveryOpOfAFailedBatchIsUnavailable) {
     store.job_insert_many({.jobs = {new_job("b" + std::to_string(i))}, .now = kNow},
                           [p](auto r) { p->set_value(std::move(r)); });
   }
-  fail_next = true;
+  fail_next_ = true;
   release.set_value();
   for (auto& a : answers) {
     auto r = a.get();
@@ -136,12 +151,11 @@ TEST_F(SqliteStoreTest, EveryOpOfAFailedBatchIsUnavailable) {
 // commits; when that commit fails the lease is simply not there after a
 // restart and the job is still queued (at-least-once, as for a lost lease).
 TEST_F(SqliteStoreTest, AClaimOfDurableJobsIsAnsweredBeforeTheCommit) {
-  std::atomic<bool> fail_next{false};
-  auto opened = SqliteStore::open({.dir = dir_, .fail_commit = [&] { return fail_next.load(); }});
+  auto opened = open_failing();
   ASSERT_TRUE(opened);
-  auto& store = **opened;
+  auto& store = *opened;
   ASSERT_TRUE(insert(store, "durable"));
-  fail_next = true;
+  fail_next_ = true;
   auto claimed = call<std::vector<core::Job>>(
       [&](auto d) { store.job_claim({.queues = {"q"}, .worker = "w", .max = 1, .now = kNow}, d); });
   ASSERT_TRUE(claimed) << claimed.error().message;
@@ -149,7 +163,7 @@ TEST_F(SqliteStoreTest, AClaimOfDurableJobsIsAnsweredBeforeTheCommit) {
   EXPECT_EQ(claimed->front().id, "durable");
   // The batch did not commit: the store is read-only and the lease was never written.
   EXPECT_EQ(insert(store, "refused").error().code, core::errc::unavailable);
-  opened->reset();
+  opened.reset();
   auto reopened = SqliteStore::open({.dir = dir_});
   ASSERT_TRUE(reopened);
   auto job = call<core::Job>([&](auto d) { (*reopened)->job_get({.id = "durable"}, d); });
@@ -166,13 +180,10 @@ TEST_F(SqliteStoreTest, AClaimOfDurableJobsIsAnsweredBeforeTheCommit) {
 // A job made runnable earlier in the same batch is not durable yet: a claim
 // that follows it waits for the commit like every other op.
 TEST_F(SqliteStoreTest, AClaimAfterAnInsertInTheSameBatchWaitsForTheCommit) {
-  std::atomic<bool> fail_next{false};
-  auto opened = SqliteStore::open({.dir = dir_, .fail_commit = [&] { return fail_next.load(); }});
+  auto opened = open_failing();
   ASSERT_TRUE(opened);
-  auto& store = **opened;
-  std::promise<void> release;
-  auto gate = release.get_future().share();
-  store.job_insert_many({.jobs = {new_job("gate")}, .now = kNow}, [gate](auto) { gate.wait(); });
+  auto& store = *opened;
+  auto release = hold_writer(store);
   // Both land in the next batch: the insert, then a claim that would take it.
   auto inserted = std::make_shared<std::promise<core::Result<std::vector<InsertOutcome>>>>();
   auto claimed = std::make_shared<std::promise<core::Result<std::vector<core::Job>>>>();
@@ -182,7 +193,7 @@ TEST_F(SqliteStoreTest, AClaimAfterAnInsertInTheSameBatchWaitsForTheCommit) {
                         [inserted](auto r) { inserted->set_value(std::move(r)); });
   store.job_claim({.queues = {"q"}, .worker = "w", .max = 5, .now = kNow},
                   [claimed](auto r) { claimed->set_value(std::move(r)); });
-  fail_next = true;
+  fail_next_ = true;
   release.set_value();
   auto i = inserted_answer.get();
   auto c = claimed_answer.get();
