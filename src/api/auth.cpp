@@ -127,6 +127,7 @@ core::Result<Grant> Auth::check(const Request& req, Access access, std::string_v
                             "this server has no API keys configured and answers only loopback "
                             "clients; start it with --key ROLE:SECRET");
   }
+  if (presented.empty() && access == Access::worker_or_lease) return Grant::lease;
   if (presented.empty()) {
     return core::make_error(core::errc::unauthorized,
                             "missing API key: send Authorization: Bearer <key>", "authorization");
@@ -137,7 +138,7 @@ core::Result<Grant> Auth::check(const Request& req, Access access, std::string_v
   const bool allowed =
       role == Role::admin ||
       ((access == Access::producer || access == Access::read_job) && role == Role::producer) ||
-      (access == Access::worker && role == Role::worker);
+      ((access == Access::worker || access == Access::worker_or_lease) && role == Role::worker);
   if (allowed) return Grant::full;
   return core::make_error(core::errc::forbidden,
                           fmt::format("a {} key may not do this", to_string(role)),

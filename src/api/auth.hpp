@@ -29,7 +29,11 @@ enum class Access {
   read_job,  // admin or producer key, or the job's own token
   producer,  // admin or producer
   worker,    // admin or worker
-  admin,     // admin only
+  // admin or worker, or no key at all: the body's lease_id then authorizes
+  // the request for that one job's current attempt (a push handler's
+  // progress report)
+  worker_or_lease,
+  admin,  // admin only
 };
 
 struct ApiKey {
@@ -45,6 +49,7 @@ std::string_view to_string(Role role) noexcept;
 enum class Grant {
   full,       // a key (or no keys and a loopback client): everything its route offers
   job_token,  // a job's read token: the job's status only (no payload-adjacent logs)
+  lease,      // no key: only the job whose current lease the request names
 };
 
 class Auth {

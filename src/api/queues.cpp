@@ -33,6 +33,7 @@ json::object config_json(const core::QueueConfig& c) {
   return json::object{
       {"concurrency", or_null(c.concurrency)},
       {"rate_limit", std::move(rate)},
+      {"push", c.push ? json::value(core::push_config_to_json(*c.push)) : json::value(nullptr)},
       {"defaults", json::object{{"priority", or_null(c.defaults.priority)},
                                 {"max_attempts", or_null(c.defaults.max_attempts)},
                                 {"timeout", duration_or_null(c.defaults.timeout)}}}};
@@ -90,7 +91,7 @@ core::Result<core::JobDefaults> parse_defaults(const Fields& f) {
 core::Result<store::QueueConfigureParams> parse_configure(const json::object& body,
                                                           std::string queue) {
   const Fields f(body);
-  if (auto ok = f.only({"paused", "concurrency", "rate_limit", "defaults"}); !ok) {
+  if (auto ok = f.only({"paused", "concurrency", "rate_limit", "defaults", "push"}); !ok) {
     return ok.error();
   }
   store::QueueConfigureParams p{.queue = std::move(queue)};
@@ -102,6 +103,11 @@ core::Result<store::QueueConfigureParams> parse_configure(const json::object& bo
   p.config.rate_limit = rate;
   ERRAND_TRY(defaults, parse_defaults(f));
   p.config.defaults = defaults;
+  ERRAND_TRY(push, nested(f, "push"));
+  if (push) {
+    ERRAND_TRY(config, core::parse_push_config(*push, f.name("push")));
+    p.config.push = std::move(config);
+  }
   return p;
 }
 
@@ -137,6 +143,52 @@ awaitable<Response> configure_queue(Context& c) {
   co_return json_response(200, json::serialize(queue_json(*q)));
 }
 
+json::object secret_json(const store::QueueInfo& q) {
+  const auto& s = q.push_secrets;
+  json::value previous = nullptr;
+  json::value until = nullptr;
+  if (!s.previous.empty() && s.previous_until) {
+    previous = json::value(s.previous);
+    until = json::value(core::format_rfc3339(*s.previous_until));
+  }
+  return json::object{{"queue", q.name},
+                      {"secret", s.current},
+                      {"previous", std::move(previous)},
+                      {"previous_expires_at", std::move(until)}};
+}
+
+awaitable<Response> get_push_secret(Context& c) {
+  if (auto ok = core::validate_queue_name(c.params[0], "queue"); !ok) {
+    co_return error_response(ok.error());
+  }
+  auto q = co_await c.services.engine.queue(c.params[0]);
+  if (!q) co_return error_response(q.error());
+  if (q->push_secrets.current.empty()) {
+    co_return error_response(core::make_error(
+        core::errc::not_found,
+        fmt::format("queue \"{}\" has no push signing secret (it has never had a push endpoint)",
+                    c.params[0]),
+        "queue"));
+  }
+  co_return json_response(200, json::serialize(secret_json(*q)));
+}
+
+awaitable<Response> rotate_push_secret(Context& c) {
+  if (auto ok = core::validate_queue_name(c.params[0], "queue"); !ok) {
+    co_return error_response(ok.error());
+  }
+  auto body = parse_object(c.request.body, true);
+  if (!body) co_return error_response(body.error());
+  const Fields f(*body);
+  if (auto ok = f.only({"keep_previous"}); !ok) co_return error_response(ok.error());
+  auto keep = f.duration("keep_previous", core::Millis{0}, core::kMaxKeepPrevious);
+  if (!keep) co_return error_response(keep.error());
+  auto q = co_await c.services.engine.rotate_push_secret(
+      c.params[0], keep->value_or(core::kDefaultKeepPrevious));
+  if (!q) co_return error_response(q.error());
+  co_return json_response(200, json::serialize(secret_json(*q)));
+}
+
 awaitable<Response> set_paused(Context& c, bool paused) {
   if (auto ok = core::validate_queue_name(c.params[0], "queue"); !ok) {
     co_return error_response(ok.error());
@@ -170,6 +222,8 @@ std::vector<Route> queue_routes() {
       {"PUT", "/v1/queues/:queue", Access::admin, configure_queue},
       {"POST", "/v1/queues/:queue/pause", Access::admin, pause},
       {"POST", "/v1/queues/:queue/resume", Access::admin, resume},
+      {"GET", "/v1/queues/:queue/push-secret", Access::admin, get_push_secret},
+      {"POST", "/v1/queues/:queue/push-secret/rotate", Access::admin, rotate_push_secret},
       {"GET", "/healthz", Access::open, health},
   };
 }

@@ -1,57 +1,11 @@
-// Reading request bodies: JSON objects with typed, named, validated fields.
-// Every error names the field at fault, prefixed for nested items
-// ("jobs[3].delay"). Unknown fields are rejected, so a typo such as "dealy"
-// is reported instead of silently ignored. Pure functions.
+// Reading request bodies: core::Fields (core/fields.hpp), used by every handler.
 #pragma once
 
-#include "core/error.hpp"
-#include "core/time.hpp"
-
-#include <boost/json/object.hpp>
-
-#include <cstdint>
-#include <initializer_list>
-#include <optional>
-#include <string>
-#include <string_view>
-
-// Unwraps a Result into `var`, or returns its error from the enclosing
-// function (which must return a Result or an Error-convertible type).
-#define ERRAND_TRY(var, expr)                     \
-  auto var##_result = (expr);                     \
-  if (!var##_result) return var##_result.error(); \
-  auto var = std::move(*var##_result)
+#include "core/fields.hpp"
 
 namespace errand::api {
 
-// The body must be a JSON object (an empty body counts as {} when `allow_empty`).
-core::Result<boost::json::object> parse_object(std::string_view body, bool allow_empty = false);
-
-class Fields {
- public:
-  Fields(const boost::json::object& object, std::string prefix = {})
-      : object_(object), prefix_(std::move(prefix)) {}
-
-  // Fails on the first key not in `allowed`.
-  core::Result<void> only(std::initializer_list<std::string_view> allowed) const;
-
-  core::Result<std::optional<std::string>> string(std::string_view key, std::size_t max_len) const;
-  core::Result<std::optional<std::int64_t>> integer(std::string_view key, std::int64_t min,
-                                                    std::int64_t max) const;
-  core::Result<std::optional<bool>> boolean(std::string_view key) const;
-  core::Result<std::optional<core::Millis>> duration(std::string_view key, core::Millis min,
-                                                     core::Millis max) const;
-  core::Result<std::optional<core::TimePoint>> time(std::string_view key) const;
-  const boost::json::value* raw(std::string_view key) const;  // null if absent
-
-  // The full name of `key` for error messages, e.g. "jobs[3].queue".
-  std::string name(std::string_view key) const;
-  core::Error missing(std::string_view key) const;
-  core::Error wrong_type(std::string_view key, std::string_view expected) const;
-
- private:
-  const boost::json::object& object_;
-  std::string prefix_;
-};
+using core::Fields;
+using core::parse_object;
 
 }  // namespace errand::api

@@ -257,7 +257,7 @@ std::vector<Route> worker_routes() {
       {"POST", "/v1/claim", Access::worker, claim},
       {"POST", "/v1/acks", Access::worker, acks},
       {"POST", "/v1/jobs/:id/heartbeat", Access::worker, heartbeat},
-      {"POST", "/v1/jobs/:id/progress", Access::worker, progress},
+      {"POST", "/v1/jobs/:id/progress", Access::worker_or_lease, progress},
       {"POST", "/v1/jobs/:id/complete", Access::worker, complete},
       {"POST", "/v1/jobs/:id/fail", Access::worker, fail},
   };

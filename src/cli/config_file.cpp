@@ -1,7 +1,8 @@
 #include "cli/config_file.hpp"
 
-#include "api/request.hpp"  // ERRAND_TRY
 #include "core/duration.hpp"
+#include "core/fields.hpp"  // ERRAND_TRY
+#include "engine/push/address_guard.hpp"
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -20,14 +21,16 @@ namespace {
 // Where a problem is: "errand.toml:9: [[schedule]] 2 \"nightly\", key \"cron\"".
 class Place {
  public:
-  Place(std::string path, std::size_t index, const toml::table& table)
-      : path_(std::move(path)), index_(index), table_(table) {}
+  Place(std::string path, std::size_t index, const toml::table& table,
+        std::string_view kind = "[[schedule]]")
+      : path_(std::move(path)), kind_(kind), index_(index), table_(table) {}
   void name(std::string n) { name_ = std::move(n); }
 
   core::Error error(std::string_view key, std::string_view message) const {
     std::size_t line = table_.source().begin.line;
     if (const auto* node = table_.get(key)) line = node->source().begin.line;
-    std::string where = fmt::format("{}:{}: [[schedule]] {}", path_, line, index_);
+    std::string where = fmt::format("{}:{}: {}", path_, line, kind_);
+    if (index_ > 0) where += fmt::format(" {}", index_);
     if (!name_.empty()) where += fmt::format(" \"{}\"", name_);
     if (!key.empty()) where += fmt::format(", key \"{}\"", key);
     return core::invalid(std::string(key), fmt::format("{}: {}", where, message));
@@ -35,6 +38,7 @@ class Place {
 
  private:
   std::string path_;
+  std::string_view kind_;
   std::size_t index_;
   const toml::table& table_;
   std::string name_;
@@ -156,14 +160,98 @@ core::Result<core::ScheduleSpec> read_schedule(const toml::table& t, Place& at) 
   return s;
 }
 
+core::Result<QueueDecl> read_queue(const toml::table& t, Place& at) {
+  QueueDecl q;
+  ERRAND_TRY(name, text(t, at, "name", true));
+  at.name(name);
+  if (auto ok = core::validate_queue_name(name, "name"); !ok)
+    return at.error("name", ok.error().message);
+  q.name = name;
+  for (auto&& [k, v] : t) {
+    if (k.str() != "name" && k.str() != "concurrency" && k.str() != "push") {
+      return at.error(k.str(), "unknown key (expected name, concurrency, push)");
+    }
+  }
+  ERRAND_TRY(concurrency, integer(t, at, "concurrency"));
+  if (concurrency && (*concurrency < 1 || *concurrency > core::kMaxConcurrency)) {
+    return at.error("concurrency", fmt::format("must be 1 to {}", core::kMaxConcurrency));
+  }
+  q.concurrency = concurrency;
+  if (const auto* push = t.get("push")) {
+    if (!push->is_table()) return at.error("push", "must be a table {url = \"…\", …}");
+    const json::value object = to_json(*push);
+    auto config = core::parse_push_config(object.get_object(), "push");
+    if (!config) return at.error("push", config.error().message);
+    q.push = std::move(*config);
+  }
+  return q;
+}
+
+core::Result<std::vector<QueueDecl>> read_queues(const toml::table& root, const std::string& path) {
+  std::vector<QueueDecl> out;
+  const auto* list = root.get("queue");
+  if (!list) return out;
+  if (!list->is_array_of_tables()) {
+    return core::invalid("queue", fmt::format("{}:{}: \"queue\" must be [[queue]] tables", path,
+                                              list->source().begin.line));
+  }
+  std::set<std::string> names;
+  std::size_t index = 0;
+  for (const auto& node : *list->as_array()) {
+    const auto& table = *node.as_table();
+    Place at(path, ++index, table, "[[queue]]");
+    auto q = read_queue(table, at);
+    if (!q) return q.error();
+    if (!names.insert(q->name).second) return at.error("name", "another [[queue]] has this name");
+    out.push_back(std::move(*q));
+  }
+  return out;
+}
+
+core::Result<PushSettings> read_push(const toml::table& root, const std::string& path) {
+  PushSettings s;
+  const auto* node = root.get("push");
+  if (!node) return s;
+  if (!node->is_table()) {
+    return core::invalid("push", fmt::format("{}:{}: \"push\" must be a [push] table", path,
+                                             node->source().begin.line));
+  }
+  const auto& t = *node->as_table();
+  Place at(path, 0, t, "[push]");
+  for (auto&& [k, v] : t) {
+    const auto key = k.str();
+    if (key == "allow_private" || key == "insecure_tls") {
+      if (!v.is_boolean()) return at.error(key, "must be true or false");
+      (key == "allow_private" ? s.allow_private : s.insecure_tls) = v.as_boolean()->get();
+    } else if (key == "ca_file") {
+      if (!v.is_string()) return at.error(key, "must be a string");
+      s.ca_file = v.as_string()->get();
+    } else if (key == "allow") {
+      if (!v.is_array()) return at.error(key, "must be an array of CIDR strings");
+      std::size_t i = 0;
+      for (const auto& item : *v.as_array()) {
+        const std::string field = fmt::format("allow[{}]", i++);
+        if (!item.is_string()) return at.error(key, field + " must be a string");
+        auto cidr = engine::push::parse_cidr(item.as_string()->get(), field);
+        if (!cidr) return at.error(key, cidr.error().message);
+        s.allow.push_back(item.as_string()->get());
+      }
+    } else {
+      return at.error(key, "unknown key (expected allow_private, allow, insecure_tls, ca_file)");
+    }
+  }
+  return s;
+}
+
 core::Result<std::vector<core::ScheduleSpec>> read_schedules(const toml::table& root,
                                                              const std::string& path) {
   std::vector<core::ScheduleSpec> out;
   for (auto&& [k, v] : root) {
-    if (k.str() != "schedule") {
-      return core::invalid(std::string(k.str()),
-                           fmt::format("{}:{}: unknown key \"{}\" (expected [[schedule]] tables)",
-                                       path, k.source().begin.line, k.str()));
+    if (k.str() != "schedule" && k.str() != "queue" && k.str() != "push") {
+      return core::invalid(
+          std::string(k.str()),
+          fmt::format("{}:{}: unknown key \"{}\" (expected [[schedule]], [[queue]] or [push])",
+                      path, k.source().begin.line, k.str()));
     }
   }
   const auto* list = root.get("schedule");
@@ -200,12 +288,48 @@ core::Result<ConfigFile> load_config_file(const std::string& path) {
   }
   auto schedules = read_schedules(root, path);
   if (!schedules) return schedules.error();
-  return ConfigFile{.path = path, .schedules = std::move(*schedules)};
+  auto queues = read_queues(root, path);
+  if (!queues) return queues.error();
+  auto push = read_push(root, path);
+  if (!push) return push.error();
+  return ConfigFile{.path = path,
+                    .schedules = std::move(*schedules),
+                    .queues = std::move(*queues),
+                    .push = std::move(*push)};
 }
+
+namespace {
+
+// Sets each declared queue's concurrency and push, keeping the rest.
+boost::asio::awaitable<core::Result<void>> apply_queues(engine::Engine& engine,
+                                                        const std::vector<QueueDecl>& queues) {
+  for (const auto& decl : queues) {
+    store::QueueConfigureParams p{.queue = decl.name};
+    auto current = co_await engine.queue(decl.name);
+    if (current) {
+      p.paused = current->paused;
+      p.config = current->config;
+    } else if (current.error().code != core::errc::not_found) {
+      co_return current.error();
+    }
+    p.config.concurrency = decl.concurrency;
+    p.config.push = decl.push;
+    auto done = co_await engine.configure(std::move(p));
+    if (!done) co_return done.error();
+  }
+  co_return core::Result<void>{};
+}
+
+}  // namespace
 
 core::Result<engine::ScheduleSync> apply_config_file(boost::asio::io_context& io,
                                                      engine::Engine& engine,
                                                      const ConfigFile& config) {
+  auto queues =
+      boost::asio::co_spawn(io, apply_queues(engine, config.queues), boost::asio::use_future);
+  io.run();
+  io.restart();
+  if (auto ok = queues.get(); !ok) return ok.error();
   auto done = boost::asio::co_spawn(
       io, engine.schedules().sync(core::ScheduleSource::config, config.schedules),
       boost::asio::use_future);

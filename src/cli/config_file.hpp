@@ -15,6 +15,25 @@
 //   paused = false
 //   catch_up = "2h"                  # default 1h
 //
+// Queues (push endpoints), one `[[queue]]` table each; the file sets the
+// queue's `concurrency` and `push` at every start (a queue without `push`
+// is in pull mode), and keeps its pause flag, rate limit and defaults:
+//
+//   [[queue]]
+//   name = "emails"
+//   concurrency = 20                 # optional
+//   push = { url = "https://app.example.com/api/errand", timeout = "30s",
+//            concurrency = 10, headers = { x-bypass = "…" } }
+//
+// and the push dispatcher's server-wide settings (flags override nothing:
+// a flag or the file may turn an allowance on):
+//
+//   [push]
+//   allow_private = false            # --push-allow-private
+//   allow = ["10.1.0.0/16"]          # --push-allow CIDR
+//   insecure_tls = false             # --push-insecure-tls
+//   ca_file = "/etc/errand/ca.pem"   # --push-ca-file
+//
 // At start the server creates or updates every schedule of the file and
 // removes those the file created earlier but no longer lists (schedules made
 // through the API are left alone, unless the file names them: then the file
@@ -24,6 +43,8 @@
 #pragma once
 
 #include "core/error.hpp"
+#include "core/push.hpp"
+#include "core/queue_config.hpp"
 #include "core/schedule.hpp"
 #include "engine/engine.hpp"
 
@@ -34,9 +55,24 @@
 
 namespace errand::cli {
 
+struct QueueDecl {
+  std::string name;
+  std::optional<std::int64_t> concurrency;
+  std::optional<core::PushConfig> push;
+};
+
+struct PushSettings {
+  bool allow_private = false;
+  std::vector<std::string> allow;  // CIDR text, validated
+  bool insecure_tls = false;
+  std::string ca_file;
+};
+
 struct ConfigFile {
   std::string path;
   std::vector<core::ScheduleSpec> schedules;  // validated, source config
+  std::vector<QueueDecl> queues;              // validated
+  PushSettings push;
 };
 
 // Reads and validates `path`. Errors (invalid_argument) read like
@@ -44,7 +80,7 @@ struct ConfigFile {
 //   0-23
 core::Result<ConfigFile> load_config_file(const std::string& path);
 
-// Applies the file's schedules through the engine (running `io` until done;
+// Applies the file's queues and schedules through the engine (running `io` until done;
 // call before the server starts). Errors come from the store.
 core::Result<engine::ScheduleSync> apply_config_file(boost::asio::io_context& io,
                                                      engine::Engine& engine,

@@ -1,6 +1,8 @@
-// `errand queue get Q` and `errand queue set Q [...]`: read and replace a
-// queue's config (PUT /v1/queues/{q}). `set` replaces the whole config, as
-// the API does: an option left out clears that setting.
+// `errand queue get Q`, `errand queue set Q [...]` and `errand queue
+// push-secret Q [--rotate]`: read and replace a queue's config (PUT
+// /v1/queues/{q}), and read or rotate its push signing secret. `set`
+// replaces the whole config, as the API does: an option left out clears
+// that setting (so `set` without --push-url returns a push queue to pull mode).
 #include "cli/job_commands.hpp"
 #include "client/wire.hpp"
 #include "core/duration.hpp"
@@ -70,6 +72,14 @@ void print_queue(std::ostream& out, const client::QueueInfo& q) {
               ? core::format_duration(*d.timeout)
               : fmt::format("server default ({})", core::format_duration(core::kDefaultTimeout)))
       << '\n';
+  if (c.push) {
+    out << "  push          " << c.push->url << " (timeout "
+        << core::format_duration(c.push->timeout) << ", concurrency " << c.push->concurrency
+        << ")\n";
+    for (const auto& h : c.push->headers) out << "    header      " << h.name << ": ***\n";
+  } else {
+    out << "  push          none (workers claim its jobs)\n";
+  }
 }
 
 void show(const GlobalOptions& g, const client::QueueInfo& q) {
@@ -86,11 +96,34 @@ void add_get(CLI::App& parent, const GlobalOptions& g) {
 
 struct SetArgs {
   std::string queue, rate, timeout;
+  std::string push_url, push_timeout;
+  std::int64_t push_concurrency = 0;
+  std::vector<std::string> push_headers;  // "Name: value"
+  CLI::Option* push_concurrency_opt = nullptr;
   std::int64_t concurrency = 0, priority = 0;
   int max_attempts = 0;
   bool paused = false;
   CLI::Option *concurrency_opt = nullptr, *priority_opt = nullptr, *max_attempts_opt = nullptr;
 };
+
+// The --push-* options as a push config (the server validates it again).
+core::Result<core::PushConfig> push_config(const SetArgs& a) {
+  core::PushConfig p{.url = a.push_url};
+  if (auto ok = core::validate_push_url(p.url, "--push-url"); !ok) return ok.error();
+  if (!a.push_timeout.empty()) p.timeout = *core::parse_duration(a.push_timeout);
+  if (a.push_concurrency_opt->count() > 0) p.concurrency = a.push_concurrency;
+  for (const auto& h : a.push_headers) {
+    const auto colon = h.find(':');
+    if (colon == std::string::npos) {
+      return core::invalid("--push-header",
+                           fmt::format("--push-header must be \"Name: value\", got \"{}\"", h));
+    }
+    std::string value = h.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    p.headers.push_back({h.substr(0, colon), std::move(value)});
+  }
+  return p;
+}
 
 void run_set(const SetArgs& a, const GlobalOptions& g) {
   core::QueueConfig c;
@@ -99,6 +132,7 @@ void run_set(const SetArgs& a, const GlobalOptions& g) {
   if (a.priority_opt->count() > 0) c.defaults.priority = a.priority;
   if (a.max_attempts_opt->count() > 0) c.defaults.max_attempts = a.max_attempts;
   if (!a.timeout.empty()) c.defaults.timeout = *core::parse_duration(a.timeout);
+  if (!a.push_url.empty()) c.push = must(push_config(a));
   show(g, must(connect(g).configure_queue(a.queue, c, a.paused)));
 }
 
@@ -117,7 +151,52 @@ void add_set(CLI::App& parent, const GlobalOptions& g) {
   cmd->add_option("--timeout", a->timeout, "Default timeout of jobs that give none, e.g. 5m")
       ->check(kDurationArg);
   cmd->add_flag("--paused", a->paused, "Leave the queue paused (else it is resumed)");
+  cmd->add_option("--push-url", a->push_url,
+                  "Deliver the queue's jobs by POSTing them to this URL (push mode)");
+  cmd->add_option("--push-timeout", a->push_timeout, "Time limit of one push call (default 30s)")
+      ->check(kDurationArg);
+  a->push_concurrency_opt = cmd->add_option("--push-concurrency", a->push_concurrency,
+                                            "Push calls in flight at once (1..1000, default 10)");
+  cmd->add_option("--push-header", a->push_headers,
+                  "Extra header of every push call, \"Name: value\" (repeatable)");
   cmd->callback([a, &g] { run_set(*a, g); });
+}
+
+struct SecretArgs {
+  std::string queue, keep_previous;
+  bool rotate = false;
+};
+
+void add_push_secret(CLI::App& parent, const GlobalOptions& g) {
+  auto a = std::make_shared<SecretArgs>();
+  auto* cmd =
+      parent.add_subcommand("push-secret", "Show (or --rotate) a push queue's signing secret");
+  cmd->add_option("queue", a->queue, "Queue name")->required();
+  cmd->add_flag("--rotate", a->rotate, "Make a new secret; the old one stays valid for a while");
+  cmd->add_option("--keep-previous", a->keep_previous,
+                  "With --rotate: how long the old secret stays valid (default 24h)")
+      ->check(kDurationArg);
+  cmd->callback([a, &g] {
+    std::optional<core::Millis> keep;
+    if (!a->keep_previous.empty()) keep = *core::parse_duration(a->keep_previous);
+    auto client = connect(g);
+    const auto s =
+        must(a->rotate ? client.rotate_push_secret(a->queue, keep) : client.push_secret(a->queue));
+    if (g.json) {
+      boost::json::object o{{"queue", s.queue}, {"secret", s.secret}};
+      o["previous"] =
+          s.previous.empty() ? boost::json::value(nullptr) : boost::json::value(s.previous);
+      o["previous_expires_at"] =
+          s.previous_expires_at ? boost::json::value(core::format_rfc3339(*s.previous_expires_at))
+                                : boost::json::value(nullptr);
+      return print_json(o);
+    }
+    std::cout << s.secret << '\n';
+    if (!s.previous.empty() && s.previous_expires_at) {
+      std::cout << "previous " << s.previous << " valid until "
+                << core::format_rfc3339(*s.previous_expires_at) << '\n';
+    }
+  });
 }
 
 }  // namespace
@@ -127,6 +206,7 @@ void add_queue_commands(CLI::App& app, const GlobalOptions& options) {
   queue->require_subcommand(1);
   add_get(*queue, options);
   add_set(*queue, options);
+  add_push_secret(*queue, options);
 }
 
 }  // namespace errand::cli

@@ -6,6 +6,7 @@
 #include "cli/config_file.hpp"
 #include "core/duration.hpp"
 #include "engine/engine.hpp"
+#include "engine/push/dispatcher.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 #include <spdlog/spdlog.h>
@@ -32,7 +33,35 @@ struct ServerArgs {
   unsigned threads = 0;
   std::string log_level = "info";
   std::string config;  // --config FILE: [[schedule]] tables
+  // Push delivery (the config file's [push] table adds to these).
+  bool push_allow_private = false;
+  std::vector<std::string> push_allow;
+  bool push_insecure_tls = false;
+  std::string push_ca_file;
+  std::int64_t push_max_continuations = 1000;
+  std::size_t push_max_state = 1 << 20;
 };
+
+// The dispatcher's options from the flags and the config file's [push].
+core::Result<engine::push::DispatcherOptions> push_options(const ServerArgs& args,
+                                                           const PushSettings& file) {
+  engine::push::DispatcherOptions o;
+  auto& http = o.http;
+  http.addresses.allow_private = args.push_allow_private || file.allow_private;
+  std::vector<std::string> allow = args.push_allow;
+  allow.insert(allow.end(), file.allow.begin(), file.allow.end());
+  for (const auto& text : allow) {
+    auto cidr = engine::push::parse_cidr(text, "--push-allow");
+    if (!cidr) return cidr.error();
+    http.addresses.allowed.push_back(*cidr);
+  }
+  http.insecure_tls = args.push_insecure_tls || file.insecure_tls;
+  http.ca_file = args.push_ca_file.empty() ? file.ca_file : args.push_ca_file;
+  http.user_agent = "errand";
+  o.limits = {.max_continuations = args.push_max_continuations,
+              .max_state_bytes = args.push_max_state};
+  return o;
+}
 
 // "127.0.0.1:8740", "[::1]:8740", "0.0.0.0:80", ":8740" (all interfaces).
 bool split_listen(const std::string& text, std::string& host, std::uint16_t& port) {
@@ -140,6 +169,21 @@ int run_server(const ServerArgs& args) {
     spdlog::info("{}: {} schedule(s) created, {} updated, {} removed", args.config,
                  synced->created.size(), synced->updated.size(), synced->removed.size());
   }
+  auto push = push_options(args, config.push);
+  if (!push) {
+    std::cerr << "errand: " << push.error().message << "\n";
+    return 2;
+  }
+  std::unique_ptr<engine::push::Dispatcher> dispatcher;
+  try {
+    dispatcher = std::make_unique<engine::push::Dispatcher>(io.get_executor(), engine, *push);
+  } catch (const std::exception& e) {
+    std::cerr << "errand: " << e.what() << "\n";
+    return 2;
+  }
+  if (push->http.insecure_tls) {
+    spdlog::warn("--push-insecure-tls: push calls do not verify TLS certificates");
+  }
   api::Auth auth(keys, *secret, args.insecure);
   api::Services services{engine, auth, **store, {.max_payload = args.max_payload}};
   api::Router router(api::all_routes());
@@ -156,10 +200,12 @@ int run_server(const ServerArgs& args) {
     if (ec) return;
     spdlog::info("signal {}: finishing requests in flight, then exiting", signal);
     server.stop();
+    dispatcher->stop();
     engine.stop();
   });
 
   engine.start();
+  dispatcher->start();
   server.start();
 
   const auto host = endpoint->address().is_v6() ? "[" + endpoint->address().to_string() + "]"
@@ -208,6 +254,22 @@ void add_server_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--config", args->config,
                   "TOML file of [[schedule]] tables, applied at start (docs/API.md, Schedules)");
+  cmd->add_flag("--push-allow-private", args->push_allow_private,
+                "Let push URLs reach loopback, private and link-local addresses (development)");
+  cmd->add_option("--push-allow", args->push_allow,
+                  "A non-public network push URLs may reach, e.g. 10.1.0.0/16 (repeatable)");
+  cmd->add_flag("--push-insecure-tls", args->push_insecure_tls,
+                "Do not verify push endpoints' TLS certificates (development only)");
+  cmd->add_option("--push-ca-file", args->push_ca_file,
+                  "PEM file of extra CA certificates trusted for push endpoints");
+  cmd->add_option("--push-max-continuations", args->push_max_continuations,
+                  "Most continuations of one push job")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000}));
+  cmd->add_option("--push-max-state", args->push_max_state,
+                  "Largest continuation state of a push job, in bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{64} << 20));
   cmd->callback([args] { std::exit(run_server(*args)); });
 }
 

@@ -2,6 +2,7 @@
 
 #include "client/http.hpp"
 #include "client/wire.hpp"
+#include "core/duration.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -179,6 +180,19 @@ core::Result<QueueInfo> Client::configure_queue(std::string_view queue,
   auto got = impl_->send(Method::put, wire::queue_target(queue),
                          wire::queue_config_body(config, paused), core::Millis{0});
   return then_parse<QueueInfo>(std::move(got), wire::parse_queue);
+}
+
+core::Result<PushSecret> Client::push_secret(std::string_view queue) {
+  return then_parse<PushSecret>(impl_->get(wire::queue_target(queue, "/push-secret")),
+                                wire::parse_push_secret);
+}
+
+core::Result<PushSecret> Client::rotate_push_secret(std::string_view queue,
+                                                    std::optional<core::Millis> keep_previous) {
+  json::object body;
+  if (keep_previous) body["keep_previous"] = core::format_duration(*keep_previous);
+  return then_parse<PushSecret>(impl_->post(wire::queue_target(queue, "/push-secret/rotate"), body),
+                                wire::parse_push_secret);
 }
 
 core::Result<QueueInfo> Client::resume(std::string_view queue) {

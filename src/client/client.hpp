@@ -82,6 +82,12 @@ class Client {
   // unset fields are cleared. Needs an admin key.
   core::Result<QueueInfo> configure_queue(std::string_view queue, const core::QueueConfig& config,
                                           bool paused = false);
+  // The queue's push signing secret(s); `not_found` if it never had a push
+  // endpoint. Needs an admin key.
+  core::Result<PushSecret> push_secret(std::string_view queue);
+  // A new secret; the old one stays valid for `keep_previous` (server default 24h).
+  core::Result<PushSecret> rotate_push_secret(std::string_view queue,
+                                              std::optional<core::Millis> keep_previous = {});
   // Ok when the server answers /healthz with 200.
   core::Result<void> health();
 

@@ -133,6 +133,14 @@ struct QueueInfo {
   std::int64_t count(core::JobState s) const { return counts[static_cast<std::size_t>(s)]; }
 };
 
+// A push queue's signing secrets (GET /v1/queues/{q}/push-secret).
+struct PushSecret {
+  std::string queue;
+  std::string secret;
+  std::string previous;  // empty: none (or no longer valid)
+  std::optional<core::TimePoint> previous_expires_at;
+};
+
 // PUT /v1/schedules/{name}: the whole schedule (unset fields: server defaults).
 struct ScheduleOptions {
   std::string cron;      // 5 or 6 fields, or a macro such as @daily

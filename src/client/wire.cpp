@@ -245,6 +245,11 @@ core::Result<core::QueueConfig> parse_config(const json::value& v, std::string p
     c.defaults.timeout = d.opt_duration("timeout");
     if (auto s = d.status(); !s) return s.error();
   }
+  if (const auto& push = r.any("push"); push.is_object()) {
+    auto config = core::parse_push_config(push.get_object(), r.path("push"));
+    if (!config) return config.error();
+    c.push = std::move(*config);
+  }
   if (auto s = r.status(); !s) return s.error();
   return c;
 }
@@ -516,11 +521,23 @@ json::object to_json(const core::QueueConfig& c) {
     rate = json::object{{"limit", c.rate_limit->limit},
                         {"per", core::format_duration(c.rate_limit->per)}};
   }
-  return json::object{{"concurrency", opt(c.concurrency)},
-                      {"rate_limit", std::move(rate)},
-                      {"defaults", json::object{{"priority", opt(c.defaults.priority)},
-                                                {"max_attempts", opt(c.defaults.max_attempts)},
-                                                {"timeout", dur(c.defaults.timeout)}}}};
+  return json::object{
+      {"concurrency", opt(c.concurrency)},
+      {"rate_limit", std::move(rate)},
+      {"push", c.push ? json::value(core::push_config_to_json(*c.push)) : json::value(nullptr)},
+      {"defaults", json::object{{"priority", opt(c.defaults.priority)},
+                                {"max_attempts", opt(c.defaults.max_attempts)},
+                                {"timeout", dur(c.defaults.timeout)}}}};
+}
+
+core::Result<PushSecret> parse_push_secret(const json::value& v) {
+  Reader r(v, "");
+  PushSecret s{.queue = r.str("queue"),
+               .secret = r.str("secret"),
+               .previous = r.str("previous", false),
+               .previous_expires_at = r.opt_time("previous_expires_at")};
+  if (auto ok = r.status(); !ok) return ok.error();
+  return s;
 }
 
 json::object queue_config_body(const core::QueueConfig& c, bool paused) {
@@ -535,6 +552,7 @@ json::object queue_config_body(const core::QueueConfig& c, bool paused) {
   if (c.defaults.max_attempts) d["max_attempts"] = *c.defaults.max_attempts;
   if (c.defaults.timeout) d["timeout"] = core::format_duration(*c.defaults.timeout);
   if (!d.empty()) b["defaults"] = std::move(d);
+  if (c.push) b["push"] = core::push_config_to_json(*c.push, false);
   return b;
 }
 

@@ -51,6 +51,7 @@ core::Result<Finished> parse_finished(const boost::json::value& v);
 core::Result<std::vector<AckResult>> parse_ack_results(const boost::json::value& v);
 core::Result<QueueInfo> parse_queue(const boost::json::value& v);
 core::Result<std::vector<QueueInfo>> parse_queues(const boost::json::value& v);
+core::Result<PushSecret> parse_push_secret(const boost::json::value& v);
 
 // The error an HTTP error response stands for: the code, message and field of
 // `{"error":{"code","message","field"}}` when the body has that shape, else

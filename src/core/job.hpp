@@ -73,6 +73,12 @@ struct Job {
   bool cancel_requested = false;
   // Every attempt's log, oldest first: filled by a single-job read only.
   std::vector<AttemptLog> logs;
+  // Push delivery (push queues' jobs only): calls that answered `continue`,
+  // 429/503 answers in a row, and the state the last `continue` returned
+  // (serialized JSON; empty: none). The state is read by push claims only.
+  std::int64_t push_continuations = 0;
+  int push_deferrals = 0;
+  std::string push_state;
 };
 
 // What an enqueue asks for, already validated, before the store assigns state.

@@ -73,6 +73,7 @@ json::object job_to_json(const Job& j) {
   o["created_at"] = format_rfc3339(j.created_at);
   o["started_at"] = time_or_null(j.started_at);
   o["finished_at"] = time_or_null(j.finished_at);
+  if (j.push_continuations > 0) o["push"] = json::object{{"continuations", j.push_continuations}};
   return o;
 }
 
@@ -129,6 +130,9 @@ Result<Job> job_from_json(const json::value& v) {
   }
   j.worker = str(o, "worker");
   j.lease_expires_at = opt_time(o, "lease_expires_at");
+  if (const auto* push = o.if_contains("push"); push && push->is_object()) {
+    j.push_continuations = num(push->get_object(), "continuations");
+  }
   return j;
 }
 

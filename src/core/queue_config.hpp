@@ -6,6 +6,7 @@
 #pragma once
 
 #include "core/job.hpp"
+#include "core/push.hpp"
 #include "core/time.hpp"
 
 #include <cstdint>
@@ -41,6 +42,9 @@ struct QueueConfig {
   std::optional<std::int64_t> concurrency;  // running jobs of this queue, at most
   std::optional<RateLimit> rate_limit;
   JobDefaults defaults;
+  // Set: Errand delivers the queue's jobs to this endpoint (core/push.hpp)
+  // and never hands them to claims.
+  std::optional<PushConfig> push;
   bool operator==(const QueueConfig&) const = default;
 };
 

@@ -10,8 +10,12 @@ namespace errand::engine {
 namespace asio = boost::asio;
 
 Task<std::vector<core::Job>> Engine::claim_once(const ClaimRequest& r) {
-  store::JobClaimParams params{
-      .queues = r.queues, .worker = r.worker, .max = r.max, .lease = r.lease, .now = clock_.now()};
+  store::JobClaimParams params{.queues = r.queues,
+                               .worker = r.worker,
+                               .max = r.max,
+                               .lease = r.lease,
+                               .now = clock_.now(),
+                               .push = r.push};
   co_return co_await await_store<std::vector<core::Job>>(
       [&](auto done) { store_.job_claim(std::move(params), std::move(done)); });
 }

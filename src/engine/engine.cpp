@@ -138,6 +138,12 @@ Task<std::vector<Result<core::JobState>>> Engine::ack_many(std::vector<store::Ac
       [&](auto done) { store_.job_ack_many(std::move(items), std::move(done)); });
 }
 
+Task<core::Job> Engine::requeue(store::JobRequeueParams params) {
+  params.now = clock_.now();
+  co_return co_await await_store<core::Job>(
+      [&](auto done) { store_.job_requeue(std::move(params), std::move(done)); });
+}
+
 Task<std::vector<store::QueueInfo>> Engine::queues() {
   co_return co_await await_store<std::vector<store::QueueInfo>>(
       [&](auto done) { store_.queue_list(std::move(done)); });
@@ -150,8 +156,27 @@ Task<store::QueueInfo> Engine::pause(std::string queue, bool paused) {
 }
 
 Task<store::QueueInfo> Engine::configure(store::QueueConfigureParams params) {
-  co_return co_await await_store<store::QueueInfo>(
+  auto info = co_await await_store<store::QueueInfo>(
       [&](auto done) { store_.queue_configure(std::move(params), std::move(done)); });
+  if (info && queue_listener_) queue_listener_(*info);
+  co_return info;
+}
+
+Task<store::QueueInfo> Engine::rotate_push_secret(std::string queue, core::Millis keep_previous) {
+  store::QueueRotateSecretParams params{
+      .queue = std::move(queue), .keep_previous = keep_previous, .now = clock_.now()};
+  auto info = co_await await_store<store::QueueInfo>(
+      [&](auto done) { store_.queue_rotate_secret(std::move(params), std::move(done)); });
+  if (info && queue_listener_) queue_listener_(*info);
+  co_return info;
+}
+
+void Engine::set_queue_listener(std::function<void(const store::QueueInfo&)> listener) {
+  queue_listener_ = std::move(listener);
+}
+
+void Engine::wake_claims(const std::vector<std::string>& queues) {
+  waiters_.notify(queues);
 }
 
 Task<store::QueueInfo> Engine::queue(std::string name) {

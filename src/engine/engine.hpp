@@ -26,6 +26,7 @@
 #include <boost/asio/strand.hpp>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -56,6 +57,7 @@ struct ClaimRequest {
   std::size_t max = 1;
   core::Millis wait{0};
   std::optional<core::Millis> lease;
+  bool push = false;  // the push dispatcher's claims (push queues only)
 };
 
 struct FailRequest {
@@ -113,6 +115,8 @@ class Engine {
   Task<core::Job> fail(FailRequest request);
   // Items' `now` and `jitter` are filled in here.
   Task<std::vector<core::Result<core::JobState>>> ack_many(std::vector<store::AckItem> items);
+  // Ends a push call without counting an attempt (`params.now` is set here).
+  Task<core::Job> requeue(store::JobRequeueParams params);
 
   Task<std::vector<store::QueueInfo>> queues();
   Task<store::QueueInfo> pause(std::string queue, bool paused);
@@ -120,6 +124,14 @@ class Engine {
   Task<store::QueueInfo> configure(store::QueueConfigureParams params);
   // Errors: not_found.
   Task<store::QueueInfo> queue(std::string name);
+  Task<store::QueueInfo> rotate_push_secret(std::string queue, core::Millis keep_previous);
+
+  // Called (on the configuring coroutine's thread) after every successful
+  // configure or secret rotation, with the queue after the change. Set
+  // before start(); the push dispatcher follows queue changes with it.
+  void set_queue_listener(std::function<void(const store::QueueInfo&)> listener);
+  // Wakes long-poll claims waiting on `queues` (they claim again at once).
+  void wake_claims(const std::vector<std::string>& queues);
 
   // Does what is due at `now` (promote due jobs, expire leases, prune) and
   // returns the next deadline, if any.
@@ -158,6 +170,7 @@ class Engine {
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> ticks_{0};
   std::unique_ptr<Schedules> schedules_;
+  std::function<void(const store::QueueInfo&)> queue_listener_;
 };
 
 }  // namespace errand::engine

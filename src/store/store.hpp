@@ -74,6 +74,10 @@ struct JobClaimParams {
   std::size_t max = 1;
   std::optional<core::Millis> lease;  // lease length; default: each job's timeout
   core::TimePoint now;
+  // False: only pull queues are claimed (workers). True: only push queues
+  // (the push dispatcher), and each job comes with its push bookkeeping
+  // (push_continuations, push_deferrals, push_state).
+  bool push = false;
 };
 // The claimed jobs are returned in state running, attempt incremented, with a
 // fresh lease_id, lease_expires_at = now + lease, started_at = now (first
@@ -123,6 +127,21 @@ struct JobFailParams {
   double jitter = 0.5;  // [0,1) picks the backoff within its window
 };
 
+// Ends a push call without counting it as an attempt: the job waits
+// (scheduled, or queued when run_at <= now) for its next call, with the same
+// attempt number. A continuation stores `state` (serialized JSON), counts
+// one more continuation, clears the deferrals and sets `progress` if given;
+// a deferral (429/503 with Retry-After) counts one more deferral.
+struct JobRequeueParams {
+  std::string id;
+  std::string lease_id;
+  core::TimePoint run_at;
+  bool continuation = false;  // else a deferral
+  std::string state;
+  std::optional<core::Progress> progress;
+  core::TimePoint now;
+};
+
 // One entry of a batched acknowledgement: complete when `fail` is false.
 struct AckItem {
   bool fail = false;
@@ -146,6 +165,7 @@ struct QueueInfo {
   std::string name;
   bool paused = false;
   core::QueueConfig config;
+  core::PushSecrets push_secrets;                 // never rendered in the queue's JSON
   std::map<core::JobState, std::int64_t> counts;  // every state present, zero if none
   std::int64_t processed = 0;                     // attempts that succeeded, ever
   std::int64_t failed = 0;                        // attempts that failed (incl. lease expiry), ever
@@ -161,6 +181,11 @@ struct QueueConfigureParams {
 };
 struct QueueGetParams {
   std::string queue;
+};
+struct QueueRotateSecretParams {
+  std::string queue;
+  core::Millis keep_previous = core::kDefaultKeepPrevious;
+  core::TimePoint now;
 };
 
 struct JobPromoteDueParams {
@@ -271,7 +296,11 @@ class Store {
   // reads no payload): job_get has the whole job.
   virtual void job_complete(JobCompleteParams p, Callback<core::Job> done) = 0;
   // running -> failed / dead / cancelled per core::decide_fail.
+  // Also clears a push job's deferrals in a row.
   virtual void job_fail(JobFailParams p, Callback<core::Job> done) = 0;
+  // running -> scheduled/queued, see JobRequeueParams. Returns id, queue,
+  // state, attempt, run_at. Errors: not_found, conflict (as complete).
+  virtual void job_requeue(JobRequeueParams p, Callback<core::Job> done) = 0;
   // Each item succeeds or fails on its own; one transaction for all.
   virtual void job_ack_many(std::vector<AckItem> items,
                             Callback<std::vector<core::Result<core::JobState>>> done) = 0;
@@ -292,7 +321,12 @@ class Store {
   // reported runnable (a raised limit may let claims through). A changed rate
   // limit starts with a full bucket. Errors: unavailable, internal. Durable
   // when `done` runs.
+  // A config with `push` gives the queue a signing secret if it has none
+  // (core::make_push_secret); the secret outlives the push config.
   virtual void queue_configure(QueueConfigureParams p, Callback<QueueInfo> done) = 0;
+  // A new signing secret; the old one stays valid for `keep_previous`.
+  // Errors: not_found (field "queue") when the queue has no secret.
+  virtual void queue_rotate_secret(QueueRotateSecretParams p, Callback<QueueInfo> done) = 0;
   // One queue. Errors: not_found (field "queue").
   virtual void queue_get(QueueGetParams p, Callback<QueueInfo> done) = 0;
 

@@ -110,6 +110,7 @@ class QueueConfigTest : public StoreTest {};
 class TimersTest : public StoreTest {};
 class DurabilityTest : public StoreTest {};
 class SchedulesTest : public StoreTest {};
+class PushTest : public StoreTest {};
 
 std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& info);
 
@@ -127,6 +128,7 @@ std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& info);
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, QueueConfigTest, factory);       \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, TimersTest, factory);            \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, DurabilityTest, factory);        \
-  ERRAND_STORE_CONFORMANCE_SUITE(prefix, SchedulesTest, factory)
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, SchedulesTest, factory);         \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, PushTest, factory)
 
 }  // namespace errand::store::conformance

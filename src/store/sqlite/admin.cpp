@@ -78,8 +78,26 @@ core::Result<QueueInfo> queue_configure(OpContext& c, const QueueConfigureParams
   }
   row.paused = p.paused;
   row.config = p.config;
+  if (row.config.push && row.secrets.current.empty())
+    row.secrets.current = core::make_push_secret();
   // A raised limit, a removed one or a resume may let waiting claims through.
   if (!row.paused && row.count(JobState::queued) > 0) c.notice.runnable(p.queue);
+  return to_queue_info(p.queue, row);
+}
+
+core::Result<QueueInfo> queue_rotate_secret(OpContext& c, const QueueRotateSecretParams& p) {
+  const QueueRow* found = c.queues.find(p.queue);
+  if (!found || found->secrets.current.empty()) {
+    return core::make_error(core::errc::not_found,
+                            fmt::format("queue \"{}\" has no push signing secret (it has never "
+                                        "had a push endpoint)",
+                                        p.queue),
+                            "queue");
+  }
+  QueueRow& row = c.queues.edit(p.queue);
+  row.secrets.previous = std::move(row.secrets.current);
+  row.secrets.previous_until = p.now + p.keep_previous;
+  row.secrets.current = core::make_push_secret();
   return to_queue_info(p.queue, row);
 }
 

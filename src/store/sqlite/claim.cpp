@@ -43,6 +43,9 @@ core::Result<std::size_t> claim_from(OpContext& c, const std::string& queue,
   for (auto& row : *rows) {
     grant_lease(row.job, p);
     if (auto saved = save_lease(c.sql, row); !saved) return saved.error();
+    if (p.push) {
+      if (auto read = load_push_bookkeeping(c.sql, row.job); !read) return read.error();
+    }
     c.queues.move(queue, core::JobState::queued, core::JobState::running);
     c.notice.deadline(*row.job.lease_expires_at);
     claimed.push_back(std::move(row.job));
@@ -77,6 +80,7 @@ core::Result<void> claim_queue(OpContext& c, const std::string& queue, const Job
   // The queue book answers "nothing to do here" without touching the index.
   const QueueRow* row = c.queues.find(queue);
   if (!row || row->paused || row->count(core::JobState::queued) == 0) return {};
+  if (row->config.push.has_value() != p.push) return {};  // push jobs go to the dispatcher only
   std::size_t n = concurrency_room(*row, p.max - claimed.size());
   const auto rate = row->config.rate_limit;  // `row` dies with the next edit()
   if (n > 0 && rate) n = rate_room(c, queue, *rate, p.now, n);

@@ -179,4 +179,16 @@ core::Result<void> save_job(Statements& sql, const JobRow& row) {
   return q.run();
 }
 
+core::Result<void> load_push_bookkeeping(Statements& sql, core::Job& job) {
+  Query q(sql[Sql::job_push_get]);
+  q.bind_text(1, job.id);
+  auto found = q.step();
+  if (!found) return found.error();
+  if (!*found) return {};
+  job.push_continuations = q.int_at(0);
+  job.push_deferrals = static_cast<int>(q.int_at(1));
+  if (!q.is_null(2)) job.push_state = q.text_at(2);
+  return {};
+}
+
 }  // namespace errand::store::sqlite

@@ -43,6 +43,10 @@ core::Result<void> insert_job(Statements& sql, const core::NewJob& job,
 // result, errors, lease, cancel flag) back to its row.
 core::Result<void> save_job(Statements& sql, const JobRow& row);
 
+// Fills the job's push bookkeeping (continuations, deferrals, state) from
+// job_push; a job without a row keeps zeros.
+core::Result<void> load_push_bookkeeping(Statements& sql, core::Job& job);
+
 // JSON text of the fields stored as JSON.
 std::string progress_text(const core::Progress& p);
 

@@ -75,7 +75,64 @@ core::Result<void> save_log(Statements& sql, const core::Job& job, std::string_v
   return q.run();
 }
 
+// A failed push call ends a run of 429/503 deferrals (pull queues have none).
+core::Result<void> clear_deferrals(OpContext& c, const core::Job& job) {
+  const QueueRow* queue = c.queues.find(job.queue);
+  if (!queue || !queue->config.push) return {};
+  Query q(c.sql[Sql::job_push_clear_deferrals]);
+  q.bind_text(1, job.id);
+  return q.run();
+}
+
+core::Result<void> save_push_bookkeeping(Statements& sql, const core::Job& job) {
+  Query q(sql[Sql::job_push_save]);
+  q.bind_text(1, job.id).bind_int(2, job.push_continuations).bind_int(3, job.push_deferrals);
+  q.bind_text_or_null(4, job.push_state);
+  return q.run();
+}
+
 }  // namespace
+
+core::Result<core::Job> job_requeue(OpContext& c, const JobRequeueParams& p) {
+  auto row = load_leased_job(c.sql, p.id, p.lease_id);
+  if (!row) return row.error();
+  core::Job& job = row->job;
+  if (auto loaded = load_push_bookkeeping(c.sql, job); !loaded) return loaded.error();
+  if (p.continuation) {
+    ++job.push_continuations;
+    job.push_deferrals = 0;
+    job.push_state = p.state;
+    if (p.progress) {
+      job.progress = *p.progress;
+      job.progress->updated_at = p.now;
+    }
+  } else {
+    ++job.push_deferrals;
+  }
+  // Not an attempt: the next claim counts this one again.
+  --job.attempt;
+  end_lease(job);
+  job.run_at = p.run_at;
+  job.state = p.run_at <= p.now ? JobState::queued : JobState::scheduled;
+  if (auto saved = save_job(c.sql, *row); !saved) return saved.error();
+  if (auto saved = save_push_bookkeeping(c.sql, job); !saved) return saved.error();
+  c.queues.move(job.queue, JobState::running, job.state);
+  if (job.state == JobState::queued) {
+    c.notice.runnable(job.queue);
+  } else {
+    c.notice.deadline(job.run_at);
+  }
+  slot_freed(c, job.queue);
+  core::Job out;
+  out.id = job.id;
+  out.queue = job.queue;
+  out.state = job.state;
+  out.attempt = job.attempt;
+  out.run_at = job.run_at;
+  out.push_continuations = job.push_continuations;
+  out.push_deferrals = job.push_deferrals;
+  return out;
+}
 
 core::Result<LeaseInfo> lease_extend(OpContext& c, const LeaseExtendParams& p) {
   auto lease = load_lease(c.sql, p.id, p.lease_id);
@@ -148,6 +205,7 @@ core::Result<void> fail_attempt(OpContext& c, JobRow& row, std::string message, 
 core::Result<core::Job> job_fail(OpContext& c, const JobFailParams& p) {
   auto row = load_leased_job(c.sql, p.id, p.lease_id);
   if (!row) return row.error();
+  if (auto cleared = clear_deferrals(c, row->job); !cleared) return cleared.error();
   const core::FailInput in{.retry = p.retry, .retry_in = p.retry_in};
   if (auto saved = save_log(c.sql, row->job, p.log, p.now); !saved) return saved.error();
   if (auto failed = fail_attempt(c, *row, p.error, in, p.now, p.jitter); !failed) {

@@ -45,8 +45,18 @@ std::string query_text(const std::string& path, const std::string& sql) {
 }
 
 // The version-1 layout: version 2 only added the queues' config columns,
-// version 3 the job_logs table, version 4 the schedule tables.
+// version 3 the job_logs table, version 4 the schedule tables, version 5
+// the push columns and the job_push table.
 constexpr const char* kToVersion1 = R"sql(
+DROP TRIGGER jobs_drop_push;
+DROP TABLE job_push;
+ALTER TABLE queues DROP COLUMN push_url;
+ALTER TABLE queues DROP COLUMN push_timeout_ms;
+ALTER TABLE queues DROP COLUMN push_concurrency;
+ALTER TABLE queues DROP COLUMN push_headers;
+ALTER TABLE queues DROP COLUMN push_secret;
+ALTER TABLE queues DROP COLUMN push_secret_prev;
+ALTER TABLE queues DROP COLUMN push_secret_prev_until;
 DROP TABLE schedule_fires;
 DROP TABLE schedules;
 DROP TRIGGER jobs_drop_logs;

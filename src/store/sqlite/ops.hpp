@@ -30,6 +30,7 @@ core::Result<LeaseInfo> lease_extend(OpContext& c, const LeaseExtendParams& p);
 core::Result<Unit> job_progress(OpContext& c, const JobProgressParams& p);
 core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p);
 core::Result<core::Job> job_fail(OpContext& c, const JobFailParams& p);
+core::Result<core::Job> job_requeue(OpContext& c, const JobRequeueParams& p);
 core::Result<core::JobState> job_ack(OpContext& c, const AckItem& item);
 // Ends the running attempt of `row` as failed with `message`, per
 // core::decide_fail (the job's cancel_requested is honoured), and saves it.
@@ -43,6 +44,7 @@ core::Result<Unit> job_delete(OpContext& c, const JobDeleteParams& p);
 core::Result<std::vector<QueueInfo>> queue_list(OpContext& c);
 core::Result<QueueInfo> queue_pause(OpContext& c, const QueuePauseParams& p);
 core::Result<QueueInfo> queue_configure(OpContext& c, const QueueConfigureParams& p);
+core::Result<QueueInfo> queue_rotate_secret(OpContext& c, const QueueRotateSecretParams& p);
 core::Result<QueueInfo> queue_get(OpContext& c, const QueueGetParams& p);
 
 // timers.cpp

@@ -2,10 +2,14 @@
 
 #include "store/sqlite/statements.hpp"
 
+#include <boost/json.hpp>
+
 #include <algorithm>
 
 namespace errand::store::sqlite {
 namespace {
+
+namespace json = boost::json;
 
 // queue_all selects the config after the counts; queue_save binds it likewise.
 constexpr int kConfigColumn = 11;
@@ -24,6 +28,55 @@ void bind_opt(Query& q, int index, std::optional<std::int64_t> v) {
   }
 }
 
+// Headers are stored as [[name, value]…], in their configured order.
+std::string headers_text(const std::vector<core::PushHeader>& headers) {
+  json::array out;
+  for (const auto& h : headers)
+    out.push_back(json::array{json::string(h.name), json::string(h.value)});
+  return json::serialize(out);
+}
+
+// Four columns: push_url, push_timeout_ms, push_concurrency, push_headers.
+core::PushConfig read_push(const Query& q, int first) {
+  core::PushConfig p{.url = std::string(q.text_at(first)),
+                     .timeout = core::Millis{q.int_at(first + 1)},
+                     .concurrency = q.int_at(first + 2)};
+  if (q.is_null(first + 3)) return p;
+  const json::value headers = json::parse(q.text_at(first + 3));
+  for (const auto& pair : headers.as_array()) {
+    const auto& nv = pair.as_array();
+    p.headers.push_back({std::string(nv.at(0).as_string()), std::string(nv.at(1).as_string())});
+  }
+  return p;
+}
+
+// Three columns: push_secret, push_secret_prev, push_secret_prev_until.
+core::PushSecrets read_secrets(const Query& q, int first) {
+  core::PushSecrets s;
+  if (!q.is_null(first)) s.current = q.text_at(first);
+  if (!q.is_null(first + 1)) s.previous = q.text_at(first + 1);
+  if (!q.is_null(first + 2)) s.previous_until = q.time_at(first + 2);
+  return s;
+}
+
+// `headers` holds the bound header text until the statement has run.
+void bind_push(Query& q, int first, const std::optional<core::PushConfig>& push,
+               const core::PushSecrets& secrets, std::string& headers) {
+  if (push) {
+    headers = headers_text(push->headers);
+    q.bind_text(first, push->url).bind_int(first + 1, push->timeout.count());
+    q.bind_int(first + 2, push->concurrency).bind_text(first + 3, headers);
+  } else {
+    for (int i = 0; i < 4; ++i) q.bind_null(first + i);
+  }
+  q.bind_text_or_null(first + 4, secrets.current).bind_text_or_null(first + 5, secrets.previous);
+  if (secrets.previous_until) {
+    q.bind_time(first + 6, *secrets.previous_until);
+  } else {
+    q.bind_null(first + 6);
+  }
+}
+
 // Six columns: concurrency, rate_limit, rate_per_ms, default_priority,
 // default_max_attempts, default_timeout_ms.
 core::QueueConfig read_config(const Query& q, int first) {
@@ -35,6 +88,7 @@ core::QueueConfig read_config(const Query& q, int first) {
   c.defaults.priority = opt_int(q, first + 3);
   if (auto n = opt_int(q, first + 4)) c.defaults.max_attempts = static_cast<int>(*n);
   if (auto ms = opt_int(q, first + 5)) c.defaults.timeout = core::Millis{*ms};
+  if (!q.is_null(first + 6)) c.push = read_push(q, first + 6);
   return c;
 }
 
@@ -49,6 +103,10 @@ void bind_config(Query& q, int first, const core::QueueConfig& c) {
            d.max_attempts ? std::optional<std::int64_t>(*d.max_attempts) : std::nullopt);
   bind_opt(q, first + 5, d.timeout ? std::optional(d.timeout->count()) : std::nullopt);
 }
+
+// queue_all selects the push columns after the config; queue_save binds them likewise.
+constexpr int kPushColumn = kConfigColumn + 6;
+constexpr int kPushParam = kConfigParam + 6;
 
 }  // namespace
 
@@ -132,6 +190,7 @@ QueueInfo to_queue_info(std::string name, const QueueRow& row) {
   QueueInfo info{.name = std::move(name),
                  .paused = row.paused,
                  .config = row.config,
+                 .push_secrets = row.secrets,
                  .processed = row.processed,
                  .failed = row.failed};
   for (auto state : core::kAllStates) info.counts[state] = row.count(state);
@@ -149,6 +208,7 @@ core::Result<QueueBook::Rows> load_queue_rows(Statements& sql) {
     for (std::size_t i = 0; i < row.counts.size(); ++i)
       row.counts[i] = q.int_at(static_cast<int>(4 + i));
     row.config = read_config(q, kConfigColumn);
+    row.secrets = read_secrets(q, kPushColumn + 4);
     rows.emplace(std::string(q.text_at(0)), row);
   }
 }
@@ -161,6 +221,8 @@ core::Result<void> save_queue_row(Statements& sql, const std::string& name, cons
     q.bind_int(static_cast<int>(5 + i), row.counts[i]);
   }
   bind_config(q, kConfigParam, row.config);
+  std::string headers;
+  bind_push(q, kPushParam, row.config.push, row.secrets, headers);
   return q.run();
 }
 

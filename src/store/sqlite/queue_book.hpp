@@ -31,6 +31,7 @@ struct QueueRow {
   std::int64_t failed = 0;
   std::array<std::int64_t, std::size(core::kAllStates)> counts{};
   core::QueueConfig config;
+  core::PushSecrets secrets;
   // In memory only (a restart starts full and forgets held-back claims).
   std::optional<core::TokenBucket> bucket;
   std::optional<core::TimePoint> throttled_until;

@@ -29,6 +29,8 @@ core::Result<core::Job> job_get(OpContext& c, const JobGetParams& p) {
                              .at = q.time_at(1),
                              .text = std::string(q.text_at(2))});
   }
+  if (auto push = load_push_bookkeeping(c.sql, row->job); !push) return push.error();
+  row->job.push_state.clear();  // the state is for the handler, not for readers
   return std::move(row->job);
 }
 

@@ -84,7 +84,14 @@ CREATE TABLE IF NOT EXISTS queues (
   rate_per_ms          INTEGER,
   default_priority     INTEGER,
   default_max_attempts INTEGER,
-  default_timeout_ms   INTEGER
+  default_timeout_ms   INTEGER,
+  push_url               TEXT,
+  push_timeout_ms        INTEGER,
+  push_concurrency       INTEGER,
+  push_headers           TEXT,
+  push_secret            TEXT,
+  push_secret_prev       TEXT,
+  push_secret_prev_until INTEGER
 ) WITHOUT ROWID;
 )sql";
 
@@ -130,6 +137,19 @@ CREATE TABLE IF NOT EXISTS schedule_fires (
 ) WITHOUT ROWID;
 )sql";
 
+// Push delivery's per-job bookkeeping (only push jobs have a row).
+constexpr const char* kJobPushSchema = R"sql(
+CREATE TABLE IF NOT EXISTS job_push (
+  job_id        TEXT PRIMARY KEY,
+  continuations INTEGER NOT NULL DEFAULT 0,
+  deferrals     INTEGER NOT NULL DEFAULT 0,
+  state         TEXT
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS jobs_drop_push AFTER DELETE ON jobs BEGIN
+  DELETE FROM job_push WHERE job_id = old.id;
+END;
+)sql";
+
 // Each step takes a database from version `to - 1` to `to`. kSchema and the
 // kLaterTables are always the latest version, so a new database needs none
 // of the steps.
@@ -148,8 +168,18 @@ ALTER TABLE queues ADD COLUMN default_timeout_ms INTEGER;
 )sql"},
     {3, kJobLogsSchema},
     {4, kSchedulesSchema},
+    {5, R"sql(
+ALTER TABLE queues ADD COLUMN push_url TEXT;
+ALTER TABLE queues ADD COLUMN push_timeout_ms INTEGER;
+ALTER TABLE queues ADD COLUMN push_concurrency INTEGER;
+ALTER TABLE queues ADD COLUMN push_headers TEXT;
+ALTER TABLE queues ADD COLUMN push_secret TEXT;
+ALTER TABLE queues ADD COLUMN push_secret_prev TEXT;
+ALTER TABLE queues ADD COLUMN push_secret_prev_until INTEGER;
+)sql"},
 };
-constexpr const char* kLaterTables[] = {kJobLogsSchema, kSchedulesSchema};
+// Version 5's job_push table is created by kLaterTables for every database.
+constexpr const char* kLaterTables[] = {kJobLogsSchema, kSchedulesSchema, kJobPushSchema};
 
 static_assert(std::size(kMigrations) == kSchemaVersion - 1, "one migration per version step");
 

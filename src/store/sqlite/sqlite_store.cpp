@@ -141,6 +141,12 @@ void SqliteStore::job_fail(JobFailParams p, Callback<core::Job> done) {
       kWrites, [p = std::move(p)](OpContext& c) { return ops::job_fail(c, p); }, std::move(done));
 }
 
+void SqliteStore::job_requeue(JobRequeueParams p, Callback<core::Job> done) {
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::job_requeue(c, p); },
+      std::move(done));
+}
+
 void SqliteStore::job_ack_many(std::vector<AckItem> items,
                                Callback<std::vector<core::Result<core::JobState>>> done) {
   writer_->submit(std::make_unique<AckManyOp>(std::move(items), std::move(done)));
@@ -175,6 +181,12 @@ void SqliteStore::queue_pause(QueuePauseParams p, Callback<QueueInfo> done) {
 void SqliteStore::queue_configure(QueueConfigureParams p, Callback<QueueInfo> done) {
   submit(
       kWrites, [p = std::move(p)](OpContext& c) { return ops::queue_configure(c, p); },
+      std::move(done));
+}
+
+void SqliteStore::queue_rotate_secret(QueueRotateSecretParams p, Callback<QueueInfo> done) {
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::queue_rotate_secret(c, p); },
       std::move(done));
 }
 

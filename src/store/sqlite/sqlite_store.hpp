@@ -55,6 +55,7 @@ class SqliteStore final : public Store {
   void job_progress(JobProgressParams p, Callback<Unit> done) override;
   void job_complete(JobCompleteParams p, Callback<core::Job> done) override;
   void job_fail(JobFailParams p, Callback<core::Job> done) override;
+  void job_requeue(JobRequeueParams p, Callback<core::Job> done) override;
   void job_ack_many(std::vector<AckItem> items,
                     Callback<std::vector<core::Result<core::JobState>>> done) override;
   void job_cancel(JobCancelParams p, Callback<core::Job> done) override;
@@ -63,6 +64,7 @@ class SqliteStore final : public Store {
   void queue_list(Callback<std::vector<QueueInfo>> done) override;
   void queue_pause(QueuePauseParams p, Callback<QueueInfo> done) override;
   void queue_configure(QueueConfigureParams p, Callback<QueueInfo> done) override;
+  void queue_rotate_secret(QueueRotateSecretParams p, Callback<QueueInfo> done) override;
   void queue_get(QueueGetParams p, Callback<QueueInfo> done) override;
   void job_promote_due(JobPromoteDueParams p, Callback<std::int64_t> done) override;
   void lease_expire(LeaseExpireParams p, Callback<std::int64_t> done) override;

@@ -80,12 +80,16 @@ std::vector<NamedSql> named_sql() {
       {Sql::queue_all, "queue_all",
        "SELECT name, paused, processed, failed, n_scheduled, n_queued, n_running, n_succeeded,"
        " n_failed, n_dead, n_cancelled, concurrency, rate_limit, rate_per_ms, default_priority,"
-       " default_max_attempts, default_timeout_ms FROM queues ORDER BY name"},
+       " default_max_attempts, default_timeout_ms, push_url, push_timeout_ms, push_concurrency,"
+       " push_headers, push_secret, push_secret_prev, push_secret_prev_until"
+       " FROM queues ORDER BY name"},
       {Sql::queue_save, "queue_save",
        "INSERT INTO queues(name, paused, processed, failed, n_scheduled, n_queued, n_running,"
        " n_succeeded, n_failed, n_dead, n_cancelled, concurrency, rate_limit, rate_per_ms,"
-       " default_priority, default_max_attempts, default_timeout_ms)"
-       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+       " default_priority, default_max_attempts, default_timeout_ms, push_url, push_timeout_ms,"
+       " push_concurrency, push_headers, push_secret, push_secret_prev, push_secret_prev_until)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
+       " ?18, ?19, ?20, ?21, ?22, ?23, ?24)"
        " ON CONFLICT(name) DO UPDATE SET"
        " paused = excluded.paused, processed = excluded.processed, failed = excluded.failed,"
        " n_scheduled = excluded.n_scheduled, n_queued = excluded.n_queued,"
@@ -95,7 +99,11 @@ std::vector<NamedSql> named_sql() {
        " rate_limit = excluded.rate_limit, rate_per_ms = excluded.rate_per_ms,"
        " default_priority = excluded.default_priority,"
        " default_max_attempts = excluded.default_max_attempts,"
-       " default_timeout_ms = excluded.default_timeout_ms"},
+       " default_timeout_ms = excluded.default_timeout_ms, push_url = excluded.push_url,"
+       " push_timeout_ms = excluded.push_timeout_ms, push_concurrency = excluded.push_concurrency,"
+       " push_headers = excluded.push_headers, push_secret = excluded.push_secret,"
+       " push_secret_prev = excluded.push_secret_prev,"
+       " push_secret_prev_until = excluded.push_secret_prev_until"},
       {Sql::schedule_by_name, "schedule_by_name", "SELECT " + schedule_cols + " WHERE s.name = ?1"},
       {Sql::schedule_all, "schedule_all", "SELECT " + schedule_cols + " ORDER BY s.name"},
       {Sql::schedule_save, "schedule_save",
@@ -116,6 +124,13 @@ std::vector<NamedSql> named_sql() {
        " schedule_fires WHERE schedule = ?1 ORDER BY fire_at DESC LIMIT 1 OFFSET 999)"},
       {Sql::schedule_fires_delete, "schedule_fires_delete",
        "DELETE FROM schedule_fires WHERE schedule = ?1"},
+      {Sql::job_push_get, "job_push_get",
+       "SELECT continuations, deferrals, state FROM job_push WHERE job_id = ?1"},
+      {Sql::job_push_save, "job_push_save",
+       "INSERT OR REPLACE INTO job_push(job_id, continuations, deferrals, state)"
+       " VALUES (?1, ?2, ?3, ?4)"},
+      {Sql::job_push_clear_deferrals, "job_push_clear_deferrals",
+       "UPDATE job_push SET deferrals = 0 WHERE job_id = ?1 AND deferrals <> 0"},
   };
 }
 

@@ -48,6 +48,9 @@ enum class Sql {
   schedule_fire_insert,
   schedule_fires_trim,
   schedule_fires_delete,
+  job_push_get,
+  job_push_save,
+  job_push_clear_deferrals,
   count_,
 };
 

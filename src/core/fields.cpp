@@ -1,13 +1,12 @@
-#include "api/request.hpp"
+#include "core/fields.hpp"
 
 #include "core/duration.hpp"
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
-namespace errand::api {
+namespace errand::core {
 namespace json = boost::json;
-using core::invalid;
 
 core::Result<json::object> parse_object(std::string_view body, bool allow_empty) {
   if (body.empty() && allow_empty) return json::object{};
@@ -96,11 +95,11 @@ core::Result<std::optional<core::Millis>> Fields::duration(std::string_view key,
   const auto* v = raw(key);
   if (!v || v->is_null()) return std::optional<core::Millis>{};
   if (!v->is_string()) return wrong_type(key, "a duration string such as \"10s\" or \"5m\"");
-  auto d = core::parse_duration(v->get_string(), name(key));
+  auto d = parse_duration(v->get_string(), name(key));
   if (!d) return d.error();
   if (*d < min || *d > max) {
     return invalid(name(key), fmt::format("{} must be from {} to {}, got \"{}\"", name(key),
-                                          core::format_duration(min), core::format_duration(max),
+                                          format_duration(min), format_duration(max),
                                           std::string_view(v->get_string())));
   }
   return std::optional<core::Millis>(*d);
@@ -110,9 +109,9 @@ core::Result<std::optional<core::TimePoint>> Fields::time(std::string_view key) 
   const auto* v = raw(key);
   if (!v || v->is_null()) return std::optional<core::TimePoint>{};
   if (!v->is_string()) return wrong_type(key, "an RFC 3339 time string");
-  auto t = core::parse_rfc3339(v->get_string(), name(key));
+  auto t = parse_rfc3339(v->get_string(), name(key));
   if (!t) return t.error();
   return std::optional<core::TimePoint>(*t);
 }
 
-}  // namespace errand::api
+}  // namespace errand::core

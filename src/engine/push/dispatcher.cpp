@@ -1,0 +1,237 @@
+#include "engine/push/dispatcher.hpp"
+
+#include "core/hmac.hpp"
+#include "core/job_json.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace errand::engine::push {
+namespace asio = boost::asio;
+
+// One push queue, shared by its loop and its calls in flight.
+struct Dispatcher::QueueState {
+  std::string name;
+  core::PushConfig config;
+  std::string secret;  // signs with current_mac; previous_mac while a rotation lasts
+  std::shared_ptr<core::HmacSha256> current_mac;
+  std::shared_ptr<core::HmacSha256> previous_mac;
+  std::optional<core::TimePoint> previous_until;
+  std::size_t in_flight = 0;
+  bool removed = false;
+  bool loop_running = false;
+  asio::steady_timer slot;  // cancelled when a call ends or the queue changes
+
+  QueueState(std::string n, asio::any_io_executor ex) : name(std::move(n)), slot(ex) {}
+
+  void update(const store::QueueInfo& info) {
+    config = *info.config.push;
+    if (secret != info.push_secrets.current) {
+      secret = info.push_secrets.current;
+      current_mac = std::make_shared<core::HmacSha256>(secret);
+    }
+    if (!info.push_secrets.previous.empty()) {
+      previous_mac = std::make_shared<core::HmacSha256>(info.push_secrets.previous);
+      previous_until = info.push_secrets.previous_until;
+    } else {
+      previous_mac.reset();
+      previous_until.reset();
+    }
+  }
+};
+
+namespace {
+
+bool header_is_true(std::string_view v) {
+  return v.size() == 4 && (v[0] == 't' || v[0] == 'T') && (v[1] == 'r' || v[1] == 'R') &&
+         (v[2] == 'u' || v[2] == 'U') && (v[3] == 'e' || v[3] == 'E');
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(asio::any_io_executor executor, Engine& engine, DispatcherOptions options)
+    : strand_(asio::make_strand(executor)),
+      engine_(engine),
+      options_(std::move(options)),
+      http_(std::make_unique<HttpClient>(strand_, options_.http)) {}
+
+Dispatcher::~Dispatcher() = default;
+
+void Dispatcher::start() {
+  engine_.set_queue_listener([this](const store::QueueInfo& info) {
+    asio::post(strand_, [this, info] { on_queue(info); });
+  });
+  asio::co_spawn(strand_, load_queues(), asio::detached);
+}
+
+void Dispatcher::stop() {
+  asio::post(strand_, [this] {
+    if (stopping_) return;
+    stopping_ = true;
+    std::vector<std::string> names;
+    for (auto& [name, q] : queues_) {
+      q->removed = true;
+      q->slot.cancel();
+      names.push_back(name);
+    }
+    engine_.wake_claims(names);
+    if (in_flight_ == 0) http_->close_idle();
+  });
+}
+
+DispatcherStats Dispatcher::stats() const {
+  return {stat_queues_.load(), stat_in_flight_.load(), calls_.load()};
+}
+
+asio::awaitable<void> Dispatcher::load_queues() {
+  auto queues = co_await engine_.queues();
+  if (!queues) {
+    spdlog::error("push: cannot list queues: {}", queues.error().message);
+    co_return;
+  }
+  for (const auto& info : *queues) on_queue(info);
+}
+
+void Dispatcher::on_queue(const store::QueueInfo& info) {
+  if (stopping_) return;
+  auto it = queues_.find(info.name);
+  if (!info.config.push) {
+    if (it == queues_.end()) return;
+    it->second->removed = true;  // the loop ends at its next turn; calls in flight finish
+    it->second->slot.cancel();
+    engine_.wake_claims({info.name});
+    queues_.erase(it);
+    stat_queues_ = queues_.size();
+    spdlog::info("push: queue {} is back in pull mode", info.name);
+    return;
+  }
+  if (it != queues_.end()) {
+    it->second->update(info);
+    it->second->slot.cancel();  // a raised concurrency takes effect now
+    return;
+  }
+  auto q = std::make_shared<QueueState>(info.name, strand_);
+  q->update(info);
+  queues_.emplace(info.name, q);
+  stat_queues_ = queues_.size();
+  spdlog::info("push: delivering queue {} to {}", info.name, q->config.url);
+  q->loop_running = true;
+  asio::co_spawn(strand_, run_queue(q), asio::detached);
+}
+
+asio::awaitable<void> Dispatcher::run_queue(std::shared_ptr<QueueState> q) {
+  asio::steady_timer backoff(strand_);
+  while (!q->removed) {
+    const auto limit = static_cast<std::size_t>(q->config.concurrency);
+    if (q->in_flight >= limit) {
+      boost::system::error_code ec;
+      q->slot.expires_at(asio::steady_timer::time_point::max());
+      co_await q->slot.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    ClaimRequest claim{.queues = {q->name},
+                       .worker = options_.worker,
+                       .max = limit - q->in_flight,
+                       .wait = options_.claim_wait,
+                       .lease = q->config.timeout + core::kPushLeaseMargin,
+                       .push = true};
+    auto jobs = co_await engine_.claim(std::move(claim));
+    if (!jobs) {
+      // The store refuses work (e.g. it is stopping): try again later.
+      spdlog::warn("push: claiming from {}: {}", q->name, jobs.error().message);
+      boost::system::error_code ec;
+      backoff.expires_after(std::chrono::seconds(1));
+      co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    for (auto& job : *jobs) {
+      ++q->in_flight;
+      ++in_flight_;
+      ++stat_in_flight_;
+      asio::co_spawn(strand_, deliver(q, std::move(job)), asio::detached);
+    }
+  }
+  q->loop_running = false;
+}
+
+asio::awaitable<void> Dispatcher::deliver(std::shared_ptr<QueueState> q, core::Job job) {
+  ++calls_;
+  const std::string body = core::push_body(core::job_to_json(job), job);
+  const auto now = engine_.clock().now();
+  const bool rotating = q->previous_mac && q->previous_until && *q->previous_until > now;
+  const auto unix_s = core::to_unix_ms(now) / 1000;
+  HttpRequest request{
+      .url = q->config.url, .headers = {}, .body = body, .timeout = q->config.timeout};
+  request.headers.reserve(4 + q->config.headers.size());
+  request.headers.push_back({"Content-Type", "application/json"});
+  request.headers.push_back({"Errand-Job-Id", job.id});
+  request.headers.push_back({"Errand-Attempt", std::to_string(job.attempt)});
+  request.headers.push_back(
+      {"Errand-Signature", core::push_signature(unix_s, body, *q->current_mac,
+                                                rotating ? q->previous_mac.get() : nullptr)});
+  for (const auto& h : q->config.headers) request.headers.push_back({h.name, h.value});
+
+  auto response = co_await http_->post(std::move(request));
+  core::PushOutcome outcome;
+  if (!response) {
+    outcome.kind = core::PushOutcome::Kind::fail;
+    outcome.error = "push: " + response.error().message;
+  } else {
+    const core::PushAnswer answer{.status = response->status,
+                                  .retry_after = response->header("Retry-After"),
+                                  .no_retry = header_is_true(response->header("Errand-No-Retry")),
+                                  .body = response->body};
+    outcome = core::decide_push_outcome(answer, job, engine_.clock().now(), options_.limits);
+  }
+  co_await apply(job, std::move(outcome));
+  call_ended(*q);
+}
+
+// Parameters are built as named locals before each co_await: GCC 12
+// destroys braced temporaries inside a co_await expression twice.
+asio::awaitable<void> Dispatcher::apply(const core::Job& job, core::PushOutcome outcome) {
+  using Kind = core::PushOutcome::Kind;
+  core::Result<core::Job> done = core::Job{};
+  if (outcome.kind == Kind::complete) {
+    store::JobCompleteParams params{
+        .id = job.id, .lease_id = job.lease_id, .result = std::move(outcome.result)};
+    done = co_await engine_.complete(std::move(params));
+  } else if (outcome.kind == Kind::continue_ || outcome.kind == Kind::defer) {
+    store::JobRequeueParams params{.id = job.id,
+                                   .lease_id = job.lease_id,
+                                   .run_at = outcome.run_at,
+                                   .continuation = outcome.kind == Kind::continue_,
+                                   .state = std::move(outcome.state),
+                                   .progress = std::move(outcome.progress)};
+    done = co_await engine_.requeue(std::move(params));
+  } else {
+    FailRequest params{.id = job.id,
+                       .lease_id = job.lease_id,
+                       .error = core::utf8_head(outcome.error, core::kMaxErrorMessage),
+                       .retry = outcome.kind == Kind::fail,
+                       .retry_in = outcome.retry_in};
+    done = co_await engine_.fail(std::move(params));
+  }
+  if (!done) {
+    // A conflict means the lease ended meanwhile (expired, or the job was
+    // deleted): the outcome no longer applies.
+    spdlog::warn("push: job {}: cannot record the call's outcome: {}", job.id,
+                 done.error().message);
+  }
+}
+
+void Dispatcher::call_ended(QueueState& q) {
+  --q.in_flight;
+  --in_flight_;
+  --stat_in_flight_;
+  q.slot.cancel();
+  if (stopping_ && in_flight_ == 0) http_->close_idle();
+}
+
+}  // namespace errand::engine::push
