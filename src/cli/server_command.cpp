@@ -141,6 +141,12 @@ int run_server(const ServerArgs& args) {
     config = std::move(*loaded);
   }
 
+  auto push = push_options(args, config.push);
+  if (!push) {
+    std::cerr << "errand: " << push.error().message << "\n";
+    return 2;
+  }
+
   std::error_code fs_ec;
   std::filesystem::create_directories(args.data, fs_ec);
   auto store = store::SqliteStore::open({.dir = args.data, .store = {}});
@@ -168,11 +174,6 @@ int run_server(const ServerArgs& args) {
     }
     spdlog::info("{}: {} schedule(s) created, {} updated, {} removed", args.config,
                  synced->created.size(), synced->updated.size(), synced->removed.size());
-  }
-  auto push = push_options(args, config.push);
-  if (!push) {
-    std::cerr << "errand: " << push.error().message << "\n";
-    return 2;
   }
   std::unique_ptr<engine::push::Dispatcher> dispatcher;
   try {
