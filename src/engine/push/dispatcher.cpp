@@ -177,8 +177,13 @@ asio::awaitable<void> Dispatcher::deliver(std::shared_ptr<QueueState> q, core::J
                                                 rotating ? q->previous_mac.get() : nullptr)});
   for (const auto& h : q->config.headers) request.headers.push_back({h.name, h.value});
 
-  auto response = co_await http_->post(std::move(request));
   core::PushOutcome outcome;
+  core::Result<HttpResponse> response = core::make_error(core::errc::internal, "not sent");
+  try {
+    response = co_await http_->post(std::move(request));
+  } catch (const std::exception& e) {
+    response = core::make_error(core::errc::internal, e.what());
+  }
   if (!response) {
     outcome.kind = core::PushOutcome::Kind::fail;
     outcome.error = "push: " + response.error().message;
