@@ -16,8 +16,12 @@ Task<std::vector<core::Job>> Engine::claim_once(const ClaimRequest& r) {
                                .lease = r.lease,
                                .now = clock_.now(),
                                .push = r.push};
-  co_return co_await await_store<std::vector<core::Job>>(
-      [&](auto done) { store_.job_claim(std::move(params), std::move(done)); });
+  using Jobs = std::vector<core::Job>;
+  co_return co_await await_store<Jobs>([&](auto done) {
+    store_.job_claim(std::move(params), publishing<Jobs>(std::move(done), [this](const Jobs& jobs) {
+                       for (const auto& job : jobs) publish_state(job);
+                     }));
+  });
 }
 
 Task<std::vector<core::Job>> Engine::claim(ClaimRequest request) {

@@ -18,8 +18,10 @@ Engine::Engine(asio::any_io_executor executor, store::Store& store, const core::
       clock_(clock),
       options_(options),
       rng_(std::random_device{}()),
-      schedules_(std::make_unique<Schedules>(executor, store, clock, ids_)) {
+      schedules_(std::make_unique<Schedules>(executor, store, clock, ids_)),
+      events_(clock, options.events) {
   store_.set_change_listener([this](const store::ChangeNotice& n) { on_store_change(n); });
+  events_.set_flush_hook([this](core::TimePoint due) { arm_event_flush(due); });
 }
 
 Engine::~Engine() {
@@ -38,6 +40,13 @@ EngineStats Engine::stats() const {
 void Engine::on_store_change(const store::ChangeNotice& notice) {
   if (!notice.runnable_queues.empty()) waiters_.notify(notice.runnable_queues);
   if (notice.deadline) request_deadline(*notice.deadline);
+  if (notice.job_changes.empty() || !events_.watched()) return;
+  for (const auto& change : notice.job_changes) {
+    events_.publish({.job_id = change.id,
+                     .state = change.state,
+                     .attempt = change.attempt,
+                     .error = change.error});
+  }
 }
 
 Task<std::vector<store::InsertOutcome>> Engine::enqueue(std::vector<EnqueueRequest> requests) {
@@ -74,13 +83,20 @@ Task<store::JobPage> Engine::list(store::JobListParams params) {
 
 Task<core::Job> Engine::cancel(std::string id) {
   co_return co_await await_store<core::Job>([&](auto done) {
-    store_.job_cancel({.id = std::move(id), .now = clock_.now()}, std::move(done));
+    // A running job only has cancel requested: its state changes when its
+    // worker answers.
+    store_.job_cancel({.id = std::move(id), .now = clock_.now()},
+                      publishing<core::Job>(std::move(done), [this](const core::Job& job) {
+                        if (job.state == core::JobState::cancelled) publish_state(job);
+                      }));
   });
 }
 
 Task<core::Job> Engine::retry(std::string id) {
   co_return co_await await_store<core::Job>([&](auto done) {
-    store_.job_retry({.id = std::move(id), .now = clock_.now()}, std::move(done));
+    store_.job_retry({.id = std::move(id), .now = clock_.now()},
+                     publishing<core::Job>(std::move(done),
+                                           [this](const core::Job& job) { publish_state(job); }));
   });
 }
 
@@ -100,18 +116,27 @@ Task<store::LeaseInfo> Engine::heartbeat(std::string id, std::string lease_id,
 Task<store::Unit> Engine::progress(std::string id, std::string lease_id, core::Progress progress) {
   const auto now = clock_.now();
   progress.updated_at = now;
+  JobEvent event{.kind = JobEventKind::progress, .job_id = id, .progress = progress};
   store::JobProgressParams params{.id = std::move(id),
                                   .lease_id = std::move(lease_id),
                                   .progress = std::move(progress),
                                   .now = now};
-  co_return co_await await_store<store::Unit>(
-      [&](auto done) { store_.job_progress(std::move(params), std::move(done)); });
+  co_return co_await await_store<store::Unit>([&](auto done) {
+    store_.job_progress(std::move(params),
+                        publishing<store::Unit>(
+                            std::move(done), [this, event = std::move(event)](const store::Unit&) {
+                              events_.publish(event);
+                            }));
+  });
 }
 
 Task<core::Job> Engine::complete(store::JobCompleteParams params) {
   params.now = clock_.now();
-  co_return co_await await_store<core::Job>(
-      [&](auto done) { store_.job_complete(std::move(params), std::move(done)); });
+  co_return co_await await_store<core::Job>([&](auto done) {
+    store_.job_complete(std::move(params),
+                        publishing<core::Job>(
+                            std::move(done), [this](const core::Job& job) { publish_state(job); }));
+  });
 }
 
 Task<core::Job> Engine::fail(FailRequest r) {
@@ -123,25 +148,63 @@ Task<core::Job> Engine::fail(FailRequest r) {
                               .log = std::move(r.log),
                               .now = clock_.now(),
                               .jitter = next_jitter()};
-  co_return co_await await_store<core::Job>(
-      [&](auto done) { store_.job_fail(std::move(params), std::move(done)); });
+  co_return co_await await_store<core::Job>([&](auto done) {
+    store_.job_fail(std::move(params),
+                    publishing<core::Job>(std::move(done),
+                                          [this](const core::Job& job) { publish_state(job); }));
+  });
 }
 
 Task<std::vector<Result<core::JobState>>> Engine::ack_many(std::vector<store::AckItem> items) {
   const auto now = clock_.now();
+  // What the events need of each item, kept before the items move into the
+  // store (a result only while someone watches: the bus drops the rest).
+  std::vector<JobEvent> events;
+  events.reserve(items.size());
   for (auto& item : items) {
     item.complete.now = now;
     item.failure.now = now;
     item.failure.jitter = next_jitter();
+    const auto& id = item.fail ? item.failure.id : item.complete.id;
+    // The answer has the new state only: the bus knows the attempt.
+    auto& event = events.emplace_back(JobEvent{.job_id = id, .attempt = -1});
+    if (events_.watched(id)) {
+      if (item.fail)
+        event.error = item.failure.error;
+      else
+        event.result = item.complete.result;
+    }
   }
-  co_return co_await await_store<std::vector<Result<core::JobState>>>(
-      [&](auto done) { store_.job_ack_many(std::move(items), std::move(done)); });
+  using Acks = std::vector<Result<core::JobState>>;
+  co_return co_await await_store<Acks>([&](auto done) {
+    store_.job_ack_many(std::move(items),
+                        publishing<Acks>(std::move(done), [this, events = std::move(events)](
+                                                              const Acks& acks) mutable {
+                          for (std::size_t i = 0; i < acks.size() && i < events.size(); ++i) {
+                            if (!acks[i]) continue;
+                            events[i].state = *acks[i];
+                            events_.publish(std::move(events[i]));
+                          }
+                        }));
+  });
 }
 
 Task<core::Job> Engine::requeue(store::JobRequeueParams params) {
   params.now = clock_.now();
-  co_return co_await await_store<core::Job>(
-      [&](auto done) { store_.job_requeue(std::move(params), std::move(done)); });
+  std::optional<core::Progress> progress = params.progress;
+  if (progress) progress->updated_at = params.now;
+  co_return co_await await_store<core::Job>([&](auto done) {
+    store_.job_requeue(
+        std::move(params),
+        publishing<core::Job>(
+            std::move(done), [this, progress = std::move(progress)](const core::Job& job) {
+              publish_state(job);
+              if (progress) {
+                events_.publish(
+                    {.kind = JobEventKind::progress, .job_id = job.id, .progress = *progress});
+              }
+            }));
+  });
 }
 
 Task<std::vector<store::QueueInfo>> Engine::queues() {

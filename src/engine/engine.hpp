@@ -16,6 +16,7 @@
 
 #include "core/id.hpp"
 #include "core/job.hpp"
+#include "engine/events.hpp"
 #include "engine/schedules.hpp"
 #include "engine/waiters.hpp"
 #include "store/store.hpp"
@@ -73,6 +74,14 @@ struct EngineOptions {
   core::Millis retention{7 * 86'400'000};    // finished jobs are kept this long
   core::Millis prune_interval{10 * 60'000};  // how often pruning runs
   bool run_timer = true;                     // false in tests that drive tick()
+  EventBusOptions events;
+};
+
+// The start of a watch: the subscription, and the job as it stood at the
+// subscription's position (unset for a resume, which needs none).
+struct WatchStart {
+  Subscription subscription;
+  std::optional<core::Job> snapshot;
 };
 
 struct EngineStats {
@@ -133,6 +142,16 @@ class Engine {
   // Wakes long-poll claims waiting on `queues` (they claim again at once).
   void wake_claims(const std::vector<std::string>& queues);
 
+  // Follows a job's changes: subscribes to its events, resuming after
+  // `resume` if the bus still can, else with a snapshot read consistent with
+  // the subscription (every change after the snapshot is delivered, none
+  // before it). `wake` runs (on any thread) when the watcher has events.
+  // Unsubscribe with events().unsubscribe(). Errors: not_found.
+  Task<WatchStart> watch(std::string id, std::function<void()> wake,
+                         std::optional<StreamPosition> resume);
+  // The job event bus. Without the timer (tests) call flush_due yourself.
+  EventBus& events() { return events_; }
+
   // Does what is due at `now` (promote due jobs, expire leases, prune) and
   // returns the next deadline, if any.
   boost::asio::awaitable<std::optional<core::TimePoint>> tick(core::TimePoint now);
@@ -149,6 +168,12 @@ class Engine {
   boost::asio::awaitable<void> timer_loop();
   void request_deadline(core::TimePoint deadline);
   Task<std::vector<core::Job>> claim_once(const ClaimRequest& request);
+  // Wraps a store callback so that `publish(value)` runs first, on the
+  // store's thread: events are published in commit order.
+  template <class T, class F>
+  store::Callback<T> publishing(store::Callback<T> done, F publish);
+  void publish_state(const core::Job& job);
+  void arm_event_flush(core::TimePoint due);
 
   boost::asio::any_io_executor executor_;
   boost::asio::strand<boost::asio::any_io_executor> timer_strand_;
@@ -171,6 +196,19 @@ class Engine {
   std::atomic<std::uint64_t> ticks_{0};
   std::unique_ptr<Schedules> schedules_;
   std::function<void(const store::QueueInfo&)> queue_listener_;
+
+  EventBus events_;
+  // The event bus's flush timer, touched only on timer_strand_.
+  std::shared_ptr<boost::asio::steady_timer> event_timer_;
+  std::optional<core::TimePoint> event_flush_at_;
 };
+
+template <class T, class F>
+store::Callback<T> Engine::publishing(store::Callback<T> done, F publish) {
+  return [this, done = std::move(done), publish = std::move(publish)](core::Result<T> r) mutable {
+    if (r && events_.watched()) publish(*r);
+    done(std::move(r));
+  };
+}
 
 }  // namespace errand::engine

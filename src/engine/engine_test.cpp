@@ -200,5 +200,115 @@ TEST_F(EngineTest, EnqueueAssignsIncreasingIds) {
   EXPECT_TRUE(core::is_valid_id(a));
 }
 
+// ---- events -----------------------------------------------------------------
+
+std::vector<std::string> describe(const std::vector<SharedEvent>& events) {
+  std::vector<std::string> out;
+  for (const auto& e : events) {
+    if (e->kind == JobEventKind::progress) {
+      out.push_back("progress " + std::to_string(e->progress.percent.value_or(-1)));
+    } else {
+      out.push_back(std::string(core::to_string(e->state)) + " " + std::to_string(e->attempt) +
+                    (e->error.empty() ? "" : " " + e->error));
+    }
+  }
+  return out;
+}
+
+TEST_F(EngineTest, WatcherSeesEveryChangeOfItsJobInOrder) {
+  const auto id = enqueue("mail");
+  auto start = run(engine_->watch(id, {}, std::nullopt));
+  ASSERT_TRUE(start);
+  ASSERT_TRUE(start->snapshot);
+  EXPECT_EQ(start->snapshot->state, core::JobState::queued);
+  auto& watcher = *start->subscription.watcher;
+
+  auto claimed = run(engine_->claim({.queues = {"mail"}, .lease = core::Millis{2000}}));
+  ASSERT_TRUE(claimed && claimed->size() == 1u);
+  core::Progress half;
+  half.percent = 50;
+  ASSERT_TRUE(run(engine_->progress(id, claimed->front().lease_id, half)));
+  ASSERT_TRUE(run(engine_->fail({.id = id,
+                                 .lease_id = claimed->front().lease_id,
+                                 .error = "boom",
+                                 .retry_in = core::Millis{1000}})));
+  clock_.advance(core::Millis{1000});
+  run(engine_->tick(clock_.now()));  // promotion, from the store's notice
+  claimed = run(engine_->claim({.queues = {"mail"}, .lease = core::Millis{2000}}));
+  ASSERT_TRUE(claimed && claimed->size() == 1u);
+  clock_.advance(core::Millis{2000});
+  run(engine_->tick(clock_.now()));  // lease expiry, from the store's notice
+  clock_.advance(core::Millis{600'000});
+  run(engine_->tick(clock_.now()));
+  claimed = run(engine_->claim({.queues = {"mail"}}));
+  ASSERT_TRUE(claimed && claimed->size() == 1u);
+  ASSERT_TRUE(run(engine_->complete({.id = id,
+                                     .lease_id = claimed->front().lease_id,
+                                     .result = boost::json::value{{"rows", 7}}})));
+
+  auto events = watcher.take();
+  EXPECT_EQ(describe(events),
+            (std::vector<std::string>{"running 1", "progress 50", "failed 1 boom", "queued 1",
+                                      "running 2", "failed 2 lease expired", "queued 2",
+                                      "running 3", "succeeded 3"}));
+  for (std::size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i]->seq, i + 1);
+  EXPECT_EQ(events.back()->result.as_object().at("rows").as_int64(), 7);
+  engine_->events().unsubscribe(start->subscription);
+}
+
+TEST_F(EngineTest, WatchOfAnUnknownJobIsNotFound) {
+  auto start = run(engine_->watch("nope", {}, std::nullopt));
+  ASSERT_FALSE(start);
+  EXPECT_EQ(start.error().code, core::errc::not_found);
+}
+
+TEST_F(EngineTest, WatchResumesAfterAKnownPositionWithoutASnapshot) {
+  const auto id = enqueue("mail");
+  auto first = run(engine_->watch(id, {}, std::nullopt));
+  ASSERT_TRUE(first);
+  auto claimed = run(engine_->claim({.queues = {"mail"}}));
+  ASSERT_TRUE(claimed && claimed->size() == 1u);
+  auto seen = first->subscription.watcher->take();
+  ASSERT_EQ(seen.size(), 1u);
+  engine_->events().unsubscribe(first->subscription);
+  ASSERT_TRUE(run(engine_->complete({.id = id, .lease_id = claimed->front().lease_id})));
+
+  const StreamPosition last{first->subscription.position.epoch, seen.back()->seq};
+  auto again = run(engine_->watch(id, {}, last));
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->snapshot);
+  EXPECT_EQ(describe(again->subscription.watcher->take()),
+            (std::vector<std::string>{"succeeded 1"}));
+
+  auto unknown = run(engine_->watch(id, {}, StreamPosition{last.epoch + 1, 1}));
+  ASSERT_TRUE(unknown);
+  ASSERT_TRUE(unknown->snapshot);
+  EXPECT_EQ(unknown->snapshot->state, core::JobState::succeeded);
+}
+
+TEST_F(EngineTest, CancelAndRetryArePublished) {
+  const auto id = enqueue("mail");
+  auto start = run(engine_->watch(id, {}, std::nullopt));
+  ASSERT_TRUE(start);
+  ASSERT_TRUE(run(engine_->cancel(id)));
+  ASSERT_TRUE(run(engine_->retry(id)));
+  EXPECT_EQ(describe(start->subscription.watcher->take()),
+            (std::vector<std::string>{"cancelled 0", "queued 0"}));
+}
+
+TEST_F(EngineTest, BatchedAcksArePublished) {
+  const auto id = enqueue("mail");
+  auto start = run(engine_->watch(id, {}, std::nullopt));
+  ASSERT_TRUE(start);
+  auto claimed = run(engine_->claim({.queues = {"mail"}}));
+  ASSERT_TRUE(claimed && claimed->size() == 1u);
+  std::vector<store::AckItem> items(1);
+  items[0].complete = {.id = id, .lease_id = claimed->front().lease_id, .result = "done"};
+  ASSERT_TRUE(run(engine_->ack_many(std::move(items))));
+  auto events = start->subscription.watcher->take();
+  EXPECT_EQ(describe(events), (std::vector<std::string>{"running 1", "succeeded 1"}));
+  EXPECT_EQ(events.back()->result, boost::json::value("done"));
+}
+
 }  // namespace
 }  // namespace errand::engine

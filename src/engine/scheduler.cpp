@@ -52,6 +52,7 @@ void Engine::stop() {
   waiters_.notify_all();
   asio::post(timer_strand_, [this] {
     if (timer_) timer_->cancel();
+    if (event_timer_) event_timer_->cancel();
   });
 }
 

@@ -242,8 +242,19 @@ struct ScheduleFireOutcome {
   core::Schedule schedule;                        // after the change
 };
 
-// What a committed change means for waiters and timers. Delivered after the
-// commit that caused it, on the store's thread.
+// A job whose state a timer verb changed (job_promote_due, lease_expire).
+struct JobChange {
+  std::string id;
+  core::JobState state;  // after the change
+  int attempt = 0;
+  std::string error;  // lease_expire: the error the attempt failed with
+};
+
+// What a committed change means for waiters, timers and watchers. Delivered
+// after the commit that caused it, on the store's thread, before the
+// callback of the first op whose changes it lists (else after all of the
+// batch's callbacks): a job's changes reach the listener and the callbacks in
+// the order they were made.
 struct ChangeNotice {
   // Queues where a claim may now succeed: they gained queued jobs, were
   // resumed or reconfigured, freed a slot under their concurrency limit, or
@@ -251,6 +262,8 @@ struct ChangeNotice {
   std::vector<std::string> runnable_queues;
   // An earlier run_at, lease expiry or rate-limit refill may now exist.
   std::optional<core::TimePoint> deadline;
+  // Jobs whose state the timer verbs changed, in the order they changed.
+  std::vector<JobChange> job_changes;
 };
 
 struct StoreOptions {

@@ -53,6 +53,42 @@ TEST_P(TimersTest, PromoteDueIncludesFailedJobsAndNotifiesTheirQueues) {
   EXPECT_EQ(runnable, (std::vector<std::string>{"retrying", "waiting"}));
 }
 
+TEST_P(TimersTest, PromoteDueReportsEachMovedJob) {
+  auto j = running("retrying");
+  ASSERT_TRUE(fail(j, {.retry_in = 2s}));
+  auto waiting = job("waiting");
+  waiting.run_at = kNow + 1s;
+  insert(waiting);
+  clear_notices();
+  EXPECT_EQ(promote_due(kNow + 2s), 2);
+  auto seen = notices();
+  ASSERT_EQ(seen.size(), 1u);
+  auto changes = seen[0].job_changes;
+  ASSERT_EQ(changes.size(), 2u);
+  std::sort(changes.begin(), changes.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  auto ids = std::vector<std::string>{j.id, waiting.id};
+  std::sort(ids.begin(), ids.end());
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(changes[i].id, ids[i]);
+    EXPECT_EQ(changes[i].state, JobState::queued);
+    EXPECT_EQ(changes[i].attempt, changes[i].id == j.id ? 1 : 0);
+  }
+}
+
+TEST_P(TimersTest, LeaseExpiryReportsEachFailedJob) {
+  auto j = running("q");  // lease until kNow + 60s
+  clear_notices();
+  EXPECT_EQ(expire_leases(kNow + 60s), 1);
+  auto seen = notices();
+  ASSERT_EQ(seen.size(), 1u);
+  ASSERT_EQ(seen[0].job_changes.size(), 1u);
+  const auto& change = seen[0].job_changes[0];
+  EXPECT_EQ(change.id, j.id);
+  EXPECT_EQ(change.state, JobState::failed);
+  EXPECT_EQ(change.attempt, 1);
+  EXPECT_EQ(change.error, "lease expired");
+}
+
 TEST_P(TimersTest, PromoteDueHandlesManyJobs) {
   std::vector<core::NewJob> many;
   for (int i = 0; i < 1300; ++i) {

@@ -19,15 +19,22 @@ class NoticeBuilder {
   void deadline(core::TimePoint t) {
     if (!notice_.deadline || t < *notice_.deadline) notice_.deadline = t;
   }
+  void job_changed(JobChange change) { notice_.job_changes.push_back(std::move(change)); }
   void merge_into(NoticeBuilder& into) const {
     for (const auto& q : notice_.runnable_queues) into.runnable(q);
     if (notice_.deadline) into.deadline(*notice_.deadline);
+    auto& changes = into.notice_.job_changes;
+    changes.insert(changes.end(), notice_.job_changes.begin(), notice_.job_changes.end());
   }
-  bool empty() const { return notice_.runnable_queues.empty() && !notice_.deadline; }
+  bool empty() const {
+    return notice_.runnable_queues.empty() && !notice_.deadline && notice_.job_changes.empty();
+  }
+  std::size_t job_change_count() const { return notice_.job_changes.size(); }
   bool any_runnable() const { return !notice_.runnable_queues.empty(); }
   void clear() {
     notice_.runnable_queues.clear();
     notice_.deadline.reset();
+    notice_.job_changes.clear();
   }
   ChangeNotice take() {
     ChangeNotice out = std::move(notice_);

@@ -60,7 +60,7 @@ std::vector<NamedSql> named_sql() {
            " FROM jobs INDEXED BY jobs_ready WHERE state = 1 AND queue = ?1 AND run_at <= ?2"
            " ORDER BY priority DESC, id LIMIT ?3"},
       {Sql::jobs_due, "jobs_due",
-       "SELECT rowid, queue, state FROM jobs INDEXED BY jobs_waiting"
+       "SELECT rowid, queue, state, id, attempt FROM jobs INDEXED BY jobs_waiting"
        " WHERE (state = 0 OR state = 4) AND run_at <= ?1 ORDER BY run_at LIMIT ?2"},
       {Sql::jobs_lease_expired, "jobs_lease_expired",
        "SELECT " + cols +

@@ -12,6 +12,8 @@ struct DueJob {
   std::int64_t rowid;
   std::string queue;
   JobState state;
+  std::string id;
+  int attempt;
 };
 
 core::Result<std::vector<DueJob>> due_jobs(Statements& sql, core::TimePoint now) {
@@ -22,7 +24,8 @@ core::Result<std::vector<DueJob>> due_jobs(Statements& sql, core::TimePoint now)
     auto row = q.step();
     if (!row) return row.error();
     if (!*row) return due;
-    due.push_back({q.int_at(0), std::string(q.text_at(1)), static_cast<JobState>(q.int_at(2))});
+    due.push_back({q.int_at(0), std::string(q.text_at(1)), static_cast<JobState>(q.int_at(2)),
+                   std::string(q.text_at(3)), static_cast<int>(q.int_at(4))});
   }
 }
 
@@ -32,6 +35,7 @@ core::Result<void> promote(OpContext& c, const DueJob& job) {
   if (auto saved = q.run(); !saved) return saved;
   c.queues.move(job.queue, job.state, JobState::queued);
   c.notice.runnable(job.queue);
+  c.notice.job_changed({.id = job.id, .state = JobState::queued, .attempt = job.attempt});
   return {};
 }
 
@@ -93,6 +97,10 @@ core::Result<std::int64_t> lease_expire(OpContext& c, const LeaseExpireParams& p
       if (auto failed = fail_attempt(c, row, "lease expired", in, p.now, p.jitter); !failed) {
         return failed.error();
       }
+      c.notice.job_changed({.id = row.job.id,
+                            .state = row.job.state,
+                            .attempt = row.job.attempt,
+                            .error = "lease expired"});
     }
     expired += static_cast<std::int64_t>(rows->size());
     if (static_cast<std::int64_t>(rows->size()) < kChunk) return expired;

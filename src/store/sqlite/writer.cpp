@@ -128,20 +128,28 @@ void Writer::run_batch(Ops& ops, const Listener* listener) {
   db_->clear_broken();
   Batch batch(*db_, *sql_, queues_, options_);
   auto done = begin(writes);
-  if (done && !run_ops(ops, batch, refuse))
+  std::size_t first_change = ops.size();
+  if (done && !run_ops(ops, batch, refuse, first_change))
     done = core::Result<void>(boost::system::in_place_error, batch.failure());
   if (done) done = commit(writes);
   if (!done) return abort_batch(ops, done.error(), writes);
   queues_.batch_publish();
-  for (auto& op : ops) {
-    if (!op->answered()) finish(*op, refuse && op->writes() ? &*read_only_ : nullptr);
+  // The notice goes out just before the callback of the first op that
+  // changed a job's state in it, so a watcher of that job sees the timer's
+  // change and the later ops' changes in the order they were made.
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (i == first_change) notify(listener, batch.notice());
+    if (!ops[i]->answered()) finish(*ops[i], refuse && ops[i]->writes() ? &*read_only_ : nullptr);
   }
-  if (listener && *listener && !batch.notice().empty()) {
-    try {
-      (*listener)(batch.notice().take());
-    } catch (const std::exception& e) {
-      spdlog::error("store change listener threw: {}", e.what());
-    }
+  if (first_change == ops.size()) notify(listener, batch.notice());
+}
+
+void Writer::notify(const Listener* listener, NoticeBuilder& notice) {
+  if (!listener || !*listener || notice.empty()) return;
+  try {
+    (*listener)(notice.take());
+  } catch (const std::exception& e) {
+    spdlog::error("store change listener threw: {}", e.what());
   }
 }
 
@@ -152,11 +160,16 @@ void Writer::run_batch(Ops& ops, const Listener* listener) {
 // worker's next heartbeat or complete is refused — the job runs again, as
 // after any lost lease. This saves a claim its fsync wait: enqueue to start
 // costs one fsync, not two.
-bool Writer::run_ops(Ops& ops, Batch& batch, bool refuse) {
-  for (auto& op : ops) {
+bool Writer::run_ops(Ops& ops, Batch& batch, bool refuse, std::size_t& first_change) {
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    auto& op = ops[i];
     if (refuse && op->writes()) continue;  // answered with read_only_ after the batch
+    const auto changes_before = batch.notice().job_change_count();
     op->run(batch);
     if (batch.failed()) return false;
+    if (first_change == ops.size() && batch.notice().job_change_count() > changes_before) {
+      first_change = i;
+    }
     if (op->may_answer_early() && !batch.notice().any_runnable()) {
       finish(*op, nullptr);
       op->set_answered();

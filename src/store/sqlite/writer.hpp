@@ -5,8 +5,9 @@
 // pending (up to StoreOptions::max_batch), opens one transaction, runs each
 // write op inside its own SAVEPOINT (a failing op rolls back only itself),
 // writes the changed queue rows, and COMMITs: one fsync for the whole batch.
-// Only then does it run each op's callback, in submission order, followed by
-// the change listener with the batch's merged ChangeNotice. Reads run in the
+// Only then does it run each op's callback, in submission order, and the
+// change listener with the batch's merged ChangeNotice (after all callbacks,
+// or just before the first op that changed a job's state in the notice). Reads run in the
 // same batch and so see every change submitted before them.
 //
 // If BEGIN, a savepoint or COMMIT fails (or SQLite reports an I/O-level error)
@@ -162,7 +163,10 @@ class Writer {
   void loop();
   bool take(Ops& ops, std::shared_ptr<const Listener>& listener);
   void run_batch(Ops& ops, const Listener* listener);
-  bool run_ops(Ops& ops, Batch& batch, bool refuse);
+  // `first_change`: set to the index of the first op that changed a job's
+  // state in the notice (left alone when none did).
+  bool run_ops(Ops& ops, Batch& batch, bool refuse, std::size_t& first_change);
+  static void notify(const Listener* listener, NoticeBuilder& notice);
   core::Result<void> begin(bool writes);
   core::Result<void> commit(bool writes);
   core::Result<void> save_queues();
