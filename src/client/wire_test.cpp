@@ -188,6 +188,8 @@ TEST(WireResponse, ParsesQueuesAndRendersThemBack) {
       R"({"name":"emails","paused":true,"counts":{"scheduled":1,"queued":3,"running":1,)"
       R"("succeeded":10,"failed":0,"dead":2,"cancelled":0},"processed":12,"failed_total":2,)"
       R"("config":{"concurrency":2,"rate_limit":{"limit":100,"per":"1m"},)"
+      R"("push":{"url":"https://app.example.com/e","timeout":"30s","concurrency":10,)"
+      R"("headers":{"x-a":"***"}},)"
       R"("defaults":{"priority":null,"max_attempts":3,"timeout":"30s"}}})";
   auto qs = wire::parse_queues(json::object{{"queues", json::array{json::parse(text)}}});
   ASSERT_TRUE(qs) << qs.error().message;
@@ -202,6 +204,8 @@ TEST(WireResponse, ParsesQueuesAndRendersThemBack) {
   EXPECT_FALSE(q.config.defaults.priority);
   EXPECT_EQ(q.config.defaults.max_attempts, 3);
   EXPECT_EQ(q.config.defaults.timeout, core::Millis{30'000});
+  ASSERT_TRUE(q.config.push);
+  EXPECT_EQ(q.config.push->url, "https://app.example.com/e");
   EXPECT_EQ(json::serialize(wire::to_json(q)), text);
 }
 
