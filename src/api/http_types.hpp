@@ -2,8 +2,14 @@
 // handlers compile without the HTTP machinery (which lives in server.cpp).
 #pragma once
 
+#include "core/time.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -15,15 +21,40 @@ struct Request {
   std::map<std::string, std::string> query;  // decoded query parameters (last wins)
   std::string body;
   std::string authorization;  // the Authorization header, verbatim
+  std::string origin;         // the Origin header, verbatim (CORS)
+  std::string last_event_id;  // the Last-Event-ID header (a resuming EventSource)
   std::string remote_address;
   bool loopback = false;  // the client connected from a loopback address
 };
+
+// Where a streaming response writes its body (implemented by the server).
+// Used only from the producer's coroutine, on its connection's executor.
+class StreamSink {
+ public:
+  virtual ~StreamSink() = default;
+  // Sends `data` now (the caller keeps it alive until the write completes).
+  // False once the client is gone, the write timed out or the server is
+  // stopping: the producer should then return.
+  virtual boost::asio::awaitable<bool> write(std::string_view data) = 0;
+  // Waits until the waker is called, the server stops, or `timeout` passes.
+  virtual boost::asio::awaitable<void> wait(core::Millis timeout) = 0;
+  // Ends the current or next wait(); may be called from any thread, and
+  // after the stream has ended (it then does nothing).
+  virtual std::function<void()> waker() = 0;
+  virtual bool stopping() const = 0;
+};
+
+// Writes a streaming body until it returns; the server then ends the
+// response and closes the connection.
+using StreamProducer = std::function<boost::asio::awaitable<void>(StreamSink&)>;
 
 struct Response {
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
+  // Set: the body is streamed (chunked) by this producer instead of `body`.
+  StreamProducer stream;
 };
 
 }  // namespace errand::api

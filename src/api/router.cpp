@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace errand::api {
 namespace {
 
@@ -36,6 +38,35 @@ Router::Router(std::vector<Route> routes) : routes_(std::move(routes)) {}
 
 boost::asio::awaitable<Response> Router::dispatch(const Request& request,
                                                   Services& services) const {
+  // Not a conditional expression: GCC 12 mis-destroys a co_await inside one.
+  Response response;
+  if (request.method == "OPTIONS") {
+    response = preflight(services.cors, request, methods_for(request.path));
+  } else {
+    response = co_await route(request, services);
+  }
+  add_cors_headers(services.cors, request, response);
+  co_return response;
+}
+
+std::vector<std::string_view> Router::methods_for(std::string_view path) const {
+  std::vector<std::string_view> methods;
+  std::vector<std::string> captures;
+  for (const bool literal : {true, false}) {
+    for (const auto& route : routes_) {
+      if ((route.pattern.find(':') == std::string_view::npos) != literal) continue;
+      if (!match(route.pattern, path, captures)) continue;
+      if (std::find(methods.begin(), methods.end(), route.method) == methods.end()) {
+        methods.push_back(route.method);
+      }
+    }
+    if (!methods.empty()) break;
+  }
+  if (std::find(methods.begin(), methods.end(), "GET") != methods.end()) methods.push_back("HEAD");
+  return methods;
+}
+
+boost::asio::awaitable<Response> Router::route(const Request& request, Services& services) const {
   std::vector<std::string> captures;
   const Route* found = nullptr;
   bool path_known = false;
@@ -76,7 +107,8 @@ boost::asio::awaitable<Response> Router::dispatch(const Request& request,
 
 std::vector<Route> all_routes() {
   std::vector<Route> routes;
-  for (auto part : {job_routes(), worker_routes(), queue_routes(), schedule_routes()}) {
+  for (auto part : {job_routes(), worker_routes(), queue_routes(), schedule_routes(),
+                    event_routes(), asset_routes()}) {
     routes.insert(routes.end(), part.begin(), part.end());
   }
   return routes;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "api/auth.hpp"
+#include "api/cors.hpp"
 #include "api/http_types.hpp"
 #include "engine/engine.hpp"
 
@@ -28,6 +29,7 @@ struct Services {
   const Auth& auth;
   store::Store& store;
   ApiLimits limits;
+  CorsPolicy cors;
 };
 
 struct Context {
@@ -49,9 +51,15 @@ struct Route {
 class Router {
  public:
   explicit Router(std::vector<Route> routes);
+  // Routes the request (OPTIONS: the preflight answer) and adds the CORS
+  // headers services.cors calls for.
   boost::asio::awaitable<Response> dispatch(const Request& request, Services& services) const;
 
  private:
+  boost::asio::awaitable<Response> route(const Request& request, Services& services) const;
+  // The methods the routes of `path` take (empty: no such path).
+  std::vector<std::string_view> methods_for(std::string_view path) const;
+
   std::vector<Route> routes_;
 };
 
@@ -60,6 +68,8 @@ std::vector<Route> job_routes();
 std::vector<Route> worker_routes();
 std::vector<Route> queue_routes();
 std::vector<Route> schedule_routes();
+std::vector<Route> event_routes();  // api/sse.cpp
+std::vector<Route> asset_routes();  // api/assets.cpp
 std::vector<Route> all_routes();
 
 }  // namespace errand::api

@@ -6,12 +6,15 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 
+#include <array>
 #include <atomic>
 #include <mutex>
 #include <unordered_map>
@@ -53,10 +56,98 @@ core::Result<Request> to_request(const http::request<http::string_body>& req,
   for (auto param : url->params()) out.query[std::string(param.key)] = std::string(param.value);
   out.body = req.body();
   out.authorization = std::string(req[http::field::authorization]);
+  out.origin = std::string(req[http::field::origin]);
+  out.last_event_id = std::string(req["Last-Event-ID"]);
   out.remote_address = remote;
   out.loopback = loopback;
   return out;
 }
+
+// The head of a streamed response: chunked, and the connection closes after.
+http::response<http::empty_body> stream_head(const Response& r, unsigned version) {
+  http::response<http::empty_body> res{static_cast<http::status>(r.status), version};
+  res.set(http::field::server, "errand");
+  res.set(http::field::content_type, r.content_type);
+  res.set(http::field::cache_control, "no-store");
+  for (auto& [name, value] : r.headers) res.set(name, value);
+  res.keep_alive(false);
+  res.chunked(true);
+  return res;
+}
+
+// A streamed body written as HTTP/1.1 chunks straight to the socket.
+class ChunkSink final : public StreamSink {
+ public:
+  // Shared with wakers, which may outlive the sink.
+  struct Signal {
+    explicit Signal(asio::any_io_executor executor) : timer(executor) {}
+    asio::steady_timer timer;
+    bool woken = false;
+  };
+
+  ChunkSink(beast::tcp_stream& stream, const std::atomic<bool>& stopping,
+            core::Millis write_timeout)
+      : stream_(stream),
+        stopping_(stopping),
+        write_timeout_(write_timeout),
+        signal_(std::make_shared<Signal>(stream.get_executor())) {}
+  ~ChunkSink() override { signal_->timer.cancel(); }
+
+  awaitable<bool> write(std::string_view data) override {
+    if (stopping_ || failed_) co_return false;
+    if (data.empty()) co_return true;
+    const auto size = fmt::format("{:x}\r\n", data.size());
+    const std::array<asio::const_buffer, 3> pieces{asio::buffer(size), asio::buffer(data),
+                                                   asio::buffer("\r\n", 2)};
+    co_return co_await send(pieces);
+  }
+
+  awaitable<void> wait(core::Millis timeout) override {
+    if (!signal_->woken && !stopping_) {
+      signal_->timer.expires_after(timeout);
+      boost::system::error_code ec;
+      co_await signal_->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    signal_->woken = false;
+  }
+
+  std::function<void()> waker() override {
+    return [weak = std::weak_ptr<Signal>(signal_), executor = stream_.get_executor()] {
+      asio::post(executor, [weak] {
+        if (auto signal = weak.lock()) {
+          signal->woken = true;
+          signal->timer.cancel();
+        }
+      });
+    };
+  }
+
+  bool stopping() const override { return stopping_; }
+
+  // The last chunk, after the producer returned.
+  awaitable<void> finish() {
+    if (failed_) co_return;
+    const std::array<asio::const_buffer, 1> last{asio::buffer("0\r\n\r\n", 5)};
+    co_await send(last);
+  }
+
+ private:
+  template <class Buffers>
+  awaitable<bool> send(const Buffers& buffers) {
+    boost::system::error_code ec;
+    stream_.expires_after(write_timeout_);
+    co_await asio::async_write(stream_, buffers, asio::redirect_error(asio::use_awaitable, ec));
+    stream_.expires_never();
+    if (ec) failed_ = true;
+    co_return !ec;
+  }
+
+  beast::tcp_stream& stream_;
+  const std::atomic<bool>& stopping_;
+  core::Millis write_timeout_;
+  std::shared_ptr<Signal> signal_;
+  bool failed_ = false;
+};
 
 }  // namespace
 
@@ -64,6 +155,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   struct Connection {
     beast::tcp_stream* stream;
     std::atomic<bool> idle{true};
+    // Set while a response streams: ends its wait so it sees the stop.
+    std::function<void()> stop_stream;
   };
 
   Impl(asio::io_context& io, const Router& router, Services& services, ServerOptions options)
@@ -171,6 +264,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       } else {
         response = error_response(request.error());
       }
+      if (response.stream) co_return co_await write_stream(stream, connection, response, req);
       const bool keep_alive = req.keep_alive() && !stopping;
       auto res = to_beast(std::move(response), req.version(), keep_alive);
       if (req.method() == http::verb::head) res.body().clear();
@@ -178,6 +272,29 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
       if (ec || !keep_alive) co_return;
     }
+  }
+
+  // Writes a streamed response; the connection closes after it.
+  awaitable<void> write_stream(beast::tcp_stream& stream, Connection& connection,
+                               Response& response, const http::request<http::string_body>& req) {
+    auto head = stream_head(response, req.version());
+    http::response_serializer<http::empty_body> serializer{head};
+    boost::system::error_code ec;
+    stream.expires_after(options.read_timeout);
+    co_await http::async_write_header(stream, serializer,
+                                      asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || req.method() == http::verb::head) co_return;
+    ChunkSink sink(stream, stopping, options.read_timeout);
+    {
+      std::lock_guard lock(mutex);
+      connection.stop_stream = sink.waker();
+    }
+    if (!stopping) co_await response.stream(sink);
+    {
+      std::lock_guard lock(mutex);
+      connection.stop_stream = nullptr;
+    }
+    co_await sink.finish();
   }
 
   std::uint64_t add_connection(std::shared_ptr<Connection> c) {
@@ -195,6 +312,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   void close_idle() {
     std::lock_guard lock(mutex);
     for (auto& [ticket, c] : connections) {
+      if (c->stop_stream) c->stop_stream();
       auto stream_executor = c->stream->get_executor();
       asio::post(stream_executor, [c = c, self = shared_from_this(), ticket = ticket] {
         std::lock_guard inner(self->mutex);

@@ -30,6 +30,8 @@ struct ServerArgs {
   std::size_t max_payload = 1 << 20;
   std::size_t max_body = 64 << 20;
   std::string retention = "7d";
+  std::string token_ttl = "7d";
+  std::vector<std::string> cors_origins;
   unsigned threads = 0;
   std::string log_level = "info";
   std::string config;  // --config FILE: [[schedule]] tables
@@ -130,6 +132,17 @@ int run_server(const ServerArgs& args) {
     std::cerr << "errand: " << retention.error().message << "\n";
     return 2;
   }
+  auto token_ttl = core::parse_duration(args.token_ttl, "--token-ttl");
+  if (!token_ttl) {
+    std::cerr << "errand: " << token_ttl.error().message << "\n";
+    return 2;
+  }
+  for (const auto& origin : args.cors_origins) {
+    if (auto ok = api::validate_cors_origin(origin, "--cors-origin"); !ok) {
+      std::cerr << "errand: " << ok.error().message << "\n";
+      return 2;
+    }
+  }
 
   ConfigFile config;
   if (!args.config.empty()) {
@@ -186,7 +199,11 @@ int run_server(const ServerArgs& args) {
     spdlog::warn("--push-insecure-tls: push calls do not verify TLS certificates");
   }
   api::Auth auth(keys, *secret, args.insecure);
-  api::Services services{engine, auth, **store, {.max_payload = args.max_payload}};
+  api::Services services{engine,
+                         auth,
+                         **store,
+                         {.max_payload = args.max_payload, .token_ttl = *token_ttl},
+                         {.origins = args.cors_origins}};
   api::Router router(api::all_routes());
   api::HttpServer server(io, router, services, options);
   auto endpoint = server.listen();
@@ -250,6 +267,12 @@ void add_server_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--retention", args->retention, "How long finished jobs are kept")
       ->capture_default_str();
+  cmd->add_option("--token-ttl", args->token_ttl,
+                  "Lifetime of the per-job read tokens an enqueue returns")
+      ->capture_default_str();
+  cmd->add_option("--cors-origin", args->cors_origins,
+                  "A browser origin that may read jobs with their tokens, e.g. "
+                  "https://app.example.com (repeatable; * for any)");
   cmd->add_option("--threads", args->threads, "HTTP threads (default 1)");
   cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
