@@ -1,6 +1,7 @@
 # errand-bench: the peer harness's four workloads (A enqueue, B drain,
-# C latency, D a million queued) against a server it starts itself (the
-# errand built beside it) or one given with --server. Prints figures; never a test.
+# C latency, D a million queued), and P push delivery, against a server it
+# starts itself (the errand built beside it) or one given with --server.
+# Prints figures; never a test.
 add_executable(errand-bench
   ${CMAKE_CURRENT_LIST_DIR}/bench.cpp
   ${CMAKE_CURRENT_LIST_DIR}/common.cpp
@@ -11,8 +12,10 @@ add_executable(errand-bench
   ${CMAKE_CURRENT_LIST_DIR}/workload_drain.cpp
   ${CMAKE_CURRENT_LIST_DIR}/workload_latency.cpp
   ${CMAKE_CURRENT_LIST_DIR}/workload_restart.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/workload_push.cpp
 )
-target_link_libraries(errand-bench PRIVATE errand_client CLI11::CLI11 fmt::fmt Threads::Threads errand_warnings)
+# errand_asio: workload P's push endpoint (Beast).
+target_link_libraries(errand-bench PRIVATE errand_client errand_asio CLI11::CLI11 fmt::fmt Threads::Threads errand_warnings)
 target_compile_definitions(errand-bench PRIVATE ERRAND_BENCH_DEFAULT_ERRAND="$<TARGET_FILE:errand>")
 add_dependencies(errand-bench errand)
 

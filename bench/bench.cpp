@@ -1,11 +1,11 @@
-// errand-bench: the four workloads of the peer harness against an Errand
-// server it starts itself (the errand binary next to it, or --errand), each
-// measurement on a fresh server with a fresh data directory and the server's
-// default durability: every enqueue and acknowledgement is fsync'd before
-// the answer. Prints one table, or with --json one JSON object per
-// measurement per line. Data directories go under $TMPDIR (default /tmp),
-// which should be on the disk being measured. A benchmark prints figures; it
-// asserts nothing.
+// errand-bench: the four workloads of the peer harness, and push delivery (P),
+// against an Errand server it starts itself (the errand binary next to it, or
+// --errand), each measurement on a fresh server with a fresh data directory
+// and the server's default durability: every enqueue and acknowledgement is
+// fsync'd before the answer. Prints one table, or with --json one JSON object
+// per measurement per line. Data directories go under $TMPDIR (default
+// /tmp), which should be on the disk being measured. A benchmark prints
+// figures; it asserts nothing.
 #include "bench.hpp"
 #include "workloads.hpp"
 
@@ -54,7 +54,11 @@ int run(Settings s, std::vector<std::string> workloads, bool json) {
   if (s.errand.empty()) s.errand = find_errand();
   if (workloads.empty()) workloads = {"A", "B", "C", "D"};
   const std::map<std::string, std::function<void(const Settings&, const Emit&)>> run_one{
-      {"A", run_enqueue}, {"B", run_drain}, {"C", run_latency}, {"D", run_restart}};
+      {"A", run_enqueue},
+      {"B", run_drain},
+      {"C", run_latency},
+      {"D", run_restart},
+      {"P", run_push}};
   if (s.server.empty()) warn_if_tmpfs();
   note(s.server.empty() ? "server: " + s.errand + ", a fresh one per measurement"
                         : "server: " + s.server);
@@ -88,11 +92,13 @@ int main(int argc, char** argv) {
       "  B drain: --jobs queued, then C++ worker runtimes; jobs/s from their start\n"
       "  C latency: enqueue→handler-start p50/p99 at each --rate for --rate-secs\n"
       "  D --d-jobs queued: server RSS, data on disk, kill -9 → all jobs claimable\n"
+      "  P push (only with -w): --jobs queued, then pushed to a no-op endpoint in this\n"
+      "    process at --push-concurrency; enqueue→endpoint p50/p99 at 200/s for --rate-secs\n"
       "Each measurement starts a fresh server with its data under $TMPDIR (default /tmp)."};
   app.add_option("-w,--workload", workloads, "Workloads to run, in order (default: A B C D)")
-      ->check(CLI::IsMember({"A", "B", "C", "D"}, CLI::ignore_case))
+      ->check(CLI::IsMember({"A", "B", "C", "D", "P"}, CLI::ignore_case))
       ->delimiter(',');
-  app.add_option("-n,--jobs", s.jobs, "Jobs per measurement of A and B")
+  app.add_option("-n,--jobs", s.jobs, "Jobs per measurement of A, B and P")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--one-jobs", s.one_jobs,
@@ -116,7 +122,7 @@ int main(int argc, char** argv) {
   app.add_option("--rate", s.rates, "C: enqueue rates in jobs/s (repeatable)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1'000'000));
-  app.add_option("--rate-secs", s.rate_secs, "C: seconds at each rate")
+  app.add_option("--rate-secs", s.rate_secs, "C and P: seconds at each rate")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
   app.add_option("--d-jobs", s.d_jobs, "D: jobs queued")
@@ -125,8 +131,13 @@ int main(int argc, char** argv) {
   app.add_option("--d-restarts", s.d_restarts, "D: kill -9 and restart this many times")
       ->capture_default_str()
       ->check(CLI::Range(0, 100));
+  app.add_option("--push-concurrency", s.push_concurrency, "P: the push queue's concurrency")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   app.add_flag("--json", json, "One JSON object per measurement per line instead of the table");
-  app.add_option("--server", s.server, "Use this running server instead (D is skipped)");
+  app.add_option("--server", s.server,
+                 "Use this running server instead (D is skipped; P needs it started with "
+                 "--push-allow-private)");
   app.add_option("--errand", s.errand, "errand binary to start (default: the one beside this)");
   app.add_option("--key", s.key, "API key for --server")->envname("ERRAND_KEY");
   try {

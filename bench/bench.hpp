@@ -40,6 +40,7 @@ struct Settings {
   int rate_secs = 10;
   std::int64_t d_jobs = 1'000'000;
   int d_restarts = 3;
+  int push_concurrency = 64;  // P: the push queue's `concurrency`
 };
 
 // One figure of a measurement: a JSON number or string.
@@ -47,7 +48,7 @@ using FieldValue = std::variant<std::int64_t, double, std::string>;
 
 // One line of the table and one JSON object of --json.
 struct Measurement {
-  std::string workload;                                    // "A" … "D"
+  std::string workload;                                    // "A" … "D", "P"
   std::string name;                                        // what was measured, for the table
   std::vector<std::pair<std::string, FieldValue>> fields;  // in JSON order
   std::string result;                                      // the headline figure
@@ -67,9 +68,11 @@ std::string to_json(const Measurement& m);
 std::string to_table(const std::vector<Measurement>& ms);
 
 // The server a measurement runs against: its own fresh one, or --server.
+// `server_args` go to the server this starts (ignored for --server, which
+// must have been started with whatever they would have set).
 class Target {
  public:
-  explicit Target(const Settings& s);
+  explicit Target(const Settings& s, std::vector<std::string> server_args = {});
   const std::string& url() const noexcept { return url_; }
   ServerProcess* own() noexcept { return own_.get(); }  // null for --server
 
@@ -93,6 +96,13 @@ std::string fresh_queue(const std::string& prefix);
 // connections (payload indices from 0); returns the seconds it took.
 double fill(const Settings& s, const std::string& url, const std::string& queue, std::int64_t n,
             int connections);
+
+// `producers` threads enqueue `n` jobs one-by-one, at `rate` jobs/s together,
+// on an open-loop schedule; each payload's `ts` is the time just before its
+// enqueue is sent. Returns the seconds the producers took; throws on an
+// enqueue error.
+double produce_at_rate(const Settings& s, const std::string& url, const std::string& queue,
+                       std::int64_t n, int rate, int producers);
 
 // 12345.6 → "12,346".
 std::string thousands(double v);

@@ -12,12 +12,13 @@
 
 namespace errand::bench {
 
-Target::Target(const Settings& s) {
+Target::Target(const Settings& s, std::vector<std::string> server_args) {
   if (!s.server.empty()) {
     url_ = s.server;
     return;
   }
-  own_ = std::make_unique<ServerProcess>(s.errand, std::chrono::seconds(30));
+  own_ =
+      std::make_unique<ServerProcess>(s.errand, std::chrono::seconds(30), std::move(server_args));
   url_ = own_->url();
 }
 
@@ -92,6 +93,35 @@ double fill(const Settings& s, const std::string& url, const std::string& queue,
   for (int i = 0; i < std::max(1, connections); ++i) threads.emplace_back(producer);
   for (auto& t : threads) t.join();
   if (!error.empty()) throw std::runtime_error("fill: " + error);
+  return seconds(Clock::now() - t0);
+}
+
+// Producer p takes every producers-th slot of one schedule, so together they
+// hold the rate even when one enqueue is slow.
+double produce_at_rate(const Settings& s, const std::string& url, const std::string& queue,
+                       std::int64_t n, int rate, int producers) {
+  std::string error;
+  std::mutex mutex;
+  const auto t0 = Clock::now() + std::chrono::milliseconds(50);  // connections open by then
+  auto producer = [&](int p) {
+    auto c = make_client(s, url);
+    (void)c.health();
+    for (std::int64_t i = p; i < n; i += producers) {
+      std::this_thread::sleep_until(
+          t0 + std::chrono::duration_cast<Clock::duration>(
+                   std::chrono::duration<double>(static_cast<double>(i) / rate)));
+      auto r = c.enqueue({.queue = queue, .payload = payload(i, epoch_seconds())});
+      if (!r) {
+        std::lock_guard lock(mutex);
+        error = r.error().message;
+        return;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int p = 0; p < producers; ++p) threads.emplace_back(producer, p);
+  for (auto& t : threads) t.join();
+  if (!error.empty()) throw std::runtime_error("enqueue: " + error);
   return seconds(Clock::now() - t0);
 }
 

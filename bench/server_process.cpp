@@ -92,8 +92,9 @@ std::int64_t directory_bytes(const std::string& dir) {
   return total;
 }
 
-ServerProcess::ServerProcess(std::string errand_path, std::chrono::seconds timeout)
-    : errand_path_(std::move(errand_path)) {
+ServerProcess::ServerProcess(std::string errand_path, std::chrono::seconds timeout,
+                             std::vector<std::string> extra_args)
+    : errand_path_(std::move(errand_path)), extra_args_(std::move(extra_args)) {
   temp_dir_ = make_temp_dir();
   data_dir_ = temp_dir_ + "/data";
   try {
@@ -113,8 +114,10 @@ void ServerProcess::spawn_and_wait(const std::string& listen, std::chrono::secon
   if (::pipe(fds) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   out_fd_ = fds[0];
   spawned_at_ = std::chrono::steady_clock::now();
+  std::vector<std::string> argv{errand_path_, "server", "--listen", listen, "--data", data_dir_};
+  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   try {
-    pid_ = spawn({errand_path_, "server", "--listen", listen, "--data", data_dir_}, fds[1]);
+    pid_ = spawn(argv, fds[1]);
   } catch (...) {
     ::close(fds[1]);
     throw;

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <sys/types.h>
 
@@ -33,10 +34,12 @@ std::int64_t directory_bytes(const std::string& dir);
 
 class ServerProcess {
  public:
-  // Starts `errand_path server --listen 127.0.0.1:0 --data <temp dir>` and
+  // Starts `errand_path server --listen 127.0.0.1:0 --data <temp dir>`,
+  // then `extra_args` (e.g. "--push-allow-private"; kept for restart()), and
   // waits up to `timeout` for its "errand listening on URL" line. Throws
   // std::runtime_error (with the server's output so far) on failure.
-  ServerProcess(std::string errand_path, std::chrono::seconds timeout);
+  ServerProcess(std::string errand_path, std::chrono::seconds timeout,
+                std::vector<std::string> extra_args = {});
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -62,6 +65,7 @@ class ServerProcess {
   void stop() noexcept;
 
   std::string errand_path_;
+  std::vector<std::string> extra_args_;
   pid_t pid_ = -1;
   int out_fd_ = -1;
   std::string temp_dir_;

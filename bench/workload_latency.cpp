@@ -54,36 +54,6 @@ void wait_handled(const LatencyLog& log, std::int64_t n, std::chrono::seconds ti
   }
 }
 
-// `producers` threads enqueue `n` jobs in all at `rate` jobs/s together
-// (producer p takes every producers-th slot of one schedule); returns the
-// seconds the producers took.
-double produce_at_rate(const Settings& s, const std::string& url, const std::string& queue,
-                       std::int64_t n, int rate, int producers) {
-  std::string error;
-  std::mutex mutex;
-  const auto t0 = Clock::now() + std::chrono::milliseconds(50);  // connections open by then
-  auto producer = [&](int p) {
-    auto c = make_client(s, url);
-    (void)c.health();
-    for (std::int64_t i = p; i < n; i += producers) {
-      std::this_thread::sleep_until(
-          t0 + std::chrono::duration_cast<Clock::duration>(
-                   std::chrono::duration<double>(static_cast<double>(i) / rate)));
-      auto r = c.enqueue({.queue = queue, .payload = payload(i, epoch_seconds())});
-      if (!r) {
-        std::lock_guard lock(mutex);
-        error = r.error().message;
-        return;
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  for (int p = 0; p < producers; ++p) threads.emplace_back(producer, p);
-  for (auto& t : threads) t.join();
-  if (!error.empty()) throw std::runtime_error("enqueue: " + error);
-  return seconds(Clock::now() - t0);
-}
-
 Measurement latency_at(const Settings& s, int rate) {
   Target target(s);
   const auto queue = fresh_queue("bench-c");

@@ -1,7 +1,8 @@
 // The four workloads of the peer harness (../shared/bench-peers/README.md),
-// driven through the C++ client library. Each hands every measurement (one
-// per sub-measurement) to `emit` as soon as it is taken, and throws
-// std::runtime_error when the server fails a call or stops making progress.
+// and push delivery (P), driven through the C++ client library. Each hands
+// every measurement (one per sub-measurement) to `emit` as soon as it is
+// taken, and throws std::runtime_error when the server fails a call or stops
+// making progress.
 #pragma once
 
 #include "bench.hpp"
@@ -30,5 +31,12 @@ void run_latency(const Settings& s, const Emit& emit);
 // on the same data, and the time until every job is counted and a claim
 // succeeds, `d_restarts` times. Needs a server of its own (not --server).
 void run_restart(const Settings& s, const Emit& emit);
+
+// P: push delivery to a no-op endpoint in this process (the server needs
+// --push-allow-private, which a server this starts gets) — `jobs` queued,
+// then the queue switched to push with `push_concurrency`: jobs/s until the
+// server counts them all succeeded; and enqueue→endpoint-receipt p50/p99
+// of one producer at 200 jobs/s for `rate_secs`. Not part of the harness.
+void run_push(const Settings& s, const Emit& emit);
 
 }  // namespace errand::bench
