@@ -20,7 +20,7 @@ FULL = {
     "rate_limit": {"limit": 100, "per": "1m"},
     "defaults": {"priority": 5, "max_attempts": 3, "timeout": "30s"},
 }
-NO_CONFIG = {"concurrency": None, "rate_limit": None,
+NO_CONFIG = {"concurrency": None, "rate_limit": None, "push": None,
              "defaults": {"priority": None, "max_attempts": None, "timeout": None}}
 
 
@@ -43,7 +43,7 @@ class QueueConfigTest(SharedServerTestCase):
         self.assertEqual(q["name"], self.q)
         self.assertFalse(q["paused"])
         self.assertEqual(q["counts"]["queued"], 0)
-        expected = {k: v for k, v in FULL.items() if k != "paused"}
+        expected = dict({k: v for k, v in FULL.items() if k != "paused"}, push=None)
         self.assertEqual(q["config"], expected)
         self.assertEqual(self.assertStatus(self.get(), 200)["config"], expected)
         self.assertEqual(self.server.queue(self.q)["config"], expected)
