@@ -60,8 +60,8 @@ struct HttpRequest {
   // Sent as given; the client sets Host, Content-Length, User-Agent and
   // Connection itself.
   std::vector<HttpHeader> headers;
-  std::string body;                // POSTed
-  core::Millis timeout{30'000};    // writing the request + reading the response
+  std::string body;              // POSTed
+  core::Millis timeout{30'000};  // writing the request + reading the response
 };
 
 struct HttpResponse {
