@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
+#include <ostream>
 
 namespace errand::core {
 namespace {
@@ -41,6 +42,11 @@ struct BadConfig {
   const char* field;
   const char* words;
 };
+
+// Names the case by its JSON in test listings rather than by its bytes.
+void PrintTo(const BadConfig& c, std::ostream* os) {
+  *os << c.json;
+}
 
 class PushConfigErrors : public ::testing::TestWithParam<BadConfig> {};
 

@@ -86,7 +86,10 @@ class QueueConfigTest(SharedServerTestCase):
             ({"defaults": {"timeout": "soon"}}, "defaults.timeout"),
             ({"defaults": {"priority": 2000000}}, "defaults.priority"),
             ({"defaults": {"retries": 1}}, "defaults.retries"),
-            ({"push": {"url": "https://example.com"}}, "push"),
+            ({"push": {"url": "ftp://example.com"}}, "push.url"),
+            ({"push": {"url": "https://example.com", "concurrency": 0}}, "push.concurrency"),
+            ({"push": {"url": "https://example.com", "timeout": "soon"}}, "push.timeout"),
+            ({"push": "https://example.com"}, "push"),
         ]
         for body, field in cases:
             with self.subTest(body=body):

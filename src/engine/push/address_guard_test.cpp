@@ -1,6 +1,7 @@
 #include "engine/push/address_guard.hpp"
 
 #include <gtest/gtest.h>
+#include <ostream>
 
 namespace errand::engine::push {
 namespace {
@@ -85,6 +86,10 @@ struct ReasonCase {
   const char* address;
   const char* reason;
 };
+
+void PrintTo(const ReasonCase& c, std::ostream* os) {
+  *os << c.address;
+}
 
 class NonPublicReason : public testing::TestWithParam<ReasonCase> {};
 
