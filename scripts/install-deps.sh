@@ -8,16 +8,33 @@ build_pkgs=(
   libsqlite3-dev libpq-dev libssl-dev
   libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libhowardhinnant-date-dev tzdata
 )
-test_pkgs=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3 curl nodejs clang-format)
+# The browser tests drive Debian's chromium with playwright-core (from npm,
+# pinned in tests/browser/package-lock.json).
+test_pkgs=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3 curl nodejs clang-format
+  chromium fonts-dejavu-core)
+mode="${1:-build}"
 want=("${build_pkgs[@]}")
-[ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
+[ "$mode" = test ] && want+=("${test_pkgs[@]}")
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-echo "installing: ${missing[*]}"
+# Debian ships npm apart from nodejs; other nodejs builds bring their own.
+[ "$mode" = test ] && ! command -v npm >/dev/null 2>&1 && missing+=(npm)
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [ "$mode" = test ]; then
+  browser_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+  cd "$browser_dir"
+  pinned=$(node -p 'require("./package.json").devDependencies["playwright-core"]')
+  have=$(node -p 'require("./node_modules/playwright-core/package.json").version' 2>/dev/null || true)
+  if [ "$pinned" != "$have" ]; then
+    echo "installing the browser tests' npm packages"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+fi

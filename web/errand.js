@@ -118,8 +118,9 @@
     return { close: close };
   }
 
-  var LABELS = { scheduled: "Waiting", queued: "Waiting", running: "Working", failed: "Retrying",
-                 succeeded: "Done", dead: "Failed", cancelled: "Cancelled" };
+  var LABELS = { connecting: "Waiting", scheduled: "Waiting", queued: "Waiting",
+                 running: "Working", failed: "Retrying", succeeded: "Done", dead: "Failed",
+                 cancelled: "Cancelled" };
 
   function el(tag, className) {
     var node = document.createElement(tag);
@@ -159,7 +160,8 @@
       bar.setAttribute("aria-valuetext", label);
     }
 
-    show("queued", 0, "");
+    // "connecting" until the first event arrives; then the job's own state.
+    show("connecting", 0, "");
     return watch(jobUrl, {
       onProgress: function (p) { show(null, p.percent, p.message); },
       onState: function (state) { show(state, null, null); },
