@@ -7,10 +7,11 @@ build_pkgs=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libpq-dev libssl-dev
   libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libhowardhinnant-date-dev tzdata
+  nodejs
 )
 # The browser tests drive Debian's chromium with playwright-core (from npm,
 # pinned in tests/browser/package-lock.json).
-test_pkgs=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3 curl nodejs clang-format
+test_pkgs=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3 curl clang-format
   chromium fonts-dejavu-core)
 mode="${1:-build}"
 want=("${build_pkgs[@]}")
@@ -20,7 +21,7 @@ for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 # Debian ships npm apart from nodejs; other nodejs builds bring their own.
-[ "$mode" = test ] && ! command -v npm >/dev/null 2>&1 && missing+=(npm)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 if [ ${#missing[@]} -gt 0 ]; then
@@ -28,13 +29,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-if [ "$mode" = test ]; then
-  browser_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
-  cd "$browser_dir"
-  pinned=$(node -p 'require("./package.json").devDependencies["playwright-core"]')
-  have=$(node -p 'require("./node_modules/playwright-core/package.json").version' 2>/dev/null || true)
+# npm packages, pinned by each package-lock.json: installed when the pinned
+# version of `package` is not the one in node_modules.
+npm_install() {
+  local dir="$1" package="$2" pinned have
+  pinned=$(cd "$dir" && node -p "const p = require('./package.json'); (p.dependencies || p.devDependencies)['$package']")
+  have=$(cd "$dir" && node -p "require('./node_modules/$package/package.json').version" 2>/dev/null || true)
   if [ "$pinned" != "$have" ]; then
-    echo "installing the browser tests' npm packages"
-    npm ci --no-audit --no-fund --loglevel=error
+    echo "installing the npm packages of ${dir#"$root"/}"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi
-fi
+}
+root="$(cd "$(dirname "$0")/.." && pwd)"
+# The dashboard's chart library is compiled into the binary.
+npm_install "$root/web" uplot
+# The browser tests drive chromium with playwright-core.
+[ "$mode" = test ] && npm_install "$root/tests/browser" playwright-core
+exit 0

@@ -4,3 +4,12 @@ errand_gtest(engine_test
     ${PROJECT_SOURCE_DIR}/src/engine/schedules_test.cpp
     ${PROJECT_SOURCE_DIR}/src/engine/events_test.cpp
   LIBS errand_engine)
+
+errand_gtest(stats_test
+  SOURCES ${PROJECT_SOURCE_DIR}/src/engine/stats_test.cpp
+  LIBS errand_engine)
+
+# The API's pure parts: dashboard sessions and cookies.
+errand_gtest(api_test
+  SOURCES ${PROJECT_SOURCE_DIR}/src/api/session_test.cpp
+  LIBS errand_api)

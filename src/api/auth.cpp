@@ -86,9 +86,25 @@ core::Result<ApiKey> parse_api_key(std::string_view text) {
   return key;
 }
 
-Auth::Auth(std::vector<ApiKey> keys, std::string token_secret, bool insecure)
+Auth::Auth(std::vector<ApiKey> keys, std::string token_secret, bool insecure,
+           std::string_view dashboard_password)
     : token_mac_(std::make_unique<core::HmacSha256>(token_secret)), insecure_(insecure) {
   for (const auto& k : keys) keys_.push_back({k.role, sha256(k.secret)});
+  if (!dashboard_password.empty()) {
+    password_digest_ = sha256(dashboard_password);
+    has_password_ = true;
+  }
+}
+
+std::optional<Role> Auth::role_of(std::string_view secret) const {
+  const auto* key = find_key(secret);
+  if (!key) return std::nullopt;
+  return key->role;
+}
+
+bool Auth::is_dashboard_password(std::string_view password) const {
+  const auto digest = sha256(password);
+  return has_password_ && CRYPTO_memcmp(password_digest_.data(), digest.data(), digest.size()) == 0;
 }
 
 const Auth::StoredKey* Auth::find_key(std::string_view secret) const {

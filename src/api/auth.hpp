@@ -15,6 +15,7 @@
 
 #include <array>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,9 +56,19 @@ enum class Grant {
 class Auth {
  public:
   // `token_secret`: the server's signing secret (32+ bytes).
-  Auth(std::vector<ApiKey> keys, std::string token_secret, bool insecure);
+  // `dashboard_password`: also logs in to the dashboard (empty: none).
+  Auth(std::vector<ApiKey> keys, std::string token_secret, bool insecure,
+       std::string_view dashboard_password = {});
 
   bool has_keys() const { return !keys_.empty(); }
+  bool has_dashboard_password() const { return has_password_; }
+  // The role of the key with this secret, if any (constant time).
+  std::optional<Role> role_of(std::string_view secret) const;
+  // Whether `password` is the dashboard password (constant time).
+  bool is_dashboard_password(std::string_view password) const;
+  // Whether a client with no credentials may act as admin: no keys are
+  // configured and it connected from loopback (or --insecure).
+  bool open_to(const Request& req) const { return keys_.empty() && (req.loopback || insecure_); }
 
   // Checks a request against the access a route requires. `job_id` is the
   // job a read_job route is about. Errors: unauthorized, forbidden.
@@ -75,6 +86,8 @@ class Auth {
   const StoredKey* find_key(std::string_view secret) const;
 
   std::vector<StoredKey> keys_;
+  std::array<unsigned char, 32> password_digest_{};
+  bool has_password_ = false;
   std::unique_ptr<core::HmacSha256> token_mac_;
   bool insecure_;
 };

@@ -23,6 +23,10 @@ struct Request {
   std::string authorization;  // the Authorization header, verbatim
   std::string origin;         // the Origin header, verbatim (CORS)
   std::string last_event_id;  // the Last-Event-ID header (a resuming EventSource)
+  std::string host;           // the Host header
+  std::string cookie;         // the Cookie header (the dashboard's session)
+  std::string csrf_token;     // the X-CSRF-Token header (the dashboard's writes)
+  std::string if_none_match;  // the If-None-Match header (cached assets)
   std::string remote_address;
   bool loopback = false;  // the client connected from a loopback address
 };

@@ -178,6 +178,17 @@ core::Result<store::JobListParams> parse_list(const Request& req) {
       }
     } else if (key == "type") {
       p.type = value;
+    } else if (key == "tag") {
+      if (value.empty() || value.size() > 64)
+        return core::invalid("tag", "tag must be 1 to 64 characters");
+      p.tag = value;
+    } else if (key == "q") {
+      if (value.size() > 256) return core::invalid("q", "q must be at most 256 characters");
+      p.text = value;
+    } else if (key == "since" || key == "until") {
+      auto t = core::parse_rfc3339(value, key);
+      if (!t) return t.error();
+      (key == "since" ? p.since : p.until) = *t;
     } else if (key == "limit") {
       int n = 0;
       auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
@@ -190,7 +201,7 @@ core::Result<store::JobListParams> parse_list(const Request& req) {
       p.cursor = value;
     } else {
       return core::invalid(key, fmt::format("unknown query parameter {} (expected queue, state, "
-                                            "type, limit, cursor)",
+                                            "type, tag, q, since, until, limit, cursor)",
                                             key));
     }
   }
@@ -209,6 +220,74 @@ awaitable<Response> list_jobs(Context& c) {
   out["next_cursor"] =
       page->next_cursor.empty() ? json::value(nullptr) : json::value(page->next_cursor);
   co_return json_response(200, json::serialize(out));
+}
+
+// POST /v1/jobs/bulk {"action", "ids"}: one request for a whole selection;
+// each job is changed on its own, and each gets its own answer.
+core::Result<std::pair<std::string, std::vector<std::string>>> parse_bulk(const Request& req) {
+  ERRAND_TRY(body, parse_object(req.body));
+  const Fields f(body);
+  if (auto ok = f.only({"action", "ids"}); !ok) return ok.error();
+  ERRAND_TRY(action, f.string("action", 16));
+  if (!action) return f.missing("action");
+  if (*action != "retry" && *action != "cancel" && *action != "delete") {
+    return core::invalid("action", "action must be retry, cancel or delete");
+  }
+  const auto* ids = f.raw("ids");
+  if (!ids) return f.missing("ids");
+  if (!ids->is_array()) return f.wrong_type("ids", "an array of job ids");
+  const auto& array = ids->get_array();
+  if (array.empty() || array.size() > 1000)
+    return core::invalid("ids", "ids must hold 1 to 1000 job ids");
+  std::vector<std::string> out;
+  out.reserve(array.size());
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    const auto field = fmt::format("ids[{}]", i);
+    if (!array[i].is_string() || !core::is_valid_id(array[i].get_string())) {
+      return core::invalid(field, fmt::format("{} is not a job id", field));
+    }
+    out.emplace_back(array[i].get_string());
+  }
+  return std::pair{std::move(*action), std::move(out)};
+}
+
+json::object bulk_result(const std::string& id, const core::Result<core::Job>& job) {
+  if (!job) {
+    return {
+        {"id", id},
+        {"ok", false},
+        {"error", {{"code", core::errc_name(job.error().code)}, {"message", job.error().message}}}};
+  }
+  return {{"id", id}, {"ok", true}, {"state", core::to_string(job->state)}};
+}
+
+awaitable<Response> bulk_jobs(Context& c) {
+  auto parsed = parse_bulk(c.request);
+  if (!parsed) co_return error_response(parsed.error());
+  auto& [action, ids] = *parsed;
+  auto& engine = c.services.engine;
+  json::array results;
+  results.reserve(ids.size());
+  for (const auto& id : ids) {
+    if (action == "delete") {
+      auto done = co_await engine.remove(id);
+      if (done) {
+        results.emplace_back(json::object{{"id", id}, {"ok", true}, {"state", nullptr}});
+        continue;
+      }
+      results.emplace_back(bulk_result(id, core::Result<core::Job>(done.error())));
+      continue;
+    }
+    // Not a conditional expression: GCC 12 mis-destroys a co_await inside one.
+    core::Result<core::Job> job = core::make_error(core::errc::internal, "not run");
+    if (action == "retry") {
+      job = co_await engine.retry(id);
+    } else {
+      job = co_await engine.cancel(id);
+    }
+    results.emplace_back(bulk_result(id, job));
+  }
+  co_return json_response(200, json::serialize(json::object{{"results", std::move(results)}}));
 }
 
 awaitable<Response> render_job(core::Result<core::Job> job) {
@@ -237,6 +316,7 @@ std::vector<Route> job_routes() {
   return {
       {"POST", "/v1/jobs", Access::producer, enqueue},
       {"POST", "/v1/jobs/batch", Access::producer, enqueue_batch},
+      {"POST", "/v1/jobs/bulk", Access::admin, bulk_jobs},
       {"GET", "/v1/jobs", Access::producer, list_jobs},
       {"GET", "/v1/jobs/:id", Access::read_job, get_job},
       {"GET", "/v1/jobs/:id/logs", Access::producer, get_job_logs},

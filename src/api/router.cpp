@@ -93,9 +93,14 @@ boost::asio::awaitable<Response> Router::route(const Request& request, Services&
         core::make_error(core::errc::not_found, fmt::format("no such endpoint: {}", request.path)));
   }
   const std::string_view job_id = captures.empty() ? std::string_view{} : captures[0];
-  auto grant = services.auth.check(request, found->access, job_id, services.engine.clock().now());
-  if (!grant) co_return error_response(grant.error());
-  Context context{request, std::move(captures), services, *grant};
+  const auto now = services.engine.clock().now();
+  auto grant = found->access == Access::open ? std::nullopt : session_grant(request, services, now);
+  if (!grant) grant = services.auth.check(request, found->access, job_id, now);
+  if (!*grant) co_return error_response(grant->error());
+  if (auto same_site = check_origin(request, services); !same_site) {
+    co_return error_response(same_site.error());
+  }
+  Context context{request, std::move(captures), services, **grant};
   try {
     co_return co_await found->handler(context);
   } catch (const std::exception& e) {
@@ -108,7 +113,7 @@ boost::asio::awaitable<Response> Router::route(const Request& request, Services&
 std::vector<Route> all_routes() {
   std::vector<Route> routes;
   for (auto part : {job_routes(), worker_routes(), queue_routes(), schedule_routes(),
-                    event_routes(), asset_routes()}) {
+                    event_routes(), asset_routes(), dashboard_routes(), stats_routes()}) {
     routes.insert(routes.end(), part.begin(), part.end());
   }
   return routes;

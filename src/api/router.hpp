@@ -8,6 +8,7 @@
 #include "api/auth.hpp"
 #include "api/cors.hpp"
 #include "api/http_types.hpp"
+#include "api/session.hpp"
 #include "engine/engine.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -30,6 +31,7 @@ struct Services {
   store::Store& store;
   ApiLimits limits;
   CorsPolicy cors;
+  Sessions& sessions;  // the dashboard's logins
 };
 
 struct Context {
@@ -68,8 +70,22 @@ std::vector<Route> job_routes();
 std::vector<Route> worker_routes();
 std::vector<Route> queue_routes();
 std::vector<Route> schedule_routes();
-std::vector<Route> event_routes();  // api/sse.cpp
-std::vector<Route> asset_routes();  // api/assets.cpp
+std::vector<Route> event_routes();      // api/sse.cpp
+std::vector<Route> asset_routes();      // api/assets.cpp
+std::vector<Route> dashboard_routes();  // api/dashboard.cpp: the pages and /v1/session
+std::vector<Route> stats_routes();      // api/stats.cpp
+
+// The grant of a request that comes with the dashboard's session cookie and
+// no key of its own: admin, when the session is current and (for a
+// state-changing request) the X-CSRF-Token header matches it. nullopt: the
+// request has no session cookie (or the server no keys); the key checks apply.
+std::optional<core::Result<Grant>> session_grant(const Request& request, const Services& services,
+                                                 core::TimePoint now);
+// Without keys a browser on another site could still make a loopback
+// server change things (a cross-site form POST needs no CORS). So a
+// state-changing request that names an Origin must come from the server's
+// own origin or one allowed by --cors-origin. Errors: forbidden (field origin).
+core::Result<void> check_origin(const Request& request, const Services& services);
 std::vector<Route> all_routes();
 
 }  // namespace errand::api

@@ -58,6 +58,10 @@ core::Result<Request> to_request(const http::request<http::string_body>& req,
   out.authorization = std::string(req[http::field::authorization]);
   out.origin = std::string(req[http::field::origin]);
   out.last_event_id = std::string(req["Last-Event-ID"]);
+  out.host = std::string(req[http::field::host]);
+  out.cookie = std::string(req[http::field::cookie]);
+  out.csrf_token = std::string(req["X-CSRF-Token"]);
+  out.if_none_match = std::string(req[http::field::if_none_match]);
   out.remote_address = remote;
   out.loopback = loopback;
   return out;

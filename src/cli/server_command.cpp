@@ -32,6 +32,8 @@ struct ServerArgs {
   std::string retention = "7d";
   std::string token_ttl = "7d";
   std::vector<std::string> cors_origins;
+  std::string dashboard_password;
+  std::string session_ttl = "12h";
   unsigned threads = 0;
   std::string log_level = "info";
   std::string config;  // --config FILE: [[schedule]] tables
@@ -137,6 +139,15 @@ int run_server(const ServerArgs& args) {
     std::cerr << "errand: " << token_ttl.error().message << "\n";
     return 2;
   }
+  auto session_ttl = core::parse_duration(args.session_ttl, "--session-ttl");
+  if (!session_ttl) {
+    std::cerr << "errand: " << session_ttl.error().message << "\n";
+    return 2;
+  }
+  if (!args.dashboard_password.empty() && args.dashboard_password.size() < 12) {
+    std::cerr << "errand: --dashboard-password must be at least 12 characters\n";
+    return 2;
+  }
   for (const auto& origin : args.cors_origins) {
     if (auto ok = api::validate_cors_origin(origin, "--cors-origin"); !ok) {
       std::cerr << "errand: " << ok.error().message << "\n";
@@ -198,12 +209,14 @@ int run_server(const ServerArgs& args) {
   if (push->http.insecure_tls) {
     spdlog::warn("--push-insecure-tls: push calls do not verify TLS certificates");
   }
-  api::Auth auth(keys, *secret, args.insecure);
+  api::Auth auth(keys, *secret, args.insecure, args.dashboard_password);
+  api::Sessions sessions({.ttl = *session_ttl});
   api::Services services{engine,
                          auth,
                          **store,
                          {.max_payload = args.max_payload, .token_ttl = *token_ttl},
-                         {.origins = args.cors_origins}};
+                         {.origins = args.cors_origins},
+                         sessions};
   api::Router router(api::all_routes());
   api::HttpServer server(io, router, services, options);
   auto endpoint = server.listen();
@@ -273,6 +286,12 @@ void add_server_command(CLI::App& app) {
   cmd->add_option("--cors-origin", args->cors_origins,
                   "A browser origin that may read jobs with their tokens, e.g. "
                   "https://app.example.com (repeatable; * for any)");
+  cmd->add_option("--dashboard-password", args->dashboard_password,
+                  "A password (12+ characters) that logs in to the dashboard besides an admin key "
+                  "(also ERRAND_DASHBOARD_PASSWORD)")
+      ->envname("ERRAND_DASHBOARD_PASSWORD");
+  cmd->add_option("--session-ttl", args->session_ttl, "How long a dashboard login lasts")
+      ->capture_default_str();
   cmd->add_option("--threads", args->threads, "HTTP threads (default 1)");
   cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error")
       ->capture_default_str();

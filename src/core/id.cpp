@@ -87,6 +87,18 @@ std::string IdGenerator::next(TimePoint now) {
   return out;
 }
 
+std::string id_floor(TimePoint t) {
+  // The first 10 characters carry the 48-bit millisecond time exactly.
+  auto ms =
+      static_cast<std::uint64_t>(std::max<std::int64_t>(to_unix_ms(t), 0)) & ((1ULL << 48) - 1);
+  std::string out(26, '0');
+  for (int i = 9; i >= 0; --i) {
+    out[i] = kAlphabet[static_cast<unsigned>(ms & 31)];
+    ms >>= 5;
+  }
+  return out;
+}
+
 bool is_valid_id(std::string_view id) {
   if (id.size() != 26 || id[0] > '7') return false;
   for (char c : id) {

@@ -28,6 +28,10 @@ class IdGenerator {
 // Ids look like "01JDQ7Z3K5X9V2M4N6P8R0T2W4" (uppercase Crockford base32).
 bool is_valid_id(std::string_view id);
 
+// The smallest id a job created at `t` can have: ids of jobs created at or
+// after `t` sort at or after it (time ranges over ids).
+std::string id_floor(TimePoint t);
+
 // Cryptographically random bytes, hex-encoded (lease ids, secrets).
 std::string random_hex(std::size_t bytes);
 

@@ -37,6 +37,18 @@ TEST(IdGenerator, TimestampIsTheFirstTenCharacters) {
   EXPECT_EQ(ms, 1'800'000'000'000);
 }
 
+TEST(IdFloor, IdsOfJobsCreatedAtOrAfterSortAtOrAfterIt) {
+  IdGenerator gen;
+  const auto t = from_unix_ms(1'800'000'000'123);
+  const auto floor = id_floor(t);
+  expect_well_formed(floor);
+  EXPECT_EQ(floor.substr(10), std::string(16, '0'));
+  EXPECT_LE(floor, gen.next(t));
+  EXPECT_LT(IdGenerator().next(t - Millis{1}), floor);
+  EXPECT_LT(floor, id_floor(t + Millis{1}));
+  EXPECT_EQ(id_floor(from_unix_ms(-5)), std::string(26, '0'));
+}
+
 TEST(IdGenerator, StrictlyIncreasingWithinOneMillisecond) {
   IdGenerator gen;
   const auto now = from_unix_ms(1'800'000'000'000);

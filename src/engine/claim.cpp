@@ -24,6 +24,15 @@ Task<std::vector<core::Job>> Engine::claim_once(const ClaimRequest& r) {
   });
 }
 
+// A worker's claim: it counts as connected; the jobs it got waited from
+// their run_at (when they became ready) until now.
+void Engine::note_claim(const std::string& worker, const std::vector<core::Job>& jobs) {
+  std::vector<core::TimePoint> ready;
+  ready.reserve(jobs.size());
+  for (const auto& job : jobs) ready.push_back(job.run_at);
+  history_.record_claim(worker, clock_.now(), ready);
+}
+
 Task<std::vector<core::Job>> Engine::claim(ClaimRequest request) {
   // Deadlines of the wait use the steady clock: a long poll must not stretch
   // or shrink when the wall clock is adjusted.
@@ -32,6 +41,7 @@ Task<std::vector<core::Job>> Engine::claim(ClaimRequest request) {
   for (;;) {
     const auto generation = waiters_.generation();
     auto jobs = co_await claim_once(request);
+    if (jobs && !request.push) note_claim(request.worker, *jobs);
     if (!jobs || !jobs->empty() || stopping_) co_return jobs;
     if (std::chrono::steady_clock::now() >= deadline) co_return jobs;
 

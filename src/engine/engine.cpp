@@ -19,7 +19,8 @@ Engine::Engine(asio::any_io_executor executor, store::Store& store, const core::
       options_(options),
       rng_(std::random_device{}()),
       schedules_(std::make_unique<Schedules>(executor, store, clock, ids_)),
-      events_(clock, options.events) {
+      events_(clock, options.events),
+      history_(options.stats) {
   store_.set_change_listener([this](const store::ChangeNotice& n) { on_store_change(n); });
   events_.set_flush_hook([this](core::TimePoint due) { arm_event_flush(due); });
 }
@@ -210,6 +211,11 @@ Task<core::Job> Engine::requeue(store::JobRequeueParams params) {
 Task<std::vector<store::QueueInfo>> Engine::queues() {
   co_return co_await await_store<std::vector<store::QueueInfo>>(
       [&](auto done) { store_.queue_list(std::move(done)); });
+}
+
+Task<std::map<std::string, core::TimePoint>> Engine::oldest_ready() {
+  co_return co_await await_store<std::map<std::string, core::TimePoint>>(
+      [&](auto done) { store_.queue_oldest_ready(std::move(done)); });
 }
 
 Task<store::QueueInfo> Engine::pause(std::string queue, bool paused) {

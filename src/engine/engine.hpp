@@ -18,6 +18,7 @@
 #include "core/job.hpp"
 #include "engine/events.hpp"
 #include "engine/schedules.hpp"
+#include "engine/stats.hpp"
 #include "engine/waiters.hpp"
 #include "store/store.hpp"
 
@@ -75,6 +76,7 @@ struct EngineOptions {
   core::Millis prune_interval{10 * 60'000};  // how often pruning runs
   bool run_timer = true;                     // false in tests that drive tick()
   EventBusOptions events;
+  StatsOptions stats;
 };
 
 // The start of a watch: the subscription, and the job as it stood at the
@@ -128,6 +130,8 @@ class Engine {
   Task<core::Job> requeue(store::JobRequeueParams params);
 
   Task<std::vector<store::QueueInfo>> queues();
+  // Each queue's longest-waiting queued job's run_at (store::queue_oldest_ready).
+  Task<std::map<std::string, core::TimePoint>> oldest_ready();
   Task<store::QueueInfo> pause(std::string queue, bool paused);
   // Replaces the queue's pause flag and config, creating it if missing.
   Task<store::QueueInfo> configure(store::QueueConfigureParams params);
@@ -158,6 +162,9 @@ class Engine {
 
   const core::Clock& clock() const { return clock_; }
   EngineStats stats() const;
+  // Throughput, claim latency and workers of the recent past (sampled by
+  // the engine's timer every options.stats.step while started).
+  const StatsHistory& history() const { return history_; }
   // Cron schedules and their timer (started and stopped with the engine).
   Schedules& schedules() { return *schedules_; }
   // Runs when the store reports a committed change (any thread).
@@ -166,8 +173,10 @@ class Engine {
  private:
   double next_jitter();
   boost::asio::awaitable<void> timer_loop();
+  boost::asio::awaitable<void> stats_loop();
   void request_deadline(core::TimePoint deadline);
   Task<std::vector<core::Job>> claim_once(const ClaimRequest& request);
+  void note_claim(const std::string& worker, const std::vector<core::Job>& jobs);
   // Wraps a store callback so that `publish(value)` runs first, on the
   // store's thread: events are published in commit order.
   template <class T, class F>
@@ -198,6 +207,8 @@ class Engine {
   std::function<void(const store::QueueInfo&)> queue_listener_;
 
   EventBus events_;
+  StatsHistory history_;
+  std::shared_ptr<boost::asio::steady_timer> stats_timer_;  // touched only on timer_strand_
   // The event bus's flush timer, touched only on timer_strand_.
   std::shared_ptr<boost::asio::steady_timer> event_timer_;
   std::optional<core::TimePoint> event_flush_at_;

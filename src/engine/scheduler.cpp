@@ -43,6 +43,7 @@ asio::awaitable<std::optional<core::TimePoint>> Engine::tick(core::TimePoint now
 void Engine::start() {
   if (!options_.run_timer || started_.exchange(true)) return;
   asio::co_spawn(timer_strand_, timer_loop(), asio::detached);
+  asio::co_spawn(timer_strand_, stats_loop(), asio::detached);
   schedules().start();
 }
 
@@ -53,7 +54,21 @@ void Engine::stop() {
   asio::post(timer_strand_, [this] {
     if (timer_) timer_->cancel();
     if (event_timer_) event_timer_->cancel();
+    if (stats_timer_) stats_timer_->cancel();
   });
+}
+
+// Samples the queues' counters every step for the throughput history.
+asio::awaitable<void> Engine::stats_loop() {
+  stats_timer_ = std::make_shared<asio::steady_timer>(timer_strand_);
+  while (!stopping_) {
+    auto queues = co_await this->queues();
+    if (stopping_) break;
+    if (queues) history_.sample(clock_.now(), *queues);
+    stats_timer_->expires_after(options_.stats.step);
+    boost::system::error_code ec;
+    co_await stats_timer_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
 }
 
 void Engine::request_deadline(core::TimePoint deadline) {

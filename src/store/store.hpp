@@ -57,11 +57,15 @@ struct JobGetParams {
 };
 
 struct JobListParams {
-  std::string queue;                    // empty: all queues
-  std::optional<core::JobState> state;  // empty: all states
-  std::string type;                     // empty: all types
-  std::size_t limit = 50;               // 1..1000
-  std::string cursor;                   // empty: from the newest; else ids strictly older than it
+  std::string queue;                     // empty: all queues
+  std::optional<core::JobState> state;   // empty: all states
+  std::string type;                      // empty: all types
+  std::string tag;                       // empty: any tags; else jobs carrying this tag
+  std::string text;                      // empty: any payload; else payloads whose JSON contains it
+  std::optional<core::TimePoint> since;  // jobs created at or after
+  std::optional<core::TimePoint> until;  // jobs created before
+  std::size_t limit = 50;                // 1..1000
+  std::string cursor;                    // empty: from the newest; else ids strictly older than it
 };
 struct JobPage {
   std::vector<core::Job> jobs;  // newest first
@@ -289,6 +293,8 @@ class Store {
 
   // Errors: not_found.
   virtual void job_get(JobGetParams p, Callback<core::Job> done) = 0;
+  // Newest first. Queue, state and type filters and time ranges use
+  // indexes; tag and text filters scan (within the other filters).
   virtual void job_list(JobListParams p, Callback<JobPage> done) = 0;
 
   // Atomically takes up to `max` runnable jobs from `queues` (in order) and
@@ -342,6 +348,9 @@ class Store {
   virtual void queue_rotate_secret(QueueRotateSecretParams p, Callback<QueueInfo> done) = 0;
   // One queue. Errors: not_found (field "queue").
   virtual void queue_get(QueueGetParams p, Callback<QueueInfo> done) = 0;
+  // For each queue with queued jobs: the run_at of its longest-waiting one
+  // (when it became ready to run). Queues without queued jobs are absent.
+  virtual void queue_oldest_ready(Callback<std::map<std::string, core::TimePoint>> done) = 0;
 
   // Timer work (the engine's tick). scheduled/failed with run_at <= now ->
   // queued; returns how many moved. Also reports, as runnable, the queues

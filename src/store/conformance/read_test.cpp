@@ -1,6 +1,8 @@
 // Conformance: job_get and job_list (newest first, cursor pages, filters).
 #include "store/conformance/harness.hpp"
 
+#include "core/id.hpp"
+
 namespace errand::store::conformance {
 namespace {
 
@@ -69,6 +71,78 @@ TEST_P(ReadTest, ListFiltersByQueueStateAndType) {
   EXPECT_EQ(list({.queue = "a", .type = "y"}), (V{a2.id}));
   EXPECT_EQ(list({.queue = "b", .state = JobState::queued, .type = "y"}), V{});
   EXPECT_EQ(list({.queue = "nope"}), V{});
+}
+
+TEST_P(ReadTest, ListFiltersByTagAndPayloadText) {
+  auto a = job("a");
+  a.tags = {"import", "big"};
+  a.payload = boost::json::object{{"to", "alice@example.com"}};
+  auto b = job("a");
+  b.tags = {"importer"};
+  b.payload = boost::json::object{{"to", "bob@example.com"}, {"n", 5}};
+  auto c = job("b");
+  c.tags = {"import"};
+  ASSERT_TRUE(insert_many({a, b, c}));
+  auto list = [&](JobListParams p) {
+    auto r = call<JobPage>([&](auto done) { store().job_list(std::move(p), done); });
+    EXPECT_TRUE(r);
+    return r ? ids(*r) : std::vector<std::string>{};
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(list({.tag = "import"}), (V{c.id, a.id}));  // whole tags only
+  EXPECT_EQ(list({.queue = "a", .tag = "import"}), (V{a.id}));
+  EXPECT_EQ(list({.tag = "imp"}), V{});
+  EXPECT_EQ(list({.text = "bob@"}), (V{b.id}));
+  EXPECT_EQ(list({.text = "example.com"}), (V{b.id, a.id}));
+  EXPECT_EQ(list({.text = "\"n\":5"}), (V{b.id}));
+  EXPECT_EQ(list({.tag = "big", .text = "bob"}), V{});
+  EXPECT_EQ(list({.text = "%"}), V{});  // no wildcards
+}
+
+TEST_P(ReadTest, ListFiltersByCreationTimeAndPagesWithin) {
+  core::IdGenerator gen;
+  std::vector<std::string> all;
+  for (int i = 0; i < 5; ++i) {
+    auto j = job();
+    j.id = gen.next(kNow + i * 1min);
+    all.push_back(j.id);
+    ASSERT_TRUE(insert_many({j}));
+  }
+  auto list = [&](JobListParams p) {
+    auto r = call<JobPage>([&](auto done) { store().job_list(std::move(p), done); });
+    EXPECT_TRUE(r);
+    return r ? *r : JobPage{};
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(ids(list({.since = kNow + 1min, .until = kNow + 4min})), (V{all[3], all[2], all[1]}));
+  EXPECT_EQ(ids(list({.since = kNow + 3min})), (V{all[4], all[3]}));
+  EXPECT_EQ(ids(list({.until = kNow + 30s})), (V{all[0]}));
+  EXPECT_EQ(ids(list({.since = kNow + 1h})), V{});
+  auto first = list({.since = kNow + 1min, .until = kNow + 4min, .limit = 2});
+  EXPECT_EQ(ids(first), (V{all[3], all[2]}));
+  EXPECT_EQ(
+      ids(list(
+          {.since = kNow + 1min, .until = kNow + 4min, .limit = 2, .cursor = first.next_cursor})),
+      (V{all[1]}));
+}
+
+TEST_P(ReadTest, OldestReadyIsEachQueuesLongestWaitingQueuedJob) {
+  auto a_old = job("a");
+  a_old.run_at = kNow - 5min;
+  auto a_new = job("a");
+  auto b_later = job("b");
+  b_later.run_at = kNow + 1h;  // scheduled, not waiting
+  auto c = job("c");
+  ASSERT_TRUE(insert_many({a_old, a_new, b_later, c}));
+  auto oldest = call<std::map<std::string, core::TimePoint>>(
+      [&](auto done) { store().queue_oldest_ready(done); });
+  ASSERT_TRUE(oldest);
+  EXPECT_EQ(*oldest, (std::map<std::string, core::TimePoint>{{"a", kNow - 5min}, {"c", kNow}}));
+  claim({"c"});  // running: no longer waiting
+  oldest = call<std::map<std::string, core::TimePoint>>(
+      [&](auto done) { store().queue_oldest_ready(done); });
+  ASSERT_TRUE(oldest);
+  EXPECT_EQ(oldest->count("c"), 0u);
 }
 
 TEST_P(ReadTest, ListClampsTheLimit) {

@@ -18,6 +18,7 @@ core::Result<std::vector<InsertOutcome>> job_insert_many(OpContext& c,
 // read.cpp
 core::Result<core::Job> job_get(OpContext& c, const JobGetParams& p);
 core::Result<JobPage> job_list(OpContext& c, const JobListParams& p);
+core::Result<std::map<std::string, core::TimePoint>> queue_oldest_ready(OpContext& c);
 
 // claim.cpp
 core::Result<std::vector<core::Job>> job_claim(OpContext& c, const JobClaimParams& p);

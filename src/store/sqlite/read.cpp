@@ -1,5 +1,7 @@
 #include "store/sqlite/ops.hpp"
 
+#include "core/id.hpp"
+
 #include <algorithm>
 
 namespace errand::store::sqlite::ops {
@@ -11,7 +13,16 @@ constexpr std::size_t kMaxListLimit = 1000;
 
 unsigned list_filters(const JobListParams& p) {
   return (p.queue.empty() ? 0u : kByQueue) | (p.state ? kByState : 0u) |
-         (p.type.empty() ? 0u : kByType);
+         (p.type.empty() ? 0u : kByType) | (p.tag.empty() ? 0u : kByTag) |
+         (p.text.empty() ? 0u : kByText);
+}
+
+// Ids carry their creation time, so a time range is a range of ids: the
+// page starts below the cursor and below `until`, and stops at `since`.
+std::string upper_bound(const JobListParams& p) {
+  std::string bound = p.cursor.empty() ? std::string(kFromNewest) : p.cursor;
+  if (p.until) bound = std::min(bound, core::id_floor(*p.until));
+  return bound;
 }
 
 }  // namespace
@@ -38,8 +49,13 @@ core::Result<JobPage> job_list(OpContext& c, const JobListParams& p) {
   const std::size_t limit = std::clamp<std::size_t>(p.limit, 1, kMaxListLimit);
   Query q(c.sql.job_list(list_filters(p)));
   q.bind_text(1, p.queue).bind_int(2, p.state ? static_cast<int>(*p.state) : 0);
-  q.bind_text(3, p.type).bind_text(4, p.cursor.empty() ? kFromNewest : p.cursor);
+  // Bound text is not copied: the bounds must outlive the query.
+  const std::string upper = upper_bound(p);
+  const std::string lower = p.since ? core::id_floor(*p.since) : std::string();
+  q.bind_text(3, p.type).bind_text(4, upper);
   q.bind_int(5, static_cast<std::int64_t>(limit) + 1);  // one more tells whether a page follows
+  q.bind_text(6, lower);
+  q.bind_text(7, p.tag).bind_text(8, p.text);
   JobPage page;
   for (;;) {
     auto row = q.step();
@@ -52,6 +68,21 @@ core::Result<JobPage> job_list(OpContext& c, const JobListParams& p) {
     page.jobs.push_back(read_job(q).job);
   }
   return page;
+}
+
+core::Result<std::map<std::string, core::TimePoint>> queue_oldest_ready(OpContext& c) {
+  std::map<std::string, core::TimePoint> out;
+  // One indexed lookup per queue that has queued jobs (jobs_ready_since).
+  for (const auto& queue : c.queues.list()) {
+    const auto queued = queue.counts.find(core::JobState::queued);
+    if (queued == queue.counts.end() || queued->second == 0) continue;
+    Query q(c.sql[Sql::queue_oldest_ready]);
+    q.bind_text(1, queue.name);
+    auto row = q.step();
+    if (!row) return row.error();
+    if (*row && !q.is_null(0)) out.emplace(queue.name, q.time_at(0));
+  }
+  return out;
 }
 
 }  // namespace errand::store::sqlite::ops

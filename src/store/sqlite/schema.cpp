@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_ready ON jobs(queue, priority DESC, id) WHERE state = 1;
 CREATE INDEX IF NOT EXISTS jobs_waiting ON jobs(run_at) WHERE state = 0 OR state = 4;
+CREATE INDEX IF NOT EXISTS jobs_ready_since ON jobs(queue, run_at) WHERE state = 1;
 CREATE INDEX IF NOT EXISTS jobs_running ON jobs(lease_expires_at) WHERE state = 2;
 CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(finished_at)
   WHERE state = 3 OR state = 5 OR state = 6;

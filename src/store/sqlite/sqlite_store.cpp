@@ -167,6 +167,11 @@ void SqliteStore::job_delete(JobDeleteParams p, Callback<Unit> done) {
       kWrites, [p = std::move(p)](OpContext& c) { return ops::job_delete(c, p); }, std::move(done));
 }
 
+void SqliteStore::queue_oldest_ready(Callback<std::map<std::string, core::TimePoint>> done) {
+  submit(
+      kReads, [](OpContext& c) { return ops::queue_oldest_ready(c); }, std::move(done));
+}
+
 void SqliteStore::queue_list(Callback<std::vector<QueueInfo>> done) {
   submit(
       kReads, [](OpContext& c) { return ops::queue_list(c); }, std::move(done));

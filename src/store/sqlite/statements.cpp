@@ -77,6 +77,8 @@ std::vector<NamedSql> named_sql() {
       {Sql::next_lease_expiry, "next_lease_expiry",
        "SELECT lease_expires_at FROM jobs INDEXED BY jobs_running WHERE state = 2"
        " ORDER BY lease_expires_at LIMIT 1"},
+      {Sql::queue_oldest_ready, "queue_oldest_ready",
+       "SELECT min(run_at) FROM jobs WHERE state = 1 AND queue = ?1"},
       {Sql::queue_all, "queue_all",
        "SELECT name, paused, processed, failed, n_scheduled, n_queued, n_running, n_succeeded,"
        " n_failed, n_dead, n_cancelled, concurrency, rate_limit, rate_per_ms, default_priority,"
@@ -135,12 +137,15 @@ std::vector<NamedSql> named_sql() {
 }
 
 // The type filter repeats `type <> ''` so the planner may use the partial
-// index jobs_type_id. Every variant mentions ?5, so ?1..?5 can always be bound.
+// index jobs_type_id. Every variant mentions ?8 (a constant test when it
+// does not filter by text), so ?1..?8 can always be bound.
 std::string job_list_sql(unsigned filters) {
-  std::string sql = fmt::format("SELECT {} FROM jobs WHERE id < ?4", kJobColumns);
+  std::string sql = fmt::format("SELECT {} FROM jobs WHERE id < ?4 AND id >= ?6", kJobColumns);
   if (filters & kByQueue) sql += " AND queue = ?1";
   if (filters & kByState) sql += " AND state = ?2";
   if (filters & kByType) sql += " AND type = ?3 AND type <> ''";
+  if (filters & kByTag) sql += " AND EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE value = ?7)";
+  sql += (filters & kByText) ? " AND instr(payload, ?8) > 0" : " AND ?8 IS NOT NULL";
   return sql + " ORDER BY id DESC LIMIT ?5";
 }
 

@@ -40,6 +40,7 @@ enum class Sql {
   next_run_at,
   next_lease_expiry,
   queue_all,
+  queue_oldest_ready,
   queue_save,
   schedule_by_name,
   schedule_all,
@@ -55,7 +56,14 @@ enum class Sql {
 };
 
 // job_list variants: one statement per combination of optional filters.
-enum JobListFilter : unsigned { kByQueue = 1, kByState = 2, kByType = 4, kJobListVariants = 8 };
+enum JobListFilter : unsigned {
+  kByQueue = 1,
+  kByState = 2,
+  kByType = 4,
+  kByTag = 8,
+  kByText = 16,
+  kJobListVariants = 32
+};
 
 // A statement's name and SQL text, for preparing and for plan checks in tests.
 struct NamedSql {
@@ -71,7 +79,8 @@ class Statements {
   static std::vector<NamedSql> all_sql();
 
   Stmt& operator[](Sql name) { return named_[static_cast<std::size_t>(name)]; }
-  // Parameters: ?1 queue, ?2 state, ?3 type, ?4 cursor (exclusive), ?5 limit.
+  // Parameters: ?1 queue, ?2 state, ?3 type, ?4 cursor (exclusive), ?5 limit,
+  // ?6 lowest id (inclusive), ?7 tag, ?8 text.
   Stmt& job_list(unsigned filters) { return job_list_[filters % kJobListVariants]; }
 
  private:

@@ -1,0 +1,221 @@
+// The dashboard: its pages (compiled-in assets at / and /dashboard/*) and
+// its login (/v1/session: a session cookie standing for the admin role, with
+// a CSRF token for writes). See api/session.hpp.
+#include "api/embedded.hpp"
+#include "api/errors.hpp"
+#include "api/request.hpp"
+#include "api/router.hpp"
+
+#include <fmt/format.h>
+#include <boost/json.hpp>
+
+namespace errand::api {
+namespace json = boost::json;
+using boost::asio::awaitable;
+
+namespace {
+
+constexpr std::string_view kContentSecurityPolicy =
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+std::string_view content_type_of(std::string_view name) {
+  const auto dot = name.rfind('.');
+  const auto ext = dot == std::string_view::npos ? std::string_view{} : name.substr(dot);
+  if (ext == ".html") return "text/html; charset=utf-8";
+  if (ext == ".js" || ext == ".mjs") return "application/javascript; charset=utf-8";
+  if (ext == ".css") return "text/css; charset=utf-8";
+  if (ext == ".svg") return "image/svg+xml";
+  if (ext == ".png") return "image/png";
+  if (ext == ".json") return "application/json";
+  return "application/octet-stream";
+}
+
+const EmbeddedAsset* find_asset(std::string_view name) {
+  for (const auto& asset : dashboard_assets()) {
+    if (asset.name == name) return &asset;
+  }
+  return nullptr;
+}
+
+// Without keys the server answers loopback clients only: its pages too.
+core::Result<void> check_page_access(const Context& ctx) {
+  if (ctx.services.auth.has_keys() || ctx.services.auth.open_to(ctx.request)) return {};
+  return core::make_error(core::errc::forbidden,
+                          "this server has no API keys configured and shows its dashboard only "
+                          "to loopback clients; start it with --key admin:SECRET");
+}
+
+Response asset_response(const Request& request, const EmbeddedAsset& asset) {
+  Response r{.status = 200, .content_type = std::string(content_type_of(asset.name))};
+  if (request.if_none_match == asset.etag) {
+    r.status = 304;
+  } else {
+    r.body = std::string(asset.bytes);
+  }
+  r.headers.emplace_back("ETag", std::string(asset.etag));
+  r.headers.emplace_back("Cache-Control", "no-cache");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.headers.emplace_back("Content-Security-Policy", std::string(kContentSecurityPolicy));
+  r.headers.emplace_back("Referrer-Policy", "same-origin");
+  return r;
+}
+
+awaitable<Response> page(Context& ctx, std::string_view name) {
+  if (auto ok = check_page_access(ctx); !ok) co_return error_response(ok.error());
+  const auto* asset = find_asset(name);
+  if (!asset) {
+    co_return error_response(
+        core::make_error(core::errc::not_found, fmt::format("no such file: {}", name)));
+  }
+  co_return asset_response(ctx.request, *asset);
+}
+
+awaitable<Response> index_page(Context& ctx) {
+  co_return co_await page(ctx, "index.html");
+}
+awaitable<Response> dashboard_file(Context& ctx) {
+  co_return co_await page(ctx, ctx.params[0]);
+}
+
+std::string_view session_id_of(const Request& request) {
+  return cookie_value(request.cookie, kSessionCookie);
+}
+
+json::object session_json(const Services& s, const std::optional<Session>& session,
+                          bool authenticated) {
+  json::array methods{"key"};
+  if (s.auth.has_dashboard_password()) methods.emplace_back("password");
+  return json::object{
+      {"authenticated", authenticated},
+      {"mode", s.auth.has_keys() ? "keys" : "loopback"},
+      {"methods", std::move(methods)},
+      {"csrf_token", session ? json::value(session->csrf_token) : json::value(nullptr)},
+      {"expires_at",
+       session ? json::value(core::format_rfc3339(session->expires_at)) : json::value(nullptr)}};
+}
+
+// GET /v1/session: whether this browser is logged in (and its CSRF token).
+awaitable<Response> get_session(Context& ctx) {
+  auto& s = ctx.services;
+  if (!s.auth.has_keys()) {
+    if (auto ok = check_page_access(ctx); !ok) co_return error_response(ok.error());
+    co_return json_response(200, json::serialize(session_json(s, std::nullopt, true)));
+  }
+  const auto session = s.sessions.find(session_id_of(ctx.request), s.engine.clock().now());
+  co_return json_response(200, json::serialize(session_json(s, session, session.has_value())));
+}
+
+core::Result<bool> check_login(const Context& ctx) {
+  ERRAND_TRY(body, parse_object(ctx.request.body));
+  const Fields f(body);
+  if (auto ok = f.only({"key", "password"}); !ok) return ok.error();
+  ERRAND_TRY(key, f.string("key", 4096));
+  ERRAND_TRY(password, f.string("password", 4096));
+  const auto& auth = ctx.services.auth;
+  if (key && password) return core::invalid("password", "send either key or password, not both");
+  if (password) {
+    if (!auth.has_dashboard_password()) {
+      return core::invalid("password",
+                           "this server has no dashboard password; log in with an admin key");
+    }
+    if (!auth.is_dashboard_password(*password)) {
+      return core::make_error(core::errc::unauthorized, "wrong dashboard password", "password");
+    }
+    return true;
+  }
+  if (!key) return f.missing("key");
+  const auto role = auth.role_of(*key);
+  if (!role) return core::make_error(core::errc::unauthorized, "wrong key", "key");
+  if (*role != Role::admin) {
+    return core::make_error(
+        core::errc::forbidden,
+        fmt::format("a {} key may not use the dashboard: it needs an admin key", to_string(*role)),
+        "key");
+  }
+  return true;
+}
+
+// POST /v1/session {"key"} or {"password"}: logs in; sets the session cookie.
+awaitable<Response> create_session(Context& ctx) {
+  auto& s = ctx.services;
+  if (!s.auth.has_keys()) {
+    co_return error_response(core::make_error(
+        core::errc::conflict,
+        "this server has no API keys: the dashboard needs no login (loopback clients only)"));
+  }
+  if (auto ok = check_login(ctx); !ok) co_return error_response(ok.error());
+  const auto session = s.sessions.create(s.engine.clock().now());
+  auto r = json_response(200, json::serialize(session_json(s, session, true)));
+  r.headers.emplace_back("Set-Cookie", session_cookie(session, s.sessions.ttl()));
+  co_return r;
+}
+
+// DELETE /v1/session: logs out (needs the session's CSRF token).
+awaitable<Response> delete_session(Context& ctx) {
+  auto& s = ctx.services;
+  const auto id = session_id_of(ctx.request);
+  const auto session = s.sessions.find(id, s.engine.clock().now());
+  if (session && !same_secret(ctx.request.csrf_token, session->csrf_token)) {
+    co_return error_response(core::make_error(
+        core::errc::forbidden, "logging out needs the session's X-CSRF-Token", "X-CSRF-Token"));
+  }
+  if (session) s.sessions.remove(id);
+  auto r = json_response(200, json::serialize(session_json(s, std::nullopt, false)));
+  r.headers.emplace_back("Set-Cookie", cleared_session_cookie());
+  co_return r;
+}
+
+bool is_safe_method(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS";
+}
+
+}  // namespace
+
+std::optional<core::Result<Grant>> session_grant(const Request& request, const Services& services,
+                                                 core::TimePoint now) {
+  if (!request.authorization.empty() || !services.auth.has_keys()) return std::nullopt;
+  if (request.query.contains("token")) return std::nullopt;  // a job token speaks for itself
+  const auto id = session_id_of(request);
+  if (id.empty()) return std::nullopt;
+  const auto session = services.sessions.find(id, now);
+  if (!session) {
+    return core::Result<Grant>(core::make_error(
+        core::errc::unauthorized, "the dashboard session has expired: log in again", "session"));
+  }
+  if (!is_safe_method(request.method) && !same_secret(request.csrf_token, session->csrf_token)) {
+    return core::Result<Grant>(core::make_error(
+        core::errc::forbidden,
+        "a change made from the dashboard must carry its session's X-CSRF-Token header",
+        "X-CSRF-Token"));
+  }
+  return core::Result<Grant>(Grant::full);
+}
+
+core::Result<void> check_origin(const Request& request, const Services& services) {
+  if (services.auth.has_keys() || is_safe_method(request.method) || request.origin.empty()) {
+    return {};
+  }
+  if (request.origin == "http://" + request.host || request.origin == "https://" + request.host ||
+      services.cors.allows(request.origin)) {
+    return {};
+  }
+  return core::make_error(
+      core::errc::forbidden,
+      fmt::format("a change from a page on {} is refused: this server has no API keys and takes "
+                  "changes only from its own pages and --cors-origin origins",
+                  request.origin.substr(0, 100)),
+      "origin");
+}
+
+std::vector<Route> dashboard_routes() {
+  return {
+      {"GET", "/", Access::open, index_page},
+      {"GET", "/dashboard/:file", Access::open, dashboard_file},
+      {"GET", "/v1/session", Access::open, get_session},
+      {"POST", "/v1/session", Access::open, create_session},
+      {"DELETE", "/v1/session", Access::open, delete_session},
+  };
+}
+
+}  // namespace errand::api

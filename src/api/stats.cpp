@@ -1,0 +1,112 @@
+// GET /v1/stats: what the dashboard's overview shows — throughput over time,
+// jobs by state, queue depths and waiting ages, start latency, workers.
+#include "api/errors.hpp"
+#include "api/router.hpp"
+#include "core/duration.hpp"
+
+#include <fmt/format.h>
+#include <boost/json.hpp>
+
+#include <cmath>
+
+namespace errand::api {
+namespace json = boost::json;
+using boost::asio::awaitable;
+
+namespace {
+
+core::Result<core::Millis> parse_window(const Request& req) {
+  const auto it = req.query.find("window");
+  for (const auto& [key, value] : req.query) {
+    if (key != "window") {
+      return core::invalid(key, fmt::format("unknown query parameter {} (expected window)", key));
+    }
+  }
+  if (it == req.query.end() || it->second == "1h") return core::Millis{3'600'000};
+  if (it->second == "15m") return core::Millis{900'000};
+  if (it->second == "5m") return core::Millis{300'000};
+  return core::invalid("window", "window must be 5m, 15m or 1h");
+}
+
+// Three decimals; whole numbers as integers (Boost.JSON writes 0.0 as 0E0).
+json::value rounded(double v) {
+  const double r = std::round(v * 1000.0) / 1000.0;
+  if (r == std::floor(r) && std::abs(r) < 1e15) return static_cast<std::int64_t>(r);
+  return r;
+}
+
+json::value optional_ms(const std::optional<double>& v) {
+  if (!v) return nullptr;
+  return rounded(*v);
+}
+
+json::object series_json(const engine::ThroughputSeries& s) {
+  json::array at, processed, failed;
+  for (std::size_t i = 0; i < s.at.size(); ++i) {
+    at.emplace_back(core::to_unix_ms(s.at[i]) / 1000);
+    processed.emplace_back(rounded(s.processed[i]));
+    failed.emplace_back(rounded(s.failed[i]));
+  }
+  return {{"t", std::move(at)}, {"processed", std::move(processed)}, {"failed", std::move(failed)}};
+}
+
+awaitable<Response> get_stats(Context& c) {
+  const auto window = parse_window(c.request);
+  if (!window) co_return error_response(window.error());
+  auto& engine = c.services.engine;
+  auto queues = co_await engine.queues();
+  if (!queues) co_return error_response(queues.error());
+  auto oldest = co_await engine.oldest_ready();
+  if (!oldest) co_return error_response(oldest.error());
+  const auto now = engine.clock().now();
+  const auto& history = engine.history();
+  const auto rates = history.queue_rates(now, *window);
+
+  json::object states;
+  for (const auto s : core::kAllStates) states[core::to_string(s)] = 0;
+  json::array queue_list;
+  for (const auto& q : *queues) {
+    for (const auto& [state, n] : q.counts) {
+      states[core::to_string(state)] = states[core::to_string(state)].as_int64() + n;
+    }
+    const auto depth =
+        q.counts.contains(core::JobState::queued) ? q.counts.at(core::JobState::queued) : 0;
+    const auto since = oldest->find(q.name);
+    const auto rate = rates.find(q.name);
+    queue_list.emplace_back(json::object{
+        {"name", q.name},
+        {"paused", q.paused},
+        {"depth", depth},
+        {"oldest_waiting_ms",
+         since == oldest->end()
+             ? json::value(nullptr)
+             : json::value(std::max<std::int64_t>(
+                   0, std::chrono::duration_cast<core::Millis>(now - since->second).count()))},
+        {"processed_per_s", rounded(rate == rates.end() ? 0.0 : rate->second.processed_per_s)},
+        {"failed_per_s", rounded(rate == rates.end() ? 0.0 : rate->second.failed_per_s)}});
+  }
+  const auto latency = history.latency(now, *window);
+  const auto step = history.options().step;
+  json::object out{
+      {"window", core::format_duration(*window)},
+      {"step_seconds", std::chrono::duration_cast<std::chrono::seconds>(step).count()},
+      {"at", core::format_rfc3339(now)},
+      {"series", series_json(history.series(now, *window))},
+      {"states", std::move(states)},
+      {"queues", std::move(queue_list)},
+      {"latency",
+       {{"p50_ms", optional_ms(latency.p50_ms)},
+        {"p95_ms", optional_ms(latency.p95_ms)},
+        {"samples", latency.samples}}},
+      {"workers",
+       {{"connected", history.workers_seen(now)}, {"waiting", engine.stats().waiting_claims}}}};
+  co_return json_response(200, json::serialize(out));
+}
+
+}  // namespace
+
+std::vector<Route> stats_routes() {
+  return {{"GET", "/v1/stats", Access::producer, get_stats}};
+}
+
+}  // namespace errand::api

@@ -1,0 +1,117 @@
+#include "engine/stats.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace errand::engine {
+namespace {
+
+double per_second(std::int64_t delta, core::Millis elapsed) {
+  if (elapsed.count() <= 0 || delta <= 0) return 0;  // a counter that went back: a reset
+  return static_cast<double>(delta) * 1000.0 / static_cast<double>(elapsed.count());
+}
+
+// The nearest-rank percentile of sorted values.
+double percentile(const std::vector<double>& sorted, double p) {
+  const auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(sorted.size())));
+  return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
+}
+
+}  // namespace
+
+StatsHistory::StatsHistory(StatsOptions options) : options_(options) {}
+
+void StatsHistory::trim(core::TimePoint now) {
+  while (samples_.size() > 1 && samples_.front().at < now - options_.span) samples_.pop_front();
+  while (!waits_.empty() && waits_.front().first <= now - options_.span) waits_.pop_front();
+  std::erase_if(workers_, [&](const auto& w) { return w.second <= now - options_.span; });
+}
+
+void StatsHistory::sample(core::TimePoint now, const std::vector<store::QueueInfo>& queues) {
+  Sample s{.at = now, .all = {}, .queues = {}};
+  for (const auto& q : queues) {
+    s.queues[q.name] = {q.processed, q.failed};
+    s.all.processed += q.processed;
+    s.all.failed += q.failed;
+  }
+  std::lock_guard lock(mutex_);
+  samples_.push_back(std::move(s));
+  trim(now);
+}
+
+ThroughputSeries StatsHistory::series(core::TimePoint now, core::Millis window) const {
+  ThroughputSeries out{.step = options_.step, .at = {}, .processed = {}, .failed = {}};
+  std::lock_guard lock(mutex_);
+  for (std::size_t i = 1; i < samples_.size(); ++i) {
+    const auto& before = samples_[i - 1];
+    const auto& after = samples_[i];
+    if (after.at <= now - window) continue;
+    const auto elapsed = std::chrono::duration_cast<core::Millis>(after.at - before.at);
+    out.at.push_back(before.at);
+    out.processed.push_back(per_second(after.all.processed - before.all.processed, elapsed));
+    out.failed.push_back(per_second(after.all.failed - before.all.failed, elapsed));
+  }
+  return out;
+}
+
+std::map<std::string, QueueRate> StatsHistory::queue_rates(core::TimePoint now,
+                                                           core::Millis window) const {
+  std::map<std::string, QueueRate> out;
+  std::lock_guard lock(mutex_);
+  if (samples_.size() < 2) return out;
+  const auto& last = samples_.back();
+  // The newest sample at or before the window's start (else the oldest).
+  const Sample* base = &samples_.front();
+  for (const auto& s : samples_) {
+    if (s.at > now - window) break;
+    base = &s;
+  }
+  const auto elapsed = std::chrono::duration_cast<core::Millis>(last.at - base->at);
+  for (const auto& [name, totals] : last.queues) {
+    const auto before = base->queues.find(name);
+    const Totals from = before == base->queues.end() ? Totals{} : before->second;
+    out[name] = {per_second(totals.processed - from.processed, elapsed),
+                 per_second(totals.failed - from.failed, elapsed)};
+  }
+  return out;
+}
+
+void StatsHistory::record_claim(std::string_view worker, core::TimePoint now,
+                                const std::vector<core::TimePoint>& ready) {
+  std::lock_guard lock(mutex_);
+  if (auto it = workers_.find(worker); it != workers_.end()) {
+    it->second = now;
+  } else {
+    workers_.emplace(std::string(worker), now);
+  }
+  for (const auto at : ready) {
+    const auto waited = std::chrono::duration<double, std::milli>(now - at).count();
+    waits_.emplace_back(now, std::max(waited, 0.0));
+  }
+  while (waits_.size() > options_.latency_samples) waits_.pop_front();
+}
+
+LatencySummary StatsHistory::latency(core::TimePoint now, core::Millis window) const {
+  std::vector<double> values;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [at, ms] : waits_) {
+      if (at > now - window) values.push_back(ms);
+    }
+  }
+  LatencySummary out{.p50_ms = std::nullopt, .p95_ms = std::nullopt, .samples = values.size()};
+  if (values.empty()) return out;
+  std::sort(values.begin(), values.end());
+  out.p50_ms = percentile(values, 0.50);
+  out.p95_ms = percentile(values, 0.95);
+  return out;
+}
+
+std::size_t StatsHistory::workers_seen(core::TimePoint now) const {
+  std::lock_guard lock(mutex_);
+  return static_cast<std::size_t>(
+      std::count_if(workers_.begin(), workers_.end(),
+                    [&](const auto& w) { return w.second > now - options_.worker_seen_within; }));
+}
+
+}  // namespace errand::engine

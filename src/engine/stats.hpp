@@ -1,0 +1,91 @@
+// What the dashboard's overview shows of the recent past: processed and
+// failed attempts per second, per queue and in all, over the last hour; how
+// long jobs waited from ready to started (p50/p95); and the workers seen.
+//
+// Throughput comes from samples of the queues' lifetime counters
+// (store::QueueInfo::processed and ::failed) taken every `step` by the
+// engine: the counters live in the store, so the rates include every server
+// sharing it, and a sample costs one read of the queue table. Latency and
+// workers are what this server's claims saw. The history starts when the
+// server starts. Thread-safe.
+#pragma once
+
+#include "core/time.hpp"
+#include "store/store.hpp"
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace errand::engine {
+
+struct StatsOptions {
+  core::Millis step{10'000};                // one sample per step
+  core::Millis span{3'600'000};             // how far back the history reaches
+  std::size_t latency_samples = 4096;       // the most recent claims' waits kept
+  core::Millis worker_seen_within{60'000};  // "connected": claimed within this
+};
+
+struct ThroughputSeries {
+  core::Millis step{};
+  std::vector<core::TimePoint> at;  // each bucket's start, oldest first
+  std::vector<double> processed;    // attempts succeeded per second in the bucket
+  std::vector<double> failed;       // attempts failed per second in the bucket
+};
+
+struct QueueRate {
+  double processed_per_s = 0;
+  double failed_per_s = 0;
+};
+
+struct LatencySummary {
+  std::optional<double> p50_ms;
+  std::optional<double> p95_ms;
+  std::size_t samples = 0;
+};
+
+class StatsHistory {
+ public:
+  explicit StatsHistory(StatsOptions options = {});
+
+  // Records the queues' lifetime counters as they are at `now`.
+  void sample(core::TimePoint now, const std::vector<store::QueueInfo>& queues);
+  // The whole server's rates over the `window` before `now`, one bucket per step.
+  ThroughputSeries series(core::TimePoint now, core::Millis window) const;
+  // Each queue's average rates over the `window` before `now`.
+  std::map<std::string, QueueRate> queue_rates(core::TimePoint now, core::Millis window) const;
+
+  // A claim at `now` by `worker` that started jobs which became ready at `ready`.
+  void record_claim(std::string_view worker, core::TimePoint now,
+                    const std::vector<core::TimePoint>& ready);
+  LatencySummary latency(core::TimePoint now, core::Millis window) const;
+  // Workers whose last claim was within worker_seen_within of `now`.
+  std::size_t workers_seen(core::TimePoint now) const;
+
+  const StatsOptions& options() const { return options_; }
+
+ private:
+  struct Totals {
+    std::int64_t processed = 0;
+    std::int64_t failed = 0;
+  };
+  struct Sample {
+    core::TimePoint at;
+    Totals all;
+    std::map<std::string, Totals> queues;
+  };
+  void trim(core::TimePoint now);
+
+  const StatsOptions options_;
+  mutable std::mutex mutex_;
+  std::deque<Sample> samples_;                            // oldest first
+  std::deque<std::pair<core::TimePoint, double>> waits_;  // (claimed at, waited ms)
+  std::map<std::string, core::TimePoint, std::less<>> workers_;
+};
+
+}  // namespace errand::engine

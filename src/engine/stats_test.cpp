@@ -1,0 +1,86 @@
+#include "engine/stats.hpp"
+
+#include <gtest/gtest.h>
+
+namespace errand::engine {
+namespace {
+using namespace std::chrono_literals;
+
+const core::TimePoint kT0 = core::from_unix_ms(1'790'000'000'000);
+
+store::QueueInfo queue(std::string name, std::int64_t processed, std::int64_t failed) {
+  return {.name = std::move(name), .processed = processed, .failed = failed};
+}
+
+TEST(StatsHistory, SeriesIsRatesPerSecondBetweenSamples) {
+  StatsHistory h({.step = 10s});
+  h.sample(kT0, {queue("a", 0, 0), queue("b", 100, 5)});
+  h.sample(kT0 + 10s, {queue("a", 50, 0), queue("b", 150, 15)});  // +100 processed, +10 failed
+  h.sample(kT0 + 20s, {queue("a", 50, 0), queue("b", 150, 15)});
+  const auto s = h.series(kT0 + 20s, 1h);
+  ASSERT_EQ(s.at.size(), 2u);
+  EXPECT_EQ(s.at[0], kT0);
+  EXPECT_DOUBLE_EQ(s.processed[0], 10.0);
+  EXPECT_DOUBLE_EQ(s.failed[0], 1.0);
+  EXPECT_DOUBLE_EQ(s.processed[1], 0.0);
+}
+
+TEST(StatsHistory, ACounterThatWentBackCountsAsNoWorkNotNegative) {
+  StatsHistory h({.step = 10s});
+  h.sample(kT0, {queue("a", 100, 0)});
+  h.sample(kT0 + 10s, {});  // the queue is gone
+  EXPECT_DOUBLE_EQ(h.series(kT0 + 10s, 1h).processed[0], 0.0);
+}
+
+TEST(StatsHistory, WindowAndSpanLimitTheSeries) {
+  StatsHistory h({.step = 10s, .span = 1min});
+  for (int i = 0; i <= 12; ++i) h.sample(kT0 + i * 10s, {queue("a", i * 10, 0)});
+  const auto now = kT0 + 120s;
+  EXPECT_EQ(h.series(now, 1min).at.size(), 6u);
+  EXPECT_EQ(h.series(now, 1h).at.size(), 6u);  // only a minute is kept
+  EXPECT_EQ(h.series(now, 30s).at.size(), 3u);
+}
+
+TEST(StatsHistory, QueueRatesAverageOverTheWindow) {
+  StatsHistory h({.step = 10s});
+  h.sample(kT0, {queue("a", 0, 0)});
+  h.sample(kT0 + 10s, {queue("a", 100, 10), queue("new", 5, 0)});
+  h.sample(kT0 + 20s, {queue("a", 100, 10), queue("new", 5, 0)});
+  const auto rates = h.queue_rates(kT0 + 20s, 1h);
+  EXPECT_DOUBLE_EQ(rates.at("a").processed_per_s, 5.0);  // 100 in 20 s
+  EXPECT_DOUBLE_EQ(rates.at("a").failed_per_s, 0.5);
+  EXPECT_DOUBLE_EQ(rates.at("new").processed_per_s, 0.25);  // absent before: counted from 0
+  EXPECT_TRUE(StatsHistory().queue_rates(kT0, 1h).empty());
+}
+
+TEST(StatsHistory, LatencyPercentilesOfClaimsInTheWindow) {
+  StatsHistory h;
+  EXPECT_FALSE(h.latency(kT0, 1h).p50_ms);
+  std::vector<core::TimePoint> ready;
+  for (int ms = 1; ms <= 100; ++ms) ready.push_back(kT0 - core::Millis{ms});
+  h.record_claim("w1", kT0, ready);
+  auto l = h.latency(kT0, 1h);
+  EXPECT_EQ(l.samples, 100u);
+  EXPECT_DOUBLE_EQ(*l.p50_ms, 50.0);
+  EXPECT_DOUBLE_EQ(*l.p95_ms, 95.0);
+  EXPECT_EQ(h.latency(kT0 + 2h, 1h).samples, 0u);
+}
+
+TEST(StatsHistory, LatencyKeepsOnlyTheMostRecentSamples) {
+  StatsHistory h({.latency_samples = 10});
+  h.record_claim("w", kT0, std::vector<core::TimePoint>(20, kT0 - 5ms));
+  EXPECT_EQ(h.latency(kT0, 1h).samples, 10u);
+}
+
+TEST(StatsHistory, WorkersAreConnectedWhileTheyClaimedRecently) {
+  StatsHistory h({.worker_seen_within = 60s});
+  h.record_claim("w1", kT0, {});
+  h.record_claim("w2", kT0 + 30s, {});
+  h.record_claim("w1", kT0 + 40s, {});
+  EXPECT_EQ(h.workers_seen(kT0 + 50s), 2u);
+  EXPECT_EQ(h.workers_seen(kT0 + 95s), 1u);
+  EXPECT_EQ(h.workers_seen(kT0 + 200s), 0u);
+}
+
+}  // namespace
+}  // namespace errand::engine
