@@ -44,8 +44,12 @@ struct ListOptions {
   std::string queue;
   std::optional<core::JobState> state;
   std::string type;
-  std::optional<int> limit;  // 1..1000, server default 50
-  std::string cursor;        // next_cursor of the previous page
+  std::string tag;                       // jobs carrying this tag
+  std::string text;                      // jobs whose payload JSON contains this text
+  std::optional<core::TimePoint> since;  // created at or after
+  std::optional<core::TimePoint> until;  // created before
+  std::optional<int> limit;              // 1..1000, server default 50
+  std::string cursor;                    // next_cursor of the previous page
 };
 
 struct JobPage {

@@ -365,6 +365,10 @@ std::string list_target(const ListOptions& o) {
   if (!o.queue.empty()) params.append({"queue", o.queue});
   if (o.state) params.append({"state", core::to_string(*o.state)});
   if (!o.type.empty()) params.append({"type", o.type});
+  if (!o.tag.empty()) params.append({"tag", o.tag});
+  if (!o.text.empty()) params.append({"q", o.text});
+  if (o.since) params.append({"since", core::format_rfc3339(*o.since)});
+  if (o.until) params.append({"until", core::format_rfc3339(*o.until)});
   if (o.limit) params.append({"limit", std::to_string(*o.limit)});
   if (!o.cursor.empty()) params.append({"cursor", o.cursor});
   return std::string(u.buffer());

@@ -100,6 +100,12 @@ TEST(WireRequest, TargetsAreEncoded) {
       .queue = "emails", .state = JobState::dead, .type = "a&b c", .limit = 10, .cursor = "X"};
   EXPECT_EQ(wire::list_target(o),
             "/v1/jobs?queue=emails&state=dead&type=a%26b%20c&limit=10&cursor=X");
+  ListOptions filters{.tag = "vip",
+                      .text = "a@b",
+                      .since = core::from_unix_ms(0),
+                      .until = core::from_unix_ms(1'000)};
+  EXPECT_EQ(wire::list_target(filters),
+            "/v1/jobs?tag=vip&q=a@b&since=1970-01-01T00:00:00.000Z&until=1970-01-01T00:00:01.000Z");
   EXPECT_EQ(wire::job_target("01ABC", "/cancel"), "/v1/jobs/01ABC/cancel");
   EXPECT_EQ(wire::job_target("../x?y"), "/v1/jobs/..%2Fx%3Fy");
   EXPECT_EQ(wire::queue_target("q.1", "/pause"), "/v1/queues/q.1/pause");

@@ -3,36 +3,45 @@
 //
 // Test hooks (ids and data-testid), by page:
 //   shell      #nav, #nav-overview, #nav-queues, #nav-jobs, #nav-dead, #nav-scheduled,
-//              #nav-schedules, #logout, #loopback-banner (role=status), #alerts (role=alert)
-//              holding [data-testid=error] items, #main, #page-title (each page's <h1>)
+//              #nav-schedules (the current one has aria-current=page), #logout,
+//              #loopback-banner (role=status), #alerts (role=alert) holding
+//              [data-testid=error] items, #main, #page-title (every page's <h1>)
 //   dialog     #confirm-dialog, #confirm-title, #confirm-message, #confirm-ok, #confirm-cancel
 //   login      #login-form, #login-key, #login-method-key, #login-method-password (only
-//              when the server offers passwords), #login-submit, #login-error (role=alert)
-//   overview   #throughput-chart, #stats-window-5m|15m|1h, #stats-updated,
-//              [data-testid=state-count-<state>] for the 7 states,
-//              #overview-queues with [data-testid=overview-queue-row][data-queue],
-//              #latency-p50, #latency-p95, #latency-samples, #workers-connected, #workers-waiting
-//   queues     #queues-table, [data-testid=queue-row][data-queue] holding
+//              when the server offers the password), #login-submit, #login-error (role=alert)
+//   overview   #throughput-chart (a uPlot <canvas> inside), #stats-window-5m|15m|1h
+//              (aria-pressed), #stats-updated, [data-testid=state-count-<state>] for the 7
+//              states, #overview-queues with [data-testid=overview-queue-row][data-queue]
+//              (#overview-queues-empty when none), #latency-p50, #latency-p95,
+//              #latency-samples, #workers-connected, #workers-waiting
+//   queues     #queues-table, [data-testid=queue-row][data-queue][data-paused] holding
 //              [data-testid=queue-count-<state>], [data-testid=queue-processed],
-//              [data-testid=queue-failed], [data-testid=queue-paused], [data-testid=queue-toggle]
-//   jobs       (also #/dead and #/scheduled) #jobs-filters, #filter-queue, #filter-state,
-//              #filter-type, #filter-tag, #filter-since, #filter-until, #filter-apply,
-//              #filter-clear, #job-search-form, #job-search, #jobs-table, #select-all,
-//              [data-testid=job-row][data-id] with [data-testid=job-select] checkboxes,
-//              #selected-count, #bulk-retry, #bulk-cancel, #bulk-delete, #bulk-result,
-//              #page-newer, #page-next, #jobs-refresh, #jobs-empty,
-//              #tab-scheduled, #tab-failed (on #/scheduled)
-//   job        #job-id, #job-state, #job-live, #job-progress (role=progressbar, aria-valuenow),
-//              #job-progress-message, #job-retry, #job-cancel, #job-delete, #job-payload,
+//              [data-testid=queue-failed], [data-testid=queue-paused],
+//              [data-testid=queue-toggle]; #queues-empty when none
+//   jobs       (also #/dead and #/scheduled) #job-search-form, #job-search, #jobs-filters,
+//              #filter-queue, #filter-state (not on #/dead, #/scheduled), #filter-type,
+//              #filter-tag, #filter-since, #filter-until, #filter-apply, #filter-clear,
+//              #jobs-table, #select-all, [data-testid=job-row][data-id][data-state] with a
+//              [data-testid=job-select] checkbox, #jobs-empty, #selected-count,
+//              #bulk-retry, #bulk-cancel (not on #/dead), #bulk-delete, #bulk-result
+//              holding [data-testid=bulk-summary], [data-testid=bulk-succeeded] and
+//              [data-testid=bulk-failure][data-id] items, #page-newer, #page-next,
+//              #page-number, #jobs-refresh, #jobs-hint; #tab-scheduled, #tab-failed
+//              (on #/scheduled)
+//   job        #job-id, #job-state, #job-live (data-live on|connecting|reconnecting|off),
+//              #job-progress (role=progressbar, aria-valuenow), #job-progress-message,
+//              #job-retry, #job-cancel, #job-delete, #job-details, #job-payload,
 //              #job-result, #job-attempts with [data-testid=attempt][data-attempt],
-//              #job-timeline with [data-testid=timeline-entry], #job-curl, #copy-curl,
-//              #job-not-found
-//   schedules  #schedules-table, [data-testid=schedule-row][data-name] holding
-//              [data-testid=schedule-next], [data-testid=schedule-last],
-//              [data-testid=schedule-trigger], [data-testid=schedule-toggle], #schedule-notice
+//              #job-timeline with [data-testid=timeline-entry][data-state], #job-curl,
+//              #copy-curl, #job-not-found
+//   schedules  #schedules-table, [data-testid=schedule-row][data-name][data-paused]
+//              holding [data-testid=schedule-next], [data-testid=schedule-last],
+//              [data-testid=schedule-status], [data-testid=schedule-trigger],
+//              [data-testid=schedule-toggle]; #schedules-empty when none;
+//              #schedule-notice with [data-testid=triggered-job] after a trigger
 
 import { api, describeError, setCsrfToken, setUnauthorizedHandler } from "./api.js";
-import { byId, setText } from "./dom.js";
+import { byId } from "./dom.js";
 import { clearErrors, closeDialog, pageContext, showError } from "./ui.js";
 import { loginPage } from "./pages-login.js";
 import { overviewPage } from "./pages-overview.js";

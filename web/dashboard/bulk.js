@@ -1,5 +1,6 @@
 // bulk.js: the summary of a bulk action's answer (POST /v1/jobs/bulk).
 
+import { seg } from "./api.js";
 import { h } from "./dom.js";
 
 const SHOWN_FAILURES = 10;
@@ -14,7 +15,7 @@ export function bulkSummary(past, results) {
     failed.length ? `; ${failed.length} failed:` : ".")];
   if (failed.length) {
     nodes.push(h("ul", { class: "bulk-failures" }, failed.slice(0, SHOWN_FAILURES).map((r) => h("li", { "data-testid": "bulk-failure", "data-id": r.id },
-      h("a", { href: `#/jobs/${r.id}`, class: "mono" }, r.id), ": ",
+      h("a", { href: `#/jobs/${seg(r.id)}`, class: "mono" }, r.id), ": ",
       (r.error && r.error.message) || "failed"))));
     if (failed.length > SHOWN_FAILURES) nodes.push(h("p", { class: "muted" }, `and ${failed.length - SHOWN_FAILURES} more.`));
   }

@@ -31,12 +31,6 @@ export function append(el, children) {
   return el;
 }
 
-// Replaces an element's children.
-export function fill(el, ...children) {
-  el.replaceChildren();
-  return append(el, children);
-}
-
 // Sets textContent only when it changed, so unchanged values cause no work.
 export function setText(el, text) {
   const value = text === null || text === undefined ? "" : String(text);

@@ -9,38 +9,39 @@ import { stateBadge } from "./ui.js";
 // Where a state falls within an attempt, to order the timeline by the job's
 // life rather than by clocks (live events carry the browser's time of receipt).
 const PHASE = { created: 0, running: 1, failed: 2, queued: 3, scheduled: 3, succeeded: 4, dead: 4, cancelled: 4 };
-export function phaseOf(state) {
+function phaseOf(state) {
   return PHASE[state] ?? 3;
 }
-// A job queued again after it had finished (a retry) comes after its end.
-export const REQUEUED_PHASE = 5;
 
 // Timeline entries {at, state, attempt, text, future} from the job's times
 // plus the live state events seen (those the job's own times already show are
-// left out).
-export function timelineEntries(job, liveEvents) {
+// left out). `generation` counts the times the job was queued again after it
+// had finished (a retry) while the page was open; each live event carries the
+// generation it came in, so a retry's events follow the end they undo.
+export function timelineEntries(job, liveEvents, generation) {
   const entries = [];
-  const add = (at, state, attempt, text, future = false) => {
-    if (parseTime(at) !== null) entries.push({ at, state, attempt, text, future, phase: phaseOf(state) });
+  const add = (at, state, attempt, text, future = false, gen = 0) => {
+    if (parseTime(at) !== null) entries.push({ at, state, attempt, text, future, gen, phase: phaseOf(state) });
   };
   add(job.created_at, "created", 0, "Enqueued");
   const errors = Array.isArray(job.errors) ? job.errors : [];
   for (const e of errors) add(e.at, "failed", e.attempt, `Attempt ${e.attempt} failed: ${e.message || "no message"}`);
   // started_at is when the job first started (attempt 1); later starts come from live events.
   if (job.started_at) add(job.started_at, "running", 1, "Attempt 1 started");
-  if (job.finished_at) add(job.finished_at, job.state, job.attempt, finalText(job));
+  if (job.finished_at) add(job.finished_at, job.state, job.attempt, finalText(job), false, generation);
   const runAt = parseTime(job.run_at);
   if ((job.state === "scheduled" || job.state === "failed") && runAt !== null) {
     add(job.run_at, job.state === "failed" ? "queued" : "scheduled", job.attempt,
-      job.state === "failed" ? `Retry (attempt ${job.attempt + 1}) due` : "Due to run", runAt > Date.now());
+      job.state === "failed" ? `Retry (attempt ${job.attempt + 1}) due` : "Due to run", runAt > Date.now(), generation);
   }
-  const known = new Set(entries.map((e) => `${e.state}:${e.attempt}`));
+  const known = new Set(entries.map((e) => `${e.state}:${e.attempt}:${e.gen}`));
   for (const ev of liveEvents) {
-    if (known.has(`${ev.state}:${ev.attempt}`)) continue;
-    known.add(`${ev.state}:${ev.attempt}`);
-    entries.push({ at: ev.at, state: ev.state, attempt: ev.attempt, text: liveText(ev), future: false, phase: ev.phase ?? phaseOf(ev.state) });
+    const key = `${ev.state}:${ev.attempt}:${ev.gen}`;
+    if (known.has(key)) continue;
+    known.add(key);
+    entries.push({ at: ev.at, state: ev.state, attempt: ev.attempt, text: liveText(ev), future: false, gen: ev.gen, phase: phaseOf(ev.state) });
   }
-  entries.sort((a, b) => (a.attempt - b.attempt) || (a.phase - b.phase) || (parseTime(a.at) - parseTime(b.at)));
+  entries.sort((a, b) => (a.attempt - b.attempt) || (a.gen - b.gen) || (a.phase - b.phase) || (parseTime(a.at) - parseTime(b.at)));
   return entries;
 }
 

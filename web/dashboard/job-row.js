@@ -1,5 +1,6 @@
 // job-row.js: one row of a job list, updated in place on refresh.
 
+import { seg } from "./api.js";
 import { h, setText } from "./dom.js";
 import { absolute, relative } from "./format.js";
 import { stateBadge, updateStateBadge } from "./ui.js";
@@ -22,7 +23,7 @@ function when(job) {
 export function jobRow(initial, { onSelect }) {
   const checkbox = h("input", { type: "checkbox", "data-testid": "job-select", "aria-label": `Select job ${initial.id}` });
   checkbox.addEventListener("change", () => onSelect(initial.id, checkbox.checked));
-  const link = h("a", { href: `#/jobs/${initial.id}`, class: "mono" }, initial.id);
+  const link = h("a", { href: `#/jobs/${seg(initial.id)}`, class: "mono" }, initial.id);
   const queue = h("td");
   const type = h("td", { class: "optional" });
   const badge = stateBadge(initial.state);

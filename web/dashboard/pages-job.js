@@ -6,7 +6,7 @@
 import { api, seg } from "./api.js";
 import { h, setText } from "./dom.js";
 import { FINAL_STATES, absolute, count, prettyJson, relative } from "./format.js";
-import { REQUEUED_PHASE, curlCommand, phaseOf, renderAttempts, renderTimeline, timelineEntries } from "./job-parts.js";
+import { curlCommand, renderAttempts, renderTimeline, timelineEntries } from "./job-parts.js";
 import { actionButton, confirmDialog, stateBadge, updateStateBadge } from "./ui.js";
 
 const MAX_STREAM_RETRIES = 6;
@@ -15,6 +15,7 @@ export function jobPage(main, ctx, params, id) {
   let job = null;
   let logs = [];
   const liveEvents = [];
+  let generation = 0; // times the job was queued again after finishing, while shown
   let source = null;
   let retryTimer = null;
   let refetchTimer = null;
@@ -96,7 +97,7 @@ export function jobPage(main, ctx, params, id) {
     setText(result, job.result === null || job.result === undefined ? "No result." : prettyJson(job.result));
     result.classList.toggle("muted", job.result === null || job.result === undefined);
     renderAttempts(attempts, job, logs);
-    renderTimeline(timeline, timelineEntries(job, liveEvents));
+    renderTimeline(timeline, timelineEntries(job, liveEvents, generation));
     setText(curl, curlCommand(job, location.origin));
   }
 
@@ -220,11 +221,8 @@ export function jobPage(main, ctx, params, id) {
   function noteState(data) {
     if (!data || !data.state) return;
     const attempt = data.attempt ?? (job ? job.attempt : 0);
-    const afterEnd = job && FINAL_STATES.includes(job.state) && !FINAL_STATES.includes(data.state);
-    liveEvents.push({
-      at: new Date().toISOString(), state: data.state, attempt, error: data.error || null,
-      phase: afterEnd ? REQUEUED_PHASE : phaseOf(data.state),
-    });
+    if (job && FINAL_STATES.includes(job.state) && !FINAL_STATES.includes(data.state)) generation += 1;
+    liveEvents.push({ at: new Date().toISOString(), state: data.state, attempt, error: data.error || null, gen: generation });
     if (job) {
       job.state = data.state;
       if (typeof data.attempt === "number") job.attempt = data.attempt;

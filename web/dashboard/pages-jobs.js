@@ -12,6 +12,7 @@ import { confirmDialog, showError } from "./ui.js";
 import { bulkSummary } from "./bulk.js";
 
 const PAGE_SIZE = 50;
+const REFRESH_MS = 5000;
 const FILTERS = ["queue", "state", "type", "tag", "since", "until", "q"];
 
 export function jobsPage(main, ctx, params) {
@@ -50,6 +51,7 @@ function jobList(main, ctx, initialParams, config) {
   let sequence = 0;
   const selected = new Set();
   let pageIds = [];
+  let busy = false; // a bulk action is under way
 
   // --- Filters and search ---
   const queueList = h("datalist", { id: "queue-names" });
@@ -227,10 +229,11 @@ function jobList(main, ctx, initialParams, config) {
     load().then(() => table.scrollIntoView({ block: "nearest" }));
   }
 
-  async function load() {
+  // quiet: a background refresh, which does not dim the table.
+  async function load({ quiet = false } = {}) {
     const mine = ++sequence;
     const query = { ...filters, limit: PAGE_SIZE, cursor: cursors[cursors.length - 1] };
-    table.setAttribute("aria-busy", "true");
+    if (!quiet) table.setAttribute("aria-busy", "true");
     try {
       const answer = await api("GET", withQuery("/v1/jobs", query), { signal: ctx.signal });
       if (mine !== sequence || !ctx.alive) return;
@@ -246,9 +249,11 @@ function jobList(main, ctx, initialParams, config) {
       } else empty.remove();
     } catch (err) {
       if (mine !== sequence || err.name === "AbortError") return;
-      pageIds = [];
-      rows.clear();
-      tbody.append(empty);
+      if (!quiet) {
+        pageIds = [];
+        rows.clear();
+        tbody.append(empty);
+      }
       ctx.error(err, "jobs");
     } finally {
       if (mine === sequence) {
@@ -279,7 +284,7 @@ function jobList(main, ctx, initialParams, config) {
     const ok = await confirmDialog({
       title: `${meta.verb} ${noun}?`,
       message: action === "delete"
-        ? `${noun} will be deleted for good, with their results and logs.`
+        ? `${noun === "1 job" ? "The job" : `The ${noun}`} will be deleted for good, with ${ids.length === 1 ? "its result and log" : "their results and logs"}.`
         : action === "cancel"
           ? `Waiting jobs are cancelled at once; running ones are asked to stop.`
           : `The jobs are queued again now.`,
@@ -288,6 +293,7 @@ function jobList(main, ctx, initialParams, config) {
     });
     if (!ok || !ctx.alive) return;
     for (const b of bulkButtons) b.disabled = true;
+    busy = true;
     try {
       const answer = await api("POST", "/v1/jobs/bulk", { body: { action, ids }, signal: ctx.signal });
       if (!ctx.alive) return;
@@ -298,6 +304,7 @@ function jobList(main, ctx, initialParams, config) {
       if (err.name === "AbortError") return;
       showError(err);
     } finally {
+      busy = false;
       if (ctx.alive) await load();
     }
   }
@@ -311,8 +318,19 @@ function jobList(main, ctx, initialParams, config) {
     }
   }
 
+  // The first page follows new jobs: it is reloaded every few seconds (rows
+  // are updated in place and the selection kept); later pages hold still.
+  let first = true;
+  ctx.poll(async () => {
+    if (first) {
+      first = false;
+      await load();
+    } else if (cursors.length === 1 && !busy && !document.getElementById("confirm-dialog").open) {
+      await load({ quiet: true });
+    }
+  }, REFRESH_MS);
+
   showFilters();
-  load();
   loadQueueNames();
 
   return {

@@ -72,7 +72,7 @@ export function overviewPage(main, ctx) {
         h("div", { class: "tiles" },
           h("div", { class: "tile" }, h("span", { class: "tile-label" }, "p50"), p50),
           h("div", { class: "tile" }, h("span", { class: "tile-label" }, "p95"), p95)),
-        h("p", { class: "muted small" }, samples, " samples in the window")),
+        h("p", { class: "muted small" }, "Samples in the window: ", samples)),
       h("section", { class: "card", "aria-labelledby": "workers-title" },
         h("h2", { id: "workers-title" }, "Workers"),
         h("div", { class: "tiles" },
