@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
+
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -175,6 +177,38 @@ TEST_F(SqliteStoreTest, AClaimOfDurableJobsIsAnsweredBeforeTheCommit) {
   });
   ASSERT_FALSE(late);
   EXPECT_EQ(late.error().code, core::errc::conflict);
+}
+
+// A read earlier in the batch is answered before a claim after it: a watcher
+// subscribing in its read's callback must not miss the claim's state change.
+TEST_F(SqliteStoreTest, AClaimIsNotAnsweredBeforeAnEarlierReadOfItsBatch) {
+  auto opened = open_failing();
+  ASSERT_TRUE(opened);
+  auto& store = *opened;
+  ASSERT_TRUE(insert(store, "durable"));
+  auto release = hold_writer(store);
+  auto order = std::make_shared<std::vector<std::string>>();
+  auto mutex = std::make_shared<std::mutex>();
+  auto both = std::make_shared<std::promise<void>>();
+  auto note = [order, mutex, both](std::string what) {
+    std::lock_guard lock(*mutex);
+    order->push_back(std::move(what));
+    if (order->size() == 2) both->set_value();
+  };
+  store.job_get({.id = "durable"}, [note](auto r) {
+    EXPECT_TRUE(r);
+    if (r) {
+      EXPECT_EQ(r->state, core::JobState::queued);
+    }
+    note("read");
+  });
+  store.job_claim({.queues = {"q"}, .worker = "w", .max = 1, .now = kNow}, [note](auto r) {
+    EXPECT_TRUE(r && r->size() == 1u);
+    note("claim");
+  });
+  release.set_value();
+  both->get_future().get();
+  EXPECT_EQ(*order, (std::vector<std::string>{"read", "claim"}));
 }
 
 // A job made runnable earlier in the same batch is not durable yet: a claim

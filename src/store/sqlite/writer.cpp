@@ -159,8 +159,11 @@ void Writer::notify(const Listener* listener, NoticeBuilder& notice) {
 // the commit fails or the server dies first, the job is still queued and the
 // worker's next heartbeat or complete is refused — the job runs again, as
 // after any lost lease. This saves a claim its fsync wait: enqueue to start
-// costs one fsync, not two.
+// costs one fsync, not two. Nor may a read earlier in the batch still be
+// waiting for its answer: answers go out in the order the ops ran, so a
+// watcher subscribing in its snapshot read's callback sees the claim's event.
 bool Writer::run_ops(Ops& ops, Batch& batch, bool refuse, std::size_t& first_change) {
+  bool read_waiting = false;
   for (std::size_t i = 0; i < ops.size(); ++i) {
     auto& op = ops[i];
     if (refuse && op->writes()) continue;  // answered with read_only_ after the batch
@@ -170,7 +173,8 @@ bool Writer::run_ops(Ops& ops, Batch& batch, bool refuse, std::size_t& first_cha
     if (first_change == ops.size() && batch.notice().job_change_count() > changes_before) {
       first_change = i;
     }
-    if (op->may_answer_early() && !batch.notice().any_runnable()) {
+    read_waiting = read_waiting || !op->writes();
+    if (op->may_answer_early() && !read_waiting && !batch.notice().any_runnable()) {
       finish(*op, nullptr);
       op->set_answered();
     }
