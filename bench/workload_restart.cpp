@@ -1,8 +1,8 @@
 // Workload D: a million queued jobs. Memory is the server's resident set
 // from /proc, disk is every file in its data directory. The dashboard's job
 // list is timed on them: pages of 50 as the dashboard asks for them (the
-// newest, 200 pages deep by cursor, filtered by queue, state, time range).
-// Then the server is
+// newest, 200 pages deep by cursor, filtered by queue, state, time range),
+// and searches by text and tag that read their whole budget. Then the server is
 // killed with SIGKILL and started again on the same data; "ready" is the
 // first moment, counted from the new process's spawn, at which
 // GET /v1/queues/{q} counts every job (queued + running: the probes of
@@ -136,6 +136,38 @@ Measurement measure_list(const Settings& s, ServerProcess& server, const std::st
   return m;
 }
 
+// A search by payload text or tag that matches nothing: the worst case, each
+// page reads its whole budget of jobs (10,000) and comes back partial.
+Measurement measure_search(const Settings& s, ServerProcess& server, const std::string& queue) {
+  note("D: timing searches that match nothing");
+  auto c = make_client(s, server.url());
+  std::vector<double> ms;
+  for (int i = 0; i < 20; ++i) {
+    for (const auto& o :
+         {client::ListOptions{.text = "no-such-text", .limit = 50},
+          client::ListOptions{.tag = "no-such-tag", .limit = 50},
+          client::ListOptions{.queue = queue, .text = "no-such-text", .limit = 50}}) {
+      const auto start = Clock::now();
+      auto page = c.list(o);
+      ms.push_back(seconds(Clock::now() - start) * 1000);
+      if (!page) throw std::runtime_error("GET /v1/jobs: " + page.error().message);
+      if (!page->partial)
+        throw std::runtime_error("GET /v1/jobs: a search of 10,000 was not partial");
+    }
+  }
+  const double p50 = percentile(ms, 50), max = *std::max_element(ms.begin(), ms.end());
+  return {
+      .workload = "D",
+      .name = fmt::format("job searches at {} jobs (10,000 read a page)", thousands(s.d_jobs)),
+      .fields = {{"measure", "search"},
+                 {"jobs", s.d_jobs},
+                 {"pages", static_cast<std::int64_t>(ms.size())},
+                 {"p50_ms", p50},
+                 {"max_ms", max}},
+      .result = fmt::format("p50 {:.1f} ms, max {:.1f} ms", p50, max),
+      .detail = fmt::format("{} pages by q and tag matching nothing; client included", ms.size())};
+}
+
 Measurement measure_restart(const Settings& s, ServerProcess& server, const std::string& queue,
                             int rep) {
   note(fmt::format("D: kill -9 and restart #{}", rep));
@@ -171,6 +203,7 @@ void run_restart(const Settings& s, const Emit& emit) {
   const auto queue = fresh_queue("bench-d");
   emit(measure_fill(s, *target.own(), queue));
   emit(measure_list(s, *target.own(), queue));
+  emit(measure_search(s, *target.own(), queue));
   for (int rep = 1; rep <= s.d_restarts; ++rep) emit(measure_restart(s, *target.own(), queue, rep));
 }
 

@@ -219,6 +219,7 @@ awaitable<Response> list_jobs(Context& c) {
   json::object out{{"jobs", std::move(jobs)}};
   out["next_cursor"] =
       page->next_cursor.empty() ? json::value(nullptr) : json::value(page->next_cursor);
+  out["partial"] = page->partial;
   co_return json_response(200, json::serialize(out));
 }
 

@@ -165,6 +165,8 @@ void add_jobs(CLI::App& app, const GlobalOptions& g) {
   cmd->add_option("--queue", a->list.queue, "Only this queue");
   cmd->add_option("--state", a->state, "Only this state")->check(CLI::IsMember(state_names()));
   cmd->add_option("--type", a->list.type, "Only this job type");
+  cmd->add_option("--tag", a->list.tag, "Only jobs carrying this tag");
+  cmd->add_option("--text", a->list.text, "Only jobs whose payload (as JSON) contains this text");
   a->limit_opt = cmd->add_option("--limit", a->limit, "At most this many, 1..1000 (default 50)");
   cmd->add_option("--cursor", a->list.cursor, "Continue from an earlier page");
   cmd->callback([a, &g] {
@@ -173,6 +175,9 @@ void add_jobs(CLI::App& app, const GlobalOptions& g) {
     auto page = must(connect(g).list(a->list));
     if (g.json) return print_json(client::wire::to_json(page));
     print_job_table(std::cout, page.jobs, now());
+    if (page.partial)
+      std::cout
+          << "the search read as many jobs as one page may (10,000); older matches may follow\n";
     if (!page.next_cursor.empty())
       std::cout << "more: errand jobs --cursor " << page.next_cursor << '\n';
   });

@@ -55,6 +55,7 @@ struct ListOptions {
 struct JobPage {
   std::vector<core::Job> jobs;  // newest first
   std::string next_cursor;      // empty: this was the last page
+  bool partial = false;         // a tag/q search stopped before the page was full
 };
 
 // POST /v1/claim.

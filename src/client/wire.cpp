@@ -400,7 +400,7 @@ core::Result<JobPage> parse_job_page(const json::value& v) {
   auto jobs = parse_items<core::Job>(v, "jobs", parse_job_at);
   if (!jobs) return jobs.error();
   Reader r(v, "");
-  JobPage page{std::move(*jobs), r.str("next_cursor", false)};
+  JobPage page{std::move(*jobs), r.str("next_cursor", false), r.boolean("partial")};
   if (auto s = r.status(); !s) return s.error();
   return page;
 }
@@ -501,7 +501,8 @@ json::object to_json(const JobPage& page) {
   for (const auto& j : page.jobs) jobs.emplace_back(core::job_to_json(j));
   return json::object{{"jobs", std::move(jobs)},
                       {"next_cursor", page.next_cursor.empty() ? json::value(nullptr)
-                                                               : json::value(page.next_cursor)}};
+                                                               : json::value(page.next_cursor)},
+                      {"partial", page.partial}};
 }
 
 json::object to_json(const QueueInfo& q) {

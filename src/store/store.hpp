@@ -66,10 +66,17 @@ struct JobListParams {
   std::optional<core::TimePoint> until;  // jobs created before
   std::size_t limit = 50;                // 1..1000
   std::string cursor;                    // empty: from the newest; else ids strictly older than it
+  // With a tag or text filter: at most this many jobs (of those the other
+  // filters leave) are read for one page, so a search of a large store
+  // cannot hold the store for long.
+  std::size_t search_budget = 10'000;
 };
 struct JobPage {
   std::vector<core::Job> jobs;  // newest first
   std::string next_cursor;      // empty when there are no more
+  // The search read its budget before the page was full: there may be more
+  // matches older than next_cursor, where the next page goes on searching.
+  bool partial = false;
 };
 
 struct JobClaimParams {

@@ -198,6 +198,16 @@ class CliTest(CliCase):
         self.assertEqual([j["id"] for j in rest["jobs"]], [ids[0]])
         self.assertIn("no jobs", self.ok("jobs", "--queue", self.q()))
 
+    def test_jobs_by_tag_and_payload_text(self):
+        q = self.q()
+        vip = self.enqueue_id(q, '{"to": "ann@example.com"}', "--tag", "vip")
+        self.enqueue_id(q, '{"to": "bo@example.com"}')
+        page = self.ok_json("jobs", "--queue", q, "--tag", "vip")
+        self.assertEqual([j["id"] for j in page["jobs"]], [vip])
+        page = self.ok_json("jobs", "--queue", q, "--text", "ann@")
+        self.assertEqual([j["id"] for j in page["jobs"]], [vip])
+        self.assertIs(page["partial"], False)
+
     def test_server_errors_exit_1_with_the_message(self):
         err = self.fails(1, "enqueue", "Not A Queue!")
         self.assertTrue(err.startswith("errand: "), err)

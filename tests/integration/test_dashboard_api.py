@@ -289,6 +289,9 @@ class ListFiltersTest(DashboardCase):
         self.assertEqual(ids(f"since={created}&tag=vip"), [b])
         later = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.assertEqual(ids(f"since={later}"), [])
+        # A search that read every job it needed is not partial.
+        page = self.server.request("GET", f"/v1/jobs?queue={q}&tag=vip", key=ADMIN).body
+        self.assertIs(page["partial"], False)
 
     def test_bad_filters_are_named(self):
         for query, field in (("since=yesterday", "since"), ("until=2026-13-01T00:00:00Z", "until"),

@@ -26,7 +26,7 @@
 //              #bulk-retry, #bulk-cancel (not on #/dead), #bulk-delete, #bulk-result
 //              holding [data-testid=bulk-summary], [data-testid=bulk-succeeded] and
 //              [data-testid=bulk-failure][data-id] items, #page-newer, #page-next,
-//              #page-number, #jobs-refresh, #jobs-hint; #tab-scheduled, #tab-failed
+//              #page-number, #jobs-partial, #jobs-refresh, #jobs-hint; #tab-scheduled, #tab-failed
 //              (on #/scheduled)
 //   job        #job-id, #job-state, #job-live (data-live on|connecting|reconnecting|off),
 //              #job-progress (role=progressbar, aria-valuenow), #job-progress-message,

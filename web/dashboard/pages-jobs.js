@@ -145,6 +145,10 @@ function jobList(main, ctx, initialParams, config) {
   const newer = h("button", { type: "button", id: "page-newer", disabled: true, onclick: () => page(-1) }, "← Newer");
   const next = h("button", { type: "button", id: "page-next", disabled: true, onclick: () => page(1) }, "Next →");
   const pageLabel = h("span", { class: "muted tabular", id: "page-number" }, "Page 1");
+  // A tag or text search reads at most 10,000 jobs a page; a page it cut
+  // short says so, and Next searches on from where it stopped.
+  const partial = h("p", { class: "muted", id: "jobs-partial", role: "status", hidden: true },
+    "This search read 10,000 jobs without filling the page; Next searches older jobs.");
   const refreshButton = h("button", { type: "button", id: "jobs-refresh", class: "ghost", onclick: () => load() }, "Refresh");
 
   const tabs = config.tabs
@@ -167,6 +171,7 @@ function jobList(main, ctx, initialParams, config) {
         h("div", { class: "toolbar-group" }, refreshButton)),
       bulkResult,
       h("div", { class: "table-wrap" }, table),
+      partial,
       h("div", { class: "pager" }, newer, pageLabel, next))]);
 
   // --- Behaviour ---
@@ -240,6 +245,7 @@ function jobList(main, ctx, initialParams, config) {
       ctx.clearError("jobs");
       const jobs = Array.isArray(answer.jobs) ? answer.jobs : [];
       nextCursor = answer.next_cursor || null;
+      partial.hidden = answer.partial !== true;
       pageIds = jobs.map((j) => j.id);
       for (const id of [...selected]) if (!pageIds.includes(id)) selected.delete(id);
       rows.update(jobs);

@@ -145,6 +145,47 @@ TEST_P(ReadTest, OldestReadyIsEachQueuesLongestWaitingQueuedJob) {
   EXPECT_EQ(oldest->count("c"), 0u);
 }
 
+TEST_P(ReadTest, ASearchReadsAtMostItsBudgetForAPageAndGoesOnFromWhereItStopped) {
+  std::vector<core::NewJob> all;  // oldest first; 1, 5 and 6 match
+  for (int i = 0; i < 10; ++i) {
+    all.push_back(job("q"));
+    const bool match = i == 1 || i == 5 || i == 6;
+    all.back().payload = boost::json::object{{"note", match ? "needle" : "hay"}};
+  }
+  ASSERT_TRUE(insert_many(all));
+  auto search = [&](std::string cursor) {
+    auto r = call<JobPage>([&](auto done) {
+      store().job_list(
+          {.text = "needle", .limit = 2, .cursor = std::move(cursor), .search_budget = 3}, done);
+    });
+    EXPECT_TRUE(r);
+    return r ? *r : JobPage{};
+  };
+  using V = std::vector<std::string>;
+  auto first = search("");  // reads 9, 8, 7
+  EXPECT_EQ(ids(first), V{});
+  EXPECT_TRUE(first.partial);
+  EXPECT_EQ(first.next_cursor, all[7].id);
+  auto second = search(first.next_cursor);  // reads 6, 5, 4: a full page
+  EXPECT_EQ(ids(second), (V{all[6].id, all[5].id}));
+  EXPECT_FALSE(second.partial);
+  EXPECT_EQ(second.next_cursor, all[5].id);
+  auto third = search(second.next_cursor);  // reads 4, 3, 2
+  EXPECT_EQ(ids(third), V{});
+  EXPECT_TRUE(third.partial);
+  EXPECT_EQ(third.next_cursor, all[2].id);
+  auto last = search(third.next_cursor);  // reads 1, 0: the end
+  EXPECT_EQ(ids(last), V{all[1].id});
+  EXPECT_FALSE(last.partial);
+  EXPECT_TRUE(last.next_cursor.empty());
+  // Without a tag or text filter the budget does not apply.
+  auto plain =
+      call<JobPage>([&](auto done) { store().job_list({.limit = 50, .search_budget = 1}, done); });
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->jobs.size(), 10u);
+  EXPECT_FALSE(plain->partial);
+}
+
 TEST_P(ReadTest, ListClampsTheLimit) {
   for (int i = 0; i < 3; ++i) insert(job());
   auto zero = call<JobPage>([&](auto done) { store().job_list({.limit = 0}, done); });

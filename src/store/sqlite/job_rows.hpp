@@ -18,6 +18,10 @@ inline constexpr std::string_view kJobColumns =
     " finished_at, attempt, max_attempts, timeout_ms, idempotency_key, tags, progress, result,"
     " errors, lease_id, worker, lease_expires_at, cancel_requested";
 
+// The column after kJobColumns in a job_list statement: whether the row
+// passes the tag and text filters.
+inline constexpr int kJobListHit = 23;
+
 struct JobRow {
   std::int64_t rowid = 0;
   core::Job job;

@@ -47,25 +47,42 @@ core::Result<core::Job> job_get(OpContext& c, const JobGetParams& p) {
 
 core::Result<JobPage> job_list(OpContext& c, const JobListParams& p) {
   const std::size_t limit = std::clamp<std::size_t>(p.limit, 1, kMaxListLimit);
+  const bool search = !p.tag.empty() || !p.text.empty();
+  const std::size_t budget = std::max<std::size_t>(p.search_budget, 1);
   Query q(c.sql.job_list(list_filters(p)));
   q.bind_text(1, p.queue).bind_int(2, p.state ? static_cast<int>(*p.state) : 0);
   // Bound text is not copied: the bounds must outlive the query.
   const std::string upper = upper_bound(p);
   const std::string lower = p.since ? core::id_floor(*p.since) : std::string();
   q.bind_text(3, p.type).bind_text(4, upper);
-  q.bind_int(5, static_cast<std::int64_t>(limit) + 1);  // one more tells whether a page follows
+  // One more than a page tells whether a page follows; a search reads at
+  // most its budget, and one more to tell whether it stopped early.
+  q.bind_int(5, static_cast<std::int64_t>(search ? budget + 1 : limit + 1));
   q.bind_text(6, lower);
   q.bind_text(7, p.tag).bind_text(8, p.text);
   JobPage page;
+  std::size_t read = 0;
+  std::string last_read;
   for (;;) {
     auto row = q.step();
     if (!row) return row.error();
     if (!*row) break;
+    if (search && read == budget) {  // a row past the budget: stop where the budget ended
+      page.partial = page.jobs.size() < limit;
+      page.next_cursor = page.partial ? last_read : page.jobs.back().id;
+      break;
+    }
+    ++read;
+    if (q.int_at(kJobListHit) == 0) {
+      last_read.assign(q.text_at(1));  // reuses the string's buffer
+      continue;
+    }
     if (page.jobs.size() == limit) {
       page.next_cursor = page.jobs.back().id;
       break;
     }
     page.jobs.push_back(read_job(q).job);
+    last_read = page.jobs.back().id;
   }
   return page;
 }

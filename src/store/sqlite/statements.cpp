@@ -137,15 +137,22 @@ std::vector<NamedSql> named_sql() {
 }
 
 // The type filter repeats `type <> ''` so the planner may use the partial
-// index jobs_type_id. Every variant mentions ?8 (a constant test when it
-// does not filter by text), so ?1..?8 can always be bound.
+// index jobs_type_id. Every variant mentions ?7 and ?8 so ?1..?8 can always
+// be bound. The tag and text filters are not in the WHERE clause but a last
+// column (kJobListHit) that job_list tests: the rows the other filters leave
+// are read in id order, and a search stops after its budget of them.
 std::string job_list_sql(unsigned filters) {
-  std::string sql = fmt::format("SELECT {} FROM jobs WHERE id < ?4 AND id >= ?6", kJobColumns);
+  const bool search = (filters & (kByTag | kByText)) != 0;
+  std::string hit = (filters & kByTag)
+                        ? "EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE value = ?7)"
+                        : "?7 IS NOT NULL";
+  hit += (filters & kByText) ? " AND instr(payload, ?8) > 0" : " AND ?8 IS NOT NULL";
+  std::string sql = fmt::format("SELECT {}, {} FROM jobs WHERE id < ?4 AND id >= ?6", kJobColumns,
+                                search ? hit : std::string("1"));
   if (filters & kByQueue) sql += " AND queue = ?1";
   if (filters & kByState) sql += " AND state = ?2";
   if (filters & kByType) sql += " AND type = ?3 AND type <> ''";
-  if (filters & kByTag) sql += " AND EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE value = ?7)";
-  sql += (filters & kByText) ? " AND instr(payload, ?8) > 0" : " AND ?8 IS NOT NULL";
+  if (!search) sql += " AND ?7 IS NOT NULL AND ?8 IS NOT NULL";
   return sql + " ORDER BY id DESC LIMIT ?5";
 }
 
