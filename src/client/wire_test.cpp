@@ -164,16 +164,19 @@ TEST(WireResponse, ParsesJobPageAndRendersItBack) {
   job.queue = "q";
   job.state = JobState::running;
   job.attempt = 1;
-  json::object page{{"jobs", json::array{core::job_to_json(job)}}, {"next_cursor", "C"}};
+  json::object page{
+      {"jobs", json::array{core::job_to_json(job)}}, {"next_cursor", "C"}, {"partial", true}};
   auto parsed = wire::parse_job_page(page);
   ASSERT_TRUE(parsed) << parsed.error().message;
   EXPECT_EQ(parsed->next_cursor, "C");
+  EXPECT_TRUE(parsed->partial);
   ASSERT_EQ(parsed->jobs.size(), 1u);
   EXPECT_EQ(parsed->jobs[0].state, JobState::running);
   EXPECT_EQ(json::serialize(wire::to_json(*parsed)), json::serialize(page));
   auto last = wire::parse_job_page(json::parse(R"({"jobs":[],"next_cursor":null})"));
   ASSERT_TRUE(last);
   EXPECT_TRUE(last->next_cursor.empty());
+  EXPECT_FALSE(last->partial);  // an answer without the field
 }
 
 TEST(WireResponse, ParsesAckResults) {

@@ -325,7 +325,8 @@ class LifecycleTest(SharedServerTestCase):
             if cursor:
                 params["cursor"] = cursor
             page = self.assertStatus(s.request("GET", "/v1/jobs?" + urllib.parse.urlencode(params)), 200, "list")
-            self.assertEqual(set(page), {"jobs", "next_cursor"})
+            self.assertEqual(set(page), {"jobs", "next_cursor", "partial"})
+            self.assertIs(page["partial"], False)
             self.assertLessEqual(len(page["jobs"]), 3)
             for j in page["jobs"]:
                 self.assertEqual(set(j), JOB_FIELDS)
