@@ -204,6 +204,7 @@ void WorkerRuntime::admit(std::vector<ClaimedJob> jobs) {
   if (jobs.empty()) return;
   const auto now = core::SystemClock{}.now();
   const auto steady = Clock::now();
+  bool wake_heartbeats = false;
   {
     std::lock_guard lock(mu_);
     for (auto& job : jobs) {
@@ -211,14 +212,18 @@ void WorkerRuntime::admit(std::vector<ClaimedJob> jobs) {
       slot->lease = detail::granted_lease(job.lease_expires_at, now, options_.lease);
       slot->started = steady;
       slot->next_heartbeat = steady + detail::heartbeat_interval(slot->lease);
+      wake_heartbeats = wake_heartbeats || slot->next_heartbeat < heartbeat_wake_;
       slot->job = std::move(job);
       active_[slot->job.lease_id] = slot;
       ready_.push_back(std::move(slot));
       ++busy_;
     }
   }
-  work_cv_.notify_all();
-  heartbeat_cv_.notify_one();
+  // One handler thread per job (waking every idle one would mostly wake
+  // threads that find nothing); the heartbeat thread only when a new lease
+  // is due before it would wake anyway.
+  for (std::size_t i = 0; i < jobs.size(); ++i) work_cv_.notify_one();
+  if (wake_heartbeats) heartbeat_cv_.notify_one();
 }
 
 void WorkerRuntime::wait_unless_stopping(core::Millis d) {

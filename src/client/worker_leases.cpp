@@ -45,11 +45,13 @@ std::vector<std::shared_ptr<JobSlot>> WorkerRuntime::due_heartbeats(
     }
   }
   if (!due.empty()) return due;
+  heartbeat_wake_ = next;
   if (next == SteadyTime::max()) {
     heartbeat_cv_.wait(lock);
   } else {
     heartbeat_cv_.wait_until(lock, next);
   }
+  heartbeat_wake_ = SteadyTime{};  // awake: admit need not wake it
   return due;
 }
 

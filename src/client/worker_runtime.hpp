@@ -92,9 +92,11 @@ class WorkerRuntime {
   std::mutex mu_;
   std::condition_variable claim_cv_;      // a free slot, or stop
   std::condition_variable work_cv_;       // a job for a handler thread, or quit
-  std::condition_variable heartbeat_cv_;  // a new lease, or quit
-  std::condition_variable ack_cv_;        // an outcome to send, or quit
-  std::condition_variable idle_cv_;       // busy_ fell, or acks drained
+  std::condition_variable heartbeat_cv_;  // a lease due before heartbeat_wake_, or quit
+  // When the heartbeat thread wakes next (max: it waits for a lease).
+  SteadyTime heartbeat_wake_ = SteadyTime::max();
+  std::condition_variable ack_cv_;   // an outcome to send, or quit
+  std::condition_variable idle_cv_;  // busy_ fell, or acks drained
   std::deque<std::shared_ptr<JobSlot>> ready_;
   std::map<std::string, std::shared_ptr<JobSlot>> active_;  // by lease id
   std::deque<PendingAck> acks_;

@@ -355,8 +355,9 @@ class Store {
   virtual void queue_rotate_secret(QueueRotateSecretParams p, Callback<QueueInfo> done) = 0;
   // One queue. Errors: not_found (field "queue").
   virtual void queue_get(QueueGetParams p, Callback<QueueInfo> done) = 0;
-  // For each queue with queued jobs: the run_at of its longest-waiting one
-  // (when it became ready to run). Queues without queued jobs are absent.
+  // For each queue with queued jobs: when the longest-waiting of the jobs
+  // next in line at each priority level became ready to run (run_at).
+  // Queues without queued jobs are absent.
   virtual void queue_oldest_ready(Callback<std::map<std::string, core::TimePoint>> done) = 0;
 
   // Timer work (the engine's tick). scheduled/failed with run_at <= now ->

@@ -126,18 +126,25 @@ TEST_P(ReadTest, ListFiltersByCreationTimeAndPagesWithin) {
       (V{all[1]}));
 }
 
-TEST_P(ReadTest, OldestReadyIsEachQueuesLongestWaitingQueuedJob) {
+TEST_P(ReadTest, OldestReadyIsTheLongestWaitingOfTheJobsNextInLineAtEachPriority) {
   auto a_old = job("a");
   a_old.run_at = kNow - 5min;
   auto a_new = job("a");
   auto b_later = job("b");
   b_later.run_at = kNow + 1h;  // scheduled, not waiting
   auto c = job("c");
-  ASSERT_TRUE(insert_many({a_old, a_new, b_later, c}));
+  auto d_high = job("d", 5);
+  d_high.run_at = kNow - 1min;
+  auto d_low = job("d", 0);  // behind d_high in line, but waiting longer
+  d_low.run_at = kNow - 3min;
+  auto d_low_behind = job("d", 0);
+  d_low_behind.run_at = kNow - 4min;  // behind d_low at its level: not read
+  ASSERT_TRUE(insert_many({a_old, a_new, b_later, c, d_high, d_low, d_low_behind}));
   auto oldest = call<std::map<std::string, core::TimePoint>>(
       [&](auto done) { store().queue_oldest_ready(done); });
   ASSERT_TRUE(oldest);
-  EXPECT_EQ(*oldest, (std::map<std::string, core::TimePoint>{{"a", kNow - 5min}, {"c", kNow}}));
+  EXPECT_EQ(*oldest, (std::map<std::string, core::TimePoint>{
+                         {"a", kNow - 5min}, {"c", kNow}, {"d", kNow - 3min}}));
   claim({"c"});  // running: no longer waiting
   oldest = call<std::map<std::string, core::TimePoint>>(
       [&](auto done) { store().queue_oldest_ready(done); });

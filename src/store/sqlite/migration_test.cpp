@@ -46,8 +46,12 @@ std::string query_text(const std::string& path, const std::string& sql) {
 
 // The version-1 layout: version 2 only added the queues' config columns,
 // version 3 the job_logs table, version 4 the schedule tables, version 5
-// the push columns and the job_push table.
+// the push columns and the job_push table, version 6 made jobs_state_id
+// partial and dropped jobs_ready_since (which later version-5 servers made).
 constexpr const char* kToVersion1 = R"sql(
+DROP INDEX jobs_state_id;
+CREATE INDEX jobs_state_id ON jobs(state, id);
+CREATE INDEX jobs_ready_since ON jobs(queue, run_at) WHERE state = 1;
 DROP TRIGGER jobs_drop_push;
 DROP TABLE job_push;
 ALTER TABLE queues DROP COLUMN push_url;
@@ -125,6 +129,12 @@ TEST_F(MigrationTest, AVersion1DataDirectoryOpensAndIsUpgraded) {
 
   EXPECT_EQ(query_text(db_path(), "SELECT max(version) FROM schema_version"),
             std::to_string(sqlite::kSchemaVersion));
+  EXPECT_EQ(query_text(db_path(), "SELECT sql FROM sqlite_master WHERE name = 'jobs_state_id'"),
+            "CREATE INDEX jobs_state_id ON jobs(state, id) WHERE state <> 2");
+  EXPECT_EQ(query_text(db_path(),
+                       "SELECT count(*) FROM sqlite_master WHERE name = "
+                       "'jobs_ready_since'"),
+            "0");
   auto reopened = SqliteStore::open({.dir = dir_});
   ASSERT_TRUE(reopened) << reopened.error().message;
   auto again = call<QueueInfo>([&](auto done) { (*reopened)->queue_get({.queue = "q"}, done); });

@@ -1,8 +1,10 @@
 #include "store/sqlite/ops.hpp"
 
 #include "core/id.hpp"
+#include "core/queue_config.hpp"
 
 #include <algorithm>
+#include <optional>
 
 namespace errand::store::sqlite::ops {
 namespace {
@@ -12,7 +14,8 @@ constexpr std::string_view kFromNewest = "\x7f";
 constexpr std::size_t kMaxListLimit = 1000;
 
 unsigned list_filters(const JobListParams& p) {
-  return (p.queue.empty() ? 0u : kByQueue) | (p.state ? kByState : 0u) |
+  const bool running = p.state == core::JobState::running;
+  return (p.queue.empty() ? 0u : kByQueue) | (p.state ? kByState : 0u) | (running ? kRunning : 0u) |
          (p.type.empty() ? 0u : kByType) | (p.tag.empty() ? 0u : kByTag) |
          (p.text.empty() ? 0u : kByText);
 }
@@ -87,17 +90,29 @@ core::Result<JobPage> job_list(OpContext& c, const JobListParams& p) {
   return page;
 }
 
+// The job next in line at each priority level of a queue, found by skipping
+// down jobs_ready from level to level; the earliest run_at of those. At
+// most kOldestReadyLevels levels are read: a queue using more levels than
+// that reports the oldest among its highest ones.
 core::Result<std::map<std::string, core::TimePoint>> queue_oldest_ready(OpContext& c) {
+  constexpr int kOldestReadyLevels = 32;
   std::map<std::string, core::TimePoint> out;
-  // One indexed lookup per queue that has queued jobs (jobs_ready_since).
   for (const auto& queue : c.queues.list()) {
     const auto queued = queue.counts.find(core::JobState::queued);
     if (queued == queue.counts.end() || queued->second == 0) continue;
-    Query q(c.sql[Sql::queue_oldest_ready]);
-    q.bind_text(1, queue.name);
-    auto row = q.step();
-    if (!row) return row.error();
-    if (*row && !q.is_null(0)) out.emplace(queue.name, q.time_at(0));
+    std::optional<core::TimePoint> oldest;
+    std::int64_t below = core::kMaxPriority + 1;
+    for (int level = 0; level < kOldestReadyLevels; ++level) {
+      Query q(c.sql[Sql::queue_oldest_ready]);
+      q.bind_text(1, queue.name).bind_int(2, below);
+      auto row = q.step();
+      if (!row) return row.error();
+      if (!*row) break;
+      below = q.int_at(0);
+      const auto run_at = q.time_at(1);
+      if (!oldest || run_at < *oldest) oldest = run_at;
+    }
+    if (oldest) out.emplace(queue.name, *oldest);
   }
   return out;
 }

@@ -24,7 +24,7 @@
 
 namespace errand::store::sqlite {
 
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 6;
 
 // Sets the pragmas (exclusive WAL, synchronous=FULL, cache sizes) and creates,
 // checks or migrates the schema (all or nothing). Errors: unavailable (locked by another process),

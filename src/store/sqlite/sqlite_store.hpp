@@ -36,6 +36,9 @@ struct SqliteOptions {
   // Fault injection for tests: called at each commit of a write batch;
   // returning true makes that commit fail as a failed fsync would.
   std::function<bool()> fail_commit;
+  // Called before each fsync of the WAL (on the thread doing it); returning
+  // true makes that fsync fail as a disk error would.
+  std::function<bool()> fail_sync;
 };
 
 class SqliteStore final : public Store {

@@ -78,7 +78,8 @@ std::vector<NamedSql> named_sql() {
        "SELECT lease_expires_at FROM jobs INDEXED BY jobs_running WHERE state = 2"
        " ORDER BY lease_expires_at LIMIT 1"},
       {Sql::queue_oldest_ready, "queue_oldest_ready",
-       "SELECT min(run_at) FROM jobs WHERE state = 1 AND queue = ?1"},
+       "SELECT priority, run_at FROM jobs INDEXED BY jobs_ready WHERE state = 1 AND queue = ?1"
+       " AND priority < ?2 ORDER BY priority DESC, id LIMIT 1"},
       {Sql::queue_all, "queue_all",
        "SELECT name, paused, processed, failed, n_scheduled, n_queued, n_running, n_succeeded,"
        " n_failed, n_dead, n_cancelled, concurrency, rate_limit, rate_per_ms, default_priority,"
@@ -147,10 +148,14 @@ std::string job_list_sql(unsigned filters) {
                         ? "EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE value = ?7)"
                         : "?7 IS NOT NULL";
   hit += (filters & kByText) ? " AND instr(payload, ?8) > 0" : " AND ?8 IS NOT NULL";
-  std::string sql = fmt::format("SELECT {}, {} FROM jobs WHERE id < ?4 AND id >= ?6", kJobColumns,
-                                search ? hit : std::string("1"));
+  // Running jobs are not in jobs_state_id: they are read through
+  // jobs_running and sorted (there are at most as many as workers run).
+  const bool running = (filters & kByState) && (filters & kRunning);
+  std::string sql =
+      fmt::format("SELECT {}, {} FROM jobs{} WHERE id < ?4 AND id >= ?6", kJobColumns,
+                  search ? hit : std::string("1"), running ? " INDEXED BY jobs_running" : "");
   if (filters & kByQueue) sql += " AND queue = ?1";
-  if (filters & kByState) sql += " AND state = ?2";
+  if (filters & kByState) sql += running ? " AND state = 2" : " AND state = ?2 AND state <> 2";
   if (filters & kByType) sql += " AND type = ?3 AND type <> ''";
   if (!search) sql += " AND ?7 IS NOT NULL AND ?8 IS NOT NULL";
   return sql + " ORDER BY id DESC LIMIT ?5";

@@ -62,7 +62,8 @@ enum JobListFilter : unsigned {
   kByType = 4,
   kByTag = 8,
   kByText = 16,
-  kJobListVariants = 32
+  kRunning = 32,  // with kByState: the state is running
+  kJobListVariants = 64
 };
 
 // A statement's name and SQL text, for preparing and for plan checks in tests.

@@ -46,12 +46,13 @@ void Batch::end_op(bool keep) {
 // ---- Writer -----------------------------------------------------------------
 
 Writer::Writer(std::unique_ptr<Db> db, std::unique_ptr<Statements> sql, QueueBook queues,
-               StoreOptions options, std::function<bool()> fail_commit)
+               StoreOptions options, WalSync wal, std::function<bool()> fail_commit)
     : db_(std::move(db)),
       sql_(std::move(sql)),
       queues_(std::move(queues)),
       options_(std::move(options)),
       path_(db_->path()),
+      wal_(std::move(wal)),
       fail_commit_(std::move(fail_commit)) {
   if (fail_commit_) sqlite3_commit_hook(db_->handle(), &Writer::commit_hook, this);
 }
@@ -66,6 +67,7 @@ int Writer::commit_hook(void* self) {
 }
 
 void Writer::start() {
+  settler_ = std::thread([this] { settle_loop(); });
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -94,7 +96,8 @@ void Writer::close() {
     closing_ = true;
   }
   wake_.notify_one();
-  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  const auto me = std::this_thread::get_id();
+  if (thread_.joinable() && thread_.get_id() != me && settler_.get_id() != me) thread_.join();
 }
 
 bool Writer::take(Ops& ops, std::shared_ptr<const Listener>& listener) {
@@ -114,14 +117,23 @@ void Writer::loop() {
   Ops ops;
   std::shared_ptr<const Listener> listener;
   while (take(ops, listener)) {
-    run_batch(ops, listener.get());
+    run_batch(ops, std::move(listener));
     ops.clear();
   }
+  {
+    std::lock_guard lock(settle_mutex_);
+    settler_stop_ = true;
+  }
+  settle_wake_.notify_one();
+  if (settler_.joinable()) settler_.join();  // every batch is settled
   sql_.reset();  // statements are finalized before their connection closes
   db_.reset();
 }
 
-void Writer::run_batch(Ops& ops, const Listener* listener) {
+void Writer::run_batch(Ops& ops, std::shared_ptr<const Listener> listener) {
+  if (!read_only_) {
+    if (auto failed = sync_failure()) read_only_ = std::move(failed);
+  }
   const bool refuse = read_only_.has_value();
   const bool writes =
       !refuse && std::any_of(ops.begin(), ops.end(), [](auto& op) { return op->writes(); });
@@ -132,22 +144,26 @@ void Writer::run_batch(Ops& ops, const Listener* listener) {
   if (done && !run_ops(ops, batch, refuse, first_change))
     done = core::Result<void>(boost::system::in_place_error, batch.failure());
   if (done) done = commit(writes);
-  if (!done) return abort_batch(ops, done.error(), writes);
+  if (!done) return abort_batch(ops, done.error(), writes, std::move(listener));
   queues_.batch_publish();
-  // The notice goes out just before the callback of the first op that
-  // changed a job's state in it, so a watcher of that job sees the timer's
-  // change and the later ops' changes in the order they were made.
-  for (std::size_t i = 0; i < ops.size(); ++i) {
-    if (i == first_change) notify(listener, batch.notice());
-    if (!ops[i]->answered()) finish(*ops[i], refuse && ops[i]->writes() ? &*read_only_ : nullptr);
-  }
-  if (first_change == ops.size()) notify(listener, batch.notice());
+  Settlement s{.ops = std::move(ops),
+               .listener = std::move(listener),
+               .notice = std::nullopt,
+               .first_change = first_change,
+               .sync = writes,
+               .refused = refuse ? read_only_ : std::nullopt,
+               .failed = std::nullopt};
+  if (!batch.notice().empty()) s.notice = batch.notice().take();
+  // Settled here when nothing else could run meanwhile; handed to the
+  // settler when ops wait, so their statements run during this fsync.
+  const bool here = !ops_waiting() && settler_idle();
+  hand_over(std::move(s), here);
 }
 
-void Writer::notify(const Listener* listener, NoticeBuilder& notice) {
-  if (!listener || !*listener || notice.empty()) return;
+void Writer::notify(const Listener* listener, ChangeNotice& notice) {
+  if (!listener || !*listener) return;
   try {
-    (*listener)(notice.take());
+    (*listener)(notice);
   } catch (const std::exception& e) {
     spdlog::error("store change listener threw: {}", e.what());
   }
@@ -155,13 +171,15 @@ void Writer::notify(const Listener* listener, NoticeBuilder& notice) {
 
 // A claim is answered as soon as it ran when every job it could take was
 // already durable: no earlier op of this batch made a job runnable (an
-// insert, retry, promotion, resume…). Its lease is written in this batch; if
-// the commit fails or the server dies first, the job is still queued and the
-// worker's next heartbeat or complete is refused — the job runs again, as
-// after any lost lease. This saves a claim its fsync wait: enqueue to start
-// costs one fsync, not two. Nor may a read earlier in the batch still be
-// waiting for its answer: answers go out in the order the ops ran, so a
-// watcher subscribing in its snapshot read's callback sees the claim's event.
+// insert, retry, promotion, resume…), and every earlier batch is settled (or
+// the answer waits in line behind them, ahead of this batch's fsync). Its
+// lease is written in this batch; if the commit fails or the server dies
+// first, the job is still queued and the worker's next heartbeat or complete
+// is refused — the job runs again, as after any lost lease. This saves a
+// claim its fsync wait: enqueue to start costs one fsync, not two. Nor may a
+// read earlier in the batch still be waiting for its answer: answers go out
+// in the order the ops ran, so a watcher subscribing in its snapshot read's
+// callback sees the claim's event.
 bool Writer::run_ops(Ops& ops, Batch& batch, bool refuse, std::size_t& first_change) {
   bool read_waiting = false;
   for (std::size_t i = 0; i < ops.size(); ++i) {
@@ -175,8 +193,15 @@ bool Writer::run_ops(Ops& ops, Batch& batch, bool refuse, std::size_t& first_cha
     }
     read_waiting = read_waiting || !op->writes();
     if (op->may_answer_early() && !read_waiting && !batch.notice().any_runnable()) {
-      finish(*op, nullptr);
-      op->set_answered();
+      if (settler_idle()) {
+        finish(*op, nullptr);
+        op->set_answered();
+      } else {
+        Settlement early;
+        early.ops.push_back(std::move(op));  // leaves a null in the batch
+        early.first_change = 1;
+        hand_over(std::move(early), false);
+      }
     }
   }
   return true;
@@ -200,7 +225,8 @@ core::Result<void> Writer::save_queues() {
   return {};
 }
 
-void Writer::abort_batch(Ops& ops, const core::Error& error, bool writes) {
+void Writer::abort_batch(Ops& ops, const core::Error& error, bool writes,
+                         std::shared_ptr<const Listener> listener) {
   // The transaction may or may not still be open; ROLLBACK makes sure.
   if (!sqlite3_get_autocommit(db_->handle())) (void)Query((*sql_)[Sql::rollback]).run();
   queues_.batch_drop();
@@ -217,9 +243,14 @@ void Writer::abort_batch(Ops& ops, const core::Error& error, bool writes) {
   } else {
     failure.message = fmt::format("read from {} failed: {}", path_, reason);
   }
-  for (auto& op : ops) {
-    if (!op->answered()) finish(*op, &failure);
-  }
+  Settlement s{.ops = std::move(ops),
+               .listener = std::move(listener),
+               .notice = std::nullopt,
+               .first_change = 0,
+               .sync = false,
+               .refused = std::nullopt,
+               .failed = std::move(failure)};
+  hand_over(std::move(s), settler_idle());
 }
 
 void Writer::finish(Op& op, const core::Error* failure) {
@@ -228,6 +259,84 @@ void Writer::finish(Op& op, const core::Error* failure) {
   } catch (const std::exception& e) {
     spdlog::error("store callback threw: {}", e.what());
   }
+}
+
+// ---- Settling ----------------------------------------------------------------
+
+bool Writer::settler_idle() {
+  std::lock_guard lock(settle_mutex_);
+  return settling_.empty() && !settler_busy_;
+}
+
+bool Writer::ops_waiting() {
+  std::lock_guard lock(mutex_);
+  return !pending_.empty();
+}
+
+std::optional<core::Error> Writer::sync_failure() {
+  std::lock_guard lock(settle_mutex_);
+  return sync_failed_;
+}
+
+void Writer::hand_over(Settlement s, bool settle_here) {
+  if (settle_here) return settle(s);
+  {
+    std::lock_guard lock(settle_mutex_);
+    settling_.push_back(std::move(s));
+  }
+  settle_wake_.notify_one();
+}
+
+void Writer::settle_loop() {
+  std::unique_lock lock(settle_mutex_);
+  for (;;) {
+    settle_wake_.wait(lock, [this] { return settler_stop_ || !settling_.empty(); });
+    if (settling_.empty()) return;  // stopping, and everything is settled
+    Settlement s = std::move(settling_.front());
+    settling_.pop_front();
+    settler_busy_ = true;
+    lock.unlock();
+    settle(s);
+    lock.lock();
+    settler_busy_ = false;
+  }
+}
+
+// Runs on the writer thread or the settler thread, never on both at once,
+// and settles batches in the order they committed. After a failed fsync the
+// batch and every later one that wrote fail: their changes sit on top of
+// what may not have reached the disk.
+void Writer::settle(Settlement& s) {
+  if (s.sync && !s.failed) {
+    if (auto earlier = sync_failure()) {
+      s.failed = std::move(earlier);
+    } else if (auto synced = wal_.sync(); !synced) {
+      core::Error failure = core::make_error(
+          core::errc::unavailable,
+          fmt::format("store is read-only after a failed write to {}: {}; restart the server",
+                      path_, synced.error().message));
+      spdlog::error("{}", failure.message);
+      {
+        std::lock_guard lock(settle_mutex_);
+        sync_failed_ = failure;
+      }
+      s.failed = std::move(failure);
+    }
+  }
+  if (s.failed) {
+    for (auto& op : s.ops) {
+      if (op && !op->answered()) finish(*op, &*s.failed);
+    }
+    return;
+  }
+  const Listener* listener = s.listener.get();
+  for (std::size_t i = 0; i < s.ops.size(); ++i) {
+    if (i == s.first_change && s.notice) notify(listener, *s.notice);
+    auto& op = s.ops[i];
+    if (!op || op->answered()) continue;
+    finish(*op, s.refused && op->writes() ? &*s.refused : nullptr);
+  }
+  if (s.first_change >= s.ops.size() && s.notice) notify(listener, *s.notice);
 }
 
 }  // namespace errand::store::sqlite

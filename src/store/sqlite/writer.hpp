@@ -4,25 +4,38 @@
 // Callers submit Ops (a body plus its callback). The writer takes everything
 // pending (up to StoreOptions::max_batch), opens one transaction, runs each
 // write op inside its own SAVEPOINT (a failing op rolls back only itself),
-// writes the changed queue rows, and COMMITs: one fsync for the whole batch.
-// Only then does it run each op's callback, in submission order, and the
-// change listener with the batch's merged ChangeNotice (after all callbacks,
-// or just before the first op that changed a job's state in the notice). Reads run in the
-// same batch and so see every change submitted before them.
+// writes the changed queue rows, and COMMITs. The batch is then settled: the
+// WAL is fsync'd (one fsync for the whole batch) and only then does each
+// op's callback run, in submission order, and the change listener with the
+// batch's merged ChangeNotice (after all callbacks, or just before the first
+// op that changed a job's state in the notice). Reads run in the same batch
+// and so see every change submitted before them.
 //
-// If BEGIN, a savepoint or COMMIT fails (or SQLite reports an I/O-level error)
-// every op of the batch gets errc::unavailable and the writer refuses all later
-// writes with errc::unavailable until the store is reopened; reads still run.
+// Settling is pipelined: when more ops are already waiting, the batch goes to
+// the settler thread, which fsyncs and answers it while the writer runs the
+// next batch's statements (the fsync was a third of the writer's time under
+// load). Batches are settled strictly in commit order, so no answer reveals a
+// change before everything committed before it is durable. With nothing
+// waiting, the writer settles the batch itself (no thread hop for a lone
+// request).
+//
+// If BEGIN, a savepoint or COMMIT fails (or SQLite reports an I/O-level error),
+// or an fsync of the WAL fails, every op of the batch (and of the batches
+// committed after it and not yet settled) gets errc::unavailable and the
+// writer refuses all later writes with errc::unavailable until the store is
+// reopened; reads still run.
 //
 // Ownership: the Writer owns the connection, its statements and the queue
 // book, all touched only by the writer thread. submit() and close() are
-// thread-safe; callbacks run on the writer thread with no lock held.
+// thread-safe; callbacks run on the writer or the settler thread with no lock
+// held.
 #pragma once
 
 #include "store/sqlite/db.hpp"
 #include "store/sqlite/notice.hpp"
 #include "store/sqlite/queue_book.hpp"
 #include "store/sqlite/statements.hpp"
+#include "store/sqlite/wal_sync.hpp"
 #include "store/store.hpp"
 
 #include <condition_variable>
@@ -145,8 +158,9 @@ class Writer {
  public:
   using Listener = std::function<void(const ChangeNotice&)>;
 
+  // `wal`: the fsync of db's WAL (db commits with synchronous=NORMAL).
   Writer(std::unique_ptr<Db> db, std::unique_ptr<Statements> sql, QueueBook queues,
-         StoreOptions options, std::function<bool()> fail_commit);
+         StoreOptions options, WalSync wal, std::function<bool()> fail_commit);
   ~Writer();
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
@@ -160,25 +174,47 @@ class Writer {
 
  private:
   using Ops = std::vector<std::unique_ptr<Op>>;
+  // What a batch leaves to answer, in order, once its changes are durable.
+  struct Settlement {
+    Ops ops;  // null where an op was answered already
+    std::shared_ptr<const Listener> listener;
+    std::optional<ChangeNotice> notice;
+    std::size_t first_change = 0;        // the notice goes out before this op
+    bool sync = false;                   // fsync the WAL first (the batch wrote)
+    std::optional<core::Error> refused;  // the answer of writes a read-only store refused
+    std::optional<core::Error> failed;   // the answer of every op: the batch failed
+  };
+
   void loop();
   bool take(Ops& ops, std::shared_ptr<const Listener>& listener);
-  void run_batch(Ops& ops, const Listener* listener);
+  void run_batch(Ops& ops, std::shared_ptr<const Listener> listener);
   // `first_change`: set to the index of the first op that changed a job's
   // state in the notice (left alone when none did).
   bool run_ops(Ops& ops, Batch& batch, bool refuse, std::size_t& first_change);
-  static void notify(const Listener* listener, NoticeBuilder& notice);
+  static void notify(const Listener* listener, ChangeNotice& notice);
   core::Result<void> begin(bool writes);
   core::Result<void> commit(bool writes);
   core::Result<void> save_queues();
-  void abort_batch(Ops& ops, const core::Error& error, bool writes);
-  void finish(Op& op, const core::Error* failure);
+  void abort_batch(Ops& ops, const core::Error& error, bool writes,
+                   std::shared_ptr<const Listener> listener);
+  static void finish(Op& op, const core::Error* failure);
   static int commit_hook(void* self);
+
+  // Settling: by the writer itself when the settler is idle and no op waits,
+  // else by the settler thread, in commit order.
+  bool settler_idle();
+  bool ops_waiting();
+  void hand_over(Settlement s, bool settle_here);
+  void settle(Settlement& s);
+  void settle_loop();
+  std::optional<core::Error> sync_failure();
 
   std::unique_ptr<Db> db_;
   std::unique_ptr<Statements> sql_;
   QueueBook queues_;
   const StoreOptions options_;
   const std::string path_;
+  WalSync wal_;
   std::function<bool()> fail_commit_;
   std::optional<core::Error> read_only_;  // set after a failed write transaction
 
@@ -188,6 +224,14 @@ class Writer {
   std::shared_ptr<const Listener> listener_;
   bool closing_ = false;
   std::thread thread_;
+
+  std::mutex settle_mutex_;
+  std::condition_variable settle_wake_;
+  std::deque<Settlement> settling_;
+  bool settler_busy_ = false;  // the settler thread is settling one now
+  bool settler_stop_ = false;
+  std::optional<core::Error> sync_failed_;  // the first failed fsync
+  std::thread settler_;
 };
 
 }  // namespace errand::store::sqlite
