@@ -116,7 +116,9 @@ bool Writer::take(Ops& ops, std::shared_ptr<const Listener>& listener) {
 void Writer::loop() {
   Ops ops;
   std::shared_ptr<const Listener> listener;
-  while (take(ops, listener)) {
+  for (;;) {
+    wait_for_settler();
+    if (!take(ops, listener)) break;
     run_batch(ops, std::move(listener));
     ops.clear();
   }
@@ -282,47 +284,77 @@ void Writer::hand_over(Settlement s, bool settle_here) {
   if (settle_here) return settle(s);
   {
     std::lock_guard lock(settle_mutex_);
+    if (s.sync) ++waiting_syncs_;
     settling_.push_back(std::move(s));
   }
   settle_wake_.notify_one();
 }
 
+// At most one committed batch waits for the next fsync: while it waits, ops
+// gather for the batch after it instead of being committed in small batches
+// that each rewrite the same hot pages.
+void Writer::wait_for_settler() {
+  std::unique_lock lock(settle_mutex_);
+  settle_taken_.wait(lock, [this] { return waiting_syncs_ == 0; });
+}
+
+// Takes every batch committed meanwhile at once: one fsync makes all of
+// them durable (it covers everything written to the WAL before it), so the
+// batches the writer commits during one fsync share the next.
 void Writer::settle_loop() {
   std::unique_lock lock(settle_mutex_);
+  std::deque<Settlement> run;
   for (;;) {
     settle_wake_.wait(lock, [this] { return settler_stop_ || !settling_.empty(); });
     if (settling_.empty()) return;  // stopping, and everything is settled
-    Settlement s = std::move(settling_.front());
-    settling_.pop_front();
+    run.swap(settling_);
     settler_busy_ = true;
+    waiting_syncs_ = 0;
     lock.unlock();
-    settle(s);
+    settle_taken_.notify_one();
+    settle(run);
+    run.clear();
     lock.lock();
     settler_busy_ = false;
   }
 }
 
-// Runs on the writer thread or the settler thread, never on both at once,
-// and settles batches in the order they committed. After a failed fsync the
-// batch and every later one that wrote fail: their changes sit on top of
-// what may not have reached the disk.
 void Writer::settle(Settlement& s) {
-  if (s.sync && !s.failed) {
-    if (auto earlier = sync_failure()) {
-      s.failed = std::move(earlier);
-    } else if (auto synced = wal_.sync(); !synced) {
-      core::Error failure = core::make_error(
-          core::errc::unavailable,
-          fmt::format("store is read-only after a failed write to {}: {}; restart the server",
-                      path_, synced.error().message));
-      spdlog::error("{}", failure.message);
-      {
-        std::lock_guard lock(settle_mutex_);
-        sync_failed_ = failure;
-      }
-      s.failed = std::move(failure);
-    }
+  const auto failure = s.sync ? sync_wal() : std::nullopt;
+  if (failure && !s.failed) s.failed = failure;
+  answer(s);
+}
+
+// The fsync that makes every batch committed so far durable; after a failed
+// one every later one fails too (the pages it lost are not written again).
+std::optional<core::Error> Writer::sync_wal() {
+  if (auto earlier = sync_failure()) return earlier;
+  auto synced = wal_.sync();
+  if (synced) return std::nullopt;
+  core::Error failure = core::make_error(
+      core::errc::unavailable,
+      fmt::format("store is read-only after a failed write to {}: {}; restart the server", path_,
+                  synced.error().message));
+  spdlog::error("{}", failure.message);
+  std::lock_guard lock(settle_mutex_);
+  sync_failed_ = failure;
+  return failure;
+}
+
+// Runs on the writer thread or the settler thread, never on both at once,
+// and settles batches in the order they committed. After a failed fsync
+// every batch of the run that wrote fails: its changes sit on top of what
+// may not have reached the disk.
+void Writer::settle(std::deque<Settlement>& run) {
+  const bool sync = std::any_of(run.begin(), run.end(), [](const Settlement& s) { return s.sync; });
+  const auto failure = sync ? sync_wal() : std::nullopt;
+  for (auto& s : run) {
+    if (s.sync && failure && !s.failed) s.failed = failure;
+    answer(s);
   }
+}
+
+void Writer::answer(Settlement& s) {
   if (s.failed) {
     for (auto& op : s.ops) {
       if (op && !op->answered()) finish(*op, &*s.failed);

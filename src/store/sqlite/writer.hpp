@@ -205,8 +205,12 @@ class Writer {
   bool settler_idle();
   bool ops_waiting();
   void hand_over(Settlement s, bool settle_here);
+  void wait_for_settler();
   void settle(Settlement& s);
+  void settle(std::deque<Settlement>& run);
+  void answer(Settlement& s);
   void settle_loop();
+  std::optional<core::Error> sync_wal();
   std::optional<core::Error> sync_failure();
 
   std::unique_ptr<Db> db_;
@@ -228,7 +232,9 @@ class Writer {
   std::mutex settle_mutex_;
   std::condition_variable settle_wake_;
   std::deque<Settlement> settling_;
-  bool settler_busy_ = false;  // the settler thread is settling one now
+  bool settler_busy_ = false;             // the settler thread is settling one now
+  int waiting_syncs_ = 0;                 // batches in settling_ that need an fsync
+  std::condition_variable settle_taken_;  // the settler took settling_
   bool settler_stop_ = false;
   std::optional<core::Error> sync_failed_;  // the first failed fsync
   std::thread settler_;
