@@ -74,8 +74,9 @@ bool WorkerRuntime::send_acks(std::vector<PendingAck>& batch) {
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const AckResult* result = got && i < got->size() ? &(*got)[i] : nullptr;
     report(batch[i], result, got ? "the server did not answer for it" : got.error().message);
-    forget(batch[i].ack.lease_id);
   }
+  std::lock_guard lock(mu_);  // one lock for the whole batch
+  for (const auto& item : batch) active_.erase(item.ack.lease_id);
   return true;
 }
 
