@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Errand (release build of this repository), default durability: SQLite in WAL mode, synchronous=FULL,
-every enqueue and every acknowledgement fsync'd before the answer (group commit). Variants:
+"""Errand (release build of this repository), default durability: SQLite in WAL mode, the WAL fdatasync'd
+before every answer, so every enqueue and every acknowledgement is fsync'd first (pipelined group commit).
+Variants:
   py-http: ERRAND_PY_WORKERS (2) Python worker processes speaking plain HTTP (http.client, standard library
            only): POST /v1/claim with max ERRAND_PY_MAX (100) and a long poll, the handler on each job, then one
            POST /v1/acks for the claimed jobs (one transaction, one fsync).
@@ -243,8 +244,8 @@ def adapter_main():
     for v in os.environ.get("ERRAND_VARIANTS", "py-http,cpp").split(","):
         ad = Errand(v)
         meta = {"variant": v, "version": version,
-                "durability": "SQLite WAL, synchronous=FULL: every enqueue and ack fsync'd before the answer "
-                              "(group commit)",
+                "durability": "SQLite WAL, fdatasync of the WAL before every answer: every enqueue and ack "
+                              "fsync'd before the answer (pipelined group commit)",
                 "workers": workers[v],
                 "client": "plain-HTTP Python client (http.client, this file), /usr/bin/python3",
                 "server": f"{BIN} server --listen 127.0.0.1:{PORT} --data run/errand-data"}
