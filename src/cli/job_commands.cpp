@@ -9,6 +9,11 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <iostream>
 #include <iterator>
 #include <memory>
@@ -159,6 +164,33 @@ struct ListArgs {
   CLI::Option* limit_opt = nullptr;
 };
 
+// A word as a POSIX shell reads it back: quoted unless it is plain.
+std::string shell_word(std::string_view w) {
+  const bool plain = !w.empty() && std::all_of(w.begin(), w.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("@%+=:,./_-", c) != nullptr;
+  });
+  if (plain) return std::string(w);
+  std::string out = "'";
+  for (char c : w) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// The command that lists the next page: the same filters, and the cursor.
+std::string next_page_command(const ListArgs& a, const std::string& cursor) {
+  std::string cmd = "errand jobs";
+  auto add = [&cmd](std::string_view flag, std::string_view value) {
+    if (!value.empty()) cmd += fmt::format(" {} {}", flag, shell_word(value));
+  };
+  add("--queue", a.list.queue);
+  add("--state", a.state);
+  add("--type", a.list.type);
+  add("--tag", a.list.tag);
+  add("--text", a.list.text);
+  if (a.limit_opt && a.limit_opt->count() > 0) add("--limit", std::to_string(a.limit));
+  add("--cursor", cursor);
+  return cmd;
+}
+
 void add_jobs(CLI::App& app, const GlobalOptions& g) {
   auto a = std::make_shared<ListArgs>();
   auto* cmd = app.add_subcommand("jobs", "List jobs, newest first");
@@ -179,7 +211,7 @@ void add_jobs(CLI::App& app, const GlobalOptions& g) {
       std::cout
           << "the search read as many jobs as one page may (10,000); older matches may follow\n";
     if (!page.next_cursor.empty())
-      std::cout << "more: errand jobs --cursor " << page.next_cursor << '\n';
+      std::cout << "more: " << next_page_command(*a, page.next_cursor) << '\n';
   });
 }
 

@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import unittest
@@ -192,7 +193,8 @@ class CliTest(CliCase):
         self.assertEqual([j["id"] for j in page["jobs"]], [ids[0]])
         out = self.ok("jobs", "--queue", q, "--limit", "2").splitlines()
         self.assertEqual([line.split()[0] for line in out[1:3]], [ids[2], ids[1]], "newest first")
-        self.assertTrue(out[-1].startswith("more: errand jobs --cursor "), out)
+        # The next page's command keeps the filters.
+        self.assertTrue(out[-1].startswith(f"more: errand jobs --queue {q} --limit 2 --cursor "), out)
         cursor = out[-1].split()[-1]
         rest = self.ok_json("jobs", "--queue", q, "--limit", "2", "--cursor", cursor)
         self.assertEqual([j["id"] for j in rest["jobs"]], [ids[0]])
@@ -207,6 +209,16 @@ class CliTest(CliCase):
         page = self.ok_json("jobs", "--queue", q, "--text", "ann@")
         self.assertEqual([j["id"] for j in page["jobs"]], [vip])
         self.assertIs(page["partial"], False)
+        # A filter value with spaces or quotes comes back quoted for the shell.
+        older = self.enqueue_id(q, '{"note": "it\'s here"}')
+        self.enqueue_id(q, '{"note": "it\'s here"}')
+        out = self.ok("jobs", "--queue", q, "--text", "it's here", "--limit", "1").splitlines()
+        self.assertTrue(out[-1].startswith(f"more: errand jobs --queue {q} --text 'it'\\''s here' --limit 1 --cursor "),
+                        out)
+        # ... and, read back by a shell, lists the next page.
+        args = shlex.split(out[-1].removeprefix("more: errand "))
+        page = self.ok_json(*args)
+        self.assertEqual([j["id"] for j in page["jobs"]], [older])
 
     def test_server_errors_exit_1_with_the_message(self):
         err = self.fails(1, "enqueue", "Not A Queue!")
