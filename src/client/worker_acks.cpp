@@ -48,7 +48,7 @@ void WorkerRuntime::ack_thread() {
                                        "when their leases run out",
                                        batch.size()));
       for (const auto& item : batch) report(item, nullptr, "the server could not be reached");
-      for (const auto& item : batch) forget(item.ack.lease_id);
+      forget(batch);
       batch.clear();
       lock.lock();
       continue;
@@ -75,8 +75,7 @@ bool WorkerRuntime::send_acks(std::vector<PendingAck>& batch) {
     const AckResult* result = got && i < got->size() ? &(*got)[i] : nullptr;
     report(batch[i], result, got ? "the server did not answer for it" : got.error().message);
   }
-  std::lock_guard lock(mu_);  // one lock for the whole batch
-  for (const auto& item : batch) active_.erase(item.ack.lease_id);
+  forget(batch);
   return true;
 }
 
@@ -97,9 +96,9 @@ void WorkerRuntime::report(const PendingAck& item, const AckResult* result,
   if (options_.on_outcome) options_.on_outcome(outcome);
 }
 
-void WorkerRuntime::forget(const std::string& lease_id) {
-  std::lock_guard lock(mu_);
-  active_.erase(lease_id);
+void WorkerRuntime::forget(const std::vector<PendingAck>& batch) {
+  std::lock_guard lock(mu_);  // one lock for the whole batch
+  for (const auto& item : batch) active_.erase(item.ack.lease_id);
 }
 
 }  // namespace errand::client

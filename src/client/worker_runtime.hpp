@@ -80,7 +80,8 @@ class WorkerRuntime {
   void ack_thread();
   bool send_acks(std::vector<PendingAck>& batch);
   void report(const PendingAck& item, const AckResult* result, const std::string& error);
-  void forget(const std::string& lease_id);
+  // Drops the leases of outcomes that are done with (delivered or given up).
+  void forget(const std::vector<PendingAck>& batch);
 
   static double jitter();
 

@@ -146,15 +146,13 @@ void Writer::run_batch(Ops& ops, std::shared_ptr<const Listener> listener) {
   if (done && !run_ops(ops, batch, refuse, first_change))
     done = core::Result<void>(boost::system::in_place_error, batch.failure());
   if (done) done = commit(writes);
-  if (!done) return abort_batch(ops, done.error(), writes, std::move(listener));
+  if (!done) return abort_batch(ops, done.error(), writes);
   queues_.batch_publish();
   Settlement s{.ops = std::move(ops),
                .listener = std::move(listener),
-               .notice = std::nullopt,
                .first_change = first_change,
                .sync = writes,
-               .refused = refuse ? read_only_ : std::nullopt,
-               .failed = std::nullopt};
+               .refused = refuse ? read_only_ : std::nullopt};
   if (!batch.notice().empty()) s.notice = batch.notice().take();
   // Settled here when nothing else could run meanwhile; handed to the
   // settler when ops wait, so their statements run during this fsync.
@@ -201,7 +199,6 @@ bool Writer::run_ops(Ops& ops, Batch& batch, bool refuse, std::size_t& first_cha
       } else {
         Settlement early;
         early.ops.push_back(std::move(op));  // leaves a null in the batch
-        early.first_change = 1;
         hand_over(std::move(early), false);
       }
     }
@@ -227,32 +224,29 @@ core::Result<void> Writer::save_queues() {
   return {};
 }
 
-void Writer::abort_batch(Ops& ops, const core::Error& error, bool writes,
-                         std::shared_ptr<const Listener> listener) {
+void Writer::abort_batch(Ops& ops, const core::Error& error, bool writes) {
   // The transaction may or may not still be open; ROLLBACK makes sure.
   if (!sqlite3_get_autocommit(db_->handle())) (void)Query((*sql_)[Sql::rollback]).run();
   queues_.batch_drop();
   const std::string reason = db_->broken()               ? db_->broken_reason()
                              : db_->last_error().empty() ? error.message
                                                          : db_->last_error();
-  core::Error failure = core::make_error(
-      core::errc::unavailable,
-      fmt::format("store is read-only after a failed write to {}: {}; restart the server", path_,
-                  reason));
+  core::Error failure = read_only_error(reason);
   if (writes) {
     spdlog::error("{}", failure.message);
     read_only_ = failure;
   } else {
     failure.message = fmt::format("read from {} failed: {}", path_, reason);
   }
-  Settlement s{.ops = std::move(ops),
-               .listener = std::move(listener),
-               .notice = std::nullopt,
-               .first_change = 0,
-               .sync = false,
-               .refused = std::nullopt,
-               .failed = std::move(failure)};
+  Settlement s{.ops = std::move(ops), .failed = std::move(failure)};  // no notice goes out
   hand_over(std::move(s), settler_idle());
+}
+
+core::Error Writer::read_only_error(std::string_view reason) const {
+  return core::make_error(
+      core::errc::unavailable,
+      fmt::format("store is read-only after a failed write to {}: {}; restart the server", path_,
+                  reason));
 }
 
 void Writer::finish(Op& op, const core::Error* failure) {
@@ -281,7 +275,7 @@ std::optional<core::Error> Writer::sync_failure() {
 }
 
 void Writer::hand_over(Settlement s, bool settle_here) {
-  if (settle_here) return settle(s);
+  if (settle_here) return settle(std::span(&s, 1));
   {
     std::lock_guard lock(settle_mutex_);
     if (s.sync) ++waiting_syncs_;
@@ -303,7 +297,7 @@ void Writer::wait_for_settler() {
 // batches the writer commits during one fsync share the next.
 void Writer::settle_loop() {
   std::unique_lock lock(settle_mutex_);
-  std::deque<Settlement> run;
+  std::vector<Settlement> run;
   for (;;) {
     settle_wake_.wait(lock, [this] { return settler_stop_ || !settling_.empty(); });
     if (settling_.empty()) return;  // stopping, and everything is settled
@@ -319,22 +313,13 @@ void Writer::settle_loop() {
   }
 }
 
-void Writer::settle(Settlement& s) {
-  const auto failure = s.sync ? sync_wal() : std::nullopt;
-  if (failure && !s.failed) s.failed = failure;
-  answer(s);
-}
-
 // The fsync that makes every batch committed so far durable; after a failed
 // one every later one fails too (the pages it lost are not written again).
 std::optional<core::Error> Writer::sync_wal() {
   if (auto earlier = sync_failure()) return earlier;
   auto synced = wal_.sync();
   if (synced) return std::nullopt;
-  core::Error failure = core::make_error(
-      core::errc::unavailable,
-      fmt::format("store is read-only after a failed write to {}: {}; restart the server", path_,
-                  synced.error().message));
+  core::Error failure = read_only_error(synced.error().message);
   spdlog::error("{}", failure.message);
   std::lock_guard lock(settle_mutex_);
   sync_failed_ = failure;
@@ -345,7 +330,7 @@ std::optional<core::Error> Writer::sync_wal() {
 // and settles batches in the order they committed. After a failed fsync
 // every batch of the run that wrote fails: its changes sit on top of what
 // may not have reached the disk.
-void Writer::settle(std::deque<Settlement>& run) {
+void Writer::settle(std::span<Settlement> run) {
   const bool sync = std::any_of(run.begin(), run.end(), [](const Settlement& s) { return s.sync; });
   const auto failure = sync ? sync_wal() : std::nullopt;
   for (auto& s : run) {

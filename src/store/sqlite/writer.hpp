@@ -45,7 +45,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 namespace errand::store::sqlite {
 
@@ -195,8 +198,8 @@ class Writer {
   core::Result<void> begin(bool writes);
   core::Result<void> commit(bool writes);
   core::Result<void> save_queues();
-  void abort_batch(Ops& ops, const core::Error& error, bool writes,
-                   std::shared_ptr<const Listener> listener);
+  void abort_batch(Ops& ops, const core::Error& error, bool writes);
+  core::Error read_only_error(std::string_view reason) const;
   static void finish(Op& op, const core::Error* failure);
   static int commit_hook(void* self);
 
@@ -206,8 +209,7 @@ class Writer {
   bool ops_waiting();
   void hand_over(Settlement s, bool settle_here);
   void wait_for_settler();
-  void settle(Settlement& s);
-  void settle(std::deque<Settlement>& run);
+  void settle(std::span<Settlement> run);
   void answer(Settlement& s);
   void settle_loop();
   std::optional<core::Error> sync_wal();
@@ -231,7 +233,7 @@ class Writer {
 
   std::mutex settle_mutex_;
   std::condition_variable settle_wake_;
-  std::deque<Settlement> settling_;
+  std::vector<Settlement> settling_;
   bool settler_busy_ = false;             // the settler thread is settling one now
   int waiting_syncs_ = 0;                 // batches in settling_ that need an fsync
   std::condition_variable settle_taken_;  // the settler took settling_
