@@ -2,6 +2,7 @@
 #include "api/errors.hpp"
 #include "api/request.hpp"
 #include "api/router.hpp"
+#include "core/id.hpp"
 #include "core/job_json.hpp"
 
 #include <fmt/format.h>

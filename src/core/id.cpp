@@ -49,62 +49,57 @@ class RandomBuffer {
   std::size_t used_ = block_.size();
 };
 
+// Crockford base32 digit of `c`, or -1.
+int digit(char c) {
+  const auto at = kAlphabet.find(c);
+  return at == std::string_view::npos ? -1 : static_cast<int>(at);
+}
+
+bool all_crockford(std::string_view id) {
+  return std::all_of(id.begin(), id.end(), [](char c) { return digit(c) >= 0; });
+}
+
 }  // namespace
 
-IdGenerator::IdGenerator() = default;
-
-std::string IdGenerator::next(TimePoint now) {
-  std::array<std::uint8_t, 16> bytes{};
-  {
-    std::lock_guard lock(mutex_);
-    auto ms = to_unix_ms(now);
-    if (ms <= last_ms_) {
-      // Same (or earlier) millisecond: keep the timestamp, bump the random part,
-      // so ids stay strictly increasing for this generator.
-      ms = last_ms_;
-      for (int i = 9; i >= 0; --i) {
-        if (++last_random_[i] != 0) break;
-      }
-    } else {
-      last_ms_ = ms;
-      // Fresh OS randomness each millisecond: ids from many servers sharing a
-      // database must not collide.
-      os_random(last_random_.data(), last_random_.size());
-      last_random_[0] &= 0x7f;  // leave room to increment without overflow
-    }
-    for (int i = 0; i < 6; ++i) bytes[i] = static_cast<std::uint8_t>(ms >> (8 * (5 - i)));
-    for (int i = 0; i < 10; ++i) bytes[6 + i] = last_random_[i];
-  }
-  // 128 bits -> 26 base32 characters (the first carries only 3 bits).
-  std::string out(26, '0');
-  __extension__ using Uint128 = unsigned __int128;
-  Uint128 v = 0;
-  for (auto b : bytes) v = (v << 8) | b;
-  for (int i = 25; i >= 0; --i) {
+std::string format_job_id(std::int64_t id) {
+  auto v = static_cast<std::uint64_t>(std::max<std::int64_t>(id, 0));
+  std::string out(kJobIdLength, '0');
+  for (auto i = kJobIdLength; i-- > 0;) {
     out[i] = kAlphabet[static_cast<unsigned>(v & 31)];
     v >>= 5;
   }
   return out;
 }
 
-std::string id_floor(TimePoint t) {
-  // The first 10 characters carry the 48-bit millisecond time exactly.
-  auto ms =
-      static_cast<std::uint64_t>(std::max<std::int64_t>(to_unix_ms(t), 0)) & ((1ULL << 48) - 1);
-  std::string out(26, '0');
-  for (int i = 9; i >= 0; --i) {
-    out[i] = kAlphabet[static_cast<unsigned>(ms & 31)];
-    ms >>= 5;
-  }
-  return out;
+std::optional<std::int64_t> parse_job_id(std::string_view id) {
+  // 13 characters carry 65 bits: a first character above '7' would not fit.
+  if (id.size() != kJobIdLength || id[0] > '7' || !all_crockford(id)) return std::nullopt;
+  std::uint64_t v = 0;
+  for (char c : id) v = (v << 5) | static_cast<std::uint64_t>(digit(c));
+  return static_cast<std::int64_t>(v);
+}
+
+std::int64_t job_id_floor(TimePoint t) {
+  constexpr std::int64_t kMaxMs = (std::int64_t{1} << (63 - kJobIdSequenceBits)) - 1;
+  return std::clamp<std::int64_t>(to_unix_ms(t), 0, kMaxMs) << kJobIdSequenceBits;
+}
+
+std::int64_t next_job_id(std::int64_t last, TimePoint now) {
+  return std::max(job_id_floor(now), last + 1);
+}
+
+bool is_legacy_id(std::string_view id) {
+  return id.size() == kLegacyIdLength && id[0] <= '7' && all_crockford(id);
+}
+
+std::int64_t legacy_id_ms(std::string_view id) {
+  std::int64_t ms = 0;
+  for (char c : id.substr(0, 10)) ms = ms * 32 + std::max(digit(c), 0);
+  return ms;
 }
 
 bool is_valid_id(std::string_view id) {
-  if (id.size() != 26 || id[0] > '7') return false;
-  for (char c : id) {
-    if (kAlphabet.find(c) == std::string_view::npos) return false;
-  }
-  return true;
+  return parse_job_id(id).has_value() || is_legacy_id(id);
 }
 
 std::string random_hex(std::size_t n) {

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace errand::core {
@@ -13,104 +12,67 @@ namespace {
 
 constexpr std::string_view kCrockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-void expect_well_formed(const std::string& id) {
-  ASSERT_EQ(id.size(), 26u) << id;
-  EXPECT_LE(id[0], '7') << id;  // 128 bits in 26 characters: the first carries 3 bits
-  for (char c : id) EXPECT_NE(kCrockford.find(c), std::string_view::npos) << id;
-  EXPECT_TRUE(is_valid_id(id)) << id;
+constexpr std::int64_t kMs = 1'800'000'000'123;
+
+TEST(JobId, ThirteenCrockfordCharactersInNumberOrder) {
+  EXPECT_EQ(format_job_id(0), "0000000000000");
+  EXPECT_EQ(format_job_id(1), "0000000000001");
+  EXPECT_EQ(format_job_id(32), "0000000000010");
+  EXPECT_EQ(format_job_id(INT64_MAX), "7ZZZZZZZZZZZZ");
+  std::string prev = format_job_id(0);
+  for (std::int64_t v : {std::int64_t{1}, std::int64_t{31}, std::int64_t{32}, kMs << 20,
+                         (kMs << 20) + 1, (kMs + 1) << 20, INT64_MAX}) {
+    const auto id = format_job_id(v);
+    ASSERT_EQ(id.size(), kJobIdLength);
+    for (char c : id) EXPECT_NE(kCrockford.find(c), std::string_view::npos) << id;
+    EXPECT_LT(prev, id) << v;
+    EXPECT_EQ(parse_job_id(id), v);
+    EXPECT_TRUE(is_valid_id(id));
+    prev = id;
+  }
 }
 
-TEST(IdGenerator, TwentySixCrockfordCharacters) {
-  IdGenerator gen;
-  SystemClock clock;
-  for (int i = 0; i < 1000; ++i) expect_well_formed(gen.next(clock.now()));
+TEST(JobId, ParseRejectsWhatFormatNeverMakes) {
+  EXPECT_EQ(parse_job_id(""), std::nullopt);
+  EXPECT_EQ(parse_job_id("000000000001"), std::nullopt);                // 12
+  EXPECT_EQ(parse_job_id("00000000000001"), std::nullopt);              // 14
+  EXPECT_EQ(parse_job_id("8000000000000"), std::nullopt);               // 2^63: over int64
+  EXPECT_EQ(parse_job_id("000000000000a"), std::nullopt);               // lowercase
+  EXPECT_EQ(parse_job_id("000000000000I"), std::nullopt);               // not Crockford
+  EXPECT_EQ(parse_job_id("01JDQ7Z3K5X9V2M4N6P8R0T2W4"), std::nullopt);  // legacy
 }
 
-TEST(IdGenerator, TimestampIsTheFirstTenCharacters) {
-  IdGenerator gen;
-  // 48-bit milliseconds in the first 10 characters (50 bits, top two zero).
-  const auto id = gen.next(from_unix_ms(0));
-  EXPECT_EQ(id.substr(0, 10), "0000000000");
-  const auto later = gen.next(from_unix_ms(1'800'000'000'000));
-  std::int64_t ms = 0;
-  for (char c : later.substr(0, 10)) ms = ms * 32 + static_cast<std::int64_t>(kCrockford.find(c));
-  EXPECT_EQ(ms, 1'800'000'000'000);
+TEST(JobId, FloorIsTheMillisecondShiftedPastTheSequence) {
+  const auto t = from_unix_ms(kMs);
+  EXPECT_EQ(job_id_floor(t), kMs << kJobIdSequenceBits);
+  EXPECT_EQ(job_id_floor(from_unix_ms(-5)), 0);
+  EXPECT_LT(job_id_floor(t - Millis{1}) + (1 << kJobIdSequenceBits) - 1, job_id_floor(t));
 }
 
-TEST(IdFloor, IdsOfJobsCreatedAtOrAfterSortAtOrAfterIt) {
-  IdGenerator gen;
-  const auto t = from_unix_ms(1'800'000'000'123);
-  const auto floor = id_floor(t);
-  expect_well_formed(floor);
-  EXPECT_EQ(floor.substr(10), std::string(16, '0'));
-  EXPECT_LE(floor, gen.next(t));
-  EXPECT_LT(IdGenerator().next(t - Millis{1}), floor);
-  EXPECT_LT(floor, id_floor(t + Millis{1}));
-  EXPECT_EQ(id_floor(from_unix_ms(-5)), std::string(26, '0'));
-}
-
-TEST(IdGenerator, StrictlyIncreasingWithinOneMillisecond) {
-  IdGenerator gen;
-  const auto now = from_unix_ms(1'800'000'000'000);
-  std::string prev = gen.next(now);
+TEST(JobId, NextIsTheFloorOfNowOrOneMoreThanTheLast) {
+  const auto t = from_unix_ms(kMs);
+  EXPECT_EQ(next_job_id(0, t), kMs << 20);
+  EXPECT_EQ(next_job_id(kMs << 20, t), (kMs << 20) + 1);              // same millisecond
+  EXPECT_EQ(next_job_id((kMs + 5) << 20, t), ((kMs + 5) << 20) + 1);  // clock went back
+  std::int64_t last = 0;
+  std::set<std::int64_t> seen;
   for (int i = 0; i < 100'000; ++i) {
-    auto id = gen.next(now);
-    ASSERT_LT(prev, id) << "at " << i;
-    prev = std::move(id);
+    const auto id = next_job_id(last, from_unix_ms(kMs + i / 7));
+    ASSERT_GT(id, last) << i;
+    last = id;
+    seen.insert(id);
   }
+  EXPECT_EQ(seen.size(), 100'000u);
 }
 
-TEST(IdGenerator, StrictlyIncreasingAcrossMilliseconds) {
-  IdGenerator gen;
-  std::string prev = gen.next(from_unix_ms(1'800'000'000'000));
-  for (int i = 1; i < 100'000; ++i) {
-    // A few ids per millisecond, then the next millisecond.
-    auto id = gen.next(from_unix_ms(1'800'000'000'000 + i / 3));
-    ASSERT_LT(prev, id) << "at " << i;
-    prev = std::move(id);
+TEST(LegacyId, TheFirstTenCharactersAreTheMillisecond) {
+  EXPECT_TRUE(is_legacy_id("01JDQ7Z3K5X9V2M4N6P8R0T2W4"));
+  EXPECT_EQ(legacy_id_ms("0000000000ZZZZZZZZZZZZZZZZ"), 0);
+  std::int64_t ms = 0;
+  for (char c : std::string_view("01JDQ7Z3K5")) {
+    ms = ms * 32 + static_cast<std::int64_t>(kCrockford.find(c));
   }
-}
-
-TEST(IdGenerator, StaysIncreasingWhenTheClockGoesBack) {
-  IdGenerator gen;
-  const auto a = gen.next(from_unix_ms(2'000'000));
-  const auto b = gen.next(from_unix_ms(1'000'000));
-  const auto c = gen.next(from_unix_ms(1'500'000));
-  EXPECT_LT(a, b);
-  EXPECT_LT(b, c);
-}
-
-TEST(IdGenerator, UniqueAcrossFourThreads) {
-  IdGenerator gen;
-  SystemClock clock;
-  constexpr int kPerThread = 25'000;
-  std::vector<std::vector<std::string>> out(4);
-  std::vector<std::thread> threads;
-  for (auto& ids : out) {
-    threads.emplace_back([&gen, &clock, &ids] {
-      ids.reserve(kPerThread);
-      for (int i = 0; i < kPerThread; ++i) ids.push_back(gen.next(clock.now()));
-    });
-  }
-  for (auto& t : threads) t.join();
-  std::set<std::string> all;
-  for (const auto& ids : out) {
-    // Each thread sees its own ids in increasing order (one generator, one lock).
-    EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
-    all.insert(ids.begin(), ids.end());
-  }
-  EXPECT_EQ(all.size(), 4u * kPerThread);
-}
-
-TEST(IdGenerator, SeparateGeneratorsDoNotCollide) {
-  IdGenerator a, b;
-  const auto now = from_unix_ms(1'800'000'000'000);
-  std::set<std::string> all;
-  for (int i = 0; i < 1000; ++i) {
-    all.insert(a.next(now));
-    all.insert(b.next(now));
-  }
-  EXPECT_EQ(all.size(), 2000u);
+  EXPECT_EQ(legacy_id_ms("01JDQ7Z3K5X9V2M4N6P8R0T2W4"), ms);
 }
 
 TEST(IsValidId, Accepts) {

@@ -83,7 +83,6 @@ struct Job {
 
 // What an enqueue asks for, already validated, before the store assigns state.
 struct NewJob {
-  std::string id;  // assigned by the engine (time-sortable)
   std::string queue;
   std::string type;
   boost::json::value payload;

@@ -18,7 +18,7 @@ Engine::Engine(asio::any_io_executor executor, store::Store& store, const core::
       clock_(clock),
       options_(options),
       rng_(std::random_device{}()),
-      schedules_(std::make_unique<Schedules>(executor, store, clock, ids_)),
+      schedules_(std::make_unique<Schedules>(executor, store, clock)),
       events_(clock, options.events),
       history_(options.stats) {
   store_.set_change_listener([this](const store::ChangeNotice& n) { on_store_change(n); });
@@ -56,7 +56,6 @@ Task<std::vector<store::InsertOutcome>> Engine::enqueue(std::vector<EnqueueReque
   params.jobs.reserve(requests.size());
   for (auto& r : requests) {
     core::NewJob job;
-    job.id = ids_.next(now);
     job.queue = std::move(r.queue);
     job.type = std::move(r.type);
     job.payload = std::move(r.payload);

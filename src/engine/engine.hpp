@@ -14,7 +14,6 @@
 // call completes after its change is fsync'd.
 #pragma once
 
-#include "core/id.hpp"
 #include "core/job.hpp"
 #include "engine/events.hpp"
 #include "engine/schedules.hpp"
@@ -189,7 +188,6 @@ class Engine {
   store::Store& store_;
   const core::Clock& clock_;
   EngineOptions options_;
-  core::IdGenerator ids_;
   Waiters waiters_;
 
   std::mutex rng_mutex_;

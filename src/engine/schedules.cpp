@@ -24,12 +24,10 @@ constexpr core::Millis kRetryAfterError{1'000};
 
 }  // namespace
 
-Schedules::Schedules(asio::any_io_executor executor, store::Store& store, const core::Clock& clock,
-                     core::IdGenerator& ids)
+Schedules::Schedules(asio::any_io_executor executor, store::Store& store, const core::Clock& clock)
     : strand_(asio::make_strand(executor)),
       store_(store),
       clock_(clock),
-      ids_(ids),
       online_since_(clock.now()) {}
 
 Schedules::~Schedules() {
@@ -100,7 +98,7 @@ ScheduleTask<core::Schedule> Schedules::pause(std::string name, bool paused) {
 
 ScheduleTask<store::ScheduleFireOutcome> Schedules::trigger(std::string name) {
   const auto now = clock_.now();
-  store::ScheduleFireParams params{.name = std::move(name), .job_id = ids_.next(now), .now = now};
+  store::ScheduleFireParams params{.name = std::move(name), .now = now};
   co_return co_await await_store<store::ScheduleFireOutcome>(
       [&](auto done) { store_.schedule_fire(std::move(params), std::move(done)); });
 }
@@ -130,8 +128,7 @@ ScheduleTask<ScheduleSync> Schedules::sync(core::ScheduleSource source,
 
 asio::awaitable<void> Schedules::fire(const core::Schedule& schedule, core::TimePoint at) {
   const auto now = clock_.now();
-  store::ScheduleFireParams params{
-      .name = schedule.spec.name, .fire_at = at, .job_id = ids_.next(now), .now = now};
+  store::ScheduleFireParams params{.name = schedule.spec.name, .fire_at = at, .now = now};
   auto out = co_await await_store<store::ScheduleFireOutcome>(
       [&](auto done) { store_.schedule_fire(std::move(params), std::move(done)); });
   const auto late = (now - at).count();

@@ -21,7 +21,6 @@
 // is fsync'd.
 #pragma once
 
-#include "core/id.hpp"
 #include "core/schedule.hpp"
 #include "store/store.hpp"
 
@@ -54,8 +53,7 @@ struct ScheduleSync {
 
 class Schedules {
  public:
-  Schedules(boost::asio::any_io_executor executor, store::Store& store, const core::Clock& clock,
-            core::IdGenerator& ids);
+  Schedules(boost::asio::any_io_executor executor, store::Store& store, const core::Clock& clock);
   ~Schedules();
   Schedules(const Schedules&) = delete;
   Schedules& operator=(const Schedules&) = delete;
@@ -94,7 +92,6 @@ class Schedules {
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   store::Store& store_;
   const core::Clock& clock_;
-  core::IdGenerator& ids_;
   core::TimePoint online_since_;  // set before the timer runs, then only read
 
   // Timer state, touched only on strand_.

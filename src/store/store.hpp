@@ -41,8 +41,10 @@ struct Unit {};  // the value of a verb that returns nothing
 // ---- params and results -----------------------------------------------------
 
 struct JobInsertManyParams {
-  // Ids assigned; validated. Unset priority / max_attempts / timeout take the
-  // queue's configured default, else the server's (core::resolve_settings).
+  // Validated. The store gives each job its id (core/id.hpp: time-ordered,
+  // strictly increasing, from `now`). Unset priority / max_attempts / timeout
+  // take the queue's configured default, else the server's
+  // (core::resolve_settings).
   std::vector<core::NewJob> jobs;
   core::TimePoint now;
 };
@@ -237,7 +239,6 @@ struct ScheduleFireParams {
   // A scheduled fire time; unset: a manual trigger ("fire now" at `now`),
   // which ignores pause and overlap and is not recorded as a fire time.
   std::optional<core::TimePoint> fire_at;
-  std::string job_id;  // the id the job gets if one is enqueued
   core::TimePoint now;
 };
 enum class FireResult {

@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import ErrandServer, ErrandTestCase, errand_bin  # noqa: E402
 
-ID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+ID_RE = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{12}$")
 _counter = itertools.count()
 
 

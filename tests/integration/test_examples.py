@@ -147,7 +147,7 @@ class ShellExample(ExampleCase):
         out = subprocess.run([errand_bin(), *enqueue], capture_output=True, text=True, timeout=30,
                              env=env)
         self.assertEqual(out.returncode, 0, out.stderr)
-        job_id = re.search(r"[0-7][0-9A-HJKMNP-TV-Z]{25}", out.stdout).group(0)
+        job_id = re.search(r"\b[0-7][0-9A-HJKMNP-TV-Z]{12}\b", out.stdout).group(0)
         self.assertEqual(self.wait_state(job_id, "succeeded")["result"], {"imported": 20})
         w.wait_for_stdout(f"✓ {queue} {job_id}")
         self.assertEqual(w.stop(), 0, w.describe())

@@ -12,7 +12,7 @@ import urllib.parse
 
 from harness import SharedServerTestCase, parse_time
 
-ID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+ID_RE = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{12}$")
 JOB_FIELDS = {"id", "queue", "type", "state", "payload", "priority", "run_at", "attempt", "max_attempts",
               "timeout", "idempotency_key", "tags", "progress", "result", "errors", "cancel_requested",
               "worker", "lease_expires_at", "created_at", "started_at", "finished_at"}

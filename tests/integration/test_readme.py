@@ -16,7 +16,7 @@ import unittest
 from harness import ErrandServer, errand_bin
 
 README = os.path.join(os.path.dirname(__file__), "..", "..", "README.md")
-EXAMPLE_ID = "01JDQ7Z3K5X9V2M4N6P8R0T2W4"
+EXAMPLE_ID = "1M8HZ4NKB0007"
 EXAMPLE_LEASE = "3f9c…"
 
 
@@ -84,7 +84,7 @@ class ReadmeTest(unittest.TestCase):
                                  capture_output=True, text=True, timeout=30)
             self.assertEqual(out.returncode, 0, f"{line}\n{out.stdout}\n{out.stderr}")
             if args[0] == "enqueue":
-                found = re.search(r"[0-7][0-9A-HJKMNP-TV-Z]{25}", out.stdout)
+                found = re.search(r"\b[0-7][0-9A-HJKMNP-TV-Z]{12}\b", out.stdout)
                 self.assertIsNotNone(found, out.stdout)
                 job_id = found.group(0)
 

@@ -446,7 +446,7 @@ class SchedulesCliTest(SharedServerTestCase):
         self.assertTrue(json.loads(self.ok("schedule", "get", "cli-s", "--json"))["paused"])
         self.assertIn("active", self.ok("schedule", "resume", "cli-s"))
         out = self.ok("schedule", "trigger", "cli-s")
-        job_id = re.search(r"job ([0-9A-HJKMNP-TV-Z]{26}) queued", out).group(1)
+        job_id = re.search(r"job ([0-9A-HJKMNP-TV-Z]{13}) queued", out).group(1)
         self.assertEqual(self.server.get_job(job_id)["payload"], {"k": 1})
         self.assertIn("deleted schedule cli-s", self.ok("schedule", "rm", "cli-s"))
         p = self.cli("schedule", "get", "cli-s")

@@ -4,8 +4,9 @@
 export const STATES = ["scheduled", "queued", "running", "succeeded", "failed", "dead", "cancelled"];
 export const FINAL_STATES = ["succeeded", "dead", "cancelled"];
 
-// A job id: 26 characters of Crockford base32, uppercase.
-const JOB_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+// A job id: 13 characters of Crockford base32, uppercase (26 for jobs made
+// before schema version 7).
+const JOB_ID = /^[0-7][0-9A-HJKMNP-TV-Z]{12}([0-9A-HJKMNP-TV-Z]{13})?$/;
 export function isJobId(text) {
   return JOB_ID.test(text);
 }

@@ -67,7 +67,7 @@ TEST_P(ClaimTest, DoesNotTakeScheduledJobs) {
 TEST_P(ClaimTest, LeasesTheJobForItsTimeout) {
   auto j = job("q");
   j.timeout = 45s;
-  insert(j);
+  const auto id = insert(j);
   auto claimed = claim({"q"}, 1, kNow + 1s);
   ASSERT_EQ(claimed.size(), 1u);
   const auto& c = claimed[0];
@@ -78,7 +78,7 @@ TEST_P(ClaimTest, LeasesTheJobForItsTimeout) {
   EXPECT_EQ(c.lease_expires_at, kNow + 46s);
   EXPECT_EQ(c.started_at, kNow + 1s);
   EXPECT_EQ(c.worker, "w1");
-  auto stored = get(j.id);
+  auto stored = get(id);
   ASSERT_TRUE(stored);
   EXPECT_EQ(stored->state, JobState::running);
   EXPECT_EQ(stored->lease_id, c.lease_id);

@@ -14,16 +14,12 @@
 namespace errand::store::conformance {
 namespace {
 
-std::string fmt_id(int thread, int i) {
-  return fmt::format("T{}-{:05}", thread, i);
-}
-
 TEST_P(DurabilityTest, ReopenKeepsEveryAcknowledgedChange) {
   auto scheduled = job("a");
   scheduled.run_at = kNow + 1h;
   scheduled.idempotency_key = "key-1";
   scheduled.payload = {{"big", std::string(10'000, 'x')}};
-  insert(scheduled);
+  const auto scheduled_id = insert(scheduled);
   auto done = running("a");
   ASSERT_TRUE(complete(done));
   auto failed = running("b");
@@ -34,7 +30,7 @@ TEST_P(DurabilityTest, ReopenKeepsEveryAcknowledgedChange) {
   ASSERT_TRUE(call<QueueInfo>([&](auto d) { store().queue_pause({.queue = "c"}, d); }));
   const auto queues_before = queues();
   std::vector<core::Job> jobs_before;
-  for (const auto& id : {scheduled.id, done.id, failed.id, busy.id})
+  for (const auto& id : {scheduled_id, done.id, failed.id, busy.id})
     jobs_before.push_back(*get(id));
 
   reopen();
@@ -67,23 +63,23 @@ TEST_P(DurabilityTest, ReopenKeepsEveryAcknowledgedChange) {
 TEST_P(DurabilityTest, ConcurrentInsertsAreAllPresentAfterReopen) {
   constexpr int kThreads = 8;
   constexpr int kPerThread = 500;
-  std::vector<std::vector<std::string>> ids(kThreads);
-  for (int t = 0; t < kThreads; ++t) {
-    for (int i = 0; i < kPerThread; ++i) ids[t].push_back(fmt_id(t, i));
-  }
+  std::vector<std::vector<std::string>> ids(kThreads);  // as the store answered
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
-      for (const auto& id : ids[t]) {
+      for (int i = 0; i < kPerThread; ++i) {
         core::NewJob j;
-        j.id = id;
         j.queue = "t" + std::to_string(t);
         j.run_at = kNow;
         auto r = call<std::vector<InsertOutcome>>([&](auto done) {
           store().job_insert_many({.jobs = {std::move(j)}, .now = kNow}, done);
         });
-        if (!r) ++failures;
+        if (!r) {
+          ++failures;
+        } else {
+          ids[t].push_back(r->front().id);
+        }
       }
     });
   }

@@ -38,7 +38,6 @@ void StoreTest::reopen() {
 
 core::NewJob StoreTest::job(std::string queue, std::int64_t priority) {
   core::NewJob j;
-  j.id = fmt::format("J{:025}", ++next_id_);
   j.queue = std::move(queue);
   j.priority = priority;
   j.run_at = kNow;
@@ -56,6 +55,17 @@ std::string StoreTest::insert(core::NewJob job, core::TimePoint now) {
   auto out = insert_many({job}, now);
   EXPECT_TRUE(out) << out.error().message;
   return out && out->size() == 1 ? out->front().id : std::string();
+}
+
+std::vector<std::string> StoreTest::insert_ids(std::vector<core::NewJob> jobs,
+                                               core::TimePoint now) {
+  auto out = insert_many(std::move(jobs), now);
+  EXPECT_TRUE(out) << out.error().message;
+  std::vector<std::string> ids;
+  if (out) {
+    for (const auto& o : *out) ids.push_back(o.id);
+  }
+  return ids;
 }
 
 core::Result<core::Job> StoreTest::get(const std::string& id) {

@@ -51,12 +51,15 @@ class StoreTest : public ::testing::TestWithParam<StoreFactory> {
   // Closes the store and opens the same directory again.
   void reopen();
 
-  // A valid job for `queue` with a fresh id (ids increase in creation order).
+  // A valid job for `queue` (the store gives it an id at insert; ids
+  // increase in insertion order).
   core::NewJob job(std::string queue = "default", std::int64_t priority = 0);
   core::Result<std::vector<InsertOutcome>> insert_many(std::vector<core::NewJob> jobs,
                                                        core::TimePoint now = kNow);
   // Inserts one job (which must succeed) and returns its id.
   std::string insert(core::NewJob job, core::TimePoint now = kNow);
+  // Inserts jobs in one batch (which must succeed) and returns their ids.
+  std::vector<std::string> insert_ids(std::vector<core::NewJob> jobs, core::TimePoint now = kNow);
   core::Result<core::Job> get(const std::string& id);
   std::vector<core::Job> claim(std::vector<std::string> queues, std::size_t max = 1,
                                core::TimePoint now = kNow, std::optional<core::Millis> lease = {});
@@ -89,7 +92,6 @@ class StoreTest : public ::testing::TestWithParam<StoreFactory> {
 
   std::string dir_;
   std::unique_ptr<Store> store_;
-  int next_id_ = 0;
   std::mutex notices_mutex_;
   std::vector<ChangeNotice> notices_;
 };

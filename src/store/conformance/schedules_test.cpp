@@ -49,16 +49,13 @@ class Schedules {
   }
   core::Result<ScheduleFireOutcome> fire(std::string name, std::optional<core::TimePoint> at,
                                          core::TimePoint now = kNow) {
-    const std::string id = fmt::format("S{:025}", ++next_id_);
     return call<ScheduleFireOutcome>([&](auto done) {
-      store_.schedule_fire({.name = std::move(name), .fire_at = at, .job_id = id, .now = now},
-                           done);
+      store_.schedule_fire({.name = std::move(name), .fire_at = at, .now = now}, done);
     });
   }
 
  private:
   Store& store_;
-  std::atomic<int> next_id_{0};
 };
 
 TEST_P(SchedulesTest, PutCreatesThenReplacesAndReadsBack) {

@@ -28,11 +28,12 @@ TEST_P(TimersTest, PromoteDueMovesOnlyDueJobs) {
   soon.run_at = kNow + 1s;
   auto later = job("q");
   later.run_at = kNow + 5s;
-  ASSERT_TRUE(insert_many({soon, later}));
+  const auto ids = insert_ids({soon, later});
+  ASSERT_EQ(ids.size(), 2u);
   EXPECT_EQ(promote_due(kNow + 999ms), 0);
   EXPECT_EQ(promote_due(kNow + 1s), 1);
-  EXPECT_EQ(get(soon.id)->state, JobState::queued);
-  EXPECT_EQ(get(later.id)->state, JobState::scheduled);
+  EXPECT_EQ(get(ids[0])->state, JobState::queued);
+  EXPECT_EQ(get(ids[1])->state, JobState::scheduled);
   EXPECT_EQ(promote_due(kNow + 1h), 1);
   EXPECT_EQ(promote_due(kNow + 2h), 0);
 }
@@ -58,7 +59,7 @@ TEST_P(TimersTest, PromoteDueReportsEachMovedJob) {
   ASSERT_TRUE(fail(j, {.retry_in = 2s}));
   auto waiting = job("waiting");
   waiting.run_at = kNow + 1s;
-  insert(waiting);
+  const auto waiting_id = insert(waiting);
   clear_notices();
   EXPECT_EQ(promote_due(kNow + 2s), 2);
   auto seen = notices();
@@ -66,7 +67,7 @@ TEST_P(TimersTest, PromoteDueReportsEachMovedJob) {
   auto changes = seen[0].job_changes;
   ASSERT_EQ(changes.size(), 2u);
   std::sort(changes.begin(), changes.end(), [](auto& a, auto& b) { return a.id < b.id; });
-  auto ids = std::vector<std::string>{j.id, waiting.id};
+  auto ids = std::vector<std::string>{j.id, waiting_id};
   std::sort(ids.begin(), ids.end());
   for (std::size_t i = 0; i < 2; ++i) {
     EXPECT_EQ(changes[i].id, ids[i]);
@@ -131,9 +132,9 @@ TEST_P(TimersTest, LeaseExpiryHonoursACancelRequest) {
 TEST_P(TimersTest, LeaseExpiryOnTheLastAttemptIsDead) {
   auto j = job("q");
   j.max_attempts = 1;
-  running(j);
+  const auto id = running(j).id;
   EXPECT_EQ(expire_leases(kNow + 1h), 1);
-  EXPECT_EQ(get(j.id)->state, JobState::dead);
+  EXPECT_EQ(get(id)->state, JobState::dead);
 }
 
 TEST_P(TimersTest, ExtendedLeaseDoesNotExpireEarly) {
@@ -192,14 +193,16 @@ TEST_P(TimersTest, PruneRespectsTheLimit) {
 TEST_P(TimersTest, PrunedIdempotencyKeyCanBeUsedAgain) {
   auto j = job("q");
   j.idempotency_key = "once";
-  ASSERT_TRUE(cancel(insert(j)));
+  const auto first = insert(j);
+  ASSERT_TRUE(cancel(first));
   EXPECT_EQ(prune(store(), kNow + 1s), 1);
   auto again = job("q");
   again.idempotency_key = "once";
   auto out = insert_many({again});
   ASSERT_TRUE(out);
   EXPECT_FALSE((*out)[0].duplicate);
-  EXPECT_EQ((*out)[0].id, again.id);
+  EXPECT_NE((*out)[0].id, first);
+  EXPECT_TRUE(get((*out)[0].id));
 }
 
 }  // namespace

@@ -42,8 +42,10 @@ core::Result<core::Job> job_retry(OpContext& c, const JobRetryParams& p) {
 }
 
 core::Result<Unit> job_delete(OpContext& c, const JobDeleteParams& p) {
+  auto rowid = find_rowid(c.sql, p.id);
+  if (!rowid) return rowid.error();
   Query q(c.sql[Sql::job_delete]);
-  q.bind_text(1, p.id);
+  q.bind_int(1, *rowid);
   auto deleted = q.step();
   if (!deleted) return deleted.error();
   if (!*deleted) {

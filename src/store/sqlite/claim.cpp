@@ -44,7 +44,7 @@ core::Result<std::size_t> claim_from(OpContext& c, const std::string& queue,
     grant_lease(row.job, p);
     if (auto saved = save_lease(c.sql, row); !saved) return saved.error();
     if (p.push) {
-      if (auto read = load_push_bookkeeping(c.sql, row.job); !read) return read.error();
+      if (auto read = load_push_bookkeeping(c.sql, row); !read) return read.error();
     }
     c.queues.move(queue, core::JobState::queued, core::JobState::running);
     c.notice.deadline(*row.job.lease_expires_at);

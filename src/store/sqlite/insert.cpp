@@ -1,5 +1,7 @@
 #include "store/sqlite/ops.hpp"
 
+#include "core/id.hpp"
+
 namespace errand::store::sqlite::ops {
 namespace {
 
@@ -11,8 +13,8 @@ core::Result<std::optional<InsertOutcome>> find_duplicate(Statements& sql, std::
   auto row = q.step();
   if (!row) return row.error();
   if (!*row) return std::nullopt;
-  return InsertOutcome{.id = std::string(q.text_at(0)),
-                       .state = static_cast<core::JobState>(q.int_at(1)),
+  return InsertOutcome{.id = public_id(q, 0, 1),
+                       .state = static_cast<core::JobState>(q.int_at(2)),
                        .duplicate = true};
 }
 
@@ -26,16 +28,18 @@ core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& job, co
   const QueueRow* queue = c.queues.find(job.queue);
   const auto settings =
       core::resolve_settings(job, queue ? queue->config.defaults : core::JobDefaults{});
-  if (auto inserted = insert_job(c.sql, job, settings, state, now); !inserted) {
+  const std::int64_t id = core::next_job_id(c.last_job_id, now);
+  if (auto inserted = insert_job(c.sql, id, job, settings, state, now); !inserted) {
     return inserted.error();
   }
+  c.last_job_id = id;
   c.queues.move(job.queue, std::nullopt, state);
   if (state == core::JobState::queued) {
     c.notice.runnable(job.queue);
   } else {
     c.notice.deadline(job.run_at);
   }
-  return InsertOutcome{.id = job.id, .state = state};
+  return InsertOutcome{.id = core::format_job_id(id), .state = state};
 }
 
 }  // namespace

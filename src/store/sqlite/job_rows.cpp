@@ -1,5 +1,7 @@
 #include "store/sqlite/job_rows.hpp"
 
+#include "core/id.hpp"
+
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
@@ -8,8 +10,8 @@ namespace json = boost::json;
 namespace {
 
 enum Col {
-  kRowid,
   kId,
+  kLegacyId,
   kQueue,
   kType,
   kPayload,
@@ -104,9 +106,9 @@ std::string progress_text(const core::Progress& p) {
 
 JobRow read_job(const Query& q) {
   JobRow row;
-  row.rowid = q.int_at(kRowid);
+  row.rowid = q.int_at(kId);
   core::Job& j = row.job;
-  j.id = q.text_at(kId);
+  j.id = public_id(q, kId, kLegacyId);
   j.queue = q.text_at(kQueue);
   j.type = q.text_at(kType);
   j.payload = json::parse(q.text_at(kPayload));
@@ -141,9 +143,26 @@ core::Result<std::vector<JobRow>> read_jobs(Query& q) {
   }
 }
 
-core::Result<JobRow> load_job(Statements& sql, std::string_view id) {
-  Query q(sql[Sql::job_by_id]);
+std::string public_id(const Query& q, int id_col, int legacy_col) {
+  if (q.is_null(legacy_col)) return core::format_job_id(q.int_at(id_col));
+  return std::string(q.text_at(legacy_col));
+}
+
+core::Result<std::int64_t> find_rowid(Statements& sql, std::string_view id) {
+  if (auto parsed = core::parse_job_id(id)) return *parsed;
+  if (!core::is_legacy_id(id)) return 0;
+  Query q(sql[Sql::job_by_legacy_id]);
   q.bind_text(1, id);
+  auto row = q.step();
+  if (!row) return row.error();
+  return *row ? q.int_at(0) : 0;
+}
+
+core::Result<JobRow> load_job(Statements& sql, std::string_view id) {
+  auto rowid = find_rowid(sql, id);
+  if (!rowid) return rowid.error();
+  Query q(sql[Sql::job_by_id]);
+  q.bind_int(1, *rowid);
   auto row = q.step();
   if (!row) return row.error();
   if (!*row) {
@@ -152,13 +171,13 @@ core::Result<JobRow> load_job(Statements& sql, std::string_view id) {
   return read_job(q);
 }
 
-core::Result<void> insert_job(Statements& sql, const core::NewJob& job,
+core::Result<void> insert_job(Statements& sql, std::int64_t id, const core::NewJob& job,
                               const core::JobSettings& settings, core::JobState state,
                               core::TimePoint now) {
   const std::string payload = json::serialize(job.payload);
   const std::string tags = tags_text(job.tags);
   Query q(sql[Sql::job_insert]);
-  q.bind_text(1, job.id).bind_text(2, job.queue).bind_text(3, job.type).bind_text(4, payload);
+  q.bind_int(1, id).bind_text(2, job.queue).bind_text(3, job.type).bind_text(4, payload);
   q.bind_int(5, static_cast<int>(state)).bind_int(6, settings.priority).bind_time(7, job.run_at);
   q.bind_time(8, now).bind_int(9, settings.max_attempts).bind_int(10, settings.timeout.count());
   q.bind_text_or_null(11, job.idempotency_key).bind_text(12, tags);
@@ -179,9 +198,10 @@ core::Result<void> save_job(Statements& sql, const JobRow& row) {
   return q.run();
 }
 
-core::Result<void> load_push_bookkeeping(Statements& sql, core::Job& job) {
+core::Result<void> load_push_bookkeeping(Statements& sql, JobRow& row) {
+  core::Job& job = row.job;
   Query q(sql[Sql::job_push_get]);
-  q.bind_text(1, job.id);
+  q.bind_int(1, row.rowid);
   auto found = q.step();
   if (!found) return found.error();
   if (!*found) return {};

@@ -14,7 +14,7 @@ namespace errand::store::sqlite {
 
 // Selected by every statement that returns whole jobs, in this order.
 inline constexpr std::string_view kJobColumns =
-    "rowid, id, queue, type, payload, state, priority, run_at, created_at, started_at,"
+    "id, legacy_id, queue, type, payload, state, priority, run_at, created_at, started_at,"
     " finished_at, attempt, max_attempts, timeout_ms, idempotency_key, tags, progress, result,"
     " errors, lease_id, worker, lease_expires_at, cancel_requested";
 
@@ -34,12 +34,21 @@ JobRow read_job(const Query& q);
 // Every remaining row of `q` (which selected kJobColumns).
 core::Result<std::vector<JobRow>> read_jobs(Query& q);
 
+// The id a job shows (core/id.hpp) from the `id` and `legacy_id` columns
+// of the current row.
+std::string public_id(const Query& q, int id_col, int legacy_col);
+
+// The rowid of the job with this id (either form), or 0 when there is none
+// (no job has rowid 0). A 13-character id needs no read.
+core::Result<std::int64_t> find_rowid(Statements& sql, std::string_view id);
+
 // The job with this id, or not_found (field "id").
 core::Result<JobRow> load_job(Statements& sql, std::string_view id);
 
-// Inserts a new job in `state`, created at `now`, with its resolved settings
-// (the job's unset priority / max_attempts / timeout are not read).
-core::Result<void> insert_job(Statements& sql, const core::NewJob& job,
+// Inserts a new job with rowid `id` in `state`, created at `now`, with its
+// resolved settings (the job's unset priority / max_attempts / timeout are
+// not read).
+core::Result<void> insert_job(Statements& sql, std::int64_t id, const core::NewJob& job,
                               const core::JobSettings& settings, core::JobState state,
                               core::TimePoint now);
 
@@ -49,7 +58,7 @@ core::Result<void> save_job(Statements& sql, const JobRow& row);
 
 // Fills the job's push bookkeeping (continuations, deferrals, state) from
 // job_push; a job without a row keeps zeros.
-core::Result<void> load_push_bookkeeping(Statements& sql, core::Job& job);
+core::Result<void> load_push_bookkeeping(Statements& sql, JobRow& row);
 
 // JSON text of the fields stored as JSON.
 std::string progress_text(const core::Progress& p);

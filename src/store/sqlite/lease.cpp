@@ -40,8 +40,10 @@ struct LeaseRow {
 };
 
 core::Result<LeaseRow> load_lease(Statements& sql, std::string_view id, std::string_view lease_id) {
+  auto rowid = find_rowid(sql, id);
+  if (!rowid) return rowid.error();
   Query q(sql[Sql::job_lease_by_id]);
-  q.bind_text(1, id);
+  q.bind_int(1, *rowid);
   auto found = q.step();
   if (!found) return found.error();
   if (!*found) return not_found(id);
@@ -66,27 +68,28 @@ void end_lease(core::Job& job) {
 }
 
 // Keeps the ending attempt's log, if the worker sent one.
-core::Result<void> save_log(Statements& sql, const core::Job& job, std::string_view log,
-                            core::TimePoint now) {
+core::Result<void> save_log(Statements& sql, std::int64_t rowid, const core::Job& job,
+                            std::string_view log, core::TimePoint now) {
   if (log.empty()) return {};
   const std::string tail = core::utf8_clip(log, core::kMaxLogBytes, true);
   Query q(sql[Sql::job_log_save]);
-  q.bind_text(1, job.id).bind_int(2, job.attempt).bind_time(3, now).bind_text(4, tail);
+  q.bind_int(1, rowid).bind_int(2, job.attempt).bind_time(3, now).bind_text(4, tail);
   return q.run();
 }
 
 // A failed push call ends a run of 429/503 deferrals (pull queues have none).
-core::Result<void> clear_deferrals(OpContext& c, const core::Job& job) {
-  const QueueRow* queue = c.queues.find(job.queue);
+core::Result<void> clear_deferrals(OpContext& c, const JobRow& row) {
+  const QueueRow* queue = c.queues.find(row.job.queue);
   if (!queue || !queue->config.push) return {};
   Query q(c.sql[Sql::job_push_clear_deferrals]);
-  q.bind_text(1, job.id);
+  q.bind_int(1, row.rowid);
   return q.run();
 }
 
-core::Result<void> save_push_bookkeeping(Statements& sql, const core::Job& job) {
+core::Result<void> save_push_bookkeeping(Statements& sql, const JobRow& row) {
+  const core::Job& job = row.job;
   Query q(sql[Sql::job_push_save]);
-  q.bind_text(1, job.id).bind_int(2, job.push_continuations).bind_int(3, job.push_deferrals);
+  q.bind_int(1, row.rowid).bind_int(2, job.push_continuations).bind_int(3, job.push_deferrals);
   q.bind_text_or_null(4, job.push_state);
   return q.run();
 }
@@ -97,7 +100,7 @@ core::Result<core::Job> job_requeue(OpContext& c, const JobRequeueParams& p) {
   auto row = load_leased_job(c.sql, p.id, p.lease_id);
   if (!row) return row.error();
   core::Job& job = row->job;
-  if (auto loaded = load_push_bookkeeping(c.sql, job); !loaded) return loaded.error();
+  if (auto loaded = load_push_bookkeeping(c.sql, *row); !loaded) return loaded.error();
   if (p.continuation) {
     ++job.push_continuations;
     job.push_deferrals = 0;
@@ -115,7 +118,7 @@ core::Result<core::Job> job_requeue(OpContext& c, const JobRequeueParams& p) {
   job.run_at = p.run_at;
   job.state = p.run_at <= p.now ? JobState::queued : JobState::scheduled;
   if (auto saved = save_job(c.sql, *row); !saved) return saved.error();
-  if (auto saved = save_push_bookkeeping(c.sql, job); !saved) return saved.error();
+  if (auto saved = save_push_bookkeeping(c.sql, *row); !saved) return saved.error();
   c.queues.move(job.queue, JobState::running, job.state);
   if (job.state == JobState::queued) {
     c.notice.runnable(job.queue);
@@ -173,7 +176,7 @@ core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p) {
   job.state = JobState::succeeded;
   job.result = p.result;
   job.finished_at = p.now;
-  if (auto saved = save_log(c.sql, job, p.log, p.now); !saved) return saved.error();
+  if (auto saved = save_log(c.sql, lease->rowid, job, p.log, p.now); !saved) return saved.error();
   c.queues.move(job.queue, JobState::running, JobState::succeeded);
   ++c.queues.edit(job.queue).processed;
   slot_freed(c, job.queue);
@@ -205,9 +208,11 @@ core::Result<void> fail_attempt(OpContext& c, JobRow& row, std::string message, 
 core::Result<core::Job> job_fail(OpContext& c, const JobFailParams& p) {
   auto row = load_leased_job(c.sql, p.id, p.lease_id);
   if (!row) return row.error();
-  if (auto cleared = clear_deferrals(c, row->job); !cleared) return cleared.error();
+  if (auto cleared = clear_deferrals(c, *row); !cleared) return cleared.error();
   const core::FailInput in{.retry = p.retry, .retry_in = p.retry_in};
-  if (auto saved = save_log(c.sql, row->job, p.log, p.now); !saved) return saved.error();
+  if (auto saved = save_log(c.sql, row->rowid, row->job, p.log, p.now); !saved) {
+    return saved.error();
+  }
   if (auto failed = fail_attempt(c, *row, p.error, in, p.now, p.jitter); !failed) {
     return failed.error();
   }

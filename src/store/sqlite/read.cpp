@@ -4,13 +4,12 @@
 #include "core/queue_config.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 
 namespace errand::store::sqlite::ops {
 namespace {
 
-// Sorts after every id, so "older than the cursor" needs no second variant.
-constexpr std::string_view kFromNewest = "\x7f";
 constexpr std::size_t kMaxListLimit = 1000;
 
 unsigned list_filters(const JobListParams& p) {
@@ -21,10 +20,17 @@ unsigned list_filters(const JobListParams& p) {
 }
 
 // Ids carry their creation time, so a time range is a range of ids: the
-// page starts below the cursor and below `until`, and stops at `since`.
-std::string upper_bound(const JobListParams& p) {
-  std::string bound = p.cursor.empty() ? std::string(kFromNewest) : p.cursor;
-  if (p.until) bound = std::min(bound, core::id_floor(*p.until));
+// page starts below the cursor and below `until`, and stops at `since`. A
+// legacy cursor whose job is gone stands for the start of its millisecond.
+core::Result<std::int64_t> upper_bound(Statements& sql, const JobListParams& p) {
+  std::int64_t bound = std::numeric_limits<std::int64_t>::max();
+  if (!p.cursor.empty()) {
+    auto cursor = find_rowid(sql, p.cursor);
+    if (!cursor) return cursor.error();
+    bound = *cursor != 0 ? *cursor
+                         : core::job_id_floor(core::from_unix_ms(core::legacy_id_ms(p.cursor)));
+  }
+  if (p.until) bound = std::min(bound, core::job_id_floor(*p.until));
   return bound;
 }
 
@@ -34,7 +40,7 @@ core::Result<core::Job> job_get(OpContext& c, const JobGetParams& p) {
   auto row = load_job(c.sql, p.id);
   if (!row) return row.error();
   Query q(c.sql[Sql::job_logs]);
-  q.bind_text(1, p.id);
+  q.bind_int(1, row->rowid);
   for (;;) {
     auto log = q.step();
     if (!log) return log.error();
@@ -43,7 +49,7 @@ core::Result<core::Job> job_get(OpContext& c, const JobGetParams& p) {
                              .at = q.time_at(1),
                              .text = std::string(q.text_at(2))});
   }
-  if (auto push = load_push_bookkeeping(c.sql, row->job); !push) return push.error();
+  if (auto push = load_push_bookkeeping(c.sql, *row); !push) return push.error();
   row->job.push_state.clear();  // the state is for the handler, not for readers
   return std::move(row->job);
 }
@@ -52,16 +58,15 @@ core::Result<JobPage> job_list(OpContext& c, const JobListParams& p) {
   const std::size_t limit = std::clamp<std::size_t>(p.limit, 1, kMaxListLimit);
   const bool search = !p.tag.empty() || !p.text.empty();
   const std::size_t budget = std::max<std::size_t>(p.search_budget, 1);
+  const auto upper = upper_bound(c.sql, p);
+  if (!upper) return upper.error();
   Query q(c.sql.job_list(list_filters(p)));
   q.bind_text(1, p.queue).bind_int(2, p.state ? static_cast<int>(*p.state) : 0);
-  // Bound text is not copied: the bounds must outlive the query.
-  const std::string upper = upper_bound(p);
-  const std::string lower = p.since ? core::id_floor(*p.since) : std::string();
-  q.bind_text(3, p.type).bind_text(4, upper);
+  q.bind_text(3, p.type).bind_int(4, *upper);
   // One more than a page tells whether a page follows; a search reads at
   // most its budget, and one more to tell whether it stopped early.
   q.bind_int(5, static_cast<std::int64_t>(search ? budget + 1 : limit + 1));
-  q.bind_text(6, lower);
+  q.bind_int(6, p.since ? core::job_id_floor(*p.since) : 0);
   q.bind_text(7, p.tag).bind_text(8, p.text);
   JobPage page;
   std::size_t read = 0;
@@ -77,7 +82,7 @@ core::Result<JobPage> job_list(OpContext& c, const JobListParams& p) {
     }
     ++read;
     if (q.int_at(kJobListHit) == 0) {
-      last_read.assign(q.text_at(1));  // reuses the string's buffer
+      last_read = public_id(q, 0, 1);
       continue;
     }
     if (page.jobs.size() == limit) {

@@ -1,5 +1,7 @@
 #include "store/sqlite/schedule_rows.hpp"
 
+#include "store/sqlite/job_rows.hpp"
+
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
@@ -25,7 +27,6 @@ enum Col {
   kFiredThrough,
   kLastFiredAt,
   kLastJobId,
-  kLastJobState,
 };
 
 core::Schedule read_schedule(const Query& q) {
@@ -48,10 +49,20 @@ core::Schedule read_schedule(const Query& q) {
   s.fired_through = q.time_at(kFiredThrough);
   s.last_fired_at = q.opt_time_at(kLastFiredAt);
   s.last_job_id = q.text_at(kLastJobId);
-  if (!q.is_null(kLastJobState)) {
-    s.last_job_state = static_cast<core::JobState>(q.int_at(kLastJobState));
-  }
   return s;
+}
+
+// The state of the schedule's last job, if that job still exists.
+core::Result<void> read_last_job_state(Statements& sql, core::Schedule& s) {
+  if (s.last_job_id.empty()) return {};
+  auto rowid = find_rowid(sql, s.last_job_id);
+  if (!rowid) return rowid.error();
+  Query q(sql[Sql::job_lease_by_id]);  // selects id, state, ...
+  q.bind_int(1, *rowid);
+  auto row = q.step();
+  if (!row) return row.error();
+  if (*row) s.last_job_state = static_cast<core::JobState>(q.int_at(1));
+  return {};
 }
 
 }  // namespace
@@ -65,7 +76,9 @@ core::Result<core::Schedule> load_schedule(Statements& sql, std::string_view nam
     return core::make_error(core::errc::not_found, fmt::format("no schedule named \"{}\"", name),
                             "name");
   }
-  return read_schedule(q);
+  core::Schedule s = read_schedule(q);
+  if (auto read = read_last_job_state(sql, s); !read) return read.error();
+  return s;
 }
 
 core::Result<std::vector<core::Schedule>> load_schedules(Statements& sql) {
@@ -74,9 +87,13 @@ core::Result<std::vector<core::Schedule>> load_schedules(Statements& sql) {
   for (;;) {
     auto row = q.step();
     if (!row) return row.error();
-    if (!*row) return out;
+    if (!*row) break;
     out.push_back(read_schedule(q));
   }
+  for (auto& s : out) {
+    if (auto read = read_last_job_state(sql, s); !read) return read.error();
+  }
+  return out;
 }
 
 core::Result<void> save_schedule(Statements& sql, const core::Schedule& s) {

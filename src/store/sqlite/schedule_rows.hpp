@@ -17,8 +17,7 @@ namespace errand::store::sqlite {
 inline constexpr std::string_view kScheduleColumns =
     "s.name, s.cron, s.timezone, s.queue, s.type, s.payload, s.priority, s.max_attempts,"
     " s.overlap, s.paused, s.catch_up_ms, s.source, s.created_at, s.updated_at,"
-    " s.fired_through, s.last_fired_at, s.last_job_id, j.state"
-    " FROM schedules s LEFT JOIN jobs j ON j.id = s.last_job_id";
+    " s.fired_through, s.last_fired_at, s.last_job_id FROM schedules s";
 
 // The schedule named `name`, or not_found (field "name").
 core::Result<core::Schedule> load_schedule(Statements& sql, std::string_view name);

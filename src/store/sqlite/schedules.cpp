@@ -6,6 +6,8 @@
 #include "store/sqlite/ops.hpp"
 #include "store/sqlite/schedule_rows.hpp"
 
+#include "core/id.hpp"
+
 #include <fmt/format.h>
 
 namespace errand::store::sqlite::ops {
@@ -14,13 +16,9 @@ namespace {
 using core::JobState;
 
 // The last job still waits or runs: a new run would overlap it.
-bool still_active(Statements& sql, const std::string& job_id) {
-  if (job_id.empty()) return false;
-  Query q(sql[Sql::job_lease_by_id]);  // selects rowid, state, ...
-  q.bind_text(1, job_id);
-  auto row = q.step();
-  if (!row || !*row) return false;
-  const auto state = static_cast<JobState>(q.int_at(1));
+bool still_active(const core::Schedule& s) {
+  if (!s.last_job_state) return false;
+  const JobState state = *s.last_job_state;
   return state == JobState::scheduled || state == JobState::queued || state == JobState::running ||
          state == JobState::failed;
 }
@@ -52,10 +50,10 @@ core::Result<bool> key_taken(Statements& sql, std::string_view key) {
   return *row;
 }
 
+// Enqueues the schedule's job as job `id` (core::next_job_id).
 core::Result<JobState> enqueue_job(OpContext& c, const core::ScheduleSpec& spec,
-                                   const ScheduleFireParams& p, std::string key) {
+                                   const ScheduleFireParams& p, std::string key, std::int64_t id) {
   core::NewJob job;
-  job.id = p.job_id;
   job.queue = spec.queue;
   job.type = spec.type;
   job.payload = spec.payload;
@@ -66,9 +64,10 @@ core::Result<JobState> enqueue_job(OpContext& c, const core::ScheduleSpec& spec,
   const QueueRow* queue = c.queues.find(job.queue);
   const auto settings =
       core::resolve_settings(job, queue ? queue->config.defaults : core::JobDefaults{});
-  if (auto inserted = insert_job(c.sql, job, settings, JobState::queued, p.now); !inserted) {
+  if (auto inserted = insert_job(c.sql, id, job, settings, JobState::queued, p.now); !inserted) {
     return inserted.error();
   }
+  c.last_job_id = id;
   c.queues.move(job.queue, std::nullopt, JobState::queued);
   c.notice.runnable(job.queue);
   return JobState::queued;
@@ -82,19 +81,21 @@ core::Result<ScheduleFireOutcome> fire_scheduled(OpContext& c, core::Schedule s,
     out.result = FireResult::paused;
   } else if (at > s.fired_through) {
     const std::string key = core::schedule_fire_key(s.spec.name, at);
-    const bool skip = s.spec.overlap == core::Overlap::skip && still_active(c.sql, s.last_job_id);
+    const bool skip = s.spec.overlap == core::Overlap::skip && still_active(s);
     auto taken = key_taken(c.sql, key);
     if (!taken) return taken.error();
-    auto fresh = record_fire(c.sql, s.spec.name, at, skip || *taken ? "" : p.job_id);
+    const std::int64_t id = core::next_job_id(c.last_job_id, p.now);
+    const std::string job_id = core::format_job_id(id);
+    auto fresh = record_fire(c.sql, s.spec.name, at, skip || *taken ? "" : job_id);
     if (!fresh) return fresh.error();
     s.fired_through = at;
     if (*fresh && !*taken && skip) out.result = FireResult::skipped_overlap;
     if (*fresh && !*taken && !skip) {
-      auto state = enqueue_job(c, s.spec, p, key);
+      auto state = enqueue_job(c, s.spec, p, key, id);
       if (!state) return state.error();
-      out = {.result = FireResult::enqueued, .job_id = p.job_id, .state = *state};
+      out = {.result = FireResult::enqueued, .job_id = job_id, .state = *state};
       s.last_fired_at = at;
-      s.last_job_id = p.job_id;
+      s.last_job_id = job_id;
       s.last_job_state = *state;
     }
     if (auto saved = save_schedule(c.sql, s); !saved) return saved.error();
@@ -161,14 +162,15 @@ core::Result<ScheduleFireOutcome> schedule_fire(OpContext& c, const ScheduleFire
   auto s = load_schedule(c.sql, p.name);
   if (!s) return s.error();
   if (p.fire_at) return fire_scheduled(c, std::move(*s), p);
-  auto state = enqueue_job(c, s->spec, p, "");
+  const std::int64_t id = core::next_job_id(c.last_job_id, p.now);
+  auto state = enqueue_job(c, s->spec, p, "", id);
   if (!state) return state.error();
   s->last_fired_at = p.now;
-  s->last_job_id = p.job_id;
+  s->last_job_id = core::format_job_id(id);
   s->last_job_state = *state;
   if (auto saved = save_schedule(c.sql, *s); !saved) return saved.error();
   return ScheduleFireOutcome{
-      .result = FireResult::enqueued, .job_id = p.job_id, .state = *state, .schedule = *s};
+      .result = FireResult::enqueued, .job_id = s->last_job_id, .state = *state, .schedule = *s};
 }
 
 }  // namespace errand::store::sqlite::ops

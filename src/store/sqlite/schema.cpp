@@ -1,10 +1,15 @@
 #include "store/sqlite/schema.hpp"
 
+#include "core/id.hpp"
 #include "core/state.hpp"
+
+#include <sqlite3.h>
 
 #include <fmt/format.h>
 
+#include <array>
 #include <iterator>
+#include <string_view>
 
 namespace errand::store::sqlite {
 namespace {
@@ -39,10 +44,14 @@ constexpr const char* kPragmas[] = {
 // which spares a claim and a complete one B-tree write each.
 // Partial-index predicates use OR rather than IN: SQLite evaluates an IN list
 // through a temporary b-tree on every row written, which cost ~15% of a claim.
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+// Job ids are the rowid (core/id.hpp): time-ordered, so every index ends
+// in creation order without repeating the id, and a lookup by id is the
+// table's own B-tree. legacy_id is the 26-character id of a job made before
+// schema version 7 (NULL for every later job).
+constexpr const char* kJobsSchema = R"sql(
 CREATE TABLE IF NOT EXISTS jobs (
-  id               TEXT    NOT NULL UNIQUE,
+  id               INTEGER PRIMARY KEY,
+  legacy_id        TEXT,
   queue            TEXT    NOT NULL,
   type             TEXT    NOT NULL DEFAULT '',
   payload          TEXT    NOT NULL DEFAULT 'null',
@@ -65,16 +74,21 @@ CREATE TABLE IF NOT EXISTS jobs (
   lease_expires_at INTEGER,
   cancel_requested INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS jobs_ready ON jobs(queue, priority DESC, id) WHERE state = 1;
+CREATE INDEX IF NOT EXISTS jobs_ready ON jobs(queue, priority DESC) WHERE state = 1;
 CREATE INDEX IF NOT EXISTS jobs_waiting ON jobs(run_at) WHERE state = 0 OR state = 4;
 CREATE INDEX IF NOT EXISTS jobs_running ON jobs(lease_expires_at) WHERE state = 2;
 CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(finished_at)
   WHERE state = 3 OR state = 5 OR state = 6;
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency ON jobs(idempotency_key)
   WHERE idempotency_key IS NOT NULL;
-CREATE INDEX IF NOT EXISTS jobs_queue_id ON jobs(queue, id);
-CREATE INDEX IF NOT EXISTS jobs_state_id ON jobs(state, id) WHERE state <> 2;
-CREATE INDEX IF NOT EXISTS jobs_type_id ON jobs(type, id) WHERE type <> '';
+CREATE INDEX IF NOT EXISTS jobs_queue_id ON jobs(queue);
+CREATE INDEX IF NOT EXISTS jobs_state_id ON jobs(state) WHERE state <> 2;
+CREATE INDEX IF NOT EXISTS jobs_type_id ON jobs(type) WHERE type <> '';
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_legacy_id ON jobs(legacy_id) WHERE legacy_id IS NOT NULL;
+)sql";
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS queues (
   name        TEXT PRIMARY KEY,
   paused      INTEGER NOT NULL DEFAULT 0,
@@ -107,7 +121,7 @@ CREATE TABLE IF NOT EXISTS queues (
 // the migration step that added them.
 constexpr const char* kJobLogsSchema = R"sql(
 CREATE TABLE IF NOT EXISTS job_logs (
-  job_id  TEXT    NOT NULL,
+  job_id  INTEGER NOT NULL,
   attempt INTEGER NOT NULL,
   at      INTEGER NOT NULL,
   log     TEXT    NOT NULL,
@@ -148,44 +162,80 @@ CREATE TABLE IF NOT EXISTS schedule_fires (
 // Push delivery's per-job bookkeeping (only push jobs have a row).
 constexpr const char* kJobPushSchema = R"sql(
 CREATE TABLE IF NOT EXISTS job_push (
-  job_id        TEXT PRIMARY KEY,
+  job_id        INTEGER PRIMARY KEY,
   continuations INTEGER NOT NULL DEFAULT 0,
   deferrals     INTEGER NOT NULL DEFAULT 0,
   state         TEXT
-) WITHOUT ROWID;
+);
 CREATE TRIGGER IF NOT EXISTS jobs_drop_push AFTER DELETE ON jobs BEGIN
   DELETE FROM job_push WHERE job_id = old.id;
 END;
 )sql";
 
-// Version 6: jobs_state_id leaves out running jobs, and the index
-// jobs_ready_since (which some version-5 databases have) is gone: the
-// oldest-waiting ages come from jobs_ready.
+// Version 6 dropped jobs_ready_since and left running jobs out of
+// jobs_state_id; version 7 rebuilds the jobs table (and its indexes) anyway.
 constexpr const char* kIndexesV6 = R"sql(
 DROP INDEX IF EXISTS jobs_ready_since;
-DROP INDEX IF EXISTS jobs_state_id;
-CREATE INDEX jobs_state_id ON jobs(state, id) WHERE state <> 2;
 )sql";
 
-// Each step takes a database from version `to - 1` to `to`. kSchema and the
-// kLaterTables are always the latest version, so a new database needs none
-// of the steps.
+// Version 7: integer job ids. Every job keeps its 26-character id as
+// legacy_id and gets an integer id in the same order (its id's millisecond,
+// then its rank within that millisecond); job_logs and job_push follow.
+constexpr const char* kJobsV7Before = R"sql(
+DROP INDEX IF EXISTS jobs_ready;
+DROP INDEX IF EXISTS jobs_waiting;
+DROP INDEX IF EXISTS jobs_running;
+DROP INDEX IF EXISTS jobs_finished;
+DROP INDEX IF EXISTS jobs_idempotency;
+DROP INDEX IF EXISTS jobs_queue_id;
+DROP INDEX IF EXISTS jobs_state_id;
+DROP INDEX IF EXISTS jobs_type_id;
+DROP TRIGGER IF EXISTS jobs_drop_logs;
+DROP TRIGGER IF EXISTS jobs_drop_push;
+ALTER TABLE jobs RENAME TO jobs_v6;
+ALTER TABLE job_logs RENAME TO job_logs_v6;
+ALTER TABLE job_push RENAME TO job_push_v6;
+)sql";
+constexpr const char* kJobsV7After = R"sql(
+INSERT INTO jobs(id, legacy_id, queue, type, payload, state, priority, run_at, created_at,
+                 started_at, finished_at, attempt, max_attempts, timeout_ms, idempotency_key,
+                 tags, progress, result, errors, lease_id, worker, lease_expires_at,
+                 cancel_requested)
+  SELECT (ms << 20) + row_number() OVER (PARTITION BY ms ORDER BY id) - 1, id, queue, type,
+         payload, state, priority, run_at, created_at, started_at, finished_at, attempt,
+         max_attempts, timeout_ms, idempotency_key, tags, progress, result, errors, lease_id,
+         worker, lease_expires_at, cancel_requested
+  FROM (SELECT *, errand_legacy_id_ms(id) AS ms FROM jobs_v6) ORDER BY id;
+INSERT INTO job_logs(job_id, attempt, at, log)
+  SELECT j.id, l.attempt, l.at, l.log FROM job_logs_v6 l JOIN jobs j ON j.legacy_id = l.job_id;
+INSERT INTO job_push(job_id, continuations, deferrals, state)
+  SELECT j.id, p.continuations, p.deferrals, p.state
+  FROM job_push_v6 p JOIN jobs j ON j.legacy_id = p.job_id;
+DROP TABLE jobs_v6;
+DROP TABLE job_logs_v6;
+DROP TABLE job_push_v6;
+)sql";
+
+// Each step takes a database from version `to - 1` to `to`, running its
+// parts in order. kJobsSchema, kSchema and the kLaterTables are always the
+// latest version, so a new database needs none of the steps.
 struct Migration {
   int to;
-  const char* sql;
+  std::array<const char*, 5> parts;
 };
 constexpr Migration kMigrations[] = {
-    {2, R"sql(
+    {2, {R"sql(
 ALTER TABLE queues ADD COLUMN concurrency INTEGER;
 ALTER TABLE queues ADD COLUMN rate_limit INTEGER;
 ALTER TABLE queues ADD COLUMN rate_per_ms INTEGER;
 ALTER TABLE queues ADD COLUMN default_priority INTEGER;
 ALTER TABLE queues ADD COLUMN default_max_attempts INTEGER;
 ALTER TABLE queues ADD COLUMN default_timeout_ms INTEGER;
-)sql"},
-    {3, kJobLogsSchema},
-    {4, kSchedulesSchema},
-    {5, R"sql(
+)sql"}},
+    {3, {kJobLogsSchema}},
+    {4, {kSchedulesSchema}},
+    {5,
+     {R"sql(
 ALTER TABLE queues ADD COLUMN push_url TEXT;
 ALTER TABLE queues ADD COLUMN push_timeout_ms INTEGER;
 ALTER TABLE queues ADD COLUMN push_concurrency INTEGER;
@@ -193,13 +243,23 @@ ALTER TABLE queues ADD COLUMN push_headers TEXT;
 ALTER TABLE queues ADD COLUMN push_secret TEXT;
 ALTER TABLE queues ADD COLUMN push_secret_prev TEXT;
 ALTER TABLE queues ADD COLUMN push_secret_prev_until INTEGER;
-)sql"},
-    {6, kIndexesV6},
+)sql",
+      kJobPushSchema}},
+    {6, {kIndexesV6}},
+    {7, {kJobsV7Before, kJobsSchema, kJobLogsSchema, kJobPushSchema, kJobsV7After}},
 };
-// Version 5's job_push table is created by kLaterTables for every database.
 constexpr const char* kLaterTables[] = {kJobLogsSchema, kSchedulesSchema, kJobPushSchema};
 
 static_assert(std::size(kMigrations) == kSchemaVersion - 1, "one migration per version step");
+
+// errand_legacy_id_ms(id): the millisecond of a 26-character id, for the
+// version-7 migration.
+void legacy_id_ms_sql(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+  const auto size = static_cast<std::size_t>(sqlite3_value_bytes(argv[0]));
+  const std::string_view id = text ? std::string_view(text, size) : std::string_view();
+  sqlite3_result_int64(ctx, core::legacy_id_ms(id));
+}
 
 core::Result<void> set_pragmas(Db& db) {
   for (const char* pragma : kPragmas) {
@@ -220,7 +280,10 @@ core::Result<void> set_pragmas(Db& db) {
 core::Result<void> migrate(Db& db, int from) {
   for (const auto& step : kMigrations) {
     if (step.to <= from) continue;
-    auto done = db.exec(step.sql);
+    core::Result<void> done;
+    for (const char* part : step.parts) {
+      if (part && done) done = db.exec(part);
+    }
     if (done) done = db.exec(fmt::format("UPDATE schema_version SET version = {}", step.to));
     if (!done) {
       return core::make_error(core::errc::internal,
@@ -231,11 +294,27 @@ core::Result<void> migrate(Db& db, int from) {
   return {};
 }
 
-core::Result<void> check_version(Db& db) {
+core::Result<void> create(Db& db) {
+  for (const char* part : {kJobsSchema, kSchema}) {
+    if (auto done = db.exec(part); !done) return done;
+  }
+  for (const char* table : kLaterTables) {
+    if (auto done = db.exec(table); !done) return done;
+  }
+  return db.exec(fmt::format("INSERT INTO schema_version(version) VALUES ({})", kSchemaVersion));
+}
+
+// A new database gets the latest schema; an existing one is migrated.
+core::Result<void> create_or_migrate(Db& db) {
+  auto exists = db.query_text(
+      "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'");
+  if (!exists) return exists.error();
+  if (*exists == "0") return create(db);
   auto version = db.query_text("SELECT max(version) FROM schema_version");
   if (!version) return version.error();
   if (version->empty()) {
-    return db.exec(fmt::format("INSERT INTO schema_version(version) VALUES ({})", kSchemaVersion));
+    return core::make_error(core::errc::internal,
+                            fmt::format("database {} has no schema version", db.path()));
   }
   const int found = std::stoi(*version);
   if (found > kSchemaVersion) {
@@ -243,6 +322,12 @@ core::Result<void> check_version(Db& db) {
         core::errc::internal,
         fmt::format("database {} has schema version {}, newer than this server's {}", db.path(),
                     *version, kSchemaVersion));
+  }
+  if (found < 7) {
+    const int rc = sqlite3_create_function_v2(db.handle(), "errand_legacy_id_ms", 1,
+                                              SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                                              legacy_id_ms_sql, nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return db.error(rc, "register errand_legacy_id_ms");
   }
   return migrate(db, found);
 }
@@ -260,11 +345,7 @@ core::Error locked_or(const core::Error& e, const Db& db) {
 core::Result<void> prepare_schema(Db& db) {
   if (auto r = set_pragmas(db); !r) return locked_or(r.error(), db);
   if (auto r = db.exec("BEGIN IMMEDIATE"); !r) return locked_or(r.error(), db);
-  auto created = db.exec(kSchema);
-  for (const char* table : kLaterTables) {
-    if (created) created = db.exec(table);
-  }
-  if (created) created = check_version(db);
+  auto created = create_or_migrate(db);
   if (!created) {
     (void)db.exec("ROLLBACK");
     return created;

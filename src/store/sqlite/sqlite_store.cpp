@@ -70,14 +70,16 @@ core::Result<std::unique_ptr<SqliteStore>> SqliteStore::open(SqliteOptions optio
   if (!rows) return rows.error();
   sqlite::QueueBook queues;
   queues.load(std::move(*rows));
+  auto last_job_id = (*db)->query_text("SELECT coalesce(max(id), 0) FROM jobs");
+  if (!last_job_id) return last_job_id.error();
   // The WAL exists from the schema's transaction on (exclusive mode keeps it
   // while the connection is open); that transaction is made durable here.
   auto wal = sqlite::WalSync::open((*db)->path() + "-wal", std::move(options.fail_sync));
   if (!wal) return wal.error();
   if (auto synced = wal->sync(); !synced) return synced.error();
   auto writer = std::make_unique<sqlite::Writer>(std::move(*db), std::move(*sql), std::move(queues),
-                                                 options.store, std::move(*wal),
-                                                 std::move(options.fail_commit));
+                                                 std::stoll(*last_job_id), options.store,
+                                                 std::move(*wal), std::move(options.fail_commit));
   writer->start();
   return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(writer)));
 }

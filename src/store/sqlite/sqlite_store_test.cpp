@@ -26,17 +26,33 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-core::NewJob new_job(std::string id) {
+// A job of queue "q" told apart by its type (the store assigns ids).
+core::NewJob new_job(std::string type) {
   core::NewJob j;
-  j.id = std::move(id);
+  j.type = std::move(type);
   j.queue = "q";
   j.run_at = kNow;
   return j;
 }
 
-core::Result<std::vector<InsertOutcome>> insert(Store& s, std::string id) {
-  return call<std::vector<InsertOutcome>>(
-      [&](auto done) { s.job_insert_many({.jobs = {new_job(std::move(id))}, .now = kNow}, done); });
+// The id the store gave the job.
+core::Result<std::string> insert(Store& s, std::string type) {
+  auto out = call<std::vector<InsertOutcome>>([&](auto done) {
+    s.job_insert_many({.jobs = {new_job(std::move(type))}, .now = kNow}, done);
+  });
+  if (!out) return out.error();
+  return out->front().id;
+}
+
+// The types of every stored job, newest first.
+std::vector<std::string> types(Store& s) {
+  auto page = call<JobPage>([&](auto done) { s.job_list({}, done); });
+  EXPECT_TRUE(page) << page.error().message;
+  std::vector<std::string> out;
+  if (page) {
+    for (const auto& j : page->jobs) out.push_back(j.type);
+  }
+  return out;
 }
 
 class SqliteStoreTest : public ::testing::Test {
@@ -106,7 +122,8 @@ TEST_F(SqliteStoreTest, FailedCommitMakesTheStoreReadOnlyAndLosesNothingAcknowle
   auto opened = open_failing();
   ASSERT_TRUE(opened);
   auto& store = *opened;
-  ASSERT_TRUE(insert(store, "kept"));
+  auto kept = insert(store, "kept");
+  ASSERT_TRUE(kept);
 
   fail_next_ = true;
   auto lost = insert(store, "lost");
@@ -120,7 +137,8 @@ TEST_F(SqliteStoreTest, FailedCommitMakesTheStoreReadOnlyAndLosesNothingAcknowle
   EXPECT_NE(refused.error().message.find("read-only"), std::string::npos);
   EXPECT_NE(refused.error().message.find("errand.db"), std::string::npos);
   // Reads still work, and see only what was acknowledged.
-  EXPECT_TRUE(call<core::Job>([&](auto d) { store.job_get({.id = "kept"}, d); }));
+  EXPECT_TRUE(call<core::Job>([&](auto d) { store.job_get({.id = *kept}, d); }));
+  EXPECT_EQ(types(store), std::vector<std::string>{"kept"});
   auto queues = call<std::vector<QueueInfo>>([&](auto d) { store.queue_list(d); });
   ASSERT_TRUE(queues);
   ASSERT_EQ(queues->size(), 1u);
@@ -129,11 +147,50 @@ TEST_F(SqliteStoreTest, FailedCommitMakesTheStoreReadOnlyAndLosesNothingAcknowle
 
   auto reopened = SqliteStore::open({.dir = dir_});
   ASSERT_TRUE(reopened);
-  EXPECT_TRUE(call<core::Job>([&](auto d) { (*reopened)->job_get({.id = "kept"}, d); }));
-  auto gone = call<core::Job>([&](auto d) { (*reopened)->job_get({.id = "lost"}, d); });
-  ASSERT_FALSE(gone);
-  EXPECT_EQ(gone.error().code, core::errc::not_found);
-  EXPECT_TRUE(insert(**reopened, "after-restart"));
+  EXPECT_TRUE(call<core::Job>([&](auto d) { (*reopened)->job_get({.id = *kept}, d); }));
+  EXPECT_EQ(types(**reopened), std::vector<std::string>{"kept"});
+  auto after = insert(**reopened, "after-restart");
+  ASSERT_TRUE(after);
+  EXPECT_GT(*after, *kept);  // ids only grow, across restarts too
+}
+
+// An insert of many jobs is one savepoint: a job the database refuses (here
+// through a trigger planted in the file) drops the jobs before it in the
+// same call, their queue and their counts, and nothing else.
+TEST_F(SqliteStoreTest, AnInsertOfManyJobsIsAllOrNothing) {
+  {
+    auto opened = SqliteStore::open({.dir = dir_});
+    ASSERT_TRUE(opened) << opened.error().message;
+    ASSERT_TRUE(insert(**opened, "keep"));
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((fs::path(dir_) / "errand.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TRIGGER poison BEFORE INSERT ON jobs WHEN new.type = 'poison'"
+                         " BEGIN SELECT RAISE(ABORT, 'poisoned'); END",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+
+  auto opened = SqliteStore::open({.dir = dir_});
+  ASSERT_TRUE(opened) << opened.error().message;
+  Store& store = **opened;
+  auto fine = new_job("fine");
+  fine.queue = "batch";
+  auto poison = new_job("poison");
+  poison.queue = "batch";
+  auto out = call<std::vector<InsertOutcome>>([&](auto done) {
+    store.job_insert_many({.jobs = {fine, poison}, .now = kNow}, done);
+  });
+  ASSERT_FALSE(out);
+  EXPECT_NE(out.error().message.find("poisoned"), std::string::npos) << out.error().message;
+  EXPECT_EQ(types(store), std::vector<std::string>{"keep"});
+  auto queues = call<std::vector<QueueInfo>>([&](auto d) { store.queue_list(d); });
+  ASSERT_TRUE(queues);
+  ASSERT_EQ(queues->size(), 1u);
+  EXPECT_EQ(queues->front().name, "q");
+  EXPECT_EQ(queues->front().counts.at(core::JobState::queued), 1);
+  EXPECT_TRUE(insert(store, "after"));  // the store still takes writes
 }
 
 TEST_F(SqliteStoreTest, EveryOpOfAFailedBatchIsUnavailable) {
@@ -165,23 +222,24 @@ TEST_F(SqliteStoreTest, AClaimOfDurableJobsIsAnsweredBeforeTheCommit) {
   auto opened = open_failing();
   ASSERT_TRUE(opened);
   auto& store = *opened;
-  ASSERT_TRUE(insert(store, "durable"));
+  auto durable = insert(store, "durable");
+  ASSERT_TRUE(durable);
   fail_next_ = true;
   auto claimed = call<std::vector<core::Job>>(
       [&](auto d) { store.job_claim({.queues = {"q"}, .worker = "w", .max = 1, .now = kNow}, d); });
   ASSERT_TRUE(claimed) << claimed.error().message;
   ASSERT_EQ(claimed->size(), 1u);
-  EXPECT_EQ(claimed->front().id, "durable");
+  EXPECT_EQ(claimed->front().id, *durable);
   // The batch did not commit: the store is read-only and the lease was never written.
   EXPECT_EQ(insert(store, "refused").error().code, core::errc::unavailable);
   opened.reset();
   auto reopened = SqliteStore::open({.dir = dir_});
   ASSERT_TRUE(reopened);
-  auto job = call<core::Job>([&](auto d) { (*reopened)->job_get({.id = "durable"}, d); });
+  auto job = call<core::Job>([&](auto d) { (*reopened)->job_get({.id = *durable}, d); });
   ASSERT_TRUE(job);
   EXPECT_EQ(job->state, core::JobState::queued);
   auto late = call<core::Job>([&](auto d) {
-    (*reopened)->job_complete({.id = "durable", .lease_id = claimed->front().lease_id, .now = kNow},
+    (*reopened)->job_complete({.id = *durable, .lease_id = claimed->front().lease_id, .now = kNow},
                               d);
   });
   ASSERT_FALSE(late);
@@ -194,7 +252,8 @@ TEST_F(SqliteStoreTest, AClaimIsNotAnsweredBeforeAnEarlierReadOfItsBatch) {
   auto opened = open_failing();
   ASSERT_TRUE(opened);
   auto& store = *opened;
-  ASSERT_TRUE(insert(store, "durable"));
+  auto durable = insert(store, "durable");
+  ASSERT_TRUE(durable);
   auto release = hold_writer(store);
   auto order = std::make_shared<std::vector<std::string>>();
   auto mutex = std::make_shared<std::mutex>();
@@ -204,7 +263,7 @@ TEST_F(SqliteStoreTest, AClaimIsNotAnsweredBeforeAnEarlierReadOfItsBatch) {
     order->push_back(std::move(what));
     if (order->size() == 2) both->set_value();
   };
-  store.job_get({.id = "durable"}, [note](auto r) {
+  store.job_get({.id = *durable}, [note](auto r) {
     EXPECT_TRUE(r);
     if (r) {
       EXPECT_EQ(r->state, core::JobState::queued);
@@ -250,7 +309,8 @@ TEST_F(SqliteStoreTest, AFailedFsyncMakesTheStoreReadOnly) {
   auto opened = SqliteStore::open({.dir = dir_, .fail_sync = [&fail] { return fail.load(); }});
   ASSERT_TRUE(opened) << opened.error().message;
   auto& store = **opened;
-  ASSERT_TRUE(insert(store, "kept"));
+  auto kept = insert(store, "kept");
+  ASSERT_TRUE(kept);
   fail = true;
   auto unsynced = insert(store, "unsynced");
   ASSERT_FALSE(unsynced);
@@ -262,7 +322,7 @@ TEST_F(SqliteStoreTest, AFailedFsyncMakesTheStoreReadOnly) {
   auto refused = insert(store, "refused");
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("read-only"), std::string::npos);
-  EXPECT_TRUE(call<core::Job>([&](auto d) { store.job_get({.id = "kept"}, d); }));
+  EXPECT_TRUE(call<core::Job>([&](auto d) { store.job_get({.id = *kept}, d); }));
 }
 
 // Batches settle in commit order while the next batch runs: here the

@@ -30,10 +30,11 @@ std::vector<NamedSql> named_sql() {
        " max_attempts, timeout_ms, idempotency_key, tags)"
        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?11, ?12)"},
       {Sql::job_by_id, "job_by_id", "SELECT " + cols + " FROM jobs WHERE id = ?1"},
+      {Sql::job_by_legacy_id, "job_by_legacy_id", "SELECT id FROM jobs WHERE legacy_id = ?1"},
       {Sql::job_by_idempotency_key, "job_by_idempotency_key",
-       "SELECT id, state FROM jobs WHERE idempotency_key = ?1"},
+       "SELECT id, legacy_id, state FROM jobs WHERE idempotency_key = ?1"},
       {Sql::job_lease_by_id, "job_lease_by_id",
-       "SELECT rowid, state, lease_id, timeout_ms, cancel_requested, queue, attempt FROM jobs"
+       "SELECT id, state, lease_id, timeout_ms, cancel_requested, queue, attempt FROM jobs"
        " WHERE id = ?1"},
       {Sql::job_save, "job_save",
        "UPDATE jobs SET state = ?2, run_at = ?3, started_at = ?4, finished_at = ?5, attempt = ?6,"
@@ -60,7 +61,7 @@ std::vector<NamedSql> named_sql() {
            " FROM jobs INDEXED BY jobs_ready WHERE state = 1 AND queue = ?1 AND run_at <= ?2"
            " ORDER BY priority DESC, id LIMIT ?3"},
       {Sql::jobs_due, "jobs_due",
-       "SELECT rowid, queue, state, id, attempt FROM jobs INDEXED BY jobs_waiting"
+       "SELECT id, queue, state, legacy_id, attempt FROM jobs INDEXED BY jobs_waiting"
        " WHERE (state = 0 OR state = 4) AND run_at <= ?1 ORDER BY run_at LIMIT ?2"},
       {Sql::jobs_lease_expired, "jobs_lease_expired",
        "SELECT " + cols +

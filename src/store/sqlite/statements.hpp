@@ -22,6 +22,7 @@ enum class Sql {
   rollback_to,
   job_insert,
   job_by_id,
+  job_by_legacy_id,
   job_by_idempotency_key,
   job_lease_by_id,
   job_save,
@@ -80,8 +81,8 @@ class Statements {
   static std::vector<NamedSql> all_sql();
 
   Stmt& operator[](Sql name) { return named_[static_cast<std::size_t>(name)]; }
-  // Parameters: ?1 queue, ?2 state, ?3 type, ?4 cursor (exclusive), ?5 limit,
-  // ?6 lowest id (inclusive), ?7 tag, ?8 text.
+  // Parameters: ?1 queue, ?2 state, ?3 type, ?4 highest id (exclusive),
+  // ?5 limit, ?6 lowest id (inclusive), ?7 tag, ?8 text.
   Stmt& job_list(unsigned filters) { return job_list_[filters % kJobListVariants]; }
 
  private:

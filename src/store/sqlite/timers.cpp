@@ -25,7 +25,7 @@ core::Result<std::vector<DueJob>> due_jobs(Statements& sql, core::TimePoint now)
     if (!row) return row.error();
     if (!*row) return due;
     due.push_back({q.int_at(0), std::string(q.text_at(1)), static_cast<JobState>(q.int_at(2)),
-                   std::string(q.text_at(3)), static_cast<int>(q.int_at(4))});
+                   public_id(q, 0, 3), static_cast<int>(q.int_at(4))});
   }
 }
 

@@ -46,10 +46,12 @@ void Batch::end_op(bool keep) {
 // ---- Writer -----------------------------------------------------------------
 
 Writer::Writer(std::unique_ptr<Db> db, std::unique_ptr<Statements> sql, QueueBook queues,
-               StoreOptions options, WalSync wal, std::function<bool()> fail_commit)
+               std::int64_t last_job_id, StoreOptions options, WalSync wal,
+               std::function<bool()> fail_commit)
     : db_(std::move(db)),
       sql_(std::move(sql)),
       queues_(std::move(queues)),
+      last_job_id_(last_job_id),
       options_(std::move(options)),
       path_(db_->path()),
       wal_(std::move(wal)),
@@ -140,7 +142,7 @@ void Writer::run_batch(Ops& ops, std::shared_ptr<const Listener> listener) {
   const bool writes =
       !refuse && std::any_of(ops.begin(), ops.end(), [](auto& op) { return op->writes(); });
   db_->clear_broken();
-  Batch batch(*db_, *sql_, queues_, options_);
+  Batch batch(*db_, *sql_, queues_, options_, last_job_id_);
   auto done = begin(writes);
   std::size_t first_change = ops.size();
   if (done && !run_ops(ops, batch, refuse, first_change))

@@ -58,13 +58,15 @@ struct OpContext {
   QueueBook& queues;
   NoticeBuilder& notice;  // this operation's contribution to the batch notice
   const StoreOptions& options;
+  std::int64_t& last_job_id;  // the highest job id handed out (core::next_job_id)
 };
 
 // The running transaction of one batch, as ops see it.
 class Batch {
  public:
-  Batch(Db& db, Statements& sql, QueueBook& queues, const StoreOptions& options)
-      : db_(db), ctx_{sql, queues, op_notice_, options} {}
+  Batch(Db& db, Statements& sql, QueueBook& queues, const StoreOptions& options,
+        std::int64_t& last_job_id)
+      : db_(db), ctx_{sql, queues, op_notice_, options, last_job_id} {}
 
   // Runs `body` inside its own savepoint; an error result rolls back exactly
   // the body's changes (rows, queue counts and notice).
@@ -162,8 +164,10 @@ class Writer {
   using Listener = std::function<void(const ChangeNotice&)>;
 
   // `wal`: the fsync of db's WAL (db commits with synchronous=NORMAL).
+  // `last_job_id`: the highest job id in the database (0 if none).
   Writer(std::unique_ptr<Db> db, std::unique_ptr<Statements> sql, QueueBook queues,
-         StoreOptions options, WalSync wal, std::function<bool()> fail_commit);
+         std::int64_t last_job_id, StoreOptions options, WalSync wal,
+         std::function<bool()> fail_commit);
   ~Writer();
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
@@ -218,6 +222,7 @@ class Writer {
   std::unique_ptr<Db> db_;
   std::unique_ptr<Statements> sql_;
   QueueBook queues_;
+  std::int64_t last_job_id_;
   const StoreOptions options_;
   const std::string path_;
   WalSync wal_;
