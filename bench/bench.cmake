@@ -15,7 +15,7 @@ add_executable(errand-bench
   ${CMAKE_CURRENT_LIST_DIR}/workload_push.cpp
 )
 # errand_asio: workload P's push endpoint (Beast).
-target_link_libraries(errand-bench PRIVATE errand_client errand_asio CLI11::CLI11 fmt::fmt Threads::Threads errand_warnings)
+target_link_libraries(errand-bench PRIVATE errand_client errand_asio CLI11::CLI11 fmt::fmt Threads::Threads errand_warnings errand_malloc)
 target_compile_definitions(errand-bench PRIVATE ERRAND_BENCH_DEFAULT_ERRAND="$<TARGET_FILE:errand>")
 add_dependencies(errand-bench errand)
 
@@ -26,4 +26,4 @@ add_executable(errand-peer-worker
   ${CMAKE_CURRENT_LIST_DIR}/peer_worker.cpp
   ${CMAKE_CURRENT_LIST_DIR}/worker_group.cpp
 )
-target_link_libraries(errand-peer-worker PRIVATE errand_client CLI11::CLI11 fmt::fmt Threads::Threads errand_warnings)
+target_link_libraries(errand-peer-worker PRIVATE errand_client CLI11::CLI11 fmt::fmt Threads::Threads errand_warnings errand_malloc)
