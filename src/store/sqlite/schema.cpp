@@ -30,12 +30,15 @@ constexpr const char* kPragmas[] = {
     // NORMAL: COMMIT writes the WAL without an fsync; the writer fsyncs it
     // (WalSync) before it answers, so one batch's fsync overlaps the next
     // batch's statements. Checkpoints still sync the WAL and the database.
-    "PRAGMA locking_mode=EXCLUSIVE",      "PRAGMA synchronous=NORMAL", "PRAGMA temp_store=MEMORY",
-    "PRAGMA cache_size=-32768",            // 32 MiB of page cache
+    "PRAGMA locking_mode=EXCLUSIVE",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA temp_store=MEMORY",
+    "PRAGMA cache_size=-32768",  // 32 MiB of page cache
     // A checkpoint every ~8 MiB of WAL, and the WAL file kept at most 12 MiB
     // once checkpointed: the WAL is part of the data on disk, and smaller
     // checkpoints cost no measurable throughput (BENCHMARKS.md).
-    "PRAGMA wal_autocheckpoint=2000", "PRAGMA journal_size_limit=12582912",
+    "PRAGMA wal_autocheckpoint=2000",
+    "PRAGMA journal_size_limit=12582912",
     "PRAGMA busy_timeout=2000",
 };
 

@@ -55,6 +55,23 @@ std::vector<std::string> types(Store& s) {
   return out;
 }
 
+// Holds the writer in a callback until the returned promise is set, so
+// what is submitted meanwhile forms one batch. Returns once the callback
+// runs: nothing else was waiting when its batch committed, so the writer
+// thread settles that batch itself and is the one held.
+std::promise<void> hold_writer(Store& store) {
+  std::promise<void> release;
+  auto gate = release.get_future().share();
+  auto entered = std::make_shared<std::promise<void>>();
+  auto in = entered->get_future();
+  store.job_insert_many({.jobs = {new_job("gate")}, .now = kNow}, [gate, entered](auto) {
+    entered->set_value();
+    gate.wait();
+  });
+  in.wait();
+  return release;
+}
+
 class SqliteStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -70,23 +87,6 @@ class SqliteStoreTest : public ::testing::Test {
         SqliteStore::open({.dir = dir_, .fail_commit = [this] { return fail_next_.load(); }});
     EXPECT_TRUE(opened) << opened.error().message;
     return opened ? std::move(*opened) : nullptr;
-  }
-
-  // Holds the writer in a callback until the returned promise is set, so
-  // what is submitted meanwhile forms one batch. Returns once the callback
-  // runs: nothing else was waiting when its batch committed, so the writer
-  // thread settles that batch itself and is the one held.
-  static std::promise<void> hold_writer(Store& store) {
-    std::promise<void> release;
-    auto gate = release.get_future().share();
-    auto entered = std::make_shared<std::promise<void>>();
-    auto in = entered->get_future();
-    store.job_insert_many({.jobs = {new_job("gate")}, .now = kNow}, [gate, entered](auto) {
-      entered->set_value();
-      gate.wait();
-    });
-    in.wait();
-    return release;
   }
 
   std::string dir_;
@@ -325,18 +325,23 @@ TEST_F(SqliteStoreTest, AFailedFsyncMakesTheStoreReadOnly) {
   EXPECT_TRUE(call<core::Job>([&](auto d) { store.job_get({.id = *kept}, d); }));
 }
 
-// Batches settle in commit order while the next batch runs: here the
-// insert's fsync is held until the claim's batch has committed, and the
-// claim (which takes the inserted job) is still answered only after that
-// fsync, and after the insert.
-TEST_F(SqliteStoreTest, AnswersWaitForTheFsyncOfEveryEarlierBatch) {
+// An insert, and then (in the next batch, while the insert's fsync is held
+// until that batch has committed) a claim that takes the inserted job. With
+// `fail_fsync` the held fsync fails.
+struct InsertThenClaim {
+  std::vector<std::string> log;
+  core::Result<std::vector<InsertOutcome>> inserted{std::vector<InsertOutcome>{}};
+  core::Result<std::vector<core::Job>> claimed{std::vector<core::Job>{}};
+};
+
+InsertThenClaim insert_then_claim_during_its_fsync(const std::string& dir, bool fail_fsync) {
   std::mutex m;
   std::condition_variable cv;
   bool armed = false;
   int commits = 0, syncs = 0;
-  std::vector<std::string> log;
+  InsertThenClaim out;
   auto opened =
-      SqliteStore::open({.dir = dir_,
+      SqliteStore::open({.dir = dir,
                          .store = {.max_batch = 1},  // the insert and the claim commit separately
                          .fail_commit =
                              [&] {
@@ -350,11 +355,13 @@ TEST_F(SqliteStoreTest, AnswersWaitForTheFsyncOfEveryEarlierBatch) {
                                std::unique_lock lock(m);
                                if (armed && ++syncs == 1) {  // the insert's batch
                                  cv.wait(lock, [&] { return commits >= 2; });
-                                 log.push_back("fsync of the insert");
+                                 out.log.push_back("fsync of the insert");
+                                 return fail_fsync;
                                }
                                return false;
                              }});
-  ASSERT_TRUE(opened) << opened.error().message;
+  EXPECT_TRUE(opened) << opened.error().message;
+  if (!opened) return out;
   auto& store = **opened;
   auto release = hold_writer(store);
   {
@@ -363,24 +370,46 @@ TEST_F(SqliteStoreTest, AnswersWaitForTheFsyncOfEveryEarlierBatch) {
   }
   auto note = [&](std::string what) {
     std::lock_guard lock(m);
-    log.push_back(std::move(what));
+    out.log.push_back(std::move(what));
   };
   std::promise<void> inserted, claimed;
   store.job_insert_many({.jobs = {new_job("fresh")}, .now = kNow}, [&](auto r) {
-    EXPECT_TRUE(r);
+    out.inserted = std::move(r);
     note("insert answered");
     inserted.set_value();
   });
   store.job_claim({.queues = {"q"}, .worker = "w", .max = 5, .now = kNow}, [&](auto r) {
-    EXPECT_TRUE(r && r->size() == 2u);  // the gate's job and the fresh one
+    out.claimed = std::move(r);
     note("claim answered");
     claimed.set_value();
   });
   release.set_value();
   inserted.get_future().wait();
   claimed.get_future().wait();
-  std::lock_guard lock(m);
-  EXPECT_EQ(log,
+  return out;
+}
+
+// Batches settle in commit order while the next batch runs: the claim
+// (which takes the inserted job) is answered only after the insert's fsync,
+// and after the insert.
+TEST_F(SqliteStoreTest, AnswersWaitForTheFsyncOfEveryEarlierBatch) {
+  auto run = insert_then_claim_during_its_fsync(dir_, false);
+  ASSERT_TRUE(run.inserted);
+  ASSERT_TRUE(run.claimed);
+  EXPECT_EQ(run.claimed->size(), 2u);  // the gate's job and the fresh one
+  EXPECT_EQ(run.log,
+            (std::vector<std::string>{"fsync of the insert", "insert answered", "claim answered"}));
+}
+
+// When that fsync fails, the claim that ran meanwhile fails too: it may have
+// taken a job that never became durable.
+TEST_F(SqliteStoreTest, AClaimAfterAFailedFsyncIsNotAnswered) {
+  auto run = insert_then_claim_during_its_fsync(dir_, true);
+  ASSERT_FALSE(run.inserted);
+  EXPECT_EQ(run.inserted.error().code, core::errc::unavailable);
+  ASSERT_FALSE(run.claimed);
+  EXPECT_EQ(run.claimed.error().code, core::errc::unavailable);
+  EXPECT_EQ(run.log,
             (std::vector<std::string>{"fsync of the insert", "insert answered", "claim answered"}));
 }
 

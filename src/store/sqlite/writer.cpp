@@ -199,7 +199,7 @@ bool Writer::run_ops(Ops& ops, Batch& batch, bool refuse, std::size_t& first_cha
         finish(*op, nullptr);
         op->set_answered();
       } else {
-        Settlement early;
+        Settlement early{.early = true};
         early.ops.push_back(std::move(op));  // leaves a null in the batch
         hand_over(std::move(early), false);
       }
@@ -330,13 +330,17 @@ std::optional<core::Error> Writer::sync_wal() {
 
 // Runs on the writer thread or the settler thread, never on both at once,
 // and settles batches in the order they committed. After a failed fsync
-// every batch of the run that wrote fails: its changes sit on top of what
-// may not have reached the disk.
+// every batch that wrote fails (its changes sit on top of what may not have
+// reached the disk), and so does every claim answered early after it: it
+// may have taken a job of such a batch. Reads are still answered.
 void Writer::settle(std::span<Settlement> run) {
-  const bool sync = std::any_of(run.begin(), run.end(), [](const Settlement& s) { return s.sync; });
-  const auto failure = sync ? sync_wal() : std::nullopt;
+  const auto any = [&](bool Settlement::*flag) {
+    return std::any_of(run.begin(), run.end(), [flag](const Settlement& s) { return s.*flag; });
+  };
+  auto failure = any(&Settlement::sync) ? sync_wal() : std::nullopt;
+  if (!failure && any(&Settlement::early)) failure = sync_failure();
   for (auto& s : run) {
-    if (s.sync && failure && !s.failed) s.failed = failure;
+    if ((s.sync || s.early) && failure && !s.failed) s.failed = failure;
     answer(s);
   }
 }

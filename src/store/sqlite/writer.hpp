@@ -188,6 +188,7 @@ class Writer {
     std::optional<ChangeNotice> notice;
     std::size_t first_change = 0;        // the notice goes out before this op
     bool sync = false;                   // fsync the WAL first (the batch wrote)
+    bool early = false;                  // claims answered ahead of their batch's fsync
     std::optional<core::Error> refused;  // the answer of writes a read-only store refused
     std::optional<core::Error> failed;   // the answer of every op: the batch failed
   };
