@@ -177,6 +177,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         spdlog::warn("accept failed: {}", ec.message());
         continue;
       }
+      // Answers and SSE events go out as soon as they are written, not held
+      // back by Nagle's algorithm until the peer acknowledges earlier data.
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
       auto executor = socket.get_executor();
       asio::co_spawn(executor, session(std::move(socket)), asio::detached);
     }
