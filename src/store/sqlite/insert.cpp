@@ -28,11 +28,10 @@ core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& job, co
   const QueueRow* queue = c.queues.find(job.queue);
   const auto settings =
       core::resolve_settings(job, queue ? queue->config.defaults : core::JobDefaults{});
-  const std::int64_t id = core::next_job_id(c.last_job_id, now);
+  const std::int64_t id = take_job_id(c, now);
   if (auto inserted = insert_job(c.sql, id, job, settings, state, now); !inserted) {
     return inserted.error();
   }
-  c.last_job_id = id;
   c.queues.move(job.queue, std::nullopt, state);
   if (state == core::JobState::queued) {
     c.notice.runnable(job.queue);
@@ -43,6 +42,11 @@ core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& job, co
 }
 
 }  // namespace
+
+std::int64_t take_job_id(OpContext& c, core::TimePoint now) {
+  c.last_job_id = core::next_job_id(c.last_job_id, now);
+  return c.last_job_id;
+}
 
 core::Result<std::vector<InsertOutcome>> job_insert_many(OpContext& c,
                                                          const JobInsertManyParams& p) {

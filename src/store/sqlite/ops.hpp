@@ -14,6 +14,9 @@ namespace errand::store::sqlite::ops {
 // insert.cpp
 core::Result<std::vector<InsertOutcome>> job_insert_many(OpContext& c,
                                                          const JobInsertManyParams& p);
+// The id of a job inserted now: core::next_job_id after the last one handed
+// out, which it becomes (an id a rollback leaves unused is only a gap).
+std::int64_t take_job_id(OpContext& c, core::TimePoint now);
 
 // read.cpp
 core::Result<core::Job> job_get(OpContext& c, const JobGetParams& p);

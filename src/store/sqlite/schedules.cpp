@@ -50,7 +50,7 @@ core::Result<bool> key_taken(Statements& sql, std::string_view key) {
   return *row;
 }
 
-// Enqueues the schedule's job as job `id` (core::next_job_id).
+// Enqueues the schedule's job as job `id` (take_job_id).
 core::Result<JobState> enqueue_job(OpContext& c, const core::ScheduleSpec& spec,
                                    const ScheduleFireParams& p, std::string key, std::int64_t id) {
   core::NewJob job;
@@ -67,7 +67,6 @@ core::Result<JobState> enqueue_job(OpContext& c, const core::ScheduleSpec& spec,
   if (auto inserted = insert_job(c.sql, id, job, settings, JobState::queued, p.now); !inserted) {
     return inserted.error();
   }
-  c.last_job_id = id;
   c.queues.move(job.queue, std::nullopt, JobState::queued);
   c.notice.runnable(job.queue);
   return JobState::queued;
@@ -84,13 +83,14 @@ core::Result<ScheduleFireOutcome> fire_scheduled(OpContext& c, core::Schedule s,
     const bool skip = s.spec.overlap == core::Overlap::skip && still_active(s);
     auto taken = key_taken(c.sql, key);
     if (!taken) return taken.error();
-    const std::int64_t id = core::next_job_id(c.last_job_id, p.now);
-    const std::string job_id = core::format_job_id(id);
-    auto fresh = record_fire(c.sql, s.spec.name, at, skip || *taken ? "" : job_id);
+    const bool enqueue = !skip && !*taken;
+    const std::int64_t id = enqueue ? take_job_id(c, p.now) : 0;
+    const std::string job_id = enqueue ? core::format_job_id(id) : std::string();
+    auto fresh = record_fire(c.sql, s.spec.name, at, job_id);
     if (!fresh) return fresh.error();
     s.fired_through = at;
     if (*fresh && !*taken && skip) out.result = FireResult::skipped_overlap;
-    if (*fresh && !*taken && !skip) {
+    if (*fresh && enqueue) {
       auto state = enqueue_job(c, s.spec, p, key, id);
       if (!state) return state.error();
       out = {.result = FireResult::enqueued, .job_id = job_id, .state = *state};
@@ -162,7 +162,7 @@ core::Result<ScheduleFireOutcome> schedule_fire(OpContext& c, const ScheduleFire
   auto s = load_schedule(c.sql, p.name);
   if (!s) return s.error();
   if (p.fire_at) return fire_scheduled(c, std::move(*s), p);
-  const std::int64_t id = core::next_job_id(c.last_job_id, p.now);
+  const std::int64_t id = take_job_id(c, p.now);
   auto state = enqueue_job(c, s->spec, p, "", id);
   if (!state) return state.error();
   s->last_fired_at = p.now;

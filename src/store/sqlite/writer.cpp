@@ -337,8 +337,9 @@ void Writer::settle(std::span<Settlement> run) {
   const auto any = [&](bool Settlement::*flag) {
     return std::any_of(run.begin(), run.end(), [flag](const Settlement& s) { return s.*flag; });
   };
-  auto failure = any(&Settlement::sync) ? sync_wal() : std::nullopt;
-  if (!failure && any(&Settlement::early)) failure = sync_failure();
+  const auto failure = any(&Settlement::sync)    ? sync_wal()
+                       : any(&Settlement::early) ? sync_failure()
+                                                 : std::nullopt;
   for (auto& s : run) {
     if ((s.sync || s.early) && failure && !s.failed) s.failed = failure;
     answer(s);
