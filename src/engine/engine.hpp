@@ -174,7 +174,14 @@ class Engine {
   boost::asio::awaitable<void> timer_loop();
   boost::asio::awaitable<void> stats_loop();
   void request_deadline(core::TimePoint deadline);
+  struct Sleeper;
+  // Submits one claim to the store; `done` runs on the store's thread.
+  void start_claim(const ClaimRequest& request, store::Callback<std::vector<core::Job>> done);
   Task<std::vector<core::Job>> claim_once(const ClaimRequest& request);
+  // A waiter's wake-up: claims for the sleeping coroutine, then rings its timer.
+  void wake_sleeper(const std::shared_ptr<Sleeper>& sleeper, const ClaimRequest& request,
+                    const std::shared_ptr<boost::asio::steady_timer>& timer,
+                    const boost::asio::any_io_executor& executor);
   void note_claim(const std::string& worker, const std::vector<core::Job>& jobs);
   // Wraps a store callback so that `publish(value)` runs first, on the
   // store's thread: events are published in commit order.

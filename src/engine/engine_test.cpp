@@ -138,6 +138,40 @@ TEST_F(EngineTest, WaitingClaimIsWokenByAnEnqueue) {
   EXPECT_EQ(claimed->front().id, id);
 }
 
+// Both sleepers claim when the job arrives; the one that finds nothing goes
+// back to sleep and gets the next job.
+TEST_F(EngineTest, TwoWaitingClaimsShareOneJobAndTheLoserWaitsForTheNext) {
+  auto a = asio::co_spawn(io_, engine_->claim({.queues = {"mail"}, .wait = core::Millis{60'000}}),
+                          asio::use_future);
+  auto b = asio::co_spawn(io_, engine_->claim({.queues = {"mail"}, .wait = core::Millis{60'000}}),
+                          asio::use_future);
+  for (int i = 0; i < 5000 && engine_->stats().waiting_claims < 2; ++i) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_EQ(engine_->stats().waiting_claims, 2u);
+
+  const auto first = enqueue("mail");
+  auto& winner = a.wait_for(30s) == std::future_status::ready ? a : b;
+  auto& loser = &winner == &a ? b : a;
+  ASSERT_EQ(winner.wait_for(30s), std::future_status::ready);
+  auto got = winner.get();
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ(got->front().id, first);
+  for (int i = 0; i < 5000 && engine_->stats().waiting_claims != 1; ++i) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_EQ(engine_->stats().waiting_claims, 1u);  // the loser sleeps again
+  EXPECT_EQ(loser.wait_for(0ms), std::future_status::timeout);
+
+  const auto second = enqueue("mail");
+  ASSERT_EQ(loser.wait_for(30s), std::future_status::ready);
+  auto next = loser.get();
+  ASSERT_TRUE(next);
+  ASSERT_EQ(next->size(), 1u);
+  EXPECT_EQ(next->front().id, second);
+}
+
 TEST_F(EngineTest, WaitingClaimIgnoresOtherQueues) {
   auto waiting = start_waiting_claim("mail");
   enqueue("reports");

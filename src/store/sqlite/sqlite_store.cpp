@@ -38,12 +38,10 @@ class AckManyOp final : public sqlite::Op {
       : Op(kWrites), items_(std::move(items)), done_(std::move(done)) {}
 
   void run(sqlite::Batch& batch) override {
-    results_.reserve(items_.size());
-    for (const auto& item : items_) {
-      auto body = [&item](OpContext& c) { return ops::job_ack(c, item); };
-      results_.push_back(batch.isolated<core::JobState>(body));
-      if (batch.failed()) return;
-    }
+    // job_complete and job_fail change the queue book and the notice only
+    // after their row is written, as isolated_each requires.
+    auto body = [this](OpContext& c, std::size_t i) { return ops::job_ack(c, items_[i]); };
+    results_ = batch.isolated_each<core::JobState>(items_.size(), body);
   }
   void finish(const core::Error* failure) override {
     if (failure) return done_(core::Result<Results>(boost::system::in_place_error, *failure));

@@ -193,6 +193,68 @@ TEST_F(SqliteStoreTest, AnInsertOfManyJobsIsAllOrNothing) {
   EXPECT_TRUE(insert(store, "after"));  // the store still takes writes
 }
 
+// Acks share one savepoint until an item fails after it wrote; then each
+// runs alone, so only that item's changes are undone. A trigger planted in
+// the file refuses one job's log: that complete fails after its row update.
+TEST_F(SqliteStoreTest, AnAckThatFailsAfterItWroteUndoesOnlyItself) {
+  {
+    auto opened = SqliteStore::open({.dir = dir_});
+    ASSERT_TRUE(opened) << opened.error().message;
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((fs::path(dir_) / "errand.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TRIGGER poison BEFORE INSERT ON job_logs WHEN new.log = 'poison'"
+                         " BEGIN SELECT RAISE(ABORT, 'poisoned'); END",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+
+  auto opened = SqliteStore::open({.dir = dir_});
+  ASSERT_TRUE(opened) << opened.error().message;
+  Store& store = **opened;
+  for (const char* type : {"a", "b", "c", "d"}) ASSERT_TRUE(insert(store, type));
+  auto claimed = call<std::vector<core::Job>>([&](auto done) {
+    store.job_claim({.queues = {"q"}, .worker = "w", .max = 4, .now = kNow}, done);
+  });
+  ASSERT_TRUE(claimed);
+  ASSERT_EQ(claimed->size(), 4u);
+  std::vector<AckItem> items;
+  for (const auto& job : *claimed) {
+    AckItem item;
+    item.complete = {.id = job.id, .lease_id = job.lease_id, .log = "fine", .now = kNow};
+    items.push_back(std::move(item));
+  }
+  items[1].complete.log = "poison";              // fails after its update
+  items[2].complete.lease_id = "not-the-lease";  // fails before writing anything
+  auto acked = call<std::vector<core::Result<core::JobState>>>(
+      [&](auto done) { store.job_ack_many(items, done); });
+  ASSERT_TRUE(acked) << acked.error().message;
+  ASSERT_EQ(acked->size(), 4u);
+  EXPECT_TRUE((*acked)[0]);
+  ASSERT_FALSE((*acked)[1]);
+  EXPECT_NE((*acked)[1].error().message.find("poisoned"), std::string::npos);
+  ASSERT_FALSE((*acked)[2]);
+  EXPECT_EQ((*acked)[2].error().code, core::errc::conflict);
+  EXPECT_TRUE((*acked)[3]);
+
+  std::map<std::string, core::JobState> states;
+  for (const auto& job : *claimed) {
+    auto got = call<core::Job>([&](auto done) { store.job_get({.id = job.id}, done); });
+    ASSERT_TRUE(got);
+    states[job.type] = got->state;
+  }
+  EXPECT_EQ(states["a"], core::JobState::succeeded);
+  EXPECT_EQ(states["b"], core::JobState::running);
+  EXPECT_EQ(states["c"], core::JobState::running);
+  EXPECT_EQ(states["d"], core::JobState::succeeded);
+  auto queues = call<std::vector<QueueInfo>>([&](auto d) { store.queue_list(d); });
+  ASSERT_TRUE(queues);
+  ASSERT_EQ(queues->size(), 1u);
+  EXPECT_EQ(queues->front().counts.at(core::JobState::running), 2);
+  EXPECT_EQ(queues->front().counts.at(core::JobState::succeeded), 2);
+}
+
 TEST_F(SqliteStoreTest, EveryOpOfAFailedBatchIsUnavailable) {
   auto opened = open_failing();
   ASSERT_TRUE(opened);

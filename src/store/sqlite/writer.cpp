@@ -15,6 +15,14 @@ core::Error Batch::unexpected(const std::exception& e) {
                           fmt::format("unexpected store error: {}", e.what()));
 }
 
+core::Error Batch::undo_all() {
+  return core::make_error(core::errc::internal, "an item failed after it wrote: run each alone");
+}
+
+std::int64_t Batch::total_changes() const {
+  return sqlite3_total_changes64(db_.handle());
+}
+
 core::Error Batch::failure() const {
   if (failure_) return *failure_;
   return core::make_error(core::errc::unavailable, db_.broken_reason());

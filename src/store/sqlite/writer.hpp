@@ -77,6 +77,35 @@ class Batch {
     end_op(result.has_value());
     return result;
   }
+  // Runs body(ctx, i) for each i < n as if each ran isolated(), with one
+  // savepoint for all of them: the per-item savepoints (two statements each
+  // and a copy of every page an item touches) are what a batch of acks
+  // spends most on besides its updates. An item that fails before it changed
+  // a row has nothing to roll back; the bodies must keep that true of their
+  // queue-book and notice edits too (they follow the row writes). When an
+  // item fails after it changed a row, everything is rolled back and each
+  // item runs again in its own savepoint.
+  template <class T, class F>
+  std::vector<core::Result<T>> isolated_each(std::size_t n, F& body) {
+    std::vector<core::Result<T>> results;
+    results.reserve(n);
+    auto all = [&](OpContext& c) -> core::Result<void> {
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto changes = total_changes();
+        auto result = body(c, i);
+        if (!result && total_changes() != changes) return undo_all();
+        results.push_back(std::move(result));
+      }
+      return {};
+    };
+    if (isolated<void>(all) || failed()) return results;
+    results.clear();
+    for (std::size_t i = 0; i < n && !failed(); ++i) {
+      auto one = [&](OpContext& c) { return body(c, i); };
+      results.push_back(isolated<T>(one));
+    }
+    return results;
+  }
   // Runs a body that changes nothing.
   template <class T, class F>
   core::Result<T> read(F& body) {
@@ -98,6 +127,8 @@ class Batch {
     }
   }
   static core::Error unexpected(const std::exception& e);
+  static core::Error undo_all();
+  std::int64_t total_changes() const;
   core::Result<void> begin_op();
   void end_op(bool keep);
 
