@@ -12,6 +12,8 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/signal_set.hpp>
 
+#include <pthread.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -252,7 +254,12 @@ int run_server(const ServerArgs& args) {
   std::cout << std::flush;
 
   std::vector<std::thread> pool;
-  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&] { io.run(); });
+  for (unsigned i = 1; i < threads; ++i) {
+    pool.emplace_back([&] {
+      pthread_setname_np(pthread_self(), "errand-http");
+      io.run();
+    });
+  }
   io.run();
   for (auto& t : pool) t.join();
   (*store)->close();
