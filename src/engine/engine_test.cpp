@@ -55,13 +55,29 @@ class EngineTest : public ::testing::Test {
   // Starts a long-poll claim on `queue` and returns once the engine has
   // registered it as a waiter (polled with a deadline, never a fixed sleep).
   std::future<core::Result<std::vector<core::Job>>> start_waiting_claim(std::string queue) {
+    const auto before = engine_->stats().waiting_claims;
     auto waiting = asio::co_spawn(
         io_, engine_->claim({.queues = {std::move(queue)}, .wait = core::Millis{60'000}}),
         asio::use_future);
-    for (int i = 0; i < 5000 && engine_->stats().waiting_claims == 0; ++i) {
+    wait_for_waiting_claims(before + 1);
+    return waiting;
+  }
+
+  // Polls (with a deadline) until `n` claims wait.
+  void wait_for_waiting_claims(std::size_t n) {
+    for (int i = 0; i < 5000 && engine_->stats().waiting_claims != n; ++i) {
       std::this_thread::sleep_for(1ms);
     }
-    return waiting;
+  }
+
+  // Waits for a claim's answer and checks that it is the one job `id`.
+  static void expect_one_job(std::future<core::Result<std::vector<core::Job>>>& claim,
+                             const std::string& id) {
+    ASSERT_EQ(claim.wait_for(30s), std::future_status::ready);
+    auto claimed = claim.get();
+    ASSERT_TRUE(claimed);
+    ASSERT_EQ(claimed->size(), 1u);
+    EXPECT_EQ(claimed->front().id, id);
   }
 
   std::string enqueue(std::string queue, std::optional<core::Millis> delay = {}) {
@@ -131,45 +147,27 @@ TEST_F(EngineTest, WaitingClaimIsWokenByAnEnqueue) {
   auto waiting = start_waiting_claim("mail");
   ASSERT_EQ(engine_->stats().waiting_claims, 1u);
   const auto id = enqueue("mail");
-  ASSERT_EQ(waiting.wait_for(30s), std::future_status::ready);
-  auto claimed = waiting.get();
-  ASSERT_TRUE(claimed);
-  ASSERT_EQ(claimed->size(), 1u);
-  EXPECT_EQ(claimed->front().id, id);
+  expect_one_job(waiting, id);
 }
 
 // Both sleepers claim when the job arrives; the one that finds nothing goes
 // back to sleep and gets the next job.
 TEST_F(EngineTest, TwoWaitingClaimsShareOneJobAndTheLoserWaitsForTheNext) {
-  auto a = asio::co_spawn(io_, engine_->claim({.queues = {"mail"}, .wait = core::Millis{60'000}}),
-                          asio::use_future);
-  auto b = asio::co_spawn(io_, engine_->claim({.queues = {"mail"}, .wait = core::Millis{60'000}}),
-                          asio::use_future);
-  for (int i = 0; i < 5000 && engine_->stats().waiting_claims < 2; ++i) {
-    std::this_thread::sleep_for(1ms);
-  }
+  auto a = start_waiting_claim("mail");
+  auto b = start_waiting_claim("mail");
   ASSERT_EQ(engine_->stats().waiting_claims, 2u);
 
   const auto first = enqueue("mail");
-  auto& winner = a.wait_for(30s) == std::future_status::ready ? a : b;
-  auto& loser = &winner == &a ? b : a;
-  ASSERT_EQ(winner.wait_for(30s), std::future_status::ready);
-  auto got = winner.get();
-  ASSERT_TRUE(got);
-  ASSERT_EQ(got->size(), 1u);
-  EXPECT_EQ(got->front().id, first);
-  for (int i = 0; i < 5000 && engine_->stats().waiting_claims != 1; ++i) {
-    std::this_thread::sleep_for(1ms);
-  }
+  const auto ready = [](auto& f) { return f.wait_for(0ms) == std::future_status::ready; };
+  for (int i = 0; i < 30'000 && !ready(a) && !ready(b); ++i) std::this_thread::sleep_for(1ms);
+  auto& winner = ready(a) ? a : b;
+  auto& loser = ready(a) ? b : a;
+  expect_one_job(winner, first);
+  wait_for_waiting_claims(1);
   ASSERT_EQ(engine_->stats().waiting_claims, 1u);  // the loser sleeps again
-  EXPECT_EQ(loser.wait_for(0ms), std::future_status::timeout);
+  EXPECT_FALSE(ready(loser));
 
-  const auto second = enqueue("mail");
-  ASSERT_EQ(loser.wait_for(30s), std::future_status::ready);
-  auto next = loser.get();
-  ASSERT_TRUE(next);
-  ASSERT_EQ(next->size(), 1u);
-  EXPECT_EQ(next->front().id, second);
+  expect_one_job(loser, enqueue("mail"));
 }
 
 TEST_F(EngineTest, WaitingClaimIgnoresOtherQueues) {
