@@ -222,8 +222,8 @@ DROP TABLE job_push_v6;
 )sql";
 
 // Each step takes a database from version `to - 1` to `to`, running its
-// parts in order. kJobsSchema, kSchema and the kLaterTables are always the
-// latest version, so a new database needs none of the steps.
+// parts in order. kNewDatabase is always the latest version, so a new
+// database needs none of the steps.
 struct Migration {
   int to;
   std::array<const char*, 5> parts;
@@ -253,7 +253,9 @@ ALTER TABLE queues ADD COLUMN push_secret_prev_until INTEGER;
     {6, {kIndexesV6}},
     {7, {kJobsV7Before, kJobsSchema, kJobLogsSchema, kJobPushSchema, kJobsV7After}},
 };
-constexpr const char* kLaterTables[] = {kJobLogsSchema, kSchedulesSchema, kJobPushSchema};
+// The latest schema, as a new database gets it.
+constexpr const char* kNewDatabase[] = {kJobsSchema, kSchema, kJobLogsSchema, kSchedulesSchema,
+                                        kJobPushSchema};
 
 static_assert(std::size(kMigrations) == kSchemaVersion - 1, "one migration per version step");
 
@@ -300,11 +302,8 @@ core::Result<void> migrate(Db& db, int from) {
 }
 
 core::Result<void> create(Db& db) {
-  for (const char* part : {kJobsSchema, kSchema}) {
+  for (const char* part : kNewDatabase) {
     if (auto done = db.exec(part); !done) return done;
-  }
-  for (const char* table : kLaterTables) {
-    if (auto done = db.exec(table); !done) return done;
   }
   return db.exec(fmt::format("INSERT INTO schema_version(version) VALUES ({})", kSchemaVersion));
 }

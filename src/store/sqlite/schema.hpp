@@ -29,9 +29,10 @@ namespace errand::store::sqlite {
 
 inline constexpr int kSchemaVersion = 7;
 
-// Sets the pragmas (exclusive WAL, synchronous=FULL, cache sizes) and creates,
-// checks or migrates the schema (all or nothing). Errors: unavailable (locked by another process),
-// internal (newer schema, I/O).
+// Sets the pragmas (exclusive WAL, synchronous=NORMAL with the writer's own
+// fsync, cache sizes) and creates, checks or migrates the schema (all or
+// nothing). Errors: unavailable (locked by another process), internal (newer
+// schema, I/O).
 core::Result<void> prepare_schema(Db& db);
 
 }  // namespace errand::store::sqlite

@@ -1,12 +1,13 @@
 // SqliteStore: the embedded, single-node Store (the default backend), one
-// SQLite database file `<dir>/errand.db` in WAL mode with synchronous=FULL.
+// SQLite database file `<dir>/errand.db` in WAL mode, the WAL fsync'd by the
+// writer (WalSync) before any answer that depends on it.
 //
 // Every verb is queued to one writer thread that group-commits: all pending
 // verbs (up to StoreOptions::max_batch) run in one transaction, each write in
 // its own savepoint, and are committed with one fsync; only then are their
-// callbacks run (on the writer thread, in submission order) followed by the
-// change listener. Reads run on the same thread in the same batches, so they
-// see every change submitted before them. Per-queue counts are kept in memory
+// callbacks run (on the writer or the settler thread, in submission order)
+// followed by the change listener. Reads run in the same batches, so they see
+// every change submitted before them. Per-queue counts are kept in memory
 // and in the `queues` table, written in the same transaction as the jobs.
 //
 // Durability: a write's callback runs only after its change is fsync'd. If a
