@@ -8,10 +8,20 @@
 namespace errand::core {
 namespace json = boost::json;
 
+// The body holds client JSON (a payload) one or two levels down.
+constexpr std::size_t kMaxBodyDepth = kMaxJsonDepth + 4;
+
 core::Result<json::object> parse_object(std::string_view body, bool allow_empty) {
   if (body.empty() && allow_empty) return json::object{};
+  if (auto ok = check_json(body, "body", kMaxBodyDepth); !ok) {
+    auto e = ok.error();
+    e.message = "the request " + e.message;
+    return e;
+  }
   boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
+  json::parse_options options;
+  options.max_depth = kMaxBodyDepth;
+  json::value v = json::parse(body, ec, {}, options);
   if (ec) {
     return invalid("body", fmt::format("the request body is not valid JSON: {}", ec.message()));
   }
@@ -47,6 +57,16 @@ core::Result<void> Fields::only(std::initializer_list<std::string_view> allowed)
 
 const json::value* Fields::raw(std::string_view key) const {
   return object_.if_contains(key);
+}
+
+core::Result<std::optional<RawJson>> Fields::json(std::string_view key) const {
+  const auto* v = raw(key);
+  if (!v) return std::optional<RawJson>{};
+  const auto text = source_.empty() ? std::nullopt : json_member(source_, key);
+  if (!text) return std::optional<RawJson>(RawJson::from_value(*v));
+  auto parsed = RawJson::parse(*text, name(key));
+  if (!parsed) return parsed.error();
+  return std::optional<RawJson>(std::move(*parsed));
 }
 
 core::Result<std::optional<std::string>> Fields::string(std::string_view key,

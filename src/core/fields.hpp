@@ -5,6 +5,7 @@
 #pragma once
 
 #include "core/error.hpp"
+#include "core/json_text.hpp"
 #include "core/time.hpp"
 
 #include <boost/json/object.hpp>
@@ -25,12 +26,15 @@
 namespace errand::core {
 
 // The body must be a JSON object (an empty body counts as {} when `allow_empty`).
+// A body that is not JSON is refused saying where it broke (line, column).
 core::Result<boost::json::object> parse_object(std::string_view body, bool allow_empty = false);
 
 class Fields {
  public:
-  Fields(const boost::json::object& object, std::string prefix = {})
-      : object_(object), prefix_(std::move(prefix)) {}
+  // `source` is the object's JSON text when there is one: json() then takes
+  // members verbatim from it.
+  Fields(const boost::json::object& object, std::string prefix = {}, std::string_view source = {})
+      : object_(object), prefix_(std::move(prefix)), source_(source) {}
 
   // Fails on the first key not in `allowed`.
   core::Result<void> only(std::initializer_list<std::string_view> allowed) const;
@@ -43,6 +47,9 @@ class Fields {
                                                      core::Millis max) const;
   core::Result<std::optional<core::TimePoint>> time(std::string_view key) const;
   const boost::json::value* raw(std::string_view key) const;  // null if absent
+  // Any JSON value, kept as the client wrote it (core/json_text.hpp) when the
+  // source text is known; nested at most kMaxJsonDepth deep. Absent: nullopt.
+  core::Result<std::optional<RawJson>> json(std::string_view key) const;
 
   // The full name of `key` for error messages, e.g. "jobs[3].queue".
   std::string name(std::string_view key) const;
@@ -52,6 +59,7 @@ class Fields {
  private:
   const boost::json::object& object_;
   std::string prefix_;
+  std::string_view source_;
 };
 
 }  // namespace errand::core

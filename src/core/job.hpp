@@ -2,10 +2,9 @@
 // Plain value types: thread-compatible.
 #pragma once
 
+#include "core/json_text.hpp"
 #include "core/state.hpp"
 #include "core/time.hpp"
-
-#include <boost/json/value.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -29,7 +28,7 @@ inline constexpr std::size_t kMaxLogBytes = 64 * 1024;  // kept per attempt: the
 struct Progress {
   std::optional<int> percent;  // 0..100
   std::string message;
-  boost::json::value data;  // null when not set
+  RawJson data;  // the client's JSON, verbatim; empty when not set
   TimePoint updated_at{};
 };
 
@@ -52,7 +51,7 @@ struct Job {
   std::string id;
   std::string queue;
   std::string type;
-  boost::json::value payload;
+  RawJson payload;  // the client's JSON, verbatim (core/json_text.hpp)
   JobState state = JobState::queued;
   std::int64_t priority = 0;
   TimePoint run_at{};
@@ -65,7 +64,7 @@ struct Job {
   std::string idempotency_key;  // empty: none
   std::vector<std::string> tags;
   std::optional<Progress> progress;
-  boost::json::value result;  // null until succeeded with a result
+  RawJson result;  // empty until succeeded with a result; verbatim
   std::vector<AttemptError> errors;
   std::string lease_id;
   std::string worker;
@@ -85,7 +84,7 @@ struct Job {
 struct NewJob {
   std::string queue;
   std::string type;
-  boost::json::value payload;
+  RawJson payload;
   // priority, max_attempts, timeout unset: the queue's default, else the
   // server's (core::resolve_settings).
   std::optional<std::int64_t> priority;

@@ -8,10 +8,6 @@ namespace errand::core {
 namespace json = boost::json;
 namespace {
 
-json::value time_or_null(const std::optional<TimePoint>& t) {
-  return t ? json::value(format_rfc3339(*t)) : json::value(nullptr);
-}
-
 std::optional<TimePoint> opt_time(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
   if (!v || !v->is_string()) return std::nullopt;
@@ -31,60 +27,122 @@ std::int64_t num(const json::object& o, std::string_view key, std::int64_t fallb
 
 }  // namespace
 
-json::object progress_to_json(const Progress& p) {
-  json::object o;
-  o["percent"] = p.percent ? json::value(*p.percent) : json::value(nullptr);
-  o["message"] = p.message;
-  o["data"] = p.data;
-  o["updated_at"] = format_rfc3339(p.updated_at);
-  return o;
-}
-
-json::object job_to_json(const Job& j) {
-  json::object o;
-  o.reserve(24);
-  o["id"] = j.id;
-  o["queue"] = j.queue;
-  o["type"] = j.type.empty() ? json::value(nullptr) : json::value(j.type);
-  o["state"] = to_string(j.state);
-  o["payload"] = j.payload;
-  o["priority"] = j.priority;
-  o["run_at"] = format_rfc3339(j.run_at);
-  o["attempt"] = j.attempt;
-  o["max_attempts"] = j.max_attempts;
-  o["timeout"] = format_duration(j.timeout);
-  o["idempotency_key"] =
-      j.idempotency_key.empty() ? json::value(nullptr) : json::value(j.idempotency_key);
-  json::array tags;
-  for (const auto& t : j.tags) tags.emplace_back(t);
-  o["tags"] = std::move(tags);
-  o["progress"] = j.progress ? json::value(progress_to_json(*j.progress)) : json::value(nullptr);
-  o["result"] = j.result;
-  json::array errors;
-  for (const auto& e : j.errors) {
-    errors.emplace_back(
-        json::object{{"attempt", e.attempt}, {"at", format_rfc3339(e.at)}, {"message", e.message}});
+void write_progress(JsonWriter& w, const Progress& p) {
+  w.begin_object().key("percent");
+  if (p.percent) {
+    w.integer(*p.percent);
+  } else {
+    w.null();
   }
-  o["errors"] = std::move(errors);
-  if (!j.logs.empty()) o["log"] = j.logs.back().text;
-  o["cancel_requested"] = j.cancel_requested;
-  o["worker"] = j.worker.empty() ? json::value(nullptr) : json::value(j.worker);
-  o["lease_expires_at"] = time_or_null(j.lease_expires_at);
-  o["created_at"] = format_rfc3339(j.created_at);
-  o["started_at"] = time_or_null(j.started_at);
-  o["finished_at"] = time_or_null(j.finished_at);
-  if (j.push_continuations > 0) o["push"] = json::object{{"continuations", j.push_continuations}};
+  w.key("message").string(p.message);
+  w.key("data").raw(p.data);
+  w.key("updated_at").string(format_rfc3339(p.updated_at));
+  w.end_object();
+}
+
+namespace {
+
+void write_time_or_null(JsonWriter& w, std::string_view key, const std::optional<TimePoint>& t) {
+  w.key(key);
+  if (t) {
+    w.string(format_rfc3339(*t));
+  } else {
+    w.null();
+  }
+}
+
+}  // namespace
+
+void write_job(JsonWriter& w, const Job& j) {
+  w.begin_object();
+  w.key("id").string(j.id);
+  w.key("queue").string(j.queue);
+  w.key("type").string_or_null(j.type);
+  w.key("state").string(to_string(j.state));
+  w.key("payload").raw(j.payload);
+  w.key("priority").integer(j.priority);
+  w.key("run_at").string(format_rfc3339(j.run_at));
+  w.key("attempt").integer(j.attempt);
+  w.key("max_attempts").integer(j.max_attempts);
+  w.key("timeout").string(format_duration(j.timeout));
+  w.key("idempotency_key").string_or_null(j.idempotency_key);
+  w.key("tags").begin_array();
+  for (const auto& t : j.tags) w.string(t);
+  w.end_array();
+  w.key("progress");
+  if (j.progress) {
+    write_progress(w, *j.progress);
+  } else {
+    w.null();
+  }
+  w.key("result").raw(j.result);
+  w.key("errors").begin_array();
+  for (const auto& e : j.errors) {
+    w.begin_object().key("attempt").integer(e.attempt);
+    w.key("at").string(format_rfc3339(e.at)).key("message").string(e.message).end_object();
+  }
+  w.end_array();
+  if (!j.logs.empty()) w.key("log").string(j.logs.back().text);
+  w.key("cancel_requested").boolean(j.cancel_requested);
+  w.key("worker").string_or_null(j.worker);
+  write_time_or_null(w, "lease_expires_at", j.lease_expires_at);
+  w.key("created_at").string(format_rfc3339(j.created_at));
+  write_time_or_null(w, "started_at", j.started_at);
+  write_time_or_null(w, "finished_at", j.finished_at);
+  if (j.push_continuations > 0) {
+    w.key("push").begin_object().key("continuations").integer(j.push_continuations).end_object();
+  }
+  w.end_object();
+}
+
+std::string job_json(const Job& job) {
+  JsonWriter w;
+  write_job(w, job);
+  return w.take();
+}
+
+namespace {
+
+// The members of a JSON object text as a Boost.JSON object, except those
+// named in `verbatim`, which are returned as text.
+json::object parse_members(std::string_view text, std::initializer_list<std::string_view> verbatim,
+                           std::vector<JsonMember>& kept) {
+  json::object o;
+  for (auto& m : json_members(text)) {
+    bool keep = false;
+    for (auto v : verbatim) keep = keep || m.key == v;
+    if (keep) {
+      kept.push_back(std::move(m));
+      continue;
+    }
+    boost::system::error_code ec;
+    auto v = json::parse(m.value, ec);
+    o[m.key] = ec ? json::value(nullptr) : std::move(v);
+  }
   return o;
 }
 
-Result<Job> job_from_json(const json::value& v) {
-  if (!v.is_object()) return invalid("job", "a job must be a JSON object");
-  const auto& o = v.get_object();
+RawJson raw_member(const std::vector<JsonMember>& kept, std::string_view key) {
+  RawJson out;
+  for (const auto& m : kept) {
+    if (m.key == key && m.value != "null") out = RawJson::trusted(minify_json(m.value));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Job> job_from_json(std::string_view text) {
+  if (auto ok = check_json(text, "job"); !ok) return ok.error();
+  const auto start = text.find_first_not_of(" \t\r\n");
+  if (text[start] != '{') return invalid("job", "a job must be a JSON object");
+  std::vector<JsonMember> kept;
+  const auto o = parse_members(text, {"payload", "result", "progress"}, kept);
   Job j;
   j.id = str(o, "id");
   j.queue = str(o, "queue");
   j.type = str(o, "type");
-  if (const auto* p = o.if_contains("payload")) j.payload = *p;
+  j.payload = raw_member(kept, "payload");
   auto state = parse_job_state(str(o, "state"));
   if (!state) return invalid("state", "unknown job state");
   j.state = *state;
@@ -102,18 +160,20 @@ Result<Job> job_from_json(const json::value& v) {
       if (t.is_string()) j.tags.emplace_back(t.get_string());
     }
   }
-  if (const auto* p = o.if_contains("progress"); p && p->is_object()) {
-    const auto& po = p->get_object();
+  for (const auto& m : kept) {
+    if (m.key != "progress" || m.value.empty() || m.value.front() != '{') continue;
+    std::vector<JsonMember> data;
+    const auto po = parse_members(m.value, {"data"}, data);
     Progress pr;
     if (const auto* pc = po.if_contains("percent"); pc && pc->is_int64()) {
       pr.percent = static_cast<int>(pc->get_int64());
     }
     pr.message = str(po, "message");
-    if (const auto* d = po.if_contains("data")) pr.data = *d;
+    pr.data = raw_member(data, "data");
     pr.updated_at = opt_time(po, "updated_at").value_or(TimePoint{});
     j.progress = std::move(pr);
   }
-  if (const auto* r = o.if_contains("result")) j.result = *r;
+  j.result = raw_member(kept, "result");
   if (const auto* errs = o.if_contains("errors"); errs && errs->is_array()) {
     for (const auto& e : errs->get_array()) {
       if (!e.is_object()) continue;

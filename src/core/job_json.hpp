@@ -3,17 +3,23 @@
 #pragma once
 
 #include "core/job.hpp"
+#include "core/json_text.hpp"
 
 #include <boost/json/object.hpp>
 
 namespace errand::core {
 
-boost::json::object job_to_json(const Job& job);
-Result<Job> job_from_json(const boost::json::value& v);
+// The job's JSON text; client JSON (payload, result, progress data) spliced
+// in verbatim.
+void write_job(JsonWriter& w, const Job& job);
+std::string job_json(const Job& job);
+// Reads a job from its JSON text (as job_json writes it), keeping the
+// client JSON fields verbatim. Errors: invalid_argument naming the field.
+Result<Job> job_from_json(std::string_view text);
 
 // `GET /v1/jobs/{id}/logs`: {"id", "logs": [{attempt, at, log}]}, oldest first.
 boost::json::object logs_to_json(const Job& job);
 
-boost::json::object progress_to_json(const Progress& p);
+void write_progress(JsonWriter& w, const Progress& p);
 
 }  // namespace errand::core

@@ -42,17 +42,18 @@ bool reserved_header(std::string_view name) {
                      [&](std::string_view r) { return iequals(r, name); });
 }
 
-Result<Progress> parse_continue_progress(const Fields& f) {
+Result<Progress> parse_continue_progress(const Fields& f, std::string_view source) {
   const auto* v = f.raw("progress");
   Progress p;
   if (!v->is_object()) return f.wrong_type("progress", "an object");
-  const Fields pf(v->get_object(), f.name("progress"));
+  const Fields pf(v->get_object(), f.name("progress"), source);
   if (auto ok = pf.only({"percent", "message", "data"}); !ok) return ok.error();
   ERRAND_TRY(percent, pf.integer("percent", 0, 100));
   if (percent) p.percent = static_cast<int>(*percent);
   ERRAND_TRY(message, pf.string("message", kMaxErrorMessage));
   p.message = message.value_or("");
-  if (const auto* data = pf.raw("data")) p.data = *data;
+  ERRAND_TRY(data, pf.json("data"));
+  if (data) p.data = std::move(*data);
   return p;
 }
 
@@ -73,28 +74,38 @@ std::string status_error(const PushAnswer& a) {
 // A 2xx answer: done, or a continuation.
 PushOutcome decide_success(const PushAnswer& a, const Job& job, TimePoint now,
                            const PushLimits& limits) {
-  boost::system::error_code ec;
-  json::value body = a.body.empty() ? json::value() : json::parse(a.body, ec);
-  if (ec) body = nullptr;  // a non-JSON answer: succeeded without a result
+  // A non-JSON answer succeeds without a result. A JSON one is kept as
+  // the handler wrote it; Boost.JSON only looks for `continue`.
+  json::value body;
+  if (!a.body.empty() && check_json(a.body, "body", kMaxJsonDepth)) {
+    boost::system::error_code ec;
+    json::parse_options options;
+    options.max_depth = kMaxJsonDepth + 1;
+    body = json::parse(a.body, ec, {}, options);
+  }
   const auto* object = body.if_object();
   const auto* next = object ? object->if_contains("continue") : nullptr;
   if (!next || next->is_null()) {
-    return PushOutcome{.kind = PushOutcome::Kind::complete, .result = std::move(body)};
+    RawJson result;
+    if (!body.is_null()) result = RawJson::trusted(minify_json(a.body));
+    return PushOutcome{.kind = PushOutcome::Kind::complete, .result = std::move(result)};
   }
-  const Fields top(*object, "push response");
+  const Fields top(*object, "push response", a.body);
   if (!next->is_object()) return failed(top.wrong_type("continue", "an object").message);
-  const Fields f(next->get_object(), top.name("continue"));
+  const auto next_text = json_member(a.body, "continue").value_or("");
+  const Fields f(next->get_object(), top.name("continue"), next_text);
   if (auto ok = f.only({"state", "delay", "progress"}); !ok) return failed(ok.error().message);
   auto delay = f.duration("delay", Millis{0}, kMaxPushDelay);
   if (!delay) return failed(delay.error().message);
   PushOutcome out{.kind = PushOutcome::Kind::continue_, .run_at = now + delay->value_or(Millis{0})};
   if (const auto* p = f.raw("progress"); p && !p->is_null()) {
-    auto progress = parse_continue_progress(f);
+    auto progress = parse_continue_progress(f, json_member(next_text, "progress").value_or(""));
     if (!progress) return failed(progress.error().message);
     out.progress = std::move(*progress);
   }
-  const auto* state = f.raw("state");
-  out.state = state ? json::serialize(*state) : "null";
+  auto state = f.json("state");
+  if (!state) return failed(state.error().message);
+  out.state = *state ? std::string((*state)->text()) : "null";
   if (job.push_continuations + 1 > limits.max_continuations) {
     return dead(
         fmt::format("push: the handler asked for more than {} continuations (the limit, "
@@ -225,9 +236,9 @@ std::string push_signature(std::int64_t unix_seconds, std::string_view body,
   return out;
 }
 
-std::string push_body(const json::object& job_json, const Job& job) {
+std::string push_body(std::string_view job_json, const Job& job) {
   std::string out = R"({"job":)";
-  out += json::serialize(job_json);
+  out += job_json;
   out += fmt::format(R"(,"lease_id":{},"attempt":{},"continuation":{},"state":{}}})",
                      json::serialize(json::string_view(job.lease_id)), job.attempt,
                      job.push_continuations, job.push_state.empty() ? "null" : job.push_state);

@@ -90,7 +90,7 @@ std::string push_signature(std::int64_t unix_seconds, std::string_view body,
 
 // {"job": job_json, "lease_id", "attempt", "continuation", "state"}; `state`
 // is serialized JSON (empty: null).
-std::string push_body(const boost::json::object& job_json, const Job& job);
+std::string push_body(std::string_view job_json, const Job& job);
 
 // What the endpoint answered.
 struct PushAnswer {
@@ -109,7 +109,7 @@ struct PushOutcome {
     dead,       // final: `error`
   };
   Kind kind = Kind::fail;
-  boost::json::value result;
+  RawJson result;  // the answer's JSON, verbatim
   std::string state;  // serialized JSON (continue_)
   std::optional<Progress> progress;
   TimePoint run_at{};

@@ -116,14 +116,14 @@ TEST(PushBody, HasTheJobLeaseAttemptContinuationAndState) {
   job.attempt = 2;
   job.push_continuations = 3;
   job.push_state = R"({"offset":5})";
-  const auto body = json::parse(push_body(json::object{{"id", "J"}}, job));
+  const auto body = json::parse(push_body(R"({"id":"J"})", job));
   EXPECT_EQ(body.at("job").at("id"), "J");
   EXPECT_EQ(body.at("lease_id"), "L1");
   EXPECT_EQ(body.at("attempt"), 2);
   EXPECT_EQ(body.at("continuation"), 3);
   EXPECT_EQ(body.at("state").at("offset"), 5);
   job.push_state.clear();
-  EXPECT_TRUE(json::parse(push_body({}, job)).at("state").is_null());
+  EXPECT_TRUE(json::parse(push_body("{}", job)).at("state").is_null());
 }
 
 PushOutcome decide(unsigned status, std::string_view body = "", std::string_view retry_after = "",
@@ -136,7 +136,7 @@ PushOutcome decide(unsigned status, std::string_view body = "", std::string_view
 TEST(PushOutcome, TwoHundredCompletesWithTheJsonBody) {
   auto o = decide(200, R"({"sent":3})");
   EXPECT_EQ(o.kind, PushOutcome::Kind::complete);
-  EXPECT_EQ(json::serialize(o.result), R"({"sent":3})");
+  EXPECT_EQ(o.result.text(), R"({"sent":3})");
   EXPECT_TRUE(decide(204).result.is_null());
   EXPECT_EQ(decide(200, "ok, plain text").kind, PushOutcome::Kind::complete);
   EXPECT_TRUE(decide(200, "ok, plain text").result.is_null());
@@ -148,6 +148,12 @@ TEST(PushOutcome, ContinueCarriesStateDelayAndProgress) {
       R"({"continue":{"state":{"i":1},"delay":"10s","progress":{"percent":20,"message":"m"}}})");
   ASSERT_EQ(o.kind, PushOutcome::Kind::continue_) << o.error;
   EXPECT_EQ(o.state, R"({"i":1})");
+  auto exact = decide(202, R"({"continue":{"state":{"n":1e400, "m":0.50},"progress":{"data":[1E2]}}})");
+  EXPECT_EQ(exact.state, R"({"n":1e400,"m":0.50})");
+  ASSERT_TRUE(exact.progress);
+  EXPECT_EQ(exact.progress->data.text(), "[1E2]");
+  EXPECT_EQ(decide(200, R"({ "n" : 123456789012345678901234567890 })").result.text(),
+            R"({"n":123456789012345678901234567890})");
   EXPECT_EQ(o.run_at, kNow + 10s);
   ASSERT_TRUE(o.progress);
   EXPECT_EQ(o.progress->percent, 20);

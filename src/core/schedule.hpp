@@ -51,7 +51,7 @@ struct ScheduleSpec {
   std::string timezone = "UTC";  // IANA name
   std::string queue;
   std::string type;                      // empty: none
-  boost::json::value payload;            // null: none
+  RawJson payload;                       // empty: none; verbatim
   std::optional<std::int64_t> priority;  // unset: the queue's default
   std::optional<int> max_attempts;       // unset: the queue's default
   Overlap overlap = Overlap::allow;

@@ -66,7 +66,7 @@ TEST(ScheduleTest, CompileNamesTheFieldAtFault) {
 TEST(ScheduleTest, RearmsOnlyForCronZoneOrResume) {
   const ScheduleSpec a{.name = "s", .cron = "0 3 * * *", .queue = "q"};
   ScheduleSpec b = a;
-  b.payload = 1;
+  b.payload = RawJson::trusted("1");
   b.queue = "other";
   b.catch_up = 0ms;
   EXPECT_FALSE(schedule_rearms(a, b));
