@@ -40,8 +40,9 @@ core::Result<std::vector<std::string>> parse_tags(const Fields& f) {
 }
 
 core::Result<engine::EnqueueRequest> parse_enqueue(const json::object& o, std::string prefix,
-                                                   const ApiLimits& limits, std::size_t body_size) {
-  const Fields f(o, std::move(prefix));
+                                                   const ApiLimits& limits,
+                                                   std::string_view source) {
+  const Fields f(o, std::move(prefix), source);
   if (auto ok = f.only({"queue", "type", "payload", "delay", "run_at", "priority", "max_attempts",
                         "timeout", "idempotency_key", "tags"});
       !ok) {
@@ -59,14 +60,15 @@ core::Result<engine::EnqueueRequest> parse_enqueue(const json::object& o, std::s
     }
     r.type = std::move(*type);
   }
-  if (const auto* payload = f.raw("payload")) {
-    if (body_size > limits.max_payload && json::serialize(*payload).size() > limits.max_payload) {
+  ERRAND_TRY(payload, f.json("payload"));
+  if (payload) {
+    if (payload->stored().size() > limits.max_payload) {
       return core::make_error(
           core::errc::payload_too_large,
           fmt::format("{} is larger than {} bytes", f.name("payload"), limits.max_payload),
           f.name("payload"));
     }
-    r.payload = *payload;
+    r.payload = std::move(*payload);
   }
   ERRAND_TRY(delay, f.duration("delay", core::Millis{0}, core::Millis{3650LL * 86'400'000}));
   ERRAND_TRY(run_at, f.time("run_at"));
@@ -106,7 +108,7 @@ json::object outcome_json(const store::InsertOutcome& o, Services& s) {
 awaitable<Response> enqueue(Context& c) {
   auto body = parse_object(c.request.body);
   if (!body) co_return error_response(body.error());
-  auto req = parse_enqueue(*body, {}, c.services.limits, c.request.body.size());
+  auto req = parse_enqueue(*body, {}, c.services.limits, c.request.body);
   if (!req) co_return error_response(req.error());
   std::vector<engine::EnqueueRequest> batch;
   batch.push_back(std::move(*req));
@@ -131,13 +133,14 @@ awaitable<Response> enqueue_batch(Context& c) {
   }
   std::vector<engine::EnqueueRequest> requests;
   requests.reserve(array.size());
+  const auto sources = core::json_elements(core::json_member(c.request.body, "jobs").value_or(""));
   for (std::size_t i = 0; i < array.size(); ++i) {
     const auto field = fmt::format("jobs[{}]", i);
     if (!array[i].is_object()) {
       co_return error_response(core::invalid(field, fmt::format("{} must be an object", field)));
     }
-    auto req =
-        parse_enqueue(array[i].get_object(), field, c.services.limits, c.request.body.size());
+    auto req = parse_enqueue(array[i].get_object(), field, c.services.limits,
+                             i < sources.size() ? sources[i] : std::string_view());
     if (!req) co_return error_response(req.error());
     requests.push_back(std::move(*req));
   }
@@ -152,9 +155,10 @@ awaitable<Response> enqueue_batch(Context& c) {
 awaitable<Response> get_job(Context& c) {
   auto job = co_await c.services.engine.get(c.params[0]);
   if (!job) co_return error_response(job.error());
-  // A token is handed to the app's end users: status, not the worker's output.
-  if (c.grant == Grant::job_token) job->logs.clear();
-  co_return json_response(200, json::serialize(core::job_to_json(*job)));
+  // A token is handed to the app's end users: status, progress, result and
+  // errors; not the payload, the worker's output or the app's own fields.
+  const core::JobView view{.private_fields = c.grant != Grant::job_token};
+  co_return json_response(200, core::job_json(*job, view));
 }
 
 awaitable<Response> get_job_logs(Context& c) {
@@ -200,28 +204,49 @@ core::Result<store::JobListParams> parse_list(const Request& req) {
     } else if (key == "cursor") {
       if (!core::is_valid_id(value)) return core::invalid("cursor", "cursor is not a valid cursor");
       p.cursor = value;
+    } else if (key == "include") {
+      if (value != "payload") {
+        return core::invalid("include", fmt::format("include must be \"payload\", got \"{}\"", value));
+      }
+      p.client_json = true;
     } else {
       return core::invalid(key, fmt::format("unknown query parameter {} (expected queue, state, "
-                                            "type, tag, q, since, until, limit, cursor)",
+                                            "type, tag, q, since, until, limit, cursor, include)",
                                             key));
     }
   }
   return p;
 }
 
+// A page stops early, partial and with a cursor to the rest, once its
+// answer passes `max_bytes`: a page of large payloads costs about its
+// answer's size, never `limit` times the largest payload.
+std::string page_json(const store::JobPage& page, const core::JobView& view,
+                      std::size_t max_bytes) {
+  core::JsonWriter w;
+  w.begin_object().key("jobs").begin_array();
+  std::string next_cursor = page.next_cursor;
+  bool partial = page.partial;
+  for (std::size_t i = 0; i < page.jobs.size(); ++i) {
+    if (i > 0 && w.text().size() >= max_bytes) {
+      next_cursor = page.jobs[i - 1].id;
+      partial = true;
+      break;
+    }
+    core::write_job(w, page.jobs[i], view);
+  }
+  w.end_array().key("next_cursor").string_or_null(next_cursor);
+  w.key("partial").boolean(partial).end_object();
+  return w.take();
+}
+
 awaitable<Response> list_jobs(Context& c) {
   auto params = parse_list(c.request);
   if (!params) co_return error_response(params.error());
+  const core::JobView view{.client_json = params->client_json};
   auto page = co_await c.services.engine.list(std::move(*params));
   if (!page) co_return error_response(page.error());
-  json::array jobs;
-  jobs.reserve(page->jobs.size());
-  for (const auto& j : page->jobs) jobs.emplace_back(core::job_to_json(j));
-  json::object out{{"jobs", std::move(jobs)}};
-  out["next_cursor"] =
-      page->next_cursor.empty() ? json::value(nullptr) : json::value(page->next_cursor);
-  out["partial"] = page->partial;
-  co_return json_response(200, json::serialize(out));
+  co_return json_response(200, page_json(*page, view, c.services.limits.max_page_bytes));
 }
 
 // POST /v1/jobs/bulk {"action", "ids"}: one request for a whole selection;
@@ -294,7 +319,7 @@ awaitable<Response> bulk_jobs(Context& c) {
 
 awaitable<Response> render_job(core::Result<core::Job> job) {
   if (!job) co_return error_response(job.error());
-  co_return json_response(200, json::serialize(core::job_to_json(*job)));
+  co_return json_response(200, core::job_json(*job));
 }
 
 awaitable<Response> cancel_job(Context& c) {

@@ -53,7 +53,7 @@ json::object schedule_json(const core::Schedule& s, core::TimePoint now) {
       {"timezone", spec.timezone},
       {"queue", spec.queue},
       {"type", spec.type.empty() ? json::value(nullptr) : json::value(spec.type)},
-      {"payload", spec.payload},
+      {"payload", nullptr},  // schedule_text writes it verbatim
       {"priority", or_null(spec.priority)},
       {"max_attempts", or_null(spec.max_attempts)},
       {"overlap", core::to_string(spec.overlap)},
@@ -68,8 +68,12 @@ json::object schedule_json(const core::Schedule& s, core::TimePoint now) {
   };
 }
 
+std::string schedule_text(const core::Schedule& s, core::TimePoint now) {
+  return core::serialize_with_raw(schedule_json(s, now), "payload", s.spec.payload);
+}
+
 Response render(int status, const core::Schedule& s, const Services& services) {
-  return json_response(status, json::serialize(schedule_json(s, services.engine.clock().now())));
+  return json_response(status, schedule_text(s, services.engine.clock().now()));
 }
 
 core::Result<void> check_name(const std::string& name) {
@@ -101,9 +105,9 @@ core::Result<void> read_strings(const Fields& f, core::ScheduleSpec& spec) {
   return {};
 }
 
-core::Result<core::ScheduleSpec> parse_put(const json::object& body, std::string name,
-                                           const ApiLimits& limits) {
-  const Fields f(body);
+core::Result<core::ScheduleSpec> parse_put(const json::object& body, std::string_view source,
+                                           std::string name, const ApiLimits& limits) {
+  const Fields f(body, {}, source);
   if (auto ok = f.only({"cron", "timezone", "queue", "type", "payload", "priority", "max_attempts",
                         "overlap", "paused", "catch_up"});
       !ok) {
@@ -111,13 +115,14 @@ core::Result<core::ScheduleSpec> parse_put(const json::object& body, std::string
   }
   core::ScheduleSpec spec{.name = std::move(name)};
   if (auto ok = read_strings(f, spec); !ok) return ok.error();
-  if (const auto* payload = f.raw("payload")) {
-    if (json::serialize(*payload).size() > limits.max_payload) {
+  ERRAND_TRY(payload, f.json("payload"));
+  if (payload && !payload->is_null()) {
+    if (payload->stored().size() > limits.max_payload) {
       return core::make_error(core::errc::payload_too_large,
                               fmt::format("payload is larger than {} bytes", limits.max_payload),
                               "payload");
     }
-    spec.payload = *payload;
+    spec.payload = std::move(*payload);
   }
   ERRAND_TRY(priority, f.integer("priority", -core::kMaxPriority, core::kMaxPriority));
   spec.priority = priority;
@@ -137,7 +142,7 @@ awaitable<Response> put_schedule(Context& c) {
   if (auto ok = check_name(c.params[0]); !ok) co_return error_response(ok.error());
   auto body = parse_object(c.request.body);
   if (!body) co_return error_response(body.error());
-  auto spec = parse_put(*body, c.params[0], c.services.limits);
+  auto spec = parse_put(*body, c.request.body, c.params[0], c.services.limits);
   if (!spec) co_return error_response(spec.error());
   auto out = co_await c.services.engine.schedules().put(std::move(*spec));
   if (!out) co_return error_response(out.error());
@@ -148,9 +153,11 @@ awaitable<Response> list_schedules(Context& c) {
   auto all = co_await c.services.engine.schedules().list();
   if (!all) co_return error_response(all.error());
   const auto now = c.services.engine.clock().now();
-  json::array out;
-  for (const auto& s : *all) out.emplace_back(schedule_json(s, now));
-  co_return json_response(200, json::serialize(json::object{{"schedules", std::move(out)}}));
+  core::JsonWriter w;
+  w.begin_object().key("schedules").begin_array();
+  for (const auto& s : *all) w.raw_text(schedule_text(s, now));
+  w.end_array().end_object();
+  co_return json_response(200, w.take());
 }
 
 awaitable<Response> get_schedule(Context& c) {
@@ -182,8 +189,9 @@ awaitable<Response> trigger_schedule(Context& c) {
       {"id", out->job_id},
       {"state", core::to_string(out->state)},
       {"token", s.auth.make_token(out->job_id, s.engine.clock().now() + s.limits.token_ttl)},
-      {"schedule", schedule_json(out->schedule, s.engine.clock().now())}};
-  co_return json_response(202, json::serialize(answer));
+      {"schedule", nullptr}};
+  const auto schedule = core::RawJson::trusted(schedule_text(out->schedule, s.engine.clock().now()));
+  co_return json_response(202, core::serialize_with_raw(answer, "schedule", schedule));
 }
 
 awaitable<Response> set_paused(Context& c, bool paused) {

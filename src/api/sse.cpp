@@ -46,30 +46,43 @@ struct WakeRelay {
   }
 };
 
-std::string sse(std::string_view event, std::string_view id, const json::value& data) {
-  return fmt::format("event: {}\nid: {}\ndata: {}\n\n", event, id, json::serialize(data));
+// `data`: one line of JSON text.
+std::string sse(std::string_view event, std::string_view id, std::string_view data) {
+  return fmt::format("event: {}\nid: {}\ndata: {}\n\n", event, id, data);
 }
 
 bool is_final(const JobEvent& e) {
   return e.kind == JobEventKind::state && core::is_terminal(e.state);
 }
 
-json::object state_json(const JobEvent& e) {
-  json::object o{{"id", e.job_id}, {"state", core::to_string(e.state)}, {"attempt", e.attempt}};
-  if (e.state == core::JobState::succeeded) o["result"] = e.result;
+std::string state_json(const JobEvent& e) {
+  core::JsonWriter w;
+  w.begin_object().key("id").string(e.job_id).key("state").string(core::to_string(e.state));
+  w.key("attempt").integer(e.attempt);
+  if (e.state == core::JobState::succeeded) w.key("result").raw(e.result);
   if (e.state == core::JobState::failed || e.state == core::JobState::dead ||
       e.state == core::JobState::cancelled) {
-    o["error"] = e.error.empty() ? json::value(nullptr) : json::value(e.error);
+    w.key("error").string_or_null(e.error);
   }
-  return o;
+  return w.end_object().take();
+}
+
+std::string progress_json(const JobEvent& e) {
+  core::JsonWriter w;
+  core::write_progress(w, e.progress);
+  // {"percent",…,"updated_at":…} + "id": the progress object with the job's id.
+  auto text = w.take();
+  text.pop_back();
+  text += ",\"id\":";
+  core::append_json_string(text, e.job_id);
+  text += '}';
+  return text;
 }
 
 std::string render(const JobEvent& e, std::uint64_t epoch) {
   auto id = engine::format_position({epoch, e.seq});
   if (e.kind == JobEventKind::progress) {
-    auto data = core::progress_to_json(e.progress);
-    data["id"] = e.job_id;
-    return sse("progress", id, data);
+    return sse("progress", id, progress_json(e));
   }
   if (is_final(e))
     return sse(core::to_string(e.state), id + std::string(kEndSuffix), state_json(e));
@@ -97,11 +110,11 @@ struct Stream {
     const auto epoch = subscription.position.epoch;
     std::optional<core::TimePoint> progress_seen;
     if (snapshot) {
-      if (token_holder) snapshot->logs.clear();
       // Written from named strings: no temporaries live across a co_await
       // (GCC 12 mishandles them).
       const auto id = engine::format_position(subscription.position);
-      const auto first = sse("snapshot", id, core::job_to_json(*snapshot));
+      const core::JobView view{.private_fields = !token_holder};
+      const auto first = sse("snapshot", id, core::job_json(*snapshot, view));
       if (!co_await sink.write(first)) co_return;
       if (core::is_terminal(snapshot->state)) {
         JobEvent last = final_of(*snapshot);

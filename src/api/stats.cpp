@@ -99,7 +99,8 @@ awaitable<Response> get_stats(Context& c) {
         {"p95_ms", optional_ms(latency.p95_ms)},
         {"samples", latency.samples}}},
       {"workers",
-       {{"connected", history.workers_seen(now)}, {"waiting", engine.stats().waiting_claims}}}};
+       {{"connected", history.workers_seen(now)}, {"waiting", engine.stats().waiting_claims}}},
+      {"unreadable_jobs", engine.stats().unreadable_jobs}};
   co_return json_response(200, json::serialize(out));
 }
 

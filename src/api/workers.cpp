@@ -48,23 +48,23 @@ core::Result<engine::ClaimRequest> parse_claim(const json::object& o) {
   return r;
 }
 
-json::object claimed_json(core::Job&& j) {
-  json::array tags;
-  for (const auto& t : j.tags) tags.emplace_back(t);
-  return json::object{
-      {"id", j.id},
-      {"queue", j.queue},
-      {"type", j.type.empty() ? json::value(nullptr) : json::value(j.type)},
-      {"payload", std::move(j.payload)},
-      {"attempt", j.attempt},
-      {"max_attempts", j.max_attempts},
-      {"priority", j.priority},
-      {"lease_id", j.lease_id},
-      {"lease_expires_at",
-       j.lease_expires_at ? json::value(core::format_rfc3339(*j.lease_expires_at)) : nullptr},
-      {"tags", std::move(tags)},
-      {"created_at", core::format_rfc3339(j.created_at)},
-  };
+void write_claimed(core::JsonWriter& w, const core::Job& j) {
+  w.begin_object();
+  w.key("id").string(j.id).key("queue").string(j.queue).key("type").string_or_null(j.type);
+  w.key("payload").raw(j.payload);
+  w.key("attempt").integer(j.attempt).key("max_attempts").integer(j.max_attempts);
+  w.key("priority").integer(j.priority).key("lease_id").string(j.lease_id);
+  w.key("lease_expires_at");
+  if (j.lease_expires_at) {
+    w.string(core::format_rfc3339(*j.lease_expires_at));
+  } else {
+    w.null();
+  }
+  w.key("tags").begin_array();
+  for (const auto& t : j.tags) w.string(t);
+  w.end_array();
+  w.key("created_at").string(core::format_rfc3339(j.created_at));
+  w.end_object();
 }
 
 awaitable<Response> claim(Context& c) {
@@ -74,10 +74,11 @@ awaitable<Response> claim(Context& c) {
   if (!req) co_return error_response(req.error());
   auto jobs = co_await c.services.engine.claim(std::move(*req));
   if (!jobs) co_return error_response(jobs.error());
-  json::array out;
-  out.reserve(jobs->size());
-  for (auto& j : *jobs) out.emplace_back(claimed_json(std::move(j)));
-  co_return json_response(200, json::serialize(json::object{{"jobs", std::move(out)}}));
+  core::JsonWriter w;
+  w.begin_object().key("jobs").begin_array();
+  for (const auto& j : *jobs) write_claimed(w, j);
+  w.end_array().end_object();
+  co_return json_response(200, w.take());
 }
 
 core::Result<std::string> lease_id_of(const Fields& f) {
@@ -110,14 +111,15 @@ core::Result<core::Progress> parse_progress(const Fields& f) {
   if (percent) p.percent = static_cast<int>(*percent);
   ERRAND_TRY(message, f.string("message", core::kMaxErrorMessage));
   p.message = message.value_or("");
-  if (const auto* data = f.raw("data")) p.data = *data;
+  ERRAND_TRY(data, f.json("data"));
+  if (data) p.data = std::move(*data);
   return p;
 }
 
 awaitable<Response> progress(Context& c) {
   auto body = parse_object(c.request.body);
   if (!body) co_return error_response(body.error());
-  const Fields f(*body);
+  const Fields f(*body, {}, c.request.body);
   auto p = parse_progress(f);
   if (!p) co_return error_response(p.error());
   auto lease_id = lease_id_of(f);
@@ -141,7 +143,8 @@ core::Result<store::JobCompleteParams> parse_complete(const Fields& f, std::stri
   ERRAND_TRY(log, log_of(f));
   store::JobCompleteParams p{
       .id = std::move(id), .lease_id = std::move(lease_id), .log = std::move(log)};
-  if (const auto* result = f.raw("result")) p.result = *result;
+  ERRAND_TRY(result, f.json("result"));
+  if (result) p.result = std::move(*result);
   return p;
 }
 
@@ -166,7 +169,7 @@ core::Result<store::JobFailParams> parse_fail(const Fields& f, std::string id) {
 awaitable<Response> complete(Context& c) {
   auto body = parse_object(c.request.body, true);
   if (!body) co_return error_response(body.error());
-  auto p = parse_complete(Fields(*body), c.params[0]);
+  auto p = parse_complete(Fields(*body, {}, c.request.body), c.params[0]);
   if (!p) co_return error_response(p.error());
   auto job = co_await c.services.engine.complete(std::move(*p));
   if (!job) co_return error_response(job.error());
@@ -195,10 +198,11 @@ awaitable<Response> fail(Context& c) {
                                         {"run_at", core::format_rfc3339(job->run_at)}}));
 }
 
-core::Result<store::AckItem> parse_ack(const json::value& v, std::size_t i) {
+core::Result<store::AckItem> parse_ack(const json::value& v, std::string_view source,
+                                       std::size_t i) {
   const auto prefix = fmt::format("acks[{}]", i);
   if (!v.is_object()) return core::invalid(prefix, fmt::format("{} must be an object", prefix));
-  const Fields f(v.get_object(), prefix);
+  const Fields f(v.get_object(), prefix, source);
   ERRAND_TRY(id, f.string("id", 64));
   if (!id || id->empty()) return f.missing("id");
   store::AckItem item;
@@ -226,8 +230,9 @@ awaitable<Response> acks(Context& c) {
   }
   std::vector<store::AckItem> items;
   std::vector<std::string> ids;
+  const auto sources = core::json_elements(core::json_member(c.request.body, "acks").value_or(""));
   for (std::size_t i = 0; i < list->get_array().size(); ++i) {
-    auto item = parse_ack(list->get_array()[i], i);
+    auto item = parse_ack(list->get_array()[i], i < sources.size() ? sources[i] : "", i);
     if (!item) co_return error_response(item.error());
     ids.push_back(item->fail ? item->failure.id : item->complete.id);
     items.push_back(std::move(*item));

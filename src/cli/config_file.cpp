@@ -83,13 +83,13 @@ core::Result<std::optional<std::int64_t>> integer(const toml::table& t, const Pl
   return std::optional<std::int64_t>(node->as_integer()->get());
 }
 
-core::Result<json::value> payload(const toml::table& t, const Place& at) {
+// A TOML value, or a string of JSON kept verbatim.
+core::Result<core::RawJson> payload(const toml::table& t, const Place& at) {
   const auto* node = t.get("payload");
-  if (!node) return json::value(nullptr);
-  if (!node->is_string()) return to_json(*node);
-  boost::system::error_code ec;
-  auto v = json::parse(node->as_string()->get(), ec);
-  if (ec) return at.error("payload", "a string payload must be JSON (" + ec.message() + ")");
+  if (!node) return core::RawJson();
+  if (!node->is_string()) return core::RawJson::from_value(to_json(*node));
+  auto v = core::RawJson::parse(node->as_string()->get(), "payload");
+  if (!v) return at.error("payload", "a string payload must be JSON (" + v.error().message + ")");
   return v;
 }
 

@@ -40,6 +40,10 @@ void print_json(const json::value& v) {
   std::cout << json::serialize(v) << '\n';
 }
 
+void print_json_text(std::string_view text) {
+  std::cout << text << '\n';
+}
+
 client::Client connect(const GlobalOptions& g) {
   client::ClientOptions o;
   o.url = g.server;
@@ -87,15 +91,14 @@ std::vector<std::string> state_names() {
   return names;
 }
 
-json::value read_payload(const std::string& text) {
-  if (text.empty()) return nullptr;
+// The payload kept verbatim: numbers a double cannot hold reach the job as written.
+core::RawJson read_payload(const std::string& text) {
+  if (text.empty()) return {};
   std::string source = text;
   if (text == "-") source.assign(std::istreambuf_iterator<char>(std::cin), {});
-  boost::system::error_code ec;
-  auto v = json::parse(source, ec);
-  if (ec)
-    fail(core::invalid("payload", "the payload on stdin is not valid JSON (" + ec.message() + ")"));
-  return v;
+  auto v = core::RawJson::parse(source, text == "-" ? "the payload on stdin" : "the payload");
+  if (!v) fail(core::invalid("payload", v.error().message));
+  return std::move(*v);
 }
 
 // ---- enqueue ----
@@ -111,7 +114,7 @@ struct EnqueueArgs {
 
 void run_enqueue(EnqueueArgs& a, const GlobalOptions& g) {
   auto& job = a.job;
-  job.payload = read_payload(a.payload);
+  job.payload_json = read_payload(a.payload);
   if (!a.delay.empty()) job.delay = *core::parse_duration(a.delay);
   if (!a.run_at.empty()) job.run_at = *core::parse_rfc3339(a.run_at);
   if (!a.timeout.empty()) job.timeout = *core::parse_duration(a.timeout);
@@ -152,7 +155,7 @@ void add_job(CLI::App& app, const GlobalOptions& g) {
   cmd->add_option("id", *id, "Job id")->required();
   cmd->callback([id, &g] {
     auto job = must(connect(g).get(*id));
-    if (g.json) return print_json(core::job_to_json(job));
+    if (g.json) return print_json_text(core::job_json(job));
     print_job(std::cout, job, now());
   });
 }
@@ -205,7 +208,7 @@ void add_jobs(CLI::App& app, const GlobalOptions& g) {
     if (!a->state.empty()) a->list.state = core::parse_job_state(a->state);
     if (a->limit_opt->count() > 0) a->list.limit = a->limit;
     auto page = must(connect(g).list(a->list));
-    if (g.json) return print_json(client::wire::to_json(page));
+    if (g.json) return print_json_text(client::wire::page_json(page));
     print_job_table(std::cout, page.jobs, now());
     if (page.partial)
       std::cout
@@ -223,7 +226,7 @@ void add_cancel(CLI::App& app, const GlobalOptions& g) {
   cmd->add_option("id", *id, "Job id")->required();
   cmd->callback([id, &g] {
     auto job = must(connect(g).cancel(*id));
-    if (g.json) return print_json(core::job_to_json(job));
+    if (g.json) return print_json_text(core::job_json(job));
     if (job.state == JobState::running) {
       std::cout << "cancel requested for " << job.id
                 << ": it is running; its worker sees the request on its next heartbeat\n";
@@ -239,7 +242,7 @@ void add_retry(CLI::App& app, const GlobalOptions& g) {
   cmd->add_option("id", *id, "Job id")->required();
   cmd->callback([id, &g] {
     auto job = must(connect(g).retry(*id));
-    if (g.json) return print_json(core::job_to_json(job));
+    if (g.json) return print_json_text(core::job_json(job));
     std::cout << job.id << " " << core::to_string(job.state) << " (" << job.attempt << " of "
               << job.max_attempts << " attempts used)\n";
   });

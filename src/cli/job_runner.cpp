@@ -28,7 +28,7 @@ struct JobOutput {
   client::RunningJob& job;
   LogTail log{kLogBytes};
   LogTail stderr_tail{kErrorStderrBytes};
-  boost::json::value result;
+  core::RawJson result;
   bool no_retry = false;
   std::string result_error;
 
@@ -95,7 +95,8 @@ boost::json::value conclude(const ExitStatus& status, const std::string& stopped
   }
   if (!status.signaled && status.code == 0) {
     if (!out.result_error.empty()) throw std::runtime_error(out.result_error);
-    return out.result;
+    out.job.set_result_json(std::move(out.result));  // sent as the command printed it
+    return nullptr;
   }
   auto message = failure_message(describe_exit(status), out.stderr_tail);
   if (out.no_retry) throw client::NoRetry(message);
@@ -107,7 +108,7 @@ boost::json::value conclude(const ExitStatus& status, const std::string& stopped
 boost::json::value run_job_command(client::RunningJob& job, const JobRunnerOptions& options) {
   ChildSpec spec{.argv = options.command,
                  .env = job_environment(job.job(), options.server_url),
-                 .stdin_data = boost::json::serialize(job.payload())};
+                 .stdin_data = std::string(job.payload_json().text())};
   auto spawned = ChildProcess::spawn(spec);
   if (!spawned) throw std::runtime_error(spawned.error().message);
   auto& child = **spawned;

@@ -82,7 +82,11 @@ std::string absolute_and_relative(const std::optional<core::TimePoint>& t, core:
 }
 
 std::string json_preview(const json::value& v, std::size_t limit) {
-  auto text = json::serialize(v);
+  return json_preview(core::RawJson::from_value(v), limit);
+}
+
+std::string json_preview(const core::RawJson& v, std::size_t limit) {
+  const std::string text(v.text());
   if (text.size() <= limit) return text;
   return fmt::format("{}… ({} bytes; --json shows all)", text.substr(0, limit), text.size());
 }

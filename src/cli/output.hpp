@@ -26,6 +26,7 @@ std::string relative_time(core::TimePoint t, core::TimePoint now);
 std::string absolute_and_relative(const std::optional<core::TimePoint>& t, core::TimePoint now);
 // Compact JSON, cut to `limit` characters with a note of the full size.
 std::string json_preview(const boost::json::value& v, std::size_t limit = 1000);
+std::string json_preview(const core::RawJson& v, std::size_t limit = 1000);
 
 // Columns padded to their widest cell, two spaces apart; numbers right-aligned.
 class Table {

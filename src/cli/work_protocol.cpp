@@ -45,13 +45,12 @@ OutputLine parse_progress(std::string_view rest) {
 }
 
 OutputLine parse_result(std::string_view rest) {
-  boost::system::error_code ec;
-  auto value = boost::json::parse(rest, ec);
-  if (ec || rest.empty()) {
+  auto value = core::RawJson::parse(rest, "::result");
+  if (!value) {
     return BadDirective{"result", fmt::format("::result is not followed by valid JSON ({})",
-                                              rest.empty() ? "nothing" : ec.message())};
+                                              rest.empty() ? "nothing" : value.error().message)};
   }
-  return ResultLine{std::move(value)};
+  return ResultLine{std::move(*value)};
 }
 
 }  // namespace

@@ -13,6 +13,8 @@
 // Thread-compatible.
 #pragma once
 
+#include "core/json_text.hpp"
+
 #include <boost/json/value.hpp>
 
 #include <cstddef>
@@ -33,7 +35,7 @@ struct ProgressLine {
   std::string message;
 };
 struct ResultLine {
-  boost::json::value result;
+  core::RawJson result;  // verbatim (core/json_text.hpp)
 };
 struct NoRetryLine {};
 // A directive we know, written wrongly: logged, and for `::result` it fails the job.

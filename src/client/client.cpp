@@ -27,6 +27,20 @@ core::Result<T> then_parse(core::Result<json::value> got, Parse parse) {
   return parse(*got);
 }
 
+// Parsers of answers with client JSON take the text; the others a value.
+template <class T, class Parse>
+core::Result<T> then_parse(core::Result<std::string> got, Parse parse) {
+  if (!got) return got.error();
+  if constexpr (std::is_invocable_v<Parse, const json::value&>) {
+    boost::system::error_code ec;
+    auto v = json::parse(*got, ec);
+    if (ec) return core::make_error(errc::internal, "unexpected answer from errand: not JSON");
+    return parse(v);
+  } else {
+    return parse(std::string_view(*got));
+  }
+}
+
 }  // namespace
 
 struct Client::Impl {
@@ -46,18 +60,26 @@ struct Client::Impl {
     http = std::make_unique<HttpClient>(*endpoint, std::move(h));
   }
 
-  core::Result<json::value> send(Method method, std::string target, const json::value& body,
-                                 core::Millis read_timeout) {
+  // The answer's body as text (2xx only).
+  core::Result<std::string> send_text(Method method, std::string target, std::string body,
+                                      core::Millis read_timeout) {
     if (!http) return endpoint.error();
-    HttpRequest req{method, std::move(target),
-                    body.is_null() ? std::string() : json::serialize(body), read_timeout};
+    HttpRequest req{method, std::move(target), std::move(body), read_timeout};
     auto res = http->send(req);
     if (!res) return res.error();
     if (res->status < 200 || res->status > 299)
       return wire::error_from_response(res->status, res->body);
-    if (res->body.empty()) return json::value(nullptr);
+    return std::move(res->body);
+  }
+
+  core::Result<json::value> send(Method method, std::string target, const json::value& body,
+                                 core::Millis read_timeout) {
+    auto text = send_text(method, std::move(target),
+                          body.is_null() ? std::string() : json::serialize(body), read_timeout);
+    if (!text) return text.error();
+    if (text->empty()) return json::value(nullptr);
     boost::system::error_code ec;
-    auto v = json::parse(res->body, ec);
+    auto v = json::parse(*text, ec);
     if (ec) {
       return core::make_error(
           errc::internal,
@@ -68,6 +90,12 @@ struct Client::Impl {
 
   core::Result<json::value> get(std::string target) {
     return send(Method::get, std::move(target), nullptr, core::Millis{0});
+  }
+  core::Result<std::string> get_text(std::string target) {
+    return send_text(Method::get, std::move(target), {}, core::Millis{0});
+  }
+  core::Result<std::string> post_text(std::string target, std::string body = "{}") {
+    return send_text(Method::post, std::move(target), std::move(body), core::Millis{0});
   }
   core::Result<json::value> post(std::string target, const json::value& body = json::object()) {
     return send(Method::post, std::move(target), body, core::Millis{0});
@@ -91,29 +119,29 @@ core::Result<json::value> Client::call(std::string_view method, std::string_view
 }
 
 core::Result<Enqueued> Client::enqueue(const EnqueueOptions& job) {
-  return then_parse<Enqueued>(impl_->post("/v1/jobs", wire::enqueue_body(job)),
+  return then_parse<Enqueued>(impl_->post_text("/v1/jobs", wire::enqueue_text(job)),
                               wire::parse_enqueued);
 }
 
 core::Result<std::vector<Enqueued>> Client::enqueue_batch(const std::vector<EnqueueOptions>& jobs) {
   return then_parse<std::vector<Enqueued>>(
-      impl_->post("/v1/jobs/batch", wire::enqueue_batch_body(jobs)), wire::parse_enqueued_batch);
+      impl_->post_text("/v1/jobs/batch", wire::enqueue_batch_text(jobs)), wire::parse_enqueued_batch);
 }
 
 core::Result<core::Job> Client::get(std::string_view id) {
-  return then_parse<core::Job>(impl_->get(wire::job_target(id)), wire::parse_job);
+  return then_parse<core::Job>(impl_->get_text(wire::job_target(id)), wire::parse_job);
 }
 
 core::Result<JobPage> Client::list(const ListOptions& options) {
-  return then_parse<JobPage>(impl_->get(wire::list_target(options)), wire::parse_job_page);
+  return then_parse<JobPage>(impl_->get_text(wire::list_target(options)), wire::parse_job_page);
 }
 
 core::Result<core::Job> Client::cancel(std::string_view id) {
-  return then_parse<core::Job>(impl_->post(wire::job_target(id, "/cancel")), wire::parse_job);
+  return then_parse<core::Job>(impl_->post_text(wire::job_target(id, "/cancel")), wire::parse_job);
 }
 
 core::Result<core::Job> Client::retry(std::string_view id) {
-  return then_parse<core::Job>(impl_->post(wire::job_target(id, "/retry")), wire::parse_job);
+  return then_parse<core::Job>(impl_->post_text(wire::job_target(id, "/retry")), wire::parse_job);
 }
 
 core::Result<void> Client::remove(std::string_view id) {
@@ -125,8 +153,8 @@ core::Result<void> Client::remove(std::string_view id) {
 core::Result<std::vector<ClaimedJob>> Client::claim(const ClaimOptions& options) {
   // The server answers only when the wait ends: allow for it on top of the
   // usual time-out, or every idle long poll would look like a dead server.
-  auto got = impl_->send(Method::post, "/v1/claim", wire::claim_body(options),
-                         options.wait + impl_->request_timeout);
+  auto got = impl_->send_text(Method::post, "/v1/claim", json::serialize(wire::claim_body(options)),
+                              options.wait + impl_->request_timeout);
   return then_parse<std::vector<ClaimedJob>>(std::move(got), wire::parse_claimed);
 }
 
@@ -159,7 +187,7 @@ core::Result<Finished> Client::fail(std::string_view id, std::string_view lease_
 }
 
 core::Result<std::vector<AckResult>> Client::ack_many(const std::vector<Ack>& acks) {
-  return then_parse<std::vector<AckResult>>(impl_->post("/v1/acks", wire::acks_body(acks)),
+  return then_parse<std::vector<AckResult>>(impl_->post_text("/v1/acks", wire::acks_text(acks)),
                                             wire::parse_ack_results);
 }
 

@@ -23,6 +23,7 @@ struct EnqueueOptions {
   std::string queue;
   std::string type;                       // empty: none
   boost::json::value payload;             // null: none
+  core::RawJson payload_json;             // set: sent verbatim instead of `payload`
   std::optional<core::Millis> delay;      // not with run_at
   std::optional<core::TimePoint> run_at;  // not with delay
   std::optional<std::int64_t> priority;
@@ -71,7 +72,8 @@ struct ClaimedJob {
   std::string id;
   std::string queue;
   std::string type;
-  boost::json::value payload;
+  boost::json::value payload;  // parsed by Boost.JSON (1e400 reads as infinity)
+  core::RawJson payload_json;  // exactly as the server holds it
   int attempt = 0;
   int max_attempts = 0;
   std::int64_t priority = 0;
@@ -113,6 +115,7 @@ struct Ack {
   std::string id;
   std::string lease_id;
   boost::json::value result;             // complete only; null: not sent
+  core::RawJson result_json;             // complete only; set: sent verbatim instead of `result`
   std::optional<std::string> error;      // set: this is a fail
   bool retry = true;                     // fail only
   std::optional<core::Millis> retry_in;  // fail only

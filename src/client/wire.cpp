@@ -4,6 +4,7 @@
 #include "core/job_json.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <boost/url/url.hpp>
@@ -192,7 +193,7 @@ core::Result<ClaimedJob> parse_claimed_at(const json::value& v, std::string path
   return j;
 }
 
-core::Result<core::Job> parse_job_at(const json::value& v, const std::string& path) {
+core::Result<core::Job> parse_job_at(std::string_view v, const std::string& path) {
   auto job = core::job_from_json(v);
   if (!job) {
     auto field = path.empty() ? job.error().field : path + "." + job.error().field;
@@ -302,6 +303,39 @@ json::object enqueue_batch_body(const std::vector<EnqueueOptions>& jobs) {
   return json::object{{"jobs", std::move(items)}};
 }
 
+std::string enqueue_text(const EnqueueOptions& o) {
+  if (o.payload_json.empty()) return json::serialize(enqueue_body(o));
+  return core::serialize_with_raw(enqueue_body(o), "payload", o.payload_json);
+}
+
+std::string enqueue_batch_text(const std::vector<EnqueueOptions>& jobs) {
+  core::JsonWriter w;
+  w.begin_object().key("jobs").begin_array();
+  for (const auto& j : jobs) w.raw_text(enqueue_text(j));
+  return w.end_array().end_object().take();
+}
+
+std::string complete_text(std::string_view lease_id, const json::value& result,
+                          const core::RawJson& result_json, std::string_view log) {
+  if (result_json.empty()) return json::serialize(complete_body(lease_id, result, log));
+  return core::serialize_with_raw(complete_body(lease_id, nullptr, log), "result", result_json);
+}
+
+std::string acks_text(const std::vector<Ack>& acks) {
+  core::JsonWriter w;
+  w.begin_object().key("acks").begin_array();
+  for (const auto& a : acks) {
+    if (a.error || a.result_json.empty()) {
+      w.value(acks_body({a}).at("acks").as_array().front());
+    } else {
+      json::object item = complete_body(a.lease_id, nullptr, a.log);
+      item["id"] = a.id;
+      w.raw_text(core::serialize_with_raw(item, "result", a.result_json));
+    }
+  }
+  return w.end_array().end_object().take();
+}
+
 json::object claim_body(const ClaimOptions& o) {
   json::array queues;
   for (const auto& q : o.queues) queues.emplace_back(q);
@@ -392,21 +426,70 @@ core::Result<std::vector<Enqueued>> parse_enqueued_batch(const json::value& v) {
   return parse_items<Enqueued>(v, "jobs", parse_enqueued_at);
 }
 
-core::Result<core::Job> parse_job(const json::value& v) {
-  return parse_job_at(v, "");
+core::Result<core::Job> parse_job(std::string_view text) {
+  return parse_job_at(text, "");
 }
 
-core::Result<JobPage> parse_job_page(const json::value& v) {
-  auto jobs = parse_items<core::Job>(v, "jobs", parse_job_at);
-  if (!jobs) return jobs.error();
-  Reader r(v, "");
-  JobPage page{std::move(*jobs), r.str("next_cursor", false), r.boolean("partial")};
+namespace {
+
+core::Error not_json(const core::Error& e) {
+  return core::make_error(errc::internal, "unexpected answer from errand: " + e.message);
+}
+
+// The texts of the elements of the array `key` of the object `text`.
+core::Result<std::vector<std::string_view>> item_texts(std::string_view text, std::string_view key) {
+  if (auto ok = core::check_json(text, "the body", core::kMaxJsonDepth + 4); !ok) {
+    return not_json(ok.error());
+  }
+  const auto items = core::json_member(text, key);
+  if (!items || items->empty() || items->front() != '[') {
+    return core::make_error(errc::internal,
+                            fmt::format("unexpected answer from errand: {} must be an array", key),
+                            std::string(key));
+  }
+  return core::json_elements(*items);
+}
+
+}  // namespace
+
+core::Result<JobPage> parse_job_page(std::string_view text) {
+  auto items = item_texts(text, "jobs");
+  if (!items) return items.error();
+  JobPage page;
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    auto job = parse_job_at((*items)[i], item_path("jobs", i));
+    if (!job) return job.error();
+    page.jobs.push_back(std::move(*job));
+  }
+  json::object rest;
+  for (const auto key : {"next_cursor", "partial"}) {
+    if (auto v = core::json_member(text, key)) rest[key] = json::parse(*v);
+  }
+  const json::value rest_value(std::move(rest));
+  Reader r(rest_value, "");
+  page.next_cursor = r.str("next_cursor", false);
+  page.partial = r.boolean("partial");
   if (auto s = r.status(); !s) return s.error();
   return page;
 }
 
-core::Result<std::vector<ClaimedJob>> parse_claimed(const json::value& v) {
-  return parse_items<ClaimedJob>(v, "jobs", parse_claimed_at);
+core::Result<std::vector<ClaimedJob>> parse_claimed(std::string_view text) {
+  auto items = item_texts(text, "jobs");
+  if (!items) return items.error();
+  std::vector<ClaimedJob> out;
+  out.reserve(items->size());
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    const auto item = (*items)[i];
+    json::parse_options deep;
+    deep.max_depth = core::kMaxJsonDepth + 2;
+    auto job = parse_claimed_at(json::parse(item, {}, deep), item_path("jobs", i));
+    if (!job) return job.error();
+    if (auto payload = core::json_member(item, "payload")) {
+      job->payload_json = core::RawJson::trusted(std::string(*payload));
+    }
+    out.push_back(std::move(*job));
+  }
+  return out;
 }
 
 core::Result<HeartbeatResult> parse_heartbeat(const json::value& v) {
@@ -495,14 +578,13 @@ json::object to_json(const Enqueued& e) {
   return o;
 }
 
-json::object to_json(const JobPage& page) {
-  json::array jobs;
-  jobs.reserve(page.jobs.size());
-  for (const auto& j : page.jobs) jobs.emplace_back(core::job_to_json(j));
-  return json::object{{"jobs", std::move(jobs)},
-                      {"next_cursor", page.next_cursor.empty() ? json::value(nullptr)
-                                                               : json::value(page.next_cursor)},
-                      {"partial", page.partial}};
+std::string page_json(const JobPage& page) {
+  core::JsonWriter w;
+  w.begin_object().key("jobs").begin_array();
+  for (const auto& j : page.jobs) core::write_job(w, j);
+  w.end_array().key("next_cursor").string_or_null(page.next_cursor);
+  w.key("partial").boolean(page.partial).end_object();
+  return w.take();
 }
 
 json::object to_json(const QueueInfo& q) {

@@ -29,6 +29,13 @@ boost::json::object complete_body(std::string_view lease_id, const boost::json::
                                   std::string_view log = {});
 boost::json::object fail_body(std::string_view lease_id, const FailOptions& o);
 boost::json::object acks_body(const std::vector<Ack>& acks);
+// The same bodies as JSON text, with the *_json fields (client JSON kept
+// verbatim, core/json_text.hpp) spliced in where set.
+std::string enqueue_text(const EnqueueOptions& o);
+std::string enqueue_batch_text(const std::vector<EnqueueOptions>& jobs);
+std::string complete_text(std::string_view lease_id, const boost::json::value& result,
+                          const core::RawJson& result_json, std::string_view log = {});
+std::string acks_text(const std::vector<Ack>& acks);
 // PUT /v1/queues/{q}: the whole config (unset fields are left out: cleared).
 boost::json::object queue_config_body(const core::QueueConfig& config, bool paused);
 
@@ -42,10 +49,11 @@ std::string queue_target(std::string_view name, std::string_view suffix = {});
 // ---- responses ----
 core::Result<Enqueued> parse_enqueued(const boost::json::value& v);
 core::Result<std::vector<Enqueued>> parse_enqueued_batch(const boost::json::value& v);
-// A job (GET /v1/jobs/{id}, cancel, retry) via core::job_from_json.
-core::Result<core::Job> parse_job(const boost::json::value& v);
-core::Result<JobPage> parse_job_page(const boost::json::value& v);
-core::Result<std::vector<ClaimedJob>> parse_claimed(const boost::json::value& v);
+// Answers that carry client JSON are read from their text, so it is kept
+// verbatim. A job (GET /v1/jobs/{id}, cancel, retry) via core::job_from_json.
+core::Result<core::Job> parse_job(std::string_view text);
+core::Result<JobPage> parse_job_page(std::string_view text);
+core::Result<std::vector<ClaimedJob>> parse_claimed(std::string_view text);
 core::Result<HeartbeatResult> parse_heartbeat(const boost::json::value& v);
 core::Result<Finished> parse_finished(const boost::json::value& v);
 core::Result<std::vector<AckResult>> parse_ack_results(const boost::json::value& v);
@@ -64,7 +72,7 @@ core::errc errc_from_status(int status) noexcept;
 
 // ---- rendering typed results back to the API's JSON (for `--json`) ----
 boost::json::object to_json(const Enqueued& e);
-boost::json::object to_json(const JobPage& page);
+std::string page_json(const JobPage& page);
 boost::json::object to_json(const QueueInfo& q);
 // A queue's `config` object as the API renders it (unset fields null).
 boost::json::object to_json(const core::QueueConfig& c);

@@ -64,6 +64,10 @@ bool RunningJob::progress(int percent, std::string_view message, const boost::js
   return runtime_->progress(*slot_, update);
 }
 
+void RunningJob::set_result_json(core::RawJson result) {
+  slot_->result_json = std::move(result);
+}
+
 void RunningJob::set_log(std::string text) {
   slot_->log = std::move(text);
 }
@@ -265,6 +269,7 @@ void WorkerRuntime::run_handler(const std::shared_ptr<JobSlot>& slot) {
   RunningJob running(slot, this);
   try {
     ack.result = (*handler)(running);
+    ack.result_json = std::move(slot->result_json);
   } catch (const NoRetry& e) {
     ack.error = message_or(e.what(), "the handler gave up (NoRetry)");
     ack.retry = false;

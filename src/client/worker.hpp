@@ -69,6 +69,8 @@ class RunningJob {
   const std::string& queue() const noexcept { return job().queue; }
   const std::string& type() const noexcept { return job().type; }
   const boost::json::value& payload() const noexcept { return job().payload; }
+  // The payload's JSON text exactly as enqueued (numbers beyond a double kept).
+  const core::RawJson& payload_json() const noexcept { return job().payload_json; }
   int attempt() const noexcept { return job().attempt; }
   // The lease as first granted: the claim's `lease`, else the job's timeout.
   core::Millis lease() const noexcept;
@@ -79,6 +81,9 @@ class RunningJob {
   // The attempt's log (what the handler's work printed), sent with its
   // outcome; the server keeps the last 64 KiB. Replaces an earlier one.
   void set_log(std::string text);
+  // Completes with this JSON text verbatim instead of the handler's return
+  // value (for results that must keep numbers a double cannot hold).
+  void set_result_json(core::RawJson result);
   // Set from heartbeat answers.
   bool cancel_requested() const noexcept;
   // Any reason to give up now (cancelled, lease lost, shutdown).

@@ -30,6 +30,7 @@ struct JobSlot {
   SteadyTime started{};  // when the claim returned it
   SteadyTime next_heartbeat{};
   std::string log;  // set and read on its handler's thread only
+  core::RawJson result_json;  // likewise: RunningJob::set_result_json
   std::atomic<bool> cancel_requested{false};
   std::atomic<StopReason> stop{StopReason::none};
   // Guarded by WorkerRuntime::mu_:

@@ -27,7 +27,7 @@ std::int64_t num(const json::object& o, std::string_view key, std::int64_t fallb
 
 }  // namespace
 
-void write_progress(JsonWriter& w, const Progress& p) {
+void write_progress(JsonWriter& w, const Progress& p, bool with_data) {
   w.begin_object().key("percent");
   if (p.percent) {
     w.integer(*p.percent);
@@ -35,7 +35,7 @@ void write_progress(JsonWriter& w, const Progress& p) {
     w.null();
   }
   w.key("message").string(p.message);
-  w.key("data").raw(p.data);
+  if (with_data) w.key("data").raw(p.data);
   w.key("updated_at").string(format_rfc3339(p.updated_at));
   w.end_object();
 }
@@ -53,39 +53,44 @@ void write_time_or_null(JsonWriter& w, std::string_view key, const std::optional
 
 }  // namespace
 
-void write_job(JsonWriter& w, const Job& j) {
+void write_job(JsonWriter& w, const Job& j, const JobView& view) {
+  const bool mine = view.private_fields;
   w.begin_object();
   w.key("id").string(j.id);
   w.key("queue").string(j.queue);
   w.key("type").string_or_null(j.type);
   w.key("state").string(to_string(j.state));
-  w.key("payload").raw(j.payload);
+  if (view.client_json && mine) w.key("payload").raw(j.payload);
   w.key("priority").integer(j.priority);
   w.key("run_at").string(format_rfc3339(j.run_at));
   w.key("attempt").integer(j.attempt);
   w.key("max_attempts").integer(j.max_attempts);
   w.key("timeout").string(format_duration(j.timeout));
-  w.key("idempotency_key").string_or_null(j.idempotency_key);
-  w.key("tags").begin_array();
-  for (const auto& t : j.tags) w.string(t);
-  w.end_array();
+  if (mine) {
+    w.key("idempotency_key").string_or_null(j.idempotency_key);
+    w.key("tags").begin_array();
+    for (const auto& t : j.tags) w.string(t);
+    w.end_array();
+  }
   w.key("progress");
   if (j.progress) {
-    write_progress(w, *j.progress);
+    write_progress(w, *j.progress, view.client_json);
   } else {
     w.null();
   }
-  w.key("result").raw(j.result);
+  if (view.client_json) w.key("result").raw(j.result);
   w.key("errors").begin_array();
   for (const auto& e : j.errors) {
     w.begin_object().key("attempt").integer(e.attempt);
     w.key("at").string(format_rfc3339(e.at)).key("message").string(e.message).end_object();
   }
   w.end_array();
-  if (!j.logs.empty()) w.key("log").string(j.logs.back().text);
+  if (mine && !j.logs.empty()) w.key("log").string(j.logs.back().text);
   w.key("cancel_requested").boolean(j.cancel_requested);
-  w.key("worker").string_or_null(j.worker);
-  write_time_or_null(w, "lease_expires_at", j.lease_expires_at);
+  if (mine) {
+    w.key("worker").string_or_null(j.worker);
+    write_time_or_null(w, "lease_expires_at", j.lease_expires_at);
+  }
   w.key("created_at").string(format_rfc3339(j.created_at));
   write_time_or_null(w, "started_at", j.started_at);
   write_time_or_null(w, "finished_at", j.finished_at);
@@ -95,9 +100,9 @@ void write_job(JsonWriter& w, const Job& j) {
   w.end_object();
 }
 
-std::string job_json(const Job& job) {
+std::string job_json(const Job& job, const JobView& view) {
   JsonWriter w;
-  write_job(w, job);
+  write_job(w, job, view);
   return w.take();
 }
 

@@ -9,10 +9,21 @@
 
 namespace errand::core {
 
+// Which parts of a job its JSON shows.
+struct JobView {
+  // payload, result and progress.data (a job list leaves them out unless
+  // asked: they may be large). Left out means the keys are absent.
+  bool client_json = true;
+  // What only the app and its workers may see: idempotency_key, tags,
+  // worker, lease_expires_at, log, payload. False for a job token, which
+  // sees state, progress, result and errors (docs/API.md).
+  bool private_fields = true;
+};
+
 // The job's JSON text; client JSON (payload, result, progress data) spliced
 // in verbatim.
-void write_job(JsonWriter& w, const Job& job);
-std::string job_json(const Job& job);
+void write_job(JsonWriter& w, const Job& job, const JobView& view = {});
+std::string job_json(const Job& job, const JobView& view = {});
 // Reads a job from its JSON text (as job_json writes it), keeping the
 // client JSON fields verbatim. Errors: invalid_argument naming the field.
 Result<Job> job_from_json(std::string_view text);
@@ -20,6 +31,6 @@ Result<Job> job_from_json(std::string_view text);
 // `GET /v1/jobs/{id}/logs`: {"id", "logs": [{attempt, at, log}]}, oldest first.
 boost::json::object logs_to_json(const Job& job);
 
-void write_progress(JsonWriter& w, const Progress& p);
+void write_progress(JsonWriter& w, const Progress& p, bool with_data = true);
 
 }  // namespace errand::core

@@ -336,6 +336,24 @@ json::value RawJson::value() const {
   return ec ? json::value(nullptr) : v;
 }
 
+std::string serialize_with_raw(const json::object& object, std::string_view key,
+                               const RawJson& raw) {
+  JsonWriter w;
+  w.begin_object();
+  bool written = false;
+  for (const auto& [k, v] : object) {
+    w.key(k);
+    if (k == key) {
+      w.raw(raw);
+      written = true;
+    } else {
+      w.value(v);
+    }
+  }
+  if (!written) w.key(key).raw(raw);
+  return w.end_object().take();
+}
+
 // ---- JsonWriter ----------------------------------------------------------------
 
 void append_json_string(std::string& out, std::string_view s) {

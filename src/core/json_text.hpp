@@ -122,6 +122,11 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
+// `object` serialized with the member `key` written as `raw` (in its place,
+// or appended when the object has no such key).
+std::string serialize_with_raw(const boost::json::object& object, std::string_view key,
+                               const RawJson& raw);
+
 // `s` as a JSON string literal, quotes included.
 void append_json_string(std::string& out, std::string_view s);
 

@@ -35,7 +35,7 @@ double Engine::next_jitter() {
 }
 
 EngineStats Engine::stats() const {
-  return {waiters_.size(), ticks_.load()};
+  return {waiters_.size(), ticks_.load(), store_.unreadable_jobs()};
 }
 
 void Engine::on_store_change(const store::ChangeNotice& notice) {

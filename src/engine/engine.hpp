@@ -41,7 +41,7 @@ using Task = boost::asio::awaitable<core::Result<T>>;
 struct EnqueueRequest {
   std::string queue;
   std::string type;
-  boost::json::value payload;
+  core::RawJson payload;  // verbatim (core/json_text.hpp)
   std::optional<core::Millis> delay;
   std::optional<core::TimePoint> run_at;
   // Unset: the queue's configured default, else the server's.
@@ -88,6 +88,7 @@ struct WatchStart {
 struct EngineStats {
   std::size_t waiting_claims = 0;
   std::uint64_t ticks = 0;
+  std::int64_t unreadable_jobs = 0;  // store::Store::unreadable_jobs
 };
 
 class Engine {

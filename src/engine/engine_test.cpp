@@ -279,7 +279,7 @@ TEST_F(EngineTest, WatcherSeesEveryChangeOfItsJobInOrder) {
   ASSERT_TRUE(claimed && claimed->size() == 1u);
   ASSERT_TRUE(run(engine_->complete({.id = id,
                                      .lease_id = claimed->front().lease_id,
-                                     .result = boost::json::value{{"rows", 7}}})));
+                                     .result = core::RawJson::trusted(R"({"rows":7})")})));
 
   auto events = watcher.take();
   EXPECT_EQ(describe(events),
@@ -287,7 +287,7 @@ TEST_F(EngineTest, WatcherSeesEveryChangeOfItsJobInOrder) {
                                       "running 2", "failed 2 lease expired", "queued 2",
                                       "running 3", "succeeded 3"}));
   for (std::size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i]->seq, i + 1);
-  EXPECT_EQ(events.back()->result.as_object().at("rows").as_int64(), 7);
+  EXPECT_EQ(events.back()->result.text(), R"({"rows":7})");
   engine_->events().unsubscribe(start->subscription);
 }
 
@@ -338,11 +338,11 @@ TEST_F(EngineTest, BatchedAcksArePublished) {
   auto claimed = run(engine_->claim({.queues = {"mail"}}));
   ASSERT_TRUE(claimed && claimed->size() == 1u);
   std::vector<store::AckItem> items(1);
-  items[0].complete = {.id = id, .lease_id = claimed->front().lease_id, .result = "done"};
+  items[0].complete = {.id = id, .lease_id = claimed->front().lease_id, .result = core::RawJson::trusted(R"("done")")};
   ASSERT_TRUE(run(engine_->ack_many(std::move(items))));
   auto events = start->subscription.watcher->take();
   EXPECT_EQ(describe(events), (std::vector<std::string>{"running 1", "succeeded 1"}));
-  EXPECT_EQ(events.back()->result, boost::json::value("done"));
+  EXPECT_EQ(events.back()->result.text(), R"("done")");
 }
 
 }  // namespace

@@ -72,6 +72,9 @@ struct JobListParams {
   // filters leave) are read for one page, so a search of a large store
   // cannot hold the store for long.
   std::size_t search_budget = 10'000;
+  // Read the client JSON (payload, result, progress data)? A list shows it
+  // only when asked (`include=payload`): it may be large.
+  bool client_json = false;
 };
 struct JobPage {
   std::vector<core::Job> jobs;  // newest first
@@ -124,7 +127,7 @@ struct JobProgressParams {
 struct JobCompleteParams {
   std::string id;
   std::string lease_id;
-  boost::json::value result;
+  core::RawJson result;  // empty: none
   std::string log;  // the attempt's log (its last core::kMaxLogBytes are kept); empty: none
   core::TimePoint now;
 };
@@ -403,6 +406,10 @@ class Store {
 
   // False once the store refuses writes (after a failed commit or fsync).
   virtual bool writable() const { return true; }
+  // How many distinct jobs this process found it cannot read (stored data
+  // damaged, or written by an older version): lists skip them and claims
+  // make them dead, so each takes down nothing but itself.
+  virtual std::int64_t unreadable_jobs() const { return 0; }
 
   // Waits for queued work to finish and closes. Safe to call twice.
   virtual void close() = 0;

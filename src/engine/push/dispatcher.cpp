@@ -162,7 +162,7 @@ asio::awaitable<void> Dispatcher::run_queue(std::shared_ptr<QueueState> q) {
 
 asio::awaitable<void> Dispatcher::deliver(std::shared_ptr<QueueState> q, core::Job job) {
   ++calls_;
-  const std::string body = core::push_body(core::job_to_json(job), job);
+  const std::string body = core::push_body(core::job_json(job), job);
   const auto now = engine_.clock().now();
   const bool rotating = q->previous_mac && q->previous_until && *q->previous_until > now;
   const auto unix_s = core::to_unix_ms(now) / 1000;

@@ -31,7 +31,7 @@ TEST_P(InsertTest, RunAtInTheFutureIsScheduled) {
 TEST_P(InsertTest, StoresEveryField) {
   auto j = job("reports", 7);
   j.type = "monthly_report";
-  j.payload = {{"to", "a@example.com"}, {"n", 3}, {"list", {1, 2, 3}}};
+  j.payload = core::RawJson::trusted(R"({"to":"a@example.com","n":3,"list":[1,2,3],"big":1e400})");
   j.run_at = kNow + 10s;
   j.max_attempts = 3;
   j.timeout = 90s;

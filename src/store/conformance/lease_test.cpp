@@ -107,12 +107,12 @@ TEST_P(LeaseTest, ProgressReplacesTheJobsProgress) {
   EXPECT_EQ(mid->progress->message, "rows 400/1000");
   EXPECT_EQ(mid->progress->updated_at, kNow + 1s);
 
-  ASSERT_TRUE(progress(j, j.lease_id, {.message = "almost", .data = {{"step", 3}}}, kNow + 2s));
+  ASSERT_TRUE(progress(j, j.lease_id, {.message = "almost", .data = core::RawJson::trusted(R"({"step":3})")}, kNow + 2s));
   auto late = get(j.id);
   ASSERT_TRUE(late && late->progress);
   EXPECT_FALSE(late->progress->percent);
   EXPECT_EQ(late->progress->message, "almost");
-  EXPECT_EQ(late->progress->data, (boost::json::value{{"step", 3}}));
+  EXPECT_EQ(late->progress->data.text(), R"({"step":3})");
   EXPECT_EQ(late->progress->updated_at, kNow + 2s);
   EXPECT_EQ(late->state, JobState::running);
 }

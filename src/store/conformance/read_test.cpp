@@ -77,10 +77,10 @@ TEST_P(ReadTest, ListFiltersByQueueStateAndType) {
 TEST_P(ReadTest, ListFiltersByTagAndPayloadText) {
   auto a = job("a");
   a.tags = {"import", "big"};
-  a.payload = boost::json::object{{"to", "alice@example.com"}};
+  a.payload = core::RawJson::trusted(R"({"to":"alice@example.com"})");
   auto b = job("a");
   b.tags = {"importer"};
-  b.payload = boost::json::object{{"to", "bob@example.com"}, {"n", 5}};
+  b.payload = core::RawJson::trusted(R"({"to":"bob@example.com","n":5})");
   auto c = job("b");
   c.tags = {"import"};
   const auto id = insert_ids({a, b, c});
@@ -153,7 +153,7 @@ TEST_P(ReadTest, ASearchReadsAtMostItsBudgetForAPageAndGoesOnFromWhereItStopped)
   for (int i = 0; i < 10; ++i) {
     jobs.push_back(job("q"));
     const bool match = i == 1 || i == 5 || i == 6;
-    jobs.back().payload = boost::json::object{{"note", match ? "needle" : "hay"}};
+    jobs.back().payload = core::RawJson::trusted(match ? R"({"note":"needle"})" : R"({"note":"hay"})");
   }
   const auto all = insert_ids(jobs);
   ASSERT_EQ(all.size(), 10u);

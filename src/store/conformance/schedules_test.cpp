@@ -17,7 +17,7 @@ core::ScheduleSpec spec(std::string name = "nightly", std::string cron = "0 3 * 
           .timezone = "Europe/Berlin",
           .queue = "reports",
           .type = "report",
-          .payload = boost::json::object{{"kind", "daily"}},
+          .payload = core::RawJson::trusted(R"({"kind":"daily"})"),
           .priority = 7,
           .max_attempts = 2};
 }
@@ -67,7 +67,7 @@ TEST_P(SchedulesTest, PutCreatesThenReplacesAndReadsBack) {
   EXPECT_EQ(created->schedule.created_at, kNow);
 
   auto changed = spec();
-  changed.payload = nullptr;
+  changed.payload = {};
   changed.priority.reset();
   changed.overlap = core::Overlap::skip;
   changed.catch_up = 5min;
@@ -105,7 +105,7 @@ TEST_P(SchedulesTest, ListIsSortedByNameAndSurvivesAReopen) {
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].spec.name, "a");
   EXPECT_EQ(all[1].spec.name, "b");
-  EXPECT_EQ(all[1].spec.payload, (boost::json::object{{"kind", "daily"}}));
+  EXPECT_EQ(all[1].spec.payload.text(), R"({"kind":"daily"})");
 }
 
 TEST_P(SchedulesTest, UnknownScheduleIsNotFoundEverywhere) {
@@ -132,7 +132,7 @@ TEST_P(SchedulesTest, AFireEnqueuesTheJobWithTheScheduleSettings) {
   EXPECT_EQ(job->type, "report");
   EXPECT_EQ(job->priority, 7);
   EXPECT_EQ(job->max_attempts, 2);
-  EXPECT_EQ(job->payload, (boost::json::object{{"kind", "daily"}}));
+  EXPECT_EQ(job->payload.text(), R"({"kind":"daily"})");
   EXPECT_EQ(job->created_at, kNow + 1h + 3ms);
   EXPECT_EQ(job->idempotency_key, core::schedule_fire_key("nightly", kNow + 1h));
   EXPECT_EQ(counts("reports"), counts_of({{JobState::queued, 1}}));
@@ -249,7 +249,7 @@ TEST_P(SchedulesTest, AChangedCronRearmsButOtherChangesDoNot) {
   Schedules s(store());
   ASSERT_TRUE(s.put(spec()));
   auto payload_only = spec();
-  payload_only.payload = 1;
+  payload_only.payload = core::RawJson::trusted("1");
   auto same = s.put(payload_only, kNow + 1h);
   ASSERT_TRUE(same);
   EXPECT_EQ(same->schedule.fired_through, kNow);

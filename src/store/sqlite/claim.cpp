@@ -11,11 +11,23 @@ constexpr std::size_t kLeaseIdBytes = 16;
 
 // The first `n` ready jobs of `queue`: higher priority first, then by id.
 // Read completely before any of them is updated.
-core::Result<std::vector<JobRow>> ready_jobs(Statements& sql, const std::string& queue,
+// Jobs that cannot be read are buried on the way, so they never hold up
+// the queue.
+core::Result<std::vector<JobRow>> ready_jobs(OpContext& c, const std::string& queue,
                                              core::TimePoint now, std::size_t n) {
-  Query q(sql[Sql::jobs_ready]);
-  q.bind_text(1, queue).bind_time(2, now).bind_int(3, static_cast<std::int64_t>(n));
-  return read_jobs(q);
+  for (;;) {
+    Query q(c.sql[Sql::jobs_ready]);
+    q.bind_text(1, queue).bind_time(2, now).bind_int(3, static_cast<std::int64_t>(n));
+    std::vector<JobRow> unreadable;
+    auto rows = read_jobs(q, &unreadable);
+    if (!rows || unreadable.empty()) return rows;
+    for (const auto& row : unreadable) {
+      if (auto buried = bury_unreadable(c, row, core::JobState::queued); !buried) {
+        return buried.error();
+      }
+    }
+    if (!rows->empty()) return rows;
+  }
 }
 
 void grant_lease(core::Job& job, const JobClaimParams& p) {
@@ -38,7 +50,7 @@ core::Result<void> save_lease(Statements& sql, const JobRow& row) {
 core::Result<std::size_t> claim_from(OpContext& c, const std::string& queue,
                                      const JobClaimParams& p, std::size_t n,
                                      std::vector<core::Job>& claimed) {
-  auto rows = ready_jobs(c.sql, queue, p.now, n);
+  auto rows = ready_jobs(c, queue, p.now, n);
   if (!rows) return rows.error();
   for (auto& row : *rows) {
     grant_lease(row.job, p);
@@ -104,6 +116,15 @@ core::Result<std::vector<core::Job>> job_claim(OpContext& c, const JobClaimParam
     if (auto taken = claim_queue(c, queue, p, claimed); !taken) return taken.error();
   }
   return claimed;
+}
+
+core::Result<void> bury_unreadable(OpContext& c, const JobRow& row, core::JobState from) {
+  Query q(c.sql[Sql::job_set_state]);
+  q.bind_int(1, row.rowid).bind_int(2, static_cast<int>(core::JobState::dead));
+  if (auto saved = q.run(); !saved) return saved;
+  c.queues.move(row.job.queue, from, core::JobState::dead);
+  if (from == core::JobState::running) slot_freed(c, row.job.queue);
+  return {};
 }
 
 void slot_freed(OpContext& c, std::string_view queue) {

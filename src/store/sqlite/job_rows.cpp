@@ -3,11 +3,18 @@
 #include "core/id.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/json.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <set>
 
 namespace errand::store::sqlite {
 namespace json = boost::json;
 namespace {
+
+const std::string kNull = "null";
 
 enum Col {
   kId,
@@ -35,10 +42,19 @@ enum Col {
   kCancelRequested,
 };
 
-json::value parse_or_null(const Query& q, int col) {
-  if (q.is_null(col)) return nullptr;
-  return json::parse(q.text_at(col));
+// Client JSON comes back as it was stored. It is checked on the way out
+// too: a row written by an older version (which could store `Infinity`) or
+// damaged on disk must be caught here, not by the client.
+core::RawJson stored_json(const Query& q, int col, std::string_view field) {
+  if (q.is_null(col)) return {};
+  const auto text = q.text_at(col);
+  if (auto ok = core::check_json(text, field); !ok) throw std::runtime_error(ok.error().message);
+  return core::RawJson::trusted(std::string(text));
 }
+
+// Unreadable jobs seen by this process, logged once each.
+std::mutex unreadable_mu;
+std::set<std::string> unreadable_seen;
 
 std::vector<std::string> parse_tags(std::string_view text) {
   if (text == "[]") return {};                   // most jobs: no parse, no allocation
@@ -56,16 +72,26 @@ std::string tags_text(const std::vector<std::string>& tags) {
   return json::serialize(a);
 }
 
-core::Progress parse_progress(std::string_view text) {
-  const auto v = json::parse(text);
-  const auto& o = v.as_object();
-  core::Progress p;
-  if (const auto* pc = o.if_contains("percent"); pc && !pc->is_null()) {
-    p.percent = static_cast<int>(pc->to_number<std::int64_t>());
+core::Progress parse_progress(std::string_view text, bool with_data) {
+  if (auto ok = core::check_json(text, "progress"); !ok) {
+    throw std::runtime_error(ok.error().message);
   }
-  p.message = o.at("message").as_string();
-  p.data = o.at("data");
-  p.updated_at = core::from_unix_ms(o.at("updated_at").to_number<std::int64_t>());
+  core::Progress p;
+  bool has_time = false;
+  for (const auto& m : core::json_members(text)) {
+    if (m.key == "data") {
+      if (with_data && m.value != "null") p.data = core::RawJson::trusted(std::string(m.value));
+      continue;
+    }
+    const auto v = json::parse(m.value);
+    if (m.key == "percent" && !v.is_null()) p.percent = static_cast<int>(v.to_number<std::int64_t>());
+    if (m.key == "message") p.message = v.as_string();
+    if (m.key == "updated_at") {
+      p.updated_at = core::from_unix_ms(v.to_number<std::int64_t>());
+      has_time = true;
+    }
+  }
+  if (!has_time) throw std::runtime_error("progress has no updated_at");
   return p;
 }
 
@@ -96,23 +122,64 @@ std::string errors_text(const std::vector<core::AttemptError>& errors) {
 }  // namespace
 
 std::string progress_text(const core::Progress& p) {
-  json::object o;
-  o["percent"] = p.percent ? json::value(*p.percent) : json::value(nullptr);
-  o["message"] = p.message;
-  o["data"] = p.data;
-  o["updated_at"] = core::to_unix_ms(p.updated_at);
-  return json::serialize(o);
+  core::JsonWriter w;
+  w.begin_object().key("percent");
+  if (p.percent) {
+    w.integer(*p.percent);
+  } else {
+    w.null();
+  }
+  w.key("message").string(p.message).key("data").raw(p.data);
+  w.key("updated_at").integer(core::to_unix_ms(p.updated_at)).end_object();
+  return w.take();
 }
 
-JobRow read_job(const Query& q) {
+JobRow read_job(const Query& q, bool client_json) {
   JobRow row;
   row.rowid = q.int_at(kId);
   core::Job& j = row.job;
   j.id = public_id(q, kId, kLegacyId);
   j.queue = q.text_at(kQueue);
+  try {
+    read_fields(q, j, client_json);
+  } catch (const std::exception& e) {
+    row.unreadable = e.what();
+    note_unreadable(row);
+  }
+  return row;
+}
+
+std::int64_t unreadable_jobs_seen() {
+  std::lock_guard lock(unreadable_mu);
+  return static_cast<std::int64_t>(unreadable_seen.size());
+}
+
+void note_unreadable(const JobRow& row) {
+  std::lock_guard lock(unreadable_mu);
+  if (!unreadable_seen.insert(row.job.id).second) return;
+  spdlog::error(
+      "job {} of queue {} cannot be read ({}): lists and claims skip it; delete it with "
+      "DELETE /v1/jobs/{}",
+      row.job.id, row.job.queue, row.unreadable, row.job.id);
+}
+
+core::Error unreadable_error(const JobRow& row) {
+  return core::make_error(
+      core::errc::internal,
+      fmt::format("job {} is stored in a form this server cannot read ({}); delete it with "
+                  "DELETE /v1/jobs/{}",
+                  row.job.id, row.unreadable, row.job.id),
+      "id");
+}
+
+void read_fields(const Query& q, core::Job& j, bool client_json) {
   j.type = q.text_at(kType);
-  j.payload = json::parse(q.text_at(kPayload));
-  j.state = static_cast<core::JobState>(q.int_at(kState));
+  if (client_json) j.payload = stored_json(q, kPayload, "payload");
+  const auto state = q.int_at(kState);
+  if (state < 0 || state >= static_cast<std::int64_t>(std::size(core::kAllStates))) {
+    throw std::runtime_error(fmt::format("unknown state {}", state));
+  }
+  j.state = static_cast<core::JobState>(state);
   j.priority = q.int_at(kPriority);
   j.run_at = q.time_at(kRunAt);
   j.created_at = q.time_at(kCreatedAt);
@@ -123,23 +190,27 @@ JobRow read_job(const Query& q) {
   j.timeout = core::Millis{q.int_at(kTimeout)};
   j.idempotency_key = q.text_at(kIdempotencyKey);
   j.tags = parse_tags(q.text_at(kTags));
-  if (!q.is_null(kProgress)) j.progress = parse_progress(q.text_at(kProgress));
-  j.result = parse_or_null(q, kResult);
+  if (!q.is_null(kProgress)) j.progress = parse_progress(q.text_at(kProgress), client_json);
+  if (client_json) j.result = stored_json(q, kResult, "result");
   j.errors = parse_errors(q.text_at(kErrors));
   j.lease_id = q.text_at(kLeaseId);
   j.worker = q.text_at(kWorker);
   j.lease_expires_at = q.opt_time_at(kLeaseExpiresAt);
   j.cancel_requested = q.int_at(kCancelRequested) != 0;
-  return row;
 }
 
-core::Result<std::vector<JobRow>> read_jobs(Query& q) {
+core::Result<std::vector<JobRow>> read_jobs(Query& q, std::vector<JobRow>* unreadable) {
   std::vector<JobRow> rows;
   for (;;) {
     auto row = q.step();
     if (!row) return row.error();
     if (!*row) return rows;
-    rows.push_back(read_job(q));
+    auto job = read_job(q);
+    if (job.unreadable.empty()) {
+      rows.push_back(std::move(job));
+    } else if (unreadable) {
+      unreadable->push_back(std::move(job));
+    }
   }
 }
 
@@ -168,13 +239,15 @@ core::Result<JobRow> load_job(Statements& sql, std::string_view id) {
   if (!*row) {
     return core::make_error(core::errc::not_found, fmt::format("no job with id \"{}\"", id), "id");
   }
-  return read_job(q);
+  auto job = read_job(q);
+  if (!job.unreadable.empty()) return unreadable_error(job);
+  return job;
 }
 
 core::Result<void> insert_job(Statements& sql, std::int64_t id, const core::NewJob& job,
                               const core::JobSettings& settings, core::JobState state,
                               core::TimePoint now) {
-  const std::string payload = json::serialize(job.payload);
+  const std::string& payload = job.payload.empty() ? kNull : job.payload.stored();
   const std::string tags = tags_text(job.tags);
   Query q(sql[Sql::job_insert]);
   q.bind_int(1, id).bind_text(2, job.queue).bind_text(3, job.type).bind_text(4, payload);
@@ -187,7 +260,7 @@ core::Result<void> insert_job(Statements& sql, std::int64_t id, const core::NewJ
 core::Result<void> save_job(Statements& sql, const JobRow& row) {
   const core::Job& j = row.job;
   const std::string progress = j.progress ? progress_text(*j.progress) : std::string();
-  const std::string result = j.result.is_null() ? std::string() : json::serialize(j.result);
+  const std::string& result = j.result.stored();
   const std::string errors = errors_text(j.errors);
   Query q(sql[Sql::job_save]);
   q.bind_int(1, row.rowid).bind_int(2, static_cast<int>(j.state)).bind_time(3, j.run_at);

@@ -25,14 +25,28 @@ inline constexpr int kJobListHit = 23;
 struct JobRow {
   std::int64_t rowid = 0;
   core::Job job;
+  // Why the row cannot be read (stored JSON that is not well-formed, an
+  // unknown state): only job.id and job.queue are filled. Empty: readable.
+  std::string unreadable;
 };
 
-// Reads the current row of a query that selected kJobColumns. Throws on
-// malformed JSON (a corrupt row), which the writer reports as internal.
-JobRow read_job(const Query& q);
+// Reads the current row of a query that selected kJobColumns. Never throws:
+// a row that cannot be read is marked `unreadable` and logged once.
+// Without `client_json`, payload, result and progress data are left empty
+// (and not read).
+JobRow read_job(const Query& q, bool client_json = true);
+void read_fields(const Query& q, core::Job& j, bool client_json = true);
 
-// Every remaining row of `q` (which selected kJobColumns).
-core::Result<std::vector<JobRow>> read_jobs(Query& q);
+// Every remaining readable row of `q` (which selected kJobColumns); the
+// unreadable ones go to `unreadable` when given, else are skipped.
+core::Result<std::vector<JobRow>> read_jobs(Query& q, std::vector<JobRow>* unreadable = nullptr);
+
+// Logs an unreadable job (once per job and process) and counts it.
+void note_unreadable(const JobRow& row);
+// How many distinct unreadable jobs this process has met.
+std::int64_t unreadable_jobs_seen();
+// The error a read of an unreadable job answers: names the job and how to delete it.
+core::Error unreadable_error(const JobRow& row);
 
 // The id a job shows (core/id.hpp) from the `id` and `legacy_id` columns
 // of the current row.
@@ -42,7 +56,8 @@ std::string public_id(const Query& q, int id_col, int legacy_col);
 // (no job has rowid 0). A 13-character id needs no read.
 core::Result<std::int64_t> find_rowid(Statements& sql, std::string_view id);
 
-// The job with this id, or not_found (field "id").
+// The job with this id, or not_found (field "id"); unreadable_error when
+// its row cannot be read.
 core::Result<JobRow> load_job(Statements& sql, std::string_view id);
 
 // Inserts a new job with rowid `id` in `state`, created at `now`, with its

@@ -165,7 +165,7 @@ core::Result<Unit> job_progress(OpContext& c, const JobProgressParams& p) {
 core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p) {
   auto lease = load_lease(c.sql, p.id, p.lease_id);
   if (!lease) return lease.error();
-  const std::string result = p.result.is_null() ? std::string() : json::serialize(p.result);
+  const std::string& result = p.result.stored();
   Query q(c.sql[Sql::job_complete_leased]);
   q.bind_int(1, lease->rowid).bind_text_or_null(2, result).bind_time(3, p.now);
   if (auto done = q.run(); !done) return done.error();

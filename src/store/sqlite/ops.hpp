@@ -28,6 +28,10 @@ core::Result<std::vector<core::Job>> job_claim(OpContext& c, const JobClaimParam
 // A running job of `queue` ended (call after its move): waiting claims of a
 // concurrency-limited queue with queued jobs are told it is runnable.
 void slot_freed(OpContext& c, std::string_view queue);
+// A job whose row cannot be read (job_rows.hpp) can never run: it becomes
+// dead (its row untouched but for the state), so it leaves the ready and
+// lease indexes and no longer holds up its queue. `from`: its state.
+core::Result<void> bury_unreadable(OpContext& c, const JobRow& row, core::JobState from);
 
 // lease.cpp
 core::Result<LeaseInfo> lease_extend(OpContext& c, const LeaseExtendParams& p);

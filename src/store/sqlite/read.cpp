@@ -89,8 +89,10 @@ core::Result<JobPage> job_list(OpContext& c, const JobListParams& p) {
       page.next_cursor = page.jobs.back().id;
       break;
     }
-    page.jobs.push_back(read_job(q).job);
-    last_read = page.jobs.back().id;
+    auto job = read_job(q, p.client_json);
+    last_read = job.job.id;
+    if (!job.unreadable.empty()) continue;  // logged once and counted; never takes the page down
+    page.jobs.push_back(std::move(job.job));
   }
   return page;
 }

@@ -37,7 +37,12 @@ core::Schedule read_schedule(const Query& q) {
   spec.timezone = q.text_at(kTimezone);
   spec.queue = q.text_at(kQueue);
   spec.type = q.text_at(kType);
-  spec.payload = json::parse(q.text_at(kPayload));
+  if (const auto text = q.text_at(kPayload); text != "null") {
+    if (auto ok = core::check_json(text, "payload"); !ok) {
+      throw std::runtime_error(fmt::format("schedule {}: {}", spec.name, ok.error().message));
+    }
+    spec.payload = core::RawJson::trusted(std::string(text));
+  }
   if (!q.is_null(kPriority)) spec.priority = q.int_at(kPriority);
   if (!q.is_null(kMaxAttempts)) spec.max_attempts = static_cast<int>(q.int_at(kMaxAttempts));
   spec.overlap = q.int_at(kOverlap) != 0 ? core::Overlap::skip : core::Overlap::allow;
@@ -98,7 +103,7 @@ core::Result<std::vector<core::Schedule>> load_schedules(Statements& sql) {
 
 core::Result<void> save_schedule(Statements& sql, const core::Schedule& s) {
   const core::ScheduleSpec& spec = s.spec;
-  const std::string payload = json::serialize(spec.payload);
+  const std::string payload(spec.payload.text());
   Query q(sql[Sql::schedule_save]);
   q.bind_text(1, spec.name).bind_text(2, spec.cron).bind_text(3, spec.timezone);
   q.bind_text(4, spec.queue).bind_text(5, spec.type).bind_text(6, payload);

@@ -261,4 +261,6 @@ void SqliteStore::schedule_fire(ScheduleFireParams p, Callback<ScheduleFireOutco
       std::move(done));
 }
 
+std::int64_t SqliteStore::unreadable_jobs() const { return sqlite::unreadable_jobs_seen(); }
+
 }  // namespace errand::store

@@ -84,6 +84,7 @@ class SqliteStore final : public Store {
   // Runs every verb already submitted, then closes; later verbs get
   // errc::unavailable (answered on the calling thread). Safe to call twice.
   void close() override;
+  std::int64_t unreadable_jobs() const override;
 
  private:
   explicit SqliteStore(std::unique_ptr<sqlite::Writer> writer);

@@ -39,10 +39,11 @@ core::Result<void> promote(OpContext& c, const DueJob& job) {
   return {};
 }
 
-core::Result<std::vector<JobRow>> expired_leases(Statements& sql, core::TimePoint now) {
+core::Result<std::vector<JobRow>> expired_leases(Statements& sql, core::TimePoint now,
+                                                 std::vector<JobRow>& unreadable) {
   Query q(sql[Sql::jobs_lease_expired]);
   q.bind_time(1, now).bind_int(2, kChunk);
-  return read_jobs(q);
+  return read_jobs(q, &unreadable);
 }
 
 using OptTime = std::optional<core::TimePoint>;
@@ -90,8 +91,12 @@ core::Result<std::int64_t> job_promote_due(OpContext& c, const JobPromoteDuePara
 core::Result<std::int64_t> lease_expire(OpContext& c, const LeaseExpireParams& p) {
   std::int64_t expired = 0;
   for (;;) {
-    auto rows = expired_leases(c.sql, p.now);
+    std::vector<JobRow> unreadable;
+    auto rows = expired_leases(c.sql, p.now, unreadable);
     if (!rows) return rows.error();
+    for (const auto& row : unreadable) {
+      if (auto buried = bury_unreadable(c, row, JobState::running); !buried) return buried.error();
+    }
     for (auto& row : *rows) {
       const core::FailInput in{.retry = true};
       if (auto failed = fail_attempt(c, row, "lease expired", in, p.now, p.jitter); !failed) {
@@ -103,7 +108,7 @@ core::Result<std::int64_t> lease_expire(OpContext& c, const LeaseExpireParams& p
                             .error = "lease expired"});
     }
     expired += static_cast<std::int64_t>(rows->size());
-    if (static_cast<std::int64_t>(rows->size()) < kChunk) return expired;
+    if (static_cast<std::int64_t>(rows->size() + unreadable.size()) < kChunk) return expired;
   }
 }
 

@@ -11,9 +11,12 @@ namespace errand::store::sqlite {
 
 // ---- Batch ------------------------------------------------------------------
 
+// The exception's text may name library source files: it goes to the log,
+// and the client gets a message of ours.
 core::Error Batch::unexpected(const std::exception& e) {
+  spdlog::error("unexpected store error: {}", e.what());
   return core::make_error(core::errc::internal,
-                          fmt::format("unexpected store error: {}", e.what()));
+                          "unexpected store error; the server log has details");
 }
 
 core::Error Batch::undo_all() {
