@@ -133,7 +133,9 @@ core::Result<core::Job> Client::get(std::string_view id) {
 }
 
 core::Result<JobPage> Client::list(const ListOptions& options) {
-  return then_parse<JobPage>(impl_->get_text(wire::list_target(options)), wire::parse_job_page);
+  auto page = then_parse<JobPage>(impl_->get_text(wire::list_target(options)), wire::parse_job_page);
+  if (page) page->client_json = options.include_payload;
+  return page;
 }
 
 core::Result<core::Job> Client::cancel(std::string_view id) {

@@ -51,12 +51,14 @@ struct ListOptions {
   std::optional<core::TimePoint> until;  // created before
   std::optional<int> limit;              // 1..1000, server default 50
   std::string cursor;                    // next_cursor of the previous page
+  bool include_payload = false;          // payload, result and progress data too
 };
 
 struct JobPage {
   std::vector<core::Job> jobs;  // newest first
   std::string next_cursor;      // empty: this was the last page
   bool partial = false;         // a tag/q search stopped before the page was full
+  bool client_json = false;     // the jobs carry payload, result and progress data
 };
 
 // POST /v1/claim.

@@ -402,6 +402,7 @@ std::string list_target(const ListOptions& o) {
   if (!o.tag.empty()) params.append({"tag", o.tag});
   if (!o.text.empty()) params.append({"q", o.text});
   if (o.since) params.append({"since", core::format_rfc3339(*o.since)});
+  if (o.include_payload) params.append({"include", "payload"});
   if (o.until) params.append({"until", core::format_rfc3339(*o.until)});
   if (o.limit) params.append({"limit", std::to_string(*o.limit)});
   if (!o.cursor.empty()) params.append({"cursor", o.cursor});
@@ -581,7 +582,7 @@ json::object to_json(const Enqueued& e) {
 std::string page_json(const JobPage& page) {
   core::JsonWriter w;
   w.begin_object().key("jobs").begin_array();
-  for (const auto& j : page.jobs) core::write_job(w, j);
+  for (const auto& j : page.jobs) core::write_job(w, j, {.client_json = page.client_json});
   w.end_array().key("next_cursor").string_or_null(page.next_cursor);
   w.key("partial").boolean(page.partial).end_object();
   return w.take();

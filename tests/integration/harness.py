@@ -419,11 +419,13 @@ class ErrandServer:
             return {s: 0 for s in states}
         return {s: q["counts"].get(s, 0) for s in states}
 
-    def list_all(self, limit=1000, key=_NO_KEY, **filters):
+    def list_all(self, limit=1000, key=_NO_KEY, include="payload", **filters):
         """Every job matching the filters, following next_cursor."""
         jobs, cursor = [], None
         for _ in range(10_000):
             params = dict(filters, limit=limit)
+            if include:
+                params["include"] = include
             if cursor:
                 params["cursor"] = cursor
             page = self._ok(self.request("GET", "/v1/jobs?" + urllib.parse.urlencode(params), key=key),

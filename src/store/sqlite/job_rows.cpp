@@ -73,7 +73,7 @@ std::string tags_text(const std::vector<std::string>& tags) {
 }
 
 core::Progress parse_progress(std::string_view text, bool with_data) {
-  if (auto ok = core::check_json(text, "progress"); !ok) {
+  if (auto ok = core::check_json(text, "progress", core::kMaxJsonDepth + 1); !ok) {
     throw std::runtime_error(ok.error().message);
   }
   core::Progress p;
