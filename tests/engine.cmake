@@ -12,4 +12,5 @@ errand_gtest(stats_test
 # The API's pure parts: dashboard sessions and cookies.
 errand_gtest(api_test
   SOURCES ${PROJECT_SOURCE_DIR}/src/api/session_test.cpp
+          ${PROJECT_SOURCE_DIR}/src/api/limits_test.cpp
   LIBS errand_api)

@@ -7,13 +7,20 @@
 #include "api/router.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/json.hpp>
+
+#include <chrono>
+#include <string>
 
 namespace errand::api {
 namespace json = boost::json;
 using boost::asio::awaitable;
 
 namespace {
+
+// A login is a key or a password: its body is never large.
+constexpr std::size_t kSessionBodyLimit = 64 << 10;
 
 constexpr std::string_view kContentSecurityPolicy =
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -102,7 +109,8 @@ awaitable<Response> get_session(Context& ctx) {
     if (auto ok = check_page_access(ctx); !ok) co_return error_response(ok.error());
     co_return json_response(200, json::serialize(session_json(s, std::nullopt, true)));
   }
-  const auto session = s.sessions.find(session_id_of(ctx.request), s.engine.clock().now());
+  const auto session = s.sessions.find(session_id_of(ctx.request), s.engine.clock().now(),
+                                       ctx.request.remote_address);
   co_return json_response(200, json::serialize(session_json(s, session, session.has_value())));
 }
 
@@ -144,8 +152,24 @@ awaitable<Response> create_session(Context& ctx) {
         core::errc::conflict,
         "this server has no API keys: the dashboard needs no login (loopback clients only)"));
   }
-  if (auto ok = check_login(ctx); !ok) co_return error_response(ok.error());
-  const auto session = s.sessions.create(s.engine.clock().now());
+  const auto now = s.engine.clock().now();
+  const auto& client = ctx.request.remote_address;
+  if (const auto wait = s.logins.refused_for(client, now)) {
+    auto r = error_response(
+        core::make_error(core::errc::too_many_requests,
+                         fmt::format("too many failed logins from {}: try again in {} s", client,
+                                     std::chrono::ceil<std::chrono::seconds>(*wait).count())));
+    r.headers.emplace_back("Retry-After",
+                           std::to_string(std::chrono::ceil<std::chrono::seconds>(*wait).count()));
+    co_return r;
+  }
+  if (auto ok = check_login(ctx); !ok) {
+    if (ok.error().code == core::errc::unauthorized) {
+      if (auto line = s.logins.failed(client, now)) spdlog::warn("{}", *line);
+    }
+    co_return error_response(ok.error());
+  }
+  const auto session = s.sessions.create(now, client);
   auto r = json_response(200, json::serialize(session_json(s, session, true)));
   r.headers.emplace_back("Set-Cookie", session_cookie(session, s.sessions.ttl()));
   co_return r;
@@ -155,7 +179,7 @@ awaitable<Response> create_session(Context& ctx) {
 awaitable<Response> delete_session(Context& ctx) {
   auto& s = ctx.services;
   const auto id = session_id_of(ctx.request);
-  const auto session = s.sessions.find(id, s.engine.clock().now());
+  const auto session = s.sessions.find(id, s.engine.clock().now(), ctx.request.remote_address);
   if (session && !same_secret(ctx.request.csrf_token, session->csrf_token)) {
     co_return error_response(core::make_error(
         core::errc::forbidden, "logging out needs the session's X-CSRF-Token", "X-CSRF-Token"));
@@ -178,10 +202,12 @@ std::optional<core::Result<Grant>> session_grant(const Request& request, const S
   if (request.query.contains("token")) return std::nullopt;  // a job token speaks for itself
   const auto id = session_id_of(request);
   if (id.empty()) return std::nullopt;
-  const auto session = services.sessions.find(id, now);
+  const auto session = services.sessions.find(id, now, request.remote_address);
   if (!session) {
     return core::Result<Grant>(core::make_error(
-        core::errc::unauthorized, "the dashboard session has expired: log in again", "session"));
+        core::errc::unauthorized,
+        "the dashboard session has expired or was made from another address: log in again",
+        "session"));
   }
   if (!is_safe_method(request.method) && !same_secret(request.csrf_token, session->csrf_token)) {
     return core::Result<Grant>(core::make_error(
@@ -213,8 +239,8 @@ std::vector<Route> dashboard_routes() {
       {"GET", "/", Access::open, index_page},
       {"GET", "/dashboard/:file", Access::open, dashboard_file},
       {"GET", "/v1/session", Access::open, get_session},
-      {"POST", "/v1/session", Access::open, create_session},
-      {"DELETE", "/v1/session", Access::open, delete_session},
+      {"POST", "/v1/session", Access::open, create_session, kSessionBodyLimit},
+      {"DELETE", "/v1/session", Access::open, delete_session, kSessionBodyLimit},
   };
 }
 

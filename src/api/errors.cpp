@@ -22,6 +22,8 @@ int http_status(core::errc code) noexcept {
       return 409;
     case core::errc::payload_too_large:
       return 413;
+    case core::errc::too_many_requests:
+      return 429;
     case core::errc::unavailable:
       return 503;
     case core::errc::internal:

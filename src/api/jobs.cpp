@@ -53,6 +53,7 @@ core::Result<engine::EnqueueRequest> parse_enqueue(const json::object& o, std::s
   if (!queue) return f.missing("queue");
   if (auto ok = core::validate_queue_name(*queue, f.name("queue")); !ok) return ok.error();
   r.queue = std::move(*queue);
+  r.queue_field = f.name("queue");
   ERRAND_TRY(type, f.string("type", 1024));
   if (type) {
     if (auto ok = core::validate_label(*type, core::kMaxTypeName, f.name("type")); !ok) {

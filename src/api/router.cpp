@@ -41,7 +41,9 @@ boost::asio::awaitable<Response> Router::dispatch(const Request& request,
   // Not a conditional expression: GCC 12 mis-destroys a co_await inside one.
   Response response;
   if (request.method == "OPTIONS") {
-    response = preflight(services.cors, request, methods_for(request.path));
+    auto named = check_host(request, services);
+    response = named ? preflight(services.cors, request, methods_for(request.path))
+                     : error_response(named.error());
   } else {
     response = co_await route(request, services);
   }
@@ -66,48 +68,83 @@ std::vector<std::string_view> Router::methods_for(std::string_view path) const {
   return methods;
 }
 
-boost::asio::awaitable<Response> Router::route(const Request& request, Services& services) const {
-  std::vector<std::string> captures;
-  const Route* found = nullptr;
+core::Result<Router::Match> Router::find(const Request& request) const {
+  Match m;
   bool path_known = false;
   // Literal patterns win over ones with captures: "/v1/jobs/batch" is never job "batch".
   for (const bool literal : {true, false}) {
     for (const auto& route : routes_) {
       if ((route.pattern.find(':') == std::string_view::npos) != literal) continue;
-      if (!match(route.pattern, request.path, captures)) continue;
+      if (!match(route.pattern, request.path, m.captures)) continue;
       path_known = true;
       if (route.method == request.method || (request.method == "HEAD" && route.method == "GET")) {
-        found = &route;
-        break;
+        m.route = &route;
+        return m;
       }
     }
     if (path_known) break;
   }
-  if (!found) {
-    if (path_known) {
-      co_return error_response(
-          core::make_error(core::errc::method_not_allowed,
-                           fmt::format("{} is not allowed on {}", request.method, request.path)));
-    }
-    co_return error_response(
-        core::make_error(core::errc::not_found, fmt::format("no such endpoint: {}", request.path)));
+  if (path_known) {
+    return core::make_error(core::errc::method_not_allowed,
+                            fmt::format("{} is not allowed on {}", request.method, request.path));
   }
-  const std::string_view job_id = captures.empty() ? std::string_view{} : captures[0];
+  return core::make_error(core::errc::not_found, fmt::format("no such endpoint: {}", request.path));
+}
+
+core::Result<Grant> Router::check(const Request& request, const Match& m,
+                                  const Services& services) const {
+  if (auto named = check_host(request, services); !named) return named.error();
+  const std::string_view job_id = m.captures.empty() ? std::string_view{} : m.captures[0];
   const auto now = services.engine.clock().now();
-  auto grant = found->access == Access::open ? std::nullopt : session_grant(request, services, now);
-  if (!grant) grant = services.auth.check(request, found->access, job_id, now);
-  if (!*grant) co_return error_response(grant->error());
-  if (auto same_site = check_origin(request, services); !same_site) {
-    co_return error_response(same_site.error());
+  const auto access = m.route->access;
+  auto grant = access == Access::open ? std::nullopt : session_grant(request, services, now);
+  if (!grant) grant = services.auth.check(request, access, job_id, now);
+  if (!*grant) return grant->error();
+  if (auto same_site = check_origin(request, services); !same_site) return same_site.error();
+  return **grant;
+}
+
+Admission Router::admit(const Request& head, Services& services) const {
+  Admission out;
+  if (head.method == "OPTIONS") {
+    if (auto named = check_host(head, services); !named)
+      out.refusal = error_response(named.error());
+  } else if (auto m = find(head); !m) {
+    out.refusal = error_response(m.error());
+  } else if (auto grant = check(head, *m, services); !grant) {
+    out.refusal = error_response(grant.error());
+  } else {
+    out.max_body = m->route->max_body;
   }
-  Context context{request, std::move(captures), services, **grant};
+  if (out.refusal) add_cors_headers(services.cors, head, *out.refusal);
+  return out;
+}
+
+boost::asio::awaitable<Response> Router::route(const Request& request, Services& services) const {
+  auto m = find(request);
+  if (!m) co_return error_response(m.error());
+  auto grant = check(request, *m, services);
+  if (!grant) co_return error_response(grant.error());
+  Context context{request, std::move(m->captures), services, *grant};
   try {
-    co_return co_await found->handler(context);
+    co_return co_await m->route->handler(context);
   } catch (const std::exception& e) {
     spdlog::error("{} {} failed: {}", request.method, request.path, e.what());
   }
   co_return error_response(
       core::make_error(core::errc::internal, "internal error; the server log has details"));
+}
+
+core::Result<void> check_host(const Request& request, const Services& services) {
+  if (services.auth.has_keys() || services.hosts.allows(request.host)) return {};
+  return core::make_error(
+      core::errc::forbidden,
+      fmt::format("this server has no API keys and answers only requests addressed to it by IP "
+                  "address, localhost or an --allowed-host name, not to \"{}\" (a page on "
+                  "another site may be reaching it through DNS rebinding); start it with "
+                  "--allowed-host NAME to use that name",
+                  request.host.substr(0, 100)),
+      "host");
 }
 
 std::vector<Route> all_routes() {

@@ -7,8 +7,11 @@
 
 #include "api/auth.hpp"
 #include "api/cors.hpp"
+#include "api/host_policy.hpp"
 #include "api/http_types.hpp"
+#include "api/login_throttle.hpp"
 #include "api/session.hpp"
+#include "api/stream_limits.hpp"
 #include "engine/engine.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -33,6 +36,9 @@ struct Services {
   ApiLimits limits;
   CorsPolicy cors;
   Sessions& sessions;  // the dashboard's logins
+  HostPolicy hosts;    // the Host names a server without keys answers
+  StreamLimits& streams;
+  LoginThrottle& logins;  // failed dashboard logins per address
 };
 
 struct Context {
@@ -49,6 +55,15 @@ struct Route {
   std::string_view pattern;  // e.g. "/v1/jobs/:id/cancel"
   Access access;
   Handler handler;
+  std::size_t max_body = 0;  // bytes of the request body; 0: the server's --max-body
+};
+
+// What the router says of a request whose head has arrived and whose body
+// has not: refused (with the answer to send before reading the body), or
+// let in with the body limit of its route.
+struct Admission {
+  std::optional<Response> refusal;
+  std::size_t max_body = 0;  // 0: the server's
 };
 
 class Router {
@@ -57,8 +72,20 @@ class Router {
   // Routes the request (OPTIONS: the preflight answer) and adds the CORS
   // headers services.cors calls for.
   boost::asio::awaitable<Response> dispatch(const Request& request, Services& services) const;
+  // Checks a request's head (Host, route, credentials, Origin) before its
+  // body is read, so that a refused request costs no body's memory.
+  // dispatch() checks all of it again.
+  Admission admit(const Request& head, Services& services) const;
 
  private:
+  struct Match {
+    const Route* route = nullptr;
+    std::vector<std::string> captures;
+  };
+  // The route of a request and what it may do, or the error to answer.
+  core::Result<Match> find(const Request& request) const;
+  core::Result<Grant> check(const Request& request, const Match& match,
+                            const Services& services) const;
   boost::asio::awaitable<Response> route(const Request& request, Services& services) const;
   // The methods the routes of `path` take (empty: no such path).
   std::vector<std::string_view> methods_for(std::string_view path) const;
@@ -87,6 +114,9 @@ std::optional<core::Result<Grant>> session_grant(const Request& request, const S
 // state-changing request that names an Origin must come from the server's
 // own origin or one allowed by --cors-origin. Errors: forbidden (field origin).
 core::Result<void> check_origin(const Request& request, const Services& services);
+// Without keys, only Host values that name this server are answered (DNS
+// rebinding, api/host_policy.hpp). Errors: forbidden (field host).
+core::Result<void> check_host(const Request& request, const Services& services);
 std::vector<Route> all_routes();
 
 }  // namespace errand::api

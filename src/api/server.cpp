@@ -14,8 +14,14 @@
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <unordered_map>
 
@@ -54,7 +60,6 @@ core::Result<Request> to_request(const http::request<http::string_body>& req,
   if (!url) return core::invalid("target", "the request target is not a valid URL path");
   out.path = std::string(url->path());
   for (auto param : url->params()) out.query[std::string(param.key)] = std::string(param.value);
-  out.body = req.body();
   out.authorization = std::string(req[http::field::authorization]);
   out.origin = std::string(req[http::field::origin]);
   out.last_event_id = std::string(req["Last-Event-ID"]);
@@ -153,28 +158,110 @@ class ChunkSink final : public StreamSink {
   bool failed_ = false;
 };
 
+constexpr std::chrono::seconds kLogInterval{10};
+// A refused request's connection is drained this long (or this much) after
+// the answer, so the client reads the answer rather than a reset.
+constexpr core::Millis kLingerTime{1'000};
+constexpr std::size_t kLingerBytes = 1 << 20;
+
+// Counts a recurring event and says when to log it: at the first, then at
+// most once per interval, with how many happened since the last line.
+class LogEvery {
+ public:
+  // The number to report now, or 0 when the line is not due.
+  std::size_t note() {
+    ++count_;
+    const auto now = std::chrono::steady_clock::now();
+    if (logged_ && now - last_ < kLogInterval) return 0;
+    logged_ = true;
+    last_ = now;
+    return std::exchange(count_, 0);
+  }
+
+ private:
+  std::size_t count_ = 0;
+  bool logged_ = false;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+bool out_of_descriptors(const boost::system::error_code& ec) {
+  return ec == asio::error::no_descriptors ||
+         ec == boost::system::errc::too_many_files_open_in_system ||
+         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+}
+
+std::int64_t steady_now() {
+  return std::chrono::steady_clock::now().time_since_epoch().count();
+}
+
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   struct Connection {
     beast::tcp_stream* stream;
     std::atomic<bool> idle{true};
+    std::atomic<std::int64_t> idle_since{steady_now()};  // steady clock ticks
+    bool evicting = false;                               // guarded by mutex
     // Set while a response streams: ends its wait so it sees the stop.
     std::function<void()> stop_stream;
   };
 
   Impl(asio::io_context& io, const Router& router, Services& services, ServerOptions options)
-      : io(io), router(router), services(services), options(std::move(options)), acceptor(io) {}
+      : io(io), router(router), services(services), options(std::move(options)), acceptor(io) {
+    reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+  ~Impl() {
+    if (reserve_fd >= 0) ::close(reserve_fd);
+  }
+
+  // Out of descriptors the listener stays readable, so accepting again at
+  // once would spin. The reserve descriptor is given up to accept and close
+  // what waits in the backlog: those clients see a prompt close, not a hang.
+  void shed_backlog() {
+    if (reserve_fd >= 0) ::close(reserve_fd);
+    const int listener = acceptor.native_handle();
+    for (int i = 0; i < 64; ++i) {
+      pollfd waiting{listener, POLLIN, 0};
+      if (::poll(&waiting, 1, 0) != 1) break;
+      const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) break;
+      ::close(fd);
+    }
+    reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
 
   awaitable<void> accept_loop() {
     auto self = shared_from_this();
+    asio::steady_timer backoff(acceptor.get_executor());
+    LogEvery accept_failures, refusals;
     while (!stopping) {
       boost::system::error_code ec;
       auto socket = co_await acceptor.async_accept(asio::make_strand(io),
                                                    asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (stopping || ec == asio::error::operation_aborted) break;
-        spdlog::warn("accept failed: {}", ec.message());
+        const bool starved = out_of_descriptors(ec);
+        if (starved) shed_backlog();
+        if (const auto n = accept_failures.note()) {
+          spdlog::warn("accept failed {} time(s) in the last {}s: {}{}", n, kLogInterval.count(),
+                       ec.message(),
+                       starved ? " (out of file descriptors: lower --max-connections or raise "
+                                 "ulimit -n; waiting connections are closed)"
+                               : "");
+        }
+        backoff.expires_after(std::chrono::milliseconds(starved ? 50 : 10));
+        co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        continue;
+      }
+      if (!make_room()) {
+        if (const auto n = refusals.note()) {
+          spdlog::warn(
+              "{} connection(s) refused in the last {}s: {} are open (--max-connections) "
+              "and none is idle",
+              n, kLogInterval.count(), options.max_connections);
+        }
+        boost::system::error_code ignored;
+        socket.close(ignored);
         continue;
       }
       // Answers and SSE events go out as soon as they are written, not held
@@ -206,6 +293,52 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     stream.socket().close(ec);
   }
 
+  // Below max_connections: true. At it: closes the connection idle longest
+  // to make room (true), or says there is none to close (false).
+  bool make_room() {
+    std::lock_guard lock(mutex);
+    if (connections.size() - evicting < options.max_connections) return true;
+    std::uint64_t victim = 0;
+    std::int64_t oldest = 0;
+    for (const auto& [ticket, c] : connections) {
+      if (!c->idle || c->evicting) continue;
+      const auto since = c->idle_since.load();
+      if (victim == 0 || since < oldest) {
+        victim = ticket;
+        oldest = since;
+      }
+    }
+    if (victim == 0) return false;
+    auto c = connections.at(victim);
+    c->evicting = true;
+    ++evicting;
+    asio::post(c->stream->get_executor(), [c, self = shared_from_this(), victim] {
+      std::lock_guard inner(self->mutex);
+      if (self->connections.count(victim) && c->idle) c->stream->cancel();
+    });
+    return true;
+  }
+
+  // Answers a request refused before its body was read and closes the
+  // connection: the send side first, then what the client still sends is
+  // read and dropped for a moment, so that it reads the answer (closing with
+  // unread data would reset the connection under it).
+  awaitable<void> refuse(beast::tcp_stream& stream, Response r, unsigned version) {
+    auto res = to_beast(std::move(r), version, false);
+    boost::system::error_code ec;
+    stream.expires_after(options.read_timeout);
+    co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    std::array<char, 16384> dropped;
+    std::size_t total = 0;
+    stream.expires_after(kLingerTime);
+    while (!ec && total < kLingerBytes) {
+      total += co_await stream.async_read_some(asio::buffer(dropped),
+                                               asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+
   // Sends a complete error response; the connection is closed after it.
   awaitable<void> send_error(beast::tcp_stream& stream, core::errc code, std::string message,
                              int status_override = 0) {
@@ -220,13 +353,16 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   awaitable<void> serve(beast::tcp_stream& stream, Connection& connection,
                         const std::string& remote, bool loopback) {
     beast::flat_buffer buffer;
-    for (;;) {
+    for (bool first = true;; first = false) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options.max_header));
-      parser.body_limit(options.max_body);
+      // The route's limit is set once the head is admitted: a declared size
+      // over it then gets a clear 413, not a parse error.
+      parser.body_limit(boost::none);
+      connection.idle_since = steady_now();
       connection.idle = true;
       if (stopping) co_return;
-      stream.expires_after(options.idle_timeout);
+      stream.expires_after(first ? options.header_timeout : options.idle_timeout);
       boost::system::error_code ec;
       co_await http::async_read_header(stream, buffer, parser,
                                        asio::redirect_error(asio::use_awaitable, ec));
@@ -244,12 +380,28 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         co_return co_await send_error(stream, core::errc::invalid_argument,
                                       "malformed HTTP request: " + ec.message());
       }
-      if (parser.content_length() && *parser.content_length() > options.max_body) {
-        co_return co_await send_error(
-            stream, core::errc::payload_too_large,
-            fmt::format("the request body is larger than {} bytes", options.max_body));
+      auto& req = parser.get();
+      auto request = to_request(req, remote, loopback);
+      // Host, route, credentials and the body's size, before the body is read.
+      // (Named answers: GCC 12 mishandles temporaries in a co_await expression.)
+      Admission admission;
+      if (request) {
+        admission = router.admit(*request, services);
+      } else {
+        admission.refusal = error_response(request.error());
       }
-      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+      const auto max_body =
+          admission.max_body ? std::min(admission.max_body, options.max_body) : options.max_body;
+      if (!admission.refusal && parser.content_length() && *parser.content_length() > max_body) {
+        admission.refusal = error_response(
+            core::make_error(core::errc::payload_too_large,
+                             fmt::format("the request body is larger than {} bytes", max_body)));
+      }
+      if (admission.refusal) {
+        co_return co_await refuse(stream, std::move(*admission.refusal), req.version());
+      }
+      parser.body_limit(max_body);
+      if (beast::iequals(req[http::field::expect], "100-continue")) {
         http::response<http::empty_body> cont{http::status::continue_, 11};
         co_await http::async_write(stream, cont, asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return;
@@ -260,18 +412,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       if (ec == http::error::body_limit) {
         co_return co_await send_error(
             stream, core::errc::payload_too_large,
-            fmt::format("the request body is larger than {} bytes", options.max_body));
+            fmt::format("the request body is larger than {} bytes", max_body));
       }
       if (ec) co_return;
-      const auto& req = parser.get();
-      Response response;
-      if (auto request = to_request(req, remote, loopback)) {
-        // A long-poll may legitimately outlast the idle time-out.
-        stream.expires_never();
-        response = co_await router.dispatch(*request, services);
-      } else {
-        response = error_response(request.error());
-      }
+      request->body = std::move(req.body());
+      // A long-poll may legitimately outlast the idle time-out.
+      stream.expires_never();
+      Response response = co_await router.dispatch(*request, services);
       if (response.stream) co_return co_await write_stream(stream, connection, response, req);
       const bool keep_alive = req.keep_alive() && !stopping;
       auto res = to_beast(std::move(response), req.version(), keep_alive);
@@ -314,7 +461,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   void remove_connection(std::uint64_t ticket) {
     std::lock_guard lock(mutex);
-    connections.erase(ticket);
+    const auto it = connections.find(ticket);
+    if (it == connections.end()) return;
+    if (it->second->evicting) --evicting;
+    connections.erase(it);
   }
 
   void close_idle() {
@@ -338,6 +488,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::mutex mutex;
   std::uint64_t next_ticket = 1;
   std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections;
+  std::size_t evicting = 0;  // connections being closed to make room
+  int reserve_fd = -1;       // given up to shed the backlog when out of descriptors
 };
 
 HttpServer::HttpServer(asio::io_context& io, const Router& router, Services& services,

@@ -6,6 +6,15 @@
 // listener and idle connections; requests in flight are answered and their
 // connections then closed. Thread-safe: the io_context may run on several
 // threads.
+//
+// Staying answerable: at most `max_connections` are open; at the limit the
+// connection idle longest (waiting for a request head) is closed to make
+// room for a new one, and a new one is refused only when none is idle. A new
+// connection must send its first request head within `header_timeout`. A
+// request's head is checked (Host, route, credentials, body limit) before
+// its body is read: a refused request costs no body's memory. Out of file
+// descriptors, accepting backs off, closes what waits in the backlog with a
+// reserve descriptor, and logs once per interval.
 #pragma once
 
 #include "api/router.hpp"
@@ -20,11 +29,13 @@ namespace errand::api {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  std::uint16_t port = 8740;          // 0: pick a free port
-  std::size_t max_body = 64 << 20;    // bytes of a request body (413 beyond)
-  std::size_t max_header = 16 << 10;  // bytes of the request head (431 beyond)
-  core::Millis idle_timeout{60'000};  // keep-alive idle / waiting for the request head
-  core::Millis read_timeout{30'000};  // reading a request's body; writing a response
+  std::uint16_t port = 8740;            // 0: pick a free port
+  std::size_t max_body = 64 << 20;      // bytes of a request body (413 beyond)
+  std::size_t max_header = 16 << 10;    // bytes of the request head (431 beyond)
+  core::Millis idle_timeout{60'000};    // keep-alive idle / waiting for the request head
+  core::Millis header_timeout{10'000};  // a new connection's first request head
+  core::Millis read_timeout{30'000};    // reading a request's body; writing a response
+  std::size_t max_connections = 1000;   // open at once (idle ones make room for new ones)
 };
 
 class HttpServer {

@@ -23,10 +23,11 @@ void Sessions::drop_expired(core::TimePoint now) {
   }
 }
 
-Session Sessions::create(core::TimePoint now) {
+Session Sessions::create(core::TimePoint now, std::string_view client) {
   Session session{.id = core::random_hex(32),
                   .csrf_token = core::random_hex(24),
-                  .expires_at = now + options_.ttl};
+                  .expires_at = now + options_.ttl,
+                  .client = std::string(client)};
   auto key = digest(session.id);
   std::lock_guard lock(mutex_);
   drop_expired(now);
@@ -35,18 +36,22 @@ Session Sessions::create(core::TimePoint now) {
     by_digest_.erase(by_expiry_.begin()->second);
     by_expiry_.erase(by_expiry_.begin());
   }
-  by_digest_.emplace(key, Entry{session.csrf_token, session.expires_at});
+  by_digest_.emplace(key, Entry{session.csrf_token, session.expires_at, session.client});
   by_expiry_.emplace(session.expires_at, std::move(key));
   return session;
 }
 
-std::optional<Session> Sessions::find(std::string_view id, core::TimePoint now) const {
+std::optional<Session> Sessions::find(std::string_view id, core::TimePoint now,
+                                      std::string_view client) const {
   if (id.empty()) return std::nullopt;
   const auto key = digest(id);
   std::lock_guard lock(mutex_);
   const auto it = by_digest_.find(key);
   if (it == by_digest_.end() || it->second.expires_at <= now) return std::nullopt;
-  return Session{.csrf_token = it->second.csrf_token, .expires_at = it->second.expires_at};
+  if (it->second.client != client) return std::nullopt;
+  return Session{.csrf_token = it->second.csrf_token,
+                 .expires_at = it->second.expires_at,
+                 .client = it->second.client};
 }
 
 void Sessions::remove(std::string_view id) {

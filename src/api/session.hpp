@@ -7,7 +7,10 @@
 // live in this server's memory for `ttl` from login (a restart logs everyone
 // out); the table holds at most `max_sessions`, dropping the oldest first.
 // Ids are kept only as HMAC digests under a per-process key, so a lookup
-// leaks no timing about stored ids. Thread-safe.
+// leaks no timing about stored ids. A session is bound to the client
+// address that logged in: its cookie presented from another address is no
+// session (cookies are shared by every port of a host name, so another
+// service on the dashboard's host name receives it). Thread-safe.
 #pragma once
 
 #include "core/hmac.hpp"
@@ -34,17 +37,19 @@ struct Session {
   std::string id;  // the cookie's value: only create() returns it
   std::string csrf_token;
   core::TimePoint expires_at;
+  std::string client;  // the address that logged in
 };
 
 class Sessions {
  public:
   explicit Sessions(SessionOptions options = {});
 
-  // A new session from `now`.
-  Session create(core::TimePoint now);
-  // The session with this id, unless unknown or expired at `now` (its `id`
-  // is left empty).
-  std::optional<Session> find(std::string_view id, core::TimePoint now) const;
+  // A new session of `client` (its address) from `now`.
+  Session create(core::TimePoint now, std::string_view client = {});
+  // The session with this id, unless unknown, expired at `now`, or made by
+  // another client address than `client` (its `id` is left empty).
+  std::optional<Session> find(std::string_view id, core::TimePoint now,
+                              std::string_view client = {}) const;
   void remove(std::string_view id);
   std::size_t size() const;
 
@@ -54,6 +59,7 @@ class Sessions {
   struct Entry {
     std::string csrf_token;
     core::TimePoint expires_at;
+    std::string client;
   };
   std::string digest(std::string_view id) const;
   void drop_expired(core::TimePoint now);

@@ -22,6 +22,15 @@ TEST(Sessions, ASessionIsFoundByItsIdUntilItExpires) {
   EXPECT_FALSE(sessions.find(s.id + "0", kT0));
 }
 
+TEST(Sessions, ASessionIsBoundToTheAddressThatLoggedIn) {
+  Sessions sessions({.ttl = 1h});
+  const auto s = sessions.create(kT0, "192.0.2.7");
+  EXPECT_EQ(s.client, "192.0.2.7");
+  ASSERT_TRUE(sessions.find(s.id, kT0, "192.0.2.7"));
+  EXPECT_FALSE(sessions.find(s.id, kT0, "192.0.2.8"));  // the cookie alone is not enough
+  EXPECT_FALSE(sessions.find(s.id, kT0));
+}
+
 TEST(Sessions, EachSessionHasItsOwnIdAndCsrfToken) {
   Sessions sessions;
   const auto a = sessions.create(kT0);

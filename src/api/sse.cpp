@@ -96,12 +96,21 @@ JobEvent final_of(const core::Job& job) {
   return e;
 }
 
+// The job token a request reads with (?token= or the bearer value).
+std::string_view token_of(const Request& request) {
+  if (auto it = request.query.find("token"); it != request.query.end()) return it->second;
+  constexpr std::string_view kPrefix = "Bearer ";
+  std::string_view header = request.authorization;
+  return header.size() > kPrefix.size() ? header.substr(kPrefix.size()) : std::string_view{};
+}
+
 struct Stream {
   engine::Engine& engine;
   engine::Subscription subscription;
   std::shared_ptr<WakeRelay> relay;
   std::optional<core::Job> snapshot;
   bool token_holder = false;
+  StreamLimits::Slot slot;  // counts the stream against its token's and client's limits
 
   ~Stream() { engine.events().unsubscribe(subscription); }
 
@@ -154,6 +163,10 @@ awaitable<Response> job_events(Context& c) {
   if (last_id.size() > kEndSuffix.size() && last_id.ends_with(kEndSuffix)) {
     co_return Response{.status = 204, .content_type = "text/plain"};  // it saw the final event
   }
+  const bool token_holder = c.grant == Grant::job_token;
+  auto slot = c.services.streams.acquire(token_holder ? token_of(c.request) : std::string_view{},
+                                         c.request.remote_address);
+  if (!slot) co_return error_response(slot.error());
   auto relay = std::make_shared<WakeRelay>();
   // Named, not temporaries in the co_await expression: GCC 12 destroys such
   // temporaries twice.
@@ -166,7 +179,8 @@ awaitable<Response> job_events(Context& c) {
                                             .subscription = std::move(start->subscription),
                                             .relay = std::move(relay),
                                             .snapshot = std::move(start->snapshot),
-                                            .token_holder = c.grant == Grant::job_token});
+                                            .token_holder = token_holder,
+                                            .slot = std::move(*slot)});
   Response r;
   r.content_type = "text/event-stream";
   r.headers.emplace_back("X-Accel-Buffering", "no");  // proxies: do not buffer the stream

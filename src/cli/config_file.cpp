@@ -1,5 +1,6 @@
 #include "cli/config_file.hpp"
 
+#include "api/host_policy.hpp"
 #include "core/duration.hpp"
 #include "core/fields.hpp"  // ERRAND_TRY
 #include "engine/push/address_guard.hpp"
@@ -243,15 +244,58 @@ core::Result<PushSettings> read_push(const toml::table& root, const std::string&
   return s;
 }
 
+core::Result<std::optional<std::int64_t>> bounded(const toml::node& v, const Place& at,
+                                                  std::string_view key, std::int64_t max) {
+  if (!v.is_integer() || v.as_integer()->get() < 1 || v.as_integer()->get() > max) {
+    return at.error(key, fmt::format("must be an integer from 1 to {}", max));
+  }
+  return std::optional<std::int64_t>(v.as_integer()->get());
+}
+
+core::Result<ServerSettings> read_server(const toml::table& root, const std::string& path) {
+  ServerSettings s;
+  const auto* node = root.get("server");
+  if (!node) return s;
+  if (!node->is_table()) {
+    return core::invalid("server", fmt::format("{}:{}: \"server\" must be a [server] table", path,
+                                               node->source().begin.line));
+  }
+  const auto& t = *node->as_table();
+  Place at(path, 0, t, "[server]");
+  for (auto&& [k, v] : t) {
+    const auto key = k.str();
+    if (key == "max_connections") {
+      ERRAND_TRY(n, bounded(v, at, key, 1'000'000));
+      s.max_connections = n;
+    } else if (key == "max_queues") {
+      ERRAND_TRY(n, bounded(v, at, key, 10'000'000));
+      s.max_queues = n;
+    } else if (key == "allowed_hosts") {
+      if (!v.is_array()) return at.error(key, "must be an array of host names");
+      std::size_t i = 0;
+      for (const auto& item : *v.as_array()) {
+        const std::string field = fmt::format("allowed_hosts[{}]", i++);
+        if (!item.is_string()) return at.error(key, field + " must be a string");
+        auto host = api::parse_allowed_host(item.as_string()->get(), field);
+        if (!host) return at.error(key, host.error().message);
+        s.allowed_hosts.push_back(std::move(*host));
+      }
+    } else {
+      return at.error(key, "unknown key (expected max_connections, max_queues, allowed_hosts)");
+    }
+  }
+  return s;
+}
+
 core::Result<std::vector<core::ScheduleSpec>> read_schedules(const toml::table& root,
                                                              const std::string& path) {
   std::vector<core::ScheduleSpec> out;
   for (auto&& [k, v] : root) {
-    if (k.str() != "schedule" && k.str() != "queue" && k.str() != "push") {
-      return core::invalid(
-          std::string(k.str()),
-          fmt::format("{}:{}: unknown key \"{}\" (expected [[schedule]], [[queue]] or [push])",
-                      path, k.source().begin.line, k.str()));
+    if (k.str() != "schedule" && k.str() != "queue" && k.str() != "push" && k.str() != "server") {
+      return core::invalid(std::string(k.str()),
+                           fmt::format("{}:{}: unknown key \"{}\" (expected [[schedule]], "
+                                       "[[queue]], [push] or [server])",
+                                       path, k.source().begin.line, k.str()));
     }
   }
   const auto* list = root.get("schedule");
@@ -292,10 +336,13 @@ core::Result<ConfigFile> load_config_file(const std::string& path) {
   if (!queues) return queues.error();
   auto push = read_push(root, path);
   if (!push) return push.error();
+  auto server = read_server(root, path);
+  if (!server) return server.error();
   return ConfigFile{.path = path,
                     .schedules = std::move(*schedules),
                     .queues = std::move(*queues),
-                    .push = std::move(*push)};
+                    .push = std::move(*push),
+                    .server = std::move(*server)};
 }
 
 namespace {

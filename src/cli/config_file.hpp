@@ -34,6 +34,13 @@
 //   insecure_tls = false             # --push-insecure-tls
 //   ca_file = "/etc/errand/ca.pem"   # --push-ca-file
 //
+// and the server's own limits (a flag given on the command line wins):
+//
+//   [server]
+//   max_connections = 1000           # --max-connections
+//   max_queues = 10000               # --max-queues
+//   allowed_hosts = ["errand.internal"]  # --allowed-host (added to the flags')
+//
 // At start the server creates or updates every schedule of the file and
 // removes those the file created earlier but no longer lists (schedules made
 // through the API are left alone, unless the file names them: then the file
@@ -68,11 +75,18 @@ struct PushSettings {
   std::string ca_file;
 };
 
+struct ServerSettings {
+  std::optional<std::int64_t> max_connections;  // 1 … 1,000,000
+  std::optional<std::int64_t> max_queues;       // 1 … 10,000,000
+  std::vector<std::string> allowed_hosts;       // validated, lower case
+};
+
 struct ConfigFile {
   std::string path;
   std::vector<core::ScheduleSpec> schedules;  // validated, source config
   std::vector<QueueDecl> queues;              // validated
   PushSettings push;
+  ServerSettings server;
 };
 
 // Reads and validates `path`. Errors (invalid_argument) read like

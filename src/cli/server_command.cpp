@@ -12,11 +12,17 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/signal_set.hpp>
 
+#include <fmt/format.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -28,6 +34,7 @@ struct ServerArgs {
   std::string listen = "127.0.0.1:8740";
   std::string data = "./errand-data";
   std::vector<std::string> keys;
+  std::string key_file;  // --key-file: one ROLE:SECRET a line
   bool insecure = false;
   std::size_t max_payload = 1 << 20;
   std::size_t max_body = 64 << 20;
@@ -46,7 +53,68 @@ struct ServerArgs {
   std::string push_ca_file;
   std::int64_t push_max_continuations = 1000;
   std::size_t push_max_state = 1 << 20;
+  // Limits (the config file's [server] sets those not given here).
+  std::optional<std::size_t> max_connections;
+  std::optional<std::size_t> max_queues;
+  std::string header_timeout = "10s";
+  std::vector<std::string> allowed_hosts;
+  std::size_t max_streams_per_token = 8;
+  std::size_t max_streams_per_client = 256;
 };
+
+constexpr std::size_t kDefaultMaxConnections = 1000;
+// Descriptors kept for the database, push calls, the listener and timers.
+constexpr std::size_t kReservedDescriptors = 128;
+constexpr std::size_t kDefaultMaxQueues = 10'000;
+
+// Lifts the soft descriptor limit to the hard one: idle keep-alive
+// connections and event streams each hold one.
+std::size_t raise_descriptor_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return 1024;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, 1 << 20);
+    (void)::setrlimit(RLIMIT_NOFILE, &lim);
+    (void)::getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  return lim.rlim_cur == RLIM_INFINITY ? std::size_t{1} << 20
+                                       : static_cast<std::size_t>(lim.rlim_cur);
+}
+
+// Connections, time-outs and Host names from the flags and the file's [server].
+core::Result<void> apply_limits(const ServerArgs& args, const ServerSettings& file,
+                                api::ServerOptions& options, api::HostPolicy& hosts) {
+  const auto descriptors = raise_descriptor_limit();
+  const auto room =
+      descriptors > kReservedDescriptors + 16 ? descriptors - kReservedDescriptors : 16;
+  if (args.max_connections) {
+    options.max_connections = *args.max_connections;
+  } else if (file.max_connections) {
+    options.max_connections = static_cast<std::size_t>(*file.max_connections);
+  } else {
+    options.max_connections = std::min(kDefaultMaxConnections, room);
+  }
+  if (options.max_connections < 1)
+    return core::invalid("--max-connections", "--max-connections must be at least 1");
+  if (options.max_connections > room) {
+    spdlog::warn(
+        "--max-connections {} leaves too few of the {} file descriptors (ulimit -n) for "
+        "the database and push calls: raise ulimit -n or lower --max-connections",
+        options.max_connections, descriptors);
+  }
+  auto header_timeout = core::parse_duration(args.header_timeout, "--header-timeout");
+  if (!header_timeout) return header_timeout.error();
+  if (header_timeout->count() < 100)
+    return core::invalid("--header-timeout", "--header-timeout must be at least 100ms");
+  options.header_timeout = *header_timeout;
+  hosts.allowed = file.allowed_hosts;
+  for (const auto& text : args.allowed_hosts) {
+    auto host = api::parse_allowed_host(text, "--allowed-host");
+    if (!host) return host.error();
+    hosts.allowed.push_back(std::move(*host));
+  }
+  return {};
+}
 
 // The dispatcher's options from the flags and the config file's [push].
 core::Result<engine::push::DispatcherOptions> push_options(const ServerArgs& args,
@@ -93,8 +161,37 @@ bool is_loopback_host(const std::string& host) {
   return !ec && a.is_loopback();
 }
 
+// --key-file: one ROLE:SECRET a line; blank lines and lines starting with #
+// are skipped. Errors name the file and line (never the secret).
+std::vector<std::string> read_key_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw CLI::ValidationError("--key-file", "cannot read " + path);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    spdlog::warn("{} is readable by other users: chmod 600 it", path);
+  }
+  std::vector<std::string> texts;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+    const auto start = line.find_first_not_of(" \t");
+    if (start == std::string::npos || line[start] == '#') continue;
+    line.erase(0, start);
+    if (auto key = api::parse_api_key(line); !key) {
+      throw CLI::ValidationError("--key-file",
+                                 fmt::format("{}:{}: {}", path, number, key.error().message));
+    }
+    texts.push_back(line);
+  }
+  return texts;
+}
+
 std::vector<api::ApiKey> collect_keys(const ServerArgs& args) {
   std::vector<std::string> texts = args.keys;
+  if (!args.key_file.empty()) {
+    auto from_file = read_key_file(args.key_file);
+    texts.insert(texts.end(), from_file.begin(), from_file.end());
+  }
   if (const char* env = std::getenv("ERRAND_KEYS"); env && *env) {
     std::string all = env;
     std::size_t start = 0;
@@ -113,6 +210,23 @@ std::vector<api::ApiKey> collect_keys(const ServerArgs& args) {
     keys.push_back(std::move(*key));
   }
   return keys;
+}
+
+// The data directory holds push secrets, the token secret and every payload:
+// only the server's user may read it. New files are 0600 (umask), the
+// directory 0700, also when an older version created it 0755.
+core::Result<void> make_private_data_dir(const std::string& dir) {
+  ::umask(077);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace, ec);
+  if (ec) {
+    return core::make_error(
+        core::errc::unavailable,
+        fmt::format("cannot make {} private (mode 0700): {}", dir, ec.message()), "data");
+  }
+  return {};
 }
 
 int run_server(const ServerArgs& args) {
@@ -155,6 +269,13 @@ int run_server(const ServerArgs& args) {
       std::cerr << "errand: " << ok.error().message << "\n";
       return 2;
     }
+    if (origin == "*" && keys.empty() && !args.insecure) {
+      std::cerr << "errand: --cors-origin '*' on a server without API keys would let every web "
+                   "page its visitors open act as admin here (enqueue, read payloads and push "
+                   "secrets). Name your app's origin, add --key admin:SECRET (or --key-file), or "
+                   "pass --insecure.\n";
+      return 2;
+    }
   }
 
   ConfigFile config;
@@ -167,14 +288,25 @@ int run_server(const ServerArgs& args) {
     config = std::move(*loaded);
   }
 
+  api::HostPolicy hosts;
+  if (auto ok = apply_limits(args, config.server, options, hosts); !ok) {
+    std::cerr << "errand: " << ok.error().message << "\n";
+    return 2;
+  }
+  const std::size_t max_queues = args.max_queues ? *args.max_queues
+                                 : config.server.max_queues
+                                     ? static_cast<std::size_t>(*config.server.max_queues)
+                                     : kDefaultMaxQueues;
   auto push = push_options(args, config.push);
   if (!push) {
     std::cerr << "errand: " << push.error().message << "\n";
     return 2;
   }
 
-  std::error_code fs_ec;
-  std::filesystem::create_directories(args.data, fs_ec);
+  if (auto ok = make_private_data_dir(args.data); !ok) {
+    std::cerr << "errand: " << ok.error().message << "\n";
+    return 1;
+  }
   auto store = store::SqliteStore::open({.dir = args.data, .store = {}});
   if (!store) {
     std::cerr << "errand: " << store.error().message << "\n";
@@ -190,7 +322,9 @@ int run_server(const ServerArgs& args) {
   asio::io_context io(static_cast<int>(threads));
   core::SystemClock clock;
   engine::Engine engine(io.get_executor(), **store, clock,
-                        {.retention = *retention, .prune_interval = core::Millis{10 * 60'000}});
+                        {.retention = *retention,
+                         .prune_interval = core::Millis{10 * 60'000},
+                         .max_queues = max_queues});
   if (!args.config.empty()) {
     auto synced = apply_config_file(io, engine, config);
     if (!synced) {
@@ -213,12 +347,18 @@ int run_server(const ServerArgs& args) {
   }
   api::Auth auth(keys, *secret, args.insecure, args.dashboard_password);
   api::Sessions sessions({.ttl = *session_ttl});
+  api::StreamLimits streams(
+      {.per_token = args.max_streams_per_token, .per_client = args.max_streams_per_client});
+  api::LoginThrottle logins;
   api::Services services{engine,
                          auth,
                          **store,
                          {.max_payload = args.max_payload, .token_ttl = *token_ttl},
                          {.origins = args.cors_origins},
-                         sessions};
+                         sessions,
+                         std::move(hosts),
+                         streams,
+                         logins};
   api::Router router(api::all_routes());
   api::HttpServer server(io, router, services, options);
   auto endpoint = server.listen();
@@ -278,7 +418,9 @@ void add_server_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--key", args->keys,
                   "API key ROLE:SECRET, ROLE one of admin, producer, worker (repeatable; also "
-                  "ERRAND_KEYS=ROLE:SECRET,...)");
+                  "ERRAND_KEYS=ROLE:SECRET,...). Visible in ps: prefer --key-file or ERRAND_KEYS");
+  cmd->add_option("--key-file", args->key_file,
+                  "File of API keys, one ROLE:SECRET a line (# comments); keep it mode 0600");
   cmd->add_flag("--insecure", args->insecure,
                 "Allow listening on a non-loopback address without API keys");
   cmd->add_option("--max-payload", args->max_payload, "Largest job payload in bytes")
@@ -316,6 +458,27 @@ void add_server_command(CLI::App& app) {
                   "Most continuations of one push job")
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000}));
+  cmd->add_option("--max-connections", args->max_connections,
+                  "Most connections open at once; at the limit the one idle longest is closed "
+                  "(default 1000, or less under a low ulimit -n)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  cmd->add_option("--header-timeout", args->header_timeout,
+                  "How long a new connection may take to send its first request head")
+      ->capture_default_str();
+  cmd->add_option("--max-queues", args->max_queues,
+                  "Most queues; a request that would create one more gets 429 (default 10000)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+  cmd->add_option("--max-streams-per-token", args->max_streams_per_token,
+                  "Most job event streams open at once with one job token")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}));
+  cmd->add_option("--max-streams-per-client", args->max_streams_per_client,
+                  "Most job event streams open at once from one client address")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  cmd->add_option("--allowed-host", args->allowed_hosts,
+                  "A host name this server is reached by, besides IP addresses and localhost; "
+                  "without keys other Host names are refused (repeatable)");
   cmd->add_option("--push-max-state", args->push_max_state,
                   "Largest continuation state of a push job, in bytes")
       ->capture_default_str()

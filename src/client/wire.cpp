@@ -520,7 +520,7 @@ core::Result<std::vector<QueueInfo>> parse_queues(const json::value& v) {
 }
 
 std::optional<errc> errc_from_name(std::string_view name) noexcept {
-  for (int i = 1; i <= static_cast<int>(errc::method_not_allowed); ++i) {
+  for (int i = 1; i <= static_cast<int>(errc::too_many_requests); ++i) {
     auto code = static_cast<errc>(i);
     if (core::errc_name(code) == name) return code;
   }
@@ -543,6 +543,8 @@ errc errc_from_status(int status) noexcept {
       return errc::conflict;
     case 413:
       return errc::payload_too_large;
+    case 429:
+      return errc::too_many_requests;
     case 503:
       return errc::unavailable;
     default:

@@ -42,6 +42,8 @@ std::string_view errc_name(errc e) noexcept {
       return "internal";
     case errc::method_not_allowed:
       return "method_not_allowed";
+    case errc::too_many_requests:
+      return "too_many_requests";
   }
   return "unknown";
 }

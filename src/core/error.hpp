@@ -26,6 +26,7 @@ enum class errc {
   unavailable = 7,         // 503: the store refuses writes (failed fsync) or is stopping
   internal = 8,            // 500: a bug or an unexpected storage failure
   method_not_allowed = 9,  // 405
+  too_many_requests = 10,  // 429: a rate or resource limit; the answer says which
 };
 
 const boost::system::error_category& errand_category() noexcept;

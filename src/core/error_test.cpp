@@ -19,6 +19,7 @@ TEST(Errc, StableNames) {
   EXPECT_EQ(errc_name(errc::unavailable), "unavailable");
   EXPECT_EQ(errc_name(errc::internal), "internal");
   EXPECT_EQ(errc_name(errc::method_not_allowed), "method_not_allowed");
+  EXPECT_EQ(errc_name(errc::too_many_requests), "too_many_requests");
 }
 
 TEST(Errc, ErrorCodeCategory) {

@@ -2,6 +2,8 @@
 
 #include "engine/await_store.hpp"
 
+#include <fmt/format.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -50,7 +52,42 @@ void Engine::on_store_change(const store::ChangeNotice& notice) {
   }
 }
 
+Task<store::Unit> Engine::admit_queues(std::vector<std::pair<std::string, std::string>> names) {
+  if (!queue_names_loaded_) {
+    auto all = co_await queues();
+    if (!all) co_return all.error();
+    remember_queues(*all);
+  }
+  std::lock_guard lock(queue_names_mutex_);
+  std::unordered_set<std::string_view> fresh;
+  for (const auto& [name, field] : names) {
+    if (queue_names_.contains(name) || fresh.contains(name)) continue;
+    if (queue_names_.size() + fresh.size() >= options_.max_queues) {
+      co_return core::make_error(
+          core::errc::too_many_requests,
+          fmt::format("this server has {} queues, its limit (--max-queues): queue \"{}\" would "
+                      "be a new one; use an existing queue or raise --max-queues",
+                      queue_names_.size(), name),
+          field);
+    }
+    fresh.insert(name);
+  }
+  for (const auto name : fresh) queue_names_.emplace(name);
+  co_return store::Unit{};
+}
+
+void Engine::remember_queues(const std::vector<store::QueueInfo>& queues) {
+  std::lock_guard lock(queue_names_mutex_);
+  for (const auto& q : queues) queue_names_.insert(q.name);
+  queue_names_loaded_ = true;
+}
+
 Task<std::vector<store::InsertOutcome>> Engine::enqueue(std::vector<EnqueueRequest> requests) {
+  std::vector<std::pair<std::string, std::string>> names;
+  names.reserve(requests.size());
+  for (const auto& r : requests) names.emplace_back(r.queue, r.queue_field);
+  auto admitted = co_await admit_queues(std::move(names));
+  if (!admitted) co_return admitted.error();
   const auto now = clock_.now();
   store::JobInsertManyParams params{.jobs = {}, .now = now};
   params.jobs.reserve(requests.size());
@@ -218,12 +255,18 @@ Task<std::map<std::string, core::TimePoint>> Engine::oldest_ready() {
 }
 
 Task<store::QueueInfo> Engine::pause(std::string queue, bool paused) {
+  std::vector<std::pair<std::string, std::string>> names{{queue, "queue"}};
+  auto admitted = co_await admit_queues(std::move(names));
+  if (!admitted) co_return admitted.error();
   co_return co_await await_store<store::QueueInfo>([&](auto done) {
     store_.queue_pause({.queue = std::move(queue), .paused = paused}, std::move(done));
   });
 }
 
 Task<store::QueueInfo> Engine::configure(store::QueueConfigureParams params) {
+  std::vector<std::pair<std::string, std::string>> names{{params.queue, "queue"}};
+  auto admitted = co_await admit_queues(std::move(names));
+  if (!admitted) co_return admitted.error();
   auto info = co_await await_store<store::QueueInfo>(
       [&](auto done) { store_.queue_configure(std::move(params), std::move(done)); });
   if (info && queue_listener_) queue_listener_(*info);

@@ -32,6 +32,8 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <unordered_set>
+#include <utility>
 
 namespace errand::engine {
 
@@ -40,6 +42,7 @@ using Task = boost::asio::awaitable<core::Result<T>>;
 
 struct EnqueueRequest {
   std::string queue;
+  std::string queue_field = "queue";  // the request field naming `queue`, for errors
   std::string type;
   core::RawJson payload;  // verbatim (core/json_text.hpp)
   std::optional<core::Millis> delay;
@@ -74,6 +77,9 @@ struct EngineOptions {
   core::Millis retention{7 * 86'400'000};    // finished jobs are kept this long
   core::Millis prune_interval{10 * 60'000};  // how often pruning runs
   bool run_timer = true;                     // false in tests that drive tick()
+  // Queues are never deleted and each costs memory in every stats sample:
+  // a change that would create one more than this is refused.
+  std::size_t max_queues = 10'000;
   EventBusOptions events;
   StatsOptions stats;
 };
@@ -106,6 +112,8 @@ class Engine {
   void stop();
 
   // Assigns ids and run_at; inserts all or none. Durable when it completes.
+  // Errors: too_many_requests (naming the request's queue_field) when it
+  // would create a queue beyond options.max_queues.
   Task<std::vector<store::InsertOutcome>> enqueue(std::vector<EnqueueRequest> requests);
 
   Task<core::Job> get(std::string id);
@@ -132,8 +140,10 @@ class Engine {
   Task<std::vector<store::QueueInfo>> queues();
   // Each queue's longest-waiting queued job's run_at (store::queue_oldest_ready).
   Task<std::map<std::string, core::TimePoint>> oldest_ready();
+  // Creating a queue beyond options.max_queues: too_many_requests (field "queue").
   Task<store::QueueInfo> pause(std::string queue, bool paused);
-  // Replaces the queue's pause flag and config, creating it if missing.
+  // Replaces the queue's pause flag and config, creating it if missing
+  // (beyond options.max_queues: too_many_requests, field "queue").
   Task<store::QueueInfo> configure(store::QueueConfigureParams params);
   // Errors: not_found.
   Task<store::QueueInfo> queue(std::string name);
@@ -184,6 +194,11 @@ class Engine {
                     const std::shared_ptr<boost::asio::steady_timer>& timer,
                     const boost::asio::any_io_executor& executor);
   void note_claim(const std::string& worker, const std::vector<core::Job>& jobs);
+  // Counts the queues a change names against options.max_queues, reading
+  // the store's queue list the first time. `names` pairs a queue with the
+  // request field naming it. Errors: too_many_requests, or the store's.
+  Task<store::Unit> admit_queues(std::vector<std::pair<std::string, std::string>> names);
+  void remember_queues(const std::vector<store::QueueInfo>& queues);
   // Wraps a store callback so that `publish(value)` runs first, on the
   // store's thread: events are published in commit order.
   template <class T, class F>
@@ -211,6 +226,11 @@ class Engine {
   std::atomic<std::uint64_t> ticks_{0};
   std::unique_ptr<Schedules> schedules_;
   std::function<void(const store::QueueInfo&)> queue_listener_;
+
+  // Every queue known to exist (or admitted): the max_queues count.
+  std::mutex queue_names_mutex_;
+  std::unordered_set<std::string> queue_names_;  // guarded by queue_names_mutex_
+  std::atomic<bool> queue_names_loaded_{false};
 
   EventBus events_;
   StatsHistory history_;

@@ -64,7 +64,10 @@ asio::awaitable<void> Engine::stats_loop() {
   while (!stopping_) {
     auto queues = co_await this->queues();
     if (stopping_) break;
-    if (queues) history_.sample(clock_.now(), *queues);
+    if (queues) {
+      history_.sample(clock_.now(), *queues);
+      remember_queues(*queues);  // queues made by schedules count too
+    }
     stats_timer_->expires_after(options_.stats.step);
     boost::system::error_code ec;
     co_await stats_timer_->async_wait(asio::redirect_error(asio::use_awaitable, ec));

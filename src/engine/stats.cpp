@@ -17,12 +17,32 @@ double percentile(const std::vector<double>& sorted, double p) {
   return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
 }
 
+// About what one queue's entry in a sample's map takes: the node, the name
+// and the counters.
+std::size_t entry_bytes(const std::string& name) {
+  return 96 + name.size();
+}
+
 }  // namespace
 
 StatsHistory::StatsHistory(StatsOptions options) : options_(options) {}
 
+void StatsHistory::forget_queues(Sample& sample) {
+  queue_bytes_ -= sample.bytes;
+  sample.queues.clear();
+  sample.queues_kept = false;
+  sample.bytes = 0;
+}
+
 void StatsHistory::trim(core::TimePoint now) {
-  while (samples_.size() > 1 && samples_.front().at < now - options_.span) samples_.pop_front();
+  while (samples_.size() > 1 && samples_.front().at < now - options_.span) {
+    queue_bytes_ -= samples_.front().bytes;
+    samples_.pop_front();
+  }
+  // Oldest first; the newest sample always keeps its queues.
+  for (std::size_t i = 0; queue_bytes_ > options_.max_queue_bytes && i + 1 < samples_.size(); ++i) {
+    if (samples_[i].queues_kept) forget_queues(samples_[i]);
+  }
   while (!waits_.empty() && waits_.front().first <= now - options_.span) waits_.pop_front();
   std::erase_if(workers_, [&](const auto& w) { return w.second <= now - options_.span; });
 }
@@ -30,11 +50,14 @@ void StatsHistory::trim(core::TimePoint now) {
 void StatsHistory::sample(core::TimePoint now, const std::vector<store::QueueInfo>& queues) {
   Sample s{.at = now, .all = {}, .queues = {}};
   for (const auto& q : queues) {
-    s.queues[q.name] = {q.processed, q.failed};
     s.all.processed += q.processed;
     s.all.failed += q.failed;
+    if (q.processed == 0 && q.failed == 0) continue;  // a missing queue reads as zero
+    s.queues[q.name] = {q.processed, q.failed};
+    s.bytes += entry_bytes(q.name);
   }
   std::lock_guard lock(mutex_);
+  queue_bytes_ += s.bytes;
   samples_.push_back(std::move(s));
   trim(now);
 }
@@ -60,12 +83,15 @@ std::map<std::string, QueueRate> StatsHistory::queue_rates(core::TimePoint now,
   std::lock_guard lock(mutex_);
   if (samples_.size() < 2) return out;
   const auto& last = samples_.back();
-  // The newest sample at or before the window's start (else the oldest).
-  const Sample* base = &samples_.front();
+  // The newest sample with its queues at or before the window's start (else
+  // the oldest with its queues).
+  const Sample* base = nullptr;
   for (const auto& s : samples_) {
-    if (s.at > now - window) break;
+    if (!s.queues_kept) continue;
+    if (base && s.at > now - window) break;
     base = &s;
   }
+  if (base == &last) return out;
   const auto elapsed = std::chrono::duration_cast<core::Millis>(last.at - base->at);
   for (const auto& [name, totals] : last.queues) {
     const auto before = base->queues.find(name);
@@ -105,6 +131,11 @@ LatencySummary StatsHistory::latency(core::TimePoint now, core::Millis window) c
   out.p50_ms = percentile(values, 0.50);
   out.p95_ms = percentile(values, 0.95);
   return out;
+}
+
+std::size_t StatsHistory::queue_bytes() const {
+  std::lock_guard lock(mutex_);
+  return queue_bytes_;
 }
 
 std::size_t StatsHistory::workers_seen(core::TimePoint now) const {

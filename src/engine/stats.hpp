@@ -7,7 +7,13 @@
 // engine: the counters live in the store, so the rates include every server
 // sharing it, and a sample costs one read of the queue table. Latency and
 // workers are what this server's claims saw. The history starts when the
-// server starts. Thread-safe.
+// server starts.
+//
+// Memory is bounded: a sample keeps per-queue counters only for queues that
+// have processed or failed anything, and all samples' per-queue counters
+// together stay under `max_queue_bytes` — past it the oldest samples keep
+// only their totals (the overview's series stays whole; per-queue rates
+// then reach back as far as the kept samples). Thread-safe.
 #pragma once
 
 #include "core/time.hpp"
@@ -29,6 +35,7 @@ struct StatsOptions {
   core::Millis span{3'600'000};             // how far back the history reaches
   std::size_t latency_samples = 4096;       // the most recent claims' waits kept
   core::Millis worker_seen_within{60'000};  // "connected": claimed within this
+  std::size_t max_queue_bytes = 16 << 20;   // per-queue counters of all samples (about)
 };
 
 struct ThroughputSeries {
@@ -68,6 +75,8 @@ class StatsHistory {
   std::size_t workers_seen(core::TimePoint now) const;
 
   const StatsOptions& options() const { return options_; }
+  // About how many bytes the samples' per-queue counters take.
+  std::size_t queue_bytes() const;
 
  private:
   struct Totals {
@@ -77,13 +86,17 @@ class StatsHistory {
   struct Sample {
     core::TimePoint at;
     Totals all;
-    std::map<std::string, Totals> queues;
+    std::map<std::string, Totals> queues;  // queues with non-zero counters
+    bool queues_kept = true;               // false: dropped to bound memory
+    std::size_t bytes = 0;                 // about what `queues` takes
   };
   void trim(core::TimePoint now);
+  void forget_queues(Sample& sample);
 
   const StatsOptions options_;
   mutable std::mutex mutex_;
   std::deque<Sample> samples_;                            // oldest first
+  std::size_t queue_bytes_ = 0;                           // sum of samples_' bytes
   std::deque<std::pair<core::TimePoint, double>> waits_;  // (claimed at, waited ms)
   std::map<std::string, core::TimePoint, std::less<>> workers_;
 };

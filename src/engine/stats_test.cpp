@@ -53,6 +53,31 @@ TEST(StatsHistory, QueueRatesAverageOverTheWindow) {
   EXPECT_TRUE(StatsHistory().queue_rates(kT0, 1h).empty());
 }
 
+TEST(StatsHistory, IdleQueuesCostNothingAndQueueCountersStayUnderTheirBound) {
+  // 20,000 queues that never ran anything: no per-queue counters at all.
+  std::vector<store::QueueInfo> idle;
+  for (int i = 0; i < 20'000; ++i) idle.push_back(queue("q" + std::to_string(i), 0, 0));
+  StatsHistory empty({.step = 10s});
+  for (int i = 0; i < 10; ++i) empty.sample(kT0 + i * 10s, idle);
+  EXPECT_EQ(empty.queue_bytes(), 0u);
+
+  // 1,000 busy queues a sample, about 100 KB: a 300 KB bound keeps the newest few.
+  StatsHistory h({.step = 10s, .max_queue_bytes = 300'000});
+  for (int i = 0; i <= 60; ++i) {
+    std::vector<store::QueueInfo> busy;
+    for (int q = 0; q < 1'000; ++q) busy.push_back(queue("q" + std::to_string(q), i * 10, 0));
+    h.sample(kT0 + i * 10s, busy);
+    EXPECT_LE(h.queue_bytes(), 300'000u);
+  }
+  const auto now = kT0 + 600s;
+  EXPECT_EQ(h.series(now, 1h).at.size(), 60u);  // the totals are all kept
+  EXPECT_DOUBLE_EQ(h.series(now, 1h).processed[0], 1'000.0);
+  // Per-queue rates reach back as far as the kept samples: still right.
+  const auto rates = h.queue_rates(now, 1h);
+  ASSERT_EQ(rates.size(), 1'000u);
+  EXPECT_DOUBLE_EQ(rates.at("q7").processed_per_s, 1.0);
+}
+
 TEST(StatsHistory, LatencyPercentilesOfClaimsInTheWindow) {
   StatsHistory h;
   EXPECT_FALSE(h.latency(kT0, 1h).p50_ms);

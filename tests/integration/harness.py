@@ -171,7 +171,7 @@ class ErrandServer:
     """
 
     def __init__(self, data_dir=None, keys=(), extra_args=(), listen="127.0.0.1:0", env=None,
-                 start_timeout=20):
+                 start_timeout=20, preexec_fn=None):
         self._tmp = None
         if data_dir is None:
             self._tmp = tempfile.mkdtemp(prefix="errand-it-")
@@ -185,6 +185,7 @@ class ErrandServer:
         self.listen = listen
         self.env = env
         self.start_timeout = start_timeout
+        self.preexec_fn = preexec_fn  # runs in the child before exec (e.g. lower a resource limit)
         self.proc = None
         self.url = None
         self.host = None
@@ -216,7 +217,7 @@ class ErrandServer:
         log = open(self.log_path, "ab", buffering=0)
         log.write(f"==== start {' '.join(self.command())}\n".encode())
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, env=env)
+                                     stderr=subprocess.STDOUT, env=env, preexec_fn=self.preexec_fn)
         _live_servers.add(self)
         self.exit_code = None
         found = threading.Event()

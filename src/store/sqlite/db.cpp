@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <mutex>
 #include <utility>
@@ -48,6 +49,10 @@ core::Result<std::unique_ptr<Db>> Db::open(const std::string& path) {
                             fmt::format("cannot open database {}: {}", path, message));
   }
   sqlite3_extended_result_codes(handle, 1);
+  // Payloads, push secrets and header values live here: owner only, also for
+  // files an older version created 0644. SQLite gives new -wal and -shm files
+  // the database's mode.
+  for (const char* suffix : {"", "-wal", "-shm"}) ::chmod((path + suffix).c_str(), 0600);
   return std::unique_ptr<Db>(new Db(handle, path));
 }
 

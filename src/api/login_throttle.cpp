@@ -1,0 +1,68 @@
+#include "api/login_throttle.hpp"
+
+#include "core/duration.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace errand::api {
+
+LoginThrottle::LoginThrottle(LoginThrottleOptions options) : options_(options) {}
+
+LoginThrottle::Window& LoginThrottle::window_of(const std::string& address, core::TimePoint now) {
+  auto it = windows_.find(address);
+  if (it == windows_.end()) {
+    if (windows_.size() >= options_.max_addresses) {
+      // Expired windows first; else the stalest address makes room.
+      std::erase_if(windows_,
+                    [&](const auto& w) { return w.second.start + options_.window <= now; });
+      if (windows_.size() >= options_.max_addresses) {
+        windows_.erase(std::min_element(windows_.begin(), windows_.end(), [](auto& a, auto& b) {
+          return a.second.start < b.second.start;
+        }));
+      }
+    }
+    return windows_.emplace(address, Window{.start = now}).first->second;
+  }
+  auto& w = it->second;
+  if (w.start + options_.window <= now) {
+    const bool consecutive = w.start + 2 * options_.window > now;
+    w = Window{.start = now,
+               .previous_failures = consecutive ? w.failures : 0,
+               .previous_refused = consecutive ? w.refused : 0};
+  }
+  return w;
+}
+
+std::optional<core::Millis> LoginThrottle::refused_for(const std::string& address,
+                                                       core::TimePoint now) {
+  std::lock_guard lock(mutex_);
+  auto& w = window_of(address, now);
+  if (w.failures < options_.max_failures) return std::nullopt;
+  ++w.refused;
+  return std::max(core::Millis{1000},
+                  std::chrono::duration_cast<core::Millis>(w.start + options_.window - now));
+}
+
+std::optional<std::string> LoginThrottle::failed(const std::string& address, core::TimePoint now) {
+  std::lock_guard lock(mutex_);
+  auto& w = window_of(address, now);
+  ++w.failures;
+  const auto window = core::format_duration(options_.window);
+  if (w.failures == options_.max_failures) {
+    return fmt::format(
+        "dashboard login: {} failed {} times within {}; its logins are refused for the rest of "
+        "the window",
+        address, w.failures, window);
+  }
+  if (w.failures > 1) return std::nullopt;
+  std::string line = fmt::format("dashboard login failed from {}", address);
+  if (w.previous_failures > 0) {
+    line += fmt::format(" (the {} before: {} failed, {} refused)", window, w.previous_failures,
+                        w.previous_refused);
+  }
+  return line;
+}
+
+}  // namespace errand::api

@@ -1,0 +1,441 @@
+"""Regression tests of the security review (issue 25): each class is one
+finding, and each test fails on the code before its fix.
+
+README.md "Security" and docs/API.md describe the behaviour tested here.
+"""
+
+import http.client
+import json
+import os
+import resource
+import socket
+import stat
+import tempfile
+import time
+import unittest
+
+from harness import ErrandServer, ErrandTestCase, ServerError, poll_until
+
+ADMIN = "admin-secret-0123456789"
+PRODUCER = "producer-secret-0123456789"
+PASSWORD = "correct horse battery"
+
+
+def raw(server, timeout=5, source=None):
+    """A plain socket to the server (from `source`, another loopback address, if given)."""
+    return socket.create_connection((server.host, server.port), timeout=timeout,
+                                    source_address=(source, 0) if source else None)
+
+
+def send_head(sock, method, path, headers=None):
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1"]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+
+
+def read_response(sock, whole_body=True):
+    """(status, headers, body) of the next answer; body is parsed JSON when whole_body
+    and the answer has a Content-Length. Raises ConnectionError when the server
+    closes without answering."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed without an answer (read {data!r})")
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0"))
+    if whole_body and length:
+        while len(rest) < length:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            rest += chunk
+        return int(lines[0].split()[1]), headers, json.loads(rest[:length])
+    return int(lines[0].split()[1]), headers, rest
+
+
+def closed_without_answer(sock):
+    try:
+        return sock.recv(1) == b""
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+
+
+def request_from(server, source, method, path, body=None, headers=None):
+    """One request over a new connection from another loopback address."""
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=10,
+                                      source_address=(source, 0))
+    try:
+        hdrs = dict(headers or {})
+        payload = None
+        if body is not None:
+            payload = json.dumps(body).encode()
+            hdrs["Content-Type"] = "application/json"
+        conn.request(method, path, body=payload, headers=hdrs)
+        resp = conn.getresponse()
+        text = resp.read().decode()
+        return resp.status, json.loads(text) if text else None, {k.lower(): v for k, v in resp.getheaders()}
+    finally:
+        conn.close()
+
+
+def refused_start(test, server):
+    """Starts `server`, which must exit before listening; returns (exit code, output)."""
+    try:
+        with test.assertRaises(ServerError):
+            server.start()
+        code = server.exit_code if server.exit_code is not None else server.proc.wait(10)
+        test.assertNotIn("errand listening", server.log_text())
+        return code, server.log_text()
+    finally:
+        server.cleanup()
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+class CorsWildcardWithoutKeysTest(ErrandTestCase):
+    """Row 9: --cors-origin '*' on a keyless server let every web page act as admin."""
+
+    def test_wildcard_without_keys_refuses_to_start(self):
+        code, out = refused_start(self, ErrandServer(extra_args=["--cors-origin", "*"]))
+        self.assertEqual(code, 2, out)
+        self.assertIn("--cors-origin '*'", out)
+        self.assertIn("--insecure", out)
+
+    def test_wildcard_with_keys_or_insecure_starts(self):
+        for kwargs in ({"keys": [("admin", ADMIN)], "extra_args": ["--cors-origin", "*"]},
+                       {"extra_args": ["--cors-origin", "*", "--insecure"]}):
+            with self.subTest(**kwargs), ErrandServer(**kwargs) as s:
+                self.assertEqual(s.request("GET", "/healthz").status, 200)
+
+
+class PrivateDataTest(ErrandTestCase):
+    """Row 11: the data directory was 0755 and its database 0644; keys were only in argv."""
+
+    def test_data_directory_and_database_are_private(self):
+        with ErrandServer() as s:
+            s.enqueue("private", payload={"secret": "x"})
+            self.assertEqual(mode_of(s.data_dir), 0o700)
+            for name in ("errand.db", "errand.db-wal", "secret"):
+                path = os.path.join(s.data_dir, name)
+                if os.path.exists(path):
+                    self.assertEqual(mode_of(path), 0o600, name)
+            self.assertTrue(os.path.exists(os.path.join(s.data_dir, "errand.db")))
+
+    def test_an_older_open_data_directory_is_made_private(self):
+        with ErrandServer() as s:
+            s.enqueue("private")
+            s.stop()
+            os.chmod(s.data_dir, 0o755)
+            db = os.path.join(s.data_dir, "errand.db")
+            os.chmod(db, 0o644)
+            s.start()
+            self.assertEqual(mode_of(s.data_dir), 0o700)
+            self.assertEqual(mode_of(db), 0o600)
+            self.assertEqual(s.counts("private")["queued"], 1)
+
+    def key_file(self, text):
+        fd, path = tempfile.mkstemp(prefix="errand-keys-")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        self.addCleanup(os.unlink, path)
+        return path
+
+    def test_keys_from_a_key_file(self):
+        path = self.key_file(f"# Errand keys\n\nadmin:{ADMIN}\n  producer:{PRODUCER}  \n")
+        with ErrandServer(extra_args=["--key-file", path]) as s:
+            self.assertError(s.request("GET", "/v1/queues", key=None), 401, "unauthorized")
+            self.assertEqual(s.request("GET", "/v1/queues", key=ADMIN).status, 200)
+            self.assertEqual(s.request("POST", "/v1/jobs", {"queue": "kf"}, key=PRODUCER).status, 202)
+            self.assertError(s.request("PUT", "/v1/queues/kf", {}, key=PRODUCER), 403, "forbidden")
+
+    def test_a_bad_key_file_line_is_named_without_its_secret(self):
+        path = self.key_file(f"admin:{ADMIN}\nboss:hunter2-but-longer-than-16\n")
+        code, out = refused_start(self, ErrandServer(extra_args=["--key-file", path]))
+        self.assertEqual(code, 2, out)
+        self.assertIn(f"{path}:2:", out)
+        self.assertNotIn("hunter2", out)
+        code, out = refused_start(self, ErrandServer(extra_args=["--key-file", path + ".missing"]))
+        self.assertEqual(code, 2, out)
+        self.assertIn("cannot read", out)
+
+
+class ConnectionFloodTest(ErrandTestCase):
+    """Row 1: out of descriptors the accept loop spun and logged ~170,000 lines/s while
+    /healthz timed out; idle connections were never closed; one token opened any
+    number of event streams."""
+
+    def healthz(self, server):
+        conn = server.connection(timeout=5)
+        try:
+            return conn.request("GET", "/healthz", retry=False).status
+        finally:
+            conn.close()
+
+    def test_idle_connections_beyond_the_descriptor_limit_leave_it_answerable(self):
+        def few_descriptors():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < 1024:  # this process holds the 400 connections
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
+
+        with ErrandServer(preexec_fn=few_descriptors) as s:
+            idle = []
+            try:
+                for _ in range(400):  # more than the server has descriptors, nothing sent
+                    idle.append(raw(s))
+                for _ in range(3):
+                    self.assertEqual(self.healthz(s), 200)
+                self.assertEqual(s.enqueue("flood")["state"], "queued")
+            finally:
+                for sock in idle:
+                    sock.close()
+            self.assertEqual(self.healthz(s), 200)
+            log = s.log_text()
+            self.assertLessEqual(log.count("accept failed"), 3, s.log_tail())
+            self.assertLessEqual(log.count("connection(s) refused"), 3, s.log_tail())
+
+    def test_a_connection_that_sends_nothing_is_closed_after_the_header_deadline(self):
+        with ErrandServer(extra_args=["--header-timeout", "500ms"]) as s:
+            sock = raw(s)
+            started = time.monotonic()
+            try:
+                self.assertTrue(closed_without_answer(sock))
+            finally:
+                sock.close()
+            self.assertGreaterEqual(time.monotonic() - started, 0.4)
+            self.assertEqual(self.healthz(s), 200)
+
+    def test_busy_connections_at_the_limit_refuse_new_ones_until_one_is_free(self):
+        with ErrandServer(extra_args=["--max-connections", "3"]) as s:
+            claims = []
+            for i in range(3):  # long-polls: busy, not idle
+                sock = raw(s, timeout=10)
+                body = json.dumps({"queues": ["empty"], "worker": f"w{i}", "wait": "2s"}).encode()
+                # 100 Continue says the server has read the head: from then on the connection is busy.
+                send_head(sock, "POST", "/v1/claim", {"Content-Length": len(body), "Expect": "100-continue"})
+                self.assertEqual(read_response(sock, whole_body=False)[0], 100)
+                sock.sendall(body)
+                claims.append(sock)
+
+            def probe():
+                sock = raw(s)
+                try:
+                    send_head(sock, "GET", "/healthz", {"Connection": "close"})
+                    return read_response(sock)[0]
+                except ConnectionError:
+                    return "refused"
+                finally:
+                    sock.close()
+
+            self.assertEqual(probe(), "refused")
+            for sock in claims:  # the long-polls end and their connections go idle: room again
+                self.assertEqual(read_response(sock)[0], 200)
+            self.assertEqual(probe(), 200)
+            for sock in claims:
+                sock.close()
+            self.assertIn("--max-connections", s.log_text())
+
+    def test_event_streams_are_capped_per_token_and_per_client(self):
+        args = ["--max-streams-per-token", "2", "--max-streams-per-client", "3"]
+        with ErrandServer(extra_args=args) as s:
+            job = s.enqueue("streams")
+            path = f"/v1/jobs/{job['id']}/events"
+            streams = []
+            try:
+                for query in (f"?token={job['token']}",) * 2 + ("",):
+                    sock = raw(s)
+                    send_head(sock, "GET", path + query)
+                    status, headers, _ = read_response(sock, whole_body=False)
+                    self.assertEqual(status, 200)
+                    self.assertEqual(headers["content-type"], "text/event-stream")
+                    streams.append(sock)
+                for query, field in ((f"?token={job['token']}", "token"), ("", None)):
+                    r = s.request("GET", path + query)
+                    err = self.assertError(r, 429, "too_many_requests", field=field)
+                    self.assertIn("--max-streams-per-", err["message"])
+            finally:
+                for sock in streams:
+                    sock.close()
+            self.assertEqual(s.get_job(job["id"])["state"], "queued")
+
+
+class BodyAfterCredentialsTest(ErrandTestCase):
+    """Row 3: the whole body (up to 64 MiB) was read before the key was checked."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = ErrandServer(keys=[("admin", ADMIN), ("producer", PRODUCER)],
+                                  extra_args=["--dashboard-password", PASSWORD])
+        cls.server.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def refused_before_the_body(self, method, path, headers, size=60_000_000):
+        """Sends only the head of a large request; the answer must come without the body."""
+        sock = raw(self.server)
+        try:
+            send_head(sock, method, path, dict(headers, **{"Content-Length": size,
+                                                           "Content-Type": "application/json"}))
+            status, hdrs, body = read_response(sock)
+            self.assertEqual(hdrs.get("connection", "").lower(), "close")
+            self.assertTrue(closed_without_answer(sock))
+            return status, body
+        finally:
+            sock.close()
+
+    def test_missing_or_wrong_key_is_refused_before_the_body(self):
+        for headers in ({}, {"Authorization": "Bearer wrong-key-0123456789"}):
+            with self.subTest(headers=headers):
+                status, body = self.refused_before_the_body("POST", "/v1/jobs/batch", headers)
+                self.assertEqual(status, 401, body)
+                self.assertEqual(body["error"]["code"], "unauthorized")
+
+    def test_a_role_that_may_not_is_refused_before_the_body(self):
+        status, body = self.refused_before_the_body("PUT", "/v1/queues/big",
+                                                    {"Authorization": f"Bearer {PRODUCER}"})
+        self.assertEqual(status, 403, body)
+
+    def test_expect_100_continue_gets_the_refusal_instead(self):
+        status, body = self.refused_before_the_body("POST", "/v1/jobs", {"Expect": "100-continue"})
+        self.assertEqual(status, 401, body)
+
+    def test_a_body_over_the_routes_limit_is_refused_before_it_is_read(self):
+        status, body = self.refused_before_the_body("POST", "/v1/jobs/batch",
+                                                    {"Authorization": f"Bearer {ADMIN}"}, size=100 << 20)
+        self.assertEqual(status, 413, body)
+        status, body = self.refused_before_the_body("POST", "/v1/session", {})
+        self.assertEqual(status, 413, body)  # a login is small: 64 KiB
+        self.assertIn("65536", body["error"]["message"])
+
+    def test_nothing_changed_and_the_server_answers(self):
+        self.refused_before_the_body("POST", "/v1/jobs", {})
+        self.assertEqual(self.server.request("GET", "/v1/queues", key=ADMIN).body["queues"], [])
+
+
+class DnsRebindingTest(ErrandTestCase):
+    """Row 4: a keyless server answered any Host, so a DNS-rebinding page could use it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = ErrandServer(extra_args=["--allowed-host", "errand.test"])
+        cls.server.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def test_a_foreign_host_name_is_refused(self):
+        s = self.server
+        host = f"rebind.evil.example:{s.port}"
+        for method, path, body in (("POST", "/v1/jobs", {"queue": "rebind"}), ("GET", "/v1/queues", None),
+                                   ("PUT", "/v1/queues/rebind", {}), ("GET", "/", None),
+                                   ("GET", "/v1/session", None)):
+            with self.subTest(method=method, path=path):
+                r = s.request(method, path, body, headers={"Host": host, "Origin": f"http://{host}"})
+                err = self.assertError(r, 403, "forbidden", field="host")
+                self.assertIn("--allowed-host", err["message"])
+        self.assertIsNone(s.queue("rebind"))
+
+    def test_names_of_the_server_are_answered(self):
+        s = self.server
+        for host in (f"127.0.0.1:{s.port}", f"localhost:{s.port}", "[::1]", f"errand.test:{s.port}",
+                     "ERRAND.TEST"):
+            with self.subTest(host=host):
+                self.assertEqual(s.request("GET", "/v1/queues", headers={"Host": host}).status, 200)
+
+    def test_a_server_with_keys_answers_any_host(self):
+        with ErrandServer(keys=[("admin", ADMIN)]) as s:
+            r = s.request("GET", "/v1/queues", headers={"Host": "errand.example.com"})
+            self.assertEqual(r.status, 200)
+
+    def test_a_bad_allowed_host_is_refused_at_start(self):
+        code, out = refused_start(self, ErrandServer(extra_args=["--allowed-host", "http://x/"]))
+        self.assertEqual(code, 2, out)
+        self.assertIn("--allowed-host", out)
+
+
+class QueueLimitTest(ErrandTestCase):
+    """Row 6: queues were unlimited, and each cost memory in every stats sample."""
+
+    def test_a_new_queue_beyond_max_queues_is_refused_and_nothing_changes(self):
+        with ErrandServer(extra_args=["--max-queues", "3"]) as s:
+            for q in ("q1", "q2"):
+                s.enqueue(q)
+            self.assertStatus(s.request("PUT", "/v1/queues/q3", {"concurrency": 2}), 200, "configure")
+            err = self.assertError(s.request("POST", "/v1/jobs", {"queue": "q4"}), 429,
+                                   "too_many_requests", field="queue")
+            self.assertIn("--max-queues", err["message"])
+            self.assertError(s.request("POST", "/v1/jobs/batch", {"jobs": [{"queue": "q1"}, {"queue": "q5"}]}),
+                             429, "too_many_requests", field="jobs[1].queue")
+            self.assertError(s.request("PUT", "/v1/queues/q6", {}), 429, "too_many_requests", field="queue")
+            self.assertError(s.request("POST", "/v1/queues/q7/pause"), 429, "too_many_requests", field="queue")
+            s.enqueue("q1")  # existing queues take jobs as before
+            self.assertEqual([q["name"] for q in s.queues()], ["q1", "q2", "q3"])
+            self.assertEqual(s.counts("q1")["queued"], 2)
+            s.restart()  # the count survives a restart (read from the store)
+            self.assertError(s.request("POST", "/v1/jobs", {"queue": "q8"}), 429, "too_many_requests",
+                             field="queue")
+
+
+class DashboardLoginTest(ErrandTestCase):
+    """Row 7: password guesses ran at ~6,500/s with no limit and nothing logged.
+    Row 8: the session cookie alone (sent to every port of the host) gave the CSRF token."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = ErrandServer(keys=[("admin", ADMIN)], extra_args=["--dashboard-password", PASSWORD])
+        cls.server.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def login(self, source, password):
+        return request_from(self.server, source, "POST", "/v1/session", {"password": password})
+
+    def test_failed_logins_are_limited_per_address_and_logged(self):
+        source = "127.0.0.3"
+        statuses = [self.login(source, f"guess-{i:04d}-xxxxx")[0] for i in range(60)]
+        self.assertEqual(statuses[:10], [401] * 10)
+        self.assertEqual(set(statuses[10:]), {429})
+        status, body, headers = self.login(source, PASSWORD)  # the right one is refused too now
+        self.assertEqual(status, 429, body)
+        self.assertEqual(body["error"]["code"], "too_many_requests")
+        self.assertGreaterEqual(int(headers["retry-after"]), 1)
+        self.assertEqual(self.login("127.0.0.4", PASSWORD)[0], 200)  # another address is not
+        log = poll_until(lambda: "failed 10 times" in self.server.log_text() and self.server.log_text(), 5)
+        self.assertIn(f"dashboard login failed from {source}", log)
+        self.assertLessEqual(log.count(f"from {source}") + log.count(f"{source} failed"), 3)
+
+    def test_the_session_is_bound_to_the_address_that_logged_in(self):
+        status, body, headers = self.login("127.0.0.5", PASSWORD)
+        self.assertEqual(status, 200, body)
+        cookie = headers["set-cookie"].split(";", 1)[0]
+        csrf = body["csrf_token"]
+        status, body, _ = request_from(self.server, "127.0.0.6", "GET", "/v1/session",
+                                       headers={"Cookie": cookie})
+        self.assertEqual((body["authenticated"], body["csrf_token"]), (False, None))
+        status, body, _ = request_from(self.server, "127.0.0.6", "POST", "/v1/jobs", {"queue": "stolen"},
+                                       headers={"Cookie": cookie, "X-CSRF-Token": csrf})
+        self.assertEqual(status, 401, body)
+        self.assertEqual(body["error"]["field"], "session")
+        status, body, _ = request_from(self.server, "127.0.0.5", "POST", "/v1/jobs", {"queue": "own"},
+                                       headers={"Cookie": cookie, "X-CSRF-Token": csrf})
+        self.assertEqual(status, 202, body)
+        self.assertIsNone(self.server.queue("stolen"))
+
+
+if __name__ == "__main__":
+    unittest.main()
