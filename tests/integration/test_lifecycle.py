@@ -329,7 +329,8 @@ class LifecycleTest(SharedServerTestCase):
             self.assertIs(page["partial"], False)
             self.assertLessEqual(len(page["jobs"]), 3)
             for j in page["jobs"]:
-                self.assertEqual(set(j), JOB_FIELDS)
+                # A list leaves out client JSON unless include=payload.
+                self.assertEqual(set(j), JOB_FIELDS - {"payload", "result"})
             seen += [j["id"] for j in page["jobs"]]
             pages += 1
             cursor = page["next_cursor"]
