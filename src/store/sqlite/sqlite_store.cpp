@@ -261,4 +261,16 @@ void SqliteStore::schedule_fire(ScheduleFireParams p, Callback<ScheduleFireOutco
       std::move(done));
 }
 
+void SqliteStore::stats_sample_put(StatsSamplePutParams p, Callback<Unit> done) {
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::stats_sample_put(c, p); },
+      std::move(done));
+}
+
+void SqliteStore::stats_sample_list(StatsSampleListParams p,
+                                    Callback<std::vector<StatsSample>> done) {
+  submit(
+      kReads, [p](OpContext& c) { return ops::stats_sample_list(c, p); }, std::move(done));
+}
+
 }  // namespace errand::store
