@@ -191,6 +191,14 @@ int run_server(const ServerArgs& args) {
   core::SystemClock clock;
   engine::Engine engine(io.get_executor(), **store, clock,
                         {.retention = *retention, .prune_interval = core::Millis{10 * 60'000}});
+  // Before the config file's queues: their push URLs get the dispatcher's check.
+  std::unique_ptr<engine::push::Dispatcher> dispatcher;
+  try {
+    dispatcher = std::make_unique<engine::push::Dispatcher>(io.get_executor(), engine, *push);
+  } catch (const std::exception& e) {
+    std::cerr << "errand: " << e.what() << "\n";
+    return 2;
+  }
   if (!args.config.empty()) {
     auto synced = apply_config_file(io, engine, config);
     if (!synced) {
@@ -200,13 +208,6 @@ int run_server(const ServerArgs& args) {
     }
     spdlog::info("{}: {} schedule(s) created, {} updated, {} removed", args.config,
                  synced->created.size(), synced->updated.size(), synced->removed.size());
-  }
-  std::unique_ptr<engine::push::Dispatcher> dispatcher;
-  try {
-    dispatcher = std::make_unique<engine::push::Dispatcher>(io.get_executor(), engine, *push);
-  } catch (const std::exception& e) {
-    std::cerr << "errand: " << e.what() << "\n";
-    return 2;
   }
   if (push->http.insecure_tls) {
     spdlog::warn("--push-insecure-tls: push calls do not verify TLS certificates");

@@ -224,6 +224,9 @@ Task<store::QueueInfo> Engine::pause(std::string queue, bool paused) {
 }
 
 Task<store::QueueInfo> Engine::configure(store::QueueConfigureParams params) {
+  if (params.config.push && push_check_) {
+    if (auto ok = push_check_(*params.config.push); !ok) co_return ok.error();
+  }
   auto info = co_await await_store<store::QueueInfo>(
       [&](auto done) { store_.queue_configure(std::move(params), std::move(done)); });
   if (info && queue_listener_) queue_listener_(*info);
@@ -241,6 +244,10 @@ Task<store::QueueInfo> Engine::rotate_push_secret(std::string queue, core::Milli
 
 void Engine::set_queue_listener(std::function<void(const store::QueueInfo&)> listener) {
   queue_listener_ = std::move(listener);
+}
+
+void Engine::set_push_check(std::function<core::Result<void>(const core::PushConfig&)> check) {
+  push_check_ = std::move(check);
 }
 
 void Engine::wake_claims(const std::vector<std::string>& queues) {
