@@ -115,6 +115,35 @@ std::vector<api::ApiKey> collect_keys(const ServerArgs& args) {
   return keys;
 }
 
+// The files a start creates in the data directory, so that a start that
+// fails before it listens (a port in use, a bad config file) leaves a new
+// directory as it found it: nothing is kept that no server ever served.
+class FreshData {
+ public:
+  explicit FreshData(const std::string& dir) : dir_(dir) {
+    std::error_code ec;
+    dir_existed_ = std::filesystem::exists(dir_, ec);
+    db_existed_ = std::filesystem::exists(dir_ / "errand.db", ec);
+    secret_existed_ = std::filesystem::exists(dir_ / "secret", ec);
+  }
+  // Call after the store is closed.
+  void undo() const {
+    std::error_code ec;
+    if (!db_existed_) {
+      for (const char* name : {"errand.db", "errand.db-wal", "errand.db-shm", "errand.db-journal"})
+        std::filesystem::remove(dir_ / name, ec);
+    }
+    if (!secret_existed_) std::filesystem::remove(dir_ / "secret", ec);
+    if (!dir_existed_) std::filesystem::remove(dir_, ec);  // only if it is empty now
+  }
+
+ private:
+  std::filesystem::path dir_;
+  bool dir_existed_ = false;
+  bool db_existed_ = false;
+  bool secret_existed_ = false;
+};
+
 int run_server(const ServerArgs& args) {
   spdlog::set_level(spdlog::level::from_str(args.log_level));
   api::ServerOptions options;
@@ -173,6 +202,7 @@ int run_server(const ServerArgs& args) {
     return 2;
   }
 
+  const FreshData fresh(args.data);
   std::error_code fs_ec;
   std::filesystem::create_directories(args.data, fs_ec);
   auto store = store::SqliteStore::open({.dir = args.data, .store = {}});
@@ -204,6 +234,8 @@ int run_server(const ServerArgs& args) {
     if (!synced) {
       std::cerr << "errand: applying the schedules of " << args.config << ": "
                 << synced.error().message << "\n";
+      (*store)->close();
+      fresh.undo();
       return 1;
     }
     spdlog::info("{}: {} schedule(s) created, {} updated, {} removed", args.config,
@@ -225,6 +257,8 @@ int run_server(const ServerArgs& args) {
   auto endpoint = server.listen();
   if (!endpoint) {
     std::cerr << "errand: " << endpoint.error().message << "\n";
+    (*store)->close();
+    fresh.undo();
     return 1;
   }
   // Signals are caught before anyone can learn the address, so a SIGTERM
