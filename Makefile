@@ -1,11 +1,14 @@
 # Errand — the two commands:
 #   make serve   install what is missing, build a release binary, run the server
 #   make test    install what is missing, build with sanitizers, run every test
-.PHONY: serve build test test-debug bench bench-peers format format-check clean deps deps-test
+# and `make install` (PREFIX=/usr/local): the `errand` binary into $(PREFIX)/bin.
+.PHONY: serve build install test test-debug bench bench-peers format format-check clean deps deps-test
 
 JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8740
 DATA ?= ./errand-data
+PREFIX ?= /usr/local
+BIN := build/release/errand
 
 deps:
 	@scripts/install-deps.sh build
@@ -17,8 +20,22 @@ build: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release --target errand -j $(JOBS)
 
+# Says where the binary is (the CLI commands of the README need it on PATH),
+# then runs the server in the foreground.
 serve: build
-	@exec ./build/release/errand server --listen $(LISTEN) --data $(DATA)
+	@if [ "$$(command -v errand)" != "$(CURDIR)/$(BIN)" ]; then \
+	  echo "errand is $(CURDIR)/$(BIN); for the errand commands, put it on your PATH:"; \
+	  echo "  sudo make install      (copies it to $(PREFIX)/bin; make install PREFIX=~/.local needs no sudo)"; \
+	  echo "  export PATH=\"$(CURDIR)/build/release:\$$PATH\"   (this shell only)"; \
+	fi
+	@exec ./$(BIN) server --listen $(LISTEN) --data $(DATA)
+
+# Builds first only if there is no binary yet, so `sudo make install` after
+# `make serve` copies the binary and writes nothing as root in build/.
+install:
+	@test -x $(BIN) || $(MAKE) --no-print-directory build
+	@install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/errand
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/errand"
 
 # Every test under Address+UB sanitizers (the integration tests run the
 # sanitized server too), after the formatting check; the run ends with

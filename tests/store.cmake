@@ -14,6 +14,7 @@ errand_gtest(store_conformance_test
     ${PROJECT_SOURCE_DIR}/src/store/conformance/durability_test.cpp
     ${PROJECT_SOURCE_DIR}/src/store/conformance/schedules_test.cpp
     ${PROJECT_SOURCE_DIR}/src/store/conformance/push_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/store/conformance/stats_samples_test.cpp
     ${PROJECT_SOURCE_DIR}/src/store/conformance/sqlite_conformance.cpp
   LIBS errand_store)
 

@@ -14,7 +14,9 @@
  *       onError: function (err) { console.error(err); }
  *     });
  *
- * The page's origin must be allowed with `errand server --cors-origin`.
+ * The page's origin must be allowed with `errand server --cors-origin`; when
+ * it is not (or Errand cannot be reached) the bar says so, and onError gets an
+ * Error whose message names the origin to allow.
  */
 (function (global) {
   "use strict";
@@ -30,6 +32,35 @@
     base = base.replace(/\/+$/, "");
     if (!/\/events$/.test(base)) base += "/events";
     return base + query;
+  }
+
+  function originOf(url) {
+    var m = /^(https?:\/\/[^\/?#]+)/i.exec(url);
+    return m ? m[1] : url;
+  }
+
+  // Why the events of `jobUrl` cannot be read, asked of the job's own URL
+  // (an EventSource tells nothing): calls back with {message, final}.
+  // `final`: retrying cannot help (a bad token, an unknown job).
+  function diagnose(jobUrl, done) {
+    var here = global.location ? global.location.origin : "this page";
+    var unreachable = {
+      message: "cannot reach Errand at " + originOf(jobUrl) + " — is it running, and is this " +
+        "page's origin allowed with errand server --cors-origin " + here + "?",
+      final: false
+    };
+    if (typeof global.fetch !== "function") return done(unreachable);
+    global.fetch(jobUrl, { headers: { Accept: "application/json" } }).then(function (r) {
+      if (r.status === 401 || r.status === 403) {
+        done({ message: "Errand refused the job's token (altered or expired)", final: true });
+      } else if (r.status === 404) {
+        done({ message: "Errand has no such job", final: true });
+      } else {
+        done({ message: "cannot follow the job at " + jobUrl + " (HTTP " + r.status + ")", final: false });
+      }
+    }, function () {
+      done(unreachable);
+    });
   }
 
   function parse(event) {
@@ -48,6 +79,8 @@
     var closed = false;
     var failures = 0;
     var timer = null;
+    var reached = false;   // an event came: the stream works from this page
+    var reported = false;  // onError was called for the current trouble
 
     function call(name, a, b) {
       var f = handlers[name];
@@ -79,6 +112,8 @@
         var job = parse(e);
         if (!job) return;
         failures = 0;
+        reached = true;
+        reported = false;
         if (job.progress) call("onProgress", job.progress, job);
         if (FINAL_STATES.indexOf(job.state) < 0) call("onState", job.state, job);
       });
@@ -105,12 +140,25 @@
         // hard: try again with backoff, then give up.
         if (source.readyState !== EventSource.CLOSED) return;
         failures += 1;
-        if (failures > MAX_RETRIES) {
-          closed = true;
-          call("onError", new Error("cannot follow the job at " + url));
-          return;
-        }
-        timer = setTimeout(connect, Math.min(30000, 1000 * Math.pow(2, failures - 1)));
+        var retry = function () {
+          if (closed) return;
+          if (failures > MAX_RETRIES) {
+            closed = true;
+            if (!reported) call("onError", new Error("cannot follow the job at " + url));
+            return;
+          }
+          timer = setTimeout(connect, Math.min(30000, 1000 * Math.pow(2, failures - 1)));
+        };
+        // The first failure of a page that never got an event is asked
+        // about at once, so the page can say why instead of waiting.
+        if (reached || reported) return retry();
+        diagnose(jobUrl, function (why) {
+          if (closed) return;
+          reported = true;
+          if (why.final) closed = true;
+          call("onError", new Error(why.message));
+          retry();
+        });
       };
     }
 
@@ -164,7 +212,6 @@
     show("connecting", 0, "");
     return watch(jobUrl, {
       onProgress: function (p) { show(null, p.percent, p.message); },
-      onState: function (state) { show(state, null, null); },
       onDone: function (data) {
         if (data.state === "succeeded") {
           fill.style.background = "#16a34a";
@@ -176,8 +223,16 @@
         }
         if (typeof options.onDone === "function") options.onDone(data);
       },
+      onState: function (state) {
+        if (element.getAttribute("data-state") === "error") {
+          text = "";  // reached after all: the error no longer holds
+          fill.style.background = "#2563eb";
+        }
+        show(state, null, null);
+      },
       onError: function (err) {
-        text = "Cannot show progress";
+        text = "Cannot show progress: " + err.message;
+        fill.style.background = "#dc2626";
         show("error", null, null);
         if (typeof options.onError === "function") options.onError(err);
       }

@@ -71,6 +71,11 @@ const server = createServer(async (req, res) => {
 
 server.listen(Number(process.env.PORT ?? 3000), process.env.HOST || "127.0.0.1", () => {
   const { address, port } = server.address();
-  console.log(`web-progress listening on http://${address}:${port} (Errand at ${errandUrl})`);
+  // The address to open is the page's origin, which Errand must allow: say
+  // both the same way (localhost, as the README does, for a loopback host).
+  const host = ["127.0.0.1", "::1", "localhost"].includes(address) ? "localhost" : address;
+  const origin = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  console.log(`web-progress listening on ${origin} (Errand at ${errandUrl})`);
+  console.log(`open ${origin}; Errand must allow that origin: errand server --cors-origin ${origin}`);
 });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => server.close(() => process.exit(0)));

@@ -207,7 +207,8 @@ core::Result<store::JobListParams> parse_list(const Request& req) {
       p.cursor = value;
     } else if (key == "include") {
       if (value != "payload") {
-        return core::invalid("include", fmt::format("include must be \"payload\", got \"{}\"", value));
+        return core::invalid("include",
+                             fmt::format("include must be \"payload\", got \"{}\"", value));
       }
       p.client_json = true;
     } else {

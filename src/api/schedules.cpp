@@ -190,7 +190,8 @@ awaitable<Response> trigger_schedule(Context& c) {
       {"state", core::to_string(out->state)},
       {"token", s.auth.make_token(out->job_id, s.engine.clock().now() + s.limits.token_ttl)},
       {"schedule", nullptr}};
-  const auto schedule = core::RawJson::trusted(schedule_text(out->schedule, s.engine.clock().now()));
+  const auto schedule =
+      core::RawJson::trusted(schedule_text(out->schedule, s.engine.clock().now()));
   co_return json_response(202, core::serialize_with_raw(answer, "schedule", schedule));
 }
 

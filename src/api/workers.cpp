@@ -67,17 +67,61 @@ void write_claimed(core::JsonWriter& w, const core::Job& j) {
   w.end_object();
 }
 
+json::object claim_warning(std::string_view queue, std::string_view code, std::string message) {
+  return json::object{{"queue", queue}, {"code", code}, {"message", std::move(message)}};
+}
+
+// Why a claim gets nothing from a queue, however long it waits: the queue
+// does not exist (often a typo), is a push queue, or is paused.
+awaitable<json::array> claim_warnings(engine::Engine& engine,
+                                      const std::vector<std::string>& queues) {
+  json::array out;
+  for (const auto& name : queues) {
+    auto q = co_await engine.queue(name);
+    if (!q) {
+      if (q.error().code != core::errc::not_found) continue;
+      out.emplace_back(claim_warning(
+          name, "queue_not_found",
+          fmt::format("queue \"{}\" does not exist yet: no job was ever enqueued to it and it "
+                      "is not configured (a typo?); the claim waits for its first job",
+                      name)));
+    } else if (q->config.push) {
+      out.emplace_back(claim_warning(
+          name, "push_queue",
+          fmt::format("queue \"{}\" is a push queue: the server delivers its jobs to its push URL "
+                      "and never hands them to claims",
+                      name)));
+    } else if (q->paused) {
+      out.emplace_back(
+          claim_warning(name, "queue_paused",
+                        fmt::format("queue \"{}\" is paused: claims get its jobs again after "
+                                    "POST /v1/queues/{}/resume",
+                                    name, name)));
+    }
+  }
+  co_return out;
+}
+
 awaitable<Response> claim(Context& c) {
   auto body = parse_object(c.request.body);
   if (!body) co_return error_response(body.error());
   auto req = parse_claim(*body);
   if (!req) co_return error_response(req.error());
+  const auto queues = req->queues;
+  const auto max = req->max;
   auto jobs = co_await c.services.engine.claim(std::move(*req));
   if (!jobs) co_return error_response(jobs.error());
   core::JsonWriter w;
   w.begin_object().key("jobs").begin_array();
   for (const auto& j : *jobs) write_claimed(w, j);
-  w.end_array().end_object();
+  w.end_array();
+  // Only a claim that got less than it asked for looks for a reason: a busy
+  // worker's full claims cost no extra reads.
+  if (jobs->size() < max) {
+    auto warnings = co_await claim_warnings(c.services.engine, queues);
+    if (!warnings.empty()) w.key("warnings").value(json::value(std::move(warnings)));
+  }
+  w.end_object();
   co_return json_response(200, w.take());
 }
 

@@ -1,6 +1,7 @@
 #include "cli/job_commands.hpp"
 
 #include "cli/output.hpp"
+#include "cli/usage.hpp"
 #include "client/client.hpp"
 #include "client/wire.hpp"
 #include "core/duration.hpp"
@@ -29,6 +30,10 @@ using core::JobState;
   std::cerr << '\n';
   if (e.code == core::errc::unauthorized)
     std::cerr << "errand: pass the server's API key with --key or ERRAND_KEY\n";
+  if (e.code == core::errc::unavailable && e.message.starts_with("cannot reach errand at")) {
+    std::cerr << "errand: start one with `errand server` (or `make serve`), or point the CLI at "
+                 "yours with --server URL or ERRAND_URL=URL\n";
+  }
   throw CLI::RuntimeError(1);
 }
 
@@ -78,10 +83,9 @@ const CLI::Validator kTime(
 const CLI::Validator kJson(
     [](std::string& s) {
       if (s == "-") return std::string();
-      boost::system::error_code ec;
-      json::parse(s, ec);
-      return ec ? "the payload is not valid JSON (" + ec.message() + "); quote strings: '\"text\"'"
-                : std::string();
+      const auto error = json_syntax_error(s);
+      return error.empty() ? std::string()
+                           : "the payload is " + error + "; quote strings: '\"text\"'";
     },
     "JSON");
 

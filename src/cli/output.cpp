@@ -147,6 +147,16 @@ void print_job(std::ostream& out, const core::Job& job, core::TimePoint now) {
     f.add("lease expires", absolute_and_relative(job.lease_expires_at, now));
   }
   if (job.progress) f.add("progress", progress_text(*job.progress));
+  if (job.push_continuations > 0) {
+    f.add("push",
+          fmt::format("continued {} {}: each call went on from the state the one before "
+                      "returned",
+                      job.push_continuations, job.push_continuations == 1 ? "time" : "times"));
+  }
+  if (job.state == JobState::queued && job.attempt > 0) {
+    f.add("retry", fmt::format("queued again {} for attempt {}", relative_time(job.run_at, now),
+                               job.attempt + 1));
+  }
   if (!job.tags.empty()) f.add("tags", join(job.tags, ", "));
   if (!job.idempotency_key.empty()) f.add("idempotency key", job.idempotency_key);
   f.add("payload", json_preview(job.payload));

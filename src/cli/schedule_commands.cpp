@@ -1,6 +1,7 @@
 #include "cli/schedule_commands.hpp"
 
 #include "cli/output.hpp"
+#include "cli/usage.hpp"
 #include "client/wire.hpp"
 #include "core/cron.hpp"
 #include "core/duration.hpp"
@@ -17,10 +18,9 @@ namespace {
 
 const CLI::Validator kJsonArg(
     [](std::string& s) {
-      boost::system::error_code ec;
-      json::parse(s, ec);
-      return ec ? "the payload is not valid JSON (" + ec.message() + "); quote strings: '\"text\"'"
-                : std::string();
+      const auto error = json_syntax_error(s);
+      return error.empty() ? std::string()
+                           : "the payload is " + error + "; quote strings: '\"text\"'";
     },
     "JSON");
 

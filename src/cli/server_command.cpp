@@ -229,6 +229,35 @@ core::Result<void> make_private_data_dir(const std::string& dir) {
   return {};
 }
 
+// The files a start creates in the data directory, so that a start that
+// fails before it listens (a port in use, a bad config file) leaves a new
+// directory as it found it: nothing is kept that no server ever served.
+class FreshData {
+ public:
+  explicit FreshData(const std::string& dir) : dir_(dir) {
+    std::error_code ec;
+    dir_existed_ = std::filesystem::exists(dir_, ec);
+    db_existed_ = std::filesystem::exists(dir_ / "errand.db", ec);
+    secret_existed_ = std::filesystem::exists(dir_ / "secret", ec);
+  }
+  // Call after the store is closed.
+  void undo() const {
+    std::error_code ec;
+    if (!db_existed_) {
+      for (const char* name : {"errand.db", "errand.db-wal", "errand.db-shm", "errand.db-journal"})
+        std::filesystem::remove(dir_ / name, ec);
+    }
+    if (!secret_existed_) std::filesystem::remove(dir_ / "secret", ec);
+    if (!dir_existed_) std::filesystem::remove(dir_, ec);  // only if it is empty now
+  }
+
+ private:
+  std::filesystem::path dir_;
+  bool dir_existed_ = false;
+  bool db_existed_ = false;
+  bool secret_existed_ = false;
+};
+
 int run_server(const ServerArgs& args) {
   spdlog::set_level(spdlog::level::from_str(args.log_level));
   api::ServerOptions options;
@@ -303,6 +332,7 @@ int run_server(const ServerArgs& args) {
     return 2;
   }
 
+  const FreshData fresh(args.data);
   if (auto ok = make_private_data_dir(args.data); !ok) {
     std::cerr << "errand: " << ok.error().message << "\n";
     return 1;
@@ -325,22 +355,25 @@ int run_server(const ServerArgs& args) {
                         {.retention = *retention,
                          .prune_interval = core::Millis{10 * 60'000},
                          .max_queues = max_queues});
-  if (!args.config.empty()) {
-    auto synced = apply_config_file(io, engine, config);
-    if (!synced) {
-      std::cerr << "errand: applying the schedules of " << args.config << ": "
-                << synced.error().message << "\n";
-      return 1;
-    }
-    spdlog::info("{}: {} schedule(s) created, {} updated, {} removed", args.config,
-                 synced->created.size(), synced->updated.size(), synced->removed.size());
-  }
+  // Before the config file's queues: their push URLs get the dispatcher's check.
   std::unique_ptr<engine::push::Dispatcher> dispatcher;
   try {
     dispatcher = std::make_unique<engine::push::Dispatcher>(io.get_executor(), engine, *push);
   } catch (const std::exception& e) {
     std::cerr << "errand: " << e.what() << "\n";
     return 2;
+  }
+  if (!args.config.empty()) {
+    auto synced = apply_config_file(io, engine, config);
+    if (!synced) {
+      std::cerr << "errand: applying the schedules of " << args.config << ": "
+                << synced.error().message << "\n";
+      (*store)->close();
+      fresh.undo();
+      return 1;
+    }
+    spdlog::info("{}: {} schedule(s) created, {} updated, {} removed", args.config,
+                 synced->created.size(), synced->updated.size(), synced->removed.size());
   }
   if (push->http.insecure_tls) {
     spdlog::warn("--push-insecure-tls: push calls do not verify TLS certificates");
@@ -364,6 +397,8 @@ int run_server(const ServerArgs& args) {
   auto endpoint = server.listen();
   if (!endpoint) {
     std::cerr << "errand: " << endpoint.error().message << "\n";
+    (*store)->close();
+    fresh.undo();
     return 1;
   }
   // Signals are caught before anyone can learn the address, so a SIGTERM

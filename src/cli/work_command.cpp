@@ -40,10 +40,15 @@ const CLI::Validator kDuration(
     },
     "DURATION");
 
+// A word that is no queue name is most often the command, typed without --.
 const CLI::Validator kQueueName(
     [](std::string& s) {
       auto ok = core::validate_queue_name(s);
-      return ok ? std::string() : ok.error().message;
+      return ok ? std::string()
+                : fmt::format(
+                      "{}; if \"{}\" is the command to run, put it after --: errand work "
+                      "QUEUE -- {}",
+                      ok.error().message, s, s);
     },
     "QUEUE");
 
@@ -135,11 +140,53 @@ client::WorkerOptions worker_options(const WorkArgs& a, WorkOutput& out) {
   return o;
 }
 
+// What each queue is, in one line at start: a worker of a queue that does
+// not exist (a typo) or of a push queue would otherwise wait in silence.
+void log_queue_modes(client::Client& client, const std::vector<std::string>& queues,
+                     WorkOutput& out) {
+  std::vector<std::string> parts;
+  bool trouble = false;
+  for (const auto& name : queues) {
+    auto q = client.get_queue(name);
+    if (!q && q.error().code == core::errc::not_found) {
+      trouble = true;
+      parts.push_back(fmt::format(
+          "{}: does not exist yet (no job was ever enqueued to it: a typo?), waiting for its first "
+          "job",
+          name));
+    } else if (!q) {
+      out.log(client::LogLevel::warn,
+              fmt::format("{}; start one with `errand server`, or point this worker at yours with "
+                          "--server URL or ERRAND_URL=URL (retrying)",
+                          q.error().message));
+      return;
+    } else if (q->config.push) {
+      trouble = true;
+      parts.push_back(fmt::format(
+          "{}: a push queue (the server delivers its jobs to {}): this worker gets none of them",
+          name, q->config.push->url));
+    } else {
+      parts.push_back(fmt::format("{}: pull queue{}, {} queued", name, q->paused ? " (paused)" : "",
+                                  q->count(core::JobState::queued)));
+    }
+  }
+  out.log(trouble ? client::LogLevel::warn : client::LogLevel::info,
+          fmt::format("{}", fmt::join(parts, "; ")));
+}
+
 void run_work(const WorkArgs& a, const GlobalOptions& g) {
-  if (a.command.empty())
+  if (a.command.empty()) {
+    if (a.queues.size() > 1) {
+      throw CLI::ValidationError(
+          "COMMAND",
+          fmt::format("give the command to run after --, e.g. errand work {} -- {} "
+                      "(without --, every word is a queue name)",
+                      a.queues.front(), fmt::join(a.queues.begin() + 1, a.queues.end(), " ")));
+    }
     throw CLI::ValidationError("COMMAND",
                                "give the command to run after --, e.g. "
                                "errand work emails -- ./send-email.sh");
+  }
   ensure_standard_fds();
   signal(SIGPIPE, SIG_IGN);
   SignalThread::block();
@@ -161,6 +208,7 @@ void run_work(const WorkArgs& a, const GlobalOptions& g) {
       client::LogLevel::info,
       fmt::format("claiming from {} at {}, {} at a time; each job runs: {}",
                   fmt::join(a.queues, ", "), g.server, a.concurrency, fmt::join(a.command, " ")));
+  log_queue_modes(client, a.queues, out);
   worker.run();
   out.log(client::LogLevel::info, "stopped");
 }

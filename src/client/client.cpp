@@ -125,7 +125,8 @@ core::Result<Enqueued> Client::enqueue(const EnqueueOptions& job) {
 
 core::Result<std::vector<Enqueued>> Client::enqueue_batch(const std::vector<EnqueueOptions>& jobs) {
   return then_parse<std::vector<Enqueued>>(
-      impl_->post_text("/v1/jobs/batch", wire::enqueue_batch_text(jobs)), wire::parse_enqueued_batch);
+      impl_->post_text("/v1/jobs/batch", wire::enqueue_batch_text(jobs)),
+      wire::parse_enqueued_batch);
 }
 
 core::Result<core::Job> Client::get(std::string_view id) {
@@ -133,7 +134,8 @@ core::Result<core::Job> Client::get(std::string_view id) {
 }
 
 core::Result<JobPage> Client::list(const ListOptions& options) {
-  auto page = then_parse<JobPage>(impl_->get_text(wire::list_target(options)), wire::parse_job_page);
+  auto page =
+      then_parse<JobPage>(impl_->get_text(wire::list_target(options)), wire::parse_job_page);
   if (page) page->client_json = options.include_payload;
   return page;
 }

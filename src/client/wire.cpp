@@ -438,7 +438,8 @@ core::Error not_json(const core::Error& e) {
 }
 
 // The texts of the elements of the array `key` of the object `text`.
-core::Result<std::vector<std::string_view>> item_texts(std::string_view text, std::string_view key) {
+core::Result<std::vector<std::string_view>> item_texts(std::string_view text,
+                                                       std::string_view key) {
   if (auto ok = core::check_json(text, "the body", core::kMaxJsonDepth + 4); !ok) {
     return not_json(ok.error());
   }

@@ -140,7 +140,8 @@ TEST(WireResponse, MalformedAnswerNamesTheField) {
 }
 
 TEST(WireResponse, ParsesClaimedJobs) {
-  const std::string v = (R"({"jobs":[{"id":"J","queue":"q","type":null,"payload":{"n":1,"big":1e400},"attempt":2,
+  const std::string v =
+      (R"({"jobs":[{"id":"J","queue":"q","type":null,"payload":{"n":1,"big":1e400},"attempt":2,
     "max_attempts":10,"priority":3,"lease_id":"L","lease_expires_at":"2026-11-27T21:06:54.123Z",
     "tags":["a"],"created_at":"2026-11-27T21:00:00.000Z"}]})");
   auto jobs = wire::parse_claimed(v);

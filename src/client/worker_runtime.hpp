@@ -29,7 +29,7 @@ struct JobSlot {
   core::Millis lease{};  // as first granted (heartbeats extend by it)
   SteadyTime started{};  // when the claim returned it
   SteadyTime next_heartbeat{};
-  std::string log;  // set and read on its handler's thread only
+  std::string log;            // set and read on its handler's thread only
   core::RawJson result_json;  // likewise: RunningJob::set_result_json
   std::atomic<bool> cancel_requested{false};
   std::atomic<StopReason> stop{StopReason::none};

@@ -263,6 +263,39 @@ std::string_view TimeZone::name() const {
   return zone_ == nullptr ? std::string_view("UTC") : std::string_view(zone_->name());
 }
 
+namespace {
+
+// A zone name as people mistype it: no surrounding spaces, any case, spaces
+// for underscores ("new york").
+std::string zone_key(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  std::string out(s);
+  for (auto& c : out)
+    c = c == ' ' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The zone meant by an unknown name: the same name in another case, or the
+// zone of that city ("Berlin" -> "Europe/Berlin"). Empty: no guess.
+std::string suggest_time_zone(std::string_view name) {
+  const std::string key = zone_key(name);
+  if (key.empty()) return {};
+  std::string by_city;
+  for (const auto& zone : date::get_tzdb().zones) {
+    const std::string zone_name(zone.name());
+    const std::string k = zone_key(zone_name);
+    if (k == key) return zone_name;
+    const auto slash = k.rfind('/');
+    if (by_city.empty() && slash != std::string::npos &&
+        k.compare(slash + 1, std::string::npos, key) == 0)
+      by_city = zone_name;
+  }
+  return by_city;
+}
+
+}  // namespace
+
 Result<TimeZone> find_time_zone(std::string_view name) {
   if (name.empty() || name == "UTC") return TimeZone{};
   try {
@@ -277,7 +310,12 @@ Result<TimeZone> find_time_zone(std::string_view name) {
     (void)zone->get_info(date::sys_seconds{});  // loads the zone's file now, not in cron_next
     return TimeZone{zone};
   } catch (const std::exception&) {
-    return invalid("timezone", fmt::format("timezone: unknown time zone \"{}\"", name));
+    const std::string guess = suggest_time_zone(name);
+    return invalid("timezone", guess.empty()
+                                   ? fmt::format("timezone: unknown time zone \"{}\"", name)
+                                   : fmt::format("timezone: unknown time zone \"{}\"; did "
+                                                 "you mean \"{}\"?",
+                                                 name, guess));
   }
 }
 

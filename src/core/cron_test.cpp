@@ -260,13 +260,26 @@ TEST(TimeZone, FindsIanaNames) {
 }
 
 TEST(TimeZone, UnknownNameIsAClearError) {
-  for (const char* name : {"Mars/Base", "europe/berlin", "Europe/Berlin ", "../etc/passwd",
-                           "/usr/share/zoneinfo/UTC", "+01:00"}) {
+  for (const char* name : {"Mars/Base", "../etc/passwd", "/usr/share/zoneinfo/UTC", "+01:00"}) {
     auto z = find_time_zone(name);
     ASSERT_FALSE(z) << name;
     EXPECT_EQ(z.error().code, errc::invalid_argument);
     EXPECT_EQ(z.error().field, "timezone");
     EXPECT_EQ(z.error().message, std::string("timezone: unknown time zone \"") + name + "\"");
+  }
+}
+
+TEST(TimeZone, AMistypedOrBareCityNameSuggestsTheZone) {
+  for (const auto& [name, meant] :
+       std::vector<std::pair<std::string, std::string>>{{"Berlin", "Europe/Berlin"},
+                                                        {"europe/berlin", "Europe/Berlin"},
+                                                        {"Europe/Berlin ", "Europe/Berlin"},
+                                                        {"new york", "America/New_York"}}) {
+    auto z = find_time_zone(name);
+    ASSERT_FALSE(z) << name;
+    EXPECT_EQ(z.error().field, "timezone");
+    EXPECT_EQ(z.error().message,
+              "timezone: unknown time zone \"" + name + "\"; did you mean \"" + meant + "\"?");
   }
 }
 

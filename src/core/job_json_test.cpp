@@ -12,14 +12,17 @@ namespace json = boost::json;
 
 const TimePoint kCreated = from_unix_ms(1'800'000'000'123);
 
-json::object to_object(const Job& j) { return json::parse(job_json(j)).as_object(); }
+json::object to_object(const Job& j) {
+  return json::parse(job_json(j)).as_object();
+}
 
 Job full_job() {
   Job j;
   j.id = "01JDQ7Z3K5X9V2M4N6P8R0T2W4";
   j.queue = "emails";
   j.type = "welcome";
-  j.payload = RawJson::trusted(R"({"to":"a@example.com","n":[1,2.5e0,true,null],"nested":{"k":"v"},"big":1e400})");
+  j.payload = RawJson::trusted(
+      R"({"to":"a@example.com","n":[1,2.5e0,true,null],"nested":{"k":"v"},"big":1e400})");
   j.state = JobState::running;
   j.priority = -42;
   j.run_at = kCreated + Millis{10'000};
@@ -31,10 +34,11 @@ Job full_job() {
   j.timeout = Millis{90'000};
   j.idempotency_key = "signup-42";
   j.tags = {"signup", "vip"};
-  j.progress = Progress{.percent = 40,
-                        .message = "Importing rows 400/1000",
-                        .data = RawJson::trusted(R"({"rows":400,"x":123456789012345678901234567890})"),
-                        .updated_at = kCreated + Millis{15'001}};
+  j.progress =
+      Progress{.percent = 40,
+               .message = "Importing rows 400/1000",
+               .data = RawJson::trusted(R"({"rows":400,"x":123456789012345678901234567890})"),
+               .updated_at = kCreated + Millis{15'001}};
   j.result = RawJson::trusted(R"({"sent":true,"id":"m-1","z":-0.0})");
   j.errors = {{1, kCreated + Millis{11'000}, "SMTP timeout"},
               {2, kCreated + Millis{12'000}, "lease expired"}};
@@ -139,8 +143,14 @@ TEST(JobJson, RoundTripOfAFullyPopulatedJob) {
 
 TEST(JobJson, ClientJsonIsSplicedVerbatim) {
   const auto text = job_json(full_job());
-  EXPECT_NE(text.find(R"("payload":{"to":"a@example.com","n":[1,2.5e0,true,null],"nested":{"k":"v"},"big":1e400})"), std::string::npos) << text;
-  EXPECT_NE(text.find(R"("data":{"rows":400,"x":123456789012345678901234567890})"), std::string::npos) << text;
+  EXPECT_NE(
+      text.find(
+          R"("payload":{"to":"a@example.com","n":[1,2.5e0,true,null],"nested":{"k":"v"},"big":1e400})"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"("data":{"rows":400,"x":123456789012345678901234567890})"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find(R"("result":{"sent":true,"id":"m-1","z":-0.0})"), std::string::npos) << text;
 }
 

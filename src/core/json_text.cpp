@@ -7,8 +7,12 @@ namespace errand::core {
 namespace json = boost::json;
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 bool is_hex(char c) {
   return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
@@ -23,13 +27,20 @@ class Scanner {
     skip_space();
     if (at_end()) return fail("unexpected end of JSON");
     switch (t_[pos_]) {
-      case '{': return object(depth + 1);
-      case '[': return array(depth + 1);
-      case '"': return string();
-      case 't': return literal("true");
-      case 'f': return literal("false");
-      case 'n': return literal("null");
-      default: return number();
+      case '{':
+        return object(depth + 1);
+      case '[':
+        return array(depth + 1);
+      case '"':
+        return string();
+      case 't':
+        return literal("true");
+      case 'f':
+        return literal("false");
+      case 'n':
+        return literal("null");
+      default:
+        return number();
     }
   }
 
@@ -245,8 +256,8 @@ Result<void> check_json(std::string_view text, std::string_view field, std::size
   std::string why = s.error_;
   if (why == "nested too deep") why = fmt::format("nested more than {} levels deep", max_depth);
   return invalid(std::string(field),
-                 fmt::format("{} is not valid JSON: {} at line {}, column {} (byte {})", field,
-                             why, line, pos - line_start + 1, pos));
+                 fmt::format("{} is not valid JSON: {} at line {}, column {} (byte {})", field, why,
+                             line, pos - line_start + 1, pos));
 }
 
 std::string minify_json(std::string_view valid) {
@@ -325,7 +336,9 @@ Result<RawJson> RawJson::parse(std::string_view text, std::string_view field,
   return trusted(minify_json(text));
 }
 
-RawJson RawJson::from_value(const json::value& v) { return trusted(json::serialize(v)); }
+RawJson RawJson::from_value(const json::value& v) {
+  return trusted(json::serialize(v));
+}
 
 json::value RawJson::value() const {
   if (text_.empty()) return nullptr;
@@ -366,13 +379,27 @@ void append_json_string(std::string& out, std::string_view s) {
     out.append(s.data() + plain, i - plain);
     plain = i + 1;
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         out += "\\u00";
         out += kHex[c >> 4];
@@ -444,7 +471,9 @@ JsonWriter& JsonWriter::null() {
   out_ += "null";
   return *this;
 }
-JsonWriter& JsonWriter::raw(const RawJson& v) { return raw_text(v.text()); }
+JsonWriter& JsonWriter::raw(const RawJson& v) {
+  return raw_text(v.text());
+}
 JsonWriter& JsonWriter::raw_text(std::string_view v) {
   separate();
   out_ += v;

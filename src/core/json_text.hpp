@@ -108,8 +108,8 @@ class JsonWriter {
   JsonWriter& integer(std::int64_t n);
   JsonWriter& boolean(bool b);
   JsonWriter& null();
-  JsonWriter& raw(const RawJson& v);          // empty: null
-  JsonWriter& raw_text(std::string_view v);   // one well-formed JSON value
+  JsonWriter& raw(const RawJson& v);         // empty: null
+  JsonWriter& raw_text(std::string_view v);  // one well-formed JSON value
   JsonWriter& value(const boost::json::value& v);
 
   const std::string& text() const noexcept { return out_; }

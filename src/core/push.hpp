@@ -109,7 +109,7 @@ struct PushOutcome {
     dead,       // final: `error`
   };
   Kind kind = Kind::fail;
-  RawJson result;  // the answer's JSON, verbatim
+  RawJson result;     // the answer's JSON, verbatim
   std::string state;  // serialized JSON (continue_)
   std::optional<Progress> progress;
   TimePoint run_at{};

@@ -148,7 +148,8 @@ TEST(PushOutcome, ContinueCarriesStateDelayAndProgress) {
       R"({"continue":{"state":{"i":1},"delay":"10s","progress":{"percent":20,"message":"m"}}})");
   ASSERT_EQ(o.kind, PushOutcome::Kind::continue_) << o.error;
   EXPECT_EQ(o.state, R"({"i":1})");
-  auto exact = decide(202, R"({"continue":{"state":{"n":1e400, "m":0.50},"progress":{"data":[1E2]}}})");
+  auto exact =
+      decide(202, R"({"continue":{"state":{"n":1e400, "m":0.50},"progress":{"data":[1E2]}}})");
   EXPECT_EQ(exact.state, R"({"n":1e400,"m":0.50})");
   ASSERT_TRUE(exact.progress);
   EXPECT_EQ(exact.progress->data.text(), "[1E2]");

@@ -264,6 +264,9 @@ Task<store::QueueInfo> Engine::pause(std::string queue, bool paused) {
 }
 
 Task<store::QueueInfo> Engine::configure(store::QueueConfigureParams params) {
+  if (params.config.push && push_check_) {
+    if (auto ok = push_check_(*params.config.push); !ok) co_return ok.error();
+  }
   std::vector<std::pair<std::string, std::string>> names{{params.queue, "queue"}};
   auto admitted = co_await admit_queues(std::move(names));
   if (!admitted) co_return admitted.error();
@@ -284,6 +287,10 @@ Task<store::QueueInfo> Engine::rotate_push_secret(std::string queue, core::Milli
 
 void Engine::set_queue_listener(std::function<void(const store::QueueInfo&)> listener) {
   queue_listener_ = std::move(listener);
+}
+
+void Engine::set_push_check(std::function<core::Result<void>(const core::PushConfig&)> check) {
+  push_check_ = std::move(check);
 }
 
 void Engine::wake_claims(const std::vector<std::string>& queues) {

@@ -153,6 +153,11 @@ class Engine {
   // configure or secret rotation, with the queue after the change. Set
   // before start(); the push dispatcher follows queue changes with it.
   void set_queue_listener(std::function<void(const store::QueueInfo&)> listener);
+  // Asked by configure() about a queue's `push` config before anything is
+  // written: its error is the configure's (the push dispatcher sets it, to
+  // refuse a URL its address policy would refuse at every call). Set before
+  // start().
+  void set_push_check(std::function<core::Result<void>(const core::PushConfig&)> check);
   // Wakes long-poll claims waiting on `queues` (they claim again at once).
   void wake_claims(const std::vector<std::string>& queues);
 
@@ -226,6 +231,7 @@ class Engine {
   std::atomic<std::uint64_t> ticks_{0};
   std::unique_ptr<Schedules> schedules_;
   std::function<void(const store::QueueInfo&)> queue_listener_;
+  std::function<core::Result<void>(const core::PushConfig&)> push_check_;
 
   // Every queue known to exist (or admitted): the max_queues count.
   std::mutex queue_names_mutex_;

@@ -338,7 +338,9 @@ TEST_F(EngineTest, BatchedAcksArePublished) {
   auto claimed = run(engine_->claim({.queues = {"mail"}}));
   ASSERT_TRUE(claimed && claimed->size() == 1u);
   std::vector<store::AckItem> items(1);
-  items[0].complete = {.id = id, .lease_id = claimed->front().lease_id, .result = core::RawJson::trusted(R"("done")")};
+  items[0].complete = {.id = id,
+                       .lease_id = claimed->front().lease_id,
+                       .result = core::RawJson::trusted(R"("done")")};
   ASSERT_TRUE(run(engine_->ack_many(std::move(items))));
   auto events = start->subscription.watcher->take();
   EXPECT_EQ(describe(events), (std::vector<std::string>{"running 1", "succeeded 1"}));

@@ -50,11 +50,11 @@ struct JobEvent {
   JobEventKind kind = JobEventKind::state;
   std::string job_id;
   core::JobState state = core::JobState::queued;  // state events: the state after the change
-  int attempt = 0;            // -1: unknown, the bus fills in the job's last known attempt
-  core::RawJson result;        // succeeded: the job's result
-  std::string error;          // failed, dead, cancelled: the error of the attempt, if any
-  core::Progress progress;    // progress events
-  std::uint64_t seq = 0;      // assigned by the bus: 1, 2, ... per channel
+  int attempt = 0;          // -1: unknown, the bus fills in the job's last known attempt
+  core::RawJson result;     // succeeded: the job's result
+  std::string error;        // failed, dead, cancelled: the error of the attempt, if any
+  core::Progress progress;  // progress events
+  std::uint64_t seq = 0;    // assigned by the bus: 1, 2, ... per channel
 };
 using SharedEvent = std::shared_ptr<const JobEvent>;
 

@@ -58,14 +58,32 @@ void Engine::stop() {
   });
 }
 
-// Samples the queues' counters every step for the throughput history.
+// Samples the queues' counters every step for the throughput history, and
+// keeps each sample in the store, so the history outlives a restart.
 asio::awaitable<void> Engine::stats_loop() {
   stats_timer_ = std::make_shared<asio::steady_timer>(timer_strand_);
+  const auto span = history_.options().span;
+  auto kept = co_await await_store<std::vector<store::StatsSample>>([&](auto done) {
+    store_.stats_sample_list({.since = clock_.now() - span}, std::move(done));
+  });
+  if (kept) {
+    history_.restore(*kept);
+  } else {
+    spdlog::warn("reading the throughput history failed: {}", kept.error().message);
+  }
   while (!stopping_) {
     auto queues = co_await this->queues();
     if (stopping_) break;
     if (queues) {
-      history_.sample(clock_.now(), *queues);
+      const auto now = clock_.now();
+      store::StatsSamplePutParams params{.sample = StatsHistory::sample_of(now, *queues),
+                                         .keep_after = now - span};
+      history_.sample(now, *queues);
+      auto saved = co_await await_store<store::Unit>(
+          [&](auto done) { store_.stats_sample_put(std::move(params), std::move(done)); });
+      if (!saved && !stopping_) {
+        spdlog::warn("keeping a throughput sample failed: {}", saved.error().message);
+      }
       remember_queues(*queues);  // queues made by schedules count too
     }
     stats_timer_->expires_after(options_.stats.step);

@@ -62,6 +62,34 @@ void StatsHistory::sample(core::TimePoint now, const std::vector<store::QueueInf
   trim(now);
 }
 
+store::StatsSample StatsHistory::sample_of(core::TimePoint now,
+                                           const std::vector<store::QueueInfo>& queues) {
+  store::StatsSample s{.at = now, .queues = {}};
+  for (const auto& q : queues) s.queues[q.name] = {q.processed, q.failed};
+  return s;
+}
+
+void StatsHistory::restore(const std::vector<store::StatsSample>& samples) {
+  std::lock_guard lock(mutex_);
+  std::deque<Sample> restored;
+  for (const auto& kept : samples) {
+    if (!restored.empty() && kept.at <= restored.back().at) continue;
+    Sample s{.at = kept.at, .all = {}, .queues = {}};
+    for (const auto& [name, t] : kept.queues) {
+      s.queues[name] = {t.processed, t.failed};
+      s.all.processed += t.processed;
+      s.all.failed += t.failed;
+    }
+    restored.push_back(std::move(s));
+  }
+  // Samples taken since start (none, as the engine calls it) come after.
+  for (auto& s : samples_) {
+    if (restored.empty() || s.at > restored.back().at) restored.push_back(std::move(s));
+  }
+  samples_ = std::move(restored);
+  if (!samples_.empty()) trim(samples_.back().at);
+}
+
 ThroughputSeries StatsHistory::series(core::TimePoint now, core::Millis window) const {
   ThroughputSeries out{.step = options_.step, .at = {}, .processed = {}, .failed = {}};
   std::lock_guard lock(mutex_);

@@ -6,8 +6,10 @@
 // (store::QueueInfo::processed and ::failed) taken every `step` by the
 // engine: the counters live in the store, so the rates include every server
 // sharing it, and a sample costs one read of the queue table. Latency and
-// workers are what this server's claims saw. The history starts when the
-// server starts.
+// workers are what this server's claims saw. The engine keeps every sample
+// in the store (store::Store::stats_sample_put) and restores the last span's
+// at start, so the throughput history outlives a restart; latency and
+// workers start afresh.
 //
 // Memory is bounded: a sample keeps per-queue counters only for queues that
 // have processed or failed anything, and all samples' per-queue counters
@@ -62,6 +64,12 @@ class StatsHistory {
 
   // Records the queues' lifetime counters as they are at `now`.
   void sample(core::TimePoint now, const std::vector<store::QueueInfo>& queues);
+  // The same counters as the store keeps them.
+  static store::StatsSample sample_of(core::TimePoint now,
+                                      const std::vector<store::QueueInfo>& queues);
+  // Puts back samples kept by an earlier run (oldest first), before any new
+  // sample; those older than the span are dropped.
+  void restore(const std::vector<store::StatsSample>& samples);
   // The whole server's rates over the `window` before `now`, one bucket per step.
   ThroughputSeries series(core::TimePoint now, core::Millis window) const;
   // Each queue's average rates over the `window` before `now`.

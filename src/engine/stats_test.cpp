@@ -109,3 +109,35 @@ TEST(StatsHistory, WorkersAreConnectedWhileTheyClaimedRecently) {
 
 }  // namespace
 }  // namespace errand::engine
+
+namespace errand::engine {
+namespace {
+
+TEST(StatsHistory, RestoredSamplesContinueTheSeriesAfterARestart) {
+  StatsHistory before({.step = 10s});
+  before.sample(kT0, {queue("a", 0, 0)});
+  before.sample(kT0 + 10s, {queue("a", 100, 10)});
+  std::vector<store::StatsSample> kept{StatsHistory::sample_of(kT0, {queue("a", 0, 0)}),
+                                       StatsHistory::sample_of(kT0 + 10s, {queue("a", 100, 10)})};
+
+  StatsHistory after({.step = 10s});
+  after.restore(kept);
+  after.sample(kT0 + 40s, {queue("a", 100, 10)});  // down for 30 s: nothing processed
+  const auto s = after.series(kT0 + 40s, 1h);
+  ASSERT_EQ(s.at.size(), 2u);
+  EXPECT_DOUBLE_EQ(s.processed[0], 10.0);
+  EXPECT_DOUBLE_EQ(s.failed[0], 1.0);
+  EXPECT_DOUBLE_EQ(s.processed[1], 0.0);
+  EXPECT_DOUBLE_EQ(after.queue_rates(kT0 + 40s, 1h).at("a").processed_per_s, 2.5);
+}
+
+TEST(StatsHistory, RestoreDropsSamplesOlderThanTheSpan) {
+  StatsHistory h({.step = 10s, .span = 1min});
+  std::vector<store::StatsSample> kept;
+  for (int i = 0; i <= 12; ++i) kept.push_back(StatsHistory::sample_of(kT0 + i * 10s, {}));
+  h.restore(kept);
+  EXPECT_EQ(h.series(kT0 + 120s, 1h).at.size(), 6u);
+}
+
+}  // namespace
+}  // namespace errand::engine

@@ -128,7 +128,7 @@ struct JobCompleteParams {
   std::string id;
   std::string lease_id;
   core::RawJson result;  // empty: none
-  std::string log;  // the attempt's log (its last core::kMaxLogBytes are kept); empty: none
+  std::string log;       // the attempt's log (its last core::kMaxLogBytes are kept); empty: none
   core::TimePoint now;
 };
 
@@ -255,6 +255,27 @@ struct ScheduleFireOutcome {
   std::string job_id;                             // the job enqueued, when enqueued
   core::JobState state = core::JobState::queued;  // its state, when enqueued
   core::Schedule schedule;                        // after the change
+};
+
+// ---- throughput history --------------------------------------------------------
+
+// The queues' lifetime counters (QueueInfo::processed and ::failed) as they
+// were at one instant: the dashboard's throughput chart is the difference
+// between consecutive samples, so keeping them lets the chart outlive a restart.
+struct QueueTotals {
+  std::int64_t processed = 0;
+  std::int64_t failed = 0;
+};
+struct StatsSample {
+  core::TimePoint at;
+  std::map<std::string, QueueTotals> queues;  // by queue name
+};
+struct StatsSamplePutParams {
+  StatsSample sample;
+  core::TimePoint keep_after;  // samples taken at or before this are deleted
+};
+struct StatsSampleListParams {
+  core::TimePoint since;  // samples taken after this, oldest first
 };
 
 // A job whose state a timer verb changed (job_promote_due, lease_expire).
@@ -403,6 +424,15 @@ class Store {
   // priority and max_attempts are the schedule's, else the queue's defaults.
   // Errors: not_found, unavailable, internal. Durable when `done` runs.
   virtual void schedule_fire(ScheduleFireParams p, Callback<ScheduleFireOutcome> done) = 0;
+
+  // ---- throughput history (store/sqlite/stats_samples.cpp) ----
+  // Records `sample` (replacing one taken at the same instant) and deletes
+  // the samples taken at or before `keep_after`, so the history stays
+  // bounded. Errors: unavailable, internal. Durable when `done` runs.
+  virtual void stats_sample_put(StatsSamplePutParams p, Callback<Unit> done) = 0;
+  // The samples taken after `since`, oldest first.
+  virtual void stats_sample_list(StatsSampleListParams p,
+                                 Callback<std::vector<StatsSample>> done) = 0;
 
   // False once the store refuses writes (after a failed commit or fsync).
   virtual bool writable() const { return true; }

@@ -68,6 +68,24 @@ test("a wrong key is refused and an admin key logs in", async () => {
   assert.equal(await page.evaluate(() => document.cookie), "", "the page's script cannot read it");
 });
 
+test("a new server's pages show the first step instead of empty boxes", async () => {
+  for (const [hash, name] of [["#/", "overview"], ["#/jobs", "jobs"], ["#/queues", "queues"], ["#/dead", "dead"]]) {
+    await go(hash);
+    const step = page.locator("[data-testid=first-step]:visible");
+    await step.waitFor();
+    const text = await step.textContent();
+    assert.match(text, /No jobs yet — enqueue one:/, `${name}: ${text}`);
+    assert.match(text, new RegExp(`curl -s ${errand.url}/v1/jobs -H "Authorization: Bearer \\$ERRAND_KEY" -d '\\{"queue":"emails"`), `${name}: ${text}`);
+    await screenshot(page, `dashboard-first-step-${name}`);
+  }
+  // The overview's chart says what its axes are, and spans the whole hour.
+  await go("#/");
+  await page.locator("#throughput-chart canvas").first().waitFor();
+  // (uPlot draws the axis labels, "Local time" and "Jobs per second", on its canvas.)
+  assert.match(await page.locator("#chart-note").textContent(), /per second, in 10-second steps, by local time/);
+  await screenshot(page, "dashboard-overview-new-server");
+});
+
 test("a state-changing request without the CSRF token is refused", async () => {
   const job = await enqueue("csrf-check");
   const status = await page.evaluate(async (id) => {
@@ -138,6 +156,64 @@ test("a dead job is retried from the dead jobs page", async () => {
   if (await page.locator("#confirm-dialog[open]").count()) await page.click("#confirm-ok");
   await page.locator("#job-state").filter({ hasText: "queued" }).waitFor();
   assert.equal((await call("GET", `/v1/jobs/${job.id}`)).state, "queued");
+  // The retry stays in the timeline when the page is opened afresh.
+  await page.reload();
+  await page.locator("[data-testid=timeline-entry][data-state=queued]").filter({ hasText: "Queued again for attempt 2" }).waitFor();
+  await screenshot(page, "dashboard-job-retried");
+});
+
+test("the timeline shows a push job's continuations", async () => {
+  const entries = await page.evaluate(async () => {
+    const { timelineEntries } = await import("/dashboard/job-parts.js");
+    const job = {
+      state: "running", attempt: 1, created_at: "2026-01-01T10:00:00.000Z", started_at: "2026-01-01T10:00:01.000Z",
+      run_at: "2026-01-01T10:00:00.000Z", errors: [], push: { continuations: 3 },
+      progress: { percent: 60, updated_at: "2026-01-01T10:00:09.000Z" },
+    };
+    return timelineEntries(job, [], 0).map((e) => `${e.state}: ${e.text}`);
+  });
+  assert.deepEqual(entries, [
+    "created: Enqueued",
+    "running: Attempt 1 started",
+    "continued: Push call continued 3 times: called again with the state it returned",
+  ]);
+});
+
+test("the jobs list shows a last error only for jobs that did not succeed", async () => {
+  const job = await enqueue("flaky");
+  const first = await claim("flaky");
+  await call("POST", `/v1/jobs/${job.id}/fail`, { lease_id: first.lease_id, error: "timeout talking to SMTP", retry_in: "1s" }, WORKER);
+  const second = await claim("flaky");
+  await call("POST", `/v1/jobs/${job.id}/complete`, { lease_id: second.lease_id, result: { ok: true } }, WORKER);
+  const failing = await enqueue("flaky", { max_attempts: 1 });
+  const third = await claim("flaky");
+  await call("POST", `/v1/jobs/${failing.id}/fail`, { lease_id: third.lease_id, error: "bounced" }, WORKER);
+  await go("#/jobs?queue=flaky");
+  const ok = page.locator(`[data-testid=job-row][data-id="${job.id}"]`);
+  const dead = page.locator(`[data-testid=job-row][data-id="${failing.id}"]`);
+  await dead.locator(".error-cell").filter({ hasText: "bounced" }).waitFor();
+  await ok.and(page.locator("[data-state=succeeded]")).waitFor();
+  assert.equal(await ok.locator(".error-cell").textContent(), "");
+});
+
+test("the jobs search box shows its whole placeholder at 1280 and 375 px", async () => {
+  for (const width of [1280, 375]) {
+    const p = await newPage(browser, { viewport: { width, height: 800 } });
+    await p.context().addCookies(await page.context().cookies());
+    await p.goto(errand.url + "/#/jobs");
+    await p.locator("#job-search").waitFor({ timeout: TIMEOUT });
+    const fit = await p.evaluate(() => {
+      const input = document.getElementById("job-search");
+      const style = getComputedStyle(input);
+      const ctx = document.createElement("canvas").getContext("2d");
+      ctx.font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+      const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+      return { text: ctx.measureText(input.placeholder).width, room };
+    });
+    assert.ok(fit.text <= fit.room, `at ${width} px the placeholder needs ${fit.text} px, has ${fit.room}`);
+    await screenshot(p, `dashboard-jobs-search-${width}`);
+    await p.context().close();
+  }
 });
 
 test("50 jobs are cancelled at once, with one request", async () => {
@@ -181,6 +257,12 @@ test("a queue is paused from the queues page", async () => {
   if (await page.locator("#confirm-dialog[open]").count()) await page.click("#confirm-ok");
   await row.locator("[data-testid=queue-paused]").filter({ hasText: /paused/i }).waitFor();
   assert.equal((await call("GET", "/v1/queues/pausable")).paused, true);
+  // A push queue is marked as one; a pull queue is not.
+  await call("PUT", "/v1/queues/hooks", { push: { url: "https://app.example.com/api/errand" } });
+  const push = page.locator("[data-testid=queue-row][data-queue=hooks]");
+  await push.locator("[data-testid=queue-mode]:visible").filter({ hasText: "push" }).waitFor();
+  assert.equal(await push.getAttribute("data-mode"), "push");
+  assert.equal(await row.locator("[data-testid=queue-mode]").isVisible(), false);
   await screenshot(page, "dashboard-queues");
 });
 

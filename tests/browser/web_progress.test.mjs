@@ -94,6 +94,22 @@ test("clicking Import shows the job's progress live, from 0 to 100 %, and its fi
   await worker.stop();
 });
 
+test("a page whose origin is not allowed says why at once instead of waiting", async () => {
+  // localhost and 127.0.0.1 are two origins: only the second is allowed.
+  const page = await newPage(browser, { viewport: { width: 800, height: 500 } });
+  const origin = app.url.replace("127.0.0.1", "localhost");
+  await page.goto(origin);
+  await page.getByRole("button", { name: "Import" }).click();
+  const holder = page.locator("#import-progress");
+  await holder.and(page.locator("[data-state=error]")).waitFor({ timeout: 10000 });
+  const message = await holder.locator(".errand-progress-message").textContent();
+  assert.match(message, /^Cannot show progress: cannot reach Errand at http:\/\/127\.0\.0\.1:\d+/);
+  assert.ok(message.includes(`errand server --cors-origin ${origin}`), message);
+  assert.equal(await page.getByRole("progressbar").getAttribute("aria-valuetext"), message);
+  await screenshot(page, "web-progress-origin-not-allowed");
+  await page.close();
+});
+
 test("a page given an altered token is refused: 401 on its events", async () => {
   const page = await newPage(browser);
   await page.goto(app.url);
@@ -104,8 +120,10 @@ test("a page given an altered token is refused: 401 on its events", async () => 
     window.failed = null;
     window.watch = Errand.watch(url, { onError: (e) => { window.failed = e.message; } });
   }, [tampered]);
-  // The browser's EventSource sees 401 and gives up on that URL; errand.js
-  // retries with backoff, then reports. Waiting for the first refusal is enough:
+  // The browser's EventSource sees 401; errand.js asks the job's URL why and
+  // reports at once, without retrying a token that cannot work.
   assert.equal((await refusal).status(), 401);
+  await page.waitForFunction(() => window.failed !== null);
+  assert.match(await page.evaluate(() => window.failed), /refused the job's token/);
   await page.evaluate(() => window.watch.close());
 });

@@ -157,5 +157,53 @@ class ClaimTest(SharedServerTestCase):
         self.assertLess(time.monotonic() - t0, 2.0)
 
 
+class ClaimWarningsTest(SharedServerTestCase):
+    """A claim that cannot get jobs from a queue, however long it waits, says why."""
+
+    def setUp(self):
+        super().setUp()
+        self.q = f"warn{next(_counter)}"
+
+    def claim_answer(self, queues, **fields):
+        body = dict(fields, queues=queues, worker="w1")
+        return self.assertStatus(self.server.request("POST", "/v1/claim", body), 200, "claim")
+
+    def test_a_queue_that_does_not_exist_is_named(self):
+        answer = self.claim_answer([f"{self.q}-emial"])
+        self.assertEqual(answer["jobs"], [])
+        [warning] = answer["warnings"]
+        self.assertEqual((warning["queue"], warning["code"]), (f"{self.q}-emial", "queue_not_found"))
+        self.assertIn("does not exist yet", warning["message"])
+
+    def test_a_push_queue_is_named(self):
+        self.assertStatus(self.server.request(
+            "PUT", f"/v1/queues/{self.q}", {"push": {"url": "https://app.example.com/api/errand"}}), 200)
+        [warning] = self.claim_answer([self.q])["warnings"]
+        self.assertEqual((warning["queue"], warning["code"]), (self.q, "push_queue"))
+        self.assertIn("push queue", warning["message"])
+
+    def test_a_paused_queue_is_named(self):
+        self.server.enqueue(self.q)
+        self.assertStatus(self.server.request("POST", f"/v1/queues/{self.q}/pause"), 200)
+        [warning] = self.claim_answer([self.q])["warnings"]
+        self.assertEqual(warning["code"], "queue_paused")
+        self.assertIn(f"/v1/queues/{self.q}/resume", warning["message"])
+
+    def test_a_claim_that_got_what_it_asked_for_has_no_warnings(self):
+        self.server.enqueue(self.q)
+        answer = self.claim_answer([self.q, f"{self.q}-typo"])
+        self.assertEqual(len(answer["jobs"]), 1)
+        self.assertNotIn("warnings", answer)
+
+    def test_an_existing_empty_pull_queue_has_no_warnings(self):
+        job = self.server.enqueue(self.q)
+        self.server.claim_one(self.q)
+        answer = self.claim_answer([self.q], max=5)
+        self.assertEqual(answer["jobs"], [])
+        self.assertNotIn("warnings", answer, job)
+        answer = self.claim_answer([self.q, f"{self.q}-typo"], max=5)
+        self.assertEqual([w["queue"] for w in answer["warnings"]], [f"{self.q}-typo"])
+
+
 if __name__ == "__main__":
     unittest.main()

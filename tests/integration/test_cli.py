@@ -14,11 +14,12 @@ import re
 import shlex
 import subprocess
 import sys
+import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import ErrandServer, ErrandTestCase, errand_bin  # noqa: E402
+from harness import ErrandServer, ErrandTestCase, errand_bin, poll_until  # noqa: E402
 
 ID_RE = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{12}$")
 _counter = itertools.count()
@@ -268,6 +269,93 @@ class CliTest(CliCase):
         self.assertIn("cannot reach errand at http://127.0.0.1:1", err)
         err = self.fails(1, "queues", "--server", "https://example.com", url=False)
         self.assertIn("https", err)
+
+
+class CliUsageHintsTest(CliCase):
+    """What a newcomer's typing mistakes are told: each says what to do next."""
+
+    def test_bare_errand_lists_the_commands(self):
+        err = self.fails(2)
+        self.assertIn("errand: give a command", err)
+        for command in ("enqueue", "jobs", "work", "server", "schedule"):
+            self.assertRegex(err, rf"(?m)^  {command} ", err)
+        self.assertIn("errand COMMAND --help", err)
+
+    def test_a_misspelt_command_suggests_the_command(self):
+        err = self.fails(2, "enqueu", self.q(), '{"to":"ada@example.com"}')
+        self.assertEqual(err, "errand: unknown command enqueu — did you mean enqueue?\n")
+        err = self.fails(2, "--json", "wrok", self.q())
+        self.assertIn("did you mean work?", err)
+        err = self.fails(2, "deploy-everything")
+        self.assertIn("errand: unknown command deploy-everything\ncommands:\n", err)
+
+    def test_work_without_the_separator_hints_at_it(self):
+        err = self.fails(2, "work", self.q(), "./x.sh")
+        self.assertIn('if "./x.sh" is the command to run, put it after --: errand work QUEUE -- ./x.sh', err)
+        q = self.q()
+        err = self.fails(2, "work", q, "cat")
+        self.assertIn(f"errand work {q} -- cat (without --, every word is a queue name)", err)
+
+    def test_a_bare_city_as_time_zone_suggests_the_zone(self):
+        err = self.fails(1, "schedule", "next", "0 8 * * *", "--tz", "Berlin")
+        self.assertIn('unknown time zone "Berlin"; did you mean "Europe/Berlin"?', err)
+        err = self.fails(1, "schedule", "set", "tz-" + self.q(), "0 8 * * *", self.q(), "--tz", "Berlin")
+        self.assertIn('did you mean "Europe/Berlin"?', err)
+
+    def test_invalid_json_says_where_it_broke(self):
+        err = self.fails(2, "enqueue", self.q(), '{"to": ada@example.com}')
+        self.assertIn('not valid JSON at line 1, column 8, near "ada@exampl"', err)
+        err = self.fails(2, "enqueue", self.q(), '{"rows": 20')
+        self.assertIn("ends too early at line 1, column 12", err)
+        err = self.fails(1, "enqueue", self.q(), "-", input='{\n  "rows": 20,\n}')
+        self.assertIn("the payload on stdin is not valid JSON at line 3, column 1", err)
+
+    def test_an_unreachable_server_says_how_to_point_the_cli_elsewhere(self):
+        err = self.fails(1, "queues", "--server", "http://127.0.0.1:1", url=False)
+        self.assertIn("cannot reach errand at http://127.0.0.1:1", err)
+        self.assertIn("--server URL or ERRAND_URL=URL", err)
+
+    def work_start_line(self, *queues):
+        """Runs `errand work QUEUES -- cat` until it has logged its queues; returns that line."""
+        env = dict(os.environ, ERRAND_URL=self.server.url)
+        env.pop("ERRAND_KEY", None)
+        proc = subprocess.Popen([errand_bin(), "work", *queues, "--", "cat"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(proc.kill)
+        lines = []
+        reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+        reader.start()
+        prefix = f"errand work: {queues[0]}:"
+        line = poll_until(lambda: next((x for x in list(lines) if x.startswith(prefix)), None), 30,
+                          message=f"a line starting {prefix!r} from errand work")
+        proc.terminate()
+        proc.wait(30)
+        return line
+
+    def test_work_names_each_queue_mode_at_start(self):
+        typo = self.q()
+        line = self.work_start_line(typo)
+        self.assertIn(f"{typo}: does not exist yet (no job was ever enqueued to it: a typo?)", line)
+
+        pull = self.q()
+        self.enqueue_id(pull)
+        self.assertIn(f"{pull}: pull queue, 1 queued", self.work_start_line(pull))
+
+        push = self.q()
+        self.assertStatus(self.server.request(
+            "PUT", f"/v1/queues/{push}", {"push": {"url": "https://app.example.com/api/errand"}}), 200)
+        line = self.work_start_line(push)
+        self.assertIn(f"{push}: a push queue (the server delivers its jobs to https://app.example.com/api/errand):"
+                      " this worker gets none of them", line)
+
+    def test_job_shows_that_a_retried_job_is_queued_again(self):
+        q = self.q()
+        job_id = self.enqueue_id(q, "--max-attempts", "1")
+        job = self.server.claim_one(q)
+        self.server.fail(job, error="boom")
+        self.ok("retry", job_id)
+        text = self.ok("job", job_id)
+        self.assertRegex(text, r"(?m)^retry: +queued again (just now|\d+s ago) for attempt 2$")
 
 
 class CliTagsTest(CliCase):

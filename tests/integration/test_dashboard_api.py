@@ -269,6 +269,26 @@ class StatsTest(DashboardCase):
         self.assertError(self.server.request("GET", "/v1/stats", key=WORKER), 403, "forbidden")
 
 
+class StatsHistoryTest(unittest.TestCase):
+    def test_the_throughput_history_outlives_a_restart(self):
+        """The chart's samples are kept in the database: a restarted server
+        still shows the work done before it stopped (samples every 10 s)."""
+        with ErrandServer() as server:
+            for _ in range(3):
+                server.enqueue("history")
+                server.complete(server.claim_one("history"))
+
+            def busy_buckets():
+                series = server.request("GET", "/v1/stats").body["series"]
+                return [t for t, n in zip(series["t"], series["processed"]) if n > 0]
+            before = poll_until(busy_buckets, 40, interval=0.2, message="a bucket with the 3 jobs")
+            server.restart()
+            # The history is read back as the engine starts, alongside the first requests.
+            after = poll_until(lambda: busy_buckets()[:len(before)] == before and busy_buckets(), 10,
+                               message=f"the buckets {before} after the restart")
+            self.assertEqual(after[:len(before)], before)
+
+
 class ListFiltersTest(DashboardCase):
     def test_tag_text_and_time_range(self):
         q = self.q()

@@ -130,8 +130,9 @@ class ShellExample(ExampleCase):
     def test_the_readme_errand_work_block_runs(self):
         with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
             blocks = re.findall(r"```sh\n(.*?)```", f.read(), re.S)
-        block = next(b for b in blocks if "errand work" in b)
-        work, enqueue = [shlex.split(line)[1:] for line in block.splitlines()
+        # The worker's block, then the block that enqueues a job for it.
+        at = next(i for i, b in enumerate(blocks) if "errand work" in b)
+        work, enqueue = [shlex.split(line)[1:] for b in blocks[at:at + 2] for line in b.splitlines()
                          if line.startswith("errand ")]
         self.assertEqual((work[0], enqueue[0]), ("work", "enqueue"))
         queue = work[1]

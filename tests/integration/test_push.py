@@ -673,16 +673,33 @@ class PrivateAddressTest(PushCase):
     def make_server(cls):
         return ErrandServer()
 
-    def test_loopback_endpoints_are_refused(self):
-        ep = self.endpoint(ok({}))
-        for host in ("127.0.0.1", "localhost"):
+    def test_a_loopback_push_url_is_refused_when_the_queue_is_configured(self):
+        for host in ("127.0.0.1", "localhost", "[::1]", "10.0.0.7"):
             with self.subTest(host=host):
-                queue = f"{self.q}-{host.replace('.', '-')}"
-                self.put_push(f"http://{host}:{ep.port}/hook", queue=queue)
-                jid = self.server.enqueue(queue, max_attempts=1)["id"]
-                message = self.wait_state(jid, "dead")["errors"][0]["message"]
-                self.assertTrue(message.startswith("push:"), message)
-                self.assertRegex(message, r"127\.0\.0\.1|::1")
+                resp = self.put_queue({"push": {"url": f"http://{host}:3000/hook"}})
+                err = self.assertError(resp, 400, "invalid_argument", field="push.url")
+                self.assertIn("--push-allow-private", err["message"])
+                self.assertIn("--push-allow ", err["message"])
+                self.assertEqual(self.server.request("GET", f"/v1/queues/{self.q}").status, 404,
+                                 "a refused PUT creates nothing")
+
+    def test_a_refused_address_at_delivery_fails_the_job_and_is_logged_once(self):
+        """A URL accepted by an earlier, more permissive server is refused at
+        every call, and the log says so once for the queue."""
+        ep = self.endpoint(ok({}))
+        with ErrandServer(extra_args=ALLOW_PRIVATE) as permissive:
+            self.put_push(ep.url, server=permissive)
+            permissive.stop()
+            strict = ErrandServer(data_dir=permissive.data_dir)
+            with strict:
+                ids = [strict.enqueue(self.q, max_attempts=1)["id"] for _ in range(3)]
+                for jid in ids:
+                    message = self.wait_state(jid, "dead", server=strict)["errors"][0]["message"]
+                    self.assertTrue(message.startswith("push:"), message)
+                    self.assertRegex(message, r"127\.0\.0\.1")
+                log = strict.log_text()
+                self.assertEqual(log.count(f"push: queue {self.q}:"), 1, log)
+                self.assertIn("--push-allow-private", log)
         self.assertEqual(ep.calls, [])
 
     def test_push_allow_lifts_the_guard_for_listed_networks(self):

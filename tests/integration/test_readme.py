@@ -2,7 +2,10 @@
 
 The curl session and the CLI lines are read out of README.md, pointed at a
 test server, and run as written; the ids and lease ids the README shows as
-examples are replaced by the real ones from earlier answers.
+examples are replaced by the real ones from earlier answers. `errand` is
+found the way the README says: on PATH, from the directory `make install`
+or `export PATH=…` puts there (a copy of the binary under test stands in for
+build/release/errand), and the server through ERRAND_URL.
 """
 
 import json
@@ -11,11 +14,14 @@ import re
 import shlex
 import shutil
 import subprocess
+import tempfile
+import threading
 import unittest
 
-from harness import ErrandServer, errand_bin
+from harness import ErrandServer, errand_bin, poll_until
 
-README = os.path.join(os.path.dirname(__file__), "..", "..", "README.md")
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+README = os.path.join(ROOT, "README.md")
 EXAMPLE_ID = "1M8HZ4NKB0007"
 EXAMPLE_LEASE = "3f9c…"
 
@@ -37,9 +43,23 @@ class ReadmeTest(unittest.TestCase):
         cls.server.start()
         cls.hostport = cls.server.url.split("//", 1)[1]
 
+        # What `make install` or the README's `export PATH` gives a shell: an
+        # `errand` on PATH (here a link to the binary under test).
+        cls.bin_dir = tempfile.mkdtemp(prefix="errand-readme-bin-")
+        os.symlink(errand_bin(), os.path.join(cls.bin_dir, "errand"))
+        cls.env = dict(os.environ, PATH=cls.bin_dir + os.pathsep + os.environ.get("PATH", ""),
+                       ERRAND_URL=cls.server.url, IMPORT_SECONDS_PER_ROW="0.01")
+        cls.env.pop("ERRAND_KEY", None)
+
     @classmethod
     def tearDownClass(cls):
         cls.server.stop()
+        shutil.rmtree(cls.bin_dir, ignore_errors=True)
+
+    def sh(self, line, **kw):
+        """Runs one README line in a POSIX shell, from the repository root."""
+        return subprocess.run(["sh", "-c", line], cwd=ROOT, env=self.env, capture_output=True, text=True,
+                              timeout=30, **kw)
 
     def test_two_commands_come_first(self):
         first = sh_blocks(self.readme)[0]
@@ -73,20 +93,56 @@ class ReadmeTest(unittest.TestCase):
         self.assertEqual(answers[3]["state"], "succeeded")
         self.assertEqual(answers[3]["result"], {"sent": True})
 
+    def test_the_quick_start_says_where_errand_is_and_how_to_put_it_on_path(self):
+        quick_start = self.readme.split("## Run a worker")[0]
+        self.assertIn("build/release/errand", quick_start)
+        install = next(b for b in sh_blocks(quick_start) if "make install" in b)
+        self.assertIn("sudo make install", install)
+        self.assertIn('export PATH="$PWD/build/release:$PATH"', install)
+        # `make install` copies exactly that binary to $(PREFIX)/bin.
+        with tempfile.TemporaryDirectory() as prefix:
+            dry = subprocess.run(["make", "-n", "install", f"PREFIX={prefix}"], cwd=ROOT, capture_output=True,
+                                 text=True, timeout=30)
+            self.assertEqual(dry.returncode, 0, dry.stderr)
+            self.assertIn(f"install -D -m 755 build/release/errand {prefix}/bin/errand", dry.stdout)
+        serve = subprocess.run(["make", "-n", "serve"], cwd=ROOT, capture_output=True, text=True, timeout=30)
+        self.assertIn("build/release/errand; for the errand commands, put it on your PATH", serve.stdout)
+
     def test_cli_lines_run(self):
         block = next(b for b in sh_blocks(self.readme) if "errand enqueue" in b)
         job_id = None
         for line in commands(block, "errand"):
-            args = shlex.split(line)[1:]
             if job_id:
-                args = [job_id if a == EXAMPLE_ID else a for a in args]
-            out = subprocess.run([errand_bin(), "--server", self.server.url, *args],
-                                 capture_output=True, text=True, timeout=30)
+                line = line.replace(EXAMPLE_ID, job_id)
+            out = self.sh(line)
             self.assertEqual(out.returncode, 0, f"{line}\n{out.stdout}\n{out.stderr}")
-            if args[0] == "enqueue":
+            if line.startswith("errand enqueue"):
                 found = re.search(r"\b[0-7][0-9A-HJKMNP-TV-Z]{12}\b", out.stdout)
                 self.assertIsNotNone(found, out.stdout)
                 job_id = found.group(0)
+
+    def test_the_worker_example_runs_and_prints_where_the_readme_says(self):
+        worker_block = next(b for b in sh_blocks(self.readme) if b.startswith("errand work imports"))
+        [work_line] = commands(worker_block, "errand")
+        self.assertIn("# ✓ imports", worker_block, "the summary line is shown under errand work")
+        enqueue_block = next(b for b in sh_blocks(self.readme) if b.startswith("errand enqueue imports"))
+        [enqueue_line] = commands(enqueue_block, "errand")
+        self.assertNotIn("✓", enqueue_block, "errand enqueue does not print the summary line")
+
+        worker = subprocess.Popen(["sh", "-c", "exec " + work_line], cwd=ROOT, env=self.env, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.addCleanup(worker.kill)
+        lines = []
+        reader = threading.Thread(target=lambda: lines.extend(worker.stdout), daemon=True)
+        reader.start()
+        out = self.sh(enqueue_line)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertNotIn("✓", out.stdout)
+        job_id = re.search(r"\b[0-7][0-9A-HJKMNP-TV-Z]{12}\b", out.stdout).group(0)
+        poll_until(lambda: any(line.startswith(f"✓ imports {job_id} ") for line in lines), 30,
+                   message="the worker's summary line")
+        worker.terminate()
+        self.assertEqual(worker.wait(30), 0)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,18 @@
 """Graceful shutdown: SIGTERM or SIGINT ends the server with exit code 0, even
-with a long-poll claim pending, and the data is intact after a restart.
+with a long-poll claim pending, and the data is intact after a restart; and a
+start that fails before it listens leaves no new data behind.
 """
 
+import os
 import signal
+import socket
+import subprocess
+import tempfile
 import threading
 import time
 import unittest
 
-from harness import ErrandServer, ErrandTestCase, log
+from harness import ErrandServer, ErrandTestCase, errand_bin, log
 
 
 class ShutdownTest(ErrandTestCase):
@@ -94,6 +99,29 @@ class ShutdownTest(ErrandTestCase):
             self.assertEqual(server.stop(), 0, server.log_tail())
             self.assertLess(time.monotonic() - t0, 10)
             conn.close()
+
+
+class StartFailureTest(unittest.TestCase):
+    def test_a_server_that_cannot_listen_leaves_no_new_data_directory(self):
+        with socket.socket() as taken, tempfile.TemporaryDirectory() as tmp:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            data = f"{tmp}/new-data"
+            p = subprocess.run([errand_bin(), "server", "--listen", f"127.0.0.1:{port}", "--data", data],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn(f"cannot listen on 127.0.0.1:{port}", p.stderr)
+            self.assertFalse(os.path.exists(data), os.listdir(data) if os.path.exists(data) else None)
+
+            existing = f"{tmp}/existing"
+            os.makedirs(existing)
+            with open(f"{existing}/notes.txt", "w") as f:
+                f.write("mine")
+            p = subprocess.run([errand_bin(), "server", "--listen", f"127.0.0.1:{port}", "--data", existing],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertEqual(os.listdir(existing), ["notes.txt"])
 
 
 if __name__ == "__main__":

@@ -146,6 +146,7 @@ function showLogin(message) {
     onLogin(answer) {
       session.authenticated = true;
       session.mode = "keys";
+    document.documentElement.dataset.authMode = session.mode;
       session.expiresAt = answer && answer.expires_at;
       setCsrfToken(answer && answer.csrf_token);
       unmount();
@@ -166,6 +167,7 @@ async function loadSession() {
   try {
     const s = await api("GET", "/v1/session", { auth: false });
     session.mode = s.mode;
+    document.documentElement.dataset.authMode = s.mode || "";
     session.authenticated = Boolean(s.authenticated);
     session.methods = Array.isArray(s.methods) && s.methods.length ? s.methods : ["key"];
     session.expiresAt = s.expires_at || null;

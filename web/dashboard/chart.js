@@ -1,5 +1,7 @@
 // chart.js: the throughput chart (processed and failed jobs per second),
-// drawn with uPlot in the theme's colours, sized to its container.
+// drawn with uPlot in the theme's colours, sized to its container. The x axis
+// spans the whole window asked for (an hour shows as an hour even when the
+// history is shorter), labelled in local hours and minutes.
 
 import { h } from "./dom.js";
 import { rate } from "./format.js";
@@ -20,6 +22,7 @@ export function throughputChart(container) {
 
   let data = [[], [], []];
   let plot = null;
+  let span = null; // [from, to] in unix seconds: the window shown
 
   function options(width) {
     const axis = cssVar("--chart-axis");
@@ -29,7 +32,10 @@ export function throughputChart(container) {
       width,
       height: HEIGHT,
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
+      scales: {
+        x: { time: true, range: (u, min, max) => (span ? span : [min, max]) },
+        y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] },
+      },
       series: [
         { label: "Time" },
         { label: "Processed", stroke: cssVar("--chart-processed"), fill: cssVar("--chart-processed-fill"), width: 2, points: { show: false },
@@ -38,8 +44,11 @@ export function throughputChart(container) {
           value: (u, v) => (v === null || v === undefined ? "—" : rate(v)) },
       ],
       axes: [
-        { ...axisStyle },
-        { ...axisStyle, size: 56, values: (u, ticks) => ticks.map((v) => (v >= 10 ? String(Math.round(v)) : String(+v.toFixed(2)))) },
+        { ...axisStyle, label: "Local time", labelSize: 20, space: 70,
+          incrs: [60, 120, 300, 600, 900, 1800, 3600, 7200],
+          values: (u, ticks) => ticks.map((t) => clock(t)) },
+        { ...axisStyle, label: "Jobs per second", labelSize: 20, size: 56,
+          values: (u, ticks) => ticks.map((v) => (v >= 10 ? String(Math.round(v)) : String(+v.toFixed(2)))) },
       ],
     };
   }
@@ -70,7 +79,9 @@ export function throughputChart(container) {
   scheme.addEventListener("change", onScheme);
 
   return {
-    setData(series) {
+    // window: [from, to] in unix seconds, the span the x axis shows.
+    setData(series, window) {
+      span = Array.isArray(window) && window.length === 2 ? window : null;
       const t = Array.isArray(series && series.t) ? series.t : [];
       const pick = (name) => t.map((_, i) => {
         const v = series[name] && series[name][i];
@@ -86,4 +97,9 @@ export function throughputChart(container) {
       plot = null;
     },
   };
+}
+
+// "14:05" in the browser's time zone.
+function clock(unixSeconds) {
+  return new Date(unixSeconds * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }

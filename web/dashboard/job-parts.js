@@ -8,7 +8,7 @@ import { stateBadge } from "./ui.js";
 
 // Where a state falls within an attempt, to order the timeline by the job's
 // life rather than by clocks (live events carry the browser's time of receipt).
-const PHASE = { created: 0, running: 1, failed: 2, queued: 3, scheduled: 3, succeeded: 4, dead: 4, cancelled: 4 };
+const PHASE = { created: 0, running: 1, continued: 1.5, failed: 2, queued: 3, scheduled: 3, succeeded: 4, dead: 4, cancelled: 4 };
 function phaseOf(state) {
   return PHASE[state] ?? 3;
 }
@@ -29,7 +29,19 @@ export function timelineEntries(job, liveEvents, generation) {
   // started_at is when the job first started (attempt 1); later starts come from live events.
   if (job.started_at) add(job.started_at, "running", 1, "Attempt 1 started");
   if (job.finished_at) add(job.finished_at, job.state, job.attempt, finalText(job), false, generation);
+  // A push job's calls that answered "continue": each was called again with
+  // the state the one before returned (the job JSON has their count).
+  const continuations = job.push && typeof job.push.continuations === "number" ? job.push.continuations : 0;
+  if (continuations > 0) {
+    const at = (job.progress && job.progress.updated_at) || job.started_at;
+    add(at, "continued", job.attempt,
+      `Push call continued ${continuations} ${continuations === 1 ? "time" : "times"}: called again with the state it returned`);
+  }
   const runAt = parseTime(job.run_at);
+  // Queued after an attempt: a retry (by hand, or a failed attempt's wait over).
+  if (job.state === "queued" && job.attempt > 0 && runAt !== null) {
+    add(job.run_at, "queued", job.attempt, `Queued again for attempt ${job.attempt + 1}`, false, generation);
+  }
   if ((job.state === "scheduled" || job.state === "failed") && runAt !== null) {
     add(job.run_at, job.state === "failed" ? "queued" : "scheduled", job.attempt,
       job.state === "failed" ? `Retry (attempt ${job.attempt + 1}) due` : "Due to run", runAt > Date.now(), generation);

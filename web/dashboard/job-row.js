@@ -54,7 +54,8 @@ export function jobRow(initial, { onSelect }) {
       const w = when(job);
       setText(whenCell, w.text);
       whenCell.title = w.iso ? absolute(w.iso) : "";
-      const errors = Array.isArray(job.errors) ? job.errors : [];
+      // An old attempt's error says nothing about a job that succeeded.
+      const errors = Array.isArray(job.errors) && job.state !== "succeeded" ? job.errors : [];
       const last = errors.length ? errors[errors.length - 1].message : "";
       setText(error, last || "");
       error.title = last || "";

@@ -10,6 +10,7 @@ import { jobRow } from "./job-row.js";
 import { keyedRows, messageRow } from "./tables.js";
 import { confirmDialog, showError } from "./ui.js";
 import { bulkSummary } from "./bulk.js";
+import { firstStepRow } from "./empty.js";
 
 const PAGE_SIZE = 50;
 const REFRESH_MS = 5000;
@@ -24,6 +25,7 @@ export function jobsPage(main, ctx, params) {
 export function deadPage(main, ctx, params) {
   return jobList(main, ctx, params, {
     route: "/dead", title: "Dead jobs", fixedState: "dead", actions: ["retry", "delete"],
+    emptyText: "No dead jobs: nothing has failed for good.",
     intro: "Jobs whose attempts are exhausted or that failed without retry. Retry queues them again now.",
   });
 }
@@ -88,7 +90,7 @@ function jobList(main, ctx, initialParams, config) {
 
   const search = h("input", {
     id: "job-search", type: "search", name: "q", autocomplete: "off", spellcheck: "false",
-    placeholder: "Job id, or text in the payload",
+    placeholder: "Job id or payload text",
   });
   const searchForm = h("form", { id: "job-search-form", class: "search", role: "search", "aria-label": "Search jobs" },
     h("label", { for: "job-search", class: "visually-hidden" }, "Job id, or text in the payload"),
@@ -133,7 +135,21 @@ function jobList(main, ctx, initialParams, config) {
       },
     }),
   });
-  const empty = messageRow(10, "No jobs match.", { id: "jobs-empty" });
+  const empty = messageRow(10, config.emptyText || "No jobs match.", { id: "jobs-empty" });
+  const firstRow = firstStepRow(10, "jobs-first-step");
+
+  // No job anywhere (not just none matching): the page shows the first step.
+  async function nothingYet() {
+    const narrowed = FILTERS.some((n) => n !== "state" && filters[n]) || (showStateFilter && filters.state);
+    if (narrowed || cursors.length > 1) return false;
+    if (showStateFilter) return true; // every job, unfiltered, and none
+    try {
+      const answer = await api("GET", "/v1/queues", { signal: ctx.signal });
+      return !(answer.queues || []).some((q) => Object.values(q.counts || {}).some((n) => n > 0));
+    } catch {
+      return false;
+    }
+  }
 
   // --- Bulk actions and paging ---
   const selectedCount = h("span", { id: "selected-count", class: "tabular" }, "0 selected");
@@ -161,7 +177,7 @@ function jobList(main, ctx, initialParams, config) {
   append(main, [
     h("div", { class: "page-head" },
       h("h1", { id: "page-title", tabindex: "-1" }, config.title),
-      h("div", { class: "head-tools" }, searchForm)),
+      h("div", { class: "head-tools search-tools" }, searchForm)),
     tabs, hint,
     h("details", { class: "card filters-card", open: window.matchMedia("(min-width: 700px)").matches },
       h("summary", null, "Filters"), filterForm),
@@ -251,8 +267,15 @@ function jobList(main, ctx, initialParams, config) {
       rows.update(jobs);
       for (const id of pageIds) rows.get(id).setSelected(selected.has(id));
       if (jobs.length === 0) {
-        if (!empty.isConnected) tbody.append(empty);
-      } else empty.remove();
+        const first = await nothingYet();
+        if (mine !== sequence || !ctx.alive) return;
+        const [show, hide] = first ? [firstRow, empty] : [empty, firstRow];
+        hide.remove();
+        if (!show.isConnected) tbody.append(show);
+      } else {
+        empty.remove();
+        firstRow.remove();
+      }
     } catch (err) {
       if (mine !== sequence || err.name === "AbortError") return;
       if (!quiet) {

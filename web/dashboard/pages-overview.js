@@ -7,6 +7,7 @@ import { h, setText } from "./dom.js";
 import { STATES, count, duration, rate } from "./format.js";
 import { throughputChart } from "./chart.js";
 import { keyedRows, messageRow } from "./tables.js";
+import { firstStep } from "./empty.js";
 
 const WINDOWS = ["5m", "15m", "1h"];
 const REFRESH_MS = 5000;
@@ -27,6 +28,10 @@ export function overviewPage(main, ctx) {
 
   const chartTitle = h("h2", null, `Throughput, last ${label(windowName)}`);
   const chartBox = h("div", { id: "throughput-chart", class: "chart" });
+  const chartNote = h("p", { id: "chart-note", class: "muted small chart-axis-note" },
+    "Attempts finished per second, in 10-second steps, by local time; kept across restarts.");
+  const firstStepCard = h("section", { class: "card", id: "overview-first-step", hidden: true, "aria-label": "Getting started" },
+    firstStep("overview-first-step-body"));
 
   const stateCounts = {};
   const stateTiles = STATES.map((state) => {
@@ -61,8 +66,9 @@ export function overviewPage(main, ctx) {
       h("div", { class: "head-tools" },
         h("div", { class: "segmented-buttons", role: "group", "aria-label": "Time window" }, windowButtons),
         updated)),
+    firstStepCard,
     h("section", { class: "card", "aria-labelledby": "chart-title" },
-      Object.assign(chartTitle, { id: "chart-title" }), chartBox),
+      Object.assign(chartTitle, { id: "chart-title" }), chartBox, chartNote),
     h("section", { class: "card", "aria-labelledby": "states-title" },
       h("h2", { id: "states-title" }, "Jobs by state"),
       h("div", { class: "tiles" }, stateTiles)),
@@ -86,6 +92,7 @@ export function overviewPage(main, ctx) {
   ctx.onDispose(() => chart.destroy());
 
   function showQueues(queues) {
+    firstStepCard.hidden = queues.length !== 0;
     queueRows.update(queues);
     if (queues.length === 0) {
       if (!emptyQueues.isConnected) tbody.append(emptyQueues);
@@ -96,7 +103,9 @@ export function overviewPage(main, ctx) {
     try {
       const stats = await api("GET", withQuery("/v1/stats", { window: windowName }), { signal: ctx.signal });
       ctx.clearError("stats");
-      chart.setData(stats.series || {});
+      const to = Date.parse(stats.at) / 1000;
+      const seconds = { "5m": 300, "15m": 900, "1h": 3600 }[windowName];
+      chart.setData(stats.series || {}, Number.isFinite(to) && seconds ? [to - seconds, to] : null);
       for (const state of STATES) setText(stateCounts[state], count(stats.states && stats.states[state]));
       const latency = stats.latency || {};
       setText(p50, latency.p50_ms === null || latency.p50_ms === undefined ? "—" : duration(latency.p50_ms));

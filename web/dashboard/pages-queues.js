@@ -5,8 +5,9 @@
 import { api, describeError, seg, withQuery } from "./api.js";
 import { h, setText } from "./dom.js";
 import { STATES, count, rate } from "./format.js";
-import { keyedRows, messageRow } from "./tables.js";
+import { keyedRows } from "./tables.js";
 import { showError } from "./ui.js";
+import { firstStepRow } from "./empty.js";
 
 const REFRESH_MS = 5000;
 
@@ -22,7 +23,7 @@ export function queuesPage(main, ctx) {
       h("th", { scope: "col" }, "Status"),
       h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")))),
     tbody);
-  const empty = messageRow(columns, "No queues yet: a queue appears with its first job.", { id: "queues-empty" });
+  const empty = firstStepRow(columns, "queues-first-step");
   let throughput = new Map(); // name -> {processed_per_s, failed_per_s}
 
   const rows = keyedRows(tbody, {
@@ -77,6 +78,8 @@ export function queuesPage(main, ctx) {
 function queueRow(initial, { throughputOf, toggle }) {
   let queue = initial;
   const name = h("a", { href: `#/jobs?queue=${seg(initial.name)}` }, initial.name);
+  // Push queues are delivered by the server: no worker claims their jobs.
+  const mode = h("span", { class: "tag queue-mode", "data-testid": "queue-mode", hidden: true }, "push");
   const countCells = STATES.map((s) => h("td", { class: "num tabular", "data-testid": `queue-count-${s}` }));
   const processed = h("td", { class: "num tabular", "data-testid": "queue-processed" });
   const failed = h("td", { class: "num tabular", "data-testid": "queue-failed" });
@@ -84,11 +87,15 @@ function queueRow(initial, { throughputOf, toggle }) {
   const button = h("button", { type: "button", "data-testid": "queue-toggle", class: "small" });
   button.addEventListener("click", () => toggle(queue, button));
   const row = h("tr", { "data-testid": "queue-row", "data-queue": initial.name },
-    h("th", { scope: "row" }, name), countCells, processed, failed, h("td", null, paused), h("td", null, button));
+    h("th", { scope: "row" }, name, mode), countCells, processed, failed, h("td", null, paused), h("td", null, button));
   return {
     row,
     update(q) {
       queue = q;
+      const push = q.config && q.config.push;
+      mode.hidden = !push;
+      mode.title = push ? `Push queue: the server delivers its jobs to ${push.url}; workers never claim them` : "";
+      row.dataset.mode = push ? "push" : "pull";
       STATES.forEach((s, i) => setText(countCells[i], count(q.counts ? q.counts[s] : null)));
       const t = throughputOf(q.name);
       setText(processed, t ? rate(t.processed_per_s) : "—");

@@ -1,9 +1,11 @@
 #include "engine/push/address_guard.hpp"
 
 #include <fmt/format.h>
+#include <boost/url/parse.hpp>
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <initializer_list>
@@ -213,6 +215,48 @@ core::Result<void> AddressPolicy::check(const ip::address& a) const {
       fmt::format("{} is {} {} address: push delivery to non-public addresses needs "
                   "--push-allow-private or --push-allow",
                   a.to_string(), article(reason), reason));
+}
+
+namespace {
+
+bool is_localhost_name(std::string host) {
+  std::transform(host.begin(), host.end(), host.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (!host.empty() && host.back() == '.') host.pop_back();
+  return host == "localhost" ||
+         (host.size() > 10 && host.compare(host.size() - 10, 10, ".localhost") == 0);
+}
+
+}  // namespace
+
+core::Result<void> check_push_url(std::string_view url, const AddressPolicy& policy,
+                                  std::string_view field) {
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed) return {};  // the URL's own validation reports it
+  std::optional<ip::address> address;
+  switch (parsed->host_type()) {
+    case boost::urls::host_type::ipv4:
+      address = ip::address(ip::make_address_v4(parsed->host_ipv4_address().to_uint()));
+      break;
+    case boost::urls::host_type::ipv6:
+      address = ip::address(ip::address_v6(parsed->host_ipv6_address().to_bytes()));
+      break;
+    case boost::urls::host_type::name:
+      if (is_localhost_name(parsed->host())) address = ip::make_address_v4("127.0.0.1");
+      break;
+    default:
+      break;
+  }
+  if (!address) return {};
+  const std::string_view reason = non_public_reason(*address);
+  if (auto ok = policy.check(*address); ok) return {};
+  const auto network =
+      address->is_v4() ? address->to_string() + "/32" : address->to_string() + "/128";
+  return core::invalid(
+      std::string(field),
+      fmt::format("{}: {} is {} {} address, and this server refuses push delivery to non-public "
+                  "addresses: start it with --push-allow-private (development) or --push-allow {}",
+                  field, parsed->host(), article(reason), reason, network));
 }
 
 }  // namespace errand::engine::push

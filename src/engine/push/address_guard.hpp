@@ -48,4 +48,15 @@ struct AddressPolicy {
   core::Result<void> check(const boost::asio::ip::address& a) const;
 };
 
+// What can be known of a push URL when its queue is configured, before any
+// connection: a host that is an IP literal, or `localhost` (or a name under
+// `.localhost`, which resolvers answer with loopback), that `policy`
+// refuses. Other names pass: they are checked at every connection. Errors:
+// invalid_argument naming `field`, e.g. `push.url: http://127.0.0.1:3000/
+// is a loopback address, and this server refuses push delivery to non-public
+// addresses: start it with --push-allow-private (development) or
+// --push-allow 127.0.0.1/32`.
+core::Result<void> check_push_url(std::string_view url, const AddressPolicy& policy,
+                                  std::string_view field = "push.url");
+
 }  // namespace errand::engine::push

@@ -175,3 +175,34 @@ TEST(AddressPolicy, AllowedNetworksOnly) {
 
 }  // namespace
 }  // namespace errand::engine::push
+
+namespace errand::engine::push {
+namespace {
+
+TEST(CheckPushUrl, RefusesLiteralNonPublicHostsNamingTheFieldAndTheFlag) {
+  AddressPolicy policy;
+  auto refused = check_push_url("http://127.0.0.1:3000/api/errand", policy);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, core::errc::invalid_argument);
+  EXPECT_EQ(refused.error().field, "push.url");
+  EXPECT_EQ(refused.error().message,
+            "push.url: 127.0.0.1 is a loopback address, and this server refuses push delivery to "
+            "non-public addresses: start it with --push-allow-private (development) or "
+            "--push-allow 127.0.0.1/32");
+  EXPECT_FALSE(check_push_url("http://10.1.2.3/x", policy));
+  EXPECT_FALSE(check_push_url("http://[::1]:8080/x", policy));
+  EXPECT_FALSE(check_push_url("http://localhost:3000/x", policy));
+  EXPECT_FALSE(check_push_url("http://app.localhost/x", policy));
+}
+
+TEST(CheckPushUrl, NamesPassAndThePolicyLiftsTheCheck) {
+  EXPECT_TRUE(check_push_url("https://my-app.vercel.app/api/errand", AddressPolicy{}));
+  EXPECT_TRUE(check_push_url("http://93.184.216.34/x", AddressPolicy{}));
+  EXPECT_TRUE(check_push_url("http://127.0.0.1:3000/x", AddressPolicy{.allow_private = true}));
+  AddressPolicy listed{.allowed = {*parse_cidr("10.1.0.0/16")}};
+  EXPECT_TRUE(check_push_url("http://10.1.2.3/x", listed));
+  EXPECT_FALSE(check_push_url("http://10.2.0.1/x", listed));
+}
+
+}  // namespace
+}  // namespace errand::engine::push

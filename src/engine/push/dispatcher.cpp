@@ -26,11 +26,13 @@ struct Dispatcher::QueueState {
   std::size_t in_flight = 0;
   bool removed = false;
   bool loop_running = false;
-  asio::steady_timer slot;  // cancelled when a call ends or the queue changes
+  bool refusal_logged = false;  // the address policy refused a call (logged once per URL)
+  asio::steady_timer slot;      // cancelled when a call ends or the queue changes
 
   QueueState(std::string n, asio::any_io_executor ex) : name(std::move(n)), slot(ex) {}
 
   void update(const store::QueueInfo& info) {
+    if (config.url != info.config.push->url) refusal_logged = false;
     config = *info.config.push;
     if (secret != info.push_secrets.current) {
       secret = info.push_secrets.current;
@@ -59,7 +61,13 @@ Dispatcher::Dispatcher(asio::any_io_executor executor, Engine& engine, Dispatche
     : strand_(asio::make_strand(executor)),
       engine_(engine),
       options_(std::move(options)),
-      http_(std::make_unique<HttpClient>(strand_, options_.http)) {}
+      http_(std::make_unique<HttpClient>(strand_, options_.http)) {
+  // A URL this server will never call is refused when it is configured,
+  // rather than accepted and failed at every attempt.
+  engine_.set_push_check([policy = options_.http.addresses](const core::PushConfig& config) {
+    return check_push_url(config.url, policy);
+  });
+}
 
 Dispatcher::~Dispatcher() = default;
 
@@ -185,6 +193,13 @@ asio::awaitable<void> Dispatcher::deliver(std::shared_ptr<QueueState> q, core::J
     response = core::make_error(core::errc::internal, e.what());
   }
   if (!response) {
+    if (response.error().code == core::errc::forbidden && !q->refusal_logged) {
+      // Every call of the queue will fail the same way until the server's
+      // flags or the URL change: say so once, not at every attempt.
+      q->refusal_logged = true;
+      spdlog::warn("push: queue {}: {}; every call to {} fails until then", q->name,
+                   response.error().message, q->config.url);
+    }
     outcome.kind = core::PushOutcome::Kind::fail;
     outcome.error = "push: " + response.error().message;
   } else {

@@ -137,7 +137,10 @@ TEST_P(CompleteFailTest, AckManyTakesEachItemOnItsOwn) {
   auto dies = running("b");
   auto stale = running("c");
   std::vector<AckItem> items{
-      {.complete = {.id = ok.id, .lease_id = ok.lease_id, .result = core::RawJson::trusted("42"), .now = kNow}},
+      {.complete = {.id = ok.id,
+                    .lease_id = ok.lease_id,
+                    .result = core::RawJson::trusted("42"),
+                    .now = kNow}},
       {.fail = true,
        .failure =
            {.id = dies.id, .lease_id = dies.lease_id, .error = "bad", .retry = false, .now = kNow}},

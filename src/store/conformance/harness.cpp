@@ -93,8 +93,11 @@ core::Job StoreTest::running(core::NewJob j) {
 
 core::Result<core::Job> StoreTest::complete(const core::Job& job, core::TimePoint now) {
   return call<core::Job>([&](auto done) {
-    store().job_complete(
-        {.id = job.id, .lease_id = job.lease_id, .result = core::RawJson::trusted(R"({"ok":true})"), .now = now}, done);
+    store().job_complete({.id = job.id,
+                          .lease_id = job.lease_id,
+                          .result = core::RawJson::trusted(R"({"ok":true})"),
+                          .now = now},
+                         done);
   });
 }
 

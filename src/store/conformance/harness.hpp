@@ -113,6 +113,7 @@ class TimersTest : public StoreTest {};
 class DurabilityTest : public StoreTest {};
 class SchedulesTest : public StoreTest {};
 class PushTest : public StoreTest {};
+class StatsSamplesTest : public StoreTest {};
 
 std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& info);
 
@@ -131,6 +132,7 @@ std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& info);
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, TimersTest, factory);            \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, DurabilityTest, factory);        \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, SchedulesTest, factory);         \
-  ERRAND_STORE_CONFORMANCE_SUITE(prefix, PushTest, factory)
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, PushTest, factory);              \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, StatsSamplesTest, factory)
 
 }  // namespace errand::store::conformance

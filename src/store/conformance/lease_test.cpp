@@ -107,7 +107,9 @@ TEST_P(LeaseTest, ProgressReplacesTheJobsProgress) {
   EXPECT_EQ(mid->progress->message, "rows 400/1000");
   EXPECT_EQ(mid->progress->updated_at, kNow + 1s);
 
-  ASSERT_TRUE(progress(j, j.lease_id, {.message = "almost", .data = core::RawJson::trusted(R"({"step":3})")}, kNow + 2s));
+  ASSERT_TRUE(progress(j, j.lease_id,
+                       {.message = "almost", .data = core::RawJson::trusted(R"({"step":3})")},
+                       kNow + 2s));
   auto late = get(j.id);
   ASSERT_TRUE(late && late->progress);
   EXPECT_FALSE(late->progress->percent);

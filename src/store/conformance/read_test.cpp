@@ -153,7 +153,8 @@ TEST_P(ReadTest, ASearchReadsAtMostItsBudgetForAPageAndGoesOnFromWhereItStopped)
   for (int i = 0; i < 10; ++i) {
     jobs.push_back(job("q"));
     const bool match = i == 1 || i == 5 || i == 6;
-    jobs.back().payload = core::RawJson::trusted(match ? R"({"note":"needle"})" : R"({"note":"hay"})");
+    jobs.back().payload =
+        core::RawJson::trusted(match ? R"({"note":"needle"})" : R"({"note":"hay"})");
   }
   const auto all = insert_ids(jobs);
   ASSERT_EQ(all.size(), 10u);

@@ -84,7 +84,8 @@ core::Progress parse_progress(std::string_view text, bool with_data) {
       continue;
     }
     const auto v = json::parse(m.value);
-    if (m.key == "percent" && !v.is_null()) p.percent = static_cast<int>(v.to_number<std::int64_t>());
+    if (m.key == "percent" && !v.is_null())
+      p.percent = static_cast<int>(v.to_number<std::int64_t>());
     if (m.key == "message") p.message = v.as_string();
     if (m.key == "updated_at") {
       p.updated_at = core::from_unix_ms(v.to_number<std::int64_t>());

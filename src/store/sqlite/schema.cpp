@@ -177,6 +177,17 @@ CREATE TRIGGER IF NOT EXISTS jobs_drop_push AFTER DELETE ON jobs BEGIN
 END;
 )sql";
 
+// Version 8: the throughput history (store/sqlite/stats_samples.cpp): one
+// row per sample, the queues' lifetime counters as JSON text
+// {"queue": [processed, failed], …}; rows older than the history's span are
+// deleted as new ones come, so the table stays small.
+constexpr const char* kStatsSamplesSchema = R"sql(
+CREATE TABLE IF NOT EXISTS stats_samples (
+  at     INTEGER PRIMARY KEY,
+  totals TEXT    NOT NULL
+);
+)sql";
+
 // Version 6 dropped jobs_ready_since and left running jobs out of
 // jobs_state_id; version 7 rebuilds the jobs table (and its indexes) anyway.
 constexpr const char* kIndexesV6 = R"sql(
@@ -252,10 +263,11 @@ ALTER TABLE queues ADD COLUMN push_secret_prev_until INTEGER;
       kJobPushSchema}},
     {6, {kIndexesV6}},
     {7, {kJobsV7Before, kJobsSchema, kJobLogsSchema, kJobPushSchema, kJobsV7After}},
+    {8, {kStatsSamplesSchema}},
 };
 // The latest schema, as a new database gets it.
-constexpr const char* kNewDatabase[] = {kJobsSchema, kSchema, kJobLogsSchema, kSchedulesSchema,
-                                        kJobPushSchema};
+constexpr const char* kNewDatabase[] = {kJobsSchema,      kSchema,        kJobLogsSchema,
+                                        kSchedulesSchema, kJobPushSchema, kStatsSamplesSchema};
 
 static_assert(std::size(kMigrations) == kSchemaVersion - 1, "one migration per version step");
 

@@ -1,4 +1,4 @@
-// The SQLite schema (version 7) and connection settings.
+// The SQLite schema (version 8) and connection settings.
 //
 // `jobs` holds every field of core::Job, keyed by the integer job id (the
 // rowid, core/id.hpp; a job made before version 7 also keeps its
@@ -19,15 +19,16 @@
 // that enqueues the fire's job (only the latest 1000 per schedule are kept).
 // Version 2 added the config columns, version 3 job_logs, version 4 the cron
 // tables, version 5 push delivery (`job_push`), version 6 leaner indexes,
-// version 7 integer job ids. An older database is migrated in place at open.
-// Called once at open, before the writer thread starts.
+// version 7 integer job ids, version 8 `stats_samples` (the throughput
+// history: one row of queue counters per sample, bounded by the history's span). An older database
+// is migrated in place at open. Called once at open, before the writer thread starts.
 #pragma once
 
 #include "store/sqlite/db.hpp"
 
 namespace errand::store::sqlite {
 
-inline constexpr int kSchemaVersion = 7;
+inline constexpr int kSchemaVersion = 8;
 
 // Sets the pragmas (exclusive WAL, synchronous=NORMAL with the writer's own
 // fsync, cache sizes) and creates, checks or migrates the schema (all or

@@ -261,6 +261,20 @@ void SqliteStore::schedule_fire(ScheduleFireParams p, Callback<ScheduleFireOutco
       std::move(done));
 }
 
-std::int64_t SqliteStore::unreadable_jobs() const { return sqlite::unreadable_jobs_seen(); }
+std::int64_t SqliteStore::unreadable_jobs() const {
+  return sqlite::unreadable_jobs_seen();
+}
+
+void SqliteStore::stats_sample_put(StatsSamplePutParams p, Callback<Unit> done) {
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::stats_sample_put(c, p); },
+      std::move(done));
+}
+
+void SqliteStore::stats_sample_list(StatsSampleListParams p,
+                                    Callback<std::vector<StatsSample>> done) {
+  submit(
+      kReads, [p](OpContext& c) { return ops::stats_sample_list(c, p); }, std::move(done));
+}
 
 }  // namespace errand::store

@@ -78,6 +78,8 @@ class SqliteStore final : public Store {
   void schedule_put(SchedulePutParams p, Callback<SchedulePutOutcome> done) override;
   void schedule_get(ScheduleGetParams p, Callback<core::Schedule> done) override;
   void schedule_list(Callback<std::vector<core::Schedule>> done) override;
+  void stats_sample_put(StatsSamplePutParams p, Callback<Unit> done) override;
+  void stats_sample_list(StatsSampleListParams p, Callback<std::vector<StatsSample>> done) override;
   void schedule_delete(ScheduleDeleteParams p, Callback<Unit> done) override;
   void schedule_pause(SchedulePauseParams p, Callback<core::Schedule> done) override;
   void schedule_fire(ScheduleFireParams p, Callback<ScheduleFireOutcome> done) override;

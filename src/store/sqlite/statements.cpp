@@ -135,6 +135,11 @@ std::vector<NamedSql> named_sql() {
        " VALUES (?1, ?2, ?3, ?4)"},
       {Sql::job_push_clear_deferrals, "job_push_clear_deferrals",
        "UPDATE job_push SET deferrals = 0 WHERE job_id = ?1 AND deferrals <> 0"},
+      {Sql::stats_sample_save, "stats_sample_save",
+       "INSERT OR REPLACE INTO stats_samples(at, totals) VALUES (?1, ?2)"},
+      {Sql::stats_samples_trim, "stats_samples_trim", "DELETE FROM stats_samples WHERE at <= ?1"},
+      {Sql::stats_samples_since, "stats_samples_since",
+       "SELECT at, totals FROM stats_samples WHERE at > ?1 ORDER BY at"},
   };
 }
 

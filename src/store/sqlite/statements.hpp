@@ -53,6 +53,9 @@ enum class Sql {
   job_push_get,
   job_push_save,
   job_push_clear_deferrals,
+  stats_sample_save,
+  stats_samples_trim,
+  stats_samples_since,
   count_,
 };
 
