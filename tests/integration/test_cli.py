@@ -335,7 +335,8 @@ class CliUsageHintsTest(CliCase):
     def test_work_names_each_queue_mode_at_start(self):
         typo = self.q()
         line = self.work_start_line(typo)
-        self.assertIn(f"{typo}: does not exist yet (no job was ever enqueued to it: a typo?)", line)
+        self.assertIn(f"{typo}: does not exist yet: no job was ever enqueued to it; waiting for its first job (check "
+                      "the name if you expected jobs)", line)
 
         pull = self.q()
         self.enqueue_id(pull)
