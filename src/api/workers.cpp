@@ -83,7 +83,8 @@ awaitable<json::array> claim_warnings(engine::Engine& engine,
       out.emplace_back(claim_warning(
           name, "queue_not_found",
           fmt::format("queue \"{}\" does not exist yet: no job was ever enqueued to it and it "
-                      "is not configured (a typo?); the claim waits for its first job",
+                      "is not configured; the claim waits for its first job (check the name if "
+                      "you expected jobs)",
                       name)));
     } else if (q->config.push) {
       out.emplace_back(claim_warning(

@@ -150,10 +150,12 @@ void log_queue_modes(client::Client& client, const std::vector<std::string>& que
     auto q = client.get_queue(name);
     if (!q && q.error().code == core::errc::not_found) {
       trouble = true;
-      parts.push_back(fmt::format(
-          "{}: does not exist yet (no job was ever enqueued to it: a typo?), waiting for its first "
-          "job",
-          name));
+      parts.push_back(
+          fmt::format("{}: does not exist yet: no job was ever enqueued to it; "
+                      "waiting for its first job (check the name if you expected jobs)",
+                      name));
+    } else if (!q && q.error().code != core::errc::unavailable) {
+      return;  // e.g. a worker key, which may not read queues: nothing to say
     } else if (!q) {
       out.log(client::LogLevel::warn,
               fmt::format("{}; start one with `errand server`, or point this worker at yours with "

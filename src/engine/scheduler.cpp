@@ -86,6 +86,9 @@ asio::awaitable<void> Engine::stats_loop() {
       }
       remember_queues(*queues);  // queues made by schedules count too
     }
+    // stop() may have cancelled the timer while the sample was in the store:
+    // arming it now would hold the shutdown for a whole step.
+    if (stopping_) break;
     stats_timer_->expires_after(options_.stats.step);
     boost::system::error_code ec;
     co_await stats_timer_->async_wait(asio::redirect_error(asio::use_awaitable, ec));

@@ -335,7 +335,8 @@ class CliUsageHintsTest(CliCase):
     def test_work_names_each_queue_mode_at_start(self):
         typo = self.q()
         line = self.work_start_line(typo)
-        self.assertIn(f"{typo}: does not exist yet (no job was ever enqueued to it: a typo?)", line)
+        self.assertIn(f"{typo}: does not exist yet: no job was ever enqueued to it; waiting for its first job (check "
+                      "the name if you expected jobs)", line)
 
         pull = self.q()
         self.enqueue_id(pull)
@@ -381,6 +382,26 @@ class CliAuthTest(CliCase):
         enq = self.ok_json("enqueue", q, "--key", "admin-secret-0123456789")
         by_env = self.ok_json("job", enq["id"], env={"ERRAND_KEY": "admin-secret-0123456789"})
         self.assertEqual(by_env["id"], enq["id"])
+
+    def test_work_with_a_worker_key_says_nothing_false_about_its_queues(self):
+        """A worker key may not read queues: the start line is left out, not
+        replaced by a wrong "cannot reach" hint."""
+        q = self.q()
+        job_id = self.ok_json("enqueue", q, "--key", "admin-secret-0123456789")["id"]
+        env = dict(os.environ, ERRAND_URL=self.server.url, ERRAND_KEY="worker-secret-0123456789")
+        proc = subprocess.Popen([errand_bin(), "work", q, "--", "cat"], env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(proc.kill)
+        out = []
+        threading.Thread(target=lambda: out.extend(proc.stdout), daemon=True).start()
+        poll_until(lambda: any(line.startswith(f"✓ {q} {job_id}") for line in list(out)), 30,
+                   message="the job's summary line")
+        proc.terminate()
+        self.assertEqual(proc.wait(30), 0)
+        err = proc.stderr.read()
+        self.assertIn(f"claiming from {q}", err)
+        self.assertNotIn("cannot reach", err)
+        self.assertNotIn(f"errand work: {q}:", err)
 
 
 if __name__ == "__main__":
