@@ -176,6 +176,7 @@ TEST(WireResponse, ParsesJobPageAndRendersItBack) {
   EXPECT_TRUE(parsed->partial);
   ASSERT_EQ(parsed->jobs.size(), 1u);
   EXPECT_EQ(parsed->jobs[0].state, JobState::running);
+  parsed->client_json = true;  // as Client::list sets it for include_payload
   EXPECT_EQ(wire::page_json(*parsed), page);
   auto last = wire::parse_job_page(R"({"jobs":[],"next_cursor":null})");
   ASSERT_TRUE(last);

@@ -51,7 +51,7 @@ struct JobInsertManyParams {
 struct InsertOutcome {
   std::string id;          // the new job's id, or the earlier job's for a duplicate
   core::JobState state;    // queued or scheduled (or the earlier job's state)
-  bool duplicate = false;  // a job with the same idempotency_key exists (keys are global)
+  bool duplicate = false;  // a job of the same queue holds the idempotency_key
 };
 
 struct JobGetParams {
@@ -318,8 +318,10 @@ class Store {
   virtual void set_change_listener(std::function<void(const ChangeNotice&)> listener) = 0;
 
   // Inserts all jobs or none. A job whose idempotency_key matches an existing
-  // (not yet pruned) job is not inserted; its outcome names the existing job.
-  // Errors: unavailable, internal. Durable when `done` runs.
+  // (not yet pruned) job of the same queue is not inserted; its outcome names
+  // the existing job. Errors: conflict (field "idempotency_key") when that
+  // job has another type or payload; unavailable, internal. Durable when
+  // `done` runs.
   virtual void job_insert_many(JobInsertManyParams p,
                                Callback<std::vector<InsertOutcome>> done) = 0;
 

@@ -308,7 +308,7 @@ class CliUsageHintsTest(CliCase):
         err = self.fails(2, "enqueue", self.q(), '{"rows": 20')
         self.assertIn("ends too early at line 1, column 12", err)
         err = self.fails(1, "enqueue", self.q(), "-", input='{\n  "rows": 20,\n}')
-        self.assertIn("the payload on stdin is not valid JSON at line 3, column 1", err)
+        self.assertIn("the payload on stdin is not valid JSON: expected a string key at line 3, column 1", err)
 
     def test_an_unreachable_server_says_how_to_point_the_cli_elsewhere(self):
         err = self.fails(1, "queues", "--server", "http://127.0.0.1:1", url=False)

@@ -400,7 +400,7 @@ class LifecycleTest(SharedServerTestCase):
         first = s.request("POST", "/v1/jobs", {"queue": q, "payload": 1, "idempotency_key": key})
         first = self.assertStatus(first, 202, "first enqueue")
         self.assertFalse(first.get("duplicate", False))
-        again = s.request("POST", "/v1/jobs", {"queue": q, "payload": 2, "idempotency_key": key})
+        again = s.request("POST", "/v1/jobs", {"queue": q, "payload": 1, "idempotency_key": key})
         again = self.assertStatus(again, 200, "repeated idempotency key")
         self.assertEqual(again["id"], first["id"])
         self.assertIs(again["duplicate"], True)
@@ -411,9 +411,26 @@ class LifecycleTest(SharedServerTestCase):
         self.assertEqual(self.get(first["id"])["idempotency_key"], key)
         # Still the same job once it has run.
         s.complete(s.claim(q)[0])
-        third = self.assertStatus(s.request("POST", "/v1/jobs", {"queue": q, "idempotency_key": key}), 200,
-                                  "repeat after success")
+        third = self.assertStatus(s.request("POST", "/v1/jobs", {"queue": q, "payload": 1, "idempotency_key": key}),
+                                  200, "repeat after success")
         self.assertEqual((third["id"], third["state"]), (first["id"], "succeeded"))
+
+    def test_idempotency_keys_are_per_queue_and_a_different_repeat_is_a_conflict(self):
+        # A leaked producer key must not be able to take another queue's key
+        # first, nor answer the app's enqueue with the attacker's job.
+        s, q = self.server, self.q()
+        key = f"signup-{q}"
+        mine = self.assertStatus(s.request("POST", "/v1/jobs", {"queue": q, "payload": {"to": "a"},
+                                                                "idempotency_key": key}), 202, "first")
+        other = self.assertStatus(s.request("POST", "/v1/jobs", {"queue": q + "x", "payload": {"to": "evil"},
+                                                                 "idempotency_key": key}), 202, "other queue")
+        self.assertNotEqual(other["id"], mine["id"])
+        self.assertFalse(other.get("duplicate", False))
+        for changed in ({"payload": {"to": "b"}}, {"payload": {"to": "a"}, "type": "other"}):
+            r = s.request("POST", "/v1/jobs", dict({"queue": q, "idempotency_key": key}, **changed))
+            self.assertError(r, 409, "conflict", field="idempotency_key")
+            self.assertIn(mine["id"], r.body["error"]["message"])
+        self.assertEqual(s.counts(q)["queued"], 1)
 
     def test_idempotency_key_in_a_batch(self):
         s, q = self.server, self.q()

@@ -49,8 +49,7 @@ TEST_P(DurabilityTest, ReopenKeepsEveryAcknowledgedChange) {
     EXPECT_EQ(queues_after[i].processed, queues_before[i].processed);
     EXPECT_EQ(queues_after[i].failed, queues_before[i].failed);
   }
-  auto dup = job("z");
-  dup.idempotency_key = "key-1";
+  auto dup = scheduled;  // the same job asked for again
   auto out = insert_many({dup});
   ASSERT_TRUE(out);
   EXPECT_TRUE((*out)[0].duplicate);

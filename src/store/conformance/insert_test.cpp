@@ -76,15 +76,48 @@ TEST_P(InsertTest, NullPayloadAndNoTypeRoundTrip) {
 TEST_P(InsertTest, RepeatedIdempotencyKeyReturnsTheFirstJob) {
   auto first = job("emails");
   first.idempotency_key = "signup-42";
+  first.payload = core::RawJson::trusted(R"({"n":1e400})");
   const auto first_id = insert(first);
-  auto second = job("other-queue");  // keys are global, not per queue
-  second.idempotency_key = "signup-42";
+  auto second = first;
   auto out = insert_many({second});
   ASSERT_TRUE(out) << out.error().message;
   EXPECT_EQ((*out)[0].id, first_id);
   EXPECT_EQ((*out)[0].state, JobState::queued);
   EXPECT_TRUE((*out)[0].duplicate);
   EXPECT_EQ(counts("emails"), counts_of({{JobState::queued, 1}}));
+}
+
+// Keys are scoped per queue: a producer of one queue cannot take another
+// queue's key first.
+TEST_P(InsertTest, IdempotencyKeysArePerQueue) {
+  auto first = job("emails");
+  first.idempotency_key = "signup-43";
+  const auto first_id = insert(first);
+  auto other = job("other-queue");
+  other.idempotency_key = "signup-43";
+  auto out = insert_many({other});
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_FALSE((*out)[0].duplicate);
+  EXPECT_NE((*out)[0].id, first_id);
+  EXPECT_EQ(counts("other-queue"), counts_of({{JobState::queued, 1}}));
+}
+
+TEST_P(InsertTest, ARepeatOfAKeyWithAnotherPayloadOrTypeIsAConflict) {
+  auto first = job("emails");
+  first.idempotency_key = "signup-44";
+  first.payload = core::RawJson::trusted(R"({"to":"a"})");
+  insert(first);
+  auto other_payload = first;
+  other_payload.payload = core::RawJson::trusted(R"({"to":"b"})");
+  auto other_type = first;
+  other_type.type = "other";
+  for (const auto& repeat : {other_payload, other_type}) {
+    auto out = insert_many({job("emails"), repeat});
+    ASSERT_FALSE(out);
+    EXPECT_EQ(out.error().code, core::errc::conflict);
+    EXPECT_EQ(out.error().field, "idempotency_key");
+  }
+  EXPECT_EQ(counts("emails"), counts_of({{JobState::queued, 1}}));  // the batches changed nothing
 }
 
 TEST_P(InsertTest, DuplicateReportsTheExistingJobsCurrentState) {

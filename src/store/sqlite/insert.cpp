@@ -2,25 +2,39 @@
 
 #include "core/id.hpp"
 
+#include <fmt/format.h>
+
 namespace errand::store::sqlite::ops {
 namespace {
 
-// The job already holding `key`, if any. Keys are global across queues, and a
-// job inserted earlier in the same batch is found too.
-core::Result<std::optional<InsertOutcome>> find_duplicate(Statements& sql, std::string_view key) {
+// The job of the same queue already holding the job's key, if any (a job
+// inserted earlier in the same batch is found too). A repeat must ask for
+// the same job: another type or payload under the key is a conflict, never
+// a silent duplicate.
+core::Result<std::optional<InsertOutcome>> find_duplicate(Statements& sql,
+                                                          const core::NewJob& job) {
   Query q(sql[Sql::job_by_idempotency_key]);
-  q.bind_text(1, key);
+  q.bind_text(1, job.queue).bind_text(2, job.idempotency_key);
   auto row = q.step();
   if (!row) return row.error();
   if (!*row) return std::nullopt;
-  return InsertOutcome{.id = public_id(q, 0, 1),
-                       .state = static_cast<core::JobState>(q.int_at(2)),
-                       .duplicate = true};
+  const auto id = public_id(q, 0, 1);
+  const std::string_view payload = job.payload.empty() ? "null" : job.payload.text();
+  if (q.text_at(3) != job.type || q.text_at(4) != payload) {
+    return core::make_error(
+        core::errc::conflict,
+        fmt::format("idempotency_key \"{}\" already names job {} of queue {}, with another type "
+                    "or payload: a repeat must ask for the same job (or use a new key)",
+                    job.idempotency_key, id, job.queue),
+        "idempotency_key");
+  }
+  return InsertOutcome{
+      .id = id, .state = static_cast<core::JobState>(q.int_at(2)), .duplicate = true};
 }
 
 core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& job, core::TimePoint now) {
   if (!job.idempotency_key.empty()) {
-    auto duplicate = find_duplicate(c.sql, job.idempotency_key);
+    auto duplicate = find_duplicate(c.sql, job);
     if (!duplicate) return duplicate.error();
     if (*duplicate) return std::move(**duplicate);
   }

@@ -40,11 +40,11 @@ core::Result<bool> record_fire(Statements& sql, const std::string& name, core::T
   return fresh;
 }
 
-// Whether a job already holds `key` (e.g. from a schedule deleted and
-// re-created under the same name).
-core::Result<bool> key_taken(Statements& sql, std::string_view key) {
+// Whether a job of `queue` already holds `key` (e.g. from a schedule deleted
+// and re-created under the same name).
+core::Result<bool> key_taken(Statements& sql, std::string_view queue, std::string_view key) {
   Query q(sql[Sql::job_by_idempotency_key]);
-  q.bind_text(1, key);
+  q.bind_text(1, queue).bind_text(2, key);
   auto row = q.step();
   if (!row) return row.error();
   return *row;
@@ -81,7 +81,7 @@ core::Result<ScheduleFireOutcome> fire_scheduled(OpContext& c, core::Schedule s,
   } else if (at > s.fired_through) {
     const std::string key = core::schedule_fire_key(s.spec.name, at);
     const bool skip = s.spec.overlap == core::Overlap::skip && still_active(s);
-    auto taken = key_taken(c.sql, key);
+    auto taken = key_taken(c.sql, s.spec.queue, key);
     if (!taken) return taken.error();
     const bool enqueue = !skip && !*taken;
     const std::int64_t id = enqueue ? take_job_id(c, p.now) : 0;

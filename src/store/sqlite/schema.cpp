@@ -84,7 +84,7 @@ CREATE INDEX IF NOT EXISTS jobs_waiting ON jobs(run_at) WHERE state = 0 OR state
 CREATE INDEX IF NOT EXISTS jobs_running ON jobs(lease_expires_at) WHERE state = 2;
 CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(finished_at)
   WHERE state = 3 OR state = 5 OR state = 6;
-CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency ON jobs(idempotency_key)
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency ON jobs(queue, idempotency_key)
   WHERE idempotency_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_queue_id ON jobs(queue);
 CREATE INDEX IF NOT EXISTS jobs_state_id ON jobs(state) WHERE state <> 2;
@@ -264,6 +264,12 @@ ALTER TABLE queues ADD COLUMN push_secret_prev_until INTEGER;
     {6, {kIndexesV6}},
     {7, {kJobsV7Before, kJobsSchema, kJobLogsSchema, kJobPushSchema, kJobsV7After}},
     {8, {kStatsSamplesSchema}},
+    // Version 9: idempotency keys are scoped per queue.
+    {9, {R"sql(
+DROP INDEX IF EXISTS jobs_idempotency;
+CREATE UNIQUE INDEX jobs_idempotency ON jobs(queue, idempotency_key)
+  WHERE idempotency_key IS NOT NULL;
+)sql"}},
 };
 // The latest schema, as a new database gets it.
 constexpr const char* kNewDatabase[] = {kJobsSchema,      kSchema,        kJobLogsSchema,

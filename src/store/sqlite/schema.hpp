@@ -28,7 +28,7 @@
 
 namespace errand::store::sqlite {
 
-inline constexpr int kSchemaVersion = 8;
+inline constexpr int kSchemaVersion = 9;
 
 // Sets the pragmas (exclusive WAL, synchronous=NORMAL with the writer's own
 // fsync, cache sizes) and creates, checks or migrates the schema (all or

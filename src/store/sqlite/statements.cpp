@@ -32,7 +32,8 @@ std::vector<NamedSql> named_sql() {
       {Sql::job_by_id, "job_by_id", "SELECT " + cols + " FROM jobs WHERE id = ?1"},
       {Sql::job_by_legacy_id, "job_by_legacy_id", "SELECT id FROM jobs WHERE legacy_id = ?1"},
       {Sql::job_by_idempotency_key, "job_by_idempotency_key",
-       "SELECT id, legacy_id, state FROM jobs WHERE idempotency_key = ?1"},
+       "SELECT id, legacy_id, state, type, payload FROM jobs"
+       " WHERE queue = ?1 AND idempotency_key = ?2"},
       {Sql::job_lease_by_id, "job_lease_by_id",
        "SELECT id, state, lease_id, timeout_ms, cancel_requested, queue, attempt FROM jobs"
        " WHERE id = ?1"},
