@@ -246,6 +246,7 @@ awaitable<Response> list_jobs(Context& c) {
   auto params = parse_list(c.request);
   if (!params) co_return error_response(params.error());
   const core::JobView view{.client_json = params->client_json};
+  params->max_bytes = c.services.limits.max_page_bytes;
   auto page = co_await c.services.engine.list(std::move(*params));
   if (!page) co_return error_response(page.error());
   co_return json_response(200, page_json(*page, view, c.services.limits.max_page_bytes));

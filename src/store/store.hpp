@@ -75,6 +75,10 @@ struct JobListParams {
   // Read the client JSON (payload, result, progress data)? A list shows it
   // only when asked (`include=payload`): it may be large.
   bool client_json = false;
+  // The page stops (partial, next_cursor set) once the client JSON read for
+  // it passes this many bytes, so a page of large payloads costs about this
+  // much memory, not `limit` times the largest payload. At least one job.
+  std::size_t max_bytes = 8 << 20;
 };
 struct JobPage {
   std::vector<core::Job> jobs;  // newest first

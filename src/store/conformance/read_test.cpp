@@ -224,4 +224,37 @@ TEST_P(ReadTest, ReadSeesEveryEarlierSubmittedChange) {
 }
 
 }  // namespace
+TEST_P(ReadTest, AListPageStopsOnceItsClientJsonPassesTheByteCap) {
+  for (int i = 0; i < 5; ++i) {
+    auto j = job("big");
+    j.payload = core::RawJson::trusted(R"(")" + std::string(1000, 'x') + R"(")");
+    insert(j);
+  }
+  auto page = call<JobPage>([&](auto done) {
+    store().job_list({.queue = "big", .limit = 50, .client_json = true, .max_bytes = 2500}, done);
+  });
+  ASSERT_TRUE(page) << page.error().message;
+  ASSERT_EQ(page->jobs.size(), 3u);  // stops once 2500 bytes are passed
+  EXPECT_TRUE(page->partial);
+  EXPECT_EQ(page->next_cursor, page->jobs.back().id);
+  EXPECT_EQ(page->jobs[0].payload.stored().size(), 1002u);
+  auto rest = call<JobPage>([&](auto done) {
+    store().job_list({.queue = "big",
+                      .limit = 50,
+                      .cursor = page->next_cursor,
+                      .client_json = true,
+                      .max_bytes = 2500},
+                     done);
+  });
+  ASSERT_TRUE(rest);
+  EXPECT_EQ(rest->jobs.size(), 2u);
+  EXPECT_FALSE(rest->partial);
+  // Without client JSON nothing counts against the cap.
+  auto bare = call<JobPage>(
+      [&](auto done) { store().job_list({.queue = "big", .limit = 50, .max_bytes = 10}, done); });
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare->jobs.size(), 5u);
+  EXPECT_TRUE(bare->jobs[0].payload.empty());
+}
+
 }  // namespace errand::store::conformance

@@ -70,6 +70,7 @@ core::Result<JobPage> job_list(OpContext& c, const JobListParams& p) {
   q.bind_text(7, p.tag).bind_text(8, p.text);
   JobPage page;
   std::size_t read = 0;
+  std::size_t bytes = 0;  // of client JSON read for the page
   std::string last_read;
   for (;;) {
     auto row = q.step();
@@ -89,9 +90,16 @@ core::Result<JobPage> job_list(OpContext& c, const JobListParams& p) {
       page.next_cursor = page.jobs.back().id;
       break;
     }
+    if (!page.jobs.empty() && bytes >= p.max_bytes) {  // large payloads: a short page
+      page.next_cursor = page.jobs.back().id;
+      page.partial = true;
+      break;
+    }
     auto job = read_job(q, p.client_json);
     last_read = job.job.id;
     if (!job.unreadable.empty()) continue;  // logged once and counted; never takes the page down
+    bytes += job.job.payload.stored().size() + job.job.result.stored().size();
+    if (job.job.progress) bytes += job.job.progress->data.stored().size();
     page.jobs.push_back(std::move(job.job));
   }
   return page;
