@@ -149,9 +149,10 @@ void print_job(std::ostream& out, const core::Job& job, core::TimePoint now) {
   if (job.progress) f.add("progress", progress_text(*job.progress));
   if (job.push_continuations > 0) {
     f.add("push",
-          fmt::format("continued {} {}: each call went on from the state the one before "
-                      "returned",
-                      job.push_continuations, job.push_continuations == 1 ? "time" : "times"));
+          fmt::format("continued {} {} (last state {} bytes): each call went on from the state "
+                      "the one before returned",
+                      job.push_continuations, job.push_continuations == 1 ? "time" : "times",
+                      job.push_state_bytes));
   }
   if (job.state == JobState::queued && job.attempt > 0) {
     f.add("retry", fmt::format("queued again {} for attempt {}", relative_time(job.run_at, now),

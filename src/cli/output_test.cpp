@@ -87,12 +87,13 @@ TEST(PrintJob, ShowsPushContinuationsAndARetry) {
   job.max_attempts = 4;
   job.run_at = kNow - Millis{5'000};
   job.push_continuations = 2;
+  job.push_state_bytes = 120;
   job.errors.push_back({3, kNow - Millis{60'000}, "HTTP 500"});
   std::ostringstream out;
   print_job(out, job, kNow);
   const auto text = out.str();
-  EXPECT_NE(text.find("push:      continued 2 times: each call went on from the state the "
-                      "one before returned\n"),
+  EXPECT_NE(text.find("push:      continued 2 times (last state 120 bytes): each call went on "
+                      "from the state the one before returned\n"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("retry:     queued again 5s ago for attempt 4\n"), std::string::npos) << text;

@@ -78,6 +78,8 @@ struct Job {
   std::int64_t push_continuations = 0;
   int push_deferrals = 0;
   std::string push_state;
+  // The size in bytes of that state, for readers (who never see the state).
+  std::int64_t push_state_bytes = 0;
 };
 
 // What an enqueue asks for, already validated, before the store assigns state.

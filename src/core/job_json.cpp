@@ -95,7 +95,8 @@ void write_job(JsonWriter& w, const Job& j, const JobView& view) {
   write_time_or_null(w, "started_at", j.started_at);
   write_time_or_null(w, "finished_at", j.finished_at);
   if (j.push_continuations > 0) {
-    w.key("push").begin_object().key("continuations").integer(j.push_continuations).end_object();
+    w.key("push").begin_object().key("continuations").integer(j.push_continuations);
+    w.key("state_bytes").integer(j.push_state_bytes).end_object();
   }
   w.end_object();
 }
@@ -197,6 +198,7 @@ Result<Job> job_from_json(std::string_view text) {
   j.lease_expires_at = opt_time(o, "lease_expires_at");
   if (const auto* push = o.if_contains("push"); push && push->is_object()) {
     j.push_continuations = num(push->get_object(), "continuations");
+    j.push_state_bytes = num(push->get_object(), "state_bytes");
   }
   return j;
 }

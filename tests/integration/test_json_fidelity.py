@@ -165,6 +165,8 @@ class JsonFidelityTest(SharedServerTestCase):
                 return b'"state":"succeeded"' in got and got
             got = poll_until(succeeded, 30)
             self.assertIn(b'"result":{"sent":123456789012345678901234567890}', got)
+            # Readers see the continuation's count and its state's size, not the state.
+            self.assertIn(b'"push":{"continuations":1,"state_bytes":%d}' % len('{"offset":1e400,"m":0.50}'), got)
 
     def test_a_job_list_leaves_client_json_out_unless_asked(self):
         job_id = self.enqueue_raw("fidlist", '{"big":"' + "x" * 1000 + '"}')

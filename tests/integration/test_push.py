@@ -269,12 +269,14 @@ class ContinuationTest(PushCase):
         mid = self.server.get_job(jid)
         self.assertEqual(mid["state"], "running")
         self.assertEqual((mid["progress"]["percent"], mid["progress"]["message"]), (50, "step 10/20"))
-        self.assertEqual(mid.get("push"), {"continuations": 10})
+        def state_bytes(c):  # the state of the c-th continuation, stored minified
+            return len(json.dumps({"step": c, "trail": list(range(c))}, separators=(",", ":")))
+        self.assertEqual(mid.get("push"), {"continuations": 10, "state_bytes": state_bytes(10)})
         ep.release.set()
 
         job = self.wait_state(jid, "succeeded")
         self.assertEqual(job["result"], {"steps": 20})
-        self.assertEqual(job.get("push"), {"continuations": 20})
+        self.assertEqual(job.get("push"), {"continuations": 20, "state_bytes": state_bytes(20)})
         self.assertEqual((job["progress"]["percent"], job["progress"]["message"]), (100, "step 20/20"))
         self.assertEqual((job["attempt"], job["errors"]), (1, []))
         calls = ep.calls
@@ -451,7 +453,8 @@ class DeliveryTest(PushCase):
         job = poll_until(done, 30, message=f"job {jid} to end")
         self.assertEqual(job["state"], "succeeded", f"{job}\n{self.example_output()}")
         self.assertEqual(job["result"], {"imported": 50})
-        self.assertEqual(job.get("push"), {"continuations": 4})
+        self.assertEqual(job["push"]["continuations"], 4)
+        self.assertGreater(job["push"]["state_bytes"], 0)
         self.assertEqual((job["attempt"], job["errors"]), (1, []))
         # The last call answers without progress: 100% is its in-call POST.
         self.assertEqual((job["progress"]["percent"], job["progress"]["message"]), (100, "imported 50/50 rows"))

@@ -34,8 +34,9 @@ export function timelineEntries(job, liveEvents, generation) {
   const continuations = job.push && typeof job.push.continuations === "number" ? job.push.continuations : 0;
   if (continuations > 0) {
     const at = (job.progress && job.progress.updated_at) || job.started_at;
+    const size = typeof job.push.state_bytes === "number" ? ` (last state ${job.push.state_bytes} bytes)` : "";
     add(at, "continued", job.attempt,
-      `Push call continued ${continuations} ${continuations === 1 ? "time" : "times"}: called again with the state it returned`);
+      `Push call continued ${continuations} ${continuations === 1 ? "time" : "times"}: called again with the state it returned${size}`);
   }
   const runAt = parseTime(job.run_at);
   // Queued after an attempt: a retry (by hand, or a failed attempt's wait over).

@@ -50,7 +50,9 @@ core::Result<core::Job> job_get(OpContext& c, const JobGetParams& p) {
                              .text = std::string(q.text_at(2))});
   }
   if (auto push = load_push_bookkeeping(c.sql, *row); !push) return push.error();
-  row->job.push_state.clear();  // the state is for the handler, not for readers
+  // The state is for the handler, not for readers: they see its size.
+  row->job.push_state_bytes = static_cast<std::int64_t>(row->job.push_state.size());
+  row->job.push_state.clear();
   return std::move(row->job);
 }
 
