@@ -220,28 +220,6 @@ core::Result<store::JobListParams> parse_list(const Request& req) {
   return p;
 }
 
-// A page stops early, partial and with a cursor to the rest, once its
-// answer passes `max_bytes`: a page of large payloads costs about its
-// answer's size, never `limit` times the largest payload.
-std::string page_json(const store::JobPage& page, const core::JobView& view,
-                      std::size_t max_bytes) {
-  core::JsonWriter w;
-  w.begin_object().key("jobs").begin_array();
-  std::string next_cursor = page.next_cursor;
-  bool partial = page.partial;
-  for (std::size_t i = 0; i < page.jobs.size(); ++i) {
-    if (i > 0 && w.text().size() >= max_bytes) {
-      next_cursor = page.jobs[i - 1].id;
-      partial = true;
-      break;
-    }
-    core::write_job(w, page.jobs[i], view);
-  }
-  w.end_array().key("next_cursor").string_or_null(next_cursor);
-  w.key("partial").boolean(partial).end_object();
-  return w.take();
-}
-
 awaitable<Response> list_jobs(Context& c) {
   auto params = parse_list(c.request);
   if (!params) co_return error_response(params.error());
@@ -249,7 +227,9 @@ awaitable<Response> list_jobs(Context& c) {
   params->max_bytes = c.services.limits.max_page_bytes;
   auto page = co_await c.services.engine.list(std::move(*params));
   if (!page) co_return error_response(page.error());
-  co_return json_response(200, page_json(*page, view, c.services.limits.max_page_bytes));
+  // The store already stopped the page at max_bytes of client JSON.
+  co_return json_response(200,
+                          core::job_page_json(page->jobs, page->next_cursor, page->partial, view));
 }
 
 // POST /v1/jobs/bulk {"action", "ids"}: one request for a whole selection;

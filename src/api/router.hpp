@@ -25,7 +25,8 @@ namespace errand::api {
 struct ApiLimits {
   std::size_t max_payload = 1 << 20;       // bytes of one job's serialized payload
   core::Millis token_ttl{7 * 86'400'000};  // lifetime of a job's read token
-  std::size_t max_page_bytes = 8 << 20;    // a job list's answer stops (partial) past this
+  std::size_t max_page_bytes =
+      8 << 20;  // a job list page stops (partial) past this much client JSON
 };
 
 // What handlers may use. Outlives every request.

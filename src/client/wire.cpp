@@ -583,12 +583,8 @@ json::object to_json(const Enqueued& e) {
 }
 
 std::string page_json(const JobPage& page) {
-  core::JsonWriter w;
-  w.begin_object().key("jobs").begin_array();
-  for (const auto& j : page.jobs) core::write_job(w, j, {.client_json = page.client_json});
-  w.end_array().key("next_cursor").string_or_null(page.next_cursor);
-  w.key("partial").boolean(page.partial).end_object();
-  return w.take();
+  return core::job_page_json(page.jobs, page.next_cursor, page.partial,
+                             {.client_json = page.client_json});
 }
 
 json::object to_json(const QueueInfo& q) {

@@ -107,6 +107,16 @@ std::string job_json(const Job& job, const JobView& view) {
   return w.take();
 }
 
+std::string job_page_json(const std::vector<Job>& jobs, std::string_view next_cursor, bool partial,
+                          const JobView& view) {
+  JsonWriter w;
+  w.begin_object().key("jobs").begin_array();
+  for (const auto& j : jobs) write_job(w, j, view);
+  w.end_array().key("next_cursor").string_or_null(next_cursor);
+  w.key("partial").boolean(partial).end_object();
+  return w.take();
+}
+
 namespace {
 
 // The members of a JSON object text as a Boost.JSON object, except those

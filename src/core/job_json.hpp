@@ -24,6 +24,11 @@ struct JobView {
 // in verbatim.
 void write_job(JsonWriter& w, const Job& job, const JobView& view = {});
 std::string job_json(const Job& job, const JobView& view = {});
+// A page of the job list: {"jobs": [...], "next_cursor", "partial"}.
+// Written by the server and, for `errand jobs --json`, by the client.
+std::string job_page_json(const std::vector<Job>& jobs, std::string_view next_cursor, bool partial,
+                          const JobView& view);
+
 // Reads a job from its JSON text (as job_json writes it), keeping the
 // client JSON fields verbatim. Errors: invalid_argument naming the field.
 Result<Job> job_from_json(std::string_view text);
