@@ -8,12 +8,15 @@ errand_gtest(errand_client_tests
   LIBS errand_client
 )
 
-# The CLI's human output (tables, relative times) and usage hints: pure, no server.
+# The CLI's human output (tables, relative times), usage hints and --store
+# parsing: pure, no server.
 errand_gtest(errand_cli_output_tests
   SOURCES
     ${PROJECT_SOURCE_DIR}/src/cli/output.cpp
     ${PROJECT_SOURCE_DIR}/src/cli/output_test.cpp
     ${PROJECT_SOURCE_DIR}/src/cli/usage.cpp
     ${PROJECT_SOURCE_DIR}/src/cli/usage_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/cli/store_choice.cpp
+    ${PROJECT_SOURCE_DIR}/src/cli/store_choice_test.cpp
   LIBS errand_client
 )

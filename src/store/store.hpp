@@ -261,6 +261,15 @@ struct ScheduleFireOutcome {
   core::Schedule schedule;                        // after the change
 };
 
+// ---- server settings ------------------------------------------------------------
+
+// A value every server on the store must share (the job-token secret): the
+// first `value` put under `name` wins and is kept.
+struct SettingGetOrPutParams {
+  std::string name;
+  std::string value;  // stored if `name` has no value yet
+};
+
 // ---- throughput history --------------------------------------------------------
 
 // The queues' lifetime counters (QueueInfo::processed and ::failed) as they
@@ -430,6 +439,11 @@ class Store {
   // priority and max_attempts are the schedule's, else the queue's defaults.
   // Errors: not_found, unavailable, internal. Durable when `done` runs.
   virtual void schedule_fire(ScheduleFireParams p, Callback<ScheduleFireOutcome> done) = 0;
+
+  // ---- server settings (store/sqlite/settings.cpp) ----
+  // The value stored under `name`, storing `value` first if there is none.
+  // Errors: unavailable, internal. Durable when `done` runs.
+  virtual void setting_get_or_put(SettingGetOrPutParams p, Callback<std::string> done) = 0;
 
   // ---- throughput history (store/sqlite/stats_samples.cpp) ----
   // Records `sample` (replacing one taken at the same instant) and deletes

@@ -69,6 +69,9 @@ core::Result<Unit> schedule_delete(OpContext& c, const ScheduleDeleteParams& p);
 core::Result<core::Schedule> schedule_pause(OpContext& c, const SchedulePauseParams& p);
 core::Result<ScheduleFireOutcome> schedule_fire(OpContext& c, const ScheduleFireParams& p);
 
+// settings.cpp
+core::Result<std::string> setting_get_or_put(OpContext& c, const SettingGetOrPutParams& p);
+
 // stats_samples.cpp
 core::Result<Unit> stats_sample_put(OpContext& c, const StatsSamplePutParams& p);
 core::Result<std::vector<StatsSample>> stats_sample_list(OpContext& c,

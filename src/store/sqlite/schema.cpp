@@ -188,6 +188,14 @@ CREATE TABLE IF NOT EXISTS stats_samples (
 );
 )sql";
 
+// Version 10: values every server on the store shares (the job-token secret).
+constexpr const char* kSettingsSchema = R"sql(
+CREATE TABLE IF NOT EXISTS settings (
+  name  TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+)sql";
+
 // Version 6 dropped jobs_ready_since and left running jobs out of
 // jobs_state_id; version 7 rebuilds the jobs table (and its indexes) anyway.
 constexpr const char* kIndexesV6 = R"sql(
@@ -270,10 +278,12 @@ DROP INDEX IF EXISTS jobs_idempotency;
 CREATE UNIQUE INDEX jobs_idempotency ON jobs(queue, idempotency_key)
   WHERE idempotency_key IS NOT NULL;
 )sql"}},
+    {10, {kSettingsSchema}},
 };
 // The latest schema, as a new database gets it.
 constexpr const char* kNewDatabase[] = {kJobsSchema,      kSchema,        kJobLogsSchema,
-                                        kSchedulesSchema, kJobPushSchema, kStatsSamplesSchema};
+                                        kSchedulesSchema, kJobPushSchema, kStatsSamplesSchema,
+                                        kSettingsSchema};
 
 static_assert(std::size(kMigrations) == kSchemaVersion - 1, "one migration per version step");
 

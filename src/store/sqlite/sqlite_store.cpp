@@ -265,6 +265,12 @@ std::int64_t SqliteStore::unreadable_jobs() const {
   return sqlite::unreadable_jobs_seen();
 }
 
+void SqliteStore::setting_get_or_put(SettingGetOrPutParams p, Callback<std::string> done) {
+  submit<std::string>(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::setting_get_or_put(c, p); },
+      std::move(done));
+}
+
 void SqliteStore::stats_sample_put(StatsSamplePutParams p, Callback<Unit> done) {
   submit(
       kWrites, [p = std::move(p)](OpContext& c) { return ops::stats_sample_put(c, p); },

@@ -78,6 +78,7 @@ class SqliteStore final : public Store {
   void schedule_put(SchedulePutParams p, Callback<SchedulePutOutcome> done) override;
   void schedule_get(ScheduleGetParams p, Callback<core::Schedule> done) override;
   void schedule_list(Callback<std::vector<core::Schedule>> done) override;
+  void setting_get_or_put(SettingGetOrPutParams p, Callback<std::string> done) override;
   void stats_sample_put(StatsSamplePutParams p, Callback<Unit> done) override;
   void stats_sample_list(StatsSampleListParams p, Callback<std::vector<StatsSample>> done) override;
   void schedule_delete(ScheduleDeleteParams p, Callback<Unit> done) override;

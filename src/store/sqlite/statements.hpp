@@ -53,6 +53,8 @@ enum class Sql {
   job_push_get,
   job_push_save,
   job_push_clear_deferrals,
+  setting_put_new,
+  setting_get,
   stats_sample_save,
   stats_samples_trim,
   stats_samples_since,
