@@ -11,6 +11,7 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 namespace errand::api {
 namespace {
@@ -188,33 +189,31 @@ bool Auth::verify_token(std::string_view token, std::string_view job_id,
   return std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() < expiry;
 }
 
-core::Result<std::string> load_or_create_secret(const std::string& data_dir) {
+core::Result<std::optional<std::string>> load_secret_file(const std::string& data_dir) {
   const auto path = std::filesystem::path(data_dir) / "secret";
   std::error_code ec;
-  if (std::filesystem::exists(path, ec)) {
-    std::ifstream in(path, std::ios::binary);
-    std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (secret.size() >= 32) return secret;
+  if (!std::filesystem::exists(path, ec)) return std::optional<std::string>();
+  std::ifstream in(path, std::ios::binary);
+  std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (secret.size() >= 32) return std::optional<std::string>(std::move(secret));
+  return core::make_error(core::errc::internal,
+                          fmt::format("{} is shorter than 32 bytes; delete it to make a new one "
+                                      "(existing job tokens stop working)",
+                                      path.string()));
+}
+
+core::Result<std::string> load_or_create_secret(store::Store& store,
+                                                std::optional<std::string> candidate) {
+  std::promise<core::Result<std::string>> promise;
+  auto future = promise.get_future();
+  store.setting_get_or_put(
+      {.name = "token_secret", .value = candidate ? std::move(*candidate) : core::random_hex(32)},
+      [&promise](core::Result<std::string> r) { promise.set_value(std::move(r)); });
+  auto secret = future.get();
+  if (!secret) return secret.error();
+  if (secret->size() < 32) {
     return core::make_error(core::errc::internal,
-                            fmt::format("{} is shorter than 32 bytes; delete it to make a new one "
-                                        "(existing job tokens stop working)",
-                                        path.string()));
-  }
-  const auto secret = core::random_hex(32);
-  const auto tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << secret;
-    out.flush();
-    if (!out) {
-      return core::make_error(core::errc::internal, fmt::format("cannot write {}", tmp));
-    }
-  }
-  ::chmod(tmp.c_str(), 0600);
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    return core::make_error(core::errc::internal,
-                            fmt::format("cannot create {}: {}", path.string(), ec.message()));
+                            "the store's token secret is shorter than 32 bytes");
   }
   return secret;
 }

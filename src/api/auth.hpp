@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/hmac.hpp"
 #include "core/time.hpp"
+#include "store/store.hpp"
 
 #include <array>
 #include <memory>
@@ -92,8 +93,15 @@ class Auth {
   bool insecure_;
 };
 
-// Loads the token signing secret from `<data_dir>/secret`, creating it (32
-// random bytes, mode 0600) at first start.
-core::Result<std::string> load_or_create_secret(const std::string& data_dir);
+// The token signing secret a data directory made before the secret moved
+// into the store kept in `<data_dir>/secret`; nullopt when there is none.
+// Errors: internal when the file is there but shorter than 32 bytes.
+core::Result<std::optional<std::string>> load_secret_file(const std::string& data_dir);
+
+// The token signing secret every server on `store` shares: the store's
+// "token_secret" setting, made at first start from `candidate` (the old
+// secret file's value, so old tokens stay valid) or 32 random bytes.
+core::Result<std::string> load_or_create_secret(store::Store& store,
+                                                std::optional<std::string> candidate);
 
 }  // namespace errand::api

@@ -206,9 +206,11 @@ awaitable<Response> resume(Context& c) {
 }
 
 awaitable<Response> health(Context& c) {
-  if (!c.services.store.writable()) {
+  if (!c.services.engine.store_writable()) {
     co_return error_response(core::make_error(
-        core::errc::unavailable, "the store refuses writes after a failed write; see the log"));
+        core::errc::unavailable,
+        "the store cannot take writes now (a failed write, or the database is unreachable); "
+        "see the log"));
   }
   co_return json_response(200, R"({"status":"ok"})");
 }

@@ -33,7 +33,6 @@ struct ApiLimits {
 struct Services {
   engine::Engine& engine;
   const Auth& auth;
-  store::Store& store;
   ApiLimits limits;
   CorsPolicy cors;
   Sessions& sessions;  // the dashboard's logins

@@ -182,23 +182,23 @@ core::Result<std::string> log_of(const Fields& f) {
   return core::utf8_clip(log->get_string(), core::kMaxLogBytes, true);
 }
 
-core::Result<store::JobCompleteParams> parse_complete(const Fields& f, std::string id) {
+core::Result<engine::CompleteRequest> parse_complete(const Fields& f, std::string id) {
   if (auto ok = f.only({"id", "lease_id", "result", "log"}); !ok) return ok.error();
   ERRAND_TRY(lease_id, lease_id_of(f));
   ERRAND_TRY(log, log_of(f));
-  store::JobCompleteParams p{
+  engine::CompleteRequest p{
       .id = std::move(id), .lease_id = std::move(lease_id), .log = std::move(log)};
   ERRAND_TRY(result, f.json("result"));
   if (result) p.result = std::move(*result);
   return p;
 }
 
-core::Result<store::JobFailParams> parse_fail(const Fields& f, std::string id) {
+core::Result<engine::FailRequest> parse_fail(const Fields& f, std::string id) {
   if (auto ok = f.only({"id", "lease_id", "error", "retry", "retry_in", "log"}); !ok)
     return ok.error();
   ERRAND_TRY(lease_id, lease_id_of(f));
   ERRAND_TRY(log, log_of(f));
-  store::JobFailParams p{
+  engine::FailRequest p{
       .id = std::move(id), .lease_id = std::move(lease_id), .log = std::move(log)};
   const auto* error = f.raw("error");
   if (!error) return f.missing("error");
@@ -227,15 +227,7 @@ awaitable<Response> fail(Context& c) {
   if (!body) co_return error_response(body.error());
   auto p = parse_fail(Fields(*body), c.params[0]);
   if (!p) co_return error_response(p.error());
-  // A named request, not a braced temporary in the co_await: GCC 12 destroys
-  // such temporaries inside coroutine frames incorrectly (heap corruption).
-  engine::FailRequest request{.id = std::move(p->id),
-                              .lease_id = std::move(p->lease_id),
-                              .error = std::move(p->error),
-                              .retry = p->retry,
-                              .retry_in = p->retry_in,
-                              .log = std::move(p->log)};
-  auto job = co_await c.services.engine.fail(std::move(request));
+  auto job = co_await c.services.engine.fail(std::move(*p));
   if (!job) co_return error_response(job.error());
   co_return json_response(
       200, json::serialize(json::object{{"id", job->id},
@@ -243,14 +235,14 @@ awaitable<Response> fail(Context& c) {
                                         {"run_at", core::format_rfc3339(job->run_at)}}));
 }
 
-core::Result<store::AckItem> parse_ack(const json::value& v, std::string_view source,
+core::Result<engine::AckRequest> parse_ack(const json::value& v, std::string_view source,
                                        std::size_t i) {
   const auto prefix = fmt::format("acks[{}]", i);
   if (!v.is_object()) return core::invalid(prefix, fmt::format("{} must be an object", prefix));
   const Fields f(v.get_object(), prefix, source);
   ERRAND_TRY(id, f.string("id", 64));
   if (!id || id->empty()) return f.missing("id");
-  store::AckItem item;
+  engine::AckRequest item;
   if (f.raw("error")) {
     ERRAND_TRY(failure, parse_fail(f, std::move(*id)));
     item.fail = true;
@@ -273,7 +265,7 @@ awaitable<Response> acks(Context& c) {
     co_return error_response(
         f.wrong_type("acks", fmt::format("an array of 1 to {} acks", kMaxAcks)));
   }
-  std::vector<store::AckItem> items;
+  std::vector<engine::AckRequest> items;
   std::vector<std::string> ids;
   const auto sources = core::json_elements(core::json_member(c.request.body, "acks").value_or(""));
   for (std::size_t i = 0; i < list->get_array().size(); ++i) {

@@ -1,5 +1,7 @@
 #include "cli/config_file.hpp"
 
+#include "cli/store_choice.hpp"
+
 #include "api/host_policy.hpp"
 #include "core/duration.hpp"
 #include "core/fields.hpp"  // ERRAND_TRY
@@ -280,8 +282,14 @@ core::Result<ServerSettings> read_server(const toml::table& root, const std::str
         if (!host) return at.error(key, host.error().message);
         s.allowed_hosts.push_back(std::move(*host));
       }
+    } else if (key == "store") {
+      if (!v.is_string()) return at.error(key, "must be a string: sqlite:DIR or postgres://…");
+      auto choice = parse_store(v.as_string()->get(), "store");
+      if (!choice) return at.error(key, choice.error().message);
+      s.store = v.as_string()->get();
     } else {
-      return at.error(key, "unknown key (expected max_connections, max_queues, allowed_hosts)");
+      return at.error(key,
+                      "unknown key (expected max_connections, max_queues, allowed_hosts, store)");
     }
   }
   return s;

@@ -40,6 +40,7 @@
 //   max_connections = 1000           # --max-connections
 //   max_queues = 10000               # --max-queues
 //   allowed_hosts = ["errand.internal"]  # --allowed-host (added to the flags')
+//   store = "postgres://errand@db/app?schema=errand"  # --store / ERRAND_STORE win
 //
 // At start the server creates or updates every schedule of the file and
 // removes those the file created earlier but no longer lists (schedules made
@@ -78,6 +79,7 @@ struct PushSettings {
 struct ServerSettings {
   std::optional<std::int64_t> max_connections;  // 1 … 1,000,000
   std::optional<std::int64_t> max_queues;       // 1 … 10,000,000
+  std::optional<std::string> store;             // --store (checked by parse_store)
   std::vector<std::string> allowed_hosts;       // validated, lower case
 };
 

@@ -2,6 +2,8 @@
 #include "cli/job_commands.hpp"
 #include "cli/schedule_commands.hpp"
 #include "cli/server_command.hpp"
+#include "cli/store_choice.hpp"
+#include "cli/store_commands.hpp"
 #include "cli/usage.hpp"
 #include "cli/work_command.hpp"
 
@@ -71,9 +73,16 @@ int main(int argc, char** argv) {
   errand::cli::add_queue_commands(app, options);
   errand::cli::add_schedule_commands(app, options);
   errand::cli::add_server_command(app);
+  errand::cli::add_store_commands(app);
   errand::cli::add_work_command(app, options, std::move(work_command));
+  // Commands parse a copy of the arguments; the ones ps shows lose their
+  // database passwords.
+  std::vector<std::string> copies(argv, argv + argc);
+  std::vector<char*> args;
+  for (auto& a : copies) args.push_back(a.data());
+  errand::cli::scrub_passwords(argc, argv);
   try {
-    app.parse(argc, argv);
+    app.parse(argc, args.data());
   } catch (const CLI::ParseError& e) {
     const std::string kind = e.get_name();
     if ((kind == "RequiredError" || kind == "ExtrasError") && app.get_subcommands().empty()) {

@@ -4,10 +4,11 @@
 #include "api/router.hpp"
 #include "api/server.hpp"
 #include "cli/config_file.hpp"
+#include "cli/open_store.hpp"
+#include "cli/store_choice.hpp"
 #include "core/duration.hpp"
 #include "engine/engine.hpp"
 #include "engine/push/dispatcher.hpp"
-#include "store/sqlite/sqlite_store.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/signal_set.hpp>
@@ -33,6 +34,9 @@ namespace {
 struct ServerArgs {
   std::string listen = "127.0.0.1:8740";
   std::string data = "./errand-data";
+  bool data_given = false;  // --data was on the command line
+  std::string store;        // --store or ERRAND_STORE
+  std::string store_timeout = "30s";
   std::vector<std::string> keys;
   std::string key_file;  // --key-file: one ROLE:SECRET a line
   bool insecure = false;
@@ -212,51 +216,20 @@ std::vector<api::ApiKey> collect_keys(const ServerArgs& args) {
   return keys;
 }
 
-// The data directory holds push secrets, the token secret and every payload:
-// only the server's user may read it. New files are 0600 (umask), the
-// directory 0700, also when an older version created it 0755.
-core::Result<void> make_private_data_dir(const std::string& dir) {
-  ::umask(077);
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
-                               std::filesystem::perm_options::replace, ec);
-  if (ec) {
-    return core::make_error(
-        core::errc::unavailable,
-        fmt::format("cannot make {} private (mode 0700): {}", dir, ec.message()), "data");
-  }
-  return {};
-}
-
-// The files a start creates in the data directory, so that a start that
-// fails before it listens (a port in use, a bad config file) leaves a new
-// directory as it found it: nothing is kept that no server ever served.
-class FreshData {
- public:
-  explicit FreshData(const std::string& dir) : dir_(dir) {
-    std::error_code ec;
-    dir_existed_ = std::filesystem::exists(dir_, ec);
-    db_existed_ = std::filesystem::exists(dir_ / "errand.db", ec);
-    secret_existed_ = std::filesystem::exists(dir_ / "secret", ec);
-  }
-  // Call after the store is closed.
-  void undo() const {
-    std::error_code ec;
-    if (!db_existed_) {
-      for (const char* name : {"errand.db", "errand.db-wal", "errand.db-shm", "errand.db-journal"})
-        std::filesystem::remove(dir_ / name, ec);
+// The store the flags, ERRAND_STORE or the config file name: --store (or
+// ERRAND_STORE) and --data are two ways to say one thing, so both is an error;
+// the config file's `store` applies when neither was given.
+core::Result<StoreChoice> choose_store(const ServerArgs& args, const ServerSettings& file) {
+  if (!args.store.empty()) {
+    if (args.data_given) {
+      return core::invalid("--store", "give --store or --data, not both (--data DIR is "
+                                      "--store sqlite:DIR)");
     }
-    if (!secret_existed_) std::filesystem::remove(dir_ / "secret", ec);
-    if (!dir_existed_) std::filesystem::remove(dir_, ec);  // only if it is empty now
+    return parse_store(args.store, "--store");
   }
-
- private:
-  std::filesystem::path dir_;
-  bool dir_existed_ = false;
-  bool db_existed_ = false;
-  bool secret_existed_ = false;
-};
+  if (!args.data_given && file.store) return parse_store(*file.store, "store");
+  return StoreChoice{.kind = StoreChoice::Kind::sqlite, .dir = args.data, .shown = "sqlite:" + args.data};
+}
 
 int run_server(const ServerArgs& args) {
   spdlog::set_level(spdlog::level::from_str(args.log_level));
@@ -332,26 +305,34 @@ int run_server(const ServerArgs& args) {
     return 2;
   }
 
-  const FreshData fresh(args.data);
-  if (auto ok = make_private_data_dir(args.data); !ok) {
-    std::cerr << "errand: " << ok.error().message << "\n";
+  auto choice = choose_store(args, config.server);
+  if (!choice) {
+    std::cerr << "errand: " << choice.error().message << "\n";
+    return 2;
+  }
+  auto store_wait = core::parse_duration(args.store_timeout, "--store-timeout");
+  if (!store_wait) {
+    std::cerr << "errand: " << store_wait.error().message << "\n";
+    return 2;
+  }
+  auto opened = open_store(*choice, *store_wait);
+  if (!opened) {
+    std::cerr << "errand: " << opened.error().message << "\n";
     return 1;
   }
-  auto store = store::SqliteStore::open({.dir = args.data, .store = {}});
-  if (!store) {
-    std::cerr << "errand: " << store.error().message << "\n";
-    return 1;
-  }
-  auto secret = api::load_or_create_secret(args.data);
+  auto& store = opened->store;
+  auto secret = api::load_or_create_secret(*store, opened->legacy_secret);
   if (!secret) {
     std::cerr << "errand: " << secret.error().message << "\n";
+    store->close();
+    opened->undo();
     return 1;
   }
 
   const unsigned threads = args.threads ? args.threads : 1;
   asio::io_context io(static_cast<int>(threads));
   core::SystemClock clock;
-  engine::Engine engine(io.get_executor(), **store, clock,
+  engine::Engine engine(io.get_executor(), *store, clock,
                         {.retention = *retention,
                          .prune_interval = core::Millis{10 * 60'000},
                          .max_queues = max_queues});
@@ -368,8 +349,8 @@ int run_server(const ServerArgs& args) {
     if (!synced) {
       std::cerr << "errand: applying the schedules of " << args.config << ": "
                 << synced.error().message << "\n";
-      (*store)->close();
-      fresh.undo();
+      store->close();
+      opened->undo();
       return 1;
     }
     spdlog::info("{}: {} schedule(s) created, {} updated, {} removed", args.config,
@@ -385,7 +366,6 @@ int run_server(const ServerArgs& args) {
   api::LoginThrottle logins;
   api::Services services{engine,
                          auth,
-                         **store,
                          {.max_payload = args.max_payload, .token_ttl = *token_ttl},
                          {.origins = args.cors_origins},
                          sessions,
@@ -397,8 +377,8 @@ int run_server(const ServerArgs& args) {
   auto endpoint = server.listen();
   if (!endpoint) {
     std::cerr << "errand: " << endpoint.error().message << "\n";
-    (*store)->close();
-    fresh.undo();
+    store->close();
+    opened->undo();
     return 1;
   }
   // Signals are caught before anyone can learn the address, so a SIGTERM
@@ -419,8 +399,7 @@ int run_server(const ServerArgs& args) {
   const auto host = endpoint->address().is_v6() ? "[" + endpoint->address().to_string() + "]"
                                                 : endpoint->address().to_string();
   std::cout << "errand listening on http://" << host << ":" << endpoint->port() << "\n"
-            << "data in " << std::filesystem::absolute(args.data).lexically_normal().string()
-            << " (SQLite, every acknowledgement fsync'd)\n";
+            << opened->description << "\n";
   if (keys.empty()) {
     std::cout << (args.insecure ? "no API keys configured and --insecure: anyone who can reach "
                                   "this port has full access\n"
@@ -437,7 +416,7 @@ int run_server(const ServerArgs& args) {
   }
   io.run();
   for (auto& t : pool) t.join();
-  (*store)->close();
+  store->close();
   spdlog::info("stopped");
   return 0;
 }
@@ -449,7 +428,20 @@ void add_server_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("server", "Run the Errand server in the foreground");
   cmd->add_option("--listen", args->listen, "Address and port to listen on (port 0: any free port)")
       ->capture_default_str();
-  cmd->add_option("--data", args->data, "Data directory (SQLite database and secrets)")
+  cmd->add_option_function<std::string>(
+         "--data",
+         [args](const std::string& dir) {
+           args->data = dir;
+           args->data_given = true;
+         },
+         "Data directory of the embedded SQLite store (default ./errand-data; the same as "
+         "--store sqlite:DIR)");
+  cmd->add_option("--store", args->store,
+                  "Where jobs live: sqlite:DIR, or postgres://USER:PASSWORD@HOST:PORT/DB"
+                  "?schema=errand (also ERRAND_STORE; prefer it to keep the password out of ps)")
+      ->envname("ERRAND_STORE");
+  cmd->add_option("--store-timeout", args->store_timeout,
+                  "How long a start waits for an unreachable PostgreSQL before giving up")
       ->capture_default_str();
   cmd->add_option("--key", args->keys,
                   "API key ROLE:SECRET, ROLE one of admin, producer, worker (repeatable; also "

@@ -74,7 +74,6 @@ std::vector<Param> query_params(std::string_view url) {
 }  // namespace
 
 std::string redact_store_url(std::string_view url) {
-  if (!is_postgres_url(url)) return std::string(url);
   std::vector<std::pair<std::size_t, std::size_t>> secrets;
   if (auto [b, e] = userinfo_password(url); b != std::string_view::npos) secrets.emplace_back(b, e);
   for (const auto& p : query_params(url)) {

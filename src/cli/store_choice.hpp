@@ -30,8 +30,8 @@ struct StoreChoice {
 // Errors: invalid_argument naming `field` and saying which forms exist.
 core::Result<StoreChoice> parse_store(std::string_view spec, std::string_view field = "--store");
 
-// `url` with the password of its user part and any `password=` parameter
-// replaced by "***"; anything that is not a postgres URL comes back as is.
+// `url` (any scheme://user:password@… form) with the password of its user
+// part and any `password=` parameter replaced by "***".
 std::string redact_store_url(std::string_view url);
 
 // Overwrites, in place, the password of every PostgreSQL URL among the

@@ -40,6 +40,10 @@ EngineStats Engine::stats() const {
   return {waiters_.size(), ticks_.load(), store_.unreadable_jobs()};
 }
 
+bool Engine::store_writable() const {
+  return store_.writable();
+}
+
 void Engine::on_store_change(const store::ChangeNotice& notice) {
   if (!notice.runnable_queues.empty()) waiters_.notify(notice.runnable_queues);
   if (notice.deadline) request_deadline(*notice.deadline);
@@ -167,8 +171,31 @@ Task<store::Unit> Engine::progress(std::string id, std::string lease_id, core::P
   });
 }
 
-Task<core::Job> Engine::complete(store::JobCompleteParams params) {
-  params.now = clock_.now();
+namespace {
+
+store::JobCompleteParams complete_params(CompleteRequest r, core::TimePoint now) {
+  return {.id = std::move(r.id),
+          .lease_id = std::move(r.lease_id),
+          .result = std::move(r.result),
+          .log = std::move(r.log),
+          .now = now};
+}
+
+store::JobFailParams fail_params(FailRequest r, core::TimePoint now, double jitter) {
+  return {.id = std::move(r.id),
+          .lease_id = std::move(r.lease_id),
+          .error = std::move(r.error),
+          .retry = r.retry,
+          .retry_in = r.retry_in,
+          .log = std::move(r.log),
+          .now = now,
+          .jitter = jitter};
+}
+
+}  // namespace
+
+Task<core::Job> Engine::complete(CompleteRequest request) {
+  auto params = complete_params(std::move(request), clock_.now());
   co_return co_await await_store<core::Job>([&](auto done) {
     store_.job_complete(std::move(params),
                         publishing<core::Job>(
@@ -177,14 +204,7 @@ Task<core::Job> Engine::complete(store::JobCompleteParams params) {
 }
 
 Task<core::Job> Engine::fail(FailRequest r) {
-  store::JobFailParams params{.id = std::move(r.id),
-                              .lease_id = std::move(r.lease_id),
-                              .error = std::move(r.error),
-                              .retry = r.retry,
-                              .retry_in = r.retry_in,
-                              .log = std::move(r.log),
-                              .now = clock_.now(),
-                              .jitter = next_jitter()};
+  auto params = fail_params(std::move(r), clock_.now(), next_jitter());
   co_return co_await await_store<core::Job>([&](auto done) {
     store_.job_fail(std::move(params),
                     publishing<core::Job>(std::move(done),
@@ -192,16 +212,22 @@ Task<core::Job> Engine::fail(FailRequest r) {
   });
 }
 
-Task<std::vector<Result<core::JobState>>> Engine::ack_many(std::vector<store::AckItem> items) {
+Task<std::vector<Result<core::JobState>>> Engine::ack_many(std::vector<AckRequest> requests) {
   const auto now = clock_.now();
   // What the events need of each item, kept before the items move into the
   // store (a result only while someone watches: the bus drops the rest).
   std::vector<JobEvent> events;
-  events.reserve(items.size());
-  for (auto& item : items) {
-    item.complete.now = now;
-    item.failure.now = now;
-    item.failure.jitter = next_jitter();
+  events.reserve(requests.size());
+  std::vector<store::AckItem> items;
+  items.reserve(requests.size());
+  for (auto& request : requests) {
+    auto& item = items.emplace_back();
+    item.fail = request.fail;
+    if (request.fail) {
+      item.failure = fail_params(std::move(request.failure), now, next_jitter());
+    } else {
+      item.complete = complete_params(std::move(request.complete), now);
+    }
     const auto& id = item.fail ? item.failure.id : item.complete.id;
     // The answer has the new state only: the bus knows the attempt.
     auto& event = events.emplace_back(JobEvent{.job_id = id, .attempt = -1});
@@ -226,8 +252,14 @@ Task<std::vector<Result<core::JobState>>> Engine::ack_many(std::vector<store::Ac
   });
 }
 
-Task<core::Job> Engine::requeue(store::JobRequeueParams params) {
-  params.now = clock_.now();
+Task<core::Job> Engine::requeue(RequeueRequest r) {
+  store::JobRequeueParams params{.id = std::move(r.id),
+                                 .lease_id = std::move(r.lease_id),
+                                 .run_at = r.run_at,
+                                 .continuation = r.continuation,
+                                 .state = std::move(r.state),
+                                 .progress = std::move(r.progress),
+                                 .now = clock_.now()};
   std::optional<core::Progress> progress = params.progress;
   if (progress) progress->updated_at = params.now;
   co_return co_await await_store<core::Job>([&](auto done) {

@@ -64,6 +64,15 @@ struct ClaimRequest {
   bool push = false;  // the push dispatcher's claims (push queues only)
 };
 
+// What a worker (or the push dispatcher) says of a job it holds. The
+// engine adds the time and the backoff's jitter.
+struct CompleteRequest {
+  std::string id;
+  std::string lease_id;
+  core::RawJson result;  // empty: none
+  std::string log;       // the attempt's log; empty: none
+};
+
 struct FailRequest {
   std::string id;
   std::string lease_id;
@@ -71,6 +80,23 @@ struct FailRequest {
   bool retry = true;
   std::optional<core::Millis> retry_in;
   std::string log;
+};
+
+// One entry of a batched acknowledgement: `failure` when `fail`, else `complete`.
+struct AckRequest {
+  bool fail = false;
+  CompleteRequest complete;
+  FailRequest failure;
+};
+
+// Ends a push call without counting an attempt (store::JobRequeueParams).
+struct RequeueRequest {
+  std::string id;
+  std::string lease_id;
+  core::TimePoint run_at;
+  bool continuation = false;  // else a deferral
+  std::string state;
+  std::optional<core::Progress> progress;
 };
 
 struct EngineOptions {
@@ -129,13 +155,11 @@ class Engine {
   Task<store::LeaseInfo> heartbeat(std::string id, std::string lease_id,
                                    std::optional<core::Millis> extend);
   Task<store::Unit> progress(std::string id, std::string lease_id, core::Progress progress);
-  // `params.now` is set here.
-  Task<core::Job> complete(store::JobCompleteParams params);
+  Task<core::Job> complete(CompleteRequest request);
   Task<core::Job> fail(FailRequest request);
-  // Items' `now` and `jitter` are filled in here.
-  Task<std::vector<core::Result<core::JobState>>> ack_many(std::vector<store::AckItem> items);
-  // Ends a push call without counting an attempt (`params.now` is set here).
-  Task<core::Job> requeue(store::JobRequeueParams params);
+  Task<std::vector<core::Result<core::JobState>>> ack_many(std::vector<AckRequest> requests);
+  // Ends a push call without counting an attempt.
+  Task<core::Job> requeue(RequeueRequest request);
 
   Task<std::vector<store::QueueInfo>> queues();
   // Each queue's longest-waiting queued job's run_at (store::queue_oldest_ready).
@@ -177,6 +201,8 @@ class Engine {
 
   const core::Clock& clock() const { return clock_; }
   EngineStats stats() const;
+  // False while the store refuses writes (store::Store::writable).
+  bool store_writable() const;
   // Throughput, claim latency and workers of the recent past (sampled by
   // the engine's timer every options.stats.step while started).
   const StatsHistory& history() const { return history_; }

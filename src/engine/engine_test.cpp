@@ -337,7 +337,7 @@ TEST_F(EngineTest, BatchedAcksArePublished) {
   ASSERT_TRUE(start);
   auto claimed = run(engine_->claim({.queues = {"mail"}}));
   ASSERT_TRUE(claimed && claimed->size() == 1u);
-  std::vector<store::AckItem> items(1);
+  std::vector<AckRequest> items(1);
   items[0].complete = {.id = id,
                        .lease_id = claimed->front().lease_id,
                        .result = core::RawJson::trusted(R"("done")")};

@@ -219,11 +219,11 @@ asio::awaitable<void> Dispatcher::apply(const core::Job& job, core::PushOutcome 
   using Kind = core::PushOutcome::Kind;
   core::Result<core::Job> done = core::Job{};
   if (outcome.kind == Kind::complete) {
-    store::JobCompleteParams params{
+    CompleteRequest params{
         .id = job.id, .lease_id = job.lease_id, .result = std::move(outcome.result)};
     done = co_await engine_.complete(std::move(params));
   } else if (outcome.kind == Kind::continue_ || outcome.kind == Kind::defer) {
-    store::JobRequeueParams params{.id = job.id,
+    RequeueRequest params{.id = job.id,
                                    .lease_id = job.lease_id,
                                    .run_at = outcome.run_at,
                                    .continuation = outcome.kind == Kind::continue_,
