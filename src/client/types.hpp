@@ -143,6 +143,12 @@ struct QueueInfo {
   std::int64_t count(core::JobState s) const { return counts[static_cast<std::size_t>(s)]; }
 };
 
+// A page of GET /v1/queues, sorted by name.
+struct QueuePage {
+  std::vector<QueueInfo> queues;
+  std::string next_cursor;  // pass as the next page's cursor; empty: this was the last page
+};
+
 // A push queue's signing secrets (GET /v1/queues/{q}/push-secret).
 struct PushSecret {
   std::string queue;
