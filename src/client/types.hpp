@@ -31,6 +31,9 @@ struct EnqueueOptions {
   std::optional<core::Millis> timeout;
   std::string idempotency_key;  // empty: none
   std::vector<std::string> tags;
+  // Fields the job's token may see besides the job's status: {"payload"} (the
+  // only one). Empty: status only.
+  std::vector<std::string> token_scope;
 };
 
 struct Enqueued {

@@ -293,6 +293,11 @@ json::object enqueue_body(const EnqueueOptions& o) {
     for (const auto& t : o.tags) tags.emplace_back(t);
     b["tags"] = std::move(tags);
   }
+  if (!o.token_scope.empty()) {
+    json::array scope;
+    for (const auto& field : o.token_scope) scope.emplace_back(field);
+    b["token_scope"] = std::move(scope);
+  }
   return b;
 }
 

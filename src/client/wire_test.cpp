@@ -30,6 +30,7 @@ TEST(WireRequest, EnqueueWritesDurationsTimesAndTags) {
   o.timeout = Millis{300'000};
   o.idempotency_key = "signup-42";
   o.tags = {"signup", "web"};
+  o.token_scope = {"payload"};
   auto b = wire::enqueue_body(o);
   EXPECT_EQ(b.at("delay"), "90s");
   EXPECT_EQ(b.at("timeout"), "5m");
@@ -38,6 +39,7 @@ TEST(WireRequest, EnqueueWritesDurationsTimesAndTags) {
   EXPECT_EQ(b.at("payload").at("to"), "a@example.com");
   EXPECT_EQ(b.at("tags").as_array().size(), 2u);
   EXPECT_EQ(b.at("idempotency_key"), "signup-42");
+  EXPECT_EQ(b.at("token_scope"), json::value(json::array{"payload"}));
   EXPECT_FALSE(b.contains("run_at"));
 
   EnqueueOptions at;

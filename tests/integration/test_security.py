@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.parse
 
 from harness import ErrandServer, ErrandTestCase, ServerError, errand_bin, poll_until
 
@@ -478,6 +479,92 @@ class QueueListPagingTest(ErrandTestCase):
                 with self.subTest(query=query):
                     self.assertError(s.request("GET", f"/v1/queues?{query}"), 400, "invalid_argument",
                                      field=field)
+
+
+def read_event(sock, name, timeout=10):
+    """The data (parsed JSON) of the first SSE event called `name` on a stream socket."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    marker = f"event: {name}\n".encode()
+    while time.monotonic() < deadline:
+        at = data.find(marker)
+        if at >= 0:
+            line_start = data.find(b"data: ", at)
+            line_end = data.find(b"\n", line_start) if line_start >= 0 else -1
+            if line_end >= 0:
+                return json.loads(data[line_start + 6:line_end])
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    raise AssertionError(f"no {name} event in {data[:500]!r}")
+
+
+class TokenScopeTest(ErrandTestCase):
+    """Row 10: a job token showed the payload; now only when the enqueue asks (token_scope)."""
+
+    PAYLOAD = {"file": "import-7.csv", "rows": 20}
+    PRIVATE = ("idempotency_key", "tags", "worker", "lease_expires_at", "log")
+
+    def by_token(self, s, job):
+        quoted = urllib.parse.quote(job["token"], safe="")
+        return self.assertStatus(s.request("GET", f"/v1/jobs/{job['id']}?token={quoted}"), 200, "token read")
+
+    def test_the_payload_is_shown_to_a_token_only_when_its_enqueue_asked(self):
+        with ErrandServer() as s:
+            plain = s.enqueue("scoped", payload=self.PAYLOAD, idempotency_key="k1", tags=["t"])
+            scoped = s.enqueue("scoped", payload=self.PAYLOAD, idempotency_key="k2", tags=["t"],
+                               token_scope=["payload"])
+            self.assertNotIn("payload", self.by_token(s, plain))
+            seen = self.by_token(s, scoped)
+            self.assertEqual(seen["payload"], self.PAYLOAD)
+            for key in self.PRIVATE:
+                self.assertNotIn(key, seen)
+            # The scope is signed into the token: adding it to a plain token makes it invalid.
+            body, _, mac = plain["token"].rpartition(".")
+            forged = f"{body}~payload.{mac}"
+            r = s.request("GET", f"/v1/jobs/{plain['id']}?token={urllib.parse.quote(forged, safe='')}")
+            self.assertError(r, 401, "unauthorized", field="token")
+            # As the bearer value too, and in the event stream's snapshot.
+            r = s.request("GET", f"/v1/jobs/{scoped['id']}", key=scoped["token"])
+            self.assertEqual(self.assertStatus(r, 200, "bearer")["payload"], self.PAYLOAD)
+            for job, shown in ((scoped, True), (plain, False)):
+                sock = raw(s)
+                try:
+                    send_head(sock, "GET", f"/v1/jobs/{job['id']}/events?token={job['token']}")
+                    snapshot = read_event(sock, "snapshot")
+                finally:
+                    sock.close()
+                self.assertEqual("payload" in snapshot, shown, snapshot)
+                self.assertNotIn("idempotency_key", snapshot)
+
+    def test_batch_items_carry_their_own_scope(self):
+        with ErrandServer() as s:
+            jobs = s.enqueue_batch([{"queue": "scoped", "payload": 1, "token_scope": ["payload"]},
+                                    {"queue": "scoped", "payload": 2},
+                                    {"queue": "scoped", "payload": 3, "token_scope": []}])
+            self.assertEqual([("payload" in self.by_token(s, j)) for j in jobs], [True, False, False])
+
+    def test_an_unknown_scope_is_refused_naming_token_scope(self):
+        with ErrandServer() as s:
+            for scope in (["result"], ["payload", "log"], "payload", [1], {"payload": True}):
+                with self.subTest(scope=scope):
+                    self.assertError(s.request("POST", "/v1/jobs", {"queue": "scoped", "token_scope": scope}),
+                                     400, "invalid_argument", field="token_scope")
+            self.assertError(s.request("POST", "/v1/jobs/batch",
+                                       {"jobs": [{"queue": "scoped"}, {"queue": "scoped", "token_scope": ["x"]}]}),
+                             400, "invalid_argument", field="jobs[1].token_scope")
+            self.assertEqual(s.queue("scoped"), None)  # nothing enqueued
+
+    def test_the_cli_asks_for_the_scope(self):
+        with ErrandServer() as s:
+            env = dict(os.environ, ERRAND_URL=s.url)
+            env.pop("ERRAND_KEY", None)
+            out = subprocess.run([errand_bin(), "--json", "enqueue", "scoped", json.dumps(self.PAYLOAD),
+                                  "--token-scope", "payload"], env=env, capture_output=True, text=True,
+                                 timeout=60)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(self.by_token(s, json.loads(out.stdout))["payload"], self.PAYLOAD)
 
 
 class DashboardLoginTest(ErrandTestCase):
