@@ -279,6 +279,46 @@ class ConnectionFloodTest(ErrandTestCase):
                     sock.close()
             self.assertEqual(s.get_job(job["id"])["state"], "queued")
 
+    def test_a_stream_whose_client_left_frees_its_slot_at_once(self):
+        # The keep-alive comes every 15 s: a slot freed only when a write fails
+        # would keep the next stream out for that long.
+        args = ["--max-streams-per-token", "2", "--max-streams-per-client", "3"]
+        with ErrandServer(extra_args=args) as s:
+            job = s.enqueue("streams")
+            path = f"/v1/jobs/{job['id']}/events"
+
+            def open_stream(query):
+                """A socket with the stream's head read, or the refusal's status."""
+                sock = raw(s)
+                send_head(sock, "GET", path + query)
+                status = read_response(sock, whole_body=False)[0]
+                if status == 200:
+                    return sock
+                sock.close()
+                return status
+
+            def opened(query):
+                stream = open_stream(query)
+                return stream if isinstance(stream, socket.socket) else None
+
+            token = f"?token={job['token']}"
+            streams = [open_stream(token), open_stream(token), open_stream("")]
+            try:
+                self.assertTrue(all(isinstance(x, socket.socket) for x in streams), streams)
+                self.assertEqual(open_stream(token), 429)
+                streams.pop(0).close()  # the client goes away; the server writes nothing to it
+                streams.append(poll_until(lambda: opened(token), timeout=3, message="the token's next stream"))
+                self.assertEqual(open_stream(token), 429)  # the limit holds
+                # A client's limit (no token) frees the same way.
+                self.assertEqual(open_stream(""), 429)
+                streams.pop(0).close()
+                streams.append(poll_until(lambda: opened(""), timeout=3, message="the client's next stream"))
+            finally:
+                for sock in streams:
+                    if isinstance(sock, socket.socket):
+                        sock.close()
+            self.assertEqual(s.get_job(job["id"])["state"], "queued")
+
 
 class BodyAfterCredentialsTest(ErrandTestCase):
     """Row 3: the whole body (up to 64 MiB) was read before the key was checked."""
