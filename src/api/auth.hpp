@@ -52,8 +52,8 @@ std::string_view to_string(Role role) noexcept;
 
 // What a request that passed Auth::check may see.
 enum class Grant {
-  full,       // a key (or no keys and a loopback client): everything its route offers
-  job_token,  // a job's read token: the job's status only (no payload-adjacent logs)
+  full,               // a key (or no keys and a loopback client): everything its route offers
+  job_token,          // a job's read token: the job's status only (no payload-adjacent logs)
   job_token_payload,  // a job's read token whose scope holds "payload": status and payload
   lease,              // no key: only the job whose current lease the request names
 };
@@ -64,7 +64,6 @@ bool is_job_token(Grant grant) noexcept;
 struct TokenScope {
   bool payload = false;
 };
-
 
 class Auth {
  public:

@@ -138,13 +138,14 @@ core::Result<QueuePageParams> parse_queue_page(const Request& req) {
       p.limit = n;
     } else if (key == "cursor") {
       if (!core::validate_queue_name(value, "cursor")) {
-        return core::invalid("cursor", "cursor must be a queue name (the next_cursor of the "
-                                       "previous page)");
+        return core::invalid("cursor",
+                             "cursor must be a queue name (the next_cursor of the "
+                             "previous page)");
       }
       p.cursor = value;
     } else {
-      return core::invalid(
-          key, fmt::format("unknown query parameter {} (expected limit, cursor)", key));
+      return core::invalid(key,
+                           fmt::format("unknown query parameter {} (expected limit, cursor)", key));
     }
   }
   return p;
@@ -160,10 +161,9 @@ awaitable<Response> list_queues(Context& c) {
   // Byte order, whatever the store's collation: cursors compare the same way.
   std::sort(queues->begin(), queues->end(),
             [](const store::QueueInfo& a, const store::QueueInfo& b) { return a.name < b.name; });
-  auto it = std::upper_bound(queues->begin(), queues->end(), params->cursor,
-                             [](const std::string& cursor, const store::QueueInfo& q) {
-                               return cursor < q.name;
-                             });
+  auto it = std::upper_bound(
+      queues->begin(), queues->end(), params->cursor,
+      [](const std::string& cursor, const store::QueueInfo& q) { return cursor < q.name; });
   json::array out;
   for (; it != queues->end() && out.size() < params->limit; ++it) out.emplace_back(queue_json(*it));
   json::value next = nullptr;

@@ -148,7 +148,8 @@ core::Result<void> check_host(const Request& request, const Services& services) 
 }
 
 core::JobView job_view(Grant grant) {
-  return {.private_fields = !is_job_token(grant), .token_payload = grant == Grant::job_token_payload};
+  return {.private_fields = !is_job_token(grant),
+          .token_payload = grant == Grant::job_token_payload};
 }
 
 std::vector<Route> all_routes() {

@@ -93,8 +93,8 @@ class ChunkSink final : public StreamSink {
     explicit Signal(asio::any_io_executor executor) : timer(executor) {}
     asio::steady_timer timer;
     bool woken = false;
-    bool peer_gone = false;  // the client closed or reset the connection
-    bool watching = false;   // the sink (and so its socket) lives: the read may read again
+    bool peer_gone = false;           // the client closed or reset the connection
+    bool watching = false;            // the sink (and so its socket) lives: the read may read again
     std::array<char, 512> dropped{};  // what a client sends while its stream runs
   };
 

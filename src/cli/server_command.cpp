@@ -309,9 +309,9 @@ int run_server(const ServerArgs& args) {
     }
     if (keys.empty() && !args.insecure) {
       std::cerr << "errand: --cors-origin '" << origin
-                << "' on a server without API keys would let every page of that origin act as "
-                   "admin here (enqueue, read payloads and push secrets), and anyone who can put "
-                   "script on it too. Add --key admin:SECRET (or --key-file), or pass --insecure.\n";
+                << "' on a server without API keys would let every page of that origin (and any "
+                   "script injected into one) act as admin here (enqueue, read payloads and push "
+                   "secrets). Add --key admin:SECRET (or --key-file), or pass --insecure.\n";
       return 2;
     }
   }

@@ -117,11 +117,11 @@ TEST(WireRequest, TargetsAreEncoded) {
 
 TEST(WireResponse, ParsesAQueuePageAndItsCursor) {
   const auto named = [](std::string_view name) {
-    return json::object{{"name", name}, {"paused", false}, {"counts", json::object{}},
-                        {"config", json::object{}}};
+    return json::object{
+        {"name", name}, {"paused", false}, {"counts", json::object{}}, {"config", json::object{}}};
   };
-  auto page = wire::parse_queue_page(json::object{
-      {"queues", json::array{named("a"), named("b")}}, {"next_cursor", "b"}});
+  auto page = wire::parse_queue_page(
+      json::object{{"queues", json::array{named("a"), named("b")}}, {"next_cursor", "b"}});
   ASSERT_TRUE(page) << page.error().message;
   ASSERT_EQ(page->queues.size(), 2u);
   EXPECT_EQ(page->queues[1].name, "b");
