@@ -1,15 +1,16 @@
 // A tiny web app that hands a slow import to Errand and shows its users a
 // live progress bar. Node 20, standard library only.
 //
-//   errand server --cors-origin http://localhost:3000          # terminal 1
-//   errand work imports -- examples/shell/import.sh            # terminal 2
-//   node examples/web-progress/app.mjs                         # terminal 3
+//   export ERRAND_KEYS="producer:demo-producer-secret,worker:demo-worker-secret"
+//   errand server --cors-origin http://localhost:3000                               # terminal 1
+//   ERRAND_KEY=demo-worker-secret errand work imports -- examples/shell/import.sh   # terminal 2
+//   ERRAND_KEY=demo-producer-secret node examples/web-progress/app.mjs              # terminal 3
 //   open http://localhost:3000 and click "Import"
 //
 // Environment:
 //   ERRAND_URL         where this app reaches Errand (default http://127.0.0.1:8740)
 //   ERRAND_PUBLIC_URL  where the browser reaches Errand (default: ERRAND_URL)
-//   ERRAND_KEY         a producer key, when the server has keys
+//   ERRAND_KEY         a producer key (a server with --cors-origin needs keys)
 //   PORT, HOST         where this app listens (default 3000 on 127.0.0.1; PORT=0 picks one)
 //
 // The browser never sees an API key: the app enqueues the job and hands the

@@ -133,7 +133,9 @@ core::Result<Grant> Auth::check(const Request& req, Access access, std::string_v
       token = presented;
     }
     if (!token.empty()) {
-      if (verify_token(token, job_id, now)) return Grant::job_token;
+      if (const auto scope = verify_token(token, job_id, now)) {
+        return scope->payload ? Grant::job_token_payload : Grant::job_token;
+      }
       return core::make_error(core::errc::unauthorized,
                               "the job token is invalid, expired or for another job", "token");
     }
@@ -162,31 +164,52 @@ core::Result<Grant> Auth::check(const Request& req, Access access, std::string_v
                           "authorization");
 }
 
-std::string Auth::make_token(std::string_view job_id, core::TimePoint expires) const {
+std::string Auth::make_token(std::string_view job_id, core::TimePoint expires,
+                             TokenScope scope) const {
   const auto expiry = std::chrono::duration_cast<std::chrono::seconds>(expires.time_since_epoch());
   auto signed_part = fmt::format("{}.{}", job_id, expiry.count());
+  // "~" keeps the token's two dots (a bearer value is told from a key by
+  // them) and needs no escaping in a URL.
+  if (scope.payload) signed_part += "~payload";
   const auto digest = token_mac_->sign(signed_part);
   auto mac = base64url(digest.data(), digest.size());
   return fmt::format("{}.{}", signed_part, mac);
 }
 
-bool Auth::verify_token(std::string_view token, std::string_view job_id,
-                        core::TimePoint now) const {
+std::optional<TokenScope> Auth::verify_token(std::string_view token, std::string_view job_id,
+                                             core::TimePoint now) const {
   const auto last_dot = token.rfind('.');
-  if (last_dot == std::string_view::npos) return false;
+  if (last_dot == std::string_view::npos) return std::nullopt;
   const auto signed_part = token.substr(0, last_dot);
   const auto first_dot = signed_part.find('.');
-  if (first_dot == std::string_view::npos) return false;
+  if (first_dot == std::string_view::npos) return std::nullopt;
   const auto digest = token_mac_->sign(signed_part);
   const auto expected = base64url(digest.data(), digest.size());
-  if (!constant_time_equal(expected, token.substr(last_dot + 1))) return false;
-  if (signed_part.substr(0, first_dot) != job_id) return false;
-  const auto expiry_text = signed_part.substr(first_dot + 1);
+  if (!constant_time_equal(expected, token.substr(last_dot + 1))) return std::nullopt;
+  if (signed_part.substr(0, first_dot) != job_id) return std::nullopt;
+  auto rest = signed_part.substr(first_dot + 1);
+  const auto expiry_text = rest.substr(0, rest.find('~'));
   std::int64_t expiry = 0;
   auto [ptr, ec] =
       std::from_chars(expiry_text.data(), expiry_text.data() + expiry_text.size(), expiry);
-  if (ec != std::errc{} || ptr != expiry_text.data() + expiry_text.size()) return false;
-  return std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() < expiry;
+  if (ec != std::errc{} || ptr != expiry_text.data() + expiry_text.size()) return std::nullopt;
+  if (std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() >= expiry) {
+    return std::nullopt;
+  }
+  TokenScope scope;
+  rest.remove_prefix(expiry_text.size());
+  while (!rest.empty()) {  // "~field~field"
+    rest.remove_prefix(1);
+    const auto field = rest.substr(0, rest.find('~'));
+    if (field != "payload") return std::nullopt;  // a scope from a newer server: not ours to grant
+    scope.payload = true;
+    rest.remove_prefix(field.size());
+  }
+  return scope;
+}
+
+bool is_job_token(Grant grant) noexcept {
+  return grant == Grant::job_token || grant == Grant::job_token_payload;
 }
 
 core::Result<std::optional<std::string>> load_secret_file(const std::string& data_dir) {

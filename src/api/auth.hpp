@@ -3,8 +3,12 @@
 //
 // Keys are compared in constant time (SHA-256 digests compared with
 // CRYPTO_memcmp), and never logged. A job token is
-// "<job id>.<expiry unix seconds>.<base64url HMAC-SHA256(secret, id.expiry)>"
-// and grants reading that one job until it expires. Immutable after
+// "<job id>.<expiry unix seconds>[~<field>…].<base64url HMAC-SHA256(secret,
+// everything before the last dot)>" and grants reading that one job until it
+// expires: its status, plus each "~<field>" of its scope (the enqueue's
+// token_scope; today only "~payload"). A token without a scope is the first
+// format, so tokens issued before scopes existed keep working; a scope this
+// server does not know makes the token invalid. Immutable after
 // construction: thread-safe.
 #pragma once
 
@@ -49,9 +53,17 @@ std::string_view to_string(Role role) noexcept;
 
 // What a request that passed Auth::check may see.
 enum class Grant {
-  full,       // a key (or no keys and a loopback client): everything its route offers
-  job_token,  // a job's read token: the job's status only (no payload-adjacent logs)
-  lease,      // no key: only the job whose current lease the request names
+  full,               // a key (or no keys and a loopback client): everything its route offers
+  job_token,          // a job's read token: the job's status only (no payload-adjacent logs)
+  job_token_payload,  // a job's read token whose scope holds "payload": status and payload
+  lease,              // no key: only the job whose current lease the request names
+};
+
+bool is_job_token(Grant grant) noexcept;
+
+// What a job token shows beyond the job's status (POST /v1/jobs token_scope).
+struct TokenScope {
+  bool payload = false;
 };
 
 class Auth {
@@ -76,8 +88,12 @@ class Auth {
   core::Result<Grant> check(const Request& req, Access access, std::string_view job_id,
                             core::TimePoint now) const;
 
-  std::string make_token(std::string_view job_id, core::TimePoint expires) const;
-  bool verify_token(std::string_view token, std::string_view job_id, core::TimePoint now) const;
+  std::string make_token(std::string_view job_id, core::TimePoint expires,
+                         TokenScope scope = {}) const;
+  // The token's scope when it is a current token for `job_id`; nullopt when it
+  // is altered, expired, another job's, or names a scope not known here.
+  std::optional<TokenScope> verify_token(std::string_view token, std::string_view job_id,
+                                         core::TimePoint now) const;
 
  private:
   struct StoredKey {

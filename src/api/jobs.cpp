@@ -39,15 +39,33 @@ core::Result<std::vector<std::string>> parse_tags(const Fields& f) {
   return tags;
 }
 
-core::Result<engine::EnqueueRequest> parse_enqueue(const json::object& o, std::string prefix,
-                                                   const ApiLimits& limits,
-                                                   std::string_view source) {
-  const Fields f(o, std::move(prefix), source);
-  if (auto ok = f.only({"queue", "type", "payload", "delay", "run_at", "priority", "max_attempts",
-                        "timeout", "idempotency_key", "tags"});
-      !ok) {
-    return ok.error();
+// "token_scope": the fields the job's token may see beyond its status; only
+// "payload" is known.
+core::Result<TokenScope> parse_token_scope(const Fields& f) {
+  TokenScope scope;
+  const auto* v = f.raw("token_scope");
+  if (!v || v->is_null()) return scope;
+  const auto field = f.name("token_scope");
+  const auto wrong = core::invalid(
+      field, fmt::format("{} must be an array of the fields the job's token may see besides "
+                         "the job's status; only \"payload\" is allowed: [\"payload\"]",
+                         field));
+  if (!v->is_array()) return wrong;
+  for (const auto& item : v->get_array()) {
+    if (!item.is_string() || item.get_string() != "payload") return wrong;
+    scope.payload = true;
   }
+  return scope;
+}
+
+// An enqueue body: the engine's request, and what the answer's token shows.
+struct ParsedEnqueue {
+  engine::EnqueueRequest request;
+  TokenScope token_scope;
+};
+
+core::Result<engine::EnqueueRequest> parse_enqueue_request(const Fields& f,
+                                                           const ApiLimits& limits) {
   engine::EnqueueRequest r;
   ERRAND_TRY(queue, f.string("queue", 1024));
   if (!queue) return f.missing("queue");
@@ -98,10 +116,24 @@ core::Result<engine::EnqueueRequest> parse_enqueue(const json::object& o, std::s
   return r;
 }
 
-json::object outcome_json(const store::InsertOutcome& o, Services& s) {
+core::Result<ParsedEnqueue> parse_enqueue(const json::object& o, std::string prefix,
+                                          const ApiLimits& limits, std::string_view source) {
+  const Fields f(o, std::move(prefix), source);
+  if (auto ok = f.only({"queue", "type", "payload", "delay", "run_at", "priority", "max_attempts",
+                        "timeout", "idempotency_key", "tags", "token_scope"});
+      !ok) {
+    return ok.error();
+  }
+  ERRAND_TRY(request, parse_enqueue_request(f, limits));
+  ERRAND_TRY(scope, parse_token_scope(f));
+  return ParsedEnqueue{.request = std::move(request), .token_scope = scope};
+}
+
+json::object outcome_json(const store::InsertOutcome& o, TokenScope scope, Services& s) {
+  const auto expires = s.engine.clock().now() + s.limits.token_ttl;
   json::object out{{"id", o.id},
                    {"state", core::to_string(o.state)},
-                   {"token", s.auth.make_token(o.id, s.engine.clock().now() + s.limits.token_ttl)}};
+                   {"token", s.auth.make_token(o.id, expires, scope)}};
   if (o.duplicate) out["duplicate"] = true;
   return out;
 }
@@ -111,12 +143,14 @@ awaitable<Response> enqueue(Context& c) {
   if (!body) co_return error_response(body.error());
   auto req = parse_enqueue(*body, {}, c.services.limits, c.request.body);
   if (!req) co_return error_response(req.error());
+  const auto scope = req->token_scope;
   std::vector<engine::EnqueueRequest> batch;
-  batch.push_back(std::move(*req));
+  batch.push_back(std::move(req->request));
   auto outcomes = co_await c.services.engine.enqueue(std::move(batch));
   if (!outcomes) co_return error_response(outcomes.error());
   const auto& o = outcomes->front();
-  co_return json_response(o.duplicate ? 200 : 202, json::serialize(outcome_json(o, c.services)));
+  co_return json_response(o.duplicate ? 200 : 202,
+                          json::serialize(outcome_json(o, scope, c.services)));
 }
 
 awaitable<Response> enqueue_batch(Context& c) {
@@ -134,6 +168,8 @@ awaitable<Response> enqueue_batch(Context& c) {
   }
   std::vector<engine::EnqueueRequest> requests;
   requests.reserve(array.size());
+  std::vector<TokenScope> scopes;
+  scopes.reserve(array.size());
   const auto sources = core::json_elements(core::json_member(c.request.body, "jobs").value_or(""));
   for (std::size_t i = 0; i < array.size(); ++i) {
     const auto field = fmt::format("jobs[{}]", i);
@@ -143,23 +179,23 @@ awaitable<Response> enqueue_batch(Context& c) {
     auto req = parse_enqueue(array[i].get_object(), field, c.services.limits,
                              i < sources.size() ? sources[i] : std::string_view());
     if (!req) co_return error_response(req.error());
-    requests.push_back(std::move(*req));
+    requests.push_back(std::move(req->request));
+    scopes.push_back(req->token_scope);
   }
   auto outcomes = co_await c.services.engine.enqueue(std::move(requests));
   if (!outcomes) co_return error_response(outcomes.error());
   json::array out;
   out.reserve(outcomes->size());
-  for (const auto& o : *outcomes) out.emplace_back(outcome_json(o, c.services));
+  for (std::size_t i = 0; i < outcomes->size(); ++i) {
+    out.emplace_back(outcome_json((*outcomes)[i], scopes[i], c.services));
+  }
   co_return json_response(202, json::serialize(json::object{{"jobs", std::move(out)}}));
 }
 
 awaitable<Response> get_job(Context& c) {
   auto job = co_await c.services.engine.get(c.params[0]);
   if (!job) co_return error_response(job.error());
-  // A token is handed to the app's end users: status, progress, result and
-  // errors; not the payload, the worker's output or the app's own fields.
-  const core::JobView view{.private_fields = c.grant != Grant::job_token};
-  co_return json_response(200, core::job_json(*job, view));
+  co_return json_response(200, core::job_json(*job, job_view(c.grant)));
 }
 
 awaitable<Response> get_job_logs(Context& c) {

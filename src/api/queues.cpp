@@ -7,6 +7,9 @@
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <charconv>
+
 namespace errand::api {
 namespace json = boost::json;
 using boost::asio::awaitable;
@@ -113,12 +116,60 @@ core::Result<store::QueueConfigureParams> parse_configure(const json::object& bo
 
 // ---- handlers ----
 
+constexpr std::size_t kDefaultQueuePage = 100;
+constexpr std::size_t kMaxQueuePage = 1000;
+
+struct QueuePageParams {
+  std::size_t limit = kDefaultQueuePage;
+  std::string cursor;  // the last name of the previous page; empty: from the start
+};
+
+core::Result<QueuePageParams> parse_queue_page(const Request& req) {
+  QueuePageParams p;
+  for (const auto& [key, value] : req.query) {
+    if (key == "limit") {
+      std::size_t n = 0;
+      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc{} || ptr != value.data() + value.size() || n < 1 || n > kMaxQueuePage) {
+        return core::invalid("limit", fmt::format("limit must be an integer from 1 to {}, got "
+                                                  "\"{}\"",
+                                                  kMaxQueuePage, value.substr(0, 32)));
+      }
+      p.limit = n;
+    } else if (key == "cursor") {
+      if (!core::validate_queue_name(value, "cursor")) {
+        return core::invalid("cursor",
+                             "cursor must be a queue name (the next_cursor of the "
+                             "previous page)");
+      }
+      p.cursor = value;
+    } else {
+      return core::invalid(key,
+                           fmt::format("unknown query parameter {} (expected limit, cursor)", key));
+    }
+  }
+  return p;
+}
+
+// The store lists every queue; a page is cut from that list here (the
+// answer stays small; the read does not, until the store pages).
 awaitable<Response> list_queues(Context& c) {
+  auto params = parse_queue_page(c.request);
+  if (!params) co_return error_response(params.error());
   auto queues = co_await c.services.engine.queues();
   if (!queues) co_return error_response(queues.error());
+  // Byte order, whatever the store's collation: cursors compare the same way.
+  std::sort(queues->begin(), queues->end(),
+            [](const store::QueueInfo& a, const store::QueueInfo& b) { return a.name < b.name; });
+  auto it = std::upper_bound(
+      queues->begin(), queues->end(), params->cursor,
+      [](const std::string& cursor, const store::QueueInfo& q) { return cursor < q.name; });
   json::array out;
-  for (const auto& q : *queues) out.emplace_back(queue_json(q));
-  co_return json_response(200, json::serialize(json::object{{"queues", std::move(out)}}));
+  for (; it != queues->end() && out.size() < params->limit; ++it) out.emplace_back(queue_json(*it));
+  json::value next = nullptr;
+  if (it != queues->end() && !out.empty()) next = json::value(out.back().at("name"));
+  co_return json_response(200, json::serialize(json::object{{"queues", std::move(out)},
+                                                            {"next_cursor", std::move(next)}}));
 }
 
 awaitable<Response> get_queue(Context& c) {

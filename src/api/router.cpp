@@ -147,6 +147,11 @@ core::Result<void> check_host(const Request& request, const Services& services) 
       "host");
 }
 
+core::JobView job_view(Grant grant) {
+  return {.private_fields = !is_job_token(grant),
+          .token_payload = grant == Grant::job_token_payload};
+}
+
 std::vector<Route> all_routes() {
   std::vector<Route> routes;
   for (auto part : {job_routes(), worker_routes(), queue_routes(), schedule_routes(),

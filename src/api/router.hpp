@@ -12,6 +12,7 @@
 #include "api/login_throttle.hpp"
 #include "api/session.hpp"
 #include "api/stream_limits.hpp"
+#include "core/job_json.hpp"
 #include "engine/engine.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -118,5 +119,11 @@ core::Result<void> check_origin(const Request& request, const Services& services
 // rebinding, api/host_policy.hpp). Errors: forbidden (field host).
 core::Result<void> check_host(const Request& request, const Services& services);
 std::vector<Route> all_routes();
+
+// How a job's JSON is shown to a request with `grant`: a job token (the
+// app's end users) sees the job's status, progress, result and errors, plus
+// the payload when its scope holds it; not the worker's output or the app's
+// own fields.
+core::JobView job_view(Grant grant);
 
 }  // namespace errand::api

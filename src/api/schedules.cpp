@@ -144,7 +144,7 @@ awaitable<Response> put_schedule(Context& c) {
   if (!body) co_return error_response(body.error());
   auto spec = parse_put(*body, c.request.body, c.params[0], c.services.limits);
   if (!spec) co_return error_response(spec.error());
-  auto out = co_await c.services.engine.schedules().put(std::move(*spec));
+  auto out = co_await c.services.engine.put_schedule(std::move(*spec));
   if (!out) co_return error_response(out.error());
   co_return render(out->created ? 201 : 200, out->schedule, c.services);
 }

@@ -87,11 +87,15 @@ http::response<http::empty_body> stream_head(const Response& r, unsigned version
 // A streamed body written as HTTP/1.1 chunks straight to the socket.
 class ChunkSink final : public StreamSink {
  public:
-  // Shared with wakers, which may outlive the sink.
+  // Shared with wakers and the peer watch's read, which may outlive the sink.
+  // Touched only on the connection's strand.
   struct Signal {
     explicit Signal(asio::any_io_executor executor) : timer(executor) {}
     asio::steady_timer timer;
     bool woken = false;
+    bool peer_gone = false;           // the client closed or reset the connection
+    bool watching = false;            // the sink (and so its socket) lives: the read may read again
+    std::array<char, 512> dropped{};  // what a client sends while its stream runs
   };
 
   ChunkSink(beast::tcp_stream& stream, const std::atomic<bool>& stopping,
@@ -100,10 +104,23 @@ class ChunkSink final : public StreamSink {
         stopping_(stopping),
         write_timeout_(write_timeout),
         signal_(std::make_shared<Signal>(stream.get_executor())) {}
-  ~ChunkSink() override { signal_->timer.cancel(); }
+  ~ChunkSink() override {
+    signal_->watching = false;
+    signal_->timer.cancel();
+  }
+
+  // Keeps a read pending on the socket while the body streams, so that a
+  // client that goes away is seen at once (end of file or reset) rather than
+  // at the next write, a keep-alive up to 15 s later: its stream ends and
+  // frees its slot (StreamLimits). Whatever the client sends meanwhile is
+  // dropped. The read ends when the connection closes.
+  void watch_peer() {
+    signal_->watching = true;
+    read_peer(stream_.socket(), signal_);
+  }
 
   awaitable<bool> write(std::string_view data) override {
-    if (stopping_ || failed_) co_return false;
+    if (stopping_ || failed_ || signal_->peer_gone) co_return false;
     if (data.empty()) co_return true;
     const auto size = fmt::format("{:x}\r\n", data.size());
     const std::array<asio::const_buffer, 3> pieces{asio::buffer(size), asio::buffer(data),
@@ -131,11 +148,11 @@ class ChunkSink final : public StreamSink {
     };
   }
 
-  bool stopping() const override { return stopping_; }
+  bool stopping() const override { return stopping_ || signal_->peer_gone; }
 
   // The last chunk, after the producer returned.
   awaitable<void> finish() {
-    if (failed_) co_return;
+    if (failed_ || signal_->peer_gone) co_return;
     const std::array<asio::const_buffer, 1> last{asio::buffer("0\r\n\r\n", 5)};
     co_await send(last);
   }
@@ -149,6 +166,20 @@ class ChunkSink final : public StreamSink {
     stream_.expires_never();
     if (ec) failed_ = true;
     co_return !ec;
+  }
+
+  // The handler runs on the socket's executor, the connection's strand; it
+  // touches the socket only while the sink lives (the socket outlives it).
+  static void read_peer(tcp::socket& socket, std::shared_ptr<Signal> signal) {
+    auto buffer = asio::buffer(signal->dropped);
+    socket.async_read_some(
+        buffer, [&socket, signal = std::move(signal)](boost::system::error_code ec, std::size_t) {
+          if (!signal->watching) return;
+          if (!ec) return read_peer(socket, signal);
+          signal->peer_gone = true;
+          signal->woken = true;
+          signal->timer.cancel();
+        });
   }
 
   beast::tcp_stream& stream_;
@@ -440,6 +471,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                                       asio::redirect_error(asio::use_awaitable, ec));
     if (ec || req.method() == http::verb::head) co_return;
     ChunkSink sink(stream, stopping, options.read_timeout);
+    sink.watch_peer();
     {
       std::lock_guard lock(mutex);
       connection.stop_stream = sink.waker();

@@ -109,7 +109,7 @@ struct Stream {
   engine::Subscription subscription;
   std::shared_ptr<WakeRelay> relay;
   std::optional<core::Job> snapshot;
-  bool token_holder = false;
+  core::JobView view;       // the snapshot as GET /v1/jobs/{id} shows it to the same caller
   StreamLimits::Slot slot;  // counts the stream against its token's and client's limits
 
   ~Stream() { engine.events().unsubscribe(subscription); }
@@ -122,7 +122,6 @@ struct Stream {
       // Written from named strings: no temporaries live across a co_await
       // (GCC 12 mishandles them).
       const auto id = engine::format_position(subscription.position);
-      const core::JobView view{.private_fields = !token_holder};
       const auto first = sse("snapshot", id, core::job_json(*snapshot, view));
       if (!co_await sink.write(first)) co_return;
       if (core::is_terminal(snapshot->state)) {
@@ -163,7 +162,7 @@ awaitable<Response> job_events(Context& c) {
   if (last_id.size() > kEndSuffix.size() && last_id.ends_with(kEndSuffix)) {
     co_return Response{.status = 204, .content_type = "text/plain"};  // it saw the final event
   }
-  const bool token_holder = c.grant == Grant::job_token;
+  const bool token_holder = is_job_token(c.grant);
   auto slot = c.services.streams.acquire(token_holder ? token_of(c.request) : std::string_view{},
                                          c.request.remote_address);
   if (!slot) co_return error_response(slot.error());
@@ -179,7 +178,7 @@ awaitable<Response> job_events(Context& c) {
                                             .subscription = std::move(start->subscription),
                                             .relay = std::move(relay),
                                             .snapshot = std::move(start->snapshot),
-                                            .token_holder = token_holder,
+                                            .view = job_view(c.grant),
                                             .slot = std::move(*slot)});
   Response r;
   r.content_type = "text/event-stream";

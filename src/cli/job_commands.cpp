@@ -148,6 +148,9 @@ void add_enqueue(CLI::App& app, const GlobalOptions& g) {
   cmd->add_option("--timeout", a->timeout, "Lease per attempt (default 5m)")->check(kDuration);
   cmd->add_option("--idempotency-key", a->job.idempotency_key, "A repeat returns the first job");
   cmd->add_option("--tag", a->job.tags, "Tag (repeatable)");
+  cmd->add_option("--token-scope", a->job.token_scope,
+                  "A field the job's token may see besides its status: payload")
+      ->check(CLI::IsMember(std::vector<std::string>{"payload"}));
   cmd->callback([a, &g] { run_enqueue(*a, g); });
 }
 

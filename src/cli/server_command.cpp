@@ -271,11 +271,20 @@ int run_server(const ServerArgs& args) {
       std::cerr << "errand: " << ok.error().message << "\n";
       return 2;
     }
+    // Without keys every request is admin, and an allowed origin's pages may
+    // send state-changing requests and read the answers: so any origin,
+    // named or "*", would make its pages admin here.
     if (origin == "*" && keys.empty() && !args.insecure) {
       std::cerr << "errand: --cors-origin '*' on a server without API keys would let every web "
                    "page its visitors open act as admin here (enqueue, read payloads and push "
-                   "secrets). Name your app's origin, add --key admin:SECRET (or --key-file), or "
-                   "pass --insecure.\n";
+                   "secrets). Add --key admin:SECRET (or --key-file), or pass --insecure.\n";
+      return 2;
+    }
+    if (keys.empty() && !args.insecure) {
+      std::cerr << "errand: --cors-origin '" << origin
+                << "' on a server without API keys would let every page of that origin (and any "
+                   "script injected into one) act as admin here (enqueue, read payloads and push "
+                   "secrets). Add --key admin:SECRET (or --key-file), or pass --insecure.\n";
       return 2;
     }
   }

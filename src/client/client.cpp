@@ -196,7 +196,23 @@ core::Result<std::vector<AckResult>> Client::ack_many(const std::vector<Ack>& ac
 }
 
 core::Result<std::vector<QueueInfo>> Client::queues() {
-  return then_parse<std::vector<QueueInfo>>(impl_->get("/v1/queues"), wire::parse_queues);
+  std::vector<QueueInfo> all;
+  std::string cursor;
+  do {
+    auto page = queue_page(cursor, 1000);
+    if (!page) return page.error();
+    all.insert(all.end(), std::make_move_iterator(page->queues.begin()),
+               std::make_move_iterator(page->queues.end()));
+    // A cursor that does not move on would loop forever.
+    if (!page->next_cursor.empty() && page->next_cursor <= cursor) break;
+    cursor = std::move(page->next_cursor);
+  } while (!cursor.empty());
+  return all;
+}
+
+core::Result<QueuePage> Client::queue_page(std::string_view cursor, std::optional<int> limit) {
+  return then_parse<QueuePage>(impl_->get(wire::queue_list_target(cursor, limit)),
+                               wire::parse_queue_page);
 }
 
 core::Result<QueueInfo> Client::pause(std::string_view queue) {

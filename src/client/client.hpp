@@ -73,7 +73,12 @@ class Client {
   core::Result<std::vector<AckResult>> ack_many(const std::vector<Ack>& acks);
 
   // ---- queues and health ----
+  // Every queue, sorted by name (each page of GET /v1/queues in turn).
   core::Result<std::vector<QueueInfo>> queues();
+  // One page of the queues after `cursor` (empty: from the first); `limit`
+  // 1..1000, unset: the server's default (100).
+  core::Result<QueuePage> queue_page(std::string_view cursor = {},
+                                     std::optional<int> limit = std::nullopt);
   core::Result<QueueInfo> pause(std::string_view queue);
   core::Result<QueueInfo> resume(std::string_view queue);
   // One queue; `not_found` when the server has never seen it.

@@ -31,6 +31,9 @@ struct EnqueueOptions {
   std::optional<core::Millis> timeout;
   std::string idempotency_key;  // empty: none
   std::vector<std::string> tags;
+  // Fields the job's token may see besides the job's status: {"payload"} (the
+  // only one). Empty: status only.
+  std::vector<std::string> token_scope;
 };
 
 struct Enqueued {
@@ -141,6 +144,12 @@ struct QueueInfo {
   std::int64_t failed_total = 0;
 
   std::int64_t count(core::JobState s) const { return counts[static_cast<std::size_t>(s)]; }
+};
+
+// A page of GET /v1/queues, sorted by name.
+struct QueuePage {
+  std::vector<QueueInfo> queues;
+  std::string next_cursor;  // pass as the next page's cursor; empty: this was the last page
 };
 
 // A push queue's signing secrets (GET /v1/queues/{q}/push-secret).

@@ -293,6 +293,11 @@ json::object enqueue_body(const EnqueueOptions& o) {
     for (const auto& t : o.tags) tags.emplace_back(t);
     b["tags"] = std::move(tags);
   }
+  if (!o.token_scope.empty()) {
+    json::array scope;
+    for (const auto& field : o.token_scope) scope.emplace_back(field);
+    b["token_scope"] = std::move(scope);
+  }
   return b;
 }
 
@@ -413,6 +418,14 @@ std::string job_target(std::string_view id, std::string_view suffix) {
   return "/v1/jobs/" + encode_segment(id) + std::string(suffix);
 }
 
+std::string queue_list_target(std::string_view cursor, std::optional<int> limit) {
+  boost::urls::url u("/v1/queues");
+  auto params = u.params();
+  if (!cursor.empty()) params.append({"cursor", cursor});
+  if (limit) params.append({"limit", std::to_string(*limit)});
+  return std::string(u.buffer());
+}
+
 std::string queue_target(std::string_view name, std::string_view suffix) {
   return "/v1/queues/" + encode_segment(name) + std::string(suffix);
 }
@@ -518,6 +531,15 @@ core::Result<QueueInfo> parse_queue(const json::value& v) {
 
 core::Result<std::vector<QueueInfo>> parse_queues(const json::value& v) {
   return parse_items<QueueInfo>(v, "queues", parse_queue_at);
+}
+
+core::Result<QueuePage> parse_queue_page(const json::value& v) {
+  auto queues = parse_queues(v);
+  if (!queues) return queues.error();
+  Reader r(v, "");
+  QueuePage page{.queues = std::move(*queues), .next_cursor = r.str("next_cursor", false)};
+  if (auto s = r.status(); !s) return s.error();
+  return page;
 }
 
 std::optional<errc> errc_from_name(std::string_view name) noexcept {

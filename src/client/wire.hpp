@@ -13,6 +13,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,8 @@ boost::json::object queue_config_body(const core::QueueConfig& config, bool paus
 std::string list_target(const ListOptions& o);
 // "/v1/jobs/{id}" + suffix, with `id` percent-encoded as one path segment.
 std::string job_target(std::string_view id, std::string_view suffix = {});
+// "/v1/queues?cursor=...&limit=..." (each only when set).
+std::string queue_list_target(std::string_view cursor, std::optional<int> limit = {});
 // "/v1/queues/{name}" + suffix.
 std::string queue_target(std::string_view name, std::string_view suffix = {});
 
@@ -59,6 +62,7 @@ core::Result<Finished> parse_finished(const boost::json::value& v);
 core::Result<std::vector<AckResult>> parse_ack_results(const boost::json::value& v);
 core::Result<QueueInfo> parse_queue(const boost::json::value& v);
 core::Result<std::vector<QueueInfo>> parse_queues(const boost::json::value& v);
+core::Result<QueuePage> parse_queue_page(const boost::json::value& v);
 core::Result<PushSecret> parse_push_secret(const boost::json::value& v);
 
 // The error an HTTP error response stands for: the code, message and field of

@@ -30,6 +30,7 @@ TEST(WireRequest, EnqueueWritesDurationsTimesAndTags) {
   o.timeout = Millis{300'000};
   o.idempotency_key = "signup-42";
   o.tags = {"signup", "web"};
+  o.token_scope = {"payload"};
   auto b = wire::enqueue_body(o);
   EXPECT_EQ(b.at("delay"), "90s");
   EXPECT_EQ(b.at("timeout"), "5m");
@@ -38,6 +39,7 @@ TEST(WireRequest, EnqueueWritesDurationsTimesAndTags) {
   EXPECT_EQ(b.at("payload").at("to"), "a@example.com");
   EXPECT_EQ(b.at("tags").as_array().size(), 2u);
   EXPECT_EQ(b.at("idempotency_key"), "signup-42");
+  EXPECT_EQ(b.at("token_scope"), json::value(json::array{"payload"}));
   EXPECT_FALSE(b.contains("run_at"));
 
   EnqueueOptions at;
@@ -109,6 +111,29 @@ TEST(WireRequest, TargetsAreEncoded) {
   EXPECT_EQ(wire::job_target("01ABC", "/cancel"), "/v1/jobs/01ABC/cancel");
   EXPECT_EQ(wire::job_target("../x?y"), "/v1/jobs/..%2Fx%3Fy");
   EXPECT_EQ(wire::queue_target("q.1", "/pause"), "/v1/queues/q.1/pause");
+  EXPECT_EQ(wire::queue_list_target(""), "/v1/queues");
+  EXPECT_EQ(wire::queue_list_target("emails.eu", 1000), "/v1/queues?cursor=emails.eu&limit=1000");
+}
+
+TEST(WireResponse, ParsesAQueuePageAndItsCursor) {
+  const auto named = [](std::string_view name) {
+    return json::object{
+        {"name", name}, {"paused", false}, {"counts", json::object{}}, {"config", json::object{}}};
+  };
+  auto page = wire::parse_queue_page(
+      json::object{{"queues", json::array{named("a"), named("b")}}, {"next_cursor", "b"}});
+  ASSERT_TRUE(page) << page.error().message;
+  ASSERT_EQ(page->queues.size(), 2u);
+  EXPECT_EQ(page->queues[1].name, "b");
+  EXPECT_EQ(page->next_cursor, "b");
+  auto last = wire::parse_queue_page(
+      json::object{{"queues", json::array{named("c")}}, {"next_cursor", nullptr}});
+  ASSERT_TRUE(last) << last.error().message;
+  EXPECT_EQ(last->next_cursor, "");
+  // An answer from a server before paging has no next_cursor: one page, the last.
+  auto old = wire::parse_queue_page(json::object{{"queues", json::array{named("c")}}});
+  ASSERT_TRUE(old) << old.error().message;
+  EXPECT_EQ(old->next_cursor, "");
 }
 
 TEST(WireResponse, ParsesEnqueuedAndDuplicate) {

@@ -60,7 +60,7 @@ void write_job(JsonWriter& w, const Job& j, const JobView& view) {
   w.key("queue").string(j.queue);
   w.key("type").string_or_null(j.type);
   w.key("state").string(to_string(j.state));
-  if (view.client_json && mine) w.key("payload").raw(j.payload);
+  if (view.client_json && (mine || view.token_payload)) w.key("payload").raw(j.payload);
   w.key("priority").integer(j.priority);
   w.key("run_at").string(format_rfc3339(j.run_at));
   w.key("attempt").integer(j.attempt);

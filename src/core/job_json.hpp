@@ -18,6 +18,9 @@ struct JobView {
   // worker, lease_expires_at, log, payload. False for a job token, which
   // sees state, progress, result and errors (docs/API.md).
   bool private_fields = true;
+  // The payload even without private_fields: a job token whose scope holds
+  // it (the enqueue's token_scope).
+  bool token_payload = false;
 };
 
 // The job's JSON text; client JSON (payload, result, progress data) spliced

@@ -117,6 +117,21 @@ TEST(JobJson, FieldsAsTheApiDocumentsThem) {
   EXPECT_FALSE(o.contains("lease_id"));
 }
 
+TEST(JobJson, AJobTokensViewLeavesOutPrivateFieldsAndThePayloadUnlessScoped) {
+  const auto j = full_job();
+  const auto token = json::parse(job_json(j, {.private_fields = false})).as_object();
+  for (const auto* key : {"payload", "idempotency_key", "tags", "worker", "lease_expires_at"}) {
+    EXPECT_FALSE(token.contains(key)) << key;
+  }
+  EXPECT_TRUE(token.contains("progress"));
+  const auto scoped =
+      json::parse(job_json(j, {.private_fields = false, .token_payload = true})).as_object();
+  ASSERT_TRUE(scoped.contains("payload"));
+  EXPECT_EQ(scoped.at("payload").at("to"), "a@example.com");
+  EXPECT_FALSE(scoped.contains("idempotency_key"));
+  EXPECT_FALSE(scoped.contains("worker"));
+}
+
 TEST(JobJson, EmptyOptionalsAreNull) {
   Job j;
   j.id = "01JDQ7Z3K5X9V2M4N6P8R0T2W4";

@@ -317,6 +317,13 @@ Task<store::QueueInfo> Engine::rotate_push_secret(std::string queue, core::Milli
   co_return info;
 }
 
+Task<store::SchedulePutOutcome> Engine::put_schedule(core::ScheduleSpec spec) {
+  std::vector<std::pair<std::string, std::string>> names{{spec.queue, "queue"}};
+  auto admitted = co_await admit_queues(std::move(names));
+  if (!admitted) co_return admitted.error();
+  co_return co_await schedules_->put(std::move(spec));
+}
+
 void Engine::set_queue_listener(std::function<void(const store::QueueInfo&)> listener) {
   queue_listener_ = std::move(listener);
 }

@@ -171,6 +171,11 @@ class Engine {
   Task<store::QueueInfo> configure(store::QueueConfigureParams params);
   // Errors: not_found.
   Task<store::QueueInfo> queue(std::string name);
+  // Creates or replaces a schedule (Schedules::put). The queue it names
+  // counts against options.max_queues as an enqueue's does (its fires create
+  // it): a new one beyond the limit is too_many_requests (field "queue") and
+  // nothing is written. Durable when it completes.
+  Task<store::SchedulePutOutcome> put_schedule(core::ScheduleSpec spec);
   Task<store::QueueInfo> rotate_push_secret(std::string queue, core::Millis keep_previous);
 
   // Called (on the configuring coroutine's thread) after every successful

@@ -403,7 +403,15 @@ class ErrandServer:
                         f"fail {job['id']}")
 
     def queues(self, key=_NO_KEY):
-        return self._ok(self.request("GET", "/v1/queues", key=key), (200,), "list queues")["queues"]
+        """Every queue: GET /v1/queues page after page, following next_cursor."""
+        out, cursor = [], ""
+        while True:
+            path = "/v1/queues?limit=1000" + (f"&cursor={urllib.parse.quote(cursor)}" if cursor else "")
+            page = self._ok(self.request("GET", path, key=key), (200,), "list queues")
+            out += page["queues"]
+            cursor = page.get("next_cursor") or ""
+            if not cursor:
+                return out
 
     def queue(self, name, key=_NO_KEY):
         """The queue's entry from GET /v1/queues, or None if it does not exist."""

@@ -326,7 +326,8 @@ class LoopbackModeTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.server = ErrandServer(extra_args=["--cors-origin", "https://app.example.com"])
+        # A keyless server takes --cors-origin only with --insecure (issue 25, row 9).
+        cls.server = ErrandServer(extra_args=["--cors-origin", "https://app.example.com", "--insecure"])
         cls.server.start()
 
     @classmethod

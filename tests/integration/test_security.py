@@ -10,11 +10,13 @@ import os
 import resource
 import socket
 import stat
+import subprocess
 import tempfile
 import time
 import unittest
+import urllib.parse
 
-from harness import ErrandServer, ErrandTestCase, ServerError, poll_until
+from harness import ErrandServer, ErrandTestCase, ServerError, errand_bin, poll_until
 
 ADMIN = "admin-secret-0123456789"
 PRODUCER = "producer-secret-0123456789"
@@ -102,7 +104,8 @@ def mode_of(path):
 
 
 class CorsWildcardWithoutKeysTest(ErrandTestCase):
-    """Row 9: --cors-origin '*' on a keyless server let every web page act as admin."""
+    """Row 9: --cors-origin '*' on a keyless server let every web page act as admin,
+    and a named origin let every page of that origin act as admin."""
 
     def test_wildcard_without_keys_refuses_to_start(self):
         code, out = refused_start(self, ErrandServer(extra_args=["--cors-origin", "*"]))
@@ -110,11 +113,19 @@ class CorsWildcardWithoutKeysTest(ErrandTestCase):
         self.assertIn("--cors-origin '*'", out)
         self.assertIn("--insecure", out)
 
-    def test_wildcard_with_keys_or_insecure_starts(self):
-        for kwargs in ({"keys": [("admin", ADMIN)], "extra_args": ["--cors-origin", "*"]},
-                       {"extra_args": ["--cors-origin", "*", "--insecure"]}):
-            with self.subTest(**kwargs), ErrandServer(**kwargs) as s:
-                self.assertEqual(s.request("GET", "/healthz").status, 200)
+    def test_a_named_origin_without_keys_refuses_to_start(self):
+        code, out = refused_start(self, ErrandServer(extra_args=["--cors-origin", "https://app.example.com"]))
+        self.assertEqual(code, 2, out)
+        self.assertIn("--cors-origin 'https://app.example.com'", out)
+        self.assertIn("act as admin", out)
+        self.assertIn("--insecure", out)
+
+    def test_wildcard_or_named_origin_with_keys_or_insecure_starts(self):
+        for origin in ("*", "https://app.example.com"):
+            for kwargs in ({"keys": [("admin", ADMIN)], "extra_args": ["--cors-origin", origin]},
+                           {"extra_args": ["--cors-origin", origin, "--insecure"]}):
+                with self.subTest(**kwargs), ErrandServer(**kwargs) as s:
+                    self.assertEqual(s.request("GET", "/healthz").status, 200)
 
 
 class PrivateDataTest(ErrandTestCase):
@@ -268,6 +279,46 @@ class ConnectionFloodTest(ErrandTestCase):
                     sock.close()
             self.assertEqual(s.get_job(job["id"])["state"], "queued")
 
+    def test_a_stream_whose_client_left_frees_its_slot_at_once(self):
+        # The keep-alive comes every 15 s: a slot freed only when a write fails
+        # would keep the next stream out for that long.
+        args = ["--max-streams-per-token", "2", "--max-streams-per-client", "3"]
+        with ErrandServer(extra_args=args) as s:
+            job = s.enqueue("streams")
+            path = f"/v1/jobs/{job['id']}/events"
+
+            def open_stream(query):
+                """A socket with the stream's head read, or the refusal's status."""
+                sock = raw(s)
+                send_head(sock, "GET", path + query)
+                status = read_response(sock, whole_body=False)[0]
+                if status == 200:
+                    return sock
+                sock.close()
+                return status
+
+            def opened(query):
+                stream = open_stream(query)
+                return stream if isinstance(stream, socket.socket) else None
+
+            token = f"?token={job['token']}"
+            streams = [open_stream(token), open_stream(token), open_stream("")]
+            try:
+                self.assertTrue(all(isinstance(x, socket.socket) for x in streams), streams)
+                self.assertEqual(open_stream(token), 429)
+                streams.pop(0).close()  # the client goes away; the server writes nothing to it
+                streams.append(poll_until(lambda: opened(token), timeout=3, message="the token's next stream"))
+                self.assertEqual(open_stream(token), 429)  # the limit holds
+                # A client's limit (no token) frees the same way.
+                self.assertEqual(open_stream(""), 429)
+                streams.pop(0).close()
+                streams.append(poll_until(lambda: opened(""), timeout=3, message="the client's next stream"))
+            finally:
+                for sock in streams:
+                    if isinstance(sock, socket.socket):
+                        sock.close()
+            self.assertEqual(s.get_job(job["id"])["state"], "queued")
+
 
 class BodyAfterCredentialsTest(ErrandTestCase):
     """Row 3: the whole body (up to 64 MiB) was read before the key was checked."""
@@ -387,6 +438,173 @@ class QueueLimitTest(ErrandTestCase):
             s.restart()  # the count survives a restart (read from the store)
             self.assertError(s.request("POST", "/v1/jobs", {"queue": "q8"}), 429, "too_many_requests",
                              field="queue")
+
+
+    def test_a_schedule_naming_a_new_queue_beyond_max_queues_is_refused(self):
+        schedule = {"cron": "0 3 * * *"}
+        with ErrandServer(extra_args=["--max-queues", "2"]) as s:
+            s.enqueue("q1")
+            r = s.request("PUT", "/v1/schedules/nightly", {**schedule, "queue": "q2"})
+            self.assertStatus(r, 201, "a schedule on a second queue")
+            # Its fires would create q3: refused like an enqueue, nothing written.
+            err = self.assertError(s.request("PUT", "/v1/schedules/more", {**schedule, "queue": "q3"}),
+                                   429, "too_many_requests", field="queue")
+            self.assertIn("--max-queues", err["message"])
+            self.assertEqual(s.request("GET", "/v1/schedules/more").status, 404)
+            # Replacing a schedule onto a new queue is refused too; existing queues are fine.
+            self.assertError(s.request("PUT", "/v1/schedules/nightly", {**schedule, "queue": "q4"}),
+                             429, "too_many_requests", field="queue")
+            self.assertStatus(s.request("PUT", "/v1/schedules/more", {**schedule, "queue": "q1"}), 201,
+                              "a schedule on an existing queue")
+            # The schedule's queue is counted before it first fires.
+            self.assertError(s.request("POST", "/v1/jobs", {"queue": "q5"}), 429, "too_many_requests",
+                             field="queue")
+            self.assertEqual(s.request("POST", "/v1/schedules/nightly/trigger").status, 202)
+            self.assertEqual([q["name"] for q in s.queues()], ["q1", "q2"])
+
+
+class QueueListPagingTest(ErrandTestCase):
+    """Row 6: GET /v1/queues answered every queue at once (5.7 MB for 20,000 queues)."""
+
+    def names(self, body):
+        return [q["name"] for q in body["queues"]]
+
+    def test_pages_follow_the_cursor_in_name_order(self):
+        with ErrandServer() as s:
+            for q in ("d", "b", "a.2", "c", "a-1"):
+                self.assertStatus(s.request("PUT", f"/v1/queues/{q}", {}), 200, q)
+            pages, cursor = [], None
+            while True:
+                path = "/v1/queues?limit=2" + (f"&cursor={cursor}" if cursor else "")
+                body = self.assertStatus(s.request("GET", path), 200, path)
+                pages.append(self.names(body))
+                cursor = body["next_cursor"]
+                if cursor is None:
+                    break
+                self.assertEqual(cursor, pages[-1][-1])
+            self.assertEqual(pages, [["a-1", "a.2"], ["b", "c"], ["d"]])
+            body = self.assertStatus(s.request("GET", "/v1/queues"), 200, "no paging")
+            self.assertEqual(self.names(body), ["a-1", "a.2", "b", "c", "d"])
+            self.assertIsNone(body["next_cursor"])
+            self.assertIn("counts", body["queues"][0])  # the entries are as before
+            # Names strictly after the cursor, whether or not it is a queue.
+            body = self.assertStatus(s.request("GET", "/v1/queues?cursor=bb"), 200, "cursor bb")
+            self.assertEqual(self.names(body), ["c", "d"])
+            body = self.assertStatus(s.request("GET", "/v1/queues?cursor=d&limit=1"), 200, "past the end")
+            self.assertEqual(body, {"queues": [], "next_cursor": None})
+
+    def test_the_default_page_is_bounded_and_clients_follow_every_page(self):
+        with ErrandServer() as s:
+            names = [f"q{i:04d}" for i in range(1100)]
+            s.enqueue_batch([{"queue": n} for n in names])
+            body = self.assertStatus(s.request("GET", "/v1/queues"), 200, "first page")
+            self.assertEqual(self.names(body), names[:100])
+            self.assertEqual(body["next_cursor"], names[99])
+            body = self.assertStatus(s.request("GET", "/v1/queues?limit=1000"), 200, "largest page")
+            self.assertEqual(len(body["queues"]), 1000)
+            # The CLI (through the C++ client) and the test harness see every queue.
+            env = dict(os.environ, ERRAND_URL=s.url)
+            env.pop("ERRAND_KEY", None)
+            out = subprocess.run([errand_bin(), "--json", "queues"], env=env, capture_output=True,
+                                 text=True, timeout=60)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(self.names(json.loads(out.stdout)), names)
+            self.assertEqual([q["name"] for q in s.queues()], names)
+
+    def test_a_bad_limit_or_cursor_is_refused_naming_it(self):
+        with ErrandServer() as s:
+            for query, field in (("limit=0", "limit"), ("limit=1001", "limit"), ("limit=ten", "limit"),
+                                 ("limit=", "limit"), ("cursor=Not%20A%20Queue", "cursor"),
+                                 ("cursor=", "cursor"), ("page=2", "page")):
+                with self.subTest(query=query):
+                    self.assertError(s.request("GET", f"/v1/queues?{query}"), 400, "invalid_argument",
+                                     field=field)
+
+
+def read_event(sock, name, timeout=10):
+    """The data (parsed JSON) of the first SSE event called `name` on a stream socket."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    marker = f"event: {name}\n".encode()
+    while time.monotonic() < deadline:
+        at = data.find(marker)
+        if at >= 0:
+            line_start = data.find(b"data: ", at)
+            line_end = data.find(b"\n", line_start) if line_start >= 0 else -1
+            if line_end >= 0:
+                return json.loads(data[line_start + 6:line_end])
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    raise AssertionError(f"no {name} event in {data[:500]!r}")
+
+
+class TokenScopeTest(ErrandTestCase):
+    """Row 10: a job token showed the payload; now only when the enqueue asks (token_scope)."""
+
+    PAYLOAD = {"file": "import-7.csv", "rows": 20}
+    PRIVATE = ("idempotency_key", "tags", "worker", "lease_expires_at", "log")
+
+    def by_token(self, s, job):
+        quoted = urllib.parse.quote(job["token"], safe="")
+        return self.assertStatus(s.request("GET", f"/v1/jobs/{job['id']}?token={quoted}"), 200, "token read")
+
+    def test_the_payload_is_shown_to_a_token_only_when_its_enqueue_asked(self):
+        with ErrandServer() as s:
+            plain = s.enqueue("scoped", payload=self.PAYLOAD, idempotency_key="k1", tags=["t"])
+            scoped = s.enqueue("scoped", payload=self.PAYLOAD, idempotency_key="k2", tags=["t"],
+                               token_scope=["payload"])
+            self.assertNotIn("payload", self.by_token(s, plain))
+            seen = self.by_token(s, scoped)
+            self.assertEqual(seen["payload"], self.PAYLOAD)
+            for key in self.PRIVATE:
+                self.assertNotIn(key, seen)
+            # The scope is signed into the token: adding it to a plain token makes it invalid.
+            body, _, mac = plain["token"].rpartition(".")
+            forged = f"{body}~payload.{mac}"
+            r = s.request("GET", f"/v1/jobs/{plain['id']}?token={urllib.parse.quote(forged, safe='')}")
+            self.assertError(r, 401, "unauthorized", field="token")
+            # As the bearer value too, and in the event stream's snapshot.
+            r = s.request("GET", f"/v1/jobs/{scoped['id']}", key=scoped["token"])
+            self.assertEqual(self.assertStatus(r, 200, "bearer")["payload"], self.PAYLOAD)
+            for job, shown in ((scoped, True), (plain, False)):
+                sock = raw(s)
+                try:
+                    send_head(sock, "GET", f"/v1/jobs/{job['id']}/events?token={job['token']}")
+                    snapshot = read_event(sock, "snapshot")
+                finally:
+                    sock.close()
+                self.assertEqual("payload" in snapshot, shown, snapshot)
+                self.assertNotIn("idempotency_key", snapshot)
+
+    def test_batch_items_carry_their_own_scope(self):
+        with ErrandServer() as s:
+            jobs = s.enqueue_batch([{"queue": "scoped", "payload": 1, "token_scope": ["payload"]},
+                                    {"queue": "scoped", "payload": 2},
+                                    {"queue": "scoped", "payload": 3, "token_scope": []}])
+            self.assertEqual([("payload" in self.by_token(s, j)) for j in jobs], [True, False, False])
+
+    def test_an_unknown_scope_is_refused_naming_token_scope(self):
+        with ErrandServer() as s:
+            for scope in (["result"], ["payload", "log"], "payload", [1], {"payload": True}):
+                with self.subTest(scope=scope):
+                    self.assertError(s.request("POST", "/v1/jobs", {"queue": "scoped", "token_scope": scope}),
+                                     400, "invalid_argument", field="token_scope")
+            self.assertError(s.request("POST", "/v1/jobs/batch",
+                                       {"jobs": [{"queue": "scoped"}, {"queue": "scoped", "token_scope": ["x"]}]}),
+                             400, "invalid_argument", field="jobs[1].token_scope")
+            self.assertEqual(s.queue("scoped"), None)  # nothing enqueued
+
+    def test_the_cli_asks_for_the_scope(self):
+        with ErrandServer() as s:
+            env = dict(os.environ, ERRAND_URL=s.url)
+            env.pop("ERRAND_KEY", None)
+            out = subprocess.run([errand_bin(), "--json", "enqueue", "scoped", json.dumps(self.PAYLOAD),
+                                  "--token-scope", "payload"], env=env, capture_output=True, text=True,
+                                 timeout=60)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(self.by_token(s, json.loads(out.stdout))["payload"], self.PAYLOAD)
 
 
 class DashboardLoginTest(ErrandTestCase):

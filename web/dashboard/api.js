@@ -80,6 +80,20 @@ export async function api(method, path, options = {}) {
   throw error;
 }
 
+// Every queue, sorted by name: GET /v1/queues page after page (following
+// next_cursor), answered as one {"queues": [...]}. Options as api()'s.
+export async function allQueues(options = {}) {
+  const queues = [];
+  let cursor = "";
+  for (;;) {
+    const answer = await api("GET", withQuery("/v1/queues", { limit: 1000, cursor }), options);
+    if (answer && Array.isArray(answer.queues)) queues.push(...answer.queues);
+    const next = answer && typeof answer.next_cursor === "string" ? answer.next_cursor : "";
+    if (!next || next <= cursor) return { queues }; // a cursor that does not move on ends the list
+    cursor = next;
+  }
+}
+
 // The API's error as one line: "message (field: x)".
 export function describeError(err) {
   if (!err) return "Unknown error.";

@@ -3,7 +3,7 @@
 // payloads), cursor paging, and bulk retry / cancel / delete of the selection.
 // GET /v1/jobs?…, GET /v1/jobs/{id}, POST /v1/jobs/bulk.
 
-import { api, seg, withQuery } from "./api.js";
+import { allQueues, api, seg, withQuery } from "./api.js";
 import { append, h, setText } from "./dom.js";
 import { STATES, isJobId, isoToLocalInput, localInputToIso } from "./format.js";
 import { jobRow } from "./job-row.js";
@@ -144,7 +144,7 @@ function jobList(main, ctx, initialParams, config) {
     if (narrowed || cursors.length > 1) return false;
     if (showStateFilter) return true; // every job, unfiltered, and none
     try {
-      const answer = await api("GET", "/v1/queues", { signal: ctx.signal });
+      const answer = await allQueues({ signal: ctx.signal });
       return !(answer.queues || []).some((q) => Object.values(q.counts || {}).some((n) => n > 0));
     } catch {
       return false;
@@ -340,7 +340,7 @@ function jobList(main, ctx, initialParams, config) {
 
   async function loadQueueNames() {
     try {
-      const answer = await api("GET", "/v1/queues", { signal: ctx.signal });
+      const answer = await allQueues({ signal: ctx.signal });
       queueList.replaceChildren(...(answer.queues || []).map((q) => h("option", { value: q.name })));
     } catch {
       // the list only helps typing; the field still works without it

@@ -2,7 +2,7 @@
 // depth and age, enqueue-to-start latency and workers, refreshed every 5 s
 // from GET /v1/stats (falling back to GET /v1/queues for the counts).
 
-import { api, describeError, seg, withQuery } from "./api.js";
+import { allQueues, api, describeError, seg, withQuery } from "./api.js";
 import { h, setText } from "./dom.js";
 import { STATES, count, duration, rate } from "./format.js";
 import { throughputChart } from "./chart.js";
@@ -125,7 +125,7 @@ export function overviewPage(main, ctx) {
 
   // Without /v1/stats: counts and depth from GET /v1/queues.
   async function fallback() {
-    const answer = await api("GET", "/v1/queues", { signal: ctx.signal });
+    const answer = await allQueues({ signal: ctx.signal });
     const queues = Array.isArray(answer.queues) ? answer.queues : [];
     for (const state of STATES) {
       setText(stateCounts[state], count(queues.reduce((sum, q) => sum + ((q.counts && q.counts[state]) || 0), 0)));

@@ -2,7 +2,7 @@
 // paused flag, and a Pause / Resume button. GET /v1/queues and
 // GET /v1/stats?window=5m every 5 s; POST /v1/queues/{q}/pause|resume.
 
-import { api, describeError, seg, withQuery } from "./api.js";
+import { allQueues, api, describeError, seg, withQuery } from "./api.js";
 import { h, setText } from "./dom.js";
 import { STATES, count, rate } from "./format.js";
 import { keyedRows } from "./tables.js";
@@ -52,7 +52,7 @@ export function queuesPage(main, ctx) {
 
   async function refresh() {
     const [queues, stats] = await Promise.allSettled([
-      api("GET", "/v1/queues", { signal: ctx.signal }),
+      allQueues({ signal: ctx.signal }),
       api("GET", withQuery("/v1/stats", { window: "5m" }), { signal: ctx.signal }),
     ]);
     if (!ctx.alive) return;
