@@ -1,0 +1,79 @@
+"""The PostgreSQL test cluster (ctest fixture `postgres`, scripts/pg-cluster.sh)
+is what the PostgreSQL tests take it to be: its URL connects as the role
+`errand`, which is no superuser (as on a hosted service) yet may create a schema
+of its own in its database, and the server syncs every commit.
+
+The URL comes from the file named by ERRAND_TEST_POSTGRES_URL_FILE (ctest sets
+it), or from ERRAND_TEST_POSTGRES.
+"""
+
+import os
+import secrets
+import unittest
+
+try:
+    import psycopg
+except ImportError as e:  # a missing package must fail loudly, not skip
+    raise ImportError(f"{e}: the PostgreSQL tests need python3-psycopg (scripts/install-deps.sh test)") from e
+
+from harness import postgres_base_url
+
+
+class PostgresClusterTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.url = postgres_base_url()
+
+    def connect(self, url=None):
+        conn = psycopg.connect(url or self.url, autocommit=True, connect_timeout=10)
+        self.addCleanup(conn.close)
+        return conn
+
+    def setting(self, conn, name):
+        return conn.execute("SELECT current_setting(%s)", (name,)).fetchone()[0]
+
+    def test_the_url_connects_as_errand_to_its_database(self):
+        conn = self.connect()
+        user, db = conn.execute("SELECT current_user, current_database()").fetchone()
+        self.assertEqual((user, db), ("errand", "errand"))
+        self.assertEqual(self.setting(conn, "server_version_num")[:2], "15")
+
+    def test_commits_are_synced(self):
+        conn = self.connect()
+        self.assertEqual(self.setting(conn, "fsync"), "on")
+        self.assertEqual(self.setting(conn, "synchronous_commit"), "on")
+        self.assertEqual(self.setting(conn, "full_page_writes"), "on")
+
+    def test_room_for_many_servers_at_once(self):
+        self.assertGreaterEqual(int(self.setting(self.connect(), "max_connections")), 300)
+
+    def test_errand_is_a_plain_role(self):
+        row = self.connect().execute(
+            "SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()
+        self.assertEqual(row, (False, False, False, False))
+
+    def test_errand_may_create_a_schema_and_work_in_it(self):
+        conn = self.connect()
+        schema = f"s_cluster_test_{secrets.token_hex(4)}"
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+        self.addCleanup(conn.execute, f'DROP SCHEMA "{schema}" CASCADE')
+        conn.execute(f'CREATE TABLE "{schema}".t (id bigint PRIMARY KEY, payload jsonb)')
+        conn.execute(f'INSERT INTO "{schema}".t VALUES (1, %s::jsonb)', ('{"a": 1}',))
+        self.assertEqual(conn.execute(f'SELECT payload FROM "{schema}".t').fetchone()[0], {"a": 1})
+
+    def test_tcp_needs_the_password(self):
+        path = os.environ.get("ERRAND_TEST_POSTGRES_URL_FILE")
+        tcp = os.path.join(os.path.dirname(path), "tcp-url") if path else None
+        if not tcp or not os.path.exists(tcp):
+            self.skipTest("this cluster listens on its Unix socket only")
+        with open(tcp, encoding="utf-8") as f:
+            url = f.read().strip()
+        self.assertTrue(url.startswith("postgresql://errand:errand@127.0.0.1:"), url)
+        self.assertEqual(self.connect(url).execute("SELECT current_user").fetchone()[0], "errand")
+        with self.assertRaisesRegex(psycopg.OperationalError, "password authentication failed"):
+            psycopg.connect(url.replace("errand:errand@", "errand:wrong@"), connect_timeout=10).close()
+
+
+if __name__ == "__main__":
+    unittest.main()
