@@ -9,14 +9,18 @@ it), or from ERRAND_TEST_POSTGRES.
 
 import os
 import secrets
+import sys
+import tempfile
 import unittest
+from unittest import mock
 
 try:
     import psycopg
 except ImportError as e:  # a missing package must fail loudly, not skip
     raise ImportError(f"{e}: the PostgreSQL tests need python3-psycopg (scripts/install-deps.sh test)") from e
 
-from harness import postgres_base_url
+import harness
+from harness import ErrandServer, postgres_base_url
 
 
 class PostgresClusterTest(unittest.TestCase):
@@ -73,6 +77,44 @@ class PostgresClusterTest(unittest.TestCase):
         self.assertEqual(self.connect(url).execute("SELECT current_user").fetchone()[0], "errand")
         with self.assertRaisesRegex(psycopg.OperationalError, "password authentication failed"):
             psycopg.connect(url.replace("errand:errand@", "errand:wrong@"), connect_timeout=10).close()
+
+
+class HarnessOnPostgresTest(unittest.TestCase):
+    """What ERRAND_TEST_STORE=postgres makes of a server, without starting one."""
+
+    def setUp(self):
+        patches = [mock.patch.object(harness, "ON_POSTGRES", True),
+                   mock.patch.dict(os.environ, {"ERRAND_BIN": sys.executable})]
+        for p in patches:
+            p.start()
+            self.addCleanup(p.stop)
+        self.tmp = tempfile.mkdtemp(prefix="errand-pg-harness-")
+        self.addCleanup(harness.shutil.rmtree, self.tmp, True)
+
+    def server(self, name):
+        return ErrandServer(data_dir=os.path.join(self.tmp, name))
+
+    def test_each_data_dir_has_its_own_schema_and_keeps_it(self):
+        a, b, a_again = self.server("a"), self.server("b"), self.server("a")
+        self.assertRegex(a.pg_schema, r"^s_[0-9]+_[0-9]+_[0-9a-f]{6}$")
+        self.assertNotEqual(a.pg_schema, b.pg_schema)
+        self.assertEqual(a.pg_schema, a_again.pg_schema)
+        cmd = a.command()
+        self.assertNotIn("--data", cmd)
+        url = cmd[cmd.index("--store") + 1]
+        self.assertEqual(url, f"{postgres_base_url()}&schema={a.pg_schema}")
+
+    def test_sql_and_store_exists_work_in_the_servers_schema(self):
+        server = self.server("c")
+        self.assertFalse(server.store_exists())
+        with harness._pg_connect() as conn:
+            conn.execute(f'CREATE SCHEMA "{server.pg_schema}"')
+        self.assertTrue(server.store_exists())
+        server.sql("CREATE TABLE jobs (id text PRIMARY KEY, n int)")
+        server.sql("INSERT INTO jobs VALUES (?, ?), (?, ?)", "j1", 1, "j2", 2)
+        self.assertEqual(server.sql("SELECT id, n FROM jobs WHERE n > ? ORDER BY id", 0), [("j1", 1), ("j2", 2)])
+        harness._drop_pg_schemas([server.pg_schema])
+        self.assertFalse(server.store_exists())
 
 
 if __name__ == "__main__":
