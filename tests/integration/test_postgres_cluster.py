@@ -1,14 +1,18 @@
 """The PostgreSQL test cluster (ctest fixture `postgres`, scripts/pg-cluster.sh)
 is what the PostgreSQL tests take it to be: its URL connects as the role
 `errand`, which is no superuser (as on a hosted service) yet may create a schema
-of its own in its database, and the server syncs every commit.
+of its own in its database, and the server syncs every commit. Also the
+harness's PostgreSQL side (a schema per data directory) and the README's
+scripts/dev-postgres.sh.
 
 The URL comes from the file named by ERRAND_TEST_POSTGRES_URL_FILE (ctest sets
 it), or from ERRAND_TEST_POSTGRES.
 """
 
 import os
+import re
 import secrets
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -115,6 +119,36 @@ class HarnessOnPostgresTest(unittest.TestCase):
         self.assertEqual(server.sql("SELECT id, n FROM jobs WHERE n > ? ORDER BY id", 0), [("j1", 1), ("j2", 2)])
         harness._drop_pg_schemas([server.pg_schema])
         self.assertFalse(server.store_exists())
+
+
+class DevPostgresTest(unittest.TestCase):
+    """README, "Run on PostgreSQL": scripts/dev-postgres.sh starts a cluster,
+    prints the --store URL and the stop command, and the stop works."""
+
+    SCRIPTS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
+
+    def test_dev_postgres_prints_a_store_url_that_connects_and_a_stop_that_works(self):
+        # Not under a mkdtemp directory: the server's user (postgres, under
+        # root) must be able to enter the parents.
+        d = f"/tmp/errand-pg-devtest-{secrets.token_hex(4)}"
+        stop = [os.path.join(self.SCRIPTS, "pg-cluster.sh"), "stop", d]
+        self.addCleanup(subprocess.run, stop, capture_output=True, timeout=120)
+        out = subprocess.run([os.path.join(self.SCRIPTS, "dev-postgres.sh"), d], capture_output=True, text=True,
+                             timeout=120)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        m = re.search(r"errand server --store '(postgres://errand:errand@/errand\?host=([^&]+)&port=\d+)'",
+                      out.stdout)
+        self.assertTrue(m, out.stdout)
+        self.assertEqual(m.group(2), d)
+        self.assertIn(f"pg-cluster.sh stop {d}", out.stdout)
+        with psycopg.connect(m.group(1), connect_timeout=10) as conn:
+            self.assertEqual(conn.execute("SELECT current_user").fetchone()[0], "errand")
+        again = subprocess.run([os.path.join(self.SCRIPTS, "dev-postgres.sh"), d], capture_output=True, text=True,
+                               timeout=120)
+        self.assertIn("already running", again.stdout)
+        self.assertIn(m.group(1), again.stdout)
+        subprocess.run(stop, check=True, capture_output=True, timeout=120)
+        self.assertFalse(os.path.exists(d))
 
 
 if __name__ == "__main__":
