@@ -27,9 +27,9 @@ Standard library only, apart from psycopg (python3-psycopg) on PostgreSQL.
 
 import atexit
 import http.client
+import itertools
 import json
 import os
-import itertools
 import re
 import secrets
 import shutil
