@@ -142,6 +142,7 @@ EOF
 }
 
 start_cluster() {
+  [ -x "$PG_BIN/initdb" ] || die "PostgreSQL 15 is not installed (no $PG_BIN/initdb): scripts/install-deps.sh test installs it"
   check_dir || exit 1
   stop_cluster
   mkdir -p "$dir"
