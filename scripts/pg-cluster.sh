@@ -174,7 +174,8 @@ $(tail -n 20 "$dir/log")"
     -c "CREATE ROLE errand LOGIN PASSWORD 'errand' NOSUPERUSER NOCREATEDB NOCREATEROLE" \
     -c "CREATE DATABASE errand OWNER errand" >/dev/null ||
     die "could not create the role and database errand"
-  local url="postgresql://errand:errand@/errand?host=$(urlencode "$dir")&port=$port"
+  local url
+  url="postgresql://errand:errand@/errand?host=$(urlencode "$dir")&port=$port"
   echo "$url" >"$dir/url"
   [ "$tcp" = 1 ] && echo "postgresql://errand:errand@127.0.0.1:$port/errand" >"$dir/tcp-url"
   echo "$url"
@@ -184,7 +185,7 @@ cmd="${1:-}"
 dir="${2:-}"
 tcp=0
 [ "${3:-}" = --tcp ] && tcp=1
-[ -n "$cmd" ] && [ -n "$dir" ] || usage
+if [ -z "$cmd" ] || [ -z "$dir" ]; then usage; fi
 case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac
 dir="${dir%/}"
 case "$cmd" in
