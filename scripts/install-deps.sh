@@ -10,9 +10,11 @@ build_pkgs=(
   nodejs
 )
 # The browser tests drive Debian's chromium with playwright-core (from npm,
-# pinned in tests/browser/package-lock.json).
+# pinned in tests/browser/package-lock.json). The PostgreSQL tests start
+# throwaway clusters of postgresql-15 (scripts/pg-cluster.sh) and reach them
+# from Python with psycopg.
 test_pkgs=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3 curl clang-format
-  chromium fonts-dejavu-core)
+  chromium fonts-dejavu-core postgresql-15 python3-psycopg)
 mode="${1:-build}"
 want=("${build_pkgs[@]}")
 [ "$mode" = test ] && want+=("${test_pkgs[@]}")

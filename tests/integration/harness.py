@@ -10,16 +10,31 @@ keep-alive over http.client, one connection per calling thread.
 deadline instead of sleeping a fixed time.
 
 The binary comes from the environment variable ERRAND_BIN (ctest sets it).
-Standard library only.
+
+The store: SQLite in the data directory unless ERRAND_TEST_STORE=postgres.
+Then every server runs with `--store URL&schema=s_…` instead of `--data DIR`:
+the URL of a PostgreSQL database from ERRAND_TEST_POSTGRES, or read from the
+file named by ERRAND_TEST_POSTGRES_URL_FILE (the ctest fixture `postgres`
+writes one), with a fresh schema for each data directory — so a server
+restarted on the same data directory, or a second one given it, finds the
+same jobs. The data directory then holds only the server's log. The schemas
+this process made are dropped when it exits (kept with ERRAND_TEST_KEEP_SCHEMAS=1).
+Tests that reach into the store use `server.sql()` and `server.store_exists()`;
+those that only make sense on SQLite's files are marked `@sqlite_only(reason)`.
+
+Standard library only, apart from psycopg (python3-psycopg) on PostgreSQL.
 """
 
 import atexit
 import http.client
+import itertools
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -33,11 +48,71 @@ _NO_KEY = object()
 _live_servers = set()
 
 
+STORE = os.environ.get("ERRAND_TEST_STORE") or "sqlite"
+if STORE not in ("sqlite", "postgres"):
+    raise RuntimeError(f"ERRAND_TEST_STORE={STORE!r}: expected sqlite or postgres")
+ON_POSTGRES = STORE == "postgres"
+_pg_schemas = {}  # realpath of a data directory -> its schema
+_pg_schema_serial = itertools.count(1)
+
+
+def sqlite_only(reason):
+    """Marks a test or class that only makes sense on SQLite (its files, their modes)."""
+    return unittest.skipIf(ON_POSTGRES, f"SQLite only: {reason}")
+
+
 @atexit.register
 def _kill_leftover_servers():
-    """A test process that dies without cleaning up must not leave servers behind."""
+    """A test process that dies without cleaning up must not leave servers
+    behind; then the schemas it made go."""
     for server in list(_live_servers):
         server.cleanup()
+    if _pg_schemas and not os.environ.get("ERRAND_TEST_KEEP_SCHEMAS"):
+        _drop_pg_schemas(list(_pg_schemas.values()))
+
+
+def postgres_base_url():
+    """The libpq URL of the test database (without a schema)."""
+    url = os.environ.get("ERRAND_TEST_POSTGRES", "")
+    path = os.environ.get("ERRAND_TEST_POSTGRES_URL_FILE", "")
+    if not url and path:
+        try:
+            with open(path, encoding="utf-8") as f:
+                url = f.read().strip()
+        except OSError as e:
+            raise RuntimeError(f"ERRAND_TEST_POSTGRES_URL_FILE={path!r}: {e} (ctest's fixture `postgres` "
+                               "writes it; scripts/pg-cluster.sh start DIR makes a cluster by hand)") from None
+    if not url:
+        raise RuntimeError("set ERRAND_TEST_POSTGRES to a PostgreSQL URL, or ERRAND_TEST_POSTGRES_URL_FILE "
+                           "to a file holding one (ctest does this)")
+    return re.sub(r"([?&])schema=[^&]*&?", r"\1", url).rstrip("?&")
+
+
+def _pg_schema_for(data_dir):
+    """The schema of a data directory: made up on first use, then the same."""
+    key = os.path.realpath(data_dir)
+    if key not in _pg_schemas:
+        _pg_schemas[key] = f"s_{os.getpid()}_{next(_pg_schema_serial)}_{secrets.token_hex(3)}"
+    return _pg_schemas[key]
+
+
+def _pg_connect(schema=None):
+    try:
+        import psycopg
+    except ImportError as e:
+        raise RuntimeError(f"{e}: the PostgreSQL tests need python3-psycopg (scripts/install-deps.sh test)") from e
+    options = f"-c search_path={schema}" if schema else None
+    return psycopg.connect(postgres_base_url(), autocommit=True, connect_timeout=10, options=options)
+
+
+def _drop_pg_schemas(schemas):
+    try:
+        with _pg_connect() as conn:
+            conn.execute("SET lock_timeout = '10s'")
+            for schema in schemas:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    except Exception as e:  # the cluster may be gone already; the fixture drops it all anyway
+        print(f"harness: could not drop the test schemas {schemas}: {e}", file=sys.stderr)
 
 
 def errand_bin():
@@ -163,7 +238,8 @@ class ServerError(AssertionError):
 
 
 class ErrandServer:
-    """The real `errand server` on a free loopback port, with its own data dir.
+    """The real `errand server` on a free loopback port, with its own data dir
+    (and, on PostgreSQL, that data dir's own schema).
 
     keys: ("admin:secret", ...) or (("admin", "secret"), ...). When an admin
     key is configured, request() sends it unless told otherwise (key=None
@@ -190,6 +266,8 @@ class ErrandServer:
         self.url = None
         self.host = None
         self.port = None
+        self.store = STORE
+        self.pg_schema = _pg_schema_for(self.data_dir) if ON_POSTGRES else None
         self.log_path = os.path.join(self.data_dir, "errand-test-server.log")
         self._drain = None
         self._local = threading.local()
@@ -199,8 +277,14 @@ class ErrandServer:
 
     # ---- process control --------------------------------------------------
 
+    def store_url(self):
+        """On PostgreSQL: the --store URL, the test database's with this server's schema."""
+        base = postgres_base_url()
+        return f"{base}{'&' if '?' in base else '?'}schema={self.pg_schema}"
+
     def command(self):
-        cmd = [errand_bin(), "server", "--listen", self.listen, "--data", self.data_dir]
+        store = ["--store", self.store_url()] if ON_POSTGRES else ["--data", self.data_dir]
+        cmd = [errand_bin(), "server", "--listen", self.listen, *store]
         for k in self.keys:
             cmd += ["--key", k]
         return cmd + self.extra_args
@@ -293,7 +377,7 @@ class ErrandServer:
         return self.wait()
 
     def restart(self):
-        """Stops (gracefully if still running) and starts again on the same data dir."""
+        """Stops (gracefully if still running) and starts again on the same data dir (or schema)."""
         if self.running():
             self.stop()
         return self.start()
@@ -330,6 +414,34 @@ class ErrandServer:
 
     def log_tail(self, lines=40):
         return "\n".join(self.log_text().splitlines()[-lines:])
+
+    # ---- the store, directly -------------------------------------------------
+
+    def store_exists(self):
+        """Whether a server has created its store: SQLite's database file, or
+        the PostgreSQL schema."""
+        if not ON_POSTGRES:
+            return os.path.exists(os.path.join(self.data_dir, "errand.db"))
+        with _pg_connect() as conn:
+            return conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (self.pg_schema,)).fetchone() is not None
+
+    def sql(self, query, *params):
+        """Runs one statement on the server's store, behind its back (SQLite:
+        the database file; PostgreSQL: its schema first on the search path),
+        commits, and returns the rows as a list of tuples. `?` marks a
+        parameter on both (on PostgreSQL every `?` is one)."""
+        if not ON_POSTGRES:
+            db = sqlite3.connect(os.path.join(self.data_dir, "errand.db"), timeout=30)
+            try:
+                with db:
+                    return db.execute(query, params).fetchall()
+            finally:
+                db.close()
+        if params:
+            query = query.replace("%", "%%").replace("?", "%s")
+        with _pg_connect(self.pg_schema) as conn:
+            cur = conn.execute(query, params or None)
+            return cur.fetchall() if cur.description else []
 
     # ---- HTTP ---------------------------------------------------------------
 

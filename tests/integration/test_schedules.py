@@ -389,7 +389,7 @@ class ConfigFileTest(ErrandTestCase):
         self.assert_refused(CONFIG_V2.replace('queue = "cfg"', 'queue = "cfg"\npayload = \'{bad\''),
                             'key "payload"')
         # Nothing was created by the refused starts.
-        self.assertFalse(os.path.exists(os.path.join(self.data, "errand.db")))
+        self.assertFalse(ErrandServer(data_dir=self.data).store_exists())
 
 
 class SchedulesCliTest(SharedServerTestCase):
