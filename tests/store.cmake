@@ -34,6 +34,11 @@ errand_gtest(store_conformance_postgres_test
   LIBS errand_store_conformance errand_store_postgres
   PROPERTIES ${ERRAND_POSTGRES_TEST_PROPERTIES})
 
+errand_gtest(store_postgres_test
+  SOURCES ${PROJECT_SOURCE_DIR}/src/store/postgres/postgres_store_test.cpp
+  LIBS errand_store_postgres PostgreSQL::PostgreSQL
+  PROPERTIES ${ERRAND_POSTGRES_TEST_PROPERTIES})
+
 errand_gtest(store_sqlite_test
   SOURCES ${PROJECT_SOURCE_DIR}/src/store/sqlite/sqlite_store_test.cpp
           ${PROJECT_SOURCE_DIR}/src/store/sqlite/migration_test.cpp

@@ -7,18 +7,22 @@
 #include "store/postgres/ops.hpp"
 
 #include "core/id.hpp"
+#include "store/postgres/statements.hpp"
 
 #include <algorithm>
 
-namespace errand::store::postgres::ops {
+namespace errand::store::postgres {
+
+const Statement sql::jobs_ready{"jobs_ready",
+                       "SELECT " + std::string(kJobColumns) +
+                           " FROM jobs WHERE state = 1 AND queue = $1 AND run_at <= $2"
+                           " ORDER BY priority DESC, id LIMIT $3 FOR UPDATE SKIP LOCKED"};
+
+namespace ops {
 namespace {
 
 constexpr std::size_t kLeaseIdBytes = 16;
 
-const Statement kReady{"jobs_ready",
-                       "SELECT " + std::string(kJobColumns) +
-                           " FROM jobs WHERE state = 1 AND queue = $1 AND run_at <= $2"
-                           " ORDER BY priority DESC, id LIMIT $3 FOR UPDATE SKIP LOCKED"};
 const Statement kLease{
     "job_claim_lease",
     "UPDATE jobs AS j SET state = 2, attempt = j.attempt + 1, lease_id = u.lease_id,"
@@ -38,7 +42,7 @@ std::string array_of(const std::vector<std::string>& items) {
 core::Result<std::vector<JobRow>> ready_jobs(OpContext& c, const std::string& queue,
                                              core::TimePoint now, std::size_t n) {
   for (;;) {
-    auto r = c.db.run(kReady,
+    auto r = c.db.run(sql::jobs_ready,
                       Params().text(queue).time(now).integer(static_cast<std::int64_t>(n)));
     if (!r) return r.error();
     std::vector<JobRow> unreadable;
@@ -178,4 +182,5 @@ core::Result<void> slot_freed(OpContext& c, std::string_view queue) {
   return {};
 }
 
-}  // namespace errand::store::postgres::ops
+}  // namespace ops
+}  // namespace errand::store::postgres

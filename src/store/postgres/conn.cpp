@@ -1,6 +1,7 @@
 #include "store/postgres/conn.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <charconv>
 #include <cstdlib>
@@ -32,6 +33,11 @@ std::string password_of(const std::string& conninfo) {
   }
   PQconninfoFree(options);
   return password;
+}
+
+// Server notices and warnings go to the log, not to stderr.
+void log_notice(void*, const char* message) {
+  spdlog::debug("PostgreSQL: {}", trimmed(message));
 }
 
 std::string quote_ident(std::string_view s) {
@@ -171,6 +177,7 @@ core::Result<std::unique_ptr<Conn>> Conn::open(const std::string& conninfo,
     PQfinish(conn);
     return core::make_error(core::errc::unavailable, mask_password(message, conninfo));
   }
+  PQsetNoticeProcessor(conn, &log_notice, nullptr);
   std::unique_ptr<Conn> out(new Conn(conn, conninfo));
   const auto setup =
       fmt::format("SET synchronous_commit = on; SET client_min_messages = warning;"

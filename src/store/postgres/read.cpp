@@ -2,6 +2,7 @@
 
 #include "core/id.hpp"
 #include "core/queue_config.hpp"
+#include "store/postgres/statements.hpp"
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -10,29 +11,13 @@
 #include <array>
 #include <limits>
 
-namespace errand::store::postgres::ops {
-namespace {
-
-namespace json = boost::json;
-
-constexpr std::size_t kMaxListLimit = 1000;
-constexpr int kTagsColumn = 14;  // in kJobColumns
-constexpr int kListHit = kJobColumnCount;
-
-enum ListFilter : unsigned { kByQueue = 1, kByState = 2, kByType = 4, kByText = 8 };
-constexpr unsigned kListVariants = 16;
-
-const Statement kJobLogs{"job_logs",
-                         "SELECT attempt, at, log FROM job_logs WHERE job_id = $1 ORDER BY attempt"};
-const Statement kOldestReady{"queue_oldest_ready",
-                             "SELECT priority, run_at FROM jobs WHERE state = 1 AND queue = $1"
-                             " AND priority < $2 ORDER BY priority DESC, id LIMIT 1"};
+namespace errand::store::postgres {
 
 // Every variant mentions $1..$7 so all can be bound; the filters left out
 // are `IS NOT NULL` tests the planner folds away. Ids carry their creation
 // time, so a time range is an id range, and every variant walks an index in
 // id order: the primary key, or (queue, id), (state, id), (type, id).
-Statement list_statement(unsigned f) {
+Statement sql::job_list(unsigned f) {
   static const auto all = [] {
     std::array<std::string, kListVariants> names;
     for (unsigned i = 0; i < kListVariants; ++i) names[i] = fmt::format("job_list_{}", i);
@@ -46,6 +31,24 @@ Statement list_statement(unsigned f) {
   sql += (f & kByType) ? " AND type = $5 AND type <> ''" : " AND $5::text IS NOT NULL";
   return {all[f].c_str(), sql + " ORDER BY id DESC LIMIT $7"};
 }
+
+namespace ops {
+namespace {
+
+using namespace sql;  // the list filters
+
+namespace json = boost::json;
+
+constexpr std::size_t kMaxListLimit = 1000;
+constexpr int kTagsColumn = 14;  // in kJobColumns
+constexpr int kListHit = kJobColumnCount;
+
+
+const Statement kJobLogs{"job_logs",
+                         "SELECT attempt, at, log FROM job_logs WHERE job_id = $1 ORDER BY attempt"};
+const Statement kOldestReady{"queue_oldest_ready",
+                             "SELECT priority, run_at FROM jobs WHERE state = 1 AND queue = $1"
+                             " AND priority < $2 ORDER BY priority DESC, id LIMIT 1"};
 
 unsigned list_filters(const JobListParams& p) {
   return (p.queue.empty() ? 0u : kByQueue) | (p.state ? kByState : 0u) |
@@ -112,7 +115,7 @@ core::Result<JobPage> job_list(OpContext& c, const JobListParams& p) {
   // One more than a page tells whether a page follows; a search reads at
   // most its budget, and one more to tell whether it stopped early.
   params.integer(static_cast<std::int64_t>(search ? budget + 1 : limit + 1));
-  auto rows = c.db.run(list_statement(list_filters(p)), params);
+  auto rows = c.db.run(sql::job_list(list_filters(p)), params);
   if (!rows) return rows.error();
   const Rows& r = *rows;
   JobPage page;
@@ -175,4 +178,5 @@ core::Result<std::map<std::string, core::TimePoint>> queue_oldest_ready(OpContex
   return out;
 }
 
-}  // namespace errand::store::postgres::ops
+}  // namespace ops
+}  // namespace errand::store::postgres

@@ -4,8 +4,37 @@
 #include "store/postgres/ops.hpp"
 
 #include "core/id.hpp"
+#include "store/postgres/statements.hpp"
 
-namespace errand::store::postgres::ops {
+namespace errand::store::postgres {
+
+// `id = ANY (ARRAY(…))` makes promotion and pruning find their rows by
+// primary key: joined to their subquery instead, a few hundred rows are
+// enough for the planner to hash all of `jobs` (the plan test checks).
+const Statement sql::jobs_promote_due{
+    "jobs_promote_due",
+    "WITH due AS (SELECT id, state FROM jobs WHERE (state = 0 OR state = 4) AND run_at <= $1"
+    " ORDER BY run_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
+    " UPDATE jobs AS j SET state = 1 FROM due"
+    " WHERE j.id = due.id AND j.id = ANY (ARRAY(SELECT id FROM due))"
+    " RETURNING j.id, j.queue, due.state, j.attempt"};
+const Statement sql::jobs_lease_expired{"jobs_lease_expired",
+                         "SELECT " + std::string(kJobColumns) +
+                             " FROM jobs WHERE state = 2 AND lease_expires_at <= $1"
+                             " ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED"};
+const Statement sql::next_run_at{"next_run_at",
+                           "SELECT run_at FROM jobs WHERE state = 0 OR state = 4"
+                           " ORDER BY run_at LIMIT 1"};
+const Statement sql::next_lease_expiry{"next_lease_expiry",
+                                 "SELECT lease_expires_at FROM jobs WHERE state = 2"
+                                 " ORDER BY lease_expires_at LIMIT 1"};
+const Statement sql::jobs_prune{
+    "jobs_prune",
+    "DELETE FROM jobs WHERE id = ANY (ARRAY(SELECT id FROM jobs"
+    " WHERE (state = 3 OR state = 5 OR state = 6) AND finished_at < $1"
+    " ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED)) RETURNING queue, state"};
+
+namespace ops {
 namespace {
 
 using core::JobState;
@@ -13,33 +42,12 @@ using core::JobState;
 // Timer work is done in chunks so no statement materializes every due job.
 constexpr std::int64_t kChunk = 512;
 
-const Statement kPromote{
-    "jobs_promote_due",
-    "WITH due AS (SELECT id, state FROM jobs WHERE (state = 0 OR state = 4) AND run_at <= $1"
-    " ORDER BY run_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
-    " UPDATE jobs AS j SET state = 1 FROM due WHERE j.id = due.id"
-    " RETURNING j.id, j.queue, due.state, j.attempt"};
-const Statement kExpired{"jobs_lease_expired",
-                         "SELECT " + std::string(kJobColumns) +
-                             " FROM jobs WHERE state = 2 AND lease_expires_at <= $1"
-                             " ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED"};
 const Statement kRefilled{"queues_refilled",
                           "UPDATE queues SET throttled_until = NULL WHERE throttled_until <= $1"
                           " RETURNING name"};
-const Statement kNextRunAt{"next_run_at",
-                           "SELECT run_at FROM jobs WHERE state = 0 OR state = 4"
-                           " ORDER BY run_at LIMIT 1"};
-const Statement kNextLeaseExpiry{"next_lease_expiry",
-                                 "SELECT lease_expires_at FROM jobs WHERE state = 2"
-                                 " ORDER BY lease_expires_at LIMIT 1"};
 const Statement kNextRefill{"next_refill",
                             "SELECT min(throttled_until) FROM queues"
                             " WHERE throttled_until IS NOT NULL"};
-const Statement kPrune{
-    "jobs_prune",
-    "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs"
-    " WHERE (state = 3 OR state = 5 OR state = 6) AND finished_at < $1"
-    " ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING queue, state"};
 
 using OptTime = std::optional<core::TimePoint>;
 
@@ -76,7 +84,7 @@ core::Result<std::int64_t> job_promote_due(OpContext& c, const JobPromoteDuePara
   if (auto woken = wake_refilled(c, p.now); !woken) return woken.error();
   std::int64_t moved = 0;
   for (;;) {
-    auto r = c.db.run(kPromote, Params().time(p.now).integer(kChunk));
+    auto r = c.db.run(sql::jobs_promote_due, Params().time(p.now).integer(kChunk));
     if (!r) return r.error();
     for (int i = 0; i < r->size(); ++i) {
       const std::string queue(r->text(i, 1));
@@ -94,7 +102,7 @@ core::Result<std::int64_t> job_promote_due(OpContext& c, const JobPromoteDuePara
 core::Result<std::int64_t> lease_expire(OpContext& c, const LeaseExpireParams& p) {
   std::int64_t expired = 0;
   for (;;) {
-    auto r = c.db.run(kExpired, Params().time(p.now).integer(kChunk));
+    auto r = c.db.run(sql::jobs_lease_expired, Params().time(p.now).integer(kChunk));
     if (!r) return r.error();
     std::vector<JobRow> unreadable;
     auto rows = read_jobs(*r, &unreadable);
@@ -117,9 +125,9 @@ core::Result<std::int64_t> lease_expire(OpContext& c, const LeaseExpireParams& p
 }
 
 core::Result<std::optional<core::TimePoint>> next_deadline(OpContext& c) {
-  auto run_at = first_time(c.db, kNextRunAt);
+  auto run_at = first_time(c.db, sql::next_run_at);
   if (!run_at) return run_at.error();
-  auto expiry = first_time(c.db, kNextLeaseExpiry);
+  auto expiry = first_time(c.db, sql::next_lease_expiry);
   if (!expiry) return expiry.error();
   auto refill = first_time(c.db, kNextRefill);
   if (!refill) return refill.error();
@@ -128,7 +136,7 @@ core::Result<std::optional<core::TimePoint>> next_deadline(OpContext& c) {
 
 core::Result<std::int64_t> job_prune_finished(OpContext& c, const JobPruneFinishedParams& p) {
   auto r =
-      c.db.run(kPrune, Params().time(p.finished_before).integer(static_cast<std::int64_t>(p.limit)));
+      c.db.run(sql::jobs_prune, Params().time(p.finished_before).integer(static_cast<std::int64_t>(p.limit)));
   if (!r) return r.error();
   for (int i = 0; i < r->size(); ++i) {
     c.queues.move(r->text(i, 0), static_cast<JobState>(r->integer(i, 1)), std::nullopt);
@@ -136,4 +144,5 @@ core::Result<std::int64_t> job_prune_finished(OpContext& c, const JobPruneFinish
   return static_cast<std::int64_t>(r->size());
 }
 
-}  // namespace errand::store::postgres::ops
+}  // namespace ops
+}  // namespace errand::store::postgres
