@@ -37,6 +37,19 @@ core::Result<std::optional<InsertOutcome>> find_duplicate(Conn& db, const core::
       .id = id, .state = static_cast<core::JobState>(r->integer(0, 1)), .duplicate = true};
 }
 
+// Another server inserted a job under the key after find_duplicate looked
+// (its commit is what the insert waited for): that job is the first.
+core::Result<InsertOutcome> taken_meanwhile(Conn& db, const core::NewJob& job) {
+  auto duplicate = find_duplicate(db, job);
+  if (!duplicate) return duplicate.error();
+  if (*duplicate) return std::move(**duplicate);
+  return core::make_error(
+      core::errc::unavailable,
+      fmt::format("idempotency_key \"{}\" of queue {} is being taken by another request; try again",
+                  job.idempotency_key, job.queue),
+      "idempotency_key");
+}
+
 core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& job, core::TimePoint now,
                                        std::map<std::string, core::JobDefaults>& defaults) {
   if (!job.idempotency_key.empty()) {
@@ -54,13 +67,14 @@ core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& job, co
   const auto settings = core::resolve_settings(job, known->second);
   auto id = insert_job(c.db, job, settings, state, now);
   if (!id) return id.error();
+  if (!*id) return taken_meanwhile(c.db, job);
   c.queues.move(job.queue, std::nullopt, state);
   if (state == core::JobState::queued) {
     c.notice.runnable(job.queue);
   } else {
     c.notice.deadline(job.run_at);
   }
-  return InsertOutcome{.id = core::format_job_id(*id), .state = state};
+  return InsertOutcome{.id = core::format_job_id(**id), .state = state};
 }
 
 }  // namespace

@@ -49,7 +49,8 @@ const Statement kJobInsert{
     "INSERT INTO jobs(id, queue, type, payload, state, priority, run_at, created_at, attempt,"
     " max_attempts, timeout_ms, idempotency_key, tags)"
     " VALUES (coalesce($12::bigint, next_job_id($7)), $1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10,"
-    " $11) RETURNING id"};
+    " $11) ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
+    " RETURNING id"};
 const Statement kTakeJobId{"job_take_id", "SELECT next_job_id($1)"};
 const Statement kJobSave{
     "job_save",
@@ -243,7 +244,7 @@ core::Result<JobRow> load_job(Conn& db, std::string_view id, bool lock) {
   return job;
 }
 
-core::Result<std::int64_t> insert_job(Conn& db, const core::NewJob& job,
+core::Result<std::optional<std::int64_t>> insert_job(Conn& db, const core::NewJob& job,
                                       const core::JobSettings& settings, core::JobState state,
                                       core::TimePoint now, std::optional<std::int64_t> id) {
   Params p;
@@ -253,7 +254,8 @@ core::Result<std::int64_t> insert_job(Conn& db, const core::NewJob& job,
   p.text_or_null(job.idempotency_key).text(tags_text(job.tags)).opt_integer(id);
   auto r = db.run(kJobInsert, p);
   if (!r) return r.error();
-  return r->integer(0, 0);
+  if (r->empty()) return std::optional<std::int64_t>{};
+  return std::optional<std::int64_t>{r->integer(0, 0)};
 }
 
 core::Result<std::int64_t> take_job_id(Conn& db, core::TimePoint now) {

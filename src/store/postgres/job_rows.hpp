@@ -46,8 +46,10 @@ core::Result<JobRow> load_job(Conn& db, std::string_view id, bool lock = true);
 
 // Inserts a new job in `state`, created at `now`, with its resolved
 // settings, as job `id` (from take_job_id) or else a fresh one
-// (next_job_id(now)). Returns the id.
-core::Result<std::int64_t> insert_job(Conn& db, const core::NewJob& job,
+// (next_job_id(now)). Returns the id; nullopt when another transaction
+// holds the job's idempotency key in its queue (it waits for that one to
+// end: the key's job is then there to read).
+core::Result<std::optional<std::int64_t>> insert_job(Conn& db, const core::NewJob& job,
                                       const core::JobSettings& settings, core::JobState state,
                                       core::TimePoint now,
                                       std::optional<std::int64_t> id = std::nullopt);

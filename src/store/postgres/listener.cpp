@@ -121,8 +121,9 @@ void ChangeListener::loop() {
     }
     if (!wait_for_input()) return;
     if (PQconsumeInput(conn_->handle()) == 0 || PQstatus(conn_->handle()) != CONNECTION_OK) {
-      spdlog::error("the LISTEN connection to PostgreSQL at {} was lost: {}", conn_->where(),
-                    PQerrorMessage(conn_->handle()));
+      std::string why = PQerrorMessage(conn_->handle());
+      std::replace(why.begin(), why.end(), '\n', ' ');
+      spdlog::error("the LISTEN connection to PostgreSQL at {} was lost: {}", conn_->where(), why);
       conn_.reset();
       connected_ = false;
       continue;

@@ -2,6 +2,7 @@
 // conformance suite's): query plans on a filled schema, schema versions,
 // concurrent migrations, connection errors without the password, losing
 // and regaining the connection, wake-ups across servers, and shared settings.
+#include "core/id.hpp"
 #include "store/conformance/call.hpp"
 #include "store/postgres/conn.hpp"
 #include "store/postgres/postgres_store.hpp"
@@ -347,6 +348,70 @@ TEST(PostgresStoreTest, ALostConnectionFailsItsBatchThenTheStoreReconnects) {
   std::vector<std::string> names;
   for (const auto& q : *queues) names.push_back(q.name);
   EXPECT_EQ(names, (std::vector<std::string>{"after", "before"}));  // "during" never committed
+}
+
+// A row whose stored JSON does not scan (damaged, or written by hand) takes
+// down nothing but itself: lists skip it, a read names it, a claim buries
+// it as dead and takes the next job.
+TEST(PostgresStoreTest, AnUnreadableJobIsSkippedInListsAndBuriedByClaims) {
+  const auto schema = unique_schema("unreadable");
+  auto store = open_store(schema);
+  auto ids = call<std::vector<InsertOutcome>>([&](auto done) {
+    store->job_insert_many({.jobs = {new_job("q"), new_job("q")}, .now = kNow}, done);
+  });
+  ASSERT_TRUE(ids);
+  const auto bad = (*ids)[0].id;
+  const auto good = (*ids)[1].id;
+  ASSERT_TRUE(session(schema)->exec(
+      fmt::format("UPDATE jobs SET payload = '{{\"unterminated' WHERE id = {}",
+                  *core::parse_job_id(bad))));
+  const auto seen_before = store->unreadable_jobs();
+  auto page = call<JobPage>([&](auto done) { store->job_list({.client_json = true}, done); });
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->jobs.size(), 1u);
+  EXPECT_EQ(page->jobs[0].id, good);
+  EXPECT_EQ(store->unreadable_jobs(), seen_before + 1);
+  auto read = call<core::Job>([&](auto done) { store->job_get({.id = bad}, done); });
+  ASSERT_FALSE(read);
+  EXPECT_NE(read.error().message.find(bad), std::string::npos) << read.error().message;
+  auto claimed = claim(*store, "q", 5);
+  ASSERT_EQ(claimed.size(), 1u);
+  EXPECT_EQ(claimed[0].id, good);
+  auto info = call<QueueInfo>([&](auto done) { store->queue_get({.queue = "q"}, done); });
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->counts[JobState::dead], 1);
+  EXPECT_EQ(info->counts[JobState::running], 1);
+  EXPECT_EQ(info->counts[JobState::queued], 0);
+}
+
+// Two servers taking the same idempotency key at once: one inserts, the
+// other answers with that job as a duplicate.
+TEST(PostgresStoreTest, AnIdempotencyKeyRaceBetweenServersGivesOneJob) {
+  const auto schema = unique_schema("keyrace");
+  auto a = open_store(schema);
+  auto b = open_store(schema);
+  for (int round = 0; round < 20; ++round) {
+    auto j = new_job("q");
+    j.idempotency_key = fmt::format("key-{}", round);
+    std::vector<core::Result<std::vector<InsertOutcome>>> out(2);
+    std::thread ta([&] {
+      out[0] = call<std::vector<InsertOutcome>>(
+          [&](auto done) { a->job_insert_many({.jobs = {j}, .now = kNow}, done); });
+    });
+    std::thread tb([&] {
+      out[1] = call<std::vector<InsertOutcome>>(
+          [&](auto done) { b->job_insert_many({.jobs = {j}, .now = kNow}, done); });
+    });
+    ta.join();
+    tb.join();
+    ASSERT_TRUE(out[0]) << out[0].error().message;
+    ASSERT_TRUE(out[1]) << out[1].error().message;
+    EXPECT_EQ((*out[0])[0].id, (*out[1])[0].id);
+    EXPECT_NE((*out[0])[0].duplicate, (*out[1])[0].duplicate);
+  }
+  auto info = call<QueueInfo>([&](auto done) { a->queue_get({.queue = "q"}, done); });
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->counts[JobState::queued], 20);
 }
 
 TEST(PostgresStoreTest, ASettingKeepsItsFirstValue) {

@@ -67,17 +67,13 @@ bool has_tag(std::string_view tags, std::string_view tag) {
                      [&](const json::value& v) { return v.is_string() && v.get_string() == tag; });
 }
 
-core::Result<std::int64_t> upper_bound(const JobListParams& p) {
+std::int64_t upper_bound(const JobListParams& p) {
   std::int64_t bound = std::numeric_limits<std::int64_t>::max();
   if (!p.cursor.empty()) {
-    if (auto cursor = core::parse_job_id(p.cursor)) {
-      bound = *cursor;
-    } else if (core::is_legacy_id(p.cursor)) {
-      bound = core::job_id_floor(core::from_unix_ms(core::legacy_id_ms(p.cursor)));
-    } else {
-      return core::make_error(core::errc::invalid_argument,
-                              fmt::format("invalid cursor \"{}\"", p.cursor), "cursor");
-    }
+    // A legacy cursor (from a SQLite store's job) stands for its millisecond.
+    const auto cursor = core::parse_job_id(p.cursor);
+    bound = cursor ? *cursor
+                   : core::job_id_floor(core::from_unix_ms(core::legacy_id_ms(p.cursor)));
   }
   if (p.until) bound = std::min(bound, core::job_id_floor(*p.until));
   return bound;
@@ -106,10 +102,8 @@ core::Result<JobPage> job_list(OpContext& c, const JobListParams& p) {
   const std::size_t limit = std::clamp<std::size_t>(p.limit, 1, kMaxListLimit);
   const bool search = !p.tag.empty() || !p.text.empty();
   const std::size_t budget = std::max<std::size_t>(p.search_budget, 1);
-  const auto upper = upper_bound(p);
-  if (!upper) return upper.error();
   Params params;
-  params.integer(*upper).integer(p.since ? core::job_id_floor(*p.since) : 0);
+  params.integer(upper_bound(p)).integer(p.since ? core::job_id_floor(*p.since) : 0);
   params.text(p.queue).integer(p.state ? static_cast<int>(*p.state) : 0).text(p.type);
   params.text(p.text);
   // One more than a page tells whether a page follows; a search reads at

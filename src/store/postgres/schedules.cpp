@@ -66,8 +66,13 @@ core::Result<JobState> enqueue_job(OpContext& c, const core::ScheduleSpec& spec,
   auto defaults = queue_defaults(c, job.queue);
   if (!defaults) return defaults.error();
   const auto settings = core::resolve_settings(job, *defaults);
-  if (auto inserted = insert_job(c.db, job, settings, JobState::queued, p.now, id); !inserted) {
-    return inserted.error();
+  auto inserted = insert_job(c.db, job, settings, JobState::queued, p.now, id);
+  if (!inserted) return inserted.error();
+  if (!*inserted) {  // the schedule row's lock makes this a job of an earlier schedule
+    return core::make_error(core::errc::conflict,
+                            fmt::format("idempotency_key \"{}\" of queue {} is taken",
+                                        job.idempotency_key, job.queue),
+                            "idempotency_key");
   }
   c.queues.move(job.queue, std::nullopt, JobState::queued);
   c.notice.runnable(job.queue);

@@ -66,12 +66,17 @@ core::Result<void> Batch::begin_op() {
   return {};
 }
 
-void Batch::end_op(bool keep) {
+void Batch::end_op(const core::Error* failed) {
   // A failed op rolls back to its savepoint and is then released, so the
-  // batch's transaction continues without its changes.
+  // batch's transaction continues without its changes — unless it lost a
+  // deadlock to another server: then the whole batch runs again.
+  const bool keep = failed == nullptr;
   core::Result<void> ended;
   if (db_.lost()) {
     failure_ = connection_lost(db_.where());
+  } else if (!keep && retryable(db_.last_sqlstate())) {
+    failure_ = *failed;
+    retry_ = true;
   } else {
     if (!keep) {
       if (auto r = db_.run(kRollbackTo); !r) ended = r.error();
@@ -197,7 +202,7 @@ void Writer::run_batch(Ops& ops) {
       lost(done.error());
       return fail_all(ops, done.error());
     }
-    if (retryable(state) && tries < kMaxRetries) continue;
+    if ((batch.retry() || retryable(state)) && tries < kMaxRetries) continue;
     spdlog::error("a store batch failed: {}", done.error().message);
     return fail_all(ops, core::make_error(core::errc::unavailable,
                                           fmt::format("the database transaction failed: {}",

@@ -65,12 +65,17 @@ class Batch {
   core::Result<T> isolated(F& body) {
     if (auto begun = begin_op(); !begun) return {boost::system::in_place_error, begun.error()};
     core::Result<T> result = guarded<T>(body);
-    end_op(result.has_value());
+    std::optional<core::Error> failed;
+    if (!result) failed = result.error();
+    end_op(failed ? &*failed : nullptr);
     return result;
   }
 
   // Whether the transaction itself failed: nothing of the batch may commit.
   bool failed() const { return db_.lost() || failure_.has_value(); }
+  // The batch failed on a deadlock or serialization failure with another
+  // session: running it again may well succeed.
+  bool retry() const { return retry_; }
   core::Error failure() const;
   NoticeBuilder& notice() { return batch_notice_; }
 
@@ -85,13 +90,14 @@ class Batch {
   }
   static core::Error unexpected(const std::exception& e);
   core::Result<void> begin_op();
-  void end_op(bool keep);
+  void end_op(const core::Error* failed);
 
   Conn& db_;
   NoticeBuilder op_notice_;
   NoticeBuilder batch_notice_;
   OpContext ctx_;
   std::optional<core::Error> failure_;
+  bool retry_ = false;
 };
 
 // One queued unit of work. run() may be called more than once (a batch
