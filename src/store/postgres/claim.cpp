@@ -14,9 +14,9 @@
 namespace errand::store::postgres {
 
 const Statement sql::jobs_ready{"jobs_ready",
-                       "SELECT " + std::string(kJobColumns) +
-                           " FROM jobs WHERE state = 1 AND queue = $1 AND run_at <= $2"
-                           " ORDER BY priority DESC, id LIMIT $3 FOR UPDATE SKIP LOCKED"};
+                                "SELECT " + std::string(kJobColumns) +
+                                    " FROM jobs WHERE state = 1 AND queue = $1 AND run_at <= $2"
+                                    " ORDER BY priority DESC, id LIMIT $3 FOR UPDATE SKIP LOCKED"};
 
 namespace ops {
 namespace {

@@ -179,10 +179,10 @@ core::Result<std::unique_ptr<Conn>> Conn::open(const std::string& conninfo,
   }
   PQsetNoticeProcessor(conn, &log_notice, nullptr);
   std::unique_ptr<Conn> out(new Conn(conn, conninfo));
-  const auto setup =
-      fmt::format("SET synchronous_commit = on; SET client_min_messages = warning;"
-                  " SET search_path TO {}, public; SET TIME ZONE 'UTC'",
-                  quote_ident(schema));
+  const auto setup = fmt::format(
+      "SET synchronous_commit = on; SET client_min_messages = warning;"
+      " SET search_path TO {}, public; SET TIME ZONE 'UTC'",
+      quote_ident(schema));
   if (auto set = out->exec(setup); !set) return set.error();
   return out;
 }

@@ -42,8 +42,8 @@ enum Col {
 
 const Statement kJobById{"job_by_id",
                          "SELECT " + std::string(kJobColumns) + " FROM jobs WHERE id = $1"};
-const Statement kJobByIdLocked{
-    "job_by_id_locked", "SELECT " + std::string(kJobColumns) + " FROM jobs WHERE id = $1 FOR UPDATE"};
+const Statement kJobByIdLocked{"job_by_id_locked", "SELECT " + std::string(kJobColumns) +
+                                                       " FROM jobs WHERE id = $1 FOR UPDATE"};
 const Statement kJobInsert{
     "job_insert",
     "INSERT INTO jobs(id, queue, type, payload, state, priority, run_at, created_at, attempt,"
@@ -58,8 +58,8 @@ const Statement kJobSave{
     " max_attempts = $7, progress = $8, result = $9, errors = $10, lease_id = $11,"
     " worker = $12, lease_expires_at = $13, cancel_requested = $14 WHERE id = $1"};
 const Statement kJobSetState{"job_set_state", "UPDATE jobs SET state = $2 WHERE id = $1"};
-const Statement kJobPushGet{"job_push_get",
-                            "SELECT continuations, deferrals, state FROM job_push WHERE job_id = $1"};
+const Statement kJobPushGet{
+    "job_push_get", "SELECT continuations, deferrals, state FROM job_push WHERE job_id = $1"};
 
 core::RawJson stored_json(const Rows& r, int i, int col, std::string_view field) {
   if (r.is_null(i, col)) return {};
@@ -245,8 +245,9 @@ core::Result<JobRow> load_job(Conn& db, std::string_view id, bool lock) {
 }
 
 core::Result<std::optional<std::int64_t>> insert_job(Conn& db, const core::NewJob& job,
-                                      const core::JobSettings& settings, core::JobState state,
-                                      core::TimePoint now, std::optional<std::int64_t> id) {
+                                                     const core::JobSettings& settings,
+                                                     core::JobState state, core::TimePoint now,
+                                                     std::optional<std::int64_t> id) {
   Params p;
   p.text(job.queue).text(job.type).text(job.payload.empty() ? kNull : job.payload.stored());
   p.integer(static_cast<int>(state)).integer(settings.priority).time(job.run_at).time(now);

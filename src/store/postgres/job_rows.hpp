@@ -50,9 +50,9 @@ core::Result<JobRow> load_job(Conn& db, std::string_view id, bool lock = true);
 // holds the job's idempotency key in its queue (it waits for that one to
 // end: the key's job is then there to read).
 core::Result<std::optional<std::int64_t>> insert_job(Conn& db, const core::NewJob& job,
-                                      const core::JobSettings& settings, core::JobState state,
-                                      core::TimePoint now,
-                                      std::optional<std::int64_t> id = std::nullopt);
+                                                     const core::JobSettings& settings,
+                                                     core::JobState state, core::TimePoint now,
+                                                     std::optional<std::int64_t> id = std::nullopt);
 // A fresh job id for a job created at `now`: next_job_id(now).
 core::Result<std::int64_t> take_job_id(Conn& db, core::TimePoint now);
 

@@ -1,5 +1,7 @@
 #include "store/postgres/listener.hpp"
 
+#include "store/postgres/schema.hpp"
+
 #include <fmt/format.h>
 #include <poll.h>
 #include <pthread.h>
@@ -23,7 +25,7 @@ ChangeListener::ChangeListener(std::string conninfo, std::string schema, Notifie
                                std::function<int()> own_pid)
     : conninfo_(std::move(conninfo)),
       schema_(std::move(schema)),
-      channel_(schema_ + "_jobs"),
+      channel_(notify_channel(schema_)),
       notifier_(notifier),
       own_pid_(std::move(own_pid)),
       stop_fd_(::eventfd(0, EFD_CLOEXEC)) {}
@@ -109,8 +111,7 @@ void ChangeListener::loop() {
       auto conn = connect();
       if (!conn) {
         backoff = std::min(backoff * 2, kMaxBackoffMs);
-        spdlog::warn("LISTEN connection: {}; trying again in {} ms", conn.error().message,
-                     backoff);
+        spdlog::warn("LISTEN connection: {}; trying again in {} ms", conn.error().message, backoff);
         continue;
       }
       conn_ = std::move(*conn);

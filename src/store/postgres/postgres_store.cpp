@@ -115,9 +115,10 @@ void PostgresStore::set_change_listener(std::function<void(const ChangeNotice&)>
     submit(                                                                                   \
         kind, [p = std::move(p)](OpContext& c) { return ops::verb(c, p); }, std::move(done)); \
   }
-#define ERRAND_PG_VERB0(verb, Result, kind) \
-  void PostgresStore::verb(Callback<Result> done) { \
-    submit(kind, [](OpContext& c) { return ops::verb(c); }, std::move(done)); \
+#define ERRAND_PG_VERB0(verb, Result, kind)                                \
+  void PostgresStore::verb(Callback<Result> done) {                        \
+    submit(                                                                \
+        kind, [](OpContext& c) { return ops::verb(c); }, std::move(done)); \
   }
 
 ERRAND_PG_VERB(job_insert_many, JobInsertManyParams, std::vector<InsertOutcome>, kWrites)

@@ -2,10 +2,10 @@
 // conformance suite's): query plans on a filled schema, schema versions,
 // concurrent migrations, connection errors without the password, losing
 // and regaining the connection, wake-ups across servers, and shared settings.
+#include "store/postgres/postgres_store.hpp"
 #include "core/id.hpp"
 #include "store/conformance/call.hpp"
 #include "store/postgres/conn.hpp"
-#include "store/postgres/postgres_store.hpp"
 #include "store/postgres/schema.hpp"
 #include "store/postgres/statements.hpp"
 #include "store/postgres/test_database.hpp"
@@ -91,11 +91,9 @@ void fill(Store& store, int n) {
       if (i % 4 == 3) continue;  // stays running
       auto ended = call<core::Job>([&](auto done) {
         if (i % 4 == 2) {
-          store.job_fail({.id = running[i].id,
-                          .lease_id = running[i].lease_id,
-                          .error = "x",
-                          .now = kNow},
-                         done);
+          store.job_fail(
+              {.id = running[i].id, .lease_id = running[i].lease_id, .error = "x", .now = kNow},
+              done);
         } else {
           store.job_complete({.id = running[i].id, .lease_id = running[i].lease_id, .now = kNow},
                              done);
@@ -153,12 +151,13 @@ TEST(PostgresStoreTest, HotQueriesUseIndexesOnAFilledSchema) {
 
 TEST(PostgresStoreTest, ASchemaNewerThanTheBinaryIsRefusedNamingBothVersions) {
   const auto schema = unique_schema("newer");
-  auto migrated = PostgresStore::migrate({.conninfo = pg::testing::test_database_url(),
-                                          .schema = schema});
+  auto migrated =
+      PostgresStore::migrate({.conninfo = pg::testing::test_database_url(), .schema = schema});
   ASSERT_TRUE(migrated) << migrated.error().message;
   EXPECT_EQ(*migrated, pg::kSchemaVersion);
   ASSERT_TRUE(session(schema)->exec("INSERT INTO schema_version(version) VALUES (999)"));
-  auto store = PostgresStore::open({.conninfo = pg::testing::test_database_url(), .schema = schema});
+  auto store =
+      PostgresStore::open({.conninfo = pg::testing::test_database_url(), .schema = schema});
   ASSERT_FALSE(store);
   EXPECT_NE(store.error().message.find("999"), std::string::npos) << store.error().message;
   EXPECT_NE(store.error().message.find(fmt::format("this server's {}", pg::kSchemaVersion)),
@@ -309,12 +308,10 @@ TEST(PostgresStoreTest, ConcurrencyLimitHoldsAcrossServers) {
 TEST(PostgresStoreTest, ALostConnectionFailsItsBatchThenTheStoreReconnects) {
   const auto schema = unique_schema("lost");
   const std::string app = "errand-test-" + schema;
-  auto store = open_store(schema, pg::testing::test_database_url() +
-                                      (pg::testing::test_database_url().find('?') ==
-                                               std::string::npos
-                                           ? "?"
-                                           : "&") +
-                                      "application_name=" + app);
+  auto store = open_store(
+      schema, pg::testing::test_database_url() +
+                  (pg::testing::test_database_url().find('?') == std::string::npos ? "?" : "&") +
+                  "application_name=" + app);
   Heard heard;
   store->set_change_listener([&](const ChangeNotice& n) {
     std::lock_guard lock(heard.mutex);
@@ -362,9 +359,8 @@ TEST(PostgresStoreTest, AnUnreadableJobIsSkippedInListsAndBuriedByClaims) {
   ASSERT_TRUE(ids);
   const auto bad = (*ids)[0].id;
   const auto good = (*ids)[1].id;
-  ASSERT_TRUE(session(schema)->exec(
-      fmt::format("UPDATE jobs SET payload = '{{\"unterminated' WHERE id = {}",
-                  *core::parse_job_id(bad))));
+  ASSERT_TRUE(session(schema)->exec(fmt::format(
+      "UPDATE jobs SET payload = '{{\"unterminated' WHERE id = {}", *core::parse_job_id(bad))));
   const auto seen_before = store->unreadable_jobs();
   auto page = call<JobPage>([&](auto done) { store->job_list({.client_json = true}, done); });
   ASSERT_TRUE(page);

@@ -13,8 +13,19 @@ constexpr std::string_view kQueueColumns =
     " default_max_attempts, default_timeout_ms, push_url, push_timeout_ms, push_concurrency,"
     " push_headers, push_secret, push_secret_prev, push_secret_prev_until, bucket_tokens,"
     " bucket_at, throttled_until";
-enum Col { kName, kPaused, kProcessed, kFailed, kCounts, kConfig = 11, kPush = 17, kSecrets = 21,
-           kBucketTokens = 24, kBucketAt, kThrottledUntil };
+enum Col {
+  kName,
+  kPaused,
+  kProcessed,
+  kFailed,
+  kCounts,
+  kConfig = 11,
+  kPush = 17,
+  kSecrets = 21,
+  kBucketTokens = 24,
+  kBucketAt,
+  kThrottledUntil
+};
 
 const Statement kQueueGet{"queue_get",
                           "SELECT " + std::string(kQueueColumns) + " FROM queues WHERE name = $1"};
@@ -159,8 +170,7 @@ core::Result<void> QueueBook::flush(Conn& db) {
   return {};
 }
 
-core::Result<std::optional<QueueRow>> QueueBook::find(Conn& db, std::string_view queue,
-                                                      bool lock) {
+core::Result<std::optional<QueueRow>> QueueBook::find(Conn& db, std::string_view queue, bool lock) {
   auto r = db.run(lock ? kQueueLock : kQueueGet, Params().text(queue));
   if (!r) return r.error();
   const bool pending = batch_.contains(queue) || op_.contains(queue);

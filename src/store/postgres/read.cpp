@@ -4,8 +4,8 @@
 #include "core/queue_config.hpp"
 #include "store/postgres/statements.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include <algorithm>
 #include <array>
@@ -23,9 +23,8 @@ Statement sql::job_list(unsigned f) {
     for (unsigned i = 0; i < kListVariants; ++i) names[i] = fmt::format("job_list_{}", i);
     return names;
   }();
-  std::string sql = fmt::format(
-      "SELECT {}, {} FROM jobs WHERE id < $1 AND id >= $2", kJobColumns,
-      (f & kByText) ? "strpos(payload, $6) > 0" : "$6::text IS NOT NULL");
+  std::string sql = fmt::format("SELECT {}, {} FROM jobs WHERE id < $1 AND id >= $2", kJobColumns,
+                                (f & kByText) ? "strpos(payload, $6) > 0" : "$6::text IS NOT NULL");
   sql += (f & kByQueue) ? " AND queue = $3" : " AND $3::text IS NOT NULL";
   sql += (f & kByState) ? " AND state = $4" : " AND $4::smallint IS NOT NULL";
   sql += (f & kByType) ? " AND type = $5 AND type <> ''" : " AND $5::text IS NOT NULL";
@@ -43,9 +42,8 @@ constexpr std::size_t kMaxListLimit = 1000;
 constexpr int kTagsColumn = 14;  // in kJobColumns
 constexpr int kListHit = kJobColumnCount;
 
-
-const Statement kJobLogs{"job_logs",
-                         "SELECT attempt, at, log FROM job_logs WHERE job_id = $1 ORDER BY attempt"};
+const Statement kJobLogs{
+    "job_logs", "SELECT attempt, at, log FROM job_logs WHERE job_id = $1 ORDER BY attempt"};
 const Statement kOldestReady{"queue_oldest_ready",
                              "SELECT priority, run_at FROM jobs WHERE state = 1 AND queue = $1"
                              " AND priority < $2 ORDER BY priority DESC, id LIMIT 1"};
@@ -72,8 +70,7 @@ std::int64_t upper_bound(const JobListParams& p) {
   if (!p.cursor.empty()) {
     // A legacy cursor (from a SQLite store's job) stands for its millisecond.
     const auto cursor = core::parse_job_id(p.cursor);
-    bound = cursor ? *cursor
-                   : core::job_id_floor(core::from_unix_ms(core::legacy_id_ms(p.cursor)));
+    bound = cursor ? *cursor : core::job_id_floor(core::from_unix_ms(core::legacy_id_ms(p.cursor)));
   }
   if (p.until) bound = std::min(bound, core::job_id_floor(*p.until));
   return bound;

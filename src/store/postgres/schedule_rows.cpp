@@ -71,8 +71,7 @@ core::Schedule read_schedule(const Rows& r, int i) {
   spec.overlap = r.boolean(i, kOverlap) ? core::Overlap::skip : core::Overlap::allow;
   spec.paused = r.boolean(i, kPaused);
   spec.catch_up = core::Millis{r.integer(i, kCatchUp)};
-  spec.source =
-      core::parse_schedule_source(r.text(i, kSource)).value_or(core::ScheduleSource::api);
+  spec.source = core::parse_schedule_source(r.text(i, kSource)).value_or(core::ScheduleSource::api);
   s.created_at = r.time(i, kCreatedAt);
   s.updated_at = r.time(i, kUpdatedAt);
   s.fired_through = r.time(i, kFiredThrough);
@@ -122,8 +121,7 @@ core::Result<void> save_schedule(Conn& db, const core::Schedule& s) {
   Params p;
   p.text(spec.name).text(spec.cron).text(spec.timezone).text(spec.queue).text(spec.type);
   p.text(spec.payload.text()).opt_integer(spec.priority);
-  p.opt_integer(spec.max_attempts ? std::optional<std::int64_t>(*spec.max_attempts)
-                                  : std::nullopt);
+  p.opt_integer(spec.max_attempts ? std::optional<std::int64_t>(*spec.max_attempts) : std::nullopt);
   p.boolean(spec.overlap == core::Overlap::skip).boolean(spec.paused);
   p.integer(spec.catch_up.count()).text(core::to_string(spec.source));
   p.time(s.created_at).time(s.updated_at).time(s.fired_through).opt_time(s.last_fired_at);

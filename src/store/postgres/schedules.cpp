@@ -69,10 +69,10 @@ core::Result<JobState> enqueue_job(OpContext& c, const core::ScheduleSpec& spec,
   auto inserted = insert_job(c.db, job, settings, JobState::queued, p.now, id);
   if (!inserted) return inserted.error();
   if (!*inserted) {  // the schedule row's lock makes this a job of an earlier schedule
-    return core::make_error(core::errc::conflict,
-                            fmt::format("idempotency_key \"{}\" of queue {} is taken",
-                                        job.idempotency_key, job.queue),
-                            "idempotency_key");
+    return core::make_error(
+        core::errc::conflict,
+        fmt::format("idempotency_key \"{}\" of queue {} is taken", job.idempotency_key, job.queue),
+        "idempotency_key");
   }
   c.queues.move(job.queue, std::nullopt, JobState::queued);
   c.notice.runnable(job.queue);

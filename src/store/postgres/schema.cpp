@@ -162,10 +162,10 @@ const Statement kLock{"schema_lock", "SELECT pg_advisory_xact_lock($1)"};
 // it stepped.
 core::Result<std::pair<int, bool>> step(Conn& conn, const std::string& schema) {
   if (auto r = conn.run(kLock, Params().integer(migration_lock_key(schema))); !r) return r.error();
-  auto prepared = conn.exec(with_schema(
-      "CREATE SCHEMA IF NOT EXISTS @s; CREATE TABLE IF NOT EXISTS @s.schema_version ("
-      " version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
-      schema));
+  auto prepared = conn.exec(
+      with_schema("CREATE SCHEMA IF NOT EXISTS @s; CREATE TABLE IF NOT EXISTS @s.schema_version ("
+                  " version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+                  schema));
   if (!prepared) return prepared.error();
   auto found = conn.run(kVersionOf);
   if (!found) return found.error();
@@ -198,6 +198,10 @@ bool valid_schema_name(std::string_view schema) {
     if (!ok) return false;
   }
   return true;
+}
+
+std::string notify_channel(const std::string& schema) {
+  return (schema + "_jobs").substr(0, 63);
 }
 
 std::int64_t migration_lock_key(const std::string& schema) {

@@ -34,6 +34,10 @@ std::int64_t migration_lock_key(const std::string& schema);
 // newer than this binary's; unavailable (connection), internal (SQL).
 core::Result<int> migrate_schema(Conn& conn, const std::string& schema);
 
+// The NOTIFY/LISTEN channel of `schema`'s wake-ups: "<schema>_jobs", cut to
+// the 63 bytes a PostgreSQL identifier may have.
+std::string notify_channel(const std::string& schema);
+
 // Whether `schema` is a valid schema name: [a-z_][a-z0-9_]{0,62}.
 bool valid_schema_name(std::string_view schema);
 

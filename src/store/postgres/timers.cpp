@@ -18,16 +18,16 @@ const Statement sql::jobs_promote_due{
     " UPDATE jobs AS j SET state = 1 FROM due"
     " WHERE j.id = due.id AND j.id = ANY (ARRAY(SELECT id FROM due))"
     " RETURNING j.id, j.queue, due.state, j.attempt"};
-const Statement sql::jobs_lease_expired{"jobs_lease_expired",
-                         "SELECT " + std::string(kJobColumns) +
-                             " FROM jobs WHERE state = 2 AND lease_expires_at <= $1"
-                             " ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED"};
+const Statement sql::jobs_lease_expired{
+    "jobs_lease_expired", "SELECT " + std::string(kJobColumns) +
+                              " FROM jobs WHERE state = 2 AND lease_expires_at <= $1"
+                              " ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED"};
 const Statement sql::next_run_at{"next_run_at",
-                           "SELECT run_at FROM jobs WHERE state = 0 OR state = 4"
-                           " ORDER BY run_at LIMIT 1"};
+                                 "SELECT run_at FROM jobs WHERE state = 0 OR state = 4"
+                                 " ORDER BY run_at LIMIT 1"};
 const Statement sql::next_lease_expiry{"next_lease_expiry",
-                                 "SELECT lease_expires_at FROM jobs WHERE state = 2"
-                                 " ORDER BY lease_expires_at LIMIT 1"};
+                                       "SELECT lease_expires_at FROM jobs WHERE state = 2"
+                                       " ORDER BY lease_expires_at LIMIT 1"};
 const Statement sql::jobs_prune{
     "jobs_prune",
     "DELETE FROM jobs WHERE id = ANY (ARRAY(SELECT id FROM jobs"
@@ -135,8 +135,8 @@ core::Result<std::optional<core::TimePoint>> next_deadline(OpContext& c) {
 }
 
 core::Result<std::int64_t> job_prune_finished(OpContext& c, const JobPruneFinishedParams& p) {
-  auto r =
-      c.db.run(sql::jobs_prune, Params().time(p.finished_before).integer(static_cast<std::int64_t>(p.limit)));
+  auto r = c.db.run(sql::jobs_prune,
+                    Params().time(p.finished_before).integer(static_cast<std::int64_t>(p.limit)));
   if (!r) return r.error();
   for (int i = 0; i < r->size(); ++i) {
     c.queues.move(r->text(i, 0), static_cast<JobState>(r->integer(i, 1)), std::nullopt);

@@ -1,5 +1,7 @@
 #include "store/postgres/writer.hpp"
 
+#include "store/postgres/schema.hpp"
+
 #include <fmt/format.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
@@ -10,6 +12,12 @@ namespace errand::store::postgres {
 namespace {
 
 constexpr int kMaxRetries = 5;
+// At most this many ops share a transaction, whatever max_batch says: each
+// write op's savepoint is a subtransaction with its own xid, and past 64 of
+// them in one transaction every other session's snapshot overflows its
+// subxid cache and must look them up in pg_subtrans — a known way to slow a
+// busy PostgreSQL down. Commits are cheap in comparison.
+constexpr std::size_t kMaxOpsPerTransaction = 64;
 constexpr std::chrono::milliseconds kFirstBackoff{100};
 constexpr std::chrono::milliseconds kMaxBackoff{5000};
 
@@ -17,8 +25,6 @@ const Statement kBegin{"begin", "BEGIN"};
 const Statement kCommit{"commit", "COMMIT"};
 const Statement kRollback{"rollback", "ROLLBACK"};
 const Statement kSavepoint{"savepoint", "SAVEPOINT op"};
-const Statement kRelease{"release", "RELEASE op"};
-const Statement kRollbackTo{"rollback_to", "ROLLBACK TO op"};
 const Statement kNotify{"notify", "SELECT pg_notify($1, q) FROM unnest($2::text[]) AS q"};
 
 // A text[] literal.
@@ -56,37 +62,40 @@ core::Error Batch::failure() const {
   return connection_lost(db_.where());
 }
 
+// A kept op's savepoint is released by the next op's first round trip
+// ("RELEASE op; SAVEPOINT op") or by COMMIT, which ends every open one: one
+// round trip per op for its isolation, not two.
 core::Result<void> Batch::begin_op() {
   ctx_.notice.clear();
-  auto begun = db_.run(kSavepoint);
+  core::Result<void> begun;
+  if (savepoint_open_) {
+    begun = db_.exec("RELEASE op; SAVEPOINT op");
+  } else if (auto r = db_.run(kSavepoint); !r) {
+    begun = r.error();
+  }
   if (!begun) {
     failure_ = begun.error();
     return begun.error();
   }
+  savepoint_open_ = true;
   return {};
 }
 
-void Batch::end_op(const core::Error* failed) {
+void Batch::end_op(const core::Error* error) {
   // A failed op rolls back to its savepoint and is then released, so the
   // batch's transaction continues without its changes — unless it lost a
   // deadlock to another server: then the whole batch runs again.
-  const bool keep = failed == nullptr;
-  core::Result<void> ended;
+  const bool keep = error == nullptr;
   if (db_.lost()) {
     failure_ = connection_lost(db_.where());
   } else if (!keep && retryable(db_.last_sqlstate())) {
-    failure_ = *failed;
+    failure_ = *error;
     retry_ = true;
-  } else {
-    if (!keep) {
-      if (auto r = db_.run(kRollbackTo); !r) ended = r.error();
-    }
-    if (ended) {
-      if (auto r = db_.run(kRelease); !r) ended = r.error();
-    }
-    if (!ended) failure_ = ended.error();
+  } else if (!keep) {
+    if (auto ended = db_.exec("ROLLBACK TO op; RELEASE op"); !ended) failure_ = ended.error();
+    savepoint_open_ = false;
   }
-  if (keep && ended && !db_.lost()) {
+  if (keep && !failed()) {
     ctx_.queues.op_keep();
     ctx_.notice.merge_into(batch_notice_);
   } else {
@@ -102,7 +111,7 @@ Writer::Writer(std::unique_ptr<Conn> db, std::string conninfo, std::string schem
     : db_(std::move(db)),
       conninfo_(std::move(conninfo)),
       schema_(std::move(schema)),
-      channel_(schema_ + "_jobs"),
+      channel_(notify_channel(schema_)),
       options_(std::move(options)),
       notifier_(notifier) {
   backend_pid_ = db_->backend_pid();
@@ -157,7 +166,8 @@ bool Writer::take(Ops& ops) {
       lock.lock();
     }
   }
-  const std::size_t n = std::min(pending_.size(), std::max<std::size_t>(options_.max_batch, 1));
+  const std::size_t most = std::clamp<std::size_t>(options_.max_batch, 1, kMaxOpsPerTransaction);
+  const std::size_t n = std::min(pending_.size(), most);
   for (std::size_t i = 0; i < n; ++i) {
     ops.push_back(std::move(pending_.front()));
     pending_.pop_front();

@@ -2,10 +2,10 @@
 // the SQLite store's writer (store/sqlite/writer.hpp), over one connection.
 //
 // Callers submit Ops. The writer takes everything pending (up to
-// StoreOptions::max_batch), opens one transaction, runs each op inside its
-// own SAVEPOINT (a failing op rolls back only itself), adds the batch's
-// queue-count deltas, NOTIFYs `<schema>_jobs` once per queue the batch made
-// runnable, and COMMITs (synchronous_commit = on: durable when COMMIT
+// StoreOptions::max_batch, and at most 64: see writer.cpp), opens one
+// transaction, runs each op inside its own SAVEPOINT (a failing op rolls
+// back only itself), adds the batch's queue-count deltas, NOTIFYs
+// `<schema>_jobs` once per queue the batch made runnable, and COMMITs (synchronous_commit = on: durable when COMMIT
 // returns). Only then does each op's callback run, in submission order, and
 // the change listener with the batch's merged ChangeNotice (just before the
 // first op that changed a job's state in the notice, else after all
@@ -90,7 +90,7 @@ class Batch {
   }
   static core::Error unexpected(const std::exception& e);
   core::Result<void> begin_op();
-  void end_op(const core::Error* failed);
+  void end_op(const core::Error* error);
 
   Conn& db_;
   NoticeBuilder op_notice_;
@@ -98,6 +98,7 @@ class Batch {
   OpContext ctx_;
   std::optional<core::Error> failure_;
   bool retry_ = false;
+  bool savepoint_open_ = false;  // a kept op's savepoint, not yet released
 };
 
 // One queued unit of work. run() may be called more than once (a batch
@@ -123,8 +124,9 @@ class TypedOp final : public Op {
   void finish(const core::Error* failure) override {
     if (failure) return done_(core::Result<T>(boost::system::in_place_error, *failure));
     if (!result_) {
-      return done_(core::Result<T>(boost::system::in_place_error,
-                                   core::make_error(core::errc::internal, "operation did not run")));
+      return done_(
+          core::Result<T>(boost::system::in_place_error,
+                          core::make_error(core::errc::internal, "operation did not run")));
     }
     done_(std::move(*result_));
   }
@@ -144,8 +146,8 @@ class Writer {
  public:
   // `db`: connected (schema migrated). `conninfo` and `schema` are for
   // reconnecting; `channel` is the NOTIFY channel.
-  Writer(std::unique_ptr<Conn> db, std::string conninfo, std::string schema,
-         StoreOptions options, Notifier& notifier);
+  Writer(std::unique_ptr<Conn> db, std::string conninfo, std::string schema, StoreOptions options,
+         Notifier& notifier);
   ~Writer();
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
