@@ -257,10 +257,34 @@ TEST(PostgresStoreTest, AnotherServersInsertWakesThisServersListener) {
       [&](auto done) { a->job_insert_many({.jobs = {new_job("mail")}, .now = kNow}, done); });
   ASSERT_TRUE(inserted);
   EXPECT_TRUE(eventually([&] { return heard_b.runnable("mail"); }));
-  // Its own notification comes back over LISTEN too, and is not announced twice.
-  std::this_thread::sleep_for(200ms);
+  // A's own notification comes back over LISTEN too, ahead of B's next one
+  // (notifications arrive in commit order), and is not announced twice.
+  ASSERT_TRUE(call<std::vector<InsertOutcome>>(
+      [&](auto done) { b->job_insert_many({.jobs = {new_job("other")}, .now = kNow}, done); }));
+  EXPECT_TRUE(eventually([&] { return heard_a.runnable("other"); }));
   std::lock_guard lock(heard_a.mutex);
-  EXPECT_EQ(heard_a.notices.size(), 1u);
+  ASSERT_EQ(heard_a.notices.size(), 2u);  // its own commit's, then B's over LISTEN
+  EXPECT_EQ(heard_a.notices[0].runnable_queues, std::vector<std::string>{"mail"});
+  EXPECT_EQ(heard_a.notices[1].runnable_queues, std::vector<std::string>{"other"});
+}
+
+// Ids are next_job_id(now): the verb's millisecond above a shared sequence,
+// the formula an SQL enqueue will use too.
+TEST(PostgresStoreTest, JobIdsAreTheMillisecondAboveASharedSequence) {
+  const auto schema = unique_schema("ids");
+  auto store = open_store(schema);
+  auto out = call<std::vector<InsertOutcome>>([&](auto done) {
+    store->job_insert_many({.jobs = {new_job("q"), new_job("q")}, .now = kNow}, done);
+  });
+  ASSERT_TRUE(out);
+  const auto first = *core::parse_job_id((*out)[0].id);
+  const auto second = *core::parse_job_id((*out)[1].id);
+  EXPECT_EQ(first >> 20, core::to_unix_ms(kNow));
+  EXPECT_EQ(second >> 20, core::to_unix_ms(kNow));
+  EXPECT_LT(first, second);
+  const auto from_sql =
+      query_text(*session(schema), fmt::format("SELECT next_job_id({})", core::to_unix_ms(kNow)));
+  EXPECT_GT(std::stoll(from_sql), second);
 }
 
 TEST(PostgresStoreTest, ConcurrencyLimitHoldsAcrossServers) {
