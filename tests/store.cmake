@@ -22,6 +22,24 @@ errand_gtest(store_conformance_test
   SOURCES ${PROJECT_SOURCE_DIR}/src/store/conformance/sqlite_conformance.cpp
   LIBS errand_store_conformance errand_store_sqlite)
 
+# PostgreSQL: the same suite, and the backend's own tests, on the throwaway
+# cluster the `postgres` fixture starts (it writes the cluster's URL to
+# ${PROJECT_BINARY_DIR}/postgres/url). ERRAND_TEST_POSTGRES, when set in the
+# environment, names another database instead.
+set(ERRAND_POSTGRES_TEST_PROPERTIES
+  FIXTURES_REQUIRED postgres
+  ENVIRONMENT ERRAND_TEST_POSTGRES_URL_FILE=${PROJECT_BINARY_DIR}/postgres/url)
+
+errand_gtest(store_conformance_postgres_test
+  SOURCES ${PROJECT_SOURCE_DIR}/src/store/conformance/postgres_conformance.cpp
+  LIBS errand_store_conformance errand_store_postgres
+  PROPERTIES ${ERRAND_POSTGRES_TEST_PROPERTIES})
+
+errand_gtest(store_postgres_test
+  SOURCES ${PROJECT_SOURCE_DIR}/src/store/postgres/postgres_store_test.cpp
+  LIBS errand_store_postgres PostgreSQL::PostgreSQL
+  PROPERTIES ${ERRAND_POSTGRES_TEST_PROPERTIES})
+
 errand_gtest(store_sqlite_test
   SOURCES ${PROJECT_SOURCE_DIR}/src/store/sqlite/sqlite_store_test.cpp
           ${PROJECT_SOURCE_DIR}/src/store/sqlite/migration_test.cpp

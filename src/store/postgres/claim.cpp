@@ -1,0 +1,186 @@
+// Claims. Ready jobs are taken with FOR UPDATE SKIP LOCKED, so servers
+// claiming from one queue at once each get other jobs and never wait for
+// one another. A queue with a concurrency or rate limit is first locked
+// (its `queues` row, FOR UPDATE): the running count and the token bucket
+// are read and changed under that lock and committed with the claim, so the
+// limits hold across every server sharing the database.
+#include "store/postgres/ops.hpp"
+
+#include "core/id.hpp"
+#include "store/postgres/statements.hpp"
+
+#include <algorithm>
+
+namespace errand::store::postgres {
+
+const Statement sql::jobs_ready{"jobs_ready",
+                                "SELECT " + std::string(kJobColumns) +
+                                    " FROM jobs WHERE state = 1 AND queue = $1 AND run_at <= $2"
+                                    " ORDER BY priority DESC, id LIMIT $3 FOR UPDATE SKIP LOCKED"};
+
+namespace ops {
+namespace {
+
+constexpr std::size_t kLeaseIdBytes = 16;
+
+const Statement kLease{
+    "job_claim_lease",
+    "UPDATE jobs AS j SET state = 2, attempt = j.attempt + 1, lease_id = u.lease_id,"
+    " worker = $4, lease_expires_at = u.expires, started_at = coalesce(j.started_at, $5)"
+    " FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS u(id, lease_id, expires)"
+    " WHERE j.id = u.id"};
+
+std::string array_of(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (const auto& item : items) {
+    if (out.size() > 1) out += ',';
+    out += item;  // ids, hex lease ids and numbers: nothing to quote
+  }
+  return out + "}";
+}
+
+core::Result<std::vector<JobRow>> ready_jobs(OpContext& c, const std::string& queue,
+                                             core::TimePoint now, std::size_t n) {
+  for (;;) {
+    auto r = c.db.run(sql::jobs_ready,
+                      Params().text(queue).time(now).integer(static_cast<std::int64_t>(n)));
+    if (!r) return r.error();
+    std::vector<JobRow> unreadable;
+    auto rows = read_jobs(*r, &unreadable);
+    if (unreadable.empty()) return rows;
+    for (const auto& row : unreadable) {
+      if (auto buried = bury_unreadable(c, row, core::JobState::queued); !buried) {
+        return buried.error();
+      }
+    }
+    if (!rows.empty()) return rows;
+  }
+}
+
+void grant_lease(core::Job& job, const JobClaimParams& p) {
+  job.state = core::JobState::running;
+  ++job.attempt;
+  job.lease_id = core::random_hex(kLeaseIdBytes);
+  job.lease_expires_at = p.now + p.lease.value_or(job.timeout);
+  if (!job.started_at) job.started_at = p.now;
+  job.worker = p.worker;
+}
+
+core::Result<void> save_leases(Conn& db, const std::vector<JobRow>& rows, const JobClaimParams& p) {
+  std::vector<std::string> ids, leases, expires;
+  for (const auto& row : rows) {
+    ids.push_back(std::to_string(row.rowid));
+    leases.push_back(row.job.lease_id);
+    expires.push_back(std::to_string(core::to_unix_ms(*row.job.lease_expires_at)));
+  }
+  Params params;
+  params.text(array_of(ids)).text(array_of(leases)).text(array_of(expires));
+  params.text(p.worker).time(p.now);
+  auto r = db.run(kLease, params);
+  if (!r) return r.error();
+  return {};
+}
+
+core::Result<std::size_t> claim_from(OpContext& c, const std::string& queue,
+                                     const JobClaimParams& p, std::size_t n,
+                                     std::vector<core::Job>& claimed) {
+  auto rows = ready_jobs(c, queue, p.now, n);
+  if (!rows) return rows.error();
+  if (rows->empty()) return 0;
+  for (auto& row : *rows) grant_lease(row.job, p);
+  if (auto saved = save_leases(c.db, *rows, p); !saved) return saved.error();
+  for (auto& row : *rows) {
+    if (p.push) {
+      if (auto read = load_push_bookkeeping(c.db, row); !read) return read.error();
+    }
+    c.queues.move(queue, core::JobState::queued, core::JobState::running);
+    c.notice.deadline(*row.job.lease_expires_at);
+    claimed.push_back(std::move(row.job));
+  }
+  return rows->size();
+}
+
+std::size_t concurrency_room(const QueueRow& row, std::size_t want) {
+  if (!row.config.concurrency) return want;
+  const std::int64_t room = *row.config.concurrency - row.count(core::JobState::running);
+  return room <= 0 ? 0 : std::min(want, static_cast<std::size_t>(room));
+}
+
+// Caps `want` by the bucket at `now` (refilled in `row`). An empty bucket
+// holds the claim back: the refill instant is saved on the queue row
+// (job_promote_due reports the queue runnable then, on any server) and
+// announced as a deadline so the timer wakes.
+core::Result<std::size_t> rate_room(OpContext& c, const std::string& queue, QueueRow& row,
+                                    core::TimePoint now, std::size_t want) {
+  const auto& rate = *row.config.rate_limit;
+  row.bucket = core::refill(row.bucket, rate, now);
+  const std::int64_t tokens = core::available(*row.bucket);
+  if (tokens >= 1) return std::min(want, static_cast<std::size_t>(tokens));
+  const auto refill_at = core::next_token_at(*row.bucket, rate);
+  row.throttled_until = refill_at;
+  if (auto saved = save_bucket(c.db, queue, row); !saved) return saved.error();
+  c.notice.deadline(refill_at);
+  return std::size_t{0};
+}
+
+core::Result<void> claim_queue(OpContext& c, const std::string& queue, const JobClaimParams& p,
+                               std::vector<core::Job>& claimed) {
+  auto found = c.queues.find(c.db, queue);
+  if (!found) return found.error();
+  if (!*found) return {};
+  const bool limited = (*found)->config.concurrency || (*found)->config.rate_limit;
+  if (limited) {  // read again under the row lock: these numbers decide
+    found = c.queues.find(c.db, queue, /*lock=*/true);
+    if (!found) return found.error();
+    if (!*found) return {};
+  }
+  QueueRow& row = **found;
+  if (row.paused || row.count(core::JobState::queued) <= 0) return {};
+  if (row.config.push.has_value() != p.push) return {};  // push jobs go to the dispatcher only
+  std::size_t n = concurrency_room(row, p.max - claimed.size());
+  if (n > 0 && row.config.rate_limit) {
+    auto room = rate_room(c, queue, row, p.now, n);
+    if (!room) return room.error();
+    n = *room;
+  }
+  if (n == 0) return {};
+  auto taken = claim_from(c, queue, p, n, claimed);
+  if (!taken) return taken.error();
+  if (row.config.rate_limit && *taken > 0) {
+    row.bucket = core::take(*row.bucket, static_cast<std::int64_t>(*taken));
+    if (auto saved = save_bucket(c.db, queue, row); !saved) return saved.error();
+  }
+  return {};
+}
+
+}  // namespace
+
+core::Result<std::vector<core::Job>> job_claim(OpContext& c, const JobClaimParams& p) {
+  std::vector<core::Job> claimed;
+  claimed.reserve(std::min<std::size_t>(p.max, 64));
+  for (const auto& queue : p.queues) {
+    if (claimed.size() >= p.max) break;
+    if (auto taken = claim_queue(c, queue, p, claimed); !taken) return taken.error();
+  }
+  return claimed;
+}
+
+core::Result<void> bury_unreadable(OpContext& c, const JobRow& row, core::JobState from) {
+  if (auto saved = save_state(c.db, row.rowid, core::JobState::dead); !saved) return saved;
+  c.queues.move(row.job.queue, from, core::JobState::dead);
+  if (from == core::JobState::running) return slot_freed(c, row.job.queue);
+  return {};
+}
+
+core::Result<void> slot_freed(OpContext& c, std::string_view queue) {
+  auto found = c.queues.find(c.db, queue);
+  if (!found) return found.error();
+  const auto& row = *found;
+  if (row && row->config.concurrency && !row->paused && row->count(core::JobState::queued) > 0) {
+    c.notice.runnable(queue);
+  }
+  return {};
+}
+
+}  // namespace ops
+}  // namespace errand::store::postgres

@@ -1,0 +1,250 @@
+#include "store/postgres/conn.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <cstdlib>
+
+namespace errand::store::postgres {
+namespace {
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  for (auto& c : s) {
+    if (c == '\n') c = ' ';
+  }
+  return s;
+}
+
+// SQLSTATE classes and codes that mean the session is gone, not the statement.
+bool is_connection_state(std::string_view state) {
+  return state.starts_with("08") || state == "57P01" || state == "57P02" || state == "57P03";
+}
+
+std::string password_of(const std::string& conninfo) {
+  char* err = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &err);
+  if (err) PQfreemem(err);
+  if (!options) return {};
+  std::string password;
+  for (auto* o = options; o->keyword; ++o) {
+    if (std::string_view(o->keyword) == "password" && o->val) password = o->val;
+  }
+  PQconninfoFree(options);
+  return password;
+}
+
+// Server notices and warnings go to the log, not to stderr.
+void log_notice(void*, const char* message) {
+  spdlog::debug("PostgreSQL: {}", trimmed(message));
+}
+
+std::string quote_ident(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+// ---- Params ------------------------------------------------------------------
+
+Params& Params::text(std::string_view v) {
+  values_.emplace_back(std::string(v));
+  return *this;
+}
+
+Params& Params::text_or_null(std::string_view v) {
+  return v.empty() ? null() : text(v);
+}
+
+Params& Params::integer(std::int64_t v) {
+  values_.emplace_back(std::to_string(v));
+  return *this;
+}
+
+Params& Params::opt_integer(std::optional<std::int64_t> v) {
+  return v ? integer(*v) : null();
+}
+
+Params& Params::time(core::TimePoint t) {
+  return integer(core::to_unix_ms(t));
+}
+
+Params& Params::opt_time(const std::optional<core::TimePoint>& t) {
+  return t ? time(*t) : null();
+}
+
+Params& Params::real(double v) {
+  values_.emplace_back(fmt::format("{}", v));  // shortest text that reads back exactly
+  return *this;
+}
+
+Params& Params::boolean(bool v) {
+  values_.emplace_back(v ? "t" : "f");
+  return *this;
+}
+
+Params& Params::null() {
+  values_.emplace_back(std::nullopt);
+  return *this;
+}
+
+const char* const* Params::values() const {
+  pointers_.clear();
+  for (const auto& v : values_) pointers_.push_back(v ? v->c_str() : nullptr);
+  return pointers_.data();
+}
+
+// ---- Rows --------------------------------------------------------------------
+
+std::int64_t Rows::affected() const {
+  const char* n = result_ ? PQcmdTuples(result_.get()) : "";
+  return *n ? std::strtoll(n, nullptr, 10) : 0;
+}
+
+std::string_view Rows::text(int row, int col) const {
+  if (is_null(row, col)) return {};
+  return {PQgetvalue(result_.get(), row, col),
+          static_cast<std::size_t>(PQgetlength(result_.get(), row, col))};
+}
+
+std::int64_t Rows::integer(int row, int col) const {
+  const auto t = text(row, col);
+  std::int64_t v = 0;
+  std::from_chars(t.data(), t.data() + t.size(), v);
+  return v;
+}
+
+std::optional<std::int64_t> Rows::opt_integer(int row, int col) const {
+  if (is_null(row, col)) return std::nullopt;
+  return integer(row, col);
+}
+
+double Rows::real(int row, int col) const {
+  return std::strtod(std::string(text(row, col)).c_str(), nullptr);
+}
+
+bool Rows::boolean(int row, int col) const {
+  return text(row, col) == "t";
+}
+
+std::optional<core::TimePoint> Rows::opt_time(int row, int col) const {
+  if (is_null(row, col)) return std::nullopt;
+  return time(row, col);
+}
+
+// ---- Conn --------------------------------------------------------------------
+
+std::string describe(PGconn* conn) {
+  const char* host = PQhost(conn);
+  const char* port = PQport(conn);
+  const char* db = PQdb(conn);
+  const char* user = PQuser(conn);
+  return fmt::format("{}:{}/{} as {}", host && *host ? host : "localhost",
+                     port && *port ? port : "5432", db ? db : "", user ? user : "");
+}
+
+std::string mask_password(std::string message, const std::string& conninfo) {
+  const std::string password = password_of(conninfo);
+  if (password.empty()) return message;
+  for (auto at = message.find(password); at != std::string::npos;
+       at = message.find(password, at + 3)) {
+    message.replace(at, password.size(), "***");
+  }
+  return message;
+}
+
+core::Error connection_lost(std::string_view detail) {
+  return core::make_error(core::errc::unavailable,
+                          fmt::format("the database connection was lost: {}", detail));
+}
+
+core::Result<std::unique_ptr<Conn>> Conn::open(const std::string& conninfo,
+                                               const std::string& schema) {
+  // Keywords before dbname are defaults the conninfo may override.
+  const char* keywords[] = {"connect_timeout", "application_name", "dbname", nullptr};
+  const char* values[] = {"10", "errand", conninfo.c_str(), nullptr};
+  PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
+  if (!conn) return core::make_error(core::errc::unavailable, "cannot allocate a connection");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    const auto message = fmt::format("cannot connect to PostgreSQL at {}: {}", describe(conn),
+                                     trimmed(PQerrorMessage(conn)));
+    PQfinish(conn);
+    return core::make_error(core::errc::unavailable, mask_password(message, conninfo));
+  }
+  PQsetNoticeProcessor(conn, &log_notice, nullptr);
+  std::unique_ptr<Conn> out(new Conn(conn, conninfo));
+  const auto setup = fmt::format(
+      "SET synchronous_commit = on; SET client_min_messages = warning;"
+      " SET search_path TO {}, public; SET TIME ZONE 'UTC'",
+      quote_ident(schema));
+  if (auto set = out->exec(setup); !set) return set.error();
+  return out;
+}
+
+Conn::Conn(PGconn* conn, std::string conninfo)
+    : conn_(conn), conninfo_(std::move(conninfo)), where_(describe(conn)) {}
+
+Conn::~Conn() {
+  PQfinish(conn_);
+}
+
+core::Error Conn::failure(PGresult* r, std::string_view what) {
+  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  sqlstate_ = state ? state : "";
+  std::string message = trimmed(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_));
+  if (message.empty()) message = trimmed(PQerrorMessage(conn_));
+  message = mask_password(std::move(message), conninfo_);
+  if (PQstatus(conn_) != CONNECTION_OK || is_connection_state(sqlstate_) || !r) {
+    lost_ = true;
+    return connection_lost(fmt::format("{} ({}: {})", where_, what, message));
+  }
+  return core::make_error(core::errc::internal,
+                          fmt::format("PostgreSQL error in {}: {}", what, message));
+}
+
+core::Result<Rows> Conn::run(const Statement& s, const Params& p) {
+  if (lost_) return connection_lost(where_);
+  if (!prepared_.contains(s.name)) {
+    PGresult* prep = PQprepare(conn_, s.name, s.sql.c_str(), 0, nullptr);
+    if (!prep || PQresultStatus(prep) != PGRES_COMMAND_OK) {
+      auto error = failure(prep, s.name);
+      if (prep) PQclear(prep);
+      return error;
+    }
+    PQclear(prep);
+    prepared_.insert(s.name);
+  }
+  PGresult* r = PQexecPrepared(conn_, s.name, p.size(), p.values(), nullptr, nullptr, 0);
+  const auto status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+    auto error = failure(r, s.name);
+    if (r) PQclear(r);
+    return error;
+  }
+  sqlstate_.clear();
+  return Rows(r);
+}
+
+core::Result<void> Conn::exec(std::string_view sql) {
+  if (lost_) return connection_lost(where_);
+  const std::string text(sql);
+  PGresult* r = PQexec(conn_, text.c_str());
+  const auto status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+    const auto first = sql.substr(0, sql.find_first_of(" \n"));
+    auto error = failure(r, first);
+    if (r) PQclear(r);
+    return error;
+  }
+  PQclear(r);
+  sqlstate_.clear();
+  return {};
+}
+
+}  // namespace errand::store::postgres

@@ -1,0 +1,71 @@
+// Mapping between core::Job and a row of the `jobs` table: the column list
+// every job query selects, and the few statements that read or write a whole
+// job. Client JSON is stored as text, byte for byte; times as unix
+// milliseconds. Writer thread only (the unreadable-job count is global).
+#pragma once
+
+#include "core/job.hpp"
+#include "core/queue_config.hpp"
+#include "store/postgres/conn.hpp"
+
+#include <string_view>
+
+namespace errand::store::postgres {
+
+// Selected by every statement that returns whole jobs, in this order.
+inline constexpr std::string_view kJobColumns =
+    "id, queue, type, payload, state, priority, run_at, created_at, started_at,"
+    " finished_at, attempt, max_attempts, timeout_ms, idempotency_key, tags, progress, result,"
+    " errors, lease_id, worker, lease_expires_at, cancel_requested";
+inline constexpr int kJobColumnCount = 22;
+
+struct JobRow {
+  std::int64_t rowid = 0;
+  core::Job job;
+  // Why the row cannot be read (stored JSON that does not scan, an unknown
+  // state): only job.id and job.queue are filled. Empty: readable.
+  std::string unreadable;
+};
+
+// Row `i` of rows that selected kJobColumns. Never throws: a row that cannot
+// be read is marked `unreadable` and logged once. Without `client_json`,
+// payload, result and progress data are left empty (and not read).
+JobRow read_job(const Rows& rows, int i, bool client_json = true);
+
+// Every readable row; the unreadable ones go to `unreadable` when given,
+// else are skipped.
+std::vector<JobRow> read_jobs(const Rows& rows, std::vector<JobRow>* unreadable = nullptr);
+
+void note_unreadable(const JobRow& row);
+std::int64_t unreadable_jobs_seen();
+core::Error unreadable_error(const JobRow& row);
+
+// The job with this id, or not_found (field "id"); unreadable_error when its
+// row cannot be read. `lock`: FOR UPDATE (another server may change it).
+core::Result<JobRow> load_job(Conn& db, std::string_view id, bool lock = true);
+
+// Inserts a new job in `state`, created at `now`, with its resolved
+// settings, as job `id` (from take_job_id) or else a fresh one
+// (next_job_id(now)). Returns the id; nullopt when another transaction
+// holds the job's idempotency key in its queue (it waits for that one to
+// end: the key's job is then there to read).
+core::Result<std::optional<std::int64_t>> insert_job(Conn& db, const core::NewJob& job,
+                                                     const core::JobSettings& settings,
+                                                     core::JobState state, core::TimePoint now,
+                                                     std::optional<std::int64_t> id = std::nullopt);
+// A fresh job id for a job created at `now`: next_job_id(now).
+core::Result<std::int64_t> take_job_id(Conn& db, core::TimePoint now);
+
+// Writes every mutable field of `row.job` back to its row.
+core::Result<void> save_job(Conn& db, const JobRow& row);
+// Sets only the state (timers, burying an unreadable job).
+core::Result<void> save_state(Conn& db, std::int64_t rowid, core::JobState state);
+
+// Fills the job's push bookkeeping from job_push; no row keeps zeros.
+core::Result<void> load_push_bookkeeping(Conn& db, JobRow& row);
+
+std::string progress_text(const core::Progress& p);
+
+core::Error job_not_found(std::string_view id);
+
+}  // namespace errand::store::postgres

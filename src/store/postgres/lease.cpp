@@ -1,0 +1,236 @@
+#include "store/postgres/ops.hpp"
+
+#include "core/id.hpp"
+
+#include <fmt/format.h>
+
+namespace errand::store::postgres::ops {
+namespace {
+
+using core::JobState;
+
+const Statement kLeaseById{"job_lease_by_id",
+                           "SELECT id, state, lease_id, timeout_ms, cancel_requested, queue,"
+                           " attempt FROM jobs WHERE id = $1 FOR UPDATE"};
+const Statement kSetLease{"job_set_lease", "UPDATE jobs SET lease_expires_at = $2 WHERE id = $1"};
+const Statement kSetProgress{"job_set_progress", "UPDATE jobs SET progress = $2 WHERE id = $1"};
+const Statement kCompleteLeased{
+    "job_complete_leased",
+    "UPDATE jobs SET state = 3, result = $2, finished_at = $3, lease_id = NULL,"
+    " lease_expires_at = NULL WHERE id = $1"};
+const Statement kLogSave{"job_log_save",
+                         "INSERT INTO job_logs(job_id, attempt, at, log) VALUES ($1, $2, $3, $4)"
+                         " ON CONFLICT (job_id, attempt) DO UPDATE SET at = excluded.at,"
+                         " log = excluded.log"};
+const Statement kPushClearDeferrals{
+    "job_push_clear_deferrals",
+    "UPDATE job_push SET deferrals = 0 WHERE job_id = $1 AND deferrals <> 0"};
+const Statement kPushSave{"job_push_save",
+                          "INSERT INTO job_push(job_id, continuations, deferrals, state)"
+                          " VALUES ($1, $2, $3, $4) ON CONFLICT (job_id) DO UPDATE SET"
+                          " continuations = excluded.continuations,"
+                          " deferrals = excluded.deferrals, state = excluded.state"};
+
+// Fencing: only the holder of the current lease of a running job may act.
+core::Result<void> check_lease(std::string_view id, JobState state, std::string_view current,
+                               std::string_view given) {
+  if (state != JobState::running) {
+    return core::make_error(core::errc::conflict,
+                            fmt::format("job {} is {}, not running: the lease is no longer valid",
+                                        id, core::to_string(state)),
+                            "lease_id");
+  }
+  if (current != given) {
+    return core::make_error(core::errc::conflict,
+                            fmt::format("lease_id is not the current lease of job {}", id),
+                            "lease_id");
+  }
+  return {};
+}
+
+// The few lease fields of a job, without reading its payload.
+struct LeaseRow {
+  std::int64_t rowid = 0;
+  core::Millis timeout{};
+  bool cancel_requested = false;
+  std::string queue;
+  int attempt = 0;
+};
+
+core::Result<LeaseRow> load_lease(Conn& db, std::string_view id, std::string_view lease_id) {
+  const auto rowid = core::parse_job_id(id);
+  if (!rowid) return job_not_found(id);
+  auto r = db.run(kLeaseById, Params().integer(*rowid));
+  if (!r) return r.error();
+  if (r->empty()) return job_not_found(id);
+  const auto state = static_cast<JobState>(r->integer(0, 1));
+  if (auto ok = check_lease(id, state, r->text(0, 2), lease_id); !ok) return ok.error();
+  return LeaseRow{r->integer(0, 0), core::Millis{r->integer(0, 3)}, r->boolean(0, 4),
+                  std::string(r->text(0, 5)), static_cast<int>(r->integer(0, 6))};
+}
+
+core::Result<JobRow> load_leased_job(Conn& db, std::string_view id, std::string_view lease_id) {
+  auto row = load_job(db, id);
+  if (!row) return row;
+  if (auto ok = check_lease(id, row->job.state, row->job.lease_id, lease_id); !ok)
+    return ok.error();
+  return row;
+}
+
+void end_lease(core::Job& job) {
+  job.lease_id.clear();
+  job.lease_expires_at.reset();
+}
+
+core::Result<void> save_log(Conn& db, std::int64_t rowid, const core::Job& job,
+                            std::string_view log, core::TimePoint now) {
+  if (log.empty()) return {};
+  const std::string tail = core::utf8_clip(log, core::kMaxLogBytes, true);
+  auto r = db.run(kLogSave, Params().integer(rowid).integer(job.attempt).time(now).text(tail));
+  if (!r) return r.error();
+  return {};
+}
+
+core::Result<void> clear_deferrals(OpContext& c, const JobRow& row) {
+  auto r = c.db.run(kPushClearDeferrals, Params().integer(row.rowid));
+  if (!r) return r.error();
+  return {};
+}
+
+core::Result<void> save_push_bookkeeping(Conn& db, const JobRow& row) {
+  const core::Job& job = row.job;
+  Params p;
+  p.integer(row.rowid).integer(job.push_continuations).integer(job.push_deferrals);
+  p.text_or_null(job.push_state);
+  auto r = db.run(kPushSave, p);
+  if (!r) return r.error();
+  return {};
+}
+
+}  // namespace
+
+core::Result<core::Job> job_requeue(OpContext& c, const JobRequeueParams& p) {
+  auto row = load_leased_job(c.db, p.id, p.lease_id);
+  if (!row) return row.error();
+  core::Job& job = row->job;
+  if (auto loaded = load_push_bookkeeping(c.db, *row); !loaded) return loaded.error();
+  if (p.continuation) {
+    ++job.push_continuations;
+    job.push_deferrals = 0;
+    job.push_state = p.state;
+    if (p.progress) {
+      job.progress = *p.progress;
+      job.progress->updated_at = p.now;
+    }
+  } else {
+    ++job.push_deferrals;
+  }
+  --job.attempt;  // not an attempt: the next claim counts this one again
+  end_lease(job);
+  job.run_at = p.run_at;
+  job.state = p.run_at <= p.now ? JobState::queued : JobState::scheduled;
+  if (auto saved = save_job(c.db, *row); !saved) return saved.error();
+  if (auto saved = save_push_bookkeeping(c.db, *row); !saved) return saved.error();
+  c.queues.move(job.queue, JobState::running, job.state);
+  if (job.state == JobState::queued) {
+    c.notice.runnable(job.queue);
+  } else {
+    c.notice.deadline(job.run_at);
+  }
+  if (auto freed = slot_freed(c, job.queue); !freed) return freed.error();
+  core::Job out;
+  out.id = job.id;
+  out.queue = job.queue;
+  out.state = job.state;
+  out.attempt = job.attempt;
+  out.run_at = job.run_at;
+  out.push_continuations = job.push_continuations;
+  out.push_deferrals = job.push_deferrals;
+  return out;
+}
+
+core::Result<LeaseInfo> lease_extend(OpContext& c, const LeaseExtendParams& p) {
+  auto lease = load_lease(c.db, p.id, p.lease_id);
+  if (!lease) return lease.error();
+  const core::TimePoint expires = p.now + p.extend.value_or(lease->timeout);
+  if (auto r = c.db.run(kSetLease, Params().integer(lease->rowid).time(expires)); !r) {
+    return r.error();
+  }
+  c.notice.deadline(expires);  // a shorter extension can move the deadline earlier
+  return LeaseInfo{.lease_expires_at = expires, .cancel_requested = lease->cancel_requested};
+}
+
+core::Result<Unit> job_progress(OpContext& c, const JobProgressParams& p) {
+  auto lease = load_lease(c.db, p.id, p.lease_id);
+  if (!lease) return lease.error();
+  core::Progress progress = p.progress;
+  progress.updated_at = p.now;
+  auto r = c.db.run(kSetProgress, Params().integer(lease->rowid).text(progress_text(progress)));
+  if (!r) return r.error();
+  return Unit{};
+}
+
+// The hot path: the lease fields only (no payload or JSON read), then an
+// update of the columns that change.
+core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p) {
+  auto lease = load_lease(c.db, p.id, p.lease_id);
+  if (!lease) return lease.error();
+  Params params;
+  params.integer(lease->rowid).text_or_null(p.result.stored()).time(p.now);
+  if (auto done = c.db.run(kCompleteLeased, params); !done) return done.error();
+  core::Job job;
+  job.id = p.id;
+  job.queue = std::move(lease->queue);
+  job.attempt = lease->attempt;
+  job.state = JobState::succeeded;
+  job.result = p.result;
+  job.finished_at = p.now;
+  if (auto saved = save_log(c.db, lease->rowid, job, p.log, p.now); !saved) return saved.error();
+  c.queues.move(job.queue, JobState::running, JobState::succeeded);
+  c.queues.add_processed(job.queue);
+  if (auto freed = slot_freed(c, job.queue); !freed) return freed.error();
+  return job;
+}
+
+core::Result<void> fail_attempt(OpContext& c, JobRow& row, std::string message, core::FailInput in,
+                                core::TimePoint now, double jitter) {
+  core::Job& job = row.job;
+  job.errors.push_back({.attempt = job.attempt, .at = now, .message = std::move(message)});
+  in.cancel_requested = job.cancel_requested;
+  const auto decision =
+      core::decide_fail(job.attempt, job.max_attempts, in, now, c.options.backoff, jitter);
+  job.state = decision.next;
+  end_lease(job);
+  if (decision.next == JobState::failed) {
+    job.run_at = decision.run_at;
+    c.notice.deadline(decision.run_at);
+  } else {
+    job.finished_at = now;
+  }
+  if (auto saved = save_job(c.db, row); !saved) return saved;
+  c.queues.move(job.queue, JobState::running, decision.next);
+  c.queues.add_failed(job.queue);
+  return slot_freed(c, job.queue);
+}
+
+core::Result<core::Job> job_fail(OpContext& c, const JobFailParams& p) {
+  auto row = load_leased_job(c.db, p.id, p.lease_id);
+  if (!row) return row.error();
+  if (auto cleared = clear_deferrals(c, *row); !cleared) return cleared.error();
+  const core::FailInput in{.retry = p.retry, .retry_in = p.retry_in};
+  if (auto saved = save_log(c.db, row->rowid, row->job, p.log, p.now); !saved) {
+    return saved.error();
+  }
+  if (auto failed = fail_attempt(c, *row, p.error, in, p.now, p.jitter); !failed) {
+    return failed.error();
+  }
+  return std::move(row->job);
+}
+
+core::Result<JobState> job_ack(OpContext& c, const AckItem& item) {
+  auto job = item.fail ? job_fail(c, item.failure) : job_complete(c, item.complete);
+  if (!job) return job.error();
+  return job->state;
+}
+
+}  // namespace errand::store::postgres::ops

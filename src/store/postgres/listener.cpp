@@ -1,0 +1,136 @@
+#include "store/postgres/listener.hpp"
+
+#include "store/postgres/schema.hpp"
+
+#include <fmt/format.h>
+#include <poll.h>
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace errand::store::postgres {
+namespace {
+
+constexpr int kFirstBackoffMs = 100;
+constexpr int kMaxBackoffMs = 5000;
+
+const Statement kQueueNames{"queue_names", "SELECT name FROM queues ORDER BY name"};
+
+}  // namespace
+
+ChangeListener::ChangeListener(std::string conninfo, std::string schema, Notifier& notifier,
+                               std::function<int()> own_pid)
+    : conninfo_(std::move(conninfo)),
+      schema_(std::move(schema)),
+      channel_(notify_channel(schema_)),
+      notifier_(notifier),
+      own_pid_(std::move(own_pid)),
+      stop_fd_(::eventfd(0, EFD_CLOEXEC)) {}
+
+ChangeListener::~ChangeListener() {
+  stop();
+  if (stop_fd_ >= 0) ::close(stop_fd_);
+}
+
+core::Result<std::unique_ptr<Conn>> ChangeListener::connect() {
+  auto conn = Conn::open(conninfo_, schema_);
+  if (!conn) return conn.error();
+  // The channel is the schema's name (a valid identifier) plus "_jobs".
+  if (auto listening = (*conn)->exec(fmt::format("LISTEN {}", channel_)); !listening) {
+    return listening.error();
+  }
+  return conn;
+}
+
+core::Result<void> ChangeListener::start() {
+  auto conn = connect();
+  if (!conn) return conn.error();
+  conn_ = std::move(*conn);
+  connected_ = true;
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "errand-pglisten");
+    loop();
+  });
+  return {};
+}
+
+void ChangeListener::stop() {
+  if (!thread_.joinable()) return;
+  const std::uint64_t one = 1;
+  (void)!::write(stop_fd_, &one, sizeof one);
+  thread_.join();
+  conn_.reset();
+  connected_ = false;
+}
+
+bool ChangeListener::sleep_for(int ms) {
+  pollfd fd{.fd = stop_fd_, .events = POLLIN, .revents = 0};
+  return ::poll(&fd, 1, ms) == 0;
+}
+
+bool ChangeListener::wait_for_input() {
+  pollfd fds[2] = {{.fd = stop_fd_, .events = POLLIN, .revents = 0},
+                   {.fd = PQsocket(conn_->handle()), .events = POLLIN, .revents = 0}};
+  for (;;) {
+    const int n = ::poll(fds, 2, -1);
+    if (n < 0 && errno == EINTR) continue;
+    return (fds[0].revents & POLLIN) == 0;
+  }
+}
+
+void ChangeListener::deliver_notifications() {
+  ChangeNotice notice;
+  const int own = own_pid_ ? own_pid_() : 0;
+  while (PGnotify* n = PQnotifies(conn_->handle())) {
+    const std::string queue = n->extra ? n->extra : "";
+    const bool mine = own != 0 && n->be_pid == own;
+    PQfreemem(n);
+    if (mine || queue.empty()) continue;
+    auto& queues = notice.runnable_queues;
+    if (std::find(queues.begin(), queues.end(), queue) == queues.end()) queues.push_back(queue);
+  }
+  if (!notice.runnable_queues.empty()) notifier_.deliver(notice);
+}
+
+void ChangeListener::announce_every_queue() {
+  auto r = conn_->run(kQueueNames);
+  if (!r) return;
+  ChangeNotice notice;
+  for (int i = 0; i < r->size(); ++i) notice.runnable_queues.emplace_back(r->text(i, 0));
+  if (!notice.runnable_queues.empty()) notifier_.deliver(notice);
+}
+
+void ChangeListener::loop() {
+  int backoff = kFirstBackoffMs;
+  for (;;) {
+    if (!conn_) {
+      if (!sleep_for(backoff)) return;
+      auto conn = connect();
+      if (!conn) {
+        backoff = std::min(backoff * 2, kMaxBackoffMs);
+        spdlog::warn("LISTEN connection: {}; trying again in {} ms", conn.error().message, backoff);
+        continue;
+      }
+      conn_ = std::move(*conn);
+      connected_ = true;
+      backoff = kFirstBackoffMs;
+      spdlog::info("LISTEN connection to PostgreSQL at {} restored", conn_->where());
+      announce_every_queue();
+    }
+    if (!wait_for_input()) return;
+    if (PQconsumeInput(conn_->handle()) == 0 || PQstatus(conn_->handle()) != CONNECTION_OK) {
+      std::string why = PQerrorMessage(conn_->handle());
+      std::replace(why.begin(), why.end(), '\n', ' ');
+      spdlog::error("the LISTEN connection to PostgreSQL at {} was lost: {}", conn_->where(), why);
+      conn_.reset();
+      connected_ = false;
+      continue;
+    }
+    deliver_notifications();
+  }
+}
+
+}  // namespace errand::store::postgres

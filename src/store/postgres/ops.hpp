@@ -1,0 +1,77 @@
+// The bodies of the PostgreSQL store's verbs, one function per Store verb,
+// run by the writer inside the batch's transaction, each inside its own
+// savepoint. Each returns the verb's result and records its effect on queue
+// counts and the change notice in the OpContext; the writer publishes both
+// only after the commit. Semantics are those documented in store/store.hpp;
+// every row another server may change at the same time is read FOR UPDATE
+// (jobs) or changed by commutative deltas (queue counts). Writer thread only.
+#pragma once
+
+#include "store/postgres/job_rows.hpp"
+#include "store/postgres/postgres_store.hpp"
+#include "store/postgres/writer.hpp"
+
+namespace errand::store::postgres::ops {
+
+// insert.cpp
+core::Result<std::vector<InsertOutcome>> job_insert_many(OpContext& c,
+                                                         const JobInsertManyParams& p);
+// The queue's defaults for new jobs (none when the queue has no row).
+core::Result<core::JobDefaults> queue_defaults(OpContext& c, std::string_view queue);
+
+// read.cpp
+core::Result<core::Job> job_get(OpContext& c, const JobGetParams& p);
+core::Result<JobPage> job_list(OpContext& c, const JobListParams& p);
+core::Result<std::map<std::string, core::TimePoint>> queue_oldest_ready(OpContext& c);
+
+// claim.cpp
+core::Result<std::vector<core::Job>> job_claim(OpContext& c, const JobClaimParams& p);
+// A running job of `queue` ended (call after its move): waiting claims of a
+// concurrency-limited queue with queued jobs are told it is runnable.
+core::Result<void> slot_freed(OpContext& c, std::string_view queue);
+// A job whose row cannot be read becomes dead, so it no longer holds up its queue.
+core::Result<void> bury_unreadable(OpContext& c, const JobRow& row, core::JobState from);
+
+// lease.cpp
+core::Result<LeaseInfo> lease_extend(OpContext& c, const LeaseExtendParams& p);
+core::Result<Unit> job_progress(OpContext& c, const JobProgressParams& p);
+core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p);
+core::Result<core::Job> job_fail(OpContext& c, const JobFailParams& p);
+core::Result<core::Job> job_requeue(OpContext& c, const JobRequeueParams& p);
+core::Result<core::JobState> job_ack(OpContext& c, const AckItem& item);
+core::Result<void> fail_attempt(OpContext& c, JobRow& row, std::string message, core::FailInput in,
+                                core::TimePoint now, double jitter);
+
+// admin.cpp
+core::Result<core::Job> job_cancel(OpContext& c, const JobCancelParams& p);
+core::Result<core::Job> job_retry(OpContext& c, const JobRetryParams& p);
+core::Result<Unit> job_delete(OpContext& c, const JobDeleteParams& p);
+core::Result<std::vector<QueueInfo>> queue_list(OpContext& c);
+core::Result<QueueInfo> queue_pause(OpContext& c, const QueuePauseParams& p);
+core::Result<QueueInfo> queue_configure(OpContext& c, const QueueConfigureParams& p);
+core::Result<QueueInfo> queue_rotate_secret(OpContext& c, const QueueRotateSecretParams& p);
+core::Result<QueueInfo> queue_get(OpContext& c, const QueueGetParams& p);
+
+// timers.cpp
+core::Result<std::int64_t> job_promote_due(OpContext& c, const JobPromoteDueParams& p);
+core::Result<std::int64_t> lease_expire(OpContext& c, const LeaseExpireParams& p);
+core::Result<std::optional<core::TimePoint>> next_deadline(OpContext& c);
+core::Result<std::int64_t> job_prune_finished(OpContext& c, const JobPruneFinishedParams& p);
+
+// schedules.cpp
+core::Result<SchedulePutOutcome> schedule_put(OpContext& c, const SchedulePutParams& p);
+core::Result<core::Schedule> schedule_get(OpContext& c, const ScheduleGetParams& p);
+core::Result<std::vector<core::Schedule>> schedule_list(OpContext& c);
+core::Result<Unit> schedule_delete(OpContext& c, const ScheduleDeleteParams& p);
+core::Result<core::Schedule> schedule_pause(OpContext& c, const SchedulePauseParams& p);
+core::Result<ScheduleFireOutcome> schedule_fire(OpContext& c, const ScheduleFireParams& p);
+
+// stats_samples.cpp
+core::Result<Unit> stats_sample_put(OpContext& c, const StatsSamplePutParams& p);
+core::Result<std::vector<StatsSample>> stats_sample_list(OpContext& c,
+                                                         const StatsSampleListParams& p);
+
+// settings.cpp
+core::Result<std::string> setting_get_or_put(OpContext& c, const SettingParams& p);
+
+}  // namespace errand::store::postgres::ops

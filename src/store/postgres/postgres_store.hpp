@@ -1,0 +1,128 @@
+// PostgresStore: the shared Store, for any number of servers on one
+// PostgreSQL database (libpq). Its tables live in their own schema
+// (PostgresOptions::schema), created and migrated at open under an advisory
+// lock (store/postgres/schema.hpp); it needs an ordinary role that may
+// create a schema in the database — no superuser, no extension.
+//
+// Every verb is queued to one writer thread that group-commits on its own
+// connection: the pending verbs (up to StoreOptions::max_batch) run in one
+// transaction, each in its own savepoint, committed with
+// synchronous_commit = on; only then are their callbacks run (on the writer
+// thread, in submission order), followed by the change listener. Reads run
+// in the same batches, so they see every change submitted before them.
+// Claims take jobs FOR UPDATE SKIP LOCKED; queue limits are decided under
+// the queue row's lock; queue counts change by deltas added at commit. A
+// commit that made jobs runnable NOTIFYs `<schema>_jobs`, and a second
+// connection LISTENs there, so the change listener also hears about jobs
+// made runnable by other servers.
+//
+// Durability: a write's callback runs only after its transaction committed.
+// If the connection is lost, or COMMIT's outcome is unknown, every verb of
+// the batch gets errc::unavailable ("the database connection was lost: …");
+// the store reconnects with backoff (100 ms doubling to 5 s), answers verbs
+// with errc::unavailable meanwhile (writable() is false), and serves them
+// again once reconnected — unlike SqliteStore, one failure is not forever.
+//
+// Thread-safety: every method may be called from any thread. close() must
+// not be called from inside a callback (it would wait for itself).
+#pragma once
+
+#include "store/store.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace errand::store {
+
+namespace postgres {
+class Writer;
+class ChangeListener;
+class Notifier;
+}  // namespace postgres
+
+// A setting every server must agree on (e.g. the token-signing secret).
+// (Until the Store interface has setting_get_or_put, only PostgresStore does.)
+struct SettingParams {
+  std::string name;
+  std::string value;  // stored if the name has no value yet
+};
+
+struct PostgresOptions {
+  std::string conninfo;           // a libpq URI or key=value string (without Errand's ?schema=)
+  std::string schema = "errand";  // [a-z_][a-z0-9_]{0,62}
+  StoreOptions store;
+};
+
+class PostgresStore final : public Store {
+ public:
+  // Connects (two sessions: the writer's and the LISTEN one), creates or
+  // migrates the schema, and starts the writer. Errors: invalid_argument
+  // (schema name); unavailable (cannot connect: names host and port and the
+  // server's message, never the password); internal (the schema version is
+  // newer than this binary's, naming both; SQL).
+  static core::Result<std::unique_ptr<PostgresStore>> open(PostgresOptions options);
+  // Runs the migrations only (errand migrate): creates or migrates the
+  // schema and returns the version reached. Errors as open's.
+  static core::Result<int> migrate(const PostgresOptions& options);
+  ~PostgresStore() override;
+
+  void set_change_listener(std::function<void(const ChangeNotice&)> listener) override;
+  void job_insert_many(JobInsertManyParams p, Callback<std::vector<InsertOutcome>> done) override;
+  void job_get(JobGetParams p, Callback<core::Job> done) override;
+  void job_list(JobListParams p, Callback<JobPage> done) override;
+  void job_claim(JobClaimParams p, Callback<std::vector<core::Job>> done) override;
+  void lease_extend(LeaseExtendParams p, Callback<LeaseInfo> done) override;
+  void job_progress(JobProgressParams p, Callback<Unit> done) override;
+  void job_complete(JobCompleteParams p, Callback<core::Job> done) override;
+  void job_fail(JobFailParams p, Callback<core::Job> done) override;
+  void job_requeue(JobRequeueParams p, Callback<core::Job> done) override;
+  void job_ack_many(std::vector<AckItem> items,
+                    Callback<std::vector<core::Result<core::JobState>>> done) override;
+  void job_cancel(JobCancelParams p, Callback<core::Job> done) override;
+  void job_retry(JobRetryParams p, Callback<core::Job> done) override;
+  void job_delete(JobDeleteParams p, Callback<Unit> done) override;
+  void queue_list(Callback<std::vector<QueueInfo>> done) override;
+  void queue_pause(QueuePauseParams p, Callback<QueueInfo> done) override;
+  void queue_configure(QueueConfigureParams p, Callback<QueueInfo> done) override;
+  void queue_rotate_secret(QueueRotateSecretParams p, Callback<QueueInfo> done) override;
+  void queue_get(QueueGetParams p, Callback<QueueInfo> done) override;
+  void queue_oldest_ready(Callback<std::map<std::string, core::TimePoint>> done) override;
+  void job_promote_due(JobPromoteDueParams p, Callback<std::int64_t> done) override;
+  void lease_expire(LeaseExpireParams p, Callback<std::int64_t> done) override;
+  void next_deadline(Callback<std::optional<core::TimePoint>> done) override;
+  void job_prune_finished(JobPruneFinishedParams p, Callback<std::int64_t> done) override;
+  void schedule_put(SchedulePutParams p, Callback<SchedulePutOutcome> done) override;
+  void schedule_get(ScheduleGetParams p, Callback<core::Schedule> done) override;
+  void schedule_list(Callback<std::vector<core::Schedule>> done) override;
+  void schedule_delete(ScheduleDeleteParams p, Callback<Unit> done) override;
+  void schedule_pause(SchedulePauseParams p, Callback<core::Schedule> done) override;
+  void schedule_fire(ScheduleFireParams p, Callback<ScheduleFireOutcome> done) override;
+  void stats_sample_put(StatsSamplePutParams p, Callback<Unit> done) override;
+  void stats_sample_list(StatsSampleListParams p, Callback<std::vector<StatsSample>> done) override;
+
+  // Stores `p.value` under `p.name` unless the name has a value already;
+  // returns the stored value (the first server's, when several race).
+  // Errors: unavailable, internal. Durable when `done` runs.
+  void setting_get_or_put(SettingParams p, Callback<std::string> done);
+
+  // False while the writer's connection is lost (it is reconnecting).
+  bool writable() const override;
+  std::int64_t unreadable_jobs() const override;
+  // Runs every verb already submitted, then closes; later verbs get
+  // errc::unavailable (answered on the calling thread). Safe to call twice.
+  void close() override;
+
+ private:
+  PostgresStore(std::unique_ptr<postgres::Notifier> notifier,
+                std::unique_ptr<postgres::Writer> writer,
+                std::unique_ptr<postgres::ChangeListener> listener);
+  template <class T, class F>
+  void submit(bool writes, F body, Callback<T> done);
+
+  std::unique_ptr<postgres::Notifier> notifier_;
+  std::unique_ptr<postgres::Writer> writer_;
+  std::unique_ptr<postgres::ChangeListener> listener_;
+};
+
+}  // namespace errand::store

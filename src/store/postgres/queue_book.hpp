@@ -1,0 +1,88 @@
+// The queues as the PostgreSQL store's writer sees them: each queue's row
+// (pause flag, config, push secrets, lifetime counters, job count per state,
+// rate-limit bucket) lives in the `queues` table, shared by every server;
+// this book adds what the running batch changed but has not written yet.
+//
+// Job counts and lifetime counters change as deltas: an operation's deltas
+// are kept or dropped with its savepoint, kept ones accumulate for the
+// batch, and the batch's deltas are added to the rows (sorted by name, so
+// two servers' batches take the row locks in one order) just before COMMIT.
+// Adding deltas commutes, so servers sharing a queue never lose a count. A
+// read of a queue is its committed row plus the batch's deltas; a claim of a
+// limited queue reads it FOR UPDATE, so its concurrency count and token
+// bucket are decided under the row lock (store/postgres/claim.cpp).
+// Used only on the writer thread.
+#pragma once
+
+#include "core/rate_limit.hpp"
+#include "core/state.hpp"
+#include "store/postgres/conn.hpp"
+#include "store/store.hpp"
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace errand::store::postgres {
+
+struct QueueRow {
+  bool paused = false;
+  std::int64_t processed = 0;
+  std::int64_t failed = 0;
+  std::array<std::int64_t, std::size(core::kAllStates)> counts{};
+  core::QueueConfig config;
+  core::PushSecrets secrets;
+  std::optional<core::TokenBucket> bucket;
+  std::optional<core::TimePoint> throttled_until;
+
+  std::int64_t& count(core::JobState s) { return counts[static_cast<std::size_t>(s)]; }
+  std::int64_t count(core::JobState s) const { return counts[static_cast<std::size_t>(s)]; }
+};
+
+struct QueueDelta {
+  std::array<std::int64_t, std::size(core::kAllStates)> counts{};
+  std::int64_t processed = 0;
+  std::int64_t failed = 0;
+  void add_to(QueueDelta& into) const;
+  void apply(QueueRow& row) const;
+};
+
+class QueueBook {
+ public:
+  // Moves one job of `queue` between states; a missing side adds or removes it.
+  void move(std::string_view queue, std::optional<core::JobState> from,
+            std::optional<core::JobState> to);
+  void add_processed(std::string_view queue) { op_[std::string(queue)].processed += 1; }
+  void add_failed(std::string_view queue) { op_[std::string(queue)].failed += 1; }
+
+  void op_keep();
+  void op_drop() { op_.clear(); }
+  void batch_drop() { batch_.clear(); }
+  // Adds the batch's deltas to the rows (creating missing ones).
+  core::Result<void> flush(Conn& db);
+
+  // The queue's row plus the unwritten deltas; nullopt if it does not exist.
+  // `lock`: SELECT … FOR UPDATE (held until the batch commits).
+  core::Result<std::optional<QueueRow>> find(Conn& db, std::string_view queue, bool lock = false);
+  // Every queue, sorted by name, as the batch sees it.
+  core::Result<std::vector<QueueInfo>> list(Conn& db);
+
+ private:
+  QueueDelta delta(std::string_view queue) const;
+
+  std::map<std::string, QueueDelta, std::less<>> op_;
+  std::map<std::string, QueueDelta, std::less<>> batch_;
+};
+
+QueueInfo to_queue_info(std::string name, const QueueRow& row);
+
+// Writes the queue's pause flag, config and push secrets (creating it).
+core::Result<void> save_queue_settings(Conn& db, std::string_view name, const QueueRow& row);
+// Writes the queue's token bucket and refill instant (the row exists).
+core::Result<void> save_bucket(Conn& db, std::string_view name, const QueueRow& row);
+
+}  // namespace errand::store::postgres

@@ -1,0 +1,173 @@
+#include "store/postgres/ops.hpp"
+
+#include "core/id.hpp"
+#include "core/queue_config.hpp"
+#include "store/postgres/statements.hpp"
+
+#include <fmt/format.h>
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <limits>
+
+namespace errand::store::postgres {
+
+// Every variant mentions $1..$7 so all can be bound; the filters left out
+// are `IS NOT NULL` tests the planner folds away. Ids carry their creation
+// time, so a time range is an id range, and every variant walks an index in
+// id order: the primary key, or (queue, id), (state, id), (type, id).
+Statement sql::job_list(unsigned f) {
+  static const auto all = [] {
+    std::array<std::string, kListVariants> names;
+    for (unsigned i = 0; i < kListVariants; ++i) names[i] = fmt::format("job_list_{}", i);
+    return names;
+  }();
+  std::string sql = fmt::format("SELECT {}, {} FROM jobs WHERE id < $1 AND id >= $2", kJobColumns,
+                                (f & kByText) ? "strpos(payload, $6) > 0" : "$6::text IS NOT NULL");
+  sql += (f & kByQueue) ? " AND queue = $3" : " AND $3::text IS NOT NULL";
+  sql += (f & kByState) ? " AND state = $4" : " AND $4::smallint IS NOT NULL";
+  sql += (f & kByType) ? " AND type = $5 AND type <> ''" : " AND $5::text IS NOT NULL";
+  return {all[f].c_str(), sql + " ORDER BY id DESC LIMIT $7"};
+}
+
+namespace ops {
+namespace {
+
+using namespace sql;  // the list filters
+
+namespace json = boost::json;
+
+constexpr std::size_t kMaxListLimit = 1000;
+constexpr int kTagsColumn = 14;  // in kJobColumns
+constexpr int kListHit = kJobColumnCount;
+
+const Statement kJobLogs{
+    "job_logs", "SELECT attempt, at, log FROM job_logs WHERE job_id = $1 ORDER BY attempt"};
+const Statement kOldestReady{"queue_oldest_ready",
+                             "SELECT priority, run_at FROM jobs WHERE state = 1 AND queue = $1"
+                             " AND priority < $2 ORDER BY priority DESC, id LIMIT 1"};
+
+unsigned list_filters(const JobListParams& p) {
+  return (p.queue.empty() ? 0u : kByQueue) | (p.state ? kByState : 0u) |
+         (p.type.empty() ? 0u : kByType) | (p.text.empty() ? 0u : kByText);
+}
+
+// A whole tag of the row's tags (its JSON text); a row whose tags do not
+// parse is unreadable and skipped anyway.
+bool has_tag(std::string_view tags, std::string_view tag) {
+  if (tag.empty()) return true;
+  boost::system::error_code ec;
+  const auto parsed = json::parse(tags, ec);
+  if (ec || !parsed.is_array()) return false;
+  const auto& a = parsed.get_array();
+  return std::any_of(a.begin(), a.end(),
+                     [&](const json::value& v) { return v.is_string() && v.get_string() == tag; });
+}
+
+std::int64_t upper_bound(const JobListParams& p) {
+  std::int64_t bound = std::numeric_limits<std::int64_t>::max();
+  if (!p.cursor.empty()) {
+    // A legacy cursor (from a SQLite store's job) stands for its millisecond.
+    const auto cursor = core::parse_job_id(p.cursor);
+    bound = cursor ? *cursor : core::job_id_floor(core::from_unix_ms(core::legacy_id_ms(p.cursor)));
+  }
+  if (p.until) bound = std::min(bound, core::job_id_floor(*p.until));
+  return bound;
+}
+
+}  // namespace
+
+core::Result<core::Job> job_get(OpContext& c, const JobGetParams& p) {
+  auto row = load_job(c.db, p.id, /*lock=*/false);
+  if (!row) return row.error();
+  auto logs = c.db.run(kJobLogs, Params().integer(row->rowid));
+  if (!logs) return logs.error();
+  for (int i = 0; i < logs->size(); ++i) {
+    row->job.logs.push_back({.attempt = static_cast<int>(logs->integer(i, 0)),
+                             .at = logs->time(i, 1),
+                             .text = std::string(logs->text(i, 2))});
+  }
+  if (auto push = load_push_bookkeeping(c.db, *row); !push) return push.error();
+  // The state is for the handler, not for readers: they see its size.
+  row->job.push_state_bytes = static_cast<std::int64_t>(row->job.push_state.size());
+  row->job.push_state.clear();
+  return std::move(row->job);
+}
+
+core::Result<JobPage> job_list(OpContext& c, const JobListParams& p) {
+  const std::size_t limit = std::clamp<std::size_t>(p.limit, 1, kMaxListLimit);
+  const bool search = !p.tag.empty() || !p.text.empty();
+  const std::size_t budget = std::max<std::size_t>(p.search_budget, 1);
+  Params params;
+  params.integer(upper_bound(p)).integer(p.since ? core::job_id_floor(*p.since) : 0);
+  params.text(p.queue).integer(p.state ? static_cast<int>(*p.state) : 0).text(p.type);
+  params.text(p.text);
+  // One more than a page tells whether a page follows; a search reads at
+  // most its budget, and one more to tell whether it stopped early.
+  params.integer(static_cast<std::int64_t>(search ? budget + 1 : limit + 1));
+  auto rows = c.db.run(sql::job_list(list_filters(p)), params);
+  if (!rows) return rows.error();
+  const Rows& r = *rows;
+  JobPage page;
+  std::size_t read = 0;
+  std::size_t bytes = 0;
+  std::string last_read;
+  for (int i = 0; i < r.size(); ++i) {
+    if (search && read == budget) {  // a row past the budget: stop where the budget ended
+      page.partial = page.jobs.size() < limit;
+      page.next_cursor = page.partial ? last_read : page.jobs.back().id;
+      break;
+    }
+    ++read;
+    if (!r.boolean(i, kListHit) || !has_tag(r.text(i, kTagsColumn), p.tag)) {
+      last_read = core::format_job_id(r.integer(i, 0));
+      continue;
+    }
+    if (page.jobs.size() == limit) {
+      page.next_cursor = page.jobs.back().id;
+      break;
+    }
+    if (!page.jobs.empty() && bytes >= p.max_bytes) {
+      page.next_cursor = page.jobs.back().id;
+      page.partial = true;
+      break;
+    }
+    auto job = read_job(r, i, p.client_json);
+    last_read = job.job.id;
+    if (!job.unreadable.empty()) continue;
+    bytes += job.job.payload.stored().size() + job.job.result.stored().size();
+    if (job.job.progress) bytes += job.job.progress->data.stored().size();
+    page.jobs.push_back(std::move(job.job));
+  }
+  return page;
+}
+
+// The job next in line at each priority level of a queue, found by skipping
+// down jobs_ready from level to level; the earliest run_at of those (at most
+// kOldestReadyLevels levels, as the SQLite store).
+core::Result<std::map<std::string, core::TimePoint>> queue_oldest_ready(OpContext& c) {
+  constexpr int kOldestReadyLevels = 32;
+  auto queues = c.queues.list(c.db);
+  if (!queues) return queues.error();
+  std::map<std::string, core::TimePoint> out;
+  for (const auto& queue : *queues) {
+    const auto queued = queue.counts.find(core::JobState::queued);
+    if (queued == queue.counts.end() || queued->second == 0) continue;
+    std::optional<core::TimePoint> oldest;
+    std::int64_t below = core::kMaxPriority + 1;
+    for (int level = 0; level < kOldestReadyLevels; ++level) {
+      auto r = c.db.run(kOldestReady, Params().text(queue.name).integer(below));
+      if (!r) return r.error();
+      if (r->empty()) break;
+      below = r->integer(0, 0);
+      const auto run_at = r->time(0, 1);
+      if (!oldest || run_at < *oldest) oldest = run_at;
+    }
+    if (oldest) out.emplace(queue.name, *oldest);
+  }
+  return out;
+}
+
+}  // namespace ops
+}  // namespace errand::store::postgres

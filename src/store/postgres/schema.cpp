@@ -1,0 +1,234 @@
+#include "store/postgres/schema.hpp"
+
+#include "core/state.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+
+namespace errand::store::postgres {
+namespace {
+
+static_assert(static_cast<int>(core::JobState::scheduled) == 0 &&
+                  static_cast<int>(core::JobState::queued) == 1 &&
+                  static_cast<int>(core::JobState::running) == 2 &&
+                  static_cast<int>(core::JobState::succeeded) == 3 &&
+                  static_cast<int>(core::JobState::failed) == 4 &&
+                  static_cast<int>(core::JobState::dead) == 5 &&
+                  static_cast<int>(core::JobState::cancelled) == 6,
+              "the schema's partial indexes spell states as these numbers");
+
+// Version 1. `@s` is the schema's name. The partial indexes are what the
+// hot queries walk: jobs_ready for claims (queue, then priority, then id:
+// the claim order itself), jobs_waiting for promotion and the next run_at,
+// jobs_running for lease expiry, jobs_finished for pruning; the (x, id)
+// indexes serve lists, newest first, filtered by queue, state or type.
+// next_job_id is the one id formula for every writer, Errand's servers and
+// SQL callers alike: ids stay unique across sessions (the sequence) and
+// time-ordered (the millisecond in the high bits).
+constexpr const char* kVersion1 = R"sql(
+CREATE SEQUENCE @s.job_seq;
+CREATE FUNCTION @s.next_job_id(now_ms bigint) RETURNS bigint LANGUAGE sql VOLATILE AS
+  $$ SELECT (now_ms << 20) | (nextval('@s.job_seq') & 1048575) $$;
+CREATE TABLE @s.jobs (
+  id               bigint   PRIMARY KEY,
+  queue            text     NOT NULL,
+  type             text     NOT NULL DEFAULT '',
+  payload          text     NOT NULL DEFAULT 'null',
+  state            smallint NOT NULL,
+  priority         bigint   NOT NULL DEFAULT 0,
+  run_at           bigint   NOT NULL,
+  created_at       bigint   NOT NULL,
+  started_at       bigint,
+  finished_at      bigint,
+  attempt          integer  NOT NULL DEFAULT 0,
+  max_attempts     integer  NOT NULL,
+  timeout_ms       bigint   NOT NULL,
+  idempotency_key  text,
+  tags             text     NOT NULL DEFAULT '[]',
+  progress         text,
+  result           text,
+  errors           text     NOT NULL DEFAULT '[]',
+  lease_id         text,
+  worker           text,
+  lease_expires_at bigint,
+  cancel_requested boolean  NOT NULL DEFAULT false
+);
+CREATE INDEX jobs_ready ON @s.jobs(queue, priority DESC, id) WHERE state = 1;
+CREATE INDEX jobs_waiting ON @s.jobs(run_at) WHERE state = 0 OR state = 4;
+CREATE INDEX jobs_running ON @s.jobs(lease_expires_at) WHERE state = 2;
+CREATE INDEX jobs_finished ON @s.jobs(finished_at) WHERE state = 3 OR state = 5 OR state = 6;
+CREATE UNIQUE INDEX jobs_idempotency ON @s.jobs(queue, idempotency_key)
+  WHERE idempotency_key IS NOT NULL;
+CREATE INDEX jobs_queue_id ON @s.jobs(queue, id);
+CREATE INDEX jobs_state_id ON @s.jobs(state, id);
+CREATE INDEX jobs_type_id ON @s.jobs(type, id) WHERE type <> '';
+CREATE TABLE @s.queues (
+  name        text    PRIMARY KEY,
+  paused      boolean NOT NULL DEFAULT false,
+  processed   bigint  NOT NULL DEFAULT 0,
+  failed      bigint  NOT NULL DEFAULT 0,
+  n_scheduled bigint  NOT NULL DEFAULT 0,
+  n_queued    bigint  NOT NULL DEFAULT 0,
+  n_running   bigint  NOT NULL DEFAULT 0,
+  n_succeeded bigint  NOT NULL DEFAULT 0,
+  n_failed    bigint  NOT NULL DEFAULT 0,
+  n_dead      bigint  NOT NULL DEFAULT 0,
+  n_cancelled bigint  NOT NULL DEFAULT 0,
+  concurrency          bigint,
+  rate_limit           bigint,
+  rate_per_ms          bigint,
+  default_priority     bigint,
+  default_max_attempts integer,
+  default_timeout_ms   bigint,
+  push_url               text,
+  push_timeout_ms        bigint,
+  push_concurrency       bigint,
+  push_headers           text,
+  push_secret            text,
+  push_secret_prev       text,
+  push_secret_prev_until bigint,
+  bucket_tokens   double precision,
+  bucket_at       bigint,
+  throttled_until bigint
+);
+CREATE TABLE @s.job_logs (
+  job_id  bigint  NOT NULL REFERENCES @s.jobs(id) ON DELETE CASCADE,
+  attempt integer NOT NULL,
+  at      bigint  NOT NULL,
+  log     text    NOT NULL,
+  PRIMARY KEY (job_id, attempt)
+);
+CREATE TABLE @s.job_push (
+  job_id        bigint  PRIMARY KEY REFERENCES @s.jobs(id) ON DELETE CASCADE,
+  continuations bigint  NOT NULL DEFAULT 0,
+  deferrals     integer NOT NULL DEFAULT 0,
+  state         text
+);
+CREATE TABLE @s.schedules (
+  name          text    PRIMARY KEY,
+  cron          text    NOT NULL,
+  timezone      text    NOT NULL,
+  queue         text    NOT NULL,
+  type          text    NOT NULL DEFAULT '',
+  payload       text    NOT NULL DEFAULT 'null',
+  priority      bigint,
+  max_attempts  integer,
+  overlap       boolean NOT NULL DEFAULT false,
+  paused        boolean NOT NULL DEFAULT false,
+  catch_up_ms   bigint  NOT NULL,
+  source        text    NOT NULL DEFAULT 'api',
+  created_at    bigint  NOT NULL,
+  updated_at    bigint  NOT NULL,
+  fired_through bigint  NOT NULL,
+  last_fired_at bigint,
+  last_job_id   text
+);
+CREATE TABLE @s.schedule_fires (
+  schedule text   NOT NULL,
+  fire_at  bigint NOT NULL,
+  job_id   text,
+  PRIMARY KEY (schedule, fire_at)
+);
+CREATE TABLE @s.stats_samples (
+  at     bigint PRIMARY KEY,
+  totals text   NOT NULL
+);
+CREATE TABLE @s.settings (
+  name  text PRIMARY KEY,
+  value text NOT NULL
+);
+)sql";
+
+// kMigrations[i] takes the schema from version i to i + 1.
+constexpr std::array<const char*, kSchemaVersion> kMigrations = {kVersion1};
+
+std::string with_schema(std::string sql, const std::string& schema) {
+  for (auto at = sql.find("@s"); at != std::string::npos; at = sql.find("@s", at)) {
+    sql.replace(at, 2, schema);
+    at += schema.size();
+  }
+  return sql;
+}
+
+const Statement kVersionOf{"schema_version_of",
+                           "SELECT coalesce(max(version), 0) FROM schema_version"};
+const Statement kVersionAdd{"schema_version_add",
+                            "INSERT INTO schema_version(version) VALUES ($1)"};
+const Statement kLock{"schema_lock", "SELECT pg_advisory_xact_lock($1)"};
+
+// One transaction: takes the lock, reads the version and applies the next
+// migration if any. Returns the version found (before the step) and whether
+// it stepped.
+core::Result<std::pair<int, bool>> step(Conn& conn, const std::string& schema) {
+  if (auto r = conn.run(kLock, Params().integer(migration_lock_key(schema))); !r) return r.error();
+  auto prepared = conn.exec(
+      with_schema("CREATE SCHEMA IF NOT EXISTS @s; CREATE TABLE IF NOT EXISTS @s.schema_version ("
+                  " version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+                  schema));
+  if (!prepared) return prepared.error();
+  auto found = conn.run(kVersionOf);
+  if (!found) return found.error();
+  const int version = static_cast<int>(found->integer(0, 0));
+  if (version > kSchemaVersion) {
+    return core::make_error(
+        core::errc::internal,
+        fmt::format("the database schema \"{}\" has schema version {}, newer than this server's "
+                    "{}: upgrade errand",
+                    schema, version, kSchemaVersion));
+  }
+  if (version == kSchemaVersion) return std::pair{version, false};
+  if (auto done = conn.exec(with_schema(kMigrations[static_cast<std::size_t>(version)], schema));
+      !done) {
+    return core::make_error(done.error().code,
+                            fmt::format("cannot migrate schema \"{}\" to version {}: {}", schema,
+                                        version + 1, done.error().message));
+  }
+  if (auto r = conn.run(kVersionAdd, Params().integer(version + 1)); !r) return r.error();
+  return std::pair{version, true};
+}
+
+}  // namespace
+
+bool valid_schema_name(std::string_view schema) {
+  if (schema.empty() || schema.size() > 63) return false;
+  for (std::size_t i = 0; i < schema.size(); ++i) {
+    const char c = schema[i];
+    const bool ok = (c >= 'a' && c <= 'z') || c == '_' || (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string notify_channel(const std::string& schema) {
+  return (schema + "_jobs").substr(0, 63);
+}
+
+std::int64_t migration_lock_key(const std::string& schema) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : "errand-migrate:" + schema) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return static_cast<std::int64_t>(h);
+}
+
+core::Result<int> migrate_schema(Conn& conn, const std::string& schema) {
+  if (!valid_schema_name(schema)) {
+    return core::make_error(
+        core::errc::invalid_argument,
+        fmt::format("invalid schema name \"{}\": use [a-z_][a-z0-9_]{{0,62}}", schema), "schema");
+  }
+  for (;;) {
+    if (auto begun = conn.exec("BEGIN"); !begun) return begun.error();
+    auto stepped = step(conn, schema);
+    if (!stepped) {
+      (void)conn.exec("ROLLBACK");
+      return stepped.error();
+    }
+    if (auto committed = conn.exec("COMMIT"); !committed) return committed.error();
+    if (!stepped->second) return stepped->first;
+  }
+}
+
+}  // namespace errand::store::postgres

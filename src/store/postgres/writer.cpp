@@ -1,0 +1,290 @@
+#include "store/postgres/writer.hpp"
+
+#include "store/postgres/schema.hpp"
+
+#include <fmt/format.h>
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace errand::store::postgres {
+namespace {
+
+constexpr int kMaxRetries = 5;
+// At most this many ops share a transaction, whatever max_batch says: each
+// write op's savepoint is a subtransaction with its own xid, and past 64 of
+// them in one transaction every other session's snapshot overflows its
+// subxid cache and must look them up in pg_subtrans — a known way to slow a
+// busy PostgreSQL down. Commits are cheap in comparison.
+constexpr std::size_t kMaxOpsPerTransaction = 64;
+constexpr std::chrono::milliseconds kFirstBackoff{100};
+constexpr std::chrono::milliseconds kMaxBackoff{5000};
+
+const Statement kBegin{"begin", "BEGIN"};
+const Statement kCommit{"commit", "COMMIT"};
+const Statement kRollback{"rollback", "ROLLBACK"};
+const Statement kSavepoint{"savepoint", "SAVEPOINT op"};
+const Statement kNotify{"notify", "SELECT pg_notify($1, q) FROM unnest($2::text[]) AS q"};
+
+// A text[] literal.
+std::string text_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (const auto& item : items) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char c : item) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+// Another server's transaction got in the way: the batch can simply run again.
+bool retryable(std::string_view sqlstate) {
+  return sqlstate == "40P01" || sqlstate == "40001";
+}
+
+}  // namespace
+
+// ---- Batch ------------------------------------------------------------------
+
+core::Error Batch::unexpected(const std::exception& e) {
+  spdlog::error("unexpected store error: {}", e.what());
+  return core::make_error(core::errc::internal,
+                          "unexpected store error; the server log has details");
+}
+
+core::Error Batch::failure() const {
+  if (failure_) return *failure_;
+  return connection_lost(db_.where());
+}
+
+// A kept op's savepoint is released by the next op's first round trip
+// ("RELEASE op; SAVEPOINT op") or by COMMIT, which ends every open one: one
+// round trip per op for its isolation, not two.
+core::Result<void> Batch::begin_op() {
+  ctx_.notice.clear();
+  core::Result<void> begun;
+  if (savepoint_open_) {
+    begun = db_.exec("RELEASE op; SAVEPOINT op");
+  } else if (auto r = db_.run(kSavepoint); !r) {
+    begun = r.error();
+  }
+  if (!begun) {
+    failure_ = begun.error();
+    return begun.error();
+  }
+  savepoint_open_ = true;
+  return {};
+}
+
+void Batch::end_op(const core::Error* error) {
+  // A failed op rolls back to its savepoint and is then released, so the
+  // batch's transaction continues without its changes — unless it lost a
+  // deadlock to another server: then the whole batch runs again.
+  const bool keep = error == nullptr;
+  if (db_.lost()) {
+    failure_ = connection_lost(db_.where());
+  } else if (!keep && retryable(db_.last_sqlstate())) {
+    failure_ = *error;
+    retry_ = true;
+  } else if (!keep) {
+    if (auto ended = db_.exec("ROLLBACK TO op; RELEASE op"); !ended) failure_ = ended.error();
+    savepoint_open_ = false;
+  }
+  if (keep && !failed()) {
+    ctx_.queues.op_keep();
+    ctx_.notice.merge_into(batch_notice_);
+  } else {
+    ctx_.queues.op_drop();
+  }
+  ctx_.notice.clear();
+}
+
+// ---- Writer -----------------------------------------------------------------
+
+Writer::Writer(std::unique_ptr<Conn> db, std::string conninfo, std::string schema,
+               StoreOptions options, Notifier& notifier)
+    : db_(std::move(db)),
+      conninfo_(std::move(conninfo)),
+      schema_(std::move(schema)),
+      channel_(notify_channel(schema_)),
+      options_(std::move(options)),
+      notifier_(notifier) {
+  backend_pid_ = db_->backend_pid();
+}
+
+Writer::~Writer() {
+  close();
+}
+
+void Writer::start() {
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "errand-pgwriter");
+    loop();
+  });
+}
+
+void Writer::submit(std::unique_ptr<Op> op) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!closing_) {
+      pending_.push_back(std::move(op));
+      if (pending_.size() == 1) wake_.notify_one();
+      return;
+    }
+  }
+  const auto closed = core::make_error(core::errc::unavailable, "the PostgreSQL store is closed");
+  finish(*op, &closed);
+}
+
+void Writer::close() {
+  {
+    std::lock_guard lock(mutex_);
+    closing_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+// While disconnected, also wakes at the next reconnection attempt.
+bool Writer::take(Ops& ops) {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    if (!pending_.empty()) break;
+    if (closing_) return false;
+    if (db_) {
+      wake_.wait(lock);
+      continue;
+    }
+    if (wake_.wait_until(lock, next_attempt_) == std::cv_status::timeout) {
+      lock.unlock();
+      reconnect();
+      lock.lock();
+    }
+  }
+  const std::size_t most = std::clamp<std::size_t>(options_.max_batch, 1, kMaxOpsPerTransaction);
+  const std::size_t n = std::min(pending_.size(), most);
+  for (std::size_t i = 0; i < n; ++i) {
+    ops.push_back(std::move(pending_.front()));
+    pending_.pop_front();
+  }
+  return true;
+}
+
+void Writer::loop() {
+  Ops ops;
+  while (take(ops)) {
+    if (!db_ && Clock::now() >= next_attempt_) reconnect();
+    if (db_) {
+      run_batch(ops);
+    } else {
+      fail_all(ops, connection_lost(lost_reason_ + "; reconnecting"));
+    }
+    ops.clear();
+  }
+  db_.reset();
+  connected_ = false;
+}
+
+void Writer::run_batch(Ops& ops) {
+  for (int tries = 0;; ++tries) {
+    queues_.batch_drop();
+    Batch batch(*db_, queues_, options_);
+    std::size_t first_change = ops.size();
+    auto done = attempt(ops, batch, first_change);
+    if (done) {
+      std::optional<ChangeNotice> notice;
+      if (!batch.notice().empty()) notice = batch.notice().take();
+      return answer(ops, std::move(notice), first_change);
+    }
+    queues_.batch_drop();
+    if (db_->lost()) {
+      lost(done.error());
+      return fail_all(ops, done.error());
+    }
+    const std::string state = db_->last_sqlstate();
+    (void)db_->run(kRollback);
+    if (db_->lost()) {
+      lost(done.error());
+      return fail_all(ops, done.error());
+    }
+    if ((batch.retry() || retryable(state)) && tries < kMaxRetries) continue;
+    spdlog::error("a store batch failed: {}", done.error().message);
+    return fail_all(ops, core::make_error(core::errc::unavailable,
+                                          fmt::format("the database transaction failed: {}",
+                                                      done.error().message)));
+  }
+}
+
+core::Result<void> Writer::attempt(Ops& ops, Batch& batch, std::size_t& first_change) {
+  if (auto r = db_->run(kBegin); !r) return r.error();
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const auto changes_before = batch.notice().job_change_count();
+    ops[i]->run(batch);
+    if (batch.failed()) return batch.failure();
+    if (first_change == ops.size() && batch.notice().job_change_count() > changes_before) {
+      first_change = i;
+    }
+  }
+  if (auto r = queues_.flush(*db_); !r) return r.error();
+  const auto& runnable = batch.notice().peek().runnable_queues;
+  if (!runnable.empty()) {
+    if (auto r = db_->run(kNotify, Params().text(channel_).text(text_array(runnable))); !r) {
+      return r.error();
+    }
+  }
+  auto committed = db_->run(kCommit);
+  if (!committed) return committed.error();
+  return {};
+}
+
+void Writer::answer(Ops& ops, std::optional<ChangeNotice> notice, std::size_t first_change) {
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (i == first_change && notice) notifier_.deliver(*notice);
+    finish(*ops[i], nullptr);
+  }
+  if (first_change >= ops.size() && notice) notifier_.deliver(*notice);
+}
+
+void Writer::fail_all(Ops& ops, const core::Error& error) {
+  for (auto& op : ops) finish(*op, &error);
+}
+
+void Writer::lost(const core::Error& error) {
+  spdlog::error("{}", error.message);
+  lost_reason_ = db_ ? db_->where() : std::string("the database");
+  db_.reset();
+  connected_ = false;
+  backend_pid_ = 0;
+  backoff_ = kFirstBackoff;
+  next_attempt_ = Clock::now() + backoff_;
+}
+
+void Writer::reconnect() {
+  auto db = Conn::open(conninfo_, schema_);
+  if (!db) {
+    lost_reason_ = db.error().message;
+    backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+    next_attempt_ = Clock::now() + backoff_;
+    spdlog::warn("{}; trying again in {} ms", lost_reason_, backoff_.count());
+    return;
+  }
+  db_ = std::move(*db);
+  backend_pid_ = db_->backend_pid();
+  connected_ = true;
+  spdlog::info("reconnected to PostgreSQL at {}", db_->where());
+}
+
+void Writer::finish(Op& op, const core::Error* failure) {
+  try {
+    op.finish(failure);
+  } catch (const std::exception& e) {
+    spdlog::error("store callback threw: {}", e.what());
+  }
+}
+
+}  // namespace errand::store::postgres
