@@ -72,6 +72,6 @@ core::Result<std::vector<StatsSample>> stats_sample_list(OpContext& c,
                                                          const StatsSampleListParams& p);
 
 // settings.cpp
-core::Result<std::string> setting_get_or_put(OpContext& c, const SettingParams& p);
+core::Result<std::string> setting_get_or_put(OpContext& c, const SettingGetOrPutParams& p);
 
 }  // namespace errand::store::postgres::ops

@@ -152,7 +152,7 @@ ERRAND_PG_VERB(schedule_pause, SchedulePauseParams, core::Schedule, kWrites)
 ERRAND_PG_VERB(schedule_fire, ScheduleFireParams, ScheduleFireOutcome, kWrites)
 ERRAND_PG_VERB(stats_sample_put, StatsSamplePutParams, Unit, kWrites)
 ERRAND_PG_VERB(stats_sample_list, StatsSampleListParams, std::vector<StatsSample>, kReads)
-ERRAND_PG_VERB(setting_get_or_put, SettingParams, std::string, kWrites)
+ERRAND_PG_VERB(setting_get_or_put, SettingGetOrPutParams, std::string, kWrites)
 
 #undef ERRAND_PG_VERB
 #undef ERRAND_PG_VERB0

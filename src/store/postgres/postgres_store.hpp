@@ -42,12 +42,6 @@ class Notifier;
 }  // namespace postgres
 
 // A setting every server must agree on (e.g. the token-signing secret).
-// (Until the Store interface has setting_get_or_put, only PostgresStore does.)
-struct SettingParams {
-  std::string name;
-  std::string value;  // stored if the name has no value yet
-};
-
 struct PostgresOptions {
   std::string conninfo;           // a libpq URI or key=value string (without Errand's ?schema=)
   std::string schema = "errand";  // [a-z_][a-z0-9_]{0,62}
@@ -104,7 +98,7 @@ class PostgresStore final : public Store {
   // Stores `p.value` under `p.name` unless the name has a value already;
   // returns the stored value (the first server's, when several race).
   // Errors: unavailable, internal. Durable when `done` runs.
-  void setting_get_or_put(SettingParams p, Callback<std::string> done);
+  void setting_get_or_put(SettingGetOrPutParams p, Callback<std::string> done) override;
 
   // False while the writer's connection is lost (it is reconnecting).
   bool writable() const override;

@@ -18,7 +18,7 @@ const Statement kGet{"setting_get", "SELECT value FROM settings WHERE name = $1"
 
 }  // namespace
 
-core::Result<std::string> setting_get_or_put(OpContext& c, const SettingParams& p) {
+core::Result<std::string> setting_get_or_put(OpContext& c, const SettingGetOrPutParams& p) {
   auto r = c.db.run(kGetOrPut, Params().text(p.name).text(p.value));
   if (!r) return r.error();
   if (r->empty()) r = c.db.run(kGet, Params().text(p.name));
