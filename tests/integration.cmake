@@ -1,10 +1,11 @@
 # Integration tests: Python unittest suites that start the real `errand` binary
 # on a free loopback port and speak HTTP to it (tests/integration/harness.py).
 # Every tests/integration/test_*.py is one ctest test, labelled `integration`.
-# (test_postgres_cluster.py tests the PostgreSQL fixture: postgres.cmake has it.)
+# (test_postgres_*.py need the PostgreSQL fixture: they are registered below,
+# and test_postgres_cluster.py, which tests the fixture, in postgres.cmake.)
 file(GLOB errand_integration_tests CONFIGURE_DEPENDS
      ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_*.py)
-list(FILTER errand_integration_tests EXCLUDE REGEX "/test_postgres_cluster\\.py$")
+list(FILTER errand_integration_tests EXCLUDE REGEX "/test_postgres_[a-z_]*\\.py$")
 foreach(test_file IN LISTS errand_integration_tests)
   get_filename_component(test_name ${test_file} NAME_WE)
   string(REGEX REPLACE "^test_" "" test_name ${test_name})
@@ -22,20 +23,31 @@ set_tests_properties(integration.examples PROPERTIES
 
 # The suites whose behaviour is the store's, once more on PostgreSQL
 # (ERRAND_TEST_STORE=postgres: each server in a schema of its own in the
-# fixture's cluster, tests/postgres.cmake), as integration_pg_<suite>. Off
-# until the server has its --store option; the integrator turns it on.
-option(ERRAND_PG_INTEGRATION "Run the store's integration suites on PostgreSQL too" OFF)
+# fixture's cluster, tests/postgres.cmake), as integration_pg_<suite>; and
+# test_postgres_failures.py, the server on PostgreSQL when things fail (its
+# tests that restart PostgreSQL start a cluster of their own). Always on:
+# scripts/install-deps.sh test installs PostgreSQL, so `make test` needs no
+# manual step (an option defaulting to ON would stay OFF in a build
+# directory configured before).
 set(errand_pg_integration_suites
     lifecycle errors leases claims delay durability schedules push events)
-if(ERRAND_PG_INTEGRATION)
-  foreach(suite IN LISTS errand_pg_integration_suites)
-    add_test(NAME integration_pg_${suite}
-             COMMAND ${ERRAND_PG_PYTHON} -m unittest -v test_${suite}
-             WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
-    set_tests_properties(integration_pg_${suite} PROPERTIES
-                         FIXTURES_REQUIRED postgres
-                         ENVIRONMENT "ERRAND_BIN=$<TARGET_FILE:errand>;PYTHONDONTWRITEBYTECODE=1;ERRAND_TEST_STORE=postgres;ERRAND_TEST_POSTGRES_URL_FILE=${ERRAND_PG_URL_FILE}"
-                         TIMEOUT 300
-                         LABELS "integration;postgres")
-  endforeach()
-endif()
+set(errand_pg_environment
+    "ERRAND_BIN=$<TARGET_FILE:errand>;PYTHONDONTWRITEBYTECODE=1;ERRAND_TEST_STORE=postgres;ERRAND_TEST_POSTGRES_URL_FILE=${ERRAND_PG_URL_FILE}")
+foreach(suite IN LISTS errand_pg_integration_suites)
+  add_test(NAME integration_pg_${suite}
+           COMMAND ${ERRAND_PG_PYTHON} -m unittest -v test_${suite}
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties(integration_pg_${suite} PROPERTIES
+                       FIXTURES_REQUIRED postgres
+                       ENVIRONMENT "${errand_pg_environment}"
+                       TIMEOUT 300
+                       LABELS "integration;postgres")
+endforeach()
+add_test(NAME integration.postgres_failures
+         COMMAND ${ERRAND_PG_PYTHON} -m unittest -v test_postgres_failures
+         WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+set_tests_properties(integration.postgres_failures PROPERTIES
+                     FIXTURES_REQUIRED postgres
+                     ENVIRONMENT "${errand_pg_environment}"
+                     TIMEOUT 400
+                     LABELS "integration;postgres")
