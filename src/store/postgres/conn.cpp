@@ -200,7 +200,11 @@ core::Error Conn::failure(PGresult* r, std::string_view what) {
   std::string message = trimmed(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_));
   if (message.empty()) message = trimmed(PQerrorMessage(conn_));
   message = mask_password(std::move(message), conninfo_);
-  if (PQstatus(conn_) != CONNECTION_OK || is_connection_state(sqlstate_) || !r) {
+  // Every error the server sends has a SQLSTATE; one without is libpq's
+  // own, such as "server closed the connection unexpectedly" (PQstatus may
+  // still say OK when the failure showed while sending).
+  if (PQstatus(conn_) != CONNECTION_OK || is_connection_state(sqlstate_) || !r ||
+      sqlstate_.empty()) {
     lost_ = true;
     return connection_lost(fmt::format("{} ({}: {})", where_, what, message));
   }
