@@ -22,12 +22,13 @@ const Statement kQueueNames{"queue_names", "SELECT name FROM queues ORDER BY nam
 }  // namespace
 
 ChangeListener::ChangeListener(std::string conninfo, std::string schema, Notifier& notifier,
-                               std::function<int()> own_pid)
+                               std::function<int()> own_pid, std::function<void()> on_restored)
     : conninfo_(std::move(conninfo)),
       schema_(std::move(schema)),
       channel_(notify_channel(schema_)),
       notifier_(notifier),
       own_pid_(std::move(own_pid)),
+      on_restored_(std::move(on_restored)),
       stop_fd_(::eventfd(0, EFD_CLOEXEC)) {}
 
 ChangeListener::~ChangeListener() {
@@ -118,6 +119,7 @@ void ChangeListener::loop() {
       connected_ = true;
       backoff = kFirstBackoffMs;
       spdlog::info("LISTEN connection to PostgreSQL at {} restored", conn_->where());
+      if (on_restored_) on_restored_();
       announce_every_queue();
     }
     if (!wait_for_input()) return;

@@ -6,9 +6,10 @@
 // writer already announced them). Extra wake-ups are harmless.
 //
 // If the connection breaks, the thread reconnects with backoff (100 ms
-// doubling to 5 s), LISTENs again and then announces every queue as
-// runnable, since notifications sent meanwhile are lost and waiters must
-// check again.
+// doubling to 5 s), LISTENs again, calls `on_restored` (the writer then
+// reconnects too, without waiting out its own backoff) and then announces
+// every queue as runnable, since notifications sent meanwhile are lost and
+// waiters must check again.
 //
 // Thread-safety: start() and stop() from one thread; the rest is internal.
 #pragma once
@@ -26,9 +27,11 @@ namespace errand::store::postgres {
 
 class ChangeListener {
  public:
-  // `own_pid`: the writer session's backend pid (its notifications are skipped).
+  // `own_pid`: the writer session's backend pid (its notifications are
+  // skipped). `on_restored`: called on the listener's thread when a lost
+  // connection is back, before the announcement.
   ChangeListener(std::string conninfo, std::string schema, Notifier& notifier,
-                 std::function<int()> own_pid);
+                 std::function<int()> own_pid, std::function<void()> on_restored = {});
   ~ChangeListener();
   ChangeListener(const ChangeListener&) = delete;
   ChangeListener& operator=(const ChangeListener&) = delete;
@@ -53,6 +56,7 @@ class ChangeListener {
   const std::string channel_;
   Notifier& notifier_;
   std::function<int()> own_pid_;
+  std::function<void()> on_restored_;
   std::unique_ptr<Conn> conn_;
   std::atomic<bool> connected_{false};
   int stop_fd_ = -1;  // an eventfd: written by stop()

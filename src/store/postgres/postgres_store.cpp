@@ -72,7 +72,8 @@ core::Result<std::unique_ptr<PostgresStore>> PostgresStore::open(PostgresOptions
                                                    options.schema, options.store, *notifier);
   auto* w = writer.get();
   auto listener = std::make_unique<postgres::ChangeListener>(
-      options.conninfo, options.schema, *notifier, [w] { return w->backend_pid(); });
+      options.conninfo, options.schema, *notifier, [w] { return w->backend_pid(); },
+      [w] { w->retry_connection_now(); });
   if (auto listening = listener->start(); !listening) return listening.error();
   writer->start();
   return std::unique_ptr<PostgresStore>(
@@ -93,8 +94,11 @@ void PostgresStore::close() {
   listener_->stop();
 }
 
+// The LISTEN connection hears at once when the database goes away (its
+// socket closes), while an idle writer learns it only at its next batch:
+// either being down means the database cannot be counted on now.
 bool PostgresStore::writable() const {
-  return writer_->connected();
+  return writer_->connected() && listener_->connected();
 }
 
 std::int64_t PostgresStore::unreadable_jobs() const {

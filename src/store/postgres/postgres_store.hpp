@@ -100,7 +100,8 @@ class PostgresStore final : public Store {
   // Errors: unavailable, internal. Durable when `done` runs.
   void setting_get_or_put(SettingGetOrPutParams p, Callback<std::string> done) override;
 
-  // False while the writer's connection is lost (it is reconnecting).
+  // False while the writer's or the LISTEN connection is lost (they are
+  // reconnecting).
   bool writable() const override;
   std::int64_t unreadable_jobs() const override;
   // Runs every verb already submitted, then closes; later verbs get

@@ -42,6 +42,16 @@ std::string text_array(const std::vector<std::string>& items) {
   return out + "}";
 }
 
+// The connection broke while COMMIT was on its way: the transaction may or
+// may not have committed, and the client must be told it does not know.
+core::Error commit_unknown(const core::Error& lost) {
+  return core::make_error(
+      core::errc::unavailable,
+      fmt::format("{} — while committing, so the change may or may not have been made (retry with "
+                  "the same idempotency key, or read it back)",
+                  lost.message));
+}
+
 // Another server's transaction got in the way: the batch can simply run again.
 bool retryable(std::string_view sqlstate) {
   return sqlstate == "40P01" || sqlstate == "40001";
@@ -154,6 +164,10 @@ void Writer::close() {
 bool Writer::take(Ops& ops) {
   std::unique_lock lock(mutex_);
   for (;;) {
+    if (retry_now_) {
+      retry_now_ = false;
+      next_attempt_ = Clock::now();
+    }
     if (!pending_.empty()) break;
     if (closing_) return false;
     if (db_) {
@@ -191,19 +205,33 @@ void Writer::loop() {
 }
 
 void Writer::run_batch(Ops& ops) {
+  bool reopened = false;
   for (int tries = 0;; ++tries) {
     queues_.batch_drop();
     Batch batch(*db_, queues_, options_);
     std::size_t first_change = ops.size();
-    auto done = attempt(ops, batch, first_change);
+    bool committing = false;
+    auto done = attempt(ops, batch, first_change, committing);
     if (done) {
       std::optional<ChangeNotice> notice;
       if (!batch.notice().empty()) notice = batch.notice().take();
       return answer(ops, std::move(notice), first_change);
     }
     queues_.batch_drop();
-    if (db_->lost()) {
+    if (db_->lost() && committing) {
       lost(done.error());
+      return fail_all(ops, commit_unknown(done.error()));
+    }
+    if (db_->lost()) {
+      // Nothing was committed: the server dropped the transaction with the
+      // session. Once per batch, so a database that is down costs one
+      // connection attempt here and then the backoff.
+      lost(done.error());
+      if (!reopened) {
+        reopened = true;
+        reconnect();
+        if (db_) continue;
+      }
       return fail_all(ops, done.error());
     }
     const std::string state = db_->last_sqlstate();
@@ -220,7 +248,8 @@ void Writer::run_batch(Ops& ops) {
   }
 }
 
-core::Result<void> Writer::attempt(Ops& ops, Batch& batch, std::size_t& first_change) {
+core::Result<void> Writer::attempt(Ops& ops, Batch& batch, std::size_t& first_change,
+                                   bool& committing) {
   if (auto r = db_->run(kBegin); !r) return r.error();
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const auto changes_before = batch.notice().job_change_count();
@@ -237,6 +266,7 @@ core::Result<void> Writer::attempt(Ops& ops, Batch& batch, std::size_t& first_ch
       return r.error();
     }
   }
+  committing = true;
   auto committed = db_->run(kCommit);
   if (!committed) return committed.error();
   return {};
@@ -262,6 +292,14 @@ void Writer::lost(const core::Error& error) {
   backend_pid_ = 0;
   backoff_ = kFirstBackoff;
   next_attempt_ = Clock::now() + backoff_;
+}
+
+void Writer::retry_connection_now() {
+  {
+    std::lock_guard lock(mutex_);
+    retry_now_ = true;
+  }
+  wake_.notify_one();
 }
 
 void Writer::reconnect() {

@@ -5,20 +5,23 @@
 // StoreOptions::max_batch, and at most 64: see writer.cpp), opens one
 // transaction, runs each op inside its own SAVEPOINT (a failing op rolls
 // back only itself), adds the batch's queue-count deltas, NOTIFYs
-// `<schema>_jobs` once per queue the batch made runnable, and COMMITs (synchronous_commit = on: durable when COMMIT
-// returns). Only then does each op's callback run, in submission order, and
-// the change listener with the batch's merged ChangeNotice (just before the
-// first op that changed a job's state in the notice, else after all
-// callbacks). Reads run in the same batches, so they see every change
-// submitted before them.
+// `<schema>_jobs` once per queue the batch made runnable, and COMMITs (synchronous_commit = on:
+// durable when COMMIT returns). Only then does each op's callback run, in submission order, and the
+// change listener with the batch's merged ChangeNotice (just before the first op that changed a
+// job's state in the notice, else after all callbacks). Reads run in the same batches, so they see
+// every change submitted before them.
 //
 // Failures: a deadlock or serialization failure with another server rolls
-// the batch back and runs it again (a few times). If the connection is lost
-// — or COMMIT's outcome is unknown — every op of the batch gets
-// errc::unavailable ("the database connection was lost: …"), never a
-// success; the writer then reconnects with backoff (100 ms doubling to 5 s),
-// answering ops that come meanwhile with errc::unavailable, and serves later
-// ops once connected again. writable() is false while disconnected.
+// the batch back and runs it again (a few times). A connection found lost
+// before COMMIT was sent (typically: the database restarted while the
+// writer was idle) is opened again at once and the batch run again — the
+// server rolled back what it had of it. If that fails, or the connection is
+// lost during COMMIT (its outcome unknown: the message says so), every op of
+// the batch gets errc::unavailable ("the database connection was lost: …"),
+// never a success; the writer then reconnects with backoff (100 ms doubling
+// to 5 s, or at once after retry_connection_now()), answering ops that come
+// meanwhile with errc::unavailable, and serves later ops once connected
+// again. connected() is false while disconnected.
 //
 // Ownership: the Writer owns its connection and the queue book, touched only
 // by the writer thread. submit() and close() are thread-safe; callbacks run
@@ -158,6 +161,10 @@ class Writer {
   // Runs every op already submitted, stops the thread, closes the connection.
   void close();
   bool connected() const { return connected_.load(); }
+  // While disconnected: the next op (or the backoff timer, whichever comes
+  // first) reconnects without waiting out the backoff — the LISTEN
+  // connection just got through, so the database is back.
+  void retry_connection_now();
   // The backend pid of the writer's session (0 while disconnected): the
   // LISTEN thread skips the notifications this store sent itself.
   int backend_pid() const { return backend_pid_.load(); }
@@ -170,7 +177,9 @@ class Writer {
   bool take(Ops& ops);
   void run_batch(Ops& ops);
   // One attempt: BEGIN, the ops, the queue deltas, NOTIFY, COMMIT.
-  core::Result<void> attempt(Ops& ops, Batch& batch, std::size_t& first_change);
+  // `committing` is set once COMMIT is sent: a lost connection then leaves
+  // the outcome unknown.
+  core::Result<void> attempt(Ops& ops, Batch& batch, std::size_t& first_change, bool& committing);
   void answer(Ops& ops, std::optional<ChangeNotice> notice, std::size_t first_change);
   void fail_all(Ops& ops, const core::Error& error);
   void lost(const core::Error& error);
@@ -195,6 +204,7 @@ class Writer {
   std::condition_variable wake_;
   std::deque<std::unique_ptr<Op>> pending_;
   bool closing_ = false;
+  bool retry_now_ = false;  // retry_connection_now() was called
   std::thread thread_;
 };
 
