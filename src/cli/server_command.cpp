@@ -327,7 +327,8 @@ int run_server(const ServerArgs& args) {
   auto opened = open_store(*choice, *store_wait);
   if (!opened) {
     std::cerr << "errand: " << opened.error().message << "\n";
-    return 1;
+    // A URL that cannot work is a usage error, like a bad flag.
+    return opened.error().code == core::errc::invalid_argument ? 2 : 1;
   }
   auto& store = opened->store;
   auto secret = api::load_or_create_secret(*store, opened->legacy_secret);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 
@@ -22,11 +23,25 @@ bool is_connection_state(std::string_view state) {
   return state.starts_with("08") || state == "57P01" || state == "57P02" || state == "57P03";
 }
 
+// The password of a URL's user part, found by hand: for a URL libpq cannot
+// parse, whose error message quotes it whole.
+std::string url_password(std::string_view url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return {};
+  const auto start = scheme + 3;
+  const auto at = url.find('@', start);
+  if (at == std::string_view::npos) return {};
+  const auto userinfo = url.substr(start, at - start);
+  const auto colon = userinfo.find(':');
+  if (colon == std::string_view::npos) return {};
+  return std::string(userinfo.substr(colon + 1));
+}
+
 std::string password_of(const std::string& conninfo) {
   char* err = nullptr;
   PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &err);
   if (err) PQfreemem(err);
-  if (!options) return {};
+  if (!options) return url_password(conninfo);
   std::string password;
   for (auto* o = options; o->keyword; ++o) {
     if (std::string_view(o->keyword) == "password" && o->val) password = o->val;
@@ -157,6 +172,49 @@ std::string mask_password(std::string message, const std::string& conninfo) {
     message.replace(at, password.size(), "***");
   }
   return message;
+}
+
+namespace {
+
+bool valid_port(std::string_view port) {
+  int number = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+  return ec == std::errc{} && end == port.data() + port.size() && number >= 1 && number <= 65535;
+}
+
+core::Error bad_conninfo(std::string_view why, const std::string& conninfo) {
+  return core::make_error(
+      core::errc::invalid_argument,
+      mask_password(fmt::format("the PostgreSQL URL cannot be used: {}", trimmed(std::string(why))),
+                    conninfo),
+      "store");
+}
+
+}  // namespace
+
+core::Result<void> check_conninfo(const std::string& conninfo) {
+  char* why = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &why);
+  if (!options) {
+    auto error = bad_conninfo(why ? why : "it does not parse", conninfo);
+    if (why) PQfreemem(why);
+    return error;
+  }
+  std::string ports;
+  for (auto* o = options; o->keyword; ++o) {
+    if (std::string_view(o->keyword) == "port" && o->val) ports = o->val;
+  }
+  PQconninfoFree(options);
+  for (std::size_t at = 0; !ports.empty() && at <= ports.size();) {
+    const auto comma = std::min(ports.find(',', at), ports.size());
+    const auto port = std::string_view(ports).substr(at, comma - at);
+    if (!port.empty() && !valid_port(port)) {
+      return bad_conninfo(fmt::format("port \"{}\" is not a number from 1 to 65535", port),
+                          conninfo);
+    }
+    at = comma + 1;
+  }
+  return {};
 }
 
 core::Error connection_lost(std::string_view detail) {

@@ -120,6 +120,12 @@ class Conn {
   bool lost_ = false;
 };
 
+// Whether libpq can use `conninfo` at all: its syntax, the parameter names
+// and the port numbers (which libpq itself checks only when connecting).
+// Errors: invalid_argument, the password masked — a mistake in the URL,
+// which no waiting cures.
+core::Result<void> check_conninfo(const std::string& conninfo);
+
 // The error a lost connection gives every op of its batch.
 core::Error connection_lost(std::string_view detail);
 

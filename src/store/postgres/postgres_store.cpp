@@ -48,6 +48,7 @@ core::Result<std::unique_ptr<postgres::Conn>> connect_and_migrate(const Postgres
         core::errc::invalid_argument,
         fmt::format("invalid schema name \"{}\": use [a-z_][a-z0-9_]{{0,62}}", o.schema), "schema");
   }
+  if (auto usable = postgres::check_conninfo(o.conninfo); !usable) return usable.error();
   auto conn = postgres::Conn::open(o.conninfo, o.schema);
   if (!conn) return conn.error();
   if (auto migrated = postgres::migrate_schema(**conn, o.schema); !migrated) {
@@ -59,6 +60,7 @@ core::Result<std::unique_ptr<postgres::Conn>> connect_and_migrate(const Postgres
 }  // namespace
 
 core::Result<int> PostgresStore::migrate(const PostgresOptions& options) {
+  if (auto usable = postgres::check_conninfo(options.conninfo); !usable) return usable.error();
   auto conn = postgres::Conn::open(options.conninfo, options.schema);
   if (!conn) return conn.error();
   return postgres::migrate_schema(**conn, options.schema);

@@ -52,9 +52,10 @@ class PostgresStore final : public Store {
  public:
   // Connects (two sessions: the writer's and the LISTEN one), creates or
   // migrates the schema, and starts the writer. Errors: invalid_argument
-  // (schema name); unavailable (cannot connect: names host and port and the
-  // server's message, never the password); internal (the schema version is
-  // newer than this binary's, naming both; SQL).
+  // (schema name; a URL libpq cannot use); unavailable (cannot connect:
+  // names host and port and the server's message, never the password);
+  // internal (the schema version is newer than this binary's, naming both;
+  // SQL).
   static core::Result<std::unique_ptr<PostgresStore>> open(PostgresOptions options);
   // Runs the migrations only (errand migrate): creates or migrates the
   // schema and returns the version reached. Errors as open's.
