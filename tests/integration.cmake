@@ -40,7 +40,7 @@ foreach(suite IN LISTS errand_pg_integration_suites)
   set_tests_properties(integration_pg_${suite} PROPERTIES
                        FIXTURES_REQUIRED postgres
                        ENVIRONMENT "${errand_pg_environment}"
-                       TIMEOUT 300
+                       TIMEOUT 600
                        LABELS "integration;postgres")
 endforeach()
 add_test(NAME integration.postgres_failures
