@@ -329,7 +329,12 @@ TEST(PostgresStoreTest, ConcurrencyLimitHoldsAcrossServers) {
   EXPECT_EQ(info->processed, kJobs);
 }
 
-TEST(PostgresStoreTest, ALostConnectionFailsItsBatchThenTheStoreReconnects) {
+// The sessions dropped while the store is idle (the database restarted,
+// a proxy cut them): the next batch finds its connection gone before it
+// committed anything, opens a new one and runs — the caller sees no error
+// (a database that is really down gives 503s: tests/integration/
+// test_postgres_failures.py). The LISTEN session comes back on its own.
+TEST(PostgresStoreTest, SessionsLostWhileIdleAreOpenedAgainForTheNextBatch) {
   const auto schema = unique_schema("lost");
   const std::string app = "errand-test-" + schema;
   auto store = open_store(
@@ -353,22 +358,16 @@ TEST(PostgresStoreTest, ALostConnectionFailsItsBatchThenTheStoreReconnects) {
                                            " pg_stat_activity WHERE application_name = '{}'",
                                            app)),
             "2\n");
-  auto lost = insert("during");
-  ASSERT_FALSE(lost);
-  EXPECT_EQ(lost.error().code, core::errc::unavailable);
-  EXPECT_NE(lost.error().message.find("the database connection was lost"), std::string::npos)
-      << lost.error().message;
-  EXPECT_FALSE(store->writable());
-  // Served again once reconnected (100 ms later, then backing off).
-  EXPECT_TRUE(eventually([&] { return insert("after").has_value(); }));
-  EXPECT_TRUE(store->writable());
+  auto during = insert("during");
+  ASSERT_TRUE(during) << during.error().message;
   // The LISTEN session came back too, and told waiters to look everywhere.
   EXPECT_TRUE(eventually([&] { return heard.runnable("before"); }));
+  EXPECT_TRUE(eventually([&] { return store->writable(); }));
   auto queues = call<std::vector<QueueInfo>>([&](auto done) { store->queue_list(done); });
   ASSERT_TRUE(queues);
   std::vector<std::string> names;
   for (const auto& q : *queues) names.push_back(q.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"after", "before"}));  // "during" never committed
+  EXPECT_EQ(names, (std::vector<std::string>{"before", "during"}));
 }
 
 // A row whose stored JSON does not scan (damaged, or written by hand) takes
