@@ -434,6 +434,33 @@ TEST(PostgresStoreTest, AnIdempotencyKeyRaceBetweenServersGivesOneJob) {
   EXPECT_EQ(info->counts[JobState::queued], 20);
 }
 
+// PostgreSQL text has no U+0000: a NUL in a log or an error (a decoded JSON
+// string may hold one) is kept as U+FFFD, not cut short or refused.
+TEST(PostgresStoreTest, ANulInALogOrAnErrorIsKeptAsAReplacementCharacter) {
+  const auto schema = unique_schema("nul");
+  auto store = open_store(schema);
+  ASSERT_TRUE(call<std::vector<InsertOutcome>>(
+      [&](auto done) { store->job_insert_many({.jobs = {new_job("q")}, .now = kNow}, done); }));
+  auto running = claim(*store, "q", 1);
+  ASSERT_EQ(running.size(), 1u);
+  const std::string nul("a\0b", 3);
+  auto failed = call<core::Job>([&](auto done) {
+    store->job_fail({.id = running[0].id,
+                     .lease_id = running[0].lease_id,
+                     .error = nul,
+                     .log = nul,
+                     .now = kNow},
+                    done);
+  });
+  ASSERT_TRUE(failed) << failed.error().message;
+  auto job = call<core::Job>([&](auto done) { store->job_get({.id = running[0].id}, done); });
+  ASSERT_TRUE(job);
+  ASSERT_EQ(job->logs.size(), 1u);
+  EXPECT_EQ(job->logs[0].text, "a\xEF\xBF\xBD" "b");
+  ASSERT_EQ(job->errors.size(), 1u);
+  EXPECT_EQ(job->errors[0].message, nul);  // errors are JSON text: the NUL is escaped
+}
+
 TEST(PostgresStoreTest, ASettingKeepsItsFirstValue) {
   const auto schema = unique_schema("settings");
   auto a = open_store(schema);
