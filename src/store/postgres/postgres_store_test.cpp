@@ -136,6 +136,8 @@ TEST(PostgresStoreTest, HotQueriesUseIndexesOnAFilledSchema) {
       {&pg::sql::next_run_at, ""},
       {&pg::sql::next_lease_expiry, ""},
       {&pg::sql::jobs_prune, fmt::format("{}, 10000", now)},
+      {&pg::sql::queue_oldest_ready, "'q1', 1000"},
+      {&pg::sql::job_by_idempotency_key, "'q1', 'key'"},
   };
   std::vector<pg::Statement> lists;
   for (unsigned f = 0; f < pg::sql::kListVariants; ++f) lists.push_back(pg::sql::job_list(f));
@@ -456,7 +458,9 @@ TEST(PostgresStoreTest, ANulInALogOrAnErrorIsKeptAsAReplacementCharacter) {
   auto job = call<core::Job>([&](auto done) { store->job_get({.id = running[0].id}, done); });
   ASSERT_TRUE(job);
   ASSERT_EQ(job->logs.size(), 1u);
-  EXPECT_EQ(job->logs[0].text, "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(job->logs[0].text,
+            "a\xEF\xBF\xBD"
+            "b");
   ASSERT_EQ(job->errors.size(), 1u);
   EXPECT_EQ(job->errors[0].message, nul);  // errors are JSON text: the NUL is escaped
 }

@@ -5,12 +5,11 @@
 // StoreOptions::max_batch, and at most 64: see writer.cpp), opens one
 // transaction, runs each op inside its own SAVEPOINT (a failing op rolls
 // back only itself), adds the batch's queue-count deltas, NOTIFYs
-// `<schema>_jobs` once per queue the batch made runnable, and COMMITs (synchronous_commit = on: durable when COMMIT
-// returns). Only then does each op's callback run, in submission order, and
-// the change listener with the batch's merged ChangeNotice (just before the
-// first op that changed a job's state in the notice, else after all
-// callbacks). Reads run in the same batches, so they see every change
-// submitted before them.
+// `<schema>_jobs` once per queue the batch made runnable, and COMMITs (synchronous_commit = on:
+// durable when COMMIT returns). Only then does each op's callback run, in submission order, and the
+// change listener with the batch's merged ChangeNotice (just before the first op that changed a
+// job's state in the notice, else after all callbacks). Reads run in the same batches, so they see
+// every change submitted before them.
 //
 // Failures: a deadlock or serialization failure with another server rolls
 // the batch back and runs it again (a few times). If the connection is lost
