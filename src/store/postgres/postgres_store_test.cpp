@@ -244,9 +244,9 @@ bool eventually(F condition, std::chrono::milliseconds within = 10s) {
 
 TEST(PostgresStoreTest, AnotherServersInsertWakesThisServersListener) {
   const auto schema = unique_schema("wake");
+  Heard heard_a, heard_b;  // outlive the stores, which may deliver until closed
   auto a = open_store(schema);
   auto b = open_store(schema);
-  Heard heard_a, heard_b;
   a->set_change_listener([&](const ChangeNotice& n) {
     std::lock_guard lock(heard_a.mutex);
     heard_a.notices.push_back(n);
@@ -259,6 +259,8 @@ TEST(PostgresStoreTest, AnotherServersInsertWakesThisServersListener) {
       [&](auto done) { a->job_insert_many({.jobs = {new_job("mail")}, .now = kNow}, done); });
   ASSERT_TRUE(inserted);
   EXPECT_TRUE(eventually([&] { return heard_b.runnable("mail"); }));
+  // (A's writer announces its commit just after the callbacks.)
+  EXPECT_TRUE(eventually([&] { return heard_a.runnable("mail"); }));
   // A's own notification comes back over LISTEN too, ahead of B's next one
   // (notifications arrive in commit order), and is not announced twice.
   ASSERT_TRUE(call<std::vector<InsertOutcome>>(
@@ -334,11 +336,11 @@ TEST(PostgresStoreTest, ConcurrencyLimitHoldsAcrossServers) {
 TEST(PostgresStoreTest, ALostConnectionFailsItsBatchThenTheStoreReconnects) {
   const auto schema = unique_schema("lost");
   const std::string app = "errand-test-" + schema;
+  Heard heard;  // outlives the store, which may deliver until closed
   auto store = open_store(
       schema, pg::testing::test_database_url() +
                   (pg::testing::test_database_url().find('?') == std::string::npos ? "?" : "&") +
                   "application_name=" + app);
-  Heard heard;
   store->set_change_listener([&](const ChangeNotice& n) {
     std::lock_guard lock(heard.mutex);
     heard.notices.push_back(n);
