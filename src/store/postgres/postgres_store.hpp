@@ -52,6 +52,9 @@ struct PostgresOptions {
   std::string conninfo;           // a libpq URI or key=value string (without Errand's ?schema=)
   std::string schema = "errand";  // [a-z_][a-z0-9_]{0,62}
   StoreOptions store;
+  // Fault injection for tests: called on the writer thread just before each
+  // batch's COMMIT (e.g. to cut the connection then).
+  std::function<void()> before_commit;
 };
 
 class PostgresStore final : public Store {

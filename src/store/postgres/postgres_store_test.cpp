@@ -467,6 +467,44 @@ TEST(PostgresStoreTest, ANulInALogOrAnErrorIsKeptAsAReplacementCharacter) {
   EXPECT_EQ(job->errors[0].message, nul);  // errors are JSON text: the NUL is escaped
 }
 
+// The connection dies between a batch's statements and its COMMIT: the
+// verb is refused (never a success for a change that did not commit) and
+// nothing of it is in the database.
+TEST(PostgresStoreTest, ACommitOnALostConnectionIsRefusedAndChangesNothing) {
+  const auto schema = unique_schema("commit");
+  const std::string app = "errand-test-" + schema;
+  auto admin = session(schema);
+  std::atomic<bool> cut{false};
+  auto terminate_writer = [&] {
+    if (!cut.exchange(false)) return;
+    const auto writer = fmt::format(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = '{}' AND state <> 'idle'", app);
+    (void)query_text(*admin, fmt::format("SELECT pg_terminate_backend(pid) FROM ({}) w", writer));
+    // Until it is gone, so the COMMIT cannot reach it.
+    eventually([&] { return query_text(*admin, writer).empty(); });
+  };
+  const auto url = pg::testing::test_database_url();
+  auto opened =
+      PostgresStore::open({.conninfo = url + (url.find('?') == std::string::npos ? "?" : "&") +
+                                       "application_name=" + app,
+                           .schema = schema,
+                           .before_commit = terminate_writer});
+  ASSERT_TRUE(opened) << opened.error().message;
+  auto& store = **opened;
+  auto insert = [&](std::string queue) {
+    return call<std::vector<InsertOutcome>>(
+        [&](auto done) { store.job_insert_many({.jobs = {new_job(queue)}, .now = kNow}, done); });
+  };
+  cut = true;
+  auto lost = insert("lost");
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().code, core::errc::unavailable);
+  EXPECT_NE(lost.error().message.find("the database connection was lost"), std::string::npos)
+      << lost.error().message;
+  EXPECT_TRUE(eventually([&] { return insert("kept").has_value(); }));
+  EXPECT_EQ(query_text(*admin, "SELECT queue FROM jobs ORDER BY id"), "kept\n");
+}
+
 TEST(PostgresStoreTest, ASettingKeepsItsFirstValue) {
   const auto schema = unique_schema("settings");
   auto a = open_store(schema);
