@@ -18,7 +18,7 @@ Target::Target(const Settings& s, std::vector<std::string> server_args) {
     return;
   }
   own_ =
-      std::make_unique<ServerProcess>(s.errand, std::chrono::seconds(30), std::move(server_args));
+      std::make_unique<ServerProcess>(s.errand, std::chrono::seconds(30), std::move(server_args), s.store);
   url_ = own_->url();
 }
 
