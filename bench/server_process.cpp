@@ -118,7 +118,8 @@ ServerProcess::ServerProcess(std::string errand_path, std::chrono::seconds timeo
   static int servers = 0;
   temp_dir_ = make_temp_dir();
   data_dir_ = temp_dir_ + "/data";
-  if (!store_url_.empty()) schema_ = "bench_" + std::to_string(::getpid()) + "_" + std::to_string(++servers);
+  if (!store_url_.empty())
+    schema_ = "bench_" + std::to_string(::getpid()) + "_" + std::to_string(++servers);
   try {
     spawn_and_wait("127.0.0.1:0", timeout);
   } catch (...) {
