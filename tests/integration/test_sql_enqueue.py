@@ -11,6 +11,7 @@ Unix socket, so `postgres` connects there (else, as root, through runuser).
 
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -417,6 +418,44 @@ class SqlEnqueueTest(ErrandTestCase):
                          ("ER400", "priority", "priority must be an integer from -1000000 to 1000000"))
         self.assertEqual(s.sql("SELECT count(*) FROM orders WHERE id = 103"), [(0,)])
         self.assertEqual(s.counts(self.node_queue)["queued"], 0)
+
+    # ---- the README's snippets, as written ------------------------------------
+
+    def readme_snippet(self, language):
+        with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+            readme = f.read()
+        section = readme[readme.index("## Transactional enqueue"):]
+        section = section[:section.index("\n## ", 1)]
+        code = re.search(rf"```{language}\n(.*?)```", section, re.S).group(1)
+        # Errand's schema and the app's table are this test server's.
+        return code.replace("errand.enqueue", f"{self.schema}.enqueue").replace("INTO orders",
+                                                                                 f"INTO {self.schema}.orders")
+
+    def test_the_readme_snippets_run_as_written(self):
+        s = self.server
+        s.sql("CREATE TABLE IF NOT EXISTS orders (id bigint PRIMARY KEY, email text NOT NULL)")
+        params = conn_params()
+        url = postgres_base_url()
+        env = dict(os.environ, PGPASSWORD=params.get("password", ""), DATABASE_URL=url)
+        runs = {
+            "sql": lambda code: subprocess.run(
+                [psql_bin(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", params["host"], "-p", str(params["port"]),
+                 "-U", params["user"], "-d", params["dbname"]], input=code, capture_output=True, text=True,
+                env=env, timeout=60),
+            "js": lambda code: subprocess.run(["node", "--input-type=module", "-e", code], cwd=NODE_DIR,
+                                              capture_output=True, text=True, env=env, timeout=60),
+            "python": lambda code: exec(code, {"DATABASE_URL": url}),
+        }
+        for language, run in runs.items():
+            with self.subTest(language=language):
+                s.sql("DELETE FROM orders")
+                out = run(self.readme_snippet(language))
+                if out is not None:
+                    self.assertEqual(out.returncode, 0, out.stderr)
+                job = s.claim_one("emails")
+                self.assertEqual((job["type"], job["payload"]), ("order.confirm", {"order": 42}))
+                s.complete(job)
+                self.assertEqual(s.sql("SELECT email FROM orders"), [("ada@example.com",)])
 
 
 if __name__ == "__main__":
