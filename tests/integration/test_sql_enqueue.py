@@ -171,6 +171,18 @@ class SqlEnqueueTest(ErrandTestCase):
         self.assertEqual(s.request("GET", f"/v1/jobs/{dropped}").status, 404)
         self.assertEqual(s.claim_one(q)["id"], kept)
 
+    def test_an_open_app_transaction_does_not_hold_up_the_server(self):
+        s, q = self.server, self.q()
+        s.enqueue(q, payload=0)  # the queue's row exists, and the server's writer adds counts to it
+        conn = self.connect()
+        self.enqueue(conn, q, 1)
+        started = time.monotonic()
+        s.request("POST", "/v1/jobs", {"queue": q, "payload": 2}, timeout=10)
+        self.assertLess(time.monotonic() - started, 5.0, "the server waited for the app's transaction")
+        self.assertEqual(s.counts(q)["queued"], 2)
+        conn.commit()
+        self.assertEqual(s.counts(q)["queued"], 3)
+
     def test_job_fields_id_and_counts_match_an_http_enqueue(self):
         s, q = self.server, self.q()
         job_id = self.enqueue_now(q, {"b": [1, 2.5], "a": "é"},
