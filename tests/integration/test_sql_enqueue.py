@@ -256,6 +256,28 @@ class SqlEnqueueTest(ErrandTestCase):
         http_id = s.enqueue(q, payload={"b": 1, "a": [1,2]}, idempotency_key="web-1")["id"]
         self.assertEqual(self.enqueue_now(q, {"a": [1, 2], "b": 1}, {"idempotency_key": "web-1"}), http_id)
 
+    def test_a_key_being_taken_by_another_transaction_waits_for_its_commit_then_returns_its_job(self):
+        q = self.q()
+        first = self.connect()
+        first_id = self.enqueue(first, q, {"n": 1}, {"idempotency_key": "race"})
+        second = self.connect(autocommit=True)
+        pid = second.info.backend_pid
+        box = {}
+
+        def repeat():
+            box["id"] = self.enqueue(second, q, {"n": 1}, {"idempotency_key": "race"})
+
+        t = threading.Thread(target=repeat, daemon=True)
+        t.start()
+        watcher = self.connect(autocommit=True)
+        poll_until(lambda: watcher.execute("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s",
+                                           (pid,)).fetchone()[0], 10,
+                   message="the repeat to wait for the first transaction")
+        first.commit()
+        t.join(10)
+        self.assertEqual(box.get("id"), first_id)
+        self.assertEqual(self.server.counts(q)["queued"], 1)
+
     # ---- validation -------------------------------------------------------
 
     def test_every_bad_option_names_its_field_with_the_http_message(self):
