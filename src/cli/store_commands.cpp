@@ -40,8 +40,9 @@ int run_migrate(const MigrateArgs& args) {
 void add_store_commands(CLI::App& app) {
   auto migrate = std::make_shared<MigrateArgs>();
   auto* cmd = app.add_subcommand(
-      "migrate", "Create or upgrade Errand's schema in PostgreSQL, then exit (servers also do it "
-                 "at start)");
+      "migrate",
+      "Create or upgrade Errand's schema in PostgreSQL, then exit (servers also do it "
+      "at start)");
   cmd->add_option("--store", migrate->store,
                   "postgres://USER:PASSWORD@HOST:PORT/DB?schema=errand (also ERRAND_STORE)")
       ->envname("ERRAND_STORE");

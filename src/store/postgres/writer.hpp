@@ -39,6 +39,7 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -149,8 +150,9 @@ class Writer {
  public:
   // `db`: connected (schema migrated). `conninfo` and `schema` are for
   // reconnecting; `channel` is the NOTIFY channel.
+  // `before_commit`: a test's fault hook, called just before each COMMIT.
   Writer(std::unique_ptr<Conn> db, std::string conninfo, std::string schema, StoreOptions options,
-         Notifier& notifier);
+         Notifier& notifier, std::function<void()> before_commit = {});
   ~Writer();
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
@@ -192,6 +194,7 @@ class Writer {
   const std::string channel_;
   const StoreOptions options_;
   Notifier& notifier_;
+  std::function<void()> before_commit_;
   QueueBook queues_;
 
   std::atomic<bool> connected_{true};
