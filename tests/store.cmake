@@ -44,3 +44,8 @@ errand_gtest(store_sqlite_test
   SOURCES ${PROJECT_SOURCE_DIR}/src/store/sqlite/sqlite_store_test.cpp
           ${PROJECT_SOURCE_DIR}/src/store/sqlite/migration_test.cpp
   LIBS errand_store_sqlite SQLite::SQLite3)
+
+# The backend-independent store code (src/store/common), without a database.
+errand_gtest(store_common_test
+  SOURCES ${PROJECT_SOURCE_DIR}/src/store/common/common_test.cpp
+  LIBS errand_store_common)
