@@ -4,7 +4,7 @@
 # (test_postgres_cluster.py tests the PostgreSQL fixture: postgres.cmake has it.)
 file(GLOB errand_integration_tests CONFIGURE_DEPENDS
      ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_*.py)
-list(FILTER errand_integration_tests EXCLUDE REGEX "/test_postgres_cluster\\.py$")
+list(FILTER errand_integration_tests EXCLUDE REGEX "/test_(postgres_cluster|store_copy)\\.py$")
 foreach(test_file IN LISTS errand_integration_tests)
   get_filename_component(test_name ${test_file} NAME_WE)
   string(REGEX REPLACE "^test_" "" test_name ${test_name})
@@ -19,6 +19,16 @@ endforeach()
 set_tests_properties(integration.examples PROPERTIES
                      FIXTURES_REQUIRED cpp_worker_package
                      ENVIRONMENT "ERRAND_BIN=$<TARGET_FILE:errand>;PYTHONDONTWRITEBYTECODE=1;ERRAND_CPP_WORKER=${ERRAND_CPP_WORKER}")
+
+# errand copy: SQLite into PostgreSQL (needs the fixture and the Python with psycopg).
+add_test(NAME integration.store_copy
+         COMMAND ${ERRAND_PG_PYTHON} -m unittest -v test_store_copy
+         WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+set_tests_properties(integration.store_copy PROPERTIES
+                     FIXTURES_REQUIRED postgres
+                     ENVIRONMENT "ERRAND_BIN=$<TARGET_FILE:errand>;PYTHONDONTWRITEBYTECODE=1;ERRAND_TEST_POSTGRES_URL_FILE=${ERRAND_PG_URL_FILE}"
+                     TIMEOUT 300
+                     LABELS "integration;postgres")
 
 # The suites whose behaviour is the store's, once more on PostgreSQL
 # (ERRAND_TEST_STORE=postgres: each server in a schema of its own in the

@@ -44,3 +44,8 @@ errand_gtest(store_sqlite_test
   SOURCES ${PROJECT_SOURCE_DIR}/src/store/sqlite/sqlite_store_test.cpp
           ${PROJECT_SOURCE_DIR}/src/store/sqlite/migration_test.cpp
   LIBS errand_store_sqlite SQLite::SQLite3)
+
+# errand copy: the COPY text encoding (the copy itself: tests/integration/test_store_copy.py).
+errand_gtest(store_copy_text_test
+  SOURCES ${PROJECT_SOURCE_DIR}/src/store/copy/copy_text_test.cpp
+  LIBS errand_store_copy)
