@@ -122,6 +122,23 @@ void print_summary(const store::copy::CopySummary& s, const StoreChoice& to) {
   }
 }
 
+// libpq's messages may run over several lines ("…failed: Connection
+// refused\n\tIs the server running…"): a failure is reported on one.
+std::string one_line(std::string message) {
+  std::string out;
+  bool space = false;
+  for (const char c : message) {
+    if (c == '\n' || c == '\t' || c == '\r') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += out.back() == '.' || out.back() == ':' ? " " : "; ";
+    space = false;
+    out += c;
+  }
+  return out;
+}
+
 int run_copy(const CopyArgs& args) {
   auto ends = copy_ends(args);
   if (!ends) {
@@ -140,7 +157,7 @@ int run_copy(const CopyArgs& args) {
                                                        .schema = to.schema,
                                                        .shown = to.shown});
   if (!summary) {
-    std::cerr << "errand: " << summary.error().message << "\n";
+    std::cerr << "errand: " << one_line(summary.error().message) << "\n";
     return 1;
   }
   print_summary(*summary, to);

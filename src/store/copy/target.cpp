@@ -20,7 +20,8 @@ std::string libpq_error(PGconn* conn) {
 std::string counted(std::int64_t n, std::string_view table) {
   std::string noun(table);
   if (n == 1 && noun.ends_with('s')) noun.pop_back();
-  return fmt::format("{}{} {}", n, n > 1000 ? "+" : "", noun);
+  if (n > 1000) return fmt::format("over 1000 {}", noun);
+  return fmt::format("{} {}", n, noun);
 }
 
 }  // namespace
