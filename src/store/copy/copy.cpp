@@ -106,9 +106,9 @@ core::Error mismatch(std::string what) {
                                       what));
 }
 
-// Every table's rows, then the job counts per queue and state.
-core::Result<void> verify(sqlite::Db& db, postgres::Conn& conn,
-                          const std::map<std::string_view, std::int64_t>& copied) {
+// Every table's rows, then the job counts per queue and state (returned).
+core::Result<QueueStateCounts> verify(sqlite::Db& db, postgres::Conn& conn,
+                                      const std::map<std::string_view, std::int64_t>& copied) {
   for (const auto& [table, n] : copied) {
     auto there = integer_of(conn, "copy_count", fmt::format("SELECT count(*) FROM {}", table));
     if (!there) return there.error();
@@ -121,7 +121,7 @@ core::Result<void> verify(sqlite::Db& db, postgres::Conn& conn,
   auto to = target_counts(conn);
   if (!to) return to.error();
   if (*from != *to) return mismatch("the job counts per queue and state differ");
-  return {};
+  return from;
 }
 
 void summarize(const QueueStateCounts& counts, CopySummary& s) {
@@ -158,15 +158,14 @@ core::Result<CopySummary> copy_all(sqlite::Db& db, postgres::Conn& conn,
   auto queues = integer_of(conn, "copy_count", "SELECT count(*) FROM queues");
   if (!queues) return queues.error();
   copied["queues"] = *queues;  // recount_queues may have added some
-  if (auto checked = verify(db, conn, copied); !checked) return checked.error();
+  auto counts = verify(db, conn, copied);
+  if (!counts) return counts.error();
 
   auto legacy = integer_of(db, "SELECT count(*) FROM jobs WHERE legacy_id IS NOT NULL");
   if (!legacy) return legacy.error();
   auto secret = integer_of(conn, "copy_count",
                            "SELECT count(*) FROM settings WHERE name = 'token_secret'");
   if (!secret) return secret.error();
-  auto counts = source_counts(db);
-  if (!counts) return counts.error();
   summarize(*counts, s);
   s.jobs = copied["jobs"];
   s.job_logs = copied["job_logs"];

@@ -27,6 +27,7 @@ struct Column {
 
 struct Table {
   std::string_view name;
+  std::string_view noun;  // one row, for messages: "job log"
   // The SQLite rows to copy: a WHERE clause (may be empty) and the order.
   std::string_view where;
   std::string_view order_by;
@@ -39,32 +40,32 @@ inline constexpr Kind B = Kind::boolean;
 
 // Every table, in copy order (jobs before the rows that refer to them).
 inline const std::array<Table, 8> kTables = {{
-    {"jobs", "", "id",
+    {"jobs", "job", "", "id",
      {{"id", I}, {"queue", T}, {"type", T}, {"payload", T}, {"state", I}, {"priority", I},
       {"run_at", I}, {"created_at", I}, {"started_at", I}, {"finished_at", I}, {"attempt", I},
       {"max_attempts", I}, {"timeout_ms", I}, {"idempotency_key", T}, {"tags", T},
       {"progress", T}, {"result", T}, {"errors", T}, {"lease_id", T}, {"worker", T},
       {"lease_expires_at", I}, {"cancel_requested", B}}},
-    {"job_logs", "job_id IN (SELECT id FROM jobs)", "job_id, attempt",
+    {"job_logs", "job log", "job_id IN (SELECT id FROM jobs)", "job_id, attempt",
      {{"job_id", I}, {"attempt", I}, {"at", I}, {"log", T}}},
-    {"job_push", "job_id IN (SELECT id FROM jobs)", "job_id",
+    {"job_push", "push record", "job_id IN (SELECT id FROM jobs)", "job_id",
      {{"job_id", I}, {"continuations", I}, {"deferrals", I}, {"state", T}}},
-    {"queues", "", "name",
+    {"queues", "queue", "", "name",
      {{"name", T}, {"paused", B}, {"processed", I}, {"failed", I}, {"n_scheduled", I},
       {"n_queued", I}, {"n_running", I}, {"n_succeeded", I}, {"n_failed", I}, {"n_dead", I},
       {"n_cancelled", I}, {"concurrency", I}, {"rate_limit", I}, {"rate_per_ms", I},
       {"default_priority", I}, {"default_max_attempts", I}, {"default_timeout_ms", I},
       {"push_url", T}, {"push_timeout_ms", I}, {"push_concurrency", I}, {"push_headers", T},
       {"push_secret", T}, {"push_secret_prev", T}, {"push_secret_prev_until", I}}},
-    {"schedules", "", "name",
+    {"schedules", "schedule", "", "name",
      {{"name", T}, {"cron", T}, {"timezone", T}, {"queue", T}, {"type", T}, {"payload", T},
       {"priority", I}, {"max_attempts", I}, {"overlap", B}, {"paused", B}, {"catch_up_ms", I},
       {"source", T}, {"created_at", I}, {"updated_at", I}, {"fired_through", I},
       {"last_fired_at", I}, {"last_job_id", T}}},
-    {"schedule_fires", "", "schedule, fire_at",
+    {"schedule_fires", "schedule fire", "", "schedule, fire_at",
      {{"schedule", T}, {"fire_at", I}, {"job_id", T}}},
-    {"stats_samples", "", "at", {{"at", I}, {"totals", T}}},
-    {"settings", "", "name", {{"name", T}, {"value", T}}},
+    {"stats_samples", "throughput sample", "", "at", {{"at", I}, {"totals", T}}},
+    {"settings", "setting", "", "name", {{"name", T}, {"value", T}}},
 }};
 
 }  // namespace errand::store::copy

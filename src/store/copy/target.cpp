@@ -17,11 +17,9 @@ std::string libpq_error(PGconn* conn) {
 }
 
 // "12 jobs", "1 queue": for the refusal's message.
-std::string counted(std::int64_t n, std::string_view table) {
-  std::string noun(table);
-  if (n == 1 && noun.ends_with('s')) noun.pop_back();
-  if (n > 1000) return fmt::format("over 1000 {}", noun);
-  return fmt::format("{} {}", n, noun);
+std::string counted(std::int64_t n, std::string_view noun) {
+  if (n > 1000) return fmt::format("over 1000 {}s", noun);
+  return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
 }
 
 }  // namespace
@@ -40,7 +38,7 @@ core::Result<void> lock_and_check_empty(postgres::Conn& conn, const std::string&
     auto n = integer_of(conn, "copy_target_rows",
                         fmt::format("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT 1001) AS r", t.name));
     if (!n) return n.error();
-    if (*n > 0) held.push_back(counted(*n, t.name));
+    if (*n > 0) held.push_back(counted(*n, t.noun));
   }
   if (held.empty()) return {};
   return core::make_error(
