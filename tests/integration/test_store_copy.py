@@ -202,11 +202,12 @@ class StoreCopyTest(ErrandTestCase):
     def test_a_data_directory_from_before_the_secret_moved_keeps_its_tokens(self):
         with SqliteServer(data_dir=self.data, keys=[ADMIN]) as old:
             answer = old.enqueue("q")
-        # What an older version left: the secret only in <dir>/secret.
+        # What schema version 9 left: no settings table, the secret in <dir>/secret.
         db = sqlite3.connect(os.path.join(self.data, "errand.db"))
         secret = db.execute("SELECT value FROM settings WHERE name = 'token_secret'").fetchone()[0]
         with db:
-            db.execute("DELETE FROM settings")
+            db.execute("DROP TABLE settings")
+            db.execute("UPDATE schema_version SET version = 9")
         db.close()
         with open(os.path.join(self.data, "secret"), "w") as f:
             f.write(secret)
@@ -214,6 +215,7 @@ class StoreCopyTest(ErrandTestCase):
         done = self.copy(schema)
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertIn("the token secret came from the data directory's secret file", done.stdout)
+        self.assertIn("the SQLite database was migrated from schema version 9 to 10 first", done.stdout)
         with PostgresServer(store_url(schema), keys=[ADMIN]) as new:
             r = new.request("GET", f"/v1/jobs/{answer['id']}?token={answer['token']}", key=None)
             self.assertEqual(r.status, 200, r.body)
@@ -248,6 +250,13 @@ class StoreCopyTest(ErrandTestCase):
         self.assertIn("cannot connect to PostgreSQL", unreachable.stderr)
         self.assertNotIn("hunter2", unreachable.stderr)
         self.assertEqual(len(unreachable.stderr.strip().splitlines()), 1, unreachable.stderr)
+        db = sqlite3.connect(os.path.join(self.data, "errand.db"))
+        with db:
+            db.execute("UPDATE schema_version SET version = 99")
+        db.close()
+        newer = self.copy(self.new_schema())
+        self.assertEqual(newer.returncode, 1, newer.stderr)
+        self.assertIn("newer than this server's", newer.stderr)
 
     def test_jobs_with_a_legacy_id_keep_their_integer_id(self):
         with SqliteServer(data_dir=self.data) as old:
