@@ -54,8 +54,9 @@ core::Result<std::pair<StoreChoice, StoreChoice>> copy_ends(const CopyArgs& args
   auto from = parse_store(args.from, "--from");
   if (!from) return from.error();
   if (from->kind != StoreChoice::Kind::sqlite) {
-    return core::invalid("--from", "--from must be a SQLite data directory (sqlite:DIR): errand "
-                                   "copy moves a SQLite store into PostgreSQL");
+    return core::invalid("--from",
+                         "--from must be a SQLite data directory (sqlite:DIR): errand "
+                         "copy moves a SQLite store into PostgreSQL");
   }
   auto to = parse_store(args.to, "--to");
   if (!to) return to.error();
@@ -84,16 +85,17 @@ std::string jobs_line(const store::copy::CopySummary& s) {
 void print_summary(const store::copy::CopySummary& s, const StoreChoice& to) {
   std::cout << jobs_line(s) << "\n";
   const double seconds = static_cast<double>(s.took.count()) / 1000.0;
-  std::cout << fmt::format("into schema {} of {} in {:.2f}s ({:.0f} jobs/s); also {} job logs, "
-                           "{} push records, {} schedule fires, {} throughput samples, {} "
-                           "setting{}\n",
-                           to.schema, to.shown, seconds,
-                           seconds > 0 ? static_cast<double>(s.jobs) / seconds : 0.0, s.job_logs,
-                           s.job_push, s.schedule_fires, s.stats_samples, s.settings,
-                           s.settings == 1 ? "" : "s");
+  std::cout << fmt::format(
+      "into schema {} of {} in {:.2f}s ({:.0f} jobs/s); also {} job logs, "
+      "{} push records, {} schedule fires, {} throughput samples, {} "
+      "setting{}\n",
+      to.schema, to.shown, seconds, seconds > 0 ? static_cast<double>(s.jobs) / seconds : 0.0,
+      s.job_logs, s.job_push, s.schedule_fires, s.stats_samples, s.settings,
+      s.settings == 1 ? "" : "s");
   if (s.sqlite_version_before < s.sqlite_version) {
-    std::cout << fmt::format("the SQLite database was migrated from schema version {} to {} first\n",
-                             s.sqlite_version_before, s.sqlite_version);
+    std::cout << fmt::format(
+        "the SQLite database was migrated from schema version {} to {} first\n",
+        s.sqlite_version_before, s.sqlite_version);
   }
   if (s.token_secret_from_file) {
     std::cout << "the token secret came from the data directory's secret file\n";
@@ -108,8 +110,7 @@ void print_summary(const store::copy::CopySummary& s, const StoreChoice& to) {
     std::cout << fmt::format(
         "{} job{} made before SQLite schema version 7 had a 26-character id: on PostgreSQL "
         "only the 13-character id finds {} (tokens naming the old id no longer work)\n",
-        s.legacy_id_jobs, s.legacy_id_jobs == 1 ? "" : "s",
-        s.legacy_id_jobs == 1 ? "it" : "them");
+        s.legacy_id_jobs, s.legacy_id_jobs == 1 ? "" : "s", s.legacy_id_jobs == 1 ? "it" : "them");
   }
   if (s.orphan_rows > 0) {
     std::cout << fmt::format("left out {} log or push row{} of jobs that no longer exist\n",
@@ -169,8 +170,9 @@ int run_copy(const CopyArgs& args) {
 void add_store_commands(CLI::App& app) {
   auto migrate = std::make_shared<MigrateArgs>();
   auto* cmd = app.add_subcommand(
-      "migrate", "Create or upgrade Errand's schema in PostgreSQL, then exit (servers also do it "
-                 "at start)");
+      "migrate",
+      "Create or upgrade Errand's schema in PostgreSQL, then exit (servers also do it "
+      "at start)");
   cmd->add_option("--store", migrate->store,
                   "postgres://USER:PASSWORD@HOST:PORT/DB?schema=errand (also ERRAND_STORE)")
       ->envname("ERRAND_STORE");
@@ -178,8 +180,9 @@ void add_store_commands(CLI::App& app) {
 
   auto copy = std::make_shared<CopyArgs>();
   auto* copy_cmd = app.add_subcommand(
-      "copy", "Copy every job, queue, schedule and the token secret of a stopped SQLite server "
-              "into an empty PostgreSQL schema, in one transaction");
+      "copy",
+      "Copy every job, queue, schedule and the token secret of a stopped SQLite server "
+      "into an empty PostgreSQL schema, in one transaction");
   copy_cmd->add_option("--from", copy->from, "sqlite:DIR: the data directory of a stopped server");
   copy_cmd->add_option("--to", copy->to,
                        "postgres://USER:PASSWORD@HOST:PORT/DB?schema=NAME: an empty schema "

@@ -64,8 +64,7 @@ core::Result<std::int64_t> copy_table(sqlite::Db& db, postgres::Conn& conn, cons
 // its `secret` file: it goes where the new servers look for it.
 core::Result<bool> add_legacy_secret(sqlite::Db& db, postgres::Conn& conn,
                                      const std::optional<std::string>& legacy) {
-  auto in_settings =
-      integer_of(db, "SELECT count(*) FROM settings WHERE name = 'token_secret'");
+  auto in_settings = integer_of(db, "SELECT count(*) FROM settings WHERE name = 'token_secret'");
   if (!in_settings) return in_settings.error();
   if (*in_settings > 0 || !legacy) return false;
   static const postgres::Statement kPut{
@@ -76,12 +75,12 @@ core::Result<bool> add_legacy_secret(sqlite::Db& db, postgres::Conn& conn,
 
 core::Result<QueueStateCounts> source_counts(sqlite::Db& db) {
   QueueStateCounts counts;
-  auto rows = for_each_row(db, "SELECT queue, state, count(*) FROM jobs GROUP BY queue, state",
-                           [&](const sqlite::Query& q) -> core::Result<void> {
-                             counts[{std::string(q.text_at(0)), static_cast<int>(q.int_at(1))}] =
-                                 q.int_at(2);
-                             return {};
-                           });
+  auto rows = for_each_row(
+      db, "SELECT queue, state, count(*) FROM jobs GROUP BY queue, state",
+      [&](const sqlite::Query& q) -> core::Result<void> {
+        counts[{std::string(q.text_at(0)), static_cast<int>(q.int_at(1))}] = q.int_at(2);
+        return {};
+      });
   if (!rows) return rows.error();
   return counts;
 }
@@ -163,8 +162,8 @@ core::Result<CopySummary> copy_all(sqlite::Db& db, postgres::Conn& conn,
 
   auto legacy = integer_of(db, "SELECT count(*) FROM jobs WHERE legacy_id IS NOT NULL");
   if (!legacy) return legacy.error();
-  auto secret = integer_of(conn, "copy_count",
-                           "SELECT count(*) FROM settings WHERE name = 'token_secret'");
+  auto secret =
+      integer_of(conn, "copy_count", "SELECT count(*) FROM settings WHERE name = 'token_secret'");
   if (!secret) return secret.error();
   summarize(*counts, s);
   s.jobs = copied["jobs"];

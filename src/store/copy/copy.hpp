@@ -65,8 +65,8 @@ struct CopySummary {
   std::int64_t orphan_rows = 0;
   // Queues whose stored job counts disagreed with their jobs (recomputed).
   std::vector<std::string> recounted_queues;
-  int sqlite_version_before = 0;  // < sqlite_version when the copy migrated it first
-  int sqlite_version = 0;         // the version it has now (the latest)
+  int sqlite_version_before = 0;      // < sqlite_version when the copy migrated it first
+  int sqlite_version = 0;             // the version it has now (the latest)
   std::chrono::milliseconds took{0};  // the PostgreSQL transaction, BEGIN to COMMIT
 };
 

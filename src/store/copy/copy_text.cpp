@@ -10,8 +10,11 @@ void append_copy_text(std::string& row, std::string_view text) {
   std::size_t from = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
-    const char* escaped = c == '\\' ? "\\\\" : c == '\t' ? "\\t" : c == '\n' ? "\\n"
-                                         : c == '\r' ? "\\r" : nullptr;
+    const char* escaped = c == '\\'   ? "\\\\"
+                          : c == '\t' ? "\\t"
+                          : c == '\n' ? "\\n"
+                          : c == '\r' ? "\\r"
+                                      : nullptr;
     if (!escaped) continue;
     row.append(text.substr(from, i - from));
     row += escaped;

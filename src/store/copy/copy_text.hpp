@@ -15,6 +15,8 @@ void append_copy_text(std::string& row, std::string_view text);
 // Appends the decimal form of `value`.
 void append_copy_integer(std::string& row, std::int64_t value);
 // Appends COPY's NULL marker.
-inline void append_copy_null(std::string& row) { row += "\\N"; }
+inline void append_copy_null(std::string& row) {
+  row += "\\N";
+}
 
 }  // namespace errand::store::copy

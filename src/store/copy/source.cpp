@@ -59,8 +59,9 @@ core::Result<Source> open_source(const std::string& dir) {
   return Source{.db = std::move(*db), .version_before = *version};
 }
 
-core::Result<std::int64_t> for_each_row(sqlite::Db& db, const std::string& sql,
-                                        const std::function<core::Result<void>(const sqlite::Query&)>& row) {
+core::Result<std::int64_t> for_each_row(
+    sqlite::Db& db, const std::string& sql,
+    const std::function<core::Result<void>(const sqlite::Query&)>& row) {
   auto prepared = db.prepare(sql, "copy_read");
   if (!prepared) return prepared.error();
   sqlite::Stmt stmt(db, *prepared, "copy_read");

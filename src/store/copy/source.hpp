@@ -26,8 +26,9 @@ core::Result<Source> open_source(const std::string& dir);
 
 // Runs `sql`, calling `row` on each row (an error from it stops the run and
 // is returned); returns how many rows there were.
-core::Result<std::int64_t> for_each_row(sqlite::Db& db, const std::string& sql,
-                                        const std::function<core::Result<void>(const sqlite::Query&)>& row);
+core::Result<std::int64_t> for_each_row(
+    sqlite::Db& db, const std::string& sql,
+    const std::function<core::Result<void>(const sqlite::Query&)>& row);
 
 // The single integer `sql` selects (0 for NULL).
 core::Result<std::int64_t> integer_of(sqlite::Db& db, const std::string& sql);

@@ -39,6 +39,8 @@ inline constexpr Kind T = Kind::text;
 inline constexpr Kind B = Kind::boolean;
 
 // Every table, in copy order (jobs before the rows that refer to them).
+// (Not clang-formatted: a line per group of columns reads better than one per column.)
+// clang-format off
 inline const std::array<Table, 8> kTables = {{
     {"jobs", "job", "", "id",
      {{"id", I}, {"queue", T}, {"type", T}, {"payload", T}, {"state", I}, {"priority", I},
@@ -67,5 +69,6 @@ inline const std::array<Table, 8> kTables = {{
     {"stats_samples", "throughput sample", "", "at", {{"at", I}, {"totals", T}}},
     {"settings", "setting", "", "name", {{"name", T}, {"value", T}}},
 }};
+// clang-format on
 
 }  // namespace errand::store::copy

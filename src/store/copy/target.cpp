@@ -28,15 +28,17 @@ core::Result<void> lock_and_check_empty(postgres::Conn& conn, const std::string&
                                         const std::string& shown) {
   std::vector<std::string> names;
   for (const auto& t : kTables) names.emplace_back(t.name);
-  if (auto locked = conn.exec(fmt::format("LOCK TABLE {} IN EXCLUSIVE MODE", fmt::join(names, ", ")));
+  if (auto locked =
+          conn.exec(fmt::format("LOCK TABLE {} IN EXCLUSIVE MODE", fmt::join(names, ", ")));
       !locked) {
     return locked.error();
   }
   // Counting stops at 1001 rows: enough to say what is there.
   std::vector<std::string> held;
   for (const auto& t : kTables) {
-    auto n = integer_of(conn, "copy_target_rows",
-                        fmt::format("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT 1001) AS r", t.name));
+    auto n =
+        integer_of(conn, "copy_target_rows",
+                   fmt::format("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT 1001) AS r", t.name));
     if (!n) return n.error();
     if (*n > 0) held.push_back(counted(*n, t.noun));
   }
@@ -56,8 +58,8 @@ core::Result<CopyIn> CopyIn::start(postgres::Conn& conn, std::string_view table,
   const bool ok = r && PQresultStatus(r) == PGRES_COPY_IN;
   if (r) PQclear(r);
   if (!ok) {
-    return core::make_error(core::errc::internal,
-                            fmt::format("cannot copy into {}: {}", table, libpq_error(conn.handle())));
+    return core::make_error(core::errc::internal, fmt::format("cannot copy into {}: {}", table,
+                                                              libpq_error(conn.handle())));
   }
   CopyIn in(conn);
   in.buffer_.reserve(kSendAt + (64 << 10));
@@ -85,23 +87,24 @@ core::Result<void> CopyIn::finish() {
   if (auto sent = send(); !sent) return sent;
   PGconn* c = conn_->handle();
   if (PQputCopyEnd(c, nullptr) != 1) {
-    return core::make_error(core::errc::unavailable,
-                            fmt::format("the database connection was lost during COPY: {}",
-                                        libpq_error(c)));
+    return core::make_error(
+        core::errc::unavailable,
+        fmt::format("the database connection was lost during COPY: {}", libpq_error(c)));
   }
   std::string failure;
   while (PGresult* r = PQgetResult(c)) {
     if (PQresultStatus(r) != PGRES_COMMAND_OK && failure.empty()) {
       failure = PQresultErrorMessage(r);
-      while (!failure.empty() && (failure.back() == '\n' || failure.back() == ' ')) failure.pop_back();
+      while (!failure.empty() && (failure.back() == '\n' || failure.back() == ' '))
+        failure.pop_back();
     }
     PQclear(r);
   }
   if (failure.empty()) return {};
   // The COPY's first line of context is enough; the rest repeats the row.
-  return core::make_error(core::errc::internal,
-                          fmt::format("PostgreSQL refused the copied rows: {}",
-                                      failure.substr(0, failure.find('\n'))));
+  return core::make_error(
+      core::errc::internal,
+      fmt::format("PostgreSQL refused the copied rows: {}", failure.substr(0, failure.find('\n'))));
 }
 
 core::Result<void> set_job_seq(postgres::Conn& conn, const std::string& schema) {
@@ -146,9 +149,9 @@ core::Result<std::int64_t> integer_of(postgres::Conn& conn, const char* name, st
   if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
     const std::string message = r ? PQresultErrorMessage(r) : libpq_error(conn.handle());
     if (r) PQclear(r);
-    return core::make_error(core::errc::internal,
-                            fmt::format("PostgreSQL error in {}: {}", name,
-                                        message.substr(0, message.find('\n'))));
+    return core::make_error(
+        core::errc::internal,
+        fmt::format("PostgreSQL error in {}: {}", name, message.substr(0, message.find('\n'))));
   }
   const std::int64_t value =
       PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) ? std::stoll(PQgetvalue(r, 0, 0)) : 0;
