@@ -282,6 +282,24 @@ class StoreCopyTest(ErrandTestCase):
             self.assertEqual(new.get_job(kept)["queue"], "q")
             self.assertEqual(new.request("GET", f"/v1/jobs/{legacy}").status, 404)
 
+    def test_queue_counts_that_disagree_with_the_jobs_are_recomputed(self):
+        with SqliteServer(data_dir=self.data) as old:
+            old.enqueue("q")
+            old.enqueue("q")
+            old.enqueue("gone")
+        db = sqlite3.connect(os.path.join(self.data, "errand.db"))
+        with db:
+            db.execute("UPDATE queues SET n_queued = 7 WHERE name = 'q'")
+            db.execute("DELETE FROM queues WHERE name = 'gone'")
+        db.close()
+        schema = self.new_schema()
+        done = self.copy(schema)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("recounted the jobs of queues", done.stdout)
+        with PostgresServer(store_url(schema)) as new:
+            self.assertEqual(new.counts("q")["queued"], 2)
+            self.assertEqual(new.counts("gone")["queued"], 1)
+
     @unittest.skipUnless(os.environ.get("ERRAND_COPY_BENCH_JOBS"), "set ERRAND_COPY_BENCH_JOBS=N to time a copy of N jobs")
     def test_copy_speed(self):
         """Times the copy of N jobs written straight into a server's database."""

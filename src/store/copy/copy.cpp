@@ -154,9 +154,11 @@ core::Result<CopySummary> copy_all(sqlite::Db& db, postgres::Conn& conn,
   if (auto seq = set_job_seq(conn, options.schema); !seq) return seq.error();
   auto recounted = recount_queues(conn);
   if (!recounted) return recounted.error();
-  auto queues = integer_of(conn, "copy_count", "SELECT count(*) FROM queues");
+  // recount_queues added a row for any queue that had jobs but none.
+  auto queues =
+      integer_of(db, "SELECT count(*) FROM (SELECT name FROM queues UNION SELECT queue FROM jobs)");
   if (!queues) return queues.error();
-  copied["queues"] = *queues;  // recount_queues may have added some
+  copied["queues"] = *queues;
   auto counts = verify(db, conn, copied);
   if (!counts) return counts.error();
 
