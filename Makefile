@@ -65,7 +65,7 @@ bench: deps
 # then every peer and Errand's two variants. Table: build/bench-peers/RESULTS-table.md.
 PEERS_SRC ?= ../shared/bench-peers
 PEERS_DIR := build/bench-peers
-PEERS ?= beanstalkd bullmq celery pgboss graphile errand
+PEERS ?= beanstalkd bullmq celery pgboss graphile errand errand-pg
 
 bench-peers: deps
 	@cmake --preset release >/dev/null
@@ -73,8 +73,8 @@ bench-peers: deps
 	@mkdir -p $(PEERS_DIR) && chmod -R u+w $(PEERS_DIR)
 	@tar -C $(PEERS_SRC) --exclude=./results --exclude=./run -cf - . | tar -C $(PEERS_DIR) -xf -
 	@chmod -R u+w $(PEERS_DIR)
-	@cp bench/peers/peer_errand.py bench/peers/peer_errand.sh $(PEERS_DIR)/
-	@grep -q '"errand"' $(PEERS_DIR)/report.py || sed -i 's/^ORDER = \[/ORDER = ["errand", /' $(PEERS_DIR)/report.py
+	@cp bench/peers/peer_errand.py bench/peers/peer_errand.sh bench/peers/peer_errand-pg.sh $(PEERS_DIR)/
+	@grep -q '"errand"' $(PEERS_DIR)/report.py || sed -i 's/^ORDER = \[/ORDER = ["errand", "errand-pg", /' $(PEERS_DIR)/report.py
 	@INSTALL=$${INSTALL:-1} ERRAND_VERSION="errand $$(git describe --always --dirty)" \
 	  ERRAND_BIN=$(CURDIR)/build/release/errand \
 	  ERRAND_PEER_WORKER=$(CURDIR)/build/release/bench/errand-peer-worker \

@@ -62,6 +62,9 @@ int run(Settings s, std::vector<std::string> workloads, bool json) {
   if (s.server.empty()) warn_if_tmpfs();
   note(s.server.empty() ? "server: " + s.errand + ", a fresh one per measurement"
                         : "server: " + s.server);
+  if (!s.store.empty() && s.server.empty()) {
+    note("store: PostgreSQL, a fresh schema per server (every acknowledgement committed)");
+  }
   std::vector<Measurement> all;
   auto emit = [&](Measurement m) {
     note(fmt::format("{} {}: {} ({})", m.workload, m.name, m.result, m.detail));
@@ -139,6 +142,9 @@ int main(int argc, char** argv) {
                  "Use this running server instead (D is skipped; P needs it started with "
                  "--push-allow-private)");
   app.add_option("--errand", s.errand, "errand binary to start (default: the one beside this)");
+  app.add_option("--store", s.store,
+                 "Run the servers on PostgreSQL: a postgres:// URL (without schema); each server "
+                 "gets a fresh schema, dropped afterwards with psql");
   app.add_option("--key", s.key, "API key for --server")->envname("ERRAND_KEY");
   try {
     app.parse(argc, argv);

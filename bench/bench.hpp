@@ -29,6 +29,7 @@ using Clock = std::chrono::steady_clock;
 struct Settings {
   std::string server;  // empty: start our own for each measurement
   std::string errand;  // the errand binary to start
+  std::string store;   // empty: SQLite; else a postgres:// URL (each server its own schema)
   std::string key;
   std::int64_t jobs = 100'000;     // A and B
   std::int64_t one_jobs = 20'000;  // A one-by-one on 1 connection (at most `jobs`): fsync-bound

@@ -17,8 +17,8 @@ Target::Target(const Settings& s, std::vector<std::string> server_args) {
     url_ = s.server;
     return;
   }
-  own_ =
-      std::make_unique<ServerProcess>(s.errand, std::chrono::seconds(30), std::move(server_args));
+  own_ = std::make_unique<ServerProcess>(s.errand, std::chrono::seconds(30), std::move(server_args),
+                                         s.store);
   url_ = own_->url();
 }
 

@@ -38,8 +38,11 @@ class ServerProcess {
   // then `extra_args` (e.g. "--push-allow-private"; kept for restart()), and
   // waits up to `timeout` for its "errand listening on URL" line. Throws
   // std::runtime_error (with the server's output so far) on failure.
+  // With a `store_url` (a postgres:// URL without `schema`), the server keeps
+  // its jobs there instead, in a fresh schema of its own, dropped (with psql)
+  // when this object goes away.
   ServerProcess(std::string errand_path, std::chrono::seconds timeout,
-                std::vector<std::string> extra_args = {});
+                std::vector<std::string> extra_args = {}, std::string store_url = {});
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -51,7 +54,9 @@ class ServerProcess {
   std::chrono::steady_clock::time_point spawned_at() const noexcept { return spawned_at_; }
 
   ProcessMemory memory() const { return process_memory(pid_); }
-  std::int64_t data_bytes() const { return directory_bytes(data_dir_); }
+  // The data directory's size, or on PostgreSQL the schema's tables and
+  // indexes (pg_total_relation_size, through psql).
+  std::int64_t data_bytes() const;
 
   // SIGKILL, reaped; the data directory stays.
   void kill9();
@@ -66,6 +71,8 @@ class ServerProcess {
 
   std::string errand_path_;
   std::vector<std::string> extra_args_;
+  std::string store_url_;  // empty: SQLite in data_dir_
+  std::string schema_;
   pid_t pid_ = -1;
   int out_fd_ = -1;
   std::string temp_dir_;

@@ -12,7 +12,8 @@ build_pkgs=(
 # The browser tests drive Debian's chromium with playwright-core (from npm,
 # pinned in tests/browser/package-lock.json). The PostgreSQL tests start
 # throwaway clusters of postgresql-15 (scripts/pg-cluster.sh) and reach them
-# from Python with psycopg.
+# from Python with psycopg, from psql, and (the SQL enqueue test) from Node's
+# pg client (npm, pinned in tests/sql-enqueue/package-lock.json).
 test_pkgs=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3 curl clang-format
   chromium fonts-dejavu-core postgresql-15 python3-psycopg)
 mode="${1:-build}"
@@ -47,4 +48,6 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 npm_install "$root/web" uplot
 # The browser tests drive chromium with playwright-core.
 [ "$mode" = test ] && npm_install "$root/tests/browser" playwright-core
+# The SQL enqueue test runs an app transaction through Node's pg client.
+[ "$mode" = test ] && npm_install "$root/tests/sql-enqueue" pg
 exit 0

@@ -1,10 +1,11 @@
 # Integration tests: Python unittest suites that start the real `errand` binary
 # on a free loopback port and speak HTTP to it (tests/integration/harness.py).
 # Every tests/integration/test_*.py is one ctest test, labelled `integration`.
-# (test_postgres_cluster.py tests the PostgreSQL fixture: postgres.cmake has it.)
+# (test_postgres_cluster.py tests the PostgreSQL fixture: postgres.cmake has it;
+# test_sql_enqueue.py and test_store_copy.py need PostgreSQL: registered below.)
 file(GLOB errand_integration_tests CONFIGURE_DEPENDS
      ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_*.py)
-list(FILTER errand_integration_tests EXCLUDE REGEX "/test_(postgres_cluster|store_copy)\\.py$")
+list(FILTER errand_integration_tests EXCLUDE REGEX "/test_(postgres_cluster|sql_enqueue|store_copy)\\.py$")
 foreach(test_file IN LISTS errand_integration_tests)
   get_filename_component(test_name ${test_file} NAME_WE)
   string(REGEX REPLACE "^test_" "" test_name ${test_name})
@@ -27,6 +28,17 @@ add_test(NAME integration.store_copy
 set_tests_properties(integration.store_copy PROPERTIES
                      FIXTURES_REQUIRED postgres
                      ENVIRONMENT "ERRAND_BIN=$<TARGET_FILE:errand>;PYTHONDONTWRITEBYTECODE=1;ERRAND_TEST_POSTGRES_URL_FILE=${ERRAND_PG_URL_FILE}"
+                     TIMEOUT 300
+                     LABELS "integration;postgres")
+
+# Transactional enqueue from SQL (<schema>.enqueue() in an app's transaction),
+# from psycopg, psql and Node's pg client (tests/sql-enqueue/): PostgreSQL only.
+add_test(NAME integration.sql_enqueue
+         COMMAND ${ERRAND_PG_PYTHON} -m unittest -v test_sql_enqueue
+         WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+set_tests_properties(integration.sql_enqueue PROPERTIES
+                     FIXTURES_REQUIRED postgres
+                     ENVIRONMENT "ERRAND_BIN=$<TARGET_FILE:errand>;PYTHONDONTWRITEBYTECODE=1;ERRAND_TEST_STORE=postgres;ERRAND_TEST_POSTGRES_URL_FILE=${ERRAND_PG_URL_FILE}"
                      TIMEOUT 300
                      LABELS "integration;postgres")
 

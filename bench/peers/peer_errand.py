@@ -7,6 +7,9 @@ Variants:
            POST /v1/acks for the claimed jobs (one transaction, one fsync).
   cpp:     1 errand-peer-worker process: ERRAND_CPP_RUNTIMES (2) C++ worker runtimes (client/worker.hpp) x
            concurrency ERRAND_CPP_CONCURRENCY (256); acks batched by the runtime.
+With ERRAND_STORE_KIND=postgres the results are named "errand-pg": the server keeps its jobs in a PostgreSQL 15
+cluster of its own started exactly as the pg-boss and graphile-worker peers start theirs (lib/pg_server.py: same
+settings, fsync=on, synchronous_commit=on, port ERRAND_PG_PORT 5434), schema "errand", every answer after COMMIT.
 Producers are this file run as a client (modes `one`, `batch`, `rate`, `worker`, `count`), the same class of
 client as the beanstalkd peer's. Binaries: ERRAND_BIN (default ../release/errand beside this folder) and
 ERRAND_PEER_WORKER (../release/bench/errand-peer-worker). Port ERRAND_PORT (18740)."""
@@ -33,6 +36,8 @@ PY_MAX = int(os.environ.get("ERRAND_PY_MAX", "100"))
 CPP_RUNTIMES = int(os.environ.get("ERRAND_CPP_RUNTIMES", "2"))
 CPP_CONCURRENCY = int(os.environ.get("ERRAND_CPP_CONCURRENCY", "256"))
 UNFINISHED = ("scheduled", "queued", "running", "failed")
+ON_POSTGRES = os.environ.get("ERRAND_STORE_KIND", "sqlite") == "postgres"
+PG_PORT = int(os.environ.get("ERRAND_PG_PORT", "5434"))
 
 
 # ---------------------------------------------------------------- plain-HTTP client (standard library)
@@ -139,17 +144,26 @@ def adapter_main():
     me = os.path.abspath(__file__)
 
     class Errand:
-        name = "errand"
+        name = "errand-pg" if ON_POSTGRES else "errand"
 
-        def __init__(self, variant):
+        def __init__(self, variant, pg=None):
             self.variant = variant
             self.dir = os.path.join(RUN, "errand-data")
+            self.pg = pg
             self.p = None
 
+        def store_args(self):
+            if self.pg is None:
+                return ["--data", self.dir]
+            return ["--store", self.pg.url() + "?schema=errand"]
+
         def start_server(self, fresh=True):
-            if fresh:
+            if fresh and self.pg is not None:
+                self.pg.sql("DROP SCHEMA IF EXISTS errand CASCADE")
+                self.pg.sql("CHECKPOINT")
+            elif fresh:
                 shutil.rmtree(self.dir, ignore_errors=True)
-            argv = [BIN, "server", "--listen", f"127.0.0.1:{PORT}", "--data", self.dir]
+            argv = [BIN, "server", "--listen", f"127.0.0.1:{PORT}"] + self.store_args()
             t0 = time.time()
             self.p = start("errand", argv)
             while True:  # ready = answers /healthz
@@ -208,16 +222,25 @@ def adapter_main():
             for p in ps:
                 if p.wait(timeout=1800) != 0:
                     raise RuntimeError("fill producer failed")
+            if self.pg is not None:
+                return {"fill_s": time.time() - t0, "schema_bytes": int(self.pg.sql(
+                    "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n "
+                    "ON n.oid = c.relnamespace WHERE n.nspname = 'errand' AND c.relkind IN ('r', 'm')"))}
             return {"fill_s": time.time() - t0, "data_dir_bytes": dir_bytes(self.dir)}
 
         def server_mem(self):
             s = proc_status(self.p.pid)
-            return {"rss": s.get("VmRSS"), "peak_rss": s.get("VmHWM")}
+            out = {"rss": s.get("VmRSS"), "peak_rss": s.get("VmHWM")}
+            if self.pg is not None:
+                out["postgres"] = self.pg.mem()
+            return out
 
         def crash_restart(self):
             expected = self.queued()
             kill9(self.p)
             t0 = time.time()
+            if self.pg is not None:  # the database crashes too (immediate shutdown: WAL replay at start)
+                self.pg.crash_restart()
             answer_s = self.start_server(fresh=False)
             c = Http()
             while True:  # every job counted and a claim gets one (it stays running: counted next time)
@@ -241,22 +264,37 @@ def adapter_main():
         "cpp": f"1 errand-peer-worker process: {CPP_RUNTIMES} C++ worker runtimes x concurrency "
                f"{CPP_CONCURRENCY}, acks batched",
     }
-    for v in os.environ.get("ERRAND_VARIANTS", "py-http,cpp").split(","):
-        ad = Errand(v)
-        meta = {"variant": v, "version": version,
-                "durability": "SQLite WAL, fdatasync of the WAL before every answer: every enqueue and ack "
-                              "fsync'd before the answer (pipelined group commit)",
-                "workers": workers[v],
-                "client": "plain-HTTP Python client (http.client, this file), /usr/bin/python3",
-                "server": f"{BIN} server --listen 127.0.0.1:{PORT} --data run/errand-data"}
-        res = Results("errand", meta)
-        try:
-            ad.start_server()
-            workload.run_abc(ad, res, variant=v)
-            if v == os.environ.get("ERRAND_D_VARIANT", "cpp") and os.environ.get("SKIP_D") != "1":
-                workload.run_d(ad, res, variant=v)
-        finally:
-            ad.stop_server()
+    pg = None
+    if ON_POSTGRES:
+        from pg_server import PgServer
+        pg = PgServer(PG_PORT, tag="pg-errand")
+        pg.initdb()
+        pg.start()
+        pg.createdb()
+    try:
+        for v in os.environ.get("ERRAND_VARIANTS", "py-http,cpp").split(","):
+            ad = Errand(v, pg)
+            durability = ("PostgreSQL 15 (fsync=on, synchronous_commit=on, full_page_writes=on, the pg-boss and "
+                          "graphile peers' settings): every enqueue and ack committed before the answer "
+                          "(group commit)" if pg else
+                          "SQLite WAL, fdatasync of the WAL before every answer: every enqueue and ack "
+                          "fsync'd before the answer (pipelined group commit)")
+            meta = {"variant": v, "version": version + (f", postgresql {pg.version()}" if pg else ""),
+                    "durability": durability,
+                    "workers": workers[v],
+                    "client": "plain-HTTP Python client (http.client, this file), /usr/bin/python3",
+                    "server": f"{BIN} server --listen 127.0.0.1:{PORT} " + " ".join(ad.store_args())}
+            res = Results(ad.name, meta)
+            try:
+                ad.start_server()
+                workload.run_abc(ad, res, variant=v)
+                if v == os.environ.get("ERRAND_D_VARIANT", "cpp") and os.environ.get("SKIP_D") != "1":
+                    workload.run_d(ad, res, variant=v)
+            finally:
+                ad.stop_server()
+    finally:
+        if pg is not None:
+            pg.stop()
 
 
 if __name__ == "__main__":

@@ -236,7 +236,7 @@ awaitable<Response> fail(Context& c) {
 }
 
 core::Result<engine::AckRequest> parse_ack(const json::value& v, std::string_view source,
-                                       std::size_t i) {
+                                           std::size_t i) {
   const auto prefix = fmt::format("acks[{}]", i);
   if (!v.is_object()) return core::invalid(prefix, fmt::format("{} must be an object", prefix));
   const Fields f(v.get_object(), prefix, source);

@@ -18,12 +18,14 @@ namespace {
 // A refusal that waiting does not cure: the server answered, and said no.
 bool worth_waiting(const core::Error& e) {
   if (e.code != core::errc::unavailable) return false;
-  constexpr std::array<std::string_view, 6> kFinal = {
-      "password authentication failed", "does not exist", "permission denied",
-      "no pg_hba.conf entry", "is not permitted to log in", "newer than"};
-  return std::none_of(kFinal.begin(), kFinal.end(), [&](std::string_view s) {
-    return e.message.find(s) != std::string::npos;
-  });
+  constexpr std::array<std::string_view, 6> kFinal = {"password authentication failed",
+                                                      "does not exist",
+                                                      "permission denied",
+                                                      "no pg_hba.conf entry",
+                                                      "is not permitted to log in",
+                                                      "newer than"};
+  return std::none_of(kFinal.begin(), kFinal.end(),
+                      [&](std::string_view s) { return e.message.find(s) != std::string::npos; });
 }
 
 store::PostgresOptions options_of(const StoreChoice& choice) {
@@ -41,12 +43,13 @@ core::Result<OpenedStore> open_postgres(const StoreChoice& choice, core::Millis 
     if (store) {
       OpenedStore out;
       out.store = std::move(*store);
-      out.description = fmt::format(
-          "jobs in PostgreSQL {}, schema {} (every acknowledgement committed)", choice.shown,
-          choice.schema);
+      out.description =
+          fmt::format("jobs in PostgreSQL {}, schema {} (every acknowledgement committed)",
+                      choice.shown, choice.schema);
       return out;
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (!worth_waiting(store.error()) || left <= decltype(left)::zero()) return store.error();
     std::cerr << "errand: " << store.error().message << "; trying again for up to "
               << (left.count() + 999) / 1000 << "s (--store-timeout)\n";

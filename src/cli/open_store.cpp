@@ -62,9 +62,8 @@ core::Result<OpenedStore> open_sqlite(const StoreChoice& choice) {
     return legacy.error();
   }
   out.legacy_secret = std::move(*legacy);
-  out.description =
-      fmt::format("data in {} (SQLite, every acknowledgement fsync'd)",
-                  std::filesystem::absolute(choice.dir).lexically_normal().string());
+  out.description = fmt::format("data in {} (SQLite, every acknowledgement fsync'd)",
+                                std::filesystem::absolute(choice.dir).lexically_normal().string());
   return out;
 }
 

@@ -222,13 +222,15 @@ std::vector<api::ApiKey> collect_keys(const ServerArgs& args) {
 core::Result<StoreChoice> choose_store(const ServerArgs& args, const ServerSettings& file) {
   if (!args.store.empty()) {
     if (args.data_given) {
-      return core::invalid("--store", "give --store or --data, not both (--data DIR is "
-                                      "--store sqlite:DIR)");
+      return core::invalid("--store",
+                           "give --store or --data, not both (--data DIR is "
+                           "--store sqlite:DIR)");
     }
     return parse_store(args.store, "--store");
   }
   if (!args.data_given && file.store) return parse_store(*file.store, "store");
-  return StoreChoice{.kind = StoreChoice::Kind::sqlite, .dir = args.data, .shown = "sqlite:" + args.data};
+  return StoreChoice{
+      .kind = StoreChoice::Kind::sqlite, .dir = args.data, .shown = "sqlite:" + args.data};
 }
 
 int run_server(const ServerArgs& args) {
@@ -438,13 +440,13 @@ void add_server_command(CLI::App& app) {
   cmd->add_option("--listen", args->listen, "Address and port to listen on (port 0: any free port)")
       ->capture_default_str();
   cmd->add_option_function<std::string>(
-         "--data",
-         [args](const std::string& dir) {
-           args->data = dir;
-           args->data_given = true;
-         },
-         "Data directory of the embedded SQLite store (default ./errand-data; the same as "
-         "--store sqlite:DIR)");
+      "--data",
+      [args](const std::string& dir) {
+        args->data = dir;
+        args->data_given = true;
+      },
+      "Data directory of the embedded SQLite store (default ./errand-data; the same as "
+      "--store sqlite:DIR)");
   cmd->add_option("--store", args->store,
                   "Where jobs live: sqlite:DIR, or postgres://USER:PASSWORD@HOST:PORT/DB"
                   "?schema=errand (also ERRAND_STORE; prefer it to keep the password out of ps)")

@@ -22,8 +22,8 @@ bool valid_schema(std::string_view s) {
   if (s.empty() || s.size() > 63) return false;
   if (!(std::islower(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
-    return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-           c == '_';
+    return std::islower(static_cast<unsigned char>(c)) ||
+           std::isdigit(static_cast<unsigned char>(c)) || c == '_';
   });
 }
 
@@ -97,15 +97,16 @@ core::Result<StoreChoice> parse_store(std::string_view spec, std::string_view fi
     choice.dir = std::string(spec.substr(7));
     if (choice.dir.starts_with("//")) choice.dir = choice.dir.substr(2);  // sqlite://DIR
     if (choice.dir.empty()) {
-      return core::invalid(std::string(field), fmt::format("{}: sqlite: needs a directory, e.g. sqlite:./errand-data",
-                                              field));
+      return core::invalid(
+          std::string(field),
+          fmt::format("{}: sqlite: needs a directory, e.g. sqlite:./errand-data", field));
     }
     choice.shown = "sqlite:" + choice.dir;
     return choice;
   }
   if (!is_postgres_url(spec)) {
     return core::invalid(std::string(field), fmt::format("{} \"{}\" is not a store: {}", field,
-                                            redact_store_url(spec), kForms));
+                                                         redact_store_url(spec), kForms));
   }
   choice.kind = StoreChoice::Kind::postgres;
   choice.shown = redact_store_url(spec);
@@ -117,10 +118,11 @@ core::Result<StoreChoice> parse_store(std::string_view spec, std::string_view fi
     if (p.name != "schema") continue;
     const auto value = spec.substr(p.value_begin, p.value_end - p.value_begin);
     if (!valid_schema(value)) {
-      return core::invalid(std::string(field), fmt::format("{}: schema \"{}\" must be 1-63 lower-case letters, "
-                                              "digits and underscores, starting with a letter "
-                                              "or underscore",
-                                              field, value));
+      return core::invalid(std::string(field),
+                           fmt::format("{}: schema \"{}\" must be 1-63 lower-case letters, "
+                                       "digits and underscores, starting with a letter "
+                                       "or underscore",
+                                       field, value));
     }
     choice.schema = std::string(value);
     // Drop "name=value" and one separator next to it.
@@ -148,7 +150,8 @@ void scrub_passwords(int argc, char** argv) {
     if (url_at == std::string_view::npos) continue;
     const auto url = arg.substr(url_at);
     std::vector<std::pair<std::size_t, std::size_t>> secrets;
-    if (auto [b, e] = userinfo_password(url); b != std::string_view::npos) secrets.emplace_back(b, e);
+    if (auto [b, e] = userinfo_password(url); b != std::string_view::npos)
+      secrets.emplace_back(b, e);
     for (const auto& p : query_params(url)) {
       if (p.name == "password") secrets.emplace_back(p.value_begin, p.value_end);
     }

@@ -21,10 +21,10 @@ namespace errand::cli {
 struct StoreChoice {
   enum class Kind { sqlite, postgres };
   Kind kind = Kind::sqlite;
-  std::string dir;               // sqlite: the data directory
-  std::string conninfo;          // postgres: the URL for libpq (no `schema`)
-  std::string schema = "errand"; // postgres: Errand's schema
-  std::string shown;             // for messages and logs: no password
+  std::string dir;                // sqlite: the data directory
+  std::string conninfo;           // postgres: the URL for libpq (no `schema`)
+  std::string schema = "errand";  // postgres: Errand's schema
+  std::string shown;              // for messages and logs: no password
 };
 
 // Errors: invalid_argument naming `field` and saying which forms exist.

@@ -224,11 +224,11 @@ asio::awaitable<void> Dispatcher::apply(const core::Job& job, core::PushOutcome 
     done = co_await engine_.complete(std::move(params));
   } else if (outcome.kind == Kind::continue_ || outcome.kind == Kind::defer) {
     RequeueRequest params{.id = job.id,
-                                   .lease_id = job.lease_id,
-                                   .run_at = outcome.run_at,
-                                   .continuation = outcome.kind == Kind::continue_,
-                                   .state = std::move(outcome.state),
-                                   .progress = std::move(outcome.progress)};
+                          .lease_id = job.lease_id,
+                          .run_at = outcome.run_at,
+                          .continuation = outcome.kind == Kind::continue_,
+                          .state = std::move(outcome.state),
+                          .progress = std::move(outcome.progress)};
     done = co_await engine_.requeue(std::move(params));
   } else {
     FailRequest params{.id = job.id,

@@ -134,7 +134,7 @@ std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& info);
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, DurabilityTest, factory);        \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, SchedulesTest, factory);         \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, PushTest, factory);              \
-  ERRAND_STORE_CONFORMANCE_SUITE(prefix, StatsSamplesTest, factory);        \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, StatsSamplesTest, factory);      \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, SettingsTest, factory)
 
 }  // namespace errand::store::conformance

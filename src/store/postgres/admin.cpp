@@ -99,6 +99,7 @@ core::Result<QueueInfo> queue_configure(OpContext& c, const QueueConfigureParams
   }
   row->paused = p.paused;
   row->config = p.config;
+  c.queues.note_config(p.queue, p.config);
   if (row->config.push && row->secrets.current.empty())
     row->secrets.current = core::make_push_secret();
   if (auto saved = save_queue_settings(c.db, p.queue, *row); !saved) return saved.error();

@@ -173,6 +173,7 @@ core::Result<void> bury_unreadable(OpContext& c, const JobRow& row, core::JobSta
 }
 
 core::Result<void> slot_freed(OpContext& c, std::string_view queue) {
+  if (c.queues.known_limited(queue) == false) return {};
   auto found = c.queues.find(c.db, queue);
   if (!found) return found.error();
   const auto& row = *found;

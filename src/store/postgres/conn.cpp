@@ -53,8 +53,16 @@ std::string quote_ident(std::string_view s) {
 
 // ---- Params ------------------------------------------------------------------
 
+// PostgreSQL text cannot hold U+0000 (SQLite can): a NUL from a decoded
+// JSON string (a log line, an error message) becomes U+FFFD rather than
+// silently cutting the parameter short. Client JSON never has one: JSON
+// text escapes it.
 Params& Params::text(std::string_view v) {
-  values_.emplace_back(std::string(v));
+  std::string value(v);
+  for (auto at = value.find('\0'); at != std::string::npos; at = value.find('\0', at + 3)) {
+    value.replace(at, 1, "\xEF\xBF\xBD");
+  }
+  values_.emplace_back(std::move(value));
   return *this;
 }
 

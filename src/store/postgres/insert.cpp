@@ -1,15 +1,19 @@
 #include "store/postgres/ops.hpp"
 
 #include "core/id.hpp"
+#include "store/postgres/statements.hpp"
 
 #include <fmt/format.h>
 
-namespace errand::store::postgres::ops {
+namespace errand::store::postgres {
+
+const Statement sql::job_by_idempotency_key{"job_by_idempotency_key",
+                                            "SELECT id, state, type, payload FROM jobs"
+                                            " WHERE queue = $1 AND idempotency_key = $2"};
+
+namespace ops {
 namespace {
 
-const Statement kByKey{"job_by_idempotency_key",
-                       "SELECT id, state, type, payload FROM jobs"
-                       " WHERE queue = $1 AND idempotency_key = $2"};
 const Statement kQueueDefaults{"queue_defaults",
                                "SELECT default_priority, default_max_attempts,"
                                " default_timeout_ms FROM queues WHERE name = $1"};
@@ -20,7 +24,7 @@ const Statement kQueueDefaults{"queue_defaults",
 // server is inserting at this moment waits for it (the unique index), and a
 // lost race is a unique violation: the caller's retry then finds the job.
 core::Result<std::optional<InsertOutcome>> find_duplicate(Conn& db, const core::NewJob& job) {
-  auto r = db.run(kByKey, Params().text(job.queue).text(job.idempotency_key));
+  auto r = db.run(sql::job_by_idempotency_key, Params().text(job.queue).text(job.idempotency_key));
   if (!r) return r.error();
   if (r->empty()) return std::nullopt;
   const auto id = core::format_job_id(r->integer(0, 0));
@@ -103,4 +107,5 @@ core::Result<std::vector<InsertOutcome>> job_insert_many(OpContext& c,
   return outcomes;
 }
 
-}  // namespace errand::store::postgres::ops
+}  // namespace ops
+}  // namespace errand::store::postgres

@@ -5,8 +5,8 @@
 // create a schema in the database — no superuser, no extension.
 //
 // Every verb is queued to one writer thread that group-commits on its own
-// connection: the pending verbs (up to StoreOptions::max_batch) run in one
-// transaction, each in its own savepoint, committed with
+// connection: the pending verbs (up to StoreOptions::max_batch, at most
+// 64) run in one transaction, each in its own savepoint, committed with
 // synchronous_commit = on; only then are their callbacks run (on the writer
 // thread, in submission order), followed by the change listener. Reads run
 // in the same batches, so they see every change submitted before them.
@@ -46,6 +46,9 @@ struct PostgresOptions {
   std::string conninfo;           // a libpq URI or key=value string (without Errand's ?schema=)
   std::string schema = "errand";  // [a-z_][a-z0-9_]{0,62}
   StoreOptions store;
+  // Fault injection for tests: called on the writer thread just before each
+  // batch's COMMIT (e.g. to cut the connection then).
+  std::function<void()> before_commit;
 };
 
 class PostgresStore final : public Store {

@@ -136,6 +136,8 @@ TEST(PostgresStoreTest, HotQueriesUseIndexesOnAFilledSchema) {
       {&pg::sql::next_run_at, ""},
       {&pg::sql::next_lease_expiry, ""},
       {&pg::sql::jobs_prune, fmt::format("{}, 10000", now)},
+      {&pg::sql::queue_oldest_ready, "'q1', 1000"},
+      {&pg::sql::job_by_idempotency_key, "'q1', 'key'"},
   };
   std::vector<pg::Statement> lists;
   for (unsigned f = 0; f < pg::sql::kListVariants; ++f) lists.push_back(pg::sql::job_list(f));
@@ -242,9 +244,9 @@ bool eventually(F condition, std::chrono::milliseconds within = 10s) {
 
 TEST(PostgresStoreTest, AnotherServersInsertWakesThisServersListener) {
   const auto schema = unique_schema("wake");
+  Heard heard_a, heard_b;  // outlive the stores, which may deliver until closed
   auto a = open_store(schema);
   auto b = open_store(schema);
-  Heard heard_a, heard_b;
   a->set_change_listener([&](const ChangeNotice& n) {
     std::lock_guard lock(heard_a.mutex);
     heard_a.notices.push_back(n);
@@ -257,6 +259,8 @@ TEST(PostgresStoreTest, AnotherServersInsertWakesThisServersListener) {
       [&](auto done) { a->job_insert_many({.jobs = {new_job("mail")}, .now = kNow}, done); });
   ASSERT_TRUE(inserted);
   EXPECT_TRUE(eventually([&] { return heard_b.runnable("mail"); }));
+  // (A's writer announces its commit just after the callbacks.)
+  EXPECT_TRUE(eventually([&] { return heard_a.runnable("mail"); }));
   // A's own notification comes back over LISTEN too, ahead of B's next one
   // (notifications arrive in commit order), and is not announced twice.
   ASSERT_TRUE(call<std::vector<InsertOutcome>>(
@@ -332,11 +336,11 @@ TEST(PostgresStoreTest, ConcurrencyLimitHoldsAcrossServers) {
 TEST(PostgresStoreTest, ALostConnectionFailsItsBatchThenTheStoreReconnects) {
   const auto schema = unique_schema("lost");
   const std::string app = "errand-test-" + schema;
+  Heard heard;  // outlives the store, which may deliver until closed
   auto store = open_store(
       schema, pg::testing::test_database_url() +
                   (pg::testing::test_database_url().find('?') == std::string::npos ? "?" : "&") +
                   "application_name=" + app);
-  Heard heard;
   store->set_change_listener([&](const ChangeNotice& n) {
     std::lock_guard lock(heard.mutex);
     heard.notices.push_back(n);
@@ -432,6 +436,73 @@ TEST(PostgresStoreTest, AnIdempotencyKeyRaceBetweenServersGivesOneJob) {
   auto info = call<QueueInfo>([&](auto done) { a->queue_get({.queue = "q"}, done); });
   ASSERT_TRUE(info);
   EXPECT_EQ(info->counts[JobState::queued], 20);
+}
+
+// PostgreSQL text has no U+0000: a NUL in a log or an error (a decoded JSON
+// string may hold one) is kept as U+FFFD, not cut short or refused.
+TEST(PostgresStoreTest, ANulInALogOrAnErrorIsKeptAsAReplacementCharacter) {
+  const auto schema = unique_schema("nul");
+  auto store = open_store(schema);
+  ASSERT_TRUE(call<std::vector<InsertOutcome>>(
+      [&](auto done) { store->job_insert_many({.jobs = {new_job("q")}, .now = kNow}, done); }));
+  auto running = claim(*store, "q", 1);
+  ASSERT_EQ(running.size(), 1u);
+  const std::string nul("a\0b", 3);
+  auto failed = call<core::Job>([&](auto done) {
+    store->job_fail({.id = running[0].id,
+                     .lease_id = running[0].lease_id,
+                     .error = nul,
+                     .log = nul,
+                     .now = kNow},
+                    done);
+  });
+  ASSERT_TRUE(failed) << failed.error().message;
+  auto job = call<core::Job>([&](auto done) { store->job_get({.id = running[0].id}, done); });
+  ASSERT_TRUE(job);
+  ASSERT_EQ(job->logs.size(), 1u);
+  EXPECT_EQ(job->logs[0].text,
+            "a\xEF\xBF\xBD"
+            "b");
+  ASSERT_EQ(job->errors.size(), 1u);
+  EXPECT_EQ(job->errors[0].message, nul);  // errors are JSON text: the NUL is escaped
+}
+
+// The connection dies between a batch's statements and its COMMIT: the
+// verb is refused (never a success for a change that did not commit) and
+// nothing of it is in the database.
+TEST(PostgresStoreTest, ACommitOnALostConnectionIsRefusedAndChangesNothing) {
+  const auto schema = unique_schema("commit");
+  const std::string app = "errand-test-" + schema;
+  auto admin = session(schema);
+  std::atomic<bool> cut{false};
+  auto terminate_writer = [&] {
+    if (!cut.exchange(false)) return;
+    const auto writer = fmt::format(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = '{}' AND state <> 'idle'", app);
+    (void)query_text(*admin, fmt::format("SELECT pg_terminate_backend(pid) FROM ({}) w", writer));
+    // Until it is gone, so the COMMIT cannot reach it.
+    eventually([&] { return query_text(*admin, writer).empty(); });
+  };
+  const auto url = pg::testing::test_database_url();
+  auto opened =
+      PostgresStore::open({.conninfo = url + (url.find('?') == std::string::npos ? "?" : "&") +
+                                       "application_name=" + app,
+                           .schema = schema,
+                           .before_commit = terminate_writer});
+  ASSERT_TRUE(opened) << opened.error().message;
+  auto& store = **opened;
+  auto insert = [&](std::string queue) {
+    return call<std::vector<InsertOutcome>>(
+        [&](auto done) { store.job_insert_many({.jobs = {new_job(queue)}, .now = kNow}, done); });
+  };
+  cut = true;
+  auto lost = insert("lost");
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().code, core::errc::unavailable);
+  EXPECT_NE(lost.error().message.find("the database connection was lost"), std::string::npos)
+      << lost.error().message;
+  EXPECT_TRUE(eventually([&] { return insert("kept").has_value(); }));
+  EXPECT_EQ(query_text(*admin, "SELECT queue FROM jobs ORDER BY id"), "kept\n");
 }
 
 TEST(PostgresStoreTest, ASettingKeepsItsFirstValue) {

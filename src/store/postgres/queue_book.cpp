@@ -176,8 +176,14 @@ core::Result<std::optional<QueueRow>> QueueBook::find(Conn& db, std::string_view
   const bool pending = batch_.contains(queue) || op_.contains(queue);
   if (r->empty() && !pending) return std::nullopt;
   QueueRow row = r->empty() ? QueueRow{} : read_row(*r, 0);
+  note_config(queue, row.config);
   delta(queue).apply(row);
   return row;
+}
+
+std::optional<bool> QueueBook::known_limited(std::string_view queue) const {
+  if (auto it = limited_.find(queue); it != limited_.end()) return it->second;
+  return std::nullopt;
 }
 
 core::Result<std::vector<QueueInfo>> QueueBook::list(Conn& db) {

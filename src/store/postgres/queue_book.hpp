@@ -61,13 +61,26 @@ class QueueBook {
 
   void op_keep();
   void op_drop() { op_.clear(); }
-  void batch_drop() { batch_.clear(); }
+  // Forgets the batch's deltas and what it learnt of the queues' configs.
+  void batch_drop() {
+    batch_.clear();
+    limited_.clear();
+  }
   // Adds the batch's deltas to the rows (creating missing ones).
   core::Result<void> flush(Conn& db);
 
   // The queue's row plus the unwritten deltas; nullopt if it does not exist.
   // `lock`: SELECT … FOR UPDATE (held until the batch commits).
   core::Result<std::optional<QueueRow>> find(Conn& db, std::string_view queue, bool lock = false);
+  // Whether the queue has a concurrency limit, when a read in this batch
+  // told (nullopt: not known yet). Lets the verbs that end a running job skip
+  // re-reading the queue of an unlimited one; another server's reconfigure
+  // during the batch wakes waiters itself (NOTIFY).
+  std::optional<bool> known_limited(std::string_view queue) const;
+  void note_config(std::string_view queue, const core::QueueConfig& config) {
+    limited_.insert_or_assign(std::string(queue), config.concurrency.has_value());
+  }
+
   // Every queue, sorted by name, as the batch sees it.
   core::Result<std::vector<QueueInfo>> list(Conn& db);
 
@@ -76,6 +89,7 @@ class QueueBook {
 
   std::map<std::string, QueueDelta, std::less<>> op_;
   std::map<std::string, QueueDelta, std::less<>> batch_;
+  std::map<std::string, bool, std::less<>> limited_;
 };
 
 QueueInfo to_queue_info(std::string name, const QueueRow& row);

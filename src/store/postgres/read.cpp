@@ -13,6 +13,11 @@
 
 namespace errand::store::postgres {
 
+const Statement sql::queue_oldest_ready{
+    "queue_oldest_ready",
+    "SELECT priority, run_at FROM jobs WHERE state = 1 AND queue = $1"
+    " AND priority < $2 ORDER BY priority DESC, id LIMIT 1"};
+
 // Every variant mentions $1..$7 so all can be bound; the filters left out
 // are `IS NOT NULL` tests the planner folds away. Ids carry their creation
 // time, so a time range is an id range, and every variant walks an index in
@@ -44,9 +49,6 @@ constexpr int kListHit = kJobColumnCount;
 
 const Statement kJobLogs{
     "job_logs", "SELECT attempt, at, log FROM job_logs WHERE job_id = $1 ORDER BY attempt"};
-const Statement kOldestReady{"queue_oldest_ready",
-                             "SELECT priority, run_at FROM jobs WHERE state = 1 AND queue = $1"
-                             " AND priority < $2 ORDER BY priority DESC, id LIMIT 1"};
 
 unsigned list_filters(const JobListParams& p) {
   return (p.queue.empty() ? 0u : kByQueue) | (p.state ? kByState : 0u) |
@@ -157,7 +159,7 @@ core::Result<std::map<std::string, core::TimePoint>> queue_oldest_ready(OpContex
     std::optional<core::TimePoint> oldest;
     std::int64_t below = core::kMaxPriority + 1;
     for (int level = 0; level < kOldestReadyLevels; ++level) {
-      auto r = c.db.run(kOldestReady, Params().text(queue.name).integer(below));
+      auto r = c.db.run(sql::queue_oldest_ready, Params().text(queue.name).integer(below));
       if (!r) return r.error();
       if (r->empty()) break;
       below = r->integer(0, 0);

@@ -1,6 +1,7 @@
 #include "store/postgres/schema.hpp"
 
 #include "core/state.hpp"
+#include "store/postgres/sql_api.hpp"
 
 #include <fmt/format.h>
 
@@ -140,8 +141,9 @@ CREATE TABLE @s.settings (
 );
 )sql";
 
-// kMigrations[i] takes the schema from version i to i + 1.
-constexpr std::array<const char*, kSchemaVersion> kMigrations = {kVersion1};
+// kMigrations[i] takes the schema from version i to i + 1. Version 2: the
+// SQL enqueue functions (store/postgres/sql_api.hpp).
+const std::array<const char*, kSchemaVersion> kMigrations = {kVersion1, kSqlEnqueueMigration};
 
 std::string with_schema(std::string sql, const std::string& schema) {
   for (auto at = sql.find("@s"); at != std::string::npos; at = sql.find("@s", at)) {

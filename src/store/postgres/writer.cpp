@@ -107,13 +107,14 @@ void Batch::end_op(const core::Error* error) {
 // ---- Writer -----------------------------------------------------------------
 
 Writer::Writer(std::unique_ptr<Conn> db, std::string conninfo, std::string schema,
-               StoreOptions options, Notifier& notifier)
+               StoreOptions options, Notifier& notifier, std::function<void()> before_commit)
     : db_(std::move(db)),
       conninfo_(std::move(conninfo)),
       schema_(std::move(schema)),
       channel_(notify_channel(schema_)),
       options_(std::move(options)),
-      notifier_(notifier) {
+      notifier_(notifier),
+      before_commit_(std::move(before_commit)) {
   backend_pid_ = db_->backend_pid();
 }
 
@@ -237,6 +238,7 @@ core::Result<void> Writer::attempt(Ops& ops, Batch& batch, std::size_t& first_ch
       return r.error();
     }
   }
+  if (before_commit_) before_commit_();
   auto committed = db_->run(kCommit);
   if (!committed) return committed.error();
   return {};

@@ -5,12 +5,11 @@
 // StoreOptions::max_batch, and at most 64: see writer.cpp), opens one
 // transaction, runs each op inside its own SAVEPOINT (a failing op rolls
 // back only itself), adds the batch's queue-count deltas, NOTIFYs
-// `<schema>_jobs` once per queue the batch made runnable, and COMMITs (synchronous_commit = on: durable when COMMIT
-// returns). Only then does each op's callback run, in submission order, and
-// the change listener with the batch's merged ChangeNotice (just before the
-// first op that changed a job's state in the notice, else after all
-// callbacks). Reads run in the same batches, so they see every change
-// submitted before them.
+// `<schema>_jobs` once per queue the batch made runnable, and COMMITs (synchronous_commit = on:
+// durable when COMMIT returns). Only then does each op's callback run, in submission order, and the
+// change listener with the batch's merged ChangeNotice (just before the first op that changed a
+// job's state in the notice, else after all callbacks). Reads run in the same batches, so they see
+// every change submitted before them.
 //
 // Failures: a deadlock or serialization failure with another server rolls
 // the batch back and runs it again (a few times). If the connection is lost
@@ -36,6 +35,7 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -146,8 +146,9 @@ class Writer {
  public:
   // `db`: connected (schema migrated). `conninfo` and `schema` are for
   // reconnecting; `channel` is the NOTIFY channel.
+  // `before_commit`: a test's fault hook, called just before each COMMIT.
   Writer(std::unique_ptr<Conn> db, std::string conninfo, std::string schema, StoreOptions options,
-         Notifier& notifier);
+         Notifier& notifier, std::function<void()> before_commit = {});
   ~Writer();
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
@@ -183,6 +184,7 @@ class Writer {
   const std::string channel_;
   const StoreOptions options_;
   Notifier& notifier_;
+  std::function<void()> before_commit_;
   QueueBook queues_;
 
   std::atomic<bool> connected_{true};

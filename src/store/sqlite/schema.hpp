@@ -20,9 +20,10 @@
 // Version 2 added the config columns, version 3 job_logs, version 4 the cron
 // tables, version 5 push delivery (`job_push`), version 6 leaner indexes,
 // version 7 integer job ids, version 8 `stats_samples` (the throughput
-// history: one row of queue counters per sample, bounded by the history's span), version 9 idempotency keys per queue, version
-// 10 `settings` (values all servers share: the job-token secret). An older database
-// is migrated in place at open. Called once at open, before the writer thread starts.
+// history: one row of queue counters per sample, bounded by the history's span), version 9
+// idempotency keys per queue, version 10 `settings` (values all servers share: the job-token
+// secret). An older database is migrated in place at open. Called once at open, before the writer
+// thread starts.
 #pragma once
 
 #include "store/sqlite/db.hpp"
