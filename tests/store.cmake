@@ -49,3 +49,8 @@ errand_gtest(store_sqlite_test
 errand_gtest(store_common_test
   SOURCES ${PROJECT_SOURCE_DIR}/src/store/common/common_test.cpp
   LIBS errand_store_common)
+
+# errand copy: the COPY text encoding (the copy itself: tests/integration/test_store_copy.py).
+errand_gtest(store_copy_text_test
+  SOURCES ${PROJECT_SOURCE_DIR}/src/store/copy/copy_text_test.cpp
+  LIBS errand_store_copy)
