@@ -1,12 +1,12 @@
 # Integration tests: Python unittest suites that start the real `errand` binary
 # on a free loopback port and speak HTTP to it (tests/integration/harness.py).
 # Every tests/integration/test_*.py is one ctest test, labelled `integration`.
-# (test_postgres_*.py and test_sql_enqueue.py need the PostgreSQL fixture:
-# they are registered below, and test_postgres_cluster.py, which tests the
-# fixture, in postgres.cmake.)
+# (test_postgres_*.py, test_sql_enqueue.py and test_store_copy.py need the
+# PostgreSQL fixture: they are registered below, and test_postgres_cluster.py,
+# which tests the fixture, in postgres.cmake.)
 file(GLOB errand_integration_tests CONFIGURE_DEPENDS
      ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_*.py)
-list(FILTER errand_integration_tests EXCLUDE REGEX "/test_(postgres_[a-z_]*|sql_enqueue)\\.py$")
+list(FILTER errand_integration_tests EXCLUDE REGEX "/test_(postgres_[a-z_]*|sql_enqueue|store_copy)\\.py$")
 foreach(test_file IN LISTS errand_integration_tests)
   get_filename_component(test_name ${test_file} NAME_WE)
   string(REGEX REPLACE "^test_" "" test_name ${test_name})
@@ -21,6 +21,16 @@ endforeach()
 set_tests_properties(integration.examples PROPERTIES
                      FIXTURES_REQUIRED cpp_worker_package
                      ENVIRONMENT "ERRAND_BIN=$<TARGET_FILE:errand>;PYTHONDONTWRITEBYTECODE=1;ERRAND_CPP_WORKER=${ERRAND_CPP_WORKER}")
+
+# errand copy: SQLite into PostgreSQL (needs the fixture and the Python with psycopg).
+add_test(NAME integration.store_copy
+         COMMAND ${ERRAND_PG_PYTHON} -m unittest -v test_store_copy
+         WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+set_tests_properties(integration.store_copy PROPERTIES
+                     FIXTURES_REQUIRED postgres
+                     ENVIRONMENT "ERRAND_BIN=$<TARGET_FILE:errand>;PYTHONDONTWRITEBYTECODE=1;ERRAND_TEST_POSTGRES_URL_FILE=${ERRAND_PG_URL_FILE}"
+                     TIMEOUT 300
+                     LABELS "integration;postgres")
 
 # Transactional enqueue from SQL (<schema>.enqueue() in an app's transaction),
 # from psycopg, psql and Node's pg client (tests/sql-enqueue/): PostgreSQL only.

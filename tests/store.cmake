@@ -44,3 +44,13 @@ errand_gtest(store_sqlite_test
   SOURCES ${PROJECT_SOURCE_DIR}/src/store/sqlite/sqlite_store_test.cpp
           ${PROJECT_SOURCE_DIR}/src/store/sqlite/migration_test.cpp
   LIBS errand_store_sqlite SQLite::SQLite3)
+
+# The backend-independent store code (src/store/common), without a database.
+errand_gtest(store_common_test
+  SOURCES ${PROJECT_SOURCE_DIR}/src/store/common/common_test.cpp
+  LIBS errand_store_common)
+
+# errand copy: the COPY text encoding (the copy itself: tests/integration/test_store_copy.py).
+errand_gtest(store_copy_text_test
+  SOURCES ${PROJECT_SOURCE_DIR}/src/store/copy/copy_text_test.cpp
+  LIBS errand_store_copy)

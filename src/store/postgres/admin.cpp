@@ -1,11 +1,8 @@
 #include "store/postgres/ops.hpp"
 
 #include "core/id.hpp"
-#include "core/push.hpp"
-
-#include <fmt/format.h>
-
-#include <algorithm>
+#include "store/common/job_transitions.hpp"
+#include "store/common/queue_transitions.hpp"
 
 namespace errand::store::postgres::ops {
 namespace {
@@ -13,11 +10,6 @@ namespace {
 using core::JobState;
 
 const Statement kJobDelete{"job_delete", "DELETE FROM jobs WHERE id = $1 RETURNING queue, state"};
-
-core::Error no_queue(std::string_view queue) {
-  return core::make_error(core::errc::not_found, fmt::format("no queue named \"{}\"", queue),
-                          "queue");
-}
 
 // The queue's row under its lock (a new, empty one when missing).
 core::Result<QueueRow> locked_queue(OpContext& c, std::string_view queue) {
@@ -32,14 +24,9 @@ core::Result<core::Job> job_cancel(OpContext& c, const JobCancelParams& p) {
   auto row = load_job(c.db, p.id);
   if (!row) return row.error();
   core::Job& job = row->job;
-  if (auto allowed = core::check_cancel(job.state); !allowed) return allowed.error();
-  if (job.state == JobState::running) {
-    job.cancel_requested = true;  // the attempt ends cancelled when it fails or expires
-  } else {
-    c.queues.move(job.queue, job.state, JobState::cancelled);
-    job.state = JobState::cancelled;
-    job.finished_at = p.now;
-  }
+  auto left = apply_cancel(job, p.now);
+  if (!left) return left.error();
+  if (*left) c.queues.move(job.queue, **left, JobState::cancelled);
   if (auto saved = save_job(c.db, *row); !saved) return saved.error();
   return std::move(job);
 }
@@ -48,14 +35,9 @@ core::Result<core::Job> job_retry(OpContext& c, const JobRetryParams& p) {
   auto row = load_job(c.db, p.id);
   if (!row) return row.error();
   core::Job& job = row->job;
-  if (auto allowed = core::check_retry(job.state); !allowed) return allowed.error();
-  c.queues.move(job.queue, job.state, JobState::queued);
-  job.state = JobState::queued;
-  job.run_at = p.now;
-  job.max_attempts = std::max(job.max_attempts, job.attempt + 1);
-  job.finished_at.reset();
-  // An old cancel request must not cancel the fresh attempt the caller asked for.
-  job.cancel_requested = false;
+  auto left = apply_retry(job, p.now);
+  if (!left) return left.error();
+  c.queues.move(job.queue, *left, JobState::queued);
   if (auto saved = save_job(c.db, *row); !saved) return saved.error();
   c.notice.runnable(job.queue);
   return std::move(job);
@@ -83,45 +65,28 @@ core::Result<std::vector<QueueInfo>> queue_list(OpContext& c) {
 core::Result<QueueInfo> queue_pause(OpContext& c, const QueuePauseParams& p) {
   auto row = locked_queue(c, p.queue);
   if (!row) return row.error();
-  const bool resumed = row->paused && !p.paused;
-  row->paused = p.paused;
+  const bool wake = apply_pause(*row, p.paused);
   if (auto saved = save_queue_settings(c.db, p.queue, *row); !saved) return saved.error();
-  if (resumed && row->count(JobState::queued) > 0) c.notice.runnable(p.queue);
+  if (wake) c.notice.runnable(p.queue);
   return to_queue_info(p.queue, *row);
 }
 
 core::Result<QueueInfo> queue_configure(OpContext& c, const QueueConfigureParams& p) {
   auto row = locked_queue(c, p.queue);
   if (!row) return row.error();
-  if (row->config.rate_limit != p.config.rate_limit) {
-    row->bucket.reset();  // a new limit starts with a full bucket
-    row->throttled_until.reset();
-  }
-  row->paused = p.paused;
-  row->config = p.config;
+  const bool wake = apply_configure(*row, p);
   c.queues.note_config(p.queue, p.config);
-  if (row->config.push && row->secrets.current.empty())
-    row->secrets.current = core::make_push_secret();
   if (auto saved = save_queue_settings(c.db, p.queue, *row); !saved) return saved.error();
-  // A raised limit, a removed one or a resume may let waiting claims through.
-  if (!row->paused && row->count(JobState::queued) > 0) c.notice.runnable(p.queue);
+  if (wake) c.notice.runnable(p.queue);
   return to_queue_info(p.queue, *row);
 }
 
 core::Result<QueueInfo> queue_rotate_secret(OpContext& c, const QueueRotateSecretParams& p) {
   auto found = c.queues.find(c.db, p.queue, /*lock=*/true);
   if (!found) return found.error();
-  if (!*found || (*found)->secrets.current.empty()) {
-    return core::make_error(core::errc::not_found,
-                            fmt::format("queue \"{}\" has no push signing secret (it has never "
-                                        "had a push endpoint)",
-                                        p.queue),
-                            "queue");
-  }
+  if (!*found) return no_push_secret(p.queue);
   QueueRow& row = **found;
-  row.secrets.previous = std::move(row.secrets.current);
-  row.secrets.previous_until = p.now + p.keep_previous;
-  row.secrets.current = core::make_push_secret();
+  if (auto rotated = apply_rotate_secret(row, p); !rotated) return rotated.error();
   if (auto saved = save_queue_settings(c.db, p.queue, row); !saved) return saved.error();
   return to_queue_info(p.queue, row);
 }
@@ -129,7 +94,7 @@ core::Result<QueueInfo> queue_rotate_secret(OpContext& c, const QueueRotateSecre
 core::Result<QueueInfo> queue_get(OpContext& c, const QueueGetParams& p) {
   auto found = c.queues.find(c.db, p.queue);
   if (!found) return found.error();
-  if (!*found) return no_queue(p.queue);
+  if (!*found) return queue_not_found(p.queue);
   return to_queue_info(p.queue, **found);
 }
 

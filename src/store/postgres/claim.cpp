@@ -6,7 +6,8 @@
 // limits hold across every server sharing the database.
 #include "store/postgres/ops.hpp"
 
-#include "core/id.hpp"
+#include "store/common/job_transitions.hpp"
+#include "store/common/queue_transitions.hpp"
 #include "store/postgres/statements.hpp"
 
 #include <algorithm>
@@ -20,8 +21,6 @@ const Statement sql::jobs_ready{"jobs_ready",
 
 namespace ops {
 namespace {
-
-constexpr std::size_t kLeaseIdBytes = 16;
 
 const Statement kLease{
     "job_claim_lease",
@@ -55,15 +54,6 @@ core::Result<std::vector<JobRow>> ready_jobs(OpContext& c, const std::string& qu
     }
     if (!rows.empty()) return rows;
   }
-}
-
-void grant_lease(core::Job& job, const JobClaimParams& p) {
-  job.state = core::JobState::running;
-  ++job.attempt;
-  job.lease_id = core::random_hex(kLeaseIdBytes);
-  job.lease_expires_at = p.now + p.lease.value_or(job.timeout);
-  if (!job.started_at) job.started_at = p.now;
-  job.worker = p.worker;
 }
 
 core::Result<void> save_leases(Conn& db, const std::vector<JobRow>& rows, const JobClaimParams& p) {
@@ -100,26 +90,16 @@ core::Result<std::size_t> claim_from(OpContext& c, const std::string& queue,
   return rows->size();
 }
 
-std::size_t concurrency_room(const QueueRow& row, std::size_t want) {
-  if (!row.config.concurrency) return want;
-  const std::int64_t room = *row.config.concurrency - row.count(core::JobState::running);
-  return room <= 0 ? 0 : std::min(want, static_cast<std::size_t>(room));
-}
-
 // Caps `want` by the bucket at `now` (refilled in `row`). An empty bucket
 // holds the claim back: the refill instant is saved on the queue row
 // (job_promote_due reports the queue runnable then, on any server) and
 // announced as a deadline so the timer wakes.
 core::Result<std::size_t> rate_room(OpContext& c, const std::string& queue, QueueRow& row,
                                     core::TimePoint now, std::size_t want) {
-  const auto& rate = *row.config.rate_limit;
-  row.bucket = core::refill(row.bucket, rate, now);
-  const std::int64_t tokens = core::available(*row.bucket);
-  if (tokens >= 1) return std::min(want, static_cast<std::size_t>(tokens));
-  const auto refill_at = core::next_token_at(*row.bucket, rate);
-  row.throttled_until = refill_at;
+  const std::size_t n = store::rate_room(row, *row.config.rate_limit, now, want);
+  if (n > 0) return n;
   if (auto saved = save_bucket(c.db, queue, row); !saved) return saved.error();
-  c.notice.deadline(refill_at);
+  c.notice.deadline(*row.throttled_until);
   return std::size_t{0};
 }
 
@@ -177,9 +157,7 @@ core::Result<void> slot_freed(OpContext& c, std::string_view queue) {
   auto found = c.queues.find(c.db, queue);
   if (!found) return found.error();
   const auto& row = *found;
-  if (row && row->config.concurrency && !row->paused && row->count(core::JobState::queued) > 0) {
-    c.notice.runnable(queue);
-  }
+  if (row && slot_wakes(*row)) c.notice.runnable(queue);
   return {};
 }
 

@@ -1,6 +1,7 @@
 #include "store/postgres/ops.hpp"
 
 #include "core/id.hpp"
+#include "store/common/job_transitions.hpp"
 #include "store/postgres/statements.hpp"
 
 #include <fmt/format.h>
@@ -27,18 +28,10 @@ core::Result<std::optional<InsertOutcome>> find_duplicate(Conn& db, const core::
   auto r = db.run(sql::job_by_idempotency_key, Params().text(job.queue).text(job.idempotency_key));
   if (!r) return r.error();
   if (r->empty()) return std::nullopt;
-  const auto id = core::format_job_id(r->integer(0, 0));
-  const std::string_view payload = job.payload.empty() ? "null" : job.payload.text();
-  if (r->text(0, 2) != job.type || r->text(0, 3) != payload) {
-    return core::make_error(
-        core::errc::conflict,
-        fmt::format("idempotency_key \"{}\" already names job {} of queue {}, with another type "
-                    "or payload: a repeat must ask for the same job (or use a new key)",
-                    job.idempotency_key, id, job.queue),
-        "idempotency_key");
-  }
-  return InsertOutcome{
-      .id = id, .state = static_cast<core::JobState>(r->integer(0, 1)), .duplicate = true};
+  auto repeat = repeated_insert(job, core::format_job_id(r->integer(0, 0)), r->text(0, 2),
+                                r->text(0, 3), static_cast<core::JobState>(r->integer(0, 1)));
+  if (!repeat) return repeat.error();
+  return std::optional<InsertOutcome>(std::move(*repeat));
 }
 
 // Another server inserted a job under the key after find_duplicate looked

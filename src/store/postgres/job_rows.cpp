@@ -3,14 +3,8 @@
 #include "core/id.hpp"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
-#include <boost/json.hpp>
-
-#include <mutex>
-#include <set>
 
 namespace errand::store::postgres {
-namespace json = boost::json;
 namespace {
 
 const std::string kNull = "null";
@@ -61,135 +55,34 @@ const Statement kJobSetState{"job_set_state", "UPDATE jobs SET state = $2 WHERE 
 const Statement kJobPushGet{
     "job_push_get", "SELECT continuations, deferrals, state FROM job_push WHERE job_id = $1"};
 
-core::RawJson stored_json(const Rows& r, int i, int col, std::string_view field) {
-  if (r.is_null(i, col)) return {};
-  const auto text = r.text(i, col);
-  if (auto ok = core::check_json(text, field); !ok) throw std::runtime_error(ok.error().message);
-  return core::RawJson::trusted(std::string(text));
-}
-
-std::mutex unreadable_mu;
-std::set<std::string> unreadable_seen;
-
-std::vector<std::string> parse_tags(std::string_view text) {
-  if (text == "[]") return {};
-  const json::value parsed = json::parse(text);
-  std::vector<std::string> tags;
-  for (const auto& t : parsed.as_array()) tags.emplace_back(t.as_string());
-  return tags;
-}
-
-std::string tags_text(const std::vector<std::string>& tags) {
-  if (tags.empty()) return "[]";
-  json::array a;
-  a.reserve(tags.size());
-  for (const auto& t : tags) a.emplace_back(t);
-  return json::serialize(a);
-}
-
-core::Progress parse_progress(std::string_view text, bool with_data) {
-  if (auto ok = core::check_json(text, "progress", core::kMaxJsonDepth + 1); !ok) {
-    throw std::runtime_error(ok.error().message);
-  }
-  core::Progress p;
-  bool has_time = false;
-  for (const auto& m : core::json_members(text)) {
-    if (m.key == "data") {
-      if (with_data && m.value != "null") p.data = core::RawJson::trusted(std::string(m.value));
-      continue;
-    }
-    const auto v = json::parse(m.value);
-    if (m.key == "percent" && !v.is_null())
-      p.percent = static_cast<int>(v.to_number<std::int64_t>());
-    if (m.key == "message") p.message = v.as_string();
-    if (m.key == "updated_at") {
-      p.updated_at = core::from_unix_ms(v.to_number<std::int64_t>());
-      has_time = true;
-    }
-  }
-  if (!has_time) throw std::runtime_error("progress has no updated_at");
-  return p;
-}
-
-std::vector<core::AttemptError> parse_errors(std::string_view text) {
-  if (text == "[]") return {};
-  const json::value parsed = json::parse(text);
-  std::vector<core::AttemptError> errors;
-  for (const auto& e : parsed.as_array()) {
-    const auto& o = e.as_object();
-    errors.push_back({static_cast<int>(o.at("attempt").to_number<std::int64_t>()),
-                      core::from_unix_ms(o.at("at").to_number<std::int64_t>()),
-                      std::string(o.at("message").as_string())});
-  }
-  return errors;
-}
-
-std::string errors_text(const std::vector<core::AttemptError>& errors) {
-  if (errors.empty()) return "[]";
-  json::array a;
-  a.reserve(errors.size());
-  for (const auto& e : errors) {
-    a.emplace_back(json::object{
-        {"attempt", e.attempt}, {"at", core::to_unix_ms(e.at)}, {"message", e.message}});
-  }
-  return json::serialize(a);
-}
-
-void read_fields(const Rows& r, int i, core::Job& j, bool client_json) {
-  j.type = r.text(i, kType);
-  if (client_json) j.payload = stored_json(r, i, kPayload, "payload");
-  const auto state = r.integer(i, kState);
-  if (state < 0 || state >= static_cast<std::int64_t>(std::size(core::kAllStates))) {
-    throw std::runtime_error(fmt::format("unknown state {}", state));
-  }
-  j.state = static_cast<core::JobState>(state);
-  j.priority = r.integer(i, kPriority);
-  j.run_at = r.time(i, kRunAt);
-  j.created_at = r.time(i, kCreatedAt);
-  j.started_at = r.opt_time(i, kStartedAt);
-  j.finished_at = r.opt_time(i, kFinishedAt);
-  j.attempt = static_cast<int>(r.integer(i, kAttempt));
-  j.max_attempts = static_cast<int>(r.integer(i, kMaxAttempts));
-  j.timeout = core::Millis{r.integer(i, kTimeout)};
-  j.idempotency_key = r.text(i, kIdempotencyKey);
-  j.tags = parse_tags(r.text(i, kTags));
-  if (!r.is_null(i, kProgress)) j.progress = parse_progress(r.text(i, kProgress), client_json);
-  if (client_json) j.result = stored_json(r, i, kResult, "result");
-  j.errors = parse_errors(r.text(i, kErrors));
-  j.lease_id = r.text(i, kLeaseId);
-  j.worker = r.text(i, kWorker);
-  j.lease_expires_at = r.opt_time(i, kLeaseExpiresAt);
-  j.cancel_requested = r.boolean(i, kCancelRequested);
-}
-
 }  // namespace
 
-std::string progress_text(const core::Progress& p) {
-  core::JsonWriter w;
-  w.begin_object().key("percent");
-  if (p.percent) {
-    w.integer(*p.percent);
-  } else {
-    w.null();
-  }
-  w.key("message").string(p.message).key("data").raw(p.data);
-  w.key("updated_at").integer(core::to_unix_ms(p.updated_at)).end_object();
-  return w.take();
-}
-
 JobRow read_job(const Rows& r, int i, bool client_json) {
-  JobRow row;
-  row.rowid = r.integer(i, kId);
-  core::Job& j = row.job;
-  j.id = core::format_job_id(row.rowid);
-  j.queue = r.text(i, kQueue);
-  try {
-    read_fields(r, i, j, client_json);
-  } catch (const std::exception& e) {
-    row.unreadable = e.what();
-    note_unreadable(row);
-  }
-  return row;
+  JobColumns c;
+  c.rowid = r.integer(i, kId);
+  c.id = core::format_job_id(c.rowid);
+  c.queue = r.text(i, kQueue);
+  c.type = r.text(i, kType);
+  if (!r.is_null(i, kPayload)) c.payload = r.text(i, kPayload);
+  c.state = r.integer(i, kState);
+  c.priority = r.integer(i, kPriority);
+  c.run_at = r.time(i, kRunAt);
+  c.created_at = r.time(i, kCreatedAt);
+  c.started_at = r.opt_time(i, kStartedAt);
+  c.finished_at = r.opt_time(i, kFinishedAt);
+  c.attempt = r.integer(i, kAttempt);
+  c.max_attempts = r.integer(i, kMaxAttempts);
+  c.timeout_ms = r.integer(i, kTimeout);
+  c.idempotency_key = r.text(i, kIdempotencyKey);
+  c.tags = r.text(i, kTags);
+  if (!r.is_null(i, kProgress)) c.progress = r.text(i, kProgress);
+  if (!r.is_null(i, kResult)) c.result = r.text(i, kResult);
+  c.errors = r.text(i, kErrors);
+  c.lease_id = r.text(i, kLeaseId);
+  c.worker = r.text(i, kWorker);
+  c.lease_expires_at = r.opt_time(i, kLeaseExpiresAt);
+  c.cancel_requested = r.boolean(i, kCancelRequested);
+  return decode_job(c, client_json);
 }
 
 std::vector<JobRow> read_jobs(const Rows& rows, std::vector<JobRow>* unreadable) {
@@ -204,33 +97,6 @@ std::vector<JobRow> read_jobs(const Rows& rows, std::vector<JobRow>* unreadable)
     }
   }
   return out;
-}
-
-std::int64_t unreadable_jobs_seen() {
-  std::lock_guard lock(unreadable_mu);
-  return static_cast<std::int64_t>(unreadable_seen.size());
-}
-
-void note_unreadable(const JobRow& row) {
-  std::lock_guard lock(unreadable_mu);
-  if (!unreadable_seen.insert(row.job.id).second) return;
-  spdlog::error(
-      "job {} of queue {} cannot be read ({}): lists and claims skip it; delete it with "
-      "DELETE /v1/jobs/{}",
-      row.job.id, row.job.queue, row.unreadable, row.job.id);
-}
-
-core::Error unreadable_error(const JobRow& row) {
-  return core::make_error(
-      core::errc::internal,
-      fmt::format("job {} is stored in a form this server cannot read ({}); delete it with "
-                  "DELETE /v1/jobs/{}",
-                  row.job.id, row.unreadable, row.job.id),
-      "id");
-}
-
-core::Error job_not_found(std::string_view id) {
-  return core::make_error(core::errc::not_found, fmt::format("no job with id \"{}\"", id), "id");
 }
 
 core::Result<JobRow> load_job(Conn& db, std::string_view id, bool lock) {

@@ -1,11 +1,13 @@
 // Mapping between core::Job and a row of the `jobs` table: the column list
 // every job query selects, and the few statements that read or write a whole
 // job. Client JSON is stored as text, byte for byte; times as unix
-// milliseconds. Writer thread only (the unreadable-job count is global).
+// milliseconds. Writer thread only. The decoding itself, and the
+// unreadable-job bookkeeping, are shared (store/common/job_rows.hpp).
 #pragma once
 
 #include "core/job.hpp"
 #include "core/queue_config.hpp"
+#include "store/common/job_rows.hpp"
 #include "store/postgres/conn.hpp"
 
 #include <string_view>
@@ -19,14 +21,6 @@ inline constexpr std::string_view kJobColumns =
     " errors, lease_id, worker, lease_expires_at, cancel_requested";
 inline constexpr int kJobColumnCount = 22;
 
-struct JobRow {
-  std::int64_t rowid = 0;
-  core::Job job;
-  // Why the row cannot be read (stored JSON that does not scan, an unknown
-  // state): only job.id and job.queue are filled. Empty: readable.
-  std::string unreadable;
-};
-
 // Row `i` of rows that selected kJobColumns. Never throws: a row that cannot
 // be read is marked `unreadable` and logged once. Without `client_json`,
 // payload, result and progress data are left empty (and not read).
@@ -35,10 +29,6 @@ JobRow read_job(const Rows& rows, int i, bool client_json = true);
 // Every readable row; the unreadable ones go to `unreadable` when given,
 // else are skipped.
 std::vector<JobRow> read_jobs(const Rows& rows, std::vector<JobRow>* unreadable = nullptr);
-
-void note_unreadable(const JobRow& row);
-std::int64_t unreadable_jobs_seen();
-core::Error unreadable_error(const JobRow& row);
 
 // The job with this id, or not_found (field "id"); unreadable_error when its
 // row cannot be read. `lock`: FOR UPDATE (another server may change it).
@@ -63,9 +53,5 @@ core::Result<void> save_state(Conn& db, std::int64_t rowid, core::JobState state
 
 // Fills the job's push bookkeeping from job_push; no row keeps zeros.
 core::Result<void> load_push_bookkeeping(Conn& db, JobRow& row);
-
-std::string progress_text(const core::Progress& p);
-
-core::Error job_not_found(std::string_view id);
 
 }  // namespace errand::store::postgres

@@ -1,6 +1,8 @@
 #include "store/postgres/ops.hpp"
 
 #include "core/id.hpp"
+#include "core/lease.hpp"
+#include "store/common/job_transitions.hpp"
 
 #include <fmt/format.h>
 
@@ -31,23 +33,6 @@ const Statement kPushSave{"job_push_save",
                           " continuations = excluded.continuations,"
                           " deferrals = excluded.deferrals, state = excluded.state"};
 
-// Fencing: only the holder of the current lease of a running job may act.
-core::Result<void> check_lease(std::string_view id, JobState state, std::string_view current,
-                               std::string_view given) {
-  if (state != JobState::running) {
-    return core::make_error(core::errc::conflict,
-                            fmt::format("job {} is {}, not running: the lease is no longer valid",
-                                        id, core::to_string(state)),
-                            "lease_id");
-  }
-  if (current != given) {
-    return core::make_error(core::errc::conflict,
-                            fmt::format("lease_id is not the current lease of job {}", id),
-                            "lease_id");
-  }
-  return {};
-}
-
 // The few lease fields of a job, without reading its payload.
 struct LeaseRow {
   std::int64_t rowid = 0;
@@ -64,7 +49,7 @@ core::Result<LeaseRow> load_lease(Conn& db, std::string_view id, std::string_vie
   if (!r) return r.error();
   if (r->empty()) return job_not_found(id);
   const auto state = static_cast<JobState>(r->integer(0, 1));
-  if (auto ok = check_lease(id, state, r->text(0, 2), lease_id); !ok) return ok.error();
+  if (auto ok = core::check_lease(id, state, r->text(0, 2), lease_id); !ok) return ok.error();
   return LeaseRow{r->integer(0, 0), core::Millis{r->integer(0, 3)}, r->boolean(0, 4),
                   std::string(r->text(0, 5)), static_cast<int>(r->integer(0, 6))};
 }
@@ -72,20 +57,15 @@ core::Result<LeaseRow> load_lease(Conn& db, std::string_view id, std::string_vie
 core::Result<JobRow> load_leased_job(Conn& db, std::string_view id, std::string_view lease_id) {
   auto row = load_job(db, id);
   if (!row) return row;
-  if (auto ok = check_lease(id, row->job.state, row->job.lease_id, lease_id); !ok)
+  if (auto ok = core::check_lease(id, row->job.state, row->job.lease_id, lease_id); !ok)
     return ok.error();
   return row;
-}
-
-void end_lease(core::Job& job) {
-  job.lease_id.clear();
-  job.lease_expires_at.reset();
 }
 
 core::Result<void> save_log(Conn& db, std::int64_t rowid, const core::Job& job,
                             std::string_view log, core::TimePoint now) {
   if (log.empty()) return {};
-  const std::string tail = core::utf8_clip(log, core::kMaxLogBytes, true);
+  const std::string tail = log_tail(log);
   auto r = db.run(kLogSave, Params().integer(rowid).integer(job.attempt).time(now).text(tail));
   if (!r) return r.error();
   return {};
@@ -114,21 +94,7 @@ core::Result<core::Job> job_requeue(OpContext& c, const JobRequeueParams& p) {
   if (!row) return row.error();
   core::Job& job = row->job;
   if (auto loaded = load_push_bookkeeping(c.db, *row); !loaded) return loaded.error();
-  if (p.continuation) {
-    ++job.push_continuations;
-    job.push_deferrals = 0;
-    job.push_state = p.state;
-    if (p.progress) {
-      job.progress = *p.progress;
-      job.progress->updated_at = p.now;
-    }
-  } else {
-    ++job.push_deferrals;
-  }
-  --job.attempt;  // not an attempt: the next claim counts this one again
-  end_lease(job);
-  job.run_at = p.run_at;
-  job.state = p.run_at <= p.now ? JobState::queued : JobState::scheduled;
+  apply_requeue(job, p);
   if (auto saved = save_job(c.db, *row); !saved) return saved.error();
   if (auto saved = save_push_bookkeeping(c.db, *row); !saved) return saved.error();
   c.queues.move(job.queue, JobState::running, job.state);
@@ -138,15 +104,7 @@ core::Result<core::Job> job_requeue(OpContext& c, const JobRequeueParams& p) {
     c.notice.deadline(job.run_at);
   }
   if (auto freed = slot_freed(c, job.queue); !freed) return freed.error();
-  core::Job out;
-  out.id = job.id;
-  out.queue = job.queue;
-  out.state = job.state;
-  out.attempt = job.attempt;
-  out.run_at = job.run_at;
-  out.push_continuations = job.push_continuations;
-  out.push_deferrals = job.push_deferrals;
-  return out;
+  return requeue_summary(job);
 }
 
 core::Result<LeaseInfo> lease_extend(OpContext& c, const LeaseExtendParams& p) {
@@ -178,13 +136,7 @@ core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p) {
   Params params;
   params.integer(lease->rowid).text_or_null(p.result.stored()).time(p.now);
   if (auto done = c.db.run(kCompleteLeased, params); !done) return done.error();
-  core::Job job;
-  job.id = p.id;
-  job.queue = std::move(lease->queue);
-  job.attempt = lease->attempt;
-  job.state = JobState::succeeded;
-  job.result = p.result;
-  job.finished_at = p.now;
+  core::Job job = completed_job(p, std::move(lease->queue), lease->attempt);
   if (auto saved = save_log(c.db, lease->rowid, job, p.log, p.now); !saved) return saved.error();
   c.queues.move(job.queue, JobState::running, JobState::succeeded);
   c.queues.add_processed(job.queue);
@@ -195,18 +147,8 @@ core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p) {
 core::Result<void> fail_attempt(OpContext& c, JobRow& row, std::string message, core::FailInput in,
                                 core::TimePoint now, double jitter) {
   core::Job& job = row.job;
-  job.errors.push_back({.attempt = job.attempt, .at = now, .message = std::move(message)});
-  in.cancel_requested = job.cancel_requested;
-  const auto decision =
-      core::decide_fail(job.attempt, job.max_attempts, in, now, c.options.backoff, jitter);
-  job.state = decision.next;
-  end_lease(job);
-  if (decision.next == JobState::failed) {
-    job.run_at = decision.run_at;
-    c.notice.deadline(decision.run_at);
-  } else {
-    job.finished_at = now;
-  }
+  const auto decision = apply_fail(job, std::move(message), in, now, c.options.backoff, jitter);
+  if (decision.next == JobState::failed) c.notice.deadline(decision.run_at);
   if (auto saved = save_job(c.db, row); !saved) return saved;
   c.queues.move(job.queue, JobState::running, decision.next);
   c.queues.add_failed(job.queue);

@@ -105,7 +105,7 @@ bool PostgresStore::writable() const {
 }
 
 std::int64_t PostgresStore::unreadable_jobs() const {
-  return postgres::unreadable_jobs_seen();
+  return store::unreadable_jobs_seen();
 }
 
 template <class T, class F>

@@ -1,11 +1,7 @@
 #include "store/postgres/queue_book.hpp"
 
-#include <boost/json.hpp>
-
 namespace errand::store::postgres {
 namespace {
-
-namespace json = boost::json;
 
 constexpr std::string_view kQueueColumns =
     "name, paused, processed, failed, n_scheduled, n_queued, n_running, n_succeeded, n_failed,"
@@ -66,38 +62,20 @@ const Statement kQueueSaveBucket{
     "queue_save_bucket",
     "UPDATE queues SET bucket_tokens = $2, bucket_at = $3, throttled_until = $4 WHERE name = $1"};
 
-// Headers are stored as [[name, value]…], in their configured order.
-std::string headers_text(const std::vector<core::PushHeader>& headers) {
-  json::array out;
-  for (const auto& h : headers)
-    out.push_back(json::array{json::string(h.name), json::string(h.value)});
-  return json::serialize(out);
-}
-
-core::PushConfig read_push(const Rows& r, int i) {
-  core::PushConfig p{.url = std::string(r.text(i, kPush)),
-                     .timeout = core::Millis{r.integer(i, kPush + 1)},
-                     .concurrency = r.integer(i, kPush + 2)};
-  if (r.is_null(i, kPush + 3)) return p;
-  const json::value headers = json::parse(r.text(i, kPush + 3));
-  for (const auto& pair : headers.as_array()) {
-    const auto& nv = pair.as_array();
-    p.headers.push_back({std::string(nv.at(0).as_string()), std::string(nv.at(1).as_string())});
-  }
-  return p;
-}
-
 core::QueueConfig read_config(const Rows& r, int i) {
-  core::QueueConfig c;
-  c.concurrency = r.opt_integer(i, kConfig);
-  const auto limit = r.opt_integer(i, kConfig + 1);
-  const auto per = r.opt_integer(i, kConfig + 2);
-  if (limit && per) c.rate_limit = core::RateLimit{.limit = *limit, .per = core::Millis{*per}};
-  c.defaults.priority = r.opt_integer(i, kConfig + 3);
-  if (auto n = r.opt_integer(i, kConfig + 4)) c.defaults.max_attempts = static_cast<int>(*n);
-  if (auto ms = r.opt_integer(i, kConfig + 5)) c.defaults.timeout = core::Millis{*ms};
-  if (!r.is_null(i, kPush)) c.push = read_push(r, i);
-  return c;
+  QueueConfigColumns c{.concurrency = r.opt_integer(i, kConfig),
+                       .rate_limit = r.opt_integer(i, kConfig + 1),
+                       .rate_per_ms = r.opt_integer(i, kConfig + 2),
+                       .default_priority = r.opt_integer(i, kConfig + 3),
+                       .default_max_attempts = r.opt_integer(i, kConfig + 4),
+                       .default_timeout_ms = r.opt_integer(i, kConfig + 5)};
+  if (!r.is_null(i, kPush)) {
+    c.push_url = std::string(r.text(i, kPush));
+    c.push_timeout_ms = r.integer(i, kPush + 1);
+    c.push_concurrency = r.integer(i, kPush + 2);
+    if (!r.is_null(i, kPush + 3)) c.push_headers = std::string(r.text(i, kPush + 3));
+  }
+  return decode_queue_config(c);
 }
 
 QueueRow read_row(const Rows& r, int i) {
@@ -202,31 +180,15 @@ core::Result<std::vector<QueueInfo>> QueueBook::list(Conn& db) {
   return out;
 }
 
-QueueInfo to_queue_info(std::string name, const QueueRow& row) {
-  QueueInfo info{.name = std::move(name),
-                 .paused = row.paused,
-                 .config = row.config,
-                 .push_secrets = row.secrets,
-                 .processed = row.processed,
-                 .failed = row.failed};
-  for (auto state : core::kAllStates) info.counts[state] = row.count(state);
-  return info;
-}
-
 core::Result<void> save_queue_settings(Conn& db, std::string_view name, const QueueRow& row) {
-  const auto& c = row.config;
-  const auto& rate = c.rate_limit;
-  const auto& d = c.defaults;
+  const QueueConfigColumns c = encode_queue_config(row.config);
   Params p;
   p.text(name).boolean(row.paused).opt_integer(c.concurrency);
-  p.opt_integer(rate ? std::optional(rate->limit) : std::nullopt);
-  p.opt_integer(rate ? std::optional(rate->per.count()) : std::nullopt);
-  p.opt_integer(d.priority);
-  p.opt_integer(d.max_attempts ? std::optional<std::int64_t>(*d.max_attempts) : std::nullopt);
-  p.opt_integer(d.timeout ? std::optional(d.timeout->count()) : std::nullopt);
-  if (c.push) {
-    p.text(c.push->url).integer(c.push->timeout.count()).integer(c.push->concurrency);
-    p.text(headers_text(c.push->headers));
+  p.opt_integer(c.rate_limit).opt_integer(c.rate_per_ms).opt_integer(c.default_priority);
+  p.opt_integer(c.default_max_attempts).opt_integer(c.default_timeout_ms);
+  if (c.push_url) {
+    p.text(*c.push_url).integer(c.push_timeout_ms).integer(c.push_concurrency);
+    p.text(*c.push_headers);
   } else {
     p.null().null().null().null();
   }

@@ -14,8 +14,7 @@
 // Used only on the writer thread.
 #pragma once
 
-#include "core/rate_limit.hpp"
-#include "core/state.hpp"
+#include "store/common/queue_rows.hpp"
 #include "store/postgres/conn.hpp"
 #include "store/store.hpp"
 
@@ -28,20 +27,6 @@
 #include <vector>
 
 namespace errand::store::postgres {
-
-struct QueueRow {
-  bool paused = false;
-  std::int64_t processed = 0;
-  std::int64_t failed = 0;
-  std::array<std::int64_t, std::size(core::kAllStates)> counts{};
-  core::QueueConfig config;
-  core::PushSecrets secrets;
-  std::optional<core::TokenBucket> bucket;
-  std::optional<core::TimePoint> throttled_until;
-
-  std::int64_t& count(core::JobState s) { return counts[static_cast<std::size_t>(s)]; }
-  std::int64_t count(core::JobState s) const { return counts[static_cast<std::size_t>(s)]; }
-};
 
 struct QueueDelta {
   std::array<std::int64_t, std::size(core::kAllStates)> counts{};
@@ -91,8 +76,6 @@ class QueueBook {
   std::map<std::string, QueueDelta, std::less<>> batch_;
   std::map<std::string, bool, std::less<>> limited_;
 };
-
-QueueInfo to_queue_info(std::string name, const QueueRow& row);
 
 // Writes the queue's pause flag, config and push secrets (creating it).
 core::Result<void> save_queue_settings(Conn& db, std::string_view name, const QueueRow& row);

@@ -2,6 +2,7 @@
 
 #include "core/id.hpp"
 #include "core/queue_config.hpp"
+#include "store/common/job_page.hpp"
 #include "store/postgres/statements.hpp"
 
 #include <fmt/format.h>
@@ -43,7 +44,6 @@ using namespace sql;  // the list filters
 
 namespace json = boost::json;
 
-constexpr std::size_t kMaxListLimit = 1000;
 constexpr int kTagsColumn = 14;  // in kJobColumns
 constexpr int kListHit = kJobColumnCount;
 
@@ -67,17 +67,6 @@ bool has_tag(std::string_view tags, std::string_view tag) {
                      [&](const json::value& v) { return v.is_string() && v.get_string() == tag; });
 }
 
-std::int64_t upper_bound(const JobListParams& p) {
-  std::int64_t bound = std::numeric_limits<std::int64_t>::max();
-  if (!p.cursor.empty()) {
-    // A legacy cursor (from a SQLite store's job) stands for its millisecond.
-    const auto cursor = core::parse_job_id(p.cursor);
-    bound = cursor ? *cursor : core::job_id_floor(core::from_unix_ms(core::legacy_id_ms(p.cursor)));
-  }
-  if (p.until) bound = std::min(bound, core::job_id_floor(*p.until));
-  return bound;
-}
-
 }  // namespace
 
 core::Result<core::Job> job_get(OpContext& c, const JobGetParams& p) {
@@ -98,51 +87,26 @@ core::Result<core::Job> job_get(OpContext& c, const JobGetParams& p) {
 }
 
 core::Result<JobPage> job_list(OpContext& c, const JobListParams& p) {
-  const std::size_t limit = std::clamp<std::size_t>(p.limit, 1, kMaxListLimit);
-  const bool search = !p.tag.empty() || !p.text.empty();
-  const std::size_t budget = std::max<std::size_t>(p.search_budget, 1);
+  const auto cursor_id = p.cursor.empty() ? std::nullopt : core::parse_job_id(p.cursor);
+  JobPageFill fill(p);
   Params params;
-  params.integer(upper_bound(p)).integer(p.since ? core::job_id_floor(*p.since) : 0);
+  params.integer(list_upper_bound(p, cursor_id.value_or(0)));
+  params.integer(p.since ? core::job_id_floor(*p.since) : 0);
   params.text(p.queue).integer(p.state ? static_cast<int>(*p.state) : 0).text(p.type);
-  params.text(p.text);
-  // One more than a page tells whether a page follows; a search reads at
-  // most its budget, and one more to tell whether it stopped early.
-  params.integer(static_cast<std::int64_t>(search ? budget + 1 : limit + 1));
+  params.text(p.text).integer(fill.rows_to_read());
   auto rows = c.db.run(sql::job_list(list_filters(p)), params);
   if (!rows) return rows.error();
   const Rows& r = *rows;
-  JobPage page;
-  std::size_t read = 0;
-  std::size_t bytes = 0;
-  std::string last_read;
   for (int i = 0; i < r.size(); ++i) {
-    if (search && read == budget) {  // a row past the budget: stop where the budget ended
-      page.partial = page.jobs.size() < limit;
-      page.next_cursor = page.partial ? last_read : page.jobs.back().id;
-      break;
-    }
-    ++read;
+    if (!fill.take_row()) break;
     if (!r.boolean(i, kListHit) || !has_tag(r.text(i, kTagsColumn), p.tag)) {
-      last_read = core::format_job_id(r.integer(i, 0));
+      fill.skip(core::format_job_id(r.integer(i, 0)));
       continue;
     }
-    if (page.jobs.size() == limit) {
-      page.next_cursor = page.jobs.back().id;
-      break;
-    }
-    if (!page.jobs.empty() && bytes >= p.max_bytes) {
-      page.next_cursor = page.jobs.back().id;
-      page.partial = true;
-      break;
-    }
-    auto job = read_job(r, i, p.client_json);
-    last_read = job.job.id;
-    if (!job.unreadable.empty()) continue;
-    bytes += job.job.payload.stored().size() + job.job.result.stored().size();
-    if (job.job.progress) bytes += job.job.progress->data.stored().size();
-    page.jobs.push_back(std::move(job.job));
+    if (!fill.has_room()) break;
+    fill.add(read_job(r, i, p.client_json));
   }
-  return page;
+  return fill.take();
 }
 
 // The job next in line at each priority level of a queue, found by skipping

@@ -1,8 +1,7 @@
 #include "store/postgres/schedule_rows.hpp"
 
 #include "core/id.hpp"
-
-#include <fmt/format.h>
+#include "store/common/schedule_rows.hpp"
 
 namespace errand::store::postgres {
 namespace {
@@ -53,31 +52,25 @@ const Statement kSave{
     " last_fired_at = excluded.last_fired_at, last_job_id = excluded.last_job_id"};
 
 core::Schedule read_schedule(const Rows& r, int i) {
-  core::Schedule s;
-  core::ScheduleSpec& spec = s.spec;
-  spec.name = r.text(i, kName);
-  spec.cron = r.text(i, kCron);
-  spec.timezone = r.text(i, kTimezone);
-  spec.queue = r.text(i, kQueue);
-  spec.type = r.text(i, kType);
-  if (const auto text = r.text(i, kPayload); text != "null") {
-    if (auto ok = core::check_json(text, "payload"); !ok) {
-      throw std::runtime_error(fmt::format("schedule {}: {}", spec.name, ok.error().message));
-    }
-    spec.payload = core::RawJson::trusted(std::string(text));
-  }
-  spec.priority = r.opt_integer(i, kPriority);
-  if (auto n = r.opt_integer(i, kMaxAttempts)) spec.max_attempts = static_cast<int>(*n);
-  spec.overlap = r.boolean(i, kOverlap) ? core::Overlap::skip : core::Overlap::allow;
-  spec.paused = r.boolean(i, kPaused);
-  spec.catch_up = core::Millis{r.integer(i, kCatchUp)};
-  spec.source = core::parse_schedule_source(r.text(i, kSource)).value_or(core::ScheduleSource::api);
-  s.created_at = r.time(i, kCreatedAt);
-  s.updated_at = r.time(i, kUpdatedAt);
-  s.fired_through = r.time(i, kFiredThrough);
-  s.last_fired_at = r.opt_time(i, kLastFiredAt);
-  s.last_job_id = r.text(i, kLastJobId);
-  return s;
+  ScheduleColumns c;
+  c.name = r.text(i, kName);
+  c.cron = r.text(i, kCron);
+  c.timezone = r.text(i, kTimezone);
+  c.queue = r.text(i, kQueue);
+  c.type = r.text(i, kType);
+  c.payload = r.text(i, kPayload);
+  c.priority = r.opt_integer(i, kPriority);
+  c.max_attempts = r.opt_integer(i, kMaxAttempts);
+  c.overlap_skip = r.boolean(i, kOverlap);
+  c.paused = r.boolean(i, kPaused);
+  c.catch_up_ms = r.integer(i, kCatchUp);
+  c.source = r.text(i, kSource);
+  c.created_at = r.time(i, kCreatedAt);
+  c.updated_at = r.time(i, kUpdatedAt);
+  c.fired_through = r.time(i, kFiredThrough);
+  c.last_fired_at = r.opt_time(i, kLastFiredAt);
+  c.last_job_id = r.text(i, kLastJobId);
+  return decode_schedule(c);
 }
 
 // The state of the schedule's last job, if that job still exists.
@@ -96,10 +89,7 @@ core::Result<void> read_last_job_state(Conn& db, core::Schedule& s) {
 core::Result<core::Schedule> load_schedule(Conn& db, std::string_view name, bool lock) {
   auto r = db.run(lock ? kByNameLocked : kByName, Params().text(name));
   if (!r) return r.error();
-  if (r->empty()) {
-    return core::make_error(core::errc::not_found, fmt::format("no schedule named \"{}\"", name),
-                            "name");
-  }
+  if (r->empty()) return schedule_not_found(name);
   core::Schedule s = read_schedule(*r, 0);
   if (auto read = read_last_job_state(db, s); !read) return read.error();
   return s;

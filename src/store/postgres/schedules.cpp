@@ -8,6 +8,8 @@
 #include "store/postgres/schedule_rows.hpp"
 
 #include "core/id.hpp"
+#include "store/common/schedule_rows.hpp"
+#include "store/common/schedule_transitions.hpp"
 
 #include <fmt/format.h>
 
@@ -31,13 +33,6 @@ const Statement kDelete{"schedule_delete", "DELETE FROM schedules WHERE name = $
 const Statement kKeyTaken{"job_key_taken",
                           "SELECT 1 FROM jobs WHERE queue = $1 AND idempotency_key = $2"};
 
-bool still_active(const core::Schedule& s) {
-  if (!s.last_job_state) return false;
-  const JobState state = *s.last_job_state;
-  return state == JobState::scheduled || state == JobState::queued || state == JobState::running ||
-         state == JobState::failed;
-}
-
 core::Result<bool> record_fire(Conn& db, const std::string& name, core::TimePoint fire_at,
                                std::string_view job_id) {
   auto inserted = db.run(kFireInsert, Params().text(name).time(fire_at).text_or_null(job_id));
@@ -55,14 +50,7 @@ core::Result<bool> key_taken(Conn& db, std::string_view queue, std::string_view 
 // Enqueues the schedule's job as job `id` (take_job_id).
 core::Result<JobState> enqueue_job(OpContext& c, const core::ScheduleSpec& spec,
                                    const ScheduleFireParams& p, std::string key, std::int64_t id) {
-  core::NewJob job;
-  job.queue = spec.queue;
-  job.type = spec.type;
-  job.payload = spec.payload;
-  job.priority = spec.priority;
-  job.max_attempts = spec.max_attempts;
-  job.run_at = p.now;
-  job.idempotency_key = std::move(key);
+  core::NewJob job = schedule_job(spec, p.now, std::move(key));
   auto defaults = queue_defaults(c, job.queue);
   if (!defaults) return defaults.error();
   const auto settings = core::resolve_settings(job, *defaults);
@@ -87,7 +75,7 @@ core::Result<ScheduleFireOutcome> fire_scheduled(OpContext& c, core::Schedule s,
     out.result = FireResult::paused;
   } else if (at > s.fired_through) {
     const std::string key = core::schedule_fire_key(s.spec.name, at);
-    const bool skip = s.spec.overlap == core::Overlap::skip && still_active(s);
+    const bool skip = overlap_skips(s);
     auto taken = key_taken(c.db, s.spec.queue, key);
     if (!taken) return taken.error();
     const bool enqueue = !skip && !*taken;
@@ -106,9 +94,7 @@ core::Result<ScheduleFireOutcome> fire_scheduled(OpContext& c, core::Schedule s,
       auto state = enqueue_job(c, s.spec, p, key, id);
       if (!state) return state.error();
       out = {.result = FireResult::enqueued, .job_id = job_id, .state = *state};
-      s.last_fired_at = at;
-      s.last_job_id = job_id;
-      s.last_job_state = *state;
+      note_fired(s, at, job_id, *state);
     }
     if (auto saved = save_schedule(c.db, s); !saved) return saved.error();
   }
@@ -122,16 +108,8 @@ core::Result<SchedulePutOutcome> schedule_put(OpContext& c, const SchedulePutPar
   auto existing = load_schedule(c.db, p.spec.name, /*lock=*/true);
   const bool created = !existing && existing.error().code == core::errc::not_found;
   if (!existing && !created) return existing.error();
-  core::Schedule s;
-  if (created) {
-    s.created_at = p.now;
-    s.fired_through = p.now;
-  } else {
-    s = std::move(*existing);
-    if (core::schedule_rearms(s.spec, p.spec)) s.fired_through = std::max(s.fired_through, p.now);
-  }
-  s.spec = p.spec;
-  s.updated_at = p.now;
+  core::Schedule s =
+      apply_schedule_put(created ? std::optional<core::Schedule>() : std::move(*existing), p);
   if (auto saved = save_schedule(c.db, s); !saved) return saved.error();
   return SchedulePutOutcome{.schedule = std::move(s), .created = created};
 }
@@ -147,10 +125,7 @@ core::Result<std::vector<core::Schedule>> schedule_list(OpContext& c) {
 core::Result<Unit> schedule_delete(OpContext& c, const ScheduleDeleteParams& p) {
   auto deleted = c.db.run(kDelete, Params().text(p.name));
   if (!deleted) return deleted.error();
-  if (deleted->empty()) {
-    return core::make_error(core::errc::not_found, fmt::format("no schedule named \"{}\"", p.name),
-                            "name");
-  }
+  if (deleted->empty()) return schedule_not_found(p.name);
   if (auto fires = c.db.run(kFiresDelete, Params().text(p.name)); !fires) return fires.error();
   return Unit{};
 }
@@ -158,9 +133,7 @@ core::Result<Unit> schedule_delete(OpContext& c, const ScheduleDeleteParams& p) 
 core::Result<core::Schedule> schedule_pause(OpContext& c, const SchedulePauseParams& p) {
   auto s = load_schedule(c.db, p.name, /*lock=*/true);
   if (!s) return s.error();
-  if (s->spec.paused && !p.paused) s->fired_through = std::max(s->fired_through, p.now);
-  s->spec.paused = p.paused;
-  s->updated_at = p.now;
+  apply_schedule_pause(*s, p);
   if (auto saved = save_schedule(c.db, *s); !saved) return saved.error();
   return std::move(*s);
 }
@@ -173,9 +146,7 @@ core::Result<ScheduleFireOutcome> schedule_fire(OpContext& c, const ScheduleFire
   if (!id) return id.error();
   auto state = enqueue_job(c, s->spec, p, "", *id);
   if (!state) return state.error();
-  s->last_fired_at = p.now;
-  s->last_job_id = core::format_job_id(*id);
-  s->last_job_state = *state;
+  note_fired(*s, p.now, core::format_job_id(*id), *state);
   if (auto saved = save_schedule(c.db, *s); !saved) return saved.error();
   return ScheduleFireOutcome{
       .result = FireResult::enqueued, .job_id = s->last_job_id, .state = *state, .schedule = *s};

@@ -4,6 +4,8 @@
 #include "store/postgres/ops.hpp"
 
 #include "core/id.hpp"
+#include "store/common/job_transitions.hpp"
+#include "store/common/queue_transitions.hpp"
 #include "store/postgres/statements.hpp"
 
 namespace errand::store::postgres {
@@ -51,12 +53,6 @@ const Statement kNextRefill{"next_refill",
 
 using OptTime = std::optional<core::TimePoint>;
 
-OptTime earliest(OptTime a, OptTime b) {
-  if (!a) return b;
-  if (!b) return a;
-  return std::min(*a, *b);
-}
-
 core::Result<OptTime> first_time(Conn& db, const Statement& s) {
   auto r = db.run(s);
   if (!r) return r.error();
@@ -73,7 +69,7 @@ core::Result<void> wake_refilled(OpContext& c, core::TimePoint now) {
     const std::string name(r->text(i, 0));
     auto row = c.queues.find(c.db, name);
     if (!row) return row.error();
-    if (*row && !(*row)->paused && (*row)->count(JobState::queued) > 0) c.notice.runnable(name);
+    if (*row && is_runnable(**row)) c.notice.runnable(name);
   }
   return {};
 }
@@ -111,13 +107,9 @@ core::Result<std::int64_t> lease_expire(OpContext& c, const LeaseExpireParams& p
     }
     for (auto& row : rows) {
       const core::FailInput in{.retry = true};
-      if (auto failed = fail_attempt(c, row, "lease expired", in, p.now, p.jitter); !failed) {
-        return failed.error();
-      }
-      c.notice.job_changed({.id = row.job.id,
-                            .state = row.job.state,
-                            .attempt = row.job.attempt,
-                            .error = "lease expired"});
+      auto failed = fail_attempt(c, row, std::string(kLeaseExpiredError), in, p.now, p.jitter);
+      if (!failed) return failed.error();
+      c.notice.job_changed(lease_expired_change(row.job));
     }
     expired += static_cast<std::int64_t>(rows.size());
     if (r->size() < kChunk) return expired;

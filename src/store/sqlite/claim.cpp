@@ -1,13 +1,12 @@
 #include "store/sqlite/ops.hpp"
 
-#include "core/id.hpp"
+#include "store/common/job_transitions.hpp"
+#include "store/common/queue_transitions.hpp"
 
 #include <algorithm>
 
 namespace errand::store::sqlite::ops {
 namespace {
-
-constexpr std::size_t kLeaseIdBytes = 16;
 
 // The first `n` ready jobs of `queue`: higher priority first, then by id.
 // Read completely before any of them is updated.
@@ -28,15 +27,6 @@ core::Result<std::vector<JobRow>> ready_jobs(OpContext& c, const std::string& qu
     }
     if (!rows->empty()) return rows;
   }
-}
-
-void grant_lease(core::Job& job, const JobClaimParams& p) {
-  job.state = core::JobState::running;
-  ++job.attempt;
-  job.lease_id = core::random_hex(kLeaseIdBytes);
-  job.lease_expires_at = p.now + p.lease.value_or(job.timeout);
-  if (!job.started_at) job.started_at = p.now;
-  job.worker = p.worker;
 }
 
 core::Result<void> save_lease(Statements& sql, const JobRow& row) {
@@ -65,26 +55,15 @@ core::Result<std::size_t> claim_from(OpContext& c, const std::string& queue,
   return rows->size();
 }
 
-// How many of `want` jobs the queue's concurrency limit lets start.
-std::size_t concurrency_room(const QueueRow& row, std::size_t want) {
-  if (!row.config.concurrency) return want;
-  const std::int64_t room = *row.config.concurrency - row.count(core::JobState::running);
-  return room <= 0 ? 0 : std::min(want, static_cast<std::size_t>(room));
-}
-
 // Caps `want` by the queue's token bucket at `now`. An empty bucket holds
 // the claim back: the refill instant is remembered (job_promote_due reports
 // the queue runnable then) and announced as a deadline so the timer wakes.
 std::size_t rate_room(OpContext& c, const std::string& queue, const core::RateLimit& rate,
                       core::TimePoint now, std::size_t want) {
   QueueRow& row = c.queues.edit(queue);
-  row.bucket = core::refill(row.bucket, rate, now);
-  const std::int64_t tokens = core::available(*row.bucket);
-  if (tokens >= 1) return std::min(want, static_cast<std::size_t>(tokens));
-  const auto refill_at = core::next_token_at(*row.bucket, rate);
-  row.throttled_until = refill_at;
-  c.notice.deadline(refill_at);
-  return 0;
+  const std::size_t n = store::rate_room(row, rate, now, want);
+  if (n == 0) c.notice.deadline(*row.throttled_until);
+  return n;
 }
 
 core::Result<void> claim_queue(OpContext& c, const std::string& queue, const JobClaimParams& p,
@@ -129,9 +108,7 @@ core::Result<void> bury_unreadable(OpContext& c, const JobRow& row, core::JobSta
 
 void slot_freed(OpContext& c, std::string_view queue) {
   const QueueRow* row = c.queues.find(queue);
-  if (row && row->config.concurrency && !row->paused && row->count(core::JobState::queued) > 0) {
-    c.notice.runnable(queue);
-  }
+  if (row && slot_wakes(*row)) c.notice.runnable(queue);
 }
 
 }  // namespace errand::store::sqlite::ops

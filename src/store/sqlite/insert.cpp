@@ -1,8 +1,7 @@
 #include "store/sqlite/ops.hpp"
 
 #include "core/id.hpp"
-
-#include <fmt/format.h>
+#include "store/common/job_transitions.hpp"
 
 namespace errand::store::sqlite::ops {
 namespace {
@@ -18,18 +17,10 @@ core::Result<std::optional<InsertOutcome>> find_duplicate(Statements& sql,
   auto row = q.step();
   if (!row) return row.error();
   if (!*row) return std::nullopt;
-  const auto id = public_id(q, 0, 1);
-  const std::string_view payload = job.payload.empty() ? "null" : job.payload.text();
-  if (q.text_at(3) != job.type || q.text_at(4) != payload) {
-    return core::make_error(
-        core::errc::conflict,
-        fmt::format("idempotency_key \"{}\" already names job {} of queue {}, with another type "
-                    "or payload: a repeat must ask for the same job (or use a new key)",
-                    job.idempotency_key, id, job.queue),
-        "idempotency_key");
-  }
-  return InsertOutcome{
-      .id = id, .state = static_cast<core::JobState>(q.int_at(2)), .duplicate = true};
+  auto repeat = repeated_insert(job, public_id(q, 0, 1), q.text_at(3), q.text_at(4),
+                                static_cast<core::JobState>(q.int_at(2)));
+  if (!repeat) return repeat.error();
+  return std::optional<InsertOutcome>(std::move(*repeat));
 }
 
 core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& job, core::TimePoint now) {

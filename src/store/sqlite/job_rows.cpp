@@ -3,15 +3,8 @@
 #include "core/id.hpp"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
-#include <boost/json.hpp>
-
-#include <atomic>
-#include <mutex>
-#include <set>
 
 namespace errand::store::sqlite {
-namespace json = boost::json;
 namespace {
 
 const std::string kNull = "null";
@@ -42,162 +35,34 @@ enum Col {
   kCancelRequested,
 };
 
-// Client JSON comes back as it was stored. It is checked on the way out
-// too: a row written by an older version (which could store `Infinity`) or
-// damaged on disk must be caught here, not by the client.
-core::RawJson stored_json(const Query& q, int col, std::string_view field) {
-  if (q.is_null(col)) return {};
-  const auto text = q.text_at(col);
-  if (auto ok = core::check_json(text, field); !ok) throw std::runtime_error(ok.error().message);
-  return core::RawJson::trusted(std::string(text));
-}
-
-// Unreadable jobs seen by this process, logged once each.
-std::mutex unreadable_mu;
-std::set<std::string> unreadable_seen;
-
-std::vector<std::string> parse_tags(std::string_view text) {
-  if (text == "[]") return {};                   // most jobs: no parse, no allocation
-  const json::value parsed = json::parse(text);  // must outlive the loop over its array
-  std::vector<std::string> tags;
-  for (const auto& t : parsed.as_array()) tags.emplace_back(t.as_string());
-  return tags;
-}
-
-std::string tags_text(const std::vector<std::string>& tags) {
-  if (tags.empty()) return "[]";
-  json::array a;
-  a.reserve(tags.size());
-  for (const auto& t : tags) a.emplace_back(t);
-  return json::serialize(a);
-}
-
-core::Progress parse_progress(std::string_view text, bool with_data) {
-  if (auto ok = core::check_json(text, "progress", core::kMaxJsonDepth + 1); !ok) {
-    throw std::runtime_error(ok.error().message);
-  }
-  core::Progress p;
-  bool has_time = false;
-  for (const auto& m : core::json_members(text)) {
-    if (m.key == "data") {
-      if (with_data && m.value != "null") p.data = core::RawJson::trusted(std::string(m.value));
-      continue;
-    }
-    const auto v = json::parse(m.value);
-    if (m.key == "percent" && !v.is_null())
-      p.percent = static_cast<int>(v.to_number<std::int64_t>());
-    if (m.key == "message") p.message = v.as_string();
-    if (m.key == "updated_at") {
-      p.updated_at = core::from_unix_ms(v.to_number<std::int64_t>());
-      has_time = true;
-    }
-  }
-  if (!has_time) throw std::runtime_error("progress has no updated_at");
-  return p;
-}
-
-std::vector<core::AttemptError> parse_errors(std::string_view text) {
-  if (text == "[]") return {};
-  const json::value parsed = json::parse(text);
-  std::vector<core::AttemptError> errors;
-  for (const auto& e : parsed.as_array()) {
-    const auto& o = e.as_object();
-    errors.push_back({static_cast<int>(o.at("attempt").to_number<std::int64_t>()),
-                      core::from_unix_ms(o.at("at").to_number<std::int64_t>()),
-                      std::string(o.at("message").as_string())});
-  }
-  return errors;
-}
-
-std::string errors_text(const std::vector<core::AttemptError>& errors) {
-  if (errors.empty()) return "[]";
-  json::array a;
-  a.reserve(errors.size());
-  for (const auto& e : errors) {
-    a.emplace_back(json::object{
-        {"attempt", e.attempt}, {"at", core::to_unix_ms(e.at)}, {"message", e.message}});
-  }
-  return json::serialize(a);
-}
-
 }  // namespace
 
-std::string progress_text(const core::Progress& p) {
-  core::JsonWriter w;
-  w.begin_object().key("percent");
-  if (p.percent) {
-    w.integer(*p.percent);
-  } else {
-    w.null();
-  }
-  w.key("message").string(p.message).key("data").raw(p.data);
-  w.key("updated_at").integer(core::to_unix_ms(p.updated_at)).end_object();
-  return w.take();
-}
-
 JobRow read_job(const Query& q, bool client_json) {
-  JobRow row;
-  row.rowid = q.int_at(kId);
-  core::Job& j = row.job;
-  j.id = public_id(q, kId, kLegacyId);
-  j.queue = q.text_at(kQueue);
-  try {
-    read_fields(q, j, client_json);
-  } catch (const std::exception& e) {
-    row.unreadable = e.what();
-    note_unreadable(row);
-  }
-  return row;
-}
-
-std::int64_t unreadable_jobs_seen() {
-  std::lock_guard lock(unreadable_mu);
-  return static_cast<std::int64_t>(unreadable_seen.size());
-}
-
-void note_unreadable(const JobRow& row) {
-  std::lock_guard lock(unreadable_mu);
-  if (!unreadable_seen.insert(row.job.id).second) return;
-  spdlog::error(
-      "job {} of queue {} cannot be read ({}): lists and claims skip it; delete it with "
-      "DELETE /v1/jobs/{}",
-      row.job.id, row.job.queue, row.unreadable, row.job.id);
-}
-
-core::Error unreadable_error(const JobRow& row) {
-  return core::make_error(
-      core::errc::internal,
-      fmt::format("job {} is stored in a form this server cannot read ({}); delete it with "
-                  "DELETE /v1/jobs/{}",
-                  row.job.id, row.unreadable, row.job.id),
-      "id");
-}
-
-void read_fields(const Query& q, core::Job& j, bool client_json) {
-  j.type = q.text_at(kType);
-  if (client_json) j.payload = stored_json(q, kPayload, "payload");
-  const auto state = q.int_at(kState);
-  if (state < 0 || state >= static_cast<std::int64_t>(std::size(core::kAllStates))) {
-    throw std::runtime_error(fmt::format("unknown state {}", state));
-  }
-  j.state = static_cast<core::JobState>(state);
-  j.priority = q.int_at(kPriority);
-  j.run_at = q.time_at(kRunAt);
-  j.created_at = q.time_at(kCreatedAt);
-  j.started_at = q.opt_time_at(kStartedAt);
-  j.finished_at = q.opt_time_at(kFinishedAt);
-  j.attempt = static_cast<int>(q.int_at(kAttempt));
-  j.max_attempts = static_cast<int>(q.int_at(kMaxAttempts));
-  j.timeout = core::Millis{q.int_at(kTimeout)};
-  j.idempotency_key = q.text_at(kIdempotencyKey);
-  j.tags = parse_tags(q.text_at(kTags));
-  if (!q.is_null(kProgress)) j.progress = parse_progress(q.text_at(kProgress), client_json);
-  if (client_json) j.result = stored_json(q, kResult, "result");
-  j.errors = parse_errors(q.text_at(kErrors));
-  j.lease_id = q.text_at(kLeaseId);
-  j.worker = q.text_at(kWorker);
-  j.lease_expires_at = q.opt_time_at(kLeaseExpiresAt);
-  j.cancel_requested = q.int_at(kCancelRequested) != 0;
+  JobColumns c;
+  c.rowid = q.int_at(kId);
+  c.id = public_id(q, kId, kLegacyId);
+  c.queue = q.text_at(kQueue);
+  c.type = q.text_at(kType);
+  if (!q.is_null(kPayload)) c.payload = q.text_at(kPayload);
+  c.state = q.int_at(kState);
+  c.priority = q.int_at(kPriority);
+  c.run_at = q.time_at(kRunAt);
+  c.created_at = q.time_at(kCreatedAt);
+  c.started_at = q.opt_time_at(kStartedAt);
+  c.finished_at = q.opt_time_at(kFinishedAt);
+  c.attempt = q.int_at(kAttempt);
+  c.max_attempts = q.int_at(kMaxAttempts);
+  c.timeout_ms = q.int_at(kTimeout);
+  c.idempotency_key = q.text_at(kIdempotencyKey);
+  c.tags = q.text_at(kTags);
+  if (!q.is_null(kProgress)) c.progress = q.text_at(kProgress);
+  if (!q.is_null(kResult)) c.result = q.text_at(kResult);
+  c.errors = q.text_at(kErrors);
+  c.lease_id = q.text_at(kLeaseId);
+  c.worker = q.text_at(kWorker);
+  c.lease_expires_at = q.opt_time_at(kLeaseExpiresAt);
+  c.cancel_requested = q.int_at(kCancelRequested) != 0;
+  return decode_job(c, client_json);
 }
 
 core::Result<std::vector<JobRow>> read_jobs(Query& q, std::vector<JobRow>* unreadable) {
@@ -237,9 +102,7 @@ core::Result<JobRow> load_job(Statements& sql, std::string_view id) {
   q.bind_int(1, *rowid);
   auto row = q.step();
   if (!row) return row.error();
-  if (!*row) {
-    return core::make_error(core::errc::not_found, fmt::format("no job with id \"{}\"", id), "id");
-  }
+  if (!*row) return job_not_found(id);
   auto job = read_job(q);
   if (!job.unreadable.empty()) return unreadable_error(job);
   return job;

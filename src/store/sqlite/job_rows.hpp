@@ -1,11 +1,13 @@
 // Mapping between core::Job and a row of the `jobs` table: the column list
 // every job query selects, and the few statements that read or write a whole
-// job. JSON fields are stored as JSON text; times as unix milliseconds.
+// job. JSON fields are stored as JSON text; times as unix milliseconds. The
+// decoding itself is shared (store/common/job_rows.hpp).
 // Used only on the writer thread.
 #pragma once
 
 #include "core/job.hpp"
 #include "core/queue_config.hpp"
+#include "store/common/job_rows.hpp"
 #include "store/sqlite/statements.hpp"
 
 #include <string_view>
@@ -22,31 +24,15 @@ inline constexpr std::string_view kJobColumns =
 // passes the tag and text filters.
 inline constexpr int kJobListHit = 23;
 
-struct JobRow {
-  std::int64_t rowid = 0;
-  core::Job job;
-  // Why the row cannot be read (stored JSON that is not well-formed, an
-  // unknown state): only job.id and job.queue are filled. Empty: readable.
-  std::string unreadable;
-};
-
 // Reads the current row of a query that selected kJobColumns. Never throws:
 // a row that cannot be read is marked `unreadable` and logged once.
 // Without `client_json`, payload, result and progress data are left empty
 // (and not read).
 JobRow read_job(const Query& q, bool client_json = true);
-void read_fields(const Query& q, core::Job& j, bool client_json = true);
 
 // Every remaining readable row of `q` (which selected kJobColumns); the
 // unreadable ones go to `unreadable` when given, else are skipped.
 core::Result<std::vector<JobRow>> read_jobs(Query& q, std::vector<JobRow>* unreadable = nullptr);
-
-// Logs an unreadable job (once per job and process) and counts it.
-void note_unreadable(const JobRow& row);
-// How many distinct unreadable jobs this process has met.
-std::int64_t unreadable_jobs_seen();
-// The error a read of an unreadable job answers: names the job and how to delete it.
-core::Error unreadable_error(const JobRow& row);
 
 // The id a job shows (core/id.hpp) from the `id` and `legacy_id` columns
 // of the current row.
@@ -74,8 +60,5 @@ core::Result<void> save_job(Statements& sql, const JobRow& row);
 // Fills the job's push bookkeeping (continuations, deferrals, state) from
 // job_push; a job without a row keeps zeros.
 core::Result<void> load_push_bookkeeping(Statements& sql, JobRow& row);
-
-// JSON text of the fields stored as JSON.
-std::string progress_text(const core::Progress& p);
 
 }  // namespace errand::store::sqlite

@@ -1,34 +1,12 @@
 #include "store/sqlite/ops.hpp"
 
-#include <fmt/format.h>
-#include <boost/json/serialize.hpp>
+#include "core/lease.hpp"
+#include "store/common/job_transitions.hpp"
 
 namespace errand::store::sqlite::ops {
-namespace json = boost::json;
 namespace {
 
 using core::JobState;
-
-core::Error not_found(std::string_view id) {
-  return core::make_error(core::errc::not_found, fmt::format("no job with id \"{}\"", id), "id");
-}
-
-// Fencing: only the holder of the current lease of a running job may act.
-core::Result<void> check_lease(std::string_view id, JobState state, std::string_view current,
-                               std::string_view given) {
-  if (state != JobState::running) {
-    return core::make_error(core::errc::conflict,
-                            fmt::format("job {} is {}, not running: the lease is no longer valid",
-                                        id, core::to_string(state)),
-                            "lease_id");
-  }
-  if (current != given) {
-    return core::make_error(core::errc::conflict,
-                            fmt::format("lease_id is not the current lease of job {}", id),
-                            "lease_id");
-  }
-  return {};
-}
 
 // The few lease fields of a job, without reading its payload.
 struct LeaseRow {
@@ -46,9 +24,9 @@ core::Result<LeaseRow> load_lease(Statements& sql, std::string_view id, std::str
   q.bind_int(1, *rowid);
   auto found = q.step();
   if (!found) return found.error();
-  if (!*found) return not_found(id);
+  if (!*found) return job_not_found(id);
   const auto state = static_cast<JobState>(q.int_at(1));
-  if (auto ok = check_lease(id, state, q.text_at(2), lease_id); !ok) return ok.error();
+  if (auto ok = core::check_lease(id, state, q.text_at(2), lease_id); !ok) return ok.error();
   return LeaseRow{q.int_at(0), core::Millis{q.int_at(3)}, q.int_at(4) != 0,
                   std::string(q.text_at(5)), static_cast<int>(q.int_at(6))};
 }
@@ -57,21 +35,16 @@ core::Result<JobRow> load_leased_job(Statements& sql, std::string_view id,
                                      std::string_view lease_id) {
   auto row = load_job(sql, id);
   if (!row) return row;
-  if (auto ok = check_lease(id, row->job.state, row->job.lease_id, lease_id); !ok)
+  if (auto ok = core::check_lease(id, row->job.state, row->job.lease_id, lease_id); !ok)
     return ok.error();
   return row;
-}
-
-void end_lease(core::Job& job) {
-  job.lease_id.clear();
-  job.lease_expires_at.reset();
 }
 
 // Keeps the ending attempt's log, if the worker sent one.
 core::Result<void> save_log(Statements& sql, std::int64_t rowid, const core::Job& job,
                             std::string_view log, core::TimePoint now) {
   if (log.empty()) return {};
-  const std::string tail = core::utf8_clip(log, core::kMaxLogBytes, true);
+  const std::string tail = log_tail(log);
   Query q(sql[Sql::job_log_save]);
   q.bind_int(1, rowid).bind_int(2, job.attempt).bind_time(3, now).bind_text(4, tail);
   return q.run();
@@ -101,22 +74,7 @@ core::Result<core::Job> job_requeue(OpContext& c, const JobRequeueParams& p) {
   if (!row) return row.error();
   core::Job& job = row->job;
   if (auto loaded = load_push_bookkeeping(c.sql, *row); !loaded) return loaded.error();
-  if (p.continuation) {
-    ++job.push_continuations;
-    job.push_deferrals = 0;
-    job.push_state = p.state;
-    if (p.progress) {
-      job.progress = *p.progress;
-      job.progress->updated_at = p.now;
-    }
-  } else {
-    ++job.push_deferrals;
-  }
-  // Not an attempt: the next claim counts this one again.
-  --job.attempt;
-  end_lease(job);
-  job.run_at = p.run_at;
-  job.state = p.run_at <= p.now ? JobState::queued : JobState::scheduled;
+  apply_requeue(job, p);
   if (auto saved = save_job(c.sql, *row); !saved) return saved.error();
   if (auto saved = save_push_bookkeeping(c.sql, *row); !saved) return saved.error();
   c.queues.move(job.queue, JobState::running, job.state);
@@ -126,15 +84,7 @@ core::Result<core::Job> job_requeue(OpContext& c, const JobRequeueParams& p) {
     c.notice.deadline(job.run_at);
   }
   slot_freed(c, job.queue);
-  core::Job out;
-  out.id = job.id;
-  out.queue = job.queue;
-  out.state = job.state;
-  out.attempt = job.attempt;
-  out.run_at = job.run_at;
-  out.push_continuations = job.push_continuations;
-  out.push_deferrals = job.push_deferrals;
-  return out;
+  return requeue_summary(job);
 }
 
 core::Result<LeaseInfo> lease_extend(OpContext& c, const LeaseExtendParams& p) {
@@ -169,13 +119,7 @@ core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p) {
   Query q(c.sql[Sql::job_complete_leased]);
   q.bind_int(1, lease->rowid).bind_text_or_null(2, result).bind_time(3, p.now);
   if (auto done = q.run(); !done) return done.error();
-  core::Job job;
-  job.id = p.id;
-  job.queue = std::move(lease->queue);
-  job.attempt = lease->attempt;
-  job.state = JobState::succeeded;
-  job.result = p.result;
-  job.finished_at = p.now;
+  core::Job job = completed_job(p, std::move(lease->queue), lease->attempt);
   if (auto saved = save_log(c.sql, lease->rowid, job, p.log, p.now); !saved) return saved.error();
   c.queues.move(job.queue, JobState::running, JobState::succeeded);
   ++c.queues.edit(job.queue).processed;
@@ -186,18 +130,8 @@ core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p) {
 core::Result<void> fail_attempt(OpContext& c, JobRow& row, std::string message, core::FailInput in,
                                 core::TimePoint now, double jitter) {
   core::Job& job = row.job;
-  job.errors.push_back({.attempt = job.attempt, .at = now, .message = std::move(message)});
-  in.cancel_requested = job.cancel_requested;
-  const auto decision =
-      core::decide_fail(job.attempt, job.max_attempts, in, now, c.options.backoff, jitter);
-  job.state = decision.next;
-  end_lease(job);
-  if (decision.next == JobState::failed) {
-    job.run_at = decision.run_at;
-    c.notice.deadline(decision.run_at);
-  } else {
-    job.finished_at = now;
-  }
+  const auto decision = apply_fail(job, std::move(message), in, now, c.options.backoff, jitter);
+  if (decision.next == JobState::failed) c.notice.deadline(decision.run_at);
   if (auto saved = save_job(c.sql, row); !saved) return saved;
   c.queues.move(job.queue, JobState::running, decision.next);
   ++c.queues.edit(job.queue).failed;

@@ -2,14 +2,10 @@
 
 #include "store/sqlite/statements.hpp"
 
-#include <boost/json.hpp>
-
 #include <algorithm>
 
 namespace errand::store::sqlite {
 namespace {
-
-namespace json = boost::json;
 
 // queue_all selects the config after the counts; queue_save binds it likewise.
 constexpr int kConfigColumn = 11;
@@ -28,26 +24,23 @@ void bind_opt(Query& q, int index, std::optional<std::int64_t> v) {
   }
 }
 
-// Headers are stored as [[name, value]…], in their configured order.
-std::string headers_text(const std::vector<core::PushHeader>& headers) {
-  json::array out;
-  for (const auto& h : headers)
-    out.push_back(json::array{json::string(h.name), json::string(h.value)});
-  return json::serialize(out);
-}
-
-// Four columns: push_url, push_timeout_ms, push_concurrency, push_headers.
-core::PushConfig read_push(const Query& q, int first) {
-  core::PushConfig p{.url = std::string(q.text_at(first)),
-                     .timeout = core::Millis{q.int_at(first + 1)},
-                     .concurrency = q.int_at(first + 2)};
-  if (q.is_null(first + 3)) return p;
-  const json::value headers = json::parse(q.text_at(first + 3));
-  for (const auto& pair : headers.as_array()) {
-    const auto& nv = pair.as_array();
-    p.headers.push_back({std::string(nv.at(0).as_string()), std::string(nv.at(1).as_string())});
+// Ten columns: concurrency, rate_limit, rate_per_ms, default_priority,
+// default_max_attempts, default_timeout_ms, push_url, push_timeout_ms,
+// push_concurrency, push_headers.
+core::QueueConfig read_config(const Query& q, int first) {
+  QueueConfigColumns c{.concurrency = opt_int(q, first),
+                       .rate_limit = opt_int(q, first + 1),
+                       .rate_per_ms = opt_int(q, first + 2),
+                       .default_priority = opt_int(q, first + 3),
+                       .default_max_attempts = opt_int(q, first + 4),
+                       .default_timeout_ms = opt_int(q, first + 5)};
+  if (!q.is_null(first + 6)) {
+    c.push_url = std::string(q.text_at(first + 6));
+    c.push_timeout_ms = q.int_at(first + 7);
+    c.push_concurrency = q.int_at(first + 8);
+    if (!q.is_null(first + 9)) c.push_headers = std::string(q.text_at(first + 9));
   }
-  return p;
+  return decode_queue_config(c);
 }
 
 // Three columns: push_secret, push_secret_prev, push_secret_prev_until.
@@ -59,54 +52,35 @@ core::PushSecrets read_secrets(const Query& q, int first) {
   return s;
 }
 
-// `headers` holds the bound header text until the statement has run.
-void bind_push(Query& q, int first, const std::optional<core::PushConfig>& push,
-               const core::PushSecrets& secrets, std::string& headers) {
-  if (push) {
-    headers = headers_text(push->headers);
-    q.bind_text(first, push->url).bind_int(first + 1, push->timeout.count());
-    q.bind_int(first + 2, push->concurrency).bind_text(first + 3, headers);
-  } else {
-    for (int i = 0; i < 4; ++i) q.bind_null(first + i);
-  }
-  q.bind_text_or_null(first + 4, secrets.current).bind_text_or_null(first + 5, secrets.previous);
-  if (secrets.previous_until) {
-    q.bind_time(first + 6, *secrets.previous_until);
-  } else {
-    q.bind_null(first + 6);
-  }
-}
-
-// Six columns: concurrency, rate_limit, rate_per_ms, default_priority,
-// default_max_attempts, default_timeout_ms.
-core::QueueConfig read_config(const Query& q, int first) {
-  core::QueueConfig c;
-  c.concurrency = opt_int(q, first);
-  const auto limit = opt_int(q, first + 1);
-  const auto per = opt_int(q, first + 2);
-  if (limit && per) c.rate_limit = core::RateLimit{.limit = *limit, .per = core::Millis{*per}};
-  c.defaults.priority = opt_int(q, first + 3);
-  if (auto n = opt_int(q, first + 4)) c.defaults.max_attempts = static_cast<int>(*n);
-  if (auto ms = opt_int(q, first + 5)) c.defaults.timeout = core::Millis{*ms};
-  if (!q.is_null(first + 6)) c.push = read_push(q, first + 6);
-  return c;
-}
-
-void bind_config(Query& q, int first, const core::QueueConfig& c) {
-  const auto& rate = c.rate_limit;
-  const auto& d = c.defaults;
+// Ten parameters, as read_config reads them; `c` holds the bound text until
+// the statement has run.
+void bind_config(Query& q, int first, const QueueConfigColumns& c) {
   bind_opt(q, first, c.concurrency);
-  bind_opt(q, first + 1, rate ? std::optional(rate->limit) : std::nullopt);
-  bind_opt(q, first + 2, rate ? std::optional(rate->per.count()) : std::nullopt);
-  bind_opt(q, first + 3, d.priority);
-  bind_opt(q, first + 4,
-           d.max_attempts ? std::optional<std::int64_t>(*d.max_attempts) : std::nullopt);
-  bind_opt(q, first + 5, d.timeout ? std::optional(d.timeout->count()) : std::nullopt);
+  bind_opt(q, first + 1, c.rate_limit);
+  bind_opt(q, first + 2, c.rate_per_ms);
+  bind_opt(q, first + 3, c.default_priority);
+  bind_opt(q, first + 4, c.default_max_attempts);
+  bind_opt(q, first + 5, c.default_timeout_ms);
+  if (c.push_url) {
+    q.bind_text(first + 6, *c.push_url).bind_int(first + 7, c.push_timeout_ms);
+    q.bind_int(first + 8, c.push_concurrency).bind_text(first + 9, *c.push_headers);
+  } else {
+    for (int i = 6; i < 10; ++i) q.bind_null(first + i);
+  }
 }
 
-// queue_all selects the push columns after the config; queue_save binds them likewise.
-constexpr int kPushColumn = kConfigColumn + 6;
-constexpr int kPushParam = kConfigParam + 6;
+void bind_secrets(Query& q, int first, const core::PushSecrets& secrets) {
+  q.bind_text_or_null(first, secrets.current).bind_text_or_null(first + 1, secrets.previous);
+  if (secrets.previous_until) {
+    q.bind_time(first + 2, *secrets.previous_until);
+  } else {
+    q.bind_null(first + 2);
+  }
+}
+
+// queue_all selects the push secrets after the config; queue_save binds them likewise.
+constexpr int kSecretsColumn = kConfigColumn + 10;
+constexpr int kSecretsParam = kConfigParam + 10;
 
 }  // namespace
 
@@ -186,17 +160,6 @@ std::optional<core::TimePoint> QueueBook::next_refill() const {
   return first;
 }
 
-QueueInfo to_queue_info(std::string name, const QueueRow& row) {
-  QueueInfo info{.name = std::move(name),
-                 .paused = row.paused,
-                 .config = row.config,
-                 .push_secrets = row.secrets,
-                 .processed = row.processed,
-                 .failed = row.failed};
-  for (auto state : core::kAllStates) info.counts[state] = row.count(state);
-  return info;
-}
-
 core::Result<QueueBook::Rows> load_queue_rows(Statements& sql) {
   QueueBook::Rows rows;
   Query q(sql[Sql::queue_all]);
@@ -208,7 +171,7 @@ core::Result<QueueBook::Rows> load_queue_rows(Statements& sql) {
     for (std::size_t i = 0; i < row.counts.size(); ++i)
       row.counts[i] = q.int_at(static_cast<int>(4 + i));
     row.config = read_config(q, kConfigColumn);
-    row.secrets = read_secrets(q, kPushColumn + 4);
+    row.secrets = read_secrets(q, kSecretsColumn);
     rows.emplace(std::string(q.text_at(0)), row);
   }
 }
@@ -220,9 +183,9 @@ core::Result<void> save_queue_row(Statements& sql, const std::string& name, cons
   for (std::size_t i = 0; i < row.counts.size(); ++i) {
     q.bind_int(static_cast<int>(5 + i), row.counts[i]);
   }
-  bind_config(q, kConfigParam, row.config);
-  std::string headers;
-  bind_push(q, kPushParam, row.config.push, row.secrets, headers);
+  const QueueConfigColumns config = encode_queue_config(row.config);
+  bind_config(q, kConfigParam, config);
+  bind_secrets(q, kSecretsParam, row.secrets);
   return q.run();
 }
 

@@ -11,8 +11,7 @@
 // see op, then batch, then published values. Used only on the writer thread.
 #pragma once
 
-#include "core/rate_limit.hpp"
-#include "core/state.hpp"
+#include "store/common/queue_rows.hpp"
 #include "store/store.hpp"
 
 #include <array>
@@ -24,21 +23,6 @@
 #include <vector>
 
 namespace errand::store::sqlite {
-
-struct QueueRow {
-  bool paused = false;
-  std::int64_t processed = 0;
-  std::int64_t failed = 0;
-  std::array<std::int64_t, std::size(core::kAllStates)> counts{};
-  core::QueueConfig config;
-  core::PushSecrets secrets;
-  // In memory only (a restart starts full and forgets held-back claims).
-  std::optional<core::TokenBucket> bucket;
-  std::optional<core::TimePoint> throttled_until;
-
-  std::int64_t& count(core::JobState s) { return counts[static_cast<std::size_t>(s)]; }
-  std::int64_t count(core::JobState s) const { return counts[static_cast<std::size_t>(s)]; }
-};
 
 class QueueBook {
  public:
@@ -77,8 +61,6 @@ class QueueBook {
   Rows batch_;
   std::vector<std::pair<std::string, QueueRow>> op_;  // an op touches few queues
 };
-
-QueueInfo to_queue_info(std::string name, const QueueRow& row);
 
 class Statements;
 // Every row of the `queues` table, read once at open.

@@ -2,6 +2,7 @@
 
 #include "core/id.hpp"
 #include "core/queue_config.hpp"
+#include "store/common/job_page.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -10,28 +11,11 @@
 namespace errand::store::sqlite::ops {
 namespace {
 
-constexpr std::size_t kMaxListLimit = 1000;
-
 unsigned list_filters(const JobListParams& p) {
   const bool running = p.state == core::JobState::running;
   return (p.queue.empty() ? 0u : kByQueue) | (p.state ? kByState : 0u) | (running ? kRunning : 0u) |
          (p.type.empty() ? 0u : kByType) | (p.tag.empty() ? 0u : kByTag) |
          (p.text.empty() ? 0u : kByText);
-}
-
-// Ids carry their creation time, so a time range is a range of ids: the
-// page starts below the cursor and below `until`, and stops at `since`. A
-// legacy cursor whose job is gone stands for the start of its millisecond.
-core::Result<std::int64_t> upper_bound(Statements& sql, const JobListParams& p) {
-  std::int64_t bound = std::numeric_limits<std::int64_t>::max();
-  if (!p.cursor.empty()) {
-    auto cursor = find_rowid(sql, p.cursor);
-    if (!cursor) return cursor.error();
-    bound = *cursor != 0 ? *cursor
-                         : core::job_id_floor(core::from_unix_ms(core::legacy_id_ms(p.cursor)));
-  }
-  if (p.until) bound = std::min(bound, core::job_id_floor(*p.until));
-  return bound;
 }
 
 }  // namespace
@@ -57,54 +41,31 @@ core::Result<core::Job> job_get(OpContext& c, const JobGetParams& p) {
 }
 
 core::Result<JobPage> job_list(OpContext& c, const JobListParams& p) {
-  const std::size_t limit = std::clamp<std::size_t>(p.limit, 1, kMaxListLimit);
-  const bool search = !p.tag.empty() || !p.text.empty();
-  const std::size_t budget = std::max<std::size_t>(p.search_budget, 1);
-  const auto upper = upper_bound(c.sql, p);
-  if (!upper) return upper.error();
+  std::int64_t cursor_id = 0;
+  if (!p.cursor.empty()) {
+    auto cursor = find_rowid(c.sql, p.cursor);
+    if (!cursor) return cursor.error();
+    cursor_id = *cursor;
+  }
+  JobPageFill fill(p);
   Query q(c.sql.job_list(list_filters(p)));
   q.bind_text(1, p.queue).bind_int(2, p.state ? static_cast<int>(*p.state) : 0);
-  q.bind_text(3, p.type).bind_int(4, *upper);
-  // One more than a page tells whether a page follows; a search reads at
-  // most its budget, and one more to tell whether it stopped early.
-  q.bind_int(5, static_cast<std::int64_t>(search ? budget + 1 : limit + 1));
+  q.bind_text(3, p.type).bind_int(4, list_upper_bound(p, cursor_id));
+  q.bind_int(5, fill.rows_to_read());
   q.bind_int(6, p.since ? core::job_id_floor(*p.since) : 0);
   q.bind_text(7, p.tag).bind_text(8, p.text);
-  JobPage page;
-  std::size_t read = 0;
-  std::size_t bytes = 0;  // of client JSON read for the page
-  std::string last_read;
   for (;;) {
     auto row = q.step();
     if (!row) return row.error();
-    if (!*row) break;
-    if (search && read == budget) {  // a row past the budget: stop where the budget ended
-      page.partial = page.jobs.size() < limit;
-      page.next_cursor = page.partial ? last_read : page.jobs.back().id;
-      break;
-    }
-    ++read;
+    if (!*row || !fill.take_row()) break;
     if (q.int_at(kJobListHit) == 0) {
-      last_read = public_id(q, 0, 1);
+      fill.skip(public_id(q, 0, 1));
       continue;
     }
-    if (page.jobs.size() == limit) {
-      page.next_cursor = page.jobs.back().id;
-      break;
-    }
-    if (!page.jobs.empty() && bytes >= p.max_bytes) {  // large payloads: a short page
-      page.next_cursor = page.jobs.back().id;
-      page.partial = true;
-      break;
-    }
-    auto job = read_job(q, p.client_json);
-    last_read = job.job.id;
-    if (!job.unreadable.empty()) continue;  // logged once and counted; never takes the page down
-    bytes += job.job.payload.stored().size() + job.job.result.stored().size();
-    if (job.job.progress) bytes += job.job.progress->data.stored().size();
-    page.jobs.push_back(std::move(job.job));
+    if (!fill.has_room()) break;
+    fill.add(read_job(q, p.client_json));
   }
-  return page;
+  return fill.take();
 }
 
 // The job next in line at each priority level of a queue, found by skipping

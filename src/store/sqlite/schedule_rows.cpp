@@ -1,12 +1,9 @@
 #include "store/sqlite/schedule_rows.hpp"
 
+#include "store/common/schedule_rows.hpp"
 #include "store/sqlite/job_rows.hpp"
 
-#include <fmt/format.h>
-#include <boost/json.hpp>
-
 namespace errand::store::sqlite {
-namespace json = boost::json;
 namespace {
 
 enum Col {
@@ -30,31 +27,25 @@ enum Col {
 };
 
 core::Schedule read_schedule(const Query& q) {
-  core::Schedule s;
-  core::ScheduleSpec& spec = s.spec;
-  spec.name = q.text_at(kName);
-  spec.cron = q.text_at(kCron);
-  spec.timezone = q.text_at(kTimezone);
-  spec.queue = q.text_at(kQueue);
-  spec.type = q.text_at(kType);
-  if (const auto text = q.text_at(kPayload); text != "null") {
-    if (auto ok = core::check_json(text, "payload"); !ok) {
-      throw std::runtime_error(fmt::format("schedule {}: {}", spec.name, ok.error().message));
-    }
-    spec.payload = core::RawJson::trusted(std::string(text));
-  }
-  if (!q.is_null(kPriority)) spec.priority = q.int_at(kPriority);
-  if (!q.is_null(kMaxAttempts)) spec.max_attempts = static_cast<int>(q.int_at(kMaxAttempts));
-  spec.overlap = q.int_at(kOverlap) != 0 ? core::Overlap::skip : core::Overlap::allow;
-  spec.paused = q.int_at(kPaused) != 0;
-  spec.catch_up = core::Millis{q.int_at(kCatchUp)};
-  spec.source = core::parse_schedule_source(q.text_at(kSource)).value_or(core::ScheduleSource::api);
-  s.created_at = q.time_at(kCreatedAt);
-  s.updated_at = q.time_at(kUpdatedAt);
-  s.fired_through = q.time_at(kFiredThrough);
-  s.last_fired_at = q.opt_time_at(kLastFiredAt);
-  s.last_job_id = q.text_at(kLastJobId);
-  return s;
+  ScheduleColumns c;
+  c.name = q.text_at(kName);
+  c.cron = q.text_at(kCron);
+  c.timezone = q.text_at(kTimezone);
+  c.queue = q.text_at(kQueue);
+  c.type = q.text_at(kType);
+  c.payload = q.text_at(kPayload);
+  if (!q.is_null(kPriority)) c.priority = q.int_at(kPriority);
+  if (!q.is_null(kMaxAttempts)) c.max_attempts = q.int_at(kMaxAttempts);
+  c.overlap_skip = q.int_at(kOverlap) != 0;
+  c.paused = q.int_at(kPaused) != 0;
+  c.catch_up_ms = q.int_at(kCatchUp);
+  c.source = q.text_at(kSource);
+  c.created_at = q.time_at(kCreatedAt);
+  c.updated_at = q.time_at(kUpdatedAt);
+  c.fired_through = q.time_at(kFiredThrough);
+  c.last_fired_at = q.opt_time_at(kLastFiredAt);
+  c.last_job_id = q.text_at(kLastJobId);
+  return decode_schedule(c);
 }
 
 // The state of the schedule's last job, if that job still exists.
@@ -77,10 +68,7 @@ core::Result<core::Schedule> load_schedule(Statements& sql, std::string_view nam
   q.bind_text(1, name);
   auto row = q.step();
   if (!row) return row.error();
-  if (!*row) {
-    return core::make_error(core::errc::not_found, fmt::format("no schedule named \"{}\"", name),
-                            "name");
-  }
+  if (!*row) return schedule_not_found(name);
   core::Schedule s = read_schedule(q);
   if (auto read = read_last_job_state(sql, s); !read) return read.error();
   return s;

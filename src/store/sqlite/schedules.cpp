@@ -7,21 +7,13 @@
 #include "store/sqlite/schedule_rows.hpp"
 
 #include "core/id.hpp"
-
-#include <fmt/format.h>
+#include "store/common/schedule_rows.hpp"
+#include "store/common/schedule_transitions.hpp"
 
 namespace errand::store::sqlite::ops {
 namespace {
 
 using core::JobState;
-
-// The last job still waits or runs: a new run would overlap it.
-bool still_active(const core::Schedule& s) {
-  if (!s.last_job_state) return false;
-  const JobState state = *s.last_job_state;
-  return state == JobState::scheduled || state == JobState::queued || state == JobState::running ||
-         state == JobState::failed;
-}
 
 // Records `fire_at` as done; false if it already was.
 core::Result<bool> record_fire(Statements& sql, const std::string& name, core::TimePoint fire_at,
@@ -53,14 +45,7 @@ core::Result<bool> key_taken(Statements& sql, std::string_view queue, std::strin
 // Enqueues the schedule's job as job `id` (take_job_id).
 core::Result<JobState> enqueue_job(OpContext& c, const core::ScheduleSpec& spec,
                                    const ScheduleFireParams& p, std::string key, std::int64_t id) {
-  core::NewJob job;
-  job.queue = spec.queue;
-  job.type = spec.type;
-  job.payload = spec.payload;
-  job.priority = spec.priority;
-  job.max_attempts = spec.max_attempts;
-  job.run_at = p.now;
-  job.idempotency_key = std::move(key);
+  core::NewJob job = schedule_job(spec, p.now, std::move(key));
   const QueueRow* queue = c.queues.find(job.queue);
   const auto settings =
       core::resolve_settings(job, queue ? queue->config.defaults : core::JobDefaults{});
@@ -80,7 +65,7 @@ core::Result<ScheduleFireOutcome> fire_scheduled(OpContext& c, core::Schedule s,
     out.result = FireResult::paused;
   } else if (at > s.fired_through) {
     const std::string key = core::schedule_fire_key(s.spec.name, at);
-    const bool skip = s.spec.overlap == core::Overlap::skip && still_active(s);
+    const bool skip = overlap_skips(s);
     auto taken = key_taken(c.sql, s.spec.queue, key);
     if (!taken) return taken.error();
     const bool enqueue = !skip && !*taken;
@@ -94,9 +79,7 @@ core::Result<ScheduleFireOutcome> fire_scheduled(OpContext& c, core::Schedule s,
       auto state = enqueue_job(c, s.spec, p, key, id);
       if (!state) return state.error();
       out = {.result = FireResult::enqueued, .job_id = job_id, .state = *state};
-      s.last_fired_at = at;
-      s.last_job_id = job_id;
-      s.last_job_state = *state;
+      note_fired(s, at, job_id, *state);
     }
     if (auto saved = save_schedule(c.sql, s); !saved) return saved.error();
   }
@@ -110,16 +93,8 @@ core::Result<SchedulePutOutcome> schedule_put(OpContext& c, const SchedulePutPar
   auto existing = load_schedule(c.sql, p.spec.name);
   const bool created = !existing && existing.error().code == core::errc::not_found;
   if (!existing && !created) return existing.error();
-  core::Schedule s;
-  if (created) {
-    s.created_at = p.now;
-    s.fired_through = p.now;
-  } else {
-    s = std::move(*existing);
-    if (core::schedule_rearms(s.spec, p.spec)) s.fired_through = std::max(s.fired_through, p.now);
-  }
-  s.spec = p.spec;
-  s.updated_at = p.now;
+  core::Schedule s =
+      apply_schedule_put(created ? std::optional<core::Schedule>() : std::move(*existing), p);
   if (auto saved = save_schedule(c.sql, s); !saved) return saved.error();
   return SchedulePutOutcome{.schedule = std::move(s), .created = created};
 }
@@ -137,10 +112,7 @@ core::Result<Unit> schedule_delete(OpContext& c, const ScheduleDeleteParams& p) 
   q.bind_text(1, p.name);
   auto deleted = q.step();
   if (!deleted) return deleted.error();
-  if (!*deleted) {
-    return core::make_error(core::errc::not_found, fmt::format("no schedule named \"{}\"", p.name),
-                            "name");
-  }
+  if (!*deleted) return schedule_not_found(p.name);
   if (auto done = q.run(); !done) return done.error();
   Query fires(c.sql[Sql::schedule_fires_delete]);
   fires.bind_text(1, p.name);
@@ -151,9 +123,7 @@ core::Result<Unit> schedule_delete(OpContext& c, const ScheduleDeleteParams& p) 
 core::Result<core::Schedule> schedule_pause(OpContext& c, const SchedulePauseParams& p) {
   auto s = load_schedule(c.sql, p.name);
   if (!s) return s.error();
-  if (s->spec.paused && !p.paused) s->fired_through = std::max(s->fired_through, p.now);
-  s->spec.paused = p.paused;
-  s->updated_at = p.now;
+  apply_schedule_pause(*s, p);
   if (auto saved = save_schedule(c.sql, *s); !saved) return saved.error();
   return std::move(*s);
 }
@@ -165,9 +135,7 @@ core::Result<ScheduleFireOutcome> schedule_fire(OpContext& c, const ScheduleFire
   const std::int64_t id = take_job_id(c, p.now);
   auto state = enqueue_job(c, s->spec, p, "", id);
   if (!state) return state.error();
-  s->last_fired_at = p.now;
-  s->last_job_id = core::format_job_id(id);
-  s->last_job_state = *state;
+  note_fired(*s, p.now, core::format_job_id(id), *state);
   if (auto saved = save_schedule(c.sql, *s); !saved) return saved.error();
   return ScheduleFireOutcome{
       .result = FireResult::enqueued, .job_id = s->last_job_id, .state = *state, .schedule = *s};

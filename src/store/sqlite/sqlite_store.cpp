@@ -262,7 +262,7 @@ void SqliteStore::schedule_fire(ScheduleFireParams p, Callback<ScheduleFireOutco
 }
 
 std::int64_t SqliteStore::unreadable_jobs() const {
-  return sqlite::unreadable_jobs_seen();
+  return store::unreadable_jobs_seen();
 }
 
 void SqliteStore::setting_get_or_put(SettingGetOrPutParams p, Callback<std::string> done) {

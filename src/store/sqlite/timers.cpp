@@ -1,5 +1,8 @@
 #include "store/sqlite/ops.hpp"
 
+#include "store/common/job_transitions.hpp"
+#include "store/common/queue_transitions.hpp"
+
 namespace errand::store::sqlite::ops {
 namespace {
 
@@ -48,12 +51,6 @@ core::Result<std::vector<JobRow>> expired_leases(Statements& sql, core::TimePoin
 
 using OptTime = std::optional<core::TimePoint>;
 
-OptTime earliest(OptTime a, OptTime b) {
-  if (!a) return b;
-  if (!b) return a;
-  return std::min(*a, *b);
-}
-
 core::Result<std::optional<core::TimePoint>> first_time(Statements& sql, Sql name) {
   Query q(sql[name]);
   auto row = q.step();
@@ -68,7 +65,7 @@ void wake_refilled(OpContext& c, core::TimePoint now) {
   for (const auto& name : c.queues.throttled_until_before(now)) {
     QueueRow& row = c.queues.edit(name);
     row.throttled_until.reset();
-    if (!row.paused && row.count(JobState::queued) > 0) c.notice.runnable(name);
+    if (is_runnable(row)) c.notice.runnable(name);
   }
 }
 
@@ -99,13 +96,9 @@ core::Result<std::int64_t> lease_expire(OpContext& c, const LeaseExpireParams& p
     }
     for (auto& row : *rows) {
       const core::FailInput in{.retry = true};
-      if (auto failed = fail_attempt(c, row, "lease expired", in, p.now, p.jitter); !failed) {
-        return failed.error();
-      }
-      c.notice.job_changed({.id = row.job.id,
-                            .state = row.job.state,
-                            .attempt = row.job.attempt,
-                            .error = "lease expired"});
+      auto failed = fail_attempt(c, row, std::string(kLeaseExpiredError), in, p.now, p.jitter);
+      if (!failed) return failed.error();
+      c.notice.job_changed(lease_expired_change(row.job));
     }
     expired += static_cast<std::int64_t>(rows->size());
     if (static_cast<std::int64_t>(rows->size() + unreadable.size()) < kChunk) return expired;

@@ -31,8 +31,8 @@
 // held.
 #pragma once
 
+#include "store/common/notice.hpp"
 #include "store/sqlite/db.hpp"
-#include "store/sqlite/notice.hpp"
 #include "store/sqlite/queue_book.hpp"
 #include "store/sqlite/statements.hpp"
 #include "store/sqlite/wal_sync.hpp"

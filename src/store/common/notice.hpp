@@ -1,6 +1,6 @@
 // Collects the ChangeNotice of one operation, and merges operations' notices
-// into the one notice of a committed batch. Plain value type; used only on the
-// writer thread.
+// into the one notice of a committed batch. Shared by every backend's writer.
+// Plain value type; used only on the writer thread.
 #pragma once
 
 #include "store/store.hpp"
@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <string_view>
 
-namespace errand::store::sqlite {
+namespace errand::store {
 
 class NoticeBuilder {
  public:
@@ -31,6 +31,7 @@ class NoticeBuilder {
   }
   std::size_t job_change_count() const { return notice_.job_changes.size(); }
   bool any_runnable() const { return !notice_.runnable_queues.empty(); }
+  const ChangeNotice& peek() const { return notice_; }
   void clear() {
     notice_.runnable_queues.clear();
     notice_.deadline.reset();
@@ -46,4 +47,4 @@ class NoticeBuilder {
   ChangeNotice notice_;
 };
 
-}  // namespace errand::store::sqlite
+}  // namespace errand::store

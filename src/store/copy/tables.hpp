@@ -1,0 +1,74 @@
+// What `errand copy` moves: every table of the SQLite store (schema version
+// 10, store/sqlite/schema.cpp) and the PostgreSQL table it goes to (schema
+// version 1, store/postgres/schema.cpp), column for column. The two schemas
+// have the same tables and columns apart from:
+//   - jobs.legacy_id (SQLite only): the 26-character id of a job made before
+//     SQLite schema version 7. PostgreSQL has no such column, so such a job
+//     keeps only its integer id (copy.hpp's summary counts them).
+//   - queues.bucket_tokens, bucket_at, throttled_until (PostgreSQL only):
+//     the rate-limit bucket, which SQLite keeps in memory; left NULL (full).
+// SQLite's 0/1 flags become booleans. Rows of job_logs and job_push whose
+// job is gone have nowhere to go (PostgreSQL's foreign keys) and are left out.
+// Tables are listed parents first. Pure data.
+#pragma once
+
+#include <array>
+#include <string_view>
+#include <vector>
+
+namespace errand::store::copy {
+
+enum class Kind { integer, text, boolean };
+
+struct Column {
+  std::string_view name;
+  Kind kind;
+};
+
+struct Table {
+  std::string_view name;
+  std::string_view noun;  // one row, for messages: "job log"
+  // The SQLite rows to copy: a WHERE clause (may be empty) and the order.
+  std::string_view where;
+  std::string_view order_by;
+  std::vector<Column> columns;
+};
+
+inline constexpr Kind I = Kind::integer;
+inline constexpr Kind T = Kind::text;
+inline constexpr Kind B = Kind::boolean;
+
+// Every table, in copy order (jobs before the rows that refer to them).
+// (Not clang-formatted: a line per group of columns reads better than one per column.)
+// clang-format off
+inline const std::array<Table, 8> kTables = {{
+    {"jobs", "job", "", "id",
+     {{"id", I}, {"queue", T}, {"type", T}, {"payload", T}, {"state", I}, {"priority", I},
+      {"run_at", I}, {"created_at", I}, {"started_at", I}, {"finished_at", I}, {"attempt", I},
+      {"max_attempts", I}, {"timeout_ms", I}, {"idempotency_key", T}, {"tags", T},
+      {"progress", T}, {"result", T}, {"errors", T}, {"lease_id", T}, {"worker", T},
+      {"lease_expires_at", I}, {"cancel_requested", B}}},
+    {"job_logs", "job log", "job_id IN (SELECT id FROM jobs)", "job_id, attempt",
+     {{"job_id", I}, {"attempt", I}, {"at", I}, {"log", T}}},
+    {"job_push", "push record", "job_id IN (SELECT id FROM jobs)", "job_id",
+     {{"job_id", I}, {"continuations", I}, {"deferrals", I}, {"state", T}}},
+    {"queues", "queue", "", "name",
+     {{"name", T}, {"paused", B}, {"processed", I}, {"failed", I}, {"n_scheduled", I},
+      {"n_queued", I}, {"n_running", I}, {"n_succeeded", I}, {"n_failed", I}, {"n_dead", I},
+      {"n_cancelled", I}, {"concurrency", I}, {"rate_limit", I}, {"rate_per_ms", I},
+      {"default_priority", I}, {"default_max_attempts", I}, {"default_timeout_ms", I},
+      {"push_url", T}, {"push_timeout_ms", I}, {"push_concurrency", I}, {"push_headers", T},
+      {"push_secret", T}, {"push_secret_prev", T}, {"push_secret_prev_until", I}}},
+    {"schedules", "schedule", "", "name",
+     {{"name", T}, {"cron", T}, {"timezone", T}, {"queue", T}, {"type", T}, {"payload", T},
+      {"priority", I}, {"max_attempts", I}, {"overlap", B}, {"paused", B}, {"catch_up_ms", I},
+      {"source", T}, {"created_at", I}, {"updated_at", I}, {"fired_through", I},
+      {"last_fired_at", I}, {"last_job_id", T}}},
+    {"schedule_fires", "schedule fire", "", "schedule, fire_at",
+     {{"schedule", T}, {"fire_at", I}, {"job_id", T}}},
+    {"stats_samples", "throughput sample", "", "at", {{"at", I}, {"totals", T}}},
+    {"settings", "setting", "", "name", {{"name", T}, {"value", T}}},
+}};
+// clang-format on
+
+}  // namespace errand::store::copy
