@@ -234,6 +234,29 @@ class SqlEnqueueTest(ErrandTestCase):
         self.assertEqual((s.counts(q)["scheduled"], s.counts(q)["queued"]), (2, 1))
         self.assertEqual(s.claim(q)[0]["id"], due)
 
+    def test_a_delayed_job_is_promoted_when_due_though_no_server_enqueued_it(self):
+        # The server's timer learns the due time from the NOTIFY ("@MS"): it
+        # would otherwise wake only at its next own deadline (pruning: minutes).
+        s, q = self.server, self.q()
+        box = {}
+
+        def waiter():
+            box["jobs"] = s.claim(q, worker="waiter", wait="30s", timeout=60)
+            box["at"] = time.monotonic()
+
+        before = s.request("GET", "/v1/stats").body["workers"]["waiting"]
+        t = threading.Thread(target=waiter, daemon=True)
+        t.start()
+        poll_until(lambda: s.request("GET", "/v1/stats").body["workers"]["waiting"] > before, 10,
+                   message="the claim to be waiting")
+        job_id = self.enqueue_now(q, {"later": True}, {"delay": "2s"})
+        committed = time.monotonic()
+        self.assertEqual(s.get_job(job_id)["state"], "scheduled")
+        t.join(60)
+        self.assertFalse(t.is_alive(), "the waiting claim was not answered")
+        self.assertEqual([j["id"] for j in box["jobs"]], [job_id], "the due job was not promoted in time")
+        self.assertGreaterEqual(box["at"] - committed, 1.5, "claimed before it was due")
+
     # ---- idempotency ------------------------------------------------------
 
     def test_a_repeated_key_returns_the_first_job_and_another_payload_conflicts(self):

@@ -2,6 +2,8 @@
 
 #include "store/postgres/schema.hpp"
 
+#include "core/time.hpp"
+
 #include <fmt/format.h>
 #include <poll.h>
 #include <pthread.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 
 namespace errand::store::postgres {
 namespace {
@@ -90,10 +93,21 @@ void ChangeListener::deliver_notifications() {
     const bool mine = own != 0 && n->be_pid == own;
     PQfreemem(n);
     if (mine || queue.empty()) continue;
+    // "@MS": a job enqueued from SQL becomes due at MS (unix milliseconds);
+    // queue names never hold '@'.
+    if (queue.front() == '@') {
+      std::int64_t ms = 0;
+      const auto* end = queue.data() + queue.size();
+      if (auto [p, ec] = std::from_chars(queue.data() + 1, end, ms); ec == std::errc{} && p == end) {
+        const auto due = core::from_unix_ms(ms);
+        if (!notice.deadline || due < *notice.deadline) notice.deadline = due;
+      }
+      continue;
+    }
     auto& queues = notice.runnable_queues;
     if (std::find(queues.begin(), queues.end(), queue) == queues.end()) queues.push_back(queue);
   }
-  if (!notice.runnable_queues.empty()) notifier_.deliver(notice);
+  if (!notice.runnable_queues.empty() || notice.deadline) notifier_.deliver(notice);
 }
 
 void ChangeListener::announce_every_queue() {

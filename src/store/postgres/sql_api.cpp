@@ -444,8 +444,13 @@ BEGIN
     VALUES (in_queue, CASE WHEN job_state = 0 THEN inserted ELSE 0 END,
             CASE WHEN job_state = 1 THEN inserted ELSE 0 END);
     -- Delivered at COMMIT, on the channel every server LISTENs to
-    -- (notify_channel in store/postgres/schema.cpp).
-    IF job_state = 1 THEN PERFORM pg_notify(left('@s_jobs', 63), in_queue); END IF;
+    -- (notify_channel in store/postgres/schema.cpp): a queue that has work,
+    -- or "@" and the instant a scheduled job becomes due (listener.cpp).
+    IF job_state = 1 THEN
+      PERFORM pg_notify(left('@s_jobs', 63), in_queue);
+    ELSE
+      PERFORM pg_notify(left('@s_jobs', 63), '@' || run_at_ms);
+    END IF;
   END IF;
 END $$;
 
