@@ -98,7 +98,8 @@ void ChangeListener::deliver_notifications() {
     if (queue.front() == '@') {
       std::int64_t ms = 0;
       const auto* end = queue.data() + queue.size();
-      if (auto [p, ec] = std::from_chars(queue.data() + 1, end, ms); ec == std::errc{} && p == end) {
+      if (auto [p, ec] = std::from_chars(queue.data() + 1, end, ms);
+          ec == std::errc{} && p == end) {
         const auto due = core::from_unix_ms(ms);
         if (!notice.deadline || due < *notice.deadline) notice.deadline = due;
       }
