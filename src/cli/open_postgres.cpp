@@ -6,26 +6,17 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <iostream>
-#include <string_view>
 #include <thread>
 
 namespace errand::cli {
 namespace {
 
-// A refusal that waiting does not cure: the server answered, and said no.
+// Only an unreachable database is waited for: a refusal (forbidden), a bad
+// URL or a newer schema ends the start at once.
 bool worth_waiting(const core::Error& e) {
-  if (e.code != core::errc::unavailable) return false;
-  constexpr std::array<std::string_view, 6> kFinal = {"password authentication failed",
-                                                      "does not exist",
-                                                      "permission denied",
-                                                      "no pg_hba.conf entry",
-                                                      "is not permitted to log in",
-                                                      "newer than"};
-  return std::none_of(kFinal.begin(), kFinal.end(),
-                      [&](std::string_view s) { return e.message.find(s) != std::string::npos; });
+  return e.code == core::errc::unavailable;
 }
 
 store::PostgresOptions options_of(const StoreChoice& choice) {

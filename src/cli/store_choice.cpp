@@ -71,15 +71,22 @@ std::vector<Param> query_params(std::string_view url) {
   return out;
 }
 
+// Where a URL's passwords are, in order: the user part's and every
+// `password=` parameter's value, each as [begin, end).
+std::vector<std::pair<std::size_t, std::size_t>> password_spans(std::string_view url) {
+  std::vector<std::pair<std::size_t, std::size_t>> spans;
+  if (auto [b, e] = userinfo_password(url); b != std::string_view::npos) spans.emplace_back(b, e);
+  for (const auto& p : query_params(url)) {
+    if (p.name == "password") spans.emplace_back(p.value_begin, p.value_end);
+  }
+  std::sort(spans.begin(), spans.end());
+  return spans;
+}
+
 }  // namespace
 
 std::string redact_store_url(std::string_view url) {
-  std::vector<std::pair<std::size_t, std::size_t>> secrets;
-  if (auto [b, e] = userinfo_password(url); b != std::string_view::npos) secrets.emplace_back(b, e);
-  for (const auto& p : query_params(url)) {
-    if (p.name == "password") secrets.emplace_back(p.value_begin, p.value_end);
-  }
-  std::sort(secrets.begin(), secrets.end());
+  const auto secrets = password_spans(url);
   std::string out;
   std::size_t at = 0;
   for (auto [b, e] : secrets) {
@@ -148,14 +155,9 @@ void scrub_passwords(int argc, char** argv) {
     const std::string_view arg(argv[i]);
     const auto url_at = std::min(arg.find("postgres://"), arg.find("postgresql://"));
     if (url_at == std::string_view::npos) continue;
-    const auto url = arg.substr(url_at);
-    std::vector<std::pair<std::size_t, std::size_t>> secrets;
-    if (auto [b, e] = userinfo_password(url); b != std::string_view::npos)
-      secrets.emplace_back(b, e);
-    for (const auto& p : query_params(url)) {
-      if (p.name == "password") secrets.emplace_back(p.value_begin, p.value_end);
+    for (auto [b, e] : password_spans(arg.substr(url_at))) {
+      std::memset(argv[i] + url_at + b, 'x', e - b);
     }
-    for (auto [b, e] : secrets) std::memset(argv[i] + url_at + b, 'x', e - b);
   }
 }
 

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdlib>
 
@@ -225,6 +226,17 @@ core::Result<void> check_conninfo(const std::string& conninfo) {
   return {};
 }
 
+// The server answered and said no (a wrong password, a missing database or
+// role, a privilege): waiting will not change that. libpq gives a failed
+// connection no SQLSTATE, so the server's words decide.
+static bool refused_for_good(std::string_view message) {
+  constexpr std::array<std::string_view, 5> kRefusals = {
+      "password authentication failed", "does not exist", "permission denied",
+      "no pg_hba.conf entry", "is not permitted to log in"};
+  return std::any_of(kRefusals.begin(), kRefusals.end(),
+                     [&](std::string_view s) { return message.find(s) != std::string_view::npos; });
+}
+
 core::Error connection_lost(std::string_view detail) {
   return core::make_error(core::errc::unavailable,
                           fmt::format("the database connection was lost: {}", detail));
@@ -241,7 +253,9 @@ core::Result<std::unique_ptr<Conn>> Conn::open(const std::string& conninfo,
     const auto message = fmt::format("cannot connect to PostgreSQL at {}: {}", describe(conn),
                                      trimmed(PQerrorMessage(conn)));
     PQfinish(conn);
-    return core::make_error(core::errc::unavailable, mask_password(message, conninfo));
+    return core::make_error(
+        refused_for_good(message) ? core::errc::forbidden : core::errc::unavailable,
+        mask_password(message, conninfo));
   }
   PQsetNoticeProcessor(conn, &log_notice, nullptr);
   std::unique_ptr<Conn> out(new Conn(conn, conninfo));

@@ -88,8 +88,10 @@ std::string mask_password(std::string message, const std::string& conninfo);
 class Conn {
  public:
   // Connects and prepares the session: synchronous_commit = on, search_path
-  // = `schema` (then public), the application name. Errors: unavailable,
-  // naming host and port and the server's message, never the password.
+  // = `schema` (then public), the application name. Errors, naming host and
+  // port and the server's message, never the password: forbidden when the
+  // server refused (wrong password, missing database or role, privilege),
+  // else unavailable (not reachable, starting up: worth trying again).
   static core::Result<std::unique_ptr<Conn>> open(const std::string& conninfo,
                                                   const std::string& schema);
   ~Conn();

@@ -55,8 +55,9 @@ class PostgresStore final : public Store {
  public:
   // Connects (two sessions: the writer's and the LISTEN one), creates or
   // migrates the schema, and starts the writer. Errors: invalid_argument
-  // (schema name; a URL libpq cannot use); unavailable (cannot connect:
-  // names host and port and the server's message, never the password);
+  // (schema name; a URL libpq cannot use); unavailable (cannot reach it) or
+  // forbidden (it refused: password, database, role, privilege), naming
+  // host and port and the server's message, never the password;
   // internal (the schema version is newer than this binary's, naming both;
   // SQL).
   static core::Result<std::unique_ptr<PostgresStore>> open(PostgresOptions options);
