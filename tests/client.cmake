@@ -6,6 +6,7 @@ errand_gtest(errand_client_tests
     ${PROJECT_SOURCE_DIR}/src/client/wire_test.cpp
     ${PROJECT_SOURCE_DIR}/src/client/http_test.cpp
     ${PROJECT_SOURCE_DIR}/src/client/failover_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/client/client_test.cpp
     ${PROJECT_SOURCE_DIR}/src/client/schedule_wire_test.cpp
   LIBS errand_client
 )

@@ -91,6 +91,8 @@ class DeadFirstUrlTest(SharedServerTestCase):
 
     def test_when_every_url_is_dead_the_error_names_each(self):
         other = dead_url()
+        while other == self.dead:  # the port may be handed out again
+            other = dead_url()
         p = self.cli("queues", urls=f"{self.dead},{other}")
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertIn(f"errand: cannot reach errand at any of its 2 URLs: {self.dead}: ", p.stderr)
