@@ -19,7 +19,7 @@
 // `parse_url_list` and the policy functions are pure; `UrlRing` is
 // thread-safe (one atomic); `send_with_failover` is as thread-safe as the
 // `send` it is given. Internal to the client library, unit-tested in
-// failover_test.cpp.
+// failover_test.cpp (and through `Client` in client_test.cpp).
 #pragma once
 
 #include "client/client.hpp"
