@@ -5,6 +5,7 @@
 add_executable(errand-bench
   ${CMAKE_CURRENT_LIST_DIR}/bench.cpp
   ${CMAKE_CURRENT_LIST_DIR}/common.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/node_urls.cpp
   ${CMAKE_CURRENT_LIST_DIR}/output.cpp
   ${CMAKE_CURRENT_LIST_DIR}/server_process.cpp
   ${CMAKE_CURRENT_LIST_DIR}/worker_group.cpp
@@ -23,6 +24,7 @@ add_dependencies(errand-bench errand)
 # (bench/peers/peer_errand.py): claims with the C++ worker runtime and appends
 # the harness's 16-byte record per job.
 add_executable(errand-peer-worker
+  ${CMAKE_CURRENT_LIST_DIR}/node_urls.cpp
   ${CMAKE_CURRENT_LIST_DIR}/peer_worker.cpp
   ${CMAKE_CURRENT_LIST_DIR}/worker_group.cpp
 )

@@ -61,7 +61,9 @@ int main(int argc, char** argv) {
   errand::bench::WorkerGroupOptions options{.url = "http://127.0.0.1:8740", .queue = "bench"};
   std::string records;
   CLI::App app{"errand-peer-worker: C++ workers appending the peer harness's job records"};
-  app.add_option("--url", options.url, "Errand server URL")->capture_default_str();
+  app.add_option("--url", options.url,
+                 "Errand server URL, or every node's, comma-separated (runtimes spread over them)")
+      ->capture_default_str();
   app.add_option("--key", options.key, "API key")->envname("ERRAND_KEY");
   app.add_option("--queue", options.queue, "Queue to work")->capture_default_str();
   app.add_option("--records", records, "File to append the 16-byte records to")->required();

@@ -1,5 +1,7 @@
 #include "worker_group.hpp"
 
+#include "node_urls.hpp"
+
 #include <fmt/format.h>
 
 #include <unistd.h>
@@ -16,7 +18,7 @@ WorkerGroup::~WorkerGroup() {
 
 void WorkerGroup::start() {
   for (int i = 0; i < options_.runtimes; ++i) {
-    client::ClientOptions c{.url = options_.url, .key = options_.key};
+    client::ClientOptions c{.url = urls_from(options_.url, i), .key = options_.key};
     auto client = std::make_unique<client::Client>(std::move(c));
     client::WorkerOptions w;
     w.name = fmt::format("bench-{}-{}", ::getpid(), i);

@@ -1,7 +1,8 @@
 // A group of C++ worker runtimes (client::Worker), each with its own Client
 // (so its own connections) and its own thread, all handling one queue with a
 // no-op handler that calls `on_start` first — where a benchmark notes the
-// handler's start. Counts the outcomes the server took.
+// handler's start. Counts the outcomes the server took. Given several nodes'
+// URLs, the runtimes are spread over them round-robin (node_urls.hpp).
 //
 // Thread-safety: start() and stop() from the owning thread; the counters
 // from any thread; `on_start` runs on the handler threads of every runtime
@@ -22,7 +23,7 @@
 namespace errand::bench {
 
 struct WorkerGroupOptions {
-  std::string url;
+  std::string url;  // one server's, or every node's, comma-separated
   std::string key;
   std::string queue;
   int runtimes = 2;       // worker runtimes, one connection pool and claim loop each
