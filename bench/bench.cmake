@@ -7,6 +7,7 @@ add_executable(errand-bench
   ${CMAKE_CURRENT_LIST_DIR}/common.cpp
   ${CMAKE_CURRENT_LIST_DIR}/node_urls.cpp
   ${CMAKE_CURRENT_LIST_DIR}/output.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/postgres.cpp
   ${CMAKE_CURRENT_LIST_DIR}/server_process.cpp
   ${CMAKE_CURRENT_LIST_DIR}/worker_group.cpp
   ${CMAKE_CURRENT_LIST_DIR}/workload_enqueue.cpp

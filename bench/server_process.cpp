@@ -93,33 +93,19 @@ std::int64_t directory_bytes(const std::string& dir) {
   return total;
 }
 
-namespace {
-
-// Runs psql on `url` with one statement and returns its unaligned output.
-std::string psql(const std::string& url, const std::string& sql) {
-  std::string command = "psql -X -q -t -A -v ON_ERROR_STOP=1 '" + url + "' -c \"" + sql + "\" 2>&1";
-  std::string out;
-  if (FILE* p = ::popen(command.c_str(), "r")) {
-    char buf[512];
-    while (std::fgets(buf, sizeof buf, p)) out += buf;
-    ::pclose(p);
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return out;
-}
-
-}  // namespace
-
 ServerProcess::ServerProcess(std::string errand_path, std::chrono::seconds timeout,
                              std::vector<std::string> extra_args, std::string store_url)
+    : ServerProcess(
+          std::move(errand_path), timeout, std::move(extra_args),
+          store_url.empty() ? nullptr : std::make_shared<PgSchema>(std::move(store_url))) {}
+
+ServerProcess::ServerProcess(std::string errand_path, std::chrono::seconds timeout,
+                             std::vector<std::string> extra_args, std::shared_ptr<PgSchema> schema)
     : errand_path_(std::move(errand_path)),
       extra_args_(std::move(extra_args)),
-      store_url_(std::move(store_url)) {
-  static int servers = 0;
+      schema_(std::move(schema)) {
   temp_dir_ = make_temp_dir();
   data_dir_ = temp_dir_ + "/data";
-  if (!store_url_.empty())
-    schema_ = "bench_" + std::to_string(::getpid()) + "_" + std::to_string(++servers);
   try {
     spawn_and_wait("127.0.0.1:0", timeout);
   } catch (...) {
@@ -138,11 +124,10 @@ void ServerProcess::spawn_and_wait(const std::string& listen, std::chrono::secon
   out_fd_ = fds[0];
   spawned_at_ = std::chrono::steady_clock::now();
   std::vector<std::string> argv{errand_path_, "server", "--listen", listen};
-  if (store_url_.empty()) {
-    argv.insert(argv.end(), {"--data", data_dir_});
+  if (schema_) {
+    argv.insert(argv.end(), {"--store", schema_->server_store_url()});
   } else {
-    const char sep = store_url_.find('?') == std::string::npos ? '?' : '&';
-    argv.insert(argv.end(), {"--store", store_url_ + sep + "schema=" + schema_});
+    argv.insert(argv.end(), {"--data", data_dir_});
   }
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   try {
@@ -166,16 +151,7 @@ void ServerProcess::spawn_and_wait(const std::string& listen, std::chrono::secon
 }
 
 std::int64_t ServerProcess::data_bytes() const {
-  if (store_url_.empty()) return directory_bytes(data_dir_);
-  const auto out = psql(store_url_,
-                        "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
-                        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '" +
-                            schema_ + "' AND c.relkind IN ('r', 'm')");
-  try {
-    return std::stoll(out);
-  } catch (const std::exception&) {
-    return 0;
-  }
+  return schema_ ? schema_->bytes() : directory_bytes(data_dir_);
 }
 
 void ServerProcess::kill9() {
@@ -215,10 +191,7 @@ void ServerProcess::stop() noexcept {
     pid_ = -1;
   }
   reap();
-  if (!schema_.empty()) {
-    psql(store_url_, "DROP SCHEMA IF EXISTS " + schema_ + " CASCADE");
-    schema_.clear();
-  }
+  schema_.reset();  // the last server of a shared schema drops it
   if (!temp_dir_.empty()) {
     std::error_code ec;
     std::filesystem::remove_all(temp_dir_, ec);

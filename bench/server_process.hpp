@@ -7,12 +7,19 @@
 // again on the same port and data directory, and it reports the server's
 // memory (from /proc) and the size of its data directory.
 //
+// On PostgreSQL the server keeps its jobs in a schema (postgres.hpp's
+// PgSchema): a fresh one of its own, or one shared with the other servers of
+// a measurement, so that several act as one service.
+//
 // The server's output is drained by a thread so a chatty server never blocks
 // on a full pipe. Not thread-safe: one owner.
 #pragma once
 
+#include "postgres.hpp"
+
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,6 +50,11 @@ class ServerProcess {
   // when this object goes away.
   ServerProcess(std::string errand_path, std::chrono::seconds timeout,
                 std::vector<std::string> extra_args = {}, std::string store_url = {});
+  // The same on PostgreSQL in `schema`, which other servers may share: it is
+  // dropped when the last of its owners lets go of it. The first server
+  // started on a schema creates it; start the others after it has answered.
+  ServerProcess(std::string errand_path, std::chrono::seconds timeout,
+                std::vector<std::string> extra_args, std::shared_ptr<PgSchema> schema);
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -71,8 +83,7 @@ class ServerProcess {
 
   std::string errand_path_;
   std::vector<std::string> extra_args_;
-  std::string store_url_;  // empty: SQLite in data_dir_
-  std::string schema_;
+  std::shared_ptr<PgSchema> schema_;  // null: SQLite in data_dir_
   pid_t pid_ = -1;
   int out_fd_ = -1;
   std::string temp_dir_;
