@@ -5,6 +5,7 @@
 add_executable(errand-bench
   ${CMAKE_CURRENT_LIST_DIR}/bench.cpp
   ${CMAKE_CURRENT_LIST_DIR}/common.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/costs.cpp
   ${CMAKE_CURRENT_LIST_DIR}/node_urls.cpp
   ${CMAKE_CURRENT_LIST_DIR}/output.cpp
   ${CMAKE_CURRENT_LIST_DIR}/postgres.cpp

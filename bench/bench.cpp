@@ -4,8 +4,9 @@
 // and the server's default durability: every enqueue and acknowledgement is
 // fsync'd before the answer. Prints one table, or with --json one JSON object
 // per measurement per line. Data directories go under $TMPDIR (default
-// /tmp), which should be on the disk being measured. A benchmark prints
-// figures; it asserts nothing.
+// /tmp), which should be on the disk being measured. On PostgreSQL
+// (--store), --nodes N starts N servers sharing one fresh schema and spreads
+// the clients over them. A benchmark prints figures; it asserts nothing.
 #include "bench.hpp"
 #include "workloads.hpp"
 
@@ -17,6 +18,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <stdexcept>
 
 #include <sys/vfs.h>
 
@@ -62,8 +64,14 @@ int run(Settings s, std::vector<std::string> workloads, bool json) {
   if (s.server.empty()) warn_if_tmpfs();
   note(s.server.empty() ? "server: " + s.errand + ", a fresh one per measurement"
                         : "server: " + s.server);
+  if (s.nodes > 1 && s.store.empty() && s.server.empty())
+    throw std::runtime_error("--nodes needs --store postgres://… (the nodes share one database)");
   if (!s.store.empty() && s.server.empty()) {
-    note("store: PostgreSQL, a fresh schema per server (every acknowledgement committed)");
+    note(s.nodes > 1 ? fmt::format("store: PostgreSQL, {} servers per measurement on one fresh "
+                                   "schema (D and P: one server; every acknowledgement committed)",
+                                   s.nodes)
+                     : "store: PostgreSQL, a fresh schema per server (every acknowledgement "
+                       "committed)");
   }
   std::vector<Measurement> all;
   auto emit = [&](Measurement m) {
@@ -97,7 +105,9 @@ int main(int argc, char** argv) {
       "  D --d-jobs queued: server RSS, data on disk, kill -9 → all jobs claimable\n"
       "  P push (only with -w): --jobs queued, then pushed to a no-op endpoint in this\n"
       "    process at --push-concurrency; enqueue→endpoint p50/p99 at 200/s for --rate-secs\n"
-      "Each measurement starts a fresh server with its data under $TMPDIR (default /tmp)."};
+      "Each measurement starts a fresh server with its data under $TMPDIR (default /tmp).\n"
+      "With --nodes N (and --store) it starts N servers on one fresh schema; the producers and\n"
+      "the worker runtimes of A, B and C are spread over them round-robin."};
   app.add_option("-w,--workload", workloads, "Workloads to run, in order (default: A B C D)")
       ->check(CLI::IsMember({"A", "B", "C", "D", "P"}, CLI::ignore_case))
       ->delimiter(',');
@@ -139,12 +149,18 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000));
   app.add_flag("--json", json, "One JSON object per measurement per line instead of the table");
   app.add_option("--server", s.server,
-                 "Use this running server instead (D is skipped; P needs it started with "
-                 "--push-allow-private)");
+                 "Use this running server instead, or several nodes' URLs comma-separated (D is "
+                 "skipped; P needs it started with --push-allow-private)");
   app.add_option("--errand", s.errand, "errand binary to start (default: the one beside this)");
   app.add_option("--store", s.store,
-                 "Run the servers on PostgreSQL: a postgres:// URL (without schema); each server "
-                 "gets a fresh schema, dropped afterwards with psql");
+                 "Run the servers on PostgreSQL: a postgres:// URL (without schema); each "
+                 "measurement gets a fresh schema, dropped afterwards with psql, and figures per "
+                 "job from the database's statistics");
+  app.add_option("--nodes", s.nodes,
+                 "With --store: servers per measurement sharing one schema, acting as one service "
+                 "(D and P use one)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 16));
   app.add_option("--key", s.key, "API key for --server")->envname("ERRAND_KEY");
   try {
     app.parse(argc, argv);

@@ -9,6 +9,8 @@
 #pragma once
 
 #include "client/client.hpp"
+#include "node_urls.hpp"
+#include "postgres.hpp"
 #include "server_process.hpp"
 
 #include <boost/json/value.hpp>
@@ -27,9 +29,10 @@ namespace errand::bench {
 using Clock = std::chrono::steady_clock;
 
 struct Settings {
-  std::string server;  // empty: start our own for each measurement
+  std::string server;  // empty: start our own for each measurement; may list several nodes
   std::string errand;  // the errand binary to start
-  std::string store;   // empty: SQLite; else a postgres:// URL (each server its own schema)
+  std::string store;   // empty: SQLite; else a postgres:// URL (each measurement its own schema)
+  int nodes = 1;       // servers started per measurement, sharing one schema (PostgreSQL only)
   std::string key;
   std::int64_t jobs = 100'000;     // A and B
   std::int64_t one_jobs = 20'000;  // A one-by-one on 1 connection (at most `jobs`): fsync-bound
@@ -68,21 +71,67 @@ std::string to_json(const Measurement& m);
 // All measurements as one aligned table.
 std::string to_table(const std::vector<Measurement>& ms);
 
-// The server a measurement runs against: its own fresh one, or --server.
-// `server_args` go to the server this starts (ignored for --server, which
-// must have been started with whatever they would have set).
+// The servers a measurement runs against: fresh ones of its own, or
+// --server's. With several nodes (`nodes`, else Settings::nodes) on
+// PostgreSQL every server gets the same fresh schema, so they act as one
+// service; they are started one after the other (the first creates the
+// schema). `server_args` go to each server this starts (ignored for
+// --server, which must have been started with whatever they would have set).
 class Target {
  public:
-  explicit Target(const Settings& s, std::vector<std::string> server_args = {});
+  explicit Target(const Settings& s, std::vector<std::string> server_args = {}, int nodes = 0);
+  // Every node's URL, comma-separated: a client given it uses the first
+  // node; urls_from(url(), i) spreads clients over the nodes.
   const std::string& url() const noexcept { return url_; }
-  ServerProcess* own() noexcept { return own_.get(); }  // null for --server
+  int nodes() const noexcept { return nodes_; }
+  ServerProcess* own() noexcept { return own_.empty() ? nullptr : own_.front().get(); }  // node 0
+  // The processes of the servers this started (none for --server).
+  std::vector<pid_t> server_pids() const;
+  // The PostgreSQL database the servers use (--store), else empty.
+  const std::string& store_url() const noexcept { return store_url_; }
 
  private:
-  std::unique_ptr<ServerProcess> own_;
+  std::vector<std::unique_ptr<ServerProcess>> own_;
   std::string url_;
+  int nodes_ = 1;
+  std::string store_url_;
 };
 
+// " on N nodes" for a measurement on several, else "": for its name.
+std::string on_nodes(const Target& target);
+
+// A client of one connection; `url` may list several nodes (it uses the first).
 client::Client make_client(const Settings& s, const std::string& url);
+
+// Where a measurement's time goes: the CPU seconds of the servers, of every
+// PostgreSQL process, of this process (producers and workers) and of the
+// whole machine, between start() and stop(), and on PostgreSQL the
+// database's commits, rows and WAL (postgres.hpp). On PostgreSQL, start()
+// and read_statistics() each wait ~10 s for the database's statistics to
+// settle; what the idle servers do meanwhile (their timers' ticks: a few
+// commits a second each) is measured for 5 s more and taken off.
+class CostMeter {
+ public:
+  explicit CostMeter(const Target& target) : target_(target) {}
+  void start();
+  // Reads CPU times and the WAL position at once.
+  void stop();
+  // After stop() and once the clients are stopped: the database's statistics.
+  void read_statistics();
+  // Adds the costs per job to `m`'s fields and a short line to its detail.
+  void add_to(Measurement& m, std::int64_t jobs) const;
+
+ private:
+  struct Cpu {
+    double servers = 0, bench = 0, machine = 0;
+  };
+  Cpu cpu_now() const;
+
+  const Target& target_;
+  Cpu cpu_start_, cpu_stop_;
+  PgCounters pg_start_, pg_stop_now_, pg_stop_, pg_idle_;
+  Clock::time_point stopped_at_, settled_at_, idle_at_;
+};
 
 // The harness's ~100-byte payload: {"ts": <epoch s>, "i": i, "pad": "x"*60}.
 boost::json::value payload(std::int64_t i, double ts);
@@ -94,13 +143,14 @@ double percentile(std::vector<double> xs, double p);
 std::string fresh_queue(const std::string& prefix);
 
 // Enqueues `n` jobs in batches of `batch` over `connections` parallel
-// connections (payload indices from 0); returns the seconds it took.
+// connections, spread over `url`'s nodes (payload indices from 0); returns
+// the seconds it took.
 double fill(const Settings& s, const std::string& url, const std::string& queue, std::int64_t n,
             int connections);
 
 // `producers` threads enqueue `n` jobs one-by-one, at `rate` jobs/s together,
-// on an open-loop schedule; each payload's `ts` is the time just before its
-// enqueue is sent. Returns the seconds the producers took; throws on an
+// on an open-loop schedule, spread over `url`'s nodes; each payload's `ts` is
+// the time just before its enqueue is sent. Returns the seconds the producers took; throws on an
 // enqueue error.
 double produce_at_rate(const Settings& s, const std::string& url, const std::string& queue,
                        std::int64_t n, int rate, int producers);

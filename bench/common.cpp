@@ -12,14 +12,34 @@
 
 namespace errand::bench {
 
-Target::Target(const Settings& s, std::vector<std::string> server_args) {
+Target::Target(const Settings& s, std::vector<std::string> server_args, int nodes)
+    : store_url_(s.store) {
   if (!s.server.empty()) {
     url_ = s.server;
+    nodes_ = static_cast<int>(split_urls(url_).size());
     return;
   }
-  own_ = std::make_unique<ServerProcess>(s.errand, std::chrono::seconds(30), std::move(server_args),
-                                         s.store);
-  url_ = own_->url();
+  nodes_ = std::max(1, nodes > 0 ? nodes : s.nodes);
+  if (nodes_ > 1 && s.store.empty())
+    throw std::runtime_error("several nodes need a PostgreSQL store (--store)");
+  auto schema = s.store.empty() ? nullptr : std::make_shared<PgSchema>(s.store);
+  std::vector<std::string> urls;
+  for (int i = 0; i < nodes_; ++i) {
+    own_.push_back(
+        std::make_unique<ServerProcess>(s.errand, std::chrono::seconds(30), server_args, schema));
+    urls.push_back(own_.back()->url());
+  }
+  url_ = join_urls(urls);
+}
+
+std::vector<pid_t> Target::server_pids() const {
+  std::vector<pid_t> pids;
+  for (const auto& server : own_) pids.push_back(server->pid());
+  return pids;
+}
+
+std::string on_nodes(const Target& target) {
+  return target.nodes() > 1 ? fmt::format(" on {} nodes", target.nodes()) : std::string();
 }
 
 client::Client make_client(const Settings& s, const std::string& url) {
@@ -66,8 +86,8 @@ double fill(const Settings& s, const std::string& url, const std::string& queue,
   std::atomic<std::int64_t> next{0};
   std::string error;
   std::mutex error_mutex;
-  auto producer = [&] {
-    auto c = make_client(s, url);
+  auto producer = [&](int p) {
+    auto c = make_client(s, urls_from(url, p));
     std::vector<client::EnqueueOptions> jobs;
     for (;;) {
       const auto first = next.fetch_add(s.batch);
@@ -90,7 +110,7 @@ double fill(const Settings& s, const std::string& url, const std::string& queue,
   };
   const auto t0 = Clock::now();
   std::vector<std::thread> threads;
-  for (int i = 0; i < std::max(1, connections); ++i) threads.emplace_back(producer);
+  for (int i = 0; i < std::max(1, connections); ++i) threads.emplace_back(producer, i);
   for (auto& t : threads) t.join();
   if (!error.empty()) throw std::runtime_error("fill: " + error);
   return seconds(Clock::now() - t0);
@@ -104,7 +124,7 @@ double produce_at_rate(const Settings& s, const std::string& url, const std::str
   std::mutex mutex;
   const auto t0 = Clock::now() + std::chrono::milliseconds(50);  // connections open by then
   auto producer = [&](int p) {
-    auto c = make_client(s, url);
+    auto c = make_client(s, urls_from(url, p));
     (void)c.health();
     for (std::int64_t i = p; i < n; i += producers) {
       std::this_thread::sleep_until(

@@ -13,6 +13,7 @@ namespace errand::bench {
 namespace {
 
 struct EnqueueRun {
+  int nodes = 1;
   double secs = 0;
   std::vector<double> call_ms;  // latency of every call
 };
@@ -25,10 +26,10 @@ EnqueueRun enqueue(const Settings& s, std::int64_t jobs, int connections, int pe
   std::latch ready(connections + 1);
   std::latch go(1);
   std::mutex mutex;
-  EnqueueRun run;
+  EnqueueRun run{.nodes = target.nodes()};
   std::string error;
-  auto producer = [&](std::int64_t first, std::int64_t count) {
-    auto c = make_client(s, target.url());
+  auto producer = [&](int p, std::int64_t first, std::int64_t count) {
+    auto c = make_client(s, urls_from(target.url(), p));
     auto warm = c.health();  // opens the connection
     std::vector<double> ms;
     ms.reserve(static_cast<std::size_t>(count / per_call + 1));
@@ -60,7 +61,7 @@ EnqueueRun enqueue(const Settings& s, std::int64_t jobs, int connections, int pe
   for (int i = 0; i < connections; ++i) {
     const auto share = jobs / connections + (i < jobs % connections ? 1 : 0);
     const auto first = i * (jobs / connections) + std::min<std::int64_t>(i, jobs % connections);
-    threads.emplace_back(producer, first, share);
+    threads.emplace_back(producer, i, first, share);
   }
   ready.arrive_and_wait();
   const auto t0 = Clock::now();
@@ -78,18 +79,23 @@ Measurement measure(const Settings& s, const std::string& mode, std::int64_t job
   auto run = enqueue(s, jobs, connections, per_call);
   const double rate = static_cast<double>(jobs) / run.secs;
   const double p50 = percentile(run.call_ms, 50), p99 = percentile(run.call_ms, 99);
-  Measurement m{.workload = "A",
-                .fields = {{"measure", mode},
-                           {"connections", std::int64_t{connections}},
-                           {"per_call", std::int64_t{per_call}},
-                           {"jobs", jobs},
-                           {"secs", run.secs},
-                           {"jobs_per_s", rate},
-                           {"call_p50_ms", p50},
-                           {"call_p99_ms", p99}},
-                .result = thousands(rate) + " jobs/s",
-                .detail = fmt::format("{} jobs in {:.2f} s; per call p50 {:.2f} ms, p99 {:.2f} ms",
-                                      thousands(static_cast<double>(jobs)), run.secs, p50, p99)};
+  Measurement m{
+      .workload = "A",
+      .fields = {{"measure", mode},
+                 {"nodes", std::int64_t{run.nodes}},
+                 {"connections", std::int64_t{connections}},
+                 {"per_call", std::int64_t{per_call}},
+                 {"jobs", jobs},
+                 {"secs", run.secs},
+                 {"jobs_per_s", rate},
+                 {"call_p50_ms", p50},
+                 {"call_p99_ms", p99}},
+      .result = thousands(rate) + " jobs/s",
+      .detail = fmt::format("{} jobs in {:.2f} s; per call p50 {:.2f} ms, p99 {:.2f} ms{}",
+                            thousands(static_cast<double>(jobs)), run.secs, p50, p99,
+                            run.nodes > 1 && connections > 1
+                                ? fmt::format("; connections spread over {} nodes", run.nodes)
+                                : std::string())};
   return m;
 }
 

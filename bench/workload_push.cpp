@@ -173,7 +173,7 @@ void wait_calls(const NoopEndpoint& endpoint, std::int64_t n, std::chrono::secon
 }
 
 Measurement push_throughput(const Settings& s) {
-  Target target(s, {"--push-allow-private"});
+  Target target(s, {"--push-allow-private"}, 1);
   NoopEndpoint endpoint;
   const auto queue = fresh_queue("bench-p");
   note(fmt::format("P push: filling {} jobs", s.jobs));
@@ -217,7 +217,7 @@ Measurement push_throughput(const Settings& s) {
 }
 
 Measurement push_latency(const Settings& s) {
-  Target target(s, {"--push-allow-private"});
+  Target target(s, {"--push-allow-private"}, 1);
   NoopEndpoint endpoint;
   const auto queue = fresh_queue("bench-p");
   configure_push(s, target.url(), queue, endpoint);

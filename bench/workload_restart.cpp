@@ -199,7 +199,7 @@ void run_restart(const Settings& s, const Emit& emit) {
     note("D skipped: it kills and restarts the server, so it needs one of its own (no --server)");
     return;
   }
-  Target target(s);
+  Target target(s, {}, 1);  // one node: it is the one killed
   const auto queue = fresh_queue("bench-d");
   emit(measure_fill(s, *target.own(), queue));
   emit(measure_list(s, *target.own(), queue));
