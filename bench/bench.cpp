@@ -125,7 +125,8 @@ int main(int argc, char** argv) {
   app.add_option("--batch", s.batch, "Jobs per batch enqueue (A batched and every fill)")
       ->capture_default_str()
       ->check(CLI::Range(1, 10000));
-  app.add_option("--workers", s.workers, "B and C: C++ worker runtimes, a connection pool each")
+  app.add_option("--workers", s.workers,
+                 "B and C: C++ worker runtimes, a connection pool each (at least one per node)")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   app.add_option("--claim-max", s.claim_max,

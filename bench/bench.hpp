@@ -97,6 +97,9 @@ class Target {
   std::string store_url_;
 };
 
+// The C++ worker runtimes of B and C: --workers, and at least one per node.
+int worker_runtimes(const Settings& s, const Target& target);
+
 // " on N nodes" for a measurement on several, else "": for its name.
 std::string on_nodes(const Target& target);
 

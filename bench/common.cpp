@@ -38,6 +38,10 @@ std::vector<pid_t> Target::server_pids() const {
   return pids;
 }
 
+int worker_runtimes(const Settings& s, const Target& target) {
+  return std::max(s.workers, target.nodes());
+}
+
 std::string on_nodes(const Target& target) {
   return target.nodes() > 1 ? fmt::format(" on {} nodes", target.nodes()) : std::string();
 }

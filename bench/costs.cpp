@@ -73,7 +73,10 @@ void CostMeter::add_to(Measurement& m, std::int64_t jobs) const {
   const double settling_s = seconds(settled_at_ - stopped_at_);
   const PgDelta d = less_idle(pg_stop_ - pg_start_, idle, idle_s > 0 ? settling_s / idle_s : 0);
   auto per_job = [n](std::int64_t v) { return static_cast<double>(v) / n; };
-  m.fields.emplace_back("commits_per_job", per_job(d.commits));
+  // xact_commit counts the servers' transactions and also one for every
+  // wake-up of a LISTEN connection (PostgreSQL reads the notification queue
+  // in a transaction of its own).
+  m.fields.emplace_back("xacts_per_job", per_job(d.commits));
   m.fields.emplace_back("rollbacks", d.rollbacks);
   m.fields.emplace_back("rows_read_per_job", per_job(d.rows_read));
   m.fields.emplace_back("rows_written_per_job", per_job(d.rows_written));
@@ -81,13 +84,13 @@ void CostMeter::add_to(Measurement& m, std::int64_t jobs) const {
   m.fields.emplace_back("wal_records_per_job", per_job(d.wal_records));
   m.fields.emplace_back("wal_fpi_per_job", per_job(d.wal_fpi));
   m.fields.emplace_back("wal_syncs_per_job", per_job(d.wal_syncs));
-  m.fields.emplace_back("idle_commits_per_s",
+  m.fields.emplace_back("idle_xacts_per_s",
                         idle_s > 0 ? static_cast<double>(idle.commits) / idle_s : 0.0);
   m.fields.emplace_back("wal_lsn_start", pg_start_.wal_lsn);
   m.fields.emplace_back("wal_lsn_stop", pg_stop_now_.wal_lsn);
   m.detail += fmt::format(
-      "; a job: {:.3f} commits, {:.3f} WAL syncs, {:.1f} rows written, {:.1f} read, {:.0f} WAL "
-      "bytes ({:.3f} full pages)",
+      "; a job: {:.3f} transactions (LISTEN wake-ups included), {:.3f} WAL syncs, {:.1f} rows "
+      "written, {:.1f} read, {:.0f} WAL bytes ({:.3f} full pages)",
       per_job(d.commits), per_job(d.wal_syncs), per_job(d.rows_written), per_job(d.rows_read),
       per_job(now.wal_bytes), per_job(d.wal_fpi));
 }

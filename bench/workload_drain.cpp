@@ -45,7 +45,8 @@ void run_drain(const Settings& s, const Emit& emit) {
   const auto queue = fresh_queue("bench-b");
   note(fmt::format("B drain: filling {} jobs", s.jobs));
   const double fill_s = fill(s, target.url(), queue, s.jobs, std::max(2, target.nodes()));
-  note(fmt::format("B drain: {} worker runtime(s) x concurrency {}{}", s.workers, s.claim_max,
+  const int runtimes = worker_runtimes(s, target);
+  note(fmt::format("B drain: {} worker runtime(s) x concurrency {}{}", runtimes, s.claim_max,
                    on_nodes(target)));
   CostMeter costs(target);
   costs.start();
@@ -55,7 +56,7 @@ void run_drain(const Settings& s, const Emit& emit) {
   WorkerGroup group({.url = target.url(),
                      .key = s.key,
                      .queue = queue,
-                     .runtimes = s.workers,
+                     .runtimes = runtimes,
                      .concurrency = s.claim_max,
                      .on_start = [&](const client::RunningJob&) {
                        const auto now = Clock::now().time_since_epoch().count();
@@ -86,10 +87,10 @@ void run_drain(const Settings& s, const Emit& emit) {
   Measurement m{
       .workload = "B",
       .name =
-          fmt::format("drain, C++ workers ({} x {}){}", s.workers, s.claim_max, on_nodes(target)),
+          fmt::format("drain, C++ workers ({} x {}){}", runtimes, s.claim_max, on_nodes(target)),
       .fields = {{"jobs", s.jobs},
                  {"nodes", std::int64_t{target.nodes()}},
-                 {"workers", std::int64_t{s.workers}},
+                 {"workers", std::int64_t{runtimes}},
                  {"concurrency", std::int64_t{s.claim_max}},
                  {"fill_s", fill_s},
                  {"secs", secs},

@@ -63,13 +63,14 @@ Measurement latency_at(const Settings& s, int rate) {
   const int producers = std::clamp(
       std::max(static_cast<int>(std::ceil(rate / 625.0)), target.nodes()), 1, s.connections);
   const std::int64_t n = std::int64_t{rate} * s.rate_secs;
+  const int runtimes = worker_runtimes(s, target);
   note(fmt::format("C latency: {} jobs/s for {} s ({} producer(s), {} worker runtime(s) x {}{})",
-                   rate, s.rate_secs, producers, s.workers, s.claim_max, on_nodes(target)));
+                   rate, s.rate_secs, producers, runtimes, s.claim_max, on_nodes(target)));
   LatencyLog log;
   WorkerGroup group({.url = target.url(),
                      .key = s.key,
                      .queue = queue,
-                     .runtimes = s.workers,
+                     .runtimes = runtimes,
                      .concurrency = s.claim_max,
                      .on_start = [&log](const client::RunningJob& job) { log.on_start(job); }});
   group.start();
