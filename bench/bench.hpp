@@ -106,10 +106,12 @@ std::string on_nodes(const Target& target);
 // A client of one connection; `url` may list several nodes (it uses the first).
 client::Client make_client(const Settings& s, const std::string& url);
 
-// Where a measurement's time goes: the CPU seconds of the servers, of every
-// PostgreSQL process, of this process (producers and workers) and of the
-// whole machine, between start() and stop(), and on PostgreSQL the
-// database's commits, rows and WAL (postgres.hpp). On PostgreSQL, start()
+// Where a measurement's time goes: how fast the disk syncs (before and
+// after), the CPU seconds of the servers, of every PostgreSQL process, of
+// this process (producers and workers) and of the whole machine between
+// start() and stop(), and on PostgreSQL the database's transactions, rows
+// and WAL (postgres.hpp; the WAL syncs' own time when the cluster has
+// track_wal_io_timing on). On PostgreSQL, start()
 // and read_statistics() each wait ~10 s for the database's statistics to
 // settle; what the idle servers do meanwhile (their timers' ticks: a few
 // commits a second each) is measured for 5 s more and taken off.
@@ -134,6 +136,7 @@ class CostMeter {
   Cpu cpu_start_, cpu_stop_;
   PgCounters pg_start_, pg_stop_now_, pg_stop_, pg_idle_;
   Clock::time_point stopped_at_, settled_at_, idle_at_;
+  double fdatasync_us_start_ = 0, fdatasync_us_stop_ = 0;
 };
 
 // The harness's ~100-byte payload: {"ts": <epoch s>, "i": i, "pad": "x"*60}.

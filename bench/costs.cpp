@@ -3,8 +3,11 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <thread>
+#include <vector>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace errand::bench {
@@ -12,6 +15,32 @@ namespace {
 
 // How long the idle servers' own commits are counted for, to take them off.
 constexpr std::chrono::seconds kIdleWindow{5};
+
+// The disk's speed now: the median of 30 appends of 128 bytes, each
+// fdatasync'd, in $TMPDIR (where a SQLite server keeps its data; a local
+// PostgreSQL cluster is usually on the same disk). This machine's fsync
+// moves by more than 10× from one minute to the next, and with it every
+// figure of a store that commits per request. 0 if it cannot write there.
+double fdatasync_us() {
+  const auto path = (std::filesystem::temp_directory_path() /
+                     ("errand-bench-fsync-" + std::to_string(::getpid())))
+                        .string();
+  const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return 0;
+  const std::string record(128, 'x');
+  std::vector<double> us;
+  for (int i = 0; i < 30; ++i) {
+    const auto t0 = Clock::now();
+    if (::write(fd, record.data(), record.size()) != static_cast<ssize_t>(record.size()) ||
+        ::fdatasync(fd) != 0) {
+      break;
+    }
+    us.push_back(seconds(Clock::now() - t0) * 1e6);
+  }
+  ::close(fd);
+  ::unlink(path.c_str());
+  return percentile(us, 50);
+}
 
 }  // namespace
 
@@ -26,6 +55,7 @@ void CostMeter::start() {
     settle_pg_counters();  // what came before (a fill) is counted by then
     pg_start_ = read_pg_counters(target_.store_url());
   }
+  fdatasync_us_start_ = fdatasync_us();
   cpu_start_ = cpu_now();
 }
 
@@ -35,6 +65,7 @@ void CostMeter::stop() {
     pg_stop_now_ = read_pg_counters(target_.store_url());  // CPU and WAL position: exact now
   }
   stopped_at_ = Clock::now();
+  fdatasync_us_stop_ = fdatasync_us();
 }
 
 void CostMeter::read_statistics() {
@@ -56,10 +87,14 @@ void CostMeter::add_to(Measurement& m, std::int64_t jobs) const {
   const bool pg = !target_.store_url().empty();
   const PgDelta now = pg_stop_now_ - pg_start_;
   const double rest = machine - servers - bench - now.cpu_s;
+  m.fields.emplace_back("fdatasync_us_start", fdatasync_us_start_);
+  m.fields.emplace_back("fdatasync_us_stop", fdatasync_us_stop_);
   m.fields.emplace_back("cpu_us_per_job_servers", per_job_us(servers));
   m.fields.emplace_back("cpu_us_per_job_bench", per_job_us(bench));
   if (pg) m.fields.emplace_back("cpu_us_per_job_postgres", per_job_us(now.cpu_s));
   m.fields.emplace_back("cpu_us_per_job_other", per_job_us(rest));
+  m.detail += fmt::format("; fdatasync {:.0f} µs before, {:.0f} after", fdatasync_us_start_,
+                          fdatasync_us_stop_);
   m.detail += fmt::format("; CPU µs a job: servers {:.0f}, bench {:.0f}", per_job_us(servers),
                           per_job_us(bench));
   if (pg) m.detail += fmt::format(", PostgreSQL {:.0f}", per_job_us(now.cpu_s));
@@ -93,6 +128,11 @@ void CostMeter::add_to(Measurement& m, std::int64_t jobs) const {
       "written, {:.1f} read, {:.0f} WAL bytes ({:.3f} full pages)",
       per_job(d.commits), per_job(d.wal_syncs), per_job(d.rows_written), per_job(d.rows_read),
       per_job(now.wal_bytes), per_job(d.wal_fpi));
+  if (d.wal_syncs > 0 && d.wal_sync_us > 0) {  // track_wal_io_timing is on
+    const double sync_us = static_cast<double>(d.wal_sync_us) / static_cast<double>(d.wal_syncs);
+    m.fields.emplace_back("wal_sync_us", sync_us);
+    m.detail += fmt::format("; a WAL sync took {:.0f} µs", sync_us);
+  }
 }
 
 }  // namespace errand::bench

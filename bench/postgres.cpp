@@ -40,7 +40,7 @@ constexpr const char* kCountersSql =
     "SELECT d.xact_commit, d.xact_rollback, d.tup_returned + d.tup_fetched,"
     " d.tup_inserted + d.tup_updated + d.tup_deleted,"
     " pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint,"
-    " w.wal_records, w.wal_fpi, w.wal_sync,"
+    " w.wal_records, w.wal_fpi, w.wal_sync, (w.wal_sync_time * 1000)::bigint,"
     " (SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE pid <> pg_backend_pid())"
     " FROM pg_stat_database d, pg_stat_wal w WHERE d.datname = current_database()";
 
@@ -104,7 +104,7 @@ double machine_busy_seconds() {
 PgCounters read_pg_counters(const std::string& store_url) {
   PgCounters c;
   const auto fields = split(psql(store_url, kCountersSql), '|');
-  if (fields.size() < 9) return c;
+  if (fields.size() < 10) return c;
   c.commits = to_int(fields[0]);
   c.rollbacks = to_int(fields[1]);
   c.rows_read = to_int(fields[2]);
@@ -113,7 +113,8 @@ PgCounters read_pg_counters(const std::string& store_url) {
   c.wal_records = to_int(fields[5]);
   c.wal_fpi = to_int(fields[6]);
   c.wal_syncs = to_int(fields[7]);
-  for (const auto& pid : split(fields[8], ' ')) {
+  c.wal_sync_us = to_int(fields[8]);
+  for (const auto& pid : split(fields[9], ' ')) {
     if (const auto p = static_cast<pid_t>(to_int(pid)); p > 0) {
       c.cpu_by_pid[p] = process_cpu_seconds(p);
     }
@@ -129,7 +130,8 @@ PgDelta operator-(const PgCounters& after, const PgCounters& before) {
             .wal_bytes = after.wal_lsn - before.wal_lsn,
             .wal_records = after.wal_records - before.wal_records,
             .wal_fpi = after.wal_fpi - before.wal_fpi,
-            .wal_syncs = after.wal_syncs - before.wal_syncs};
+            .wal_syncs = after.wal_syncs - before.wal_syncs,
+            .wal_sync_us = after.wal_sync_us - before.wal_sync_us};
   for (const auto& [pid, cpu] : after.cpu_by_pid) {
     const auto was = before.cpu_by_pid.find(pid);
     d.cpu_s += cpu - (was == before.cpu_by_pid.end() ? 0 : was->second);
@@ -149,6 +151,7 @@ PgDelta less_idle(const PgDelta& d, const PgDelta& idle, double share) {
   out.wal_records = less(d.wal_records, idle.wal_records);
   out.wal_fpi = less(d.wal_fpi, idle.wal_fpi);
   out.wal_syncs = less(d.wal_syncs, idle.wal_syncs);
+  out.wal_sync_us = less(d.wal_sync_us, idle.wal_sync_us);
   return out;
 }
 

@@ -57,7 +57,8 @@ double machine_busy_seconds();
 
 // The cluster's cumulative counters at one moment.
 struct PgCounters {
-  std::int64_t commits = 0;            // pg_stat_database.xact_commit (this database)
+  std::int64_t commits = 0;            // pg_stat_database.xact_commit (this database), with one
+                                       // for every wake-up of a LISTEN connection
   std::int64_t rollbacks = 0;          // xact_rollback
   std::int64_t rows_read = 0;          // tup_returned + tup_fetched
   std::int64_t rows_written = 0;       // tup_inserted + tup_updated + tup_deleted
@@ -65,6 +66,7 @@ struct PgCounters {
   std::int64_t wal_records = 0;        // pg_stat_wal
   std::int64_t wal_fpi = 0;            // full-page images
   std::int64_t wal_syncs = 0;          // WAL flushes (fsync or fdatasync)
+  std::int64_t wal_sync_us = 0;        // their time: 0 unless track_wal_io_timing is on
   std::map<pid_t, double> cpu_by_pid;  // every process in pg_stat_activity: CPU seconds
 };
 
@@ -74,7 +76,7 @@ PgCounters read_pg_counters(const std::string& store_url);
 // The change between two readings, as costs.
 struct PgDelta {
   std::int64_t commits = 0, rollbacks = 0, rows_read = 0, rows_written = 0;
-  std::int64_t wal_bytes = 0, wal_records = 0, wal_fpi = 0, wal_syncs = 0;
+  std::int64_t wal_bytes = 0, wal_records = 0, wal_fpi = 0, wal_syncs = 0, wal_sync_us = 0;
   double cpu_s = 0;  // every PostgreSQL process alive at `after`
 };
 PgDelta operator-(const PgCounters& after, const PgCounters& before);
