@@ -141,9 +141,26 @@ CREATE TABLE @s.settings (
 );
 )sql";
 
+// Version 3: dashboard sessions (store/postgres/sessions.cpp), shared by
+// every server: one row per login under the digest of its id.
+// sessions_expiry serves the sweep of expired ones, sessions_created the cap
+// (the oldest go first).
+constexpr const char* kSessionsMigration = R"sql(
+CREATE TABLE @s.sessions (
+  digest     text   PRIMARY KEY,
+  csrf_token text   NOT NULL,
+  client     text   NOT NULL,
+  expires_at bigint NOT NULL,
+  created_at bigint NOT NULL
+);
+CREATE INDEX sessions_expiry ON @s.sessions(expires_at);
+CREATE INDEX sessions_created ON @s.sessions(created_at);
+)sql";
+
 // kMigrations[i] takes the schema from version i to i + 1. Version 2: the
-// SQL enqueue functions (store/postgres/sql_api.hpp).
-const std::array<const char*, kSchemaVersion> kMigrations = {kVersion1, kSqlEnqueueMigration};
+// SQL enqueue functions (store/postgres/sql_api.hpp); version 3: sessions.
+const std::array<const char*, kSchemaVersion> kMigrations = {kVersion1, kSqlEnqueueMigration,
+                                                             kSessionsMigration};
 
 std::string with_schema(std::string sql, const std::string& schema) {
   for (auto at = sql.find("@s"); at != std::string::npos; at = sql.find("@s", at)) {
