@@ -73,3 +73,14 @@ set_tests_properties(integration.postgres_failures PROPERTIES
                      ENVIRONMENT "${errand_pg_environment}"
                      TIMEOUT 400
                      LABELS "integration;postgres")
+
+# Dashboard sessions shared by two servers on one schema (login on one, use
+# and log out on the other).
+add_test(NAME integration.postgres_sessions
+         COMMAND ${ERRAND_PG_PYTHON} -m unittest -v test_postgres_sessions
+         WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+set_tests_properties(integration.postgres_sessions PROPERTIES
+                     FIXTURES_REQUIRED postgres
+                     ENVIRONMENT "${errand_pg_environment}"
+                     TIMEOUT 300
+                     LABELS "integration;postgres")
