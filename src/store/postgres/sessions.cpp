@@ -21,10 +21,12 @@ const Statement kDelete{"session_delete", "DELETE FROM sessions WHERE digest = $
 const Statement kDropExpired{"sessions_drop_expired",
                              "DELETE FROM sessions WHERE digest IN (SELECT digest FROM sessions"
                              " WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2)"};
-// Every session past the newest $1 (at most $2 of them).
-const Statement kDropOldest{"sessions_drop_oldest",
-                            "DELETE FROM sessions WHERE digest IN (SELECT digest FROM sessions"
-                            " ORDER BY created_at DESC, digest DESC OFFSET $1 LIMIT $2)"};
+// The oldest $2 of the sessions past the newest $1.
+const Statement kDropOldest{
+    "sessions_drop_oldest",
+    "DELETE FROM sessions WHERE digest IN (SELECT digest FROM (SELECT digest, created_at"
+    " FROM sessions ORDER BY created_at DESC, digest DESC OFFSET $1) AS past"
+    " ORDER BY created_at, digest LIMIT $2)"};
 
 core::Error session_not_found() {
   return core::make_error(core::errc::not_found, "no such dashboard session", "session");

@@ -156,10 +156,11 @@ std::vector<NamedSql> named_sql() {
       {Sql::sessions_drop_expired, "sessions_drop_expired",
        "DELETE FROM sessions WHERE digest IN (SELECT digest FROM sessions"
        " WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2) RETURNING digest"},
-      // Every session past the newest ?1 (at most ?2 of them).
+      // The oldest ?2 of the sessions past the newest ?1.
       {Sql::sessions_drop_oldest, "sessions_drop_oldest",
-       "DELETE FROM sessions WHERE digest IN (SELECT digest FROM sessions"
-       " ORDER BY created_at DESC, digest DESC LIMIT ?2 OFFSET ?1) RETURNING digest"},
+       "DELETE FROM sessions WHERE digest IN (SELECT digest FROM (SELECT digest, created_at"
+       " FROM sessions ORDER BY created_at DESC, digest DESC LIMIT -1 OFFSET ?1)"
+       " ORDER BY created_at, digest LIMIT ?2) RETURNING digest"},
   };
 }
 
