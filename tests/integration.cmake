@@ -52,7 +52,7 @@ set_tests_properties(integration.sql_enqueue PROPERTIES
 # manual step (an option defaulting to ON would stay OFF in a build
 # directory configured before).
 set(errand_pg_integration_suites
-    lifecycle errors leases claims delay durability schedules push events failover)
+    lifecycle errors leases claims delay durability schedules push events failover dashboard_api)
 set(errand_pg_environment
     "ERRAND_BIN=$<TARGET_FILE:errand>;PYTHONDONTWRITEBYTECODE=1;ERRAND_TEST_STORE=postgres;ERRAND_TEST_POSTGRES_URL_FILE=${ERRAND_PG_URL_FILE}")
 foreach(suite IN LISTS errand_pg_integration_suites)
@@ -72,4 +72,15 @@ set_tests_properties(integration.postgres_failures PROPERTIES
                      FIXTURES_REQUIRED postgres
                      ENVIRONMENT "${errand_pg_environment}"
                      TIMEOUT 400
+                     LABELS "integration;postgres")
+
+# Dashboard sessions shared by two servers on one schema (login on one, use
+# and log out on the other).
+add_test(NAME integration.postgres_sessions
+         COMMAND ${ERRAND_PG_PYTHON} -m unittest -v test_postgres_sessions
+         WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+set_tests_properties(integration.postgres_sessions PROPERTIES
+                     FIXTURES_REQUIRED postgres
+                     ENVIRONMENT "${errand_pg_environment}"
+                     TIMEOUT 300
                      LABELS "integration;postgres")

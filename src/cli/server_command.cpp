@@ -362,8 +362,9 @@ int run_server(const ServerArgs& args) {
   }
   auto& store = opened->store;
   auto secret = api::load_or_create_secret(*store, opened->legacy_secret);
-  if (!secret) {
-    std::cerr << "errand: " << secret.error().message << "\n";
+  auto session_key = secret ? api::load_or_create_session_key(*store) : secret;
+  if (!session_key) {
+    std::cerr << "errand: " << session_key.error().message << "\n";
     store->close();
     opened->undo();
     return 1;
@@ -402,7 +403,7 @@ int run_server(const ServerArgs& args) {
     spdlog::warn("--push-insecure-tls: push calls do not verify TLS certificates");
   }
   api::Auth auth(keys, *secret, args.insecure, args.dashboard_password);
-  api::Sessions sessions({.ttl = *session_ttl});
+  api::Sessions sessions(*store, *session_key, {.ttl = *session_ttl});
   api::StreamLimits streams(
       {.per_token = args.max_streams_per_token, .per_client = args.max_streams_per_client});
   api::LoginThrottle logins;

@@ -291,6 +291,35 @@ struct StatsSampleListParams {
   core::TimePoint since;  // samples taken after this, oldest first
 };
 
+// ---- dashboard sessions ----------------------------------------------------------
+
+// A dashboard login as the store keeps it (api/session.hpp): every server on
+// the store sees it, so a login on one is valid on all and a logout on one
+// ends it on all. The session's id is never stored, only its digest.
+struct DashboardSession {
+  std::string digest;      // the id's keyed digest (hex), the session's key
+  std::string csrf_token;  // what its state-changing requests must carry
+  std::string client;      // the address that logged in
+  core::TimePoint expires_at;
+  core::TimePoint created_at;
+};
+struct SessionPutParams {
+  DashboardSession session;
+};
+struct SessionGetParams {
+  std::string digest;
+  core::TimePoint now;  // a session with expires_at <= now is absent
+};
+struct SessionDeleteParams {
+  std::string digest;
+};
+struct SessionDropExpiredParams {
+  core::TimePoint now;  // sessions with expires_at <= now go
+  // Then, while more than this many remain, the oldest (by created_at) go.
+  std::size_t keep = 10'000;
+  std::size_t limit = 1'000;  // at most this many per call, expired ones first
+};
+
 // A job whose state a timer verb changed (job_promote_due, lease_expire).
 struct JobChange {
   std::string id;
@@ -478,6 +507,23 @@ class Store {
   // The samples taken after `since`, oldest first.
   virtual void stats_sample_list(StatsSampleListParams p,
                                  Callback<std::vector<StatsSample>> done) = 0;
+
+  // ---- dashboard sessions (store/sqlite/sessions.cpp) ----
+  // Stores `p.session` under its digest, replacing one stored under the same
+  // digest (so a repeated put is harmless). Errors: unavailable, internal.
+  // Durable when `done` runs.
+  virtual void session_put(SessionPutParams p, Callback<Unit> done) = 0;
+  // The session stored under `p.digest`. Errors: not_found (field
+  // "session") when there is none or it expired at `now`.
+  virtual void session_get(SessionGetParams p, Callback<DashboardSession> done) = 0;
+  // Removes the session (a logout): every later session_get, on any server,
+  // finds none. Errors: not_found (field "session"), unavailable, internal.
+  // Durable when `done` runs.
+  virtual void session_delete(SessionDeleteParams p, Callback<Unit> done) = 0;
+  // Deletes the sessions expired at `now`, then the oldest beyond `keep`,
+  // at most `limit` in all; returns how many went. Errors: unavailable,
+  // internal. Durable when `done` runs.
+  virtual void session_drop_expired(SessionDropExpiredParams p, Callback<std::int64_t> done) = 0;
 
   // A store that several servers share reports the changes of every job,
   // made by any of them, to `feed`, and returns true; then it alone numbers

@@ -108,6 +108,13 @@ class PostgresStore final : public Store {
   // Errors: unavailable, internal. Durable when `done` runs.
   void setting_get_or_put(SettingGetOrPutParams p, Callback<std::string> done) override;
 
+  // Dashboard sessions, in the `sessions` table every server reads (see
+  // store/store.hpp).
+  void session_put(SessionPutParams p, Callback<Unit> done) override;
+  void session_get(SessionGetParams p, Callback<DashboardSession> done) override;
+  void session_delete(SessionDeleteParams p, Callback<Unit> done) override;
+  void session_drop_expired(SessionDropExpiredParams p, Callback<std::int64_t> done) override;
+
   // False while the writer's or the LISTEN connection is lost (they are
   // reconnecting).
   // Job events of every server, from the NOTIFYs of their commits

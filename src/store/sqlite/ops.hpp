@@ -77,4 +77,10 @@ core::Result<Unit> stats_sample_put(OpContext& c, const StatsSamplePutParams& p)
 core::Result<std::vector<StatsSample>> stats_sample_list(OpContext& c,
                                                          const StatsSampleListParams& p);
 
+// sessions.cpp
+core::Result<Unit> session_put(OpContext& c, const SessionPutParams& p);
+core::Result<DashboardSession> session_get(OpContext& c, const SessionGetParams& p);
+core::Result<Unit> session_delete(OpContext& c, const SessionDeleteParams& p);
+core::Result<std::int64_t> session_drop_expired(OpContext& c, const SessionDropExpiredParams& p);
+
 }  // namespace errand::store::sqlite::ops

@@ -84,6 +84,10 @@ class SqliteStore final : public Store {
   void schedule_delete(ScheduleDeleteParams p, Callback<Unit> done) override;
   void schedule_pause(SchedulePauseParams p, Callback<core::Schedule> done) override;
   void schedule_fire(ScheduleFireParams p, Callback<ScheduleFireOutcome> done) override;
+  void session_put(SessionPutParams p, Callback<Unit> done) override;
+  void session_get(SessionGetParams p, Callback<DashboardSession> done) override;
+  void session_delete(SessionDeleteParams p, Callback<Unit> done) override;
+  void session_drop_expired(SessionDropExpiredParams p, Callback<std::int64_t> done) override;
   // Runs every verb already submitted, then closes; later verbs get
   // errc::unavailable (answered on the calling thread). Safe to call twice.
   void close() override;

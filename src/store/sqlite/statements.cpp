@@ -144,6 +144,23 @@ std::vector<NamedSql> named_sql() {
       {Sql::stats_samples_trim, "stats_samples_trim", "DELETE FROM stats_samples WHERE at <= ?1"},
       {Sql::stats_samples_since, "stats_samples_since",
        "SELECT at, totals FROM stats_samples WHERE at > ?1 ORDER BY at"},
+      {Sql::session_put, "session_put",
+       "INSERT OR REPLACE INTO sessions(digest, csrf_token, client, expires_at, created_at)"
+       " VALUES (?1, ?2, ?3, ?4, ?5)"},
+      {Sql::session_get, "session_get",
+       "SELECT digest, csrf_token, client, expires_at, created_at FROM sessions"
+       " WHERE digest = ?1 AND expires_at > ?2"},
+      {Sql::session_delete, "session_delete",
+       "DELETE FROM sessions WHERE digest = ?1 RETURNING digest"},
+      // ?2 bounds the work of one call (SQLite has no DELETE ... LIMIT).
+      {Sql::sessions_drop_expired, "sessions_drop_expired",
+       "DELETE FROM sessions WHERE digest IN (SELECT digest FROM sessions"
+       " WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2) RETURNING digest"},
+      // The oldest ?2 of the sessions past the newest ?1.
+      {Sql::sessions_drop_oldest, "sessions_drop_oldest",
+       "DELETE FROM sessions WHERE digest IN (SELECT digest FROM (SELECT digest, created_at"
+       " FROM sessions ORDER BY created_at DESC, digest DESC LIMIT -1 OFFSET ?1)"
+       " ORDER BY created_at, digest LIMIT ?2) RETURNING digest"},
   };
 }
 
