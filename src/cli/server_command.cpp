@@ -344,10 +344,15 @@ int run_server(const ServerArgs& args) {
   const unsigned threads = args.threads ? args.threads : 1;
   asio::io_context io(static_cast<int>(threads));
   core::SystemClock clock;
-  engine::Engine engine(io.get_executor(), *store, clock,
-                        {.retention = *retention,
-                         .prune_interval = core::Millis{10 * 60'000},
-                         .max_queues = max_queues});
+  // On PostgreSQL other servers may share the store: the schedules they
+  // change are read again every second.
+  const bool shared_store = choice->kind == StoreChoice::Kind::postgres;
+  engine::Engine engine(
+      io.get_executor(), *store, clock,
+      {.retention = *retention,
+       .prune_interval = core::Millis{10 * 60'000},
+       .max_queues = max_queues,
+       .schedule_recheck = shared_store ? core::Millis{1'000} : engine::kDefaultScheduleRecheck});
   // Before the config file's queues: their push URLs get the dispatcher's check.
   std::unique_ptr<engine::push::Dispatcher> dispatcher;
   try {
