@@ -344,8 +344,8 @@ int run_server(const ServerArgs& args) {
   const unsigned threads = args.threads ? args.threads : 1;
   asio::io_context io(static_cast<int>(threads));
   core::SystemClock clock;
-  // On PostgreSQL other servers may share the store: the schedules they
-  // change are read again every second.
+  // On PostgreSQL other servers may share the store: what they change (a
+  // schedule, a queue's push endpoint) is read again every second or two.
   const bool shared_store = choice->kind == StoreChoice::Kind::postgres;
   engine::Engine engine(
       io.get_executor(), *store, clock,
@@ -353,6 +353,7 @@ int run_server(const ServerArgs& args) {
        .prune_interval = core::Millis{10 * 60'000},
        .max_queues = max_queues,
        .schedule_recheck = shared_store ? core::Millis{1'000} : engine::kDefaultScheduleRecheck});
+  if (shared_store) push->queue_refresh = core::Millis{2'000};
   // Before the config file's queues: their push URLs get the dispatcher's check.
   std::unique_ptr<engine::push::Dispatcher> dispatcher;
   try {

@@ -23,6 +23,7 @@ import urllib.parse
 import harness
 from cluster_harness import REPO, ErrandCluster, events_cross_nodes, node_port
 from harness import ErrandTestCase, log, poll_until
+from push_endpoint import PushEndpoint
 from test_events import EventStream, seq_of, summary
 
 ADMIN = "admin-key-of-the-nodes-test-0001"
@@ -75,7 +76,7 @@ class NodesTest(ErrandTestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.cluster = ErrandCluster(3, keys=KEYS)
+        cls.cluster = ErrandCluster(3, keys=KEYS, extra_args=["--push-allow-private"])
         cls.cluster.__enter__()
         cls.one, cls.two, cls.three = cls.cluster.nodes
 
@@ -221,6 +222,57 @@ class NodesTest(ErrandTestCase):
         self.assertEqual(answer.status, 200, answer.body)
         self.assertEqual(len(answer.body["jobs"]), 1, answer.body)
         self.assertLess(time.monotonic() - started, 3, "woken by the resume on another node")
+
+    def test_a_push_endpoint_set_through_one_node_is_called_by_every_node_and_outlives_it(self):
+        one, two, three = self.one, self.two, self.three
+        release = threading.Event()
+        self.addCleanup(release.set)
+        mode = {"a": "hold"}
+
+        def at_a(call):
+            if mode["a"] == "hold":
+                release.wait(60)
+                return 200, {}, {"at": "a"}
+            return 503, {"Retry-After": "1"}, None  # moved: the job comes back for the new URL
+
+        def at_b(call):
+            release.wait(60)
+            return 200, {}, {"at": "b"}
+
+        a = PushEndpoint(behaviour=at_a).start()
+        b = PushEndpoint(behaviour=at_b).start()
+        self.addCleanup(a.stop)
+        self.addCleanup(b.stop)
+
+        def succeeded():
+            return one.counts(self.q)["succeeded"]
+
+        # Set through node 1: all three nodes call it, two calls at once each.
+        self.assertStatus(one.request("PUT", f"/v1/queues/{self.q}", {"push": {"url": a.url, "concurrency": 2}}),
+                          200, "configure")
+        two.enqueue_batch([{"queue": self.q, "payload": {"n": n}} for n in range(12)])
+        self.assertTrue(a.wait_in_flight(6, 30), f"three nodes calling: at most {a.max_in_flight} calls at once")
+        release.set()
+        poll_until(lambda: succeeded() == 12, 60, interval=0.1, message="12 pushed jobs succeeded")
+        self.assertEqual(a.max_in_flight, 6)
+
+        # A new URL set through node 2 is taken up by every node.
+        release.clear()
+        mode["a"] = "moved"
+        self.assertStatus(two.request("PUT", f"/v1/queues/{self.q}", {"push": {"url": b.url, "concurrency": 2}}),
+                          200, "configure")
+        three.enqueue_batch([{"queue": self.q, "payload": {"n": n}} for n in range(12, 24)])
+        self.assertTrue(b.wait_in_flight(6, 30), f"three nodes calling the new URL: at most {b.max_in_flight}")
+        release.set()
+        poll_until(lambda: succeeded() == 24, 90, interval=0.1, message="24 pushed jobs succeeded")
+
+        # Node 1, which configured the queue first, dies: the others deliver.
+        self.cluster.kill9(0)
+        ids = {j["id"] for j in three.enqueue_batch([{"queue": self.q} for _ in range(4)])}
+        poll_until(lambda: two.counts(self.q)["succeeded"] == 28, 60, interval=0.1,
+                   message="the jobs enqueued after node 1 died succeeded")
+        self.assertTrue(ids <= {c.job_id for c in b.calls})
+        one.start()
 
     @classmethod
     def events_cross(cls):
