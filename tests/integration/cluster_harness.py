@@ -395,8 +395,11 @@ def events_cross_nodes(source, watcher):
 
         queue = f"probe-events-{secrets.token_hex(3)}"
         job = source.enqueue(queue)
-        stream = EventStream(watcher, f"/v1/jobs/{job['id']}/events", timeout=5)
+        token = urllib.parse.quote(job["token"])
+        stream = EventStream(watcher, f"/v1/jobs/{job['id']}/events?token={token}", timeout=5)
         try:
+            if stream.status != 200:
+                raise AssertionError(f"the probe's event stream on {watcher}: {stream.status}")
             stream.next()  # the snapshot
             source.claim_one(queue)
             try:
