@@ -38,7 +38,8 @@ import threading
 import time
 import unittest
 
-from cluster_harness import TRANSPORT_ERRORS, ErrandCluster, FailoverClient, PostgresCluster, cli_fails_over
+from cluster_harness import (TRANSPORT_ERRORS, ErrandCluster, FailoverClient, PostgresCluster, cli_fails_over,
+                             probed)
 from harness import ErrandTestCase, errand_bin, log, poll_until
 from work_harness import WORK_JOB
 
@@ -352,6 +353,50 @@ class ChaosTest(ErrandTestCase):
         self.assertGreater(len(fires), ROUNDS, "the schedule fired through the run")
         self.assertEqual([t for t, allowed in self.schedule_gaps(fires, outage) if not allowed], [],
                          "seconds the schedule skipped while the database was up")
+
+
+class WorkFailoverTest(ErrandTestCase):
+    """`errand work` given every node's URL (`--server A,B,C`, or ERRAND_URL
+    with commas) keeps working while the nodes die one after another."""
+
+    def setUp(self):
+        if probed(cli_fails_over) is False:
+            self.skipTest("the errand command does not take several URLs yet (--server A,B,C)")
+        self.cluster = ErrandCluster(3)
+        self.addCleanup(self.cluster.cleanup)
+        self.cluster.start()
+        if not cli_fails_over(self.cluster[0].fixed_url):
+            self.skipTest("the errand command does not take several URLs yet (--server A,B,C)")
+
+    def worker(self, directory, name, args=(), env_url=None):
+        env = {k: v for k, v in os.environ.items() if k not in ("ERRAND_URL", "ERRAND_KEY")}
+        if env_url:
+            env["ERRAND_URL"] = env_url
+        out = open(os.path.join(directory, f"{name}.out"), "wb")
+        self.addCleanup(out.close)
+        proc = subprocess.Popen([errand_bin(), *args, "work", "failover", "-c", "2", "--", sys.executable, WORK_JOB],
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        return proc
+
+    def test_errand_work_with_every_nodes_url_goes_on_while_nodes_die(self):
+        directory = tempfile.mkdtemp(prefix="errand-work-failover-")
+        urls = ",".join(self.cluster.urls)
+        workers = [self.worker(directory, "flag", args=["--server", urls]), self.worker(directory, "env", env_url=urls)]
+        self.cluster[0].request("PUT", "/v1/queues/failover", {"defaults": {"timeout": "5s"}})
+        for round_ in range(6):
+            victim = round_ % len(self.cluster)
+            self.cluster.kill9(victim)
+            live = self.cluster[(victim + 1) % len(self.cluster)]
+            ids = [j["id"] for j in live.enqueue_batch([{"queue": "failover", "payload": {"sleep": 0.1}}
+                                                        for _ in range(6)])]
+            poll_until(lambda: all(live.get_job(i)["state"] == "succeeded" for i in ids), 60, interval=0.1,
+                       message=f"the jobs enqueued while node {victim + 1} is down succeeded")
+            self.cluster.start_node(victim)
+        self.assertEqual([w.poll() for w in workers], [None, None], "the workers are still running")
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+            self.assertEqual(w.wait(60), 0)
 
 
 if __name__ == "__main__":

@@ -111,17 +111,19 @@ DispatcherStats Dispatcher::stats() const {
 }
 
 asio::awaitable<bool> Dispatcher::load_queues(bool log_failure) {
-  const auto changes = changes_;
-  auto queues = co_await engine_.queues();
-  if (!queues) {
-    if (log_failure) spdlog::error("push: cannot list queues: {}", queues.error().message);
-    co_return false;
+  for (;;) {
+    const auto changes = changes_;
+    auto queues = co_await engine_.queues();
+    if (!queues) {
+      if (log_failure) spdlog::error("push: cannot list queues: {}", queues.error().message);
+      co_return false;
+    }
+    // A change made through this server while the queues were read may be
+    // newer than what was read: read them again.
+    if (changes_ != changes) continue;
+    for (const auto& info : *queues) on_queue(info);
+    co_return true;
   }
-  // A change this server made while the queues were read may be newer than
-  // what was read: apply nothing, the next read has it.
-  if (changes_ != changes) co_return true;
-  for (const auto& info : *queues) on_queue(info);
-  co_return true;
 }
 
 // Another server on the same store may give a queue an endpoint, change it
