@@ -326,9 +326,9 @@ class ChaosTest(ErrandTestCase):
             f"in {chaos_took:.0f}s; {took:.0f}s in all")
         log(f"chaos: {len(ledger.acked)} enqueues acknowledged, {len(jobs)} jobs ({dict(states)}), "
             f"{len(lost)} lost; {sum(ledger.completed.values())} completes acknowledged, {len(twice)} jobs "
-            f"completed twice; {len(again)} jobs run more than once ({ledger.dropped} dropped by a worker, the "
-            f"rest lost with a claim's answer); "
-            f"{ledger.unknown} requests whose answer was lost; answers {dict(ledger.statuses)}")
+            f"completed twice; {len(again)} jobs run more than once (the workers dropped {ledger.dropped} claimed "
+            f"jobs on purpose, and claims' answers were lost with their node); {ledger.unknown} requests whose "
+            f"answer was lost; answers {dict(ledger.statuses)}")
         log(f"chaos: schedule fired {len(fires)} times, {len(fires) - len(set(fires))} fire times twice, "
             f"{sum(1 for _, ok in gaps if ok)} seconds skipped while the database was down, "
             f"{sum(1 for _, ok in gaps if not ok)} skipped otherwise")

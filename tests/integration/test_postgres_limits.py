@@ -227,7 +227,9 @@ class LimitsTest(ErrandTestCase):
         after_burst = sum(per_second[1:])
         log(f"rate limit 50/1s over 3 nodes (9 workers): started per second {per_second}, {in_5s} in 5 s "
             f"(at most one burst of 50 + 50/s = 300; 3 separate buckets would allow 900)")
-        self.assertLessEqual(in_5s, 50 + 50 * 5 + 5, "more than the burst plus 50/s")
+        # Give or take the claims' answers travelling: the window opens at the
+        # first answer to arrive, which may be later than the first admission.
+        self.assertLessEqual(in_5s, 50 + 50 * 5 + 15, "more than the burst plus 50/s")
         self.assertGreaterEqual(in_5s, 50 * 5 - 50, "far fewer than 50/s")
         self.assertLessEqual(after_burst, 50 * 4 + 50, "after the burst: 50/s, give or take one burst")
         self.assertGreaterEqual(after_burst, 50 * 4 - 50)
