@@ -141,9 +141,17 @@ CREATE TABLE @s.settings (
 );
 )sql";
 
+// Version 3: each job's change number, which every server sees alike (job
+// events across servers: store/postgres/events.hpp). A column with a
+// constant default is added without rewriting the table.
+constexpr const char* kJobEventSeq = R"sql(
+ALTER TABLE @s.jobs ADD COLUMN event_seq bigint NOT NULL DEFAULT 0;
+)sql";
+
 // kMigrations[i] takes the schema from version i to i + 1. Version 2: the
 // SQL enqueue functions (store/postgres/sql_api.hpp).
-const std::array<const char*, kSchemaVersion> kMigrations = {kVersion1, kSqlEnqueueMigration};
+const std::array<const char*, kSchemaVersion> kMigrations = {kVersion1, kSqlEnqueueMigration,
+                                                             kJobEventSeq};
 
 std::string with_schema(std::string sql, const std::string& schema) {
   for (auto at = sql.find("@s"); at != std::string::npos; at = sql.find("@s", at)) {
