@@ -283,11 +283,18 @@ class NodesTest(ErrandTestCase):
             self.skipTest("job events do not cross nodes yet (a stream hears only its own node's changes)")
         one, two, three = self.one, self.two, self.three
         enqueued = one.enqueue(self.q)
-        token = urllib.parse.quote(enqueued["token"])
-        path = f"/v1/jobs/{enqueued['id']}/events?token={token}"
-        stream = EventStream(three, path, timeout=15)
-        self.addCleanup(stream.close)
-        self.assertEqual(summary([stream.next()]), ["snapshot queued"])
+        path = f"/v1/jobs/{enqueued['id']}/events?token={urllib.parse.quote(enqueued['token'])}"
+
+        def stream(node, last=None):
+            s = EventStream(node, path, headers={"Last-Event-ID": last} if last else None, timeout=15)
+            self.addCleanup(s.close)
+            self.assertEqual(s.status, 200, node)
+            return s
+
+        watched = stream(three)
+        self.assertEqual(summary([watched.next()]), ["snapshot queued"])
+        held = stream(one)  # node 1 has a watcher of the job: it holds the job's events
+        self.assertEqual(summary([held.next()]), ["snapshot queued"])
         job = self.claim_one(two)
 
         def progress(node, percent):
@@ -296,21 +303,31 @@ class NodesTest(ErrandTestCase):
 
         progress(two, 10)
         progress(one, 20)
-        before = [stream.next() for _ in range(3)]
+        before = [watched.next() for _ in range(3)]
         self.assertEqual(summary(before), ["state running 1", "progress 10", "progress 20"])
-        stream.close()
+        watched.close()
+        last = before[-1]["id"]
 
         progress(two, 30)
         progress(one, 40)
-        resumed_stream = EventStream(one, path, headers={"Last-Event-ID": before[-1]["id"]}, timeout=15)
-        self.addCleanup(resumed_stream.close)
-        self.assertEqual(resumed_stream.status, 200)
-        resumed = [resumed_stream.next(), resumed_stream.next()]
+        on_one = stream(one, last)  # a node that holds the events: exactly those after `last`
+        resumed = [on_one.next(), on_one.next()]
+        self.assertEqual(summary(resumed), ["progress 30", "progress 40"])
+        on_two = stream(two, last)  # a node that does not: those events, or a snapshot of now
+        first = on_two.next()
+        if first["event"] == "snapshot":
+            self.assertEqual((first["data"]["state"], first["data"]["progress"]["percent"]), ("running", 40))
+            self.assertEqual(seq_of(first["id"]), seq_of(resumed[-1]["id"]))
+        else:
+            self.assertEqual(summary([first, on_two.next()]), ["progress 30", "progress 40"])
+
         self.assertStatus(self.lease_call(two, job, "complete", result="done"), 200, "complete")
-        resumed += resumed_stream.until_end()
+        resumed += on_one.until_end()
         self.assertEqual(summary(resumed), ["progress 30", "progress 40", "succeeded succeeded 1"])
         seqs = [seq_of(e["id"]) for e in before + resumed]
         self.assertEqual(seqs, list(range(seqs[0], seqs[0] + len(seqs))), "no gap and no repeat across nodes")
+        self.assertEqual(summary(on_two.until_end()), ["succeeded succeeded 1"])
+        self.assertEqual(summary(held.until_end())[-1], "succeeded succeeded 1")
 
 
 class DevClusterScriptTest(ErrandTestCase):
