@@ -16,10 +16,9 @@ sharing the fixture.
 URL and moves to the next one when a connection fails, as a client of a
 load balancer or of `errand --server A,B,C` does.
 
-Probes of behaviour other work is bringing, for `unittest.skipUnless`:
-`timer_rechecks_database()`, `cli_fails_over()`, `events_cross_nodes()`.
-Each is a cheap check of the feature's presence, not of what the tests it
-gates hold it to; each runs once per process (`probed()` tells its result).
+Probes of features still coming, for the tests that wait for them:
+`sessions_in_database()`, `node_registry()`. Each is a cheap check of the
+feature's presence, not of what the tests it gates hold it to.
 
 Standard library only, apart from psycopg (python3-psycopg).
 """
@@ -38,7 +37,7 @@ import threading
 import urllib.parse
 
 import harness
-from harness import Connection, ErrandServer, errand_bin, log, poll_until, postgres_base_url
+from harness import Connection, ErrandServer, errand_bin, postgres_base_url
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PG_CLUSTER = os.path.join(REPO, "scripts", "pg-cluster.sh")
@@ -338,85 +337,14 @@ class FailoverClient:
 
 # ---- probes of features still coming --------------------------------------------
 
-_probes = {}
+def sessions_in_database(cluster):
+    """Whether dashboard sessions are kept in the database (a table of the
+    schema named for them), rather than in each node's memory."""
+    rows = cluster.sql("SELECT count(*) FROM information_schema.tables"
+                       " WHERE table_schema = current_schema() AND table_name LIKE '%session%'")
+    return rows[0][0] > 0
 
 
-def _cached(name, fn):
-    if name not in _probes:
-        _probes[name] = fn()
-        log(f"probe: {name}: {'present' if _probes[name] else 'not yet'}")
-    return _probes[name]
-
-
-def probed(probe):
-    """What a probe (the function) found when it last ran in this process,
-    or None: lets a test skip before it starts nodes only to probe."""
-    return _probes.get(probe.__name__)
-
-
-def timer_rechecks_database(node):
-    """Whether a node's timer re-reads the database's deadlines by itself
-    (at least every second): a job made due behind every node's back — its
-    run_at moved an hour earlier in SQL, no notification — is promoted within
-    3 s, twice in a row (once could be a timer that ran for a reason of its
-    own, such as a node's first turn at start). Without that, the node sleeps
-    until its own next deadline (the job's old run_at, or pruning in 10
-    minutes)."""
-
-    def promoted_behind_its_back():
-        queue = f"probe-timer-{secrets.token_hex(3)}"
-        job = node.enqueue(queue, delay="1h")
-        node.sql("UPDATE jobs SET run_at = run_at - 3600000 WHERE queue = ? AND state = 0", queue)
-        try:
-            poll_until(lambda: node.get_job(job["id"])["state"] == "queued", 3, interval=0.1)
-            return True
-        except AssertionError:
-            return False
-        finally:
-            node.request("DELETE", f"/v1/jobs/{job['id']}")
-
-    return _cached("timer_rechecks_database", lambda: promoted_behind_its_back() and promoted_behind_its_back())
-
-
-def cli_fails_over(live_url):
-    """Whether the errand command takes several URLs (`--server A,B,C`) and
-    moves on from one that refuses connections."""
-
-    def probe():
-        dead = f"http://127.0.0.1:{node_port()}"
-        env = {k: v for k, v in os.environ.items() if k not in ("ERRAND_URL", "ERRAND_KEY")}
-        out = subprocess.run([errand_bin(), "--server", f"{dead},{live_url}", "queues"], capture_output=True,
-                             text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
-        return out.returncode == 0
-
-    return _cached("cli_fails_over", probe)
-
-
-def events_cross_nodes(source, watcher):
-    """Whether a job's event stream on one node hears a change made through
-    another: a `state` event for a claim made through `source` reaches a
-    stream on `watcher` within 5 s (none ever does while each node only
-    publishes its own changes)."""
-
-    def probe():
-        from test_events import EventStream
-
-        queue = f"probe-events-{secrets.token_hex(3)}"
-        job = source.enqueue(queue)
-        token = urllib.parse.quote(job["token"])
-        stream = EventStream(watcher, f"/v1/jobs/{job['id']}/events?token={token}", timeout=5)
-        try:
-            if stream.status != 200:
-                raise AssertionError(f"the probe's event stream on {watcher}: {stream.status}")
-            stream.next()  # the snapshot
-            source.claim_one(queue)
-            try:
-                event = stream.next()
-            except (TimeoutError, socket.timeout):
-                return False
-            return event is not None and event.get("event") == "state"
-        finally:
-            stream.close()
-            source.request("DELETE", f"/v1/jobs/{job['id']}")
-
-    return _cached("events_cross_nodes", probe)
+def node_registry(node):
+    """Whether GET /v1/nodes exists (the node registry)."""
+    return node.request("GET", "/v1/nodes").status != 404

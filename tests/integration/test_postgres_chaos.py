@@ -16,9 +16,8 @@ hold afterwards:
 Producers and workers are threads of this process speaking HTTP, each with
 the three nodes' URLs, moving to the next one when a connection fails
 (FailoverClient) and sending again what they do not know the outcome of —
-an enqueue with its idempotency key, acks with their lease ids. Once the
-errand command takes several URLs (`--server A,B,C`), an `errand work`
-worker runs too. The run prints its figures: rounds, jobs, losses,
+an enqueue with its idempotency key, acks with their lease ids — and an
+`errand work` worker given every node's URL (`--server A,B,C`). The run prints its figures: rounds, jobs, losses,
 duplicates, re-deliveries.
 
 The database is a PostgreSQL cluster of the test's own, so its restart does
@@ -38,8 +37,7 @@ import threading
 import time
 import unittest
 
-from cluster_harness import (TRANSPORT_ERRORS, ErrandCluster, FailoverClient, PostgresCluster, cli_fails_over,
-                             probed)
+from cluster_harness import TRANSPORT_ERRORS, ErrandCluster, FailoverClient, PostgresCluster
 from harness import ErrandTestCase, errand_bin, log, poll_until
 from work_harness import WORK_JOB
 
@@ -216,11 +214,7 @@ class ChaosTest(ErrandTestCase):
                           message="a node answering /healthz")
 
     def start_cli_worker(self, directory):
-        """`errand work --server A,B,C` on CLI_QUEUE, or None while the
-        errand command takes one URL only."""
-        if not cli_fails_over(self.cluster[0].fixed_url):
-            log("chaos: no errand work worker (the errand command does not take several URLs yet)")
-            return None
+        """`errand work --server A,B,C` on CLI_QUEUE."""
         env = {k: v for k, v in os.environ.items() if k not in ("ERRAND_URL", "ERRAND_KEY")}
         out = open(os.path.join(directory, "work.out"), "wb")
         self.addCleanup(out.close)
@@ -256,7 +250,7 @@ class ChaosTest(ErrandTestCase):
                                         {"cron": "* * * * * *", "queue": TICKS}), 201, "create the schedule")
         work_dir = tempfile.mkdtemp(prefix="errand-chaos-")
         cli = self.start_cli_worker(work_dir)
-        queues = [QUEUE, QUEUE, QUEUE, CLI_QUEUE] if cli else [QUEUE]
+        queues = [QUEUE, QUEUE, QUEUE, CLI_QUEUE]
 
         ledger, stopping, stopping_work = Ledger(), threading.Event(), threading.Event()
         producers = [Producer(i, self.cluster.urls, ledger, stopping, queues) for i in range(3)]
@@ -279,6 +273,7 @@ class ChaosTest(ErrandTestCase):
                 outage = self.restart_database()
         chaos_took = time.monotonic() - started
         self.assert_nodes_alive()
+        self.assertIsNone(cli.poll(), "errand work exited during the run")
 
         stopping.set()
         for t in producers:
@@ -296,9 +291,8 @@ class ChaosTest(ErrandTestCase):
             stopping_work.set()
             for t in workers:
                 t.join(60)
-            if cli:
-                cli.send_signal(signal.SIGTERM)
-                cli.wait(60)
+            cli.send_signal(signal.SIGTERM)
+            self.assertEqual(cli.wait(60), 0, "errand work's exit after SIGTERM")
         jobs = {j["id"]: j for j in admin.list_all(include="payload")}
         self.report(ledger, jobs, kills, outage, chaos_took, time.monotonic() - started)
         self.check(ledger, jobs, outage)
@@ -360,13 +354,9 @@ class WorkFailoverTest(ErrandTestCase):
     with commas) keeps working while the nodes die one after another."""
 
     def setUp(self):
-        if probed(cli_fails_over) is False:
-            self.skipTest("the errand command does not take several URLs yet (--server A,B,C)")
         self.cluster = ErrandCluster(3)
         self.addCleanup(self.cluster.cleanup)
         self.cluster.start()
-        if not cli_fails_over(self.cluster[0].fixed_url):
-            self.skipTest("the errand command does not take several URLs yet (--server A,B,C)")
 
     def worker(self, directory, name, args=(), env_url=None):
         env = {k: v for k, v in os.environ.items() if k not in ("ERRAND_URL", "ERRAND_KEY")}

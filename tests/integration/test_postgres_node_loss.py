@@ -4,13 +4,9 @@ firing once per second on the nodes left; a lease held through a node that
 was killed expires and its job is handed out through another; a delayed job
 enqueued through it becomes runnable on time. And a node whose own clock is
 wrong judges time by the database's: it neither expires a live lease early
-nor hands out a delayed job early.
-
-The lease, delayed-job and clock tests need every node's timer to re-check
-the database's deadlines by itself (at least every second): until nodes do,
-a node sleeps until its own next deadline, and the deadlines a dead node
-knew wait for another node's timer to wake for a reason of its own. They
-skip until the probe `timer_rechecks_database` finds that behaviour.
+nor hands out a delayed job early (docs/API.md, "Several servers on one
+database": every node looks at the database's next deadline at least every
+second, by the database's clock).
 
 The nodes share the ctest fixture's cluster (a schema of their own). Run with
 a Python that has psycopg (ERRAND_PG_PYTHON, tests/postgres.cmake).
@@ -20,7 +16,7 @@ import secrets
 import time
 import unittest
 
-from cluster_harness import ErrandCluster, timer_rechecks_database
+from cluster_harness import ErrandCluster
 from harness import ErrandTestCase, log, parse_time, poll_until
 
 EVERY_SECOND = "* * * * * *"
@@ -55,11 +51,6 @@ class DeadNodeTest(ErrandTestCase):
         self.q = f"loss-{secrets.token_hex(4)}"
         self.cluster.start()  # nodes a previous test killed
 
-    def needs_timer_rechecks(self):
-        if not timer_rechecks_database(self.cluster[1]):
-            self.skipTest("a node's timer does not re-check the database's deadlines yet: the deadlines a "
-                          "dead node knew wait for another node's own next deadline")
-
     def test_an_every_second_schedule_keeps_firing_once_a_second_while_nodes_die(self):
         name = f"beat-{secrets.token_hex(3)}"
         one = self.cluster[0]
@@ -93,7 +84,6 @@ class DeadNodeTest(ErrandTestCase):
         self.assertTrue(any(killed_2 < f < back for f in fires), "fired while one node was left")
 
     def test_a_dead_nodes_lease_expires_and_its_job_is_handed_out_through_another_node(self):
-        self.needs_timer_rechecks()
         one, two = self.cluster[0], self.cluster[1]
         enqueued = one.enqueue(self.q, timeout="3s")
         job = one.claim_one(self.q, lease="3s")
@@ -108,7 +98,6 @@ class DeadNodeTest(ErrandTestCase):
         self.assertEqual(two.get_job(again["id"])["errors"][0]["message"], "lease expired")
 
     def test_a_delayed_job_enqueued_through_a_dead_node_becomes_runnable_on_time(self):
-        self.needs_timer_rechecks()
         one, three = self.cluster[0], self.cluster[2]
         enqueued = one.enqueue(self.q, delay="4s")
         run_at = parse_time(one.get_job(enqueued["id"])["run_at"])
@@ -140,9 +129,6 @@ class ClockSkewTest(ErrandTestCase):
 
     def setUp(self):
         self.q = f"skew-{secrets.token_hex(4)}"
-        if not timer_rechecks_database(self.cluster[0]):
-            self.skipTest("nodes do not judge time by the database's clock yet (probe: a node's timer "
-                          "re-checking the database's deadlines)")
 
     def test_a_node_5s_ahead_expires_no_live_lease_early(self):
         right, ahead = self.cluster[0], self.cluster[1]
