@@ -84,3 +84,17 @@ set_tests_properties(integration.postgres_sessions PROPERTIES
                      ENVIRONMENT "${errand_pg_environment}"
                      TIMEOUT 300
                      LABELS "integration;postgres")
+# Several nodes on one PostgreSQL schema (tests/integration/cluster_harness.py):
+# one service across nodes, exact limits, what a node's death costs, and the
+# chaos run (kill -9 of nodes and a crash-restart of a PostgreSQL of its own).
+foreach(suite IN ITEMS nodes limits node_loss chaos)
+  add_test(NAME integration.postgres_${suite}
+           COMMAND ${ERRAND_PG_PYTHON} -m unittest -v test_postgres_${suite}
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties(integration.postgres_${suite} PROPERTIES
+                       FIXTURES_REQUIRED postgres
+                       ENVIRONMENT "${errand_pg_environment}"
+                       TIMEOUT 300
+                       LABELS "integration;postgres")
+endforeach()
+set_tests_properties(integration.postgres_chaos PROPERTIES TIMEOUT 600)

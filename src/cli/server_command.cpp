@@ -373,12 +373,18 @@ int run_server(const ServerArgs& args) {
   const unsigned threads = args.threads ? args.threads : 1;
   asio::io_context io(static_cast<int>(threads));
   engine::DatabaseClock clock(**own_clock, *store);
+  // On PostgreSQL other servers may share the store: what they change (a
+  // deadline, a schedule, a queue's push endpoint) is read again every
+  // second or two.
   const bool shared = choice->kind == StoreChoice::Kind::postgres;
-  engine::Engine engine(io.get_executor(), *store, clock,
-                        {.retention = *retention,
-                         .prune_interval = core::Millis{10 * 60'000},
-                         .max_timer_wait = shared ? core::Millis{1'000} : core::Millis{60'000},
-                         .max_queues = max_queues});
+  engine::Engine engine(
+      io.get_executor(), *store, clock,
+      {.retention = *retention,
+       .prune_interval = core::Millis{10 * 60'000},
+       .max_timer_wait = shared ? core::Millis{1'000} : core::Millis{60'000},
+       .max_queues = max_queues,
+       .schedule_recheck = shared ? core::Millis{1'000} : engine::kDefaultScheduleRecheck});
+  if (shared) push->queue_refresh = core::Millis{2'000};
   // Before the config file's queues: their push URLs get the dispatcher's check.
   std::unique_ptr<engine::push::Dispatcher> dispatcher;
   try {

@@ -20,7 +20,7 @@ Engine::Engine(asio::any_io_executor executor, store::Store& store, const core::
       clock_(clock),
       options_(options),
       rng_(std::random_device{}()),
-      schedules_(std::make_unique<Schedules>(executor, store, clock)),
+      schedules_(std::make_unique<Schedules>(executor, store, clock, options.schedule_recheck)),
       events_(clock, options.events),
       history_(options.stats) {
   store_.set_change_listener([this](const store::ChangeNotice& n) { on_store_change(n); });

@@ -114,6 +114,9 @@ struct EngineOptions {
   // Queues are never deleted and each costs memory in every stats sample:
   // a change that would create one more than this is refused.
   std::size_t max_queues = 10'000;
+  // The schedule timer's longest sleep (engine/schedules.hpp): a second when
+  // other servers share the store, so it sees the schedules they change.
+  core::Millis schedule_recheck = kDefaultScheduleRecheck;
   EventBusOptions events;
   StatsOptions stats;
 };
