@@ -17,7 +17,7 @@ URL and moves to the next one when a connection fails, as a client of a
 load balancer or of `errand --server A,B,C` does.
 
 Probes of features still coming, for the tests that wait for them:
-`sessions_in_database()`, `node_registry()`. Each is a cheap check of the
+`node_registry()`. Each is a cheap check of the
 feature's presence, not of what the tests it gates hold it to.
 
 Standard library only, apart from psycopg (python3-psycopg).
@@ -336,14 +336,6 @@ class FailoverClient:
 
 
 # ---- probes of features still coming --------------------------------------------
-
-def sessions_in_database(cluster):
-    """Whether dashboard sessions are kept in the database (a table of the
-    schema named for them), rather than in each node's memory."""
-    rows = cluster.sql("SELECT count(*) FROM information_schema.tables"
-                       " WHERE table_schema = current_schema() AND table_name LIKE '%session%'")
-    return rows[0][0] > 0
-
 
 def node_registry(node):
     """Whether GET /v1/nodes exists (the node registry)."""

@@ -21,7 +21,7 @@ import unittest
 import urllib.parse
 
 import harness
-from cluster_harness import REPO, ErrandCluster, node_port, node_registry, sessions_in_database
+from cluster_harness import REPO, ErrandCluster, node_port, node_registry
 from harness import ErrandTestCase, log, poll_until
 from push_endpoint import PushEndpoint
 from test_events import EventStream, seq_of, summary
@@ -277,8 +277,6 @@ class NodesTest(ErrandTestCase):
     # What waits for features still coming: each test skips until its probe finds the feature.
 
     def test_a_dashboard_login_on_one_node_holds_on_every_node(self):
-        if not sessions_in_database(self.cluster):
-            self.skipTest("dashboard sessions are kept in each node's memory")
         one, two, three = self.one, self.two, self.three
         login = one.request("POST", "/v1/session", {"key": ADMIN}, key=None)
         self.assertEqual(login.status, 200, login.body)
