@@ -77,4 +77,9 @@ core::Result<Unit> stats_sample_put(OpContext& c, const StatsSamplePutParams& p)
 core::Result<std::vector<StatsSample>> stats_sample_list(OpContext& c,
                                                          const StatsSampleListParams& p);
 
+// nodes.cpp
+core::Result<Unit> node_heartbeat(OpContext& c, const NodeHeartbeatParams& p);
+core::Result<Unit> node_stop(OpContext& c, const NodeStopParams& p);
+core::Result<std::vector<core::Node>> node_list(OpContext& c);
+
 }  // namespace errand::store::sqlite::ops

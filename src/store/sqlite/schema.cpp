@@ -196,6 +196,25 @@ CREATE TABLE IF NOT EXISTS settings (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 11: the node registry (store/sqlite/nodes.cpp): one row per
+// server start, written by its heartbeat; rows a day old are deleted by the
+// heartbeats that follow.
+constexpr const char* kNodesSchema = R"sql(
+CREATE TABLE IF NOT EXISTS nodes (
+  id                TEXT    PRIMARY KEY,
+  name              TEXT    NOT NULL,
+  address           TEXT    NOT NULL,
+  version           TEXT    NOT NULL,
+  store             TEXT    NOT NULL,
+  started_at        INTEGER NOT NULL,
+  last_seen         INTEGER NOT NULL,
+  stopped_at        INTEGER,
+  waiting_claims    INTEGER NOT NULL DEFAULT 0,
+  event_streams     INTEGER NOT NULL DEFAULT 0,
+  workers_connected INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+)sql";
+
 // Version 6 dropped jobs_ready_since and left running jobs out of
 // jobs_state_id; version 7 rebuilds the jobs table (and its indexes) anyway.
 constexpr const char* kIndexesV6 = R"sql(
@@ -279,11 +298,12 @@ CREATE UNIQUE INDEX jobs_idempotency ON jobs(queue, idempotency_key)
   WHERE idempotency_key IS NOT NULL;
 )sql"}},
     {10, {kSettingsSchema}},
+    {11, {kNodesSchema}},
 };
 // The latest schema, as a new database gets it.
 constexpr const char* kNewDatabase[] = {kJobsSchema,      kSchema,        kJobLogsSchema,
                                         kSchedulesSchema, kJobPushSchema, kStatsSamplesSchema,
-                                        kSettingsSchema};
+                                        kSettingsSchema,  kNodesSchema};
 
 static_assert(std::size(kMigrations) == kSchemaVersion - 1, "one migration per version step");
 

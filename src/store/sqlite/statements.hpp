@@ -58,6 +58,10 @@ enum class Sql {
   stats_sample_save,
   stats_samples_trim,
   stats_samples_since,
+  node_save,
+  node_stop,
+  nodes_forget,
+  node_all,
   count_,
 };
 
