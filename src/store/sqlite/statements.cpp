@@ -141,7 +141,7 @@ std::vector<NamedSql> named_sql() {
        "INSERT INTO settings(name, value) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING"},
       {Sql::setting_get, "setting_get", "SELECT value FROM settings WHERE name = ?1"},
       {Sql::stats_sample_save, "stats_sample_save",
-       "INSERT OR REPLACE INTO stats_samples(at, totals) VALUES (?1, ?2)"},
+       "INSERT OR IGNORE INTO stats_samples(at, totals) VALUES (?1, ?2)"},
       {Sql::stats_samples_trim, "stats_samples_trim", "DELETE FROM stats_samples WHERE at <= ?1"},
       {Sql::stats_samples_since, "stats_samples_since",
        "SELECT at, totals FROM stats_samples WHERE at > ?1 ORDER BY at"},
