@@ -103,6 +103,7 @@ std::vector<Route> event_routes();      // api/sse.cpp
 std::vector<Route> asset_routes();      // api/assets.cpp
 std::vector<Route> dashboard_routes();  // api/dashboard.cpp: the pages and /v1/session
 std::vector<Route> stats_routes();      // api/stats.cpp
+std::vector<Route> node_routes();       // api/nodes.cpp: /v1/nodes and /healthz
 
 // The grant of a request that comes with the dashboard's session cookie and
 // no key of its own: admin, when the session is current and (for a
