@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 
+#include <algorithm>
 #include <future>
 
 namespace errand::engine {
@@ -68,13 +69,21 @@ asio::awaitable<core::Result<store::Unit>> Nodes::heartbeat(core::TimePoint now)
   co_return done;
 }
 
+namespace {
+// After a failed heartbeat the next comes sooner: /healthz says 503 until one
+// succeeds, so a node whose database is back rejoins its load balancer
+// within about a second of its store reconnecting.
+constexpr core::Millis kRetryAfterFailure{1'000};
+}  // namespace
+
 asio::awaitable<void> Nodes::loop() {
   timer_ = std::make_shared<asio::steady_timer>(strand_);
   while (!stopping_) {
-    co_await heartbeat(clock_.now());
+    const auto beat = co_await heartbeat(clock_.now());
     // stop() may have cancelled the timer while the heartbeat was in the store.
     if (stopping_) break;
-    timer_->expires_after(options_.interval);
+    timer_->expires_after(beat ? options_.interval
+                               : std::min(options_.interval, kRetryAfterFailure));
     boost::system::error_code ec;
     co_await timer_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
