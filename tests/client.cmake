@@ -1,9 +1,12 @@
-# Client library unit tests: no server needed (wire format, URL parsing, and
-# the HTTP connection pool against a scripted loopback peer).
+# Client library unit tests: no server needed (wire format, URL parsing, the
+# HTTP connection pool against a scripted loopback peer, and moving between
+# several URLs).
 errand_gtest(errand_client_tests
   SOURCES
     ${PROJECT_SOURCE_DIR}/src/client/wire_test.cpp
     ${PROJECT_SOURCE_DIR}/src/client/http_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/client/failover_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/client/client_test.cpp
     ${PROJECT_SOURCE_DIR}/src/client/schedule_wire_test.cpp
   LIBS errand_client
 )

@@ -1,15 +1,19 @@
 // An Errand worker in C++ with the client library's worker runtime.
 //
 //   errand-example-cpp-worker QUEUE [URL]
+//   ERRAND_URL=http://10.0.0.1:8740,http://10.0.0.2:8740 errand-example-cpp-worker QUEUE
 //
-// Four jobs at a time; leases are heartbeated by the runtime, progress is
-// reported per item, a cancel is noticed between items. The demo job is the
-// same as the Python and Node examples': {"items": 5, "seconds_per_item": 0.5},
-// or {"fail": "message", "retry": false}. SIGTERM or Ctrl-C lets running jobs
-// finish (up to 30s), then exits.
+// URL (default: $ERRAND_URL, else http://127.0.0.1:8740) may list several
+// servers sharing one database, separated by commas: the client uses one
+// until it fails, then the next. Four jobs at a time; leases are heartbeated
+// by the runtime, progress is reported per item, a cancel is noticed between
+// items. The demo job is the same as the Python and Node examples':
+// {"items": 5, "seconds_per_item": 0.5}, or {"fail": "message", "retry": false}.
+// SIGTERM or Ctrl-C lets running jobs finish (up to 30s), then exits.
 #include "client/worker.hpp"
 
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <stdexcept>
 #include <thread>
@@ -51,8 +55,20 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  errand::client::Client client(
-      {.url = argc > 2 ? argv[2] : std::string(errand::client::kDefaultUrl)});
+  std::string url(errand::client::kDefaultUrl);
+  if (argc > 2) {
+    url = argv[2];
+  } else if (const char* from_env = std::getenv("ERRAND_URL")) {
+    url = from_env;
+  }
+  errand::client::Client client({
+      .url = url,
+      .on_failover =
+          [](const errand::client::Failover& f) {
+            std::cerr << "cpp-worker: " << f.from << " failed (" << f.why.message
+                      << "); moving on to " << f.to << std::endl;
+          },
+  });
   errand::client::Worker worker(client, {.concurrency = 4});
   worker.handle(argv[1], handle);
   std::thread([&] {

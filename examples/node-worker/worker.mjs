@@ -1,6 +1,7 @@
 // An Errand worker in plain Node.js 20: the built-in fetch, nothing to install.
 //
 //   ERRAND_URL=http://127.0.0.1:8740 node worker.mjs QUEUE [QUEUE...] [--lease 1m]
+//   ERRAND_URL=http://10.0.0.1:8740,http://10.0.0.2:8740 node worker.mjs QUEUE   # several servers
 //
 // It long-polls POST /v1/claim for one job at a time, runs `handle()` on it
 // while a timer heartbeats the lease every third of it (and notices a
@@ -8,14 +9,18 @@
 // it: a thrown error is a failed attempt that Errand retries with backoff, and
 // a `NoRetry` error makes the failure final. SIGTERM or Ctrl-C lets the
 // running job finish, then exits. A server that cannot be reached is retried
-// with a capped backoff. Copy it and replace `handle()` with your work.
+// with a capped backoff; given several (servers sharing one database), each
+// call goes to the one in use, and a connection failure or a 503 moves on to
+// the next for the calls that follow. Copy it and replace `handle()` with
+// your work.
 //
 // The demo job: payload {"items": 5, "seconds_per_item": 0.5} processes five
 // items, reporting progress after each; {"fail": "message", "retry": false}
 // fails.
 import os from "node:os";
 
-const URL = (process.env.ERRAND_URL ?? "http://127.0.0.1:8740").replace(/\/$/, "");
+const URLS = (process.env.ERRAND_URL ?? "http://127.0.0.1:8740").split(",").map((u) => u.trim().replace(/\/$/, ""));
+let current = 0; // the server in use: URLS[current], until it fails
 const KEY = process.env.ERRAND_KEY ?? "";
 const WORKER = `${os.hostname()}:${process.pid}:node`;
 
@@ -31,18 +36,31 @@ class ApiError extends Error {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (...args) => console.error("node-worker:", ...args);
 
-// POSTs JSON to the API and returns the parsed answer; throws ApiError for an
-// error status and TypeError (from fetch) when the server cannot be reached.
+// POSTs JSON to the server in use and returns the parsed answer; throws
+// ApiError for an error status, and another error when the server failed (no
+// connection, no answer, or a 503: it lost its database): then the next call
+// goes to the next server.
 async function call(path, body, timeoutMs = 30_000) {
+  const url = URLS[current];
   const headers = { "Content-Type": "application/json" };
   if (KEY) headers.Authorization = `Bearer ${KEY}`;
-  const res = await fetch(URL + path, {
-    method: "POST",
-    headers,
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const text = await res.text();
+  let res, text;
+  try {
+    res = await fetch(url + path, {
+      method: "POST",
+      headers,
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    text = await res.text();
+    if (res.status === 503) throw new Error(`HTTP 503: ${text}`);
+  } catch (e) {
+    if (URLS.length > 1 && URLS[current] === url) {
+      current = (current + 1) % URLS.length;
+      log(`${url} failed (${e.cause?.message ?? e.message}); moving on to ${URLS[current]}`);
+    }
+    throw e;
+  }
   if (!res.ok) throw new ApiError(res.status, text);
   return text ? JSON.parse(text) : null;
 }
@@ -127,7 +145,7 @@ async function main() {
   }
   let stopping = false;
   for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => (stopping = true));
-  log(`claiming from ${claim.queues.join(", ")} at ${URL}`);
+  log(`claiming from ${claim.queues.join(", ")} at ${URLS.join(", ")}`);
   let backoff = 0.5;
   while (!stopping) {
     let jobs;

@@ -6,7 +6,9 @@
 Errand POSTs each job of a push queue to this server, signed; it checks the
 signature, does a slice of the job, and answers. ERRAND_PUSH_SECRET is the
 queue's secret (GET /v1/queues/{q}/push-secret); ERRAND_URL is optional
-(without it the handler sends no progress from inside a call). It listens on
+(without it the handler sends no progress from inside a call) and may list
+several servers, comma-separated: progress goes to the first that takes it.
+It listens on
 127.0.0.1:PORT (default 3000); put it behind your HTTPS front end and point
 the queue at it:
 
@@ -30,7 +32,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SECRET = os.environ.get("ERRAND_PUSH_SECRET", "")
-ERRAND_URL = os.environ.get("ERRAND_URL", "").rstrip("/")
+ERRAND_URLS = [u.strip().rstrip("/") for u in os.environ.get("ERRAND_URL", "").split(",") if u.strip()]
 MAX_SKEW_SECONDS = 5 * 60
 
 
@@ -85,19 +87,22 @@ def report_progress(call, percent, message):
     """Progress from inside a call (a long call may report as often as it
     likes): no API key, the call's lease_id authorizes it. A failure here is
     not the job's."""
-    if not ERRAND_URL:
-        return
     body = json.dumps({"lease_id": call["lease_id"], "percent": percent, "message": message})
-    req = urllib.request.Request(f"{ERRAND_URL}/v1/jobs/{call['job']['id']}/progress",
-                                 data=body.encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            resp.read()
-    except urllib.error.HTTPError as e:
-        print(f"progress not recorded: HTTP {e.code} {e.read().decode(errors='replace')}", file=sys.stderr)
-    except OSError as e:
-        print(f"progress not sent: {e}", file=sys.stderr)
+    for url in ERRAND_URLS:  # the next only when one cannot be reached or answers 503
+        req = urllib.request.Request(f"{url}/v1/jobs/{call['job']['id']}/progress",
+                                     data=body.encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                resp.read()
+            return
+        except urllib.error.HTTPError as e:
+            print(f"progress not recorded by {url}: HTTP {e.code} {e.read().decode(errors='replace')}",
+                  file=sys.stderr)
+            if e.code != 503:
+                return
+        except OSError as e:
+            print(f"progress not sent to {url}: {e}", file=sys.stderr)
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -9,7 +9,8 @@
 // /v1/queues/{q}/push-secret) and point the queue at the function:
 //   curl -X PUT $ERRAND_URL/v1/queues/imports -d '{"push": {"url": "https://my-app.vercel.app/api/errand"}}'
 // ERRAND_URL is optional: without it the handler sends no progress from
-// inside a call.
+// inside a call. It may list several servers, comma-separated: progress goes
+// to the first that takes it.
 //
 // Next.js API routes parse the body first, and a parsed body cannot be
 // verified: add this to the route's file.
@@ -24,7 +25,7 @@ import http from "node:http";
 import { pathToFileURL } from "node:url";
 
 const SECRET = process.env.ERRAND_PUSH_SECRET ?? "";
-const ERRAND_URL = (process.env.ERRAND_URL ?? "").replace(/\/$/, "");
+const ERRAND_URLS = (process.env.ERRAND_URL ?? "").split(",").map((u) => u.trim().replace(/\/$/, "")).filter(Boolean);
 const MAX_SKEW_SECONDS = 5 * 60;
 
 // True if the Errand-Signature header ("t=<unix>,v1=<hex>[,v1=<hex>]") holds a
@@ -70,18 +71,21 @@ async function work(call) {
 // Progress from inside a call (a long call may report as often as it likes):
 // no API key, the call's lease_id authorizes it. A failure here is not the job's.
 async function reportProgress(call, percent, message) {
-  if (!ERRAND_URL) return;
-  try {
-    const res = await fetch(`${ERRAND_URL}/v1/jobs/${call.job.id}/progress`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ lease_id: call.lease_id, percent, message }),
-      signal: AbortSignal.timeout(5000),
-    });
-    const text = await res.text();
-    if (!res.ok) console.error(`progress not recorded: HTTP ${res.status} ${text}`);
-  } catch (e) {
-    console.error(`progress not sent: ${e.cause?.message ?? e.message}`);
+  for (const url of ERRAND_URLS) { // the next only when one cannot be reached or answers 503
+    try {
+      const res = await fetch(`${url}/v1/jobs/${call.job.id}/progress`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ lease_id: call.lease_id, percent, message }),
+        signal: AbortSignal.timeout(5000),
+      });
+      const text = await res.text();
+      if (res.ok) return;
+      console.error(`progress not recorded by ${url}: HTTP ${res.status} ${text}`);
+      if (res.status !== 503) return;
+    } catch (e) {
+      console.error(`progress not sent to ${url}: ${e.cause?.message ?? e.message}`);
+    }
   }
 }
 

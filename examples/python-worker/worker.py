@@ -2,6 +2,7 @@
 """An Errand worker in plain Python: standard library only (urllib, json).
 
     ERRAND_URL=http://127.0.0.1:8740 python3 worker.py QUEUE [QUEUE...] [--lease 1m]
+    ERRAND_URL=http://10.0.0.1:8740,http://10.0.0.2:8740 python3 worker.py QUEUE   # several servers
 
 It long-polls POST /v1/claim for one job at a time, runs `handle()` on it
 while a background thread heartbeats the lease every third of it (and notices
@@ -9,7 +10,9 @@ a cancel), reports progress, then completes the job with the result or fails
 it: an exception is a failed attempt that Errand retries with backoff, and
 `NoRetry` makes the failure final. SIGTERM or Ctrl-C lets the running job
 finish, then exits. A server that cannot be reached is retried with a capped
-backoff. Copy it and replace `handle()` with your work.
+backoff; given several (servers sharing one database), each call goes to the
+one in use, and a connection failure or a 503 moves on to the next for the
+calls that follow. Copy it and replace `handle()` with your work.
 
 The demo job: payload {"items": 5, "seconds_per_item": 0.5} processes five
 items, reporting progress after each; {"fail": "message", "retry": false}
@@ -29,7 +32,8 @@ import urllib.error
 import urllib.request
 from datetime import datetime
 
-URL = os.environ.get("ERRAND_URL", "http://127.0.0.1:8740").rstrip("/")
+URLS = [u.strip().rstrip("/") for u in os.environ.get("ERRAND_URL", "http://127.0.0.1:8740").split(",")]
+current = 0  # the server in use: URLS[current], until it fails
 KEY = os.environ.get("ERRAND_KEY", "")
 WORKER = f"{socket.gethostname()}:{os.getpid()}:python"
 
@@ -49,8 +53,12 @@ class ApiError(Exception):
 
 
 def call(path, body, timeout=30):
-    """POSTs JSON to the API; returns the parsed answer. Raises ApiError or OSError."""
-    req = urllib.request.Request(URL + path, data=json.dumps(body).encode(), method="POST",
+    """POSTs JSON to the server in use; returns the parsed answer. Raises
+    ApiError, or OSError when the server failed: then the next call goes to
+    the next server (a 503 is such a failure: that server lost its database)."""
+    global current
+    url = URLS[current]
+    req = urllib.request.Request(url + path, data=json.dumps(body).encode(), method="POST",
                                  headers={"Content-Type": "application/json"})
     if KEY:
         req.add_header("Authorization", f"Bearer {KEY}")
@@ -58,7 +66,15 @@ def call(path, body, timeout=30):
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return json.loads(resp.read() or b"null")
     except urllib.error.HTTPError as e:
-        raise ApiError(e.code, e.read().decode(errors="replace")) from None
+        if e.code != 503:
+            raise ApiError(e.code, e.read().decode(errors="replace")) from None
+        error = ConnectionError(f"{url}: HTTP 503: {e.read().decode(errors='replace')}")
+    except OSError as e:
+        error = e
+    if len(URLS) > 1 and URLS[current] == url:
+        current = (current + 1) % len(URLS)
+        log(f"{url} failed ({error}); moving on to {URLS[current]}")
+    raise error
 
 
 def log(*args):
@@ -147,7 +163,7 @@ def main():
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
-    log(f"claiming from {', '.join(claim['queues'])} at {URL}")
+    log(f"claiming from {', '.join(claim['queues'])} at {', '.join(URLS)}")
     backoff = 0.5
     while not stopping.is_set():
         try:

@@ -8,36 +8,53 @@
 //   open http://localhost:3000 and click "Import"
 //
 // Environment:
-//   ERRAND_URL         where this app reaches Errand (default http://127.0.0.1:8740)
-//   ERRAND_PUBLIC_URL  where the browser reaches Errand (default: ERRAND_URL)
+//   ERRAND_URL         where this app reaches Errand (default http://127.0.0.1:8740);
+//                      several servers sharing one database: URL1,URL2,...
+//   ERRAND_PUBLIC_URL  where the browser reaches Errand (default: ERRAND_URL's first)
 //   ERRAND_KEY         a producer key (a server with --cors-origin needs keys)
 //   PORT, HOST         where this app listens (default 3000 on 127.0.0.1; PORT=0 picks one)
 //
 // The browser never sees an API key: the app enqueues the job and hands the
 // page the job's URL with its read token, which lets the page read that one
 // job (state, progress, result) and nothing else.
+import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
 
-const errandUrl = (process.env.ERRAND_URL || "http://127.0.0.1:8740").replace(/\/+$/, "");
-const publicUrl = (process.env.ERRAND_PUBLIC_URL || errandUrl).replace(/\/+$/, "");
+const errandUrls = (process.env.ERRAND_URL || "http://127.0.0.1:8740").split(",").map((u) => u.trim().replace(/\/+$/, ""));
+const publicUrl = (process.env.ERRAND_PUBLIC_URL || errandUrls[0]).replace(/\/+$/, "");
 const errandKey = process.env.ERRAND_KEY || "";
 const page = readFileSync(new URL("./index.html", import.meta.url), "utf8")
   .replaceAll("{{ERRAND_PUBLIC_URL}}", publicUrl);
 
-// Enqueues the import and returns what the page needs to follow it.
+// Enqueues the import and returns what the page needs to follow it. With
+// several servers, one that cannot be reached or answers 503 passes the job
+// on to the next: its idempotency key makes sending it twice safe.
 async function startImport(rows) {
-  const response = await fetch(`${errandUrl}/v1/jobs`, {
-    method: "POST",
-    headers: {
-      "Content-Type": "application/json",
-      ...(errandKey ? { Authorization: `Bearer ${errandKey}` } : {}),
-    },
-    body: JSON.stringify({ queue: "imports", type: "import", payload: { rows } }),
-  });
-  const body = await response.json();
-  if (!response.ok) throw new Error(`Errand answered ${response.status}: ${body.error?.message}`);
-  return { id: body.id, jobUrl: `${publicUrl}/v1/jobs/${body.id}?token=${encodeURIComponent(body.token)}` };
+  const job = { queue: "imports", type: "import", payload: { rows }, idempotency_key: randomUUID() };
+  let failure;
+  for (const url of errandUrls) {
+    let response;
+    try {
+      response = await fetch(`${url}/v1/jobs`, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          ...(errandKey ? { Authorization: `Bearer ${errandKey}` } : {}),
+        },
+        body: JSON.stringify(job),
+      });
+    } catch (e) {
+      failure = new Error(`cannot reach Errand at ${url}: ${e.cause?.message ?? e.message}`);
+      continue;
+    }
+    const body = await response.json();
+    failure = new Error(`Errand at ${url} answered ${response.status}: ${body.error?.message}`);
+    if (response.status === 503) continue;
+    if (!response.ok) throw failure;
+    return { id: body.id, jobUrl: `${publicUrl}/v1/jobs/${body.id}?token=${encodeURIComponent(body.token)}` };
+  }
+  throw failure;
 }
 
 function send(res, status, type, body) {
@@ -76,7 +93,7 @@ server.listen(Number(process.env.PORT ?? 3000), process.env.HOST || "127.0.0.1",
   // both the same way (localhost, as the README does, for a loopback host).
   const host = ["127.0.0.1", "::1", "localhost"].includes(address) ? "localhost" : address;
   const origin = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  console.log(`web-progress listening on ${origin} (Errand at ${errandUrl})`);
+  console.log(`web-progress listening on ${origin} (Errand at ${errandUrls.join(", ")})`);
   console.log(`open ${origin}; Errand must allow that origin: errand server --cors-origin ${origin}`);
 });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => server.close(() => process.exit(0)));

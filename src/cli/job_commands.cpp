@@ -32,7 +32,7 @@ using core::JobState;
     std::cerr << "errand: pass the server's API key with --key or ERRAND_KEY\n";
   if (e.code == core::errc::unavailable && e.message.starts_with("cannot reach errand at")) {
     std::cerr << "errand: start one with `errand server` (or `make serve`), or point the CLI at "
-                 "yours with --server URL or ERRAND_URL=URL\n";
+                 "yours with --server URL or ERRAND_URL=URL (every node's: URL1,URL2,...)\n";
   }
   throw CLI::RuntimeError(1);
 }
@@ -300,7 +300,8 @@ void add_pause_resume(CLI::App& app, const GlobalOptions& g, bool pause) {
 }  // namespace
 
 void add_global_options(CLI::App& app, GlobalOptions& options) {
-  app.add_option("--server", options.server, "Errand server URL")
+  app.add_option("--server", options.server,
+                 "Errand server URL, or every node's: URL1,URL2,... (each used until it fails)")
       ->envname("ERRAND_URL")
       ->default_val(std::string(client::kDefaultUrl));
   app.add_option("--key", options.key, "API key (bearer secret)")->envname("ERRAND_KEY");

@@ -20,9 +20,11 @@ namespace errand::cli {
 // Options every client subcommand shares. They live on the app (with
 // fallthrough), so they may come before or after the subcommand.
 struct GlobalOptions {
-  std::string server;  // --server, else $ERRAND_URL, else http://127.0.0.1:8740
-  std::string key;     // --key, else $ERRAND_KEY
-  bool json = false;   // --json: print the API's JSON instead of tables
+  // --server, else $ERRAND_URL, else http://127.0.0.1:8740: one URL, or
+  // several separated by commas (the client parses and checks them).
+  std::string server;
+  std::string key;    // --key, else $ERRAND_KEY
+  bool json = false;  // --json: print the API's JSON instead of tables
 };
 
 void add_global_options(CLI::App& app, GlobalOptions& options);

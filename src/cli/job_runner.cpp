@@ -107,7 +107,7 @@ boost::json::value conclude(const ExitStatus& status, const std::string& stopped
 
 boost::json::value run_job_command(client::RunningJob& job, const JobRunnerOptions& options) {
   ChildSpec spec{.argv = options.command,
-                 .env = job_environment(job.job(), options.server_url),
+                 .env = job_environment(job.job(), options.server_urls()),
                  .stdin_data = std::string(job.payload_json().text())};
   auto spawned = ChildProcess::spawn(spec);
   if (!spawned) throw std::runtime_error(spawned.error().message);

@@ -18,6 +18,7 @@
 
 #include <boost/json/value.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,7 +27,8 @@ namespace errand::cli {
 
 struct JobRunnerOptions {
   std::vector<std::string> command;
-  std::string server_url;  // passed on as ERRAND_URL
+  // ERRAND_URL for each job: the worker's URLs, the one in use first.
+  std::function<std::string()> server_urls;
   // The command's time limit; unset: the job's timeout when the claim used
   // it as the lease, else none (heartbeats keep the job alive).
   std::optional<core::Millis> timeout;

@@ -19,18 +19,19 @@ bool worth_waiting(const core::Error& e) {
   return e.code == core::errc::unavailable;
 }
 
-store::PostgresOptions options_of(const StoreChoice& choice) {
-  return {.conninfo = choice.conninfo, .schema = choice.schema, .store = {}};
+store::PostgresOptions options_of(const StoreChoice& choice, const core::Clock* clock = nullptr) {
+  return {.conninfo = choice.conninfo, .schema = choice.schema, .store = {}, .clock = clock};
 }
 
 }  // namespace
 
-core::Result<OpenedStore> open_postgres(const StoreChoice& choice, core::Millis wait) {
+core::Result<OpenedStore> open_postgres(const StoreChoice& choice, core::Millis wait,
+                                        const core::Clock* clock) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + wait;
   auto pause = std::chrono::milliseconds(250);
   for (;;) {
-    auto store = store::PostgresStore::open(options_of(choice));
+    auto store = store::PostgresStore::open(options_of(choice, clock));
     if (store) {
       OpenedStore out;
       out.store = std::move(*store);

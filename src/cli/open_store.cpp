@@ -69,12 +69,14 @@ core::Result<OpenedStore> open_sqlite(const StoreChoice& choice) {
 
 }  // namespace
 
-core::Result<OpenedStore> open_postgres(const StoreChoice& choice, core::Millis wait);
+core::Result<OpenedStore> open_postgres(const StoreChoice& choice, core::Millis wait,
+                                        const core::Clock* clock);
 core::Result<int> migrate_postgres(const StoreChoice& choice);
 
-core::Result<OpenedStore> open_store(const StoreChoice& choice, core::Millis wait) {
+core::Result<OpenedStore> open_store(const StoreChoice& choice, core::Millis wait,
+                                     const core::Clock* clock) {
   if (choice.kind == StoreChoice::Kind::sqlite) return open_sqlite(choice);
-  return open_postgres(choice, wait);
+  return open_postgres(choice, wait, clock);
 }
 
 core::Result<int> migrate_store(const StoreChoice& choice) {

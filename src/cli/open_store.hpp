@@ -30,7 +30,10 @@ struct OpenedStore {
 // to connect until `wait` has passed, printing one line per failed try to
 // stderr, then gives up with the last reason; a refusal that waiting cannot
 // cure (a wrong password, a missing database, a newer schema) ends at once.
-core::Result<OpenedStore> open_store(const StoreChoice& choice, core::Millis wait);
+// `clock`: the server's own clock, which a PostgreSQL store compares with the
+// database's (store::Store::clock_offset); null: the system clock.
+core::Result<OpenedStore> open_store(const StoreChoice& choice, core::Millis wait,
+                                     const core::Clock* clock = nullptr);
 
 // PostgreSQL only: creates or migrates the schema and returns its version.
 core::Result<int> migrate_store(const StoreChoice& choice);

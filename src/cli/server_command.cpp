@@ -8,6 +8,7 @@
 #include "cli/open_store.hpp"
 #include "cli/store_choice.hpp"
 #include "core/duration.hpp"
+#include "engine/database_clock.hpp"
 #include "engine/engine.hpp"
 #include "engine/push/dispatcher.hpp"
 
@@ -21,6 +22,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -31,6 +33,26 @@
 namespace errand::cli {
 namespace asio = boost::asio;
 namespace {
+
+// The server's own clock: the system's, moved by ERRAND_TEST_CLOCK_SKEW_MS
+// milliseconds when that is set — a test hook showing that servers sharing a
+// PostgreSQL database go by its clock, not their own.
+core::Result<std::unique_ptr<core::ShiftedClock>> own_clock_of(const core::Clock& system) {
+  const char* skew = std::getenv("ERRAND_TEST_CLOCK_SKEW_MS");
+  if (skew == nullptr || *skew == '\0') return std::make_unique<core::ShiftedClock>(system);
+  std::int64_t ms = 0;
+  const std::string_view text(skew);
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+  if (ec != std::errc{} || end != text.data() + text.size()) {
+    return core::make_error(core::errc::invalid_argument,
+                            fmt::format("ERRAND_TEST_CLOCK_SKEW_MS must be a whole number of "
+                                        "milliseconds, not \"{}\"",
+                                        text),
+                            "ERRAND_TEST_CLOCK_SKEW_MS");
+  }
+  spdlog::warn("ERRAND_TEST_CLOCK_SKEW_MS: this server's own clock is moved by {} ms", ms);
+  return std::make_unique<core::ShiftedClock>(system, core::Millis{ms});
+}
 
 struct ServerArgs {
   std::string listen = "127.0.0.1:8740";
@@ -328,7 +350,13 @@ int run_server(const ServerArgs& args) {
     std::cerr << "errand: " << store_wait.error().message << "\n";
     return 2;
   }
-  auto opened = open_store(*choice, *store_wait);
+  core::SystemClock system_clock;
+  auto own_clock = own_clock_of(system_clock);
+  if (!own_clock) {
+    std::cerr << "errand: " << own_clock.error().message << "\n";
+    return 2;
+  }
+  auto opened = open_store(*choice, *store_wait, own_clock->get());
   if (!opened) {
     std::cerr << "errand: " << opened.error().message << "\n";
     // A URL that cannot work is a usage error, like a bad flag.
@@ -345,10 +373,12 @@ int run_server(const ServerArgs& args) {
 
   const unsigned threads = args.threads ? args.threads : 1;
   asio::io_context io(static_cast<int>(threads));
-  core::SystemClock clock;
+  engine::DatabaseClock clock(**own_clock, *store);
+  const bool shared = choice->kind == StoreChoice::Kind::postgres;
   engine::Engine engine(io.get_executor(), *store, clock,
                         {.retention = *retention,
                          .prune_interval = core::Millis{10 * 60'000},
+                         .max_timer_wait = shared ? core::Millis{1'000} : core::Millis{60'000},
                          .max_queues = max_queues});
   // Before the config file's queues: their push URLs get the dispatcher's check.
   std::unique_ptr<engine::push::Dispatcher> dispatcher;

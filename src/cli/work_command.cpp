@@ -140,6 +140,13 @@ client::WorkerOptions worker_options(const WorkArgs& a, WorkOutput& out) {
   return o;
 }
 
+client::ClientOptions client_options(const GlobalOptions& g, WorkOutput& out) {
+  return {.url = g.server, .key = g.key, .on_failover = [&out](const client::Failover& f) {
+            out.log(client::LogLevel::warn,
+                    fmt::format("moving on from {} to {}: {}", f.from, f.to, f.why.message));
+          }};
+}
+
 // What each queue is, in one line at start: a worker of a queue that does
 // not exist (a typo) or of a push queue would otherwise wait in silence.
 void log_queue_modes(client::Client& client, const std::vector<std::string>& queues,
@@ -159,7 +166,8 @@ void log_queue_modes(client::Client& client, const std::vector<std::string>& que
     } else if (!q) {
       out.log(client::LogLevel::warn,
               fmt::format("{}; start one with `errand server`, or point this worker at yours with "
-                          "--server URL or ERRAND_URL=URL (retrying)",
+                          "--server URL or ERRAND_URL=URL (every node's: URL1,URL2,...) "
+                          "(retrying)",
                           q.error().message));
       return;
     } else if (q->config.push) {
@@ -192,14 +200,15 @@ void run_work(const WorkArgs& a, const GlobalOptions& g) {
   ensure_standard_fds();
   signal(SIGPIPE, SIG_IGN);
   SignalThread::block();
-  client::Client client(client::ClientOptions{.url = g.server, .key = g.key});
   WorkOutput out(g.json);
+  client::Client client(client_options(g, out));
   client::Worker worker(client, worker_options(a, out));
-  JobRunnerOptions runner{.command = a.command,
-                          .server_url = g.server,
-                          .timeout = duration_or_none(a.timeout),
-                          .lease_from_claim = !a.lease.empty(),
-                          .kill_grace = *core::parse_duration(a.kill_grace)};
+  JobRunnerOptions runner{
+      .command = a.command,
+      .server_urls = [&client] { return fmt::format("{}", fmt::join(client.urls(), ",")); },
+      .timeout = duration_or_none(a.timeout),
+      .lease_from_claim = !a.lease.empty(),
+      .kill_grace = *core::parse_duration(a.kill_grace)};
   for (const auto& q : a.queues)
     worker.handle(q, [runner](client::RunningJob& job) { return run_job_command(job, runner); });
   SignalThread signals([&](int sig) {
@@ -255,9 +264,12 @@ void add_work_command(CLI::App& app, const GlobalOptions& g, std::vector<std::st
   cmd->add_option("--name", a->name, "Worker name shown on its jobs (default host:pid)");
   cmd->footer(
       "COMMAND gets the job's payload as JSON on stdin and ERRAND_JOB_ID, ERRAND_QUEUE,\n"
-      "ERRAND_JOB_TYPE, ERRAND_ATTEMPT, ERRAND_URL, ERRAND_LEASE_ID in its environment.\n"
+      "ERRAND_JOB_TYPE, ERRAND_ATTEMPT, ERRAND_URL, ERRAND_LEASE_ID in its environment\n"
+      "(ERRAND_URL: the server URLs, comma-separated, the one in use first).\n"
       "It may print '::progress PERCENT MESSAGE', '::result JSON' and '::no-retry' lines.\n"
-      "Exit 0 completes the job; exit 75 or any other code fails the attempt (retried).");
+      "Exit 0 completes the job; exit 75 or any other code fails the attempt (retried).\n"
+      "Given several servers (--server URL1,URL2,... or ERRAND_URL likewise), claims,\n"
+      "heartbeats, progress and outcomes go to the next when the one in use fails.");
   cmd->callback([a, &g] { run_work(*a, g); });
 }
 

@@ -1,15 +1,20 @@
 #include "client/client.hpp"
 
+#include "client/failover.hpp"
 #include "client/http.hpp"
 #include "client/wire.hpp"
 #include "core/duration.hpp"
 
+#include <fmt/format.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+
+#include <algorithm>
 
 namespace errand::client {
 namespace json = boost::json;
 using core::errc;
+using detail::Idempotent;
 
 namespace {
 
@@ -44,28 +49,44 @@ core::Result<T> then_parse(core::Result<std::string> got, Parse parse) {
 }  // namespace
 
 struct Client::Impl {
-  std::string url;
+  std::string url;  // as configured
   core::Millis request_timeout;
-  core::Result<Endpoint> endpoint;
-  std::unique_ptr<HttpClient> http;  // null when the URL is invalid
+  core::Result<std::vector<Endpoint>> endpoints;
+  std::vector<std::string> urls;                  // endpoints' URLs, in order
+  std::vector<std::unique_ptr<HttpClient>> http;  // one pool per URL; empty when invalid
+  detail::UrlRing ring;
+  std::function<void(const Failover&)> on_failover;
 
   explicit Impl(ClientOptions o)
-      : url(o.url), request_timeout(o.request_timeout), endpoint(parse_endpoint(o.url)) {
-    if (!endpoint) return;
+      : url(o.urls.empty() ? o.url : fmt::format("{}", fmt::join(o.urls, ","))),
+        request_timeout(o.request_timeout),
+        endpoints(o.urls.empty() ? parse_url_list(o.url) : parse_url_list(o.urls)),
+        ring(endpoints ? endpoints->size() : 1),
+        on_failover(std::move(o.on_failover)) {
+    if (!endpoints) return;
     HttpOptions h;
     h.bearer = std::move(o.key);
     h.connect_timeout = o.connect_timeout;
     h.io_timeout = o.request_timeout;
     h.max_idle_connections = o.max_idle_connections;
-    http = std::make_unique<HttpClient>(*endpoint, std::move(h));
+    for (const auto& ep : *endpoints) {
+      urls.push_back(ep.url);
+      http.push_back(std::make_unique<HttpClient>(ep, h));
+    }
   }
 
   // The answer's body as text (2xx only).
   core::Result<std::string> send_text(Method method, std::string target, std::string body,
-                                      core::Millis read_timeout) {
-    if (!http) return endpoint.error();
+                                      core::Millis read_timeout, Idempotent idempotent) {
+    if (!endpoints) return endpoints.error();
     HttpRequest req{method, std::move(target), std::move(body), read_timeout};
-    auto res = http->send(req);
+    auto res = detail::send_with_failover({
+        .urls = urls,
+        .ring = ring,
+        .idempotent = idempotent,
+        .send = [&](std::size_t i) { return detail::attempt_from(http[i]->send(req)); },
+        .on_failover = on_failover,
+    });
     if (!res) return res.error();
     if (res->status < 200 || res->status > 299)
       return wire::error_from_response(res->status, res->body);
@@ -73,9 +94,10 @@ struct Client::Impl {
   }
 
   core::Result<json::value> send(Method method, std::string target, const json::value& body,
-                                 core::Millis read_timeout) {
-    auto text = send_text(method, std::move(target),
-                          body.is_null() ? std::string() : json::serialize(body), read_timeout);
+                                 core::Millis read_timeout, Idempotent idempotent) {
+    auto text =
+        send_text(method, std::move(target), body.is_null() ? std::string() : json::serialize(body),
+                  read_timeout, idempotent);
     if (!text) return text.error();
     if (text->empty()) return json::value(nullptr);
     boost::system::error_code ec;
@@ -88,17 +110,20 @@ struct Client::Impl {
     return v;
   }
 
+  // Reads may always be repeated; POSTs say whether they may.
   core::Result<json::value> get(std::string target) {
-    return send(Method::get, std::move(target), nullptr, core::Millis{0});
+    return send(Method::get, std::move(target), nullptr, core::Millis{0}, Idempotent::yes);
   }
   core::Result<std::string> get_text(std::string target) {
-    return send_text(Method::get, std::move(target), {}, core::Millis{0});
+    return send_text(Method::get, std::move(target), {}, core::Millis{0}, Idempotent::yes);
   }
-  core::Result<std::string> post_text(std::string target, std::string body = "{}") {
-    return send_text(Method::post, std::move(target), std::move(body), core::Millis{0});
+  core::Result<std::string> post_text(std::string target, Idempotent idempotent,
+                                      std::string body = "{}") {
+    return send_text(Method::post, std::move(target), std::move(body), core::Millis{0}, idempotent);
   }
-  core::Result<json::value> post(std::string target, const json::value& body = json::object()) {
-    return send(Method::post, std::move(target), body, core::Millis{0});
+  core::Result<json::value> post(std::string target, Idempotent idempotent,
+                                 const json::value& body = json::object()) {
+    return send(Method::post, std::move(target), body, core::Millis{0}, idempotent);
   }
 };
 
@@ -111,21 +136,41 @@ const std::string& Client::url() const noexcept {
   return impl_->url;
 }
 
+std::string Client::current_url() const {
+  if (impl_->urls.empty()) return impl_->url;
+  return impl_->urls[impl_->ring.current()];
+}
+
+std::vector<std::string> Client::urls() const {
+  const auto& all = impl_->urls;
+  if (all.empty()) return {impl_->url};
+  std::vector<std::string> out;
+  for (std::size_t k = 0, at = impl_->ring.current(); k < all.size(); ++k)
+    out.push_back(all[(at + k) % all.size()]);
+  return out;
+}
+
 core::Result<json::value> Client::call(std::string_view method, std::string_view target,
                                        const json::value& body, core::Millis read_timeout) {
   auto m = parse_method(method);
   if (!m) return core::invalid("method", "unsupported HTTP method " + std::string(method));
-  return impl_->send(*m, std::string(target), body, read_timeout);
+  const auto idempotent = *m == Method::get || *m == Method::put ? Idempotent::yes : Idempotent::no;
+  return impl_->send(*m, std::string(target), body, read_timeout, idempotent);
 }
 
 core::Result<Enqueued> Client::enqueue(const EnqueueOptions& job) {
-  return then_parse<Enqueued>(impl_->post_text("/v1/jobs", wire::enqueue_text(job)),
+  // A repeat of a keyed enqueue answers with the first job.
+  const auto idempotent = job.idempotency_key.empty() ? Idempotent::no : Idempotent::yes;
+  return then_parse<Enqueued>(impl_->post_text("/v1/jobs", idempotent, wire::enqueue_text(job)),
                               wire::parse_enqueued);
 }
 
 core::Result<std::vector<Enqueued>> Client::enqueue_batch(const std::vector<EnqueueOptions>& jobs) {
+  const bool all_keyed = std::all_of(jobs.begin(), jobs.end(),
+                                     [](const auto& j) { return !j.idempotency_key.empty(); });
   return then_parse<std::vector<Enqueued>>(
-      impl_->post_text("/v1/jobs/batch", wire::enqueue_batch_text(jobs)),
+      impl_->post_text("/v1/jobs/batch", all_keyed ? Idempotent::yes : Idempotent::no,
+                       wire::enqueue_batch_text(jobs)),
       wire::parse_enqueued_batch);
 }
 
@@ -141,15 +186,19 @@ core::Result<JobPage> Client::list(const ListOptions& options) {
 }
 
 core::Result<core::Job> Client::cancel(std::string_view id) {
-  return then_parse<core::Job>(impl_->post_text(wire::job_target(id, "/cancel")), wire::parse_job);
+  return then_parse<core::Job>(impl_->post_text(wire::job_target(id, "/cancel"), Idempotent::no),
+                               wire::parse_job);
 }
 
 core::Result<core::Job> Client::retry(std::string_view id) {
-  return then_parse<core::Job>(impl_->post_text(wire::job_target(id, "/retry")), wire::parse_job);
+  return then_parse<core::Job>(impl_->post_text(wire::job_target(id, "/retry"), Idempotent::no),
+                               wire::parse_job);
 }
 
 core::Result<void> Client::remove(std::string_view id) {
-  auto got = impl_->send(Method::del, wire::job_target(id), nullptr, core::Millis{0});
+  // A repeat would answer 404 for a job the first one deleted.
+  auto got =
+      impl_->send(Method::del, wire::job_target(id), nullptr, core::Millis{0}, Idempotent::no);
   if (!got) return got.error();
   return {};
 }
@@ -157,42 +206,47 @@ core::Result<void> Client::remove(std::string_view id) {
 core::Result<std::vector<ClaimedJob>> Client::claim(const ClaimOptions& options) {
   // The server answers only when the wait ends: allow for it on top of the
   // usual time-out, or every idle long poll would look like a dead server.
+  // A claim whose answer was lost is claimed again: the jobs it may have
+  // leased come back when their leases run out, as for a worker that died.
   auto got = impl_->send_text(Method::post, "/v1/claim", json::serialize(wire::claim_body(options)),
-                              options.wait + impl_->request_timeout);
+                              options.wait + impl_->request_timeout, Idempotent::yes);
   return then_parse<std::vector<ClaimedJob>>(std::move(got), wire::parse_claimed);
 }
 
 core::Result<HeartbeatResult> Client::heartbeat(std::string_view id, std::string_view lease_id,
-                                                std::optional<core::Millis> extend) {
+                                                std::optional<core::Millis> extend,
+                                                core::Millis read_timeout) {
   return then_parse<HeartbeatResult>(
-      impl_->post(wire::job_target(id, "/heartbeat"), wire::heartbeat_body(lease_id, extend)),
+      impl_->send(Method::post, wire::job_target(id, "/heartbeat"),
+                  wire::heartbeat_body(lease_id, extend), read_timeout, Idempotent::yes),
       wire::parse_heartbeat);
 }
 
 core::Result<void> Client::progress(std::string_view id, std::string_view lease_id,
                                     const ProgressUpdate& update) {
-  auto got = impl_->post(wire::job_target(id, "/progress"), wire::progress_body(lease_id, update));
+  auto got = impl_->post(wire::job_target(id, "/progress"), Idempotent::yes,
+                         wire::progress_body(lease_id, update));
   if (!got) return got.error();
   return {};
 }
 
 core::Result<Finished> Client::complete(std::string_view id, std::string_view lease_id,
                                         const json::value& result, std::string_view log) {
-  return then_parse<Finished>(
-      impl_->post(wire::job_target(id, "/complete"), wire::complete_body(lease_id, result, log)),
-      wire::parse_finished);
+  return then_parse<Finished>(impl_->post(wire::job_target(id, "/complete"), Idempotent::no,
+                                          wire::complete_body(lease_id, result, log)),
+                              wire::parse_finished);
 }
 
 core::Result<Finished> Client::fail(std::string_view id, std::string_view lease_id,
                                     const FailOptions& options) {
-  return then_parse<Finished>(
-      impl_->post(wire::job_target(id, "/fail"), wire::fail_body(lease_id, options)),
-      wire::parse_finished);
+  return then_parse<Finished>(impl_->post(wire::job_target(id, "/fail"), Idempotent::no,
+                                          wire::fail_body(lease_id, options)),
+                              wire::parse_finished);
 }
 
 core::Result<std::vector<AckResult>> Client::ack_many(const std::vector<Ack>& acks) {
-  return then_parse<std::vector<AckResult>>(impl_->post_text("/v1/acks", wire::acks_text(acks)),
-                                            wire::parse_ack_results);
+  return then_parse<std::vector<AckResult>>(
+      impl_->post_text("/v1/acks", Idempotent::no, wire::acks_text(acks)), wire::parse_ack_results);
 }
 
 core::Result<std::vector<QueueInfo>> Client::queues() {
@@ -216,7 +270,8 @@ core::Result<QueuePage> Client::queue_page(std::string_view cursor, std::optiona
 }
 
 core::Result<QueueInfo> Client::pause(std::string_view queue) {
-  return then_parse<QueueInfo>(impl_->post(wire::queue_target(queue, "/pause")), wire::parse_queue);
+  return then_parse<QueueInfo>(impl_->post(wire::queue_target(queue, "/pause"), Idempotent::yes),
+                               wire::parse_queue);
 }
 
 core::Result<QueueInfo> Client::get_queue(std::string_view queue) {
@@ -226,7 +281,7 @@ core::Result<QueueInfo> Client::get_queue(std::string_view queue) {
 core::Result<QueueInfo> Client::configure_queue(std::string_view queue,
                                                 const core::QueueConfig& config, bool paused) {
   auto got = impl_->send(Method::put, wire::queue_target(queue),
-                         wire::queue_config_body(config, paused), core::Millis{0});
+                         wire::queue_config_body(config, paused), core::Millis{0}, Idempotent::yes);
   return then_parse<QueueInfo>(std::move(got), wire::parse_queue);
 }
 
@@ -239,12 +294,13 @@ core::Result<PushSecret> Client::rotate_push_secret(std::string_view queue,
                                                     std::optional<core::Millis> keep_previous) {
   json::object body;
   if (keep_previous) body["keep_previous"] = core::format_duration(*keep_previous);
-  return then_parse<PushSecret>(impl_->post(wire::queue_target(queue, "/push-secret/rotate"), body),
-                                wire::parse_push_secret);
+  return then_parse<PushSecret>(
+      impl_->post(wire::queue_target(queue, "/push-secret/rotate"), Idempotent::no, body),
+      wire::parse_push_secret);
 }
 
 core::Result<QueueInfo> Client::resume(std::string_view queue) {
-  return then_parse<QueueInfo>(impl_->post(wire::queue_target(queue, "/resume")),
+  return then_parse<QueueInfo>(impl_->post(wire::queue_target(queue, "/resume"), Idempotent::yes),
                                wire::parse_queue);
 }
 
@@ -265,29 +321,30 @@ core::Result<ScheduleInfo> Client::get_schedule(std::string_view name) {
 core::Result<ScheduleInfo> Client::put_schedule(std::string_view name,
                                                 const ScheduleOptions& options) {
   auto got = impl_->send(Method::put, wire::schedule_target(name), wire::schedule_body(options),
-                         core::Millis{0});
+                         core::Millis{0}, Idempotent::yes);
   return then_parse<ScheduleInfo>(std::move(got), wire::parse_schedule);
 }
 
 core::Result<void> Client::delete_schedule(std::string_view name) {
-  auto got = impl_->send(Method::del, wire::schedule_target(name), nullptr, core::Millis{0});
+  auto got = impl_->send(Method::del, wire::schedule_target(name), nullptr, core::Millis{0},
+                         Idempotent::no);
   if (!got) return got.error();
   return {};
 }
 
 core::Result<Enqueued> Client::trigger_schedule(std::string_view name) {
-  return then_parse<Enqueued>(impl_->post(wire::schedule_target(name, "/trigger")),
+  return then_parse<Enqueued>(impl_->post(wire::schedule_target(name, "/trigger"), Idempotent::no),
                               wire::parse_enqueued);
 }
 
 core::Result<ScheduleInfo> Client::pause_schedule(std::string_view name) {
-  return then_parse<ScheduleInfo>(impl_->post(wire::schedule_target(name, "/pause")),
-                                  wire::parse_schedule);
+  return then_parse<ScheduleInfo>(
+      impl_->post(wire::schedule_target(name, "/pause"), Idempotent::yes), wire::parse_schedule);
 }
 
 core::Result<ScheduleInfo> Client::resume_schedule(std::string_view name) {
-  return then_parse<ScheduleInfo>(impl_->post(wire::schedule_target(name, "/resume")),
-                                  wire::parse_schedule);
+  return then_parse<ScheduleInfo>(
+      impl_->post(wire::schedule_target(name, "/resume"), Idempotent::yes), wire::parse_schedule);
 }
 
 }  // namespace errand::client

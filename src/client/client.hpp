@@ -10,6 +10,18 @@
 // A Client owns a small pool of keep-alive connections and is thread-safe:
 // share one between threads; each call uses its own connection. The header
 // is free of Asio and Beast.
+//
+// Give a client every node's URL when several servers share one database:
+// calls go to the first until it fails (no connection, the connection lost
+// before an answer, or `503` `unavailable`), then to the next, and so on
+// (sticky). A call that cannot have been acted on goes to the next URL at
+// once; one that may have been (the connection broke after it was sent) does
+// so only if repeating it is harmless — reads, PUTs, claims, heartbeats,
+// progress, pause and resume, an enqueue whose jobs all carry an
+// idempotency key. Other calls (complete, fail, acks, cancel, retry, delete,
+// trigger, an enqueue without a key) then return `unavailable` and leave the
+// retry to their caller, whose next call goes to the next URL. When every
+// URL fails, the error names each (client/failover.hpp has the rules).
 #pragma once
 
 #include "client/types.hpp"
@@ -19,6 +31,7 @@
 #include <boost/json/value.hpp>
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,17 +42,32 @@ namespace errand::client {
 
 inline constexpr std::string_view kDefaultUrl = "http://127.0.0.1:8740";
 
+// A URL that failed, the one calls go to now, and why (for log lines).
+struct Failover {
+  std::string from, to;
+  core::Error why;
+};
+
 struct ClientOptions {
-  std::string url{kDefaultUrl};  // http://host:port
-  std::string key;               // bearer secret; empty: none (loopback servers)
-  core::Millis connect_timeout{5'000};
-  core::Millis request_timeout{30'000};  // per call; a claim adds its wait
-  std::size_t max_idle_connections = 8;
+  // http://host:port, or several separated by commas: every node of one
+  // service ("http://a:8740,http://b:8740", as ERRAND_URL holds them).
+  std::string url{kDefaultUrl};
+  // The same as a list, one URL an entry; when not empty, used instead of `url`.
+  std::vector<std::string> urls;
+  std::string key;                       // bearer secret; empty: none (loopback servers)
+  core::Millis connect_timeout{5'000};   // per URL tried
+  core::Millis request_timeout{30'000};  // per call and URL; a claim adds its wait
+  std::size_t max_idle_connections = 8;  // per URL
+  // Called when a URL failed and calls move to the next, on the thread of
+  // the call that failed (once per move, however many calls saw it fail).
+  // Empty: nothing is said.
+  std::function<void(const Failover&)> on_failover;
 };
 
 class Client {
  public:
-  // Never fails: a malformed URL is reported by every call as `invalid_argument`.
+  // Never fails: a malformed URL (or list) is reported by every call as
+  // `invalid_argument`, field "url".
   explicit Client(ClientOptions options);
   ~Client();
   Client(Client&&) noexcept;
@@ -60,8 +88,10 @@ class Client {
   // ---- workers ----
   // Waits up to `options.wait` for work; the read time-out allows for it.
   core::Result<std::vector<ClaimedJob>> claim(const ClaimOptions& options);
+  // `read_timeout` zero: `request_timeout`.
   core::Result<HeartbeatResult> heartbeat(std::string_view id, std::string_view lease_id,
-                                          std::optional<core::Millis> extend = std::nullopt);
+                                          std::optional<core::Millis> extend = std::nullopt,
+                                          core::Millis read_timeout = core::Millis{0});
   core::Result<void> progress(std::string_view id, std::string_view lease_id,
                               const ProgressUpdate& update);
   core::Result<Finished> complete(std::string_view id, std::string_view lease_id,
@@ -111,12 +141,19 @@ class Client {
 
   // The raw JSON answer of any route, for what has no typed call yet.
   // `body` null: no body. A non-2xx answer is an error as for typed calls.
+  // GET and PUT are repeated on the next URL after a lost connection; POST
+  // and DELETE only when they cannot have arrived.
   core::Result<boost::json::value> call(std::string_view method, std::string_view target,
                                         const boost::json::value& body = nullptr,
                                         core::Millis read_timeout = core::Millis{0});
 
-  // The server URL as configured (for messages).
+  // The server URL(s) as configured (for messages).
   const std::string& url() const noexcept;
+  // The URL calls go to now.
+  std::string current_url() const;
+  // Every URL, the current one first, then the others in their order: the
+  // list to hand on (as ERRAND_URL, joined with commas) to another client.
+  std::vector<std::string> urls() const;
 
  private:
   struct Impl;

@@ -61,11 +61,13 @@ http::verb to_verb(Method m) {
   return http::verb::get;
 }
 
+constexpr std::string_view kSendStep = "send the request";
+
 // How one attempt at an exchange went wrong.
 struct ExchangeFailure {
   beast::error_code ec;
-  bool stale = false;  // a reused connection failed before any response byte
-  std::string step;    // "send the request", "read the response"
+  bool stale = false;     // a reused connection failed before any response byte
+  std::string_view step;  // kSendStep, or "read the response"
 };
 
 }  // namespace
@@ -175,7 +177,7 @@ struct HttpClient::Impl {
     c.stream.expires_after(options.io_timeout);
     auto ec =
         run_op(c, [&](auto handler) { http::async_write(c.stream, req, std::move(handler)); });
-    if (ec) return ExchangeFailure{ec, c.reused && ec != beast::error::timeout, "send the request"};
+    if (ec) return ExchangeFailure{ec, c.reused && ec != beast::error::timeout, kSendStep};
     http::response_parser<http::string_body> parser;
     parser.body_limit(kMaxResponseBody);
     c.stream.expires_after(read_timeout);
@@ -192,15 +194,17 @@ struct HttpClient::Impl {
     return HttpResponse{static_cast<int>(res.result_int()), std::move(res.body())};
   }
 
-  core::Error failure_error(const ExchangeFailure& f, core::Millis read_timeout) const {
+  SendFailure failure(const ExchangeFailure& f, core::Millis read_timeout) const {
+    // A request not wholly written cannot be acted on; one written may have been.
+    const bool written = f.step != kSendStep;
     if (f.ec == beast::error::timeout) {
-      auto limit = f.step == "send the request" ? options.io_timeout : read_timeout;
-      return unreachable("no response within " + core::format_duration(limit));
+      auto limit = written ? read_timeout : options.io_timeout;
+      return {unreachable("no response within " + core::format_duration(limit)), written};
     }
-    return unreachable("cannot " + f.step + ": " + f.ec.message());
+    return {unreachable("cannot " + std::string(f.step) + ": " + f.ec.message()), written};
   }
 
-  core::Result<HttpResponse> send(const HttpRequest& r) {
+  SendResult send(const HttpRequest& r) {
     auto req = build(r);
     auto read_timeout = r.read_timeout.count() > 0 ? r.read_timeout : options.io_timeout;
     auto conn = take_idle();
@@ -209,7 +213,7 @@ struct HttpClient::Impl {
     for (int attempt = 0; attempt < 2; ++attempt) {
       if (!conn) {
         auto opened = open();
-        if (!opened) return opened.error();
+        if (!opened) return SendFailure{opened.error(), false};
         conn = std::move(*opened);
       }
       bool keep = false;
@@ -218,10 +222,10 @@ struct HttpClient::Impl {
         if (keep) put_idle(std::move(conn));
         return std::move(*got);
       }
-      if (!got.error().stale || attempt == 1) return failure_error(got.error(), read_timeout);
+      if (!got.error().stale || attempt == 1) return failure(got.error(), read_timeout);
       conn.reset();
     }
-    return unreachable("unexpected retry loop exit");
+    return SendFailure{unreachable("unexpected retry loop exit"), true};
   }
 };
 
@@ -232,7 +236,11 @@ HttpClient::HttpClient(Endpoint endpoint, HttpOptions options) : impl_(std::make
 
 HttpClient::~HttpClient() = default;
 
-core::Result<HttpResponse> HttpClient::send(const HttpRequest& request) {
+void throw_exception_from_error(const SendFailure& f, const boost::source_location& loc) {
+  core::throw_exception_from_error(f.error, loc);
+}
+
+SendResult HttpClient::send(const HttpRequest& request) {
   return impl_->send(request);
 }
 

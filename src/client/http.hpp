@@ -7,7 +7,10 @@
 // shared state and is mutex-guarded). Every network step has a time-out;
 // a call whose kept-alive connection turns out to have been closed by the
 // server is retried once on a fresh connection. Network failures come back
-// as `errc::unavailable` ("cannot reach errand at URL: ..."); nothing throws.
+// as a `SendFailure`: an `errc::unavailable` error ("cannot reach errand at
+// URL: ...") and whether the server may have received the request, which is
+// what decides if another server may be sent it too (client/failover.hpp).
+// Nothing throws.
 //
 // This header is Beast-free on purpose (the connection lives in http.cpp),
 // so users of the client library do not compile Beast.
@@ -54,6 +57,22 @@ struct HttpResponse {
   std::string body;
 };
 
+// A request that got no answer.
+struct SendFailure {
+  core::Error error;  // unavailable: "cannot reach errand at URL: why"
+  // False when no connection was made, or it broke before the whole request
+  // was written (or, being a kept-alive one, before any answer: see above):
+  // the server cannot have acted on it. True when the request was sent and
+  // the answer never came (reset, closed, timed out): it may have been.
+  bool may_have_arrived = false;
+};
+
+// Used by boost::system::result<T, SendFailure>::value() on a failure.
+[[noreturn]] void throw_exception_from_error(const SendFailure& f,
+                                             const boost::source_location& loc);
+
+using SendResult = boost::system::result<HttpResponse, SendFailure>;
+
 struct HttpOptions {
   std::string bearer;  // sent as "Authorization: Bearer <bearer>" when not empty
   core::Millis connect_timeout{5'000};
@@ -70,9 +89,9 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   // Sends `request` and reads the whole response. Any status is a value;
-  // only a failure to connect, write or read (or a time-out) is an error,
-  // `unavailable`. Thread-safe.
-  core::Result<HttpResponse> send(const HttpRequest& request);
+  // only a failure to connect, write or read (or a time-out) is a failure.
+  // Thread-safe.
+  SendResult send(const HttpRequest& request);
 
   const Endpoint& endpoint() const noexcept;
 

@@ -1,23 +1,14 @@
 #include "client/http.hpp"
+#include "client/test_peer.hpp"
 
 #include <gtest/gtest.h>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include <atomic>
-#include <functional>
 #include <mutex>
-#include <thread>
 
 namespace errand::client {
 namespace {
-namespace asio = boost::asio;
-namespace http = boost::beast::http;
-using tcp = asio::ip::tcp;
+using namespace test_peer;
 using core::errc;
 using core::Millis;
 
@@ -57,71 +48,6 @@ TEST(ParseEndpoint, RefusesWhatItCannotUse) {
   EXPECT_NE(parse_endpoint("https://x").error().message.find("https"), std::string::npos);
 }
 
-// A loopback peer that handles accepted connections one after another, each
-// with the next script. Scripts use error-code overloads so a peer never
-// throws; the destructor unblocks a peer still waiting for connections.
-class Peer {
- public:
-  using Script = std::function<void(tcp::socket&)>;
-
-  explicit Peer(std::vector<Script> scripts)
-      : scripts_(std::move(scripts)),
-        acceptor_(ioc_, {asio::ip::address_v4::loopback(), 0}),
-        endpoint_(acceptor_.local_endpoint()) {
-    thread_ = std::thread([this] {
-      for (auto& script : scripts_) {
-        tcp::socket socket(ioc_);
-        boost::system::error_code ec;
-        acceptor_.accept(socket, ec);
-        ++accepted_;
-        if (!ec && !closing_) script(socket);
-      }
-    });
-  }
-
-  ~Peer() {
-    closing_ = true;
-    while (accepted_ < scripts_.size()) {
-      asio::io_context ioc;
-      tcp::socket s(ioc);
-      boost::system::error_code ec;
-      s.connect(endpoint_, ec);
-    }
-    thread_.join();
-  }
-
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(endpoint_.port()); }
-
- private:
-  std::vector<Script> scripts_;
-  asio::io_context ioc_;
-  tcp::acceptor acceptor_;
-  tcp::endpoint endpoint_;  // read by other threads while the peer blocks in accept
-  std::atomic<std::size_t> accepted_{0};
-  std::atomic<bool> closing_{false};
-  std::thread thread_;
-};
-
-// Reads one request; false at end of stream.
-bool read_request(tcp::socket& s, boost::beast::flat_buffer& buf,
-                  http::request<http::string_body>& req) {
-  boost::system::error_code ec;
-  http::read(s, buf, req, ec);
-  return !ec;
-}
-
-void answer(tcp::socket& s, const http::request<http::string_body>& req, std::string body,
-            bool keep = true) {
-  http::response<http::string_body> res{http::status::ok, 11};
-  res.set(http::field::content_type, "application/json");
-  res.keep_alive(keep);
-  res.body() = std::move(body);
-  res.prepare_payload();
-  boost::system::error_code ec;
-  http::write(s, res, ec);
-  (void)req;
-}
-
 HttpClient make_client(const std::string& url, Millis io_timeout = Millis{5'000}) {
   HttpOptions o;
   o.bearer = "s3cret";
@@ -146,11 +72,11 @@ TEST(HttpClient, SendsHeadersAndReusesTheConnection) {
   }});
   auto client = make_client(peer.url() + "/base");
   auto first = client.send({Method::post, "/v1/jobs", R"({"queue":"q"})"});
-  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_TRUE(first) << first.error().error.message;
   EXPECT_EQ(first->status, 200);
   EXPECT_EQ(first->body, R"({"n":0})");
   auto second = client.send({Method::get, "/v1/queues"});
-  ASSERT_TRUE(second) << second.error().message;
+  ASSERT_TRUE(second) << second.error().error.message;
   EXPECT_EQ(second->body, R"({"n":1})");  // same connection: the peer serves only one
 
   std::lock_guard lock(mu);
@@ -176,7 +102,7 @@ TEST(HttpClient, ReconnectsOnceWhenAKeptAliveConnectionWasClosed) {
   auto client = make_client(peer.url());
   ASSERT_TRUE(client.send({Method::get, "/healthz"}));
   auto again = client.send({Method::post, "/v1/acks", "{}"});
-  ASSERT_TRUE(again) << again.error().message;
+  ASSERT_TRUE(again) << again.error().error.message;
   EXPECT_EQ(requests, 2);
 }
 
@@ -190,9 +116,24 @@ TEST(HttpClient, ReadTimeOutIsUnavailable) {
   auto client = make_client(peer.url(), Millis{150});
   auto got = client.send({Method::get, "/healthz"});
   ASSERT_FALSE(got);
-  EXPECT_EQ(got.error().code, errc::unavailable);
-  EXPECT_EQ(got.error().message,
+  EXPECT_EQ(got.error().error.code, errc::unavailable);
+  EXPECT_EQ(got.error().error.message,
             "cannot reach errand at " + peer.url() + ": no response within 150ms");
+  EXPECT_TRUE(got.error().may_have_arrived);  // sent: the server may be acting on it
+}
+
+TEST(HttpClient, AConnectionClosedAfterTheRequestMayHaveDeliveredIt) {
+  Peer peer({[](tcp::socket& s) {
+    boost::beast::flat_buffer buf;
+    http::request<http::string_body> req;
+    read_request(s, buf, req);  // then closes without an answer: a server killed mid-call
+  }});
+  auto client = make_client(peer.url());
+  auto got = client.send({Method::post, "/v1/acks", "{}"});
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().error.code, errc::unavailable);
+  EXPECT_TRUE(got.error().may_have_arrived) << got.error().error.message;
+  EXPECT_NE(got.error().error.message.find("cannot read the response"), std::string::npos);
 }
 
 TEST(HttpClient, PerRequestReadTimeOutOverridesTheDefault) {
@@ -205,7 +146,7 @@ TEST(HttpClient, PerRequestReadTimeOutOverridesTheDefault) {
   auto client = make_client(peer.url(), Millis{60'000});
   auto got = client.send({Method::post, "/v1/claim", "{}", Millis{100}});
   ASSERT_FALSE(got);
-  EXPECT_NE(got.error().message.find("no response within 100ms"), std::string::npos);
+  EXPECT_NE(got.error().error.message.find("no response within 100ms"), std::string::npos);
 }
 
 TEST(HttpClient, RefusedConnectionIsUnavailable) {
@@ -218,9 +159,10 @@ TEST(HttpClient, RefusedConnectionIsUnavailable) {
   auto client = make_client(url);
   auto got = client.send({Method::get, "/healthz"});
   ASSERT_FALSE(got);
-  EXPECT_EQ(got.error().code, errc::unavailable);
-  EXPECT_EQ(got.error().message.rfind("cannot reach errand at " + url + ": ", 0), 0u)
-      << got.error().message;
+  EXPECT_EQ(got.error().error.code, errc::unavailable);
+  EXPECT_EQ(got.error().error.message.rfind("cannot reach errand at " + url + ": ", 0), 0u)
+      << got.error().error.message;
+  EXPECT_FALSE(got.error().may_have_arrived);
 }
 
 }  // namespace

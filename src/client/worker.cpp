@@ -198,7 +198,8 @@ bool WorkerRuntime::claim_once(detail::ReconnectBackoff& backoff) {
     wait_unless_stopping(wait);
     return false;
   }
-  if (backoff.failures() > 0) log(LogLevel::info, "claiming from " + client_.url() + " again");
+  if (backoff.failures() > 0)
+    log(LogLevel::info, "claiming from " + client_.current_url() + " again");
   backoff.reset();
   admit(std::move(*got));
   return true;

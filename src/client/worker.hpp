@@ -17,7 +17,9 @@
 // `should_stop()`. `run()` returns once every handler has returned — a
 // handler that ignores `should_stop()` keeps it waiting, although its job
 // has already been handed back. A server that cannot be reached is retried
-// with capped backoff and a log line; nothing in the runtime throws.
+// with capped backoff and a log line; given several URLs (ClientOptions), the
+// client moves claims, heartbeats, progress and acks on to the next one
+// first. Nothing in the runtime throws.
 //
 // Thread-safety: `handle()` before `run()` only; `stop()` from anywhere;
 // a `RunningJob` belongs to the handler it was given to.

@@ -2,7 +2,6 @@
 // alive until its outcome reached the server, and carries `cancel_requested`
 // from the answers to the job's handler. One thread for all jobs, sleeping
 // until the earliest heartbeat is due (or a new claim arrives).
-#include "client/wire.hpp"
 #include "client/worker_runtime.hpp"
 
 #include <fmt/format.h>
@@ -60,10 +59,8 @@ void WorkerRuntime::heartbeat(JobSlot& slot) {
   const auto& job = slot.job;
   // Extend by the lease this worker asked for; unset, the server extends by
   // the job's timeout.
-  auto got = client_.call("POST", wire::job_target(job.id, "/heartbeat"),
-                          wire::heartbeat_body(job.lease_id, options_.lease),
-                          heartbeat_read_timeout(interval));
-  core::Result<HeartbeatResult> beat = got ? wire::parse_heartbeat(*got) : got.error();
+  auto beat =
+      client_.heartbeat(job.id, job.lease_id, options_.lease, heartbeat_read_timeout(interval));
   const auto now = Clock::now();
   if (!beat &&
       (beat.error().code == core::errc::conflict || beat.error().code == core::errc::not_found)) {

@@ -70,6 +70,10 @@ struct Job {
   std::string worker;
   std::optional<TimePoint> lease_expires_at;
   bool cancel_requested = false;
+  // A store several servers share (PostgreSQL): the number of the job's
+  // last change, from a sequence per job that every server sees alike (job
+  // events across servers, engine/events.hpp). 0 elsewhere.
+  std::uint64_t event_seq = 0;
   // Every attempt's log, oldest first: filled by a single-job read only.
   std::vector<AttemptLog> logs;
   // Push delivery (push queues' jobs only): calls that answered `continue`,

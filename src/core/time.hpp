@@ -32,6 +32,22 @@ class SystemClock final : public Clock {
   }
 };
 
+// Another clock moved by an offset that may change at any time: a node's own
+// clock set to its database's (engine/database_clock.hpp), or shifted on
+// purpose for a test. Safe to read and shift from several threads.
+class ShiftedClock final : public Clock {
+ public:
+  explicit ShiftedClock(const Clock& base, Millis shift = Millis{0})
+      : base_(base), shift_(shift.count()) {}
+  TimePoint now() const override { return base_.now() + Millis{shift_.load()}; }
+  Millis shift() const { return Millis{shift_.load()}; }
+  void set_shift(Millis shift) { shift_.store(shift.count()); }
+
+ private:
+  const Clock& base_;
+  std::atomic<std::int64_t> shift_;
+};
+
 class FakeClock final : public Clock {
  public:
   explicit FakeClock(TimePoint start = TimePoint{Millis{1'800'000'000'000}})

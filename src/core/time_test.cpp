@@ -150,6 +150,17 @@ TEST(FakeClock, SetAndAdvance) {
   EXPECT_EQ(to_unix_ms(clock.now()), 42);
 }
 
+TEST(ShiftedClock, FollowsItsBaseByTheShift) {
+  FakeClock base(from_unix_ms(10'000));
+  ShiftedClock clock(base, Millis{5'000});
+  EXPECT_EQ(to_unix_ms(clock.now()), 15'000);
+  base.advance(Millis{1});
+  EXPECT_EQ(to_unix_ms(clock.now()), 15'001);
+  clock.set_shift(Millis{-250});
+  EXPECT_EQ(clock.shift(), Millis{-250});
+  EXPECT_EQ(to_unix_ms(clock.now()), 9'751);
+}
+
 TEST(SystemClock, IsNearTheRealTime) {
   SystemClock clock;
   const auto real = time_point_cast<Millis>(system_clock::now());

@@ -26,10 +26,19 @@ Engine::Engine(asio::any_io_executor executor, store::Store& store, const core::
       nodes_(executor, store, clock, options.nodes) {
   store_.set_change_listener([this](const store::ChangeNotice& n) { on_store_change(n); });
   events_.set_flush_hook([this](core::TimePoint due) { arm_event_flush(due); });
+  const bool shared = store_.set_job_event_feed(
+      {.wanted = [this](const std::string& id) { return events_.watched(id); },
+       .deliver =
+           [this](std::vector<store::JobEventNotice> notices) {
+             for (auto& n : notices) events_.publish(event_of(std::move(n)));
+           },
+       .resync = [this] { resync_events(); }});
+  if (shared) events_.use_shared_sequence();
 }
 
 Engine::~Engine() {
   stop();
+  store_.set_job_event_feed({});  // no delivery reaches this engine after it is gone
 }
 
 double Engine::next_jitter() {

@@ -41,6 +41,9 @@ namespace errand::engine {
 template <class T>
 using Task = boost::asio::awaitable<core::Result<T>>;
 
+// The bus's event of a change a shared store reported (its own number kept).
+JobEvent event_of(store::JobEventNotice notice);
+
 struct EnqueueRequest {
   std::string queue;
   std::string queue_field = "queue";  // the request field naming `queue`, for errors
@@ -104,6 +107,11 @@ struct EngineOptions {
   core::Millis retention{7 * 86'400'000};    // finished jobs are kept this long
   core::Millis prune_interval{10 * 60'000};  // how often pruning runs
   bool run_timer = true;                     // false in tests that drive tick()
+  // The timer sleeps at most this long between ticks, even with no deadline
+  // in sight. With a store other servers share, deadlines they made (a
+  // lease held by a server that died, a job they delayed) reach this one
+  // only by looking: keep it short there (errand server: 1 s on PostgreSQL).
+  core::Millis max_timer_wait{60'000};
   // Queues are never deleted and each costs memory in every stats sample:
   // a change that would create one more than this is refused.
   std::size_t max_queues = 10'000;
@@ -248,6 +256,9 @@ class Engine {
   template <class T, class F>
   store::Callback<T> publishing(store::Callback<T> done, F publish);
   void publish_state(const core::Job& job);
+  void resync_events();
+  Task<WatchStart> watch_shared(std::string id, std::function<void()> wake,
+                                std::optional<StreamPosition> resume);
   void arm_event_flush(core::TimePoint due);
 
   boost::asio::any_io_executor executor_;

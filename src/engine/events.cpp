@@ -24,7 +24,7 @@ void Watcher::push(SharedEvent event, std::size_t limit) {
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
-    if (overflowed_) return;
+    if (overflowed_ || event->seq <= after_) return;
     if (pending_.size() >= limit) {
       // Dropped, not buffered: what it holds is released at once.
       overflowed_ = true;
@@ -51,8 +51,16 @@ bool EventBus::watched(const std::string& job_id) const {
   return channels_.count(job_id) > 0;
 }
 
+std::vector<std::string> EventBus::watched_ids() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> ids;
+  ids.reserve(channels_.size());
+  for (const auto& [id, channel] : channels_) ids.push_back(id);
+  return ids;
+}
+
 void EventBus::publish(JobEvent event) {
-  if (!watched()) return;
+  if (!watched() || (shared_ && event.seq == 0)) return;
   std::lock_guard lock(mutex_);
   auto it = channels_.find(event.job_id);
   if (it == channels_.end()) return;
@@ -82,13 +90,23 @@ void EventBus::release_held(Channel& channel) {
 }
 
 void EventBus::deliver(Channel& channel, JobEvent event) {
-  event.seq = ++channel.seq;
+  if (shared_) {
+    if (event.seq <= channel.seq) return;  // already delivered
+    channel.seq = event.seq;
+  } else {
+    event.seq = ++channel.seq;
+  }
   if (event.kind == JobEventKind::state) {
     if (event.attempt < 0) event.attempt = channel.attempt;
     channel.attempt = event.attempt;
   }
   auto shared = std::make_shared<const JobEvent>(std::move(event));
-  if (channel.recent.size() >= options_.replay) channel.recent.erase(channel.recent.begin());
+  if (channel.recent.size() >= options_.replay) {
+    if (channel.complete_after) {
+      channel.complete_after = std::max(*channel.complete_after, channel.recent.front()->seq);
+    }
+    channel.recent.erase(channel.recent.begin());
+  }
   channel.recent.push_back(shared);
   auto& watchers = channel.watchers;
   for (auto& watcher : watchers) watcher->push(shared, options_.watcher_buffer);
@@ -109,13 +127,23 @@ Subscription EventBus::subscribe(const std::string& job_id, std::function<void()
   auto [it, created] = channels_.try_emplace(job_id);
   Channel& channel = it->second;
   if (created) {
-    channel.epoch = next_epoch();
+    channel.epoch = shared_ ? kSharedEpoch : next_epoch();
     channel_count_.fetch_add(1, std::memory_order_relaxed);
   }
   if (attempt >= 0) channel.attempt = attempt;
   auto watcher = std::make_shared<Watcher>(std::move(wake));
   Subscription sub{watcher, job_id, {channel.epoch, channel.seq}, false};
-  if (resume && resume->epoch == channel.epoch && resume->seq <= channel.seq) {
+  if (shared_) {
+    if (resume && resume->epoch == kSharedEpoch && channel.complete_after &&
+        resume->seq >= *channel.complete_after && resume->seq <= channel.seq) {
+      for (const auto& event : channel.recent) {
+        if (event->seq > resume->seq) watcher->pending_.push_back(event);
+      }
+      watcher->after_ = resume->seq;
+      sub.position = *resume;
+      sub.resumed = true;
+    }
+  } else if (resume && resume->epoch == channel.epoch && resume->seq <= channel.seq) {
     const auto oldest = channel.recent.empty() ? channel.seq + 1 : channel.recent.front()->seq;
     if (resume->seq + 1 >= oldest) {
       for (const auto& event : channel.recent) {
@@ -143,6 +171,18 @@ void EventBus::unsubscribe(const Subscription& sub) {
   if (!watchers.empty()) return;
   it->second.idle_since = clock_.now();
   schedule(*it->second.idle_since + options_.linger, it->first);
+}
+
+void EventBus::start_at(Subscription& sub, std::uint64_t seq) {
+  std::lock_guard lock(mutex_);
+  {
+    std::lock_guard watcher_lock(sub.watcher->mutex_);
+    sub.watcher->after_ = seq;
+    std::erase_if(sub.watcher->pending_, [seq](const auto& e) { return e->seq <= seq; });
+  }
+  sub.position = {kSharedEpoch, seq};
+  auto it = channels_.find(sub.job_id);
+  if (it != channels_.end() && !it->second.complete_after) it->second.complete_after = seq;
 }
 
 std::optional<core::TimePoint> EventBus::flush_due(core::TimePoint now) {

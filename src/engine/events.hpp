@@ -19,6 +19,14 @@
 // stream ends and the client resumes or starts again. Memory is bounded per
 // watcher and per channel whatever the readers do.
 //
+// Shared numbering (use_shared_sequence(), for a store several servers
+// share: store::Store::set_job_event_feed): events are numbered by the store,
+// the same on every server, and published with that number; the epoch is
+// kSharedEpoch everywhere, so a client resumes on any server. publish()
+// ignores unnumbered events and events at or below the channel's last
+// number (each job's events arrive in order from the store's feed). A
+// watcher starts after the number of the snapshot it was shown (start_at).
+//
 // Cost when nobody watches: watched() is one relaxed atomic load, and the
 // engine builds no event unless it is true.
 //
@@ -71,6 +79,7 @@ struct StreamPosition {
   std::uint64_t epoch = 0;
   std::uint64_t seq = 0;
 };
+inline constexpr std::uint64_t kSharedEpoch = 0;
 
 // One subscriber's buffer. Filled by the bus, drained by its stream.
 class Watcher {
@@ -87,6 +96,7 @@ class Watcher {
 
   mutable std::mutex mutex_;
   std::vector<SharedEvent> pending_;
+  std::uint64_t after_ = 0;  // shared numbering: events at or below it are not for it
   bool overflowed_ = false;
   std::function<void()> wake_;
 };
@@ -113,10 +123,16 @@ class EventBus {
   EventBus(const EventBus&) = delete;
   EventBus& operator=(const EventBus&) = delete;
 
+  // Events are numbered by the store (see above). Call before use.
+  void use_shared_sequence() { shared_ = true; }
+  bool shared_sequence() const { return shared_; }
+
   // Whether any job has a channel: when false, publish() would do nothing.
   bool watched() const noexcept { return channel_count_.load(std::memory_order_relaxed) > 0; }
   // Whether `job_id` has a channel.
   bool watched(const std::string& job_id) const;
+  // The jobs that have a channel.
+  std::vector<std::string> watched_ids() const;
 
   // Delivers `event` to the job's watchers (nothing if it has no channel).
   void publish(JobEvent event);
@@ -129,6 +145,9 @@ class EventBus {
   Subscription subscribe(const std::string& job_id, std::function<void()> wake,
                          std::optional<StreamPosition> resume = std::nullopt, int attempt = -1);
   void unsubscribe(const Subscription& subscription);
+  // Shared numbering: the watcher's snapshot showed the job as of event
+  // `seq`: it gets only the events after it, and its position is there.
+  void start_at(Subscription& subscription, std::uint64_t seq);
 
   // Delivers coalesced progress that is due at `now` and drops channels
   // that lingered long enough; returns when to call again, if ever.
@@ -149,6 +168,9 @@ class EventBus {
     std::optional<JobEvent> held_progress;
     std::optional<core::TimePoint> last_progress_at;
     std::optional<core::TimePoint> idle_since;  // no watchers since then
+    // Shared numbering: the channel holds every event after this number (set
+    // by its first snapshot, raised as the replay drops its oldest events).
+    std::optional<std::uint64_t> complete_after;
   };
   using Channels = std::unordered_map<std::string, Channel>;
 
@@ -168,6 +190,7 @@ class EventBus {
   std::uint64_t epoch_base_;
   std::uint64_t epoch_counter_ = 0;
   std::size_t watcher_count_ = 0;
+  bool shared_ = false;
   std::uint64_t dropped_ = 0;
 };
 

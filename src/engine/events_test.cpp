@@ -167,5 +167,63 @@ TEST_F(EventBusTest, PositionsFormatAndParse) {
   }
 }
 
+// ---- shared numbering (a store several servers share numbers the events) ----
+
+JobEvent numbered(JobEvent e, std::uint64_t seq) {
+  e.seq = seq;
+  return e;
+}
+
+class SharedEventBusTest : public ::testing::Test {
+ protected:
+  SharedEventBusTest() { bus_.use_shared_sequence(); }
+  core::FakeClock clock_;
+  EventBus bus_{clock_};
+};
+
+TEST_F(SharedEventBusTest, EventsKeepTheStoresNumbersAndRepeatsAreDropped) {
+  auto sub = bus_.subscribe("a", {});
+  bus_.start_at(sub, 4);
+  EXPECT_EQ(sub.position.epoch, kSharedEpoch);
+  EXPECT_EQ(sub.position.seq, 4u);
+  bus_.publish(state("a", JobState::running));  // unnumbered: this server's own verb
+  bus_.publish(numbered(state("a", JobState::running), 5));
+  bus_.publish(numbered(state("a", JobState::running), 5));  // heard twice
+  bus_.publish(numbered(state("a", JobState::succeeded), 9));
+  EXPECT_EQ(seqs(sub.watcher->take()), (std::vector<std::uint64_t>{5, 9}));
+}
+
+// Events that arrive between the subscription and the snapshot's read are
+// kept only when the snapshot does not already show them.
+TEST_F(SharedEventBusTest, ASnapshotHidesTheEventsItAlreadyShows) {
+  auto sub = bus_.subscribe("a", {});
+  bus_.publish(numbered(state("a", JobState::running), 3));
+  bus_.publish(numbered(progress("a", 10), 4));
+  bus_.start_at(sub, 3);  // the snapshot was read after change 3
+  clock_.advance(1s);
+  bus_.publish(numbered(state("a", JobState::succeeded), 5));
+  EXPECT_EQ(seqs(sub.watcher->take()), (std::vector<std::uint64_t>{4, 5}));
+}
+
+// A client reconnecting (here, or from another server) with a number the
+// channel covers gets exactly the events after it; an older one is not
+// resumed (the caller sends a snapshot).
+TEST_F(SharedEventBusTest, ResumeWithinTheChannelsCoverage) {
+  auto first = bus_.subscribe("a", {});
+  bus_.start_at(first, 10);
+  bus_.publish(numbered(state("a", JobState::running), 11));
+  bus_.publish(numbered(state("a", JobState::failed), 12));
+  bus_.publish(numbered(state("a", JobState::queued), 13));
+  auto again = bus_.subscribe("a", {}, StreamPosition{kSharedEpoch, 11});
+  ASSERT_TRUE(again.resumed);
+  EXPECT_EQ(seqs(again.watcher->take()), (std::vector<std::uint64_t>{12, 13}));
+  auto older = bus_.subscribe("a", {}, StreamPosition{kSharedEpoch, 9});
+  EXPECT_FALSE(older.resumed);
+  auto other_epoch = bus_.subscribe("a", {}, StreamPosition{0x1234, 11});
+  EXPECT_FALSE(other_epoch.resumed);
+  bus_.publish(numbered(state("a", JobState::running, 2), 14));
+  EXPECT_EQ(seqs(again.watcher->take()), (std::vector<std::uint64_t>{14}));
+}
+
 }  // namespace
 }  // namespace errand::engine

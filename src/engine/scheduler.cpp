@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -137,7 +139,8 @@ asio::awaitable<void> Engine::timer_loop() {
     if (stopping_) break;  // stop() may have run while the tick was in the store
     if (pending_deadline_ && (!next || *pending_deadline_ < *next)) next = pending_deadline_;
     armed_deadline_ = next;
-    const auto wait = next ? *next - clock_.now() : core::Millis{60'000};
+    const auto wait =
+        std::min(next ? *next - clock_.now() : options_.max_timer_wait, options_.max_timer_wait);
     // +1ms: a deadline is "due" when now >= it, and the timer may fire early
     // by a fraction of a millisecond.
     timer_->expires_after(std::max(wait, core::Millis{0}) + core::Millis{1});

@@ -20,8 +20,65 @@ void Engine::publish_state(const core::Job& job) {
   events_.publish(std::move(event));
 }
 
+JobEvent event_of(store::JobEventNotice n) {
+  JobEvent e{.kind = n.progress ? JobEventKind::progress : JobEventKind::state,
+             .job_id = std::move(n.id),
+             .state = n.state,
+             .attempt = n.attempt,
+             .result = std::move(n.result),
+             .error = std::move(n.error),
+             .seq = n.seq};
+  if (n.progress_value) e.progress = std::move(*n.progress_value);
+  return e;
+}
+
+// The store's change stream was down for a while: each watched job is read
+// again and its state published under its current number (delivered only
+// where it is newer than what the watchers have).
+void Engine::resync_events() {
+  for (const auto& id : events_.watched_ids()) {
+    store_.job_get({.id = id}, [this](core::Result<core::Job> job) {
+      if (!job) return;
+      JobEvent event{.job_id = job->id,
+                     .state = job->state,
+                     .attempt = job->attempt,
+                     .result = job->result,
+                     .seq = job->event_seq};
+      if (!job->errors.empty() && job->state != core::JobState::succeeded) {
+        event.error = job->errors.back().message;
+      }
+      events_.publish(std::move(event));
+    });
+  }
+}
+
+// Shared numbering: subscribed first, so every change committed after the
+// snapshot's read reaches the watcher; the snapshot's number then says
+// which of the events it already shows.
+Task<WatchStart> Engine::watch_shared(std::string id, std::function<void()> wake,
+                                      std::optional<StreamPosition> resume) {
+  auto sub = events_.subscribe(id, std::move(wake), resume);
+  if (sub.resumed) co_return WatchStart{std::move(sub), std::nullopt};
+  auto job = co_await await_store<core::Job>(
+      [&](auto done) { store_.job_get({.id = id}, std::move(done)); });
+  if (!job) {
+    events_.unsubscribe(sub);
+    co_return job.error();
+  }
+  events_.start_at(sub, job->event_seq);
+  // The client saw everything up to now, on this server or another.
+  if (resume && resume->epoch == kSharedEpoch && resume->seq == job->event_seq &&
+      !core::is_terminal(job->state)) {
+    sub.resumed = true;
+    co_return WatchStart{std::move(sub), std::nullopt};
+  }
+  co_return WatchStart{std::move(sub), std::move(*job)};
+}
+
 Task<WatchStart> Engine::watch(std::string id, std::function<void()> wake,
                                std::optional<StreamPosition> resume) {
+  if (events_.shared_sequence())
+    co_return co_await watch_shared(std::move(id), std::move(wake), resume);
   if (resume) {
     auto sub = events_.subscribe(id, wake, resume);
     if (sub.resumed) co_return WatchStart{std::move(sub), std::nullopt};

@@ -332,6 +332,31 @@ struct ChangeNotice {
   std::vector<JobChange> job_changes;
 };
 
+// A job's change, as a store that several servers share tells every one of
+// them (set_job_event_feed). `seq` numbers the job's changes, the same on
+// every server (core::Job::event_seq of the row after the change); a job's
+// notices arrive in the order of its changes.
+struct JobEventNotice {
+  std::string id;
+  std::uint64_t seq = 0;
+  bool progress = false;                          // else a state change
+  core::JobState state = core::JobState::queued;  // state changes: the state after it
+  int attempt = 0;
+  core::RawJson result;  // succeeded: the job's result
+  std::string error;     // failed, dead, cancelled: the attempt's error, if any
+  std::optional<core::Progress> progress_value;  // progress: the job's latest
+};
+struct JobEventFeed {
+  // Whether this server wants the job's notices (someone here watches it).
+  // Called on the store's thread for every change of every server: cheap.
+  std::function<bool(const std::string& job_id)> wanted;
+  // The wanted notices, in commit order, on the store's thread.
+  std::function<void(std::vector<JobEventNotice>)> deliver;
+  // The store's stream of changes broke and is back: changes made meanwhile
+  // were not delivered (read the watched jobs again). Store's thread.
+  std::function<void()> resync;
+};
+
 struct StoreOptions {
   core::BackoffPolicy backoff;
   std::size_t max_batch = 1024;  // most verbs committed in one transaction
@@ -472,6 +497,18 @@ class Store {
   // The samples taken after `since`, oldest first.
   virtual void stats_sample_list(StatsSampleListParams p,
                                  Callback<std::vector<StatsSample>> done) = 0;
+
+  // A store that several servers share reports the changes of every job,
+  // made by any of them, to `feed`, and returns true; then it alone numbers
+  // job events. False: the store has no such feed (SQLite: one server), and
+  // the caller publishes the changes its verbs answer. Set before use.
+  virtual bool set_job_event_feed(JobEventFeed /*feed*/) { return false; }
+
+  // How far the store's own clock is ahead of the clock it was opened with,
+  // as last measured: a store that several servers share judges time by one
+  // clock (PostgreSQL's), and each server sets its own by this. nullopt: the
+  // store has no clock of its own (SQLite), or has not measured it yet.
+  virtual std::optional<core::Millis> clock_offset() const { return std::nullopt; }
 
   // False once the store refuses writes (after a failed commit or fsync).
   virtual bool writable() const { return true; }

@@ -20,8 +20,15 @@ before(async () => {
   const appOrigin = `http://127.0.0.1:${appPort}`;
   errand = await startErrand(["--key", PRODUCER, "--key", WORKER, "--cors-origin", appOrigin]);
   started.push(errand);
+  // A dead server first: the app's enqueue goes on to the live one.
+  const dead = `http://127.0.0.1:${await freePort()}`;
   app = new Child("web-progress", process.execPath, [join(ROOT, "examples/web-progress/app.mjs")], {
-    env: { ERRAND_URL: errand.url, ERRAND_KEY: secret(PRODUCER), PORT: String(appPort) },
+    env: {
+      ERRAND_URL: `${dead},${errand.url}`,
+      ERRAND_PUBLIC_URL: errand.url,
+      ERRAND_KEY: secret(PRODUCER),
+      PORT: String(appPort),
+    },
   });
   started.push(app);
   await app.waitFor(/web-progress listening on/);

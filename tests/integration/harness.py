@@ -142,6 +142,17 @@ def poll_until(fn, timeout, interval=0.01, message=None):
         time.sleep(interval)
 
 
+def dead_url():
+    """A loopback URL where nothing listens (a port bound, then let go): every
+    connection to it is refused. For clients given a dead server first."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
 class Response(tuple):
     """(status, body, headers): body is parsed JSON when it parses, else text."""
 

@@ -5,7 +5,8 @@ as a worker process (with a 1s claim lease, so a 2s job lives only through
 their heartbeats); examples/cpp-worker (built against the installed library by tests/work.cmake) runs jobs
 four at a time; examples/shell/import.sh runs under `errand work`. Each
 must complete a job with its progress and result, fail a job for good when
-told, and stop on SIGTERM.
+told, and stop on SIGTERM; the workers also when ERRAND_URL lists a dead
+server before the live one.
 """
 
 import itertools
@@ -19,7 +20,7 @@ import sys
 import tempfile
 import unittest
 
-from harness import SharedServerTestCase, errand_bin, poll_until
+from harness import SharedServerTestCase, dead_url, errand_bin, poll_until
 from work_harness import WorkerProcess
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -41,11 +42,11 @@ class ExampleCase(SharedServerTestCase):
 class HttpWorkerExamples(ExampleCase):
     """The plain-HTTP workers: claim, heartbeat, progress, complete, fail."""
 
-    def start(self, command):
+    def start(self, command, urls=None):
         log_dir = tempfile.mkdtemp(prefix="errand-example-")
         self.addCleanup(shutil.rmtree, log_dir, True)
         self.log_path = os.path.join(log_dir, "log")
-        env = dict(os.environ, ERRAND_URL=self.server.url)
+        env = dict(os.environ, ERRAND_URL=urls or self.server.url)
         env.pop("ERRAND_KEY", None)
         with open(self.log_path, "wb") as log:
             proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
@@ -62,9 +63,18 @@ class HttpWorkerExamples(ExampleCase):
         with open(self.log_path, encoding="utf-8", errors="replace") as f:
             return f.read()
 
-    def check_worker(self, command):
+    def dead_first(self):
+        """ERRAND_URL with a dead server before the live one."""
+        self.dead = dead_url()
+        return f"{self.dead},{self.server.url}"
+
+    def assert_moved_on(self):
+        self.assertIn(f"{self.dead}", self.output())
+        self.assertIn(f"moving on to {self.server.url}", self.output())
+
+    def check_worker(self, command, urls=None):
         q = self.q()
-        proc = self.start([*command, q, "--lease", "1s"])
+        proc = self.start([*command, q, "--lease", "1s"], urls)
         # 2s of work on a 1s lease: only heartbeats keep it from expiring.
         slow = self.server.enqueue(q, payload={"items": 4, "seconds_per_item": 0.5})["id"]
         bad = self.server.enqueue(q, payload={"fail": "no such account", "retry": False})["id"]
@@ -84,13 +94,31 @@ class HttpWorkerExamples(ExampleCase):
     def test_python_worker(self):
         self.check_worker([sys.executable, os.path.join(EXAMPLES, "python-worker", "worker.py")])
 
-    def test_cpp_worker(self):
+    def test_python_worker_moves_past_a_dead_server(self):
+        self.check_worker([sys.executable, os.path.join(EXAMPLES, "python-worker", "worker.py")],
+                          self.dead_first())
+        self.assert_moved_on()
+
+    def cpp_worker(self):
         # Built by the ctest fixture package.cpp_worker (tests/work.cmake)
         # against the installed library, with find_package(Errand).
         path = os.environ.get("ERRAND_CPP_WORKER")
         if not path:
             self.skipTest("ERRAND_CPP_WORKER is not set (ctest sets it)")
         self.assertTrue(os.access(path, os.X_OK), f"{path} was not built")
+        return path
+
+    def test_cpp_worker_moves_past_a_dead_server(self):
+        q = self.q()
+        proc = self.start([self.cpp_worker(), q], self.dead_first())  # the URLs from ERRAND_URL
+        job_id = self.server.enqueue(q, payload={"items": 1, "seconds_per_item": 0.1})["id"]
+        self.assertEqual(self.wait_state(job_id, "succeeded")["result"]["worker"], "cpp")
+        self.assert_moved_on()
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(30), 0, self.output())
+
+    def test_cpp_worker(self):
+        path = self.cpp_worker()
         q = self.q()
         proc = self.start([path, q, self.server.url])
         jobs = [self.server.enqueue(q, payload={"items": 2, "seconds_per_item": 0.1})["id"]
@@ -109,6 +137,12 @@ class HttpWorkerExamples(ExampleCase):
     @unittest.skipUnless(shutil.which("node"), "node is not installed")
     def test_node_worker(self):
         self.check_worker([shutil.which("node"), os.path.join(EXAMPLES, "node-worker", "worker.mjs")])
+
+    @unittest.skipUnless(shutil.which("node"), "node is not installed")
+    def test_node_worker_moves_past_a_dead_server(self):
+        self.check_worker([shutil.which("node"), os.path.join(EXAMPLES, "node-worker", "worker.mjs")],
+                          self.dead_first())
+        self.assert_moved_on()
 
 
 class ShellExample(ExampleCase):

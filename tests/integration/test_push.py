@@ -27,7 +27,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Connection, ErrandServer, SharedServerTestCase, log, parse_time, poll_until
+from harness import Connection, ErrandServer, SharedServerTestCase, dead_url, log, parse_time, poll_until
 from push_endpoint import PushEndpoint, free_port, make_test_certs, parse_signature, sign
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -398,7 +398,9 @@ class DeliveryTest(PushCase):
         log_dir = tempfile.mkdtemp(prefix="errand-push-example-")
         self.addCleanup(shutil.rmtree, log_dir, True)
         self.example_log = os.path.join(log_dir, "log")
-        env = dict(os.environ, PORT=str(port), ERRAND_PUSH_SECRET=secret, ERRAND_URL=self.server.url)
+        # A dead server first: the progress calls from inside a call go on to the live one.
+        env = dict(os.environ, PORT=str(port), ERRAND_PUSH_SECRET=secret,
+                   ERRAND_URL=f"{dead_url()},{self.server.url}")
         with open(self.example_log, "wb") as out:
             proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                     env=env)

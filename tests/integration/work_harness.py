@@ -19,13 +19,15 @@ JOB_COMMAND = (sys.executable, "-u", WORK_JOB)
 
 
 class WorkerProcess:
-    def __init__(self, server, queues, args=(), command=JOB_COMMAND, global_args=()):
+    """ERRAND_URL is `urls` when given (several servers, comma-separated), else the server's."""
+
+    def __init__(self, server, queues, args=(), command=JOB_COMMAND, global_args=(), urls=None):
         self.dir = tempfile.mkdtemp(prefix="errand-work-")
         self.out_path = os.path.join(self.dir, "stdout")
         self.err_path = os.path.join(self.dir, "stderr")
         env = dict(os.environ)
         env.pop("ERRAND_KEY", None)
-        env["ERRAND_URL"] = server.url
+        env["ERRAND_URL"] = urls or server.url
         self.cmd = [errand_bin(), *global_args, "work", *queues, *args, "--", *command]
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
             self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,

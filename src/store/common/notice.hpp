@@ -10,6 +10,16 @@
 
 namespace errand::store {
 
+// A job event an operation made, for a store that announces job events to
+// every server (store::Store::set_job_event_feed): what the change was, not
+// yet its number (the writer reads that before it commits).
+struct JobEventMark {
+  std::string id;
+  bool progress = false;  // else a state change
+  core::JobState state = core::JobState::queued;
+  int attempt = 0;
+};
+
 class NoticeBuilder {
  public:
   void runnable(std::string_view queue) {
@@ -19,12 +29,22 @@ class NoticeBuilder {
   void deadline(core::TimePoint t) {
     if (!notice_.deadline || t < *notice_.deadline) notice_.deadline = t;
   }
-  void job_changed(JobChange change) { notice_.job_changes.push_back(std::move(change)); }
+  void job_changed(JobChange change) {
+    job_event({.id = change.id, .state = change.state, .attempt = change.attempt});
+    notice_.job_changes.push_back(std::move(change));
+  }
+  void job_event(JobEventMark mark) { events_.push_back(std::move(mark)); }
+  // A state change the job's answer shows.
+  void job_state_event(const core::Job& job) {
+    job_event({.id = job.id, .state = job.state, .attempt = job.attempt});
+  }
+  const std::vector<JobEventMark>& events() const { return events_; }
   void merge_into(NoticeBuilder& into) const {
     for (const auto& q : notice_.runnable_queues) into.runnable(q);
     if (notice_.deadline) into.deadline(*notice_.deadline);
     auto& changes = into.notice_.job_changes;
     changes.insert(changes.end(), notice_.job_changes.begin(), notice_.job_changes.end());
+    into.events_.insert(into.events_.end(), events_.begin(), events_.end());
   }
   bool empty() const {
     return notice_.runnable_queues.empty() && !notice_.deadline && notice_.job_changes.empty();
@@ -36,7 +56,9 @@ class NoticeBuilder {
     notice_.runnable_queues.clear();
     notice_.deadline.reset();
     notice_.job_changes.clear();
+    events_.clear();
   }
+  // The notice (the event marks are dropped).
   ChangeNotice take() {
     ChangeNotice out = std::move(notice_);
     clear();
@@ -45,6 +67,7 @@ class NoticeBuilder {
 
  private:
   ChangeNotice notice_;
+  std::vector<JobEventMark> events_;
 };
 
 }  // namespace errand::store

@@ -28,6 +28,7 @@ core::Result<core::Job> job_cancel(OpContext& c, const JobCancelParams& p) {
   if (!left) return left.error();
   if (*left) c.queues.move(job.queue, **left, JobState::cancelled);
   if (auto saved = save_job(c.db, *row); !saved) return saved.error();
+  if (*left) c.notice.job_state_event(job);  // else a running job: asked to stop, still running
   return std::move(job);
 }
 
@@ -40,6 +41,7 @@ core::Result<core::Job> job_retry(OpContext& c, const JobRetryParams& p) {
   c.queues.move(job.queue, *left, JobState::queued);
   if (auto saved = save_job(c.db, *row); !saved) return saved.error();
   c.notice.runnable(job.queue);
+  c.notice.job_state_event(job);
   return std::move(job);
 }
 

@@ -25,7 +25,8 @@ namespace {
 const Statement kLease{
     "job_claim_lease",
     "UPDATE jobs AS j SET state = 2, attempt = j.attempt + 1, lease_id = u.lease_id,"
-    " worker = $4, lease_expires_at = u.expires, started_at = coalesce(j.started_at, $5)"
+    " worker = $4, lease_expires_at = u.expires, started_at = coalesce(j.started_at, $5),"
+    " event_seq = j.event_seq + 1"
     " FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS u(id, lease_id, expires)"
     " WHERE j.id = u.id"};
 
@@ -85,6 +86,7 @@ core::Result<std::size_t> claim_from(OpContext& c, const std::string& queue,
     }
     c.queues.move(queue, core::JobState::queued, core::JobState::running);
     c.notice.deadline(*row.job.lease_expires_at);
+    c.notice.job_state_event(row.job);
     claimed.push_back(std::move(row.job));
   }
   return rows->size();

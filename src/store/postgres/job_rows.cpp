@@ -32,6 +32,7 @@ enum Col {
   kWorker,
   kLeaseExpiresAt,
   kCancelRequested,
+  kEventSeq,
 };
 
 const Statement kJobById{"job_by_id",
@@ -50,8 +51,10 @@ const Statement kJobSave{
     "job_save",
     "UPDATE jobs SET state = $2, run_at = $3, started_at = $4, finished_at = $5, attempt = $6,"
     " max_attempts = $7, progress = $8, result = $9, errors = $10, lease_id = $11,"
-    " worker = $12, lease_expires_at = $13, cancel_requested = $14 WHERE id = $1"};
-const Statement kJobSetState{"job_set_state", "UPDATE jobs SET state = $2 WHERE id = $1"};
+    " worker = $12, lease_expires_at = $13, cancel_requested = $14, event_seq = event_seq + 1"
+    " WHERE id = $1"};
+const Statement kJobSetState{"job_set_state",
+                             "UPDATE jobs SET state = $2, event_seq = event_seq + 1 WHERE id = $1"};
 const Statement kJobPushGet{
     "job_push_get", "SELECT continuations, deferrals, state FROM job_push WHERE job_id = $1"};
 
@@ -82,6 +85,7 @@ JobRow read_job(const Rows& r, int i, bool client_json) {
   c.worker = r.text(i, kWorker);
   c.lease_expires_at = r.opt_time(i, kLeaseExpiresAt);
   c.cancel_requested = r.boolean(i, kCancelRequested);
+  c.event_seq = r.integer(i, kEventSeq);
   return decode_job(c, client_json);
 }
 

@@ -15,11 +15,12 @@ const Statement kLeaseById{"job_lease_by_id",
                            "SELECT id, state, lease_id, timeout_ms, cancel_requested, queue,"
                            " attempt FROM jobs WHERE id = $1 FOR UPDATE"};
 const Statement kSetLease{"job_set_lease", "UPDATE jobs SET lease_expires_at = $2 WHERE id = $1"};
-const Statement kSetProgress{"job_set_progress", "UPDATE jobs SET progress = $2 WHERE id = $1"};
+const Statement kSetProgress{
+    "job_set_progress", "UPDATE jobs SET progress = $2, event_seq = event_seq + 1 WHERE id = $1"};
 const Statement kCompleteLeased{
     "job_complete_leased",
     "UPDATE jobs SET state = 3, result = $2, finished_at = $3, lease_id = NULL,"
-    " lease_expires_at = NULL WHERE id = $1"};
+    " lease_expires_at = NULL, event_seq = event_seq + 1 WHERE id = $1"};
 const Statement kLogSave{"job_log_save",
                          "INSERT INTO job_logs(job_id, attempt, at, log) VALUES ($1, $2, $3, $4)"
                          " ON CONFLICT (job_id, attempt) DO UPDATE SET at = excluded.at,"
@@ -104,6 +105,7 @@ core::Result<core::Job> job_requeue(OpContext& c, const JobRequeueParams& p) {
     c.notice.deadline(job.run_at);
   }
   if (auto freed = slot_freed(c, job.queue); !freed) return freed.error();
+  c.notice.job_state_event(job);
   return requeue_summary(job);
 }
 
@@ -125,6 +127,7 @@ core::Result<Unit> job_progress(OpContext& c, const JobProgressParams& p) {
   progress.updated_at = p.now;
   auto r = c.db.run(kSetProgress, Params().integer(lease->rowid).text(progress_text(progress)));
   if (!r) return r.error();
+  c.notice.job_event({.id = p.id, .progress = true});
   return Unit{};
 }
 
@@ -141,6 +144,7 @@ core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p) {
   c.queues.move(job.queue, JobState::running, JobState::succeeded);
   c.queues.add_processed(job.queue);
   if (auto freed = slot_freed(c, job.queue); !freed) return freed.error();
+  c.notice.job_state_event(job);
   return job;
 }
 
@@ -166,6 +170,7 @@ core::Result<core::Job> job_fail(OpContext& c, const JobFailParams& p) {
   if (auto failed = fail_attempt(c, *row, p.error, in, p.now, p.jitter); !failed) {
     return failed.error();
   }
+  c.notice.job_state_event(row->job);
   return std::move(row->job);
 }
 

@@ -1,5 +1,7 @@
 #include "store/postgres/listener.hpp"
 
+#include "core/id.hpp"
+#include "store/postgres/events.hpp"
 #include "store/postgres/schema.hpp"
 
 #include "core/time.hpp"
@@ -21,17 +23,22 @@ constexpr int kFirstBackoffMs = 100;
 constexpr int kMaxBackoffMs = 5000;
 
 const Statement kQueueNames{"queue_names", "SELECT name FROM queues ORDER BY name"};
+const Statement kDatabaseClock{"database_clock",
+                               "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint"};
+constexpr int kClockReadings = 3;
 
 }  // namespace
 
 ChangeListener::ChangeListener(std::string conninfo, std::string schema, Notifier& notifier,
-                               std::function<int()> own_pid, std::function<void()> on_restored)
+                               std::function<int()> own_pid, std::function<void()> on_restored,
+                               const core::Clock* clock)
     : conninfo_(std::move(conninfo)),
       schema_(std::move(schema)),
       channel_(notify_channel(schema_)),
       notifier_(notifier),
       own_pid_(std::move(own_pid)),
       on_restored_(std::move(on_restored)),
+      clock_(clock ? *clock : system_clock_),
       stop_fd_(::eventfd(0, EFD_CLOEXEC)) {}
 
 ChangeListener::~ChangeListener() {
@@ -54,6 +61,7 @@ core::Result<void> ChangeListener::start() {
   if (!conn) return conn.error();
   conn_ = std::move(*conn);
   connected_ = true;
+  measure_clock();
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "errand-pglisten");
     loop();
@@ -75,23 +83,87 @@ bool ChangeListener::sleep_for(int ms) {
   return ::poll(&fd, 1, ms) == 0;
 }
 
-bool ChangeListener::wait_for_input() {
+ChangeListener::Wake ChangeListener::wait_for_input() {
   pollfd fds[2] = {{.fd = stop_fd_, .events = POLLIN, .revents = 0},
                    {.fd = PQsocket(conn_->handle()), .events = POLLIN, .revents = 0}};
   for (;;) {
-    const int n = ::poll(fds, 2, -1);
+    const auto wait = std::clamp(clock_due_ - clock_.now(), core::Millis{0}, kClockInterval);
+    const int n = ::poll(fds, 2, static_cast<int>(wait.count()));
     if (n < 0 && errno == EINTR) continue;
-    return (fds[0].revents & POLLIN) == 0;
+    if (n == 0) return Wake::timeout;
+    return (fds[0].revents & POLLIN) != 0 ? Wake::stop : Wake::input;
   }
+}
+
+void ChangeListener::measure_clock() {
+  clock_due_ = clock_.now() + kClockInterval;
+  std::optional<core::Millis> best_trip, best_offset;
+  for (int i = 0; i < kClockReadings; ++i) {
+    const auto before = clock_.now();
+    auto r = conn_->run(kDatabaseClock);
+    const auto after = clock_.now();
+    if (!r || r->empty() || r->is_null(0, 0)) return;  // a lost connection shows in the loop
+    const auto trip = after - before;
+    if (best_trip && trip >= *best_trip) continue;
+    best_trip = trip;
+    best_offset = core::from_unix_ms(r->integer(0, 0)) - (before + trip / 2);
+  }
+  clock_offset_ms_.store(best_offset->count());
+  clock_measured_ = true;
+  // Logged when first known and when it moves by a second or more.
+  if (logged_offset_ && std::chrono::abs(*best_offset - *logged_offset_) < core::Millis{1'000}) {
+    return;
+  }
+  logged_offset_ = best_offset;
+  const bool far = std::chrono::abs(*best_offset) >= core::Millis{1'000};
+  spdlog::log(far ? spdlog::level::warn : spdlog::level::info,
+              "the database's clock is {} ms ahead of this server's: leases, run_at, schedules "
+              "and tokens go by the database's",
+              best_offset->count());
+}
+
+std::optional<core::Millis> ChangeListener::clock_offset() const {
+  if (!clock_measured_.load()) return std::nullopt;
+  return core::Millis{clock_offset_ms_.load()};
+}
+
+void ChangeListener::set_job_event_feed(JobEventFeed feed) {
+  std::lock_guard lock(feed_mutex_);
+  feed_ = std::move(feed);
+}
+
+void ChangeListener::collect_events(std::string_view payload, std::vector<AnnouncedEvent>& out) {
+  std::lock_guard lock(feed_mutex_);
+  if (!feed_.wanted) return;
+  for (const auto& e : parse_event_payload(payload)) {
+    if (feed_.wanted(core::format_job_id(e.rowid))) out.push_back(e);
+  }
+}
+
+void ChangeListener::deliver_events(const std::vector<AnnouncedEvent>& events) {
+  auto notices = event_notices(*conn_, events);
+  if (!notices) {
+    spdlog::warn("reading watched jobs' changes: {}", notices.error().message);
+    return;  // a lost connection shows in the loop, whose reconnect re-reads
+  }
+  std::lock_guard lock(feed_mutex_);
+  if (feed_.deliver && !notices->empty()) feed_.deliver(std::move(*notices));
 }
 
 void ChangeListener::deliver_notifications() {
   ChangeNotice notice;
+  std::vector<AnnouncedEvent> events;
   const int own = own_pid_ ? own_pid_() : 0;
   while (PGnotify* n = PQnotifies(conn_->handle())) {
     const std::string queue = n->extra ? n->extra : "";
     const bool mine = own != 0 && n->be_pid == own;
     PQfreemem(n);
+    // Job events: every server's, this one's too (they are numbered only
+    // here, in the order the database committed them).
+    if (!queue.empty() && queue.front() == kEventPayloadMark) {
+      collect_events(std::string_view(queue).substr(1), events);
+      continue;
+    }
     if (mine || queue.empty()) continue;
     // "@MS": a job enqueued from SQL becomes due at MS (unix milliseconds);
     // queue names never hold '@'.
@@ -109,6 +181,7 @@ void ChangeListener::deliver_notifications() {
     if (std::find(queues.begin(), queues.end(), queue) == queues.end()) queues.push_back(queue);
   }
   if (!notice.runnable_queues.empty() || notice.deadline) notifier_.deliver(notice);
+  if (!events.empty()) deliver_events(events);
 }
 
 void ChangeListener::announce_every_queue() {
@@ -136,8 +209,18 @@ void ChangeListener::loop() {
       spdlog::info("LISTEN connection to PostgreSQL at {} restored", conn_->where());
       if (on_restored_) on_restored_();
       announce_every_queue();
+      {
+        std::lock_guard lock(feed_mutex_);
+        if (feed_.resync) feed_.resync();
+      }
+      measure_clock();
     }
-    if (!wait_for_input()) return;
+    const auto wake = wait_for_input();
+    if (wake == Wake::stop) return;
+    if (wake == Wake::timeout) {
+      measure_clock();
+      continue;
+    }
     if (PQconsumeInput(conn_->handle()) == 0 || PQstatus(conn_->handle()) != CONNECTION_OK) {
       std::string why = PQerrorMessage(conn_->handle());
       std::replace(why.begin(), why.end(), '\n', ' ');

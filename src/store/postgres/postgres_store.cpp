@@ -76,7 +76,7 @@ core::Result<std::unique_ptr<PostgresStore>> PostgresStore::open(PostgresOptions
   auto* w = writer.get();
   auto listener = std::make_unique<postgres::ChangeListener>(
       options.conninfo, options.schema, *notifier, [w] { return w->backend_pid(); },
-      [w] { w->retry_connection_now(); });
+      [w] { w->retry_connection_now(); }, options.clock);
   if (auto listening = listener->start(); !listening) return listening.error();
   writer->start();
   return std::unique_ptr<PostgresStore>(
@@ -102,6 +102,15 @@ void PostgresStore::close() {
 // either being down means the database cannot be counted on now.
 bool PostgresStore::writable() const {
   return writer_->connected() && listener_->connected();
+}
+
+bool PostgresStore::set_job_event_feed(JobEventFeed feed) {
+  listener_->set_job_event_feed(std::move(feed));
+  return true;
+}
+
+std::optional<core::Millis> PostgresStore::clock_offset() const {
+  return listener_->clock_offset();
 }
 
 std::int64_t PostgresStore::unreadable_jobs() const {

@@ -46,6 +46,9 @@ struct PostgresOptions {
   std::string conninfo;           // a libpq URI or key=value string (without Errand's ?schema=)
   std::string schema = "errand";  // [a-z_][a-z0-9_]{0,62}
   StoreOptions store;
+  // The server's own clock, which clock_offset() compares with the
+  // database's; null: the system clock.
+  const core::Clock* clock = nullptr;
   // Fault injection for tests: called on the writer thread just before each
   // batch's COMMIT (e.g. to cut the connection then).
   std::function<void()> before_commit;
@@ -110,7 +113,14 @@ class PostgresStore final : public Store {
 
   // False while the writer's or the LISTEN connection is lost (they are
   // reconnecting).
+  // Job events of every server, from the NOTIFYs of their commits
+  // (store/postgres/events.hpp); delivered on the LISTEN thread.
+  bool set_job_event_feed(JobEventFeed feed) override;
   bool writable() const override;
+  // The database's clock (clock_timestamp()) minus PostgresOptions::clock,
+  // measured when the store opens and every few seconds after, on the
+  // LISTEN connection (the sample with the shortest round trip of three).
+  std::optional<core::Millis> clock_offset() const override;
   std::int64_t unreadable_jobs() const override;
   // Runs every verb already submitted, then closes; later verbs get
   // errc::unavailable (answered on the calling thread). Safe to call twice.

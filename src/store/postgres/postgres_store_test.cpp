@@ -520,3 +520,113 @@ TEST(PostgresStoreTest, ASettingKeepsItsFirstValue) {
 
 }  // namespace
 }  // namespace errand::store
+
+namespace errand::store {
+namespace {
+
+struct HeardEvents {
+  std::mutex mutex;
+  std::vector<JobEventNotice> notices;
+  std::string watched;  // the one job id wanted
+  std::size_t size() {
+    std::lock_guard lock(mutex);
+    return notices.size();
+  }
+};
+
+JobEventFeed feed_into(HeardEvents& heard) {
+  return {.wanted =
+              [&heard](const std::string& id) {
+                std::lock_guard lock(heard.mutex);
+                return id == heard.watched;
+              },
+          .deliver =
+              [&heard](std::vector<JobEventNotice> notices) {
+                std::lock_guard lock(heard.mutex);
+                for (auto& n : notices) heard.notices.push_back(std::move(n));
+              }};
+}
+
+// A job's changes made through one server reach the feed of every server,
+// numbered alike and in order, with the data a watcher is shown; another
+// job's changes are not delivered where nobody wants them.
+TEST(PostgresStoreTest, JobEventsReachEveryServerNumberedAlike) {
+  const auto schema = unique_schema("events");
+  HeardEvents heard_a, heard_b;  // outlive the stores
+  auto a = open_store(schema);
+  auto b = open_store(schema);
+  ASSERT_TRUE(a->set_job_event_feed(feed_into(heard_a)));
+  ASSERT_TRUE(b->set_job_event_feed(feed_into(heard_b)));
+  auto inserted = call<std::vector<InsertOutcome>>([&](auto done) {
+    a->job_insert_many({.jobs = {new_job("mail"), new_job("mail")}, .now = kNow}, done);
+  });
+  ASSERT_TRUE(inserted) << inserted.error().message;
+  const auto id = (*inserted)[0].id;
+  {
+    std::scoped_lock lock(heard_a.mutex, heard_b.mutex);
+    heard_a.watched = heard_b.watched = id;
+  }
+  auto snapshot = call<core::Job>([&](auto done) { b->job_get({.id = id}, done); });
+  ASSERT_TRUE(snapshot);
+  auto jobs = claim(*a, "mail", 2);  // both: only the watched one is announced here
+  ASSERT_EQ(jobs.size(), 2u);
+  const auto& job = jobs[0].id == id ? jobs[0] : jobs[1];
+  ASSERT_TRUE(call<Unit>([&](auto done) {
+    core::Progress progress;
+    progress.percent = 40;
+    b->job_progress({.id = id, .lease_id = job.lease_id, .progress = progress, .now = kNow}, done);
+  }));
+  ASSERT_TRUE(call<core::Job>([&](auto done) {
+    b->job_complete({.id = id,
+                     .lease_id = job.lease_id,
+                     .result = core::RawJson::trusted(R"({"sent":1})"),
+                     .now = kNow},
+                    done);
+  }));
+  for (auto* heard : {&heard_a, &heard_b}) {
+    ASSERT_TRUE(eventually([&] { return heard->size() >= 3; }));
+    std::lock_guard lock(heard->mutex);
+    ASSERT_EQ(heard->notices.size(), 3u);
+    const auto& n = heard->notices;
+    EXPECT_FALSE(n[0].progress);
+    EXPECT_EQ(n[0].state, JobState::running);
+    EXPECT_EQ(n[0].attempt, 1);
+    EXPECT_TRUE(n[1].progress);
+    ASSERT_TRUE(n[1].progress_value);
+    EXPECT_EQ(n[1].progress_value->percent, std::optional<int>(40));
+    EXPECT_EQ(n[2].state, JobState::succeeded);
+    EXPECT_EQ(n[2].result.stored(), R"({"sent":1})");
+    EXPECT_EQ(n[0].seq, snapshot->event_seq + 1);
+    EXPECT_EQ(n[1].seq, n[0].seq + 1);
+    EXPECT_EQ(n[2].seq, n[1].seq + 1);
+  }
+  {
+    std::scoped_lock lock(heard_a.mutex, heard_b.mutex);
+    for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(heard_a.notices[i].seq, heard_b.notices[i].seq);
+  }
+  auto after = call<core::Job>([&](auto done) { a->job_get({.id = id}, done); });
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->event_seq, heard_a.notices[2].seq);  // a snapshot tells where it stands
+  a->set_job_event_feed({});
+  b->set_job_event_feed({});
+}
+
+// The store measures the database's clock against the one it was given, so
+// a server whose own clock is 5 s ahead goes by the database's.
+TEST(PostgresStoreTest, TheClockOffsetIsTheDatabasesClockMinusTheServers) {
+  const auto schema = unique_schema("clock");
+  core::SystemClock system;
+  core::ShiftedClock ahead(system, 5s);
+  auto store = PostgresStore::open(
+      {.conninfo = pg::testing::test_database_url(), .schema = schema, .clock = &ahead});
+  ASSERT_TRUE(store) << store.error().message;
+  const auto offset = (*store)->clock_offset();
+  ASSERT_TRUE(offset.has_value());  // measured before open returns
+  EXPECT_NEAR(static_cast<double>(offset->count()), -5000.0, 250.0);
+  auto plain = open_store(schema);
+  ASSERT_TRUE(plain->clock_offset().has_value());
+  EXPECT_LT(std::chrono::abs(*plain->clock_offset()), 250ms);  // the same machine's clock
+}
+
+}  // namespace
+}  // namespace errand::store

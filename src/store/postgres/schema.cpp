@@ -141,7 +141,14 @@ CREATE TABLE @s.settings (
 );
 )sql";
 
-// Version 3: the node registry (store/postgres/nodes.cpp): one row per
+// Version 3: each job's change number, which every server sees alike (job
+// events across servers: store/postgres/events.hpp). A column with a
+// constant default is added without rewriting the table.
+constexpr const char* kJobEventSeq = R"sql(
+ALTER TABLE @s.jobs ADD COLUMN event_seq bigint NOT NULL DEFAULT 0;
+)sql";
+
+// Version 4: the node registry (store/postgres/nodes.cpp): one row per
 // server start, written by its heartbeats; rows a day old are deleted by the
 // heartbeats that follow.
 constexpr const char* kNodesMigration = R"sql(
@@ -163,7 +170,7 @@ CREATE TABLE @s.nodes (
 // kMigrations[i] takes the schema from version i to i + 1. Version 2: the
 // SQL enqueue functions (store/postgres/sql_api.hpp).
 const std::array<const char*, kSchemaVersion> kMigrations = {kVersion1, kSqlEnqueueMigration,
-                                                             kNodesMigration};
+                                                             kJobEventSeq, kNodesMigration};
 
 std::string with_schema(std::string sql, const std::string& schema) {
   for (auto at = sql.find("@s"); at != std::string::npos; at = sql.find("@s", at)) {

@@ -17,7 +17,7 @@ const Statement sql::jobs_promote_due{
     "jobs_promote_due",
     "WITH due AS (SELECT id, state FROM jobs WHERE (state = 0 OR state = 4) AND run_at <= $1"
     " ORDER BY run_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
-    " UPDATE jobs AS j SET state = 1 FROM due"
+    " UPDATE jobs AS j SET state = 1, event_seq = j.event_seq + 1 FROM due"
     " WHERE j.id = due.id AND j.id = ANY (ARRAY(SELECT id FROM due))"
     " RETURNING j.id, j.queue, due.state, j.attempt"};
 const Statement sql::jobs_lease_expired{

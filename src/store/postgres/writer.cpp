@@ -1,5 +1,6 @@
 #include "store/postgres/writer.hpp"
 
+#include "store/postgres/events.hpp"
 #include "store/postgres/schema.hpp"
 
 #include <fmt/format.h>
@@ -261,9 +262,16 @@ core::Result<void> Writer::attempt(Ops& ops, Batch& batch, std::size_t& first_ch
     }
   }
   if (auto r = queues_.flush(*db_); !r) return r.error();
-  const auto& runnable = batch.notice().peek().runnable_queues;
-  if (!runnable.empty()) {
-    if (auto r = db_->run(kNotify, Params().text(channel_).text(text_array(runnable))); !r) {
+  // One NOTIFY statement: the queues made runnable, then the job events.
+  auto payloads = batch.notice().peek().runnable_queues;
+  if (!batch.notice().events().empty()) {
+    auto events = event_payloads(*db_, batch.notice().events());
+    if (!events) return events.error();
+    payloads.insert(payloads.end(), std::make_move_iterator(events->begin()),
+                    std::make_move_iterator(events->end()));
+  }
+  if (!payloads.empty()) {
+    if (auto r = db_->run(kNotify, Params().text(channel_).text(text_array(payloads))); !r) {
       return r.error();
     }
   }
