@@ -3,6 +3,7 @@ errand_gtest(engine_test
     ${PROJECT_SOURCE_DIR}/src/engine/engine_test.cpp
     ${PROJECT_SOURCE_DIR}/src/engine/schedules_test.cpp
     ${PROJECT_SOURCE_DIR}/src/engine/events_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/engine/nodes_test.cpp
   LIBS errand_engine errand_store_sqlite)
 
 errand_gtest(stats_test

@@ -4,6 +4,7 @@
 #include "api/router.hpp"
 #include "api/server.hpp"
 #include "cli/config_file.hpp"
+#include "cli/node_identity.hpp"
 #include "cli/open_store.hpp"
 #include "cli/store_choice.hpp"
 #include "core/duration.hpp"
@@ -86,6 +87,7 @@ struct ServerArgs {
   std::vector<std::string> allowed_hosts;
   std::size_t max_streams_per_token = 8;
   std::size_t max_streams_per_client = 256;
+  std::string advertise_url;  // the node's address in the registry; empty: from --listen
 };
 
 constexpr std::size_t kDefaultMaxConnections = 1000;
@@ -430,6 +432,19 @@ int run_server(const ServerArgs& args) {
     opened->undo();
     return 1;
   }
+  auto address = node_address(args.advertise_url, *endpoint);
+  if (!address) {
+    std::cerr << "errand: " << address.error().message << "\n";
+    store->close();
+    opened->undo();
+    return 2;
+  }
+  engine.nodes().announce(node_identity(*address, choice->kind, clock.now()), [&] {
+    return core::NodeFigures{
+        .waiting_claims = static_cast<std::int64_t>(engine.stats().waiting_claims),
+        .event_streams = static_cast<std::int64_t>(streams.open_streams()),
+        .workers_connected = static_cast<std::int64_t>(engine.history().workers_seen(clock.now()))};
+  });
   // Signals are caught before anyone can learn the address, so a SIGTERM
   // right after start-up still shuts down gracefully.
   asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -465,6 +480,9 @@ int run_server(const ServerArgs& args) {
   }
   io.run();
   for (auto& t : pool) t.join();
+  if (auto marked = engine.nodes().mark_stopped(); !marked) {
+    spdlog::warn("marking this node stopped in the store failed: {}", marked.error().message);
+  }
   store->close();
   spdlog::info("stopped");
   return 0;
@@ -555,6 +573,9 @@ void add_server_command(CLI::App& app) {
   cmd->add_option("--allowed-host", args->allowed_hosts,
                   "A host name this server is reached by, besides IP addresses and localhost; "
                   "without keys other Host names are refused (repeatable)");
+  cmd->add_option("--advertise-url", args->advertise_url,
+                  "The URL other nodes and clients reach this server at, shown in GET /v1/nodes "
+                  "(default: http:// and the --listen address)");
   cmd->add_option("--push-max-state", args->push_max_state,
                   "Largest continuation state of a push job, in bytes")
       ->capture_default_str()

@@ -16,10 +16,6 @@ sharing the fixture.
 URL and moves to the next one when a connection fails, as a client of a
 load balancer or of `errand --server A,B,C` does.
 
-Probes of features still coming, for the tests that wait for them:
-`node_registry()`. Each is a cheap check of the
-feature's presence, not of what the tests it gates hold it to.
-
 Standard library only, apart from psycopg (python3-psycopg).
 """
 
@@ -337,6 +333,3 @@ class FailoverClient:
 
 # ---- probes of features still coming --------------------------------------------
 
-def node_registry(node):
-    """Whether GET /v1/nodes exists (the node registry)."""
-    return node.request("GET", "/v1/nodes").status != 404

@@ -21,7 +21,7 @@ import unittest
 import urllib.parse
 
 import harness
-from cluster_harness import REPO, ErrandCluster, node_port, node_registry
+from cluster_harness import REPO, ErrandCluster, node_port
 from harness import ErrandTestCase, log, poll_until
 from push_endpoint import PushEndpoint
 from test_events import EventStream, seq_of, summary
@@ -274,8 +274,6 @@ class NodesTest(ErrandTestCase):
         self.assertTrue(ids <= {c.job_id for c in b.calls})
         one.start()
 
-    # What waits for features still coming: each test skips until its probe finds the feature.
-
     def test_a_dashboard_login_on_one_node_holds_on_every_node(self):
         one, two, three = self.one, self.two, self.three
         login = one.request("POST", "/v1/session", {"key": ADMIN}, key=None)
@@ -296,11 +294,12 @@ class NodesTest(ErrandTestCase):
         self.assertFalse(after["authenticated"])
 
     def test_every_node_lists_the_three_nodes(self):
-        if not node_registry(self.one):
-            self.skipTest("no node registry (GET /v1/nodes)")
+        def up(node):
+            return [n for n in node.request("GET", "/v1/nodes").body["nodes"] if n["state"] == "up"]
+
         for node in self.cluster.nodes:
-            poll_until(lambda: len(node.request("GET", "/v1/nodes").body.get("nodes", [])) == 3, 30, interval=0.2,
-                       message=f"three nodes listed by {node}")
+            poll_until(lambda: len(up(node)) == 3, 30, interval=0.2, message=f"three nodes up, listed by {node}")
+            self.assertEqual(sum(1 for n in up(node) if n["self"]), 1)
 
     def test_event_stream_on_one_node_follows_changes_made_through_the_others_and_resumes_on_another(self):
         one, two, three = self.one, self.two, self.three

@@ -116,6 +116,7 @@ class PushTest : public StoreTest {};
 class StatsSamplesTest : public StoreTest {};
 class SettingsTest : public StoreTest {};
 class SessionsTest : public StoreTest {};
+class NodesTest : public StoreTest {};
 
 std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& info);
 
@@ -138,5 +139,6 @@ std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& info);
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, StatsSamplesTest, factory);      \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, SettingsTest, factory);          \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, SessionsTest, factory)
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, NodesTest, factory)
 
 }  // namespace errand::store::conformance

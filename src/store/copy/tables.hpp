@@ -1,6 +1,8 @@
 // What `errand copy` moves: every table of the SQLite store (schema version
-// 11, store/sqlite/schema.cpp) and the PostgreSQL table it goes to (schema
-// version 3, store/postgres/schema.cpp), column for column. The two schemas
+// 11, store/sqlite/schema.cpp) but `nodes`, and the PostgreSQL table it goes
+// to (store/postgres/schema.cpp), column for column. The node registry is
+// not copied: it says which servers ran on the SQLite store, which the
+// PostgreSQL servers neither are nor need (each registers itself). The two schemas
 // have the same tables and columns apart from:
 //   - jobs.legacy_id (SQLite only): the 26-character id of a job made before
 //     SQLite schema version 7. PostgreSQL has no such column, so such a job

@@ -173,6 +173,9 @@ ERRAND_PG_VERB(session_put, SessionPutParams, Unit, kWrites)
 ERRAND_PG_VERB(session_get, SessionGetParams, DashboardSession, kReads)
 ERRAND_PG_VERB(session_delete, SessionDeleteParams, Unit, kWrites)
 ERRAND_PG_VERB(session_drop_expired, SessionDropExpiredParams, std::int64_t, kWrites)
+ERRAND_PG_VERB(node_heartbeat, NodeHeartbeatParams, Unit, kWrites)
+ERRAND_PG_VERB(node_stop, NodeStopParams, Unit, kWrites)
+ERRAND_PG_VERB0(node_list, std::vector<core::Node>, kReads)
 
 #undef ERRAND_PG_VERB
 #undef ERRAND_PG_VERB0

@@ -102,6 +102,9 @@ class PostgresStore final : public Store {
   void schedule_fire(ScheduleFireParams p, Callback<ScheduleFireOutcome> done) override;
   void stats_sample_put(StatsSamplePutParams p, Callback<Unit> done) override;
   void stats_sample_list(StatsSampleListParams p, Callback<std::vector<StatsSample>> done) override;
+  void node_heartbeat(NodeHeartbeatParams p, Callback<Unit> done) override;
+  void node_stop(NodeStopParams p, Callback<Unit> done) override;
+  void node_list(Callback<std::vector<core::Node>> done) override;
 
   // Stores `p.value` under `p.name` unless the name has a value already;
   // returns the stored value (the first server's, when several race).

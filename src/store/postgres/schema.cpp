@@ -164,10 +164,29 @@ constexpr const char* kJobEventSeq = R"sql(
 ALTER TABLE @s.jobs ADD COLUMN event_seq bigint NOT NULL DEFAULT 0;
 )sql";
 
+// Version 5: the node registry (store/postgres/nodes.cpp): one row per
+// server start, written by its heartbeats; rows a day old are deleted by the
+// heartbeats that follow.
+constexpr const char* kNodesMigration = R"sql(
+CREATE TABLE @s.nodes (
+  id                text   PRIMARY KEY,
+  name              text   NOT NULL,
+  address           text   NOT NULL,
+  version           text   NOT NULL,
+  store             text   NOT NULL,
+  started_at        bigint NOT NULL,
+  last_seen         bigint NOT NULL,
+  stopped_at        bigint,
+  waiting_claims    bigint NOT NULL DEFAULT 0,
+  event_streams     bigint NOT NULL DEFAULT 0,
+  workers_connected bigint NOT NULL DEFAULT 0
+);
+)sql";
+
 // kMigrations[i] takes the schema from version i to i + 1. Version 2: the
 // SQL enqueue functions (store/postgres/sql_api.hpp); version 3: sessions.
 const std::array<const char*, kSchemaVersion> kMigrations = {
-    kVersion1, kSqlEnqueueMigration, kSessionsMigration, kJobEventSeq};
+    kVersion1, kSqlEnqueueMigration, kSessionsMigration, kJobEventSeq, kNodesMigration};
 
 std::string with_schema(std::string sql, const std::string& schema) {
   for (auto at = sql.find("@s"); at != std::string::npos; at = sql.find("@s", at)) {

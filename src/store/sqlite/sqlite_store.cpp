@@ -305,4 +305,20 @@ void SqliteStore::session_drop_expired(SessionDropExpiredParams p, Callback<std:
       kWrites, [p](OpContext& c) { return ops::session_drop_expired(c, p); }, std::move(done));
 }
 
+void SqliteStore::node_heartbeat(NodeHeartbeatParams p, Callback<Unit> done) {
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::node_heartbeat(c, p); },
+      std::move(done));
+}
+
+void SqliteStore::node_stop(NodeStopParams p, Callback<Unit> done) {
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::node_stop(c, p); }, std::move(done));
+}
+
+void SqliteStore::node_list(Callback<std::vector<core::Node>> done) {
+  submit(
+      kReads, [](OpContext& c) { return ops::node_list(c); }, std::move(done));
+}
+
 }  // namespace errand::store

@@ -63,6 +63,10 @@ enum class Sql {
   session_delete,
   sessions_drop_expired,
   sessions_drop_oldest,
+  node_save,
+  node_stop,
+  nodes_forget,
+  node_all,
   count_,
 };
 
