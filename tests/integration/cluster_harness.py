@@ -329,7 +329,3 @@ class FailoverClient:
     def close(self):
         for conn in self.conns.values():
             conn.close()
-
-
-# ---- probes of features still coming --------------------------------------------
-
