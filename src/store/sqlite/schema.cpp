@@ -318,10 +318,9 @@ CREATE UNIQUE INDEX jobs_idempotency ON jobs(queue, idempotency_key)
     {12, {kNodesSchema}},
 };
 // The latest schema, as a new database gets it.
-constexpr const char* kNewDatabase[] = {kJobsSchema,      kSchema,        kJobLogsSchema,
-                                        kSchedulesSchema, kJobPushSchema, kStatsSamplesSchema,
-                                        kSettingsSchema,  kSessionsSchema,
-                                        kNodesSchema};
+constexpr const char* kNewDatabase[] = {kJobsSchema,      kSchema,         kJobLogsSchema,
+                                        kSchedulesSchema, kJobPushSchema,  kStatsSamplesSchema,
+                                        kSettingsSchema,  kSessionsSchema, kNodesSchema};
 
 static_assert(std::size(kMigrations) == kSchemaVersion - 1, "one migration per version step");
 
