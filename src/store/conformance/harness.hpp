@@ -138,7 +138,7 @@ std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& info);
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, PushTest, factory);              \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, StatsSamplesTest, factory);      \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, SettingsTest, factory);          \
-  ERRAND_STORE_CONFORMANCE_SUITE(prefix, SessionsTest, factory)
-ERRAND_STORE_CONFORMANCE_SUITE(prefix, NodesTest, factory)
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, SessionsTest, factory);          \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, NodesTest, factory)
 
 }  // namespace errand::store::conformance
