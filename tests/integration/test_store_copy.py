@@ -228,7 +228,7 @@ class StoreCopyTest(ErrandTestCase):
         done = self.copy(schema)
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertIn("the token secret came from the data directory's secret file", done.stdout)
-        self.assertIn("the SQLite database was migrated from schema version 9 to 11 first", done.stdout)
+        self.assertIn("the SQLite database was migrated from schema version 9 to 12 first", done.stdout)
         with PostgresServer(store_url(schema), keys=[ADMIN]) as new:
             r = new.request("GET", f"/v1/jobs/{answer['id']}?token={answer['token']}", key=None)
             self.assertEqual(r.status, 200, r.body)
