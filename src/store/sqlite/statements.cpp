@@ -157,11 +157,12 @@ std::vector<NamedSql> named_sql() {
       {Sql::sessions_drop_expired, "sessions_drop_expired",
        "DELETE FROM sessions WHERE digest IN (SELECT digest FROM sessions"
        " WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2) RETURNING digest"},
-      // The oldest ?2 of the sessions past the newest ?1.
+      // The oldest ?2 of the sessions past the newest ?1 (in the order of
+      // sessions_created, which holds the digest too: no sort).
       {Sql::sessions_drop_oldest, "sessions_drop_oldest",
-       "DELETE FROM sessions WHERE digest IN (SELECT digest FROM (SELECT digest, created_at"
-       " FROM sessions ORDER BY created_at DESC, digest DESC LIMIT -1 OFFSET ?1)"
-       " ORDER BY created_at, digest LIMIT ?2) RETURNING digest"},
+       "DELETE FROM sessions WHERE digest IN (SELECT digest FROM sessions"
+       " ORDER BY created_at, digest"
+       " LIMIT max(0, min(?2, (SELECT count(*) FROM sessions) - ?1))) RETURNING digest"},
       {Sql::node_save, "node_save",
        "INSERT INTO nodes(id, name, address, version, store, started_at, last_seen,"
        " waiting_claims, event_streams, workers_connected)"
