@@ -15,5 +15,6 @@ errand_gtest(core_test
     ${PROJECT_SOURCE_DIR}/src/core/cron_test.cpp
     ${PROJECT_SOURCE_DIR}/src/core/schedule_test.cpp
     ${PROJECT_SOURCE_DIR}/src/core/push_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/core/node_test.cpp
   LIBS errand_core
 )

@@ -3,14 +3,15 @@ errand_gtest(engine_test
     ${PROJECT_SOURCE_DIR}/src/engine/engine_test.cpp
     ${PROJECT_SOURCE_DIR}/src/engine/schedules_test.cpp
     ${PROJECT_SOURCE_DIR}/src/engine/events_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/engine/nodes_test.cpp
   LIBS errand_engine errand_store_sqlite)
 
 errand_gtest(stats_test
   SOURCES ${PROJECT_SOURCE_DIR}/src/engine/stats_test.cpp
   LIBS errand_engine)
 
-# The API's pure parts: dashboard sessions and cookies.
+# The API's parts below HTTP: dashboard sessions (on a real SQLite store) and cookies.
 errand_gtest(api_test
   SOURCES ${PROJECT_SOURCE_DIR}/src/api/session_test.cpp
           ${PROJECT_SOURCE_DIR}/src/api/limits_test.cpp
-  LIBS errand_api)
+  LIBS errand_api errand_store_sqlite)

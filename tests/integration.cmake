@@ -52,7 +52,8 @@ set_tests_properties(integration.sql_enqueue PROPERTIES
 # manual step (an option defaulting to ON would stay OFF in a build
 # directory configured before).
 set(errand_pg_integration_suites
-    lifecycle errors leases claims delay durability schedules push events failover)
+    lifecycle errors leases claims delay durability schedules push events failover dashboard_api
+    nodes)
 set(errand_pg_environment
     "ERRAND_BIN=$<TARGET_FILE:errand>;PYTHONDONTWRITEBYTECODE=1;ERRAND_TEST_STORE=postgres;ERRAND_TEST_POSTGRES_URL_FILE=${ERRAND_PG_URL_FILE}")
 foreach(suite IN LISTS errand_pg_integration_suites)
@@ -65,6 +66,16 @@ foreach(suite IN LISTS errand_pg_integration_suites)
                        TIMEOUT 600
                        LABELS "integration;postgres")
 endforeach()
+# The node registry with several servers on one schema (GET /v1/nodes, gone
+# after kill -9, the stats summed over nodes, /healthz on a failed heartbeat).
+add_test(NAME integration.postgres_registry
+         COMMAND ${ERRAND_PG_PYTHON} -m unittest -v test_postgres_registry
+         WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+set_tests_properties(integration.postgres_registry PROPERTIES
+                     FIXTURES_REQUIRED postgres
+                     ENVIRONMENT "${errand_pg_environment}"
+                     TIMEOUT 400
+                     LABELS "integration;postgres")
 add_test(NAME integration.postgres_failures
          COMMAND ${ERRAND_PG_PYTHON} -m unittest -v test_postgres_failures
          WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
@@ -73,3 +84,28 @@ set_tests_properties(integration.postgres_failures PROPERTIES
                      ENVIRONMENT "${errand_pg_environment}"
                      TIMEOUT 400
                      LABELS "integration;postgres")
+
+# Dashboard sessions shared by two servers on one schema (login on one, use
+# and log out on the other).
+add_test(NAME integration.postgres_sessions
+         COMMAND ${ERRAND_PG_PYTHON} -m unittest -v test_postgres_sessions
+         WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+set_tests_properties(integration.postgres_sessions PROPERTIES
+                     FIXTURES_REQUIRED postgres
+                     ENVIRONMENT "${errand_pg_environment}"
+                     TIMEOUT 300
+                     LABELS "integration;postgres")
+# Several nodes on one PostgreSQL schema (tests/integration/cluster_harness.py):
+# one service across nodes, exact limits, what a node's death costs, and the
+# chaos run (kill -9 of nodes and a crash-restart of a PostgreSQL of its own).
+foreach(suite IN ITEMS nodes limits node_loss chaos)
+  add_test(NAME integration.postgres_${suite}
+           COMMAND ${ERRAND_PG_PYTHON} -m unittest -v test_postgres_${suite}
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties(integration.postgres_${suite} PROPERTIES
+                       FIXTURES_REQUIRED postgres
+                       ENVIRONMENT "${errand_pg_environment}"
+                       TIMEOUT 300
+                       LABELS "integration;postgres")
+endforeach()
+set_tests_properties(integration.postgres_chaos PROPERTIES TIMEOUT 600)

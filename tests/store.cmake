@@ -15,7 +15,9 @@ add_library(errand_store_conformance OBJECT
     ${PROJECT_SOURCE_DIR}/src/store/conformance/schedules_test.cpp
     ${PROJECT_SOURCE_DIR}/src/store/conformance/push_test.cpp
     ${PROJECT_SOURCE_DIR}/src/store/conformance/stats_samples_test.cpp
-    ${PROJECT_SOURCE_DIR}/src/store/conformance/settings_test.cpp)
+    ${PROJECT_SOURCE_DIR}/src/store/conformance/settings_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/store/conformance/sessions_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/store/conformance/nodes_test.cpp)
 target_link_libraries(errand_store_conformance PUBLIC errand_store GTest::gtest GTest::gmock PRIVATE errand_warnings)
 
 errand_gtest(store_conformance_test

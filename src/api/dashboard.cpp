@@ -85,7 +85,7 @@ awaitable<Response> dashboard_file(Context& ctx) {
   co_return co_await page(ctx, ctx.params[0]);
 }
 
-std::string_view session_id_of(const Request& request) {
+std::string_view cookie_session_id(const Request& request) {
   return cookie_value(request.cookie, kSessionCookie);
 }
 
@@ -109,9 +109,11 @@ awaitable<Response> get_session(Context& ctx) {
     if (auto ok = check_page_access(ctx); !ok) co_return error_response(ok.error());
     co_return json_response(200, json::serialize(session_json(s, std::nullopt, true)));
   }
-  const auto session = s.sessions.find(session_id_of(ctx.request), s.engine.clock().now(),
-                                       ctx.request.remote_address);
-  co_return json_response(200, json::serialize(session_json(s, session, session.has_value())));
+  std::string id(cookie_session_id(ctx.request));
+  auto session =
+      co_await s.sessions.find(std::move(id), s.engine.clock().now(), ctx.request.remote_address);
+  if (!session) co_return error_response(session.error());
+  co_return json_response(200, json::serialize(session_json(s, *session, session->has_value())));
 }
 
 core::Result<bool> check_login(const Context& ctx) {
@@ -169,22 +171,27 @@ awaitable<Response> create_session(Context& ctx) {
     }
     co_return error_response(ok.error());
   }
-  const auto session = s.sessions.create(now, client);
-  auto r = json_response(200, json::serialize(session_json(s, session, true)));
-  r.headers.emplace_back("Set-Cookie", session_cookie(session, s.sessions.ttl()));
+  auto session = co_await s.sessions.create(now, client);
+  if (!session) co_return error_response(session.error());
+  auto r = json_response(200, json::serialize(session_json(s, *session, true)));
+  r.headers.emplace_back("Set-Cookie", session_cookie(*session, s.sessions.ttl()));
   co_return r;
 }
 
 // DELETE /v1/session: logs out (needs the session's CSRF token).
 awaitable<Response> delete_session(Context& ctx) {
   auto& s = ctx.services;
-  const auto id = session_id_of(ctx.request);
-  const auto session = s.sessions.find(id, s.engine.clock().now(), ctx.request.remote_address);
-  if (session && !same_secret(ctx.request.csrf_token, session->csrf_token)) {
+  const std::string id(cookie_session_id(ctx.request));
+  auto session = co_await s.sessions.find(id, s.engine.clock().now(), ctx.request.remote_address);
+  if (!session) co_return error_response(session.error());
+  if (*session && !same_secret(ctx.request.csrf_token, (*session)->csrf_token)) {
     co_return error_response(core::make_error(
         core::errc::forbidden, "logging out needs the session's X-CSRF-Token", "X-CSRF-Token"));
   }
-  if (session) s.sessions.remove(id);
+  if (*session) {
+    auto removed = co_await s.sessions.remove(id);
+    if (!removed) co_return error_response(removed.error());
+  }
   auto r = json_response(200, json::serialize(session_json(s, std::nullopt, false)));
   r.headers.emplace_back("Set-Cookie", cleared_session_cookie());
   co_return r;
@@ -196,26 +203,29 @@ bool is_safe_method(std::string_view method) {
 
 }  // namespace
 
-std::optional<core::Result<Grant>> session_grant(const Request& request, const Services& services,
-                                                 core::TimePoint now) {
-  if (!request.authorization.empty() || !services.auth.has_keys()) return std::nullopt;
-  if (request.query.contains("token")) return std::nullopt;  // a job token speaks for itself
-  const auto id = session_id_of(request);
-  if (id.empty()) return std::nullopt;
-  const auto session = services.sessions.find(id, now, request.remote_address);
-  if (!session) {
-    return core::Result<Grant>(core::make_error(
+std::string_view session_id_of(const Request& request, const Services& services) {
+  if (!request.authorization.empty() || !services.auth.has_keys()) return {};
+  if (request.query.contains("token")) return {};  // a job token speaks for itself
+  return cookie_session_id(request);
+}
+
+awaitable<core::Result<Grant>> session_grant(const Request& request, const Services& services,
+                                             std::string id, core::TimePoint now) {
+  auto session = co_await services.sessions.find(std::move(id), now, request.remote_address);
+  if (!session) co_return session.error();
+  if (!*session) {
+    co_return core::make_error(
         core::errc::unauthorized,
         "the dashboard session has expired or was made from another address: log in again",
-        "session"));
+        "session");
   }
-  if (!is_safe_method(request.method) && !same_secret(request.csrf_token, session->csrf_token)) {
-    return core::Result<Grant>(core::make_error(
+  if (!is_safe_method(request.method) && !same_secret(request.csrf_token, (*session)->csrf_token)) {
+    co_return core::make_error(
         core::errc::forbidden,
         "a change made from the dashboard must carry its session's X-CSRF-Token header",
-        "X-CSRF-Token"));
+        "X-CSRF-Token");
   }
-  return core::Result<Grant>(Grant::full);
+  co_return Grant::full;
 }
 
 core::Result<void> check_origin(const Request& request, const Services& services) {

@@ -1,4 +1,4 @@
-// /v1/queues (list, read one, configure, pause, resume) and /healthz.
+// /v1/queues (list, read one, configure, pause, resume).
 #include "api/errors.hpp"
 #include "api/request.hpp"
 #include "api/router.hpp"
@@ -256,16 +256,6 @@ awaitable<Response> resume(Context& c) {
   co_return co_await set_paused(c, false);
 }
 
-awaitable<Response> health(Context& c) {
-  if (!c.services.engine.store_writable()) {
-    co_return error_response(core::make_error(
-        core::errc::unavailable,
-        "the store cannot take writes now (a failed write, or the database is unreachable); "
-        "see the log"));
-  }
-  co_return json_response(200, R"({"status":"ok"})");
-}
-
 }  // namespace
 
 std::vector<Route> queue_routes() {
@@ -277,7 +267,6 @@ std::vector<Route> queue_routes() {
       {"POST", "/v1/queues/:queue/resume", Access::admin, resume},
       {"GET", "/v1/queues/:queue/push-secret", Access::admin, get_push_secret},
       {"POST", "/v1/queues/:queue/push-secret/rotate", Access::admin, rotate_push_secret},
-      {"GET", "/healthz", Access::open, health},
   };
 }
 

@@ -36,8 +36,8 @@ bool match(std::string_view pattern, std::string_view path, std::vector<std::str
 
 Router::Router(std::vector<Route> routes) : routes_(std::move(routes)) {}
 
-boost::asio::awaitable<Response> Router::dispatch(const Request& request,
-                                                  Services& services) const {
+boost::asio::awaitable<Response> Router::dispatch(const Request& request, Services& services,
+                                                  std::optional<Grant> admitted) const {
   // Not a conditional expression: GCC 12 mis-destroys a co_await inside one.
   Response response;
   if (request.method == "OPTIONS") {
@@ -45,7 +45,7 @@ boost::asio::awaitable<Response> Router::dispatch(const Request& request,
     response = named ? preflight(services.cors, request, methods_for(request.path))
                      : error_response(named.error());
   } else {
-    response = co_await route(request, services);
+    response = co_await route(request, services, admitted);
   }
   add_cors_headers(services.cors, request, response);
   co_return response;
@@ -91,39 +91,56 @@ core::Result<Router::Match> Router::find(const Request& request) const {
   return core::make_error(core::errc::not_found, fmt::format("no such endpoint: {}", request.path));
 }
 
-core::Result<Grant> Router::check(const Request& request, const Match& m,
-                                  const Services& services) const {
-  if (auto named = check_host(request, services); !named) return named.error();
+boost::asio::awaitable<core::Result<Grant>> Router::check(const Request& request, const Match& m,
+                                                          const Services& services) const {
+  if (auto named = check_host(request, services); !named) co_return named.error();
   const std::string_view job_id = m.captures.empty() ? std::string_view{} : m.captures[0];
   const auto now = services.engine.clock().now();
   const auto access = m.route->access;
-  auto grant = access == Access::open ? std::nullopt : session_grant(request, services, now);
-  if (!grant) grant = services.auth.check(request, access, job_id, now);
-  if (!*grant) return grant->error();
-  if (auto same_site = check_origin(request, services); !same_site) return same_site.error();
-  return **grant;
+  // Only a request that carries a session cookie waits for the store.
+  std::string session_id(access == Access::open ? std::string_view{}
+                                                : session_id_of(request, services));
+  core::Result<Grant> grant = Grant::full;
+  if (!session_id.empty()) {
+    grant = co_await session_grant(request, services, std::move(session_id), now);
+  } else {
+    grant = services.auth.check(request, access, job_id, now);
+  }
+  if (!grant) co_return grant.error();
+  if (auto same_site = check_origin(request, services); !same_site) co_return same_site.error();
+  co_return *grant;
 }
 
-Admission Router::admit(const Request& head, Services& services) const {
+boost::asio::awaitable<Admission> Router::admit(const Request& head, Services& services) const {
   Admission out;
   if (head.method == "OPTIONS") {
     if (auto named = check_host(head, services); !named)
       out.refusal = error_response(named.error());
   } else if (auto m = find(head); !m) {
     out.refusal = error_response(m.error());
-  } else if (auto grant = check(head, *m, services); !grant) {
-    out.refusal = error_response(grant.error());
   } else {
-    out.max_body = m->route->max_body;
+    auto grant = co_await check(head, *m, services);
+    if (grant) {
+      out.max_body = m->route->max_body;
+      out.grant = *grant;
+    } else {
+      out.refusal = error_response(grant.error());
+    }
   }
   if (out.refusal) add_cors_headers(services.cors, head, *out.refusal);
-  return out;
+  co_return out;
 }
 
-boost::asio::awaitable<Response> Router::route(const Request& request, Services& services) const {
+boost::asio::awaitable<Response> Router::route(const Request& request, Services& services,
+                                               std::optional<Grant> admitted) const {
   auto m = find(request);
   if (!m) co_return error_response(m.error());
-  auto grant = check(request, *m, services);
+  core::Result<Grant> grant = Grant::full;
+  if (admitted) {
+    grant = *admitted;
+  } else {
+    grant = co_await check(request, *m, services);
+  }
   if (!grant) co_return error_response(grant.error());
   Context context{request, std::move(m->captures), services, *grant};
   try {
@@ -154,8 +171,9 @@ core::JobView job_view(Grant grant) {
 
 std::vector<Route> all_routes() {
   std::vector<Route> routes;
-  for (auto part : {job_routes(), worker_routes(), queue_routes(), schedule_routes(),
-                    event_routes(), asset_routes(), dashboard_routes(), stats_routes()}) {
+  for (auto part :
+       {job_routes(), worker_routes(), queue_routes(), schedule_routes(), event_routes(),
+        asset_routes(), dashboard_routes(), stats_routes(), node_routes()}) {
     routes.insert(routes.end(), part.begin(), part.end());
   }
   return routes;

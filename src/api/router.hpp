@@ -65,18 +65,23 @@ struct Route {
 struct Admission {
   std::optional<Response> refusal;
   std::size_t max_body = 0;  // 0: the server's
+  // What the request may do, when let in: dispatch() takes it instead of
+  // checking the head (and reading its session) again.
+  std::optional<Grant> grant;
 };
 
 class Router {
  public:
   explicit Router(std::vector<Route> routes);
   // Routes the request (OPTIONS: the preflight answer) and adds the CORS
-  // headers services.cors calls for.
-  boost::asio::awaitable<Response> dispatch(const Request& request, Services& services) const;
+  // headers services.cors calls for. `admitted`: the grant admit() gave the
+  // request's head; without it the head is checked here.
+  boost::asio::awaitable<Response> dispatch(const Request& request, Services& services,
+                                            std::optional<Grant> admitted = std::nullopt) const;
   // Checks a request's head (Host, route, credentials, Origin) before its
-  // body is read, so that a refused request costs no body's memory.
-  // dispatch() checks all of it again.
-  Admission admit(const Request& head, Services& services) const;
+  // body is read, so that a refused request costs no body's memory. A
+  // session cookie is looked up in the store here.
+  boost::asio::awaitable<Admission> admit(const Request& head, Services& services) const;
 
  private:
   struct Match {
@@ -85,9 +90,10 @@ class Router {
   };
   // The route of a request and what it may do, or the error to answer.
   core::Result<Match> find(const Request& request) const;
-  core::Result<Grant> check(const Request& request, const Match& match,
-                            const Services& services) const;
-  boost::asio::awaitable<Response> route(const Request& request, Services& services) const;
+  boost::asio::awaitable<core::Result<Grant>> check(const Request& request, const Match& match,
+                                                    const Services& services) const;
+  boost::asio::awaitable<Response> route(const Request& request, Services& services,
+                                         std::optional<Grant> admitted) const;
   // The methods the routes of `path` take (empty: no such path).
   std::vector<std::string_view> methods_for(std::string_view path) const;
 
@@ -103,13 +109,19 @@ std::vector<Route> event_routes();      // api/sse.cpp
 std::vector<Route> asset_routes();      // api/assets.cpp
 std::vector<Route> dashboard_routes();  // api/dashboard.cpp: the pages and /v1/session
 std::vector<Route> stats_routes();      // api/stats.cpp
+std::vector<Route> node_routes();       // api/nodes.cpp: /v1/nodes and /healthz
 
-// The grant of a request that comes with the dashboard's session cookie and
-// no key of its own: admin, when the session is current and (for a
-// state-changing request) the X-CSRF-Token header matches it. nullopt: the
-// request has no session cookie (or the server no keys); the key checks apply.
-std::optional<core::Result<Grant>> session_grant(const Request& request, const Services& services,
-                                                 core::TimePoint now);
+// The session id a request stands on: its dashboard session cookie, when it
+// comes with no key of its own (nor a job token) to a server with keys.
+// Empty: none; the key checks apply, and the store is not asked.
+std::string_view session_id_of(const Request& request, const Services& services);
+// The grant of a request whose session id (session_id_of, not empty) is
+// `id`: admin, when the session is current and (for a state-changing
+// request) the X-CSRF-Token header matches it. Reads the store. Errors:
+// unauthorized (field session), forbidden (field X-CSRF-Token), the store's.
+boost::asio::awaitable<core::Result<Grant>> session_grant(const Request& request,
+                                                          const Services& services, std::string id,
+                                                          core::TimePoint now);
 // Without keys a browser on another site could still make a loopback
 // server change things (a cross-site form POST needs no CORS). So a
 // state-changing request that names an Origin must come from the server's

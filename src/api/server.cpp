@@ -417,7 +417,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       // (Named answers: GCC 12 mishandles temporaries in a co_await expression.)
       Admission admission;
       if (request) {
-        admission = router.admit(*request, services);
+        admission = co_await router.admit(*request, services);
       } else {
         admission.refusal = error_response(request.error());
       }
@@ -449,7 +449,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       request->body = std::move(req.body());
       // A long-poll may legitimately outlast the idle time-out.
       stream.expires_never();
-      Response response = co_await router.dispatch(*request, services);
+      Response response = co_await router.dispatch(*request, services, admission.grant);
       if (response.stream) co_return co_await write_stream(stream, connection, response, req);
       const bool keep_alive = req.keep_alive() && !stopping;
       auto res = to_beast(std::move(response), req.version(), keep_alive);

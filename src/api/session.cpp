@@ -1,77 +1,102 @@
 #include "api/session.hpp"
 
 #include "core/id.hpp"
+#include "engine/await_store.hpp"
 
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <chrono>
+#include <future>
 
 namespace errand::api {
+using boost::asio::awaitable;
 
-Sessions::Sessions(SessionOptions options) : options_(options), mac_(core::random_hex(32)) {}
+namespace {
+
+// Each login sweeps at most this many sessions: a login adds one, so the
+// table never grows past the cap by more than the logins racing on other
+// servers, and no login waits on a long delete.
+constexpr std::size_t kSweepLimit = 1'000;
+
+}  // namespace
+
+Sessions::Sessions(store::Store& store, std::string_view key, SessionOptions options)
+    : store_(store), options_(options), mac_(key) {}
 
 std::string Sessions::digest(std::string_view id) const {
-  const auto d = mac_.sign(id);
-  return std::string(reinterpret_cast<const char*>(d.data()), d.size());
+  return mac_.sign_hex(id);
 }
 
-void Sessions::drop_expired(core::TimePoint now) {
-  while (!by_expiry_.empty() && by_expiry_.begin()->first <= now) {
-    by_digest_.erase(by_expiry_.begin()->second);
-    by_expiry_.erase(by_expiry_.begin());
-  }
-}
-
-Session Sessions::create(core::TimePoint now, std::string_view client) {
+awaitable<core::Result<Session>> Sessions::create(core::TimePoint now, std::string client) {
   Session session{.id = core::random_hex(32),
                   .csrf_token = core::random_hex(24),
                   .expires_at = now + options_.ttl,
-                  .client = std::string(client)};
-  auto key = digest(session.id);
-  std::lock_guard lock(mutex_);
-  drop_expired(now);
-  // Full: the session closest to expiring (the oldest login) makes room.
-  while (by_digest_.size() >= options_.max_sessions && !by_expiry_.empty()) {
-    by_digest_.erase(by_expiry_.begin()->second);
-    by_expiry_.erase(by_expiry_.begin());
+                  .client = std::move(client)};
+  // Room first, so the cap never drops the session being made.
+  store::SessionDropExpiredParams sweep{
+      .now = now,
+      .keep = options_.max_sessions > 0 ? options_.max_sessions - 1 : 0,
+      .limit = kSweepLimit};
+  auto swept = co_await engine::await_store<std::int64_t>(
+      [&](auto done) { store_.session_drop_expired(sweep, std::move(done)); });
+  if (!swept) co_return swept.error();
+  store::SessionPutParams put{.session = {.digest = digest(session.id),
+                                          .csrf_token = session.csrf_token,
+                                          .client = session.client,
+                                          .expires_at = session.expires_at,
+                                          .created_at = now}};
+  auto stored = co_await engine::await_store<store::Unit>(
+      [&](auto done) { store_.session_put(std::move(put), std::move(done)); });
+  if (!stored) co_return stored.error();
+  co_return session;
+}
+
+awaitable<core::Result<std::optional<Session>>> Sessions::find(std::string id, core::TimePoint now,
+                                                               std::string client) const {
+  if (!is_session_id(id)) co_return std::optional<Session>();
+  store::SessionGetParams get{.digest = digest(id), .now = now};
+  auto found = co_await engine::await_store<store::DashboardSession>(
+      [&](auto done) { store_.session_get(std::move(get), std::move(done)); });
+  if (!found) {
+    if (found.error().code == core::errc::not_found) co_return std::optional<Session>();
+    co_return found.error();
   }
-  by_digest_.emplace(key, Entry{session.csrf_token, session.expires_at, session.client});
-  by_expiry_.emplace(session.expires_at, std::move(key));
-  return session;
+  if (found->client != client) co_return std::optional<Session>();
+  co_return std::optional<Session>(Session{.csrf_token = std::move(found->csrf_token),
+                                           .expires_at = found->expires_at,
+                                           .client = std::move(found->client)});
 }
 
-std::optional<Session> Sessions::find(std::string_view id, core::TimePoint now,
-                                      std::string_view client) const {
-  if (id.empty()) return std::nullopt;
-  const auto key = digest(id);
-  std::lock_guard lock(mutex_);
-  const auto it = by_digest_.find(key);
-  if (it == by_digest_.end() || it->second.expires_at <= now) return std::nullopt;
-  if (it->second.client != client) return std::nullopt;
-  return Session{.csrf_token = it->second.csrf_token,
-                 .expires_at = it->second.expires_at,
-                 .client = it->second.client};
+awaitable<core::Result<void>> Sessions::remove(std::string id) {
+  if (!is_session_id(id)) co_return core::Result<void>();
+  store::SessionDeleteParams gone{.digest = digest(id)};
+  auto removed = co_await engine::await_store<store::Unit>(
+      [&](auto done) { store_.session_delete(std::move(gone), std::move(done)); });
+  if (!removed && removed.error().code != core::errc::not_found) co_return removed.error();
+  co_return core::Result<void>();
 }
 
-void Sessions::remove(std::string_view id) {
-  const auto key = digest(id);
-  std::lock_guard lock(mutex_);
-  const auto it = by_digest_.find(key);
-  if (it == by_digest_.end()) return;
-  auto [first, last] = by_expiry_.equal_range(it->second.expires_at);
-  for (; first != last; ++first) {
-    if (first->second == key) {
-      by_expiry_.erase(first);
-      break;
-    }
+bool is_session_id(std::string_view id) {
+  return id.size() == 64 && std::all_of(id.begin(), id.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+core::Result<std::string> load_or_create_session_key(store::Store& store) {
+  std::promise<core::Result<std::string>> promise;
+  auto future = promise.get_future();
+  store.setting_get_or_put(
+      {.name = "session_key", .value = core::random_hex(32)},
+      [&promise](core::Result<std::string> r) { promise.set_value(std::move(r)); });
+  auto key = future.get();
+  if (!key) return key.error();
+  if (key->size() < 32) {
+    return core::make_error(core::errc::internal,
+                            "the store's session key is shorter than 32 bytes");
   }
-  by_digest_.erase(it);
-}
-
-std::size_t Sessions::size() const {
-  std::lock_guard lock(mutex_);
-  return by_digest_.size();
+  return key;
 }
 
 std::string_view cookie_value(std::string_view header, std::string_view name) {

@@ -4,25 +4,36 @@
 // A session is a random 256-bit id kept by the browser in an HttpOnly,
 // SameSite=Strict cookie, plus a random CSRF token the page holds in memory
 // and sends as `X-CSRF-Token` with every state-changing request. Sessions
-// live in this server's memory for `ttl` from login (a restart logs everyone
-// out); the table holds at most `max_sessions`, dropping the oldest first.
-// Ids are kept only as HMAC digests under a per-process key, so a lookup
-// leaks no timing about stored ids. A session is bound to the client
-// address that logged in: its cookie presented from another address is no
-// session (cookies are shared by every port of a host name, so another
-// service on the dashboard's host name receives it). Thread-safe.
+// live in the store (store::Store's session_* verbs) for `ttl` from login,
+// so every server on the store shares them: a login on one server is valid
+// on all of them and outlives a restart, and a logout on one ends the
+// session on all of them at once — nothing is cached, every lookup reads the
+// store (a request without a session cookie, or with one that cannot be an
+// id, reads nothing). The store holds at most `max_sessions`: a login drops
+// the expired ones and, past the cap, the oldest.
+//
+// Ids are kept only as HMAC digests, under a key every server on the store
+// shares (load_or_create_session_key), so the store never holds a usable
+// cookie value. A session is bound to the client address that logged in:
+// its cookie presented from another address is no session (cookies are
+// shared by every port of a host name, so another service on the
+// dashboard's host name receives it).
+//
+// Thread-safe: the methods are coroutines that may run on any executor;
+// each resumes on its caller's.
 #pragma once
 
+#include "core/error.hpp"
 #include "core/hmac.hpp"
 #include "core/time.hpp"
+#include "store/store.hpp"
+
+#include <boost/asio/awaitable.hpp>
 
 #include <cstddef>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 namespace errand::api {
 
@@ -42,34 +53,42 @@ struct Session {
 
 class Sessions {
  public:
-  explicit Sessions(SessionOptions options = {});
+  // `key`: the digest key every server on `store` shares
+  // (load_or_create_session_key). `store` outlives this.
+  Sessions(store::Store& store, std::string_view key, SessionOptions options = {});
 
-  // A new session of `client` (its address) from `now`.
-  Session create(core::TimePoint now, std::string_view client = {});
+  // A new session of `client` (its address) from `now`, stored before this
+  // returns (durable). Errors: the store's (unavailable, internal).
+  boost::asio::awaitable<core::Result<Session>> create(core::TimePoint now, std::string client);
   // The session with this id, unless unknown, expired at `now`, or made by
-  // another client address than `client` (its `id` is left empty).
-  std::optional<Session> find(std::string_view id, core::TimePoint now,
-                              std::string_view client = {}) const;
-  void remove(std::string_view id);
-  std::size_t size() const;
+  // another client address than `client` (nullopt; its `id` is left empty).
+  // Errors: the store's (unavailable, internal), never for an unknown id.
+  boost::asio::awaitable<core::Result<std::optional<Session>>> find(std::string id,
+                                                                    core::TimePoint now,
+                                                                    std::string client) const;
+  // Ends the session with this id on every server (nothing when there is
+  // none). Errors: the store's (unavailable, internal).
+  boost::asio::awaitable<core::Result<void>> remove(std::string id);
 
   core::Millis ttl() const { return options_.ttl; }
+  // The digest the store keeps for `id` (hex).
+  std::string digest(std::string_view id) const;
 
  private:
-  struct Entry {
-    std::string csrf_token;
-    core::TimePoint expires_at;
-    std::string client;
-  };
-  std::string digest(std::string_view id) const;
-  void drop_expired(core::TimePoint now);
-
+  store::Store& store_;
   const SessionOptions options_;
   const core::HmacSha256 mac_;
-  mutable std::mutex mutex_;
-  std::unordered_map<std::string, Entry> by_digest_;
-  std::multimap<core::TimePoint, std::string> by_expiry_;
 };
+
+// Whether `id` has the shape of a session id (64 lowercase hex digits):
+// anything else is no session, without asking the store.
+bool is_session_id(std::string_view id);
+
+// The digest key every server on `store` shares: the store's "session_key"
+// setting, made (32 random bytes, hex) by the first server to start.
+// Blocking: for start-up. Errors: the store's; internal when the stored key
+// is shorter than 32 bytes.
+core::Result<std::string> load_or_create_session_key(store::Store& store);
 
 // The value of cookie `name` in a Cookie header ("" when absent).
 std::string_view cookie_value(std::string_view cookie_header, std::string_view name);

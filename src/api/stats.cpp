@@ -1,5 +1,7 @@
 // GET /v1/stats: what the dashboard's overview shows — throughput over time,
-// jobs by state, queue depths and waiting ages, start latency, workers.
+// jobs by state, queue depths and waiting ages, start latency, workers,
+// event streams and nodes. Workers and event streams are summed over the
+// nodes that are up (engine/nodes.hpp), each with this node's own beside.
 #include "api/errors.hpp"
 #include "api/router.hpp"
 #include "core/duration.hpp"
@@ -50,6 +52,14 @@ json::object series_json(const engine::ThroughputSeries& s) {
   return {{"t", std::move(at)}, {"processed", std::move(processed)}, {"failed", std::move(failed)}};
 }
 
+json::object workers_json(const core::ClusterFigures& c) {
+  return {
+      {"connected", c.total.workers_connected},
+      {"waiting", c.total.waiting_claims},
+      {"this_node",
+       {{"connected", c.this_node.workers_connected}, {"waiting", c.this_node.waiting_claims}}}};
+}
+
 awaitable<Response> get_stats(Context& c) {
   const auto window = parse_window(c.request);
   if (!window) co_return error_response(window.error());
@@ -58,6 +68,8 @@ awaitable<Response> get_stats(Context& c) {
   if (!queues) co_return error_response(queues.error());
   auto oldest = co_await engine.oldest_ready();
   if (!oldest) co_return error_response(oldest.error());
+  auto cluster = co_await engine.nodes().cluster();
+  if (!cluster) co_return error_response(cluster.error());
   const auto now = engine.clock().now();
   const auto& history = engine.history();
   const auto rates = history.queue_rates(now, *window);
@@ -98,8 +110,10 @@ awaitable<Response> get_stats(Context& c) {
        {{"p50_ms", optional_ms(latency.p50_ms)},
         {"p95_ms", optional_ms(latency.p95_ms)},
         {"samples", latency.samples}}},
-      {"workers",
-       {{"connected", history.workers_seen(now)}, {"waiting", engine.stats().waiting_claims}}},
+      {"workers", workers_json(*cluster)},
+      {"event_streams",
+       {{"open", cluster->total.event_streams}, {"this_node", cluster->this_node.event_streams}}},
+      {"nodes", {{"up", cluster->up}, {"gone", cluster->gone}, {"stopped", cluster->stopped}}},
       {"unreadable_jobs", engine.stats().unreadable_jobs}};
   co_return json_response(200, json::serialize(out));
 }

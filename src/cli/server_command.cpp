@@ -4,6 +4,7 @@
 #include "api/router.hpp"
 #include "api/server.hpp"
 #include "cli/config_file.hpp"
+#include "cli/node_identity.hpp"
 #include "cli/open_store.hpp"
 #include "cli/store_choice.hpp"
 #include "core/duration.hpp"
@@ -86,6 +87,7 @@ struct ServerArgs {
   std::vector<std::string> allowed_hosts;
   std::size_t max_streams_per_token = 8;
   std::size_t max_streams_per_client = 256;
+  std::string advertise_url;  // the node's address in the registry; empty: from --listen
 };
 
 constexpr std::size_t kDefaultMaxConnections = 1000;
@@ -362,8 +364,9 @@ int run_server(const ServerArgs& args) {
   }
   auto& store = opened->store;
   auto secret = api::load_or_create_secret(*store, opened->legacy_secret);
-  if (!secret) {
-    std::cerr << "errand: " << secret.error().message << "\n";
+  auto session_key = secret ? api::load_or_create_session_key(*store) : secret;
+  if (!session_key) {
+    std::cerr << "errand: " << session_key.error().message << "\n";
     store->close();
     opened->undo();
     return 1;
@@ -372,12 +375,18 @@ int run_server(const ServerArgs& args) {
   const unsigned threads = args.threads ? args.threads : 1;
   asio::io_context io(static_cast<int>(threads));
   engine::DatabaseClock clock(**own_clock, *store);
+  // On PostgreSQL other servers may share the store: what they change (a
+  // deadline, a schedule, a queue's push endpoint) is read again every
+  // second or two.
   const bool shared = choice->kind == StoreChoice::Kind::postgres;
-  engine::Engine engine(io.get_executor(), *store, clock,
-                        {.retention = *retention,
-                         .prune_interval = core::Millis{10 * 60'000},
-                         .max_timer_wait = shared ? core::Millis{1'000} : core::Millis{60'000},
-                         .max_queues = max_queues});
+  engine::Engine engine(
+      io.get_executor(), *store, clock,
+      {.retention = *retention,
+       .prune_interval = core::Millis{10 * 60'000},
+       .max_timer_wait = shared ? core::Millis{1'000} : core::Millis{60'000},
+       .max_queues = max_queues,
+       .schedule_recheck = shared ? core::Millis{1'000} : engine::kDefaultScheduleRecheck});
+  if (shared) push->queue_refresh = core::Millis{2'000};
   // Before the config file's queues: their push URLs get the dispatcher's check.
   std::unique_ptr<engine::push::Dispatcher> dispatcher;
   try {
@@ -402,7 +411,7 @@ int run_server(const ServerArgs& args) {
     spdlog::warn("--push-insecure-tls: push calls do not verify TLS certificates");
   }
   api::Auth auth(keys, *secret, args.insecure, args.dashboard_password);
-  api::Sessions sessions({.ttl = *session_ttl});
+  api::Sessions sessions(*store, *session_key, {.ttl = *session_ttl});
   api::StreamLimits streams(
       {.per_token = args.max_streams_per_token, .per_client = args.max_streams_per_client});
   api::LoginThrottle logins;
@@ -423,6 +432,19 @@ int run_server(const ServerArgs& args) {
     opened->undo();
     return 1;
   }
+  auto address = node_address(args.advertise_url, *endpoint);
+  if (!address) {
+    std::cerr << "errand: " << address.error().message << "\n";
+    store->close();
+    opened->undo();
+    return 2;
+  }
+  engine.nodes().announce(node_identity(*address, choice->kind, clock.now()), [&] {
+    return core::NodeFigures{
+        .waiting_claims = static_cast<std::int64_t>(engine.stats().waiting_claims),
+        .event_streams = static_cast<std::int64_t>(streams.open_streams()),
+        .workers_connected = static_cast<std::int64_t>(engine.history().workers_seen(clock.now()))};
+  });
   // Signals are caught before anyone can learn the address, so a SIGTERM
   // right after start-up still shuts down gracefully.
   asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -458,6 +480,9 @@ int run_server(const ServerArgs& args) {
   }
   io.run();
   for (auto& t : pool) t.join();
+  if (auto marked = engine.nodes().mark_stopped(); !marked) {
+    spdlog::warn("marking this node stopped in the store failed: {}", marked.error().message);
+  }
   store->close();
   spdlog::info("stopped");
   return 0;
@@ -548,6 +573,9 @@ void add_server_command(CLI::App& app) {
   cmd->add_option("--allowed-host", args->allowed_hosts,
                   "A host name this server is reached by, besides IP addresses and localhost; "
                   "without keys other Host names are refused (repeatable)");
+  cmd->add_option("--advertise-url", args->advertise_url,
+                  "The URL other nodes and clients reach this server at, shown in GET /v1/nodes "
+                  "(default: http:// and the --listen address)");
   cmd->add_option("--push-max-state", args->push_max_state,
                   "Largest continuation state of a push job, in bytes")
       ->capture_default_str()

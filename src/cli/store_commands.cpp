@@ -97,6 +97,16 @@ void print_summary(const store::copy::CopySummary& s, const StoreChoice& to) {
         "the SQLite database was migrated from schema version {} to {} first\n",
         s.sqlite_version_before, s.sqlite_version);
   }
+  if (s.sessions > 0 || s.expired_sessions > 0) {
+    auto line =
+        fmt::format("copied {} dashboard session{}", s.sessions, s.sessions == 1 ? "" : "s");
+    if (s.sessions > 0) line += " (a browser logged in to the old server stays logged in)";
+    if (s.expired_sessions > 0) {
+      line += fmt::format("; left out {} expired one{}", s.expired_sessions,
+                          s.expired_sessions == 1 ? "" : "s");
+    }
+    std::cout << line << "\n";
+  }
   if (s.token_secret_from_file) {
     std::cout << "the token secret came from the data directory's secret file\n";
   }
@@ -156,7 +166,8 @@ int run_copy(const CopyArgs& args) {
                                                        .legacy_secret = std::move(*legacy),
                                                        .conninfo = to.conninfo,
                                                        .schema = to.schema,
-                                                       .shown = to.shown});
+                                                       .shown = to.shown,
+                                                       .now = core::SystemClock().now()});
   if (!summary) {
     std::cerr << "errand: " << one_line(summary.error().message) << "\n";
     return 1;
@@ -181,8 +192,8 @@ void add_store_commands(CLI::App& app) {
   auto copy = std::make_shared<CopyArgs>();
   auto* copy_cmd = app.add_subcommand(
       "copy",
-      "Copy every job, queue, schedule and the token secret of a stopped SQLite server "
-      "into an empty PostgreSQL schema, in one transaction");
+      "Copy every job, queue, schedule, the token secret and the live dashboard sessions of a "
+      "stopped SQLite server into an empty PostgreSQL schema, in one transaction");
   copy_cmd->add_option("--from", copy->from, "sqlite:DIR: the data directory of a stopped server");
   copy_cmd->add_option("--to", copy->to,
                        "postgres://USER:PASSWORD@HOST:PORT/DB?schema=NAME: an empty schema "

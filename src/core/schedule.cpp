@@ -100,6 +100,17 @@ std::optional<TimePoint> latest_fire(const CronExpr& cron, const TimeZone& zone,
 FireDecision due_fire(const CompiledSchedule& schedule, TimePoint fired_through,
                       TimePoint online_since, TimePoint now, Millis catch_up) {
   FireDecision d;
+  // Times that came while this server ran fire in order, each once, while
+  // at most `catch_up` old: a slow tick (a busy machine, or the server that
+  // would have fired them died) delays them but skips none. `next` is then
+  // the following time, due at once if it came too.
+  const auto from = std::max(fired_through, online_since - Millis{1});
+  if (auto first = cron_next(schedule.cron, schedule.zone, from);
+      first && *first <= now && now - *first <= catch_up) {
+    d.fire = first;
+    d.next = cron_next(schedule.cron, schedule.zone, *first);
+    return d;
+  }
   if (auto missed = latest_fire(schedule.cron, schedule.zone, fired_through, now)) {
     if (*missed >= online_since || now - *missed <= catch_up) d.fire = missed;
   }

@@ -99,9 +99,13 @@ struct FireDecision {
   std::optional<TimePoint> next;  // the next fire time after now; nullopt: never again
 };
 
-// What a schedule should do at `now`: the most recent fire time in
-// (fired_through, now] fires if it is at or after `online_since` or at most
-// `catch_up` old; `next` is the first fire time after `now`.
+// What a schedule should do at `now`. The earliest fire time in
+// (fired_through, now] at or after `online_since` (it came while this server
+// ran) fires if it is at most `catch_up` old, and `next` is the time after it
+// (due at once when that came too: missed times fire one after another).
+// Otherwise the most recent fire time in (fired_through, now] fires if it is
+// at or after `online_since` or at most `catch_up` old; `next` is the first
+// fire time after `now`.
 FireDecision due_fire(const CompiledSchedule& schedule, TimePoint fired_through,
                       TimePoint online_since, TimePoint now, Millis catch_up);
 

@@ -135,6 +135,24 @@ TEST(ScheduleTest, DueFireCatchesUpOnlyTheMostRecentTimeWithinTheWindow) {
   EXPECT_EQ(d.next, utc("2026-05-01T13:00:00Z"));
 }
 
+// A tick more than one period late (a busy machine, or the server that would
+// have fired died) fires the times it missed one after another, none skipped.
+TEST(ScheduleTest, DueFireWhileRunningFiresMissedTimesInOrder) {
+  const auto every_second = compiled("* * * * * *");
+  const TimePoint online = utc("2026-05-01T12:00:00Z");
+  const TimePoint fired = utc("2026-05-01T12:00:10Z");
+  const TimePoint now = utc("2026-05-01T12:00:12.500Z");
+  auto d = due_fire(every_second, fired, online, now, 1h);
+  EXPECT_EQ(d.fire, utc("2026-05-01T12:00:11Z"));
+  EXPECT_EQ(d.next, utc("2026-05-01T12:00:12Z")) << "due at once";
+  d = due_fire(every_second, *d.fire, online, now, 1h);
+  EXPECT_EQ(d.fire, utc("2026-05-01T12:00:12Z"));
+  EXPECT_EQ(d.next, utc("2026-05-01T12:00:13Z"));
+  // Older than catch_up: only the most recent fires.
+  d = due_fire(every_second, fired, online, now, 0ms);
+  EXPECT_EQ(d.fire, utc("2026-05-01T12:00:12Z"));
+}
+
 TEST(ScheduleTest, DueFireOfAnExpressionThatNeverFires) {
   const auto never = compiled("0 0 30 2 *");
   const auto d = due_fire(never, utc("2026-01-01T00:00:00Z"), utc("2026-01-01T00:00:00Z"),

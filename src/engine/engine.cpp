@@ -20,9 +20,10 @@ Engine::Engine(asio::any_io_executor executor, store::Store& store, const core::
       clock_(clock),
       options_(options),
       rng_(std::random_device{}()),
-      schedules_(std::make_unique<Schedules>(executor, store, clock)),
+      schedules_(std::make_unique<Schedules>(executor, store, clock, options.schedule_recheck)),
       events_(clock, options.events),
-      history_(options.stats) {
+      history_(options.stats),
+      nodes_(executor, store, clock, options.nodes) {
   store_.set_change_listener([this](const store::ChangeNotice& n) { on_store_change(n); });
   events_.set_flush_hook([this](core::TimePoint due) { arm_event_flush(due); });
   const bool shared = store_.set_job_event_feed(

@@ -16,6 +16,7 @@
 
 #include "core/job.hpp"
 #include "engine/events.hpp"
+#include "engine/nodes.hpp"
 #include "engine/schedules.hpp"
 #include "engine/stats.hpp"
 #include "engine/waiters.hpp"
@@ -114,8 +115,12 @@ struct EngineOptions {
   // Queues are never deleted and each costs memory in every stats sample:
   // a change that would create one more than this is refused.
   std::size_t max_queues = 10'000;
+  // The schedule timer's longest sleep (engine/schedules.hpp): a second when
+  // other servers share the store, so it sees the schedules they change.
+  core::Millis schedule_recheck = kDefaultScheduleRecheck;
   EventBusOptions events;
   StatsOptions stats;
+  NodeOptions nodes;
 };
 
 // The start of a watch: the subscription, and the job as it stood at the
@@ -221,6 +226,10 @@ class Engine {
   const StatsHistory& history() const { return history_; }
   // Cron schedules and their timer (started and stopped with the engine).
   Schedules& schedules() { return *schedules_; }
+  // This server in the node registry; its heartbeat starts and stops with
+  // the engine's timers, once announced.
+  Nodes& nodes() { return nodes_; }
+  const Nodes& nodes() const { return nodes_; }
   // Runs when the store reports a committed change (any thread).
   void on_store_change(const store::ChangeNotice& notice);
 
@@ -228,6 +237,8 @@ class Engine {
   double next_jitter();
   boost::asio::awaitable<void> timer_loop();
   boost::asio::awaitable<void> stats_loop();
+  boost::asio::awaitable<void> keep_sample(core::TimePoint at,
+                                           const std::vector<store::QueueInfo>& queues);
   void request_deadline(core::TimePoint deadline);
   struct Sleeper;
   // Submits one claim to the store; `done` runs on the store's thread.
@@ -282,6 +293,7 @@ class Engine {
 
   EventBus events_;
   StatsHistory history_;
+  Nodes nodes_;
   std::shared_ptr<boost::asio::steady_timer> stats_timer_;  // touched only on timer_strand_
   // The event bus's flush timer, touched only on timer_strand_.
   std::shared_ptr<boost::asio::steady_timer> event_timer_;

@@ -47,11 +47,13 @@ void Engine::start() {
   asio::co_spawn(timer_strand_, timer_loop(), asio::detached);
   asio::co_spawn(timer_strand_, stats_loop(), asio::detached);
   schedules().start();
+  nodes_.start();
 }
 
 void Engine::stop() {
   if (stopping_.exchange(true)) return;
   schedules().stop();
+  nodes_.stop();
   waiters_.notify_all();
   asio::post(timer_strand_, [this] {
     if (timer_) timer_->cancel();
@@ -60,11 +62,40 @@ void Engine::stop() {
   });
 }
 
-// Samples the queues' counters every step for the throughput history, and
-// keeps each sample in the store, so the history outlives a restart.
+// Keeps the sample of `at` in the store and adds the store's new samples to
+// the history: with several servers on the store, the first server's sample
+// of an instant is the one kept, and every server charts the same samples.
+// Without the store (a failed put or read) the chart goes on with this
+// server's own reading.
+asio::awaitable<void> Engine::keep_sample(core::TimePoint at,
+                                          const std::vector<store::QueueInfo>& queues) {
+  const auto span = history_.options().span;
+  const auto since = history_.newest().value_or(at - span);
+  store::StatsSamplePutParams params{.sample = StatsHistory::sample_of(at, queues),
+                                     .keep_after = at - span};
+  auto saved = co_await await_store<store::Unit>(
+      [&](auto done) { store_.stats_sample_put(std::move(params), std::move(done)); });
+  if (!saved) {
+    if (!stopping_) spdlog::warn("keeping a throughput sample failed: {}", saved.error().message);
+    history_.sample(at, queues);
+    co_return;
+  }
+  auto kept = co_await await_store<std::vector<store::StatsSample>>(
+      [&](auto done) { store_.stats_sample_list({.since = since}, std::move(done)); });
+  if (kept) {
+    history_.add(*kept);
+  } else {
+    history_.sample(at, queues);
+  }
+}
+
+// Samples the queues' counters at the start of every step for the
+// throughput history (see engine/stats.hpp for several servers), and keeps
+// each sample in the store, so the history outlives a restart.
 asio::awaitable<void> Engine::stats_loop() {
   stats_timer_ = std::make_shared<asio::steady_timer>(timer_strand_);
   const auto span = history_.options().span;
+  const auto step = history_.options().step;
   auto kept = co_await await_store<std::vector<store::StatsSample>>([&](auto done) {
     store_.stats_sample_list({.since = clock_.now() - span}, std::move(done));
   });
@@ -77,21 +108,17 @@ asio::awaitable<void> Engine::stats_loop() {
     auto queues = co_await this->queues();
     if (stopping_) break;
     if (queues) {
-      const auto now = clock_.now();
-      store::StatsSamplePutParams params{.sample = StatsHistory::sample_of(now, *queues),
-                                         .keep_after = now - span};
-      history_.sample(now, *queues);
-      auto saved = co_await await_store<store::Unit>(
-          [&](auto done) { store_.stats_sample_put(std::move(params), std::move(done)); });
-      if (!saved && !stopping_) {
-        spdlog::warn("keeping a throughput sample failed: {}", saved.error().message);
-      }
+      co_await keep_sample(StatsHistory::sample_instant(clock_.now(), step), *queues);
       remember_queues(*queues);  // queues made by schedules count too
     }
     // stop() may have cancelled the timer while the sample was in the store:
     // arming it now would hold the shutdown for a whole step.
     if (stopping_) break;
-    stats_timer_->expires_after(options_.stats.step);
+    // Just after the next step starts (+1ms: the timer may fire a fraction
+    // of a millisecond early), so each sample is read within its own step.
+    const auto now = clock_.now();
+    stats_timer_->expires_after(StatsHistory::sample_instant(now, step) + step - now +
+                                core::Millis{1});
     boost::system::error_code ec;
     co_await stats_timer_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }

@@ -17,17 +17,17 @@ namespace asio = boost::asio;
 
 namespace {
 
-// See the header: the steady timer and the wall clock may drift apart.
-constexpr core::Millis kMaxSleep{60'000};
 // After a failed read of the schedules, try again this soon.
 constexpr core::Millis kRetryAfterError{1'000};
 
 }  // namespace
 
-Schedules::Schedules(asio::any_io_executor executor, store::Store& store, const core::Clock& clock)
+Schedules::Schedules(asio::any_io_executor executor, store::Store& store, const core::Clock& clock,
+                     core::Millis recheck)
     : strand_(asio::make_strand(executor)),
       store_(store),
       clock_(clock),
+      recheck_(recheck),
       online_since_(clock.now()) {}
 
 Schedules::~Schedules() {
@@ -181,7 +181,9 @@ asio::awaitable<void> Schedules::timer_loop() {
     auto next = co_await tick(clock_.now());
     if (stopping_) break;  // stop() may have run while the tick was in the store
     if (changed_) continue;
-    const auto wait = next ? std::min(*next - clock_.now(), kMaxSleep) : kMaxSleep;
+    // See the header: the steady timer and the wall clock may drift apart,
+    // and other servers may change the schedules.
+    const auto wait = next ? std::min(*next - clock_.now(), recheck_) : recheck_;
     // +1ms: a time is due when now >= it, and the timer may fire early by a
     // fraction of a millisecond.
     timer_->expires_after(std::max(wait, core::Millis{0}) + core::Millis{1});

@@ -5,10 +5,13 @@
 // one, fires what is due through store::schedule_fire (which makes each fire
 // time enqueue at most once, whatever restarts or other servers do), and
 // re-arms. It never wakes on a fixed interval, except that one sleep lasts at
-// most a minute: fire times are wall-clock instants and the timer runs on the
-// steady clock, which a clock step or a suspended machine moves apart. Any
-// change made through this class (put, remove, pause, sync) re-arms the timer
-// at once.
+// most `recheck` (a minute): fire times are wall-clock instants and the timer
+// runs on the steady clock, which a clock step or a suspended machine moves
+// apart. Any change made through this class (put, remove, pause, sync)
+// re-arms the timer at once; a change another server sharing the store makes
+// is seen at the next tick, so servers on PostgreSQL pass a `recheck` of a
+// second, and a schedule another server created keeps firing when that
+// server dies.
 //
 // Missed fire times: a time that fell due before start() (or, without the
 // timer, before construction: the server was down) fires once — only the most recent one — if it is
@@ -37,6 +40,9 @@
 
 namespace errand::engine {
 
+// The longest sleep of the schedule timer (see above).
+inline constexpr core::Millis kDefaultScheduleRecheck{60'000};
+
 template <class T>
 using ScheduleTask = boost::asio::awaitable<core::Result<T>>;
 
@@ -53,7 +59,8 @@ struct ScheduleSync {
 
 class Schedules {
  public:
-  Schedules(boost::asio::any_io_executor executor, store::Store& store, const core::Clock& clock);
+  Schedules(boost::asio::any_io_executor executor, store::Store& store, const core::Clock& clock,
+            core::Millis recheck = kDefaultScheduleRecheck);
   ~Schedules();
   Schedules(const Schedules&) = delete;
   Schedules& operator=(const Schedules&) = delete;
@@ -92,6 +99,7 @@ class Schedules {
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   store::Store& store_;
   const core::Clock& clock_;
+  const core::Millis recheck_;
   core::TimePoint online_since_;  // set before the timer runs, then only read
 
   // Timer state, touched only on strand_.

@@ -69,25 +69,58 @@ store::StatsSample StatsHistory::sample_of(core::TimePoint now,
   return s;
 }
 
+StatsHistory::Sample StatsHistory::from_stored(const store::StatsSample& kept) {
+  Sample s{.at = kept.at, .all = {}, .queues = {}};
+  for (const auto& [name, t] : kept.queues) {
+    s.all.processed += t.processed;
+    s.all.failed += t.failed;
+    if (t.processed == 0 && t.failed == 0) continue;  // a missing queue reads as zero
+    s.queues[name] = {t.processed, t.failed};
+    s.bytes += entry_bytes(name);
+  }
+  return s;
+}
+
 void StatsHistory::restore(const std::vector<store::StatsSample>& samples) {
   std::lock_guard lock(mutex_);
   std::deque<Sample> restored;
   for (const auto& kept : samples) {
     if (!restored.empty() && kept.at <= restored.back().at) continue;
-    Sample s{.at = kept.at, .all = {}, .queues = {}};
-    for (const auto& [name, t] : kept.queues) {
-      s.queues[name] = {t.processed, t.failed};
-      s.all.processed += t.processed;
-      s.all.failed += t.failed;
-    }
-    restored.push_back(std::move(s));
+    restored.push_back(from_stored(kept));
   }
   // Samples taken since start (none, as the engine calls it) come after.
   for (auto& s : samples_) {
     if (restored.empty() || s.at > restored.back().at) restored.push_back(std::move(s));
   }
   samples_ = std::move(restored);
+  queue_bytes_ = 0;
+  for (const auto& s : samples_) queue_bytes_ += s.bytes;
   if (!samples_.empty()) trim(samples_.back().at);
+}
+
+void StatsHistory::add(const std::vector<store::StatsSample>& samples) {
+  std::lock_guard lock(mutex_);
+  for (const auto& kept : samples) {
+    if (!samples_.empty() && kept.at <= samples_.back().at) continue;
+    auto s = from_stored(kept);
+    queue_bytes_ += s.bytes;
+    samples_.push_back(std::move(s));
+  }
+  if (!samples_.empty()) trim(samples_.back().at);
+}
+
+std::optional<core::TimePoint> StatsHistory::newest() const {
+  std::lock_guard lock(mutex_);
+  if (samples_.empty()) return std::nullopt;
+  return samples_.back().at;
+}
+
+core::TimePoint StatsHistory::sample_instant(core::TimePoint now, core::Millis step) {
+  const auto ms = core::to_unix_ms(now);
+  const auto s = std::max<std::int64_t>(step.count(), 1);
+  // Rounds down for times before the epoch too.
+  const auto floored = ms >= 0 ? ms / s * s : -((-ms + s - 1) / s) * s;
+  return core::from_unix_ms(floored);
 }
 
 ThroughputSeries StatsHistory::series(core::TimePoint now, core::Millis window) const {

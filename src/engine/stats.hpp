@@ -11,6 +11,14 @@
 // at start, so the throughput history outlives a restart; latency and
 // workers start afresh.
 //
+// Several servers on one store: each samples at the start of every step
+// (sample_instant), the store keeps the first sample of each instant, and
+// each server adds the store's samples to its history (add) rather than its
+// own. So every server charts the same samples, one per step, whichever
+// server took them — where each charting its own readings of the shared
+// counters would keep as many samples per step as there are servers, and
+// a server started later would read all of them back.
+//
 // Memory is bounded: a sample keeps per-queue counters only for queues that
 // have processed or failed anything, and all samples' per-queue counters
 // together stay under `max_queue_bytes` — past it the oldest samples keep
@@ -70,6 +78,14 @@ class StatsHistory {
   // Puts back samples kept by an earlier run (oldest first), before any new
   // sample; those older than the span are dropped.
   void restore(const std::vector<store::StatsSample>& samples);
+  // Appends the store's samples (oldest first) taken after the newest one
+  // held; the others are skipped.
+  void add(const std::vector<store::StatsSample>& samples);
+  // When the newest sample held was taken.
+  std::optional<core::TimePoint> newest() const;
+  // The instant a sample taken at `now` stands for: the start of its step
+  // (a whole multiple of `step` since the epoch), the same on every server.
+  static core::TimePoint sample_instant(core::TimePoint now, core::Millis step);
   // The whole server's rates over the `window` before `now`, one bucket per step.
   ThroughputSeries series(core::TimePoint now, core::Millis window) const;
   // Each queue's average rates over the `window` before `now`.
@@ -100,6 +116,7 @@ class StatsHistory {
   };
   void trim(core::TimePoint now);
   void forget_queues(Sample& sample);
+  static Sample from_stored(const store::StatsSample& kept);
 
   const StatsOptions options_;
   mutable std::mutex mutex_;

@@ -107,6 +107,48 @@ TEST(StatsHistory, WorkersAreConnectedWhileTheyClaimedRecently) {
   EXPECT_EQ(h.workers_seen(kT0 + 200s), 0u);
 }
 
+TEST(StatsHistory, TheSampleInstantIsTheStartOfItsStep) {
+  const auto step_start = core::from_unix_ms(1'790'000'000'000);
+  EXPECT_EQ(StatsHistory::sample_instant(step_start, 10s), step_start);
+  EXPECT_EQ(StatsHistory::sample_instant(step_start + 9'999ms, 10s), step_start);
+  EXPECT_EQ(StatsHistory::sample_instant(step_start + 10s, 10s), step_start + 10s);
+  EXPECT_EQ(StatsHistory::sample_instant(core::from_unix_ms(-1), 10s), core::from_unix_ms(-10'000));
+}
+
+// Two servers sampling the shared counters: each adds the store's samples,
+// so both hold the same series, one bucket per step.
+TEST(StatsHistory, AddAppendsOnlySamplesNewerThanTheNewest) {
+  StatsHistory h({.step = 10s});
+  EXPECT_FALSE(h.newest());
+  const auto at = [](int step, std::int64_t processed) {
+    return StatsHistory::sample_of(kT0 + step * 10s, {queue("a", processed, 0)});
+  };
+  h.add({at(0, 0), at(1, 100)});
+  h.add({at(1, 150), at(2, 200)});  // step 1 again (another server's): skipped
+  h.add({});
+  ASSERT_TRUE(h.newest());
+  EXPECT_EQ(*h.newest(), kT0 + 20s);
+  const auto s = h.series(kT0 + 20s, 1h);
+  ASSERT_EQ(s.at.size(), 2u);
+  EXPECT_EQ(s.at[0], kT0);
+  EXPECT_EQ(s.at[1], kT0 + 10s);
+  EXPECT_DOUBLE_EQ(s.processed[0], 10.0);
+  EXPECT_DOUBLE_EQ(s.processed[1], 10.0);
+  EXPECT_DOUBLE_EQ(h.queue_rates(kT0 + 20s, 1h).at("a").processed_per_s, 10.0);
+}
+
+TEST(StatsHistory, AddedSamplesCountAgainstTheQueueBound) {
+  StatsHistory h({.step = 10s, .max_queue_bytes = 1000});
+  std::vector<store::StatsSample> kept;
+  for (int i = 0; i < 50; ++i) {
+    kept.push_back(StatsHistory::sample_of(kT0 + i * 10s, {queue("a", i, 0), queue("b", i, 0)}));
+  }
+  h.add(kept);
+  EXPECT_LE(h.queue_bytes(), 1000u);
+  EXPECT_GT(h.queue_bytes(), 0u);
+  EXPECT_EQ(h.series(kT0 + 490s, 1h).at.size(), 49u);
+}
+
 }  // namespace
 }  // namespace errand::engine
 

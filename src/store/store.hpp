@@ -20,6 +20,7 @@
 
 #include "core/backoff.hpp"
 #include "core/job.hpp"
+#include "core/node.hpp"
 #include "core/queue_config.hpp"
 #include "core/schedule.hpp"
 
@@ -291,6 +292,51 @@ struct StatsSampleListParams {
   core::TimePoint since;  // samples taken after this, oldest first
 };
 
+// ---- dashboard sessions ----------------------------------------------------------
+
+// A dashboard login as the store keeps it (api/session.hpp): every server on
+// the store sees it, so a login on one is valid on all and a logout on one
+// ends it on all. The session's id is never stored, only its digest.
+struct DashboardSession {
+  std::string digest;      // the id's keyed digest (hex), the session's key
+  std::string csrf_token;  // what its state-changing requests must carry
+  std::string client;      // the address that logged in
+  core::TimePoint expires_at;
+  core::TimePoint created_at;
+};
+struct SessionPutParams {
+  DashboardSession session;
+};
+struct SessionGetParams {
+  std::string digest;
+  core::TimePoint now;  // a session with expires_at <= now is absent
+};
+struct SessionDeleteParams {
+  std::string digest;
+};
+struct SessionDropExpiredParams {
+  core::TimePoint now;  // sessions with expires_at <= now go
+  // Then, while more than this many remain, the oldest (by created_at) go.
+  std::size_t keep = 10'000;
+  std::size_t limit = 1'000;  // at most this many per call, expired ones first
+};
+
+// ---- the node registry -----------------------------------------------------------
+
+// One server's heartbeat: its row (core::Node) is created or updated with
+// last_seen = now and its figures; a stopped_at it has is kept.
+struct NodeHeartbeatParams {
+  core::Node node;  // last_seen and stopped_at are ignored
+  core::TimePoint now;
+  // Nodes whose last_seen is before now - forget_after are deleted (any
+  // state): the registry keeps a day of history, not every start ever.
+  core::Millis forget_after = core::kNodeForgetAfter;
+};
+struct NodeStopParams {
+  std::string id;
+  core::TimePoint now;
+};
+
 // A job whose state a timer verb changed (job_promote_due, lease_expire).
 struct JobChange {
   std::string id;
@@ -471,13 +517,32 @@ class Store {
   virtual void setting_get_or_put(SettingGetOrPutParams p, Callback<std::string> done) = 0;
 
   // ---- throughput history (store/sqlite/stats_samples.cpp) ----
-  // Records `sample` (replacing one taken at the same instant) and deletes
-  // the samples taken at or before `keep_after`, so the history stays
-  // bounded. Errors: unavailable, internal. Durable when `done` runs.
+  // Records `sample` unless one was taken at the same instant (the first is
+  // kept: several servers sampling the shared counters at one step's
+  // instant keep one sample, and each reads that one back) and deletes the
+  // samples taken at or before `keep_after`, so the history stays bounded.
+  // Errors: unavailable, internal. Durable when `done` runs.
   virtual void stats_sample_put(StatsSamplePutParams p, Callback<Unit> done) = 0;
   // The samples taken after `since`, oldest first.
   virtual void stats_sample_list(StatsSampleListParams p,
                                  Callback<std::vector<StatsSample>> done) = 0;
+
+  // ---- dashboard sessions (store/sqlite/sessions.cpp) ----
+  // Stores `p.session` under its digest, replacing one stored under the same
+  // digest (so a repeated put is harmless). Errors: unavailable, internal.
+  // Durable when `done` runs.
+  virtual void session_put(SessionPutParams p, Callback<Unit> done) = 0;
+  // The session stored under `p.digest`. Errors: not_found (field
+  // "session") when there is none or it expired at `now`.
+  virtual void session_get(SessionGetParams p, Callback<DashboardSession> done) = 0;
+  // Removes the session (a logout): every later session_get, on any server,
+  // finds none. Errors: not_found (field "session"), unavailable, internal.
+  // Durable when `done` runs.
+  virtual void session_delete(SessionDeleteParams p, Callback<Unit> done) = 0;
+  // Deletes the sessions expired at `now`, then the oldest beyond `keep`,
+  // at most `limit` in all; returns how many went. Errors: unavailable,
+  // internal. Durable when `done` runs.
+  virtual void session_drop_expired(SessionDropExpiredParams p, Callback<std::int64_t> done) = 0;
 
   // A store that several servers share reports the changes of every job,
   // made by any of them, to `feed`, and returns true; then it alone numbers
@@ -497,6 +562,18 @@ class Store {
   // damaged, or written by an older version): lists skip them and claims
   // make them dead, so each takes down nothing but itself.
   virtual std::int64_t unreadable_jobs() const { return 0; }
+
+  // ---- the node registry (store/sqlite/nodes.cpp) ----
+  // Creates or updates `p.node.id`'s row: every field from `p.node`,
+  // last_seen = now, stopped_at kept as it was (a stopped node stays
+  // stopped); then deletes the rows whose last_seen is before
+  // now - forget_after. Errors: unavailable, internal. Durable when `done` runs.
+  virtual void node_heartbeat(NodeHeartbeatParams p, Callback<Unit> done) = 0;
+  // Marks the node stopped: stopped_at = last_seen = now. Errors: not_found
+  // (field "id"), unavailable, internal. Durable when `done` runs.
+  virtual void node_stop(NodeStopParams p, Callback<Unit> done) = 0;
+  // Every node in the registry, oldest start first (then by id).
+  virtual void node_list(Callback<std::vector<core::Node>> done) = 0;
 
   // Waits for queued work to finish and closes. Safe to call twice.
   virtual void close() = 0;

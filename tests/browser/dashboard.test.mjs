@@ -117,6 +117,16 @@ test("the overview shows jobs by state, queues and workers, and the chart", asyn
   }
 });
 
+test("the overview lists this server as a node, up", async () => {
+  await go("#/");
+  const row = page.locator("[data-testid=node-row][data-state=up]").filter({ hasText: "(this node)" });
+  await row.waitFor();
+  const text = await row.innerText();
+  assert.ok(text.includes(errand.url), `the node's address ${errand.url} in ${JSON.stringify(text)}`);
+  assert.match(text, /\bup\b/);
+  await page.locator("#nodes-summary").filter({ hasText: /^1 up, 0 gone, 0 stopped$/ }).waitFor();
+});
+
 test("a job enqueued through the API appears live; its detail shows progress moving", async () => {
   await go("#/jobs?queue=imports");
   await page.locator("#jobs-table").waitFor();

@@ -8,7 +8,7 @@ import re
 import subprocess
 import unittest
 
-from harness import ErrandServer, SharedServerTestCase, errand_bin, poll_until
+from harness import ErrandServer, ErrandTestCase, SharedServerTestCase, errand_bin, poll_until
 
 ADMIN = "admin-key-for-dashboard-tests"
 PRODUCER = "producer-key-for-dashboard-tests"
@@ -179,6 +179,43 @@ class SessionExpiryTest(unittest.TestCase):
                                     *args], capture_output=True, text=True, timeout=30)
                 self.assertEqual(p.returncode, 2, p.stderr)
                 self.assertIn(words, p.stderr)
+
+
+class SessionRestartTest(ErrandTestCase):
+    """Sessions are kept in the store: a restart logs nobody out, and a
+    logout before it stays a logout after it."""
+
+    def test_a_session_outlives_a_restart_and_a_logout_stays_one(self):
+        with ErrandServer(keys=(("admin", ADMIN),)) as server:
+            def as_session(method, path, cookie, csrf=None):
+                headers = {"Cookie": f"errand_session={cookie}"}
+                if csrf is not None:
+                    headers["X-CSRF-Token"] = csrf
+                return server.request(method, path, key=None, headers=headers)
+
+            r = server.request("POST", "/v1/session", {"key": ADMIN}, key=None)
+            self.assertEqual(r.status, 200, r.body)
+            kept, kept_csrf = cookie_of(r), r.body["csrf_token"]
+            r = server.request("POST", "/v1/session", {"key": ADMIN}, key=None)
+            ended, ended_csrf = cookie_of(r), r.body["csrf_token"]
+            self.assertStatus(as_session("DELETE", "/v1/session", ended, ended_csrf), 200, "logout")
+            server.stop()
+            # The store holds a digest of each id, never the cookie's value.
+            digests = [row[0] for row in server.sql("SELECT digest FROM sessions")]
+            self.assertEqual(len(digests), 1)
+            self.assertNotIn(kept, digests)
+            self.assertNotIn(ended, digests)
+
+            server.start()
+            seen = as_session("GET", "/v1/session", kept)
+            self.assertEqual(seen.status, 200, seen.body)
+            self.assertTrue(seen.body["authenticated"])
+            self.assertEqual(seen.body["csrf_token"], kept_csrf)
+            r = server.request("PUT", "/v1/queues/after-restart", {"concurrency": 2}, key=None,
+                               headers={"Cookie": f"errand_session={kept}", "X-CSRF-Token": kept_csrf})
+            self.assertEqual(r.status, 200, r.body)
+            self.assertError(as_session("GET", "/v1/queues", ended), 401, "unauthorized", field="session")
+            self.assertFalse(as_session("GET", "/v1/session", ended).body["authenticated"])
 
 
 class BulkTest(DashboardCase):

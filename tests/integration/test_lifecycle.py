@@ -543,7 +543,10 @@ class LifecycleTest(SharedServerTestCase):
 
     def test_healthz(self):
         r = self.server.request("GET", "/healthz")
-        self.assertEqual(self.assertStatus(r, 200, "healthz"), {"status": "ok"})
+        body = self.assertStatus(r, 200, "healthz")
+        self.assertEqual(set(body), {"status", "node"})
+        self.assertEqual(body["status"], "ok")
+        self.assertRegex(body["node"], r"^[0-9a-f]{16}$", "this server's id in GET /v1/nodes")
 
     def test_keep_alive_many_requests_one_connection(self):
         conn = self.server.connection()

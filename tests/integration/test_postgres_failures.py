@@ -17,79 +17,19 @@ import http.client
 import os
 import re
 import secrets
-import shutil
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 import unittest
-import urllib.parse
 
 import harness
+from cluster_harness import PG_CLUSTER, with_schema
+from cluster_harness import PostgresCluster as Cluster
 from harness import ErrandServer, ErrandTestCase, errand_bin, log, poll_until, postgres_base_url
-
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-PG_CLUSTER = os.path.join(REPO, "scripts", "pg-cluster.sh")
-PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
-PG_USER = os.environ.get("PG_CLUSTER_USER", "postgres")
 
 if not harness.ON_POSTGRES:
     raise unittest.SkipTest("run with ERRAND_TEST_STORE=postgres (ctest's integration.postgres_failures)")
-
-
-def as_cluster_owner(*cmd):
-    """The command as the user PostgreSQL runs as (it refuses root)."""
-    if os.getuid() == 0:
-        return ["runuser", "-u", PG_USER, "--", *cmd]
-    return list(cmd)
-
-
-class Cluster:
-    """A PostgreSQL cluster of this test's own, in a short /tmp directory."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="errand-pgf-", dir="/tmp")
-        out = subprocess.run([PG_CLUSTER, "start", self.dir, "--tcp"], capture_output=True, text=True,
-                             timeout=180)
-        if out.returncode != 0:
-            shutil.rmtree(self.dir, ignore_errors=True)
-            raise RuntimeError(f"pg-cluster.sh start failed: {out.stderr}")
-        self.url = out.stdout.strip()
-        with open(os.path.join(self.dir, "tcp-url"), encoding="utf-8") as f:
-            self.tcp_url = f.read().strip()
-        self.port = int(urllib.parse.urlsplit(self.tcp_url).port)
-
-    def pg_ctl(self, *args, timeout=120):
-        cmd = as_cluster_owner(os.path.join(PG_BIN, "pg_ctl"), "-D", os.path.join(self.dir, "data"), *args)
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=self.dir)
-        if out.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)}: {out.stdout}{out.stderr}")
-
-    def restart_immediate(self):
-        """Crash-restart: every session is cut, nothing is shut down cleanly."""
-        self.pg_ctl("restart", "-m", "immediate", "-w", "-l", os.path.join(self.dir, "log"))
-
-    def stop_immediate(self):
-        self.pg_ctl("stop", "-m", "immediate", "-w")
-
-    def start(self):
-        self.pg_ctl("start", "-w", "-l", os.path.join(self.dir, "log"))
-
-    def superuser_sql(self, query):
-        """One statement as the superuser over the Unix socket (trusted)."""
-        subprocess.run([os.path.join(PG_BIN, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", self.dir,
-                        "-p", str(self.port), "-U", "postgres", "-d", "errand", "-c", query],
-                       check=True, capture_output=True, timeout=60)
-
-    def destroy(self):
-        subprocess.run([PG_CLUSTER, "stop", self.dir], capture_output=True, timeout=180)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def with_schema(url, schema):
-    url = re.sub(r"([?&])schema=[^&]*&?", r"\1", url).rstrip("?&")
-    return f"{url}{'&' if '?' in url else '?'}schema={schema}"
 
 
 def new_schema():

@@ -1,6 +1,6 @@
 """`errand copy --from sqlite:DIR --to postgres://…`: a SQLite server's jobs,
-queues, schedules and token secret move to PostgreSQL, and a server there
-serves them as the old one did.
+queues, schedules, token secret and dashboard sessions move to PostgreSQL,
+and a server there serves them as the old one did.
 
 Needs PostgreSQL (the ctest fixture `postgres`: ERRAND_TEST_POSTGRES_URL_FILE,
 or ERRAND_TEST_POSTGRES) and python3-psycopg; the SQLite side is always the
@@ -154,12 +154,19 @@ class StoreCopyTest(ErrandTestCase):
         with SqliteServer(data_dir=self.data, keys=[ADMIN]) as old:
             jobs, tokens = self.fill(old)
             before = self.snapshot(old)
+            login = old.request("POST", "/v1/session", {"key": ADMIN.split(":", 1)[1]}, key=None)
+            self.assertEqual(login.status, 200, login.body)
+            cookie = re.match(r"errand_session=([^;]*)", login.headers["set-cookie"]).group(1)
             # A running server holds the database: the copy says to stop it.
             busy = self.copy(schema)
             self.assertEqual(busy.returncode, 1, busy.stderr)
             self.assertIn(f"stop the server using {self.data} first", busy.stderr)
             old.stop()
         self.assertEqual({before["jobs"][j]["state"] for j in jobs.values()}, set(STATES))
+        db = sqlite3.connect(os.path.join(self.data, "errand.db"))
+        with db:  # a session that expired long ago: left out
+            db.execute("INSERT INTO sessions VALUES ('e' || hex(randomblob(31)), 'c', '127.0.0.1', 1, 0)")
+        db.close()
 
         done = self.copy(schema)
         self.assertEqual(done.returncode, 0, done.stderr)
@@ -167,6 +174,8 @@ class StoreCopyTest(ErrandTestCase):
         self.assertIn(f"copied {n} jobs (", done.stdout)
         self.assertIn("tokens issued by the old server stay valid", done.stdout)
         self.assertIn("1 running job kept its lease", done.stdout)
+        self.assertIn("copied 1 dashboard session (a browser logged in to the old server stays logged in); "
+                      "left out 1 expired one", done.stdout)
         self.assertNotIn("errand:errand@", done.stdout + done.stderr)  # the password is never shown
         harness.log(done.stdout.strip())
 
@@ -178,6 +187,10 @@ class StoreCopyTest(ErrandTestCase):
             self.assertEqual(after["schedules"], before["schedules"])
             self.assertEqual(after["push_secret"], before["push_secret"])
             self.assertIsNotNone(after["push_secret"]["previous"])
+            # The browser logged in to the old server is logged in to the new one.
+            seen = new.request("GET", "/v1/session", key=None, headers={"Cookie": f"errand_session={cookie}"})
+            self.assertTrue(seen.body["authenticated"], seen.body)
+            self.assertEqual(seen.body["csrf_token"], login.body["csrf_token"])
             # An old job token reads its job (and only what it could before).
             for name, job_id in jobs.items():
                 r = new.request("GET", f"/v1/jobs/{job_id}?token={urllib.parse.quote(tokens[name])}", key=None)
@@ -215,7 +228,7 @@ class StoreCopyTest(ErrandTestCase):
         done = self.copy(schema)
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertIn("the token secret came from the data directory's secret file", done.stdout)
-        self.assertIn("the SQLite database was migrated from schema version 9 to 10 first", done.stdout)
+        self.assertIn("the SQLite database was migrated from schema version 9 to 12 first", done.stdout)
         with PostgresServer(store_url(schema), keys=[ADMIN]) as new:
             r = new.request("GET", f"/v1/jobs/{answer['id']}?token={answer['token']}", key=None)
             self.assertEqual(r.status, 200, r.body)

@@ -1,6 +1,7 @@
 // pages-overview.js: the overview: throughput chart, jobs by state, queue
-// depth and age, enqueue-to-start latency and workers, refreshed every 5 s
-// from GET /v1/stats (falling back to GET /v1/queues for the counts).
+// depth and age, enqueue-to-start latency, workers and the nodes, refreshed
+// every 5 s from GET /v1/stats (falling back to GET /v1/queues for the
+// counts) and GET /v1/nodes.
 
 import { allQueues, api, describeError, seg, withQuery } from "./api.js";
 import { h, setText } from "./dom.js";
@@ -8,6 +9,7 @@ import { STATES, count, duration, rate } from "./format.js";
 import { throughputChart } from "./chart.js";
 import { keyedRows, messageRow } from "./tables.js";
 import { firstStep } from "./empty.js";
+import { nodesCard } from "./nodes.js";
 
 const WINDOWS = ["5m", "15m", "1h"];
 const REFRESH_MS = 5000;
@@ -46,6 +48,8 @@ export function overviewPage(main, ctx) {
   const samples = h("span", { id: "latency-samples", class: "tabular" }, "—");
   const connected = h("span", { id: "workers-connected", class: "tile-value tabular" }, "—");
   const waiting = h("span", { id: "workers-waiting", class: "tile-value tabular" }, "—");
+  const workersNote = h("p", { id: "workers-note", class: "muted small" }, "");
+  const nodes = nodesCard(ctx);
 
   const tbody = h("tbody");
   const table = h("table", { id: "overview-queues", class: "data" },
@@ -83,10 +87,12 @@ export function overviewPage(main, ctx) {
         h("h2", { id: "workers-title" }, "Workers"),
         h("div", { class: "tiles" },
           h("div", { class: "tile" }, h("span", { class: "tile-label" }, "connected"), connected),
-          h("div", { class: "tile" }, h("span", { class: "tile-label" }, "waiting for jobs"), waiting)))),
+          h("div", { class: "tile" }, h("span", { class: "tile-label" }, "waiting for jobs"), waiting)),
+        workersNote)),
     h("section", { class: "card", "aria-labelledby": "queues-title" },
       h("h2", { id: "queues-title" }, "Queues"),
-      h("div", { class: "table-wrap" }, table)));
+      h("div", { class: "table-wrap" }, table)),
+    nodes.card);
 
   const chart = throughputChart(chartBox);
   ctx.onDispose(() => chart.destroy());
@@ -114,6 +120,11 @@ export function overviewPage(main, ctx) {
       const workers = stats.workers || {};
       setText(connected, count(workers.connected));
       setText(waiting, count(workers.waiting));
+      const mine = workers.this_node;
+      const upNodes = stats.nodes ? stats.nodes.up : 1;
+      setText(workersNote, mine && upNodes > 1
+        ? `All ${count(upNodes)} nodes; this node: ${count(mine.connected)} connected, ${count(mine.waiting)} waiting.`
+        : "");
       showQueues(Array.isArray(stats.queues) ? stats.queues : []);
       setText(updated, `Updated ${new Date().toLocaleTimeString()}`);
     } catch (err) {
@@ -134,7 +145,7 @@ export function overviewPage(main, ctx) {
     setText(updated, `Updated ${new Date().toLocaleTimeString()}`);
   }
 
-  const poller = ctx.poll(refresh, REFRESH_MS);
+  const poller = ctx.poll(() => Promise.all([refresh(), nodes.refresh()]), REFRESH_MS);
   return null;
 }
 

@@ -21,6 +21,7 @@ struct Dispatcher::QueueState {
   core::PushConfig config;
   std::string secret;  // signs with current_mac; previous_mac while a rotation lasts
   std::shared_ptr<core::HmacSha256> current_mac;
+  std::string previous_secret;
   std::shared_ptr<core::HmacSha256> previous_mac;
   std::optional<core::TimePoint> previous_until;
   std::size_t in_flight = 0;
@@ -31,13 +32,20 @@ struct Dispatcher::QueueState {
 
   QueueState(std::string n, asio::any_io_executor ex) : name(std::move(n)), slot(ex) {}
 
-  void update(const store::QueueInfo& info) {
+  // Takes the queue's settings; false when they are the ones it had.
+  bool update(const store::QueueInfo& info) {
+    if (config == *info.config.push && secret == info.push_secrets.current &&
+        previous_secret == info.push_secrets.previous &&
+        previous_until == info.push_secrets.previous_until) {
+      return false;
+    }
     if (config.url != info.config.push->url) refusal_logged = false;
     config = *info.config.push;
     if (secret != info.push_secrets.current) {
       secret = info.push_secrets.current;
       current_mac = std::make_shared<core::HmacSha256>(secret);
     }
+    previous_secret = info.push_secrets.previous;
     if (!info.push_secrets.previous.empty()) {
       previous_mac = std::make_shared<core::HmacSha256>(info.push_secrets.previous);
       previous_until = info.push_secrets.previous_until;
@@ -45,6 +53,7 @@ struct Dispatcher::QueueState {
       previous_mac.reset();
       previous_until.reset();
     }
+    return true;
   }
 };
 
@@ -73,15 +82,19 @@ Dispatcher::~Dispatcher() = default;
 
 void Dispatcher::start() {
   engine_.set_queue_listener([this](const store::QueueInfo& info) {
-    asio::post(strand_, [this, info] { on_queue(info); });
+    asio::post(strand_, [this, info] {
+      ++changes_;
+      on_queue(info);
+    });
   });
-  asio::co_spawn(strand_, load_queues(), asio::detached);
+  asio::co_spawn(strand_, refresh_loop(), asio::detached);
 }
 
 void Dispatcher::stop() {
   asio::post(strand_, [this] {
     if (stopping_) return;
     stopping_ = true;
+    if (refresh_timer_) refresh_timer_->cancel();
     std::vector<std::string> names;
     for (auto& [name, q] : queues_) {
       q->removed = true;
@@ -97,13 +110,35 @@ DispatcherStats Dispatcher::stats() const {
   return {stat_queues_.load(), stat_in_flight_.load(), calls_.load()};
 }
 
-asio::awaitable<void> Dispatcher::load_queues() {
-  auto queues = co_await engine_.queues();
-  if (!queues) {
-    spdlog::error("push: cannot list queues: {}", queues.error().message);
-    co_return;
+asio::awaitable<bool> Dispatcher::load_queues(bool log_failure) {
+  for (;;) {
+    const auto changes = changes_;
+    auto queues = co_await engine_.queues();
+    if (!queues) {
+      if (log_failure) spdlog::error("push: cannot list queues: {}", queues.error().message);
+      co_return false;
+    }
+    // A change made through this server while the queues were read may be
+    // newer than what was read: read them again.
+    if (changes_ != changes) continue;
+    for (const auto& info : *queues) on_queue(info);
+    co_return true;
   }
-  for (const auto& info : *queues) on_queue(info);
+}
+
+// Another server on the same store may give a queue an endpoint, change it
+// or take it away; nothing tells this one but the queues themselves. Read
+// at start, then every queue_refresh if set (also after a failed read).
+asio::awaitable<void> Dispatcher::refresh_loop() {
+  refresh_timer_ = std::make_shared<asio::steady_timer>(strand_);
+  bool loaded = true;  // the first failure is logged, not every one of an outage
+  while (!stopping_) {
+    loaded = co_await load_queues(loaded);
+    if (stopping_ || !options_.queue_refresh) break;
+    refresh_timer_->expires_after(*options_.queue_refresh);
+    boost::system::error_code ec;
+    co_await refresh_timer_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
 }
 
 void Dispatcher::on_queue(const store::QueueInfo& info) {
@@ -120,8 +155,8 @@ void Dispatcher::on_queue(const store::QueueInfo& info) {
     return;
   }
   if (it != queues_.end()) {
-    it->second->update(info);
-    it->second->slot.cancel();  // a raised concurrency takes effect now
+    // A raised concurrency takes effect now.
+    if (it->second->update(info)) it->second->slot.cancel();
     return;
   }
   auto q = std::make_shared<QueueState>(info.name, strand_);

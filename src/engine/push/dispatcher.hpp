@@ -12,9 +12,11 @@
 //
 // Queue changes arrive through Engine::set_queue_listener: a loop starts when
 // a queue gets an endpoint, follows a changed one at its next claim, and
-// ends when `push` is removed (calls in flight finish). stop() ends every
-// loop; calls in flight finish and record their outcome, then the idle
-// connections are closed, so the io_context runs out of work.
+// ends when `push` is removed (calls in flight finish). Changes made through
+// another server sharing the store (PostgreSQL) reach this one when the
+// queues are read again, every `queue_refresh`. stop() ends every loop and
+// the refresh; calls in flight finish and record their outcome, then the
+// idle connections are closed, so the io_context runs out of work.
 //
 // Thread-safety: every public method may be called from any thread; all
 // state lives on one strand.
@@ -29,6 +31,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace errand::engine::push {
@@ -38,6 +41,10 @@ struct DispatcherOptions {
   core::PushLimits limits;
   std::string worker = "errand-push";  // the `worker` of a push job's lease
   core::Millis claim_wait{30'000};     // a loop's long poll
+  // How often the queues' push settings are read again from the store, for
+  // the changes other servers sharing it make; unset: only at start (a store
+  // of this server's own, whose changes all come through the listener).
+  std::optional<core::Millis> queue_refresh;
 };
 
 struct DispatcherStats {
@@ -61,8 +68,9 @@ class Dispatcher {
 
  private:
   struct QueueState;
-  void on_queue(const store::QueueInfo& info);  // on the strand
-  boost::asio::awaitable<void> load_queues();
+  void on_queue(const store::QueueInfo& info);                 // on the strand
+  boost::asio::awaitable<bool> load_queues(bool log_failure);  // false: not read
+  boost::asio::awaitable<void> refresh_loop();
   boost::asio::awaitable<void> run_queue(std::shared_ptr<QueueState> q);
   boost::asio::awaitable<void> deliver(std::shared_ptr<QueueState> q, core::Job job);
   boost::asio::awaitable<void> apply(const core::Job& job, core::PushOutcome outcome);
@@ -73,8 +81,12 @@ class Dispatcher {
   DispatcherOptions options_;
   std::unique_ptr<HttpClient> http_;
   std::map<std::string, std::shared_ptr<QueueState>, std::less<>> queues_;  // strand only
+  std::shared_ptr<boost::asio::steady_timer> refresh_timer_;                // strand only
   std::size_t in_flight_ = 0;                                               // strand only
   bool stopping_ = false;                                                   // strand only
+  // Queue changes made through this server (the engine's queue listener),
+  // which a read of the queues begun before them must not undo. Strand only.
+  std::uint64_t changes_ = 0;
   std::atomic<std::uint64_t> calls_{0};
   std::atomic<std::size_t> stat_queues_{0};
   std::atomic<std::size_t> stat_in_flight_{0};

@@ -115,6 +115,8 @@ class SchedulesTest : public StoreTest {};
 class PushTest : public StoreTest {};
 class StatsSamplesTest : public StoreTest {};
 class SettingsTest : public StoreTest {};
+class SessionsTest : public StoreTest {};
+class NodesTest : public StoreTest {};
 
 std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& info);
 
@@ -135,6 +137,8 @@ std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& info);
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, SchedulesTest, factory);         \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, PushTest, factory);              \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, StatsSamplesTest, factory);      \
-  ERRAND_STORE_CONFORMANCE_SUITE(prefix, SettingsTest, factory)
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, SettingsTest, factory);          \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, SessionsTest, factory);          \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, NodesTest, factory)
 
 }  // namespace errand::store::conformance

@@ -55,12 +55,13 @@ TEST_P(StatsSamplesTest, APutDeletesSamplesAtOrBeforeKeepAfter) {
   EXPECT_EQ(samples[0].queues.at("q").processed, 3);
 }
 
-TEST_P(StatsSamplesTest, ASampleAtTheSameInstantReplacesTheFirst) {
+// Two servers sampling the same step: the store keeps the first sample.
+TEST_P(StatsSamplesTest, ASampleAtTheSameInstantKeepsTheFirst) {
   ASSERT_TRUE(put(store(), kNow, {{"q", {1, 0}}}, kNow - 1h));
   ASSERT_TRUE(put(store(), kNow, {{"q", {5, 0}}}, kNow - 1h));
   auto samples = list(store(), kNow - 1h);
   ASSERT_EQ(samples.size(), 1u);
-  EXPECT_EQ(samples[0].queues.at("q").processed, 5);
+  EXPECT_EQ(samples[0].queues.at("q").processed, 1);
 }
 
 }  // namespace

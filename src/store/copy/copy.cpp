@@ -24,9 +24,10 @@ std::vector<std::string_view> column_names(const Table& t) {
   return names;
 }
 
-std::string select_of(const Table& t) {
+std::string select_of(const Table& t, core::TimePoint now) {
+  const auto where = fmt::format(fmt::runtime(t.where), fmt::arg("now", core::to_unix_ms(now)));
   return fmt::format("SELECT {} FROM {}{}{} ORDER BY {}", fmt::join(column_names(t), ", "), t.name,
-                     t.where.empty() ? "" : " WHERE ", t.where, t.order_by);
+                     where.empty() ? "" : " WHERE ", where, t.order_by);
 }
 
 void append_field(std::string& row, const sqlite::Query& q, int col, Kind kind) {
@@ -43,11 +44,12 @@ void append_field(std::string& row, const sqlite::Query& q, int col, Kind kind) 
 }
 
 // Streams `t`'s rows from SQLite into one COPY; returns how many.
-core::Result<std::int64_t> copy_table(sqlite::Db& db, postgres::Conn& conn, const Table& t) {
+core::Result<std::int64_t> copy_table(sqlite::Db& db, postgres::Conn& conn, const Table& t,
+                                      core::TimePoint now) {
   auto in = CopyIn::start(conn, t.name, column_names(t));
   if (!in) return in.error();
   const int width = static_cast<int>(t.columns.size());
-  auto rows = for_each_row(db, select_of(t), [&](const sqlite::Query& q) {
+  auto rows = for_each_row(db, select_of(t, now), [&](const sqlite::Query& q) {
     std::string& row = in->row();
     for (int col = 0; col < width; ++col) {
       if (col > 0) row += '\t';
@@ -139,13 +141,13 @@ core::Result<CopySummary> copy_all(sqlite::Db& db, postgres::Conn& conn,
   CopySummary s;
   std::map<std::string_view, std::int64_t> copied;
   for (const auto& t : kTables) {
-    auto rows = copy_table(db, conn, t);
+    auto rows = copy_table(db, conn, t, options.now);
     if (!rows) return rows.error();
     copied[t.name] = *rows;
-    if (!t.where.empty()) {
+    if (t.left_out != LeftOut::nothing) {
       auto all = integer_of(db, fmt::format("SELECT count(*) FROM {}", t.name));
       if (!all) return all.error();
-      s.orphan_rows += *all - *rows;
+      (t.left_out == LeftOut::orphans ? s.orphan_rows : s.expired_sessions) += *all - *rows;
     }
   }
   auto from_file = add_legacy_secret(db, conn, options.legacy_secret);
@@ -176,6 +178,7 @@ core::Result<CopySummary> copy_all(sqlite::Db& db, postgres::Conn& conn,
   s.schedule_fires = copied["schedule_fires"];
   s.stats_samples = copied["stats_samples"];
   s.settings = copied["settings"];
+  s.sessions = copied["sessions"];
   s.token_secret = *secret > 0;
   s.token_secret_from_file = *from_file;
   s.legacy_id_jobs = *legacy;

@@ -2,7 +2,9 @@
 // empty PostgreSQL schema, so a user who outgrows one server keeps every
 // job, queue, schedule and the job-token secret (tokens issued by the old
 // server stay valid: they are signed with that secret and name job ids that
-// do not change).
+// do not change), and the dashboard sessions still live at `now` (with the
+// session key they are digested under, so a logged-in browser stays logged
+// in; the expired ones are left out and counted).
 //
 // The SQLite database is opened the way the SQLite store opens it: it is
 // migrated to the latest version first, and the exclusive lock a running
@@ -25,6 +27,7 @@
 
 #include "core/error.hpp"
 #include "core/state.hpp"
+#include "core/time.hpp"
 
 #include <array>
 #include <chrono>
@@ -43,6 +46,8 @@ struct CopyOptions {
   std::string conninfo;  // libpq URL or key=value string, without Errand's ?schema=
   std::string schema;    // the target schema, [a-z_][a-z0-9_]{0,62}
   std::string shown;     // the target for messages: no password
+  // Dashboard sessions expired at this instant are left out.
+  core::TimePoint now;
 };
 
 struct CopySummary {
@@ -55,6 +60,8 @@ struct CopySummary {
   std::int64_t schedule_fires = 0;
   std::int64_t stats_samples = 0;
   std::int64_t settings = 0;
+  std::int64_t sessions = 0;          // live dashboard sessions copied
+  std::int64_t expired_sessions = 0;  // left out
   // The token secret reached the target (from settings or the secret file).
   bool token_secret = false;
   bool token_secret_from_file = false;

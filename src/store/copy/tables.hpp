@@ -1,6 +1,8 @@
 // What `errand copy` moves: every table of the SQLite store (schema version
-// 10, store/sqlite/schema.cpp) and the PostgreSQL table it goes to (schema
-// version 1, store/postgres/schema.cpp), column for column. The two schemas
+// 11, store/sqlite/schema.cpp) but `nodes`, and the PostgreSQL table it goes
+// to (store/postgres/schema.cpp), column for column. The node registry is
+// not copied: it says which servers ran on the SQLite store, which the
+// PostgreSQL servers neither are nor need (each registers itself). The two schemas
 // have the same tables and columns apart from:
 //   - jobs.legacy_id (SQLite only): the 26-character id of a job made before
 //     SQLite schema version 7. PostgreSQL has no such column, so such a job
@@ -8,7 +10,9 @@
 //   - queues.bucket_tokens, bucket_at, throttled_until (PostgreSQL only):
 //     the rate-limit bucket, which SQLite keeps in memory; left NULL (full).
 // SQLite's 0/1 flags become booleans. Rows of job_logs and job_push whose
-// job is gone have nowhere to go (PostgreSQL's foreign keys) and are left out.
+// job is gone have nowhere to go (PostgreSQL's foreign keys) and are left out;
+// so are dashboard sessions expired at the copy's `now` (their digests are
+// keyed by the copied "session_key" setting, so the live ones stay valid).
 // Tables are listed parents first. Pure data.
 #pragma once
 
@@ -25,13 +29,18 @@ struct Column {
   Kind kind;
 };
 
+// What a table's WHERE clause leaves out.
+enum class LeftOut { nothing, orphans, expired };
+
 struct Table {
   std::string_view name;
   std::string_view noun;  // one row, for messages: "job log"
-  // The SQLite rows to copy: a WHERE clause (may be empty) and the order.
+  // The SQLite rows to copy: a WHERE clause (may be empty; "{now}" stands
+  // for the copy's time in unix milliseconds) and the order.
   std::string_view where;
   std::string_view order_by;
   std::vector<Column> columns;
+  LeftOut left_out = LeftOut::nothing;
 };
 
 inline constexpr Kind I = Kind::integer;
@@ -41,7 +50,7 @@ inline constexpr Kind B = Kind::boolean;
 // Every table, in copy order (jobs before the rows that refer to them).
 // (Not clang-formatted: a line per group of columns reads better than one per column.)
 // clang-format off
-inline const std::array<Table, 8> kTables = {{
+inline const std::array<Table, 9> kTables = {{
     {"jobs", "job", "", "id",
      {{"id", I}, {"queue", T}, {"type", T}, {"payload", T}, {"state", I}, {"priority", I},
       {"run_at", I}, {"created_at", I}, {"started_at", I}, {"finished_at", I}, {"attempt", I},
@@ -49,9 +58,9 @@ inline const std::array<Table, 8> kTables = {{
       {"progress", T}, {"result", T}, {"errors", T}, {"lease_id", T}, {"worker", T},
       {"lease_expires_at", I}, {"cancel_requested", B}}},
     {"job_logs", "job log", "job_id IN (SELECT id FROM jobs)", "job_id, attempt",
-     {{"job_id", I}, {"attempt", I}, {"at", I}, {"log", T}}},
+     {{"job_id", I}, {"attempt", I}, {"at", I}, {"log", T}}, LeftOut::orphans},
     {"job_push", "push record", "job_id IN (SELECT id FROM jobs)", "job_id",
-     {{"job_id", I}, {"continuations", I}, {"deferrals", I}, {"state", T}}},
+     {{"job_id", I}, {"continuations", I}, {"deferrals", I}, {"state", T}}, LeftOut::orphans},
     {"queues", "queue", "", "name",
      {{"name", T}, {"paused", B}, {"processed", I}, {"failed", I}, {"n_scheduled", I},
       {"n_queued", I}, {"n_running", I}, {"n_succeeded", I}, {"n_failed", I}, {"n_dead", I},
@@ -68,6 +77,9 @@ inline const std::array<Table, 8> kTables = {{
      {{"schedule", T}, {"fire_at", I}, {"job_id", T}}},
     {"stats_samples", "throughput sample", "", "at", {{"at", I}, {"totals", T}}},
     {"settings", "setting", "", "name", {{"name", T}, {"value", T}}},
+    {"sessions", "dashboard session", "expires_at > {now}", "digest",
+     {{"digest", T}, {"csrf_token", T}, {"client", T}, {"expires_at", I}, {"created_at", I}},
+     LeftOut::expired},
 }};
 // clang-format on
 

@@ -150,7 +150,15 @@ void ChangeListener::deliver_events(const std::vector<AnnouncedEvent>& events) {
   if (feed_.deliver && !notices->empty()) feed_.deliver(std::move(*notices));
 }
 
+// Queries on this connection (the watched jobs' rows, the clock) leave the
+// notifications that arrive meanwhile in libpq's queue, not on the socket:
+// so the queue is drained again after each, and after every wake-up.
 void ChangeListener::deliver_notifications() {
+  while (deliver_queued()) {
+  }
+}
+
+bool ChangeListener::deliver_queued() {
   ChangeNotice notice;
   std::vector<AnnouncedEvent> events;
   const int own = own_pid_ ? own_pid_() : 0;
@@ -181,7 +189,9 @@ void ChangeListener::deliver_notifications() {
     if (std::find(queues.begin(), queues.end(), queue) == queues.end()) queues.push_back(queue);
   }
   if (!notice.runnable_queues.empty() || notice.deadline) notifier_.deliver(notice);
-  if (!events.empty()) deliver_events(events);
+  if (events.empty()) return false;
+  deliver_events(events);
+  return true;
 }
 
 void ChangeListener::announce_every_queue() {
@@ -214,11 +224,13 @@ void ChangeListener::loop() {
         if (feed_.resync) feed_.resync();
       }
       measure_clock();
+      deliver_notifications();
     }
     const auto wake = wait_for_input();
     if (wake == Wake::stop) return;
     if (wake == Wake::timeout) {
       measure_clock();
+      deliver_notifications();
       continue;
     }
     if (PQconsumeInput(conn_->handle()) == 0 || PQstatus(conn_->handle()) != CONNECTION_OK) {

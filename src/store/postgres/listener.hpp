@@ -70,6 +70,9 @@ class ChangeListener {
   // Waits `ms` unless stop() comes first; false when stopping.
   bool sleep_for(int ms);
   void deliver_notifications();
+  // One pass over libpq's queue of notifications; true if it ran a query
+  // (more may have queued meanwhile).
+  bool deliver_queued();
   void announce_every_queue();
   void collect_events(std::string_view payload, std::vector<AnnouncedEvent>& out);
   void deliver_events(const std::vector<AnnouncedEvent>& events);

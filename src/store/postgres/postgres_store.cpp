@@ -169,6 +169,13 @@ ERRAND_PG_VERB(schedule_fire, ScheduleFireParams, ScheduleFireOutcome, kWrites)
 ERRAND_PG_VERB(stats_sample_put, StatsSamplePutParams, Unit, kWrites)
 ERRAND_PG_VERB(stats_sample_list, StatsSampleListParams, std::vector<StatsSample>, kReads)
 ERRAND_PG_VERB(setting_get_or_put, SettingGetOrPutParams, std::string, kWrites)
+ERRAND_PG_VERB(session_put, SessionPutParams, Unit, kWrites)
+ERRAND_PG_VERB(session_get, SessionGetParams, DashboardSession, kReads)
+ERRAND_PG_VERB(session_delete, SessionDeleteParams, Unit, kWrites)
+ERRAND_PG_VERB(session_drop_expired, SessionDropExpiredParams, std::int64_t, kWrites)
+ERRAND_PG_VERB(node_heartbeat, NodeHeartbeatParams, Unit, kWrites)
+ERRAND_PG_VERB(node_stop, NodeStopParams, Unit, kWrites)
+ERRAND_PG_VERB0(node_list, std::vector<core::Node>, kReads)
 
 #undef ERRAND_PG_VERB
 #undef ERRAND_PG_VERB0

@@ -102,11 +102,21 @@ class PostgresStore final : public Store {
   void schedule_fire(ScheduleFireParams p, Callback<ScheduleFireOutcome> done) override;
   void stats_sample_put(StatsSamplePutParams p, Callback<Unit> done) override;
   void stats_sample_list(StatsSampleListParams p, Callback<std::vector<StatsSample>> done) override;
+  void node_heartbeat(NodeHeartbeatParams p, Callback<Unit> done) override;
+  void node_stop(NodeStopParams p, Callback<Unit> done) override;
+  void node_list(Callback<std::vector<core::Node>> done) override;
 
   // Stores `p.value` under `p.name` unless the name has a value already;
   // returns the stored value (the first server's, when several race).
   // Errors: unavailable, internal. Durable when `done` runs.
   void setting_get_or_put(SettingGetOrPutParams p, Callback<std::string> done) override;
+
+  // Dashboard sessions, in the `sessions` table every server reads (see
+  // store/store.hpp).
+  void session_put(SessionPutParams p, Callback<Unit> done) override;
+  void session_get(SessionGetParams p, Callback<DashboardSession> done) override;
+  void session_delete(SessionDeleteParams p, Callback<Unit> done) override;
+  void session_drop_expired(SessionDropExpiredParams p, Callback<std::int64_t> done) override;
 
   // False while the writer's or the LISTEN connection is lost (they are
   // reconnecting).

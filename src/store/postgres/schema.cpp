@@ -141,17 +141,52 @@ CREATE TABLE @s.settings (
 );
 )sql";
 
-// Version 3: each job's change number, which every server sees alike (job
+// Version 3: dashboard sessions (store/postgres/sessions.cpp), shared by
+// every server: one row per login under the digest of its id.
+// sessions_expiry serves the sweep of expired ones, sessions_created the cap
+// (the oldest go first).
+constexpr const char* kSessionsMigration = R"sql(
+CREATE TABLE @s.sessions (
+  digest     text   PRIMARY KEY,
+  csrf_token text   NOT NULL,
+  client     text   NOT NULL,
+  expires_at bigint NOT NULL,
+  created_at bigint NOT NULL
+);
+CREATE INDEX sessions_expiry ON @s.sessions(expires_at);
+CREATE INDEX sessions_created ON @s.sessions(created_at);
+)sql";
+
+// Version 4: each job's change number, which every server sees alike (job
 // events across servers: store/postgres/events.hpp). A column with a
 // constant default is added without rewriting the table.
 constexpr const char* kJobEventSeq = R"sql(
 ALTER TABLE @s.jobs ADD COLUMN event_seq bigint NOT NULL DEFAULT 0;
 )sql";
 
+// Version 5: the node registry (store/postgres/nodes.cpp): one row per
+// server start, written by its heartbeats; rows a day old are deleted by the
+// heartbeats that follow.
+constexpr const char* kNodesMigration = R"sql(
+CREATE TABLE @s.nodes (
+  id                text   PRIMARY KEY,
+  name              text   NOT NULL,
+  address           text   NOT NULL,
+  version           text   NOT NULL,
+  store             text   NOT NULL,
+  started_at        bigint NOT NULL,
+  last_seen         bigint NOT NULL,
+  stopped_at        bigint,
+  waiting_claims    bigint NOT NULL DEFAULT 0,
+  event_streams     bigint NOT NULL DEFAULT 0,
+  workers_connected bigint NOT NULL DEFAULT 0
+);
+)sql";
+
 // kMigrations[i] takes the schema from version i to i + 1. Version 2: the
-// SQL enqueue functions (store/postgres/sql_api.hpp).
-const std::array<const char*, kSchemaVersion> kMigrations = {kVersion1, kSqlEnqueueMigration,
-                                                             kJobEventSeq};
+// SQL enqueue functions (store/postgres/sql_api.hpp); version 3: sessions.
+const std::array<const char*, kSchemaVersion> kMigrations = {
+    kVersion1, kSqlEnqueueMigration, kSessionsMigration, kJobEventSeq, kNodesMigration};
 
 std::string with_schema(std::string sql, const std::string& schema) {
   for (auto at = sql.find("@s"); at != std::string::npos; at = sql.find("@s", at)) {

@@ -13,10 +13,13 @@
 // as core::JobState's number), `queues` (pause flag, lifetime counters, job
 // count per state, config, push secrets and the rate-limit bucket, so every
 // server shares them under the queue row's lock), `job_logs`, `job_push`,
-// `schedules` and `schedule_fires`, `stats_samples`, `settings`. Job ids come
-// from next_job_id(now_ms): (now_ms << 20) | (nextval(job_seq) & 1048575).
-// Version 2 adds enqueue() and enqueue_many() for apps' own transactions
-// (store/postgres/sql_api.hpp).
+// `schedules` and `schedule_fires`, `stats_samples`, `settings`, `sessions`.
+// Job ids come from next_job_id(now_ms): (now_ms << 20) | (nextval(job_seq) &
+// 1048575). Version 2 adds enqueue() and enqueue_many() for apps' own
+// transactions (store/postgres/sql_api.hpp); version 3 `sessions` (dashboard
+// logins every server shares); version 4 `jobs.event_seq` (job events across
+// servers); version 5 `nodes`, the node registry (one row per server start,
+// store/postgres/nodes.cpp).
 #pragma once
 
 #include "store/postgres/conn.hpp"
@@ -26,7 +29,7 @@
 
 namespace errand::store::postgres {
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 5;
 
 // The advisory lock key of `schema`'s migrations (FNV-1a of its name).
 std::int64_t migration_lock_key(const std::string& schema);

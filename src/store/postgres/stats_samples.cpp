@@ -10,7 +10,7 @@ namespace errand::store::postgres::ops {
 namespace {
 const Statement kSave{"stats_sample_save",
                       "INSERT INTO stats_samples(at, totals) VALUES ($1, $2)"
-                      " ON CONFLICT (at) DO UPDATE SET totals = excluded.totals"};
+                      " ON CONFLICT (at) DO NOTHING"};
 const Statement kTrim{"stats_samples_trim", "DELETE FROM stats_samples WHERE at <= $1"};
 const Statement kSince{"stats_samples_since",
                        "SELECT at, totals FROM stats_samples WHERE at > $1 ORDER BY at"};

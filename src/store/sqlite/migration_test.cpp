@@ -300,6 +300,32 @@ TEST_F(MigrationTest, Version7KeepsEveryOldIdAndItsOrder) {
       std::to_string((ms + 1) << core::kJobIdSequenceBits));
 }
 
+TEST_F(MigrationTest, AVersion10DataDirectoryGainsTheSessionsTable) {
+  make_version_6();
+  {
+    auto store = SqliteStore::open({.dir = dir_});
+    ASSERT_TRUE(store) << store.error().message;
+    (*store)->close();
+  }
+  run_sql(db_path(), "DROP TABLE sessions; UPDATE schema_version SET version = 10;");
+  auto store = SqliteStore::open({.dir = dir_});
+  ASSERT_TRUE(store) << store.error().message;
+  const DashboardSession session{.digest = "d",
+                                 .csrf_token = "c",
+                                 .client = "192.0.2.7",
+                                 .expires_at = kNow + 1h,
+                                 .created_at = kNow};
+  ASSERT_TRUE(call<Unit>([&](auto done) { (*store)->session_put({.session = session}, done); }));
+  auto got = call<DashboardSession>(
+      [&](auto done) { (*store)->session_get({.digest = "d", .now = kNow}, done); });
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(got->client, "192.0.2.7");
+  EXPECT_EQ(listed(**store).size(), 3u);  // the jobs are still there
+  (*store)->close();
+  EXPECT_EQ(query_text(db_path(), "SELECT max(version) FROM schema_version"),
+            std::to_string(sqlite::kSchemaVersion));
+}
+
 TEST_F(MigrationTest, ANewerSchemaIsRefusedWithItsVersion) {
   make_version_1();
   run_sql(db_path(), "UPDATE schema_version SET version = 99");

@@ -77,4 +77,14 @@ core::Result<Unit> stats_sample_put(OpContext& c, const StatsSamplePutParams& p)
 core::Result<std::vector<StatsSample>> stats_sample_list(OpContext& c,
                                                          const StatsSampleListParams& p);
 
+// sessions.cpp
+core::Result<Unit> session_put(OpContext& c, const SessionPutParams& p);
+core::Result<DashboardSession> session_get(OpContext& c, const SessionGetParams& p);
+core::Result<Unit> session_delete(OpContext& c, const SessionDeleteParams& p);
+core::Result<std::int64_t> session_drop_expired(OpContext& c, const SessionDropExpiredParams& p);
+// nodes.cpp
+core::Result<Unit> node_heartbeat(OpContext& c, const NodeHeartbeatParams& p);
+core::Result<Unit> node_stop(OpContext& c, const NodeStopParams& p);
+core::Result<std::vector<core::Node>> node_list(OpContext& c);
+
 }  // namespace errand::store::sqlite::ops

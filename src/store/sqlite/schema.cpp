@@ -196,6 +196,41 @@ CREATE TABLE IF NOT EXISTS settings (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 11: dashboard sessions (store/sqlite/sessions.cpp), one row per
+// login under the digest of its id, so a login outlives a restart.
+// sessions_expiry serves the sweep of expired ones, sessions_created the cap
+// (the oldest go first).
+constexpr const char* kSessionsSchema = R"sql(
+CREATE TABLE IF NOT EXISTS sessions (
+  digest     TEXT    PRIMARY KEY,
+  csrf_token TEXT    NOT NULL,
+  client     TEXT    NOT NULL,
+  expires_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions(expires_at);
+CREATE INDEX IF NOT EXISTS sessions_created ON sessions(created_at);
+)sql";
+
+// Version 12: the node registry (store/sqlite/nodes.cpp): one row per
+// server start, written by its heartbeat; rows a day old are deleted by the
+// heartbeats that follow.
+constexpr const char* kNodesSchema = R"sql(
+CREATE TABLE IF NOT EXISTS nodes (
+  id                TEXT    PRIMARY KEY,
+  name              TEXT    NOT NULL,
+  address           TEXT    NOT NULL,
+  version           TEXT    NOT NULL,
+  store             TEXT    NOT NULL,
+  started_at        INTEGER NOT NULL,
+  last_seen         INTEGER NOT NULL,
+  stopped_at        INTEGER,
+  waiting_claims    INTEGER NOT NULL DEFAULT 0,
+  event_streams     INTEGER NOT NULL DEFAULT 0,
+  workers_connected INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+)sql";
+
 // Version 6 dropped jobs_ready_since and left running jobs out of
 // jobs_state_id; version 7 rebuilds the jobs table (and its indexes) anyway.
 constexpr const char* kIndexesV6 = R"sql(
@@ -279,11 +314,13 @@ CREATE UNIQUE INDEX jobs_idempotency ON jobs(queue, idempotency_key)
   WHERE idempotency_key IS NOT NULL;
 )sql"}},
     {10, {kSettingsSchema}},
+    {11, {kSessionsSchema}},
+    {12, {kNodesSchema}},
 };
 // The latest schema, as a new database gets it.
-constexpr const char* kNewDatabase[] = {kJobsSchema,      kSchema,        kJobLogsSchema,
-                                        kSchedulesSchema, kJobPushSchema, kStatsSamplesSchema,
-                                        kSettingsSchema};
+constexpr const char* kNewDatabase[] = {kJobsSchema,      kSchema,         kJobLogsSchema,
+                                        kSchedulesSchema, kJobPushSchema,  kStatsSamplesSchema,
+                                        kSettingsSchema,  kSessionsSchema, kNodesSchema};
 
 static_assert(std::size(kMigrations) == kSchemaVersion - 1, "one migration per version step");
 

@@ -1,4 +1,4 @@
-// The SQLite schema (version 8) and connection settings.
+// The SQLite schema (version 11) and connection settings.
 //
 // `jobs` holds every field of core::Job, keyed by the integer job id (the
 // rowid, core/id.hpp; a job made before version 7 also keeps its
@@ -22,15 +22,16 @@
 // version 7 integer job ids, version 8 `stats_samples` (the throughput
 // history: one row of queue counters per sample, bounded by the history's span), version 9
 // idempotency keys per queue, version 10 `settings` (values all servers share: the job-token
-// secret). An older database is migrated in place at open. Called once at open, before the writer
-// thread starts.
+// secret), version 11 `sessions` (dashboard logins, by the digest of their id), version 12
+// `nodes` (the node registry: one row per server start, store/sqlite/nodes.cpp). An older
+// database is migrated in place at open. Called once at open, before the writer thread starts.
 #pragma once
 
 #include "store/sqlite/db.hpp"
 
 namespace errand::store::sqlite {
 
-inline constexpr int kSchemaVersion = 10;
+inline constexpr int kSchemaVersion = 12;
 
 // Sets the pragmas (exclusive WAL, synchronous=NORMAL with the writer's own
 // fsync, cache sizes) and creates, checks or migrates the schema (all or

@@ -283,4 +283,42 @@ void SqliteStore::stats_sample_list(StatsSampleListParams p,
       kReads, [p](OpContext& c) { return ops::stats_sample_list(c, p); }, std::move(done));
 }
 
+void SqliteStore::session_put(SessionPutParams p, Callback<Unit> done) {
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::session_put(c, p); },
+      std::move(done));
+}
+
+void SqliteStore::session_get(SessionGetParams p, Callback<DashboardSession> done) {
+  submit(
+      kReads, [p = std::move(p)](OpContext& c) { return ops::session_get(c, p); }, std::move(done));
+}
+
+void SqliteStore::session_delete(SessionDeleteParams p, Callback<Unit> done) {
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::session_delete(c, p); },
+      std::move(done));
+}
+
+void SqliteStore::session_drop_expired(SessionDropExpiredParams p, Callback<std::int64_t> done) {
+  submit(
+      kWrites, [p](OpContext& c) { return ops::session_drop_expired(c, p); }, std::move(done));
+}
+
+void SqliteStore::node_heartbeat(NodeHeartbeatParams p, Callback<Unit> done) {
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::node_heartbeat(c, p); },
+      std::move(done));
+}
+
+void SqliteStore::node_stop(NodeStopParams p, Callback<Unit> done) {
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::node_stop(c, p); }, std::move(done));
+}
+
+void SqliteStore::node_list(Callback<std::vector<core::Node>> done) {
+  submit(
+      kReads, [](OpContext& c) { return ops::node_list(c); }, std::move(done));
+}
+
 }  // namespace errand::store

@@ -81,9 +81,16 @@ class SqliteStore final : public Store {
   void setting_get_or_put(SettingGetOrPutParams p, Callback<std::string> done) override;
   void stats_sample_put(StatsSamplePutParams p, Callback<Unit> done) override;
   void stats_sample_list(StatsSampleListParams p, Callback<std::vector<StatsSample>> done) override;
+  void node_heartbeat(NodeHeartbeatParams p, Callback<Unit> done) override;
+  void node_stop(NodeStopParams p, Callback<Unit> done) override;
+  void node_list(Callback<std::vector<core::Node>> done) override;
   void schedule_delete(ScheduleDeleteParams p, Callback<Unit> done) override;
   void schedule_pause(SchedulePauseParams p, Callback<core::Schedule> done) override;
   void schedule_fire(ScheduleFireParams p, Callback<ScheduleFireOutcome> done) override;
+  void session_put(SessionPutParams p, Callback<Unit> done) override;
+  void session_get(SessionGetParams p, Callback<DashboardSession> done) override;
+  void session_delete(SessionDeleteParams p, Callback<Unit> done) override;
+  void session_drop_expired(SessionDropExpiredParams p, Callback<std::int64_t> done) override;
   // Runs every verb already submitted, then closes; later verbs get
   // errc::unavailable (answered on the calling thread). Safe to call twice.
   void close() override;

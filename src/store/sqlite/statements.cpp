@@ -1,5 +1,6 @@
 #include "store/sqlite/statements.hpp"
 
+#include "store/common/node_rows.hpp"
 #include "store/sqlite/job_rows.hpp"
 #include "store/sqlite/schedule_rows.hpp"
 
@@ -140,10 +141,40 @@ std::vector<NamedSql> named_sql() {
        "INSERT INTO settings(name, value) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING"},
       {Sql::setting_get, "setting_get", "SELECT value FROM settings WHERE name = ?1"},
       {Sql::stats_sample_save, "stats_sample_save",
-       "INSERT OR REPLACE INTO stats_samples(at, totals) VALUES (?1, ?2)"},
+       "INSERT OR IGNORE INTO stats_samples(at, totals) VALUES (?1, ?2)"},
       {Sql::stats_samples_trim, "stats_samples_trim", "DELETE FROM stats_samples WHERE at <= ?1"},
       {Sql::stats_samples_since, "stats_samples_since",
        "SELECT at, totals FROM stats_samples WHERE at > ?1 ORDER BY at"},
+      {Sql::session_put, "session_put",
+       "INSERT OR REPLACE INTO sessions(digest, csrf_token, client, expires_at, created_at)"
+       " VALUES (?1, ?2, ?3, ?4, ?5)"},
+      {Sql::session_get, "session_get",
+       "SELECT digest, csrf_token, client, expires_at, created_at FROM sessions"
+       " WHERE digest = ?1 AND expires_at > ?2"},
+      {Sql::session_delete, "session_delete",
+       "DELETE FROM sessions WHERE digest = ?1 RETURNING digest"},
+      // ?2 bounds the work of one call (SQLite has no DELETE ... LIMIT).
+      {Sql::sessions_drop_expired, "sessions_drop_expired",
+       "DELETE FROM sessions WHERE digest IN (SELECT digest FROM sessions"
+       " WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2) RETURNING digest"},
+      // The oldest ?2 of the sessions past the newest ?1 (in the order of
+      // sessions_created, which holds the digest too: no sort).
+      {Sql::sessions_drop_oldest, "sessions_drop_oldest",
+       "DELETE FROM sessions WHERE digest IN (SELECT digest FROM sessions"
+       " ORDER BY created_at, digest"
+       " LIMIT max(0, min(?2, (SELECT count(*) FROM sessions) - ?1))) RETURNING digest"},
+      {Sql::node_save, "node_save",
+       "INSERT INTO nodes(id, name, address, version, store, started_at, last_seen,"
+       " waiting_claims, event_streams, workers_connected)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT(id) DO UPDATE SET"
+       " name = excluded.name, address = excluded.address, version = excluded.version,"
+       " store = excluded.store, started_at = excluded.started_at,"
+       " last_seen = excluded.last_seen, waiting_claims = excluded.waiting_claims,"
+       " event_streams = excluded.event_streams, workers_connected = excluded.workers_connected"},
+      {Sql::node_stop, "node_stop",
+       "UPDATE nodes SET stopped_at = ?2, last_seen = ?2 WHERE id = ?1 RETURNING id"},
+      {Sql::nodes_forget, "nodes_forget", "DELETE FROM nodes WHERE last_seen < ?1"},
+      {Sql::node_all, "node_all", fmt::format("SELECT {} FROM nodes", kNodeColumns)},
   };
 }
 

@@ -58,6 +58,15 @@ enum class Sql {
   stats_sample_save,
   stats_samples_trim,
   stats_samples_since,
+  session_put,
+  session_get,
+  session_delete,
+  sessions_drop_expired,
+  sessions_drop_oldest,
+  node_save,
+  node_stop,
+  nodes_forget,
+  node_all,
   count_,
 };
 
