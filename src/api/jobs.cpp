@@ -111,6 +111,11 @@ core::Result<engine::EnqueueRequest> parse_enqueue_request(const Fields& f,
     }
     r.idempotency_key = std::move(*key);
   }
+  ERRAND_TRY(job_key, f.string("key", std::size_t{1} << 16));  // then counted in characters
+  if (job_key) {
+    if (auto ok = core::validate_job_key(*job_key, f.name("key")); !ok) return ok.error();
+    r.key = std::move(*job_key);
+  }
   ERRAND_TRY(tags, parse_tags(f));
   r.tags = std::move(tags);
   return r;
@@ -120,7 +125,7 @@ core::Result<ParsedEnqueue> parse_enqueue(const json::object& o, std::string pre
                                           const ApiLimits& limits, std::string_view source) {
   const Fields f(o, std::move(prefix), source);
   if (auto ok = f.only({"queue", "type", "payload", "delay", "run_at", "priority", "max_attempts",
-                        "timeout", "idempotency_key", "tags", "token_scope"});
+                        "timeout", "idempotency_key", "key", "tags", "token_scope"});
       !ok) {
     return ok.error();
   }
@@ -220,6 +225,9 @@ core::Result<store::JobListParams> parse_list(const Request& req) {
       }
     } else if (key == "type") {
       p.type = value;
+    } else if (key == "key") {
+      if (auto ok = core::validate_job_key(value, "key"); !ok) return ok.error();
+      p.key = value;
     } else if (key == "tag") {
       if (value.empty() || value.size() > 64)
         return core::invalid("tag", "tag must be 1 to 64 characters");
@@ -248,9 +256,10 @@ core::Result<store::JobListParams> parse_list(const Request& req) {
       }
       p.client_json = true;
     } else {
-      return core::invalid(key, fmt::format("unknown query parameter {} (expected queue, state, "
-                                            "type, tag, q, since, until, limit, cursor, include)",
-                                            key));
+      return core::invalid(key,
+                           fmt::format("unknown query parameter {} (expected queue, state, "
+                                       "type, key, tag, q, since, until, limit, cursor, include)",
+                                       key));
     }
   }
   return p;

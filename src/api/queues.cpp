@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
+#include <boost/url/decode_view.hpp>
+#include <boost/url/pct_string_view.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -27,15 +29,19 @@ json::value duration_or_null(const std::optional<core::Millis>& d) {
   return json::value(core::format_duration(*d));
 }
 
+json::value rate_json(const std::optional<core::RateLimit>& r) {
+  if (!r) return nullptr;
+  json::object out{{"limit", r->limit}, {"per", core::format_duration(r->per)}};
+  if (r->burst) out["burst"] = *r->burst;
+  return out;
+}
+
 json::object config_json(const core::QueueConfig& c) {
-  json::value rate = nullptr;
-  if (c.rate_limit) {
-    rate = json::object{{"limit", c.rate_limit->limit},
-                        {"per", core::format_duration(c.rate_limit->per)}};
-  }
   return json::object{
       {"concurrency", or_null(c.concurrency)},
-      {"rate_limit", std::move(rate)},
+      {"rate_limit", rate_json(c.rate_limit)},
+      {"key_concurrency", or_null(c.key_concurrency)},
+      {"key_rate_limit", rate_json(c.key_rate_limit)},
       {"push", c.push ? json::value(core::push_config_to_json(*c.push)) : json::value(nullptr)},
       {"defaults", json::object{{"priority", or_null(c.defaults.priority)},
                                 {"max_attempts", or_null(c.defaults.max_attempts)},
@@ -64,16 +70,25 @@ core::Result<const json::object*> nested(const Fields& f, std::string_view key) 
   return &v->get_object();
 }
 
-core::Result<std::optional<core::RateLimit>> parse_rate_limit(const Fields& f) {
-  ERRAND_TRY(object, nested(f, "rate_limit"));
+// {"limit", "per" (or "period"), "burst"?}: at most `limit` claims per
+// `per`, up to `burst` (default `limit`) at once after a quiet spell.
+core::Result<std::optional<core::RateLimit>> parse_rate_limit(const Fields& f,
+                                                              std::string_view field) {
+  ERRAND_TRY(object, nested(f, field));
   if (!object) return std::optional<core::RateLimit>{};
-  const Fields r(*object, f.name("rate_limit"));
-  if (auto ok = r.only({"limit", "per"}); !ok) return ok.error();
+  const Fields r(*object, f.name(field));
+  if (auto ok = r.only({"limit", "per", "period", "burst"}); !ok) return ok.error();
   ERRAND_TRY(limit, r.integer("limit", 1, core::kMaxRateLimit));
   if (!limit) return r.missing("limit");
-  ERRAND_TRY(per, r.duration("per", core::kMinRatePer, core::kMaxRatePer));
+  if (r.raw("per") && r.raw("period")) {
+    return core::invalid(r.name("period"), fmt::format("give either {} or {}, not both",
+                                                       r.name("per"), r.name("period")));
+  }
+  const std::string_view per_field = r.raw("period") ? "period" : "per";
+  ERRAND_TRY(per, r.duration(per_field, core::kMinRatePer, core::kMaxRatePer));
   if (!per) return r.missing("per");
-  return std::optional(core::RateLimit{.limit = *limit, .per = *per});
+  ERRAND_TRY(burst, r.integer("burst", 1, core::kMaxRateLimit));
+  return std::optional(core::RateLimit{.limit = *limit, .per = *per, .burst = burst});
 }
 
 core::Result<core::JobDefaults> parse_defaults(const Fields& f) {
@@ -94,7 +109,9 @@ core::Result<core::JobDefaults> parse_defaults(const Fields& f) {
 core::Result<store::QueueConfigureParams> parse_configure(const json::object& body,
                                                           std::string queue) {
   const Fields f(body);
-  if (auto ok = f.only({"paused", "concurrency", "rate_limit", "defaults", "push"}); !ok) {
+  if (auto ok = f.only({"paused", "concurrency", "rate_limit", "key_concurrency", "key_rate_limit",
+                        "defaults", "push"});
+      !ok) {
     return ok.error();
   }
   store::QueueConfigureParams p{.queue = std::move(queue)};
@@ -102,8 +119,12 @@ core::Result<store::QueueConfigureParams> parse_configure(const json::object& bo
   p.paused = paused.value_or(false);
   ERRAND_TRY(concurrency, f.integer("concurrency", 1, core::kMaxConcurrency));
   p.config.concurrency = concurrency;
-  ERRAND_TRY(rate, parse_rate_limit(f));
+  ERRAND_TRY(rate, parse_rate_limit(f, "rate_limit"));
   p.config.rate_limit = rate;
+  ERRAND_TRY(key_concurrency, f.integer("key_concurrency", 1, core::kMaxConcurrency));
+  p.config.key_concurrency = key_concurrency;
+  ERRAND_TRY(key_rate, parse_rate_limit(f, "key_rate_limit"));
+  p.config.key_rate_limit = key_rate;
   ERRAND_TRY(defaults, parse_defaults(f));
   p.config.defaults = defaults;
   ERRAND_TRY(push, nested(f, "push"));
@@ -256,6 +277,127 @@ awaitable<Response> resume(Context& c) {
   co_return co_await set_paused(c, false);
 }
 
+// ---- keys ----
+
+json::object key_json(const store::KeyInfo& k) {
+  json::value throttled = nullptr;
+  if (k.throttled_until) throttled = json::value(core::format_rfc3339(*k.throttled_until));
+  return json::object{{"queue", k.queue},
+                      {"key", k.key},
+                      {"queued", k.queued},
+                      {"running", k.running},
+                      {"overridden", k.overridden},
+                      {"concurrency", or_null(k.limits.concurrency)},
+                      {"rate_limit", rate_json(k.limits.rate_limit)},
+                      {"paused", k.limits.paused},
+                      {"weight", or_null(k.limits.weight)},
+                      {"throttled_until", std::move(throttled)}};
+}
+
+// The queue and key of a /v1/queues/:queue/keys/:key path (the key
+// percent-decoded).
+core::Result<store::KeyRef> key_ref(const Context& c) {
+  if (auto ok = core::validate_queue_name(c.params[0], "queue"); !ok) return ok.error();
+  auto encoded = boost::urls::make_pct_string_view(c.params[1]);
+  if (!encoded) return core::invalid("key", "key in the path is not valid percent-encoding");
+  const auto decoded = **encoded;
+  std::string key(decoded.begin(), decoded.end());
+  if (auto ok = core::validate_job_key(key, "key"); !ok) return ok.error();
+  return store::KeyRef{.queue = c.params[0], .key = std::move(key)};
+}
+
+core::Result<core::KeyLimits> parse_key_limits(const json::object& body) {
+  const Fields f(body);
+  if (auto ok = f.only({"concurrency", "rate_limit", "paused", "weight"}); !ok) return ok.error();
+  core::KeyLimits l;
+  ERRAND_TRY(concurrency, f.integer("concurrency", 1, core::kMaxConcurrency));
+  l.concurrency = concurrency;
+  ERRAND_TRY(rate, parse_rate_limit(f, "rate_limit"));
+  l.rate_limit = rate;
+  ERRAND_TRY(paused, f.boolean("paused"));
+  l.paused = paused.value_or(false);
+  ERRAND_TRY(weight, f.integer("weight", 1, core::kMaxKeyWeight));
+  l.weight = weight;
+  return l;
+}
+
+core::Result<store::KeyListParams> parse_key_page(const Request& req, std::string queue) {
+  store::KeyListParams p{.queue = std::move(queue)};
+  for (const auto& [name, value] : req.query) {
+    if (name == "limit") {
+      std::size_t n = 0;
+      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc{} || ptr != value.data() + value.size() || n < 1 || n > kMaxQueuePage) {
+        return core::invalid("limit", fmt::format("limit must be an integer from 1 to {}, got "
+                                                  "\"{}\"",
+                                                  kMaxQueuePage, value.substr(0, 32)));
+      }
+      p.limit = n;
+    } else if (name == "cursor") {
+      if (auto ok = core::validate_job_key(value, "cursor"); !ok) return ok.error();
+      p.cursor = value;
+    } else if (name == "sort") {
+      if (value != "key" && value != "busiest") {
+        return core::invalid("sort", fmt::format("sort must be \"key\" or \"busiest\", got \"{}\"",
+                                                 value.substr(0, 32)));
+      }
+      p.busiest = value == "busiest";
+    } else {
+      return core::invalid(
+          name, fmt::format("unknown query parameter {} (expected limit, cursor, sort)", name));
+    }
+  }
+  if (p.busiest && !p.cursor.empty()) {
+    return core::invalid("cursor", "sort=busiest answers one page: it takes no cursor");
+  }
+  return p;
+}
+
+awaitable<Response> list_keys(Context& c) {
+  if (auto ok = core::validate_queue_name(c.params[0], "queue"); !ok) {
+    co_return error_response(ok.error());
+  }
+  auto params = parse_key_page(c.request, c.params[0]);
+  if (!params) co_return error_response(params.error());
+  auto page = co_await c.services.engine.keys(std::move(*params));
+  if (!page) co_return error_response(page.error());
+  json::array keys;
+  for (const auto& k : page->keys) keys.emplace_back(key_json(k));
+  json::value next = nullptr;
+  if (!page->next_cursor.empty()) next = json::value(page->next_cursor);
+  co_return json_response(200, json::serialize(json::object{{"keys", std::move(keys)},
+                                                            {"next_cursor", std::move(next)}}));
+}
+
+awaitable<Response> get_key(Context& c) {
+  auto ref = key_ref(c);
+  if (!ref) co_return error_response(ref.error());
+  auto key = co_await c.services.engine.key(std::move(*ref));
+  if (!key) co_return error_response(key.error());
+  co_return json_response(200, json::serialize(key_json(*key)));
+}
+
+awaitable<Response> put_key(Context& c) {
+  auto ref = key_ref(c);
+  if (!ref) co_return error_response(ref.error());
+  auto body = parse_object(c.request.body, true);
+  if (!body) co_return error_response(body.error());
+  auto limits = parse_key_limits(*body);
+  if (!limits) co_return error_response(limits.error());
+  auto key = co_await c.services.engine.put_key(
+      {.queue = std::move(ref->queue), .key = std::move(ref->key), .limits = *limits});
+  if (!key) co_return error_response(key.error());
+  co_return json_response(200, json::serialize(key_json(*key)));
+}
+
+awaitable<Response> delete_key(Context& c) {
+  auto ref = key_ref(c);
+  if (!ref) co_return error_response(ref.error());
+  auto key = co_await c.services.engine.delete_key(std::move(*ref));
+  if (!key) co_return error_response(key.error());
+  co_return json_response(200, json::serialize(key_json(*key)));
+}
+
 }  // namespace
 
 std::vector<Route> queue_routes() {
@@ -267,6 +409,10 @@ std::vector<Route> queue_routes() {
       {"POST", "/v1/queues/:queue/resume", Access::admin, resume},
       {"GET", "/v1/queues/:queue/push-secret", Access::admin, get_push_secret},
       {"POST", "/v1/queues/:queue/push-secret/rotate", Access::admin, rotate_push_secret},
+      {"GET", "/v1/queues/:queue/keys", Access::producer, list_keys},
+      {"GET", "/v1/queues/:queue/keys/:key", Access::producer, get_key},
+      {"PUT", "/v1/queues/:queue/keys/:key", Access::admin, put_key},
+      {"DELETE", "/v1/queues/:queue/keys/:key", Access::admin, delete_key},
   };
 }
 

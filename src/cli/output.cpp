@@ -160,6 +160,7 @@ void print_job(std::ostream& out, const core::Job& job, core::TimePoint now) {
   }
   if (!job.tags.empty()) f.add("tags", join(job.tags, ", "));
   if (!job.idempotency_key.empty()) f.add("idempotency key", job.idempotency_key);
+  if (!job.key.empty()) f.add("key", job.key);
   f.add("payload", json_preview(job.payload));
   if (!job.result.is_null()) f.add("result", json_preview(job.result));
   f.print(out);

@@ -30,6 +30,7 @@ struct EnqueueOptions {
   std::optional<int> max_attempts;
   std::optional<core::Millis> timeout;
   std::string idempotency_key;  // empty: none
+  std::string key;              // whom the job belongs to (per-key limits); empty: none
   std::vector<std::string> tags;
   // Fields the job's token may see besides the job's status: {"payload"} (the
   // only one). Empty: status only.

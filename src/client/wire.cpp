@@ -227,18 +227,35 @@ std::optional<std::int64_t> opt_integer(Reader& r, std::string_view key) {
   return r.integer(key);
 }
 
+core::Result<std::optional<core::RateLimit>> parse_rate(Reader& r, std::string_view key) {
+  const auto& rate = r.any(key);
+  if (rate.is_null()) return std::optional<core::RateLimit>{};
+  Reader rr(rate, r.path(key));
+  core::RateLimit out{.limit = rr.integer("limit"),
+                      .per = rr.opt_duration("per").value_or(core::Millis{0})};
+  out.burst = opt_integer(rr, "burst");
+  if (auto s = rr.status(); !s) return s.error();
+  return std::optional(out);
+}
+
+json::value rate_json(const std::optional<core::RateLimit>& r) {
+  if (!r) return nullptr;
+  json::object out{{"limit", r->limit}, {"per", core::format_duration(r->per)}};
+  if (r->burst) out["burst"] = *r->burst;
+  return out;
+}
+
 // A queue's `config`; absent (an older server) reads as no config.
 core::Result<core::QueueConfig> parse_config(const json::value& v, std::string path) {
   core::QueueConfig c;
   if (v.is_null()) return c;
   Reader r(v, std::move(path));
   c.concurrency = opt_integer(r, "concurrency");
-  if (const auto& rate = r.any("rate_limit"); !rate.is_null()) {
-    Reader rr(rate, r.path("rate_limit"));
-    c.rate_limit = core::RateLimit{.limit = rr.integer("limit"),
-                                   .per = rr.opt_duration("per").value_or(core::Millis{0})};
-    if (auto s = rr.status(); !s) return s.error();
-  }
+  ERRAND_TRY(rate, parse_rate(r, "rate_limit"));
+  c.rate_limit = rate;
+  c.key_concurrency = opt_integer(r, "key_concurrency");
+  ERRAND_TRY(key_rate, parse_rate(r, "key_rate_limit"));
+  c.key_rate_limit = key_rate;
   Reader d(r.any("defaults"), r.path("defaults"));
   if (!r.any("defaults").is_null()) {
     c.defaults.priority = opt_integer(d, "priority");
@@ -288,6 +305,7 @@ json::object enqueue_body(const EnqueueOptions& o) {
   if (o.max_attempts) b["max_attempts"] = *o.max_attempts;
   if (o.timeout) b["timeout"] = core::format_duration(*o.timeout);
   if (!o.idempotency_key.empty()) b["idempotency_key"] = o.idempotency_key;
+  if (!o.key.empty()) b["key"] = o.key;
   if (!o.tags.empty()) {
     json::array tags;
     for (const auto& t : o.tags) tags.emplace_back(t);
@@ -625,14 +643,11 @@ json::object to_json(const core::QueueConfig& c) {
   auto dur = [](const auto& d) {
     return d ? json::value(core::format_duration(*d)) : json::value(nullptr);
   };
-  json::value rate = nullptr;
-  if (c.rate_limit) {
-    rate = json::object{{"limit", c.rate_limit->limit},
-                        {"per", core::format_duration(c.rate_limit->per)}};
-  }
   return json::object{
       {"concurrency", opt(c.concurrency)},
-      {"rate_limit", std::move(rate)},
+      {"rate_limit", rate_json(c.rate_limit)},
+      {"key_concurrency", opt(c.key_concurrency)},
+      {"key_rate_limit", rate_json(c.key_rate_limit)},
       {"push", c.push ? json::value(core::push_config_to_json(*c.push)) : json::value(nullptr)},
       {"defaults", json::object{{"priority", opt(c.defaults.priority)},
                                 {"max_attempts", opt(c.defaults.max_attempts)},
@@ -652,10 +667,9 @@ core::Result<PushSecret> parse_push_secret(const json::value& v) {
 json::object queue_config_body(const core::QueueConfig& c, bool paused) {
   json::object b{{"paused", paused}};
   if (c.concurrency) b["concurrency"] = *c.concurrency;
-  if (c.rate_limit) {
-    b["rate_limit"] = json::object{{"limit", c.rate_limit->limit},
-                                   {"per", core::format_duration(c.rate_limit->per)}};
-  }
+  if (c.rate_limit) b["rate_limit"] = rate_json(c.rate_limit);
+  if (c.key_concurrency) b["key_concurrency"] = *c.key_concurrency;
+  if (c.key_rate_limit) b["key_rate_limit"] = rate_json(c.key_rate_limit);
   json::object d;
   if (c.defaults.priority) d["priority"] = *c.defaults.priority;
   if (c.defaults.max_attempts) d["max_attempts"] = *c.defaults.max_attempts;

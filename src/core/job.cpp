@@ -28,6 +28,31 @@ Result<void> validate_label(std::string_view value, std::size_t limit, std::stri
                  fmt::format("{} must be 1-{} printable characters without spaces", field, limit));
 }
 
+Result<void> validate_job_key(std::string_view key, std::string_view field) {
+  std::size_t characters = 0;
+  bool ok = !key.empty();
+  for (std::size_t i = 0; ok && i < key.size(); ++characters) {
+    const auto lead = static_cast<unsigned char>(key[i]);
+    const std::size_t len = lead < 0x80           ? 1
+                            : (lead >> 5) == 0x6  ? 2
+                            : (lead >> 4) == 0xE  ? 3
+                            : (lead >> 3) == 0x1E ? 4
+                                                  : 0;
+    if (len == 0 || i + len > key.size()) ok = false;
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      if ((static_cast<unsigned char>(key[i + k]) & 0xC0) != 0x80) ok = false;
+    }
+    // C0 controls, DEL, and C1 controls (U+0080..U+009F: 0xC2 0x80..0x9F)
+    if (ok && (lead < 0x20 || lead == 0x7f)) ok = false;
+    if (ok && lead == 0xC2 && static_cast<unsigned char>(key[i + 1]) < 0xA0) ok = false;
+    i += len;
+  }
+  if (ok && characters <= kMaxJobKey) return {};
+  return invalid(std::string(field),
+                 fmt::format("{} must be 1-{} characters of UTF-8 without control characters",
+                             field, kMaxJobKey));
+}
+
 std::string utf8_clip(std::string_view text, std::size_t limit, bool keep_tail) {
   if (text.size() <= limit) return std::string(text);
   const auto continuation = [](char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; };

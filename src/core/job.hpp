@@ -20,6 +20,7 @@ inline constexpr Millis kDefaultTimeout{5 * 60'000};
 inline constexpr std::size_t kMaxQueueName = 64;
 inline constexpr std::size_t kMaxTypeName = 128;
 inline constexpr std::size_t kMaxIdempotencyKey = 256;
+inline constexpr std::size_t kMaxJobKey = 128;  // characters
 inline constexpr std::size_t kMaxTags = 32;
 inline constexpr std::size_t kMaxTagLength = 64;
 inline constexpr std::size_t kMaxErrorMessage = 4096;
@@ -62,6 +63,10 @@ struct Job {
   int max_attempts = kDefaultMaxAttempts;
   Millis timeout = kDefaultTimeout;
   std::string idempotency_key;  // empty: none
+  // Whom the job belongs to (a customer, workspace, user): the unit of the
+  // queue's per-key limits and fair claims. Empty: none (the keyless jobs
+  // of a queue share their turn as if they had one key).
+  std::string key;
   std::vector<std::string> tags;
   std::optional<Progress> progress;
   RawJson result;  // empty until succeeded with a result; verbatim
@@ -98,6 +103,7 @@ struct NewJob {
   std::optional<int> max_attempts;
   std::optional<Millis> timeout;
   std::string idempotency_key;
+  std::string key;  // validated (validate_job_key); empty: none
   std::vector<std::string> tags;
 };
 
@@ -107,6 +113,8 @@ std::string utf8_clip(std::string_view text, std::size_t limit, bool keep_tail =
 
 // Queue names: [a-z0-9_.-]{1,64}.
 Result<void> validate_queue_name(std::string_view name, std::string_view field = "queue");
+// Job keys: 1..kMaxJobKey characters of UTF-8 without control characters.
+Result<void> validate_job_key(std::string_view key, std::string_view field = "key");
 // Job types and tags: printable ASCII without spaces, 1..limit characters.
 Result<void> validate_label(std::string_view value, std::size_t limit, std::string_view field);
 

@@ -68,6 +68,7 @@ void write_job(JsonWriter& w, const Job& j, const JobView& view) {
   w.key("timeout").string(format_duration(j.timeout));
   if (mine) {
     w.key("idempotency_key").string_or_null(j.idempotency_key);
+    w.key("key").string_or_null(j.key);
     w.key("tags").begin_array();
     for (const auto& t : j.tags) w.string(t);
     w.end_array();
@@ -171,6 +172,7 @@ Result<Job> job_from_json(std::string_view text) {
   j.max_attempts = static_cast<int>(num(o, "max_attempts", kDefaultMaxAttempts));
   if (auto t = parse_duration(str(o, "timeout"))) j.timeout = *t;
   j.idempotency_key = str(o, "idempotency_key");
+  j.key = str(o, "key");
   if (const auto* tags = o.if_contains("tags"); tags && tags->is_array()) {
     for (const auto& t : tags->get_array()) {
       if (t.is_string()) j.tags.emplace_back(t.get_string());

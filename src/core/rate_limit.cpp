@@ -18,7 +18,7 @@ double rate_per_ms(const RateLimit& rate) {
 }  // namespace
 
 TokenBucket refill(const std::optional<TokenBucket>& bucket, const RateLimit& rate, TimePoint now) {
-  const auto limit = static_cast<double>(rate.limit);
+  const auto limit = static_cast<double>(rate.capacity());
   if (!bucket) return TokenBucket{.tokens = limit, .at = now};
   if (now <= bucket->at) return *bucket;
   const auto elapsed = static_cast<double>((now - bucket->at).count());

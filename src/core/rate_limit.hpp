@@ -1,5 +1,5 @@
 // The rate limit of a queue as a token bucket: the bucket holds at most
-// `limit` tokens and refills continuously at `limit` tokens per `per`; each
+// `limit` tokens (`burst` when set) and refills continuously at `limit` tokens per `per`; each
 // claimed job takes one token. A full bucket allows a burst of `limit`
 // claims; after that claims start at the refill rate. (A fixed window would
 // allow 2x`limit` claims across a window boundary and make every waiting

@@ -115,6 +115,7 @@ Task<std::vector<store::InsertOutcome>> Engine::enqueue(std::vector<EnqueueReque
     job.max_attempts = r.max_attempts;
     job.timeout = r.timeout;
     job.idempotency_key = std::move(r.idempotency_key);
+    job.key = std::move(r.key);
     job.tags = std::move(r.tags);
     params.jobs.push_back(std::move(job));
   }
@@ -344,6 +345,29 @@ void Engine::set_push_check(std::function<core::Result<void>(const core::PushCon
 
 void Engine::wake_claims(const std::vector<std::string>& queues) {
   waiters_.notify(queues);
+}
+
+Task<store::KeyInfo> Engine::put_key(store::KeyPutParams params) {
+  std::vector<std::pair<std::string, std::string>> names{{params.queue, "queue"}};
+  auto admitted = co_await admit_queues(std::move(names));
+  if (!admitted) co_return admitted.error();
+  co_return co_await await_store<store::KeyInfo>(
+      [&](auto done) { store_.key_put(std::move(params), std::move(done)); });
+}
+
+Task<store::KeyInfo> Engine::key(store::KeyRef ref) {
+  co_return co_await await_store<store::KeyInfo>(
+      [&](auto done) { store_.key_get(std::move(ref), std::move(done)); });
+}
+
+Task<store::KeyInfo> Engine::delete_key(store::KeyRef ref) {
+  co_return co_await await_store<store::KeyInfo>(
+      [&](auto done) { store_.key_delete(std::move(ref), std::move(done)); });
+}
+
+Task<store::KeyPage> Engine::keys(store::KeyListParams params) {
+  co_return co_await await_store<store::KeyPage>(
+      [&](auto done) { store_.key_list(std::move(params), std::move(done)); });
 }
 
 Task<store::QueueInfo> Engine::queue(std::string name) {

@@ -56,6 +56,7 @@ struct EnqueueRequest {
   std::optional<int> max_attempts;
   std::optional<core::Millis> timeout;
   std::string idempotency_key;
+  std::string key;  // validated (core::validate_job_key); empty: none
   std::vector<std::string> tags;
 };
 
@@ -184,6 +185,12 @@ class Engine {
   Task<store::QueueInfo> configure(store::QueueConfigureParams params);
   // Errors: not_found.
   Task<store::QueueInfo> queue(std::string name);
+  // A key's own settings in a queue (store::Store::key_put and the rest).
+  // Creating a queue beyond options.max_queues: too_many_requests.
+  Task<store::KeyInfo> put_key(store::KeyPutParams params);
+  Task<store::KeyInfo> key(store::KeyRef ref);
+  Task<store::KeyInfo> delete_key(store::KeyRef ref);
+  Task<store::KeyPage> keys(store::KeyListParams params);
   // Creates or replaces a schedule (Schedules::put). The queue it names
   // counts against options.max_queues as an enqueue's does (its fires create
   // it): a new one beyond the limit is too_many_requests (field "queue") and

@@ -63,6 +63,7 @@ struct JobListParams {
   std::string queue;                     // empty: all queues
   std::optional<core::JobState> state;   // empty: all states
   std::string type;                      // empty: all types
+  std::string key;                       // empty: any key; else jobs of this key
   std::string tag;                       // empty: any tags; else jobs carrying this tag
   std::string text;                      // empty: any payload; else payloads whose JSON contains it
   std::optional<core::TimePoint> since;  // jobs created at or after
@@ -191,6 +192,37 @@ struct QueueInfo {
   std::int64_t processed = 0;                     // attempts that succeeded, ever
   std::int64_t failed = 0;                        // attempts that failed (incl. lease expiry), ever
 };
+// A key of a queue (core::Job::key): its jobs and its own settings.
+struct KeyInfo {
+  std::string queue;
+  std::string key;
+  std::int64_t queued = 0;
+  std::int64_t running = 0;
+  bool overridden = false;                         // it has settings of its own (limits)
+  core::KeyLimits limits;                          // its own settings (when overridden)
+  std::optional<core::TimePoint> throttled_until;  // its claims wait for its bucket until then
+};
+struct KeyPutParams {
+  std::string queue;  // validated names
+  std::string key;
+  core::KeyLimits limits;  // replaces the key's own settings
+};
+struct KeyRef {
+  std::string queue;
+  std::string key;
+};
+struct KeyListParams {
+  std::string queue;
+  std::size_t limit = 100;  // 1..1000
+  std::string cursor;       // keys after this one (by name); empty: from the first
+  // True: the busiest keys first (running + queued, then name), one page.
+  bool busiest = false;
+};
+struct KeyPage {
+  std::vector<KeyInfo> keys;
+  std::string next_cursor;  // empty when there are no more
+};
+
 struct QueuePauseParams {
   std::string queue;
   bool paused = true;
@@ -466,6 +498,20 @@ class Store {
   virtual void queue_rotate_secret(QueueRotateSecretParams p, Callback<QueueInfo> done) = 0;
   // One queue. Errors: not_found (field "queue").
   virtual void queue_get(QueueGetParams p, Callback<QueueInfo> done) = 0;
+
+  // ---- keys (store/common/keys.hpp) ----
+  // Gives the key its own settings (replacing any it had); a changed rate
+  // limit starts with a full bucket. Waiting claims are told the queue is
+  // runnable when the key has queued jobs. Durable when `done` runs.
+  virtual void key_put(KeyPutParams p, Callback<KeyInfo> done) = 0;
+  // The key's counts and settings. Errors: not_found (field "key") when it
+  // has neither jobs queued or running nor settings.
+  virtual void key_get(KeyRef p, Callback<KeyInfo> done) = 0;
+  // Removes the key's own settings (the queue's apply again). Errors:
+  // not_found (field "key") when it has none. Durable when `done` runs.
+  virtual void key_delete(KeyRef p, Callback<KeyInfo> done) = 0;
+  // The queue's keys that have jobs queued or running, or settings.
+  virtual void key_list(KeyListParams p, Callback<KeyPage> done) = 0;
   // For each queue with queued jobs: when the longest-waiting of the jobs
   // next in line at each priority level became ready to run (run_at).
   // Queues without queued jobs are absent.

@@ -94,6 +94,7 @@ void decode_fields(const JobColumns& c, core::Job& j, bool client_json) {
   j.worker = c.worker;
   j.lease_expires_at = c.lease_expires_at;
   j.cancel_requested = c.cancel_requested;
+  j.key = std::string(c.key);
   j.event_seq = static_cast<std::uint64_t>(c.event_seq);
 }
 

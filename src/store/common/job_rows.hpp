@@ -44,6 +44,7 @@ struct JobColumns {
   std::string_view worker;
   std::optional<core::TimePoint> lease_expires_at;
   bool cancel_requested = false;
+  std::string_view key;
   std::int64_t event_seq = 0;  // PostgreSQL only
 };
 

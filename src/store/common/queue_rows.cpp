@@ -24,7 +24,50 @@ std::vector<core::PushHeader> headers_of(std::string_view text) {
   return out;
 }
 
+json::object rate_json(const core::RateLimit& rate) {
+  json::object out{{"limit", rate.limit}, {"per_ms", rate.per.count()}};
+  if (rate.burst) out["burst"] = *rate.burst;
+  return out;
+}
+
+core::RateLimit rate_of(const json::object& o) {
+  core::RateLimit out{.limit = o.at("limit").to_number<std::int64_t>(),
+                      .per = core::Millis{o.at("per_ms").to_number<std::int64_t>()}};
+  if (const auto* burst = o.if_contains("burst")) out.burst = burst->to_number<std::int64_t>();
+  return out;
+}
+
+std::optional<std::string> flow_text(const core::QueueConfig& c) {
+  json::object out;
+  if (c.rate_limit && c.rate_limit->burst) out["burst"] = *c.rate_limit->burst;
+  if (c.key_concurrency) out["key_concurrency"] = *c.key_concurrency;
+  if (c.key_rate_limit) out["key_rate_limit"] = rate_json(*c.key_rate_limit);
+  if (out.empty()) return std::nullopt;
+  return json::serialize(out);
+}
+
+void read_flow(std::string_view text, core::QueueConfig& c) {
+  const json::object flow = json::parse(text).as_object();
+  if (const auto* burst = flow.if_contains("burst"); burst && c.rate_limit) {
+    c.rate_limit->burst = burst->to_number<std::int64_t>();
+  }
+  if (const auto* n = flow.if_contains("key_concurrency")) {
+    c.key_concurrency = n->to_number<std::int64_t>();
+  }
+  if (const auto* rate = flow.if_contains("key_rate_limit")) {
+    c.key_rate_limit = rate_of(rate->as_object());
+  }
+}
+
 }  // namespace
+
+std::string rate_limit_text(const core::RateLimit& rate) {
+  return json::serialize(rate_json(rate));
+}
+
+core::RateLimit rate_limit_of(std::string_view text) {
+  return rate_of(json::parse(text).as_object());
+}
 
 QueueInfo to_queue_info(std::string name, const QueueRow& row) {
   QueueInfo info{.name = std::move(name),
@@ -53,6 +96,7 @@ core::QueueConfig decode_queue_config(const QueueConfigColumns& c) {
     if (c.push_headers) p.headers = headers_of(*c.push_headers);
     out.push = std::move(p);
   }
+  if (c.flow) read_flow(*c.flow, out);
   return out;
 }
 
@@ -74,6 +118,7 @@ QueueConfigColumns encode_queue_config(const core::QueueConfig& c) {
     out.push_concurrency = c.push->concurrency;
     out.push_headers = headers_text(c.push->headers);
   }
+  out.flow = flow_text(c);
   return out;
 }
 

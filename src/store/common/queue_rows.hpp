@@ -50,10 +50,17 @@ struct QueueConfigColumns {
   std::int64_t push_timeout_ms = 0;
   std::int64_t push_concurrency = 0;
   std::optional<std::string> push_headers;
+  // The flow-control settings as JSON text (rate_limit's burst,
+  // key_concurrency, key_rate_limit); NULL when none is set.
+  std::optional<std::string> flow;
 };
 
-// Throws (boost::json) when push_headers is not the JSON this store wrote.
+// Throws (boost::json) when push_headers or flow is not the JSON this store wrote.
 core::QueueConfig decode_queue_config(const QueueConfigColumns& c);
 QueueConfigColumns encode_queue_config(const core::QueueConfig& c);
+
+// A rate limit as stored in JSON text ({"limit","per_ms","burst"?}) and back.
+std::string rate_limit_text(const core::RateLimit& rate);
+core::RateLimit rate_limit_of(std::string_view text);
 
 }  // namespace errand::store

@@ -117,6 +117,51 @@ class StatsSamplesTest : public StoreTest {};
 class SettingsTest : public StoreTest {};
 class SessionsTest : public StoreTest {};
 class NodesTest : public StoreTest {};
+// Per-key flow control (keys_test.cpp), with its helpers.
+class KeysTest : public StoreTest {
+ protected:
+  core::NewJob keyed(std::string key, std::string queue = "q", std::int64_t priority = 0) {
+    core::NewJob j = job(std::move(queue), priority);
+    j.key = std::move(key);
+    return j;
+  }
+  core::Result<QueueInfo> configure(std::string queue, core::QueueConfig config) {
+    return call<QueueInfo>([&](auto done) {
+      store().queue_configure({.queue = std::move(queue), .config = config}, done);
+    });
+  }
+  core::Result<KeyInfo> put_key(std::string key, core::KeyLimits limits, std::string queue = "q") {
+    return call<KeyInfo>([&](auto done) {
+      store().key_put({.queue = std::move(queue), .key = std::move(key), .limits = limits}, done);
+    });
+  }
+  core::Result<KeyInfo> get_key(std::string key, std::string queue = "q") {
+    return call<KeyInfo>([&](auto done) {
+      store().key_get({.queue = std::move(queue), .key = std::move(key)}, done);
+    });
+  }
+  core::Result<KeyInfo> delete_key(std::string key, std::string queue = "q") {
+    return call<KeyInfo>([&](auto done) {
+      store().key_delete({.queue = std::move(queue), .key = std::move(key)}, done);
+    });
+  }
+  KeyPage list_keys(KeyListParams p) {
+    auto page = call<KeyPage>([&](auto done) { store().key_list(p, done); });
+    EXPECT_TRUE(page) << page.error().message;
+    return page ? *page : KeyPage{};
+  }
+  // queued / running of a key, as key_get reports them ({0, 0} when absent).
+  std::pair<std::int64_t, std::int64_t> key_counts(const std::string& key) {
+    auto info = get_key(key);
+    if (!info) return {0, 0};
+    return {info->queued, info->running};
+  }
+  static std::vector<std::string> keys_of(const std::vector<core::Job>& jobs) {
+    std::vector<std::string> out;
+    for (const auto& j : jobs) out.push_back(j.key);
+    return out;
+  }
+};
 
 std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& info);
 
@@ -139,6 +184,7 @@ std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& info);
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, StatsSamplesTest, factory);      \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, SettingsTest, factory);          \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, SessionsTest, factory);          \
-  ERRAND_STORE_CONFORMANCE_SUITE(prefix, NodesTest, factory)
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, NodesTest, factory);             \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, KeysTest, factory)
 
 }  // namespace errand::store::conformance

@@ -9,7 +9,8 @@ namespace {
 
 using core::JobState;
 
-const Statement kJobDelete{"job_delete", "DELETE FROM jobs WHERE id = $1 RETURNING queue, state"};
+const Statement kJobDelete{"job_delete",
+                           "DELETE FROM jobs WHERE id = $1 RETURNING queue, state, key"};
 
 // The queue's row under its lock (a new, empty one when missing).
 core::Result<QueueRow> locked_queue(OpContext& c, std::string_view queue) {
@@ -27,6 +28,7 @@ core::Result<core::Job> job_cancel(OpContext& c, const JobCancelParams& p) {
   auto left = apply_cancel(job, p.now);
   if (!left) return left.error();
   if (*left) c.queues.move(job.queue, **left, JobState::cancelled);
+  if (*left) c.keys.move(job.queue, job.key, **left, JobState::cancelled);
   if (auto saved = save_job(c.db, *row); !saved) return saved.error();
   if (*left) c.notice.job_state_event(job);  // else a running job: asked to stop, still running
   return std::move(job);
@@ -39,6 +41,7 @@ core::Result<core::Job> job_retry(OpContext& c, const JobRetryParams& p) {
   auto left = apply_retry(job, p.now);
   if (!left) return left.error();
   c.queues.move(job.queue, *left, JobState::queued);
+  c.keys.move(job.queue, job.key, *left, JobState::queued);
   if (auto saved = save_job(c.db, *row); !saved) return saved.error();
   c.notice.runnable(job.queue);
   c.notice.job_state_event(job);
@@ -54,6 +57,7 @@ core::Result<Unit> job_delete(OpContext& c, const JobDeleteParams& p) {
   const std::string queue(r->text(0, 0));
   const auto state = static_cast<JobState>(r->integer(0, 1));
   c.queues.move(queue, state, std::nullopt);
+  c.keys.move(queue, r->text(0, 2), state, std::nullopt);
   if (state == JobState::running) {
     if (auto freed = slot_freed(c, queue); !freed) return freed.error();
   }

@@ -14,10 +14,10 @@
 
 namespace errand::store::postgres {
 
-const Statement sql::jobs_ready{"jobs_ready",
-                                "SELECT " + std::string(kJobColumns) +
-                                    " FROM jobs WHERE state = 1 AND queue = $1 AND run_at <= $2"
-                                    " ORDER BY priority DESC, id LIMIT $3 FOR UPDATE SKIP LOCKED"};
+const Statement sql::jobs_ready{
+    "jobs_ready", "SELECT " + std::string(kJobColumns) +
+                      " FROM jobs WHERE state = 1 AND queue = $1 AND key = '' AND run_at <= $2"
+                      " ORDER BY priority DESC, id LIMIT $3 FOR UPDATE SKIP LOCKED"};
 
 namespace ops {
 namespace {
@@ -72,24 +72,122 @@ core::Result<void> save_leases(Conn& db, const std::vector<JobRow>& rows, const 
   return {};
 }
 
+// Leases the jobs read for a claim (locked FOR UPDATE SKIP LOCKED).
+core::Result<void> take_jobs(OpContext& c, const std::string& queue, const JobClaimParams& p,
+                             std::vector<JobRow>& rows, std::vector<core::Job>& claimed) {
+  if (rows.empty()) return {};
+  for (auto& row : rows) grant_lease(row.job, p);
+  if (auto saved = save_leases(c.db, rows, p); !saved) return saved.error();
+  for (auto& row : rows) {
+    if (p.push) {
+      if (auto read = load_push_bookkeeping(c.db, row); !read) return read.error();
+    }
+    c.queues.move(queue, core::JobState::queued, core::JobState::running);
+    c.keys.move(queue, row.job.key, core::JobState::queued, core::JobState::running);
+    c.notice.deadline(*row.job.lease_expires_at);
+    c.notice.job_state_event(row.job);
+    claimed.push_back(std::move(row.job));
+  }
+  return {};
+}
+
 core::Result<std::size_t> claim_from(OpContext& c, const std::string& queue,
                                      const JobClaimParams& p, std::size_t n,
                                      std::vector<core::Job>& claimed) {
   auto rows = ready_jobs(c, queue, p.now, n);
   if (!rows) return rows.error();
-  if (rows->empty()) return 0;
-  for (auto& row : *rows) grant_lease(row.job, p);
-  if (auto saved = save_leases(c.db, *rows, p); !saved) return saved.error();
-  for (auto& row : *rows) {
-    if (p.push) {
-      if (auto read = load_push_bookkeeping(c.db, row); !read) return read.error();
-    }
-    c.queues.move(queue, core::JobState::queued, core::JobState::running);
-    c.notice.deadline(*row.job.lease_expires_at);
-    c.notice.job_state_event(row.job);
-    claimed.push_back(std::move(row.job));
-  }
+  if (auto taken = take_jobs(c, queue, p, *rows, claimed); !taken) return taken.error();
   return rows->size();
+}
+
+// The first n ready jobs of one key, burying the unreadable ones on the way.
+core::Result<std::vector<JobRow>> ready_key_jobs(OpContext& c, const std::string& queue,
+                                                 const std::string& key, core::TimePoint now,
+                                                 std::size_t n) {
+  for (;;) {
+    std::vector<JobRow> unreadable;
+    auto rows = key_jobs(c, queue, key, now, n, unreadable);
+    if (!rows || unreadable.empty()) return rows;
+    for (const auto& row : unreadable) {
+      if (auto buried = bury_unreadable(c, row, core::JobState::queued); !buried) {
+        return buried.error();
+      }
+    }
+    if (!rows->empty()) return rows;
+  }
+}
+
+// A claim of a queue whose keys take turns (store/common/keys.hpp): `keyed`
+// are the keys next in turn, read under the queue's row lock; the keyless
+// jobs take a turn as one more key.
+core::Result<std::size_t> claim_fair(OpContext& c, const std::string& queue,
+                                     const core::QueueConfig& config, const JobClaimParams& p,
+                                     std::size_t n, std::vector<KeyRow> keyed,
+                                     std::vector<core::Job>& claimed) {
+  std::vector<KeyRow> turns;
+  std::vector<std::size_t> room;
+  for (auto& key : keyed) {
+    std::optional<core::TimePoint> throttled;
+    const std::size_t r = key_room(key, config, p.now, n, throttled);
+    if (throttled) {
+      if (auto saved = save_key_bucket(c, queue, key, throttled); !saved) return saved.error();
+      c.notice.deadline(*throttled);
+    }
+    if (r == 0) continue;
+    room.push_back(r);
+    turns.push_back(std::move(key));
+  }
+  auto keyless = ready_key_jobs(c, queue, "", p.now, 1);
+  if (!keyless) return keyless.error();
+  std::vector<JobRow> keyless_head = std::move(*keyless);
+  if (!keyless_head.empty()) {
+    auto turn = keyless_turn(c, queue);
+    if (!turn) return turn.error();
+    turn->head_priority = keyless_head.front().job.priority;
+    turn->queued = static_cast<std::int64_t>(n);  // as many as the claim wants
+    turns.push_back(std::move(*turn));
+    room.push_back(n);
+  }
+  std::size_t taken = 0;
+  std::optional<std::int64_t> clock;
+  for (const auto& share : share_claim(turns, room, n)) {
+    std::vector<JobRow> rows;
+    if (share.key.empty()) {  // the keyless head is locked already
+      rows = std::move(keyless_head);
+      if (share.jobs > rows.size()) {
+        auto more = ready_key_jobs(c, queue, "", p.now, share.jobs);
+        if (!more) return more.error();
+        for (auto& row : *more) {
+          if (rows.empty() || row.rowid != rows.front().rowid) rows.push_back(std::move(row));
+        }
+        if (rows.size() > share.jobs) rows.resize(share.jobs);
+      }
+    } else {
+      auto read = ready_key_jobs(c, queue, share.key, p.now, share.jobs);
+      if (!read) return read.error();
+      rows = std::move(*read);
+    }
+    const auto got = static_cast<std::int64_t>(rows.size());
+    if (got == 0) continue;
+    if (auto done = take_jobs(c, queue, p, rows, claimed); !done) return done.error();
+    taken += rows.size();
+    c.keys.add({queue, share.key}, KeyDelta{.pass = share.stride * got});
+    clock = std::max(clock.value_or(0), share.first_pass + share.stride * (got - 1));
+    KeyRow& turn = turns[share.index];
+    if (turn.bucket) {
+      turn.bucket = core::take(*turn.bucket, got);
+      if (auto saved = save_key_bucket(c, queue, turn, std::nullopt); !saved) return saved.error();
+    }
+  }
+  if (clock) c.keys.add({queue, ""}, KeyDelta{.clock = clock});
+  if (auto written = write_key_moves(c); !written) return written.error();
+  return taken;
+}
+
+// How many keys a claim of n reads: a few more than n, for the keys whose
+// bucket turns out empty.
+std::size_t keys_to_read(std::size_t n) {
+  return std::min<std::size_t>(n + 16, 1024);
 }
 
 // Caps `want` by the bucket at `now` (refilled in `row`). An empty bucket
@@ -126,7 +224,23 @@ core::Result<void> claim_queue(OpContext& c, const std::string& queue, const Job
     n = *room;
   }
   if (n == 0) return {};
-  auto taken = claim_from(c, queue, p, n, claimed);
+  auto keyed = ready_keys(c, queue, row.config, p.now, keys_to_read(n));
+  if (!keyed) return keyed.error();
+  std::optional<QueueRow> locked;
+  if (!keyed->empty() && !limited) {
+    // Keys' limits and turns are decided under the queue's row lock, so
+    // servers claiming at once neither exceed a key's limit nor interleave
+    // their turns: lock it, then read the keys again.
+    auto again = c.queues.find(c.db, queue, /*lock=*/true);
+    if (!again) return again.error();
+    if (!*again) return {};
+    locked = std::move(**again);
+    keyed = ready_keys(c, queue, locked->config, p.now, keys_to_read(n));
+    if (!keyed) return keyed.error();
+  }
+  const core::QueueConfig& config = locked ? locked->config : row.config;
+  auto taken = keyed->empty() ? claim_from(c, queue, p, n, claimed)
+                              : claim_fair(c, queue, config, p, n, std::move(*keyed), claimed);
   if (!taken) return taken.error();
   if (row.config.rate_limit && *taken > 0) {
     row.bucket = core::take(*row.bucket, static_cast<std::int64_t>(*taken));
@@ -150,6 +264,7 @@ core::Result<std::vector<core::Job>> job_claim(OpContext& c, const JobClaimParam
 core::Result<void> bury_unreadable(OpContext& c, const JobRow& row, core::JobState from) {
   if (auto saved = save_state(c.db, row.rowid, core::JobState::dead); !saved) return saved;
   c.queues.move(row.job.queue, from, core::JobState::dead);
+  c.keys.move(row.job.queue, row.job.key, from, core::JobState::dead);
   if (from == core::JobState::running) return slot_freed(c, row.job.queue);
   return {};
 }

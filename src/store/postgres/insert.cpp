@@ -66,6 +66,7 @@ core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& job, co
   if (!id) return id.error();
   if (!*id) return taken_meanwhile(c.db, job);
   c.queues.move(job.queue, std::nullopt, state);
+  c.keys.move(job.queue, job.key, std::nullopt, state);
   if (state == core::JobState::queued) {
     c.notice.runnable(job.queue);
   } else {

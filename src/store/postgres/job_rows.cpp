@@ -33,6 +33,7 @@ enum Col {
   kLeaseExpiresAt,
   kCancelRequested,
   kEventSeq,
+  kKey,
 };
 
 const Statement kJobById{"job_by_id",
@@ -42,9 +43,9 @@ const Statement kJobByIdLocked{"job_by_id_locked", "SELECT " + std::string(kJobC
 const Statement kJobInsert{
     "job_insert",
     "INSERT INTO jobs(id, queue, type, payload, state, priority, run_at, created_at, attempt,"
-    " max_attempts, timeout_ms, idempotency_key, tags)"
+    " max_attempts, timeout_ms, idempotency_key, tags, key)"
     " VALUES (coalesce($12::bigint, next_job_id($7)), $1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10,"
-    " $11) ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
+    " $11, $13) ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
     " RETURNING id"};
 const Statement kTakeJobId{"job_take_id", "SELECT next_job_id($1)"};
 const Statement kJobSave{
@@ -86,6 +87,7 @@ JobRow read_job(const Rows& r, int i, bool client_json) {
   c.lease_expires_at = r.opt_time(i, kLeaseExpiresAt);
   c.cancel_requested = r.boolean(i, kCancelRequested);
   c.event_seq = r.integer(i, kEventSeq);
+  c.key = r.text(i, kKey);
   return decode_job(c, client_json);
 }
 
@@ -122,7 +124,7 @@ core::Result<std::optional<std::int64_t>> insert_job(Conn& db, const core::NewJo
   p.text(job.queue).text(job.type).text(job.payload.empty() ? kNull : job.payload.stored());
   p.integer(static_cast<int>(state)).integer(settings.priority).time(job.run_at).time(now);
   p.integer(settings.max_attempts).integer(settings.timeout.count());
-  p.text_or_null(job.idempotency_key).text(tags_text(job.tags)).opt_integer(id);
+  p.text_or_null(job.idempotency_key).text(tags_text(job.tags)).opt_integer(id).text(job.key);
   auto r = db.run(kJobInsert, p);
   if (!r) return r.error();
   if (r->empty()) return std::optional<std::int64_t>{};

@@ -13,7 +13,7 @@ using core::JobState;
 
 const Statement kLeaseById{"job_lease_by_id",
                            "SELECT id, state, lease_id, timeout_ms, cancel_requested, queue,"
-                           " attempt FROM jobs WHERE id = $1 FOR UPDATE"};
+                           " attempt, key FROM jobs WHERE id = $1 FOR UPDATE"};
 const Statement kSetLease{"job_set_lease", "UPDATE jobs SET lease_expires_at = $2 WHERE id = $1"};
 const Statement kSetProgress{
     "job_set_progress", "UPDATE jobs SET progress = $2, event_seq = event_seq + 1 WHERE id = $1"};
@@ -41,6 +41,7 @@ struct LeaseRow {
   bool cancel_requested = false;
   std::string queue;
   int attempt = 0;
+  std::string key;
 };
 
 core::Result<LeaseRow> load_lease(Conn& db, std::string_view id, std::string_view lease_id) {
@@ -51,8 +52,9 @@ core::Result<LeaseRow> load_lease(Conn& db, std::string_view id, std::string_vie
   if (r->empty()) return job_not_found(id);
   const auto state = static_cast<JobState>(r->integer(0, 1));
   if (auto ok = core::check_lease(id, state, r->text(0, 2), lease_id); !ok) return ok.error();
-  return LeaseRow{r->integer(0, 0), core::Millis{r->integer(0, 3)}, r->boolean(0, 4),
-                  std::string(r->text(0, 5)), static_cast<int>(r->integer(0, 6))};
+  return LeaseRow{
+      r->integer(0, 0),           core::Millis{r->integer(0, 3)},     r->boolean(0, 4),
+      std::string(r->text(0, 5)), static_cast<int>(r->integer(0, 6)), std::string(r->text(0, 7))};
 }
 
 core::Result<JobRow> load_leased_job(Conn& db, std::string_view id, std::string_view lease_id) {
@@ -99,6 +101,7 @@ core::Result<core::Job> job_requeue(OpContext& c, const JobRequeueParams& p) {
   if (auto saved = save_job(c.db, *row); !saved) return saved.error();
   if (auto saved = save_push_bookkeeping(c.db, *row); !saved) return saved.error();
   c.queues.move(job.queue, JobState::running, job.state);
+  c.keys.move(job.queue, job.key, JobState::running, job.state);
   if (job.state == JobState::queued) {
     c.notice.runnable(job.queue);
   } else {
@@ -142,6 +145,7 @@ core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p) {
   core::Job job = completed_job(p, std::move(lease->queue), lease->attempt);
   if (auto saved = save_log(c.db, lease->rowid, job, p.log, p.now); !saved) return saved.error();
   c.queues.move(job.queue, JobState::running, JobState::succeeded);
+  c.keys.move(job.queue, lease->key, JobState::running, JobState::succeeded);
   c.queues.add_processed(job.queue);
   if (auto freed = slot_freed(c, job.queue); !freed) return freed.error();
   c.notice.job_state_event(job);
@@ -155,6 +159,7 @@ core::Result<void> fail_attempt(OpContext& c, JobRow& row, std::string message, 
   if (decision.next == JobState::failed) c.notice.deadline(decision.run_at);
   if (auto saved = save_job(c.db, row); !saved) return saved;
   c.queues.move(job.queue, JobState::running, decision.next);
+  c.keys.move(job.queue, job.key, JobState::running, decision.next);
   c.queues.add_failed(job.queue);
   return slot_freed(c, job.queue);
 }

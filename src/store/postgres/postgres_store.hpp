@@ -89,6 +89,10 @@ class PostgresStore final : public Store {
   void queue_configure(QueueConfigureParams p, Callback<QueueInfo> done) override;
   void queue_rotate_secret(QueueRotateSecretParams p, Callback<QueueInfo> done) override;
   void queue_get(QueueGetParams p, Callback<QueueInfo> done) override;
+  void key_put(KeyPutParams p, Callback<KeyInfo> done) override;
+  void key_get(KeyRef p, Callback<KeyInfo> done) override;
+  void key_delete(KeyRef p, Callback<KeyInfo> done) override;
+  void key_list(KeyListParams p, Callback<KeyPage> done) override;
   void queue_oldest_ready(Callback<std::map<std::string, core::TimePoint>> done) override;
   void job_promote_due(JobPromoteDueParams p, Callback<std::int64_t> done) override;
   void lease_expire(LeaseExpireParams p, Callback<std::int64_t> done) override;

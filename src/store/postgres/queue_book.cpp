@@ -8,7 +8,7 @@ constexpr std::string_view kQueueColumns =
     " n_dead, n_cancelled, concurrency, rate_limit, rate_per_ms, default_priority,"
     " default_max_attempts, default_timeout_ms, push_url, push_timeout_ms, push_concurrency,"
     " push_headers, push_secret, push_secret_prev, push_secret_prev_until, bucket_tokens,"
-    " bucket_at, throttled_until";
+    " bucket_at, throttled_until, flow";
 enum Col {
   kName,
   kPaused,
@@ -20,7 +20,8 @@ enum Col {
   kSecrets = 21,
   kBucketTokens = 24,
   kBucketAt,
-  kThrottledUntil
+  kThrottledUntil,
+  kFlow
 };
 
 const Statement kQueueGet{"queue_get",
@@ -45,8 +46,9 @@ const Statement kQueueSaveSettings{
     "INSERT INTO queues AS q(name, paused, concurrency, rate_limit, rate_per_ms, default_priority,"
     " default_max_attempts, default_timeout_ms, push_url, push_timeout_ms, push_concurrency,"
     " push_headers, push_secret, push_secret_prev, push_secret_prev_until, bucket_tokens,"
-    " bucket_at, throttled_until)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+    " bucket_at, throttled_until, flow)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
+    " $19)"
     " ON CONFLICT (name) DO UPDATE SET paused = excluded.paused,"
     " concurrency = excluded.concurrency, rate_limit = excluded.rate_limit,"
     " rate_per_ms = excluded.rate_per_ms, default_priority = excluded.default_priority,"
@@ -57,7 +59,7 @@ const Statement kQueueSaveSettings{
     " push_secret_prev = excluded.push_secret_prev,"
     " push_secret_prev_until = excluded.push_secret_prev_until,"
     " bucket_tokens = excluded.bucket_tokens, bucket_at = excluded.bucket_at,"
-    " throttled_until = excluded.throttled_until"};
+    " throttled_until = excluded.throttled_until, flow = excluded.flow"};
 const Statement kQueueSaveBucket{
     "queue_save_bucket",
     "UPDATE queues SET bucket_tokens = $2, bucket_at = $3, throttled_until = $4 WHERE name = $1"};
@@ -75,6 +77,7 @@ core::QueueConfig read_config(const Rows& r, int i) {
     c.push_concurrency = r.integer(i, kPush + 2);
     if (!r.is_null(i, kPush + 3)) c.push_headers = std::string(r.text(i, kPush + 3));
   }
+  if (!r.is_null(i, kFlow)) c.flow = std::string(r.text(i, kFlow));
   return decode_queue_config(c);
 }
 
@@ -195,6 +198,7 @@ core::Result<void> save_queue_settings(Conn& db, std::string_view name, const Qu
   p.text_or_null(row.secrets.current).text_or_null(row.secrets.previous);
   p.opt_time(row.secrets.previous_until);
   bind_bucket(p, row);
+  p.text_or_null(c.flow.value_or(""));
   auto r = db.run(kQueueSaveSettings, p);
   if (!r) return r.error();
   return {};

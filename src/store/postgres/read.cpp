@@ -16,10 +16,10 @@ namespace errand::store::postgres {
 
 const Statement sql::queue_oldest_ready{
     "queue_oldest_ready",
-    "SELECT priority, run_at FROM jobs WHERE state = 1 AND queue = $1"
+    "SELECT priority, run_at FROM jobs WHERE state = 1 AND queue = $1 AND key = $3"
     " AND priority < $2 ORDER BY priority DESC, id LIMIT 1"};
 
-// Every variant mentions $1..$7 so all can be bound; the filters left out
+// Every variant mentions $1..$8 so all can be bound; the filters left out
 // are `IS NOT NULL` tests the planner folds away. Ids carry their creation
 // time, so a time range is an id range, and every variant walks an index in
 // id order: the primary key, or (queue, id), (state, id), (type, id).
@@ -34,6 +34,7 @@ Statement sql::job_list(unsigned f) {
   sql += (f & kByQueue) ? " AND queue = $3" : " AND $3::text IS NOT NULL";
   sql += (f & kByState) ? " AND state = $4" : " AND $4::smallint IS NOT NULL";
   sql += (f & kByType) ? " AND type = $5 AND type <> ''" : " AND $5::text IS NOT NULL";
+  sql += (f & kByKey) ? " AND key = $8 AND key <> ''" : " AND $8::text IS NOT NULL";
   return {all[f].c_str(), sql + " ORDER BY id DESC LIMIT $7"};
 }
 
@@ -52,7 +53,8 @@ const Statement kJobLogs{
 
 unsigned list_filters(const JobListParams& p) {
   return (p.queue.empty() ? 0u : kByQueue) | (p.state ? kByState : 0u) |
-         (p.type.empty() ? 0u : kByType) | (p.text.empty() ? 0u : kByText);
+         (p.type.empty() ? 0u : kByType) | (p.text.empty() ? 0u : kByText) |
+         (p.key.empty() ? 0u : kByKey);
 }
 
 // A whole tag of the row's tags (its JSON text); a row whose tags do not
@@ -93,7 +95,7 @@ core::Result<JobPage> job_list(OpContext& c, const JobListParams& p) {
   params.integer(list_upper_bound(p, cursor_id.value_or(0)));
   params.integer(p.since ? core::job_id_floor(*p.since) : 0);
   params.text(p.queue).integer(p.state ? static_cast<int>(*p.state) : 0).text(p.type);
-  params.text(p.text).integer(fill.rows_to_read());
+  params.text(p.text).integer(fill.rows_to_read()).text(p.key);
   auto rows = c.db.run(sql::job_list(list_filters(p)), params);
   if (!rows) return rows.error();
   const Rows& r = *rows;
@@ -114,21 +116,27 @@ core::Result<JobPage> job_list(OpContext& c, const JobListParams& p) {
 // kOldestReadyLevels levels, as the SQLite store).
 core::Result<std::map<std::string, core::TimePoint>> queue_oldest_ready(OpContext& c) {
   constexpr int kOldestReadyLevels = 32;
+  constexpr std::size_t kOldestReadyKeys = 32;
   auto queues = c.queues.list(c.db);
   if (!queues) return queues.error();
   std::map<std::string, core::TimePoint> out;
   for (const auto& queue : *queues) {
     const auto queued = queue.counts.find(core::JobState::queued);
     if (queued == queue.counts.end() || queued->second == 0) continue;
+    auto keys = next_keys(c, queue.name, kOldestReadyKeys);
+    if (!keys) return keys.error();
     std::optional<core::TimePoint> oldest;
-    std::int64_t below = core::kMaxPriority + 1;
-    for (int level = 0; level < kOldestReadyLevels; ++level) {
-      auto r = c.db.run(sql::queue_oldest_ready, Params().text(queue.name).integer(below));
-      if (!r) return r.error();
-      if (r->empty()) break;
-      below = r->integer(0, 0);
-      const auto run_at = r->time(0, 1);
-      if (!oldest || run_at < *oldest) oldest = run_at;
+    for (const auto& key : *keys) {
+      std::int64_t below = core::kMaxPriority + 1;
+      for (int level = 0; level < kOldestReadyLevels; ++level) {
+        auto r =
+            c.db.run(sql::queue_oldest_ready, Params().text(queue.name).integer(below).text(key));
+        if (!r) return r.error();
+        if (r->empty()) break;
+        below = r->integer(0, 0);
+        const auto run_at = r->time(0, 1);
+        if (!oldest || run_at < *oldest) oldest = run_at;
+      }
     }
     if (oldest) out.emplace(queue.name, *oldest);
   }

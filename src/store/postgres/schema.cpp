@@ -183,10 +183,50 @@ CREATE TABLE @s.nodes (
 );
 )sql";
 
+// Version 6: flow control (store/common/keys.hpp). A job's key ('' for
+// none) and the keys of unique and debounced enqueues; the ready index leads
+// with the key, so each key's next job is one probe; queue_keys holds each
+// key's counts, turn, own limits and bucket, and for key '' the queue's fair
+// clock and the keyless jobs' turn.
+constexpr const char* kFlowMigration = R"sql(
+ALTER TABLE @s.jobs ADD COLUMN key text NOT NULL DEFAULT '';
+ALTER TABLE @s.jobs ADD COLUMN unique_key text;
+ALTER TABLE @s.jobs ADD COLUMN debounce_key text;
+ALTER TABLE @s.jobs ADD COLUMN debounce_until bigint;
+DROP INDEX @s.jobs_ready;
+CREATE INDEX jobs_ready ON @s.jobs(queue, key, priority DESC, id) WHERE state = 1;
+CREATE INDEX jobs_key_id ON @s.jobs(key, id) WHERE key <> '';
+CREATE INDEX jobs_unique ON @s.jobs(queue, unique_key) WHERE unique_key IS NOT NULL;
+CREATE INDEX jobs_debounce ON @s.jobs(queue, debounce_key) WHERE debounce_key IS NOT NULL;
+ALTER TABLE @s.queues ADD COLUMN flow text;
+CREATE TABLE @s.queue_keys (
+  queue           text    NOT NULL,
+  key             text    NOT NULL,
+  n_queued        bigint  NOT NULL DEFAULT 0,
+  n_running       bigint  NOT NULL DEFAULT 0,
+  head_priority   bigint  NOT NULL DEFAULT 0,
+  pass            bigint  NOT NULL DEFAULT 0,
+  clock           bigint  NOT NULL DEFAULT 0,
+  overridden      boolean NOT NULL DEFAULT false,
+  concurrency     bigint,
+  rate_limit      text,
+  paused          boolean NOT NULL DEFAULT false,
+  weight          bigint,
+  bucket_tokens   double precision,
+  bucket_at       bigint,
+  throttled_until bigint,
+  PRIMARY KEY (queue, key)
+);
+CREATE INDEX queue_keys_ready ON @s.queue_keys(queue, head_priority DESC, pass) WHERE n_queued > 0;
+CREATE INDEX queue_keys_throttled ON @s.queue_keys(throttled_until)
+  WHERE throttled_until IS NOT NULL;
+)sql";
+
 // kMigrations[i] takes the schema from version i to i + 1. Version 2: the
 // SQL enqueue functions (store/postgres/sql_api.hpp); version 3: sessions.
 const std::array<const char*, kSchemaVersion> kMigrations = {
-    kVersion1, kSqlEnqueueMigration, kSessionsMigration, kJobEventSeq, kNodesMigration};
+    kVersion1,    kSqlEnqueueMigration, kSessionsMigration,
+    kJobEventSeq, kNodesMigration,      kFlowMigration};
 
 std::string with_schema(std::string sql, const std::string& schema) {
   for (auto at = sql.find("@s"); at != std::string::npos; at = sql.find("@s", at)) {

@@ -19,8 +19,8 @@ extern const Statement job_by_idempotency_key;  // insert.cpp: $1 queue, $2 key
 
 // read.cpp: job_list's variants. $1 upper id, $2 lower id, $3 queue,
 // $4 state, $5 type, $6 text, $7 limit.
-enum ListFilter : unsigned { kByQueue = 1, kByState = 2, kByType = 4, kByText = 8 };
-inline constexpr unsigned kListVariants = 16;
+enum ListFilter : unsigned { kByQueue = 1, kByState = 2, kByType = 4, kByText = 8, kByKey = 16 };
+inline constexpr unsigned kListVariants = 32;
 Statement job_list(unsigned filters);
 
 }  // namespace errand::store::postgres::sql

@@ -19,7 +19,7 @@ const Statement sql::jobs_promote_due{
     " ORDER BY run_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
     " UPDATE jobs AS j SET state = 1, event_seq = j.event_seq + 1 FROM due"
     " WHERE j.id = due.id AND j.id = ANY (ARRAY(SELECT id FROM due))"
-    " RETURNING j.id, j.queue, due.state, j.attempt"};
+    " RETURNING j.id, j.queue, due.state, j.attempt, j.key"};
 const Statement sql::jobs_lease_expired{
     "jobs_lease_expired", "SELECT " + std::string(kJobColumns) +
                               " FROM jobs WHERE state = 2 AND lease_expires_at <= $1"
@@ -78,6 +78,7 @@ core::Result<void> wake_refilled(OpContext& c, core::TimePoint now) {
 
 core::Result<std::int64_t> job_promote_due(OpContext& c, const JobPromoteDueParams& p) {
   if (auto woken = wake_refilled(c, p.now); !woken) return woken.error();
+  if (auto woken = wake_refilled_keys(c, p.now); !woken) return woken.error();
   std::int64_t moved = 0;
   for (;;) {
     auto r = c.db.run(sql::jobs_promote_due, Params().time(p.now).integer(kChunk));
@@ -85,6 +86,7 @@ core::Result<std::int64_t> job_promote_due(OpContext& c, const JobPromoteDuePara
     for (int i = 0; i < r->size(); ++i) {
       const std::string queue(r->text(i, 1));
       c.queues.move(queue, static_cast<JobState>(r->integer(i, 2)), JobState::queued);
+      c.keys.move(queue, r->text(i, 4), static_cast<JobState>(r->integer(i, 2)), JobState::queued);
       c.notice.runnable(queue);
       c.notice.job_changed({.id = core::format_job_id(r->integer(i, 0)),
                             .state = JobState::queued,
@@ -123,10 +125,16 @@ core::Result<std::optional<core::TimePoint>> next_deadline(OpContext& c) {
   if (!expiry) return expiry.error();
   auto refill = first_time(c.db, kNextRefill);
   if (!refill) return refill.error();
-  return earliest(earliest(*run_at, *expiry), *refill);
+  auto key_refill = next_key_refill(c);
+  if (!key_refill) return key_refill.error();
+  return earliest(earliest(earliest(*run_at, *expiry), *refill), *key_refill);
 }
 
 core::Result<std::int64_t> job_prune_finished(OpContext& c, const JobPruneFinishedParams& p) {
+  // A rate-limit bucket is full again within a day (core::kMaxRatePer).
+  if (auto forgot = forget_idle_keys(c, p.finished_before - core::kMaxRatePer); !forgot) {
+    return forgot.error();
+  }
   auto r = c.db.run(sql::jobs_prune,
                     Params().time(p.finished_before).integer(static_cast<std::int64_t>(p.limit)));
   if (!r) return r.error();

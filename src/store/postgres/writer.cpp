@@ -1,6 +1,7 @@
 #include "store/postgres/writer.hpp"
 
 #include "store/postgres/events.hpp"
+#include "store/postgres/keys.hpp"
 #include "store/postgres/schema.hpp"
 
 #include <fmt/format.h>
@@ -108,9 +109,11 @@ void Batch::end_op(const core::Error* error) {
   }
   if (keep && !failed()) {
     ctx_.queues.op_keep();
+    ctx_.keys.op_keep();
     ctx_.notice.merge_into(batch_notice_);
   } else {
     ctx_.queues.op_drop();
+    ctx_.keys.op_drop();
   }
   ctx_.notice.clear();
 }
@@ -210,7 +213,8 @@ void Writer::run_batch(Ops& ops) {
   bool reopened = false;
   for (int tries = 0;; ++tries) {
     queues_.batch_drop();
-    Batch batch(*db_, queues_, options_);
+    keys_.batch_drop();
+    Batch batch(*db_, queues_, keys_, options_);
     std::size_t first_change = ops.size();
     bool committing = false;
     auto done = attempt(ops, batch, first_change, committing);
@@ -220,6 +224,7 @@ void Writer::run_batch(Ops& ops) {
       return answer(ops, std::move(notice), first_change);
     }
     queues_.batch_drop();
+    keys_.batch_drop();
     if (db_->lost() && committing) {
       lost(done.error());
       return fail_all(ops, commit_unknown(done.error()));
@@ -262,6 +267,7 @@ core::Result<void> Writer::attempt(Ops& ops, Batch& batch, std::size_t& first_ch
     }
   }
   if (auto r = queues_.flush(*db_); !r) return r.error();
+  if (auto r = flush_keys(*db_, keys_.take_batch(), batch.notice()); !r) return r.error();
   // One NOTIFY statement: the queues made runnable, then the job events.
   auto payloads = batch.notice().peek().runnable_queues;
   if (!batch.notice().events().empty()) {

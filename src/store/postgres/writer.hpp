@@ -28,6 +28,7 @@
 // on the writer thread with no lock held.
 #pragma once
 
+#include "store/common/keys.hpp"
 #include "store/postgres/conn.hpp"
 #include "store/postgres/notice.hpp"
 #include "store/postgres/notifier.hpp"
@@ -53,6 +54,7 @@ namespace errand::store::postgres {
 struct OpContext {
   Conn& db;
   QueueBook& queues;
+  KeyBook& keys;
   NoticeBuilder& notice;  // this operation's contribution to the batch notice
   const StoreOptions& options;
 };
@@ -60,8 +62,8 @@ struct OpContext {
 // The running transaction of one batch, as ops see it.
 class Batch {
  public:
-  Batch(Conn& db, QueueBook& queues, const StoreOptions& options)
-      : db_(db), ctx_{db, queues, op_notice_, options} {}
+  Batch(Conn& db, QueueBook& queues, KeyBook& keys, const StoreOptions& options)
+      : db_(db), ctx_{db, queues, keys, op_notice_, options} {}
 
   // Runs `body` inside its own savepoint; an error result rolls back exactly
   // the body's changes (rows, queue deltas and notice).
@@ -196,6 +198,7 @@ class Writer {
   Notifier& notifier_;
   std::function<void()> before_commit_;
   QueueBook queues_;
+  KeyBook keys_;
 
   std::atomic<bool> connected_{true};
   std::atomic<int> backend_pid_{0};

@@ -14,6 +14,7 @@ core::Result<core::Job> job_cancel(OpContext& c, const JobCancelParams& p) {
   auto left = apply_cancel(job, p.now);
   if (!left) return left.error();
   if (*left) c.queues.move(job.queue, **left, JobState::cancelled);
+  if (*left) c.keys.move(job.queue, job.key, **left, JobState::cancelled);
   if (auto saved = save_job(c.sql, *row); !saved) return saved.error();
   return std::move(job);
 }
@@ -25,6 +26,7 @@ core::Result<core::Job> job_retry(OpContext& c, const JobRetryParams& p) {
   auto left = apply_retry(job, p.now);
   if (!left) return left.error();
   c.queues.move(job.queue, *left, JobState::queued);
+  c.keys.move(job.queue, job.key, *left, JobState::queued);
   if (auto saved = save_job(c.sql, *row); !saved) return saved.error();
   c.notice.runnable(job.queue);
   return std::move(job);
@@ -40,8 +42,10 @@ core::Result<Unit> job_delete(OpContext& c, const JobDeleteParams& p) {
   if (!*deleted) return job_not_found(p.id);
   const std::string queue(q.text_at(0));
   const auto state = static_cast<JobState>(q.int_at(1));
+  const std::string key(q.text_at(2));
   if (auto done = q.run(); !done) return done.error();
   c.queues.move(queue, state, std::nullopt);
+  c.keys.move(queue, key, state, std::nullopt);
   if (state == JobState::running) slot_freed(c, queue);
   return Unit{};
 }

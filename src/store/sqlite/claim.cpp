@@ -37,22 +37,104 @@ core::Result<void> save_lease(Statements& sql, const JobRow& row) {
   return q.run();
 }
 
-core::Result<std::size_t> claim_from(OpContext& c, const std::string& queue,
-                                     const JobClaimParams& p, std::size_t n,
-                                     std::vector<core::Job>& claimed) {
-  auto rows = ready_jobs(c, queue, p.now, n);
-  if (!rows) return rows.error();
-  for (auto& row : *rows) {
+// Leases the jobs read for a claim.
+core::Result<void> take_jobs(OpContext& c, const std::string& queue, const JobClaimParams& p,
+                             std::vector<JobRow>& rows, std::vector<core::Job>& claimed) {
+  for (auto& row : rows) {
     grant_lease(row.job, p);
     if (auto saved = save_lease(c.sql, row); !saved) return saved.error();
     if (p.push) {
       if (auto read = load_push_bookkeeping(c.sql, row); !read) return read.error();
     }
     c.queues.move(queue, core::JobState::queued, core::JobState::running);
+    c.keys.move(queue, row.job.key, core::JobState::queued, core::JobState::running);
     c.notice.deadline(*row.job.lease_expires_at);
     claimed.push_back(std::move(row.job));
   }
+  return {};
+}
+
+core::Result<std::size_t> claim_from(OpContext& c, const std::string& queue,
+                                     const JobClaimParams& p, std::size_t n,
+                                     std::vector<core::Job>& claimed) {
+  auto rows = ready_jobs(c, queue, p.now, n);
+  if (!rows) return rows.error();
+  if (auto taken = take_jobs(c, queue, p, *rows, claimed); !taken) return taken.error();
   return rows->size();
+}
+
+// The first n ready jobs of one key, burying the unreadable ones on the way.
+core::Result<std::vector<JobRow>> ready_key_jobs(OpContext& c, const std::string& queue,
+                                                 const std::string& key, core::TimePoint now,
+                                                 std::size_t n) {
+  for (;;) {
+    std::vector<JobRow> unreadable;
+    auto rows = key_jobs(c, queue, key, now, n, unreadable);
+    if (!rows || unreadable.empty()) return rows;
+    for (const auto& row : unreadable) {
+      if (auto buried = bury_unreadable(c, row, core::JobState::queued); !buried) {
+        return buried.error();
+      }
+    }
+    if (!rows->empty()) return rows;
+  }
+}
+
+// A claim of a queue whose keys take turns (store/common/keys.hpp): `keyed`
+// are the keys next in turn; the keyless jobs take a turn as one more key.
+core::Result<std::size_t> claim_fair(OpContext& c, const std::string& queue,
+                                     const core::QueueConfig& config, const JobClaimParams& p,
+                                     std::size_t n, std::vector<KeyRow> keyed,
+                                     std::vector<core::Job>& claimed) {
+  std::vector<KeyRow> turns;
+  std::vector<std::size_t> room;
+  for (auto& key : keyed) {
+    std::optional<core::TimePoint> throttled;
+    const std::size_t r = key_room(key, config, p.now, n, throttled);
+    if (throttled) {
+      if (auto saved = save_key_bucket(c, queue, key, throttled); !saved) return saved.error();
+      c.notice.deadline(*throttled);
+    }
+    if (r == 0) continue;
+    room.push_back(r);
+    turns.push_back(std::move(key));
+  }
+  auto keyless = ready_key_jobs(c, queue, "", p.now, 1);
+  if (!keyless) return keyless.error();
+  if (!keyless->empty()) {
+    auto turn = keyless_turn(c, queue);
+    if (!turn) return turn.error();
+    turn->head_priority = keyless->front().job.priority;
+    turn->queued = static_cast<std::int64_t>(n);  // as many as the claim wants
+    turns.push_back(std::move(*turn));
+    room.push_back(n);
+  }
+  std::size_t taken = 0;
+  std::optional<std::int64_t> clock;
+  for (const auto& share : share_claim(turns, room, n)) {
+    auto rows = ready_key_jobs(c, queue, share.key, p.now, share.jobs);
+    if (!rows) return rows.error();
+    const auto got = static_cast<std::int64_t>(rows->size());
+    if (got == 0) continue;
+    if (auto done = take_jobs(c, queue, p, *rows, claimed); !done) return done.error();
+    taken += rows->size();
+    c.keys.add({queue, share.key}, KeyDelta{.pass = share.stride * got});
+    clock = std::max(clock.value_or(0), share.first_pass + share.stride * (got - 1));
+    KeyRow& turn = turns[share.index];
+    if (turn.bucket) {
+      turn.bucket = core::take(*turn.bucket, got);
+      if (auto saved = save_key_bucket(c, queue, turn, std::nullopt); !saved) return saved.error();
+    }
+  }
+  if (clock) c.keys.add({queue, ""}, KeyDelta{.clock = clock});
+  if (auto written = write_key_moves(c); !written) return written.error();
+  return taken;
+}
+
+// How many keys a claim of n reads: a few more than n, for the keys whose
+// bucket turns out empty.
+std::size_t keys_to_read(std::size_t n) {
+  return std::min<std::size_t>(n + 16, 1024);
 }
 
 // Caps `want` by the queue's token bucket at `now`. An empty bucket holds
@@ -73,10 +155,14 @@ core::Result<void> claim_queue(OpContext& c, const std::string& queue, const Job
   if (!row || row->paused || row->count(core::JobState::queued) == 0) return {};
   if (row->config.push.has_value() != p.push) return {};  // push jobs go to the dispatcher only
   std::size_t n = concurrency_room(*row, p.max - claimed.size());
-  const auto rate = row->config.rate_limit;  // `row` dies with the next edit()
+  const core::QueueConfig config = row->config;  // `row` dies with the next edit()
+  const auto& rate = config.rate_limit;
   if (n > 0 && rate) n = rate_room(c, queue, *rate, p.now, n);
   if (n == 0) return {};
-  auto taken = claim_from(c, queue, p, n, claimed);
+  auto keyed = ready_keys(c, queue, config, p.now, keys_to_read(n));
+  if (!keyed) return keyed.error();
+  auto taken = keyed->empty() ? claim_from(c, queue, p, n, claimed)
+                              : claim_fair(c, queue, config, p, n, std::move(*keyed), claimed);
   if (!taken) return taken.error();
   if (rate) {
     QueueRow& edited = c.queues.edit(queue);
@@ -102,6 +188,7 @@ core::Result<void> bury_unreadable(OpContext& c, const JobRow& row, core::JobSta
   q.bind_int(1, row.rowid).bind_int(2, static_cast<int>(core::JobState::dead));
   if (auto saved = q.run(); !saved) return saved;
   c.queues.move(row.job.queue, from, core::JobState::dead);
+  c.keys.move(row.job.queue, row.job.key, from, core::JobState::dead);
   if (from == core::JobState::running) slot_freed(c, row.job.queue);
   return {};
 }

@@ -126,6 +126,11 @@ Query& Query::bind_int(int index, std::int64_t value) {
   return *this;
 }
 
+Query& Query::bind_real(int index, double value) {
+  note_bind(sqlite3_bind_double(stmt_.stmt_, index, value));
+  return *this;
+}
+
 Query& Query::bind_text(int index, std::string_view value) {
   // A null pointer would bind SQL NULL; an empty view means the empty string.
   const char* data = value.data() ? value.data() : "";
@@ -169,6 +174,10 @@ bool Query::is_null(int col) const {
 
 std::int64_t Query::int_at(int col) const {
   return sqlite3_column_int64(stmt_.stmt_, col);
+}
+
+double Query::real_at(int col) const {
+  return sqlite3_column_double(stmt_.stmt_, col);
 }
 
 std::string_view Query::text_at(int col) const {

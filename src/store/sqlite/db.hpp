@@ -85,6 +85,7 @@ class Query {
   Query& operator=(const Query&) = delete;
 
   Query& bind_int(int index, std::int64_t value);
+  Query& bind_real(int index, double value);
   Query& bind_text(int index, std::string_view value);
   Query& bind_null(int index);
   Query& bind_text_or_null(int index, std::string_view value);  // empty -> NULL
@@ -98,6 +99,7 @@ class Query {
 
   bool is_null(int col) const;
   std::int64_t int_at(int col) const;
+  double real_at(int col) const;
   std::string_view text_at(int col) const;
   core::TimePoint time_at(int col) const { return core::from_unix_ms(int_at(col)); }
   std::optional<core::TimePoint> opt_time_at(int col) const;

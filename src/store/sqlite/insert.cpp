@@ -38,6 +38,7 @@ core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& job, co
     return inserted.error();
   }
   c.queues.move(job.queue, std::nullopt, state);
+  c.keys.move(job.queue, job.key, std::nullopt, state);
   if (state == core::JobState::queued) {
     c.notice.runnable(job.queue);
   } else {

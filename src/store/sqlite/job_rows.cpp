@@ -33,6 +33,7 @@ enum Col {
   kWorker,
   kLeaseExpiresAt,
   kCancelRequested,
+  kKey,
 };
 
 }  // namespace
@@ -62,6 +63,7 @@ JobRow read_job(const Query& q, bool client_json) {
   c.worker = q.text_at(kWorker);
   c.lease_expires_at = q.opt_time_at(kLeaseExpiresAt);
   c.cancel_requested = q.int_at(kCancelRequested) != 0;
+  c.key = q.text_at(kKey);
   return decode_job(c, client_json);
 }
 
@@ -117,7 +119,7 @@ core::Result<void> insert_job(Statements& sql, std::int64_t id, const core::NewJ
   q.bind_int(1, id).bind_text(2, job.queue).bind_text(3, job.type).bind_text(4, payload);
   q.bind_int(5, static_cast<int>(state)).bind_int(6, settings.priority).bind_time(7, job.run_at);
   q.bind_time(8, now).bind_int(9, settings.max_attempts).bind_int(10, settings.timeout.count());
-  q.bind_text_or_null(11, job.idempotency_key).bind_text(12, tags);
+  q.bind_text_or_null(11, job.idempotency_key).bind_text(12, tags).bind_text(13, job.key);
   return q.run();
 }
 

@@ -15,6 +15,7 @@ struct LeaseRow {
   bool cancel_requested = false;
   std::string queue;
   int attempt = 0;
+  std::string key;
 };
 
 core::Result<LeaseRow> load_lease(Statements& sql, std::string_view id, std::string_view lease_id) {
@@ -27,8 +28,12 @@ core::Result<LeaseRow> load_lease(Statements& sql, std::string_view id, std::str
   if (!*found) return job_not_found(id);
   const auto state = static_cast<JobState>(q.int_at(1));
   if (auto ok = core::check_lease(id, state, q.text_at(2), lease_id); !ok) return ok.error();
-  return LeaseRow{q.int_at(0), core::Millis{q.int_at(3)}, q.int_at(4) != 0,
-                  std::string(q.text_at(5)), static_cast<int>(q.int_at(6))};
+  return LeaseRow{q.int_at(0),
+                  core::Millis{q.int_at(3)},
+                  q.int_at(4) != 0,
+                  std::string(q.text_at(5)),
+                  static_cast<int>(q.int_at(6)),
+                  std::string(q.text_at(7))};
 }
 
 core::Result<JobRow> load_leased_job(Statements& sql, std::string_view id,
@@ -78,6 +83,7 @@ core::Result<core::Job> job_requeue(OpContext& c, const JobRequeueParams& p) {
   if (auto saved = save_job(c.sql, *row); !saved) return saved.error();
   if (auto saved = save_push_bookkeeping(c.sql, *row); !saved) return saved.error();
   c.queues.move(job.queue, JobState::running, job.state);
+  c.keys.move(job.queue, job.key, JobState::running, job.state);
   if (job.state == JobState::queued) {
     c.notice.runnable(job.queue);
   } else {
@@ -122,6 +128,7 @@ core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p) {
   core::Job job = completed_job(p, std::move(lease->queue), lease->attempt);
   if (auto saved = save_log(c.sql, lease->rowid, job, p.log, p.now); !saved) return saved.error();
   c.queues.move(job.queue, JobState::running, JobState::succeeded);
+  c.keys.move(job.queue, lease->key, JobState::running, JobState::succeeded);
   ++c.queues.edit(job.queue).processed;
   slot_freed(c, job.queue);
   return job;
@@ -134,6 +141,7 @@ core::Result<void> fail_attempt(OpContext& c, JobRow& row, std::string message, 
   if (decision.next == JobState::failed) c.notice.deadline(decision.run_at);
   if (auto saved = save_job(c.sql, row); !saved) return saved;
   c.queues.move(job.queue, JobState::running, decision.next);
+  c.keys.move(job.queue, job.key, JobState::running, decision.next);
   ++c.queues.edit(job.queue).failed;
   slot_freed(c, job.queue);
   return {};

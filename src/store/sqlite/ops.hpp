@@ -33,6 +33,37 @@ void slot_freed(OpContext& c, std::string_view queue);
 // lease indexes and no longer holds up its queue. `from`: its state.
 core::Result<void> bury_unreadable(OpContext& c, const JobRow& row, core::JobState from);
 
+// keys.cpp
+// The queue's keys that may give a claim jobs at `now` (queued jobs, not
+// paused, under their concurrency limit, not waiting for their bucket),
+// next in turn first, at most n.
+core::Result<std::vector<KeyRow>> ready_keys(OpContext& c, const std::string& queue,
+                                             const core::QueueConfig& config, core::TimePoint now,
+                                             std::size_t n);
+// The keyless jobs' turn (their pass, no earlier than the queue's clock).
+core::Result<KeyRow> keyless_turn(OpContext& c, const std::string& queue);
+// The first n ready jobs of one key of the queue ('' : the keyless ones).
+core::Result<std::vector<JobRow>> key_jobs(OpContext& c, const std::string& queue,
+                                           const std::string& key, core::TimePoint now,
+                                           std::size_t n, std::vector<JobRow>& unreadable);
+core::Result<void> save_key_bucket(OpContext& c, const std::string& queue, const KeyRow& row,
+                                   std::optional<core::TimePoint> throttled_until);
+// Writes the operation's key moves now (a claim's, under its queue's turn).
+core::Result<void> write_key_moves(OpContext& c);
+// '' and then up to n keys next in turn.
+core::Result<std::vector<std::string>> next_keys(OpContext& c, const std::string& queue,
+                                                 std::size_t n);
+// Keys whose bucket has refilled by `now`: their queues are runnable again.
+core::Result<void> wake_refilled_keys(OpContext& c, core::TimePoint now);
+core::Result<std::optional<core::TimePoint>> next_key_refill(OpContext& c);
+// Deletes the rows of keys with nothing queued or running, no settings and
+// no claim since `before`.
+core::Result<void> forget_idle_keys(OpContext& c, core::TimePoint before);
+core::Result<KeyInfo> key_put(OpContext& c, const KeyPutParams& p);
+core::Result<KeyInfo> key_get(OpContext& c, const KeyRef& p);
+core::Result<KeyInfo> key_delete(OpContext& c, const KeyRef& p);
+core::Result<KeyPage> key_list(OpContext& c, const KeyListParams& p);
+
 // lease.cpp
 core::Result<LeaseInfo> lease_extend(OpContext& c, const LeaseExtendParams& p);
 core::Result<Unit> job_progress(OpContext& c, const JobProgressParams& p);

@@ -27,7 +27,7 @@ void bind_opt(Query& q, int index, std::optional<std::int64_t> v) {
 // Ten columns: concurrency, rate_limit, rate_per_ms, default_priority,
 // default_max_attempts, default_timeout_ms, push_url, push_timeout_ms,
 // push_concurrency, push_headers.
-core::QueueConfig read_config(const Query& q, int first) {
+core::QueueConfig read_config(const Query& q, int first, int flow_column) {
   QueueConfigColumns c{.concurrency = opt_int(q, first),
                        .rate_limit = opt_int(q, first + 1),
                        .rate_per_ms = opt_int(q, first + 2),
@@ -40,6 +40,7 @@ core::QueueConfig read_config(const Query& q, int first) {
     c.push_concurrency = q.int_at(first + 8);
     if (!q.is_null(first + 9)) c.push_headers = std::string(q.text_at(first + 9));
   }
+  if (!q.is_null(flow_column)) c.flow = std::string(q.text_at(flow_column));
   return decode_queue_config(c);
 }
 
@@ -81,6 +82,9 @@ void bind_secrets(Query& q, int first, const core::PushSecrets& secrets) {
 // queue_all selects the push secrets after the config; queue_save binds them likewise.
 constexpr int kSecretsColumn = kConfigColumn + 10;
 constexpr int kSecretsParam = kConfigParam + 10;
+// ... and the flow-control settings after those.
+constexpr int kFlowColumn = kSecretsColumn + 3;
+constexpr int kFlowParam = kSecretsParam + 3;
 
 }  // namespace
 
@@ -170,7 +174,7 @@ core::Result<QueueBook::Rows> load_queue_rows(Statements& sql) {
     QueueRow row{.paused = q.int_at(1) != 0, .processed = q.int_at(2), .failed = q.int_at(3)};
     for (std::size_t i = 0; i < row.counts.size(); ++i)
       row.counts[i] = q.int_at(static_cast<int>(4 + i));
-    row.config = read_config(q, kConfigColumn);
+    row.config = read_config(q, kConfigColumn, kFlowColumn);
     row.secrets = read_secrets(q, kSecretsColumn);
     rows.emplace(std::string(q.text_at(0)), row);
   }
@@ -186,6 +190,7 @@ core::Result<void> save_queue_row(Statements& sql, const std::string& name, cons
   const QueueConfigColumns config = encode_queue_config(row.config);
   bind_config(q, kConfigParam, config);
   bind_secrets(q, kSecretsParam, row.secrets);
+  q.bind_text_or_null(kFlowParam, config.flow ? std::string_view(*config.flow) : "");
   return q.run();
 }
 

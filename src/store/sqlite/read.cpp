@@ -15,7 +15,7 @@ unsigned list_filters(const JobListParams& p) {
   const bool running = p.state == core::JobState::running;
   return (p.queue.empty() ? 0u : kByQueue) | (p.state ? kByState : 0u) | (running ? kRunning : 0u) |
          (p.type.empty() ? 0u : kByType) | (p.tag.empty() ? 0u : kByTag) |
-         (p.text.empty() ? 0u : kByText);
+         (p.text.empty() ? 0u : kByText) | (p.key.empty() ? 0u : kByKey);
 }
 
 }  // namespace
@@ -53,7 +53,7 @@ core::Result<JobPage> job_list(OpContext& c, const JobListParams& p) {
   q.bind_text(3, p.type).bind_int(4, list_upper_bound(p, cursor_id));
   q.bind_int(5, fill.rows_to_read());
   q.bind_int(6, p.since ? core::job_id_floor(*p.since) : 0);
-  q.bind_text(7, p.tag).bind_text(8, p.text);
+  q.bind_text(7, p.tag).bind_text(8, p.text).bind_text(9, p.key);
   for (;;) {
     auto row = q.step();
     if (!row) return row.error();
@@ -71,24 +71,30 @@ core::Result<JobPage> job_list(OpContext& c, const JobListParams& p) {
 // The job next in line at each priority level of a queue, found by skipping
 // down jobs_ready from level to level; the earliest run_at of those. At
 // most kOldestReadyLevels levels are read: a queue using more levels than
-// that reports the oldest among its highest ones.
+// that reports the oldest among its highest ones. Per key: the keyless jobs
+// and the kOldestReadyKeys keys next in turn.
 core::Result<std::map<std::string, core::TimePoint>> queue_oldest_ready(OpContext& c) {
   constexpr int kOldestReadyLevels = 32;
+  constexpr std::size_t kOldestReadyKeys = 32;
   std::map<std::string, core::TimePoint> out;
   for (const auto& queue : c.queues.list()) {
     const auto queued = queue.counts.find(core::JobState::queued);
     if (queued == queue.counts.end() || queued->second == 0) continue;
+    auto keys = next_keys(c, queue.name, kOldestReadyKeys);
+    if (!keys) return keys.error();
     std::optional<core::TimePoint> oldest;
-    std::int64_t below = core::kMaxPriority + 1;
-    for (int level = 0; level < kOldestReadyLevels; ++level) {
-      Query q(c.sql[Sql::queue_oldest_ready]);
-      q.bind_text(1, queue.name).bind_int(2, below);
-      auto row = q.step();
-      if (!row) return row.error();
-      if (!*row) break;
-      below = q.int_at(0);
-      const auto run_at = q.time_at(1);
-      if (!oldest || run_at < *oldest) oldest = run_at;
+    for (const auto& key : *keys) {
+      std::int64_t below = core::kMaxPriority + 1;
+      for (int level = 0; level < kOldestReadyLevels; ++level) {
+        Query q(c.sql[Sql::queue_oldest_ready]);
+        q.bind_text(1, queue.name).bind_int(2, below).bind_text(3, key);
+        auto row = q.step();
+        if (!row) return row.error();
+        if (!*row) break;
+        below = q.int_at(0);
+        const auto run_at = q.time_at(1);
+        if (!oldest || run_at < *oldest) oldest = run_at;
+      }
     }
     if (oldest) out.emplace(queue.name, *oldest);
   }

@@ -231,6 +231,46 @@ CREATE TABLE IF NOT EXISTS nodes (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 13: flow control. A job's key (core::Job::key; '' for none), the
+// keys of unique and debounced enqueues; the ready index leads with the key,
+// so each key's next job is one probe (fair claims, store/common/keys.hpp);
+// queue_keys holds each key's queued and running counts, its turn (pass),
+// its own limits and its rate-limit bucket, and for key '' the queue's fair
+// clock and the keyless jobs' turn.
+constexpr const char* kFlowSchema = R"sql(
+ALTER TABLE jobs ADD COLUMN key TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN unique_key TEXT;
+ALTER TABLE jobs ADD COLUMN debounce_key TEXT;
+ALTER TABLE jobs ADD COLUMN debounce_until INTEGER;
+DROP INDEX IF EXISTS jobs_ready;
+CREATE INDEX jobs_ready ON jobs(queue, key, priority DESC) WHERE state = 1;
+CREATE INDEX jobs_key_id ON jobs(key) WHERE key <> '';
+CREATE INDEX jobs_unique ON jobs(queue, unique_key) WHERE unique_key IS NOT NULL;
+CREATE INDEX jobs_debounce ON jobs(queue, debounce_key) WHERE debounce_key IS NOT NULL;
+ALTER TABLE queues ADD COLUMN flow TEXT;
+CREATE TABLE queue_keys (
+  queue           TEXT    NOT NULL,
+  key             TEXT    NOT NULL,
+  n_queued        INTEGER NOT NULL DEFAULT 0,
+  n_running       INTEGER NOT NULL DEFAULT 0,
+  head_priority   INTEGER NOT NULL DEFAULT 0,
+  pass            INTEGER NOT NULL DEFAULT 0,
+  clock           INTEGER NOT NULL DEFAULT 0,
+  overridden      INTEGER NOT NULL DEFAULT 0,
+  concurrency     INTEGER,
+  rate_limit      TEXT,
+  paused          INTEGER NOT NULL DEFAULT 0,
+  weight          INTEGER,
+  bucket_tokens   REAL,
+  bucket_at       INTEGER,
+  throttled_until INTEGER,
+  PRIMARY KEY (queue, key)
+) WITHOUT ROWID;
+CREATE INDEX queue_keys_ready ON queue_keys(queue, head_priority DESC, pass) WHERE n_queued > 0;
+CREATE INDEX queue_keys_throttled ON queue_keys(throttled_until)
+  WHERE throttled_until IS NOT NULL;
+)sql";
+
 // Version 6 dropped jobs_ready_since and left running jobs out of
 // jobs_state_id; version 7 rebuilds the jobs table (and its indexes) anyway.
 constexpr const char* kIndexesV6 = R"sql(
@@ -316,11 +356,12 @@ CREATE UNIQUE INDEX jobs_idempotency ON jobs(queue, idempotency_key)
     {10, {kSettingsSchema}},
     {11, {kSessionsSchema}},
     {12, {kNodesSchema}},
+    {13, {kFlowSchema}},
 };
 // The latest schema, as a new database gets it.
-constexpr const char* kNewDatabase[] = {kJobsSchema,      kSchema,         kJobLogsSchema,
-                                        kSchedulesSchema, kJobPushSchema,  kStatsSamplesSchema,
-                                        kSettingsSchema,  kSessionsSchema, kNodesSchema};
+constexpr const char* kNewDatabase[] = {
+    kJobsSchema,         kSchema,         kJobLogsSchema,  kSchedulesSchema, kJobPushSchema,
+    kStatsSamplesSchema, kSettingsSchema, kSessionsSchema, kNodesSchema,     kFlowSchema};
 
 static_assert(std::size(kMigrations) == kSchemaVersion - 1, "one migration per version step");
 

@@ -206,6 +206,26 @@ void SqliteStore::queue_get(QueueGetParams p, Callback<QueueInfo> done) {
       kReads, [p = std::move(p)](OpContext& c) { return ops::queue_get(c, p); }, std::move(done));
 }
 
+void SqliteStore::key_put(KeyPutParams p, Callback<KeyInfo> done) {
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::key_put(c, p); }, std::move(done));
+}
+
+void SqliteStore::key_get(KeyRef p, Callback<KeyInfo> done) {
+  submit(
+      kReads, [p = std::move(p)](OpContext& c) { return ops::key_get(c, p); }, std::move(done));
+}
+
+void SqliteStore::key_delete(KeyRef p, Callback<KeyInfo> done) {
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::key_delete(c, p); }, std::move(done));
+}
+
+void SqliteStore::key_list(KeyListParams p, Callback<KeyPage> done) {
+  submit(
+      kReads, [p = std::move(p)](OpContext& c) { return ops::key_list(c, p); }, std::move(done));
+}
+
 void SqliteStore::job_promote_due(JobPromoteDueParams p, Callback<std::int64_t> done) {
   submit(
       kWrites, [p](OpContext& c) { return ops::job_promote_due(c, p); }, std::move(done));

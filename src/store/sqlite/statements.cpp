@@ -18,6 +18,10 @@ namespace {
 std::vector<NamedSql> named_sql() {
   const std::string cols{kJobColumns};
   const std::string schedule_cols{kScheduleColumns};
+  // The priority of a key's next job: one probe of jobs_ready.
+  const std::string head =
+      "coalesce((SELECT priority FROM jobs INDEXED BY jobs_ready WHERE state = 1 AND queue = ?1"
+      " AND key = ?2 ORDER BY priority DESC LIMIT 1), 0)";
   return {
       {Sql::begin_immediate, "begin_immediate", "BEGIN IMMEDIATE"},
       {Sql::begin_deferred, "begin_deferred", "BEGIN DEFERRED"},
@@ -28,15 +32,15 @@ std::vector<NamedSql> named_sql() {
       {Sql::rollback_to, "rollback_to", "ROLLBACK TO op"},
       {Sql::job_insert, "job_insert",
        "INSERT INTO jobs(id, queue, type, payload, state, priority, run_at, created_at, attempt,"
-       " max_attempts, timeout_ms, idempotency_key, tags)"
-       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?11, ?12)"},
+       " max_attempts, timeout_ms, idempotency_key, tags, key)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?11, ?12, ?13)"},
       {Sql::job_by_id, "job_by_id", "SELECT " + cols + " FROM jobs WHERE id = ?1"},
       {Sql::job_by_legacy_id, "job_by_legacy_id", "SELECT id FROM jobs WHERE legacy_id = ?1"},
       {Sql::job_by_idempotency_key, "job_by_idempotency_key",
        "SELECT id, legacy_id, state, type, payload FROM jobs"
        " WHERE queue = ?1 AND idempotency_key = ?2"},
       {Sql::job_lease_by_id, "job_lease_by_id",
-       "SELECT id, state, lease_id, timeout_ms, cancel_requested, queue, attempt FROM jobs"
+       "SELECT id, state, lease_id, timeout_ms, cancel_requested, queue, attempt, key FROM jobs"
        " WHERE id = ?1"},
       {Sql::job_save, "job_save",
        "UPDATE jobs SET state = ?2, run_at = ?3, started_at = ?4, finished_at = ?5, attempt = ?6,"
@@ -46,7 +50,7 @@ std::vector<NamedSql> named_sql() {
       {Sql::job_set_lease, "job_set_lease",
        "UPDATE jobs SET lease_expires_at = ?2 WHERE rowid = ?1"},
       {Sql::job_set_state, "job_set_state", "UPDATE jobs SET state = ?2 WHERE rowid = ?1"},
-      {Sql::job_delete, "job_delete", "DELETE FROM jobs WHERE id = ?1 RETURNING queue, state"},
+      {Sql::job_delete, "job_delete", "DELETE FROM jobs WHERE id = ?1 RETURNING queue, state, key"},
       {Sql::job_log_save, "job_log_save",
        "INSERT OR REPLACE INTO job_logs(job_id, attempt, at, log) VALUES (?1, ?2, ?3, ?4)"},
       {Sql::job_logs, "job_logs",
@@ -60,10 +64,10 @@ std::vector<NamedSql> named_sql() {
        " lease_expires_at = NULL WHERE rowid = ?1"},
       {Sql::jobs_ready, "jobs_ready",
        "SELECT " + cols +
-           " FROM jobs INDEXED BY jobs_ready WHERE state = 1 AND queue = ?1 AND run_at <= ?2"
-           " ORDER BY priority DESC, id LIMIT ?3"},
+           " FROM jobs INDEXED BY jobs_ready WHERE state = 1 AND queue = ?1 AND key = ''"
+           " AND run_at <= ?2 ORDER BY priority DESC, id LIMIT ?3"},
       {Sql::jobs_due, "jobs_due",
-       "SELECT id, queue, state, legacy_id, attempt FROM jobs INDEXED BY jobs_waiting"
+       "SELECT id, queue, state, legacy_id, attempt, key FROM jobs INDEXED BY jobs_waiting"
        " WHERE (state = 0 OR state = 4) AND run_at <= ?1 ORDER BY run_at LIMIT ?2"},
       {Sql::jobs_lease_expired, "jobs_lease_expired",
        "SELECT " + cols +
@@ -82,20 +86,21 @@ std::vector<NamedSql> named_sql() {
        " ORDER BY lease_expires_at LIMIT 1"},
       {Sql::queue_oldest_ready, "queue_oldest_ready",
        "SELECT priority, run_at FROM jobs INDEXED BY jobs_ready WHERE state = 1 AND queue = ?1"
-       " AND priority < ?2 ORDER BY priority DESC, id LIMIT 1"},
+       " AND key = ?3 AND priority < ?2 ORDER BY priority DESC, id LIMIT 1"},
       {Sql::queue_all, "queue_all",
        "SELECT name, paused, processed, failed, n_scheduled, n_queued, n_running, n_succeeded,"
        " n_failed, n_dead, n_cancelled, concurrency, rate_limit, rate_per_ms, default_priority,"
        " default_max_attempts, default_timeout_ms, push_url, push_timeout_ms, push_concurrency,"
-       " push_headers, push_secret, push_secret_prev, push_secret_prev_until"
+       " push_headers, push_secret, push_secret_prev, push_secret_prev_until, flow"
        " FROM queues ORDER BY name"},
       {Sql::queue_save, "queue_save",
        "INSERT INTO queues(name, paused, processed, failed, n_scheduled, n_queued, n_running,"
        " n_succeeded, n_failed, n_dead, n_cancelled, concurrency, rate_limit, rate_per_ms,"
        " default_priority, default_max_attempts, default_timeout_ms, push_url, push_timeout_ms,"
-       " push_concurrency, push_headers, push_secret, push_secret_prev, push_secret_prev_until)"
+       " push_concurrency, push_headers, push_secret, push_secret_prev, push_secret_prev_until,"
+       " flow)"
        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-       " ?18, ?19, ?20, ?21, ?22, ?23, ?24)"
+       " ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)"
        " ON CONFLICT(name) DO UPDATE SET"
        " paused = excluded.paused, processed = excluded.processed, failed = excluded.failed,"
        " n_scheduled = excluded.n_scheduled, n_queued = excluded.n_queued,"
@@ -109,7 +114,7 @@ std::vector<NamedSql> named_sql() {
        " push_timeout_ms = excluded.push_timeout_ms, push_concurrency = excluded.push_concurrency,"
        " push_headers = excluded.push_headers, push_secret = excluded.push_secret,"
        " push_secret_prev = excluded.push_secret_prev,"
-       " push_secret_prev_until = excluded.push_secret_prev_until"},
+       " push_secret_prev_until = excluded.push_secret_prev_until, flow = excluded.flow"},
       {Sql::schedule_by_name, "schedule_by_name", "SELECT " + schedule_cols + " WHERE s.name = ?1"},
       {Sql::schedule_all, "schedule_all", "SELECT " + schedule_cols + " ORDER BY s.name"},
       {Sql::schedule_save, "schedule_save",
@@ -175,6 +180,76 @@ std::vector<NamedSql> named_sql() {
        "UPDATE nodes SET stopped_at = ?2, last_seen = ?2 WHERE id = ?1 RETURNING id"},
       {Sql::nodes_forget, "nodes_forget", "DELETE FROM nodes WHERE last_seen < ?1"},
       {Sql::node_all, "node_all", fmt::format("SELECT {} FROM nodes", kNodeColumns)},
+      // Flow control (store/common/keys.hpp, store/sqlite/keys.cpp).
+      {Sql::jobs_key_ready, "jobs_key_ready",
+       "SELECT " + cols +
+           " FROM jobs INDEXED BY jobs_ready WHERE state = 1 AND queue = ?1 AND key = ?2"
+           " AND run_at <= ?3 ORDER BY priority DESC, id LIMIT ?4"},
+      // ?3 queued, ?4 running, ?5 pass added, ?6 clock (key ''). A key that
+      // gains queued jobs after none starts its turns at the queue's clock.
+      {Sql::key_move, "key_move",
+       "INSERT INTO queue_keys AS k(queue, key, n_queued, n_running, head_priority, pass, clock)"
+       " VALUES (?1, ?2, ?3, ?4, " +
+           head +
+           ", ?5 + CASE WHEN ?3 > 0 THEN coalesce((SELECT clock FROM"
+           " queue_keys WHERE queue = ?1 AND key = ''), 0) ELSE 0 END, coalesce(?6, 0))"
+           " ON CONFLICT(queue, key) DO UPDATE SET"
+           " pass = CASE WHEN k.n_queued <= 0 AND ?3 > 0 THEN max(k.pass, coalesce((SELECT clock"
+           " FROM queue_keys WHERE queue = ?1 AND key = ''), 0)) ELSE k.pass END + ?5,"
+           " n_queued = k.n_queued + ?3, n_running = k.n_running + ?4,"
+           " clock = max(k.clock, coalesce(?6, 0)), head_priority = " +
+           head + " RETURNING n_queued, n_running, overridden, bucket_at"},
+      {Sql::key_drop_idle, "key_drop_idle",
+       "DELETE FROM queue_keys WHERE queue = ?1 AND key = ?2 AND key <> '' AND n_queued <= 0"
+       " AND n_running <= 0 AND overridden = 0 AND bucket_at IS NULL"},
+      {Sql::keys_ready, "keys_ready",
+       "SELECT key, n_queued, n_running, head_priority, pass, concurrency, rate_limit, paused,"
+       " weight, bucket_tokens, bucket_at, throttled_until, overridden"
+       " FROM queue_keys INDEXED BY queue_keys_ready"
+       " WHERE n_queued > 0 AND queue = ?1 AND paused = 0 AND n_running < coalesce(concurrency, ?2)"
+       " AND (throttled_until IS NULL OR throttled_until <= ?3)"
+       " ORDER BY head_priority DESC, pass, key LIMIT ?4"},
+      {Sql::key_by_name, "key_by_name",
+       "SELECT key, n_queued, n_running, head_priority, pass, concurrency, rate_limit, paused,"
+       " weight, bucket_tokens, bucket_at, throttled_until, overridden, clock"
+       " FROM queue_keys WHERE queue = ?1 AND key = ?2"},
+      {Sql::key_save_bucket, "key_save_bucket",
+       "UPDATE queue_keys SET bucket_tokens = ?3, bucket_at = ?4, throttled_until = ?5"
+       " WHERE queue = ?1 AND key = ?2"},
+      {Sql::key_put, "key_put",
+       "INSERT INTO queue_keys AS k(queue, key, overridden, concurrency, rate_limit, paused, "
+       "weight)"
+       " VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6)"
+       " ON CONFLICT(queue, key) DO UPDATE SET overridden = 1, concurrency = ?3,"
+       " rate_limit = ?4, paused = ?5, weight = ?6,"
+       " bucket_tokens = CASE WHEN k.rate_limit IS ?4 THEN k.bucket_tokens END,"
+       " bucket_at = CASE WHEN k.rate_limit IS ?4 THEN k.bucket_at END,"
+       " throttled_until = CASE WHEN k.rate_limit IS ?4 THEN k.throttled_until END"},
+      {Sql::key_clear, "key_clear",
+       "UPDATE queue_keys SET overridden = 0, concurrency = NULL, rate_limit = NULL, paused = 0,"
+       " weight = NULL WHERE queue = ?1 AND key = ?2 AND overridden = 1"},
+      {Sql::keys_by_name, "keys_by_name",
+       "SELECT key, n_queued, n_running, head_priority, pass, concurrency, rate_limit, paused,"
+       " weight, bucket_tokens, bucket_at, throttled_until, overridden"
+       " FROM queue_keys WHERE queue = ?1 AND key > ?2 ORDER BY key LIMIT ?3"},
+      {Sql::keys_busiest, "keys_busiest",
+       "SELECT key, n_queued, n_running, head_priority, pass, concurrency, rate_limit, paused,"
+       " weight, bucket_tokens, bucket_at, throttled_until, overridden"
+       " FROM queue_keys WHERE queue = ?1 AND key <> ''"
+       " ORDER BY n_running + n_queued DESC, key LIMIT ?2"},
+      {Sql::keys_throttled, "keys_throttled",
+       "SELECT queue, key FROM queue_keys INDEXED BY queue_keys_throttled"
+       " WHERE throttled_until IS NOT NULL AND throttled_until <= ?1"},
+      {Sql::key_unthrottle, "key_unthrottle",
+       "UPDATE queue_keys SET throttled_until = NULL WHERE queue = ?1 AND key = ?2"
+       " RETURNING n_queued"},
+      {Sql::next_key_refill, "next_key_refill",
+       "SELECT throttled_until FROM queue_keys INDEXED BY queue_keys_throttled"
+       " WHERE throttled_until IS NOT NULL ORDER BY throttled_until LIMIT 1"},
+      // A bucket is full again a period after its last claim (at most a day).
+      {Sql::keys_forget, "keys_forget",
+       "DELETE FROM queue_keys WHERE key <> '' AND n_queued <= 0 AND n_running <= 0"
+       " AND overridden = 0 AND bucket_at < ?1"},
   };
 }
 
@@ -198,6 +273,7 @@ std::string job_list_sql(unsigned filters) {
   if (filters & kByQueue) sql += " AND queue = ?1";
   if (filters & kByState) sql += running ? " AND state = 2" : " AND state = ?2 AND state <> 2";
   if (filters & kByType) sql += " AND type = ?3 AND type <> ''";
+  sql += (filters & kByKey) ? " AND key = ?9 AND key <> ''" : " AND ?9 IS NOT NULL";
   if (!search) sql += " AND ?7 IS NOT NULL AND ?8 IS NOT NULL";
   return sql + " ORDER BY id DESC LIMIT ?5";
 }

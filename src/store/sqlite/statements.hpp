@@ -67,6 +67,20 @@ enum class Sql {
   node_stop,
   nodes_forget,
   node_all,
+  jobs_key_ready,
+  key_move,
+  key_drop_idle,
+  keys_ready,
+  key_by_name,
+  key_save_bucket,
+  key_put,
+  key_clear,
+  keys_by_name,
+  keys_busiest,
+  keys_throttled,
+  key_unthrottle,
+  next_key_refill,
+  keys_forget,
   count_,
 };
 
@@ -78,7 +92,8 @@ enum JobListFilter : unsigned {
   kByTag = 8,
   kByText = 16,
   kRunning = 32,  // with kByState: the state is running
-  kJobListVariants = 64
+  kByKey = 64,
+  kJobListVariants = 128
 };
 
 // A statement's name and SQL text, for preparing and for plan checks in tests.
@@ -96,7 +111,7 @@ class Statements {
 
   Stmt& operator[](Sql name) { return named_[static_cast<std::size_t>(name)]; }
   // Parameters: ?1 queue, ?2 state, ?3 type, ?4 highest id (exclusive),
-  // ?5 limit, ?6 lowest id (inclusive), ?7 tag, ?8 text.
+  // ?5 limit, ?6 lowest id (inclusive), ?7 tag, ?8 text, ?9 key.
   Stmt& job_list(unsigned filters) { return job_list_[filters % kJobListVariants]; }
 
  private:

@@ -17,6 +17,7 @@ struct DueJob {
   JobState state;
   std::string id;
   int attempt;
+  std::string key;
 };
 
 core::Result<std::vector<DueJob>> due_jobs(Statements& sql, core::TimePoint now) {
@@ -28,7 +29,7 @@ core::Result<std::vector<DueJob>> due_jobs(Statements& sql, core::TimePoint now)
     if (!row) return row.error();
     if (!*row) return due;
     due.push_back({q.int_at(0), std::string(q.text_at(1)), static_cast<JobState>(q.int_at(2)),
-                   public_id(q, 0, 3), static_cast<int>(q.int_at(4))});
+                   public_id(q, 0, 3), static_cast<int>(q.int_at(4)), std::string(q.text_at(5))});
   }
 }
 
@@ -37,6 +38,7 @@ core::Result<void> promote(OpContext& c, const DueJob& job) {
   q.bind_int(1, job.rowid).bind_int(2, static_cast<int>(JobState::queued));
   if (auto saved = q.run(); !saved) return saved;
   c.queues.move(job.queue, job.state, JobState::queued);
+  c.keys.move(job.queue, job.key, job.state, JobState::queued);
   c.notice.runnable(job.queue);
   c.notice.job_changed({.id = job.id, .state = JobState::queued, .attempt = job.attempt});
   return {};
@@ -73,6 +75,7 @@ void wake_refilled(OpContext& c, core::TimePoint now) {
 
 core::Result<std::int64_t> job_promote_due(OpContext& c, const JobPromoteDueParams& p) {
   wake_refilled(c, p.now);
+  if (auto woken = wake_refilled_keys(c, p.now); !woken) return woken.error();
   std::int64_t moved = 0;
   for (;;) {
     auto due = due_jobs(c.sql, p.now);
@@ -110,12 +113,18 @@ core::Result<std::optional<core::TimePoint>> next_deadline(OpContext& c) {
   if (!run_at) return run_at;
   auto expiry = first_time(c.sql, Sql::next_lease_expiry);
   if (!expiry) return expiry;
-  return earliest(earliest(*run_at, *expiry), c.queues.next_refill());
+  auto key_refill = next_key_refill(c);
+  if (!key_refill) return key_refill;
+  return earliest(earliest(earliest(*run_at, *expiry), c.queues.next_refill()), *key_refill);
 }
 
 core::Result<std::int64_t> job_prune_finished(OpContext& c, const JobPruneFinishedParams& p) {
   Query q(c.sql[Sql::jobs_prune]);
   q.bind_time(1, p.finished_before).bind_int(2, static_cast<std::int64_t>(p.limit));
+  // A rate-limit bucket is full again within a day (core::kMaxRatePer).
+  if (auto forgot = forget_idle_keys(c, p.finished_before - core::kMaxRatePer); !forgot) {
+    return forgot.error();
+  }
   std::int64_t pruned = 0;
   for (;;) {
     auto row = q.step();

@@ -1,5 +1,7 @@
 #include "store/sqlite/writer.hpp"
 
+#include "store/sqlite/keys.hpp"
+
 #include <fmt/format.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
@@ -48,9 +50,11 @@ void Batch::end_op(bool keep) {
   if (!ended) failure_ = ended.error();
   if (keep && ended && !db_.broken()) {
     ctx_.queues.op_keep();
+    ctx_.keys.op_keep();
     ctx_.notice.merge_into(batch_notice_);
   } else {
     ctx_.queues.op_drop();
+    ctx_.keys.op_drop();
   }
   ctx_.notice.clear();
 }
@@ -161,11 +165,12 @@ void Writer::run_batch(Ops& ops, std::shared_ptr<const Listener> listener) {
   const bool writes =
       !refuse && std::any_of(ops.begin(), ops.end(), [](auto& op) { return op->writes(); });
   db_->clear_broken();
-  Batch batch(*db_, *sql_, queues_, options_, last_job_id_);
+  Batch batch(*db_, *sql_, queues_, keys_, options_, last_job_id_);
   auto done = begin(writes);
   std::size_t first_change = ops.size();
   if (done && !run_ops(ops, batch, refuse, first_change))
     done = core::Result<void>(boost::system::in_place_error, batch.failure());
+  if (done && writes) done = flush_keys(*sql_, keys_.take_batch(), batch.notice());
   if (done) done = commit(writes);
   if (!done) return abort_batch(ops, done.error(), writes);
   queues_.batch_publish();
@@ -249,6 +254,7 @@ void Writer::abort_batch(Ops& ops, const core::Error& error, bool writes) {
   // The transaction may or may not still be open; ROLLBACK makes sure.
   if (!sqlite3_get_autocommit(db_->handle())) (void)Query((*sql_)[Sql::rollback]).run();
   queues_.batch_drop();
+  keys_.batch_drop();
   const std::string reason = db_->broken()               ? db_->broken_reason()
                              : db_->last_error().empty() ? error.message
                                                          : db_->last_error();

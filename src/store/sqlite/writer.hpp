@@ -31,6 +31,7 @@
 // held.
 #pragma once
 
+#include "store/common/keys.hpp"
 #include "store/common/notice.hpp"
 #include "store/sqlite/db.hpp"
 #include "store/sqlite/queue_book.hpp"
@@ -56,6 +57,7 @@ namespace errand::store::sqlite {
 struct OpContext {
   Statements& sql;
   QueueBook& queues;
+  KeyBook& keys;
   NoticeBuilder& notice;  // this operation's contribution to the batch notice
   const StoreOptions& options;
   std::int64_t& last_job_id;  // the highest job id handed out (core::next_job_id)
@@ -64,9 +66,9 @@ struct OpContext {
 // The running transaction of one batch, as ops see it.
 class Batch {
  public:
-  Batch(Db& db, Statements& sql, QueueBook& queues, const StoreOptions& options,
+  Batch(Db& db, Statements& sql, QueueBook& queues, KeyBook& keys, const StoreOptions& options,
         std::int64_t& last_job_id)
-      : db_(db), ctx_{sql, queues, op_notice_, options, last_job_id} {}
+      : db_(db), ctx_{sql, queues, keys, op_notice_, options, last_job_id} {}
 
   // Runs `body` inside its own savepoint; an error result rolls back exactly
   // the body's changes (rows, queue counts and notice).
@@ -254,6 +256,7 @@ class Writer {
   std::unique_ptr<Db> db_;
   std::unique_ptr<Statements> sql_;
   QueueBook queues_;
+  KeyBook keys_;
   std::int64_t last_job_id_;
   const StoreOptions options_;
   const std::string path_;
