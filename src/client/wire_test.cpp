@@ -227,6 +227,7 @@ TEST(WireResponse, ParsesQueuesAndRendersThemBack) {
       R"({"name":"emails","paused":true,"counts":{"scheduled":1,"queued":3,"running":1,)"
       R"("succeeded":10,"failed":0,"dead":2,"cancelled":0},"processed":12,"failed_total":2,)"
       R"("config":{"concurrency":2,"rate_limit":{"limit":100,"per":"1m"},)"
+      R"("key_concurrency":1,"key_rate_limit":{"limit":5,"per":"1s","burst":10},)"
       R"("push":{"url":"https://app.example.com/e","timeout":"30s","concurrency":10,)"
       R"("headers":{"x-a":"***"}},)"
       R"("defaults":{"priority":null,"max_attempts":3,"timeout":"30s"}}})";
@@ -240,6 +241,9 @@ TEST(WireResponse, ParsesQueuesAndRendersThemBack) {
   EXPECT_EQ(q.processed, 12);
   EXPECT_EQ(q.config.concurrency, 2);
   EXPECT_EQ(q.config.rate_limit, (core::RateLimit{.limit = 100, .per = core::Millis{60'000}}));
+  EXPECT_EQ(q.config.key_concurrency, 1);
+  EXPECT_EQ(q.config.key_rate_limit,
+            (core::RateLimit{.limit = 5, .per = core::Millis{1'000}, .burst = 10}));
   EXPECT_FALSE(q.config.defaults.priority);
   EXPECT_EQ(q.config.defaults.max_attempts, 3);
   EXPECT_EQ(q.config.defaults.timeout, core::Millis{30'000});

@@ -136,13 +136,13 @@ TEST(PostgresStoreTest, HotQueriesUseIndexesOnAFilledSchema) {
       {&pg::sql::next_run_at, ""},
       {&pg::sql::next_lease_expiry, ""},
       {&pg::sql::jobs_prune, fmt::format("{}, 10000", now)},
-      {&pg::sql::queue_oldest_ready, "'q1', 1000"},
+      {&pg::sql::queue_oldest_ready, "'q1', 1000, ''"},
       {&pg::sql::job_by_idempotency_key, "'q1', 'key'"},
   };
   std::vector<pg::Statement> lists;
   for (unsigned f = 0; f < pg::sql::kListVariants; ++f) lists.push_back(pg::sql::job_list(f));
   for (const auto& s : lists) {
-    checked.emplace_back(&s, "9223372036854775807, 0, 'q1', 1, 'type-a', 'needle', 51");
+    checked.emplace_back(&s, "9223372036854775807, 0, 'q1', 1, 'type-a', 'needle', 51, 'k'");
   }
   for (const auto& [statement, args] : checked) {
     const auto plan = plans(*conn, *statement, args);

@@ -49,8 +49,11 @@ std::string query_text(const std::string& path, const std::string& sql) {
 }
 
 // The jobs, job_logs and job_push tables of versions 5 and 6: 26-character
-// text ids. Version 7 made the id an integer rowid.
+// text ids. Version 7 made the id an integer rowid. (Version 13's flow
+// column and queue_keys table go too.)
 constexpr const char* kVersion6Jobs = R"sql(
+ALTER TABLE queues DROP COLUMN flow;
+DROP TABLE queue_keys;
 DROP TRIGGER jobs_drop_logs;
 DROP TRIGGER jobs_drop_push;
 DROP TABLE jobs;
@@ -156,6 +159,21 @@ ALTER TABLE queues DROP COLUMN default_priority;
 ALTER TABLE queues DROP COLUMN default_max_attempts;
 ALTER TABLE queues DROP COLUMN default_timeout_ms;
 UPDATE schema_version SET version = 1;
+)sql";
+
+// What version 13 added (flow control), taken away again.
+constexpr const char* kUndoVersion13 = R"sql(
+DROP TABLE queue_keys;
+DROP INDEX jobs_key_id;
+DROP INDEX jobs_unique;
+DROP INDEX jobs_debounce;
+DROP INDEX jobs_ready;
+CREATE INDEX jobs_ready ON jobs(queue, priority DESC) WHERE state = 1;
+ALTER TABLE jobs DROP COLUMN key;
+ALTER TABLE jobs DROP COLUMN unique_key;
+ALTER TABLE jobs DROP COLUMN debounce_key;
+ALTER TABLE jobs DROP COLUMN debounce_until;
+ALTER TABLE queues DROP COLUMN flow;
 )sql";
 
 class MigrationTest : public ::testing::Test {
@@ -307,6 +325,7 @@ TEST_F(MigrationTest, AVersion10DataDirectoryGainsTheSessionsTable) {
     ASSERT_TRUE(store) << store.error().message;
     (*store)->close();
   }
+  run_sql(db_path(), kUndoVersion13);
   run_sql(db_path(), "DROP TABLE sessions; UPDATE schema_version SET version = 10;");
   auto store = SqliteStore::open({.dir = dir_});
   ASSERT_TRUE(store) << store.error().message;

@@ -232,6 +232,8 @@ std::vector<NamedSql> named_sql() {
        "SELECT key, n_queued, n_running, head_priority, pass, concurrency, rate_limit, paused,"
        " weight, bucket_tokens, bucket_at, throttled_until, overridden"
        " FROM queue_keys WHERE queue = ?1 AND key > ?2 ORDER BY key LIMIT ?3"},
+      // The dashboard's top keys: sorts the queue's keys (one row per key
+      // with jobs or settings), at most a page of them kept.
       {Sql::keys_busiest, "keys_busiest",
        "SELECT key, n_queued, n_running, head_priority, pass, concurrency, rate_limit, paused,"
        " weight, bucket_tokens, bucket_at, throttled_until, overridden"
