@@ -16,8 +16,12 @@
 namespace errand::api {
 
 struct Request {
-  std::string method;                        // "GET", "POST", ...
-  std::string path;                          // decoded path, no query
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // decoded path, no query
+  // The path as sent (percent-encoded): routes match its segments, so an
+  // encoded '/' inside a segment (a key "team/a") stays in that segment.
+  // Empty: the same as `path`.
+  std::string raw_path;
   std::map<std::string, std::string> query;  // decoded query parameters (last wins)
   std::string body;
   std::string authorization;  // the Authorization header, verbatim

@@ -6,8 +6,6 @@
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
-#include <boost/url/decode_view.hpp>
-#include <boost/url/pct_string_view.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -294,16 +292,12 @@ json::object key_json(const store::KeyInfo& k) {
                       {"throttled_until", std::move(throttled)}};
 }
 
-// The queue and key of a /v1/queues/:queue/keys/:key path (the key
-// percent-decoded).
+// The queue and key of a /v1/queues/:queue/keys/:key path (the router
+// decodes the key's segment: "team%2Fa" is the key "team/a").
 core::Result<store::KeyRef> key_ref(const Context& c) {
   if (auto ok = core::validate_queue_name(c.params[0], "queue"); !ok) return ok.error();
-  auto encoded = boost::urls::make_pct_string_view(c.params[1]);
-  if (!encoded) return core::invalid("key", "key in the path is not valid percent-encoding");
-  const auto decoded = **encoded;
-  std::string key(decoded.begin(), decoded.end());
-  if (auto ok = core::validate_job_key(key, "key"); !ok) return ok.error();
-  return store::KeyRef{.queue = c.params[0], .key = std::move(key)};
+  if (auto ok = core::validate_job_key(c.params[1], "key"); !ok) return ok.error();
+  return store::KeyRef{.queue = c.params[0], .key = c.params[1]};
 }
 
 core::Result<core::KeyLimits> parse_key_limits(const json::object& body) {
@@ -384,8 +378,10 @@ awaitable<Response> put_key(Context& c) {
   if (!body) co_return error_response(body.error());
   auto limits = parse_key_limits(*body);
   if (!limits) co_return error_response(limits.error());
-  auto key = co_await c.services.engine.put_key(
-      {.queue = std::move(ref->queue), .key = std::move(ref->key), .limits = *limits});
+  // A named value: GCC 12 destroys a braced temporary in a co_await twice.
+  store::KeyPutParams params{
+      .queue = std::move(ref->queue), .key = std::move(ref->key), .limits = *limits};
+  auto key = co_await c.services.engine.put_key(std::move(params));
   if (!key) co_return error_response(key.error());
   co_return json_response(200, json::serialize(key_json(*key)));
 }

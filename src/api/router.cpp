@@ -3,13 +3,31 @@
 #include "api/errors.hpp"
 
 #include <spdlog/spdlog.h>
+#include <boost/url/decode_view.hpp>
+#include <boost/url/pct_string_view.hpp>
 
 #include <algorithm>
 
 namespace errand::api {
 namespace {
 
-// Matches "/v1/jobs/:id" against a path; fills captures on success.
+// A path segment, percent-decoded.
+std::string decoded(std::string_view segment) {
+  if (segment.find('%') == std::string_view::npos) return std::string(segment);
+  auto encoded = boost::urls::make_pct_string_view(segment);
+  if (!encoded) return std::string(segment);  // the target parsed: not reached
+  const auto view = **encoded;
+  return std::string(view.begin(), view.end());
+}
+
+// The path routes match: as sent, segment by segment.
+std::string_view routed_path(const Request& request) {
+  return request.raw_path.empty() ? std::string_view(request.path)
+                                  : std::string_view(request.raw_path);
+}
+
+// Matches "/v1/jobs/:id" against a path (as sent); fills captures, decoded,
+// on success.
 bool match(std::string_view pattern, std::string_view path, std::vector<std::string>& captures) {
   captures.clear();
   while (!pattern.empty() || !path.empty()) {
@@ -22,7 +40,7 @@ bool match(std::string_view pattern, std::string_view path, std::vector<std::str
     const auto sseg = path.substr(0, se);
     if (!pseg.empty() && pseg[0] == ':') {
       if (sseg.empty()) return false;
-      captures.emplace_back(sseg);
+      captures.push_back(decoded(sseg));
     } else if (pseg != sseg) {
       return false;
     }
@@ -42,7 +60,7 @@ boost::asio::awaitable<Response> Router::dispatch(const Request& request, Servic
   Response response;
   if (request.method == "OPTIONS") {
     auto named = check_host(request, services);
-    response = named ? preflight(services.cors, request, methods_for(request.path))
+    response = named ? preflight(services.cors, request, methods_for(routed_path(request)))
                      : error_response(named.error());
   } else {
     response = co_await route(request, services, admitted);
@@ -75,7 +93,7 @@ core::Result<Router::Match> Router::find(const Request& request) const {
   for (const bool literal : {true, false}) {
     for (const auto& route : routes_) {
       if ((route.pattern.find(':') == std::string_view::npos) != literal) continue;
-      if (!match(route.pattern, request.path, m.captures)) continue;
+      if (!match(route.pattern, routed_path(request), m.captures)) continue;
       path_known = true;
       if (route.method == request.method || (request.method == "HEAD" && route.method == "GET")) {
         m.route = &route;

@@ -59,6 +59,7 @@ core::Result<Request> to_request(const http::request<http::string_body>& req,
   auto url = boost::urls::parse_origin_form(req.target());
   if (!url) return core::invalid("target", "the request target is not a valid URL path");
   out.path = std::string(url->path());
+  out.raw_path = std::string(url->encoded_path());
   for (auto param : url->params()) out.query[std::string(param.key)] = std::string(param.value);
   out.authorization = std::string(req[http::field::authorization]);
   out.origin = std::string(req[http::field::origin]);

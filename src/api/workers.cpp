@@ -53,7 +53,8 @@ void write_claimed(core::JsonWriter& w, const core::Job& j) {
   w.key("id").string(j.id).key("queue").string(j.queue).key("type").string_or_null(j.type);
   w.key("payload").raw(j.payload);
   w.key("attempt").integer(j.attempt).key("max_attempts").integer(j.max_attempts);
-  w.key("priority").integer(j.priority).key("lease_id").string(j.lease_id);
+  w.key("priority").integer(j.priority).key("key").string_or_null(j.key);
+  w.key("lease_id").string(j.lease_id);
   w.key("lease_expires_at");
   if (j.lease_expires_at) {
     w.string(core::format_rfc3339(*j.lease_expires_at));

@@ -59,7 +59,7 @@ class FlowTest(SharedServerTestCase):
         unicode = self.enqueue(key="Zürich / team ✓")
         self.assertEqual(self.server.get_job(unicode["id"])["key"], "Zürich / team ✓")
         claimed = self.server.claim(self.q, max=10)
-        self.assertEqual(sorted(j["key"] or "" for j in claimed),
+        self.assertEqual(sorted(j["key"] or "" for j in claimed),  # key null: none
                          sorted(["", "Zürich / team ✓", "b1", "b2", "customer-42", "customer-7"]))
 
     def test_bad_keys_are_400_naming_the_field_and_enqueue_nothing(self):
