@@ -147,7 +147,8 @@ void add_enqueue(CLI::App& app, const GlobalOptions& g) {
       cmd->add_option("--max-attempts", a->max_attempts, "Attempts before dead (default 10)");
   cmd->add_option("--timeout", a->timeout, "Lease per attempt (default 5m)")->check(kDuration);
   cmd->add_option("--idempotency-key", a->job.idempotency_key, "A repeat returns the first job");
-  cmd->add_option("--key", a->job.key,
+  // Not --key: that is the API key, on every command.
+  cmd->add_option("--job-key", a->job.key,
                   "Whom the job belongs to: a customer, workspace or user (per-key limits)");
   cmd->add_option("--tag", a->job.tags, "Tag (repeatable)");
   cmd->add_option("--token-scope", a->job.token_scope,

@@ -1,6 +1,8 @@
-// `errand queue get Q`, `errand queue set Q [...]` and `errand queue
-// push-secret Q [--rotate]`: read and replace a queue's config (PUT
-// /v1/queues/{q}), and read or rotate its push signing secret. `set`
+// `errand queue get Q`, `errand queue set Q [...]`, `errand queue
+// push-secret Q [--rotate]`, `errand queue keys Q` and `errand queue key
+// get|set|delete Q KEY`: read and replace a queue's config (PUT
+// /v1/queues/{q}), read or rotate its push signing secret, list its keys and
+// set one key's own limits. `set`
 // replaces the whole config, as the API does: an option left out clears
 // that setting (so `set` without --push-url returns a push queue to pull mode).
 #include "cli/job_commands.hpp"
@@ -17,9 +19,11 @@ namespace errand::cli {
 namespace {
 
 // "100/1m" -> 100 claims per minute. Errors name the option.
-core::Result<core::RateLimit> parse_rate(std::string_view text) {
+core::Result<core::RateLimit> parse_rate(std::string_view text,
+                                         std::string_view option = "--rate") {
   const auto bad = core::invalid(
-      "rate", fmt::format("--rate must be LIMIT/DURATION such as 100/1m, got \"{}\"", text));
+      std::string(option.substr(2)),
+      fmt::format("{} must be LIMIT/DURATION such as 100/1m, got \"{}\"", option, text));
   const auto slash = text.find('/');
   if (slash == std::string_view::npos) return bad;
   std::int64_t limit = 0;
@@ -55,6 +59,11 @@ void print_queue(std::ostream& out, const client::QueueInfo& q) {
   out << q.name << (q.paused ? " (paused)" : "") << ": " << q.count(core::JobState::queued)
       << " queued, " << q.count(core::JobState::running) << " running\n";
   out << "  concurrency   " << or_none(c.concurrency) << '\n';
+  if (c.key_concurrency) out << "  per key       " << *c.key_concurrency << " running\n";
+  if (c.key_rate_limit) {
+    out << "  per key rate  " << c.key_rate_limit->limit << " per "
+        << core::format_duration(c.key_rate_limit->per) << '\n';
+  }
   out << "  rate limit    "
       << (c.rate_limit ? fmt::format("{} per {}", c.rate_limit->limit,
                                      core::format_duration(c.rate_limit->per))
@@ -95,7 +104,9 @@ void add_get(CLI::App& parent, const GlobalOptions& g) {
 }
 
 struct SetArgs {
-  std::string queue, rate, timeout;
+  std::string queue, rate, timeout, key_rate;
+  std::int64_t key_concurrency = 0;
+  CLI::Option* key_concurrency_opt = nullptr;
   std::string push_url, push_timeout;
   std::int64_t push_concurrency = 0;
   std::vector<std::string> push_headers;  // "Name: value"
@@ -129,6 +140,8 @@ void run_set(const SetArgs& a, const GlobalOptions& g) {
   core::QueueConfig c;
   if (a.concurrency_opt->count() > 0) c.concurrency = a.concurrency;
   if (!a.rate.empty()) c.rate_limit = must(parse_rate(a.rate));
+  if (a.key_concurrency_opt->count() > 0) c.key_concurrency = a.key_concurrency;
+  if (!a.key_rate.empty()) c.key_rate_limit = must(parse_rate(a.key_rate, "--key-rate"));
   if (a.priority_opt->count() > 0) c.defaults.priority = a.priority;
   if (a.max_attempts_opt->count() > 0) c.defaults.max_attempts = a.max_attempts;
   if (!a.timeout.empty()) c.defaults.timeout = *core::parse_duration(a.timeout);
@@ -144,6 +157,12 @@ void add_set(CLI::App& parent, const GlobalOptions& g) {
   a->concurrency_opt = cmd->add_option("--concurrency", a->concurrency,
                                        "At most this many of its jobs running at once (1..100000)");
   cmd->add_option("--rate", a->rate, "At most N claims per DURATION, e.g. 100/1m")->check(kRate);
+  a->key_concurrency_opt =
+      cmd->add_option("--key-concurrency", a->key_concurrency,
+                      "At most this many running jobs per job key (1..100000)");
+  cmd->add_option("--key-rate", a->key_rate,
+                  "At most N claims per job key per DURATION, e.g. 10/1m")
+      ->check(kRate);
   a->priority_opt =
       cmd->add_option("--priority", a->priority, "Default priority of jobs that give none");
   a->max_attempts_opt = cmd->add_option("--max-attempts", a->max_attempts,
@@ -199,6 +218,92 @@ void add_push_secret(CLI::App& parent, const GlobalOptions& g) {
   });
 }
 
+void print_key(std::ostream& out, const client::KeyInfo& k) {
+  const auto& l = k.limits;
+  out << k.key << (l.paused ? " (paused)" : "") << ": " << k.queued << " queued, " << k.running
+      << " running";
+  if (l.concurrency) out << ", concurrency " << *l.concurrency;
+  if (l.rate_limit) {
+    out << ", rate " << l.rate_limit->limit << " per " << core::format_duration(l.rate_limit->per);
+  }
+  if (l.weight) out << ", weight " << *l.weight;
+  if (k.throttled_until) out << ", waiting for its rate limit";
+  out << '\n';
+}
+
+void show_key(const GlobalOptions& g, const client::KeyInfo& k) {
+  if (g.json) return print_json(client::wire::to_json(k));
+  print_key(std::cout, k);
+}
+
+struct KeysArgs {
+  std::string queue, cursor;
+  int limit = 100;
+  bool busiest = false;
+};
+
+void add_keys(CLI::App& parent, const GlobalOptions& g) {
+  auto a = std::make_shared<KeysArgs>();
+  auto* cmd = parent.add_subcommand("keys", "List a queue's job keys: queued, running, limits");
+  cmd->add_option("queue", a->queue, "Queue name")->required();
+  cmd->add_flag("--busiest", a->busiest, "The keys with the most jobs first (one page)");
+  cmd->add_option("--limit", a->limit, "Keys per page (1..1000, default 100)");
+  cmd->add_option("--cursor", a->cursor, "The next_cursor of the previous page");
+  cmd->callback([a, &g] {
+    const auto page = must(connect(g).keys(a->queue, a->cursor, a->limit, a->busiest));
+    if (g.json) {
+      boost::json::array keys;
+      for (const auto& k : page.keys) keys.push_back(client::wire::to_json(k));
+      return print_json(boost::json::object{
+          {"keys", std::move(keys)},
+          {"next_cursor", page.next_cursor.empty() ? boost::json::value(nullptr)
+                                                   : boost::json::value(page.next_cursor)}});
+    }
+    if (page.keys.empty()) std::cout << "no keys with jobs or settings in " << a->queue << '\n';
+    for (const auto& k : page.keys) print_key(std::cout, k);
+    if (!page.next_cursor.empty()) std::cout << "more: --cursor " << page.next_cursor << '\n';
+  });
+}
+
+struct KeyArgs {
+  std::string queue, key, rate;
+  std::int64_t concurrency = 0, weight = 0;
+  bool paused = false;
+  CLI::Option *concurrency_opt = nullptr, *weight_opt = nullptr;
+};
+
+void add_key(CLI::App& parent, const GlobalOptions& g) {
+  auto* key = parent.add_subcommand("key", "Read, set or remove one job key's own limits");
+  key->require_subcommand(1);
+  auto a = std::make_shared<KeyArgs>();
+  auto* get = key->add_subcommand("get", "Show one key: its jobs and limits");
+  get->add_option("queue", a->queue, "Queue name")->required();
+  get->add_option("key", a->key, "The job key")->required();
+  get->callback([a, &g] { show_key(g, must(connect(g).get_key(a->queue, a->key))); });
+
+  auto* set = key->add_subcommand(
+      "set", "Replace one key's own limits (they replace the queue's per-key ones)");
+  set->add_option("queue", a->queue, "Queue name")->required();
+  set->add_option("key", a->key, "The job key")->required();
+  a->concurrency_opt =
+      set->add_option("--concurrency", a->concurrency, "At most this many running (1..100000)");
+  set->add_option("--rate", a->rate, "At most N claims per DURATION, e.g. 10/1m")->check(kRate);
+  a->weight_opt = set->add_option("--weight", a->weight, "Turns per round (1..1000, default 1)");
+  set->add_flag("--paused", a->paused, "Hold the key's jobs (else they run)");
+  set->callback([a, &g] {
+    core::KeyLimits l{.paused = a->paused};
+    if (a->concurrency_opt->count() > 0) l.concurrency = a->concurrency;
+    if (!a->rate.empty()) l.rate_limit = must(parse_rate(a->rate));
+    if (a->weight_opt->count() > 0) l.weight = a->weight;
+    show_key(g, must(connect(g).put_key(a->queue, a->key, l)));
+  });
+
+  auto* del = key->add_subcommand("delete", "Remove one key's own limits (the queue's apply)");
+  del->add_option("queue", a->queue, "Queue name")->required();
+  del->add_option("key", a->key, "The job key")->required();
+  del->callback([a, &g] { show_key(g, must(connect(g).delete_key(a->queue, a->key))); });
+}
+
 }  // namespace
 
 void add_queue_commands(CLI::App& app, const GlobalOptions& options) {
@@ -207,6 +312,8 @@ void add_queue_commands(CLI::App& app, const GlobalOptions& options) {
   add_get(*queue, options);
   add_set(*queue, options);
   add_push_secret(*queue, options);
+  add_keys(*queue, options);
+  add_key(*queue, options);
 }
 
 }  // namespace errand::cli

@@ -285,6 +285,30 @@ core::Result<QueueInfo> Client::configure_queue(std::string_view queue,
   return then_parse<QueueInfo>(std::move(got), wire::parse_queue);
 }
 
+core::Result<KeyPage> Client::keys(std::string_view queue, std::string_view cursor,
+                                   std::optional<int> limit, bool busiest) {
+  return then_parse<KeyPage>(impl_->get(wire::key_list_target(queue, cursor, limit, busiest)),
+                             wire::parse_key_page);
+}
+
+core::Result<KeyInfo> Client::get_key(std::string_view queue, std::string_view key) {
+  return then_parse<KeyInfo>(impl_->get(wire::key_target(queue, key)), wire::parse_key);
+}
+
+core::Result<KeyInfo> Client::put_key(std::string_view queue, std::string_view key,
+                                      const core::KeyLimits& limits) {
+  auto got = impl_->send(Method::put, wire::key_target(queue, key), wire::key_limits_body(limits),
+                         core::Millis{0}, Idempotent::yes);
+  return then_parse<KeyInfo>(std::move(got), wire::parse_key);
+}
+
+core::Result<KeyInfo> Client::delete_key(std::string_view queue, std::string_view key) {
+  // A repeat would answer 404 for settings the first one removed.
+  auto got = impl_->send(Method::del, wire::key_target(queue, key), nullptr, core::Millis{0},
+                         Idempotent::no);
+  return then_parse<KeyInfo>(std::move(got), wire::parse_key);
+}
+
 core::Result<PushSecret> Client::push_secret(std::string_view queue) {
   return then_parse<PushSecret>(impl_->get(wire::queue_target(queue, "/push-secret")),
                                 wire::parse_push_secret);

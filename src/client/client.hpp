@@ -120,6 +120,18 @@ class Client {
   // The queue's push signing secret(s); `not_found` if it never had a push
   // endpoint. Needs an admin key.
   core::Result<PushSecret> push_secret(std::string_view queue);
+  // ---- a queue's keys (flow control) ----
+  // One page of the queue's keys by name after `cursor`, or (busiest) the
+  // keys with the most jobs running + queued.
+  core::Result<KeyPage> keys(std::string_view queue, std::string_view cursor = {},
+                             std::optional<int> limit = {}, bool busiest = false);
+  // `not_found` (field "key") when it has no jobs and no settings.
+  core::Result<KeyInfo> get_key(std::string_view queue, std::string_view key);
+  // Replaces the key's own settings.
+  core::Result<KeyInfo> put_key(std::string_view queue, std::string_view key,
+                                const core::KeyLimits& limits);
+  // Removes them; `not_found` when it has none.
+  core::Result<KeyInfo> delete_key(std::string_view queue, std::string_view key);
   // A new secret; the old one stays valid for `keep_previous` (server default 24h).
   core::Result<PushSecret> rotate_push_secret(std::string_view queue,
                                               std::optional<core::Millis> keep_previous = {});

@@ -153,6 +153,23 @@ struct QueuePage {
   std::string next_cursor;  // pass as the next page's cursor; empty: this was the last page
 };
 
+// A key of a queue (GET /v1/queues/{q}/keys/{key}): its jobs and its own
+// settings (unset: the queue's apply).
+struct KeyInfo {
+  std::string queue;
+  std::string key;
+  std::int64_t queued = 0;
+  std::int64_t running = 0;
+  bool overridden = false;
+  core::KeyLimits limits;
+  std::optional<core::TimePoint> throttled_until;
+};
+
+struct KeyPage {
+  std::vector<KeyInfo> keys;
+  std::string next_cursor;  // empty: this was the last page
+};
+
 // A push queue's signing secrets (GET /v1/queues/{q}/push-secret).
 struct PushSecret {
   std::string queue;

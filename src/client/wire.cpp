@@ -272,6 +272,22 @@ core::Result<core::QueueConfig> parse_config(const json::value& v, std::string p
   return c;
 }
 
+core::Result<KeyInfo> parse_key_at(const json::value& v, std::string path) {
+  Reader r(v, std::move(path));
+  KeyInfo k{.queue = r.str("queue"), .key = r.str("key")};
+  k.queued = r.integer("queued");
+  k.running = r.integer("running");
+  k.overridden = r.boolean("overridden");
+  k.limits.concurrency = opt_integer(r, "concurrency");
+  k.limits.paused = r.boolean("paused");
+  k.limits.weight = opt_integer(r, "weight");
+  k.throttled_until = r.opt_time("throttled_until");
+  ERRAND_TRY(rate, parse_rate(r, "rate_limit"));
+  k.limits.rate_limit = rate;
+  if (auto s = r.status(); !s) return s.error();
+  return k;
+}
+
 core::Result<QueueInfo> parse_queue_at(const json::value& v, std::string path) {
   Reader r(v, std::move(path));
   QueueInfo q;
@@ -448,6 +464,45 @@ std::string queue_target(std::string_view name, std::string_view suffix) {
   return "/v1/queues/" + encode_segment(name) + std::string(suffix);
 }
 
+std::string key_target(std::string_view queue, std::string_view key) {
+  return queue_target(queue, "/keys/" + encode_segment(key));
+}
+
+std::string key_list_target(std::string_view queue, std::string_view cursor,
+                            std::optional<int> limit, bool busiest) {
+  boost::urls::url u(queue_target(queue, "/keys"));
+  auto params = u.params();
+  if (!cursor.empty()) params.append({"cursor", cursor});
+  if (limit) params.append({"limit", std::to_string(*limit)});
+  if (busiest) params.append({"sort", "busiest"});
+  return std::string(u.buffer());
+}
+
+json::object key_limits_body(const core::KeyLimits& l) {
+  json::object b;
+  if (l.concurrency) b["concurrency"] = *l.concurrency;
+  if (l.rate_limit) b["rate_limit"] = rate_json(l.rate_limit);
+  if (l.paused) b["paused"] = true;
+  if (l.weight) b["weight"] = *l.weight;
+  return b;
+}
+
+json::object to_json(const KeyInfo& k) {
+  auto opt = [](const auto& v) { return v ? json::value(*v) : json::value(nullptr); };
+  return json::object{
+      {"queue", k.queue},
+      {"key", k.key},
+      {"queued", k.queued},
+      {"running", k.running},
+      {"overridden", k.overridden},
+      {"concurrency", opt(k.limits.concurrency)},
+      {"rate_limit", rate_json(k.limits.rate_limit)},
+      {"paused", k.limits.paused},
+      {"weight", opt(k.limits.weight)},
+      {"throttled_until", k.throttled_until ? json::value(core::format_rfc3339(*k.throttled_until))
+                                            : json::value(nullptr)}};
+}
+
 // ---- responses ----
 
 core::Result<Enqueued> parse_enqueued(const json::value& v) {
@@ -460,6 +515,20 @@ core::Result<std::vector<Enqueued>> parse_enqueued_batch(const json::value& v) {
 
 core::Result<core::Job> parse_job(std::string_view text) {
   return parse_job_at(text, "");
+}
+
+core::Result<KeyInfo> parse_key(const json::value& v) {
+  return parse_key_at(v, "");
+}
+
+core::Result<KeyPage> parse_key_page(const json::value& v) {
+  auto keys = parse_items<KeyInfo>(v, "keys", parse_key_at);
+  if (!keys) return keys.error();
+  KeyPage page{.keys = std::move(*keys)};
+  Reader r(v, "");
+  page.next_cursor = r.str("next_cursor", false);
+  if (auto s = r.status(); !s) return s.error();
+  return page;
 }
 
 namespace {

@@ -64,6 +64,15 @@ core::Result<QueueInfo> parse_queue(const boost::json::value& v);
 core::Result<std::vector<QueueInfo>> parse_queues(const boost::json::value& v);
 core::Result<QueuePage> parse_queue_page(const boost::json::value& v);
 core::Result<PushSecret> parse_push_secret(const boost::json::value& v);
+core::Result<KeyInfo> parse_key(const boost::json::value& v);
+core::Result<KeyPage> parse_key_page(const boost::json::value& v);
+// /v1/queues/{q}/keys/{key}, both segments encoded.
+std::string key_target(std::string_view queue, std::string_view key);
+// /v1/queues/{q}/keys?cursor=&limit=&sort=busiest
+std::string key_list_target(std::string_view queue, std::string_view cursor,
+                            std::optional<int> limit, bool busiest);
+boost::json::object key_limits_body(const core::KeyLimits& limits);
+boost::json::object to_json(const KeyInfo& k);
 
 // The error an HTTP error response stands for: the code, message and field of
 // `{"error":{"code","message","field"}}` when the body has that shape, else

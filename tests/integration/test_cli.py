@@ -247,6 +247,7 @@ class CliTest(CliCase):
         out = self.ok_json("queue", "set", q, "--concurrency", "2", "--rate", "100/1m", "--priority", "5",
                            "--max-attempts", "3", "--timeout", "30s", "--paused")
         config = {"concurrency": 2, "rate_limit": {"limit": 100, "per": "1m"}, "push": None,
+                  "key_concurrency": None, "key_rate_limit": None,
                   "defaults": {"priority": 5, "max_attempts": 3, "timeout": "30s"}}
         self.assertEqual((out["name"], out["paused"], out["config"]), (q, True, config))
         self.assertEqual(self.ok_json("queue", "get", q)["config"], config)
@@ -256,6 +257,7 @@ class CliTest(CliCase):
         cleared = self.ok_json("queue", "set", q)  # set replaces: left-out options are cleared
         self.assertFalse(cleared["paused"])
         self.assertEqual(cleared["config"], {"concurrency": None, "rate_limit": None, "push": None,
+                                             "key_concurrency": None, "key_rate_limit": None,
                                              "defaults": {"priority": None, "max_attempts": None,
                                                           "timeout": None}})
         self.assertIn("concurrency", self.fails(1, "queue", "set", q, "--concurrency", "0"))

@@ -14,9 +14,9 @@ from harness import SharedServerTestCase, parse_time
 
 ID_RE = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{12}$")
 JOB_FIELDS = {"id", "queue", "type", "state", "payload", "priority", "run_at", "attempt", "max_attempts",
-              "timeout", "idempotency_key", "tags", "progress", "result", "errors", "cancel_requested",
+              "timeout", "idempotency_key", "key", "tags", "progress", "result", "errors", "cancel_requested",
               "worker", "lease_expires_at", "created_at", "started_at", "finished_at"}
-CLAIM_FIELDS = {"id", "queue", "type", "payload", "attempt", "max_attempts", "priority", "lease_id",
+CLAIM_FIELDS = {"id", "queue", "type", "payload", "attempt", "max_attempts", "priority", "key", "lease_id",
                 "lease_expires_at", "tags", "created_at"}
 _counter = itertools.count()
 

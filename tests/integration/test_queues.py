@@ -20,7 +20,8 @@ FULL = {
     "rate_limit": {"limit": 100, "per": "1m"},
     "defaults": {"priority": 5, "max_attempts": 3, "timeout": "30s"},
 }
-NO_CONFIG = {"concurrency": None, "rate_limit": None, "push": None,
+NO_CONFIG = {"concurrency": None, "rate_limit": None, "key_concurrency": None,
+             "key_rate_limit": None, "push": None,
              "defaults": {"priority": None, "max_attempts": None, "timeout": None}}
 
 
@@ -43,7 +44,8 @@ class QueueConfigTest(SharedServerTestCase):
         self.assertEqual(q["name"], self.q)
         self.assertFalse(q["paused"])
         self.assertEqual(q["counts"]["queued"], 0)
-        expected = dict({k: v for k, v in FULL.items() if k != "paused"}, push=None)
+        expected = dict({k: v for k, v in FULL.items() if k != "paused"}, push=None,
+                        key_concurrency=None, key_rate_limit=None)
         self.assertEqual(q["config"], expected)
         self.assertEqual(self.assertStatus(self.get(), 200)["config"], expected)
         self.assertEqual(self.server.queue(self.q)["config"], expected)
@@ -80,7 +82,7 @@ class QueueConfigTest(SharedServerTestCase):
             ({"rate_limit": {"limit": 0, "per": "1m"}}, "rate_limit.limit"),
             ({"rate_limit": {"limit": 10, "per": "500ms"}}, "rate_limit.per"),
             ({"rate_limit": {"limit": 10, "per": "2d"}}, "rate_limit.per"),
-            ({"rate_limit": {"limit": 10, "per": "1m", "burst": 3}}, "rate_limit.burst"),
+            ({"rate_limit": {"limit": 10, "per": "1m", "bursts": 3}}, "rate_limit.bursts"),
             ({"defaults": {"max_attempts": 0}}, "defaults.max_attempts"),
             ({"defaults": {"timeout": "0s"}}, "defaults.timeout"),
             ({"defaults": {"timeout": "soon"}}, "defaults.timeout"),
