@@ -22,7 +22,12 @@ this process made are dropped when it exits (kept with ERRAND_TEST_KEEP_SCHEMAS=
 Tests that reach into the store use `server.sql()` and `server.store_exists()`;
 those that only make sense on SQLite's files are marked `@sqlite_only(reason)`.
 
-Standard library only, apart from psycopg (python3-psycopg) on PostgreSQL.
+Every answer `request()` receives is validated against the API's OpenAPI
+document (openapi_check.py, docs/openapi.yaml): an answer it does not
+describe fails the test that received it.
+
+Standard library only, apart from psycopg (python3-psycopg) on PostgreSQL,
+and PyYAML and jsonschema (python3-yaml, python3-jsonschema) for the check.
 """
 
 import atexit
@@ -42,6 +47,8 @@ import threading
 import time
 import unittest
 import urllib.parse
+
+import openapi_check
 
 LISTENING_RE = re.compile(r"errand listening on (http://\S+)")
 _NO_KEY = object()
@@ -241,6 +248,8 @@ class Connection:
             parsed = json.loads(text) if text else None
         except ValueError:
             parsed = text
+        # Every answer a test receives is checked against docs/openapi.yaml.
+        openapi_check.check_answer(method, path, resp.status, resp.getheader("Content-Type"), parsed)
         return Response(resp.status, parsed, {k.lower(): v for k, v in resp.getheaders()})
 
 
