@@ -84,7 +84,8 @@ export async function* watch(clientOptions, id, options = {}) {
             if (e.id !== undefined) lastEventId = e.id;
             backoff = 100;
             yield e;
-            if (FINAL_EVENTS.has(e.event)) {
+            // A finished job's stream ends after its snapshot.
+            if (FINAL_EVENTS.has(e.event) || (e.event === "snapshot" && FINAL_EVENTS.has(e.data?.state))) {
               reader.cancel().catch(() => {});
               return;
             }
