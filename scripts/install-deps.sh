@@ -56,4 +56,7 @@ npm_install "$root/web" uplot
 [ "$mode" = test ] && npm_install "$root/tests/sql-enqueue" pg
 # The OpenAPI document is linted with Redocly's CLI.
 [ "$mode" = test ] && npm_install "$root/tests/openapi" @redocly/cli
+# The JavaScript client's tests type-check it with typescript and render its
+# React hook with react-dom (its devDependencies; it has no runtime ones).
+[ "$mode" = test ] && npm_install "$root/clients/js" typescript
 exit 0
