@@ -30,7 +30,7 @@ foreach(test_file IN LISTS errand_py_tests)
   get_filename_component(test_name ${test_file} NAME_WE)
   string(REGEX REPLACE "^test_" "" test_name ${test_name})
   add_test(NAME clients_python.${test_name}
-           COMMAND ${Python3_EXECUTABLE} -m unittest -v tests.${test_name_module}test_${test_name}
+           COMMAND ${Python3_EXECUTABLE} -m unittest -v tests.test_${test_name}
            WORKING_DIRECTORY ${errand_py_dir})
   set_tests_properties(clients_python.${test_name} PROPERTIES
                        ENVIRONMENT "ERRAND_BIN=$<TARGET_FILE:errand>;PYTHONDONTWRITEBYTECODE=1"
