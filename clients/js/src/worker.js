@@ -4,12 +4,15 @@
 // error (NoRetry: no retry; RetryLater: retried after its retryIn). stop()
 // (and, in Node, SIGTERM or SIGINT) stops claiming and lets running jobs
 // finish for `grace`; what still runs then is failed so another worker retries it.
+// The claim in flight is not cut short (a long poll the server still holds
+// could take a job nobody would run): stopping waits for it, at most `wait`
+// (default 10s), and runs what it brings.
 import { ErrandError, NoRetry, RetryLater } from "./errors.js";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export class Worker {
-  constructor(client, { queues, concurrency = 1, handler, name, wait = "30s", lease, grace = 30000, signals = true } = {}) {
+  constructor(client, { queues, concurrency = 1, handler, name, wait = "10s", lease, grace = 30000, signals = true } = {}) {
     if (!queues || !handler) throw new TypeError("worker needs queues and a handler");
     this.client = client;
     this.queues = [].concat(queues);
@@ -22,7 +25,6 @@ export class Worker {
     this.signals = signals;
     this.running = new Map(); // job id -> promise
     this.stopping = false;
-    this.claimAbort = null;
     this.done = null;
   }
 
@@ -47,7 +49,6 @@ export class Worker {
   // Stops claiming; running jobs get `grace` ms to finish.
   stop() {
     this.stopping = true;
-    this.claimAbort?.abort();
     return this.done || Promise.resolve();
   }
 
@@ -58,7 +59,6 @@ export class Worker {
         await Promise.race(this.running.values());
         continue;
       }
-      this.claimAbort = new AbortController();
       let jobs;
       try {
         const answer = await this.client.claim(this.queues, {
@@ -66,7 +66,6 @@ export class Worker {
           max: this.concurrency - this.running.size,
           wait: this.wait,
           lease: this.lease,
-          signal: this.claimAbort.signal,
         });
         jobs = answer.jobs;
         backoff = 100;

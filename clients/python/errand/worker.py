@@ -3,7 +3,9 @@ most `concurrency` at once), heartbeats each lease at a third of its length,
 completes with the handler's return value or fails with its exception
 (NoRetry: no retry; RetryLater: retried after its retry_in). stop() — and
 SIGTERM or SIGINT when run() is called in the main thread — stops claiming and
-lets running jobs finish."""
+lets running jobs finish. The claim in flight is not cut short (a long poll
+the server still holds could take a job nobody would run): stopping waits for
+it, at most `wait` (default 10s), and runs what it brings."""
 
 import os
 import signal
@@ -54,7 +56,7 @@ def _lease_seconds(claimed):
 
 
 class Worker:
-    def __init__(self, client, queues, handler, concurrency=1, name=None, wait="30s", lease=None):
+    def __init__(self, client, queues, handler, concurrency=1, name=None, wait="10s", lease=None):
         self.client = client
         self.queues = [queues] if isinstance(queues, str) else list(queues)
         self.handler = handler
