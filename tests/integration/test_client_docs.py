@@ -155,6 +155,15 @@ class ClientDocsTest(unittest.TestCase):
             self.assertIn("handle_push", code)
             compile(code, f"python_readme_block_{i + 1}", "exec")
 
+    def test_llms_txt(self):
+        text = read("docs/llms.txt")
+        self.assertTrue(text.startswith("# Errand\n\n> "), "llmstxt.org: a title, then a summary quote")
+        self.assertEqual(blocks(text), [], "no code blocks: the guides hold them")
+        links = re.findall(r"\]\(([^)]+)\)", text)
+        self.assertIn("guide-ai.md", links)
+        for link in links:
+            self.assertTrue(os.path.exists(os.path.join(ROOT, "docs", link)), f"llms.txt links to a missing {link}")
+
     # ---- docs/guide-ai.md -----------------------------------------------------------
 
     def guide(self):

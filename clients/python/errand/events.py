@@ -46,7 +46,10 @@ def watch(client, job_id, token=None, last_event_id=None, max_backoff=5.0):
             headers["Authorization"] = f"Bearer {client.key}"
         if last_event_id:
             headers["Last-Event-ID"] = last_event_id
-        conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=60)
+        if parts.scheme == "https":
+            conn = http.client.HTTPSConnection(parts.hostname, parts.port or 443, timeout=60)
+        else:
+            conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=60)
         try:
             conn.request("GET", path, headers=headers)
             resp = conn.getresponse()
