@@ -1,7 +1,7 @@
 // Errand's HTTP API v1 as methods. Answers are the API's JSON as docs/API.md
 // and docs/openapi.yaml describe them (snake_case fields); options passed to
 // calls may be camelCase (`maxAttempts`) or the API's own names.
-import { call, query } from "./http.js";
+import { call, currentUrl, query, urlList } from "./http.js";
 import { watch } from "./watch.js";
 import { Worker } from "./worker.js";
 
@@ -30,18 +30,22 @@ function enqueueBody(queue, payload, options) {
 }
 
 export class Errand {
-  // url: the server ("http://127.0.0.1:8740"); key: an API key (or
-  // undefined for a server without keys); fetch: a fetch to use instead of
-  // the global one.
-  constructor({ url, key, fetch, headers } = {}) {
+  // url: the server ("http://127.0.0.1:8740"), or several sharing one
+  // PostgreSQL database ("http://a:8740,http://b:8740" or a list): calls go
+  // to one until it fails, then to the next (onFailover(from, to, reason)
+  // hears it); key: an API key (or undefined for a server without keys);
+  // fetch: a fetch to use instead of the global one.
+  constructor({ url, key, fetch, headers, onFailover } = {}) {
     const env = globalThis.process?.env || {};
-    this.options = { url: url || env.ERRAND_URL || "http://127.0.0.1:8740", key: key ?? env.ERRAND_KEY, fetch, headers };
+    const urls = urlList(url || env.ERRAND_URL || "http://127.0.0.1:8740");
+    this.options = { urls, current: 0, key: key ?? env.ERRAND_KEY, fetch, headers, onFailover };
     this.queues = new Queues(this);
     this.schedules = new Schedules(this);
   }
 
+  // The URL in use.
   get url() {
-    return this.options.url;
+    return currentUrl(this.options);
   }
 
   async request(method, path, body, extra) {

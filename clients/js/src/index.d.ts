@@ -5,7 +5,10 @@ export type JobState = "scheduled" | "queued" | "running" | "succeeded" | "faile
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 export interface ClientOptions {
-  url?: string;
+  /** One server, or several sharing one database ("http://a:8740,http://b:8740" or a list). */
+  url?: string | string[];
+  /** Called when a call moves on to the next URL. */
+  onFailover?: (from: string, to: string, reason: string) => void;
   key?: string;
   fetch?: typeof fetch;
   headers?: Record<string, string>;

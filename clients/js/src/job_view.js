@@ -54,5 +54,5 @@ export function parseJobUrl(jobUrl) {
 // The job's events from its URL with token, as watch() yields them.
 export function watchJobUrl(jobUrl, options = {}) {
   const { url, id, token } = parseJobUrl(jobUrl);
-  return watch({ url, fetch: options.fetch }, id, { ...options, token });
+  return watch({ urls: [url], current: 0, fetch: options.fetch }, id, { ...options, token });
 }

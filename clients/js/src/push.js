@@ -11,6 +11,7 @@
 // Each new step ends the call with 202 `continue`, so a step that succeeded is
 // never run again, even when a later step fails and the call is retried.
 import { NoRetry } from "./errors.js";
+import { urlList } from "./http.js";
 
 const encoder = new TextEncoder();
 
@@ -90,7 +91,8 @@ export function pushHandler(fn, options = {}) {
     const call = JSON.parse(new TextDecoder().decode(raw));
     const state = call.state && typeof call.state === "object" ? call.state : {};
     const steps = { ...(state.steps || {}) };
-    const url = options.url ?? env.ERRAND_URL;
+    const servers = options.url ?? env.ERRAND_URL;
+    const url = servers ? urlList(servers)[0] : undefined;
     let progress;
     let suspend = null;
     const step = {

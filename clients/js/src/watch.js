@@ -5,7 +5,7 @@
 // fresh snapshot when it no longer holds them. Ends after the final event
 // (succeeded, dead or cancelled), or when the signal aborts.
 import { ErrandError } from "./errors.js";
-import { errorFromResponse, joinUrl, query } from "./http.js";
+import { currentUrl, errorFromResponse, failover, joinUrl, query } from "./http.js";
 
 export const FINAL_EVENTS = new Set(["succeeded", "dead", "cancelled"]);
 
@@ -62,7 +62,7 @@ export async function* watch(clientOptions, id, options = {}) {
     if (lastEventId) headers["Last-Event-ID"] = lastEventId;
     let failure;
     try {
-      const url = joinUrl(clientOptions.url, `/v1/jobs/${encodeURIComponent(id)}/events${query({ token })}`);
+      const url = joinUrl(currentUrl(clientOptions), `/v1/jobs/${encodeURIComponent(id)}/events${query({ token })}`);
       const response = await fetchImpl(url, { headers, signal });
       if (response.status === 204) return; // the final event was seen already
       if (response.status >= 400 && response.status !== 503 && response.status !== 429) {
@@ -97,6 +97,7 @@ export async function* watch(clientOptions, id, options = {}) {
       if (signal?.aborted || err?.name === "AbortError") return;
       if (err instanceof ErrandError && err.status >= 400 && err.status !== 503 && err.status !== 429) throw err;
       failure = err;
+      failover(clientOptions, err?.cause?.code || err?.message || String(err));
     }
     onReconnect?.(failure);
     await sleep(backoff, signal);

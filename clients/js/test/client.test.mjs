@@ -1,5 +1,6 @@
 // Every call of the Errand client against the real server.
 import assert from "node:assert/strict";
+import { createServer } from "node:net";
 import { after, before, test } from "node:test";
 
 import { Errand, ErrandError } from "../src/index.js";
@@ -134,6 +135,31 @@ test("schedules: set, get, list, trigger, pause, resume, delete", async () => {
   assert.deepEqual(await errand.schedules.delete("nightly"), { name: "nightly", deleted: true });
   await assert.rejects(errand.schedules.get("nightly"), { code: "not_found" });
   await assert.rejects(errand.schedules.set("bad", { cron: "0 25 * * *", queue: "q" }), { field: "cron" });
+});
+
+// A loopback URL where nothing listens: a port bound, then let go.
+async function deadUrl() {
+  const s = createServer();
+  await new Promise((r) => s.listen(0, "127.0.0.1", r));
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return `http://127.0.0.1:${port}`;
+}
+
+test("several URLs: a dead one is passed over, and the error names every URL", async () => {
+  const moves = [];
+  const [dead, dead2] = [await deadUrl(), await deadUrl()];
+  const both = new Errand({ url: `${dead},${server.url}`, key: "a".repeat(24), onFailover: (from, to) => moves.push([from, to]) });
+  const { id } = await both.enqueue("failover", { n: 1 });
+  assert.equal((await both.get(id)).queue, "failover");
+  assert.deepEqual(moves, [[dead, server.url]]);
+  assert.equal(both.url, server.url, "it stays on the URL that works");
+  const none = new Errand({ url: [dead, dead2] });
+  await assert.rejects(none.health(), (e) => {
+    assert.equal(e.code, "unavailable");
+    assert.equal(e.message, `cannot reach errand at any of its 2 URLs: ${dead}: ECONNREFUSED; ${dead2}: ECONNREFUSED`);
+    return true;
+  });
 });
 
 test("the server: stats, nodes, health, openapi", async () => {
