@@ -3,6 +3,8 @@ docs/API.md and docs/openapi.yaml describe them."""
 
 import json
 import os
+import re
+import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -26,19 +28,76 @@ def _query(params):
     return ("?" + urllib.parse.urlencode(items)) if items else ""
 
 
-class Client:
-    """Client(url=None, key=None, timeout=60): url defaults to $ERRAND_URL, then
-    http://127.0.0.1:8740; key to $ERRAND_KEY."""
+_NOT_SENT = (ConnectionRefusedError, socket.gaierror)
+_HARMLESS = re.compile(r"^/v1/(claim|jobs/[^/]+/(heartbeat|progress)|queues/[^/]+/(pause|resume))$")
 
-    def __init__(self, url=None, key=None, timeout=60):
-        self.url = (url or os.environ.get("ERRAND_URL") or "http://127.0.0.1:8740").rstrip("/")
+
+def _harmless_to_repeat(method, path, body):
+    """Whether a call whose connection broke after it was sent may be sent again."""
+    if method in ("GET", "PUT") or _HARMLESS.match(path.split("?")[0]):
+        return True
+    if path == "/v1/jobs":
+        return bool((body or {}).get("idempotency_key"))
+    if path == "/v1/jobs/batch":
+        return all(j.get("idempotency_key") for j in (body or {}).get("jobs", []))
+    return False
+
+
+class Client:
+    """Client(url=None, key=None, timeout=60, on_failover=None): url defaults to
+    $ERRAND_URL, then http://127.0.0.1:8740; key to $ERRAND_KEY. Several
+    servers sharing one PostgreSQL database: "http://a:8740,http://b:8740" (or
+    a list); calls go to one until it cannot be reached or answers 503, then
+    to the next (on_failover(from_url, to_url, reason) hears it)."""
+
+    def __init__(self, url=None, key=None, timeout=60, on_failover=None):
+        url = url or os.environ.get("ERRAND_URL") or "http://127.0.0.1:8740"
+        self.urls = [u.strip().rstrip("/") for u in (url.split(",") if isinstance(url, str) else url) if u.strip()]
+        self.current = 0
+        self.on_failover = on_failover
         self.key = key if key is not None else os.environ.get("ERRAND_KEY")
         self.timeout = timeout
         self.queues = _Queues(self)
         self.schedules = _Schedules(self)
 
+    @property
+    def url(self):
+        """The URL in use."""
+        return self.urls[self.current]
+
+    def _failover(self, reason):
+        if len(self.urls) > 1:
+            old = self.url
+            self.current = (self.current + 1) % len(self.urls)
+            if self.on_failover:
+                self.on_failover(old, self.url, reason)
+
     # ---- transport -----------------------------------------------------------
     def request(self, method, path, body=None, key=..., timeout=None, headers=None):
+        """Sends one call; returns the answer's JSON. Raises ErrandError."""
+        reasons = []
+        for _ in self.urls:
+            url = self.url
+            try:
+                return self._send(url, method, path, body, key, timeout, headers)
+            except ErrandError as e:
+                if e.status == 503 and len(self.urls) > 1 and "may or may not" not in e.message:
+                    reasons.append(f"{url}: answered 503: {e.message}")
+                    self._failover(e.message)
+                    continue
+                if e.status != 0:
+                    raise
+                reasons.append(f"{url}: {e.message}")
+                self._failover(e.message)
+                if isinstance(e.__cause__, _NOT_SENT) or _harmless_to_repeat(method, path, body):
+                    continue
+                break
+        if len(self.urls) > 1:
+            raise ErrandError(f"cannot reach errand at any of its {len(self.urls)} URLs: {'; '.join(reasons)}",
+                              "unavailable", 0)
+        raise ErrandError(f"cannot reach errand at {reasons[0]}", "unavailable", 0)
+
+    def _send(self, url, method, path, body, key, timeout, headers):
         data = None if body is None else json.dumps(body).encode()
         hdrs = dict(headers or {})
         if data is not None:
@@ -46,7 +105,7 @@ class Client:
         k = self.key if key is ... else key
         if k:
             hdrs["Authorization"] = f"Bearer {k}"
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers=hdrs)
+        req = urllib.request.Request(url + path, data=data, method=method, headers=hdrs)
         try:
             with urllib.request.urlopen(req, timeout=timeout or self.timeout) as resp:
                 raw = resp.read()
@@ -59,7 +118,7 @@ class Client:
             raise ErrandError(err.get("message", ""), err.get("code", "internal"), e.code, err.get("field")) from None
         except (urllib.error.URLError, OSError) as e:
             reason = getattr(e, "reason", e)
-            raise ErrandError(f"cannot reach errand at {self.url}: {reason}", "unavailable", 0) from None
+            raise ErrandError(str(reason), "unavailable", 0) from (reason if isinstance(reason, BaseException) else e)
         return json.loads(raw) if raw else None
 
     # ---- jobs ------------------------------------------------------------------

@@ -35,12 +35,12 @@ def _parse(block):
 
 
 def watch(client, job_id, token=None, last_event_id=None, max_backoff=5.0):
-    parts = urllib.parse.urlsplit(client.url)
-    path = f"{parts.path.rstrip('/')}/v1/jobs/{urllib.parse.quote(job_id, safe='')}/events"
-    if token:
-        path += "?token=" + urllib.parse.quote(token, safe="")
     backoff = 0.1
     while True:
+        parts = urllib.parse.urlsplit(client.url)  # the URL in use: it moves on after a failure
+        path = f"{parts.path.rstrip('/')}/v1/jobs/{urllib.parse.quote(job_id, safe='')}/events"
+        if token:
+            path += "?token=" + urllib.parse.quote(token, safe="")
         headers = {"Accept": "text/event-stream"}
         if client.key and not token:
             headers["Authorization"] = f"Bearer {client.key}"
@@ -83,8 +83,8 @@ def watch(client, job_id, token=None, last_event_id=None, max_backoff=5.0):
                     yield parsed
                     if event in FINAL or (event == "snapshot" and isinstance(data, dict) and data.get("state") in FINAL):
                         return
-        except (OSError, http.client.HTTPException):
-            pass  # reconnect below
+        except (OSError, http.client.HTTPException) as e:
+            client._failover(str(e))  # reconnect below, to the next URL when there are several
         finally:
             conn.close()
         time.sleep(backoff)

@@ -91,6 +91,26 @@ class ClientTest(unittest.TestCase):
         self.assertFalse(self.c.schedules.resume("nightly")["paused"])
         self.assertTrue(self.c.schedules.delete("nightly")["deleted"])
 
+    def test_several_urls(self):
+        import socket
+
+        def dead_url():
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+        dead, dead2 = dead_url(), dead_url()
+        moves = []
+        both = Client(f"{dead},{self.server.url}", key=ADMIN, on_failover=lambda a, b, why: moves.append((a, b)))
+        job = both.enqueue("failover", {"n": 1})
+        self.assertEqual(both.get(job["id"])["queue"], "failover")
+        self.assertEqual(moves, [(dead, self.server.url)])
+        self.assertEqual(both.url, self.server.url)
+        with self.assertRaises(ErrandError) as e:
+            Client([dead, dead2]).health()
+        self.assertEqual(e.exception.code, "unavailable")
+        self.assertRegex(e.exception.message, rf"any of its 2 URLs: {dead}: .*refused.*; {dead2}: .*refused")
+
     def test_server_calls(self):
         self.assertEqual(self.c.stats(window="5m")["window"], "5m")
         self.assertTrue(self.c.nodes()[0]["self"])
