@@ -47,6 +47,26 @@ test("a job runs, reports progress and completes with the handler's value", asyn
   assert.deepEqual(seen[0].data, { rows: 10 });
 });
 
+test("heartbeats keep a job alive past its claim's lease", async () => {
+  const worker = errand.worker({
+    queues: ["long"],
+    wait: "1s",
+    lease: "1s",
+    signals: false,
+    handler: async () => {
+      await new Promise((r) => setTimeout(r, 2500)); // the work: longer than the 1s lease
+      return "outlived the lease";
+    },
+  });
+  const running = worker.start();
+  const { id } = await errand.enqueue("long", {});
+  const job = await pollUntil(ended(id), "the long job to end");
+  await worker.stop();
+  await running;
+  assert.equal(job.state, "succeeded");
+  assert.deepEqual([job.attempt, job.errors], [1, []], "the lease never expired");
+});
+
 test("a thrown error is retried; NoRetry is final; RetryLater sets the wait", async () => {
   const attempts = {};
   const worker = errand.worker({

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import unittest
 
 from tests.server import ErrandProcess, poll_until
@@ -48,6 +49,15 @@ class WorkerTest(unittest.TestCase):
         self.assertEqual(job["state"], "succeeded")
         self.assertEqual(job["result"], {"imported": 20})
         self.assertEqual((seen[0]["percent"], seen[0]["message"], seen[0]["data"]), (50, "half way", {"rows": 10}))
+
+    def test_heartbeats_keep_a_job_alive_past_its_lease(self):
+        def handler(job):
+            time.sleep(2.5)  # the work: longer than the 1s lease
+            return "outlived the lease"
+
+        self.run_worker(Worker(self.c, "long", handler, wait="1s", lease="1s"))
+        job = self.ended(self.c.enqueue("long", {})["id"])
+        self.assertEqual((job["state"], job["attempt"], job["errors"]), ("succeeded", 1, []))
 
     def test_retry_no_retry_and_retry_later(self):
         def handler(job):
