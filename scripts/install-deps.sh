@@ -57,6 +57,7 @@ npm_install "$root/web" uplot
 # The OpenAPI document is linted with Redocly's CLI.
 [ "$mode" = test ] && npm_install "$root/tests/openapi" @redocly/cli
 # The JavaScript client's tests type-check it with typescript and render its
-# React hook with react-dom (its devDependencies; it has no runtime ones).
-[ "$mode" = test ] && npm_install "$root/clients/js" typescript
+# React hook with react-dom, in chromium from a bundle esbuild makes (its
+# devDependencies; it has no runtime ones).
+[ "$mode" = test ] && npm_install "$root/clients/js" esbuild
 exit 0

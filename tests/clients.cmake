@@ -1,8 +1,10 @@
 # The client packages, tested against the real `errand` binary:
 # - clients/js (npm errand-client): every clients/js/test/*.test.mjs is one
 #   ctest test, clients_js.<name> (node:test); clients_js.types runs tsc on
-#   the declarations and a small TypeScript app (typescript and react pinned
-#   in clients/js/package-lock.json; scripts/install-deps.sh test installs them).
+#   the declarations and a small TypeScript app (typescript, react, react-dom
+#   and esbuild pinned in clients/js/package-lock.json; scripts/install-deps.sh
+#   test installs them). clients_js.react_browser renders the React hook in
+#   Debian's chromium with tests/browser's playwright-core.
 # - clients/python (errand): every clients/python/tests/test_*.py is one
 #   ctest test, clients_python.<name> (unittest).
 find_program(NODE_EXECUTABLE node REQUIRED)
@@ -19,6 +21,7 @@ foreach(test_file IN LISTS errand_js_tests)
                        TIMEOUT 300
                        LABELS clients)
 endforeach()
+set_tests_properties(clients_js.react_browser PROPERTIES LABELS "clients;browser")
 add_test(NAME clients_js.types
          COMMAND ${NODE_EXECUTABLE} node_modules/typescript/bin/tsc -p test/types
          WORKING_DIRECTORY ${errand_js_dir})
