@@ -42,6 +42,7 @@ class RunningJob:
         self.lease_id = claimed["lease_id"]
         self.cancel_requested = threading.Event()  # set when a cancel reaches the heartbeat
         self.ended = threading.Event()
+        self.abandoned = False  # failed by the worker's stop after its grace
 
     def progress(self, percent=None, message=None, data=None):
         return self.client.progress(self.id, self.lease_id, percent, message, data)
@@ -56,7 +57,7 @@ def _lease_seconds(claimed):
 
 
 class Worker:
-    def __init__(self, client, queues, handler, concurrency=1, name=None, wait="10s", lease=None):
+    def __init__(self, client, queues, handler, concurrency=1, name=None, wait="10s", lease=None, grace=30.0):
         self.client = client
         self.queues = [queues] if isinstance(queues, str) else list(queues)
         self.handler = handler
@@ -64,12 +65,32 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.wait = wait
         self.lease = lease
+        self.grace = grace  # seconds running jobs get after stop(); then they are failed, to be retried
+        self._running = {}  # job id -> RunningJob
+        self._running_lock = threading.Lock()
         self._stop = threading.Event()
-        self._slots = threading.Semaphore(concurrency)
+        self._free = concurrency  # slots for jobs, guarded by _changed
+        self._changed = threading.Condition()
         self._threads = []
 
     def stop(self):
-        self._stop.set()
+        with self._changed:
+            self._stop.set()
+            self._changed.notify_all()
+
+    def _take_slots(self):
+        """Waits for a free slot (or stop()); takes every free one. 0: stopping."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._free > 0 or self._stop.is_set())
+            if self._stop.is_set():
+                return 0
+            free, self._free = self._free, 0
+            return free
+
+    def _give_slots(self, n):
+        with self._changed:
+            self._free += n
+            self._changed.notify_all()
 
     def run(self):
         """Runs until stop() (or SIGTERM/SIGINT in the main thread); returns
@@ -79,13 +100,8 @@ class Worker:
                 signal.signal(sig, lambda *_: self.stop())
         backoff = 0.1
         while not self._stop.is_set():
-            self._slots.acquire()
-            free = 1
-            while free < self.concurrency and self._slots.acquire(blocking=False):
-                free += 1
-            if self._stop.is_set():
-                for _ in range(free):
-                    self._slots.release()
+            free = self._take_slots()
+            if not free:
                 break
             try:
                 jobs = self.client.claim(self.queues, worker=self.name, max=free, wait=self.wait,
@@ -93,17 +109,24 @@ class Worker:
                 backoff = 0.1
             except ErrandError:
                 jobs = []
+                self._give_slots(free)
+                free = 0
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
-            for _ in range(free - len(jobs)):
-                self._slots.release()
+            self._give_slots(free - len(jobs))
             for claimed in jobs:
                 t = threading.Thread(target=self._run_one, args=(claimed,), daemon=True)
                 self._threads.append(t)
                 t.start()
             self._threads = [t for t in self._threads if t.is_alive()]
+        deadline = time.monotonic() + self.grace
         for t in self._threads:
-            t.join()
+            t.join(max(0.0, deadline - time.monotonic()))
+        with self._running_lock:
+            late = list(self._running.values())
+        for job in late:  # still running after the grace: another worker retries it
+            job.abandoned = True
+            self._report(lambda: self.client.fail(job.id, job.lease_id, "the worker stopped before the job ended"))
 
     def _heartbeats(self, job, every):
         while not job.ended.wait(every):
@@ -116,12 +139,16 @@ class Worker:
 
     def _run_one(self, claimed):
         job = RunningJob(self.client, claimed)
+        with self._running_lock:
+            self._running[job.id] = job
         beat = threading.Thread(target=self._heartbeats, args=(job, max(0.3, _lease_seconds(claimed) / 3)),
                                 daemon=True)
         beat.start()
         try:
             try:
                 result = self.handler(job)
+                if job.abandoned:
+                    return
             except NoRetry as e:
                 self._report(lambda: self.client.fail(job.id, job.lease_id, str(e), retry=False))
             except RetryLater as e:
@@ -131,9 +158,11 @@ class Worker:
             else:
                 self._report(lambda: self.client.complete(job.id, job.lease_id, result))
         finally:
+            with self._running_lock:
+                self._running.pop(job.id, None)
             job.ended.set()
             beat.join()
-            self._slots.release()
+            self._give_slots(1)
 
     @staticmethod
     def _report(send):

@@ -116,6 +116,27 @@ class WorkerTest(unittest.TestCase):
         self.assertEqual(self.c.get(first)["state"], "succeeded")
         self.assertEqual(self.c.get(second)["state"], "queued")
 
+    def test_a_job_still_running_after_the_grace_is_failed_for_a_retry(self):
+        started, release = threading.Event(), threading.Event()
+
+        def handler(job):
+            started.set()
+            release.wait(30)
+            return "too late"
+
+        worker = Worker(self.c, "stuck", handler, wait="1s", grace=0.5)
+        t = threading.Thread(target=worker.run)
+        t.start()
+        job_id = self.c.enqueue("stuck", {})["id"]
+        self.assertTrue(started.wait(20))
+        worker.stop()
+        t.join(30)
+        self.assertFalse(t.is_alive())
+        job = self.c.get(job_id)
+        self.assertEqual(job["state"], "failed", job)
+        self.assertEqual(job["errors"][0]["message"], "the worker stopped before the job ended")
+        release.set()
+
     def test_sigterm_stops_a_worker_process_gracefully(self):
         job_id = self.c.enqueue("sigterm", {"seconds": 0.3})["id"]
         script = ("import sys, time; sys.path.insert(0, sys.argv[2]); from errand import Client, Worker\n"
