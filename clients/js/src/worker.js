@@ -25,6 +25,7 @@ export class Worker {
     this.signals = signals;
     this.running = new Map(); // job id -> promise
     this.stopping = false;
+    this.stopped = new Promise((resolve) => (this.onStop = resolve));
     this.done = null;
   }
 
@@ -49,6 +50,7 @@ export class Worker {
   // Stops claiming; running jobs get `grace` ms to finish.
   stop() {
     this.stopping = true;
+    this.onStop();
     return this.done || Promise.resolve();
   }
 
@@ -56,7 +58,7 @@ export class Worker {
     let backoff = 100;
     while (!this.stopping) {
       if (this.running.size >= this.concurrency) {
-        await Promise.race(this.running.values());
+        await Promise.race([...this.running.values(), this.stopped]);
         continue;
       }
       let jobs;

@@ -157,6 +157,33 @@ test("stop() lets a running job finish, and claims no more", async () => {
   assert.equal((await errand.get(second.id)).state, "queued");
 });
 
+test("a job still running after the grace is failed, to be retried", async () => {
+  let started;
+  const startedP = new Promise((r) => (started = r));
+  let release;
+  const gate = new Promise((r) => (release = r));
+  const worker = errand.worker({
+    queues: ["stuck"],
+    wait: "1s",
+    grace: 300,
+    signals: false,
+    handler: async () => {
+      started();
+      await gate;
+      return "too late";
+    },
+  });
+  const running = worker.start();
+  const { id } = await errand.enqueue("stuck", {});
+  await startedP;
+  await worker.stop();
+  await running;
+  const job = await errand.get(id);
+  assert.equal(job.state, "failed");
+  assert.equal(job.errors[0].message, "the worker is stopping");
+  release();
+});
+
 test("SIGTERM stops a worker process gracefully", async () => {
   const script = fileURLToPath(new URL("./sigterm_worker.mjs", import.meta.url));
   const { id } = await errand.enqueue("sigterm", { ms: 300 });
