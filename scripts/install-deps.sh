@@ -7,15 +7,19 @@ build_pkgs=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libpq-dev libssl-dev libjemalloc-dev
   libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libhowardhinnant-date-dev tzdata
-  nodejs
+  nodejs python3 python3-yaml
 )
 # The browser tests drive Debian's chromium with playwright-core (from npm,
 # pinned in tests/browser/package-lock.json). The PostgreSQL tests start
 # throwaway clusters of postgresql-15 (scripts/pg-cluster.sh) and reach them
 # from Python with psycopg, from psql, and (the SQL enqueue test) from Node's
-# pg client (npm, pinned in tests/sql-enqueue/package-lock.json).
+# pg client (npm, pinned in tests/sql-enqueue/package-lock.json). The build
+# converts docs/openapi.yaml to JSON with PyYAML (python3-yaml); the
+# integration tests validate every answer against it with python3-jsonschema,
+# and the Python client package installs with Debian's pip and setuptools.
 test_pkgs=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3 curl clang-format
-  chromium fonts-dejavu-core postgresql-15 python3-psycopg)
+  chromium fonts-dejavu-core postgresql-15 python3-psycopg python3-jsonschema
+  python3-pip python3-setuptools)
 mode="${1:-build}"
 want=("${build_pkgs[@]}")
 [ "$mode" = test ] && want+=("${test_pkgs[@]}")
@@ -50,4 +54,10 @@ npm_install "$root/web" uplot
 [ "$mode" = test ] && npm_install "$root/tests/browser" playwright-core
 # The SQL enqueue test runs an app transaction through Node's pg client.
 [ "$mode" = test ] && npm_install "$root/tests/sql-enqueue" pg
+# The OpenAPI document is linted with Redocly's CLI.
+[ "$mode" = test ] && npm_install "$root/tests/openapi" @redocly/cli
+# The JavaScript client's tests type-check it with typescript and render its
+# React hook with react-dom, in chromium from a bundle esbuild makes (its
+# devDependencies; it has no runtime ones).
+[ "$mode" = test ] && npm_install "$root/clients/js" esbuild
 exit 0

@@ -110,6 +110,7 @@ std::vector<Route> asset_routes();      // api/assets.cpp
 std::vector<Route> dashboard_routes();  // api/dashboard.cpp: the pages and /v1/session
 std::vector<Route> stats_routes();      // api/stats.cpp
 std::vector<Route> node_routes();       // api/nodes.cpp: /v1/nodes and /healthz
+std::vector<Route> openapi_routes();    // api/openapi.cpp: /v1/openapi.json
 
 // The session id a request stands on: its dashboard session cookie, when it
 // comes with no key of its own (nor a job token) to a server with keys.

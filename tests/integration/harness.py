@@ -22,7 +22,12 @@ this process made are dropped when it exits (kept with ERRAND_TEST_KEEP_SCHEMAS=
 Tests that reach into the store use `server.sql()` and `server.store_exists()`;
 those that only make sense on SQLite's files are marked `@sqlite_only(reason)`.
 
-Standard library only, apart from psycopg (python3-psycopg) on PostgreSQL.
+Every answer `request()` receives is validated against the API's OpenAPI
+document (openapi_check.py, docs/openapi.yaml): an answer it does not
+describe fails the test that received it.
+
+Standard library only, apart from psycopg (python3-psycopg) on PostgreSQL,
+and PyYAML and jsonschema (python3-yaml, python3-jsonschema) for the check.
 """
 
 import atexit
@@ -42,6 +47,8 @@ import threading
 import time
 import unittest
 import urllib.parse
+
+import openapi_check
 
 LISTENING_RE = re.compile(r"errand listening on (http://\S+)")
 _NO_KEY = object()
@@ -175,10 +182,13 @@ class Response(tuple):
 
 
 class Connection:
-    """One keep-alive HTTP/1.1 connection to the server. Not thread-safe."""
+    """One keep-alive HTTP/1.1 connection to the server. Not thread-safe.
 
-    def __init__(self, host, port, timeout=30):
+    check_openapi=False for a server that is not Errand (an example app)."""
+
+    def __init__(self, host, port, timeout=30, check_openapi=True):
         self.host, self.port, self.timeout = host, port, timeout
+        self.check_openapi = check_openapi
         self._conn = None
         self._used = False
 
@@ -241,6 +251,9 @@ class Connection:
             parsed = json.loads(text) if text else None
         except ValueError:
             parsed = text
+        # Every answer a test receives is checked against docs/openapi.yaml.
+        if self.check_openapi:
+            openapi_check.check_answer(method, path, resp.status, resp.getheader("Content-Type"), parsed)
         return Response(resp.status, parsed, {k.lower(): v for k, v in resp.getheaders()})
 
 
