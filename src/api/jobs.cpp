@@ -64,6 +64,79 @@ struct ParsedEnqueue {
   TokenScope token_scope;
 };
 
+constexpr core::Millis kMaxDedupWindow{365LL * 86'400'000};
+
+core::Result<std::string> dedup_key(const Fields& f) {
+  ERRAND_TRY(key, f.string("key", core::kMaxDedupKey));
+  if (!key) return f.missing("key");
+  if (key->empty()) {
+    return core::invalid(f.name("key"), fmt::format("{} must not be empty", f.name("key")));
+  }
+  return std::move(*key);
+}
+
+// unique: {"key", "for"?, "states"?, "mode"?}
+core::Result<std::optional<core::UniqueSpec>> parse_unique(const Fields& f) {
+  const auto* v = f.raw("unique");
+  if (!v || v->is_null()) return std::optional<core::UniqueSpec>{};
+  if (!v->is_object()) return f.wrong_type("unique", "an object");
+  const Fields u(v->get_object(), f.name("unique"));
+  if (auto ok = u.only({"key", "for", "states", "mode"}); !ok) return ok.error();
+  core::UniqueSpec spec;
+  ERRAND_TRY(key, dedup_key(u));
+  spec.key = std::move(key);
+  ERRAND_TRY(within, u.duration("for", core::Millis{1'000}, kMaxDedupWindow));
+  spec.within = within;
+  if (const auto* states = u.raw("states"); states && !states->is_null()) {
+    if (!states->is_array() || states->get_array().empty()) {
+      return core::invalid(
+          u.name("states"),
+          fmt::format("{} must be a non-empty array of job states", u.name("states")));
+    }
+    spec.states = 0;
+    for (const auto& s : states->get_array()) {
+      const auto state = s.is_string() ? core::parse_job_state(s.get_string()) : std::nullopt;
+      if (!state) {
+        return core::invalid(u.name("states"),
+                             fmt::format("{} must hold job states (scheduled, queued, running, "
+                                         "succeeded, failed, dead, cancelled)",
+                                         u.name("states")));
+      }
+      spec.states |= 1u << static_cast<unsigned>(*state);
+    }
+  }
+  ERRAND_TRY(mode, u.string("mode", 16));
+  if (mode && *mode != "skip" && *mode != "replace") {
+    return core::invalid(u.name("mode"), fmt::format("{} must be \"skip\" or \"replace\", got "
+                                                     "\"{}\"",
+                                                     u.name("mode"), *mode));
+  }
+  spec.replace = mode && *mode == "replace";
+  return std::optional(std::move(spec));
+}
+
+// debounce: {"key", "period", "max_wait"?}
+core::Result<std::optional<core::DebounceSpec>> parse_debounce(const Fields& f) {
+  const auto* v = f.raw("debounce");
+  if (!v || v->is_null()) return std::optional<core::DebounceSpec>{};
+  if (!v->is_object()) return f.wrong_type("debounce", "an object");
+  const Fields d(v->get_object(), f.name("debounce"));
+  if (auto ok = d.only({"key", "period", "max_wait"}); !ok) return ok.error();
+  core::DebounceSpec spec;
+  ERRAND_TRY(key, dedup_key(d));
+  spec.key = std::move(key);
+  ERRAND_TRY(period, d.duration("period", core::Millis{100}, core::Millis{7LL * 86'400'000}));
+  if (!period) return d.missing("period");
+  spec.period = *period;
+  ERRAND_TRY(max_wait, d.duration("max_wait", core::Millis{100}, core::Millis{30LL * 86'400'000}));
+  if (max_wait && *max_wait < *period) {
+    return core::invalid(d.name("max_wait"), fmt::format("{} must be at least {}",
+                                                         d.name("max_wait"), d.name("period")));
+  }
+  spec.max_wait = max_wait;
+  return std::optional(std::move(spec));
+}
+
 core::Result<engine::EnqueueRequest> parse_enqueue_request(const Fields& f,
                                                            const ApiLimits& limits) {
   engine::EnqueueRequest r;
@@ -116,6 +189,19 @@ core::Result<engine::EnqueueRequest> parse_enqueue_request(const Fields& f,
     if (auto ok = core::validate_job_key(*job_key, f.name("key")); !ok) return ok.error();
     r.key = std::move(*job_key);
   }
+  ERRAND_TRY(unique, parse_unique(f));
+  r.unique = std::move(unique);
+  ERRAND_TRY(debounce, parse_debounce(f));
+  if (debounce && r.unique) {
+    return core::invalid(f.name("debounce"), fmt::format("give either {} or {}, not both",
+                                                         f.name("unique"), f.name("debounce")));
+  }
+  if (debounce && (r.delay || r.run_at)) {
+    return core::invalid(f.name("debounce"),
+                         fmt::format("{} sets when the job runs: give no {} or {} with it",
+                                     f.name("debounce"), f.name("delay"), f.name("run_at")));
+  }
+  r.debounce = std::move(debounce);
   ERRAND_TRY(tags, parse_tags(f));
   r.tags = std::move(tags);
   return r;
@@ -125,7 +211,8 @@ core::Result<ParsedEnqueue> parse_enqueue(const json::object& o, std::string pre
                                           const ApiLimits& limits, std::string_view source) {
   const Fields f(o, std::move(prefix), source);
   if (auto ok = f.only({"queue", "type", "payload", "delay", "run_at", "priority", "max_attempts",
-                        "timeout", "idempotency_key", "key", "tags", "token_scope"});
+                        "timeout", "idempotency_key", "key", "unique", "debounce", "tags",
+                        "token_scope"});
       !ok) {
     return ok.error();
   }
@@ -140,6 +227,8 @@ json::object outcome_json(const store::InsertOutcome& o, TokenScope scope, Servi
                    {"state", core::to_string(o.state)},
                    {"token", s.auth.make_token(o.id, expires, scope)}};
   if (o.duplicate) out["duplicate"] = true;
+  if (o.replaced) out["replaced"] = true;
+  if (o.debounced) out["debounced"] = true;
   return out;
 }
 

@@ -22,7 +22,9 @@ constexpr core::Millis kMaxLease{86'400'000};
 
 core::Result<engine::ClaimRequest> parse_claim(const json::object& o) {
   const Fields f(o);
-  if (auto ok = f.only({"queues", "worker", "max", "wait", "lease"}); !ok) return ok.error();
+  if (auto ok = f.only({"queues", "worker", "max", "min", "wait", "lease"}); !ok) {
+    return ok.error();
+  }
   engine::ClaimRequest r;
   const auto* queues = f.raw("queues");
   if (!queues) return f.missing("queues");
@@ -41,6 +43,12 @@ core::Result<engine::ClaimRequest> parse_claim(const json::object& o) {
   if (worker && !worker->empty()) r.worker = std::move(*worker);
   ERRAND_TRY(max, f.integer("max", 1, kMaxClaim));
   r.max = static_cast<std::size_t>(max.value_or(1));
+  ERRAND_TRY(min, f.integer("min", 1, kMaxClaim));
+  if (min && static_cast<std::size_t>(*min) > r.max) {
+    return core::invalid("min",
+                         fmt::format("min ({}) must not be more than max ({})", *min, r.max));
+  }
+  r.min = static_cast<std::size_t>(min.value_or(1));
   ERRAND_TRY(wait, f.duration("wait", core::Millis{0}, kMaxWait));
   r.wait = wait.value_or(core::Millis{0});
   ERRAND_TRY(lease, f.duration("lease", kMinLease, kMaxLease));

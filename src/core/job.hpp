@@ -91,6 +91,32 @@ struct Job {
   std::int64_t push_state_bytes = 0;
 };
 
+// Deduplication at enqueue (`unique`): while a job of the same queue with
+// this key is in one of `states` (and, with `within`, was enqueued at most
+// that long ago), the enqueue enqueues nothing: it answers that job
+// (`replace`: after giving a waiting one the new payload, run_at and
+// priority).
+inline constexpr std::size_t kMaxDedupKey = 256;
+struct UniqueSpec {
+  std::string key;
+  std::optional<Millis> within;
+  unsigned states = (1u << static_cast<unsigned>(JobState::scheduled)) |
+                    (1u << static_cast<unsigned>(JobState::queued)) |
+                    (1u << static_cast<unsigned>(JobState::running));
+  bool replace = false;
+  bool operator==(const UniqueSpec&) const = default;
+};
+
+// Debounce: enqueues sharing the key within `period` collapse into one job,
+// which runs `period` after the last of them with the last payload, and no
+// later than `max_wait` after the first.
+struct DebounceSpec {
+  std::string key;
+  Millis period{0};
+  std::optional<Millis> max_wait;
+  bool operator==(const DebounceSpec&) const = default;
+};
+
 // What an enqueue asks for, already validated, before the store assigns state.
 struct NewJob {
   std::string queue;
@@ -105,6 +131,8 @@ struct NewJob {
   std::string idempotency_key;
   std::string key;  // validated (validate_job_key); empty: none
   std::vector<std::string> tags;
+  std::optional<UniqueSpec> unique;      // not with debounce
+  std::optional<DebounceSpec> debounce;  // run_at is ignored: the store sets it
 };
 
 // At most `limit` bytes of `text`: its head (keep_tail false) or its tail,

@@ -74,6 +74,29 @@ void Engine::wake_sleeper(const std::shared_ptr<Sleeper>& sleeper, const ClaimRe
 }
 
 Task<Jobs> Engine::claim(ClaimRequest request) {
+  if (request.min <= 1) co_return co_await claim_some(std::move(request));
+  // Batch claims: long polls one after another, each for the rest of `max`
+  // and of the wait, until `min` jobs are in hand.
+  const auto deadline = std::chrono::steady_clock::now() + request.wait;
+  Jobs all;
+  for (;;) {
+    ClaimRequest part = request;
+    part.max = request.max - all.size();
+    part.wait = std::chrono::duration_cast<core::Millis>(std::max(
+        deadline - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration{}));
+    auto got = co_await claim_some(std::move(part));
+    if (!got) {
+      if (all.empty()) co_return got.error();
+      co_return all;  // the jobs in hand are leased: they go to the worker
+    }
+    all.insert(all.end(), std::make_move_iterator(got->begin()),
+               std::make_move_iterator(got->end()));
+    if (all.size() >= request.min || got->empty() || stopping_) co_return all;
+    if (std::chrono::steady_clock::now() >= deadline) co_return all;
+  }
+}
+
+Task<Jobs> Engine::claim_some(ClaimRequest request) {
   // Deadlines of the wait use the steady clock: a long poll must not stretch
   // or shrink when the wall clock is adjusted.
   const auto deadline = std::chrono::steady_clock::now() + request.wait;

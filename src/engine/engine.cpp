@@ -117,6 +117,8 @@ Task<std::vector<store::InsertOutcome>> Engine::enqueue(std::vector<EnqueueReque
     job.idempotency_key = std::move(r.idempotency_key);
     job.key = std::move(r.key);
     job.tags = std::move(r.tags);
+    job.unique = std::move(r.unique);
+    job.debounce = std::move(r.debounce);
     params.jobs.push_back(std::move(job));
   }
   co_return co_await await_store<std::vector<store::InsertOutcome>>(

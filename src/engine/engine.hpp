@@ -58,12 +58,18 @@ struct EnqueueRequest {
   std::string idempotency_key;
   std::string key;  // validated (core::validate_job_key); empty: none
   std::vector<std::string> tags;
+  std::optional<core::UniqueSpec> unique;
+  std::optional<core::DebounceSpec> debounce;  // not with delay or run_at
 };
 
 struct ClaimRequest {
   std::vector<std::string> queues;
   std::string worker = "anonymous";
   std::size_t max = 1;
+  // With a wait: answer once at least `min` jobs are taken (up to max), or
+  // when the wait ends with what there is. The jobs taken meanwhile are
+  // leased (their lease runs from when each was taken).
+  std::size_t min = 1;
   core::Millis wait{0};
   std::optional<core::Millis> lease;
   bool push = false;  // the push dispatcher's claims (push queues only)
@@ -165,6 +171,8 @@ class Engine {
   // Takes up to `max` jobs; with a `wait`, sleeps until work arrives or the
   // wait ends (then answers empty).
   Task<std::vector<core::Job>> claim(ClaimRequest request);
+  // One long poll: the first claim that takes anything, or nothing at the wait's end.
+  Task<std::vector<core::Job>> claim_some(ClaimRequest request);
 
   Task<store::LeaseInfo> heartbeat(std::string id, std::string lease_id,
                                    std::optional<core::Millis> extend);

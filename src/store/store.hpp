@@ -52,7 +52,9 @@ struct JobInsertManyParams {
 struct InsertOutcome {
   std::string id;          // the new job's id, or the earlier job's for a duplicate
   core::JobState state;    // queued or scheduled (or the earlier job's state)
-  bool duplicate = false;  // a job of the same queue holds the idempotency_key
+  bool duplicate = false;  // a job of the same queue holds the idempotency_key or unique key
+  bool replaced = false;   // unique "replace": that waiting job took the new payload and times
+  bool debounced = false;  // debounce: the job that will run (new or earlier)
 };
 
 struct JobGetParams {

@@ -263,6 +263,91 @@ class FlowTest(SharedServerTestCase):
         self.assertLess(big_started, 500)
 
 
+class DedupAndBatchClaimTest(SharedServerTestCase):
+    """unique and debounce at enqueue; claims with `min`."""
+
+    def setUp(self):
+        super().setUp()
+        self.q = f"dedup{next(_counter)}"
+
+    def post(self, **fields):
+        return self.server.request("POST", "/v1/jobs", dict({"queue": self.q}, **fields))
+
+    def test_unique_skip_answers_the_waiting_job_and_replace_updates_it(self):
+        first = self.assertStatus(self.post(payload=1, unique={"key": "sync-42"}), 202)
+        again = self.assertStatus(self.post(payload=2, unique={"key": "sync-42"}), 200)
+        self.assertEqual((again["id"], again["duplicate"]), (first["id"], True))
+        self.assertEqual(self.server.counts(self.q)["queued"], 1)
+        replaced = self.assertStatus(self.post(payload={"v": 3}, priority=4,
+                                               unique={"key": "sync-42", "mode": "replace"}), 200)
+        self.assertEqual((replaced["id"], replaced["replaced"]), (first["id"], True))
+        job = self.server.get_job(first["id"])
+        self.assertEqual((job["payload"], job["priority"]), ({"v": 3}, 4))
+        claimed = self.server.claim(self.q)
+        self.assertEqual([j["id"] for j in claimed], [first["id"]])
+        running = self.assertStatus(self.post(payload=5, unique={"key": "sync-42",
+                                                                 "mode": "replace"}), 200)
+        self.assertEqual(running["state"], "running")
+        self.assertNotIn("replaced", running)
+        self.server.complete(claimed[0])
+        self.assertEqual(self.assertStatus(self.post(unique={"key": "sync-42"}), 202)["state"],
+                         "queued")
+
+    def test_debounce_collapses_enqueues_into_the_job_that_will_run(self):
+        first = self.assertStatus(self.post(payload=1, debounce={"key": "u7", "period": "1h"}), 202)
+        self.assertEqual((first["state"], first["debounced"]), ("scheduled", True))
+        second = self.assertStatus(self.post(payload=2, debounce={"key": "u7", "period": "1h"}),
+                                   202)
+        self.assertEqual(second["id"], first["id"])
+        self.assertEqual(self.server.get_job(first["id"])["payload"], 2)
+        self.assertEqual(self.server.counts(self.q)["scheduled"], 1)
+
+    def test_bad_unique_and_debounce_are_400_naming_the_field_and_enqueue_nothing(self):
+        cases = [
+            ({"unique": {"key": "k", "mode": "merge"}}, "unique.mode"),
+            ({"unique": {"mode": "skip"}}, "unique.key"),
+            ({"unique": {"key": ""}}, "unique.key"),
+            ({"unique": {"key": "k", "for": "-1m"}}, "unique.for"),
+            ({"unique": {"key": "k", "for": "soon"}}, "unique.for"),
+            ({"unique": {"key": "k", "states": ["nope"]}}, "unique.states"),
+            ({"unique": {"key": "k", "states": []}}, "unique.states"),
+            ({"unique": {"key": "k", "until": "1m"}}, "unique.until"),
+            ({"unique": "k"}, "unique"),
+            ({"debounce": {"key": "k"}}, "debounce.period"),
+            ({"debounce": {"key": "k", "period": "0s"}}, "debounce.period"),
+            ({"debounce": {"key": "k", "period": "10s", "max_wait": "5s"}}, "debounce.max_wait"),
+            ({"debounce": {"key": "k", "period": "10s"}, "delay": "1m"}, "debounce"),
+            ({"debounce": {"key": "k", "period": "10s"}, "unique": {"key": "k"}}, "debounce"),
+        ]
+        for body, field in cases:
+            with self.subTest(body=body):
+                self.assertError(self.post(**body), 400, "invalid_argument", field=field)
+        self.assertError(self.server.request("GET", f"/v1/queues/{self.q}"), 404, "not_found",
+                         field="queue")
+
+    def test_a_claim_with_min_waits_for_that_many_or_the_wait(self):
+        self.assertError(self.server.request("POST", "/v1/claim", {"queues": [self.q], "max": 2,
+                                                                   "min": 3}),
+                         400, "invalid_argument", field="min")
+        for n in range(2):
+            self.assertStatus(self.post(payload=n), 202)
+        short = self.server.claim(self.q, max=10, min=5, wait="1s")
+        self.assertEqual(len(short), 2)  # the wait ended: what there is
+        box = {}
+        thread = threading.Thread(target=lambda: box.update(
+            jobs=self.server.claim(self.q, max=10, min=3, wait="20s", timeout=30)))
+        thread.start()
+        for n in range(3):
+            poll_until(lambda: self.waiting_claims() >= 1, 10, message="the claim to wait")
+            self.assertStatus(self.post(payload=10 + n), 202)
+        thread.join(30)
+        self.assertEqual(sorted(j["payload"] for j in box["jobs"]), [10, 11, 12])
+
+    def waiting_claims(self):
+        r = self.server.request("GET", "/v1/stats")
+        return r.body["workers"]["this_node"]["waiting"] if r.status == 200 else 0
+
+
 def conn_claim(conn, queue, worker):
     resp = conn.request("POST", "/v1/claim", {"queues": [queue], "worker": worker, "max": 10})
     if resp.status != 200:

@@ -128,6 +128,20 @@ core::Result<InsertOutcome> repeated_insert(const core::NewJob& job, std::string
   return InsertOutcome{.id = std::move(id), .state = state, .duplicate = true};
 }
 
+core::TimePoint debounce_run_at(const core::DebounceSpec& d, core::TimePoint now,
+                                std::optional<core::TimePoint> until) {
+  const core::TimePoint at = now + d.period;
+  return until && *until < at ? *until : at;
+}
+
+core::TimePoint unique_since(const core::UniqueSpec& u, core::TimePoint now) {
+  return u.within ? now - *u.within : core::TimePoint{};
+}
+
+bool replaceable(core::JobState state) {
+  return state == core::JobState::scheduled || state == core::JobState::queued;
+}
+
 JobChange lease_expired_change(const core::Job& job) {
   return {.id = job.id,
           .state = job.state,

@@ -70,6 +70,16 @@ core::Result<InsertOutcome> repeated_insert(const core::NewJob& job, std::string
                                             std::string_view type, std::string_view payload,
                                             core::JobState state);
 
+// debounce: when the collapsed job runs after an enqueue at `now`: `period`
+// after it, but no later than `until` (its first enqueue plus max_wait).
+core::TimePoint debounce_run_at(const core::DebounceSpec& d, core::TimePoint now,
+                                std::optional<core::TimePoint> until);
+// The earliest job creation a unique key still counts at `now` (its `for`).
+core::TimePoint unique_since(const core::UniqueSpec& u, core::TimePoint now);
+// Whether a unique "replace" may change a job in `state`: a waiting one only
+// (a running job keeps its payload; the enqueue answers it as a duplicate).
+bool replaceable(core::JobState state);
+
 // The change a lease_expire records for a job whose attempt it failed.
 JobChange lease_expired_change(const core::Job& job);
 

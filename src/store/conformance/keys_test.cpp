@@ -328,3 +328,125 @@ TEST_P(KeysTest, AFailedBatchLeavesNoKeyCounts) {
 }  // namespace
 
 }  // namespace errand::store::conformance
+
+namespace errand::store::conformance {
+namespace {
+
+core::NewJob with_payload(core::NewJob j, std::string json) {
+  j.payload = core::RawJson::trusted(std::move(json));
+  return j;
+}
+
+TEST_P(KeysTest, AUniqueKeyAnswersTheJobThatHoldsIt) {
+  auto first = job("q");
+  first.unique = core::UniqueSpec{.key = "sync-42"};
+  auto made = insert_many({first});
+  ASSERT_TRUE(made);
+  EXPECT_FALSE((*made)[0].duplicate);
+  auto again = insert_many({first, first});  // twice more, in one batch too
+  ASSERT_TRUE(again);
+  for (const auto& o : *again) {
+    EXPECT_TRUE(o.duplicate);
+    EXPECT_EQ(o.id, (*made)[0].id);
+    EXPECT_EQ(o.state, JobState::queued);
+  }
+  EXPECT_EQ(counts("q"), counts_of({{JobState::queued, 1}}));
+  auto other_queue = first;
+  other_queue.queue = "other";
+  EXPECT_FALSE(insert_many({other_queue})->front().duplicate);  // unique keys are per queue
+  auto running = claim({"q"});
+  ASSERT_EQ(running.size(), 1u);
+  EXPECT_TRUE(insert_many({first})->front().duplicate);  // running is a default state
+  ASSERT_TRUE(complete(running[0]));
+  auto after = insert_many({first});  // succeeded is not
+  ASSERT_TRUE(after);
+  EXPECT_FALSE(after->front().duplicate);
+  EXPECT_NE(after->front().id, (*made)[0].id);
+}
+
+TEST_P(KeysTest, AUniqueKeyCountsWithinItsWindowAndStates) {
+  auto j = job("q");
+  j.unique = core::UniqueSpec{
+      .key = "daily", .within = 10min, .states = 1u << static_cast<unsigned>(JobState::succeeded)};
+  const auto first = insert_many({j})->front().id;
+  EXPECT_FALSE(insert_many({j})->front().duplicate);  // queued: not a listed state
+  auto taken = claim({"q"}, 5);
+  for (const auto& t : taken) ASSERT_TRUE(complete(t));
+  auto within = insert_many({j}, kNow + 5min);
+  ASSERT_TRUE(within);
+  EXPECT_TRUE(within->front().duplicate);
+  EXPECT_EQ(within->front().state, JobState::succeeded);
+  auto later = insert_many({j}, kNow + 11min);
+  ASSERT_TRUE(later);
+  EXPECT_FALSE(later->front().duplicate);
+  EXPECT_NE(later->front().id, first);
+}
+
+TEST_P(KeysTest, UniqueReplaceUpdatesAWaitingJobButNeverARunningOne) {
+  auto j = with_payload(keyed("acme"), R"({"v":1})");
+  j.unique = core::UniqueSpec{.key = "report", .replace = true};
+  j.run_at = kNow + 1h;
+  const auto id = insert_many({j})->front().id;
+  EXPECT_EQ(counts("q"), counts_of({{JobState::scheduled, 1}}));
+  auto newer = with_payload(keyed("acme"), R"({"v":2})");
+  newer.unique = j.unique;
+  newer.run_at = kNow;
+  newer.priority = 7;
+  auto replaced = insert_many({newer});
+  ASSERT_TRUE(replaced) << replaced.error().message;
+  EXPECT_TRUE(replaced->front().duplicate);
+  EXPECT_TRUE(replaced->front().replaced);
+  EXPECT_EQ(replaced->front().id, id);
+  EXPECT_EQ(replaced->front().state, JobState::queued);
+  auto read = get(id);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->payload.text(), R"({"v":2})");
+  EXPECT_EQ(read->priority, 7);
+  EXPECT_EQ(read->run_at, kNow);
+  EXPECT_EQ(counts("q"), counts_of({{JobState::queued, 1}}));
+  EXPECT_EQ(key_counts("acme"), KeyCounts(1, 0));
+  auto running = claim({"q"});
+  ASSERT_EQ(running.size(), 1u);
+  auto late = with_payload(keyed("acme"), R"({"v":3})");
+  late.unique = j.unique;
+  auto answered = insert_many({late});
+  ASSERT_TRUE(answered);
+  EXPECT_TRUE(answered->front().duplicate);
+  EXPECT_FALSE(answered->front().replaced);
+  EXPECT_EQ(answered->front().state, JobState::running);
+  EXPECT_EQ(get(id)->payload.text(), R"({"v":2})");
+}
+
+TEST_P(KeysTest, DebounceCollapsesEnqueuesIntoOneJobThatRunsAfterTheLast) {
+  auto d = [](std::string payload) {
+    core::NewJob j;
+    j.queue = "q";
+    j.payload = core::RawJson::trusted(std::move(payload));
+    j.debounce = core::DebounceSpec{.key = "user-7", .period = 5s, .max_wait = 8s};
+    return j;
+  };
+  auto first = insert_many({d("1")});
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first->front().debounced);
+  EXPECT_EQ(first->front().state, JobState::scheduled);
+  const auto id = first->front().id;
+  EXPECT_EQ(get(id)->run_at, kNow + 5s);
+  auto second = insert_many({d("2")}, kNow + 2s);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->front().id, id);
+  EXPECT_TRUE(second->front().debounced);
+  EXPECT_EQ(get(id)->run_at, kNow + 7s);
+  EXPECT_EQ(get(id)->payload.text(), "2");
+  ASSERT_TRUE(insert_many({d("3")}, kNow + 4s));  // 4s + 5s is past the 8s max_wait
+  EXPECT_EQ(get(id)->run_at, kNow + 8s);
+  EXPECT_EQ(get(id)->payload.text(), "3");
+  EXPECT_EQ(counts("q"), counts_of({{JobState::scheduled, 1}}));
+  EXPECT_EQ(promote_due(kNow + 8s), 1);
+  auto next = insert_many({d("4")}, kNow + 8s);  // the first one no longer waits
+  ASSERT_TRUE(next);
+  EXPECT_NE(next->front().id, id);
+  EXPECT_EQ(counts("q"), counts_of({{JobState::scheduled, 1}, {JobState::queued, 1}}));
+}
+
+}  // namespace
+}  // namespace errand::store::conformance

@@ -1,5 +1,5 @@
 // What `errand copy` moves: every table of the SQLite store (schema version
-// 11, store/sqlite/schema.cpp) but `nodes`, and the PostgreSQL table it goes
+// 13, store/sqlite/schema.cpp) but `nodes`, and the PostgreSQL table it goes
 // to (store/postgres/schema.cpp), column for column. The node registry is
 // not copied: it says which servers ran on the SQLite store, which the
 // PostgreSQL servers neither are nor need (each registers itself). The two schemas
@@ -9,6 +9,8 @@
 //     keeps only its integer id (copy.hpp's summary counts them).
 //   - queues.bucket_tokens, bucket_at, throttled_until (PostgreSQL only):
 //     the rate-limit bucket, which SQLite keeps in memory; left NULL (full).
+//   - queue_keys.bucket_tokens, bucket_at: a key's rate-limit bucket is not
+//     copied (its REAL column has no column kind here): it starts full.
 // SQLite's 0/1 flags become booleans. Rows of job_logs and job_push whose
 // job is gone have nowhere to go (PostgreSQL's foreign keys) and are left out;
 // so are dashboard sessions expired at the copy's `now` (their digests are
@@ -50,13 +52,14 @@ inline constexpr Kind B = Kind::boolean;
 // Every table, in copy order (jobs before the rows that refer to them).
 // (Not clang-formatted: a line per group of columns reads better than one per column.)
 // clang-format off
-inline const std::array<Table, 9> kTables = {{
+inline const std::array<Table, 10> kTables = {{
     {"jobs", "job", "", "id",
      {{"id", I}, {"queue", T}, {"type", T}, {"payload", T}, {"state", I}, {"priority", I},
       {"run_at", I}, {"created_at", I}, {"started_at", I}, {"finished_at", I}, {"attempt", I},
       {"max_attempts", I}, {"timeout_ms", I}, {"idempotency_key", T}, {"tags", T},
       {"progress", T}, {"result", T}, {"errors", T}, {"lease_id", T}, {"worker", T},
-      {"lease_expires_at", I}, {"cancel_requested", B}}},
+      {"lease_expires_at", I}, {"cancel_requested", B}, {"key", T}, {"unique_key", T},
+      {"debounce_key", T}, {"debounce_until", I}}},
     {"job_logs", "job log", "job_id IN (SELECT id FROM jobs)", "job_id, attempt",
      {{"job_id", I}, {"attempt", I}, {"at", I}, {"log", T}}, LeftOut::orphans},
     {"job_push", "push record", "job_id IN (SELECT id FROM jobs)", "job_id",
@@ -67,7 +70,11 @@ inline const std::array<Table, 9> kTables = {{
       {"n_cancelled", I}, {"concurrency", I}, {"rate_limit", I}, {"rate_per_ms", I},
       {"default_priority", I}, {"default_max_attempts", I}, {"default_timeout_ms", I},
       {"push_url", T}, {"push_timeout_ms", I}, {"push_concurrency", I}, {"push_headers", T},
-      {"push_secret", T}, {"push_secret_prev", T}, {"push_secret_prev_until", I}}},
+      {"push_secret", T}, {"push_secret_prev", T}, {"push_secret_prev_until", I}, {"flow", T}}},
+    {"queue_keys", "job key", "", "queue, key",
+     {{"queue", T}, {"key", T}, {"n_queued", I}, {"n_running", I}, {"head_priority", I},
+      {"pass", I}, {"clock", I}, {"overridden", B}, {"concurrency", I}, {"rate_limit", T},
+      {"paused", B}, {"weight", I}, {"throttled_until", I}}},
     {"schedules", "schedule", "", "name",
      {{"name", T}, {"cron", T}, {"timezone", T}, {"queue", T}, {"type", T}, {"payload", T},
       {"priority", I}, {"max_attempts", I}, {"overlap", B}, {"paused", B}, {"catch_up_ms", I},

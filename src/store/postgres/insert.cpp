@@ -15,6 +15,23 @@ const Statement sql::job_by_idempotency_key{"job_by_idempotency_key",
 namespace ops {
 namespace {
 
+const Statement kJobByUniqueKey{
+    "job_by_unique_key",
+    "SELECT id, state FROM jobs WHERE queue = $1 AND unique_key = $2"
+    " AND ((1 << state::int) & $3::int) <> 0 AND created_at >= $4 ORDER BY id DESC LIMIT 1"};
+const Statement kJobByDebounceKey{
+    "job_by_debounce_key",
+    "SELECT id, state, debounce_until FROM jobs WHERE queue = $1 AND debounce_key = $2"
+    " AND state = 0 ORDER BY id DESC LIMIT 1"};
+const Statement kJobReplace{
+    "job_replace",
+    "UPDATE jobs SET payload = $2, run_at = $3, priority = coalesce($4::bigint, priority),"
+    " state = $5, event_seq = event_seq + CASE WHEN state <> $5 THEN 1 ELSE 0 END"
+    " WHERE id = $1 RETURNING key, attempt"};
+// Enqueues with the same unique or debounce key, on any server, take turns:
+// each looks for the other's job only after the other committed.
+const Statement kDedupLock{"dedup_lock", "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"};
+
 const Statement kQueueDefaults{"queue_defaults",
                                "SELECT default_priority, default_max_attempts,"
                                " default_timeout_ms FROM queues WHERE name = $1"};
@@ -47,32 +64,125 @@ core::Result<InsertOutcome> taken_meanwhile(Conn& db, const core::NewJob& job) {
       "idempotency_key");
 }
 
-core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& job, core::TimePoint now,
+core::Result<void> lock_dedup_key(Conn& db, std::string_view kind, const core::NewJob& job,
+                                  std::string_view key) {
+  auto r = db.run(kDedupLock, Params().text(fmt::format("{}:{}:{}", kind, job.queue, key)));
+  if (!r) return r.error();
+  return {};
+}
+
+// A waiting job found by a unique or debounce key takes the new payload,
+// run_at (and priority, when the enqueue gave one): its state follows run_at.
+core::Result<core::JobState> replace_waiting(OpContext& c, std::int64_t rowid,
+                                             const std::string& id, core::JobState from,
+                                             const core::NewJob& job, core::TimePoint run_at,
+                                             core::TimePoint now) {
+  const core::JobState to = core::initial_state(run_at, now);
+  Params p;
+  p.integer(rowid).text(job.payload.empty() ? std::string_view("null") : job.payload.stored());
+  p.time(run_at).opt_integer(job.priority).integer(static_cast<int>(to));
+  auto r = c.db.run(kJobReplace, p);
+  if (!r) return r.error();
+  const std::string key(r->empty() ? std::string_view() : r->text(0, 0));
+  c.queues.move(job.queue, from, to);
+  c.keys.move(job.queue, key, from, to);
+  if (from != to) {
+    c.notice.job_event(
+        {.id = id, .state = to, .attempt = r->empty() ? 0 : static_cast<int>(r->integer(0, 1))});
+  }
+  if (to == core::JobState::queued) {
+    c.notice.runnable(job.queue);
+  } else {
+    c.notice.deadline(run_at);
+  }
+  return to;
+}
+
+// unique: the latest job of the queue holding the key in one of the states
+// (enqueued within `for`), answered instead of a new one.
+core::Result<std::optional<InsertOutcome>> find_unique(OpContext& c, const core::NewJob& job,
+                                                       core::TimePoint now) {
+  const auto& u = *job.unique;
+  if (auto locked = lock_dedup_key(c.db, "unique", job, u.key); !locked) return locked.error();
+  Params p;
+  p.text(job.queue).text(u.key).integer(u.states).time(unique_since(u, now));
+  auto r = c.db.run(kJobByUniqueKey, p);
+  if (!r) return r.error();
+  if (r->empty()) return std::optional<InsertOutcome>{};
+  const std::int64_t rowid = r->integer(0, 0);
+  InsertOutcome out{.id = core::format_job_id(rowid),
+                    .state = static_cast<core::JobState>(r->integer(0, 1)),
+                    .duplicate = true};
+  if (u.replace && replaceable(out.state)) {
+    auto to = replace_waiting(c, rowid, out.id, out.state, job, job.run_at, now);
+    if (!to) return to.error();
+    out.state = *to;
+    out.replaced = true;
+  }
+  return std::optional(std::move(out));
+}
+
+// debounce: the job of the queue still waiting under the key takes this
+// enqueue's payload and runs `period` from now (no later than its max_wait).
+core::Result<std::optional<InsertOutcome>> find_debounced(OpContext& c, const core::NewJob& job,
+                                                          core::TimePoint now) {
+  const auto& d = *job.debounce;
+  if (auto locked = lock_dedup_key(c.db, "debounce", job, d.key); !locked) return locked.error();
+  auto r = c.db.run(kJobByDebounceKey, Params().text(job.queue).text(d.key));
+  if (!r) return r.error();
+  if (r->empty()) return std::optional<InsertOutcome>{};
+  const std::int64_t rowid = r->integer(0, 0);
+  InsertOutcome out{.id = core::format_job_id(rowid),
+                    .state = static_cast<core::JobState>(r->integer(0, 1)),
+                    .debounced = true};
+  const auto run_at = debounce_run_at(d, now, r->opt_time(0, 2));
+  auto to = replace_waiting(c, rowid, out.id, out.state, job, run_at, now);
+  if (!to) return to.error();
+  out.state = *to;
+  return std::optional(std::move(out));
+}
+
+core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked, core::TimePoint now,
                                        std::map<std::string, core::JobDefaults>& defaults) {
-  if (!job.idempotency_key.empty()) {
-    auto duplicate = find_duplicate(c.db, job);
+  if (!asked.idempotency_key.empty()) {
+    auto duplicate = find_duplicate(c.db, asked);
     if (!duplicate) return duplicate.error();
     if (*duplicate) return std::move(**duplicate);
   }
-  auto known = defaults.find(job.queue);
+  const core::NewJob* job = &asked;
+  core::NewJob debounced;
+  if (asked.unique) {
+    auto found = find_unique(c, asked, now);
+    if (!found) return found.error();
+    if (*found) return std::move(**found);
+  } else if (asked.debounce) {
+    auto found = find_debounced(c, asked, now);
+    if (!found) return found.error();
+    if (*found) return std::move(**found);
+    debounced = asked;
+    debounced.run_at = debounce_run_at(*asked.debounce, now, std::nullopt);
+    job = &debounced;
+  }
+  auto known = defaults.find(job->queue);
   if (known == defaults.end()) {
-    auto read = queue_defaults(c, job.queue);
+    auto read = queue_defaults(c, job->queue);
     if (!read) return read.error();
-    known = defaults.emplace(job.queue, *read).first;
+    known = defaults.emplace(job->queue, *read).first;
   }
-  const core::JobState state = core::initial_state(job.run_at, now);
-  const auto settings = core::resolve_settings(job, known->second);
-  auto id = insert_job(c.db, job, settings, state, now);
+  const core::JobState state = core::initial_state(job->run_at, now);
+  const auto settings = core::resolve_settings(*job, known->second);
+  auto id = insert_job(c.db, *job, settings, state, now);
   if (!id) return id.error();
-  if (!*id) return taken_meanwhile(c.db, job);
-  c.queues.move(job.queue, std::nullopt, state);
-  c.keys.move(job.queue, job.key, std::nullopt, state);
+  if (!*id) return taken_meanwhile(c.db, *job);
+  c.queues.move(job->queue, std::nullopt, state);
+  c.keys.move(job->queue, job->key, std::nullopt, state);
   if (state == core::JobState::queued) {
-    c.notice.runnable(job.queue);
+    c.notice.runnable(job->queue);
   } else {
-    c.notice.deadline(job.run_at);
+    c.notice.deadline(job->run_at);
   }
-  return InsertOutcome{.id = core::format_job_id(**id), .state = state};
+  return InsertOutcome{
+      .id = core::format_job_id(**id), .state = state, .debounced = job->debounce.has_value()};
 }
 
 }  // namespace

@@ -43,9 +43,11 @@ const Statement kJobByIdLocked{"job_by_id_locked", "SELECT " + std::string(kJobC
 const Statement kJobInsert{
     "job_insert",
     "INSERT INTO jobs(id, queue, type, payload, state, priority, run_at, created_at, attempt,"
-    " max_attempts, timeout_ms, idempotency_key, tags, key)"
+    " max_attempts, timeout_ms, idempotency_key, tags, key, unique_key, debounce_key,"
+    " debounce_until)"
     " VALUES (coalesce($12::bigint, next_job_id($7)), $1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10,"
-    " $11, $13) ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
+    " $11, $13, $14, $15, $16) ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT "
+    "NULL DO NOTHING"
     " RETURNING id"};
 const Statement kTakeJobId{"job_take_id", "SELECT next_job_id($1)"};
 const Statement kJobSave{
@@ -125,6 +127,13 @@ core::Result<std::optional<std::int64_t>> insert_job(Conn& db, const core::NewJo
   p.integer(static_cast<int>(state)).integer(settings.priority).time(job.run_at).time(now);
   p.integer(settings.max_attempts).integer(settings.timeout.count());
   p.text_or_null(job.idempotency_key).text(tags_text(job.tags)).opt_integer(id).text(job.key);
+  p.text_or_null(job.unique ? std::string_view(job.unique->key) : "");
+  p.text_or_null(job.debounce ? std::string_view(job.debounce->key) : "");
+  if (job.debounce && job.debounce->max_wait) {
+    p.time(now + *job.debounce->max_wait);
+  } else {
+    p.null();
+  }
   auto r = db.run(kJobInsert, p);
   if (!r) return r.error();
   if (r->empty()) return std::optional<std::int64_t>{};

@@ -120,6 +120,13 @@ core::Result<void> insert_job(Statements& sql, std::int64_t id, const core::NewJ
   q.bind_int(5, static_cast<int>(state)).bind_int(6, settings.priority).bind_time(7, job.run_at);
   q.bind_time(8, now).bind_int(9, settings.max_attempts).bind_int(10, settings.timeout.count());
   q.bind_text_or_null(11, job.idempotency_key).bind_text(12, tags).bind_text(13, job.key);
+  q.bind_text_or_null(14, job.unique ? std::string_view(job.unique->key) : "");
+  q.bind_text_or_null(15, job.debounce ? std::string_view(job.debounce->key) : "");
+  if (job.debounce && job.debounce->max_wait) {
+    q.bind_time(16, now + *job.debounce->max_wait);
+  } else {
+    q.bind_null(16);
+  }
   return q.run();
 }
 

@@ -501,7 +501,8 @@ TEST_F(SqliteStoreTest, EveryStatementUsesAnIndexOnJobs) {
       const std::string detail = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
       if (lists_running && detail == "USE TEMP B-TREE FOR ORDER BY") continue;
       // The busiest keys are sorted by load: a read of the queue's key rows.
-      if (named.name == sqlite::Sql::keys_busiest && detail == "USE TEMP B-TREE FOR ORDER BY") continue;
+      if (named.name == sqlite::Sql::keys_busiest && detail == "USE TEMP B-TREE FOR ORDER BY")
+        continue;
       EXPECT_EQ(detail.find("TEMP B-TREE"), std::string::npos) << named.label << ": " << detail;
       const bool scans_jobs = detail.find("SCAN jobs") != std::string::npos;
       EXPECT_FALSE(scans_jobs && detail.find("INDEX") == std::string::npos)

@@ -32,8 +32,9 @@ std::vector<NamedSql> named_sql() {
       {Sql::rollback_to, "rollback_to", "ROLLBACK TO op"},
       {Sql::job_insert, "job_insert",
        "INSERT INTO jobs(id, queue, type, payload, state, priority, run_at, created_at, attempt,"
-       " max_attempts, timeout_ms, idempotency_key, tags, key)"
-       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?11, ?12, ?13)"},
+       " max_attempts, timeout_ms, idempotency_key, tags, key, unique_key, debounce_key,"
+       " debounce_until)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"},
       {Sql::job_by_id, "job_by_id", "SELECT " + cols + " FROM jobs WHERE id = ?1"},
       {Sql::job_by_legacy_id, "job_by_legacy_id", "SELECT id FROM jobs WHERE legacy_id = ?1"},
       {Sql::job_by_idempotency_key, "job_by_idempotency_key",
@@ -180,6 +181,17 @@ std::vector<NamedSql> named_sql() {
        "UPDATE nodes SET stopped_at = ?2, last_seen = ?2 WHERE id = ?1 RETURNING id"},
       {Sql::nodes_forget, "nodes_forget", "DELETE FROM nodes WHERE last_seen < ?1"},
       {Sql::node_all, "node_all", fmt::format("SELECT {} FROM nodes", kNodeColumns)},
+      // Deduplication (unique) and debounce at enqueue (store/sqlite/insert.cpp).
+      {Sql::job_by_unique_key, "job_by_unique_key",
+       "SELECT id, legacy_id, state FROM jobs INDEXED BY jobs_unique WHERE queue = ?1"
+       " AND unique_key = ?2 AND ((1 << state) & ?3) <> 0 AND created_at >= ?4"
+       " ORDER BY id DESC LIMIT 1"},
+      {Sql::job_by_debounce_key, "job_by_debounce_key",
+       "SELECT id, legacy_id, state, debounce_until FROM jobs INDEXED BY jobs_debounce"
+       " WHERE queue = ?1 AND debounce_key = ?2 AND state = 0 ORDER BY id DESC LIMIT 1"},
+      {Sql::job_replace, "job_replace",
+       "UPDATE jobs SET payload = ?2, run_at = ?3, priority = coalesce(?4, priority), state = ?5"
+       " WHERE rowid = ?1 RETURNING key"},
       // Flow control (store/common/keys.hpp, store/sqlite/keys.cpp).
       {Sql::jobs_key_ready, "jobs_key_ready",
        "SELECT " + cols +
