@@ -56,11 +56,8 @@ int run(Settings s, std::vector<std::string> workloads, bool json) {
   if (s.errand.empty()) s.errand = find_errand();
   if (workloads.empty()) workloads = {"A", "B", "C", "D"};
   const std::map<std::string, std::function<void(const Settings&, const Emit&)>> run_one{
-      {"A", run_enqueue},
-      {"B", run_drain},
-      {"C", run_latency},
-      {"D", run_restart},
-      {"P", run_push}};
+      {"A", run_enqueue}, {"B", run_drain}, {"C", run_latency},
+      {"D", run_restart}, {"P", run_push},  {"F", run_flow}};
   if (s.server.empty()) warn_if_tmpfs();
   note(s.server.empty() ? "server: " + s.errand + ", a fresh one per measurement"
                         : "server: " + s.server);
@@ -105,11 +102,13 @@ int main(int argc, char** argv) {
       "  D --d-jobs queued: server RSS, data on disk, kill -9 → all jobs claimable\n"
       "  P push (only with -w): --jobs queued, then pushed to a no-op endpoint in this\n"
       "    process at --push-concurrency; enqueue→endpoint p50/p99 at 200/s for --rate-secs\n"
+      "  F flow control (only with -w): B with --f-keys keys and key_concurrency 1 against\n"
+      "    plain B; --f-late late keys behind --jobs of one key; key_rate_limit accuracy\n"
       "Each measurement starts a fresh server with its data under $TMPDIR (default /tmp).\n"
       "With --nodes N (and --store) it starts N servers on one fresh schema; the producers and\n"
       "the worker runtimes of A, B and C are spread over them round-robin."};
   app.add_option("-w,--workload", workloads, "Workloads to run, in order (default: A B C D)")
-      ->check(CLI::IsMember({"A", "B", "C", "D", "P"}, CLI::ignore_case))
+      ->check(CLI::IsMember({"A", "B", "C", "D", "P", "F"}, CLI::ignore_case))
       ->delimiter(',');
   app.add_option("-n,--jobs", s.jobs, "Jobs per measurement of A, B and P")
       ->capture_default_str()
@@ -145,6 +144,11 @@ int main(int argc, char** argv) {
   app.add_option("--d-restarts", s.d_restarts, "D: kill -9 and restart this many times")
       ->capture_default_str()
       ->check(CLI::Range(0, 100));
+  app.add_option("--f-keys", s.f_keys, "F: keys of the keyed drain (default 1000)");
+  app.add_option("--f-late", s.f_late, "F: late keys, one job each (default 100)");
+  app.add_option("--f-rate-keys", s.f_rate_keys, "F: rate-limited keys (default 10)");
+  app.add_option("--f-rate", s.f_rate, "F: each key's claims a second (default 20)");
+  app.add_option("--f-secs", s.f_secs, "F: seconds the rate is counted (default 60)");
   app.add_option("--push-concurrency", s.push_concurrency, "P: the push queue's concurrency")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));

@@ -39,4 +39,9 @@ void run_restart(const Settings& s, const Emit& emit);
 // of one producer at 200 jobs/s for `rate_secs`. Not part of the harness.
 void run_push(const Settings& s, const Emit& emit);
 
+// F: per-key flow control (workload_flow.cpp) — B with `f_keys` keys and
+// key_concurrency 1 against plain B in the same run; late keys' start
+// latency behind one key's `jobs`; key_rate_limit accuracy over `f_secs`.
+void run_flow(const Settings& s, const Emit& emit);
+
 }  // namespace errand::bench

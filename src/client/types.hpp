@@ -32,6 +32,8 @@ struct EnqueueOptions {
   std::string idempotency_key;  // empty: none
   std::string key;              // whom the job belongs to (per-key limits); empty: none
   std::vector<std::string> tags;
+  std::optional<core::UniqueSpec> unique;      // deduplication (docs/API.md)
+  std::optional<core::DebounceSpec> debounce;  // not with delay or run_at
   // Fields the job's token may see besides the job's status: {"payload"} (the
   // only one). Empty: status only.
   std::vector<std::string> token_scope;
@@ -41,7 +43,9 @@ struct Enqueued {
   std::string id;
   core::JobState state = core::JobState::queued;
   std::string token;       // read token for this one job (e.g. for a browser)
-  bool duplicate = false;  // an earlier job with the same idempotency key
+  bool duplicate = false;  // an earlier job with the same idempotency or unique key
+  bool replaced = false;   // unique "replace": that waiting job took this enqueue's payload
+  bool debounced = false;  // debounce: the job that will run
 };
 
 // GET /v1/jobs. Empty / unset fields are not filtered on.

@@ -170,7 +170,9 @@ core::Result<std::vector<T>> parse_items(const json::value& v, std::string_view 
 
 core::Result<Enqueued> parse_enqueued_at(const json::value& v, std::string path) {
   Reader r(v, std::move(path));
-  Enqueued e{r.str("id"), r.state("state"), r.str("token", false), r.boolean("duplicate")};
+  Enqueued e{r.str("id"),           r.state("state"),
+             r.str("token", false), r.boolean("duplicate"),
+             r.boolean("replaced"), r.boolean("debounced")};
   if (auto s = r.status(); !s) return s.error();
   return e;
 }
@@ -322,6 +324,22 @@ json::object enqueue_body(const EnqueueOptions& o) {
   if (o.timeout) b["timeout"] = core::format_duration(*o.timeout);
   if (!o.idempotency_key.empty()) b["idempotency_key"] = o.idempotency_key;
   if (!o.key.empty()) b["key"] = o.key;
+  if (o.unique) {
+    json::object u{{"key", o.unique->key}, {"mode", o.unique->replace ? "replace" : "skip"}};
+    if (o.unique->within) u["for"] = core::format_duration(*o.unique->within);
+    json::array states;
+    for (auto s : core::kAllStates) {
+      if (o.unique->states & (1u << static_cast<unsigned>(s)))
+        states.emplace_back(core::to_string(s));
+    }
+    u["states"] = std::move(states);
+    b["unique"] = std::move(u);
+  }
+  if (o.debounce) {
+    json::object d{{"key", o.debounce->key}, {"period", core::format_duration(o.debounce->period)}};
+    if (o.debounce->max_wait) d["max_wait"] = core::format_duration(*o.debounce->max_wait);
+    b["debounce"] = std::move(d);
+  }
   if (!o.tags.empty()) {
     json::array tags;
     for (const auto& t : o.tags) tags.emplace_back(t);

@@ -48,6 +48,27 @@ TEST(WireRequest, EnqueueWritesDurationsTimesAndTags) {
   EXPECT_EQ(wire::enqueue_body(at).at("run_at"), json::value(core::format_rfc3339(*at.run_at)));
 }
 
+TEST(WireRequest, EnqueueBodyCarriesTheKeyAndDeduplication) {
+  EnqueueOptions o;
+  o.queue = "imports";
+  o.key = "acme";
+  o.unique = core::UniqueSpec{.key = "sync-1", .within = Millis{600'000}, .replace = true};
+  auto b = wire::enqueue_body(o);
+  EXPECT_EQ(b.at("key"), "acme");
+  EXPECT_EQ(b.at("unique").at("key"), "sync-1");
+  EXPECT_EQ(b.at("unique").at("for"), "10m");
+  EXPECT_EQ(b.at("unique").at("mode"), "replace");
+  EXPECT_EQ(b.at("unique").at("states"),
+            json::value(json::array{"scheduled", "queued", "running"}));
+  EnqueueOptions d;
+  d.queue = "q";
+  d.debounce = core::DebounceSpec{.key = "u7", .period = Millis{5'000}, .max_wait = Millis{60'000}};
+  auto db = wire::enqueue_body(d);
+  EXPECT_EQ(db.at("debounce").at("period"), "5s");
+  EXPECT_EQ(db.at("debounce").at("max_wait"), "1m");
+  EXPECT_FALSE(db.contains("unique"));
+}
+
 TEST(WireRequest, BatchWrapsEachJob) {
   std::vector<EnqueueOptions> jobs(3);
   for (auto& j : jobs) j.queue = "q";

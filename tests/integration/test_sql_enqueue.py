@@ -150,6 +150,20 @@ class SqlEnqueueTest(ErrandTestCase):
         s.complete(job)
         self.assertEqual(s.get_job(job_id)["state"], "succeeded")
 
+    def test_a_job_key_from_sql_counts_for_its_key_and_takes_turns(self):
+        s, q = self.server, self.q()
+        s.request("PUT", f"/v1/queues/{q}", {"key_concurrency": 1})
+        ids = [self.enqueue_now(q, i, {"key": "acme"}) for i in range(2)]
+        other = self.enqueue_now(q, 9, {"key": "globex"})
+        self.assertEqual(s.get_job(ids[0])["key"], "acme")
+        key = s.request("GET", f"/v1/queues/{q}/keys/acme").body
+        self.assertEqual((key["queued"], key["running"]), (2, 0))
+        claimed = s.claim(q, max=10)
+        self.assertEqual(sorted(j["id"] for j in claimed), sorted([ids[0], other]))
+        for bad in ("", "x" * 129, "tab\there"):
+            err = self.sql_error(q, 1, {"key": bad})
+            self.assertEqual(err.diag.column_name, "key", bad)
+
     def test_a_rolled_back_enqueue_leaves_nothing(self):
         s, q = self.server, self.q()
         conn = self.connect()
@@ -340,10 +354,10 @@ class SqlEnqueueTest(ErrandTestCase):
              "idempotency_key is longer than 256 characters"),
             ({"dealy": "1s"}, "ER400", "dealy",
              "unknown option dealy (expected one of: delay, run_at, priority, max_attempts, timeout, tags, "
-             "idempotency_key, type)"),
+             "idempotency_key, type, key)"),
             ({"token_scope": ["payload"]}, "ER400", "token_scope",
              "unknown option token_scope (expected one of: delay, run_at, priority, max_attempts, timeout, tags, "
-             "idempotency_key, type)"),
+             "idempotency_key, type, key)"),
         ]
         for options, sqlstate, field, message in cases:
             with self.subTest(options=options):

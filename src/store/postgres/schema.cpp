@@ -263,8 +263,10 @@ core::Result<std::pair<int, bool>> step(Conn& conn, const std::string& schema) {
                     schema, version, kSchemaVersion));
   }
   if (version == kSchemaVersion) return std::pair{version, false};
-  if (auto done = conn.exec(with_schema(kMigrations[static_cast<std::size_t>(version)], schema));
-      !done) {
+  std::string migration = kMigrations[static_cast<std::size_t>(version)];
+  // Version 6 also gives the SQL enqueue functions the `key` option.
+  if (version + 1 == 6) migration += sql_enqueue_keys_migration();
+  if (auto done = conn.exec(with_schema(std::move(migration), schema)); !done) {
     return core::make_error(done.error().code,
                             fmt::format("cannot migrate schema \"{}\" to version {}: {}", schema,
                                         version + 1, done.error().message));

@@ -1,5 +1,9 @@
 #include "store/postgres/sql_api.hpp"
 
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
 namespace errand::store::postgres {
 
 // Every check mirrors one of POST /v1/jobs (api/jobs.cpp, core/fields.cpp,
@@ -500,5 +504,88 @@ BEGIN
     TO errand_producer;
 END $role$;
 )sql";
+
+namespace {
+
+// `text` with its one `from` replaced by `to`; a version-2 text that no
+// longer holds `from` is a programming error, caught by every test that
+// migrates a schema.
+std::string replaced(std::string text, std::string_view from, std::string_view to) {
+  const auto at = text.find(from);
+  if (at == std::string::npos || text.find(from, at + 1) != std::string::npos) {
+    throw std::logic_error("sql_enqueue_keys_migration: not found once: " + std::string(from));
+  }
+  return text.replace(at, from.size(), to);
+}
+
+std::string keys_migration() {
+  const std::string v2 = kSqlEnqueueMigration;
+  const auto begin = v2.find("CREATE FUNCTION @s.sql_enqueue(");
+  const auto end = v2.find("END $$;", begin);
+  if (begin == std::string::npos || end == std::string::npos) {
+    throw std::logic_error("sql_enqueue_keys_migration: no sql_enqueue in version 2");
+  }
+  std::string f = v2.substr(begin, end + 7 - begin);
+  f = replaced(f, "CREATE FUNCTION @s.sql_enqueue(", "CREATE OR REPLACE FUNCTION @s.sql_enqueue(");
+  f = replaced(f, "'tags', 'idempotency_key', 'type'];",
+               "'tags', 'idempotency_key', 'type', 'key'];");
+  f = replaced(f, "  job_key text;\n", "  job_key text;\n  owner text;\n");
+  f = replaced(f, "  tags := @s.sql_tags(o);\n", R"sql(  tags := @s.sql_tags(o);
+  -- core::validate_job_key: 1-128 characters without control characters.
+  owner := @s.sql_text_option(o, 'key', 65536);
+  IF owner IS NOT NULL AND (owner = '' OR char_length(owner) > 128
+                            OR owner ~ '[\x01-\x1f\x7f-\x9f]') THEN
+    PERFORM @s.sql_fail('ER400', 'key',
+                        'key must be 1-128 characters of UTF-8 without control characters');
+  END IF;
+  owner := coalesce(owner, '');
+)sql");
+  f = replaced(f, "max_attempts, timeout_ms, idempotency_key, tags)",
+               "max_attempts, timeout_ms, idempotency_key, tags, key)");
+  f = replaced(f, "now_ms, 0, attempts, timeout_ms, job_key, tags)",
+               "now_ms, 0, attempts, timeout_ms, job_key, tags, owner)");
+  f = replaced(f,
+               "INSERT INTO @s.sql_enqueued(queue, n_scheduled, n_queued)\n    VALUES (in_queue,",
+               "INSERT INTO @s.sql_enqueued(queue, key, n_scheduled, n_queued)\n    VALUES "
+               "(in_queue, owner,");
+  return R"sql(
+ALTER TABLE @s.sql_enqueued ADD COLUMN key text NOT NULL DEFAULT '';
+
+CREATE OR REPLACE FUNCTION @s.sql_enqueued_apply() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  -- The first row's trigger adds every count of the transaction (queues in
+  -- name order, then keys in order, as the writer locks them); the others
+  -- find nothing left. A keyed job that gains a queued count after none
+  -- starts its turns at the queue's clock (store/common/keys.hpp).
+  INSERT INTO @s.queues AS q(name, n_scheduled, n_queued)
+  SELECT queue, sum(n_scheduled)::bigint, sum(n_queued)::bigint
+  FROM @s.sql_enqueued WHERE xact = txid_current() GROUP BY queue ORDER BY queue
+  ON CONFLICT (name) DO UPDATE SET n_scheduled = q.n_scheduled + excluded.n_scheduled,
+                                   n_queued = q.n_queued + excluded.n_queued;
+  INSERT INTO @s.queue_keys AS k(queue, key, n_queued, head_priority, pass)
+  SELECT e.queue, e.key, sum(e.n_queued)::bigint,
+         coalesce((SELECT j.priority FROM @s.jobs j WHERE j.state = 1 AND j.queue = e.queue
+                   AND j.key = e.key ORDER BY j.priority DESC LIMIT 1), 0),
+         coalesce((SELECT c.clock FROM @s.queue_keys c WHERE c.queue = e.queue AND c.key = ''), 0)
+  FROM @s.sql_enqueued e WHERE e.xact = txid_current() AND e.key <> ''
+  GROUP BY e.queue, e.key HAVING sum(e.n_queued) > 0 ORDER BY e.queue, e.key
+  ON CONFLICT (queue, key) DO UPDATE SET
+    pass = CASE WHEN k.n_queued <= 0 THEN greatest(k.pass, excluded.pass) ELSE k.pass END,
+    n_queued = k.n_queued + excluded.n_queued, head_priority = excluded.head_priority;
+  DELETE FROM @s.sql_enqueued WHERE xact = txid_current();
+  RETURN NULL;
+END $$;
+
+)sql" + f +
+         "\n";
+}
+
+}  // namespace
+
+const char* sql_enqueue_keys_migration() {
+  static const std::string text = keys_migration();
+  return text.c_str();
+}
 
 }  // namespace errand::store::postgres

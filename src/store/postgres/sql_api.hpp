@@ -30,4 +30,10 @@ namespace errand::store::postgres {
 // `@s` stands for the schema's name (as in every migration of schema.cpp).
 extern const char* const kSqlEnqueueMigration;
 
+// The part of schema version 6 (flow control) that gives the functions the
+// `key` option (core::Job::key): sql_enqueue replaced by its version-2 text
+// with the option added, and the commit trigger adding the keys' queued
+// counts to queue_keys after the queues' (the writer's lock order).
+const char* sql_enqueue_keys_migration();
+
 }  // namespace errand::store::postgres
