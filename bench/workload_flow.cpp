@@ -172,9 +172,8 @@ Measurement rate_accuracy(const Settings& s) {
   const int keys = s.f_rate_keys;
   const int rate = s.f_rate;
   note(fmt::format("F3: {} keys at {} claims/s each for {} s", keys, rate, s.f_secs));
-  configure(
-      s, target.url(), queue,
-      {.key_rate_limit = core::RateLimit{.limit = rate, .per = core::Millis{1'000}, .burst = 1}});
+  configure(s, target.url(), queue,
+            {.key_rate_limit = core::RateLimit{.limit = rate, .per = core::Millis{1'000}}});
   const std::int64_t per_key = std::int64_t{rate} * (s.f_secs + 10);
   fill_keyed(s, target.url(), queue, per_key * keys,
              [keys](std::int64_t i) { return fmt::format("rate-{}", i % keys); });
@@ -192,7 +191,9 @@ Measurement rate_accuracy(const Settings& s) {
                        ++started[std::string(job.payload().as_object().at("k").as_string())];
                      }});
   group.start();
-  std::this_thread::sleep_for(std::chrono::seconds(2));  // past the first burst
+  // Counting starts once each key's first burst (a full bucket: `rate`
+  // claims) is spent; from then on a key may start `rate` a second.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
   counting = true;
   const auto t0 = Clock::now();
   std::this_thread::sleep_for(std::chrono::seconds(s.f_secs));

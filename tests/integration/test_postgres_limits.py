@@ -162,6 +162,44 @@ class LimitsTest(ErrandTestCase):
         self.assertTrue(all(workers.claimed_via), f"every node handed out jobs: {workers.claimed_via}")
         self.assertEqual(self.cluster[2].counts(self.q)["succeeded"], 1000)
 
+    def test_key_concurrency_1_over_three_nodes_never_runs_two_jobs_of_a_key(self):
+        keys, per_key = 20, 15
+        self.configure(self.q, {"key_concurrency": 1})
+        ids = []
+        for k in range(per_key):
+            node = self.cluster[k % len(self.cluster)]
+            batch = [{"queue": self.q, "key": f"tenant-{n}", "payload": {"n": n}} for n in range(keys)]
+            ids += [j["id"] for j in node.enqueue_batch(batch)]
+        lock = threading.Lock()
+        running = {}
+        overlaps = []
+
+        def on_claim(t, jobs):
+            with lock:
+                for j in jobs:
+                    running[j["key"]] = running.get(j["key"], 0) + 1
+                    if running[j["key"]] > 1:
+                        overlaps.append(j["key"])
+
+        def before_ack(jobs):
+            with lock:
+                for j in jobs:
+                    running[j["key"]] -= 1
+
+        workers = Workers(self.cluster, self.q, per_node=3, max_jobs=4, handle=lambda job: None,
+                          on_claim=on_claim, before_ack=before_ack).start()
+        try:
+            poll_until(lambda: len(workers.completed) >= len(ids) or workers.errors, 180, interval=0.1,
+                       message=f"{len(ids)} jobs completed")
+        finally:
+            workers.stop()
+        log(f"key_concurrency 1 over 3 nodes: {len(ids)} jobs of {keys} keys; claimed via the nodes: "
+            f"{workers.claimed_via}; two of one key at once: {len(overlaps)}")
+        self.assertEqual(workers.errors, [])
+        self.assertEqual(overlaps, [])
+        self.assertEqual(sorted(workers.completed), sorted(ids))
+        self.assertTrue(all(workers.claimed_via), f"every node handed out jobs: {workers.claimed_via}")
+
     def test_push_calls_over_three_nodes_each_node_its_push_concurrency_the_queue_its_concurrency(self):
         held = threading.Event()
         mode = {"hold": True}
