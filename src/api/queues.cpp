@@ -138,6 +138,17 @@ core::Result<store::QueueConfigureParams> parse_configure(const json::object& bo
 constexpr std::size_t kDefaultQueuePage = 100;
 constexpr std::size_t kMaxQueuePage = 1000;
 
+// A page's `limit` query parameter: 1 … kMaxQueuePage.
+core::Result<std::size_t> parse_page_limit(std::string_view value) {
+  std::size_t n = 0;
+  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec != std::errc{} || ptr != value.data() + value.size() || n < 1 || n > kMaxQueuePage) {
+    return core::invalid("limit", fmt::format("limit must be an integer from 1 to {}, got \"{}\"",
+                                              kMaxQueuePage, value.substr(0, 32)));
+  }
+  return n;
+}
+
 struct QueuePageParams {
   std::size_t limit = kDefaultQueuePage;
   std::string cursor;  // the last name of the previous page; empty: from the start
@@ -147,13 +158,7 @@ core::Result<QueuePageParams> parse_queue_page(const Request& req) {
   QueuePageParams p;
   for (const auto& [key, value] : req.query) {
     if (key == "limit") {
-      std::size_t n = 0;
-      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec != std::errc{} || ptr != value.data() + value.size() || n < 1 || n > kMaxQueuePage) {
-        return core::invalid("limit", fmt::format("limit must be an integer from 1 to {}, got "
-                                                  "\"{}\"",
-                                                  kMaxQueuePage, value.substr(0, 32)));
-      }
+      ERRAND_TRY(n, parse_page_limit(value));
       p.limit = n;
     } else if (key == "cursor") {
       if (!core::validate_queue_name(value, "cursor")) {
@@ -319,13 +324,7 @@ core::Result<store::KeyListParams> parse_key_page(const Request& req, std::strin
   store::KeyListParams p{.queue = std::move(queue)};
   for (const auto& [name, value] : req.query) {
     if (name == "limit") {
-      std::size_t n = 0;
-      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec != std::errc{} || ptr != value.data() + value.size() || n < 1 || n > kMaxQueuePage) {
-        return core::invalid("limit", fmt::format("limit must be an integer from 1 to {}, got "
-                                                  "\"{}\"",
-                                                  kMaxQueuePage, value.substr(0, 32)));
-      }
+      ERRAND_TRY(n, parse_page_limit(value));
       p.limit = n;
     } else if (name == "cursor") {
       if (auto ok = core::validate_job_key(value, "cursor"); !ok) return ok.error();
