@@ -1,7 +1,8 @@
 // The dashboard in a real browser (Debian's chromium, headless): log in, see
 // jobs arrive live, open one and watch its progress, retry a dead job,
-// bulk-cancel 50 jobs, filter by state, pause a queue; a wrong key and a
-// write without the CSRF token are refused. Every page is screenshotted at
+// bulk-cancel 50 jobs, filter by state, pause a queue; a queue's busiest
+// keys, a job's key, and pausing one key; a wrong key and a write without the
+// CSRF token are refused. Every page is screenshotted at
 // desktop width and the overview also at 375 px, light and dark.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
@@ -286,6 +287,154 @@ test("the scheduled and schedules pages show what is coming", async () => {
   const row = page.locator("[data-testid=schedule-row][data-name=nightly-report]");
   await row.locator("[data-testid=schedule-next]").filter({ hasText: /03:00/ }).waitFor();
   await screenshot(page, "dashboard-schedules");
+});
+
+// Flow control: a queue with per-key limits and twelve keys. team/a has its
+// own limits and its jobs come first (priority 20): one runs, and its bucket
+// (1 per hour) is then empty, so the next claim finds it waiting for its rate
+// limit and takes two of acme's (priority 10), acme's key_concurrency.
+let tenants = null; // {acme: [ids], "team/a": [ids], …}
+
+async function seedTenants() {
+  if (tenants) return tenants;
+  await call("PUT", "/v1/queues/tenants", { key_concurrency: 2, key_rate_limit: { limit: 100, per: "1m" } });
+  await call("PUT", `/v1/queues/tenants/keys/${encodeURIComponent("team/a")}`,
+    { concurrency: 5, rate_limit: { limit: 1, per: "1h" }, weight: 3 });
+  const jobs = [
+    ...Array.from({ length: 6 }, () => ({ key: "acme", priority: 10 })),
+    ...Array.from({ length: 4 }, () => ({ key: "globex" })),
+    ...Array.from({ length: 2 }, () => ({ key: "team/a", priority: 20 })),
+    ...Array.from({ length: 9 }, (_, i) => ({ key: `small-0${i + 1}` })),
+  ].map((j, n) => ({ queue: "tenants", type: "sync", payload: { n }, ...j }));
+  const answer = await call("POST", "/v1/jobs/batch", { jobs });
+  tenants = {};
+  answer.jobs.forEach((j, i) => (tenants[jobs[i].key] ||= []).push(j.id));
+  const first = await call("POST", "/v1/claim", { queues: ["tenants"], worker: "keys-worker", max: 1, wait: "5s" }, WORKER);
+  assert.deepEqual(first.jobs.map((j) => j.key), ["team/a"]);
+  const next = await call("POST", "/v1/claim", { queues: ["tenants"], worker: "keys-worker", max: 2, wait: "5s" }, WORKER);
+  assert.deepEqual(next.jobs.map((j) => j.key), ["acme", "acme"]);
+  const teamA = await call("GET", `/v1/queues/tenants/keys/${encodeURIComponent("team/a")}`);
+  assert.ok(teamA.throttled_until, `team/a waits for its bucket: ${JSON.stringify(teamA)}`);
+  return tenants;
+}
+
+function keyRow(key) {
+  return page.locator(`#queue-keys [data-testid=key-row][data-key="${key}"]`);
+}
+
+async function cellText(row, testid) {
+  return (await row.locator(`[data-testid=${testid}]`).textContent()).trim();
+}
+
+test("the queue page lists the busiest keys with their counts and limits", async () => {
+  await seedTenants();
+  await go("#/queues");
+  await page.locator("[data-testid=queue-row][data-queue=tenants] [data-testid=queue-link]").click();
+  await page.locator("#queue-name").filter({ hasText: /^tenants$/ }).waitFor();
+  await page.locator("[data-testid=config-key-concurrency]").filter({ hasText: /^2$/ }).waitFor();
+  assert.equal(await page.locator("[data-testid=config-key-rate-limit]").textContent(), "100 per 1m");
+  assert.equal(await page.locator("[data-testid=config-concurrency]").textContent(), "no limit");
+
+  // Twelve keys: the ten busiest are shown, most running + queued first.
+  const rows = page.locator("#queue-keys [data-testid=key-row]");
+  await rows.nth(9).waitFor();
+  assert.equal(await rows.count(), 10);
+  const order = await rows.evaluateAll((list) => list.slice(0, 3).map((r) => r.dataset.key));
+  assert.deepEqual(order, ["acme", "globex", "team/a"]);
+
+  const acme = keyRow("acme");
+  assert.equal(await cellText(acme, "key-queued"), "4");
+  assert.equal(await cellText(acme, "key-running"), "2");
+  assert.equal(await cellText(acme, "key-concurrency"), "queue default (2)");
+  assert.equal(await cellText(acme, "key-rate-limit"), "queue default (100 per 1m)");
+  assert.equal(await cellText(acme, "key-weight"), "default (1)");
+  assert.equal(await cellText(acme, "key-status"), "at its concurrency limit");
+
+  const teamA = keyRow("team/a");
+  assert.equal(await cellText(teamA, "key-queued"), "1");
+  assert.equal(await cellText(teamA, "key-running"), "1");
+  assert.equal(await cellText(teamA, "key-concurrency"), "5");
+  assert.equal(await cellText(teamA, "key-rate-limit"), "1 per 1h");
+  assert.equal(await cellText(teamA, "key-weight"), "3");
+  assert.equal(await cellText(teamA, "key-status"), "waiting for its rate limit");
+  assert.equal(await teamA.getAttribute("data-throttled"), "true");
+  assert.equal(await cellText(keyRow("globex"), "key-status"), "active");
+  await screenshot(page, "dashboard-queue-keys");
+  const narrow = await newPage(browser, { viewport: { width: 375, height: 812 } });
+  await narrow.context().addCookies(await page.context().cookies());
+  await narrow.goto(errand.url + "/#/queues/tenants");
+  await narrow.locator("#queue-keys [data-testid=key-row]").nth(9).waitFor({ timeout: TIMEOUT });
+  const overflow = await narrow.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the queue page fits 375 px (${overflow} px too wide)`);
+  await screenshot(narrow, "dashboard-queue-keys-375");
+  await narrow.context().close();
+
+  // A key opens the queue's jobs of that key.
+  await acme.locator("[data-testid=key-link]").click();
+  await page.waitForFunction(() => location.hash.startsWith("#/jobs?") && location.hash.includes("key=acme"));
+  await page.locator("[data-testid=job-row]").nth(5).waitFor();
+  const ids = await page.locator("[data-testid=job-row]").evaluateAll((list) => list.map((r) => r.dataset.id));
+  assert.deepEqual(ids.sort(), [...tenants.acme].sort());
+  assert.equal(await page.inputValue("#filter-key"), "acme");
+  assert.equal(await page.inputValue("#filter-queue"), "tenants");
+});
+
+test("the job page shows the job's key, which opens the key's jobs", async () => {
+  const { "team/a": teamA } = await seedTenants();
+  await go(`#/jobs/${teamA[0]}`);
+  const link = page.locator("#job-key");
+  await link.filter({ hasText: /^team\/a$/ }).waitFor();
+  assert.match(await page.locator("#job-curl").textContent(), /"key":"team\/a"/);
+  await screenshot(page, "dashboard-job-key");
+  await link.click();
+  await page.waitForFunction(() => location.hash === "#/jobs?key=team%2Fa");
+  await page.locator("[data-testid=job-row]").nth(1).waitFor();
+  const ids = await page.locator("[data-testid=job-row]").evaluateAll((list) => list.map((r) => r.dataset.id));
+  assert.deepEqual(ids.sort(), [...teamA].sort());
+  // The filter is a field of the list's form too.
+  await page.fill("#filter-key", "globex");
+  await page.click("#filter-apply");
+  await page.waitForFunction(() => location.hash.includes("key=globex"));
+  await page.locator("[data-testid=job-row]").nth(3).waitFor();
+  assert.equal(await page.locator("[data-testid=job-row]").count(), 4);
+});
+
+test("a key is paused and resumed from the queue page, keeping its own limits", async () => {
+  await seedTenants();
+  const keyOf = async (key) => call("GET", `/v1/queues/tenants/keys/${encodeURIComponent(key)}`);
+  await go("#/queues/tenants");
+  const teamA = keyRow("team/a");
+  await teamA.locator("[data-testid=key-toggle]").filter({ hasText: "Pause" }).click();
+  await teamA.and(page.locator("[data-paused=true]")).waitFor();
+  assert.equal(await cellText(teamA, "key-status"), "paused");
+  let key = await keyOf("team/a");
+  assert.equal(key.paused, true);
+  assert.equal(key.concurrency, 5);
+  assert.equal(key.weight, 3);
+  assert.deepEqual({ limit: key.rate_limit.limit, per: key.rate_limit.per }, { limit: 1, per: "1h" });
+  await screenshot(page, "dashboard-queue-key-paused");
+
+  await teamA.locator("[data-testid=key-toggle]").filter({ hasText: "Resume" }).click();
+  await teamA.and(page.locator("[data-paused=false]")).waitFor();
+  key = await keyOf("team/a");
+  assert.equal(key.paused, false);
+  assert.equal(key.concurrency, 5);
+  assert.equal(key.weight, 3);
+
+  // A key without settings of its own: pausing gives it one; resuming
+  // removes it again, so the queue's limits apply as before.
+  const globex = keyRow("globex");
+  await globex.locator("[data-testid=key-toggle]").filter({ hasText: "Pause" }).click();
+  await globex.and(page.locator("[data-paused=true]")).waitFor();
+  key = await keyOf("globex");
+  assert.equal(key.paused, true);
+  assert.equal(key.overridden, true);
+  await globex.locator("[data-testid=key-toggle]").filter({ hasText: "Resume" }).click();
+  await globex.and(page.locator("[data-paused=false]")).waitFor();
+  key = await keyOf("globex");
+  assert.equal(key.paused, false);
+  assert.equal(key.overridden, false);
+  assert.equal(await page.locator("#alerts [data-testid=error]").count(), 0);
 });
 
 test("logging out ends the session", async () => {

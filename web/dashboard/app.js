@@ -17,10 +17,19 @@
 //   queues     #queues-table, [data-testid=queue-row][data-queue][data-paused] holding
 //              [data-testid=queue-count-<state>], [data-testid=queue-processed],
 //              [data-testid=queue-failed], [data-testid=queue-paused],
-//              [data-testid=queue-toggle]; #queues-empty when none
+//              [data-testid=queue-toggle], a [data-testid=queue-link] to the queue's
+//              page; #queues-empty when none
+//   queue      (#/queues/<name>) #queue-name, #queue-status (data-paused), #queue-toggle,
+//              #queue-jobs, [data-testid=queue-count-<state>], #queue-config with
+//              [data-testid=config-concurrency|config-rate-limit|config-key-concurrency|
+//              config-key-rate-limit|config-priority|config-max-attempts|config-timeout|
+//              config-push], #queue-keys with [data-testid=key-row][data-key][data-paused]
+//              [data-throttled] holding [data-testid=key-link], key-queued, key-running,
+//              key-concurrency, key-rate-limit, key-weight, key-status, key-toggle;
+//              #queue-keys-empty when none; #queue-not-found
 //   jobs       (also #/dead and #/scheduled) #job-search-form, #job-search, #jobs-filters,
 //              #filter-queue, #filter-state (not on #/dead, #/scheduled), #filter-type,
-//              #filter-tag, #filter-since, #filter-until, #filter-apply, #filter-clear,
+//              #filter-key, #filter-tag, #filter-since, #filter-until, #filter-apply, #filter-clear,
 //              #jobs-table, #select-all, [data-testid=job-row][data-id][data-state] with a
 //              [data-testid=job-select] checkbox, #jobs-empty, #selected-count,
 //              #bulk-retry, #bulk-cancel (not on #/dead), #bulk-delete, #bulk-result
@@ -29,6 +38,7 @@
 //              #page-number, #jobs-partial, #jobs-refresh, #jobs-hint; #tab-scheduled, #tab-failed
 //              (on #/scheduled)
 //   job        #job-id, #job-state, #job-live (data-live on|connecting|reconnecting|off),
+//              #job-key (a link to the key's jobs; absent for a job without a key),
 //              #job-progress (role=progressbar, aria-valuenow), #job-progress-message,
 //              #job-retry, #job-cancel, #job-delete, #job-details, #job-payload,
 //              #job-result, #job-attempts with [data-testid=attempt][data-attempt],
@@ -46,6 +56,7 @@ import { clearErrors, closeDialog, pageContext, showError } from "./ui.js";
 import { loginPage } from "./pages-login.js";
 import { overviewPage } from "./pages-overview.js";
 import { queuesPage } from "./pages-queues.js";
+import { queuePage } from "./pages-queue.js";
 import { jobsPage, deadPage, scheduledPage } from "./pages-jobs.js";
 import { jobPage } from "./pages-job.js";
 import { schedulesPage } from "./pages-schedules.js";
@@ -72,18 +83,26 @@ function resolve(path) {
     case "/scheduled": return { key: "scheduled", nav: "nav-scheduled", page: scheduledPage };
     case "/schedules": return { key: "schedules", nav: "nav-schedules", page: schedulesPage };
     default: {
-      const m = /^\/jobs\/([^/]+)$/.exec(path);
-      if (m) {
-        let id = m[1];
-        try {
-          id = decodeURIComponent(id);
-        } catch {
-          // keep it as written
-        }
+      const job = /^\/jobs\/([^/]+)$/.exec(path);
+      if (job) {
+        const id = decoded(job[1]);
         return { key: `job:${id}`, nav: "nav-jobs", page: jobPage, arg: id };
+      }
+      const queue = /^\/queues\/([^/]+)$/.exec(path);
+      if (queue) {
+        const name = decoded(queue[1]);
+        return { key: `queue:${name}`, nav: "nav-queues", page: queuePage, arg: name };
       }
       return { key: "not-found", nav: null, page: notFoundPage };
     }
+  }
+}
+
+function decoded(segment) {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment; // keep it as written
   }
 }
 

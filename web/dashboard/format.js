@@ -1,4 +1,4 @@
-// format.js: formatting of numbers, times, durations and JSON for display,
+// format.js: formatting of numbers, rate limits, times, durations and JSON for display,
 // and the small parsers the pages share (job ids, shell quoting).
 
 export const STATES = ["scheduled", "queued", "running", "succeeded", "failed", "dead", "cancelled"];
@@ -21,6 +21,14 @@ export function rate(n) {
   if (typeof n !== "number" || !Number.isFinite(n)) return "—";
   const digits = n < 10 ? 2 : n < 100 ? 1 : 0;
   return n.toFixed(digits) + "/s";
+}
+
+// A rate limit {limit, per, burst?} as "100 per 1m" or "100 per 1m, burst 20";
+// "—" for none.
+export function rateLimit(r) {
+  if (!r || typeof r !== "object") return "—";
+  const burst = typeof r.burst === "number" ? `, burst ${count(r.burst)}` : "";
+  return `${count(r.limit)} per ${r.per || r.period || "?"}${burst}`;
 }
 
 // Milliseconds as a short duration: "850 ms", "3.4 s", "2 min 5 s", "3 h 10 min", "2 d 4 h".

@@ -125,6 +125,7 @@ export function curlCommand(job, origin) {
   body.payload = job.payload === undefined ? null : job.payload;
   if (typeof job.priority === "number") body.priority = job.priority;
   if (typeof job.max_attempts === "number") body.max_attempts = job.max_attempts;
+  if (job.key) body.key = job.key;
   body.tags = Array.isArray(job.tags) ? job.tags : [];
   return `curl -X POST ${origin}/v1/jobs -H "Authorization: Bearer $ERRAND_KEY" -H "Content-Type: application/json" -d ${shellQuote(JSON.stringify(body))}`;
 }

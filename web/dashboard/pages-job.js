@@ -115,7 +115,10 @@ export function jobPage(main, ctx, params, id) {
 
   function renderDetails() {
     const rows = [
-      ["Queue", h("a", { href: `#/jobs?queue=${seg(job.queue)}` }, job.queue)],
+      ["Queue", h("a", { href: `#/queues/${seg(job.queue)}` }, job.queue)],
+      ["Key", job.key
+        ? h("a", { id: "job-key", href: `#/jobs?${new URLSearchParams({ key: job.key })}`, title: `Jobs of key ${job.key}` }, job.key)
+        : "—"],
       ["Type", job.type || "—"],
       ["Attempts", `${job.attempt ?? 0} of ${job.max_attempts ?? "?"}`],
       ["Priority", count(job.priority)],

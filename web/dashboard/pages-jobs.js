@@ -14,7 +14,8 @@ import { firstStepRow } from "./empty.js";
 
 const PAGE_SIZE = 50;
 const REFRESH_MS = 5000;
-const FILTERS = ["queue", "state", "type", "tag", "since", "until", "q"];
+const FILTERS = ["queue", "state", "type", "key", "tag", "since", "until", "q"];
+const TEXT_FILTERS = ["queue", "type", "key", "tag"];
 
 export function jobsPage(main, ctx, params) {
   return jobList(main, ctx, params, {
@@ -62,6 +63,10 @@ function jobList(main, ctx, initialParams, config) {
     state: h("select", { id: "filter-state", name: "state" },
       h("option", { value: "" }, "any"), STATES.map((s) => h("option", { value: s }, s))),
     type: h("input", { id: "filter-type", name: "type", autocomplete: "off", spellcheck: "false" }),
+    key: h("input", {
+      id: "filter-key", name: "key", autocomplete: "off", spellcheck: "false",
+      title: "Whom the jobs belong to: the key given at enqueue",
+    }),
     tag: h("input", { id: "filter-tag", name: "tag", autocomplete: "off", spellcheck: "false" }),
     since: h("input", { id: "filter-since", name: "since", type: "datetime-local" }),
     until: h("input", { id: "filter-until", name: "until", type: "datetime-local" }),
@@ -72,6 +77,7 @@ function jobList(main, ctx, initialParams, config) {
     field("queue", "Queue", inputs.queue), queueList,
     showStateFilter ? field("state", "State", inputs.state) : null,
     field("type", "Type", inputs.type),
+    field("key", "Key", inputs.key),
     field("tag", "Tag", inputs.tag),
     field("since", "Created after", inputs.since),
     field("until", "Created before", inputs.until),
@@ -81,7 +87,7 @@ function jobList(main, ctx, initialParams, config) {
   filterForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const next = { ...filters };
-    for (const name of ["queue", "type", "tag"]) next[name] = inputs[name].value.trim();
+    for (const name of TEXT_FILTERS) next[name] = inputs[name].value.trim();
     if (showStateFilter) next.state = inputs.state.value;
     next.since = localInputToIso(inputs.since.value);
     next.until = localInputToIso(inputs.until.value);
@@ -220,7 +226,7 @@ function jobList(main, ctx, initialParams, config) {
   }
 
   function showFilters() {
-    for (const name of ["queue", "type", "tag"]) inputs[name].value = filters[name] || "";
+    for (const name of TEXT_FILTERS) inputs[name].value = filters[name] || "";
     inputs.state.value = filters.state || "";
     inputs.since.value = isoToLocalInput(filters.since);
     inputs.until.value = isoToLocalInput(filters.until);

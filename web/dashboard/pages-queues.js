@@ -1,5 +1,6 @@
 // pages-queues.js: every queue with its job counts by state, throughput and
-// paused flag, and a Pause / Resume button. GET /v1/queues and
+// paused flag, and a Pause / Resume button; a queue's name opens its page
+// (pages-queue.js). GET /v1/queues and
 // GET /v1/stats?window=5m every 5 s; POST /v1/queues/{q}/pause|resume.
 
 import { allQueues, api, describeError, seg, withQuery } from "./api.js";
@@ -77,7 +78,7 @@ export function queuesPage(main, ctx) {
 
 function queueRow(initial, { throughputOf, toggle }) {
   let queue = initial;
-  const name = h("a", { href: `#/jobs?queue=${seg(initial.name)}` }, initial.name);
+  const name = h("a", { href: `#/queues/${seg(initial.name)}`, "data-testid": "queue-link" }, initial.name);
   // Push queues are delivered by the server: no worker claims their jobs.
   const mode = h("span", { class: "tag queue-mode", "data-testid": "queue-mode", hidden: true }, "push");
   const countCells = STATES.map((s) => h("td", { class: "num tabular", "data-testid": `queue-count-${s}` }));
