@@ -106,6 +106,38 @@ std::vector<KeyShare> share_claim(const std::vector<KeyRow>& rows,
   return shares;
 }
 
+FairClaim::FairClaim(std::vector<KeyRow> keyed, const core::QueueConfig& config,
+                     core::TimePoint now, std::size_t want)
+    : want_(want) {
+  for (auto& key : keyed) {
+    std::optional<core::TimePoint> throttled_until;
+    const std::size_t room = key_room(key, config, now, want, throttled_until);
+    if (throttled_until) throttled_.emplace_back(key, *throttled_until);
+    if (room == 0) continue;
+    room_.push_back(room);
+    rows_.push_back(std::move(key));
+  }
+}
+
+void FairClaim::add_keyless(KeyRow turn, std::int64_t head_priority) {
+  turn.head_priority = head_priority;
+  turn.queued = static_cast<std::int64_t>(want_);
+  rows_.push_back(std::move(turn));
+  room_.push_back(want_);
+}
+
+KeyDelta FairClaim::taken(const KeyShare& share, std::int64_t got) {
+  clock_ = std::max(clock_.value_or(0), share.first_pass + share.stride * (got - 1));
+  KeyRow& row = rows_[share.index];
+  if (row.bucket) row.bucket = core::take(*row.bucket, got);
+  return KeyDelta{.pass = share.stride * got};
+}
+
+const KeyRow* FairClaim::bucket_of(const KeyShare& share) const {
+  const KeyRow& row = rows_[share.index];
+  return row.bucket ? &row : nullptr;
+}
+
 KeyInfo to_key_info(std::string queue, const KeyRow& row, bool overridden,
                     std::optional<core::TimePoint> throttled_until) {
   return KeyInfo{.queue = std::move(queue),

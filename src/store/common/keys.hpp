@@ -30,6 +30,7 @@
 #include "core/state.hpp"
 #include "store/store.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -116,6 +117,43 @@ std::vector<KeyShare> share_claim(const std::vector<KeyRow>& rows,
 // (refilled in `row`). 0 with `throttled_until` set when the bucket is empty.
 std::size_t key_room(KeyRow& row, const core::QueueConfig& queue, core::TimePoint now,
                      std::size_t want, std::optional<core::TimePoint>& throttled_until);
+
+// How many keys a claim of n reads: a few more than n, for the keys whose
+// bucket turns out empty.
+inline std::size_t keys_to_read(std::size_t n) {
+  return std::min<std::size_t>(n + 16, 1024);
+}
+
+// One fair claim of up to `want` jobs from a queue, whatever the backend:
+// the backend reads the keys next in turn (and the keyless jobs' head), this
+// decides each key's share, the backend takes the jobs and writes what
+// taken() and clock() report.
+class FairClaim {
+ public:
+  // Keys whose limits leave no room are dropped; those whose bucket is
+  // empty are listed in throttled(), with the instant it refills.
+  FairClaim(std::vector<KeyRow> keyed, const core::QueueConfig& config, core::TimePoint now,
+            std::size_t want);
+  const std::vector<std::pair<KeyRow, core::TimePoint>>& throttled() const { return throttled_; }
+  // The keyless jobs as one more key: their head's priority, as many jobs
+  // as the claim wants.
+  void add_keyless(KeyRow turn, std::int64_t head_priority);
+  std::vector<KeyShare> shares() const { return share_claim(rows_, room_, want_); }
+  // `got` jobs were taken for `share`: the key's delta (its pass); its
+  // bucket, if it has one, gives up as many tokens (bucket_of).
+  KeyDelta taken(const KeyShare& share, std::int64_t got);
+  // The key's row after taken(), when it has a bucket to save.
+  const KeyRow* bucket_of(const KeyShare& share) const;
+  // The pass of the last turn taken: the queue's clock (key '').
+  std::optional<std::int64_t> clock() const { return clock_; }
+
+ private:
+  std::vector<KeyRow> rows_;
+  std::vector<std::size_t> room_;
+  std::vector<std::pair<KeyRow, core::TimePoint>> throttled_;
+  std::size_t want_;
+  std::optional<std::int64_t> clock_;
+};
 
 // A key as GET /v1/queues/{q}/keys shows it.
 KeyInfo to_key_info(std::string queue, const KeyRow& row, bool overridden,

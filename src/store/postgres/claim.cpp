@@ -124,18 +124,10 @@ core::Result<std::size_t> claim_fair(OpContext& c, const std::string& queue,
                                      const core::QueueConfig& config, const JobClaimParams& p,
                                      std::size_t n, std::vector<KeyRow> keyed,
                                      std::vector<core::Job>& claimed) {
-  std::vector<KeyRow> turns;
-  std::vector<std::size_t> room;
-  for (auto& key : keyed) {
-    std::optional<core::TimePoint> throttled;
-    const std::size_t r = key_room(key, config, p.now, n, throttled);
-    if (throttled) {
-      if (auto saved = save_key_bucket(c, queue, key, throttled); !saved) return saved.error();
-      c.notice.deadline(*throttled);
-    }
-    if (r == 0) continue;
-    room.push_back(r);
-    turns.push_back(std::move(key));
+  FairClaim fair(std::move(keyed), config, p.now, n);
+  for (const auto& [key, until] : fair.throttled()) {
+    if (auto saved = save_key_bucket(c, queue, key, until); !saved) return saved.error();
+    c.notice.deadline(until);
   }
   auto keyless = ready_key_jobs(c, queue, "", p.now, 1);
   if (!keyless) return keyless.error();
@@ -143,14 +135,10 @@ core::Result<std::size_t> claim_fair(OpContext& c, const std::string& queue,
   if (!keyless_head.empty()) {
     auto turn = keyless_turn(c, queue);
     if (!turn) return turn.error();
-    turn->head_priority = keyless_head.front().job.priority;
-    turn->queued = static_cast<std::int64_t>(n);  // as many as the claim wants
-    turns.push_back(std::move(*turn));
-    room.push_back(n);
+    fair.add_keyless(std::move(*turn), keyless_head.front().job.priority);
   }
   std::size_t taken = 0;
-  std::optional<std::int64_t> clock;
-  for (const auto& share : share_claim(turns, room, n)) {
+  for (const auto& share : fair.shares()) {
     std::vector<JobRow> rows;
     if (share.key.empty()) {  // the keyless head is locked already
       rows = std::move(keyless_head);
@@ -171,23 +159,14 @@ core::Result<std::size_t> claim_fair(OpContext& c, const std::string& queue,
     if (got == 0) continue;
     if (auto done = take_jobs(c, queue, p, rows, claimed); !done) return done.error();
     taken += rows.size();
-    c.keys.add({queue, share.key}, KeyDelta{.pass = share.stride * got});
-    clock = std::max(clock.value_or(0), share.first_pass + share.stride * (got - 1));
-    KeyRow& turn = turns[share.index];
-    if (turn.bucket) {
-      turn.bucket = core::take(*turn.bucket, got);
-      if (auto saved = save_key_bucket(c, queue, turn, std::nullopt); !saved) return saved.error();
+    c.keys.add({queue, share.key}, fair.taken(share, got));
+    if (const KeyRow* key = fair.bucket_of(share)) {
+      if (auto saved = save_key_bucket(c, queue, *key, std::nullopt); !saved) return saved.error();
     }
   }
-  if (clock) c.keys.add({queue, ""}, KeyDelta{.clock = clock});
+  if (auto clock = fair.clock()) c.keys.add({queue, ""}, KeyDelta{.clock = clock});
   if (auto written = write_key_moves(c); !written) return written.error();
   return taken;
-}
-
-// How many keys a claim of n reads: a few more than n, for the keys whose
-// bucket turns out empty.
-std::size_t keys_to_read(std::size_t n) {
-  return std::min<std::size_t>(n + 16, 1024);
 }
 
 // Caps `want` by the bucket at `now` (refilled in `row`). An empty bucket
