@@ -10,6 +10,7 @@ add_library(errand_store_conformance OBJECT
     ${PROJECT_SOURCE_DIR}/src/store/conformance/cancel_retry_delete_test.cpp
     ${PROJECT_SOURCE_DIR}/src/store/conformance/queues_test.cpp
     ${PROJECT_SOURCE_DIR}/src/store/conformance/keys_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/store/conformance/workflows_test.cpp
     ${PROJECT_SOURCE_DIR}/src/store/conformance/queue_config_test.cpp
     ${PROJECT_SOURCE_DIR}/src/store/conformance/timers_test.cpp
     ${PROJECT_SOURCE_DIR}/src/store/conformance/durability_test.cpp

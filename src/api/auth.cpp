@@ -176,6 +176,30 @@ std::string Auth::make_token(std::string_view job_id, core::TimePoint expires,
   return fmt::format("{}.{}", signed_part, mac);
 }
 
+std::string Auth::make_signal_token(std::string_view job_id, std::string_view nonce) const {
+  const auto signed_part = fmt::format("{}.{}", job_id, nonce);
+  const auto digest = token_mac_->sign("signal:" + signed_part);
+  return fmt::format("{}.{}", signed_part, base64url(digest.data(), digest.size()));
+}
+
+std::optional<Auth::SignalRef> Auth::verify_signal_token(std::string_view token) const {
+  if (token.size() > 256) return std::nullopt;
+  const auto last_dot = token.rfind('.');
+  if (last_dot == std::string_view::npos) return std::nullopt;
+  const auto signed_part = token.substr(0, last_dot);
+  const auto first_dot = signed_part.find('.');
+  if (first_dot == std::string_view::npos || first_dot == 0 ||
+      first_dot + 1 == signed_part.size()) {
+    return std::nullopt;
+  }
+  const auto digest = token_mac_->sign("signal:" + std::string(signed_part));
+  if (!constant_time_equal(base64url(digest.data(), digest.size()), token.substr(last_dot + 1))) {
+    return std::nullopt;
+  }
+  return SignalRef{std::string(signed_part.substr(0, first_dot)),
+                   std::string(signed_part.substr(first_dot + 1))};
+}
+
 std::optional<TokenScope> Auth::verify_token(std::string_view token, std::string_view job_id,
                                              core::TimePoint now) const {
   const auto last_dot = token.rfind('.');

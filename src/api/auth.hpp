@@ -95,6 +95,18 @@ class Auth {
   std::optional<TokenScope> verify_token(std::string_view token, std::string_view job_id,
                                          core::TimePoint now) const;
 
+  // A signal URL's token: "<job id>.<nonce>.<base64url HMAC-SHA256(secret,
+  // "signal:" + everything before the last dot)>". It names one wait of one
+  // job (the nonce); whether that wait is still open is the store's to say.
+  std::string make_signal_token(std::string_view job_id, std::string_view nonce) const;
+  struct SignalRef {
+    std::string job_id;
+    std::string nonce;
+  };
+  // The job and wait the token names; nullopt when it is not one this
+  // server's secret signed.
+  std::optional<SignalRef> verify_signal_token(std::string_view token) const;
+
  private:
   struct StoredKey {
     Role role;

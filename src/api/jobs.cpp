@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 
 #include <charconv>
+#include <map>
 
 namespace errand::api {
 namespace json = boost::json;
@@ -58,11 +59,56 @@ core::Result<TokenScope> parse_token_scope(const Fields& f) {
   return scope;
 }
 
-// An enqueue body: the engine's request, and what the answer's token shows.
+// An enqueue body: the engine's request, and what the answer's token shows;
+// in a batch, the item's `ref` and its `after` entries as written (refs of
+// earlier items or job ids, resolved by the batch).
 struct ParsedEnqueue {
   engine::EnqueueRequest request;
   TokenScope token_scope;
+  std::string ref;
 };
+
+constexpr std::size_t kMaxRef = 128;
+
+// after: ["<job id or earlier ref>", …] (1..kMaxParents); after_failure:
+// "cancel" (the default) or "run".
+core::Result<void> parse_after(const Fields& f, engine::EnqueueRequest& r) {
+  const auto* v = f.raw("after");
+  if (v && !v->is_null()) {
+    if (!v->is_array() || v->get_array().empty() || v->get_array().size() > core::kMaxParents) {
+      return f.wrong_type("after", fmt::format("an array of 1 to {} job ids", core::kMaxParents));
+    }
+    for (std::size_t i = 0; i < v->get_array().size(); ++i) {
+      const auto& item = v->get_array()[i];
+      const auto field = fmt::format("{}[{}]", f.name("after"), i);
+      if (!item.is_string() || item.get_string().empty() || item.get_string().size() > kMaxRef) {
+        return core::invalid(field, fmt::format("{} must be a job id (or, in a batch, the ref of "
+                                                "an earlier item)",
+                                                field));
+      }
+      r.after.emplace_back(item.get_string());
+    }
+  }
+  ERRAND_TRY(failure, f.string("after_failure", 16));
+  if (failure) {
+    if (*failure != "cancel" && *failure != "run") {
+      return core::invalid(f.name("after_failure"),
+                           fmt::format("{} must be \"cancel\" or \"run\", got \"{}\"",
+                                       f.name("after_failure"), *failure));
+    }
+    if (r.after.empty()) {
+      return core::invalid(f.name("after_failure"), fmt::format("{} needs {}",
+                                                                f.name("after_failure"),
+                                                                f.name("after")));
+    }
+    r.after_failure_run = *failure == "run";
+  }
+  if (!r.after.empty() && r.debounce) {
+    return core::invalid(f.name("after"), fmt::format("give either {} or {}, not both",
+                                                      f.name("after"), f.name("debounce")));
+  }
+  return {};
+}
 
 constexpr core::Millis kMaxDedupWindow{365LL * 86'400'000};
 
@@ -204,21 +250,89 @@ core::Result<engine::EnqueueRequest> parse_enqueue_request(const Fields& f,
   r.debounce = std::move(debounce);
   ERRAND_TRY(tags, parse_tags(f));
   r.tags = std::move(tags);
+  if (auto ok = parse_after(f, r); !ok) return ok.error();
   return r;
 }
 
 core::Result<ParsedEnqueue> parse_enqueue(const json::object& o, std::string prefix,
-                                          const ApiLimits& limits, std::string_view source) {
+                                          const ApiLimits& limits, std::string_view source,
+                                          bool batch_item = false) {
   const Fields f(o, std::move(prefix), source);
-  if (auto ok = f.only({"queue", "type", "payload", "delay", "run_at", "priority", "max_attempts",
-                        "timeout", "idempotency_key", "key", "unique", "debounce", "tags",
-                        "token_scope"});
+  if (auto ok = batch_item ? f.only({"queue", "type", "payload", "delay", "run_at", "priority",
+                                     "max_attempts", "timeout", "idempotency_key", "key", "unique",
+                                     "debounce", "tags", "token_scope", "after", "after_failure",
+                                     "ref"})
+                           : f.only({"queue", "type", "payload", "delay", "run_at", "priority",
+                                     "max_attempts", "timeout", "idempotency_key", "key", "unique",
+                                     "debounce", "tags", "token_scope", "after", "after_failure"});
       !ok) {
     return ok.error();
   }
   ERRAND_TRY(request, parse_enqueue_request(f, limits));
   ERRAND_TRY(scope, parse_token_scope(f));
-  return ParsedEnqueue{.request = std::move(request), .token_scope = scope};
+  ParsedEnqueue out{.request = std::move(request), .token_scope = scope};
+  ERRAND_TRY(ref, f.string("ref", kMaxRef));
+  if (ref) {
+    if (ref->empty()) {
+      return core::invalid(f.name("ref"), fmt::format("{} must not be empty", f.name("ref")));
+    }
+    out.ref = std::move(*ref);
+  }
+  return out;
+}
+
+// `after` entries that are not job ids (and, in a batch, no ref) name nothing.
+core::Result<void> check_parent_ids(const engine::EnqueueRequest& r, std::string_view prefix) {
+  for (std::size_t k = 0; k < r.after.size(); ++k) {
+    if (core::parse_job_id(r.after[k]) || core::is_legacy_id(r.after[k])) continue;
+    const auto field = fmt::format("{}after[{}]", prefix, k);
+    return core::invalid(field, fmt::format("{}: \"{}\" is not a job id", field, r.after[k]));
+  }
+  return {};
+}
+
+// A batch's `after` entries that name items of the batch: refs of earlier
+// items become their indexes; a ref of this or a later item would make a
+// cycle (or wait for a job not yet there) and is refused, naming it.
+core::Result<void> resolve_refs(std::vector<ParsedEnqueue>& items) {
+  std::map<std::string, std::size_t, std::less<>> refs;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (items[i].ref.empty()) continue;
+    if (auto [it, added] = refs.emplace(items[i].ref, i); !added) {
+      const auto field = fmt::format("jobs[{}].ref", i);
+      return core::invalid(field, fmt::format("{} \"{}\" is already the ref of jobs[{}]", field,
+                                              items[i].ref, it->second));
+    }
+  }
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    auto& r = items[i].request;
+    std::vector<std::string> ids;
+    for (std::size_t k = 0; k < r.after.size(); ++k) {
+      const auto found = refs.find(r.after[k]);
+      if (found == refs.end()) {
+        if (!core::parse_job_id(r.after[k]) && !core::is_legacy_id(r.after[k])) {
+          const auto field = fmt::format("jobs[{}].after[{}]", i, k);
+          return core::invalid(field, fmt::format("{}: \"{}\" is neither a job id nor the ref "
+                                                  "of an earlier item",
+                                                  field, r.after[k]));
+        }
+        ids.push_back(std::move(r.after[k]));
+        continue;
+      }
+      if (found->second >= i) {
+        const auto field = fmt::format("jobs[{}].after[{}]", i, k);
+        return core::invalid(
+            field, fmt::format("{}: \"{}\" is the ref of {} (jobs[{}]): a job may wait only for "
+                               "items before it, so that the jobs of a batch never wait for one "
+                               "another in a cycle",
+                               field, r.after[k], found->second == i ? "this item" : "a later item",
+                               found->second));
+      }
+      r.after_items.push_back(found->second);
+    }
+    r.after = std::move(ids);
+  }
+  return {};
 }
 
 json::object outcome_json(const store::InsertOutcome& o, TokenScope scope, Services& s) {
@@ -237,6 +351,7 @@ awaitable<Response> enqueue(Context& c) {
   if (!body) co_return error_response(body.error());
   auto req = parse_enqueue(*body, {}, c.services.limits, c.request.body);
   if (!req) co_return error_response(req.error());
+  if (auto ok = check_parent_ids(req->request, ""); !ok) co_return error_response(ok.error());
   const auto scope = req->token_scope;
   std::vector<engine::EnqueueRequest> batch;
   batch.push_back(std::move(req->request));
@@ -260,10 +375,8 @@ awaitable<Response> enqueue_batch(Context& c) {
     co_return error_response(core::invalid(
         "jobs", fmt::format("jobs must hold 1 to {} jobs, got {}", kMaxBatch, array.size())));
   }
-  std::vector<engine::EnqueueRequest> requests;
-  requests.reserve(array.size());
-  std::vector<TokenScope> scopes;
-  scopes.reserve(array.size());
+  std::vector<ParsedEnqueue> items;
+  items.reserve(array.size());
   const auto sources = core::json_elements(core::json_member(c.request.body, "jobs").value_or(""));
   for (std::size_t i = 0; i < array.size(); ++i) {
     const auto field = fmt::format("jobs[{}]", i);
@@ -271,10 +384,18 @@ awaitable<Response> enqueue_batch(Context& c) {
       co_return error_response(core::invalid(field, fmt::format("{} must be an object", field)));
     }
     auto req = parse_enqueue(array[i].get_object(), field, c.services.limits,
-                             i < sources.size() ? sources[i] : std::string_view());
+                             i < sources.size() ? sources[i] : std::string_view(), true);
     if (!req) co_return error_response(req.error());
-    requests.push_back(std::move(req->request));
-    scopes.push_back(req->token_scope);
+    items.push_back(std::move(*req));
+  }
+  if (auto ok = resolve_refs(items); !ok) co_return error_response(ok.error());
+  std::vector<engine::EnqueueRequest> requests;
+  requests.reserve(items.size());
+  std::vector<TokenScope> scopes;
+  scopes.reserve(items.size());
+  for (auto& item : items) {
+    requests.push_back(std::move(item.request));
+    scopes.push_back(item.token_scope);
   }
   auto outcomes = co_await c.services.engine.enqueue(std::move(requests));
   if (!outcomes) co_return error_response(outcomes.error());
@@ -289,7 +410,9 @@ awaitable<Response> enqueue_batch(Context& c) {
 awaitable<Response> get_job(Context& c) {
   auto job = co_await c.services.engine.get(c.params[0]);
   if (!job) co_return error_response(job.error());
-  co_return json_response(200, core::job_json(*job, job_view(c.grant)));
+  auto view = job_view(c.grant);
+  if (c.grant == Grant::full) view.signal_url = signal_url_of(c.services.auth, *job);
+  co_return json_response(200, core::job_json(*job, view));
 }
 
 awaitable<Response> get_job_logs(Context& c) {

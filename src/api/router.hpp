@@ -111,6 +111,9 @@ std::vector<Route> dashboard_routes();  // api/dashboard.cpp: the pages and /v1/
 std::vector<Route> stats_routes();      // api/stats.cpp
 std::vector<Route> node_routes();       // api/nodes.cpp: /v1/nodes and /healthz
 std::vector<Route> openapi_routes();    // api/openapi.cpp: /v1/openapi.json
+std::vector<Route> workflow_routes();   // api/workflows.cpp: continue, signals
+// The signal URL (a path) of a job waiting for a signal; empty otherwise.
+std::string signal_url_of(const Auth& auth, const core::Job& job);
 
 // The session id a request stands on: its dashboard session cookie, when it
 // comes with no key of its own (nor a job token) to a server with keys.

@@ -73,6 +73,28 @@ void write_claimed(core::JsonWriter& w, const core::Job& j) {
   for (const auto& t : j.tags) w.string(t);
   w.end_array();
   w.key("created_at").string(core::format_rfc3339(j.created_at));
+  if (j.has_parents) {
+    w.key("parents").begin_array();
+    for (const auto& p : j.parents) {
+      w.begin_object().key("id").string(p.id).key("state").string(core::to_string(p.state));
+      w.key("result").raw(p.result).end_object();
+    }
+    w.end_array();
+  }
+  if (j.continued) {
+    w.key("continuation").integer(j.push_continuations);
+    w.key("state");
+    if (j.push_state.empty()) {
+      w.null();
+    } else {
+      w.raw_text(j.push_state);
+    }
+    if (j.signal_status == core::SignalStatus::received) {
+      w.key("signal").raw(j.signal);
+    } else if (j.signal_status == core::SignalStatus::timed_out) {
+      w.key("signal").null();
+    }
+  }
   w.end_object();
 }
 

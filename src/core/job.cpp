@@ -67,3 +67,21 @@ std::string utf8_clip(std::string_view text, std::size_t limit, bool keep_tail) 
 }
 
 }  // namespace errand::core
+
+namespace errand::core {
+
+std::string_view to_string(SignalStatus s) noexcept {
+  switch (s) {
+    case SignalStatus::none:
+      return "none";
+    case SignalStatus::waiting:
+      return "waiting";
+    case SignalStatus::received:
+      return "received";
+    case SignalStatus::timed_out:
+      return "timed_out";
+  }
+  return "none";
+}
+
+}  // namespace errand::core

@@ -47,6 +47,25 @@ struct AttemptLog {
   std::string text;
 };
 
+// Workflows (docs/API.md "Workflows"): the most parents one job may wait
+// for, and a parent as its children see it.
+inline constexpr std::size_t kMaxParents = 1000;
+inline constexpr std::size_t kMaxChildrenShown = 100;  // a job's read lists this many
+struct ParentRef {
+  std::string id;
+  JobState state = JobState::queued;
+  RawJson result;  // the parent's result (claims only); empty: none
+};
+
+// A continued job's wait for a signal (POST /v1/signals/<token>).
+enum class SignalStatus : std::uint8_t {
+  none,       // the job never waited for one (or its last continue did not)
+  waiting,    // it waits: the signal URL works once
+  received,   // the signal came: its body is the job's `signal`
+  timed_out,  // the wait ended without one: the job resumed with signal null
+};
+std::string_view to_string(SignalStatus s) noexcept;
+
 // A job as stored. Lease fields are meaningful only while running.
 struct Job {
   std::string id;
@@ -89,6 +108,23 @@ struct Job {
   std::string push_state;
   // The size in bytes of that state, for readers (who never see the state).
   std::int64_t push_state_bytes = 0;
+  // Continuations of pull jobs use the same bookkeeping (push_continuations,
+  // push_state): a claim of a continued job carries its state and signal.
+  // The signal wait of the last continuation, its nonce (the signal URL's
+  // secret part: admins' reads only) and, once received, the signal's body.
+  SignalStatus signal_status = SignalStatus::none;
+  std::string signal_nonce;
+  RawJson signal;
+  // Dependencies: the jobs this one waits for (`after`), filled by a
+  // single-job read and by claims (with their results), and the first
+  // kMaxChildrenShown jobs that wait for this one (single-job read only).
+  // `after_failure_run`: run even when a parent ends dead or cancelled.
+  std::vector<ParentRef> parents;
+  std::vector<std::string> children;
+  bool after_failure_run = false;
+  bool has_parents = false;   // the job was enqueued with `after`
+  bool has_children = false;  // some job waits (or waited) for this one
+  bool continued = false;     // a continuation stored its state (claims read it)
 };
 
 // Deduplication at enqueue (`unique`): while a job of the same queue with
@@ -133,6 +169,12 @@ struct NewJob {
   std::vector<std::string> tags;
   std::optional<UniqueSpec> unique;      // not with debounce
   std::optional<DebounceSpec> debounce;  // run_at is ignored: the store sets it
+  // Parents: ids of existing jobs, and indexes of earlier jobs of the same
+  // insert (a batch's `ref`s), at most kMaxParents in all. The job is
+  // blocked until each has succeeded (or ended, with after_failure_run).
+  std::vector<std::string> after;
+  std::vector<std::size_t> after_items;
+  bool after_failure_run = false;
 };
 
 // At most `limit` bytes of `text`: its head (keep_tail false) or its tail,

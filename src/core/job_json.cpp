@@ -51,6 +51,33 @@ void write_time_or_null(JsonWriter& w, std::string_view key, const std::optional
   }
 }
 
+// Workflow fields, present only on jobs that take part in one.
+void write_links(JsonWriter& w, const Job& j, const JobView& view) {
+  if (j.has_parents) {
+    w.key("parents").begin_array();
+    for (const auto& p : j.parents) {
+      w.begin_object().key("id").string(p.id).key("state").string(to_string(p.state)).end_object();
+    }
+    w.end_array();
+    w.key("after_failure").string(j.after_failure_run ? "run" : "cancel");
+  }
+  if (!j.children.empty()) {
+    w.key("children").begin_array();
+    for (const auto& c : j.children) w.string(c);
+    w.end_array();
+  }
+  if (j.signal_status != SignalStatus::none) {
+    w.key("signal").begin_object().key("status").string(to_string(j.signal_status));
+    if (!view.signal_url.empty() && j.signal_status == SignalStatus::waiting) {
+      w.key("url").string(view.signal_url);
+    }
+    if (view.client_json && view.private_fields && j.signal_status == SignalStatus::received) {
+      w.key("body").raw(j.signal);
+    }
+    w.end_object();
+  }
+}
+
 }  // namespace
 
 void write_job(JsonWriter& w, const Job& j, const JobView& view) {
@@ -99,6 +126,7 @@ void write_job(JsonWriter& w, const Job& j, const JobView& view) {
     w.key("push").begin_object().key("continuations").integer(j.push_continuations);
     w.key("state_bytes").integer(j.push_state_bytes).end_object();
   }
+  write_links(w, j, view);
   w.end_object();
 }
 
@@ -211,6 +239,31 @@ Result<Job> job_from_json(std::string_view text) {
   if (const auto* push = o.if_contains("push"); push && push->is_object()) {
     j.push_continuations = num(push->get_object(), "continuations");
     j.push_state_bytes = num(push->get_object(), "state_bytes");
+  }
+  if (const auto* parents = o.if_contains("parents"); parents && parents->is_array()) {
+    j.has_parents = true;
+    j.after_failure_run = str(o, "after_failure") == "run";
+    for (const auto& p : parents->get_array()) {
+      if (!p.is_object()) continue;
+      j.parents.push_back({.id = str(p.get_object(), "id"),
+                           .state = parse_job_state(str(p.get_object(), "state"))
+                                        .value_or(JobState::queued)});
+    }
+  }
+  if (const auto* children = o.if_contains("children"); children && children->is_array()) {
+    j.has_children = true;
+    for (const auto& c : children->get_array()) {
+      if (c.is_string()) j.children.emplace_back(c.get_string());
+    }
+  }
+  if (const auto* signal = o.if_contains("signal"); signal && signal->is_object()) {
+    const auto status = str(signal->get_object(), "status");
+    for (auto s : {SignalStatus::waiting, SignalStatus::received, SignalStatus::timed_out}) {
+      if (status == to_string(s)) j.signal_status = s;
+    }
+    if (const auto* body = signal->get_object().if_contains("body")) {
+      j.signal = RawJson::trusted(json::serialize(*body));
+    }
   }
   return j;
 }

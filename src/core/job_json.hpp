@@ -21,6 +21,8 @@ struct JobView {
   // The payload even without private_fields: a job token whose scope holds
   // it (the enqueue's token_scope).
   bool token_payload = false;
+  // The job's signal URL (admins only; shown while the job waits for it).
+  std::string signal_url;
 };
 
 // The job's JSON text; client JSON (payload, result, progress data) spliced

@@ -239,9 +239,25 @@ std::string push_signature(std::int64_t unix_seconds, std::string_view body,
 std::string push_body(std::string_view job_json, const Job& job) {
   std::string out = R"({"job":)";
   out += job_json;
-  out += fmt::format(R"(,"lease_id":{},"attempt":{},"continuation":{},"state":{}}})",
+  out += fmt::format(R"(,"lease_id":{},"attempt":{},"continuation":{},"state":{})",
                      json::serialize(json::string_view(job.lease_id)), job.attempt,
                      job.push_continuations, job.push_state.empty() ? "null" : job.push_state);
+  if (job.has_parents) {
+    JsonWriter w;
+    w.begin_array();
+    for (const auto& p : job.parents) {
+      w.begin_object().key("id").string(p.id).key("state").string(to_string(p.state));
+      w.key("result").raw(p.result).end_object();
+    }
+    w.end_array();
+    out += R"(,"parents":)" + w.take();
+  }
+  if (job.signal_status == SignalStatus::received) {
+    out += R"(,"signal":)" + (job.signal.empty() ? std::string("null") : job.signal.stored());
+  } else if (job.signal_status == SignalStatus::timed_out) {
+    out += R"(,"signal":null)";
+  }
+  out += '}';
   return out;
 }
 

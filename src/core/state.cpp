@@ -20,6 +20,10 @@ std::string_view to_string(JobState s) noexcept {
       return "dead";
     case JobState::cancelled:
       return "cancelled";
+    case JobState::blocked:
+      return "blocked";
+    case JobState::waiting:
+      return "waiting";
   }
   return "unknown";
 }
@@ -36,7 +40,7 @@ bool is_terminal(JobState s) noexcept {
 }
 
 bool is_waiting(JobState s) noexcept {
-  return s == JobState::scheduled || s == JobState::failed;
+  return s == JobState::scheduled || s == JobState::failed || s == JobState::waiting;
 }
 
 JobState initial_state(TimePoint run_at, TimePoint now) noexcept {

@@ -9,9 +9,17 @@
 //     retries left; waits like ─────┘ (run_at reached)├─► cancelled  (cancel was requested)
 //     scheduled)                                      └─► failed
 //
-// `cancel` moves any waiting state (scheduled, queued, failed) to cancelled
-// at once; a running job gets `cancel_requested` and ends cancelled when its
-// attempt ends. `retry` moves dead, failed or cancelled back to queued.
+// `cancel` moves any waiting state (scheduled, queued, failed, blocked,
+// waiting) to cancelled at once; a running job gets `cancel_requested` and
+// ends cancelled when its attempt ends. `retry` moves dead, failed or
+// cancelled back to queued.
+//
+// Workflows add two states. `blocked`: the job waits for its parents (its
+// `after` jobs) to succeed; when the last does it becomes queued (or
+// scheduled, before its run_at); when one ends dead or cancelled it is
+// cancelled too (unless it runs after failures). `waiting`: a running
+// attempt continued waiting for a signal; the signal, or its timeout (the
+// job's run_at), makes it queued again.
 #pragma once
 
 #include "core/backoff.hpp"
@@ -30,19 +38,23 @@ enum class JobState : std::uint8_t {
   succeeded,
   failed,
   dead,
-  cancelled
+  cancelled,
+  blocked,
+  waiting
 };
 
 inline constexpr JobState kAllStates[] = {JobState::scheduled, JobState::queued, JobState::running,
                                           JobState::succeeded, JobState::failed, JobState::dead,
-                                          JobState::cancelled};
+                                          JobState::cancelled, JobState::blocked,
+                                          JobState::waiting};
 
 std::string_view to_string(JobState s) noexcept;
 std::optional<JobState> parse_job_state(std::string_view s) noexcept;
 
 // succeeded, dead, cancelled: the job will not run again unless retried.
 bool is_terminal(JobState s) noexcept;
-// scheduled, failed: the job waits for its run_at.
+// scheduled, failed, waiting: the job waits for its run_at (waiting: at the
+// latest; a signal may come first).
 bool is_waiting(JobState s) noexcept;
 
 // The state of a new or re-queued job.

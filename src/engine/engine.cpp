@@ -119,6 +119,9 @@ Task<std::vector<store::InsertOutcome>> Engine::enqueue(std::vector<EnqueueReque
     job.tags = std::move(r.tags);
     job.unique = std::move(r.unique);
     job.debounce = std::move(r.debounce);
+    job.after = std::move(r.after);
+    job.after_items = std::move(r.after_items);
+    job.after_failure_run = r.after_failure_run;
     params.jobs.push_back(std::move(job));
   }
   co_return co_await await_store<std::vector<store::InsertOutcome>>(
@@ -156,7 +159,7 @@ Task<core::Job> Engine::retry(std::string id) {
 
 Task<store::Unit> Engine::remove(std::string id) {
   co_return co_await await_store<store::Unit>(
-      [&](auto done) { store_.job_delete({.id = std::move(id)}, std::move(done)); });
+      [&](auto done) { store_.job_delete({.id = std::move(id), .now = clock_.now()}, std::move(done)); });
 }
 
 Task<store::LeaseInfo> Engine::heartbeat(std::string id, std::string lease_id,
@@ -272,6 +275,7 @@ Task<core::Job> Engine::requeue(RequeueRequest r) {
                                  .continuation = r.continuation,
                                  .state = std::move(r.state),
                                  .progress = std::move(r.progress),
+                                 .signal_nonce = std::move(r.signal_nonce),
                                  .now = clock_.now()};
   std::optional<core::Progress> progress = params.progress;
   if (progress) progress->updated_at = params.now;
@@ -286,6 +290,16 @@ Task<core::Job> Engine::requeue(RequeueRequest r) {
                     {.kind = JobEventKind::progress, .job_id = job.id, .progress = *progress});
               }
             }));
+  });
+}
+
+Task<core::Job> Engine::signal(std::string id, std::string nonce, core::RawJson body) {
+  store::JobSignalParams params{
+      .id = std::move(id), .nonce = std::move(nonce), .body = std::move(body), .now = clock_.now()};
+  co_return co_await await_store<core::Job>([&](auto done) {
+    store_.job_signal(std::move(params),
+                      publishing<core::Job>(std::move(done),
+                                            [this](const core::Job& job) { publish_state(job); }));
   });
 }
 

@@ -60,6 +60,11 @@ struct EnqueueRequest {
   std::vector<std::string> tags;
   std::optional<core::UniqueSpec> unique;
   std::optional<core::DebounceSpec> debounce;  // not with delay or run_at
+  // Parents (core::NewJob::after): job ids, and earlier requests of the
+  // same call by index.
+  std::vector<std::string> after;
+  std::vector<std::size_t> after_items;
+  bool after_failure_run = false;
 };
 
 struct ClaimRequest {
@@ -108,6 +113,7 @@ struct RequeueRequest {
   bool continuation = false;  // else a deferral
   std::string state;
   std::optional<core::Progress> progress;
+  std::string signal_nonce;  // a continuation waiting for a signal (until run_at)
 };
 
 struct EngineOptions {
@@ -180,8 +186,10 @@ class Engine {
   Task<core::Job> complete(CompleteRequest request);
   Task<core::Job> fail(FailRequest request);
   Task<std::vector<core::Result<core::JobState>>> ack_many(std::vector<AckRequest> requests);
-  // Ends a push call without counting an attempt.
+  // Ends a push call without counting an attempt; a pull worker's continue.
   Task<core::Job> requeue(RequeueRequest request);
+  // A signal for a job that waits for one (store::JobSignalParams).
+  Task<core::Job> signal(std::string id, std::string nonce, core::RawJson body);
 
   Task<std::vector<store::QueueInfo>> queues();
   // Each queue's longest-waiting queued job's run_at (store::queue_oldest_ready).

@@ -156,6 +156,11 @@ struct JobFailParams {
 // attempt number. A continuation stores `state` (serialized JSON), counts
 // one more continuation, clears the deferrals and sets `progress` if given;
 // a deferral (429/503 with Retry-After) counts one more deferral.
+//
+// Pull workers continue too (POST /v1/jobs/{id}/continue): the same, and a
+// claim of the job then carries its state. With a `signal_nonce` the job
+// waits for a signal instead: state `waiting` until job_signal names the
+// nonce, or until run_at (its timeout), when it is queued with signal null.
 struct JobRequeueParams {
   std::string id;
   std::string lease_id;
@@ -163,6 +168,19 @@ struct JobRequeueParams {
   bool continuation = false;  // else a deferral
   std::string state;
   std::optional<core::Progress> progress;
+  std::string signal_nonce;  // continuation only; empty: no signal
+  core::TimePoint now;
+};
+
+// A signal for a job waiting for one: the job becomes queued at once and its
+// next claim carries `body`. Errors: not_found (field "signal") when the job
+// is gone or `nonce` is not its current or last wait's (expired: the wait
+// timed out, or a later wait replaced it); conflict (field "signal") when
+// that wait's signal was already received.
+struct JobSignalParams {
+  std::string id;
+  std::string nonce;
+  core::RawJson body;  // validated JSON
   core::TimePoint now;
 };
 
@@ -183,6 +201,8 @@ struct JobRetryParams {
 };
 struct JobDeleteParams {
   std::string id;
+  // A job deleted before it ended cancels the children that wait for it, at `now`.
+  core::TimePoint now;
 };
 
 struct QueueInfo {
@@ -440,6 +460,16 @@ class Store {
   // the existing job. Errors: conflict (field "idempotency_key") when that
   // job has another type or payload; unavailable, internal. Durable when
   // `done` runs.
+  //
+  // Dependencies (NewJob::after, after_items): a job with parents is
+  // `blocked` until every parent has ended succeeded (or ended at all, with
+  // after_failure_run); a parent already dead or cancelled makes it
+  // `cancelled` at once, with an error naming that parent. Whenever a job
+  // ends (complete, fail, lease expiry, cancel, delete), its blocked
+  // children move on in the same transaction: queued (or scheduled) when
+  // their last parent is done, cancelled when a parent failed them, and so
+  // on down the graph. Errors: invalid_argument (field "after[i]") when a
+  // parent id names no job.
   virtual void job_insert_many(JobInsertManyParams p,
                                Callback<std::vector<InsertOutcome>> done) = 0;
 
@@ -472,6 +502,8 @@ class Store {
   // running -> scheduled/queued, see JobRequeueParams. Returns id, queue,
   // state, attempt, run_at. Errors: not_found, conflict (as complete).
   virtual void job_requeue(JobRequeueParams p, Callback<core::Job> done) = 0;
+  // See JobSignalParams. Returns id, queue, state, attempt.
+  virtual void job_signal(JobSignalParams p, Callback<core::Job> done) = 0;
   // Each item succeeds or fails on its own; one transaction for all.
   virtual void job_ack_many(std::vector<AckItem> items,
                             Callback<std::vector<core::Result<core::JobState>>> done) = 0;

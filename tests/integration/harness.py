@@ -559,7 +559,8 @@ class ErrandServer:
     def counts(self, name, key=_NO_KEY):
         """Per-state counts of one queue; all zero when the queue does not exist."""
         q = self.queue(name, key=key)
-        states = ("scheduled", "queued", "running", "succeeded", "failed", "dead", "cancelled")
+        states = ("scheduled", "queued", "running", "succeeded", "failed", "dead", "cancelled",
+                  "blocked", "waiting")
         if q is None:
             return {s: 0 for s in states}
         return {s: q["counts"].get(s, 0) for s in states}

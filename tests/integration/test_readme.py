@@ -108,6 +108,27 @@ class ReadmeTest(unittest.TestCase):
         serve = subprocess.run(["make", "-n", "serve"], cwd=ROOT, capture_output=True, text=True, timeout=30)
         self.assertIn("build/release/errand; for the errand commands, put it on your PATH", serve.stdout)
 
+    @unittest.skipUnless(shutil.which("curl"), "curl is not installed")
+    def test_the_workflow_example_runs_resize_then_zip_then_email(self):
+        section = self.readme.split("## Workflows:")[1].split("\n## ")[0]
+        block = next(b for b in sh_blocks(section) if "/v1/jobs/batch" in b)
+        line = " ".join(block.split()).replace("localhost:8740", self.hostport)
+        out = subprocess.run(shlex.split(line), capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        jobs = json.loads(out.stdout)["jobs"]
+        self.assertEqual([j["state"] for j in jobs], ["queued"] * 3 + ["blocked"] * 2)
+        for _ in range(3):
+            job = self.server.claim_one("resize")
+            self.server.complete(job, {"thumb": "small-" + job["payload"]["image"]})
+        zipper = self.server.claim_one("zip")
+        self.assertEqual(sorted(p["result"]["thumb"] for p in zipper["parents"]),
+                         ["small-a.png", "small-b.png", "small-c.png"])
+        self.server.complete(zipper, {"link": "https://files.example.com/all.zip"})
+        mail = self.server.claim_one("email")
+        self.assertEqual(mail["payload"], {"to": "a@example.com"})
+        self.assertEqual(mail["parents"][0]["result"], {"link": "https://files.example.com/all.zip"})
+        self.server.complete(mail)
+
     def test_cli_lines_run(self):
         block = next(b for b in sh_blocks(self.readme) if "errand enqueue" in b)
         job_id = None

@@ -95,6 +95,10 @@ void decode_fields(const JobColumns& c, core::Job& j, bool client_json) {
   j.lease_expires_at = c.lease_expires_at;
   j.cancel_requested = c.cancel_requested;
   j.key = std::string(c.key);
+  j.has_children = (c.links & kLinkChildren) != 0;
+  j.has_parents = (c.links & kLinkParents) != 0;
+  j.after_failure_run = (c.links & kLinkAfterFailure) != 0;
+  j.continued = (c.links & kLinkContinued) != 0;
   j.event_seq = static_cast<std::uint64_t>(c.event_seq);
 }
 
@@ -171,6 +175,14 @@ std::string progress_text(const core::Progress& p) {
   w.key("message").string(p.message).key("data").raw(p.data);
   w.key("updated_at").integer(core::to_unix_ms(p.updated_at)).end_object();
   return w.take();
+}
+
+void read_signal_wait(core::Job& job, std::optional<std::string_view> signal,
+                      std::string_view nonce, std::int64_t status) {
+  job.signal_status = status >= 0 && status <= 3 ? static_cast<core::SignalStatus>(status)
+                                                 : core::SignalStatus::none;
+  job.signal_nonce = std::string(nonce);
+  job.signal = signal ? core::RawJson::trusted(std::string(*signal)) : core::RawJson();
 }
 
 }  // namespace errand::store

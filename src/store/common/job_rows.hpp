@@ -46,7 +46,18 @@ struct JobColumns {
   bool cancel_requested = false;
   std::string_view key;
   std::int64_t event_seq = 0;  // PostgreSQL only
+  std::int64_t links = 0;      // kLink* flags
 };
+
+// What a job takes part in (the `links` column's flags).
+inline constexpr std::int64_t kLinkChildren = 1;      // some job waits (or waited) for it
+inline constexpr std::int64_t kLinkParents = 2;       // it waits (or waited) for parents
+inline constexpr std::int64_t kLinkAfterFailure = 4;  // it runs after failed parents too
+inline constexpr std::int64_t kLinkContinued = 8;     // it was continued: claims read its state
+
+// The job's signal wait as stored beside its continuation state.
+void read_signal_wait(core::Job& job, std::optional<std::string_view> signal,
+                      std::string_view nonce, std::int64_t status);
 
 struct JobRow {
   std::int64_t rowid = 0;

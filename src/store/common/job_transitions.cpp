@@ -24,17 +24,28 @@ void apply_requeue(core::Job& job, const JobRequeueParams& p) {
     ++job.push_continuations;
     job.push_deferrals = 0;
     job.push_state = p.state;
+    job.continued = true;
     if (p.progress) {
       job.progress = *p.progress;
       job.progress->updated_at = p.now;
     }
+    // A new wait replaces the last one's signal (a signal the job already
+    // read is not handed to it again).
+    job.signal = core::RawJson();
+    job.signal_nonce = p.signal_nonce;
+    job.signal_status =
+        p.signal_nonce.empty() ? core::SignalStatus::none : core::SignalStatus::waiting;
   } else {
     ++job.push_deferrals;
   }
   --job.attempt;  // not an attempt: the next claim counts this one again
   end_lease(job);
   job.run_at = p.run_at;
-  job.state = p.run_at <= p.now ? JobState::queued : JobState::scheduled;
+  if (p.continuation && !p.signal_nonce.empty()) {
+    job.state = JobState::waiting;
+  } else {
+    job.state = p.run_at <= p.now ? JobState::queued : JobState::scheduled;
+  }
 }
 
 core::Job requeue_summary(const core::Job& job) {
@@ -154,6 +165,29 @@ std::optional<core::TimePoint> earliest(std::optional<core::TimePoint> a,
   if (!a) return b;
   if (!b) return a;
   return std::min(*a, *b);
+}
+
+core::Error signal_expired() {
+  return core::make_error(core::errc::not_found,
+                          "this signal URL is not valid any more: the job's wait for it ended",
+                          "signal");
+}
+
+core::Result<void> check_signal(std::string_view stored_nonce, core::SignalStatus status,
+                                JobState state, std::string_view nonce) {
+  if (stored_nonce.empty() || stored_nonce != nonce) return signal_expired();
+  if (status == core::SignalStatus::received) {
+    return core::make_error(core::errc::conflict, "the job already received this signal",
+                            "signal");
+  }
+  if (status != core::SignalStatus::waiting) return signal_expired();
+  if (state != JobState::waiting) {
+    return core::make_error(
+        core::errc::conflict,
+        fmt::format("the job is {}: it no longer waits for this signal", core::to_string(state)),
+        "signal");
+  }
+  return {};
 }
 
 }  // namespace errand::store

@@ -80,6 +80,13 @@ core::TimePoint unique_since(const core::UniqueSpec& u, core::TimePoint now);
 // (a running job keeps its payload; the enqueue answers it as a duplicate).
 bool replaceable(core::JobState state);
 
+// job_signal: not_found (field "signal") for a wait that is over or
+// unknown; conflict when its signal already came. `stored_nonce` and
+// `status` are the job's last wait, `state` the job's.
+core::Error signal_expired();
+core::Result<void> check_signal(std::string_view stored_nonce, core::SignalStatus status,
+                                core::JobState state, std::string_view nonce);
+
 // The change a lease_expire records for a job whose attempt it failed.
 JobChange lease_expired_change(const core::Job& job);
 

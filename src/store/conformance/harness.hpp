@@ -117,6 +117,7 @@ class StatsSamplesTest : public StoreTest {};
 class SettingsTest : public StoreTest {};
 class SessionsTest : public StoreTest {};
 class NodesTest : public StoreTest {};
+class WorkflowsTest : public StoreTest {};  // workflows_test.cpp
 // Per-key flow control (keys_test.cpp), with its helpers.
 class KeysTest : public StoreTest {
  protected:
@@ -185,6 +186,7 @@ std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& info);
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, SettingsTest, factory);          \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, SessionsTest, factory);          \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, NodesTest, factory);             \
-  ERRAND_STORE_CONFORMANCE_SUITE(prefix, KeysTest, factory)
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, KeysTest, factory);             \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, WorkflowsTest, factory)
 
 }  // namespace errand::store::conformance

@@ -1,5 +1,5 @@
 // What `errand copy` moves: every table of the SQLite store (schema version
-// 13, store/sqlite/schema.cpp) but `nodes`, and the PostgreSQL table it goes
+// 14, store/sqlite/schema.cpp) but `nodes`, and the PostgreSQL table it goes
 // to (store/postgres/schema.cpp), column for column. The node registry is
 // not copied: it says which servers ran on the SQLite store, which the
 // PostgreSQL servers neither are nor need (each registers itself). The two schemas
@@ -52,22 +52,26 @@ inline constexpr Kind B = Kind::boolean;
 // Every table, in copy order (jobs before the rows that refer to them).
 // (Not clang-formatted: a line per group of columns reads better than one per column.)
 // clang-format off
-inline const std::array<Table, 10> kTables = {{
+inline const std::array<Table, 11> kTables = {{
     {"jobs", "job", "", "id",
      {{"id", I}, {"queue", T}, {"type", T}, {"payload", T}, {"state", I}, {"priority", I},
       {"run_at", I}, {"created_at", I}, {"started_at", I}, {"finished_at", I}, {"attempt", I},
       {"max_attempts", I}, {"timeout_ms", I}, {"idempotency_key", T}, {"tags", T},
       {"progress", T}, {"result", T}, {"errors", T}, {"lease_id", T}, {"worker", T},
       {"lease_expires_at", I}, {"cancel_requested", B}, {"key", T}, {"unique_key", T},
-      {"debounce_key", T}, {"debounce_until", I}}},
+      {"debounce_key", T}, {"debounce_until", I}, {"links", I}, {"blockers", I}}},
+    {"job_deps", "job dependency",
+     "parent IN (SELECT id FROM jobs) AND child IN (SELECT id FROM jobs)", "parent, child",
+     {{"parent", I}, {"child", I}, {"counted", B}}, LeftOut::orphans},
     {"job_logs", "job log", "job_id IN (SELECT id FROM jobs)", "job_id, attempt",
      {{"job_id", I}, {"attempt", I}, {"at", I}, {"log", T}}, LeftOut::orphans},
     {"job_push", "push record", "job_id IN (SELECT id FROM jobs)", "job_id",
-     {{"job_id", I}, {"continuations", I}, {"deferrals", I}, {"state", T}}, LeftOut::orphans},
+     {{"job_id", I}, {"continuations", I}, {"deferrals", I}, {"state", T}, {"signal", T},
+      {"signal_nonce", T}, {"signal_status", I}}, LeftOut::orphans},
     {"queues", "queue", "", "name",
      {{"name", T}, {"paused", B}, {"processed", I}, {"failed", I}, {"n_scheduled", I},
       {"n_queued", I}, {"n_running", I}, {"n_succeeded", I}, {"n_failed", I}, {"n_dead", I},
-      {"n_cancelled", I}, {"concurrency", I}, {"rate_limit", I}, {"rate_per_ms", I},
+      {"n_cancelled", I}, {"n_blocked", I}, {"n_waiting", I}, {"concurrency", I}, {"rate_limit", I}, {"rate_per_ms", I},
       {"default_priority", I}, {"default_max_attempts", I}, {"default_timeout_ms", I},
       {"push_url", T}, {"push_timeout_ms", I}, {"push_concurrency", I}, {"push_headers", T},
       {"push_secret", T}, {"push_secret_prev", T}, {"push_secret_prev_until", I}, {"flow", T}}},

@@ -123,18 +123,20 @@ core::Result<std::vector<std::string>> recount_queues(postgres::Conn& conn) {
   static const postgres::Statement kRecount{
       "copy_recount_queues",
       "UPDATE queues q SET n_scheduled = c.n0, n_queued = c.n1, n_running = c.n2,"
-      " n_succeeded = c.n3, n_failed = c.n4, n_dead = c.n5, n_cancelled = c.n6"
+      " n_succeeded = c.n3, n_failed = c.n4, n_dead = c.n5, n_cancelled = c.n6,"
+      " n_blocked = c.n7, n_waiting = c.n8"
       " FROM (SELECT queue,"
       "   count(*) FILTER (WHERE state = 0) AS n0, count(*) FILTER (WHERE state = 1) AS n1,"
       "   count(*) FILTER (WHERE state = 2) AS n2, count(*) FILTER (WHERE state = 3) AS n3,"
       "   count(*) FILTER (WHERE state = 4) AS n4, count(*) FILTER (WHERE state = 5) AS n5,"
-      "   count(*) FILTER (WHERE state = 6) AS n6"
+      "   count(*) FILTER (WHERE state = 6) AS n6, count(*) FILTER (WHERE state = 7) AS n7,"
+      "   count(*) FILTER (WHERE state = 8) AS n8"
       "   FROM jobs GROUP BY queue"
-      "   UNION ALL SELECT name, 0, 0, 0, 0, 0, 0, 0 FROM queues"
+      "   UNION ALL SELECT name, 0, 0, 0, 0, 0, 0, 0, 0, 0 FROM queues"
       "   WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.queue = queues.name)) AS c"
       " WHERE q.name = c.queue AND (q.n_scheduled, q.n_queued, q.n_running, q.n_succeeded,"
-      "   q.n_failed, q.n_dead, q.n_cancelled) IS DISTINCT FROM (c.n0, c.n1, c.n2, c.n3, c.n4,"
-      "   c.n5, c.n6)"
+      "   q.n_failed, q.n_dead, q.n_cancelled, q.n_blocked, q.n_waiting) IS DISTINCT FROM"
+      "   (c.n0, c.n1, c.n2, c.n3, c.n4, c.n5, c.n6, c.n7, c.n8)"
       " RETURNING q.name"};
   auto rows = conn.run(kRecount);
   if (!rows) return rows.error();

@@ -3,6 +3,7 @@
 #include "core/id.hpp"
 #include "store/common/job_transitions.hpp"
 #include "store/common/queue_transitions.hpp"
+#include "store/postgres/links.hpp"
 
 namespace errand::store::postgres::ops {
 namespace {
@@ -31,6 +32,10 @@ core::Result<core::Job> job_cancel(OpContext& c, const JobCancelParams& p) {
   if (*left) c.keys.move(job.queue, job.key, **left, JobState::cancelled);
   if (auto saved = save_job(c.db, *row); !saved) return saved.error();
   if (*left) c.notice.job_state_event(job);  // else a running job: asked to stop, still running
+  if (*left && job.has_children) {
+    auto released = release_children(c, row->rowid, JobState::cancelled, p.now);
+    if (!released) return released.error();
+  }
   return std::move(job);
 }
 
@@ -51,6 +56,9 @@ core::Result<core::Job> job_retry(OpContext& c, const JobRetryParams& p) {
 core::Result<Unit> job_delete(OpContext& c, const JobDeleteParams& p) {
   const auto rowid = core::parse_job_id(p.id);
   if (!rowid) return job_not_found(p.id);
+  if (auto released = release_before_delete(c, *rowid, p.now); !released) {
+    return released.error();
+  }
   auto r = c.db.run(kJobDelete, Params().integer(*rowid));
   if (!r) return r.error();
   if (r->empty()) return job_not_found(p.id);

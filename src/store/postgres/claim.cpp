@@ -8,6 +8,7 @@
 
 #include "store/common/job_transitions.hpp"
 #include "store/common/queue_transitions.hpp"
+#include "store/postgres/links.hpp"
 #include "store/postgres/statements.hpp"
 
 #include <algorithm>
@@ -81,6 +82,9 @@ core::Result<void> take_jobs(OpContext& c, const std::string& queue, const JobCl
   for (auto& row : rows) {
     if (p.push) {
       if (auto read = load_push_bookkeeping(c.db, row); !read) return read.error();
+    }
+    if (row.job.has_parents || (row.job.continued && !p.push)) {
+      if (auto read = load_links(c.db, row, true, false); !read) return read.error();
     }
     c.queues.move(queue, core::JobState::queued, core::JobState::running);
     c.keys.move(queue, row.job.key, core::JobState::queued, core::JobState::running);

@@ -1,5 +1,7 @@
 #include "store/postgres/ops.hpp"
 
+#include "store/postgres/links.hpp"
+
 #include "core/id.hpp"
 #include "store/common/job_transitions.hpp"
 #include "store/postgres/statements.hpp"
@@ -143,7 +145,8 @@ core::Result<std::optional<InsertOutcome>> find_debounced(OpContext& c, const co
 }
 
 core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked, core::TimePoint now,
-                                       std::map<std::string, core::JobDefaults>& defaults) {
+                                       std::map<std::string, core::JobDefaults>& defaults,
+                                       const std::vector<std::string>& item_ids) {
   if (!asked.idempotency_key.empty()) {
     auto duplicate = find_duplicate(c.db, asked);
     if (!duplicate) return duplicate.error();
@@ -169,16 +172,31 @@ core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked, 
     if (!read) return read.error();
     known = defaults.emplace(job->queue, *read).first;
   }
-  const core::JobState state = core::initial_state(job->run_at, now);
+  core::JobState state = core::initial_state(job->run_at, now);
+  const bool linked = !job->after.empty() || !job->after_items.empty();
+  ParentLinks parents;
+  LinkDecision links;
+  if (linked) {
+    auto found = find_parents(c, *job, item_ids);
+    if (!found) return found.error();
+    parents = std::move(*found);
+    links = decide_links(parents.parents, job->after_failure_run, job->run_at, now);
+    state = links.state;
+  }
   const auto settings = core::resolve_settings(*job, known->second);
   auto id = insert_job(c.db, *job, settings, state, now);
   if (!id) return id.error();
   if (!*id) return taken_meanwhile(c.db, *job);
+  if (linked) {
+    if (auto done = link_child(c, **id, parents, links, job->after_failure_run, now); !done) {
+      return done.error();
+    }
+  }
   c.queues.move(job->queue, std::nullopt, state);
   c.keys.move(job->queue, job->key, std::nullopt, state);
   if (state == core::JobState::queued) {
     c.notice.runnable(job->queue);
-  } else {
+  } else if (state == core::JobState::scheduled) {
     c.notice.deadline(job->run_at);
   }
   return InsertOutcome{
@@ -203,9 +221,11 @@ core::Result<std::vector<InsertOutcome>> job_insert_many(OpContext& c,
   std::vector<InsertOutcome> outcomes;
   outcomes.reserve(p.jobs.size());
   std::map<std::string, core::JobDefaults> defaults;  // per queue, read once per verb
+  std::vector<std::string> ids;                       // for items that wait for earlier ones
   for (const auto& job : p.jobs) {
-    auto outcome = insert_one(c, job, p.now, defaults);
+    auto outcome = insert_one(c, job, p.now, defaults, ids);
     if (!outcome) return outcome.error();  // the savepoint drops the whole batch
+    ids.push_back(outcome->id);
     outcomes.push_back(std::move(*outcome));
   }
   return outcomes;

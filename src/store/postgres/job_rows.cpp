@@ -34,6 +34,7 @@ enum Col {
   kCancelRequested,
   kEventSeq,
   kKey,
+  kLinks,
 };
 
 const Statement kJobById{"job_by_id",
@@ -59,7 +60,9 @@ const Statement kJobSave{
 const Statement kJobSetState{"job_set_state",
                              "UPDATE jobs SET state = $2, event_seq = event_seq + 1 WHERE id = $1"};
 const Statement kJobPushGet{
-    "job_push_get", "SELECT continuations, deferrals, state FROM job_push WHERE job_id = $1"};
+    "job_push_get",
+    "SELECT continuations, deferrals, state, signal, signal_nonce, signal_status FROM job_push"
+    " WHERE job_id = $1"};
 
 }  // namespace
 
@@ -90,6 +93,7 @@ JobRow read_job(const Rows& r, int i, bool client_json) {
   c.cancel_requested = r.boolean(i, kCancelRequested);
   c.event_seq = r.integer(i, kEventSeq);
   c.key = r.text(i, kKey);
+  c.links = r.integer(i, kLinks);
   return decode_job(c, client_json);
 }
 
@@ -173,6 +177,9 @@ core::Result<void> load_push_bookkeeping(Conn& db, JobRow& row) {
   row.job.push_continuations = r->integer(0, 0);
   row.job.push_deferrals = static_cast<int>(r->integer(0, 1));
   if (!r->is_null(0, 2)) row.job.push_state = r->text(0, 2);
+  read_signal_wait(row.job,
+                   r->is_null(0, 3) ? std::optional<std::string_view>() : r->text(0, 3),
+                   r->text(0, 4), r->integer(0, 5));
   return {};
 }
 

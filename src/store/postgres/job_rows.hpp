@@ -18,8 +18,8 @@ namespace errand::store::postgres {
 inline constexpr std::string_view kJobColumns =
     "id, queue, type, payload, state, priority, run_at, created_at, started_at,"
     " finished_at, attempt, max_attempts, timeout_ms, idempotency_key, tags, progress, result,"
-    " errors, lease_id, worker, lease_expires_at, cancel_requested, event_seq, key";
-inline constexpr int kJobColumnCount = 24;
+    " errors, lease_id, worker, lease_expires_at, cancel_requested, event_seq, key, links";
+inline constexpr int kJobColumnCount = 25;
 
 // Row `i` of rows that selected kJobColumns. Never throws: a row that cannot
 // be read is marked `unreadable` and logged once. Without `client_json`,

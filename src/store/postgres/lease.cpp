@@ -3,6 +3,7 @@
 #include "core/id.hpp"
 #include "core/lease.hpp"
 #include "store/common/job_transitions.hpp"
+#include "store/postgres/links.hpp"
 
 #include <fmt/format.h>
 
@@ -13,7 +14,7 @@ using core::JobState;
 
 const Statement kLeaseById{"job_lease_by_id",
                            "SELECT id, state, lease_id, timeout_ms, cancel_requested, queue,"
-                           " attempt, key FROM jobs WHERE id = $1 FOR UPDATE"};
+                           " attempt, key, links FROM jobs WHERE id = $1 FOR UPDATE"};
 const Statement kSetLease{"job_set_lease", "UPDATE jobs SET lease_expires_at = $2 WHERE id = $1"};
 const Statement kSetProgress{
     "job_set_progress", "UPDATE jobs SET progress = $2, event_seq = event_seq + 1 WHERE id = $1"};
@@ -29,10 +30,24 @@ const Statement kPushClearDeferrals{
     "job_push_clear_deferrals",
     "UPDATE job_push SET deferrals = 0 WHERE job_id = $1 AND deferrals <> 0"};
 const Statement kPushSave{"job_push_save",
-                          "INSERT INTO job_push(job_id, continuations, deferrals, state)"
-                          " VALUES ($1, $2, $3, $4) ON CONFLICT (job_id) DO UPDATE SET"
+                          "INSERT INTO job_push(job_id, continuations, deferrals, state, signal,"
+                          " signal_nonce, signal_status) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                          " ON CONFLICT (job_id) DO UPDATE SET"
                           " continuations = excluded.continuations,"
-                          " deferrals = excluded.deferrals, state = excluded.state"};
+                          " deferrals = excluded.deferrals, state = excluded.state,"
+                          " signal = excluded.signal, signal_nonce = excluded.signal_nonce,"
+                          " signal_status = excluded.signal_status"};
+const Statement kSetContinued{"job_set_continued",
+                              "UPDATE jobs SET links = links | 8 WHERE id = $1 AND links & 8 = 0"};
+const Statement kSignalWait{
+    "job_signal_wait",
+    "SELECT j.state, j.attempt, j.queue, j.key, p.signal_nonce, p.signal_status"
+    " FROM jobs j JOIN job_push p ON p.job_id = j.id WHERE j.id = $1 FOR UPDATE"};
+const Statement kSignalSave{"job_signal_save",
+                            "UPDATE job_push SET signal = $2, signal_status = 2 WHERE job_id = $1"};
+const Statement kResume{"job_resume",
+                        "UPDATE jobs SET state = 1, run_at = $2, event_seq = event_seq + 1"
+                        " WHERE id = $1"};
 
 // The few lease fields of a job, without reading its payload.
 struct LeaseRow {
@@ -42,6 +57,7 @@ struct LeaseRow {
   std::string queue;
   int attempt = 0;
   std::string key;
+  std::int64_t links = 0;
 };
 
 core::Result<LeaseRow> load_lease(Conn& db, std::string_view id, std::string_view lease_id) {
@@ -54,7 +70,8 @@ core::Result<LeaseRow> load_lease(Conn& db, std::string_view id, std::string_vie
   if (auto ok = core::check_lease(id, state, r->text(0, 2), lease_id); !ok) return ok.error();
   return LeaseRow{
       r->integer(0, 0),           core::Millis{r->integer(0, 3)},     r->boolean(0, 4),
-      std::string(r->text(0, 5)), static_cast<int>(r->integer(0, 6)), std::string(r->text(0, 7))};
+      std::string(r->text(0, 5)), static_cast<int>(r->integer(0, 6)), std::string(r->text(0, 7)),
+      r->integer(0, 8)};
 }
 
 core::Result<JobRow> load_leased_job(Conn& db, std::string_view id, std::string_view lease_id) {
@@ -84,7 +101,8 @@ core::Result<void> save_push_bookkeeping(Conn& db, const JobRow& row) {
   const core::Job& job = row.job;
   Params p;
   p.integer(row.rowid).integer(job.push_continuations).integer(job.push_deferrals);
-  p.text_or_null(job.push_state);
+  p.text_or_null(job.push_state).text_or_null(job.signal.stored()).text_or_null(job.signal_nonce);
+  p.integer(static_cast<int>(job.signal_status));
   auto r = db.run(kPushSave, p);
   if (!r) return r.error();
   return {};
@@ -100,6 +118,9 @@ core::Result<core::Job> job_requeue(OpContext& c, const JobRequeueParams& p) {
   apply_requeue(job, p);
   if (auto saved = save_job(c.db, *row); !saved) return saved.error();
   if (auto saved = save_push_bookkeeping(c.db, *row); !saved) return saved.error();
+  if (p.continuation) {
+    if (auto r = c.db.run(kSetContinued, Params().integer(row->rowid)); !r) return r.error();
+  }
   c.queues.move(job.queue, JobState::running, job.state);
   c.keys.move(job.queue, job.key, JobState::running, job.state);
   if (job.state == JobState::queued) {
@@ -149,6 +170,10 @@ core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p) {
   c.queues.add_processed(job.queue);
   if (auto freed = slot_freed(c, job.queue); !freed) return freed.error();
   c.notice.job_state_event(job);
+  if ((lease->links & kLinkChildren) != 0) {
+    auto released = release_children(c, lease->rowid, JobState::succeeded, p.now);
+    if (!released) return released.error();
+  }
   return job;
 }
 
@@ -161,7 +186,41 @@ core::Result<void> fail_attempt(OpContext& c, JobRow& row, std::string message, 
   c.queues.move(job.queue, JobState::running, decision.next);
   c.keys.move(job.queue, job.key, JobState::running, decision.next);
   c.queues.add_failed(job.queue);
-  return slot_freed(c, job.queue);
+  if (auto freed = slot_freed(c, job.queue); !freed) return freed;
+  if (job.has_children && core::is_terminal(decision.next)) {
+    return release_children(c, row.rowid, decision.next, now);
+  }
+  return {};
+}
+
+core::Result<core::Job> job_signal(OpContext& c, const JobSignalParams& p) {
+  const auto rowid = core::parse_job_id(p.id);
+  if (!rowid) return signal_expired();
+  auto r = c.db.run(kSignalWait, Params().integer(*rowid));
+  if (!r) return r.error();
+  if (r->empty()) return signal_expired();
+  core::Job job;
+  job.id = core::format_job_id(*rowid);
+  job.state = static_cast<JobState>(r->integer(0, 0));
+  job.attempt = static_cast<int>(r->integer(0, 1));
+  job.queue = std::string(r->text(0, 2));
+  const std::string key(r->text(0, 3));
+  const auto status = static_cast<core::SignalStatus>(r->integer(0, 5));
+  if (auto ok = check_signal(r->text(0, 4), status, job.state, p.nonce); !ok) return ok.error();
+  const std::string body = p.body.empty() ? std::string("null") : p.body.stored();
+  if (auto saved = c.db.run(kSignalSave, Params().integer(*rowid).text(body)); !saved) {
+    return saved.error();
+  }
+  if (auto saved = c.db.run(kResume, Params().integer(*rowid).time(p.now)); !saved) {
+    return saved.error();
+  }
+  c.queues.move(job.queue, JobState::waiting, JobState::queued);
+  c.keys.move(job.queue, key, JobState::waiting, JobState::queued);
+  c.notice.runnable(job.queue);
+  job.state = JobState::queued;
+  job.run_at = p.now;
+  c.notice.job_state_event(job);
+  return job;
 }
 
 core::Result<core::Job> job_fail(OpContext& c, const JobFailParams& p) {

@@ -69,6 +69,7 @@ core::Result<Unit> job_progress(OpContext& c, const JobProgressParams& p);
 core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p);
 core::Result<core::Job> job_fail(OpContext& c, const JobFailParams& p);
 core::Result<core::Job> job_requeue(OpContext& c, const JobRequeueParams& p);
+core::Result<core::Job> job_signal(OpContext& c, const JobSignalParams& p);
 core::Result<core::JobState> job_ack(OpContext& c, const AckItem& item);
 core::Result<void> fail_attempt(OpContext& c, JobRow& row, std::string message, core::FailInput in,
                                 core::TimePoint now, double jitter);

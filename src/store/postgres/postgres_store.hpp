@@ -79,6 +79,7 @@ class PostgresStore final : public Store {
   void job_complete(JobCompleteParams p, Callback<core::Job> done) override;
   void job_fail(JobFailParams p, Callback<core::Job> done) override;
   void job_requeue(JobRequeueParams p, Callback<core::Job> done) override;
+  void job_signal(JobSignalParams p, Callback<core::Job> done) override;
   void job_ack_many(std::vector<AckItem> items,
                     Callback<std::vector<core::Result<core::JobState>>> done) override;
   void job_cancel(JobCancelParams p, Callback<core::Job> done) override;

@@ -5,7 +5,7 @@ namespace {
 
 constexpr std::string_view kQueueColumns =
     "name, paused, processed, failed, n_scheduled, n_queued, n_running, n_succeeded, n_failed,"
-    " n_dead, n_cancelled, concurrency, rate_limit, rate_per_ms, default_priority,"
+    " n_dead, n_cancelled, n_blocked, n_waiting, concurrency, rate_limit, rate_per_ms, default_priority,"
     " default_max_attempts, default_timeout_ms, push_url, push_timeout_ms, push_concurrency,"
     " push_headers, push_secret, push_secret_prev, push_secret_prev_until, bucket_tokens,"
     " bucket_at, throttled_until, flow";
@@ -15,10 +15,10 @@ enum Col {
   kProcessed,
   kFailed,
   kCounts,
-  kConfig = 11,
-  kPush = 17,
-  kSecrets = 21,
-  kBucketTokens = 24,
+  kConfig = 13,
+  kPush = 19,
+  kSecrets = 23,
+  kBucketTokens = 26,
   kBucketAt,
   kThrottledUntil,
   kFlow
@@ -33,13 +33,14 @@ const Statement kQueueAll{"queue_all",
 const Statement kQueueAddCounts{
     "queue_add_counts",
     "INSERT INTO queues AS q(name, n_scheduled, n_queued, n_running, n_succeeded, n_failed,"
-    " n_dead, n_cancelled, processed, failed)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    " n_dead, n_cancelled, n_blocked, n_waiting, processed, failed)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
     " ON CONFLICT (name) DO UPDATE SET n_scheduled = q.n_scheduled + excluded.n_scheduled,"
     " n_queued = q.n_queued + excluded.n_queued, n_running = q.n_running + excluded.n_running,"
     " n_succeeded = q.n_succeeded + excluded.n_succeeded,"
     " n_failed = q.n_failed + excluded.n_failed, n_dead = q.n_dead + excluded.n_dead,"
     " n_cancelled = q.n_cancelled + excluded.n_cancelled,"
+    " n_blocked = q.n_blocked + excluded.n_blocked, n_waiting = q.n_waiting + excluded.n_waiting,"
     " processed = q.processed + excluded.processed, failed = q.failed + excluded.failed"};
 const Statement kQueueSaveSettings{
     "queue_save",

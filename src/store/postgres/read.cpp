@@ -1,5 +1,7 @@
 #include "store/postgres/ops.hpp"
 
+#include "store/postgres/links.hpp"
+
 #include "core/id.hpp"
 #include "core/queue_config.hpp"
 #include "store/common/job_page.hpp"
@@ -82,6 +84,8 @@ core::Result<core::Job> job_get(OpContext& c, const JobGetParams& p) {
                              .text = std::string(logs->text(i, 2))});
   }
   if (auto push = load_push_bookkeeping(c.db, *row); !push) return push.error();
+  row->job.continued = false;  // read just above
+  if (auto links = load_links(c.db, *row, false, true); !links) return links.error();
   // The state is for the handler, not for readers: they see its size.
   row->job.push_state_bytes = static_cast<std::int64_t>(row->job.push_state.size());
   row->job.push_state.clear();

@@ -16,7 +16,9 @@ static_assert(static_cast<int>(core::JobState::scheduled) == 0 &&
                   static_cast<int>(core::JobState::succeeded) == 3 &&
                   static_cast<int>(core::JobState::failed) == 4 &&
                   static_cast<int>(core::JobState::dead) == 5 &&
-                  static_cast<int>(core::JobState::cancelled) == 6,
+                  static_cast<int>(core::JobState::cancelled) == 6 &&
+                  static_cast<int>(core::JobState::blocked) == 7 &&
+                  static_cast<int>(core::JobState::waiting) == 8,
               "the schema's partial indexes spell states as these numbers");
 
 // Version 1. `@s` is the schema's name. The partial indexes are what the
@@ -222,11 +224,38 @@ CREATE INDEX queue_keys_throttled ON @s.queue_keys(throttled_until)
   WHERE throttled_until IS NOT NULL;
 )sql";
 
+// Version 7: workflows. `links` flags what a job takes part in (1: some
+// job waits for it, 2: it waits for parents, 4: it runs after its parents
+// fail too, 8: it was continued: claims read its job_push row), `blockers`
+// counts its parents not yet done; job_deps holds the edges (`counted`: the
+// parent's end was applied to the child). Blocked (7) jobs wait in no timer
+// index; waiting (8) ones wait for their signal's timeout like scheduled
+// ones. job_push keeps the last continuation's signal wait.
+constexpr const char* kWorkflowMigration = R"sql(
+ALTER TABLE @s.jobs ADD COLUMN links smallint NOT NULL DEFAULT 0;
+ALTER TABLE @s.jobs ADD COLUMN blockers integer NOT NULL DEFAULT 0;
+ALTER TABLE @s.queues ADD COLUMN n_blocked bigint NOT NULL DEFAULT 0;
+ALTER TABLE @s.queues ADD COLUMN n_waiting bigint NOT NULL DEFAULT 0;
+ALTER TABLE @s.job_push ADD COLUMN signal text;
+ALTER TABLE @s.job_push ADD COLUMN signal_nonce text;
+ALTER TABLE @s.job_push ADD COLUMN signal_status smallint NOT NULL DEFAULT 0;
+DROP INDEX @s.jobs_waiting;
+CREATE INDEX jobs_waiting ON @s.jobs(run_at) WHERE state = 0 OR state = 4 OR state = 8;
+CREATE TABLE @s.job_deps (
+  parent  bigint  NOT NULL REFERENCES @s.jobs(id) ON DELETE CASCADE,
+  child   bigint  NOT NULL REFERENCES @s.jobs(id) ON DELETE CASCADE,
+  counted boolean NOT NULL DEFAULT false,
+  PRIMARY KEY (parent, child)
+);
+CREATE INDEX job_deps_child ON @s.job_deps(child);
+)sql";
+
 // kMigrations[i] takes the schema from version i to i + 1. Version 2: the
 // SQL enqueue functions (store/postgres/sql_api.hpp); version 3: sessions.
 const std::array<const char*, kSchemaVersion> kMigrations = {
     kVersion1,    kSqlEnqueueMigration, kSessionsMigration,
-    kJobEventSeq, kNodesMigration,      kFlowMigration};
+    kJobEventSeq, kNodesMigration,      kFlowMigration,
+    kWorkflowMigration};
 
 std::string with_schema(std::string sql, const std::string& schema) {
   for (auto at = sql.find("@s"); at != std::string::npos; at = sql.find("@s", at)) {

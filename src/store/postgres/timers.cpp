@@ -15,7 +15,8 @@ namespace errand::store::postgres {
 // enough for the planner to hash all of `jobs` (the plan test checks).
 const Statement sql::jobs_promote_due{
     "jobs_promote_due",
-    "WITH due AS (SELECT id, state FROM jobs WHERE (state = 0 OR state = 4) AND run_at <= $1"
+    "WITH due AS (SELECT id, state FROM jobs WHERE (state = 0 OR state = 4 OR state = 8)"
+    " AND run_at <= $1"
     " ORDER BY run_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
     " UPDATE jobs AS j SET state = 1, event_seq = j.event_seq + 1 FROM due"
     " WHERE j.id = due.id AND j.id = ANY (ARRAY(SELECT id FROM due))"
@@ -25,7 +26,7 @@ const Statement sql::jobs_lease_expired{
                               " FROM jobs WHERE state = 2 AND lease_expires_at <= $1"
                               " ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED"};
 const Statement sql::next_run_at{"next_run_at",
-                                 "SELECT run_at FROM jobs WHERE state = 0 OR state = 4"
+                                 "SELECT run_at FROM jobs WHERE state = 0 OR state = 4 OR state = 8"
                                  " ORDER BY run_at LIMIT 1"};
 const Statement sql::next_lease_expiry{"next_lease_expiry",
                                        "SELECT lease_expires_at FROM jobs WHERE state = 2"
@@ -44,6 +45,10 @@ using core::JobState;
 // Timer work is done in chunks so no statement materializes every due job.
 constexpr std::int64_t kChunk = 512;
 
+// Waits whose signal did not come in time: the job resumes with signal null.
+const Statement kSignalTimeout{
+    "job_signal_timeout",
+    "UPDATE job_push SET signal = NULL, signal_status = 3 WHERE job_id = $1 AND signal_status = 1"};
 const Statement kRefilled{"queues_refilled",
                           "UPDATE queues SET throttled_until = NULL WHERE throttled_until <= $1"
                           " RETURNING name"};
@@ -88,6 +93,10 @@ core::Result<std::int64_t> job_promote_due(OpContext& c, const JobPromoteDuePara
       c.queues.move(queue, static_cast<JobState>(r->integer(i, 2)), JobState::queued);
       c.keys.move(queue, r->text(i, 4), static_cast<JobState>(r->integer(i, 2)), JobState::queued);
       c.notice.runnable(queue);
+      if (static_cast<JobState>(r->integer(i, 2)) == JobState::waiting) {
+        auto timed_out = c.db.run(kSignalTimeout, Params().integer(r->integer(i, 0)));
+        if (!timed_out) return timed_out.error();
+      }
       c.notice.job_changed({.id = core::format_job_id(r->integer(i, 0)),
                             .state = JobState::queued,
                             .attempt = static_cast<int>(r->integer(i, 3))});

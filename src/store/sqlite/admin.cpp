@@ -2,6 +2,7 @@
 
 #include "store/common/job_transitions.hpp"
 #include "store/common/queue_transitions.hpp"
+#include "store/sqlite/links.hpp"
 
 namespace errand::store::sqlite::ops {
 
@@ -16,6 +17,10 @@ core::Result<core::Job> job_cancel(OpContext& c, const JobCancelParams& p) {
   if (*left) c.queues.move(job.queue, **left, JobState::cancelled);
   if (*left) c.keys.move(job.queue, job.key, **left, JobState::cancelled);
   if (auto saved = save_job(c.sql, *row); !saved) return saved.error();
+  if (*left && job.has_children) {
+    auto released = release_children(c, row->rowid, job.id, JobState::cancelled, p.now);
+    if (!released) return released.error();
+  }
   return std::move(job);
 }
 
@@ -35,6 +40,9 @@ core::Result<core::Job> job_retry(OpContext& c, const JobRetryParams& p) {
 core::Result<Unit> job_delete(OpContext& c, const JobDeleteParams& p) {
   auto rowid = find_rowid(c.sql, p.id);
   if (!rowid) return rowid.error();
+  if (auto released = release_before_delete(c, *rowid, p.now); !released) {
+    return released.error();
+  }
   Query q(c.sql[Sql::job_delete]);
   q.bind_int(1, *rowid);
   auto deleted = q.step();

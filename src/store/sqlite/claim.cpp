@@ -2,6 +2,7 @@
 
 #include "store/common/job_transitions.hpp"
 #include "store/common/queue_transitions.hpp"
+#include "store/sqlite/links.hpp"
 
 #include <algorithm>
 
@@ -45,6 +46,9 @@ core::Result<void> take_jobs(OpContext& c, const std::string& queue, const JobCl
     if (auto saved = save_lease(c.sql, row); !saved) return saved.error();
     if (p.push) {
       if (auto read = load_push_bookkeeping(c.sql, row); !read) return read.error();
+    }
+    if (row.job.has_parents || (row.job.continued && !p.push)) {
+      if (auto read = load_links(c.sql, row, true, false); !read) return read.error();
     }
     c.queues.move(queue, core::JobState::queued, core::JobState::running);
     c.keys.move(queue, row.job.key, core::JobState::queued, core::JobState::running);

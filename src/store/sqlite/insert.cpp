@@ -2,6 +2,7 @@
 
 #include "core/id.hpp"
 #include "store/common/job_transitions.hpp"
+#include "store/sqlite/links.hpp"
 
 namespace errand::store::sqlite::ops {
 namespace {
@@ -102,7 +103,8 @@ core::Result<std::optional<InsertOutcome>> find_debounced(OpContext& c, const co
 }
 
 core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked,
-                                       core::TimePoint now) {
+                                       core::TimePoint now,
+                                       const std::vector<std::string>& item_ids) {
   if (!asked.idempotency_key.empty()) {
     auto duplicate = find_duplicate(c.sql, asked);
     if (!duplicate) return duplicate.error();
@@ -122,7 +124,17 @@ core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked,
     debounced.run_at = debounce_run_at(*asked.debounce, now, std::nullopt);
     job = &debounced;
   }
-  const core::JobState state = core::initial_state(job->run_at, now);
+  core::JobState state = core::initial_state(job->run_at, now);
+  const bool linked = !job->after.empty() || !job->after_items.empty();
+  ParentLinks parents;
+  LinkDecision links;
+  if (linked) {
+    auto found = find_parents(c, *job, item_ids);
+    if (!found) return found.error();
+    parents = std::move(*found);
+    links = decide_links(parents.parents, job->after_failure_run, job->run_at, now);
+    state = links.state;
+  }
   const QueueRow* queue = c.queues.find(job->queue);
   const auto settings =
       core::resolve_settings(*job, queue ? queue->config.defaults : core::JobDefaults{});
@@ -130,11 +142,16 @@ core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked,
   if (auto inserted = insert_job(c.sql, id, *job, settings, state, now); !inserted) {
     return inserted.error();
   }
+  if (linked) {
+    if (auto done = link_child(c, id, parents, links, job->after_failure_run, now); !done) {
+      return done.error();
+    }
+  }
   c.queues.move(job->queue, std::nullopt, state);
   c.keys.move(job->queue, job->key, std::nullopt, state);
   if (state == core::JobState::queued) {
     c.notice.runnable(job->queue);
-  } else {
+  } else if (state == core::JobState::scheduled) {
     c.notice.deadline(job->run_at);
   }
   return InsertOutcome{
@@ -152,9 +169,11 @@ core::Result<std::vector<InsertOutcome>> job_insert_many(OpContext& c,
                                                          const JobInsertManyParams& p) {
   std::vector<InsertOutcome> outcomes;
   outcomes.reserve(p.jobs.size());
+  std::vector<std::string> ids;  // for items that wait for earlier ones
   for (const auto& job : p.jobs) {
-    auto outcome = insert_one(c, job, p.now);
+    auto outcome = insert_one(c, job, p.now, ids);
     if (!outcome) return outcome.error();  // the savepoint drops the whole batch
+    ids.push_back(outcome->id);
     outcomes.push_back(std::move(*outcome));
   }
   return outcomes;

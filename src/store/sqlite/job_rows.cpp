@@ -34,6 +34,7 @@ enum Col {
   kLeaseExpiresAt,
   kCancelRequested,
   kKey,
+  kLinks,
 };
 
 }  // namespace
@@ -64,6 +65,7 @@ JobRow read_job(const Query& q, bool client_json) {
   c.lease_expires_at = q.opt_time_at(kLeaseExpiresAt);
   c.cancel_requested = q.int_at(kCancelRequested) != 0;
   c.key = q.text_at(kKey);
+  c.links = q.int_at(kLinks);
   return decode_job(c, client_json);
 }
 
@@ -154,6 +156,8 @@ core::Result<void> load_push_bookkeeping(Statements& sql, JobRow& row) {
   job.push_continuations = q.int_at(0);
   job.push_deferrals = static_cast<int>(q.int_at(1));
   if (!q.is_null(2)) job.push_state = q.text_at(2);
+  read_signal_wait(job, q.is_null(3) ? std::optional<std::string_view>() : q.text_at(3),
+                   q.text_at(4), q.int_at(5));
   return {};
 }
 

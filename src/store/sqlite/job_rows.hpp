@@ -18,11 +18,11 @@ namespace errand::store::sqlite {
 inline constexpr std::string_view kJobColumns =
     "id, legacy_id, queue, type, payload, state, priority, run_at, created_at, started_at,"
     " finished_at, attempt, max_attempts, timeout_ms, idempotency_key, tags, progress, result,"
-    " errors, lease_id, worker, lease_expires_at, cancel_requested, key";
+    " errors, lease_id, worker, lease_expires_at, cancel_requested, key, links";
 
 // The column after kJobColumns in a job_list statement: whether the row
 // passes the tag and text filters.
-inline constexpr int kJobListHit = 24;
+inline constexpr int kJobListHit = 25;
 
 // Reads the current row of a query that selected kJobColumns. Never throws:
 // a row that cannot be read is marked `unreadable` and logged once.
@@ -57,8 +57,8 @@ core::Result<void> insert_job(Statements& sql, std::int64_t id, const core::NewJ
 // result, errors, lease, cancel flag) back to its row.
 core::Result<void> save_job(Statements& sql, const JobRow& row);
 
-// Fills the job's push bookkeeping (continuations, deferrals, state) from
-// job_push; a job without a row keeps zeros.
+// Fills the job's push bookkeeping (continuations, deferrals, state, signal
+// wait) from job_push; a job without a row keeps zeros.
 core::Result<void> load_push_bookkeeping(Statements& sql, JobRow& row);
 
 }  // namespace errand::store::sqlite

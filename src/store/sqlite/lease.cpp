@@ -1,7 +1,9 @@
 #include "store/sqlite/ops.hpp"
 
+#include "core/id.hpp"
 #include "core/lease.hpp"
 #include "store/common/job_transitions.hpp"
+#include "store/sqlite/links.hpp"
 
 namespace errand::store::sqlite::ops {
 namespace {
@@ -16,6 +18,7 @@ struct LeaseRow {
   std::string queue;
   int attempt = 0;
   std::string key;
+  std::int64_t links = 0;
 };
 
 core::Result<LeaseRow> load_lease(Statements& sql, std::string_view id, std::string_view lease_id) {
@@ -33,7 +36,8 @@ core::Result<LeaseRow> load_lease(Statements& sql, std::string_view id, std::str
                   q.int_at(4) != 0,
                   std::string(q.text_at(5)),
                   static_cast<int>(q.int_at(6)),
-                  std::string(q.text_at(7))};
+                  std::string(q.text_at(7)),
+                  q.int_at(8)};
 }
 
 core::Result<JobRow> load_leased_job(Statements& sql, std::string_view id,
@@ -68,7 +72,8 @@ core::Result<void> save_push_bookkeeping(Statements& sql, const JobRow& row) {
   const core::Job& job = row.job;
   Query q(sql[Sql::job_push_save]);
   q.bind_int(1, row.rowid).bind_int(2, job.push_continuations).bind_int(3, job.push_deferrals);
-  q.bind_text_or_null(4, job.push_state);
+  q.bind_text_or_null(4, job.push_state).bind_text_or_null(5, job.signal.stored());
+  q.bind_text_or_null(6, job.signal_nonce).bind_int(7, static_cast<int>(job.signal_status));
   return q.run();
 }
 
@@ -82,6 +87,11 @@ core::Result<core::Job> job_requeue(OpContext& c, const JobRequeueParams& p) {
   apply_requeue(job, p);
   if (auto saved = save_job(c.sql, *row); !saved) return saved.error();
   if (auto saved = save_push_bookkeeping(c.sql, *row); !saved) return saved.error();
+  if (p.continuation) {
+    Query q(c.sql[Sql::job_set_links]);
+    q.bind_int(1, row->rowid).bind_int(2, kLinkContinued);
+    if (auto saved = q.run(); !saved) return saved.error();
+  }
   c.queues.move(job.queue, JobState::running, job.state);
   c.keys.move(job.queue, job.key, JobState::running, job.state);
   if (job.state == JobState::queued) {
@@ -131,6 +141,10 @@ core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p) {
   c.keys.move(job.queue, lease->key, JobState::running, JobState::succeeded);
   ++c.queues.edit(job.queue).processed;
   slot_freed(c, job.queue);
+  if ((lease->links & kLinkChildren) != 0) {
+    auto released = release_children(c, lease->rowid, job.id, JobState::succeeded, p.now);
+    if (!released) return released.error();
+  }
   return job;
 }
 
@@ -144,7 +158,43 @@ core::Result<void> fail_attempt(OpContext& c, JobRow& row, std::string message, 
   c.keys.move(job.queue, job.key, JobState::running, decision.next);
   ++c.queues.edit(job.queue).failed;
   slot_freed(c, job.queue);
+  if (job.has_children && core::is_terminal(decision.next)) {
+    return release_children(c, row.rowid, job.id, decision.next, now);
+  }
   return {};
+}
+
+core::Result<core::Job> job_signal(OpContext& c, const JobSignalParams& p) {
+  auto rowid = find_rowid(c.sql, p.id);
+  if (!rowid) return rowid.error();
+  Query q(c.sql[Sql::job_signal_wait]);
+  q.bind_int(1, *rowid);
+  auto found = q.step();
+  if (!found) return found.error();
+  if (!*found) return signal_expired();
+  core::Job job;
+  job.id = q.is_null(4) ? core::format_job_id(*rowid) : std::string(q.text_at(4));
+  job.state = static_cast<JobState>(q.int_at(0));
+  job.attempt = static_cast<int>(q.int_at(1));
+  job.queue = std::string(q.text_at(2));
+  const std::string key(q.text_at(3));
+  const auto status = static_cast<core::SignalStatus>(q.int_at(6));
+  if (auto ok = check_signal(q.text_at(5), status, job.state, p.nonce); !ok) return ok.error();
+  if (auto done = q.run(); !done) return done.error();
+  const std::string body = p.body.empty() ? std::string("null") : p.body.stored();
+  Query save(c.sql[Sql::job_signal_save]);
+  save.bind_int(1, *rowid).bind_text(2, body);
+  save.bind_int(3, static_cast<int>(core::SignalStatus::received));
+  if (auto saved = save.run(); !saved) return saved.error();
+  Query resume(c.sql[Sql::job_resume]);
+  resume.bind_int(1, *rowid).bind_time(2, p.now);
+  if (auto saved = resume.run(); !saved) return saved.error();
+  c.queues.move(job.queue, JobState::waiting, JobState::queued);
+  c.keys.move(job.queue, key, JobState::waiting, JobState::queued);
+  c.notice.runnable(job.queue);
+  job.state = JobState::queued;
+  job.run_at = p.now;
+  return job;
 }
 
 core::Result<core::Job> job_fail(OpContext& c, const JobFailParams& p) {

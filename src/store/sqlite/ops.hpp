@@ -70,6 +70,7 @@ core::Result<Unit> job_progress(OpContext& c, const JobProgressParams& p);
 core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p);
 core::Result<core::Job> job_fail(OpContext& c, const JobFailParams& p);
 core::Result<core::Job> job_requeue(OpContext& c, const JobRequeueParams& p);
+core::Result<core::Job> job_signal(OpContext& c, const JobSignalParams& p);
 core::Result<core::JobState> job_ack(OpContext& c, const AckItem& item);
 // Ends the running attempt of `row` as failed with `message`, per
 // core::decide_fail (the job's cancel_requested is honoured), and saves it.

@@ -8,8 +8,8 @@ namespace errand::store::sqlite {
 namespace {
 
 // queue_all selects the config after the counts; queue_save binds it likewise.
-constexpr int kConfigColumn = 11;
-constexpr int kConfigParam = 12;
+constexpr int kConfigColumn = 13;
+constexpr int kConfigParam = 14;
 
 std::optional<std::int64_t> opt_int(const Query& q, int col) {
   if (q.is_null(col)) return std::nullopt;

@@ -1,5 +1,7 @@
 #include "store/sqlite/ops.hpp"
 
+#include "store/sqlite/links.hpp"
+
 #include "core/id.hpp"
 #include "core/queue_config.hpp"
 #include "store/common/job_page.hpp"
@@ -34,6 +36,8 @@ core::Result<core::Job> job_get(OpContext& c, const JobGetParams& p) {
                              .text = std::string(q.text_at(2))});
   }
   if (auto push = load_push_bookkeeping(c.sql, *row); !push) return push.error();
+  row->job.continued = false;  // read just above
+  if (auto links = load_links(c.sql, *row, false, true); !links) return links.error();
   // The state is for the handler, not for readers: they see its size.
   row->job.push_state_bytes = static_cast<std::int64_t>(row->job.push_state.size());
   row->job.push_state.clear();

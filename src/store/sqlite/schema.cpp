@@ -20,7 +20,9 @@ static_assert(static_cast<int>(core::JobState::scheduled) == 0 &&
                   static_cast<int>(core::JobState::succeeded) == 3 &&
                   static_cast<int>(core::JobState::failed) == 4 &&
                   static_cast<int>(core::JobState::dead) == 5 &&
-                  static_cast<int>(core::JobState::cancelled) == 6,
+                  static_cast<int>(core::JobState::cancelled) == 6 &&
+                  static_cast<int>(core::JobState::blocked) == 7 &&
+                  static_cast<int>(core::JobState::waiting) == 8,
               "the schema's partial indexes spell states as these numbers");
 
 // Exclusive locking before WAL keeps the WAL index in heap memory (no -shm
@@ -271,6 +273,36 @@ CREATE INDEX queue_keys_throttled ON queue_keys(throttled_until)
   WHERE throttled_until IS NOT NULL;
 )sql";
 
+// Version 14: workflows. `links` flags what a job takes part in (1: some
+// job waits for it, 2: it waits for parents, 4: it runs after its parents
+// fail too, 8: it was continued: claims read its job_push row), `blockers`
+// counts its parents not yet done; job_deps holds the edges (`counted`: the
+// parent's end was applied to the child). Blocked (7) jobs wait in no timer
+// index; waiting (8) ones wait for their signal's timeout like scheduled
+// ones. job_push keeps the last continuation's signal wait.
+constexpr const char* kWorkflowSchema = R"sql(
+ALTER TABLE jobs ADD COLUMN links INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN blockers INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE queues ADD COLUMN n_blocked INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE queues ADD COLUMN n_waiting INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE job_push ADD COLUMN signal TEXT;
+ALTER TABLE job_push ADD COLUMN signal_nonce TEXT;
+ALTER TABLE job_push ADD COLUMN signal_status INTEGER NOT NULL DEFAULT 0;
+DROP INDEX IF EXISTS jobs_waiting;
+CREATE INDEX jobs_waiting ON jobs(run_at) WHERE state = 0 OR state = 4 OR state = 8;
+CREATE TABLE job_deps (
+  parent  INTEGER NOT NULL,
+  child   INTEGER NOT NULL,
+  counted INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (parent, child)
+) WITHOUT ROWID;
+CREATE INDEX job_deps_child ON job_deps(child);
+CREATE TRIGGER jobs_drop_deps AFTER DELETE ON jobs WHEN old.links <> 0 BEGIN
+  DELETE FROM job_deps WHERE child = old.id;
+  DELETE FROM job_deps WHERE parent = old.id;
+END;
+)sql";
+
 // Version 6 dropped jobs_ready_since and left running jobs out of
 // jobs_state_id; version 7 rebuilds the jobs table (and its indexes) anyway.
 constexpr const char* kIndexesV6 = R"sql(
@@ -357,11 +389,13 @@ CREATE UNIQUE INDEX jobs_idempotency ON jobs(queue, idempotency_key)
     {11, {kSessionsSchema}},
     {12, {kNodesSchema}},
     {13, {kFlowSchema}},
+    {14, {kWorkflowSchema}},
 };
 // The latest schema, as a new database gets it.
 constexpr const char* kNewDatabase[] = {
     kJobsSchema,         kSchema,         kJobLogsSchema,  kSchedulesSchema, kJobPushSchema,
-    kStatsSamplesSchema, kSettingsSchema, kSessionsSchema, kNodesSchema,     kFlowSchema};
+    kStatsSamplesSchema, kSettingsSchema, kSessionsSchema, kNodesSchema,     kFlowSchema,
+    kWorkflowSchema};
 
 static_assert(std::size(kMigrations) == kSchemaVersion - 1, "one migration per version step");
 

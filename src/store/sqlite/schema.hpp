@@ -31,7 +31,7 @@
 
 namespace errand::store::sqlite {
 
-inline constexpr int kSchemaVersion = 13;
+inline constexpr int kSchemaVersion = 14;
 
 // Sets the pragmas (exclusive WAL, synchronous=NORMAL with the writer's own
 // fsync, cache sizes) and creates, checks or migrates the schema (all or

@@ -153,6 +153,12 @@ void SqliteStore::job_requeue(JobRequeueParams p, Callback<core::Job> done) {
       std::move(done));
 }
 
+void SqliteStore::job_signal(JobSignalParams p, Callback<core::Job> done) {
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::job_signal(c, p); },
+      std::move(done));
+}
+
 void SqliteStore::job_ack_many(std::vector<AckItem> items,
                                Callback<std::vector<core::Result<core::JobState>>> done) {
   writer_->submit(std::make_unique<AckManyOp>(std::move(items), std::move(done)));

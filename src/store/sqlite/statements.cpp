@@ -41,8 +41,8 @@ std::vector<NamedSql> named_sql() {
        "SELECT id, legacy_id, state, type, payload FROM jobs"
        " WHERE queue = ?1 AND idempotency_key = ?2"},
       {Sql::job_lease_by_id, "job_lease_by_id",
-       "SELECT id, state, lease_id, timeout_ms, cancel_requested, queue, attempt, key FROM jobs"
-       " WHERE id = ?1"},
+       "SELECT id, state, lease_id, timeout_ms, cancel_requested, queue, attempt, key, links"
+       " FROM jobs WHERE id = ?1"},
       {Sql::job_save, "job_save",
        "UPDATE jobs SET state = ?2, run_at = ?3, started_at = ?4, finished_at = ?5, attempt = ?6,"
        " max_attempts = ?7, progress = ?8, result = ?9, errors = ?10, lease_id = ?11,"
@@ -51,7 +51,8 @@ std::vector<NamedSql> named_sql() {
       {Sql::job_set_lease, "job_set_lease",
        "UPDATE jobs SET lease_expires_at = ?2 WHERE rowid = ?1"},
       {Sql::job_set_state, "job_set_state", "UPDATE jobs SET state = ?2 WHERE rowid = ?1"},
-      {Sql::job_delete, "job_delete", "DELETE FROM jobs WHERE id = ?1 RETURNING queue, state, key"},
+      {Sql::job_delete, "job_delete",
+       "DELETE FROM jobs WHERE id = ?1 RETURNING queue, state, key, links"},
       {Sql::job_log_save, "job_log_save",
        "INSERT OR REPLACE INTO job_logs(job_id, attempt, at, log) VALUES (?1, ?2, ?3, ?4)"},
       {Sql::job_logs, "job_logs",
@@ -69,7 +70,7 @@ std::vector<NamedSql> named_sql() {
            " AND run_at <= ?2 ORDER BY priority DESC, id LIMIT ?3"},
       {Sql::jobs_due, "jobs_due",
        "SELECT id, queue, state, legacy_id, attempt, key FROM jobs INDEXED BY jobs_waiting"
-       " WHERE (state = 0 OR state = 4) AND run_at <= ?1 ORDER BY run_at LIMIT ?2"},
+       " WHERE (state = 0 OR state = 4 OR state = 8) AND run_at <= ?1 ORDER BY run_at LIMIT ?2"},
       {Sql::jobs_lease_expired, "jobs_lease_expired",
        "SELECT " + cols +
            " FROM jobs INDEXED BY jobs_running WHERE state = 2 AND lease_expires_at <= ?1"
@@ -80,7 +81,7 @@ std::vector<NamedSql> named_sql() {
        "LIMIT ?2)"
        " RETURNING queue, state"},
       {Sql::next_run_at, "next_run_at",
-       "SELECT run_at FROM jobs INDEXED BY jobs_waiting WHERE (state = 0 OR state = 4)"
+       "SELECT run_at FROM jobs INDEXED BY jobs_waiting WHERE (state = 0 OR state = 4 OR state = 8)"
        " ORDER BY run_at LIMIT 1"},
       {Sql::next_lease_expiry, "next_lease_expiry",
        "SELECT lease_expires_at FROM jobs INDEXED BY jobs_running WHERE state = 2"
@@ -90,24 +91,25 @@ std::vector<NamedSql> named_sql() {
        " AND key = ?3 AND priority < ?2 ORDER BY priority DESC, id LIMIT 1"},
       {Sql::queue_all, "queue_all",
        "SELECT name, paused, processed, failed, n_scheduled, n_queued, n_running, n_succeeded,"
-       " n_failed, n_dead, n_cancelled, concurrency, rate_limit, rate_per_ms, default_priority,"
+       " n_failed, n_dead, n_cancelled, n_blocked, n_waiting, concurrency, rate_limit, rate_per_ms, default_priority,"
        " default_max_attempts, default_timeout_ms, push_url, push_timeout_ms, push_concurrency,"
        " push_headers, push_secret, push_secret_prev, push_secret_prev_until, flow"
        " FROM queues ORDER BY name"},
       {Sql::queue_save, "queue_save",
        "INSERT INTO queues(name, paused, processed, failed, n_scheduled, n_queued, n_running,"
-       " n_succeeded, n_failed, n_dead, n_cancelled, concurrency, rate_limit, rate_per_ms,"
-       " default_priority, default_max_attempts, default_timeout_ms, push_url, push_timeout_ms,"
-       " push_concurrency, push_headers, push_secret, push_secret_prev, push_secret_prev_until,"
-       " flow)"
+       " n_succeeded, n_failed, n_dead, n_cancelled, n_blocked, n_waiting, concurrency,"
+       " rate_limit, rate_per_ms, default_priority, default_max_attempts, default_timeout_ms,"
+       " push_url, push_timeout_ms, push_concurrency, push_headers, push_secret,"
+       " push_secret_prev, push_secret_prev_until, flow)"
        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-       " ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)"
+       " ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)"
        " ON CONFLICT(name) DO UPDATE SET"
        " paused = excluded.paused, processed = excluded.processed, failed = excluded.failed,"
        " n_scheduled = excluded.n_scheduled, n_queued = excluded.n_queued,"
        " n_running = excluded.n_running, n_succeeded = excluded.n_succeeded,"
        " n_failed = excluded.n_failed, n_dead = excluded.n_dead,"
-       " n_cancelled = excluded.n_cancelled, concurrency = excluded.concurrency,"
+       " n_cancelled = excluded.n_cancelled, n_blocked = excluded.n_blocked,"
+       " n_waiting = excluded.n_waiting, concurrency = excluded.concurrency,"
        " rate_limit = excluded.rate_limit, rate_per_ms = excluded.rate_per_ms,"
        " default_priority = excluded.default_priority,"
        " default_max_attempts = excluded.default_max_attempts,"
@@ -137,12 +139,41 @@ std::vector<NamedSql> named_sql() {
       {Sql::schedule_fires_delete, "schedule_fires_delete",
        "DELETE FROM schedule_fires WHERE schedule = ?1"},
       {Sql::job_push_get, "job_push_get",
-       "SELECT continuations, deferrals, state FROM job_push WHERE job_id = ?1"},
+       "SELECT continuations, deferrals, state, signal, signal_nonce, signal_status FROM job_push"
+       " WHERE job_id = ?1"},
       {Sql::job_push_save, "job_push_save",
-       "INSERT OR REPLACE INTO job_push(job_id, continuations, deferrals, state)"
-       " VALUES (?1, ?2, ?3, ?4)"},
+       "INSERT OR REPLACE INTO job_push(job_id, continuations, deferrals, state, signal,"
+       " signal_nonce, signal_status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
       {Sql::job_push_clear_deferrals, "job_push_clear_deferrals",
        "UPDATE job_push SET deferrals = 0 WHERE job_id = ?1 AND deferrals <> 0"},
+      // Workflows (store/sqlite/links.cpp).
+      {Sql::job_link_state, "job_link_state",
+       "SELECT state, blockers, links, queue, key, run_at, attempt, legacy_id FROM jobs"
+       " WHERE id = ?1"},
+      {Sql::job_set_links, "job_set_links",
+       "UPDATE jobs SET links = links | ?2 WHERE id = ?1 AND links & ?2 <> ?2"},
+      {Sql::job_set_blocking, "job_set_blocking",
+       "UPDATE jobs SET state = ?2, blockers = ?3, links = links | ?4, errors = coalesce(?5,"
+       " errors), finished_at = coalesce(?6, finished_at) WHERE id = ?1"},
+      {Sql::dep_insert, "dep_insert",
+       "INSERT OR IGNORE INTO job_deps(parent, child, counted) VALUES (?1, ?2, ?3)"},
+      {Sql::deps_uncounted, "deps_uncounted",
+       "UPDATE job_deps SET counted = 1 WHERE parent = ?1 AND counted = 0 RETURNING child"},
+      {Sql::deps_parents, "deps_parents",
+       "SELECT d.parent, j.legacy_id, j.state, j.result FROM job_deps d JOIN jobs j"
+       " ON j.id = d.parent WHERE d.child = ?1 ORDER BY d.parent LIMIT 1000"},
+      {Sql::deps_children, "deps_children",
+       "SELECT d.child, j.legacy_id FROM job_deps d JOIN jobs j ON j.id = d.child"
+       " WHERE d.parent = ?1 ORDER BY d.child LIMIT ?2"},
+      {Sql::job_signal_wait, "job_signal_wait",
+       "SELECT j.state, j.attempt, j.queue, j.key, j.legacy_id, p.signal_nonce, p.signal_status"
+       " FROM jobs j JOIN job_push p ON p.job_id = j.id WHERE j.id = ?1"},
+      {Sql::job_signal_save, "job_signal_save",
+       "UPDATE job_push SET signal = ?2, signal_status = ?3 WHERE job_id = ?1"},
+      {Sql::job_signal_timeout, "job_signal_timeout",
+       "UPDATE job_push SET signal = NULL, signal_status = 3 WHERE job_id = ?1"
+       " AND signal_status = 1"},
+      {Sql::job_resume, "job_resume", "UPDATE jobs SET state = 1, run_at = ?2 WHERE id = ?1"},
       {Sql::setting_put_new, "setting_put_new",
        "INSERT INTO settings(name, value) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING"},
       {Sql::setting_get, "setting_get", "SELECT value FROM settings WHERE name = ?1"},

@@ -84,6 +84,17 @@ enum class Sql {
   key_unthrottle,
   next_key_refill,
   keys_forget,
+  job_link_state,
+  job_set_links,
+  job_set_blocking,
+  dep_insert,
+  deps_uncounted,
+  deps_parents,
+  deps_children,
+  job_signal_wait,
+  job_signal_save,
+  job_signal_timeout,
+  job_resume,
   count_,
 };
 

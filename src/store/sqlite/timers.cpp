@@ -34,6 +34,11 @@ core::Result<std::vector<DueJob>> due_jobs(Statements& sql, core::TimePoint now)
 }
 
 core::Result<void> promote(OpContext& c, const DueJob& job) {
+  if (job.state == JobState::waiting) {  // its signal did not come in time
+    Query q(c.sql[Sql::job_signal_timeout]);
+    q.bind_int(1, job.rowid);
+    if (auto saved = q.run(); !saved) return saved;
+  }
   Query q(c.sql[Sql::job_set_state]);
   q.bind_int(1, job.rowid).bind_int(2, static_cast<int>(JobState::queued));
   if (auto saved = q.run(); !saved) return saved;

@@ -1,0 +1,302 @@
+// Conformance: work that spans jobs and time — dependencies (`after`): a
+// child blocked until its parents succeed, cancelled (down the graph) when
+// one fails it, run anyway with after_failure_run, parents and results on
+// claims, refs to earlier items of one insert, unknown parents refused with
+// nothing written, cancel and delete of a parent; and continuations of pull
+// jobs: the state a claim carries, waits for a signal (received once,
+// refused twice, timed out with signal null), counts of every state.
+#include "store/conformance/harness.hpp"
+
+namespace errand::store::conformance {
+namespace {
+
+core::NewJob child_of(core::NewJob j, std::vector<std::string> parents, bool run = false) {
+  j.after = std::move(parents);
+  j.after_failure_run = run;
+  return j;
+}
+
+core::Result<core::Job> requeue(Store& store, const core::Job& job, JobRequeueParams p) {
+  p.id = job.id;
+  p.lease_id = job.lease_id;
+  return call<core::Job>([&](auto done) { store.job_requeue(std::move(p), done); });
+}
+
+core::Result<core::Job> signal(Store& store, const std::string& id, const std::string& nonce,
+                               std::string body, core::TimePoint now = kNow) {
+  auto raw = core::RawJson::parse(body, "body");
+  EXPECT_TRUE(raw);
+  return call<core::Job>([&](auto done) {
+    store.job_signal({.id = id, .nonce = nonce, .body = std::move(*raw), .now = now}, done);
+  });
+}
+
+TEST_P(WorkflowsTest, ChildWaitsBlockedUntilEveryParentSucceeded) {
+  const auto a = insert(job("steps"));
+  const auto b = insert(job("steps"));
+  const auto c = insert(child_of(job("last"), {a, b}));
+  auto read = get(c);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->state, JobState::blocked);
+  ASSERT_EQ(read->parents.size(), 2u);
+  EXPECT_EQ(read->parents[0].id, a);
+  EXPECT_EQ(read->parents[1].id, b);
+  EXPECT_EQ(counts("last"), counts_of({{JobState::blocked, 1}}));
+  EXPECT_TRUE(claim({"last"}).empty());
+  auto pa = get(a);
+  ASSERT_TRUE(pa);
+  EXPECT_EQ(pa->children, std::vector<std::string>{c});
+
+  auto first = claim({"steps"}, 2);
+  ASSERT_EQ(first.size(), 2u);
+  auto done = first[0];
+  ASSERT_TRUE(call<core::Job>([&](auto cb) {
+    store().job_complete({.id = done.id,
+                          .lease_id = done.lease_id,
+                          .result = *core::RawJson::parse(R"({"n":1})", "r"),
+                          .now = kNow},
+                         cb);
+  }));
+  EXPECT_EQ(get(c)->state, JobState::blocked);  // one parent left
+  clear_notices();
+  ASSERT_TRUE(complete(first[1]));
+  EXPECT_EQ(get(c)->state, JobState::queued);
+  EXPECT_EQ(counts("last"), counts_of({{JobState::queued, 1}}));
+  // The notice follows the batch's callbacks: each notices() call waits one round trip more.
+  bool runnable = false;
+  for (int round = 0; round < 50 && !runnable; ++round) {
+    for (const auto& n : notices()) {
+      for (const auto& q : n.runnable_queues) runnable = runnable || q == "last";
+    }
+  }
+  EXPECT_TRUE(runnable);
+
+  auto taken = claim({"last"});
+  ASSERT_EQ(taken.size(), 1u);
+  ASSERT_EQ(taken[0].parents.size(), 2u);
+  EXPECT_EQ(taken[0].parents[0].state, JobState::succeeded);
+  EXPECT_EQ(taken[0].parents[0].result.stored(), R"({"n":1})");
+  EXPECT_EQ(taken[0].parents[1].result.stored(), R"({"ok":true})");
+}
+
+TEST_P(WorkflowsTest, ADeadParentCancelsItsDescendantsUnlessTheyRunAfterFailures) {
+  const auto p = insert(job("a"));
+  const auto child = insert(child_of(job("b"), {p}));
+  const auto grandchild = insert(child_of(job("c"), {child}));
+  const auto anyway = insert(child_of(job("d"), {p}, /*run=*/true));
+  auto taken = claim({"a"});
+  ASSERT_EQ(taken.size(), 1u);
+  ASSERT_TRUE(fail(taken[0], {.error = "boom", .retry = false}));
+  auto c = get(child);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->state, JobState::cancelled);
+  ASSERT_EQ(c->errors.size(), 1u);
+  EXPECT_EQ(c->errors[0].message, "parent " + p + " ended dead");
+  EXPECT_TRUE(c->finished_at);
+  auto g = get(grandchild);
+  EXPECT_EQ(g->state, JobState::cancelled);
+  ASSERT_EQ(g->errors.size(), 1u);
+  EXPECT_EQ(g->errors[0].message, "parent " + child + " ended cancelled");
+  EXPECT_EQ(get(anyway)->state, JobState::queued);
+  EXPECT_EQ(counts("b"), counts_of({{JobState::cancelled, 1}}));
+  EXPECT_EQ(counts("c"), counts_of({{JobState::cancelled, 1}}));
+  auto d = claim({"d"});
+  ASSERT_EQ(d.size(), 1u);
+  ASSERT_EQ(d[0].parents.size(), 1u);
+  EXPECT_EQ(d[0].parents[0].state, JobState::dead);
+  EXPECT_TRUE(d[0].after_failure_run);
+}
+
+TEST_P(WorkflowsTest, AParentThatFailsAndRetriesKeepsItsChildWaiting) {
+  const auto p = insert(job("a"));
+  const auto child = insert(child_of(job("b"), {p}));
+  auto taken = claim({"a"});
+  ASSERT_TRUE(fail(taken[0], {.error = "once", .retry = true}));
+  EXPECT_EQ(get(child)->state, JobState::blocked);  // failed is not an end
+  EXPECT_EQ(promote_due(kNow + 24h), 1);
+  auto again = claim({"a"}, 1, kNow + 24h);
+  ASSERT_EQ(again.size(), 1u);
+  ASSERT_TRUE(complete(again[0], kNow + 24h));
+  EXPECT_EQ(get(child)->state, JobState::queued);
+}
+
+TEST_P(WorkflowsTest, ParentsAlreadyEndedDecideAtInsert) {
+  auto ok = running(job("a"));
+  ASSERT_TRUE(complete(ok));
+  auto bad = running(job("a"));
+  ASSERT_TRUE(fail(bad, {.error = "x", .retry = false}));
+  auto later = child_of(job("b"), {ok.id});
+  later.run_at = kNow + 1h;
+  EXPECT_EQ(get(insert(later))->state, JobState::scheduled);
+  EXPECT_EQ(get(insert(child_of(job("b"), {ok.id})))->state, JobState::queued);
+  const auto cancelled = insert(child_of(job("b"), {ok.id, bad.id}));
+  auto c = get(cancelled);
+  EXPECT_EQ(c->state, JobState::cancelled);
+  ASSERT_EQ(c->errors.size(), 1u);
+  EXPECT_EQ(c->errors[0].message, "parent " + bad.id + " ended dead");
+  EXPECT_EQ(get(insert(child_of(job("b"), {bad.id}, true)))->state, JobState::queued);
+}
+
+TEST_P(WorkflowsTest, ItemsOfOneInsertWaitForEarlierItems) {
+  core::NewJob resize = job("resize");
+  core::NewJob zip = job("zip");
+  zip.after_items = {0, 1};
+  core::NewJob mail = job("mail");
+  mail.after_items = {2};
+  auto out = insert_many({resize, resize, zip, mail});
+  ASSERT_TRUE(out) << out.error().message;
+  ASSERT_EQ(out->size(), 4u);
+  EXPECT_EQ((*out)[0].state, JobState::queued);
+  EXPECT_EQ((*out)[2].state, JobState::blocked);
+  EXPECT_EQ((*out)[3].state, JobState::blocked);
+  for (const auto& j : claim({"resize"}, 2)) ASSERT_TRUE(complete(j));
+  auto z = claim({"zip"});
+  ASSERT_EQ(z.size(), 1u);
+  EXPECT_EQ(z[0].parents.size(), 2u);
+  EXPECT_EQ(get((*out)[3].id)->state, JobState::blocked);
+  ASSERT_TRUE(complete(z[0]));
+  EXPECT_EQ(get((*out)[3].id)->state, JobState::queued);
+}
+
+TEST_P(WorkflowsTest, AnUnknownParentIsRefusedAndNothingIsWritten) {
+  const auto real = insert(job("a"));
+  auto orphan = child_of(job("b"), {real, "0000000000000"});
+  auto out = insert_many({job("b"), orphan});
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().code, core::errc::invalid_argument);
+  EXPECT_EQ(out.error().field, "after[1]");
+  EXPECT_NE(out.error().message.find("0000000000000"), std::string::npos);
+  EXPECT_EQ(counts("a"), counts_of({{JobState::queued, 1}}));
+  for (const auto& q : queues()) EXPECT_NE(q.name, "b");
+  EXPECT_TRUE(get(real)->children.empty());
+}
+
+TEST_P(WorkflowsTest, CancellingOrDeletingAParentCancelsItsChildren) {
+  const auto p = insert(job("a"));
+  const auto child = insert(child_of(job("b"), {p}));
+  ASSERT_TRUE(cancel(p));
+  EXPECT_EQ(get(child)->state, JobState::cancelled);
+  const auto q = insert(job("a"));
+  const auto child2 = insert(child_of(job("b"), {q}));
+  ASSERT_TRUE(call<Unit>([&](auto done) { store().job_delete({.id = q, .now = kNow}, done); }));
+  auto c = get(child2);
+  EXPECT_EQ(c->state, JobState::cancelled);
+  ASSERT_EQ(c->errors.size(), 1u);
+  EXPECT_EQ(c->errors[0].message, "parent " + q + " was deleted before it ended");
+  // A blocked child may itself be cancelled; its parent's end then changes nothing.
+  const auto r = insert(job("a"));
+  const auto child3 = insert(child_of(job("b"), {r}));
+  ASSERT_TRUE(cancel(child3));
+  auto t = claim({"a"});
+  ASSERT_TRUE(complete(t[0]));
+  EXPECT_EQ(get(child3)->state, JobState::cancelled);
+  EXPECT_EQ(counts("b"), counts_of({{JobState::cancelled, 3}}));
+}
+
+TEST_P(WorkflowsTest, ALeaseThatExpiresForGoodFailsTheChildren) {
+  auto j = job("a");
+  j.max_attempts = 1;
+  const auto p = insert(j);
+  const auto child = insert(child_of(job("b"), {p}));
+  ASSERT_EQ(claim({"a"}).size(), 1u);
+  EXPECT_EQ(expire_leases(kNow + 1h), 1);
+  EXPECT_EQ(get(child)->state, JobState::cancelled);
+}
+
+TEST_P(WorkflowsTest, APullContinuationHandsItsStateToTheNextClaim) {
+  auto j = running(job("w"));
+  auto out = requeue(store(), j,
+                     {.run_at = kNow + 2s, .continuation = true, .state = R"({"page":2})",
+                      .now = kNow});
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_EQ(out->state, JobState::scheduled);
+  EXPECT_EQ(counts("w"), counts_of({{JobState::scheduled, 1}}));
+  EXPECT_TRUE(claim({"w"}, 1, kNow + 1s).empty());
+  EXPECT_EQ(promote_due(kNow + 2s), 1);
+  auto again = claim({"w"}, 1, kNow + 2s);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].attempt, 1);  // a continuation is not an attempt
+  EXPECT_TRUE(again[0].continued);
+  EXPECT_EQ(again[0].push_state, R"({"page":2})");
+  EXPECT_EQ(again[0].push_continuations, 1);
+  EXPECT_EQ(again[0].signal_status, core::SignalStatus::none);
+}
+
+TEST_P(WorkflowsTest, ASignalResumesAWaitingJobOnce) {
+  auto j = running(job("w"));
+  auto out = requeue(store(), j,
+                     {.run_at = kNow + 7 * 24h, .continuation = true, .state = R"("charged")",
+                      .signal_nonce = "n1", .now = kNow});
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_EQ(out->state, JobState::waiting);
+  EXPECT_EQ(counts("w"), counts_of({{JobState::waiting, 1}}));
+  auto read = get(j.id);
+  EXPECT_EQ(read->state, JobState::waiting);
+  EXPECT_EQ(read->signal_status, core::SignalStatus::waiting);
+  EXPECT_EQ(read->signal_nonce, "n1");
+  EXPECT_TRUE(claim({"w"}, 1, kNow + 1h).empty());
+
+  auto wrong = signal(store(), j.id, "forged", "{}", kNow + 1h);
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().code, core::errc::not_found);
+  auto got = signal(store(), j.id, "n1", R"({"paid":true})", kNow + 1h);
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(got->state, JobState::queued);
+  auto twice = signal(store(), j.id, "n1", "{}", kNow + 1h);
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().code, core::errc::conflict);
+  auto next = claim({"w"}, 1, kNow + 1h);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].push_state, R"("charged")");
+  EXPECT_EQ(next[0].signal_status, core::SignalStatus::received);
+  EXPECT_EQ(next[0].signal.stored(), R"({"paid":true})");
+  EXPECT_EQ(counts("w"), counts_of({{JobState::running, 1}}));
+}
+
+TEST_P(WorkflowsTest, AWaitThatTimesOutResumesWithoutASignal) {
+  auto j = running(job("w"));
+  ASSERT_TRUE(requeue(store(), j,
+                      {.run_at = kNow + 1h, .continuation = true, .state = "1",
+                       .signal_nonce = "n2", .now = kNow}));
+  EXPECT_EQ(promote_due(kNow + 59min), 0);
+  EXPECT_EQ(promote_due(kNow + 1h), 1);
+  auto late = signal(store(), j.id, "n2", "{}", kNow + 2h);
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().code, core::errc::not_found);
+  auto next = claim({"w"}, 1, kNow + 1h);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].signal_status, core::SignalStatus::timed_out);
+  EXPECT_TRUE(next[0].signal.empty());
+  // A later wait gets a new nonce: the old URL stays dead.
+  ASSERT_TRUE(requeue(store(), next[0],
+                      {.run_at = kNow + 3h, .continuation = true, .state = "2",
+                       .signal_nonce = "n3", .now = kNow + 1h}));
+  EXPECT_EQ(signal(store(), j.id, "n2", "{}", kNow + 1h).error().code, core::errc::not_found);
+  EXPECT_TRUE(signal(store(), j.id, "n3", "null", kNow + 1h));
+}
+
+TEST_P(WorkflowsTest, ACancelledWaitingJobRefusesItsSignal) {
+  auto j = running(job("w"));
+  ASSERT_TRUE(requeue(store(), j,
+                      {.run_at = kNow + 1h, .continuation = true, .signal_nonce = "n4",
+                       .now = kNow}));
+  ASSERT_TRUE(cancel(j.id));
+  auto late = signal(store(), j.id, "n4", "{}");
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().code, core::errc::conflict);
+  EXPECT_EQ(counts("w"), counts_of({{JobState::cancelled, 1}}));
+}
+
+TEST_P(WorkflowsTest, LinksOutliveAReopen) {
+  const auto p = insert(job("a"));
+  const auto child = insert(child_of(job("b"), {p}));
+  reopen();
+  EXPECT_EQ(counts("b"), counts_of({{JobState::blocked, 1}}));
+  auto t = claim({"a"});
+  ASSERT_EQ(t.size(), 1u);
+  ASSERT_TRUE(complete(t[0]));
+  EXPECT_EQ(get(child)->state, JobState::queued);
+}
+
+}  // namespace
+}  // namespace errand::store::conformance
