@@ -17,6 +17,7 @@ add_executable(errand-bench
   ${CMAKE_CURRENT_LIST_DIR}/workload_restart.cpp
   ${CMAKE_CURRENT_LIST_DIR}/workload_push.cpp
   ${CMAKE_CURRENT_LIST_DIR}/workload_flow.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/workload_workflows.cpp
 )
 # errand_asio: workload P's push endpoint (Beast).
 target_link_libraries(errand-bench PRIVATE errand_client errand_asio CLI11::CLI11 fmt::fmt Threads::Threads errand_warnings errand_malloc)

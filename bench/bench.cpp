@@ -57,7 +57,7 @@ int run(Settings s, std::vector<std::string> workloads, bool json) {
   if (workloads.empty()) workloads = {"A", "B", "C", "D"};
   const std::map<std::string, std::function<void(const Settings&, const Emit&)>> run_one{
       {"A", run_enqueue}, {"B", run_drain}, {"C", run_latency},
-      {"D", run_restart}, {"P", run_push},  {"F", run_flow}};
+      {"D", run_restart}, {"P", run_push},  {"F", run_flow},   {"W", run_workflows}};
   if (s.server.empty()) warn_if_tmpfs();
   note(s.server.empty() ? "server: " + s.errand + ", a fresh one per measurement"
                         : "server: " + s.server);
@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
       "With --nodes N (and --store) it starts N servers on one fresh schema; the producers and\n"
       "the worker runtimes of A, B and C are spread over them round-robin."};
   app.add_option("-w,--workload", workloads, "Workloads to run, in order (default: A B C D)")
-      ->check(CLI::IsMember({"A", "B", "C", "D", "P", "F"}, CLI::ignore_case))
+      ->check(CLI::IsMember({"A", "B", "C", "D", "P", "F", "W"}, CLI::ignore_case))
       ->delimiter(',');
   app.add_option("-n,--jobs", s.jobs, "Jobs per measurement of A, B and P")
       ->capture_default_str()
@@ -149,6 +149,8 @@ int main(int argc, char** argv) {
   app.add_option("--f-rate-keys", s.f_rate_keys, "F: rate-limited keys (default 10)");
   app.add_option("--f-rate", s.f_rate, "F: each key's claims a second (default 20)");
   app.add_option("--f-secs", s.f_secs, "F: seconds the rate is counted (default 60)");
+  app.add_option("--w-batch", s.w_batch, "W: jobs in the measured batch (default 10000)");
+  app.add_option("--w-rounds", s.w_rounds, "W: batches measured (default 5)");
   app.add_option("--push-concurrency", s.push_concurrency, "P: the push queue's concurrency")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));

@@ -50,6 +50,8 @@ struct Settings {
   int f_rate_keys = 10;       // F3: rate-limited keys
   int f_rate = 20;            // F3: each key's claims a second
   int f_secs = 60;            // F3: seconds counted
+  std::int64_t w_batch = 10'000;  // W1: jobs in the batch
+  int w_rounds = 5;               // W1: batches measured
 };
 
 // One figure of a measurement: a JSON number or string.

@@ -44,4 +44,9 @@ void run_push(const Settings& s, const Emit& emit);
 // latency behind one key's `jobs`; key_rate_limit accuracy over `f_secs`.
 void run_flow(const Settings& s, const Emit& emit);
 
+// W: workflows (workload_workflows.cpp) — a batch's last completion to its
+// on_complete callback's start; B with every job after one parent against
+// plain B in the same run.
+void run_workflows(const Settings& s, const Emit& emit);
+
 }  // namespace errand::bench

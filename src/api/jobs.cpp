@@ -2,6 +2,7 @@
 #include "api/errors.hpp"
 #include "api/request.hpp"
 #include "api/router.hpp"
+#include "core/batch.hpp"
 #include "core/id.hpp"
 #include "core/job_json.hpp"
 
@@ -362,38 +363,50 @@ awaitable<Response> enqueue(Context& c) {
                           json::serialize(outcome_json(o, scope, c.services)));
 }
 
+// A batch request's `jobs` (absent: none, when `optional`): parsed, refs
+// resolved. Errors name jobs[i].field.
+core::Result<std::vector<ParsedEnqueue>> parse_items(const Fields& f, const Request& req,
+                                                     const ApiLimits& limits, bool optional) {
+  std::vector<ParsedEnqueue> items;
+  const auto* jobs = f.raw("jobs");
+  if (!jobs || (optional && jobs->is_null())) {
+    if (optional) return items;
+    return f.missing("jobs");
+  }
+  if (!jobs->is_array()) return f.wrong_type("jobs", "an array of jobs");
+  const auto& array = jobs->get_array();
+  if ((!optional && array.empty()) || array.size() > kMaxBatch) {
+    return core::invalid("jobs", fmt::format("jobs must hold {} to {} jobs, got {}",
+                                             optional ? 0 : 1, kMaxBatch, array.size()));
+  }
+  items.reserve(array.size());
+  const auto sources = core::json_elements(core::json_member(req.body, "jobs").value_or(""));
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    const auto field = fmt::format("jobs[{}]", i);
+    if (!array[i].is_object()) {
+      return core::invalid(field, fmt::format("{} must be an object", field));
+    }
+    auto item = parse_enqueue(array[i].get_object(), field, limits,
+                              i < sources.size() ? sources[i] : std::string_view(), true);
+    if (!item) return item.error();
+    items.push_back(std::move(*item));
+  }
+  if (auto ok = resolve_refs(items); !ok) return ok.error();
+  return items;
+}
+
 awaitable<Response> enqueue_batch(Context& c) {
   auto body = parse_object(c.request.body);
   if (!body) co_return error_response(body.error());
   const Fields f(*body);
   if (auto ok = f.only({"jobs"}); !ok) co_return error_response(ok.error());
-  const auto* jobs = f.raw("jobs");
-  if (!jobs) co_return error_response(f.missing("jobs"));
-  if (!jobs->is_array()) co_return error_response(f.wrong_type("jobs", "an array of jobs"));
-  const auto& array = jobs->get_array();
-  if (array.empty() || array.size() > kMaxBatch) {
-    co_return error_response(core::invalid(
-        "jobs", fmt::format("jobs must hold 1 to {} jobs, got {}", kMaxBatch, array.size())));
-  }
-  std::vector<ParsedEnqueue> items;
-  items.reserve(array.size());
-  const auto sources = core::json_elements(core::json_member(c.request.body, "jobs").value_or(""));
-  for (std::size_t i = 0; i < array.size(); ++i) {
-    const auto field = fmt::format("jobs[{}]", i);
-    if (!array[i].is_object()) {
-      co_return error_response(core::invalid(field, fmt::format("{} must be an object", field)));
-    }
-    auto req = parse_enqueue(array[i].get_object(), field, c.services.limits,
-                             i < sources.size() ? sources[i] : std::string_view(), true);
-    if (!req) co_return error_response(req.error());
-    items.push_back(std::move(*req));
-  }
-  if (auto ok = resolve_refs(items); !ok) co_return error_response(ok.error());
+  auto items = parse_items(f, c.request, c.services.limits, false);
+  if (!items) co_return error_response(items.error());
   std::vector<engine::EnqueueRequest> requests;
-  requests.reserve(items.size());
+  requests.reserve(items->size());
   std::vector<TokenScope> scopes;
-  scopes.reserve(items.size());
-  for (auto& item : items) {
+  scopes.reserve(items->size());
+  for (auto& item : *items) {
     requests.push_back(std::move(item.request));
     scopes.push_back(item.token_scope);
   }
@@ -405,6 +418,119 @@ awaitable<Response> enqueue_batch(Context& c) {
     out.emplace_back(outcome_json((*outcomes)[i], scopes[i], c.services));
   }
   co_return json_response(202, json::serialize(json::object{{"jobs", std::move(out)}}));
+}
+
+// ---- batches ----
+
+// A batch's jobs may not be deduplicated or debounced: a job that is not
+// inserted would leave the batch's count short.
+core::Result<void> check_batch_items(const std::vector<ParsedEnqueue>& items) {
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto& r = items[i].request;
+    if (r.unique || r.debounce) {
+      const auto field = fmt::format("jobs[{}].{}", i, r.unique ? "unique" : "debounce");
+      return core::invalid(field, fmt::format("{}: a batch's jobs cannot be {}", field,
+                                              r.unique ? "unique" : "debounced"));
+    }
+  }
+  return {};
+}
+
+// on_success / on_complete / on_death: a job to enqueue when the batch ends.
+core::Result<std::optional<engine::EnqueueRequest>> parse_callback(const Fields& f,
+                                                                   std::string_view name,
+                                                                   const ApiLimits& limits,
+                                                                   std::string_view body) {
+  const auto* v = f.raw(name);
+  if (!v || v->is_null()) return std::optional<engine::EnqueueRequest>{};
+  if (!v->is_object()) return f.wrong_type(name, "a job: {\"queue\", \"payload\"?, …}");
+  const Fields cb(v->get_object(), std::string(name), core::json_member(body, name).value_or(""));
+  if (auto ok = cb.only({"queue", "type", "payload", "priority", "max_attempts", "timeout", "key",
+                         "tags"});
+      !ok) {
+    return ok.error();
+  }
+  ERRAND_TRY(request, parse_enqueue_request(cb, limits));
+  return std::optional(std::move(request));
+}
+
+json::object batch_answer(const store::BatchInsertOutcome& out, const std::vector<TokenScope>& scopes,
+                          Services& s) {
+  json::array jobs;
+  jobs.reserve(out.jobs.size());
+  for (std::size_t i = 0; i < out.jobs.size(); ++i) {
+    jobs.emplace_back(outcome_json(out.jobs[i], i < scopes.size() ? scopes[i] : TokenScope{}, s));
+  }
+  return json::object{{"id", out.batch.id},
+                       {"state", core::to_string(out.batch.state)},
+                       {"jobs", std::move(jobs)}};
+}
+
+awaitable<Response> create_batch(Context& c) {
+  auto body = parse_object(c.request.body);
+  if (!body) co_return error_response(body.error());
+  const Fields f(*body, {}, c.request.body);
+  if (auto ok = f.only({"jobs", "on_success", "on_complete", "on_death", "open"}); !ok) {
+    co_return error_response(ok.error());
+  }
+  auto items = parse_items(f, c.request, c.services.limits, true);
+  if (!items) co_return error_response(items.error());
+  if (auto ok = check_batch_items(*items); !ok) co_return error_response(ok.error());
+  engine::BatchRequest r;
+  for (const auto name : {"on_success", "on_complete", "on_death"}) {
+    auto cb = parse_callback(f, name, c.services.limits, c.request.body);
+    if (!cb) co_return error_response(cb.error());
+    (std::string_view(name) == "on_success"    ? r.on_success
+     : std::string_view(name) == "on_complete" ? r.on_complete
+                                               : r.on_death) = std::move(*cb);
+  }
+  auto open = f.boolean("open");
+  if (!open) co_return error_response(open.error());
+  r.open = open->value_or(false);
+  if (items->empty() && !r.open) {
+    co_return error_response(core::invalid(
+        "jobs", "a batch needs jobs, or \"open\": true to add them with POST "
+                "/v1/batches/{id}/jobs"));
+  }
+  std::vector<TokenScope> scopes;
+  for (auto& item : *items) {
+    scopes.push_back(item.token_scope);
+    r.jobs.push_back(std::move(item.request));
+  }
+  auto out = co_await c.services.engine.create_batch(std::move(r));
+  if (!out) co_return error_response(out.error());
+  co_return json_response(202, json::serialize(batch_answer(*out, scopes, c.services)));
+}
+
+awaitable<Response> add_batch_jobs(Context& c) {
+  auto body = parse_object(c.request.body);
+  if (!body) co_return error_response(body.error());
+  const Fields f(*body, {}, c.request.body);
+  if (auto ok = f.only({"jobs"}); !ok) co_return error_response(ok.error());
+  auto items = parse_items(f, c.request, c.services.limits, false);
+  if (!items) co_return error_response(items.error());
+  if (auto ok = check_batch_items(*items); !ok) co_return error_response(ok.error());
+  std::vector<TokenScope> scopes;
+  std::vector<engine::EnqueueRequest> jobs;
+  for (auto& item : *items) {
+    scopes.push_back(item.token_scope);
+    jobs.push_back(std::move(item.request));
+  }
+  auto out = co_await c.services.engine.add_to_batch(c.params[0], std::move(jobs));
+  if (!out) co_return error_response(out.error());
+  co_return json_response(202, json::serialize(batch_answer(*out, scopes, c.services)));
+}
+
+awaitable<Response> seal_batch(Context& c) {
+  auto b = co_await c.services.engine.seal_batch(c.params[0]);
+  if (!b) co_return error_response(b.error());
+  co_return json_response(200, core::batch_json(*b));
+}
+
+awaitable<Response> get_batch(Context& c) {
+  auto b = co_await c.services.engine.batch(c.params[0]);
+  if (!b) co_return error_response(b.error());
+  co_return json_response(200, core::batch_json(*b));
 }
 
 awaitable<Response> get_job(Context& c) {
@@ -461,6 +587,9 @@ core::Result<store::JobListParams> parse_list(const Request& req) {
     } else if (key == "cursor") {
       if (!core::is_valid_id(value)) return core::invalid("cursor", "cursor is not a valid cursor");
       p.cursor = value;
+    } else if (key == "batch") {
+      if (!core::parse_job_id(value)) return core::invalid("batch", "batch is not a batch id");
+      p.batch = value;
     } else if (key == "include") {
       if (value != "payload") {
         return core::invalid("include",
@@ -470,9 +599,15 @@ core::Result<store::JobListParams> parse_list(const Request& req) {
     } else {
       return core::invalid(key,
                            fmt::format("unknown query parameter {} (expected queue, state, "
-                                       "type, key, tag, q, since, until, limit, cursor, include)",
+                                       "type, key, tag, q, since, until, batch, limit, cursor, "
+                                       "include)",
                                        key));
     }
+  }
+  if (!p.batch.empty() && (!p.queue.empty() || p.state || !p.type.empty() || !p.key.empty() ||
+                           !p.tag.empty() || !p.text.empty() || p.since || p.until)) {
+    return core::invalid("batch",
+                         "batch lists a batch's jobs: give it with limit, cursor and include only");
   }
   return p;
 }
@@ -590,6 +725,10 @@ std::vector<Route> job_routes() {
       {"DELETE", "/v1/jobs/:id", Access::admin, delete_job},
       {"POST", "/v1/jobs/:id/cancel", Access::producer, cancel_job},
       {"POST", "/v1/jobs/:id/retry", Access::producer, retry_job},
+      {"POST", "/v1/batches", Access::producer, create_batch},
+      {"GET", "/v1/batches/:id", Access::producer, get_batch},
+      {"POST", "/v1/batches/:id/jobs", Access::producer, add_batch_jobs},
+      {"POST", "/v1/batches/:id/seal", Access::producer, seal_batch},
   };
 }
 

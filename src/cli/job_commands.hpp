@@ -32,6 +32,8 @@ void add_global_options(CLI::App& app, GlobalOptions& options);
 // `options` must outlive parsing (the commands read it when they run).
 void add_job_commands(CLI::App& app, const GlobalOptions& options);
 void add_queue_commands(CLI::App& app, const GlobalOptions& options);
+// `errand batch …` and `errand signal` (workflow_commands.cpp).
+void add_workflow_commands(CLI::App& app, const GlobalOptions& options);
 
 // Shared by the command files.
 // Prints "errand: <message>" (and a hint) to stderr; throws CLI::RuntimeError(1).

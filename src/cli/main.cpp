@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
   errand::cli::add_global_options(app, options);
   errand::cli::add_job_commands(app, options);
   errand::cli::add_queue_commands(app, options);
+  errand::cli::add_workflow_commands(app, options);
   errand::cli::add_schedule_commands(app, options);
   errand::cli::add_server_command(app);
   errand::cli::add_store_commands(app);

@@ -125,6 +125,7 @@ struct Job {
   bool has_parents = false;   // the job was enqueued with `after`
   bool has_children = false;  // some job waits (or waited) for this one
   bool continued = false;     // a continuation stored its state (claims read it)
+  std::string batch;          // the batch the job belongs to; empty: none
 };
 
 // Deduplication at enqueue (`unique`): while a job of the same queue with

@@ -61,6 +61,7 @@ void write_links(JsonWriter& w, const Job& j, const JobView& view) {
     w.end_array();
     w.key("after_failure").string(j.after_failure_run ? "run" : "cancel");
   }
+  if (!j.batch.empty()) w.key("batch").string(j.batch);
   if (!j.children.empty()) {
     w.key("children").begin_array();
     for (const auto& c : j.children) w.string(c);
@@ -250,6 +251,7 @@ Result<Job> job_from_json(std::string_view text) {
                                         .value_or(JobState::queued)});
     }
   }
+  j.batch = str(o, "batch");
   if (const auto* children = o.if_contains("children"); children && children->is_array()) {
     j.has_children = true;
     for (const auto& c : children->get_array()) {

@@ -103,8 +103,15 @@ Task<std::vector<store::InsertOutcome>> Engine::enqueue(std::vector<EnqueueReque
   auto admitted = co_await admit_queues(std::move(names));
   if (!admitted) co_return admitted.error();
   const auto now = clock_.now();
-  store::JobInsertManyParams params{.jobs = {}, .now = now};
-  params.jobs.reserve(requests.size());
+  store::JobInsertManyParams params{.jobs = new_jobs(std::move(requests), now), .now = now};
+  co_return co_await await_store<std::vector<store::InsertOutcome>>(
+      [&](auto done) { store_.job_insert_many(std::move(params), std::move(done)); });
+}
+
+std::vector<core::NewJob> Engine::new_jobs(std::vector<EnqueueRequest> requests,
+                                           core::TimePoint now) {
+  std::vector<core::NewJob> jobs;
+  jobs.reserve(requests.size());
   for (auto& r : requests) {
     core::NewJob job;
     job.queue = std::move(r.queue);
@@ -122,10 +129,57 @@ Task<std::vector<store::InsertOutcome>> Engine::enqueue(std::vector<EnqueueReque
     job.after = std::move(r.after);
     job.after_items = std::move(r.after_items);
     job.after_failure_run = r.after_failure_run;
-    params.jobs.push_back(std::move(job));
+    jobs.push_back(std::move(job));
   }
-  co_return co_await await_store<std::vector<store::InsertOutcome>>(
-      [&](auto done) { store_.job_insert_many(std::move(params), std::move(done)); });
+  return jobs;
+}
+
+Task<store::BatchInsertOutcome> Engine::create_batch(BatchRequest r) {
+  std::vector<std::pair<std::string, std::string>> names;
+  for (const auto& j : r.jobs) names.emplace_back(j.queue, j.queue_field);
+  for (const auto* cb : {&r.on_success, &r.on_complete, &r.on_death}) {
+    if (*cb) names.emplace_back((*cb)->queue, (*cb)->queue_field);
+  }
+  auto admitted = co_await admit_queues(std::move(names));
+  if (!admitted) co_return admitted.error();
+  const auto now = clock_.now();
+  store::BatchCreateParams params{.jobs = new_jobs(std::move(r.jobs), now), .open = r.open,
+                                  .now = now};
+  const auto callback = [&](std::optional<EnqueueRequest>& cb) -> std::optional<core::NewJob> {
+    if (!cb) return std::nullopt;
+    std::vector<EnqueueRequest> one;
+    one.push_back(std::move(*cb));
+    return std::move(new_jobs(std::move(one), now).front());
+  };
+  params.on_success = callback(r.on_success);
+  params.on_complete = callback(r.on_complete);
+  params.on_death = callback(r.on_death);
+  co_return co_await await_store<store::BatchInsertOutcome>(
+      [&](auto done) { store_.batch_create(std::move(params), std::move(done)); });
+}
+
+Task<store::BatchInsertOutcome> Engine::add_to_batch(std::string id,
+                                                     std::vector<EnqueueRequest> jobs) {
+  std::vector<std::pair<std::string, std::string>> names;
+  for (const auto& j : jobs) names.emplace_back(j.queue, j.queue_field);
+  auto admitted = co_await admit_queues(std::move(names));
+  if (!admitted) co_return admitted.error();
+  const auto now = clock_.now();
+  store::BatchAddParams params{.id = std::move(id), .jobs = new_jobs(std::move(jobs), now),
+                               .now = now};
+  co_return co_await await_store<store::BatchInsertOutcome>(
+      [&](auto done) { store_.batch_add(std::move(params), std::move(done)); });
+}
+
+Task<core::Batch> Engine::seal_batch(std::string id) {
+  store::BatchSealParams params{.id = std::move(id), .now = clock_.now()};
+  co_return co_await await_store<core::Batch>(
+      [&](auto done) { store_.batch_seal(std::move(params), std::move(done)); });
+}
+
+Task<core::Batch> Engine::batch(std::string id) {
+  co_return co_await await_store<core::Batch>(
+      [&](auto done) { store_.batch_get({.id = std::move(id)}, std::move(done)); });
 }
 
 Task<core::Job> Engine::get(std::string id) {

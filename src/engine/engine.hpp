@@ -67,6 +67,13 @@ struct EnqueueRequest {
   bool after_failure_run = false;
 };
 
+// A batch (store::BatchCreateParams): its first jobs and its callback jobs.
+struct BatchRequest {
+  std::vector<EnqueueRequest> jobs;
+  std::optional<EnqueueRequest> on_success, on_complete, on_death;
+  bool open = false;
+};
+
 struct ClaimRequest {
   std::vector<std::string> queues;
   std::string worker = "anonymous";
@@ -167,6 +174,13 @@ class Engine {
   // Errors: too_many_requests (naming the request's queue_field) when it
   // would create a queue beyond options.max_queues.
   Task<std::vector<store::InsertOutcome>> enqueue(std::vector<EnqueueRequest> requests);
+
+  // Batches (store::BatchCreateParams and the rest). Queues count against
+  // options.max_queues as an enqueue's do.
+  Task<store::BatchInsertOutcome> create_batch(BatchRequest request);
+  Task<store::BatchInsertOutcome> add_to_batch(std::string id, std::vector<EnqueueRequest> jobs);
+  Task<core::Batch> seal_batch(std::string id);
+  Task<core::Batch> batch(std::string id);
 
   Task<core::Job> get(std::string id);
   Task<store::JobPage> list(store::JobListParams params);
@@ -276,6 +290,9 @@ class Engine {
   // the store's queue list the first time. `names` pairs a queue with the
   // request field naming it. Errors: too_many_requests, or the store's.
   Task<store::Unit> admit_queues(std::vector<std::pair<std::string, std::string>> names);
+  // The store's form of enqueue requests made at `now`.
+  static std::vector<core::NewJob> new_jobs(std::vector<EnqueueRequest> requests,
+                                            core::TimePoint now);
   void remember_queues(const std::vector<store::QueueInfo>& queues);
   // Wraps a store callback so that `publish(value)` runs first, on the
   // store's thread: events are published in commit order.

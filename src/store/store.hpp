@@ -19,6 +19,7 @@
 #pragma once
 
 #include "core/backoff.hpp"
+#include "core/batch.hpp"
 #include "core/job.hpp"
 #include "core/node.hpp"
 #include "core/queue_config.hpp"
@@ -67,6 +68,9 @@ struct JobListParams {
   std::string type;                      // empty: all types
   std::string key;                       // empty: any key; else jobs of this key
   std::string tag;                       // empty: any tags; else jobs carrying this tag
+  // Non-empty: the jobs of this batch only (newest first; the other filters
+  // but limit and cursor are not applied).
+  std::string batch;
   std::string text;                      // empty: any payload; else payloads whose JSON contains it
   std::optional<core::TimePoint> since;  // jobs created at or after
   std::optional<core::TimePoint> until;  // jobs created before
@@ -274,6 +278,44 @@ struct JobPruneFinishedParams {
   core::TimePoint finished_before;  // succeeded/dead/cancelled finished before this go
   std::size_t limit = 10'000;       // at most this many per call
 };
+
+// ---- batches ------------------------------------------------------------------
+
+// A batch and its first jobs, inserted all or nothing (the jobs as
+// job_insert_many inserts them, each marked with the batch). Sealed at once
+// unless `open`; an empty sealed batch is done at once.
+struct BatchCreateParams {
+  std::vector<core::NewJob> jobs;
+  std::optional<core::NewJob> on_success, on_complete, on_death;  // callback jobs
+  bool open = false;
+  core::TimePoint now;
+};
+// More jobs for an open batch. Errors: not_found (field "id"); conflict
+// (field "batch") when it is sealed.
+struct BatchAddParams {
+  std::string id;
+  std::vector<core::NewJob> jobs;
+  core::TimePoint now;
+};
+// No more jobs: the callbacks fire once its jobs have ended (at once if
+// they have). Sealing a sealed batch changes nothing. Errors: not_found.
+struct BatchSealParams {
+  std::string id;
+  core::TimePoint now;
+};
+struct BatchGetParams {
+  std::string id;
+};
+struct BatchInsertOutcome {
+  core::Batch batch;  // after the change
+  std::vector<InsertOutcome> jobs;
+};
+// A job of a batch that ends (succeeded, dead, cancelled — also by a
+// parent's failure, or deleted before it ended, counted as cancelled) adds
+// to the batch's counts in the same transaction; the callback jobs the
+// batch then owes (core::batch_firing) are inserted in that transaction
+// too, with core::callback_payload: each fires exactly once. A retried
+// job of a batch not yet done leaves its count again.
 
 // ---- schedules ----------------------------------------------------------------
 
@@ -563,6 +605,12 @@ class Store {
   // rate-limit refill a held-back claim waits for.
   virtual void next_deadline(Callback<std::optional<core::TimePoint>> done) = 0;
   virtual void job_prune_finished(JobPruneFinishedParams p, Callback<std::int64_t> done) = 0;
+
+  // ---- batches (see BatchCreateParams) ----
+  virtual void batch_create(BatchCreateParams p, Callback<BatchInsertOutcome> done) = 0;
+  virtual void batch_add(BatchAddParams p, Callback<BatchInsertOutcome> done) = 0;
+  virtual void batch_seal(BatchSealParams p, Callback<core::Batch> done) = 0;
+  virtual void batch_get(BatchGetParams p, Callback<core::Batch> done) = 0;
 
   // ---- schedules (store/sqlite/schedules.cpp) ----
   // Creates or replaces the schedule `spec.name` (its bookkeeping is kept).

@@ -163,6 +163,123 @@ class WorkflowsTest(SharedServerTestCase):
         self.assertEqual(status, 404, body)
         self.server.complete(resumed)
 
+    # ---- batches ----
+
+    def drain(self, queue, fail_every=0):
+        """Claims every job of `queue` in pages of 1,000 and acknowledges each page at once;
+        every `fail_every`-th job fails for good. Returns how many it took."""
+        taken = 0
+        while True:
+            jobs = self.server.claim(queue, max=1000)
+            if not jobs:
+                return taken
+            acks = []
+            for i, job in enumerate(jobs, start=taken):
+                ack = {"id": job["id"], "lease_id": job["lease_id"]}
+                if fail_every and i % fail_every == 0:
+                    ack.update(error="bad row", retry=False)
+                acks.append(ack)
+            results = self.assertStatus(self.server.request("POST", "/v1/acks", {"acks": acks}),
+                                        200)["results"]
+            self.assertTrue(all(r["ok"] for r in results), results[:3])
+            taken += len(jobs)
+
+    def callback_jobs(self, queue):
+        return self.server.list_all(queue=queue)
+
+    def test_a_ten_thousand_job_batch_fires_each_callback_once(self):
+        work, cb = f"{self.q}.work", f"{self.q}.cb"
+        jobs = [{"queue": work, "payload": {"row": i}} for i in range(10_000)]
+        r = self.assertStatus(self.server.request("POST", "/v1/batches", {
+            "jobs": jobs,
+            "on_success": {"queue": cb, "type": "success", "payload": {"report": "r1"}},
+            "on_complete": {"queue": cb, "type": "complete"},
+            "on_death": {"queue": cb, "type": "death"}}), 202)
+        batch = r["id"]
+        self.assertEqual(r["state"], "sealed")
+        self.assertEqual(len(r["jobs"]), 10_000)
+        self.assertEqual(self.server.get_job(r["jobs"][0]["id"])["batch"], batch)
+        listed = self.assertStatus(self.server.request("GET", f"/v1/jobs?batch={batch}&limit=10"), 200)
+        self.assertEqual(len(listed["jobs"]), 10)
+        self.assertEqual(self.drain(work, fail_every=5000), 10_000)  # jobs 0 and 5000 die
+        got = self.assertStatus(self.server.request("GET", f"/v1/batches/{batch}"), 200)
+        self.assertEqual(got["state"], "done")
+        self.assertEqual(got["counts"], {"total": 10_000, "succeeded": 9_998, "dead": 2,
+                                         "cancelled": 0, "pending": 0})
+        fired = self.callback_jobs(cb)
+        self.assertEqual(sorted(j["type"] for j in fired), ["complete", "death"])
+        complete = next(j for j in fired if j["type"] == "complete")
+        self.assertEqual(complete["payload"]["batch"]["id"], batch)
+        self.assertEqual(complete["payload"]["batch"]["succeeded"], 9_998)
+        self.assertEqual(got["callbacks"]["complete"]["job_id"], complete["id"])
+        self.assertIsNone(got["callbacks"]["success"]["job_id"])
+
+    def test_a_batch_in_pages_survives_a_kill_and_fires_exactly_once(self):
+        work, cb = f"{self.q}.work", f"{self.q}.cb"
+        r = self.assertStatus(self.server.request("POST", "/v1/batches", {
+            "open": True,
+            "on_success": {"queue": cb, "type": "success", "payload": {"n": 1}},
+            "on_complete": {"queue": cb, "type": "complete"}}), 202)
+        batch = r["id"]
+        self.assertEqual(r["state"], "open")
+        for page in range(4):
+            items = [{"queue": work, "idempotency_key": f"{batch}-{page}-{i}"} for i in range(2_500)]
+            self.assertStatus(self.server.request("POST", f"/v1/batches/{batch}/jobs",
+                                                  {"jobs": items}), 202)
+        # A page sent twice (a client retrying) adds nothing: idempotency keys.
+        again = [{"queue": work, "idempotency_key": f"{batch}-3-{i}"} for i in range(2_500)]
+        self.assertStatus(self.server.request("POST", f"/v1/batches/{batch}/jobs", {"jobs": again}), 202)
+        self.assertEqual(self.assertStatus(self.server.request("GET", f"/v1/batches/{batch}"),
+                                           200)["counts"]["total"], 10_000)
+        half = 0
+        while half < 5_000:
+            jobs = self.server.claim(work, max=1000)
+            acks = [{"id": j["id"], "lease_id": j["lease_id"]} for j in jobs]
+            self.assertStatus(self.server.request("POST", "/v1/acks", {"acks": acks}), 200)
+            half += len(jobs)
+        self.server.kill9()
+        self.server.start()
+        self.assertEqual(self.callback_jobs(cb), [])
+        sealed = self.assertStatus(self.server.request("POST", f"/v1/batches/{batch}/seal"), 200)
+        self.assertEqual(sealed["state"], "sealed")
+        self.assertError(self.server.request("POST", f"/v1/batches/{batch}/jobs",
+                                             {"jobs": [{"queue": work}]}), 409, "conflict", "batch")
+        self.drain(work)
+        got = self.assertStatus(self.server.request("GET", f"/v1/batches/{batch}"), 200)
+        self.assertEqual(got["counts"]["succeeded"], 10_000)
+        self.server.kill9()
+        self.server.start()
+        self.assertStatus(self.server.request("POST", f"/v1/batches/{batch}/seal"), 200)
+        fired = self.callback_jobs(cb)
+        self.assertEqual(sorted(j["type"] for j in fired), ["complete", "success"])
+        success = next(j for j in fired if j["type"] == "success")
+        self.assertEqual(success["payload"]["n"], 1)
+        self.assertEqual(success["payload"]["batch"]["total"], 10_000)
+
+    def test_bad_batches_are_refused_naming_the_field(self):
+        before = self.server.counts(self.q)
+        bad = [
+            ({}, "jobs"),
+            ({"jobs": []}, "jobs"),
+            ({"jobs": [{"queue": self.q}], "on_success": "x"}, "on_success"),
+            ({"jobs": [{"queue": self.q}], "on_death": {"queue": "BAD"}}, "on_death.queue"),
+            ({"jobs": [{"queue": self.q}], "on_complete": {"queue": self.q, "after": ["x"]}},
+             "on_complete.after"),
+            ({"jobs": [{"queue": self.q, "unique": {"key": "k"}}]}, "jobs[0].unique"),
+            ({"jobs": [{"queue": self.q}], "open": "yes"}, "open"),
+            ({"jobs": [{"queue": self.q}], "extra": 1}, "extra"),
+        ]
+        for body, field in bad:
+            with self.subTest(body=body):
+                self.assertError(self.server.request("POST", "/v1/batches", body), 400,
+                                 "invalid_argument", field)
+        self.assertEqual(self.server.counts(self.q), before)
+        self.assertError(self.server.request("GET", "/v1/batches/0000000000001"), 404, "not_found")
+        self.assertError(self.server.request("POST", "/v1/batches/0000000000001/seal"), 404,
+                         "not_found")
+        self.assertError(self.server.request("GET", "/v1/jobs?batch=nope"), 400, "invalid_argument",
+                         "batch")
+
     # ---- bad input ----
 
     def test_bad_input_is_refused_naming_the_field_and_changes_nothing(self):

@@ -1,5 +1,7 @@
 #include "store/common/job_rows.hpp"
 
+#include "core/id.hpp"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
@@ -99,6 +101,7 @@ void decode_fields(const JobColumns& c, core::Job& j, bool client_json) {
   j.has_parents = (c.links & kLinkParents) != 0;
   j.after_failure_run = (c.links & kLinkAfterFailure) != 0;
   j.continued = (c.links & kLinkContinued) != 0;
+  if (c.batch_id) j.batch = core::format_job_id(*c.batch_id);
   j.event_seq = static_cast<std::uint64_t>(c.event_seq);
 }
 

@@ -47,6 +47,7 @@ struct JobColumns {
   std::string_view key;
   std::int64_t event_seq = 0;  // PostgreSQL only
   std::int64_t links = 0;      // kLink* flags
+  std::optional<std::int64_t> batch_id;
 };
 
 // What a job takes part in (the `links` column's flags).
@@ -54,6 +55,7 @@ inline constexpr std::int64_t kLinkChildren = 1;      // some job waits (or wait
 inline constexpr std::int64_t kLinkParents = 2;       // it waits (or waited) for parents
 inline constexpr std::int64_t kLinkAfterFailure = 4;  // it runs after failed parents too
 inline constexpr std::int64_t kLinkContinued = 8;     // it was continued: claims read its state
+inline constexpr std::int64_t kLinkBatch = 16;        // it belongs to a batch (batch_id)
 
 // The job's signal wait as stored beside its continuation state.
 void read_signal_wait(core::Job& job, std::optional<std::string_view> signal,

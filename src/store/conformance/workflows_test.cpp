@@ -300,3 +300,156 @@ TEST_P(WorkflowsTest, LinksOutliveAReopen) {
 
 }  // namespace
 }  // namespace errand::store::conformance
+
+namespace errand::store::conformance {
+namespace {
+
+core::Result<BatchInsertOutcome> create_batch(Store& store, BatchCreateParams p) {
+  return call<BatchInsertOutcome>([&](auto done) { store.batch_create(std::move(p), done); });
+}
+
+core::Result<core::Batch> batch_of(Store& store, const std::string& id) {
+  return call<core::Batch>([&](auto done) { store.batch_get({.id = id}, done); });
+}
+
+core::NewJob callback(std::string queue, std::string payload = "") {
+  core::NewJob j;
+  j.queue = std::move(queue);
+  j.run_at = kNow;
+  if (!payload.empty()) j.payload = *core::RawJson::parse(payload, "payload");
+  return j;
+}
+
+TEST_P(WorkflowsTest, ABatchFiresOnSuccessAndOnCompleteOnceWhenItsLastJobEnds) {
+  auto out = create_batch(store(), {.jobs = {job("work"), job("work"), job("work")},
+                                    .on_success = callback("done", R"({"report":7})"),
+                                    .on_complete = callback("after"),
+                                    .now = kNow});
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_EQ(out->batch.state, core::BatchState::sealed);
+  EXPECT_EQ(out->batch.counts.total, 3);
+  ASSERT_EQ(out->jobs.size(), 3u);
+  EXPECT_EQ(get(out->jobs[0].id)->batch, out->batch.id);
+  auto taken = claim({"work"}, 3);
+  ASSERT_EQ(taken.size(), 3u);
+  ASSERT_TRUE(complete(taken[0]));
+  ASSERT_TRUE(complete(taken[1]));
+  EXPECT_TRUE(claim({"done", "after"}).empty());
+  EXPECT_EQ(batch_of(store(), out->batch.id)->counts.succeeded, 2);
+  ASSERT_TRUE(complete(taken[2]));
+  auto b = batch_of(store(), out->batch.id);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->state, core::BatchState::done);
+  EXPECT_EQ(b->counts.succeeded, 3);
+  EXPECT_FALSE(b->success_job.empty());
+  EXPECT_FALSE(b->complete_job.empty());
+  auto done = claim({"done"}, 5);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].id, b->success_job);
+  EXPECT_EQ(done[0].payload.stored(),
+            R"({"report":7,"batch":{"id":")" + b->id +
+                R"(","state":"done","total":3,"succeeded":3,"dead":0,"cancelled":0}})");
+  EXPECT_EQ(claim({"after"}, 5).size(), 1u);
+  auto page = call<JobPage>([&](auto cb) { store().job_list({.batch = b->id}, cb); });
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->jobs.size(), 3u);
+}
+
+TEST_P(WorkflowsTest, ADeadJobFiresOnDeathOnceAndOnCompleteButNotOnSuccess) {
+  auto one = job("work");
+  one.max_attempts = 1;
+  auto out = create_batch(store(), {.jobs = {one, one, job("work")},
+                                    .on_success = callback("ok"),
+                                    .on_complete = callback("end"),
+                                    .on_death = callback("death", "[1,2]"),
+                                    .now = kNow});
+  ASSERT_TRUE(out);
+  auto taken = claim({"work"}, 3);
+  ASSERT_EQ(taken.size(), 3u);
+  ASSERT_TRUE(fail(taken[0], {.error = "x", .retry = false}));
+  auto death = claim({"death"}, 5);
+  ASSERT_EQ(death.size(), 1u);
+  EXPECT_EQ(death[0].payload.stored().rfind(R"({"payload":[1,2],"batch":{)", 0), 0u)
+      << death[0].payload.stored();
+  ASSERT_TRUE(fail(taken[1], {.error = "y", .retry = false}));
+  EXPECT_TRUE(claim({"death"}, 5).empty());  // once
+  ASSERT_TRUE(cancel(taken[2].id));
+  ASSERT_TRUE(fail(taken[2], {.error = "stopped"}));  // ends cancelled
+  auto b = batch_of(store(), out->batch.id);
+  EXPECT_EQ(b->state, core::BatchState::done);
+  EXPECT_EQ(b->counts, (core::BatchCounts{.total = 3, .succeeded = 0, .dead = 2, .cancelled = 1}));
+  EXPECT_EQ(claim({"end"}, 5).size(), 1u);
+  EXPECT_TRUE(claim({"ok"}, 5).empty());
+  EXPECT_TRUE(b->success_job.empty());
+}
+
+TEST_P(WorkflowsTest, AnOpenBatchTakesPagesAndFiresAfterItIsSealed) {
+  auto out = create_batch(store(), {.jobs = {job("work")},
+                                    .on_complete = callback("end"),
+                                    .open = true,
+                                    .now = kNow});
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->batch.state, core::BatchState::open);
+  auto first = claim({"work"});
+  ASSERT_TRUE(complete(first[0]));
+  EXPECT_TRUE(claim({"end"}).empty());  // open: more may come
+  auto added = call<BatchInsertOutcome>([&](auto done) {
+    store().batch_add({.id = out->batch.id, .jobs = {job("work"), job("work")}, .now = kNow}, done);
+  });
+  ASSERT_TRUE(added) << added.error().message;
+  EXPECT_EQ(added->batch.counts.total, 3);
+  for (const auto& j : claim({"work"}, 2)) ASSERT_TRUE(complete(j));
+  EXPECT_TRUE(claim({"end"}).empty());
+  auto sealed = call<core::Batch>(
+      [&](auto done) { store().batch_seal({.id = out->batch.id, .now = kNow}, done); });
+  ASSERT_TRUE(sealed);
+  EXPECT_EQ(sealed->state, core::BatchState::done);  // every job had ended
+  EXPECT_EQ(claim({"end"}, 5).size(), 1u);
+  auto late = call<BatchInsertOutcome>([&](auto done) {
+    store().batch_add({.id = out->batch.id, .jobs = {job("work")}, .now = kNow}, done);
+  });
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().code, core::errc::conflict);
+  auto again = call<core::Batch>(
+      [&](auto done) { store().batch_seal({.id = out->batch.id, .now = kNow}, done); });
+  ASSERT_TRUE(again);
+  EXPECT_EQ(claim({"end"}, 5).size(), 0u);  // once
+  auto missing = batch_of(store(), "0000000000001");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, core::errc::not_found);
+}
+
+TEST_P(WorkflowsTest, BatchJobsCancelledByAFailedParentCount) {
+  const auto parent = insert(job("a"));
+  auto child = job("work");
+  child.after = {parent};
+  auto out = create_batch(store(), {.jobs = {child}, .on_complete = callback("end"), .now = kNow});
+  ASSERT_TRUE(out);
+  ASSERT_TRUE(cancel(parent));
+  auto b = batch_of(store(), out->batch.id);
+  EXPECT_EQ(b->counts.cancelled, 1);
+  EXPECT_EQ(b->state, core::BatchState::done);
+  EXPECT_EQ(claim({"end"}).size(), 1u);
+}
+
+TEST_P(WorkflowsTest, ARetriedJobLeavesItsCountWhileTheBatchIsNotDone) {
+  auto one = job("work");
+  one.max_attempts = 1;
+  auto out = create_batch(store(), {.jobs = {one, job("work")}, .on_complete = callback("end"),
+                                    .now = kNow});
+  ASSERT_TRUE(out);
+  auto taken = claim({"work"}, 2);
+  ASSERT_TRUE(fail(taken[0], {.error = "x", .retry = false}));
+  EXPECT_EQ(batch_of(store(), out->batch.id)->counts.dead, 1);
+  ASSERT_TRUE(retry(taken[0].id));
+  EXPECT_EQ(batch_of(store(), out->batch.id)->counts.dead, 0);
+  auto again = claim({"work"});
+  ASSERT_TRUE(complete(again[0]));
+  ASSERT_TRUE(complete(taken[1]));
+  auto b = batch_of(store(), out->batch.id);
+  EXPECT_EQ(b->counts.succeeded, 2);
+  EXPECT_EQ(b->state, core::BatchState::done);
+}
+
+}  // namespace
+}  // namespace errand::store::conformance

@@ -52,14 +52,19 @@ inline constexpr Kind B = Kind::boolean;
 // Every table, in copy order (jobs before the rows that refer to them).
 // (Not clang-formatted: a line per group of columns reads better than one per column.)
 // clang-format off
-inline const std::array<Table, 11> kTables = {{
+inline const std::array<Table, 12> kTables = {{
     {"jobs", "job", "", "id",
      {{"id", I}, {"queue", T}, {"type", T}, {"payload", T}, {"state", I}, {"priority", I},
       {"run_at", I}, {"created_at", I}, {"started_at", I}, {"finished_at", I}, {"attempt", I},
       {"max_attempts", I}, {"timeout_ms", I}, {"idempotency_key", T}, {"tags", T},
       {"progress", T}, {"result", T}, {"errors", T}, {"lease_id", T}, {"worker", T},
       {"lease_expires_at", I}, {"cancel_requested", B}, {"key", T}, {"unique_key", T},
-      {"debounce_key", T}, {"debounce_until", I}, {"links", I}, {"blockers", I}}},
+      {"debounce_key", T}, {"debounce_until", I}, {"links", I}, {"blockers", I},
+      {"batch_id", I}}},
+    {"batches", "batch", "", "id",
+     {{"id", I}, {"state", I}, {"created_at", I}, {"finished_at", I}, {"total", I},
+      {"succeeded", I}, {"dead", I}, {"cancelled", I}, {"on_success", T}, {"on_complete", T},
+      {"on_death", T}, {"success_job", I}, {"complete_job", I}, {"death_job", I}}},
     {"job_deps", "job dependency",
      "parent IN (SELECT id FROM jobs) AND child IN (SELECT id FROM jobs)", "parent, child",
      {{"parent", I}, {"child", I}, {"counted", B}}, LeftOut::orphans},

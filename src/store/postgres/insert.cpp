@@ -146,7 +146,8 @@ core::Result<std::optional<InsertOutcome>> find_debounced(OpContext& c, const co
 
 core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked, core::TimePoint now,
                                        std::map<std::string, core::JobDefaults>& defaults,
-                                       const std::vector<std::string>& item_ids) {
+                                       const std::vector<std::string>& item_ids,
+                                       std::optional<std::int64_t> batch) {
   if (!asked.idempotency_key.empty()) {
     auto duplicate = find_duplicate(c.db, asked);
     if (!duplicate) return duplicate.error();
@@ -184,7 +185,7 @@ core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked, 
     state = links.state;
   }
   const auto settings = core::resolve_settings(*job, known->second);
-  auto id = insert_job(c.db, *job, settings, state, now);
+  auto id = insert_job(c.db, *job, settings, state, now, std::nullopt, batch);
   if (!id) return id.error();
   if (!*id) return taken_meanwhile(c.db, *job);
   if (linked) {
@@ -218,12 +219,19 @@ core::Result<core::JobDefaults> queue_defaults(OpContext& c, std::string_view qu
 
 core::Result<std::vector<InsertOutcome>> job_insert_many(OpContext& c,
                                                          const JobInsertManyParams& p) {
+  return insert_jobs(c, p.jobs, p.now, std::nullopt);
+}
+
+core::Result<std::vector<InsertOutcome>> insert_jobs(OpContext& c,
+                                                     const std::vector<core::NewJob>& jobs,
+                                                     core::TimePoint now,
+                                                     std::optional<std::int64_t> batch) {
   std::vector<InsertOutcome> outcomes;
-  outcomes.reserve(p.jobs.size());
+  outcomes.reserve(jobs.size());
   std::map<std::string, core::JobDefaults> defaults;  // per queue, read once per verb
   std::vector<std::string> ids;                       // for items that wait for earlier ones
-  for (const auto& job : p.jobs) {
-    auto outcome = insert_one(c, job, p.now, defaults, ids);
+  for (const auto& job : jobs) {
+    auto outcome = insert_one(c, job, now, defaults, ids, batch);
     if (!outcome) return outcome.error();  // the savepoint drops the whole batch
     ids.push_back(outcome->id);
     outcomes.push_back(std::move(*outcome));

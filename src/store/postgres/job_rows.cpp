@@ -35,6 +35,7 @@ enum Col {
   kEventSeq,
   kKey,
   kLinks,
+  kBatchId,
 };
 
 const Statement kJobById{"job_by_id",
@@ -45,9 +46,9 @@ const Statement kJobInsert{
     "job_insert",
     "INSERT INTO jobs(id, queue, type, payload, state, priority, run_at, created_at, attempt,"
     " max_attempts, timeout_ms, idempotency_key, tags, key, unique_key, debounce_key,"
-    " debounce_until)"
+    " debounce_until, batch_id, links)"
     " VALUES (coalesce($12::bigint, next_job_id($7)), $1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10,"
-    " $11, $13, $14, $15, $16) ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT "
+    " $11, $13, $14, $15, $16, $17, $18) ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT "
     "NULL DO NOTHING"
     " RETURNING id"};
 const Statement kTakeJobId{"job_take_id", "SELECT next_job_id($1)"};
@@ -94,6 +95,7 @@ JobRow read_job(const Rows& r, int i, bool client_json) {
   c.event_seq = r.integer(i, kEventSeq);
   c.key = r.text(i, kKey);
   c.links = r.integer(i, kLinks);
+  c.batch_id = r.opt_integer(i, kBatchId);
   return decode_job(c, client_json);
 }
 
@@ -125,7 +127,8 @@ core::Result<JobRow> load_job(Conn& db, std::string_view id, bool lock) {
 core::Result<std::optional<std::int64_t>> insert_job(Conn& db, const core::NewJob& job,
                                                      const core::JobSettings& settings,
                                                      core::JobState state, core::TimePoint now,
-                                                     std::optional<std::int64_t> id) {
+                                                     std::optional<std::int64_t> id,
+                                                     std::optional<std::int64_t> batch) {
   Params p;
   p.text(job.queue).text(job.type).text(job.payload.empty() ? kNull : job.payload.stored());
   p.integer(static_cast<int>(state)).integer(settings.priority).time(job.run_at).time(now);
@@ -138,6 +141,7 @@ core::Result<std::optional<std::int64_t>> insert_job(Conn& db, const core::NewJo
   } else {
     p.null();
   }
+  p.opt_integer(batch).integer(batch ? kLinkBatch : 0);
   auto r = db.run(kJobInsert, p);
   if (!r) return r.error();
   if (r->empty()) return std::optional<std::int64_t>{};

@@ -18,8 +18,9 @@ namespace errand::store::postgres {
 inline constexpr std::string_view kJobColumns =
     "id, queue, type, payload, state, priority, run_at, created_at, started_at,"
     " finished_at, attempt, max_attempts, timeout_ms, idempotency_key, tags, progress, result,"
-    " errors, lease_id, worker, lease_expires_at, cancel_requested, event_seq, key, links";
-inline constexpr int kJobColumnCount = 25;
+    " errors, lease_id, worker, lease_expires_at, cancel_requested, event_seq, key, links,"
+    " batch_id";
+inline constexpr int kJobColumnCount = 26;
 
 // Row `i` of rows that selected kJobColumns. Never throws: a row that cannot
 // be read is marked `unreadable` and logged once. Without `client_json`,
@@ -42,7 +43,8 @@ core::Result<JobRow> load_job(Conn& db, std::string_view id, bool lock = true);
 core::Result<std::optional<std::int64_t>> insert_job(Conn& db, const core::NewJob& job,
                                                      const core::JobSettings& settings,
                                                      core::JobState state, core::TimePoint now,
-                                                     std::optional<std::int64_t> id = std::nullopt);
+                                                     std::optional<std::int64_t> id = std::nullopt,
+                                                     std::optional<std::int64_t> batch = {});
 // A fresh job id for a job created at `now`: next_job_id(now).
 core::Result<std::int64_t> take_job_id(Conn& db, core::TimePoint now);
 

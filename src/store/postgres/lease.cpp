@@ -14,7 +14,7 @@ using core::JobState;
 
 const Statement kLeaseById{"job_lease_by_id",
                            "SELECT id, state, lease_id, timeout_ms, cancel_requested, queue,"
-                           " attempt, key, links FROM jobs WHERE id = $1 FOR UPDATE"};
+                           " attempt, key, links, batch_id FROM jobs WHERE id = $1 FOR UPDATE"};
 const Statement kSetLease{"job_set_lease", "UPDATE jobs SET lease_expires_at = $2 WHERE id = $1"};
 const Statement kSetProgress{
     "job_set_progress", "UPDATE jobs SET progress = $2, event_seq = event_seq + 1 WHERE id = $1"};
@@ -58,6 +58,7 @@ struct LeaseRow {
   int attempt = 0;
   std::string key;
   std::int64_t links = 0;
+  std::optional<std::int64_t> batch;
 };
 
 core::Result<LeaseRow> load_lease(Conn& db, std::string_view id, std::string_view lease_id) {
@@ -71,7 +72,7 @@ core::Result<LeaseRow> load_lease(Conn& db, std::string_view id, std::string_vie
   return LeaseRow{
       r->integer(0, 0),           core::Millis{r->integer(0, 3)},     r->boolean(0, 4),
       std::string(r->text(0, 5)), static_cast<int>(r->integer(0, 6)), std::string(r->text(0, 7)),
-      r->integer(0, 8)};
+      r->integer(0, 8),           r->opt_integer(0, 9)};
 }
 
 core::Result<JobRow> load_leased_job(Conn& db, std::string_view id, std::string_view lease_id) {
@@ -170,6 +171,10 @@ core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p) {
   c.queues.add_processed(job.queue);
   if (auto freed = slot_freed(c, job.queue); !freed) return freed.error();
   c.notice.job_state_event(job);
+  if (lease->batch) {
+    auto counted = batch_job_ended(c, *lease->batch, JobState::succeeded, p.now);
+    if (!counted) return counted.error();
+  }
   if ((lease->links & kLinkChildren) != 0) {
     auto released = release_children(c, lease->rowid, JobState::succeeded, p.now);
     if (!released) return released.error();
@@ -187,9 +192,7 @@ core::Result<void> fail_attempt(OpContext& c, JobRow& row, std::string message, 
   c.keys.move(job.queue, job.key, JobState::running, decision.next);
   c.queues.add_failed(job.queue);
   if (auto freed = slot_freed(c, job.queue); !freed) return freed;
-  if (job.has_children && core::is_terminal(decision.next)) {
-    return release_children(c, row.rowid, decision.next, now);
-  }
+  if (core::is_terminal(decision.next)) return job_ended(c, row.rowid, job, decision.next, now);
   return {};
 }
 

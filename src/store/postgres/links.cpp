@@ -32,8 +32,8 @@ const Statement kDepsUncounted{
     "deps_uncounted",
     "UPDATE job_deps SET counted = true WHERE parent = $1 AND NOT counted RETURNING child"};
 const Statement kChildLock{"job_child_lock",
-                           "SELECT state, blockers, links, queue, key, run_at, attempt FROM jobs"
-                           " WHERE id = $1 FOR UPDATE"};
+                           "SELECT state, blockers, links, queue, key, run_at, attempt, batch_id"
+                           " FROM jobs WHERE id = $1 FOR UPDATE"};
 const Statement kDepsParents{
     "deps_parents",
     "SELECT d.parent, j.state, j.result FROM job_deps d JOIN jobs j ON j.id = d.parent"
@@ -131,6 +131,7 @@ core::Result<void> release_children(OpContext& c, std::int64_t rowid, JobState e
       const std::string key(r->text(0, 4));
       const auto run_at = r->time(0, 5);
       const int attempt = static_cast<int>(r->integer(0, 6));
+      const auto batch = r->opt_integer(0, 7);
       const auto step = release_child(r->integer(0, 1), (links & kLinkAfterFailure) != 0,
                                       parent_id, parent.end, parent.deleted, run_at, now);
       if (auto saved =
@@ -150,6 +151,9 @@ core::Result<void> release_children(OpContext& c, std::int64_t rowid, JobState e
                             .state = step.state,
                             .attempt = attempt,
                             .error = step.error});
+      if (batch && core::is_terminal(step.state)) {
+        if (auto counted = batch_job_ended(c, *batch, step.state, now); !counted) return counted;
+      }
       if (step.state == JobState::cancelled && (links & kLinkChildren) != 0) {
         todo.push_back({child, JobState::cancelled, false});
       }
@@ -161,11 +165,23 @@ core::Result<void> release_children(OpContext& c, std::int64_t rowid, JobState e
 core::Result<void> release_before_delete(OpContext& c, std::int64_t rowid, core::TimePoint now) {
   auto r = c.db.run(kChildLock, Params().integer(rowid));
   if (!r) return r.error();
-  if (r->empty() || (r->integer(0, 2) & kLinkChildren) == 0 ||
-      core::is_terminal(static_cast<JobState>(r->integer(0, 0)))) {
-    return {};
+  if (r->empty() || core::is_terminal(static_cast<JobState>(r->integer(0, 0)))) return {};
+  if (auto batch = r->opt_integer(0, 7)) {
+    if (auto counted = batch_job_ended(c, *batch, JobState::cancelled, now); !counted) {
+      return counted;
+    }
   }
+  if ((r->integer(0, 2) & kLinkChildren) == 0) return {};
   return release_children(c, rowid, JobState::cancelled, now, true);
+}
+
+core::Result<void> job_ended(OpContext& c, std::int64_t rowid, const core::Job& job,
+                             JobState end, core::TimePoint now) {
+  if (auto batch = core::parse_job_id(job.batch)) {
+    if (auto counted = batch_job_ended(c, *batch, end, now); !counted) return counted;
+  }
+  if (!job.has_children) return {};
+  return release_children(c, rowid, end, now);
 }
 
 core::Result<void> load_links(Conn& db, JobRow& row, bool results, bool children) {

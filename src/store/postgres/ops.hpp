@@ -16,6 +16,22 @@ namespace errand::store::postgres::ops {
 // insert.cpp
 core::Result<std::vector<InsertOutcome>> job_insert_many(OpContext& c,
                                                          const JobInsertManyParams& p);
+// job_insert_many's jobs, each marked with `batch` when given.
+core::Result<std::vector<InsertOutcome>> insert_jobs(OpContext& c,
+                                                     const std::vector<core::NewJob>& jobs,
+                                                     core::TimePoint now,
+                                                     std::optional<std::int64_t> batch);
+// batches.cpp
+core::Result<BatchInsertOutcome> batch_create(OpContext& c, const BatchCreateParams& p);
+core::Result<BatchInsertOutcome> batch_add(OpContext& c, const BatchAddParams& p);
+core::Result<core::Batch> batch_seal(OpContext& c, const BatchSealParams& p);
+core::Result<core::Batch> batch_get(OpContext& c, const BatchGetParams& p);
+core::Result<JobPage> batch_jobs(OpContext& c, const JobListParams& p);
+// A job of batch `batch` ended in `end` (or, `undo`, left that end for a
+// retry): the batch's counts change (under its row lock) and what it owes fires.
+core::Result<void> batch_job_ended(OpContext& c, std::int64_t batch, core::JobState end,
+                                   core::TimePoint now, bool undo = false);
+core::Result<void> prune_batches(OpContext& c, core::TimePoint finished_before, std::size_t limit);
 // The queue's defaults for new jobs (none when the queue has no row).
 core::Result<core::JobDefaults> queue_defaults(OpContext& c, std::string_view queue);
 

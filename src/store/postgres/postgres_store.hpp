@@ -80,6 +80,10 @@ class PostgresStore final : public Store {
   void job_fail(JobFailParams p, Callback<core::Job> done) override;
   void job_requeue(JobRequeueParams p, Callback<core::Job> done) override;
   void job_signal(JobSignalParams p, Callback<core::Job> done) override;
+  void batch_create(BatchCreateParams p, Callback<BatchInsertOutcome> done) override;
+  void batch_add(BatchAddParams p, Callback<BatchInsertOutcome> done) override;
+  void batch_seal(BatchSealParams p, Callback<core::Batch> done) override;
+  void batch_get(BatchGetParams p, Callback<core::Batch> done) override;
   void job_ack_many(std::vector<AckItem> items,
                     Callback<std::vector<core::Result<core::JobState>>> done) override;
   void job_cancel(JobCancelParams p, Callback<core::Job> done) override;

@@ -93,6 +93,7 @@ core::Result<core::Job> job_get(OpContext& c, const JobGetParams& p) {
 }
 
 core::Result<JobPage> job_list(OpContext& c, const JobListParams& p) {
+  if (!p.batch.empty()) return batch_jobs(c, p);
   const auto cursor_id = p.cursor.empty() ? std::nullopt : core::parse_job_id(p.cursor);
   JobPageFill fill(p);
   Params params;

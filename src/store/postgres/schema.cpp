@@ -232,6 +232,25 @@ CREATE INDEX queue_keys_throttled ON @s.queue_keys(throttled_until)
 // index; waiting (8) ones wait for their signal's timeout like scheduled
 // ones. job_push keeps the last continuation's signal wait.
 constexpr const char* kWorkflowMigration = R"sql(
+ALTER TABLE @s.jobs ADD COLUMN batch_id bigint;
+CREATE INDEX jobs_batch ON @s.jobs(batch_id, id) WHERE batch_id IS NOT NULL;
+CREATE TABLE @s.batches (
+  id           bigint   PRIMARY KEY,
+  state        smallint NOT NULL,
+  created_at   bigint   NOT NULL,
+  finished_at  bigint,
+  total        bigint   NOT NULL DEFAULT 0,
+  succeeded    bigint   NOT NULL DEFAULT 0,
+  dead         bigint   NOT NULL DEFAULT 0,
+  cancelled    bigint   NOT NULL DEFAULT 0,
+  on_success   text,
+  on_complete  text,
+  on_death     text,
+  success_job  bigint,
+  complete_job bigint,
+  death_job    bigint
+);
+CREATE INDEX batches_finished ON @s.batches(finished_at) WHERE finished_at IS NOT NULL;
 ALTER TABLE @s.jobs ADD COLUMN links smallint NOT NULL DEFAULT 0;
 ALTER TABLE @s.jobs ADD COLUMN blockers integer NOT NULL DEFAULT 0;
 ALTER TABLE @s.queues ADD COLUMN n_blocked bigint NOT NULL DEFAULT 0;

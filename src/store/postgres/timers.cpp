@@ -144,6 +144,9 @@ core::Result<std::int64_t> job_prune_finished(OpContext& c, const JobPruneFinish
   if (auto forgot = forget_idle_keys(c, p.finished_before - core::kMaxRatePer); !forgot) {
     return forgot.error();
   }
+  if (auto batches = prune_batches(c, p.finished_before, p.limit); !batches) {
+    return batches.error();
+  }
   auto r = c.db.run(sql::jobs_prune,
                     Params().time(p.finished_before).integer(static_cast<std::int64_t>(p.limit)));
   if (!r) return r.error();

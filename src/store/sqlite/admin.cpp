@@ -1,5 +1,7 @@
 #include "store/sqlite/ops.hpp"
 
+#include "core/id.hpp"
+
 #include "store/common/job_transitions.hpp"
 #include "store/common/queue_transitions.hpp"
 #include "store/sqlite/links.hpp"
@@ -17,9 +19,9 @@ core::Result<core::Job> job_cancel(OpContext& c, const JobCancelParams& p) {
   if (*left) c.queues.move(job.queue, **left, JobState::cancelled);
   if (*left) c.keys.move(job.queue, job.key, **left, JobState::cancelled);
   if (auto saved = save_job(c.sql, *row); !saved) return saved.error();
-  if (*left && job.has_children) {
-    auto released = release_children(c, row->rowid, job.id, JobState::cancelled, p.now);
-    if (!released) return released.error();
+  if (*left) {
+    auto ended = job_ended(c, row->rowid, job, JobState::cancelled, p.now);
+    if (!ended) return ended.error();
   }
   return std::move(job);
 }
@@ -33,6 +35,11 @@ core::Result<core::Job> job_retry(OpContext& c, const JobRetryParams& p) {
   c.queues.move(job.queue, *left, JobState::queued);
   c.keys.move(job.queue, job.key, *left, JobState::queued);
   if (auto saved = save_job(c.sql, *row); !saved) return saved.error();
+  if (auto batch = core::parse_job_id(job.batch)) {
+    if (auto undone = batch_job_ended(c, *batch, *left, p.now, true); !undone) {
+      return undone.error();
+    }
+  }
   c.notice.runnable(job.queue);
   return std::move(job);
 }

@@ -104,7 +104,8 @@ core::Result<std::optional<InsertOutcome>> find_debounced(OpContext& c, const co
 
 core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked,
                                        core::TimePoint now,
-                                       const std::vector<std::string>& item_ids) {
+                                       const std::vector<std::string>& item_ids,
+                                       std::optional<std::int64_t> batch) {
   if (!asked.idempotency_key.empty()) {
     auto duplicate = find_duplicate(c.sql, asked);
     if (!duplicate) return duplicate.error();
@@ -139,7 +140,7 @@ core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked,
   const auto settings =
       core::resolve_settings(*job, queue ? queue->config.defaults : core::JobDefaults{});
   const std::int64_t id = take_job_id(c, now);
-  if (auto inserted = insert_job(c.sql, id, *job, settings, state, now); !inserted) {
+  if (auto inserted = insert_job(c.sql, id, *job, settings, state, now, batch); !inserted) {
     return inserted.error();
   }
   if (linked) {
@@ -167,11 +168,18 @@ std::int64_t take_job_id(OpContext& c, core::TimePoint now) {
 
 core::Result<std::vector<InsertOutcome>> job_insert_many(OpContext& c,
                                                          const JobInsertManyParams& p) {
+  return insert_jobs(c, p.jobs, p.now, std::nullopt);
+}
+
+core::Result<std::vector<InsertOutcome>> insert_jobs(OpContext& c,
+                                                     const std::vector<core::NewJob>& jobs,
+                                                     core::TimePoint now,
+                                                     std::optional<std::int64_t> batch) {
   std::vector<InsertOutcome> outcomes;
-  outcomes.reserve(p.jobs.size());
+  outcomes.reserve(jobs.size());
   std::vector<std::string> ids;  // for items that wait for earlier ones
-  for (const auto& job : p.jobs) {
-    auto outcome = insert_one(c, job, p.now, ids);
+  for (const auto& job : jobs) {
+    auto outcome = insert_one(c, job, now, ids, batch);
     if (!outcome) return outcome.error();  // the savepoint drops the whole batch
     ids.push_back(outcome->id);
     outcomes.push_back(std::move(*outcome));

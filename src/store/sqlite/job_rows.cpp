@@ -35,6 +35,7 @@ enum Col {
   kCancelRequested,
   kKey,
   kLinks,
+  kBatchId,
 };
 
 }  // namespace
@@ -66,6 +67,7 @@ JobRow read_job(const Query& q, bool client_json) {
   c.cancel_requested = q.int_at(kCancelRequested) != 0;
   c.key = q.text_at(kKey);
   c.links = q.int_at(kLinks);
+  if (!q.is_null(kBatchId)) c.batch_id = q.int_at(kBatchId);
   return decode_job(c, client_json);
 }
 
@@ -114,7 +116,7 @@ core::Result<JobRow> load_job(Statements& sql, std::string_view id) {
 
 core::Result<void> insert_job(Statements& sql, std::int64_t id, const core::NewJob& job,
                               const core::JobSettings& settings, core::JobState state,
-                              core::TimePoint now) {
+                              core::TimePoint now, std::optional<std::int64_t> batch) {
   const std::string& payload = job.payload.empty() ? kNull : job.payload.stored();
   const std::string tags = tags_text(job.tags);
   Query q(sql[Sql::job_insert]);
@@ -128,6 +130,11 @@ core::Result<void> insert_job(Statements& sql, std::int64_t id, const core::NewJ
     q.bind_time(16, now + *job.debounce->max_wait);
   } else {
     q.bind_null(16);
+  }
+  if (batch) {
+    q.bind_int(17, *batch).bind_int(18, kLinkBatch);
+  } else {
+    q.bind_null(17).bind_int(18, 0);
   }
   return q.run();
 }

@@ -18,11 +18,11 @@ namespace errand::store::sqlite {
 inline constexpr std::string_view kJobColumns =
     "id, legacy_id, queue, type, payload, state, priority, run_at, created_at, started_at,"
     " finished_at, attempt, max_attempts, timeout_ms, idempotency_key, tags, progress, result,"
-    " errors, lease_id, worker, lease_expires_at, cancel_requested, key, links";
+    " errors, lease_id, worker, lease_expires_at, cancel_requested, key, links, batch_id";
 
 // The column after kJobColumns in a job_list statement: whether the row
 // passes the tag and text filters.
-inline constexpr int kJobListHit = 25;
+inline constexpr int kJobListHit = 26;
 
 // Reads the current row of a query that selected kJobColumns. Never throws:
 // a row that cannot be read is marked `unreadable` and logged once.
@@ -51,7 +51,7 @@ core::Result<JobRow> load_job(Statements& sql, std::string_view id);
 // not read).
 core::Result<void> insert_job(Statements& sql, std::int64_t id, const core::NewJob& job,
                               const core::JobSettings& settings, core::JobState state,
-                              core::TimePoint now);
+                              core::TimePoint now, std::optional<std::int64_t> batch = {});
 
 // Writes every mutable field of `row.job` (state, times, attempts, progress,
 // result, errors, lease, cancel flag) back to its row.

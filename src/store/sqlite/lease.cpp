@@ -19,6 +19,7 @@ struct LeaseRow {
   int attempt = 0;
   std::string key;
   std::int64_t links = 0;
+  std::optional<std::int64_t> batch;
 };
 
 core::Result<LeaseRow> load_lease(Statements& sql, std::string_view id, std::string_view lease_id) {
@@ -37,7 +38,8 @@ core::Result<LeaseRow> load_lease(Statements& sql, std::string_view id, std::str
                   std::string(q.text_at(5)),
                   static_cast<int>(q.int_at(6)),
                   std::string(q.text_at(7)),
-                  q.int_at(8)};
+                  q.int_at(8),
+                  q.is_null(9) ? std::optional<std::int64_t>() : q.int_at(9)};
 }
 
 core::Result<JobRow> load_leased_job(Statements& sql, std::string_view id,
@@ -141,6 +143,10 @@ core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p) {
   c.keys.move(job.queue, lease->key, JobState::running, JobState::succeeded);
   ++c.queues.edit(job.queue).processed;
   slot_freed(c, job.queue);
+  if (lease->batch) {
+    auto counted = batch_job_ended(c, *lease->batch, JobState::succeeded, p.now);
+    if (!counted) return counted.error();
+  }
   if ((lease->links & kLinkChildren) != 0) {
     auto released = release_children(c, lease->rowid, job.id, JobState::succeeded, p.now);
     if (!released) return released.error();
@@ -158,9 +164,7 @@ core::Result<void> fail_attempt(OpContext& c, JobRow& row, std::string message, 
   c.keys.move(job.queue, job.key, JobState::running, decision.next);
   ++c.queues.edit(job.queue).failed;
   slot_freed(c, job.queue);
-  if (job.has_children && core::is_terminal(decision.next)) {
-    return release_children(c, row.rowid, job.id, decision.next, now);
-  }
+  if (core::is_terminal(decision.next)) return job_ended(c, row.rowid, job, decision.next, now);
   return {};
 }
 

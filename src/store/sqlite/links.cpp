@@ -23,6 +23,7 @@ struct LinkRow {
   core::TimePoint run_at;
   int attempt;
   std::string id;
+  std::optional<std::int64_t> batch;
 };
 
 core::Result<std::optional<LinkRow>> link_row(Statements& sql, std::int64_t rowid) {
@@ -36,7 +37,9 @@ core::Result<std::optional<LinkRow>> link_row(Statements& sql, std::int64_t rowi
                                         std::string(q.text_at(4)), q.time_at(5),
                                         static_cast<int>(q.int_at(6)),
                                         q.is_null(7) ? core::format_job_id(rowid)
-                                                     : std::string(q.text_at(7))});
+                                                     : std::string(q.text_at(7)),
+                                        q.is_null(8) ? std::optional<std::int64_t>()
+                                                     : std::optional<std::int64_t>(q.int_at(8))});
 }
 
 core::Result<void> add_links(Statements& sql, std::int64_t rowid, std::int64_t links) {
@@ -153,6 +156,9 @@ core::Result<void> release_children(OpContext& c, std::int64_t rowid, const std:
       }
       c.notice.job_changed(
           {.id = r.id, .state = step.state, .attempt = r.attempt, .error = step.error});
+      if (r.batch && core::is_terminal(step.state)) {
+        if (auto counted = batch_job_ended(c, *r.batch, step.state, now); !counted) return counted;
+      }
       if (step.state == JobState::cancelled && (r.links & kLinkChildren) != 0) {
         todo.push_back({child, r.id, JobState::cancelled, false});
       }
@@ -164,8 +170,24 @@ core::Result<void> release_children(OpContext& c, std::int64_t rowid, const std:
 core::Result<void> release_before_delete(OpContext& c, std::int64_t rowid, core::TimePoint now) {
   auto row = link_row(c.sql, rowid);
   if (!row) return row.error();
-  if (!*row || ((*row)->links & kLinkChildren) == 0 || core::is_terminal((*row)->state)) return {};
+  if (!*row || core::is_terminal((*row)->state)) return {};
+  if ((*row)->batch) {
+    auto counted = batch_job_ended(c, *(*row)->batch, JobState::cancelled, now);
+    if (!counted) return counted;
+  }
+  if (((*row)->links & kLinkChildren) == 0) return {};
   return release_children(c, rowid, (*row)->id, JobState::cancelled, now, true);
+}
+
+core::Result<void> job_ended(OpContext& c, std::int64_t rowid, const core::Job& job,
+                             JobState end, core::TimePoint now) {
+  if (!job.batch.empty()) {
+    if (auto batch = core::parse_job_id(job.batch)) {
+      if (auto counted = batch_job_ended(c, *batch, end, now); !counted) return counted;
+    }
+  }
+  if (!job.has_children) return {};
+  return release_children(c, rowid, job.id, end, now);
 }
 
 core::Result<void> load_links(Statements& sql, JobRow& row, bool results, bool children) {

@@ -30,8 +30,13 @@ core::Result<void> release_children(OpContext& c, std::int64_t rowid, const std:
                                     core::JobState end, core::TimePoint now,
                                     bool deleted = false);
 
-// A job about to be deleted: when it has children and has not ended, they
-// are cancelled (it never will end).
+// Job `rowid` (`job`: its id, batch and links as read) ended in `end`: its
+// batch counts it, its children move on.
+core::Result<void> job_ended(OpContext& c, std::int64_t rowid, const core::Job& job,
+                             core::JobState end, core::TimePoint now);
+
+// A job about to be deleted before it ended: its batch counts it cancelled,
+// and its children are cancelled (it never will end).
 core::Result<void> release_before_delete(OpContext& c, std::int64_t rowid, core::TimePoint now);
 
 // Fills the job's parents (with their results when `results`), its first

@@ -14,6 +14,11 @@ namespace errand::store::sqlite::ops {
 // insert.cpp
 core::Result<std::vector<InsertOutcome>> job_insert_many(OpContext& c,
                                                          const JobInsertManyParams& p);
+// job_insert_many's jobs, each marked with `batch` when given.
+core::Result<std::vector<InsertOutcome>> insert_jobs(OpContext& c,
+                                                     const std::vector<core::NewJob>& jobs,
+                                                     core::TimePoint now,
+                                                     std::optional<std::int64_t> batch);
 // The id of a job inserted now: core::next_job_id after the last one handed
 // out, which it becomes (an id a rollback leaves unused is only a gap).
 std::int64_t take_job_id(OpContext& c, core::TimePoint now);
@@ -100,6 +105,19 @@ core::Result<std::vector<core::Schedule>> schedule_list(OpContext& c);
 core::Result<Unit> schedule_delete(OpContext& c, const ScheduleDeleteParams& p);
 core::Result<core::Schedule> schedule_pause(OpContext& c, const SchedulePauseParams& p);
 core::Result<ScheduleFireOutcome> schedule_fire(OpContext& c, const ScheduleFireParams& p);
+
+// batches.cpp
+core::Result<BatchInsertOutcome> batch_create(OpContext& c, const BatchCreateParams& p);
+core::Result<BatchInsertOutcome> batch_add(OpContext& c, const BatchAddParams& p);
+core::Result<core::Batch> batch_seal(OpContext& c, const BatchSealParams& p);
+core::Result<core::Batch> batch_get(OpContext& c, const BatchGetParams& p);
+core::Result<JobPage> batch_jobs(OpContext& c, const JobListParams& p);
+// A job of batch `batch` ended in `end` (or, `undo`, left that end for a
+// retry): the batch's counts change and what it owes fires.
+core::Result<void> batch_job_ended(OpContext& c, std::int64_t batch, core::JobState end,
+                                   core::TimePoint now, bool undo = false);
+core::Result<std::int64_t> prune_batches(OpContext& c, core::TimePoint finished_before,
+                                         std::size_t limit);
 
 // settings.cpp
 core::Result<std::string> setting_get_or_put(OpContext& c, const SettingGetOrPutParams& p);

@@ -45,6 +45,7 @@ core::Result<core::Job> job_get(OpContext& c, const JobGetParams& p) {
 }
 
 core::Result<JobPage> job_list(OpContext& c, const JobListParams& p) {
+  if (!p.batch.empty()) return batch_jobs(c, p);
   std::int64_t cursor_id = 0;
   if (!p.cursor.empty()) {
     auto cursor = find_rowid(c.sql, p.cursor);

@@ -279,8 +279,29 @@ CREATE INDEX queue_keys_throttled ON queue_keys(throttled_until)
 // counts its parents not yet done; job_deps holds the edges (`counted`: the
 // parent's end was applied to the child). Blocked (7) jobs wait in no timer
 // index; waiting (8) ones wait for their signal's timeout like scheduled
-// ones. job_push keeps the last continuation's signal wait.
+// ones. job_push keeps the last continuation's signal wait. Batches: a
+// job's batch_id, and one row per batch with its counts, its callback jobs
+// (as stored by core::callback_to_json) and the jobs they became.
 constexpr const char* kWorkflowSchema = R"sql(
+ALTER TABLE jobs ADD COLUMN batch_id INTEGER;
+CREATE INDEX jobs_batch ON jobs(batch_id) WHERE batch_id IS NOT NULL;
+CREATE TABLE batches (
+  id           INTEGER PRIMARY KEY,
+  state        INTEGER NOT NULL,
+  created_at   INTEGER NOT NULL,
+  finished_at  INTEGER,
+  total        INTEGER NOT NULL DEFAULT 0,
+  succeeded    INTEGER NOT NULL DEFAULT 0,
+  dead         INTEGER NOT NULL DEFAULT 0,
+  cancelled    INTEGER NOT NULL DEFAULT 0,
+  on_success   TEXT,
+  on_complete  TEXT,
+  on_death     TEXT,
+  success_job  INTEGER,
+  complete_job INTEGER,
+  death_job    INTEGER
+);
+CREATE INDEX batches_finished ON batches(finished_at) WHERE finished_at IS NOT NULL;
 ALTER TABLE jobs ADD COLUMN links INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN blockers INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE queues ADD COLUMN n_blocked INTEGER NOT NULL DEFAULT 0;

@@ -159,6 +159,28 @@ void SqliteStore::job_signal(JobSignalParams p, Callback<core::Job> done) {
       std::move(done));
 }
 
+void SqliteStore::batch_create(BatchCreateParams p, Callback<BatchInsertOutcome> done) {
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::batch_create(c, p); },
+      std::move(done));
+}
+
+void SqliteStore::batch_add(BatchAddParams p, Callback<BatchInsertOutcome> done) {
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::batch_add(c, p); }, std::move(done));
+}
+
+void SqliteStore::batch_seal(BatchSealParams p, Callback<core::Batch> done) {
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::batch_seal(c, p); },
+      std::move(done));
+}
+
+void SqliteStore::batch_get(BatchGetParams p, Callback<core::Batch> done) {
+  submit(
+      kReads, [p = std::move(p)](OpContext& c) { return ops::batch_get(c, p); }, std::move(done));
+}
+
 void SqliteStore::job_ack_many(std::vector<AckItem> items,
                                Callback<std::vector<core::Result<core::JobState>>> done) {
   writer_->submit(std::make_unique<AckManyOp>(std::move(items), std::move(done)));

@@ -33,16 +33,17 @@ std::vector<NamedSql> named_sql() {
       {Sql::job_insert, "job_insert",
        "INSERT INTO jobs(id, queue, type, payload, state, priority, run_at, created_at, attempt,"
        " max_attempts, timeout_ms, idempotency_key, tags, key, unique_key, debounce_key,"
-       " debounce_until)"
-       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"},
+       " debounce_until, batch_id, links)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
+       " ?18)"},
       {Sql::job_by_id, "job_by_id", "SELECT " + cols + " FROM jobs WHERE id = ?1"},
       {Sql::job_by_legacy_id, "job_by_legacy_id", "SELECT id FROM jobs WHERE legacy_id = ?1"},
       {Sql::job_by_idempotency_key, "job_by_idempotency_key",
        "SELECT id, legacy_id, state, type, payload FROM jobs"
        " WHERE queue = ?1 AND idempotency_key = ?2"},
       {Sql::job_lease_by_id, "job_lease_by_id",
-       "SELECT id, state, lease_id, timeout_ms, cancel_requested, queue, attempt, key, links"
-       " FROM jobs WHERE id = ?1"},
+       "SELECT id, state, lease_id, timeout_ms, cancel_requested, queue, attempt, key, links,"
+       " batch_id FROM jobs WHERE id = ?1"},
       {Sql::job_save, "job_save",
        "UPDATE jobs SET state = ?2, run_at = ?3, started_at = ?4, finished_at = ?5, attempt = ?6,"
        " max_attempts = ?7, progress = ?8, result = ?9, errors = ?10, lease_id = ?11,"
@@ -148,7 +149,7 @@ std::vector<NamedSql> named_sql() {
        "UPDATE job_push SET deferrals = 0 WHERE job_id = ?1 AND deferrals <> 0"},
       // Workflows (store/sqlite/links.cpp).
       {Sql::job_link_state, "job_link_state",
-       "SELECT state, blockers, links, queue, key, run_at, attempt, legacy_id FROM jobs"
+       "SELECT state, blockers, links, queue, key, run_at, attempt, legacy_id, batch_id FROM jobs"
        " WHERE id = ?1"},
       {Sql::job_set_links, "job_set_links",
        "UPDATE jobs SET links = links | ?2 WHERE id = ?1 AND links & ?2 <> ?2"},
@@ -174,6 +175,26 @@ std::vector<NamedSql> named_sql() {
        "UPDATE job_push SET signal = NULL, signal_status = 3 WHERE job_id = ?1"
        " AND signal_status = 1"},
       {Sql::job_resume, "job_resume", "UPDATE jobs SET state = 1, run_at = ?2 WHERE id = ?1"},
+      // Batches (store/sqlite/batches.cpp).
+      {Sql::batch_insert, "batch_insert",
+       "INSERT INTO batches(id, state, created_at, on_success, on_complete, on_death)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
+      {Sql::batch_by_id, "batch_by_id",
+       "SELECT id, state, created_at, finished_at, total, succeeded, dead, cancelled, on_success,"
+       " on_complete, on_death, success_job, complete_job, death_job FROM batches WHERE id = ?1"},
+      {Sql::batch_count, "batch_count",
+       "UPDATE batches SET total = total + ?2, succeeded = succeeded + ?3, dead = dead + ?4,"
+       " cancelled = cancelled + ?5 WHERE id = ?1"},
+      {Sql::batch_save, "batch_save",
+       "UPDATE batches SET state = ?2, finished_at = ?3, success_job = ?4, complete_job = ?5,"
+       " death_job = ?6 WHERE id = ?1"},
+      {Sql::jobs_of_batch, "jobs_of_batch",
+       "SELECT " + cols +
+           " FROM jobs INDEXED BY jobs_batch WHERE batch_id = ?1 AND id < ?2"
+           " ORDER BY id DESC LIMIT ?3"},
+      {Sql::batches_prune, "batches_prune",
+       "DELETE FROM batches WHERE id IN (SELECT id FROM batches INDEXED BY batches_finished"
+       " WHERE finished_at IS NOT NULL AND finished_at < ?1 ORDER BY finished_at LIMIT ?2)"},
       {Sql::setting_put_new, "setting_put_new",
        "INSERT INTO settings(name, value) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING"},
       {Sql::setting_get, "setting_get", "SELECT value FROM settings WHERE name = ?1"},

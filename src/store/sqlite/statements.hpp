@@ -95,6 +95,12 @@ enum class Sql {
   job_signal_save,
   job_signal_timeout,
   job_resume,
+  batch_insert,
+  batch_by_id,
+  batch_count,
+  batch_save,
+  jobs_of_batch,
+  batches_prune,
   count_,
 };
 

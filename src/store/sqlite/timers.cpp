@@ -130,6 +130,9 @@ core::Result<std::int64_t> job_prune_finished(OpContext& c, const JobPruneFinish
   if (auto forgot = forget_idle_keys(c, p.finished_before - core::kMaxRatePer); !forgot) {
     return forgot.error();
   }
+  if (auto batches = prune_batches(c, p.finished_before, p.limit); !batches) {
+    return batches.error();
+  }
   std::int64_t pruned = 0;
   for (;;) {
     auto row = q.step();
