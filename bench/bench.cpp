@@ -56,8 +56,8 @@ int run(Settings s, std::vector<std::string> workloads, bool json) {
   if (s.errand.empty()) s.errand = find_errand();
   if (workloads.empty()) workloads = {"A", "B", "C", "D"};
   const std::map<std::string, std::function<void(const Settings&, const Emit&)>> run_one{
-      {"A", run_enqueue}, {"B", run_drain}, {"C", run_latency},
-      {"D", run_restart}, {"P", run_push},  {"F", run_flow},   {"W", run_workflows}};
+      {"A", run_enqueue}, {"B", run_drain}, {"C", run_latency},  {"D", run_restart},
+      {"P", run_push},    {"F", run_flow},  {"W", run_workflows}};
   if (s.server.empty()) warn_if_tmpfs();
   note(s.server.empty() ? "server: " + s.errand + ", a fresh one per measurement"
                         : "server: " + s.server);

@@ -44,12 +44,12 @@ struct Settings {
   int rate_secs = 10;
   std::int64_t d_jobs = 1'000'000;
   int d_restarts = 3;
-  int push_concurrency = 64;  // P: the push queue's `concurrency`
-  int f_keys = 1'000;         // F1: keys of the keyed drain
-  int f_late = 100;           // F2: late keys, one job each
-  int f_rate_keys = 10;       // F3: rate-limited keys
-  int f_rate = 20;            // F3: each key's claims a second
-  int f_secs = 60;            // F3: seconds counted
+  int push_concurrency = 64;      // P: the push queue's `concurrency`
+  int f_keys = 1'000;             // F1: keys of the keyed drain
+  int f_late = 100;               // F2: late keys, one job each
+  int f_rate_keys = 10;           // F3: rate-limited keys
+  int f_rate = 20;                // F3: each key's claims a second
+  int f_secs = 60;                // F3: seconds counted
   std::int64_t w_batch = 10'000;  // W1: jobs in the batch
   int w_rounds = 5;               // W1: batches measured
 };

@@ -9,8 +9,8 @@
 #include "worker_group.hpp"
 #include "workloads.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -42,10 +42,10 @@ double callback_lag(const Settings& s, const Target& target, int round) {
   const auto done_queue = work + "-done";
   auto c = make_client(s, target.url());
   const std::int64_t n = s.w_batch;
-  json::value created = must(c.call("POST", "/v1/batches",
-                                    json::object{{"open", true},
-                                                 {"on_complete", {{"queue", done_queue}}}}),
-                             "POST /v1/batches");
+  json::value created =
+      must(c.call("POST", "/v1/batches",
+                  json::object{{"open", true}, {"on_complete", {{"queue", done_queue}}}}),
+           "POST /v1/batches");
   const std::string id(created.at("id").as_string());
   for (std::int64_t first = 0; first < n; first += s.batch) {
     json::array jobs;
@@ -62,7 +62,9 @@ double callback_lag(const Settings& s, const Target& target, int round) {
   std::thread waiter([&] {
     auto w = make_client(s, target.url());
     while (!got) {
-      auto jobs = w.claim({.queues = {done_queue}, .worker = "w1-callback", .max = 1,
+      auto jobs = w.claim({.queues = {done_queue},
+                           .worker = "w1-callback",
+                           .max = 1,
                            .wait = core::Millis{30'000}});
       if (!jobs) throw std::runtime_error("claim: " + jobs.error().message);
       if (!jobs->empty()) {

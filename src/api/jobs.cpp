@@ -98,9 +98,8 @@ core::Result<void> parse_after(const Fields& f, engine::EnqueueRequest& r) {
                                        f.name("after_failure"), *failure));
     }
     if (r.after.empty()) {
-      return core::invalid(f.name("after_failure"), fmt::format("{} needs {}",
-                                                                f.name("after_failure"),
-                                                                f.name("after")));
+      return core::invalid(f.name("after_failure"),
+                           fmt::format("{} needs {}", f.name("after_failure"), f.name("after")));
     }
     r.after_failure_run = *failure == "run";
   }
@@ -259,13 +258,13 @@ core::Result<ParsedEnqueue> parse_enqueue(const json::object& o, std::string pre
                                           const ApiLimits& limits, std::string_view source,
                                           bool batch_item = false) {
   const Fields f(o, std::move(prefix), source);
-  if (auto ok = batch_item ? f.only({"queue", "type", "payload", "delay", "run_at", "priority",
-                                     "max_attempts", "timeout", "idempotency_key", "key", "unique",
-                                     "debounce", "tags", "token_scope", "after", "after_failure",
-                                     "ref"})
-                           : f.only({"queue", "type", "payload", "delay", "run_at", "priority",
-                                     "max_attempts", "timeout", "idempotency_key", "key", "unique",
-                                     "debounce", "tags", "token_scope", "after", "after_failure"});
+  if (auto ok = batch_item
+                    ? f.only({"queue", "type", "payload", "delay", "run_at", "priority",
+                              "max_attempts", "timeout", "idempotency_key", "key", "unique",
+                              "debounce", "tags", "token_scope", "after", "after_failure", "ref"})
+                    : f.only({"queue", "type", "payload", "delay", "run_at", "priority",
+                              "max_attempts", "timeout", "idempotency_key", "key", "unique",
+                              "debounce", "tags", "token_scope", "after", "after_failure"});
       !ok) {
     return ok.error();
   }
@@ -445,8 +444,8 @@ core::Result<std::optional<engine::EnqueueRequest>> parse_callback(const Fields&
   if (!v || v->is_null()) return std::optional<engine::EnqueueRequest>{};
   if (!v->is_object()) return f.wrong_type(name, "a job: {\"queue\", \"payload\"?, …}");
   const Fields cb(v->get_object(), std::string(name), core::json_member(body, name).value_or(""));
-  if (auto ok = cb.only({"queue", "type", "payload", "priority", "max_attempts", "timeout", "key",
-                         "tags"});
+  if (auto ok = cb.only(
+          {"queue", "type", "payload", "priority", "max_attempts", "timeout", "key", "tags"});
       !ok) {
     return ok.error();
   }
@@ -454,16 +453,15 @@ core::Result<std::optional<engine::EnqueueRequest>> parse_callback(const Fields&
   return std::optional(std::move(request));
 }
 
-json::object batch_answer(const store::BatchInsertOutcome& out, const std::vector<TokenScope>& scopes,
-                          Services& s) {
+json::object batch_answer(const store::BatchInsertOutcome& out,
+                          const std::vector<TokenScope>& scopes, Services& s) {
   json::array jobs;
   jobs.reserve(out.jobs.size());
   for (std::size_t i = 0; i < out.jobs.size(); ++i) {
     jobs.emplace_back(outcome_json(out.jobs[i], i < scopes.size() ? scopes[i] : TokenScope{}, s));
   }
-  return json::object{{"id", out.batch.id},
-                       {"state", core::to_string(out.batch.state)},
-                       {"jobs", std::move(jobs)}};
+  return json::object{
+      {"id", out.batch.id}, {"state", core::to_string(out.batch.state)}, {"jobs", std::move(jobs)}};
 }
 
 awaitable<Response> create_batch(Context& c) {
@@ -488,9 +486,10 @@ awaitable<Response> create_batch(Context& c) {
   if (!open) co_return error_response(open.error());
   r.open = open->value_or(false);
   if (items->empty() && !r.open) {
-    co_return error_response(core::invalid(
-        "jobs", "a batch needs jobs, or \"open\": true to add them with POST "
-                "/v1/batches/{id}/jobs"));
+    co_return error_response(
+        core::invalid("jobs",
+                      "a batch needs jobs, or \"open\": true to add them with POST "
+                      "/v1/batches/{id}/jobs"));
   }
   std::vector<TokenScope> scopes;
   for (auto& item : *items) {

@@ -48,10 +48,9 @@ core::Result<engine::RequeueRequest> parse_continue(const Fields& f, std::string
   ERRAND_TRY(state, f.json("state"));
   r.state = state ? std::string(state->text()) : std::string("null");
   if (r.state.size() > max_state) {
-    return core::make_error(core::errc::payload_too_large,
-                            fmt::format("state is {} bytes, over the limit of {}", r.state.size(),
-                                        max_state),
-                            "state");
+    return core::make_error(
+        core::errc::payload_too_large,
+        fmt::format("state is {} bytes, over the limit of {}", r.state.size(), max_state), "state");
   }
   ERRAND_TRY(delay, f.duration("delay", core::Millis{0}, kMaxSleep));
   ERRAND_TRY(until, f.time("until"));
@@ -109,16 +108,16 @@ awaitable<Response> continue_job(Context& c) {
 awaitable<Response> post_signal(Context& c) {
   const auto ref = c.services.auth.verify_signal_token(c.params[0]);
   if (!ref) {
-    co_return error_response(core::make_error(
-        core::errc::unauthorized, "this signal URL was not made by this Errand: check it whole",
-        "signal"));
+    co_return error_response(
+        core::make_error(core::errc::unauthorized,
+                         "this signal URL was not made by this Errand: check it whole", "signal"));
   }
   if (c.request.body.size() > kMaxSignalBody) {
-    co_return error_response(core::make_error(
-        core::errc::payload_too_large,
-        fmt::format("the signal's body is {} bytes, over the limit of {}", c.request.body.size(),
-                    kMaxSignalBody),
-        "body"));
+    co_return error_response(
+        core::make_error(core::errc::payload_too_large,
+                         fmt::format("the signal's body is {} bytes, over the limit of {}",
+                                     c.request.body.size(), kMaxSignalBody),
+                         "body"));
   }
   core::RawJson body;
   if (c.request.body.find_first_not_of(" \t\r\n") != std::string::npos) {

@@ -5,8 +5,8 @@
 #include "cli/usage.hpp"
 #include "core/json_text.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include <fstream>
 #include <iostream>
@@ -40,12 +40,11 @@ void print_batch(const json::value& b, const GlobalOptions& g) {
             << json::value_to<std::string>(o.at("state"));
   if (const auto* counts = o.if_contains("counts")) {
     const auto& c = counts->as_object();
-    std::cout << fmt::format(" — {} jobs: {} succeeded, {} dead, {} cancelled, {} pending",
-                             c.at("total").to_number<std::int64_t>(),
-                             c.at("succeeded").to_number<std::int64_t>(),
-                             c.at("dead").to_number<std::int64_t>(),
-                             c.at("cancelled").to_number<std::int64_t>(),
-                             c.at("pending").to_number<std::int64_t>());
+    std::cout << fmt::format(
+        " — {} jobs: {} succeeded, {} dead, {} cancelled, {} pending",
+        c.at("total").to_number<std::int64_t>(), c.at("succeeded").to_number<std::int64_t>(),
+        c.at("dead").to_number<std::int64_t>(), c.at("cancelled").to_number<std::int64_t>(),
+        c.at("pending").to_number<std::int64_t>());
   } else if (const auto* jobs = o.if_contains("jobs")) {
     std::cout << fmt::format(" — {} jobs enqueued", jobs->as_array().size());
   }
@@ -96,9 +95,8 @@ void add_batch(CLI::App& app, const GlobalOptions& g) {
 
   auto* seal = batch->add_subcommand("seal", "No more jobs: the callbacks fire when they end");
   seal->add_option("id", a->id, "Batch id")->required();
-  seal->callback([a, &g] {
-    print_batch(must(connect(g).call("POST", "/v1/batches/" + a->id + "/seal")), g);
-  });
+  seal->callback(
+      [a, &g] { print_batch(must(connect(g).call("POST", "/v1/batches/" + a->id + "/seal")), g); });
 
   auto* get = batch->add_subcommand("get", "Show a batch's counts and callbacks");
   get->add_option("id", a->id, "Batch id")->required();

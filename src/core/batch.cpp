@@ -76,7 +76,8 @@ NewJob callback_from_json(std::string_view text) {
   if (const auto* v = o.if_contains("max_attempts")) {
     job.max_attempts = static_cast<int>(v->to_number<std::int64_t>());
   }
-  if (const auto* v = o.if_contains("timeout_ms")) job.timeout = Millis{v->to_number<std::int64_t>()};
+  if (const auto* v = o.if_contains("timeout_ms"))
+    job.timeout = Millis{v->to_number<std::int64_t>()};
   if (const auto* v = o.if_contains("key")) job.key = std::string(v->as_string());
   if (const auto* v = o.if_contains("tags")) {
     for (const auto& t : v->as_array()) job.tags.emplace_back(t.as_string());
@@ -90,8 +91,8 @@ BatchFiring batch_firing(const Batch& b) {
   if (b.state == BatchState::sealed && b.counts.ended() >= b.counts.total) {
     f.done = true;
     f.complete = b.on_complete.has_value() && b.complete_job.empty();
-    f.success = b.on_success.has_value() && b.success_job.empty() &&
-                b.counts.succeeded == b.counts.total;
+    f.success =
+        b.on_success.has_value() && b.success_job.empty() && b.counts.succeeded == b.counts.total;
   }
   return f;
 }

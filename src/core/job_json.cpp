@@ -246,9 +246,9 @@ Result<Job> job_from_json(std::string_view text) {
     j.after_failure_run = str(o, "after_failure") == "run";
     for (const auto& p : parents->get_array()) {
       if (!p.is_object()) continue;
-      j.parents.push_back({.id = str(p.get_object(), "id"),
-                           .state = parse_job_state(str(p.get_object(), "state"))
-                                        .value_or(JobState::queued)});
+      j.parents.push_back(
+          {.id = str(p.get_object(), "id"),
+           .state = parse_job_state(str(p.get_object(), "state")).value_or(JobState::queued)});
     }
   }
   j.batch = str(o, "batch");

@@ -43,10 +43,10 @@ enum class JobState : std::uint8_t {
   waiting
 };
 
-inline constexpr JobState kAllStates[] = {JobState::scheduled, JobState::queued, JobState::running,
-                                          JobState::succeeded, JobState::failed, JobState::dead,
-                                          JobState::cancelled, JobState::blocked,
-                                          JobState::waiting};
+inline constexpr JobState kAllStates[] = {
+    JobState::scheduled, JobState::queued,  JobState::running,
+    JobState::succeeded, JobState::failed,  JobState::dead,
+    JobState::cancelled, JobState::blocked, JobState::waiting};
 
 std::string_view to_string(JobState s) noexcept;
 std::optional<JobState> parse_job_state(std::string_view s) noexcept;

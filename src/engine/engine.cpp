@@ -143,8 +143,8 @@ Task<store::BatchInsertOutcome> Engine::create_batch(BatchRequest r) {
   auto admitted = co_await admit_queues(std::move(names));
   if (!admitted) co_return admitted.error();
   const auto now = clock_.now();
-  store::BatchCreateParams params{.jobs = new_jobs(std::move(r.jobs), now), .open = r.open,
-                                  .now = now};
+  store::BatchCreateParams params{
+      .jobs = new_jobs(std::move(r.jobs), now), .open = r.open, .now = now};
   const auto callback = [&](std::optional<EnqueueRequest>& cb) -> std::optional<core::NewJob> {
     if (!cb) return std::nullopt;
     std::vector<EnqueueRequest> one;
@@ -165,8 +165,8 @@ Task<store::BatchInsertOutcome> Engine::add_to_batch(std::string id,
   auto admitted = co_await admit_queues(std::move(names));
   if (!admitted) co_return admitted.error();
   const auto now = clock_.now();
-  store::BatchAddParams params{.id = std::move(id), .jobs = new_jobs(std::move(jobs), now),
-                               .now = now};
+  store::BatchAddParams params{
+      .id = std::move(id), .jobs = new_jobs(std::move(jobs), now), .now = now};
   co_return co_await await_store<store::BatchInsertOutcome>(
       [&](auto done) { store_.batch_add(std::move(params), std::move(done)); });
 }
@@ -212,8 +212,9 @@ Task<core::Job> Engine::retry(std::string id) {
 }
 
 Task<store::Unit> Engine::remove(std::string id) {
-  co_return co_await await_store<store::Unit>(
-      [&](auto done) { store_.job_delete({.id = std::move(id), .now = clock_.now()}, std::move(done)); });
+  co_return co_await await_store<store::Unit>([&](auto done) {
+    store_.job_delete({.id = std::move(id), .now = clock_.now()}, std::move(done));
+  });
 }
 
 Task<store::LeaseInfo> Engine::heartbeat(std::string id, std::string lease_id,

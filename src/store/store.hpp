@@ -63,11 +63,11 @@ struct JobGetParams {
 };
 
 struct JobListParams {
-  std::string queue;                     // empty: all queues
-  std::optional<core::JobState> state;   // empty: all states
-  std::string type;                      // empty: all types
-  std::string key;                       // empty: any key; else jobs of this key
-  std::string tag;                       // empty: any tags; else jobs carrying this tag
+  std::string queue;                    // empty: all queues
+  std::optional<core::JobState> state;  // empty: all states
+  std::string type;                     // empty: all types
+  std::string key;                      // empty: any key; else jobs of this key
+  std::string tag;                      // empty: any tags; else jobs carrying this tag
   // Non-empty: the jobs of this batch only (newest first; the other filters
   // but limit and cursor are not applied).
   std::string batch;

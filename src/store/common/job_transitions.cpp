@@ -177,8 +177,7 @@ core::Result<void> check_signal(std::string_view stored_nonce, core::SignalStatu
                                 JobState state, std::string_view nonce) {
   if (stored_nonce.empty() || stored_nonce != nonce) return signal_expired();
   if (status == core::SignalStatus::received) {
-    return core::make_error(core::errc::conflict, "the job already received this signal",
-                            "signal");
+    return core::make_error(core::errc::conflict, "the job already received this signal", "signal");
   }
   if (status != core::SignalStatus::waiting) return signal_expired();
   if (state != JobState::waiting) {

@@ -186,7 +186,7 @@ std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& info);
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, SettingsTest, factory);          \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, SessionsTest, factory);          \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, NodesTest, factory);             \
-  ERRAND_STORE_CONFORMANCE_SUITE(prefix, KeysTest, factory);             \
+  ERRAND_STORE_CONFORMANCE_SUITE(prefix, KeysTest, factory);              \
   ERRAND_STORE_CONFORMANCE_SUITE(prefix, WorkflowsTest, factory)
 
 }  // namespace errand::store::conformance

@@ -205,9 +205,9 @@ TEST_P(WorkflowsTest, ALeaseThatExpiresForGoodFailsTheChildren) {
 
 TEST_P(WorkflowsTest, APullContinuationHandsItsStateToTheNextClaim) {
   auto j = running(job("w"));
-  auto out = requeue(store(), j,
-                     {.run_at = kNow + 2s, .continuation = true, .state = R"({"page":2})",
-                      .now = kNow});
+  auto out =
+      requeue(store(), j,
+              {.run_at = kNow + 2s, .continuation = true, .state = R"({"page":2})", .now = kNow});
   ASSERT_TRUE(out) << out.error().message;
   EXPECT_EQ(out->state, JobState::scheduled);
   EXPECT_EQ(counts("w"), counts_of({{JobState::scheduled, 1}}));
@@ -225,8 +225,11 @@ TEST_P(WorkflowsTest, APullContinuationHandsItsStateToTheNextClaim) {
 TEST_P(WorkflowsTest, ASignalResumesAWaitingJobOnce) {
   auto j = running(job("w"));
   auto out = requeue(store(), j,
-                     {.run_at = kNow + 7 * 24h, .continuation = true, .state = R"("charged")",
-                      .signal_nonce = "n1", .now = kNow});
+                     {.run_at = kNow + 7 * 24h,
+                      .continuation = true,
+                      .state = R"("charged")",
+                      .signal_nonce = "n1",
+                      .now = kNow});
   ASSERT_TRUE(out) << out.error().message;
   EXPECT_EQ(out->state, JobState::waiting);
   EXPECT_EQ(counts("w"), counts_of({{JobState::waiting, 1}}));
@@ -256,8 +259,11 @@ TEST_P(WorkflowsTest, ASignalResumesAWaitingJobOnce) {
 TEST_P(WorkflowsTest, AWaitThatTimesOutResumesWithoutASignal) {
   auto j = running(job("w"));
   ASSERT_TRUE(requeue(store(), j,
-                      {.run_at = kNow + 1h, .continuation = true, .state = "1",
-                       .signal_nonce = "n2", .now = kNow}));
+                      {.run_at = kNow + 1h,
+                       .continuation = true,
+                       .state = "1",
+                       .signal_nonce = "n2",
+                       .now = kNow}));
   EXPECT_EQ(promote_due(kNow + 59min), 0);
   EXPECT_EQ(promote_due(kNow + 1h), 1);
   auto late = signal(store(), j.id, "n2", "{}", kNow + 2h);
@@ -269,17 +275,19 @@ TEST_P(WorkflowsTest, AWaitThatTimesOutResumesWithoutASignal) {
   EXPECT_TRUE(next[0].signal.empty());
   // A later wait gets a new nonce: the old URL stays dead.
   ASSERT_TRUE(requeue(store(), next[0],
-                      {.run_at = kNow + 3h, .continuation = true, .state = "2",
-                       .signal_nonce = "n3", .now = kNow + 1h}));
+                      {.run_at = kNow + 3h,
+                       .continuation = true,
+                       .state = "2",
+                       .signal_nonce = "n3",
+                       .now = kNow + 1h}));
   EXPECT_EQ(signal(store(), j.id, "n2", "{}", kNow + 1h).error().code, core::errc::not_found);
   EXPECT_TRUE(signal(store(), j.id, "n3", "null", kNow + 1h));
 }
 
 TEST_P(WorkflowsTest, ACancelledWaitingJobRefusesItsSignal) {
   auto j = running(job("w"));
-  ASSERT_TRUE(requeue(store(), j,
-                      {.run_at = kNow + 1h, .continuation = true, .signal_nonce = "n4",
-                       .now = kNow}));
+  ASSERT_TRUE(requeue(
+      store(), j, {.run_at = kNow + 1h, .continuation = true, .signal_nonce = "n4", .now = kNow}));
   ASSERT_TRUE(cancel(j.id));
   auto late = signal(store(), j.id, "n4", "{}");
   ASSERT_FALSE(late);
@@ -384,10 +392,8 @@ TEST_P(WorkflowsTest, ADeadJobFiresOnDeathOnceAndOnCompleteButNotOnSuccess) {
 }
 
 TEST_P(WorkflowsTest, AnOpenBatchTakesPagesAndFiresAfterItIsSealed) {
-  auto out = create_batch(store(), {.jobs = {job("work")},
-                                    .on_complete = callback("end"),
-                                    .open = true,
-                                    .now = kNow});
+  auto out = create_batch(
+      store(), {.jobs = {job("work")}, .on_complete = callback("end"), .open = true, .now = kNow});
   ASSERT_TRUE(out);
   EXPECT_EQ(out->batch.state, core::BatchState::open);
   auto first = claim({"work"});
@@ -435,8 +441,8 @@ TEST_P(WorkflowsTest, BatchJobsCancelledByAFailedParentCount) {
 TEST_P(WorkflowsTest, ARetriedJobLeavesItsCountWhileTheBatchIsNotDone) {
   auto one = job("work");
   one.max_attempts = 1;
-  auto out = create_batch(store(), {.jobs = {one, job("work")}, .on_complete = callback("end"),
-                                    .now = kNow});
+  auto out = create_batch(
+      store(), {.jobs = {one, job("work")}, .on_complete = callback("end"), .now = kNow});
   ASSERT_TRUE(out);
   auto taken = claim({"work"}, 2);
   ASSERT_TRUE(fail(taken[0], {.error = "x", .retry = false}));

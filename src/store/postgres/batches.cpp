@@ -19,24 +19,25 @@ constexpr std::string_view kBatchColumns =
     "id, state, created_at, finished_at, total, succeeded, dead, cancelled, on_success,"
     " on_complete, on_death, success_job, complete_job, death_job";
 
-const Statement kBatchInsert{"batch_insert",
-                             "INSERT INTO batches(id, state, created_at, on_success, on_complete,"
-                             " on_death) VALUES (next_job_id($1), $2, $1, $3, $4, $5) RETURNING id"};
+const Statement kBatchInsert{
+    "batch_insert",
+    "INSERT INTO batches(id, state, created_at, on_success, on_complete,"
+    " on_death) VALUES (next_job_id($1), $2, $1, $3, $4, $5) RETURNING id"};
 const Statement kBatchGet{"batch_get",
                           "SELECT " + std::string(kBatchColumns) + " FROM batches WHERE id = $1"};
 const Statement kBatchCount{
     "batch_count",
     "UPDATE batches SET total = total + $2, succeeded = succeeded + $3, dead = dead + $4,"
-    " cancelled = cancelled + $5 WHERE id = $1 RETURNING " + std::string(kBatchColumns)};
+    " cancelled = cancelled + $5 WHERE id = $1 RETURNING " +
+        std::string(kBatchColumns)};
 const Statement kBatchLock{"batch_lock", "SELECT " + std::string(kBatchColumns) +
                                              " FROM batches WHERE id = $1 FOR UPDATE"};
 const Statement kBatchSave{"batch_save",
                            "UPDATE batches SET state = $2, finished_at = $3, success_job = $4,"
                            " complete_job = $5, death_job = $6 WHERE id = $1"};
-const Statement kJobsOfBatch{"jobs_of_batch",
-                             "SELECT " + std::string(kJobColumns) +
-                                 " FROM jobs WHERE batch_id = $1 AND id < $2"
-                                 " ORDER BY id DESC LIMIT $3"};
+const Statement kJobsOfBatch{"jobs_of_batch", "SELECT " + std::string(kJobColumns) +
+                                                  " FROM jobs WHERE batch_id = $1 AND id < $2"
+                                                  " ORDER BY id DESC LIMIT $3"};
 const Statement kBatchesPrune{
     "batches_prune",
     "DELETE FROM batches WHERE id = ANY (ARRAY(SELECT id FROM batches WHERE finished_at IS NOT"
@@ -68,9 +69,9 @@ core::Result<core::Batch> read_batch(const Rows& r, std::string_view shown) {
     b.on_complete = callback_at(r, 9);
     b.on_death = callback_at(r, 10);
   } catch (const std::exception& e) {
-    return core::make_error(core::errc::internal,
-                            fmt::format("batch {}: a stored callback cannot be read: {}", b.id,
-                                        e.what()));
+    return core::make_error(
+        core::errc::internal,
+        fmt::format("batch {}: a stored callback cannot be read: {}", b.id, e.what()));
   }
   b.success_job = job_at(r, 11);
   b.complete_job = job_at(r, 12);
@@ -78,7 +79,8 @@ core::Result<core::Batch> read_batch(const Rows& r, std::string_view shown) {
   return b;
 }
 
-core::Result<core::Batch> run_batch(Conn& db, const Statement& s, Params p, std::string_view shown) {
+core::Result<core::Batch> run_batch(Conn& db, const Statement& s, Params p,
+                                    std::string_view shown) {
   auto r = db.run(s, p);
   if (!r) return r.error();
   return read_batch(*r, shown);
@@ -155,8 +157,8 @@ core::Result<void> batch_job_ended(OpContext& c, std::int64_t batch, JobState en
                                    core::TimePoint now, bool undo) {
   if (!core::is_terminal(end)) return {};
   auto locked = run_batch(c.db, kBatchLock, Params().integer(batch), core::format_job_id(batch));
-  if (!locked) return locked.error().code == core::errc::not_found ? core::Result<void>()
-                                                                     : locked.error();
+  if (!locked)
+    return locked.error().code == core::errc::not_found ? core::Result<void>() : locked.error();
   if (locked->state == core::BatchState::done) return {};  // its callbacks fired: counts stay
   auto b = add_counts(c, batch, count_of(end, undo ? -1 : 1));
   if (!b) return b.error();
@@ -169,8 +171,8 @@ core::Result<BatchInsertOutcome> batch_create(OpContext& c, const BatchCreatePar
     return j ? core::callback_to_json(*j) : std::string();
   };
   Params params;
-  params.time(p.now).integer(static_cast<int>(p.open ? core::BatchState::open
-                                                       : core::BatchState::sealed));
+  params.time(p.now).integer(
+      static_cast<int>(p.open ? core::BatchState::open : core::BatchState::sealed));
   params.text_or_null(text(p.on_success)).text_or_null(text(p.on_complete));
   params.text_or_null(text(p.on_death));
   auto r = c.db.run(kBatchInsert, params);
@@ -188,10 +190,10 @@ core::Result<BatchInsertOutcome> batch_add(OpContext& c, const BatchAddParams& p
   auto b = run_batch(c.db, kBatchLock, Params().integer(*rowid), p.id);
   if (!b) return b.error();
   if (b->state != core::BatchState::open) {
-    return core::make_error(core::errc::conflict,
-                            fmt::format("batch {} is {}: no more jobs can be added", p.id,
-                                        core::to_string(b->state)),
-                            "batch");
+    return core::make_error(
+        core::errc::conflict,
+        fmt::format("batch {} is {}: no more jobs can be added", p.id, core::to_string(b->state)),
+        "batch");
   }
   auto added = insert_into(c, *rowid, p.jobs, p.now);
   if (!added) return added.error();

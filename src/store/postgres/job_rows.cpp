@@ -48,7 +48,8 @@ const Statement kJobInsert{
     " max_attempts, timeout_ms, idempotency_key, tags, key, unique_key, debounce_key,"
     " debounce_until, batch_id, links)"
     " VALUES (coalesce($12::bigint, next_job_id($7)), $1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10,"
-    " $11, $13, $14, $15, $16, $17, $18) ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT "
+    " $11, $13, $14, $15, $16, $17, $18) ON CONFLICT (queue, idempotency_key) WHERE "
+    "idempotency_key IS NOT "
     "NULL DO NOTHING"
     " RETURNING id"};
 const Statement kTakeJobId{"job_take_id", "SELECT next_job_id($1)"};
@@ -181,8 +182,7 @@ core::Result<void> load_push_bookkeeping(Conn& db, JobRow& row) {
   row.job.push_continuations = r->integer(0, 0);
   row.job.push_deferrals = static_cast<int>(r->integer(0, 1));
   if (!r->is_null(0, 2)) row.job.push_state = r->text(0, 2);
-  read_signal_wait(row.job,
-                   r->is_null(0, 3) ? std::optional<std::string_view>() : r->text(0, 3),
+  read_signal_wait(row.job, r->is_null(0, 3) ? std::optional<std::string_view>() : r->text(0, 3),
                    r->text(0, 4), r->integer(0, 5));
   return {};
 }

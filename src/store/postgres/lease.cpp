@@ -69,10 +69,14 @@ core::Result<LeaseRow> load_lease(Conn& db, std::string_view id, std::string_vie
   if (r->empty()) return job_not_found(id);
   const auto state = static_cast<JobState>(r->integer(0, 1));
   if (auto ok = core::check_lease(id, state, r->text(0, 2), lease_id); !ok) return ok.error();
-  return LeaseRow{
-      r->integer(0, 0),           core::Millis{r->integer(0, 3)},     r->boolean(0, 4),
-      std::string(r->text(0, 5)), static_cast<int>(r->integer(0, 6)), std::string(r->text(0, 7)),
-      r->integer(0, 8),           r->opt_integer(0, 9)};
+  return LeaseRow{r->integer(0, 0),
+                  core::Millis{r->integer(0, 3)},
+                  r->boolean(0, 4),
+                  std::string(r->text(0, 5)),
+                  static_cast<int>(r->integer(0, 6)),
+                  std::string(r->text(0, 7)),
+                  r->integer(0, 8),
+                  r->opt_integer(0, 9)};
 }
 
 core::Result<JobRow> load_leased_job(Conn& db, std::string_view id, std::string_view lease_id) {

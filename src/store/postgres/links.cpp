@@ -18,8 +18,7 @@ using core::JobState;
 // children.
 const Statement kParentLock{"job_parent_lock",
                             "SELECT state, links FROM jobs WHERE id = $1 FOR SHARE"};
-const Statement kParentFlag{"job_parent_flag",
-                            "UPDATE jobs SET links = links | 1 WHERE id = $1"};
+const Statement kParentFlag{"job_parent_flag", "UPDATE jobs SET links = links | 1 WHERE id = $1"};
 const Statement kDepInsert{"dep_insert",
                            "INSERT INTO job_deps(parent, child, counted) VALUES ($1, $2, $3)"
                            " ON CONFLICT DO NOTHING"};
@@ -38,12 +37,12 @@ const Statement kDepsParents{
     "deps_parents",
     "SELECT d.parent, j.state, j.result FROM job_deps d JOIN jobs j ON j.id = d.parent"
     " WHERE d.child = $1 ORDER BY d.parent LIMIT 1000"};
-const Statement kDepsChildren{"deps_children",
-                              "SELECT child FROM job_deps WHERE parent = $1 ORDER BY child LIMIT $2"};
+const Statement kDepsChildren{
+    "deps_children", "SELECT child FROM job_deps WHERE parent = $1 ORDER BY child LIMIT $2"};
 
-core::Result<void> set_blocking(Conn& db, std::int64_t rowid, JobState state,
-                                std::int64_t blockers, std::int64_t links, const std::string& error,
-                                int attempt, core::TimePoint now) {
+core::Result<void> set_blocking(Conn& db, std::int64_t rowid, JobState state, std::int64_t blockers,
+                                std::int64_t links, const std::string& error, int attempt,
+                                core::TimePoint now) {
   Params p;
   p.integer(rowid).integer(static_cast<int>(state)).integer(blockers).integer(links);
   if (error.empty()) {
@@ -132,8 +131,8 @@ core::Result<void> release_children(OpContext& c, std::int64_t rowid, JobState e
       const auto run_at = r->time(0, 5);
       const int attempt = static_cast<int>(r->integer(0, 6));
       const auto batch = r->opt_integer(0, 7);
-      const auto step = release_child(r->integer(0, 1), (links & kLinkAfterFailure) != 0,
-                                      parent_id, parent.end, parent.deleted, run_at, now);
+      const auto step = release_child(r->integer(0, 1), (links & kLinkAfterFailure) != 0, parent_id,
+                                      parent.end, parent.deleted, run_at, now);
       if (auto saved =
               set_blocking(c.db, child, step.state, step.blockers, 0, step.error, attempt, now);
           !saved) {
@@ -175,8 +174,8 @@ core::Result<void> release_before_delete(OpContext& c, std::int64_t rowid, core:
   return release_children(c, rowid, JobState::cancelled, now, true);
 }
 
-core::Result<void> job_ended(OpContext& c, std::int64_t rowid, const core::Job& job,
-                             JobState end, core::TimePoint now) {
+core::Result<void> job_ended(OpContext& c, std::int64_t rowid, const core::Job& job, JobState end,
+                             core::TimePoint now) {
   if (auto batch = core::parse_job_id(job.batch)) {
     if (auto counted = batch_job_ended(c, *batch, end, now); !counted) return counted;
   }
@@ -192,7 +191,8 @@ core::Result<void> load_links(Conn& db, JobRow& row, bool results, bool children
     for (int i = 0; i < r->size(); ++i) {
       core::ParentRef p{.id = core::format_job_id(r->integer(i, 0)),
                         .state = static_cast<JobState>(r->integer(i, 1))};
-      if (results && !r->is_null(i, 2)) p.result = core::RawJson::trusted(std::string(r->text(i, 2)));
+      if (results && !r->is_null(i, 2))
+        p.result = core::RawJson::trusted(std::string(r->text(i, 2)));
       job.parents.push_back(std::move(p));
     }
   }
@@ -200,7 +200,8 @@ core::Result<void> load_links(Conn& db, JobRow& row, bool results, bool children
     auto r = db.run(kDepsChildren, Params().integer(row.rowid).integer(
                                        static_cast<std::int64_t>(core::kMaxChildrenShown)));
     if (!r) return r.error();
-    for (int i = 0; i < r->size(); ++i) job.children.push_back(core::format_job_id(r->integer(i, 0)));
+    for (int i = 0; i < r->size(); ++i)
+      job.children.push_back(core::format_job_id(r->integer(i, 0)));
   }
   if (job.continued) return load_push_bookkeeping(db, row);
   return {};

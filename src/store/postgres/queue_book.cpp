@@ -5,7 +5,8 @@ namespace {
 
 constexpr std::string_view kQueueColumns =
     "name, paused, processed, failed, n_scheduled, n_queued, n_running, n_succeeded, n_failed,"
-    " n_dead, n_cancelled, n_blocked, n_waiting, concurrency, rate_limit, rate_per_ms, default_priority,"
+    " n_dead, n_cancelled, n_blocked, n_waiting, concurrency, rate_limit, rate_per_ms, "
+    "default_priority,"
     " default_max_attempts, default_timeout_ms, push_url, push_timeout_ms, push_concurrency,"
     " push_headers, push_secret, push_secret_prev, push_secret_prev_until, bucket_tokens,"
     " bucket_at, throttled_until, flow";

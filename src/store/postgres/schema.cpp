@@ -272,9 +272,8 @@ CREATE INDEX job_deps_child ON @s.job_deps(child);
 // kMigrations[i] takes the schema from version i to i + 1. Version 2: the
 // SQL enqueue functions (store/postgres/sql_api.hpp); version 3: sessions.
 const std::array<const char*, kSchemaVersion> kMigrations = {
-    kVersion1,    kSqlEnqueueMigration, kSessionsMigration,
-    kJobEventSeq, kNodesMigration,      kFlowMigration,
-    kWorkflowMigration};
+    kVersion1,       kSqlEnqueueMigration, kSessionsMigration, kJobEventSeq,
+    kNodesMigration, kFlowMigration,       kWorkflowMigration};
 
 std::string with_schema(std::string sql, const std::string& schema) {
   for (auto at = sql.find("@s"); at != std::string::npos; at = sql.find("@s", at)) {

@@ -42,9 +42,9 @@ core::Result<core::Batch> read_batch(Statements& sql, std::int64_t id, std::stri
     b.on_complete = callback_at(q, 9);
     b.on_death = callback_at(q, 10);
   } catch (const std::exception& e) {
-    return core::make_error(core::errc::internal,
-                            fmt::format("batch {}: a stored callback cannot be read: {}", b.id,
-                                        e.what()));
+    return core::make_error(
+        core::errc::internal,
+        fmt::format("batch {}: a stored callback cannot be read: {}", b.id, e.what()));
   }
   b.success_job = job_at(q, 11);
   b.complete_job = job_at(q, 12);
@@ -150,8 +150,8 @@ core::Result<BatchInsertOutcome> batch_create(OpContext& c, const BatchCreatePar
                     death = text(p.on_death);
   {
     Query q(c.sql[Sql::batch_insert]);
-    q.bind_int(1, rowid).bind_int(2, static_cast<int>(p.open ? core::BatchState::open
-                                                               : core::BatchState::sealed));
+    q.bind_int(1, rowid).bind_int(
+        2, static_cast<int>(p.open ? core::BatchState::open : core::BatchState::sealed));
     q.bind_time(3, p.now).bind_text_or_null(4, success).bind_text_or_null(5, complete);
     q.bind_text_or_null(6, death);
     if (auto done = q.run(); !done) return done.error();
@@ -170,10 +170,10 @@ core::Result<BatchInsertOutcome> batch_add(OpContext& c, const BatchAddParams& p
   auto b = read_batch(c.sql, *rowid, p.id);
   if (!b) return b.error();
   if (b->state != core::BatchState::open) {
-    return core::make_error(core::errc::conflict,
-                            fmt::format("batch {} is {}: no more jobs can be added", p.id,
-                                        core::to_string(b->state)),
-                            "batch");
+    return core::make_error(
+        core::errc::conflict,
+        fmt::format("batch {} is {}: no more jobs can be added", p.id, core::to_string(b->state)),
+        "batch");
   }
   auto jobs = insert_into(c, *rowid, p.jobs, p.now);
   if (!jobs) return jobs.error();

@@ -102,8 +102,7 @@ core::Result<std::optional<InsertOutcome>> find_debounced(OpContext& c, const co
   return std::optional(std::move(out));
 }
 
-core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked,
-                                       core::TimePoint now,
+core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked, core::TimePoint now,
                                        const std::vector<std::string>& item_ids,
                                        std::optional<std::int64_t> batch) {
   if (!asked.idempotency_key.empty()) {

@@ -32,14 +32,11 @@ core::Result<std::optional<LinkRow>> link_row(Statements& sql, std::int64_t rowi
   auto found = q.step();
   if (!found) return found.error();
   if (!*found) return std::optional<LinkRow>{};
-  return std::optional<LinkRow>(LinkRow{static_cast<JobState>(q.int_at(0)), q.int_at(1),
-                                        q.int_at(2), std::string(q.text_at(3)),
-                                        std::string(q.text_at(4)), q.time_at(5),
-                                        static_cast<int>(q.int_at(6)),
-                                        q.is_null(7) ? core::format_job_id(rowid)
-                                                     : std::string(q.text_at(7)),
-                                        q.is_null(8) ? std::optional<std::int64_t>()
-                                                     : std::optional<std::int64_t>(q.int_at(8))});
+  return std::optional<LinkRow>(LinkRow{
+      static_cast<JobState>(q.int_at(0)), q.int_at(1), q.int_at(2), std::string(q.text_at(3)),
+      std::string(q.text_at(4)), q.time_at(5), static_cast<int>(q.int_at(6)),
+      q.is_null(7) ? core::format_job_id(rowid) : std::string(q.text_at(7)),
+      q.is_null(8) ? std::optional<std::int64_t>() : std::optional<std::int64_t>(q.int_at(8))});
 }
 
 core::Result<void> add_links(Statements& sql, std::int64_t rowid, std::int64_t links) {
@@ -90,8 +87,9 @@ core::Result<void> link_child(OpContext& c, std::int64_t child, const ParentLink
   }
   const std::int64_t links = kLinkParents | (after_failure_run ? kLinkAfterFailure : 0);
   // Bound text must outlive the statement's run (SQLite does not copy it).
-  const std::string errors =
-      d.error.empty() ? std::string() : errors_text({{.attempt = 0, .at = now, .message = d.error}});
+  const std::string errors = d.error.empty()
+                                 ? std::string()
+                                 : errors_text({{.attempt = 0, .at = now, .message = d.error}});
   Query q(c.sql[Sql::job_set_blocking]);
   q.bind_int(1, child).bind_int(2, static_cast<int>(d.state)).bind_int(3, d.blockers);
   q.bind_int(4, links);
@@ -179,8 +177,8 @@ core::Result<void> release_before_delete(OpContext& c, std::int64_t rowid, core:
   return release_children(c, rowid, (*row)->id, JobState::cancelled, now, true);
 }
 
-core::Result<void> job_ended(OpContext& c, std::int64_t rowid, const core::Job& job,
-                             JobState end, core::TimePoint now) {
+core::Result<void> job_ended(OpContext& c, std::int64_t rowid, const core::Job& job, JobState end,
+                             core::TimePoint now) {
   if (!job.batch.empty()) {
     if (auto batch = core::parse_job_id(job.batch)) {
       if (auto counted = batch_job_ended(c, *batch, end, now); !counted) return counted;

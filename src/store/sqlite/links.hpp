@@ -27,8 +27,7 @@ core::Result<void> link_child(OpContext& c, std::int64_t child, const ParentLink
 // ended): each blocked child not yet told is released or cancelled, and so
 // on down the graph. Call only for jobs with kLinkChildren.
 core::Result<void> release_children(OpContext& c, std::int64_t rowid, const std::string& id,
-                                    core::JobState end, core::TimePoint now,
-                                    bool deleted = false);
+                                    core::JobState end, core::TimePoint now, bool deleted = false);
 
 // Job `rowid` (`job`: its id, batch and links as read) ended in `end`: its
 // batch counts it, its children move on.

@@ -413,10 +413,10 @@ CREATE UNIQUE INDEX jobs_idempotency ON jobs(queue, idempotency_key)
     {14, {kWorkflowSchema}},
 };
 // The latest schema, as a new database gets it.
-constexpr const char* kNewDatabase[] = {
-    kJobsSchema,         kSchema,         kJobLogsSchema,  kSchedulesSchema, kJobPushSchema,
-    kStatsSamplesSchema, kSettingsSchema, kSessionsSchema, kNodesSchema,     kFlowSchema,
-    kWorkflowSchema};
+constexpr const char* kNewDatabase[] = {kJobsSchema,      kSchema,         kJobLogsSchema,
+                                        kSchedulesSchema, kJobPushSchema,  kStatsSamplesSchema,
+                                        kSettingsSchema,  kSessionsSchema, kNodesSchema,
+                                        kFlowSchema,      kWorkflowSchema};
 
 static_assert(std::size(kMigrations) == kSchemaVersion - 1, "one migration per version step");
 

@@ -155,8 +155,7 @@ void SqliteStore::job_requeue(JobRequeueParams p, Callback<core::Job> done) {
 
 void SqliteStore::job_signal(JobSignalParams p, Callback<core::Job> done) {
   submit(
-      kWrites, [p = std::move(p)](OpContext& c) { return ops::job_signal(c, p); },
-      std::move(done));
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::job_signal(c, p); }, std::move(done));
 }
 
 void SqliteStore::batch_create(BatchCreateParams p, Callback<BatchInsertOutcome> done) {
@@ -172,8 +171,7 @@ void SqliteStore::batch_add(BatchAddParams p, Callback<BatchInsertOutcome> done)
 
 void SqliteStore::batch_seal(BatchSealParams p, Callback<core::Batch> done) {
   submit(
-      kWrites, [p = std::move(p)](OpContext& c) { return ops::batch_seal(c, p); },
-      std::move(done));
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::batch_seal(c, p); }, std::move(done));
 }
 
 void SqliteStore::batch_get(BatchGetParams p, Callback<core::Batch> done) {

@@ -92,7 +92,8 @@ std::vector<NamedSql> named_sql() {
        " AND key = ?3 AND priority < ?2 ORDER BY priority DESC, id LIMIT 1"},
       {Sql::queue_all, "queue_all",
        "SELECT name, paused, processed, failed, n_scheduled, n_queued, n_running, n_succeeded,"
-       " n_failed, n_dead, n_cancelled, n_blocked, n_waiting, concurrency, rate_limit, rate_per_ms, default_priority,"
+       " n_failed, n_dead, n_cancelled, n_blocked, n_waiting, concurrency, rate_limit, "
+       "rate_per_ms, default_priority,"
        " default_max_attempts, default_timeout_ms, push_url, push_timeout_ms, push_concurrency,"
        " push_headers, push_secret, push_secret_prev, push_secret_prev_until, flow"
        " FROM queues ORDER BY name"},
