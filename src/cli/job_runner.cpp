@@ -3,9 +3,10 @@
 #include "cli/child_process.hpp"
 #include "cli/work_protocol.hpp"
 #include "client/worker_policy.hpp"
+#include "core/duration.hpp"
 
 #include <fmt/format.h>
-#include <boost/json/serialize.hpp>
+#include <boost/json.hpp>
 
 #include <chrono>
 #include <csignal>
@@ -31,6 +32,8 @@ struct JobOutput {
   core::RawJson result;
   bool no_retry = false;
   std::string result_error;
+  std::optional<boost::json::object> continue_body;  // ::continue / ::wait-signal
+  bool continued = false;                            // ::continued
 
   void line(std::string_view text, bool from_stderr) {
     if (from_stderr) {
@@ -44,9 +47,11 @@ struct JobOutput {
                    [&](ProgressLine& p) { job.progress(p.percent, p.message); },
                    [&](ResultLine& r) { result = std::move(r.result); },
                    [&](NoRetryLine&) { no_retry = true; },
+                   [&](ContinueLine& c) { continue_body = std::move(c.body); },
+                   [&](ContinuedLine&) { continued = true; },
                    [&](BadDirective& b) {
                      log.add(b.error);
-                     if (b.directive == "result") result_error = b.error;
+                     if (b.directive != "progress") result_error = b.error;
                    },
                },
                parsed);
@@ -54,9 +59,25 @@ struct JobOutput {
 };
 
 std::vector<std::string> job_environment(const client::ClaimedJob& job, const std::string& url) {
-  return {"ERRAND_JOB_ID=" + job.id,     "ERRAND_QUEUE=" + job.queue,
-          "ERRAND_JOB_TYPE=" + job.type, "ERRAND_ATTEMPT=" + std::to_string(job.attempt),
-          "ERRAND_URL=" + url,           "ERRAND_LEASE_ID=" + job.lease_id};
+  std::vector<std::string> env{
+      "ERRAND_JOB_ID=" + job.id,     "ERRAND_QUEUE=" + job.queue,
+      "ERRAND_JOB_TYPE=" + job.type, "ERRAND_ATTEMPT=" + std::to_string(job.attempt),
+      "ERRAND_URL=" + url,           "ERRAND_LEASE_ID=" + job.lease_id};
+  // Workflows: what a continue saved, the signal that resumed the job, the parents' results.
+  if (job.continuation > 0) {
+    env.push_back("ERRAND_CONTINUATION=" + std::to_string(job.continuation));
+    env.push_back("ERRAND_STATE=" + boost::json::serialize(job.state));
+  }
+  if (job.signal) env.push_back("ERRAND_SIGNAL=" + boost::json::serialize(*job.signal));
+  if (!job.parents.empty()) {
+    boost::json::array parents;
+    for (const auto& p : job.parents) {
+      parents.emplace_back(boost::json::object{
+          {"id", p.id}, {"state", core::to_string(p.state)}, {"result", p.result}});
+    }
+    env.push_back("ERRAND_PARENTS=" + boost::json::serialize(parents));
+  }
+  return env;
 }
 
 std::optional<core::Millis> time_limit(const client::RunningJob& job, const JobRunnerOptions& o) {
@@ -83,6 +104,37 @@ std::string stop_reason(const client::RunningJob& job, Clock::duration ran,
   return {};
 }
 
+// ::continue / ::wait-signal at a successful exit: the job continues; the
+// signal URL of a wait goes to the log (and shows on the job for keys).
+boost::json::value continue_now(client::RunningJob& job, const boost::json::object& body) {
+  client::ContinueOptions o;
+  if (const auto* s = body.if_contains("state")) o.state = *s;
+  const auto text = [&](std::string_view key) -> std::string {
+    const auto* v = body.if_contains(key);
+    return v && v->is_string() ? std::string(v->get_string()) : std::string();
+  };
+  if (auto d = text("delay"); !d.empty()) {
+    auto parsed = core::parse_duration(d);
+    if (!parsed) throw std::runtime_error("::continue: delay: " + parsed.error().message);
+    o.delay = *parsed;
+  }
+  if (auto u = text("until"); !u.empty()) {
+    auto parsed = core::parse_rfc3339(u, "until");
+    if (!parsed) throw std::runtime_error("::continue: until: " + parsed.error().message);
+    o.until = *parsed;
+  }
+  if (const auto* signal = body.if_contains("signal"); signal && signal->is_object()) {
+    const auto* timeout = signal->as_object().if_contains("timeout");
+    auto parsed = core::parse_duration(
+        timeout && timeout->is_string() ? std::string(timeout->get_string()) : std::string());
+    if (!parsed) throw std::runtime_error("::wait-signal: timeout: " + parsed.error().message);
+    o.signal_timeout = *parsed;
+  }
+  auto done = job.continue_job(o);
+  if (!done) throw std::runtime_error("continue: " + done.error().message);
+  return nullptr;
+}
+
 boost::json::value conclude(const ExitStatus& status, const std::string& stopped_because,
                             bool killed, const JobOutput& out, core::Millis kill_grace) {
   if (!stopped_because.empty()) {
@@ -95,6 +147,11 @@ boost::json::value conclude(const ExitStatus& status, const std::string& stopped
   }
   if (!status.signaled && status.code == 0) {
     if (!out.result_error.empty()) throw std::runtime_error(out.result_error);
+    if (out.continued) {
+      out.job.mark_continued();
+      return nullptr;
+    }
+    if (out.continue_body) return continue_now(out.job, *out.continue_body);
     out.job.set_result_json(std::move(out.result));  // sent as the command printed it
     return nullptr;
   }

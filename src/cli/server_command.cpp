@@ -411,6 +411,9 @@ int run_server(const ServerArgs& args) {
     spdlog::warn("--push-insecure-tls: push calls do not verify TLS certificates");
   }
   api::Auth auth(keys, *secret, args.insecure, args.dashboard_password);
+  dispatcher->set_signal_urls([&auth](std::string_view id, std::string_view nonce) {
+    return "/v1/signals/" + auth.make_signal_token(id, nonce);
+  });
   api::Sessions sessions(*store, *session_key, {.ttl = *session_ttl});
   api::StreamLimits streams(
       {.per_token = args.max_streams_per_token, .per_client = args.max_streams_per_client});

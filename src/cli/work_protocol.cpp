@@ -1,7 +1,7 @@
 #include "cli/work_protocol.hpp"
 
 #include <fmt/format.h>
-#include <boost/json/parse.hpp>
+#include <boost/json.hpp>
 
 #include <charconv>
 #include <csignal>
@@ -53,6 +53,34 @@ OutputLine parse_result(std::string_view rest) {
   return ResultLine{std::move(*value)};
 }
 
+// ::continue {"state"?, "delay"?, "until"?, "signal"?} and ::wait-signal
+// {"state"?, "timeout"}: an object with only those keys.
+OutputLine parse_continue(std::string_view word, std::string_view rest) {
+  const std::string directive(word);
+  const auto bad = [&](std::string why) {
+    return BadDirective{directive, fmt::format("::{} {}", directive, why)};
+  };
+  auto value = core::RawJson::parse(rest.empty() ? std::string_view("{}") : rest, directive);
+  if (!value) return bad("is not followed by valid JSON (" + value.error().message + ")");
+  auto parsed = value->value();
+  if (!parsed.is_object()) return bad("needs a JSON object");
+  boost::json::object body = std::move(parsed.as_object());
+  const bool wait = word == "wait-signal";
+  for (const auto& [key, v] : body) {
+    const bool known =
+        key == "state" ||
+        (wait ? key == "timeout" : key == "delay" || key == "until" || key == "signal");
+    if (!known) return bad(fmt::format("does not know \"{}\"", std::string_view(key)));
+  }
+  if (wait) {
+    const auto* timeout = body.if_contains("timeout");
+    if (!timeout || !timeout->is_string()) return bad("needs \"timeout\" (such as \"7d\")");
+    body["signal"] = boost::json::object{{"timeout", *timeout}};
+    body.erase("timeout");
+  }
+  return ContinueLine{std::move(body)};
+}
+
 }  // namespace
 
 OutputLine parse_output_line(std::string_view line) {
@@ -63,6 +91,8 @@ OutputLine parse_output_line(std::string_view line) {
   if (word == "progress") return parse_progress(rest);
   if (word == "result") return parse_result(rest);
   if (word == "no-retry" && rest.empty()) return NoRetryLine{};
+  if (word == "continue" || word == "wait-signal") return parse_continue(word, rest);
+  if (word == "continued" && rest.empty()) return ContinuedLine{};
   return LogLine{std::string(line)};
 }
 

@@ -6,6 +6,14 @@
 //   ::progress 40 Importing rows 400/1000   percent 0..100, then an optional message
 //   ::result {"rows": 1000}                 the job's result (any JSON value)
 //   ::no-retry                              a failing exit is final (the job is dead)
+//   ::continue {"state": …, "delay": "1h"}   at a successful exit, continue the job
+//                                            (docs/API.md "Workflows"): it sleeps
+//                                            ("delay" or "until") or, with "signal":
+//                                            {"timeout"}, waits for its signal URL,
+//                                            then runs again with "state"
+//   ::wait-signal {"state": …, "timeout": "7d"}  the same as ::continue with "signal"
+//   ::continued                             the command continued the job itself
+//                                            (POST /v1/jobs/{id}/continue): no outcome
 // Every other line (and every stderr line) is the job's log. Unknown `::`
 // words are log lines too, so tools that print their own (`::warning`) work.
 //
@@ -38,13 +46,19 @@ struct ResultLine {
   core::RawJson result;  // verbatim (core/json_text.hpp)
 };
 struct NoRetryLine {};
+// ::continue / ::wait-signal: the continue's body (without lease_id), checked.
+struct ContinueLine {
+  boost::json::object body;
+};
+struct ContinuedLine {};
 // A directive we know, written wrongly: logged, and for `::result` it fails the job.
 struct BadDirective {
   std::string directive;  // "progress" or "result"
   std::string error;
 };
 
-using OutputLine = std::variant<LogLine, ProgressLine, ResultLine, NoRetryLine, BadDirective>;
+using OutputLine = std::variant<LogLine, ProgressLine, ResultLine, NoRetryLine, ContinueLine,
+                                ContinuedLine, BadDirective>;
 
 // One stdout line (without its '\n'; a trailing '\r' is ignored).
 OutputLine parse_output_line(std::string_view line);

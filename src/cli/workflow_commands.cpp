@@ -116,9 +116,14 @@ void add_signal(CLI::App& app, const GlobalOptions& g) {
     if (at == std::string::npos) {
       fail(core::invalid("url", "a signal URL has the path /v1/signals/<token>"));
     }
+    // A whole URL names its server: the one that made it.
+    GlobalOptions where = g;
+    if (at > 0 && (target.starts_with("http://") || target.starts_with("https://"))) {
+      where.server = target.substr(0, at);
+    }
     target = target.substr(at);
     const json::value payload = body->empty() ? json::value(nullptr) : read_json(*body, "json");
-    auto answer = must(connect(g).call("POST", target, payload));
+    auto answer = must(connect(where).call("POST", target, payload));
     if (g.json) return print_json(answer);
     std::cout << "job " << json::value_to<std::string>(answer.at("id")) << ": "
               << json::value_to<std::string>(answer.at("state")) << '\n';

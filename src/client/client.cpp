@@ -237,6 +237,13 @@ core::Result<Finished> Client::complete(std::string_view id, std::string_view le
                               wire::parse_finished);
 }
 
+core::Result<Continued> Client::continue_job(std::string_view id, std::string_view lease_id,
+                                             const ContinueOptions& options) {
+  return then_parse<Continued>(impl_->post(wire::job_target(id, "/continue"), Idempotent::no,
+                                           wire::continue_body(lease_id, options)),
+                               wire::parse_continued);
+}
+
 core::Result<Finished> Client::fail(std::string_view id, std::string_view lease_id,
                                     const FailOptions& options) {
   return then_parse<Finished>(impl_->post(wire::job_target(id, "/fail"), Idempotent::no,

@@ -97,6 +97,10 @@ class Client {
   core::Result<Finished> complete(std::string_view id, std::string_view lease_id,
                                   const boost::json::value& result = nullptr,
                                   std::string_view log = {});
+  // Ends the attempt without failing it: the job sleeps or waits for a signal
+  // (docs/API.md, "Workflows"), then runs again with `options.state`.
+  core::Result<Continued> continue_job(std::string_view id, std::string_view lease_id,
+                                       const ContinueOptions& options);
   core::Result<Finished> fail(std::string_view id, std::string_view lease_id,
                               const FailOptions& options);
   // Many completes and fails in one call; each item succeeds or fails alone.

@@ -37,6 +37,10 @@ struct EnqueueOptions {
   // Fields the job's token may see besides the job's status: {"payload"} (the
   // only one). Empty: status only.
   std::vector<std::string> token_scope;
+  // Parents: the job is blocked until each has succeeded (docs/API.md,
+  // "Workflows"); with after_failure_run it runs once each has ended.
+  std::vector<std::string> after;
+  bool after_failure_run = false;
 };
 
 struct Enqueued {
@@ -91,6 +95,34 @@ struct ClaimedJob {
   core::TimePoint lease_expires_at{};
   std::vector<std::string> tags;
   core::TimePoint created_at{};
+  // Workflows: the parents (`after`) with their results; and for a job that
+  // was continued, how many times, the state its last continue saved and,
+  // after a wait for a signal, the signal's body (null: the wait timed out).
+  struct Parent {
+    std::string id;
+    core::JobState state = core::JobState::succeeded;
+    boost::json::value result;
+  };
+  std::vector<Parent> parents;
+  std::int64_t continuation = 0;
+  boost::json::value state;
+  std::optional<boost::json::value> signal;
+};
+
+// POST /v1/jobs/{id}/continue: the attempt ends without failing; the job
+// sleeps (delay / until) or waits for a signal (signal_timeout), then runs
+// again with `state`.
+struct ContinueOptions {
+  boost::json::value state;
+  std::optional<core::Millis> delay;
+  std::optional<core::TimePoint> until;
+  std::optional<core::Millis> signal_timeout;
+};
+struct Continued {
+  std::string id;
+  core::JobState state = core::JobState::scheduled;
+  core::TimePoint run_at{};
+  std::string signal_url;  // a path (/v1/signals/…); empty unless it waits for a signal
 };
 
 struct HeartbeatResult {

@@ -350,7 +350,43 @@ json::object enqueue_body(const EnqueueOptions& o) {
     for (const auto& field : o.token_scope) scope.emplace_back(field);
     b["token_scope"] = std::move(scope);
   }
+  if (!o.after.empty()) {
+    json::array after;
+    for (const auto& id : o.after) after.emplace_back(id);
+    b["after"] = std::move(after);
+    if (o.after_failure_run) b["after_failure"] = "run";
+  }
   return b;
+}
+
+json::object continue_body(std::string_view lease_id, const ContinueOptions& o) {
+  json::object b{{"lease_id", lease_id}, {"state", o.state}};
+  if (o.delay) b["delay"] = core::format_duration(*o.delay);
+  if (o.until) b["until"] = core::format_rfc3339(*o.until);
+  if (o.signal_timeout) {
+    b["signal"] = json::object{{"timeout", core::format_duration(*o.signal_timeout)}};
+  }
+  return b;
+}
+
+core::Result<Continued> parse_continued(const json::value& v) {
+  const auto* o = v.if_object();
+  const auto* id = o ? o->if_contains("id") : nullptr;
+  const auto* state = o ? o->if_contains("state") : nullptr;
+  const auto* run_at = o ? o->if_contains("run_at") : nullptr;
+  if (!id || !id->is_string() || !state || !state->is_string() || !run_at || !run_at->is_string()) {
+    return core::make_error(errc::internal, "unexpected answer from errand to a continue");
+  }
+  Continued c;
+  c.id = std::string(id->get_string());
+  c.state = core::parse_job_state(state->get_string()).value_or(core::JobState::scheduled);
+  auto at = core::parse_rfc3339(run_at->get_string(), "run_at");
+  if (!at) return at.error();
+  c.run_at = *at;
+  if (const auto* url = o->if_contains("signal_url"); url && url->is_string()) {
+    c.signal_url = std::string(url->get_string());
+  }
+  return c;
 }
 
 json::object enqueue_batch_body(const std::vector<EnqueueOptions>& jobs) {
@@ -593,6 +629,43 @@ core::Result<JobPage> parse_job_page(std::string_view text) {
   return page;
 }
 
+namespace {
+
+// A claimed job's parents, continuation, state and signal (present only
+// for jobs that take part in a workflow).
+void read_workflow_fields(std::string_view item, ClaimedJob& job) {
+  if (item.find("\"parents\"") == std::string_view::npos &&
+      item.find("\"continuation\"") == std::string_view::npos) {
+    return;
+  }
+  json::parse_options deep;
+  deep.max_depth = core::kMaxJsonDepth + 2;
+  const auto v = json::parse(item, {}, deep);
+  const auto& o = v.as_object();
+  if (const auto* parents = o.if_contains("parents"); parents && parents->is_array()) {
+    for (const auto& p : parents->get_array()) {
+      const auto* po = p.if_object();
+      if (!po) continue;
+      ClaimedJob::Parent parent;
+      if (const auto* id = po->if_contains("id"); id && id->is_string()) {
+        parent.id = std::string(id->get_string());
+      }
+      if (const auto* s = po->if_contains("state"); s && s->is_string()) {
+        parent.state = core::parse_job_state(s->get_string()).value_or(core::JobState::succeeded);
+      }
+      if (const auto* r = po->if_contains("result")) parent.result = *r;
+      job.parents.push_back(std::move(parent));
+    }
+  }
+  if (const auto* n = o.if_contains("continuation"); n && n->is_int64()) {
+    job.continuation = n->get_int64();
+  }
+  if (const auto* s = o.if_contains("state")) job.state = *s;
+  if (const auto* s = o.if_contains("signal")) job.signal = *s;
+}
+
+}  // namespace
+
 core::Result<std::vector<ClaimedJob>> parse_claimed(std::string_view text) {
   auto items = item_texts(text, "jobs");
   if (!items) return items.error();
@@ -607,6 +680,7 @@ core::Result<std::vector<ClaimedJob>> parse_claimed(std::string_view text) {
     if (auto payload = core::json_member(item, "payload")) {
       job->payload_json = core::RawJson::trusted(std::string(*payload));
     }
+    read_workflow_fields(item, *job);
     out.push_back(std::move(*job));
   }
   return out;

@@ -59,6 +59,8 @@ core::Result<JobPage> parse_job_page(std::string_view text);
 core::Result<std::vector<ClaimedJob>> parse_claimed(std::string_view text);
 core::Result<HeartbeatResult> parse_heartbeat(const boost::json::value& v);
 core::Result<Finished> parse_finished(const boost::json::value& v);
+boost::json::object continue_body(std::string_view lease_id, const ContinueOptions& o);
+core::Result<Continued> parse_continued(const boost::json::value& v);
 core::Result<std::vector<AckResult>> parse_ack_results(const boost::json::value& v);
 core::Result<QueueInfo> parse_queue(const boost::json::value& v);
 core::Result<std::vector<QueueInfo>> parse_queues(const boost::json::value& v);

@@ -64,6 +64,14 @@ bool RunningJob::progress(int percent, std::string_view message, const boost::js
   return runtime_->progress(*slot_, update);
 }
 
+core::Result<Continued> RunningJob::continue_job(const ContinueOptions& options) {
+  return runtime_->continue_job(*slot_, options);
+}
+
+void RunningJob::mark_continued() {
+  slot_->continued = true;
+}
+
 void RunningJob::set_result_json(core::RawJson result) {
   slot_->result_json = std::move(result);
 }
@@ -270,6 +278,7 @@ void WorkerRuntime::run_handler(const std::shared_ptr<JobSlot>& slot) {
   RunningJob running(slot, this);
   try {
     ack.result = (*handler)(running);
+    if (slot->continued) return finish_continued(slot, since(started));
     ack.result_json = std::move(slot->result_json);
   } catch (const NoRetry& e) {
     ack.error = message_or(e.what(), "the handler gave up (NoRetry)");
@@ -307,6 +316,30 @@ void WorkerRuntime::finish(const std::shared_ptr<JobSlot>& slot, Ack ack, core::
                                     "had already been handed back",
                                     slot->job.id));
   }
+}
+
+core::Result<Continued> WorkerRuntime::continue_job(JobSlot& slot, const ContinueOptions& options) {
+  auto done = client_.continue_job(slot.job.id, slot.job.lease_id, options);
+  if (done) {
+    slot.continued = true;
+  } else if (done.error().code == core::errc::conflict ||
+             done.error().code == core::errc::not_found) {
+    lose_lease(slot, done.error());
+  }
+  return done;
+}
+
+void WorkerRuntime::finish_continued(const std::shared_ptr<JobSlot>& slot, core::Millis elapsed) {
+  {
+    std::lock_guard lock(mu_);
+    --busy_;
+    slot->finished = true;
+    active_.erase(slot->job.lease_id);
+    claim_cv_.notify_one();
+    idle_cv_.notify_all();
+  }
+  log(LogLevel::info, fmt::format("job {}: continued after {} (it runs again later)", slot->job.id,
+                                  detail::short_duration(elapsed)));
 }
 
 bool WorkerRuntime::progress(JobSlot& slot, const ProgressUpdate& update) {

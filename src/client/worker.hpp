@@ -86,6 +86,21 @@ class RunningJob {
   // Completes with this JSON text verbatim instead of the handler's return
   // value (for results that must keep numbers a double cannot hold).
   void set_result_json(core::RawJson result);
+  // Workflows (docs/API.md): the parents with their results; the state the
+  // job's last continue saved (null: never continued); after a wait for a
+  // signal, the signal's body (null: the wait timed out).
+  const std::vector<ClaimedJob::Parent>& parents() const noexcept { return job().parents; }
+  const boost::json::value& state() const noexcept { return job().state; }
+  const std::optional<boost::json::value>& signal() const noexcept { return job().signal; }
+  // Ends this attempt now without failing it: the job sleeps, or waits for
+  // a signal, then runs again with `options.state` (the handler's return
+  // value is then ignored; return at once). For a wait, the answer's
+  // signal_url is what to hand to whoever will call it. Errors: the
+  // server's (e.g. conflict when the lease was lost).
+  core::Result<Continued> continue_job(const ContinueOptions& options);
+  // The handler continued the job by other means (its own POST
+  // /v1/jobs/{id}/continue): no outcome is sent for this attempt.
+  void mark_continued();
   // Set from heartbeat answers.
   bool cancel_requested() const noexcept;
   // Any reason to give up now (cancelled, lease lost, shutdown).

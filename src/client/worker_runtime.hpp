@@ -33,6 +33,8 @@ struct JobSlot {
   core::RawJson result_json;  // likewise: RunningJob::set_result_json
   std::atomic<bool> cancel_requested{false};
   std::atomic<StopReason> stop{StopReason::none};
+  // Its handler continued it (RunningJob::continue_job): no outcome to send.
+  bool continued = false;  // its handler's thread only
   // Guarded by WorkerRuntime::mu_:
   bool finished = false;           // its handler returned (or never will run: handed back)
   bool handed_back = false;        // failed by the runtime at the end of the grace period
@@ -57,6 +59,7 @@ class WorkerRuntime {
 
   // For RunningJob.
   bool progress(JobSlot& slot, const ProgressUpdate& update);
+  core::Result<Continued> continue_job(JobSlot& slot, const ContinueOptions& options);
   void log(LogLevel level, const std::string& line);
 
  private:
@@ -67,6 +70,8 @@ class WorkerRuntime {
   void handler_thread();
   void run_handler(const std::shared_ptr<JobSlot>& slot);
   void finish(const std::shared_ptr<JobSlot>& slot, Ack ack, core::Millis elapsed);
+  // A continued job's handler returned: its slot is free and its lease gone.
+  void finish_continued(const std::shared_ptr<JobSlot>& slot, core::Millis elapsed);
   void wait_for_handlers();
   void hand_back_running();
   void wait_unless_stopping(core::Millis d);

@@ -94,10 +94,23 @@ PushOutcome decide_success(const PushAnswer& a, const Job& job, TimePoint now,
   if (!next->is_object()) return failed(top.wrong_type("continue", "an object").message);
   const auto next_text = json_member(a.body, "continue").value_or("");
   const Fields f(next->get_object(), top.name("continue"), next_text);
-  if (auto ok = f.only({"state", "delay", "progress"}); !ok) return failed(ok.error().message);
+  if (auto ok = f.only({"state", "delay", "progress", "signal"}); !ok) {
+    return failed(ok.error().message);
+  }
   auto delay = f.duration("delay", Millis{0}, kMaxPushDelay);
   if (!delay) return failed(delay.error().message);
   PushOutcome out{.kind = PushOutcome::Kind::continue_, .run_at = now + delay->value_or(Millis{0})};
+  if (const auto* signal = f.raw("signal"); signal && !signal->is_null()) {
+    if (*delay) return failed(f.name("signal") + ": give no delay with a signal wait");
+    if (!signal->is_object()) return failed(f.wrong_type("signal", "an object").message);
+    const Fields sf(signal->get_object(), f.name("signal"));
+    if (auto ok = sf.only({"timeout"}); !ok) return failed(ok.error().message);
+    auto timeout = sf.duration("timeout", Millis{1000}, kMaxSignalWait);
+    if (!timeout) return failed(timeout.error().message);
+    if (!*timeout) return failed(sf.missing("timeout").message);
+    out.run_at = now + **timeout;
+    out.wait_signal = true;
+  }
   if (const auto* p = f.raw("progress"); p && !p->is_null()) {
     auto progress = parse_continue_progress(f, json_member(next_text, "progress").value_or(""));
     if (!progress) return failed(progress.error().message);
@@ -236,7 +249,7 @@ std::string push_signature(std::int64_t unix_seconds, std::string_view body,
   return out;
 }
 
-std::string push_body(std::string_view job_json, const Job& job) {
+std::string push_body(std::string_view job_json, const Job& job, std::string_view signal_url) {
   std::string out = R"({"job":)";
   out += job_json;
   out += fmt::format(R"(,"lease_id":{},"attempt":{},"continuation":{},"state":{})",
@@ -256,6 +269,9 @@ std::string push_body(std::string_view job_json, const Job& job) {
     out += R"(,"signal":)" + (job.signal.empty() ? std::string("null") : job.signal.stored());
   } else if (job.signal_status == SignalStatus::timed_out) {
     out += R"(,"signal":null)";
+  }
+  if (!signal_url.empty()) {
+    out += R"(,"signal_url":)" + json::serialize(json::string_view(signal_url));
   }
   out += '}';
   return out;

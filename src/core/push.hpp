@@ -29,7 +29,8 @@ inline constexpr std::int64_t kMaxPushConcurrency = 1000;
 inline constexpr std::size_t kMaxPushUrl = 2048;
 inline constexpr std::size_t kMaxPushHeaders = 32;
 inline constexpr std::size_t kMaxPushHeaderValue = 4096;
-inline constexpr Millis kMaxPushDelay{86'400'000};   // continue.delay and Retry-After
+inline constexpr Millis kMaxPushDelay{86'400'000};           // continue.delay and Retry-After
+inline constexpr Millis kMaxSignalWait{365LL * 86'400'000};  // continue.signal.timeout
 inline constexpr std::size_t kPushErrorBody = 2048;  // bytes of a failed answer kept in the error
 inline constexpr int kPushDeferralsPerAttempt = 3;   // 429/503 answers in a row that count once
 // Leases of push calls outlast the call by this much, so a lost server's
@@ -88,9 +89,11 @@ std::string make_push_secret();
 std::string push_signature(std::int64_t unix_seconds, std::string_view body,
                            const HmacSha256& current, const HmacSha256* previous);
 
-// {"job": job_json, "lease_id", "attempt", "continuation", "state"}; `state`
-// is serialized JSON (empty: null).
-std::string push_body(std::string_view job_json, const Job& job);
+// {"job": job_json, "lease_id", "attempt", "continuation", "state",
+// "parents"?, "signal"?, "signal_url"?}; `state` is serialized JSON (empty:
+// null). `signal_url`: the URL that resumes the job if this call's answer
+// continues it waiting for a signal (empty: left out).
+std::string push_body(std::string_view job_json, const Job& job, std::string_view signal_url = {});
 
 // What the endpoint answered.
 struct PushAnswer {
@@ -115,6 +118,9 @@ struct PushOutcome {
   TimePoint run_at{};
   std::optional<Millis> retry_in;
   std::string error;
+  // continue_ with "signal": {"timeout"}: the job waits for its signal URL
+  // until run_at (= now + the timeout).
+  bool wait_signal = false;
 };
 
 // `job` carries the continuation count and deferrals in a row so far.

@@ -28,7 +28,8 @@ import time
 import unittest
 
 from harness import Connection, ErrandServer, SharedServerTestCase, dead_url, log, parse_time, poll_until
-from push_endpoint import PushEndpoint, free_port, make_test_certs, parse_signature, sign
+from push_endpoint import (PushEndpoint, free_port, make_test_certs, parse_signature, sign,
+                           signature_valid)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 ALLOW_PRIVATE = ["--push-allow-private"]
@@ -301,6 +302,73 @@ class ContinuationTest(PushCase):
         first, second = ep.calls
         self.assertEqual((second.continuation, second.state), (1, {"n": 1}))
         self.assertGreaterEqual(second.arrived - first.arrived, 0.8)
+
+    def test_a_continue_that_waits_for_a_signal_resumes_with_its_body(self):
+        urls = []
+
+        def behaviour(call):
+            if call.continuation == 0:
+                urls.append(call.body["signal_url"])  # the handler hands it to the bank
+                return (202, {}, {"continue": {"state": {"charge": "ch_9"},
+                                               "signal": {"timeout": "1h"}}})
+            return ok({"shipped": call.body["signal"]["paid"], "state": call.state})
+        ep = self.endpoint(behaviour)
+        self.push_queue(ep)
+        jid = self.server.enqueue(self.q)["id"]
+        waiting = self.wait_state(jid, "waiting", "succeeded")
+        self.assertEqual(waiting["state"], "waiting")
+        self.assertEqual(waiting["signal"]["status"], "waiting")
+        self.assertEqual(waiting["signal"]["url"], urls[0])
+        self.assertEqual(len(ep.calls), 1)
+        # The bank's webhook: no key, just the URL.
+        self.assertStatus(self.server.request("POST", urls[0], {"paid": True}, key=None), 200)
+        self.assertError(self.server.request("POST", urls[0], {"paid": True}, key=None), 409,
+                         "conflict", "signal")
+        job = self.wait_state(jid, "succeeded")
+        self.assertEqual(job["result"], {"shipped": True, "state": {"charge": "ch_9"}})
+        second = ep.calls[1]
+        self.assertEqual(second.body["signal"], {"paid": True})
+        self.assertEqual(second.continuation, 1)
+        self.assertNotEqual(second.body["signal_url"], urls[0])  # each call offers a fresh one
+        self.assertCallsSigned(ep)
+
+    def test_a_completion_webhook_is_retried_until_a_2xx_then_never_again(self):
+        # The app's backend: fails twice, then takes it.
+        ep = self.endpoint(lambda call: (500, {}, "not yet") if call.index < 2 else ok({}))
+        q = f"{self.q}-pull"
+        jid = self.server.enqueue(q, payload={"report": 7}, on_done={"url": ep.url})["id"]
+        self.assertEqual(self.server.get_job(jid)["on_done"], {"url": ep.url})
+        job = self.server.claim_one(q)
+        self.server.complete(job, {"rows": 3})
+        delivered = poll_until(
+            lambda: (lambda j: j if j["on_done"].get("state") == "delivered" else None)(
+                self.server.get_job(jid)), 30, message="the webhook delivered")
+        self.assertEqual(delivered["on_done"]["attempts"], 3)
+        self.assertEqual(delivered["on_done"]["last_status"], 200)
+        self.assertEqual(len(ep.calls), 3)
+        calls = ep.calls
+        self.assertEqual([c.headers["errand-event"] for c in calls], ["job.succeeded"] * 3)
+        self.assertEqual({c.body["id"] for c in calls}, {jid})
+        self.assertEqual(calls[0].body["result"], {"rows": 3})
+        self.assertGreaterEqual(calls[2].arrived - calls[1].arrived, 1.5)  # 1 s, then 2 s
+        secret = self.assertStatus(self.server.request("GET", f"/v1/queues/{q}/push-secret"),
+                                   200)["secret"]
+        for c in calls:
+            self.assertTrue(signature_valid(c.headers["errand-signature"], c.raw, secret))
+        # Delivered: no more calls, however long one waits for the next tick.
+        self.server.enqueue(q)  # other work goes on
+        self.server.complete(self.server.claim_one(q))
+        self.assertEqual(len(ep.calls), 3)
+        self.assertEqual(self.server.get_job(jid)["on_done"]["state"], "delivered")
+
+    def test_bad_on_done_is_refused_naming_the_field(self):
+        for on_done, field in [("https://x", "on_done"), ({}, "on_done.url"),
+                               ({"url": "ftp://x"}, "on_done.url"),
+                               ({"url": "https://x", "secret": "y"}, "on_done.secret")]:
+            with self.subTest(on_done=on_done):
+                self.assertError(self.server.request("POST", "/v1/jobs",
+                                                     {"queue": self.q, "on_done": on_done}),
+                                 400, "invalid_argument", field)
 
     def test_a_failure_inside_a_chain_retries_that_call_with_its_state(self):
         def behaviour(call):

@@ -217,6 +217,49 @@ class WorkOutcomeTest(WorkCase):
         self.assertEqual(p.returncode, 2, p)
 
 
+class WorkWorkflowTest(WorkCase):
+    def test_continue_runs_the_command_again_with_its_state(self):
+        q = self.q()
+        w = self.worker(q)
+        parent = self.server.enqueue(q + "-parent")
+        self.server.complete(self.server.claim_one(q + "-parent"), {"rows": 10})
+        job_id = self.enqueue(q, {"steps": 2}, after=[parent["id"]])
+        job = self.wait_state(job_id, "succeeded")
+        self.assertEqual(job["result"]["steps"], 2)
+        self.assertEqual(job["result"]["continuation"], "2")
+        self.assertEqual(job["result"]["parents"],
+                         [{"id": parent["id"], "state": "succeeded", "result": {"rows": 10}}])
+        self.assertEqual(job["attempt"], 1)
+        self.assertEqual(job["push"]["continuations"], 2)
+        self.stop_ok(w)
+
+    def test_wait_signal_waits_until_its_url_is_called(self):
+        q = self.q()
+        w = self.worker(q)
+        job_id = self.enqueue(q, {"wait_signal": "1h"})
+        waiting = self.wait_state(job_id, "waiting")
+        url = waiting["signal"]["url"]
+        out = subprocess.run([errand_bin(), "signal", self.server.url + url, '{"approved": true}'],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn(f"job {job_id}: queued", out.stdout)
+        job = self.wait_state(job_id, "succeeded")
+        self.assertEqual(job["result"], {"signal": {"approved": True}, "state": "asked"})
+        again = subprocess.run([errand_bin(), "signal", url, "{}", "--server", self.server.url],
+                               capture_output=True, text=True, timeout=30)
+        self.assertEqual(again.returncode, 1)
+        self.assertIn("already received", again.stderr)
+        self.stop_ok(w)
+
+    def test_a_bad_continue_directive_fails_the_attempt(self):
+        q = self.q()
+        w = self.worker(q)
+        job_id = self.enqueue(q, {"log": ["::continue {\"nope\": 1}"]}, max_attempts=1)
+        job = self.wait_state(job_id, "dead")
+        self.assertIn("::continue does not know \"nope\"", job["errors"][-1]["message"])
+        self.stop_ok(w)
+
+
 class WorkLifecycleTest(WorkCase):
     def test_progress_is_visible_while_the_command_runs(self):
         q = self.q()

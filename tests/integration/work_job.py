@@ -6,7 +6,10 @@ message]), "wait_for" (a path: wait until it exists), "sleep" (seconds),
 "succeed_on_attempt" (exit 1 with "transient failure" on stderr before this
 attempt), "no_retry", "stderr" (a line for stderr), "result" (printed as
 ::result), "echo_env" (the ERRAND_* environment and payload as the result),
-"exit" (the exit code, default 0).
+"exit" (the exit code, default 0), "steps" (continue with state {"step": n+1}
+and a 1s delay until step n reaches it, then the result {"steps": n, "parents"}),
+"wait_signal" (a timeout: on the first run wait for a signal, then the result
+{"signal": <ERRAND_SIGNAL>}).
 """
 
 import json
@@ -45,6 +48,23 @@ def main():
         print(p["stderr"], file=sys.stderr, flush=True)
     if "result" in p:
         print("::result " + json.dumps(p["result"]), flush=True)
+    if "steps" in p:
+        state = json.loads(os.environ.get("ERRAND_STATE", "null")) or {"step": 0}
+        if state["step"] < p["steps"]:
+            print("::continue " + json.dumps({"state": {"step": state["step"] + 1}, "delay": "1s"}),
+                  flush=True)
+        else:
+            print("::result " + json.dumps({
+                "steps": state["step"], "continuation": os.environ.get("ERRAND_CONTINUATION"),
+                "parents": json.loads(os.environ.get("ERRAND_PARENTS", "[]"))}), flush=True)
+    if "wait_signal" in p:
+        if "ERRAND_SIGNAL" not in os.environ:
+            print("::wait-signal " + json.dumps({"state": "asked", "timeout": p["wait_signal"]}),
+                  flush=True)
+        else:
+            print("::result " + json.dumps({"signal": json.loads(os.environ["ERRAND_SIGNAL"]),
+                                            "state": json.loads(os.environ["ERRAND_STATE"])}),
+                  flush=True)
     if p.get("echo_env"):
         env = {k: os.environ.get(k) for k in ENV}
         print("::result " + json.dumps({"env": env, "payload": p}), flush=True)

@@ -1,5 +1,7 @@
 #include "engine/push/dispatcher.hpp"
 
+#include "core/id.hpp"
+
 #include "core/hmac.hpp"
 #include "core/job_json.hpp"
 
@@ -88,6 +90,11 @@ void Dispatcher::start() {
     });
   });
   asio::co_spawn(strand_, refresh_loop(), asio::detached);
+}
+
+void Dispatcher::set_signal_urls(
+    std::function<std::string(std::string_view, std::string_view)> make) {
+  signal_urls_ = std::move(make);
 }
 
 void Dispatcher::stop() {
@@ -205,7 +212,10 @@ asio::awaitable<void> Dispatcher::run_queue(std::shared_ptr<QueueState> q) {
 
 asio::awaitable<void> Dispatcher::deliver(std::shared_ptr<QueueState> q, core::Job job) {
   ++calls_;
-  const std::string body = core::push_body(core::job_json(job), job);
+  // The wait this call's answer may ask for: its URL goes in the body.
+  const std::string nonce = signal_urls_ ? core::random_hex(16) : std::string();
+  const std::string body =
+      core::push_body(core::job_json(job), job, signal_urls_ ? signal_urls_(job.id, nonce) : "");
   const auto now = engine_.clock().now();
   const bool rotating = q->previous_mac && q->previous_until && *q->previous_until > now;
   const auto unix_s = core::to_unix_ms(now) / 1000;
@@ -243,14 +253,19 @@ asio::awaitable<void> Dispatcher::deliver(std::shared_ptr<QueueState> q, core::J
                                   .no_retry = header_is_true(response->header("Errand-No-Retry")),
                                   .body = response->body};
     outcome = core::decide_push_outcome(answer, job, engine_.clock().now(), options_.limits);
+    if (outcome.wait_signal && nonce.empty()) {
+      outcome = core::PushOutcome{.kind = core::PushOutcome::Kind::fail,
+                                  .error = "push: this server gives no signal URLs"};
+    }
   }
-  co_await apply(job, std::move(outcome));
+  co_await apply(job, std::move(outcome), nonce);
   call_ended(*q);
 }
 
 // Parameters are built as named locals before each co_await: GCC 12
 // destroys braced temporaries inside a co_await expression twice.
-asio::awaitable<void> Dispatcher::apply(const core::Job& job, core::PushOutcome outcome) {
+asio::awaitable<void> Dispatcher::apply(const core::Job& job, core::PushOutcome outcome,
+                                        std::string signal_nonce) {
   using Kind = core::PushOutcome::Kind;
   core::Result<core::Job> done = core::Job{};
   if (outcome.kind == Kind::complete) {
@@ -258,12 +273,14 @@ asio::awaitable<void> Dispatcher::apply(const core::Job& job, core::PushOutcome 
         .id = job.id, .lease_id = job.lease_id, .result = std::move(outcome.result)};
     done = co_await engine_.complete(std::move(params));
   } else if (outcome.kind == Kind::continue_ || outcome.kind == Kind::defer) {
-    RequeueRequest params{.id = job.id,
-                          .lease_id = job.lease_id,
-                          .run_at = outcome.run_at,
-                          .continuation = outcome.kind == Kind::continue_,
-                          .state = std::move(outcome.state),
-                          .progress = std::move(outcome.progress)};
+    RequeueRequest params{
+        .id = job.id,
+        .lease_id = job.lease_id,
+        .run_at = outcome.run_at,
+        .continuation = outcome.kind == Kind::continue_,
+        .state = std::move(outcome.state),
+        .progress = std::move(outcome.progress),
+        .signal_nonce = outcome.wait_signal ? std::move(signal_nonce) : std::string()};
     done = co_await engine_.requeue(std::move(params));
   } else {
     FailRequest params{.id = job.id,

@@ -29,6 +29,9 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <functional>
+#include <string_view>
+
 #include <map>
 #include <memory>
 #include <optional>
@@ -64,6 +67,10 @@ class Dispatcher {
   // queue that has a push endpoint. Call once, before engine.start() or after.
   void start();
   void stop();
+  // Makes the signal URL of a job's wait (`id`, `nonce`) for push calls'
+  // bodies; unset: calls carry none and a `signal` continuation fails.
+  // Set before start().
+  void set_signal_urls(std::function<std::string(std::string_view, std::string_view)> make);
   DispatcherStats stats() const;
 
  private:
@@ -73,13 +80,15 @@ class Dispatcher {
   boost::asio::awaitable<void> refresh_loop();
   boost::asio::awaitable<void> run_queue(std::shared_ptr<QueueState> q);
   boost::asio::awaitable<void> deliver(std::shared_ptr<QueueState> q, core::Job job);
-  boost::asio::awaitable<void> apply(const core::Job& job, core::PushOutcome outcome);
+  boost::asio::awaitable<void> apply(const core::Job& job, core::PushOutcome outcome,
+                                     std::string signal_nonce);
   void call_ended(QueueState& q);
 
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   Engine& engine_;
   DispatcherOptions options_;
   std::unique_ptr<HttpClient> http_;
+  std::function<std::string(std::string_view, std::string_view)> signal_urls_;
   std::map<std::string, std::shared_ptr<QueueState>, std::less<>> queues_;  // strand only
   std::shared_ptr<boost::asio::steady_timer> refresh_timer_;                // strand only
   std::size_t in_flight_ = 0;                                               // strand only
