@@ -251,6 +251,17 @@ core::Result<engine::EnqueueRequest> parse_enqueue_request(const Fields& f,
   ERRAND_TRY(tags, parse_tags(f));
   r.tags = std::move(tags);
   if (auto ok = parse_after(f, r); !ok) return ok.error();
+  if (const auto* on_done = f.raw("on_done"); on_done && !on_done->is_null()) {
+    if (!on_done->is_object()) {
+      return f.wrong_type("on_done", "an object: {\"url\": \"https://…\"}");
+    }
+    const Fields w(on_done->get_object(), f.name("on_done"));
+    if (auto ok = w.only({"url"}); !ok) return ok.error();
+    ERRAND_TRY(url, w.string("url", core::kMaxPushUrl + 1));
+    if (!url) return w.missing("url");
+    if (auto ok = core::validate_push_url(*url, w.name("url")); !ok) return ok.error();
+    r.on_done = std::move(*url);
+  }
   return r;
 }
 
@@ -258,13 +269,14 @@ core::Result<ParsedEnqueue> parse_enqueue(const json::object& o, std::string pre
                                           const ApiLimits& limits, std::string_view source,
                                           bool batch_item = false) {
   const Fields f(o, std::move(prefix), source);
-  if (auto ok = batch_item
-                    ? f.only({"queue", "type", "payload", "delay", "run_at", "priority",
-                              "max_attempts", "timeout", "idempotency_key", "key", "unique",
-                              "debounce", "tags", "token_scope", "after", "after_failure", "ref"})
-                    : f.only({"queue", "type", "payload", "delay", "run_at", "priority",
-                              "max_attempts", "timeout", "idempotency_key", "key", "unique",
-                              "debounce", "tags", "token_scope", "after", "after_failure"});
+  if (auto ok =
+          batch_item
+              ? f.only({"queue", "type", "payload", "delay", "run_at", "priority", "max_attempts",
+                        "timeout", "idempotency_key", "key", "unique", "debounce", "tags",
+                        "token_scope", "after", "after_failure", "on_done", "ref"})
+              : f.only({"queue", "type", "payload", "delay", "run_at", "priority", "max_attempts",
+                        "timeout", "idempotency_key", "key", "unique", "debounce", "tags",
+                        "token_scope", "after", "after_failure", "on_done"});
       !ok) {
     return ok.error();
   }

@@ -66,6 +66,20 @@ enum class SignalStatus : std::uint8_t {
 };
 std::string_view to_string(SignalStatus s) noexcept;
 
+// A completion webhook (`on_done`): Errand POSTs the job's JSON to `url`
+// when the job ends, signed like push calls, retried until a 2xx or for
+// kWebhookRetryFor.
+inline constexpr Millis kWebhookRetryFor{24 * 3'600'000};
+struct WebhookInfo {
+  std::string state;    // "pending", "delivered" or "failed" (gave up)
+  int attempts = 0;     // calls made
+  int last_status = 0;  // the last call's HTTP status; 0: none (or no answer)
+  std::string last_error;
+  TimePoint created_at{};                 // when the job ended (the retries' clock starts)
+  std::optional<TimePoint> next_at;       // pending: the next call
+  std::optional<TimePoint> delivered_at;  // delivered: when
+};
+
 // A job as stored. Lease fields are meaningful only while running.
 struct Job {
   std::string id;
@@ -122,10 +136,12 @@ struct Job {
   std::vector<ParentRef> parents;
   std::vector<std::string> children;
   bool after_failure_run = false;
-  bool has_parents = false;   // the job was enqueued with `after`
-  bool has_children = false;  // some job waits (or waited) for this one
-  bool continued = false;     // a continuation stored its state (claims read it)
-  std::string batch;          // the batch the job belongs to; empty: none
+  bool has_parents = false;            // the job was enqueued with `after`
+  bool has_children = false;           // some job waits (or waited) for this one
+  bool continued = false;              // a continuation stored its state (claims read it)
+  std::string batch;                   // the batch the job belongs to; empty: none
+  std::string on_done;                 // its completion webhook's URL; empty: none
+  std::optional<WebhookInfo> webhook;  // that webhook's delivery (single-job read only)
 };
 
 // Deduplication at enqueue (`unique`): while a job of the same queue with
@@ -176,6 +192,7 @@ struct NewJob {
   std::vector<std::string> after;
   std::vector<std::size_t> after_items;
   bool after_failure_run = false;
+  std::string on_done;  // completion webhook URL (validated); empty: none
 };
 
 // At most `limit` bytes of `text`: its head (keep_tail false) or its tail,

@@ -62,6 +62,23 @@ void write_links(JsonWriter& w, const Job& j, const JobView& view) {
     w.key("after_failure").string(j.after_failure_run ? "run" : "cancel");
   }
   if (!j.batch.empty()) w.key("batch").string(j.batch);
+  if (!j.on_done.empty() && view.private_fields) {
+    w.key("on_done").begin_object().key("url").string(j.on_done);
+    if (j.webhook) {
+      const auto& h = *j.webhook;
+      w.key("state").string(h.state).key("attempts").integer(h.attempts);
+      w.key("last_status");
+      if (h.last_status) {
+        w.integer(h.last_status);
+      } else {
+        w.null();
+      }
+      w.key("last_error").string_or_null(h.last_error);
+      write_time_or_null(w, "next_at", h.next_at);
+      write_time_or_null(w, "delivered_at", h.delivered_at);
+    }
+    w.end_object();
+  }
   if (!j.children.empty()) {
     w.key("children").begin_array();
     for (const auto& c : j.children) w.string(c);

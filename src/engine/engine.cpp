@@ -129,6 +129,7 @@ std::vector<core::NewJob> Engine::new_jobs(std::vector<EnqueueRequest> requests,
     job.after = std::move(r.after);
     job.after_items = std::move(r.after_items);
     job.after_failure_run = r.after_failure_run;
+    job.on_done = std::move(r.on_done);
     jobs.push_back(std::move(job));
   }
   return jobs;
@@ -175,6 +176,19 @@ Task<core::Batch> Engine::seal_batch(std::string id) {
   store::BatchSealParams params{.id = std::move(id), .now = clock_.now()};
   co_return co_await await_store<core::Batch>(
       [&](auto done) { store_.batch_seal(std::move(params), std::move(done)); });
+}
+
+Task<std::vector<store::WebhookDelivery>> Engine::webhooks_due(std::size_t max,
+                                                               core::Millis lease) {
+  store::WebhookClaimParams params{.now = clock_.now(), .max = max, .lease = lease};
+  co_return co_await await_store<std::vector<store::WebhookDelivery>>(
+      [&](auto done) { store_.webhook_claim(std::move(params), std::move(done)); });
+}
+
+Task<store::Unit> Engine::webhook_result(store::WebhookResultParams params) {
+  params.now = clock_.now();
+  co_return co_await await_store<store::Unit>(
+      [&](auto done) { store_.webhook_result(std::move(params), std::move(done)); });
 }
 
 Task<core::Batch> Engine::batch(std::string id) {

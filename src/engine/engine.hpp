@@ -65,6 +65,7 @@ struct EnqueueRequest {
   std::vector<std::string> after;
   std::vector<std::size_t> after_items;
   bool after_failure_run = false;
+  std::string on_done;  // completion webhook URL (validated); empty: none
 };
 
 // A batch (store::BatchCreateParams): its first jobs and its callback jobs.
@@ -181,6 +182,11 @@ class Engine {
   Task<store::BatchInsertOutcome> add_to_batch(std::string id, std::vector<EnqueueRequest> jobs);
   Task<core::Batch> seal_batch(std::string id);
   Task<core::Batch> batch(std::string id);
+
+  // Completion webhooks (store::WebhookDelivery): the deliveries due now,
+  // leased for `lease`; a call's outcome.
+  Task<std::vector<store::WebhookDelivery>> webhooks_due(std::size_t max, core::Millis lease);
+  Task<store::Unit> webhook_result(store::WebhookResultParams params);
 
   Task<core::Job> get(std::string id);
   Task<store::JobPage> list(store::JobListParams params);

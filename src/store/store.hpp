@@ -317,6 +317,36 @@ struct BatchInsertOutcome {
 // too, with core::callback_payload: each fires exactly once. A retried
 // job of a batch not yet done leaves its count again.
 
+// ---- completion webhooks -----------------------------------------------------------
+
+// A job with `on_done` that ends (succeeded, dead, cancelled) gets one
+// delivery, written in the transaction of its end (a later end after a
+// retry replaces it); its queue gets a signing secret if it has none.
+struct WebhookDelivery {
+  std::string job_id;
+  std::string queue;
+  std::string url;
+  int attempts = 0;  // calls made before this one
+  core::TimePoint created_at;
+};
+// Takes up to `max` pending deliveries due at `now`, each leased for
+// `lease` (no other server takes it meanwhile; if this one dies, it is due
+// again after the lease).
+struct WebhookClaimParams {
+  core::TimePoint now;
+  std::size_t max = 16;
+  core::Millis lease{60'000};
+};
+// A call's outcome: delivered, else retried at `retry_at` (unset: given up).
+struct WebhookResultParams {
+  std::string job_id;
+  bool delivered = false;
+  int status = 0;
+  std::string error;
+  std::optional<core::TimePoint> retry_at;
+  core::TimePoint now;
+};
+
 // ---- schedules ----------------------------------------------------------------
 
 struct SchedulePutParams {
@@ -611,6 +641,10 @@ class Store {
   virtual void batch_add(BatchAddParams p, Callback<BatchInsertOutcome> done) = 0;
   virtual void batch_seal(BatchSealParams p, Callback<core::Batch> done) = 0;
   virtual void batch_get(BatchGetParams p, Callback<core::Batch> done) = 0;
+
+  // ---- completion webhooks (see WebhookDelivery) ----
+  virtual void webhook_claim(WebhookClaimParams p, Callback<std::vector<WebhookDelivery>> done) = 0;
+  virtual void webhook_result(WebhookResultParams p, Callback<Unit> done) = 0;
 
   // ---- schedules (store/sqlite/schedules.cpp) ----
   // Creates or replaces the schedule `spec.name` (its bookkeeping is kept).

@@ -12,6 +12,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
+
+#include <algorithm>
 #include <boost/asio/use_awaitable.hpp>
 
 namespace errand::engine::push {
@@ -90,6 +92,7 @@ void Dispatcher::start() {
     });
   });
   asio::co_spawn(strand_, refresh_loop(), asio::detached);
+  asio::co_spawn(strand_, webhook_loop(), asio::detached);
 }
 
 void Dispatcher::set_signal_urls(
@@ -102,6 +105,7 @@ void Dispatcher::stop() {
     if (stopping_) return;
     stopping_ = true;
     if (refresh_timer_) refresh_timer_->cancel();
+    if (webhook_timer_) webhook_timer_->cancel();
     std::vector<std::string> names;
     for (auto& [name, q] : queues_) {
       q->removed = true;
@@ -296,6 +300,103 @@ asio::awaitable<void> Dispatcher::apply(const core::Job& job, core::PushOutcome 
     spdlog::warn("push: job {}: cannot record the call's outcome: {}", job.id,
                  done.error().message);
   }
+}
+
+// ---- completion webhooks ----
+
+namespace {
+
+// 1 s after the first failed call, doubling, at most an hour.
+core::Millis webhook_backoff(int attempts) {
+  const int doublings = std::clamp(attempts - 1, 0, 12);
+  return std::min(core::Millis{1000LL << doublings}, core::Millis{3'600'000});
+}
+
+}  // namespace
+
+asio::awaitable<void> Dispatcher::webhook_loop() {
+  webhook_timer_ = std::make_shared<asio::steady_timer>(strand_);
+  bool logged = false;
+  while (!stopping_) {
+    const auto room =
+        options_.webhook_concurrency - std::min(options_.webhook_concurrency, webhooks_in_flight_);
+    if (room > 0) {
+      auto due = co_await engine_.webhooks_due(room, core::Millis{60'000});
+      if (!due && !logged) {
+        spdlog::warn("webhooks: cannot read due deliveries: {}", due.error().message);
+      }
+      logged = !due;
+      if (due) {
+        for (auto& d : *due) {
+          ++webhooks_in_flight_;
+          ++in_flight_;
+          asio::co_spawn(strand_, deliver_webhook(std::move(d)), asio::detached);
+        }
+        if (!due->empty() && due->size() == room) continue;  // more may be due
+      }
+    }
+    if (stopping_) break;
+    webhook_timer_->expires_after(options_.webhook_poll);
+    boost::system::error_code ec;
+    co_await webhook_timer_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+asio::awaitable<void> Dispatcher::deliver_webhook(store::WebhookDelivery d) {
+  store::WebhookResultParams result{.job_id = d.job_id};
+  auto job = co_await engine_.get(d.job_id);
+  auto queue = co_await engine_.queue(d.queue);
+  if (!job || !queue || queue->push_secrets.current.empty()) {
+    result.error = !job     ? "the job is gone: " + job.error().message
+                   : !queue ? "its queue cannot be read: " + queue.error().message
+                            : std::string("its queue has no signing secret");
+  } else {
+    const auto now = engine_.clock().now();
+    const std::string body = core::job_json(*job);
+    const core::HmacSha256 current(queue->push_secrets.current);
+    const auto previous_secret = queue->push_secrets.previous_at(now);
+    std::unique_ptr<core::HmacSha256> previous;
+    if (!previous_secret.empty()) previous = std::make_unique<core::HmacSha256>(previous_secret);
+    HttpRequest request{.url = d.url, .headers = {}, .body = body, .timeout = core::Millis{30'000}};
+    request.headers.push_back({"Content-Type", "application/json"});
+    request.headers.push_back({"Errand-Job-Id", job->id});
+    request.headers.push_back({"Errand-Event", "job." + std::string(core::to_string(job->state))});
+    request.headers.push_back(
+        {"Errand-Signature",
+         core::push_signature(core::to_unix_ms(now) / 1000, body, current, previous.get())});
+    core::Result<HttpResponse> response = core::make_error(core::errc::internal, "not sent");
+    try {
+      response = co_await http_->post(std::move(request));
+    } catch (const std::exception& e) {
+      response = core::make_error(core::errc::internal, e.what());
+    }
+    if (response && response->status >= 200 && response->status < 300) {
+      result.delivered = true;
+      result.status = static_cast<int>(response->status);
+    } else if (response) {
+      result.status = static_cast<int>(response->status);
+      result.error =
+          core::utf8_head(fmt::format("HTTP {}: {}", response->status, response->body), 512);
+    } else {
+      result.error = response.error().message;
+    }
+  }
+  if (!result.delivered) {
+    const auto now = engine_.clock().now();
+    const auto next = now + webhook_backoff(d.attempts + 1);
+    if (next < d.created_at + core::kWebhookRetryFor) {
+      result.retry_at = next;
+    } else {
+      spdlog::warn("webhooks: giving up on job {}'s webhook to {} after {} calls: {}", d.job_id,
+                   d.url, d.attempts + 1, result.error);
+    }
+  }
+  auto saved = co_await engine_.webhook_result(std::move(result));
+  if (!saved) spdlog::warn("webhooks: job {}: {}", d.job_id, saved.error().message);
+  --webhooks_in_flight_;
+  --in_flight_;
+  if (stopping_ && in_flight_ == 0) http_->close_idle();
+  if (webhook_timer_) webhook_timer_->cancel();  // room for more
 }
 
 void Dispatcher::call_ended(QueueState& q) {

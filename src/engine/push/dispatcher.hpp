@@ -18,6 +18,13 @@
 // the refresh; calls in flight finish and record their outcome, then the
 // idle connections are closed, so the io_context runs out of work.
 //
+// Completion webhooks (a job's `on_done`) go out from here too: one loop
+// takes the deliveries that are due from the store (leased, so one server
+// makes each call), POSTs the job's JSON signed with its queue's secret, and
+// records the outcome: delivered on a 2xx, else retried with backoff
+// (1 s, doubling, at most an hour apart) until core::kWebhookRetryFor after
+// the job ended. The same address policy applies as to push calls.
+//
 // Thread-safety: every public method may be called from any thread; all
 // state lives on one strand.
 #pragma once
@@ -42,8 +49,10 @@ namespace errand::engine::push {
 struct DispatcherOptions {
   HttpClientOptions http;
   core::PushLimits limits;
-  std::string worker = "errand-push";  // the `worker` of a push job's lease
-  core::Millis claim_wait{30'000};     // a loop's long poll
+  std::string worker = "errand-push";    // the `worker` of a push job's lease
+  core::Millis claim_wait{30'000};       // a loop's long poll
+  core::Millis webhook_poll{1'000};      // how often due webhooks are looked for
+  std::size_t webhook_concurrency = 16;  // webhook calls in flight at most
   // How often the queues' push settings are read again from the store, for
   // the changes other servers sharing it make; unset: only at start (a store
   // of this server's own, whose changes all come through the listener).
@@ -83,6 +92,10 @@ class Dispatcher {
   boost::asio::awaitable<void> apply(const core::Job& job, core::PushOutcome outcome,
                                      std::string signal_nonce);
   void call_ended(QueueState& q);
+  boost::asio::awaitable<void> webhook_loop();
+  boost::asio::awaitable<void> deliver_webhook(store::WebhookDelivery d);
+  std::size_t webhooks_in_flight_ = 0;                        // strand only
+  std::shared_ptr<boost::asio::steady_timer> webhook_timer_;  // strand only
 
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   Engine& engine_;

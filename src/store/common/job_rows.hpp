@@ -48,6 +48,7 @@ struct JobColumns {
   std::int64_t event_seq = 0;  // PostgreSQL only
   std::int64_t links = 0;      // kLink* flags
   std::optional<std::int64_t> batch_id;
+  std::string_view on_done;
 };
 
 // What a job takes part in (the `links` column's flags).
@@ -56,6 +57,7 @@ inline constexpr std::int64_t kLinkParents = 2;       // it waits (or waited) fo
 inline constexpr std::int64_t kLinkAfterFailure = 4;  // it runs after failed parents too
 inline constexpr std::int64_t kLinkContinued = 8;     // it was continued: claims read its state
 inline constexpr std::int64_t kLinkBatch = 16;        // it belongs to a batch (batch_id)
+inline constexpr std::int64_t kLinkWebhook = 32;      // it has a completion webhook (on_done)
 
 // The job's signal wait as stored beside its continuation state.
 void read_signal_wait(core::Job& job, std::optional<std::string_view> signal,

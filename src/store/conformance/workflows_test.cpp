@@ -459,3 +459,76 @@ TEST_P(WorkflowsTest, ARetriedJobLeavesItsCountWhileTheBatchIsNotDone) {
 
 }  // namespace
 }  // namespace errand::store::conformance
+
+namespace errand::store::conformance {
+namespace {
+
+std::vector<WebhookDelivery> due_webhooks(Store& store, core::TimePoint now) {
+  auto due = call<std::vector<WebhookDelivery>>(
+      [&](auto done) { store.webhook_claim({.now = now, .max = 10, .lease = 1min}, done); });
+  EXPECT_TRUE(due) << due.error().message;
+  return due ? *due : std::vector<WebhookDelivery>{};
+}
+
+core::Result<Unit> webhook_result(Store& store, WebhookResultParams p) {
+  return call<Unit>([&](auto done) { store.webhook_result(std::move(p), done); });
+}
+
+TEST_P(WorkflowsTest, AJobThatEndsOwesItsWebhookUntilItIsDelivered) {
+  auto j = job("hooks");
+  j.on_done = "https://app.example.com/done";
+  auto running_job = running(j);
+  EXPECT_TRUE(due_webhooks(store(), kNow).empty());  // not ended yet
+  ASSERT_TRUE(complete(running_job));
+  auto due = due_webhooks(store(), kNow);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].job_id, running_job.id);
+  EXPECT_EQ(due[0].url, "https://app.example.com/done");
+  EXPECT_EQ(due[0].queue, "hooks");
+  EXPECT_EQ(due[0].attempts, 0);
+  EXPECT_TRUE(due_webhooks(store(), kNow + 30s).empty());     // leased
+  EXPECT_FALSE(queue("hooks").push_secrets.current.empty());  // the queue can sign it
+  ASSERT_TRUE(webhook_result(store(), {.job_id = running_job.id,
+                                       .status = 500,
+                                       .error = "HTTP 500",
+                                       .retry_at = kNow + 2s,
+                                       .now = kNow}));
+  EXPECT_TRUE(due_webhooks(store(), kNow + 1s).empty());
+  auto again = due_webhooks(store(), kNow + 2s);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].attempts, 1);
+  auto read = get(running_job.id);
+  ASSERT_TRUE(read && read->webhook);
+  EXPECT_EQ(read->webhook->state, "pending");
+  EXPECT_EQ(read->webhook->last_status, 500);
+  ASSERT_TRUE(webhook_result(
+      store(), {.job_id = running_job.id, .delivered = true, .status = 204, .now = kNow + 3s}));
+  EXPECT_TRUE(due_webhooks(store(), kNow + 1h).empty());
+  read = get(running_job.id);
+  EXPECT_EQ(read->webhook->state, "delivered");
+  EXPECT_EQ(read->webhook->attempts, 2);
+  EXPECT_EQ(read->webhook->delivered_at, kNow + 3s);
+}
+
+TEST_P(WorkflowsTest, CancelledAndDeadJobsOweTheirWebhooksToo) {
+  auto a = job("hooks");
+  a.on_done = "https://app.example.com/a";
+  const auto cancelled = insert(a);
+  ASSERT_TRUE(cancel(cancelled));
+  auto b = job("hooks");
+  b.on_done = "https://app.example.com/b";
+  b.max_attempts = 1;
+  auto dead = running(b);
+  ASSERT_TRUE(fail(dead, {.error = "x"}));
+  auto c = job("hooks");
+  c.on_done = "https://app.example.com/c";
+  c.after = {cancelled};  // cancelled with its parent
+  insert(c);
+  auto due = due_webhooks(store(), kNow);
+  EXPECT_EQ(due.size(), 3u);
+  ASSERT_TRUE(webhook_result(store(), {.job_id = dead.id, .error = "gone", .now = kNow}));
+  EXPECT_EQ(get(dead.id)->webhook->state, "failed");  // given up: no retry_at
+}
+
+}  // namespace
+}  // namespace errand::store::conformance

@@ -52,7 +52,7 @@ inline constexpr Kind B = Kind::boolean;
 // Every table, in copy order (jobs before the rows that refer to them).
 // (Not clang-formatted: a line per group of columns reads better than one per column.)
 // clang-format off
-inline const std::array<Table, 12> kTables = {{
+inline const std::array<Table, 13> kTables = {{
     {"jobs", "job", "", "id",
      {{"id", I}, {"queue", T}, {"type", T}, {"payload", T}, {"state", I}, {"priority", I},
       {"run_at", I}, {"created_at", I}, {"started_at", I}, {"finished_at", I}, {"attempt", I},
@@ -60,7 +60,11 @@ inline const std::array<Table, 12> kTables = {{
       {"progress", T}, {"result", T}, {"errors", T}, {"lease_id", T}, {"worker", T},
       {"lease_expires_at", I}, {"cancel_requested", B}, {"key", T}, {"unique_key", T},
       {"debounce_key", T}, {"debounce_until", I}, {"links", I}, {"blockers", I},
-      {"batch_id", I}}},
+      {"batch_id", I}, {"on_done", T}}},
+    {"webhooks", "job webhook", "job_id IN (SELECT id FROM jobs)", "job_id",
+     {{"job_id", I}, {"queue", T}, {"url", T}, {"state", I}, {"attempts", I}, {"created_at", I},
+      {"next_at", I}, {"last_status", I}, {"last_error", T}, {"delivered_at", I}},
+     LeftOut::orphans},
     {"batches", "batch", "", "id",
      {{"id", I}, {"state", I}, {"created_at", I}, {"finished_at", I}, {"total", I},
       {"succeeded", I}, {"dead", I}, {"cancelled", I}, {"on_success", T}, {"on_complete", T},

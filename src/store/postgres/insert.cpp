@@ -192,6 +192,9 @@ core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked, 
     if (auto done = link_child(c, **id, parents, links, job->after_failure_run, now); !done) {
       return done.error();
     }
+    if (state == core::JobState::cancelled && !job->on_done.empty()) {  // ended at once
+      if (auto told = webhook_job_ended(c, **id, now); !told) return told.error();
+    }
   }
   c.queues.move(job->queue, std::nullopt, state);
   c.keys.move(job->queue, job->key, std::nullopt, state);

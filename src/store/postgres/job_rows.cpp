@@ -36,6 +36,7 @@ enum Col {
   kKey,
   kLinks,
   kBatchId,
+  kOnDone,
 };
 
 const Statement kJobById{"job_by_id",
@@ -46,9 +47,9 @@ const Statement kJobInsert{
     "job_insert",
     "INSERT INTO jobs(id, queue, type, payload, state, priority, run_at, created_at, attempt,"
     " max_attempts, timeout_ms, idempotency_key, tags, key, unique_key, debounce_key,"
-    " debounce_until, batch_id, links)"
+    " debounce_until, batch_id, links, on_done)"
     " VALUES (coalesce($12::bigint, next_job_id($7)), $1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10,"
-    " $11, $13, $14, $15, $16, $17, $18) ON CONFLICT (queue, idempotency_key) WHERE "
+    " $11, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT (queue, idempotency_key) WHERE "
     "idempotency_key IS NOT "
     "NULL DO NOTHING"
     " RETURNING id"};
@@ -97,6 +98,7 @@ JobRow read_job(const Rows& r, int i, bool client_json) {
   c.key = r.text(i, kKey);
   c.links = r.integer(i, kLinks);
   c.batch_id = r.opt_integer(i, kBatchId);
+  if (!r.is_null(i, kOnDone)) c.on_done = r.text(i, kOnDone);
   return decode_job(c, client_json);
 }
 
@@ -142,7 +144,8 @@ core::Result<std::optional<std::int64_t>> insert_job(Conn& db, const core::NewJo
   } else {
     p.null();
   }
-  p.opt_integer(batch).integer(batch ? kLinkBatch : 0);
+  p.opt_integer(batch).integer((batch ? kLinkBatch : 0) | (job.on_done.empty() ? 0 : kLinkWebhook));
+  p.text_or_null(job.on_done);
   auto r = db.run(kJobInsert, p);
   if (!r) return r.error();
   if (r->empty()) return std::optional<std::int64_t>{};

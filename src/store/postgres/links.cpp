@@ -153,6 +153,9 @@ core::Result<void> release_children(OpContext& c, std::int64_t rowid, JobState e
       if (batch && core::is_terminal(step.state)) {
         if (auto counted = batch_job_ended(c, *batch, step.state, now); !counted) return counted;
       }
+      if ((links & kLinkWebhook) != 0 && core::is_terminal(step.state)) {
+        if (auto told = webhook_job_ended(c, child, now); !told) return told;
+      }
       if (step.state == JobState::cancelled && (links & kLinkChildren) != 0) {
         todo.push_back({child, JobState::cancelled, false});
       }
@@ -176,6 +179,9 @@ core::Result<void> release_before_delete(OpContext& c, std::int64_t rowid, core:
 
 core::Result<void> job_ended(OpContext& c, std::int64_t rowid, const core::Job& job, JobState end,
                              core::TimePoint now) {
+  if (!job.on_done.empty()) {
+    if (auto told = webhook_job_ended(c, rowid, now); !told) return told;
+  }
   if (auto batch = core::parse_job_id(job.batch)) {
     if (auto counted = batch_job_ended(c, *batch, end, now); !counted) return counted;
   }

@@ -32,6 +32,11 @@ core::Result<JobPage> batch_jobs(OpContext& c, const JobListParams& p);
 core::Result<void> batch_job_ended(OpContext& c, std::int64_t batch, core::JobState end,
                                    core::TimePoint now, bool undo = false);
 core::Result<void> prune_batches(OpContext& c, core::TimePoint finished_before, std::size_t limit);
+// webhooks.cpp
+core::Result<void> webhook_job_ended(OpContext& c, std::int64_t rowid, core::TimePoint now);
+core::Result<std::vector<WebhookDelivery>> webhook_claim(OpContext& c, const WebhookClaimParams& p);
+core::Result<Unit> webhook_result(OpContext& c, const WebhookResultParams& p);
+core::Result<void> load_webhook(Conn& db, JobRow& row);
 // The queue's defaults for new jobs (none when the queue has no row).
 core::Result<core::JobDefaults> queue_defaults(OpContext& c, std::string_view queue);
 

@@ -251,6 +251,20 @@ CREATE TABLE @s.batches (
   death_job    bigint
 );
 CREATE INDEX batches_finished ON @s.batches(finished_at) WHERE finished_at IS NOT NULL;
+ALTER TABLE @s.jobs ADD COLUMN on_done text;
+CREATE TABLE @s.webhooks (
+  job_id       bigint   PRIMARY KEY REFERENCES @s.jobs(id) ON DELETE CASCADE,
+  queue        text     NOT NULL,
+  url          text     NOT NULL,
+  state        smallint NOT NULL DEFAULT 0,
+  attempts     integer  NOT NULL DEFAULT 0,
+  created_at   bigint   NOT NULL,
+  next_at      bigint   NOT NULL,
+  last_status  integer,
+  last_error   text,
+  delivered_at bigint
+);
+CREATE INDEX webhooks_due ON @s.webhooks(next_at) WHERE state = 0;
 ALTER TABLE @s.jobs ADD COLUMN links smallint NOT NULL DEFAULT 0;
 ALTER TABLE @s.jobs ADD COLUMN blockers integer NOT NULL DEFAULT 0;
 ALTER TABLE @s.queues ADD COLUMN n_blocked bigint NOT NULL DEFAULT 0;

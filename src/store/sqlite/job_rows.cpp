@@ -36,6 +36,7 @@ enum Col {
   kKey,
   kLinks,
   kBatchId,
+  kOnDone,
 };
 
 }  // namespace
@@ -68,6 +69,7 @@ JobRow read_job(const Query& q, bool client_json) {
   c.key = q.text_at(kKey);
   c.links = q.int_at(kLinks);
   if (!q.is_null(kBatchId)) c.batch_id = q.int_at(kBatchId);
+  if (!q.is_null(kOnDone)) c.on_done = q.text_at(kOnDone);
   return decode_job(c, client_json);
 }
 
@@ -131,11 +133,13 @@ core::Result<void> insert_job(Statements& sql, std::int64_t id, const core::NewJ
   } else {
     q.bind_null(16);
   }
+  const std::int64_t links = (batch ? kLinkBatch : 0) | (job.on_done.empty() ? 0 : kLinkWebhook);
   if (batch) {
-    q.bind_int(17, *batch).bind_int(18, kLinkBatch);
+    q.bind_int(17, *batch);
   } else {
-    q.bind_null(17).bind_int(18, 0);
+    q.bind_null(17);
   }
+  q.bind_int(18, links).bind_text_or_null(19, job.on_done);
   return q.run();
 }
 

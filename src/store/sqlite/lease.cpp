@@ -147,6 +147,9 @@ core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p) {
     auto counted = batch_job_ended(c, *lease->batch, JobState::succeeded, p.now);
     if (!counted) return counted.error();
   }
+  if ((lease->links & kLinkWebhook) != 0) {
+    if (auto told = webhook_job_ended(c, lease->rowid, p.now); !told) return told.error();
+  }
   if ((lease->links & kLinkChildren) != 0) {
     auto released = release_children(c, lease->rowid, job.id, JobState::succeeded, p.now);
     if (!released) return released.error();

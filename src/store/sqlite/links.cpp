@@ -157,6 +157,9 @@ core::Result<void> release_children(OpContext& c, std::int64_t rowid, const std:
       if (r.batch && core::is_terminal(step.state)) {
         if (auto counted = batch_job_ended(c, *r.batch, step.state, now); !counted) return counted;
       }
+      if ((r.links & kLinkWebhook) != 0 && core::is_terminal(step.state)) {
+        if (auto told = webhook_job_ended(c, child, now); !told) return told;
+      }
       if (step.state == JobState::cancelled && (r.links & kLinkChildren) != 0) {
         todo.push_back({child, r.id, JobState::cancelled, false});
       }
@@ -179,6 +182,9 @@ core::Result<void> release_before_delete(OpContext& c, std::int64_t rowid, core:
 
 core::Result<void> job_ended(OpContext& c, std::int64_t rowid, const core::Job& job, JobState end,
                              core::TimePoint now) {
+  if (!job.on_done.empty()) {
+    if (auto told = webhook_job_ended(c, rowid, now); !told) return told;
+  }
   if (!job.batch.empty()) {
     if (auto batch = core::parse_job_id(job.batch)) {
       if (auto counted = batch_job_ended(c, *batch, end, now); !counted) return counted;

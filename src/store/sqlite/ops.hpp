@@ -119,6 +119,14 @@ core::Result<void> batch_job_ended(OpContext& c, std::int64_t batch, core::JobSt
 core::Result<std::int64_t> prune_batches(OpContext& c, core::TimePoint finished_before,
                                          std::size_t limit);
 
+// webhooks.cpp
+// Job `rowid` ended: its on_done webhook (if any) is due now.
+core::Result<void> webhook_job_ended(OpContext& c, std::int64_t rowid, core::TimePoint now);
+core::Result<std::vector<WebhookDelivery>> webhook_claim(OpContext& c, const WebhookClaimParams& p);
+core::Result<Unit> webhook_result(OpContext& c, const WebhookResultParams& p);
+// Fills the job's webhook delivery, if it has one.
+core::Result<void> load_webhook(Statements& sql, JobRow& row);
+
 // settings.cpp
 core::Result<std::string> setting_get_or_put(OpContext& c, const SettingGetOrPutParams& p);
 

@@ -38,6 +38,9 @@ core::Result<core::Job> job_get(OpContext& c, const JobGetParams& p) {
   if (auto push = load_push_bookkeeping(c.sql, *row); !push) return push.error();
   row->job.continued = false;  // read just above
   if (auto links = load_links(c.sql, *row, false, true); !links) return links.error();
+  if (!row->job.on_done.empty()) {
+    if (auto webhook = load_webhook(c.sql, *row); !webhook) return webhook.error();
+  }
   // The state is for the handler, not for readers: they see its size.
   row->job.push_state_bytes = static_cast<std::int64_t>(row->job.push_state.size());
   row->job.push_state.clear();

@@ -302,6 +302,23 @@ CREATE TABLE batches (
   death_job    INTEGER
 );
 CREATE INDEX batches_finished ON batches(finished_at) WHERE finished_at IS NOT NULL;
+ALTER TABLE jobs ADD COLUMN on_done TEXT;
+CREATE TABLE webhooks (
+  job_id       INTEGER PRIMARY KEY,
+  queue        TEXT    NOT NULL,
+  url          TEXT    NOT NULL,
+  state        INTEGER NOT NULL DEFAULT 0,
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  created_at   INTEGER NOT NULL,
+  next_at      INTEGER NOT NULL,
+  last_status  INTEGER,
+  last_error   TEXT,
+  delivered_at INTEGER
+);
+CREATE INDEX webhooks_due ON webhooks(next_at) WHERE state = 0;
+CREATE TRIGGER jobs_drop_webhook AFTER DELETE ON jobs WHEN old.links & 32 <> 0 BEGIN
+  DELETE FROM webhooks WHERE job_id = old.id;
+END;
 ALTER TABLE jobs ADD COLUMN links INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN blockers INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE queues ADD COLUMN n_blocked INTEGER NOT NULL DEFAULT 0;

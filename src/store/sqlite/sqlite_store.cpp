@@ -179,6 +179,18 @@ void SqliteStore::batch_get(BatchGetParams p, Callback<core::Batch> done) {
       kReads, [p = std::move(p)](OpContext& c) { return ops::batch_get(c, p); }, std::move(done));
 }
 
+void SqliteStore::webhook_claim(WebhookClaimParams p, Callback<std::vector<WebhookDelivery>> done) {
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::webhook_claim(c, p); },
+      std::move(done));
+}
+
+void SqliteStore::webhook_result(WebhookResultParams p, Callback<Unit> done) {
+  submit(
+      kWrites, [p = std::move(p)](OpContext& c) { return ops::webhook_result(c, p); },
+      std::move(done));
+}
+
 void SqliteStore::job_ack_many(std::vector<AckItem> items,
                                Callback<std::vector<core::Result<core::JobState>>> done) {
   writer_->submit(std::make_unique<AckManyOp>(std::move(items), std::move(done)));

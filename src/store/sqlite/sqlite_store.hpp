@@ -65,6 +65,8 @@ class SqliteStore final : public Store {
   void batch_add(BatchAddParams p, Callback<BatchInsertOutcome> done) override;
   void batch_seal(BatchSealParams p, Callback<core::Batch> done) override;
   void batch_get(BatchGetParams p, Callback<core::Batch> done) override;
+  void webhook_claim(WebhookClaimParams p, Callback<std::vector<WebhookDelivery>> done) override;
+  void webhook_result(WebhookResultParams p, Callback<Unit> done) override;
   void job_ack_many(std::vector<AckItem> items,
                     Callback<std::vector<core::Result<core::JobState>>> done) override;
   void job_cancel(JobCancelParams p, Callback<core::Job> done) override;

@@ -33,9 +33,9 @@ std::vector<NamedSql> named_sql() {
       {Sql::job_insert, "job_insert",
        "INSERT INTO jobs(id, queue, type, payload, state, priority, run_at, created_at, attempt,"
        " max_attempts, timeout_ms, idempotency_key, tags, key, unique_key, debounce_key,"
-       " debounce_until, batch_id, links)"
+       " debounce_until, batch_id, links, on_done)"
        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-       " ?18)"},
+       " ?18, ?19)"},
       {Sql::job_by_id, "job_by_id", "SELECT " + cols + " FROM jobs WHERE id = ?1"},
       {Sql::job_by_legacy_id, "job_by_legacy_id", "SELECT id FROM jobs WHERE legacy_id = ?1"},
       {Sql::job_by_idempotency_key, "job_by_idempotency_key",
@@ -196,6 +196,22 @@ std::vector<NamedSql> named_sql() {
       {Sql::batches_prune, "batches_prune",
        "DELETE FROM batches WHERE id IN (SELECT id FROM batches INDEXED BY batches_finished"
        " WHERE finished_at IS NOT NULL AND finished_at < ?1 ORDER BY finished_at LIMIT ?2)"},
+      // Completion webhooks (store/sqlite/webhooks.cpp).
+      {Sql::webhook_enqueue, "webhook_enqueue",
+       "INSERT OR REPLACE INTO webhooks(job_id, queue, url, state, attempts, created_at, next_at)"
+       " SELECT id, queue, on_done, 0, 0, ?2, ?2 FROM jobs WHERE id = ?1 AND on_done IS NOT NULL"
+       " RETURNING queue"},
+      {Sql::webhooks_due, "webhooks_due",
+       "SELECT w.job_id, w.queue, w.url, w.attempts, w.created_at, j.legacy_id"
+       " FROM webhooks w INDEXED BY webhooks_due JOIN jobs j ON j.id = w.job_id"
+       " WHERE w.state = 0 AND w.next_at <= ?1 ORDER BY w.next_at LIMIT ?2"},
+      {Sql::webhook_lease, "webhook_lease", "UPDATE webhooks SET next_at = ?2 WHERE job_id = ?1"},
+      {Sql::webhook_save, "webhook_save",
+       "UPDATE webhooks SET state = ?2, attempts = attempts + 1, last_status = ?3,"
+       " last_error = ?4, next_at = coalesce(?5, next_at), delivered_at = ?6 WHERE job_id = ?1"},
+      {Sql::webhook_by_job, "webhook_by_job",
+       "SELECT state, attempts, created_at, next_at, last_status, last_error, delivered_at"
+       " FROM webhooks WHERE job_id = ?1"},
       {Sql::setting_put_new, "setting_put_new",
        "INSERT INTO settings(name, value) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING"},
       {Sql::setting_get, "setting_get", "SELECT value FROM settings WHERE name = ?1"},

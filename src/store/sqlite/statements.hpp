@@ -101,6 +101,11 @@ enum class Sql {
   batch_save,
   jobs_of_batch,
   batches_prune,
+  webhook_enqueue,
+  webhooks_due,
+  webhook_lease,
+  webhook_save,
+  webhook_by_job,
   count_,
 };
 
