@@ -10,7 +10,7 @@
 //   login      #login-form, #login-key, #login-method-key, #login-method-password (only
 //              when the server offers the password), #login-submit, #login-error (role=alert)
 //   overview   #throughput-chart (a uPlot <canvas> inside), #stats-window-5m|15m|1h
-//              (aria-pressed), #stats-updated, [data-testid=state-count-<state>] for the 7
+//              (aria-pressed), #stats-updated, [data-testid=state-count-<state>] for the 9
 //              states, #overview-queues with [data-testid=overview-queue-row][data-queue]
 //              (#overview-queues-empty when none), #latency-p50, #latency-p95,
 //              #latency-samples, #workers-connected, #workers-waiting
@@ -43,7 +43,22 @@
 //              #job-retry, #job-cancel, #job-delete, #job-details, #job-payload,
 //              #job-result, #job-attempts with [data-testid=attempt][data-attempt],
 //              #job-timeline with [data-testid=timeline-entry][data-state], #job-curl,
-//              #copy-curl, #job-not-found
+//              #copy-curl, #job-not-found; #job-workflow (hidden outside a workflow) with
+//              #job-parents holding [data-testid=parent][data-id][data-state] with a
+//              [data-testid=parent-link], #job-after-failure (data-value cancel|run),
+//              #job-children with [data-testid=child-link][data-id], #job-batch (a link to
+//              the batch), #job-signal (data-status) with #job-signal-url and
+//              #copy-signal-url while waiting, #job-signal-body once received,
+//              #job-on-done (data-state) with #job-on-done-state, #job-push-continuations
+//   batch      (#/batches/<id>) #batch-id, #batch-state (data-state open|sealed|done),
+//              #batch-progress (role=progressbar, aria-valuenow: % ended),
+//              [data-testid=batch-count-total|succeeded|dead|cancelled|pending],
+//              #batch-details, #batch-callbacks with [data-testid=callback-success|
+//              complete|death][data-fired] holding a [data-testid=callback-job] link once
+//              fired, #batch-jobs with [data-testid=job-row][data-id][data-state],
+//              #batch-jobs-empty, #batch-page-newer, #batch-page-next, #batch-page-number,
+//              #batch-jobs-link (the jobs list filtered by batch, #jobs-batch there),
+//              #batch-not-found
 //   schedules  #schedules-table, [data-testid=schedule-row][data-name][data-paused]
 //              holding [data-testid=schedule-next], [data-testid=schedule-last],
 //              [data-testid=schedule-status], [data-testid=schedule-trigger],
@@ -59,6 +74,7 @@ import { queuesPage } from "./pages-queues.js";
 import { queuePage } from "./pages-queue.js";
 import { jobsPage, deadPage, scheduledPage } from "./pages-jobs.js";
 import { jobPage } from "./pages-job.js";
+import { batchPage } from "./pages-batch.js";
 import { schedulesPage } from "./pages-schedules.js";
 import { notFoundPage } from "./pages-misc.js";
 
@@ -87,6 +103,11 @@ function resolve(path) {
       if (job) {
         const id = decoded(job[1]);
         return { key: `job:${id}`, nav: "nav-jobs", page: jobPage, arg: id };
+      }
+      const batch = /^\/batches\/([^/]+)$/.exec(path);
+      if (batch) {
+        const id = decoded(batch[1]);
+        return { key: `batch:${id}`, nav: "nav-jobs", page: batchPage, arg: id };
       }
       const queue = /^\/queues\/([^/]+)$/.exec(path);
       if (queue) {

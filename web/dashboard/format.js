@@ -1,7 +1,9 @@
 // format.js: formatting of numbers, rate limits, times, durations and JSON for display,
 // and the small parsers the pages share (job ids, shell quoting).
 
-export const STATES = ["scheduled", "queued", "running", "succeeded", "failed", "dead", "cancelled"];
+// In the order of a job's life: waiting to run (for parents, a time, a worker),
+// running or waiting for a signal, then its ends.
+export const STATES = ["blocked", "scheduled", "queued", "running", "waiting", "succeeded", "failed", "dead", "cancelled"];
 export const FINAL_STATES = ["succeeded", "dead", "cancelled"];
 
 // A job id: 13 characters of Crockford base32, uppercase (26 for jobs made

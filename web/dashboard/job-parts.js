@@ -8,7 +8,10 @@ import { stateBadge } from "./ui.js";
 
 // Where a state falls within an attempt, to order the timeline by the job's
 // life rather than by clocks (live events carry the browser's time of receipt).
-const PHASE = { created: 0, running: 1, continued: 1.5, failed: 2, queued: 3, scheduled: 3, succeeded: 4, dead: 4, cancelled: 4 };
+const PHASE = {
+  created: 0, blocked: 0.5, running: 1, continued: 1.5, waiting: 1.6, failed: 2, queued: 3, scheduled: 3,
+  succeeded: 4, dead: 4, cancelled: 4,
+};
 function phaseOf(state) {
   return PHASE[state] ?? 3;
 }
@@ -38,9 +41,23 @@ export function timelineEntries(job, liveEvents, generation) {
     add(at, "continued", job.attempt,
       `Push call continued ${continuations} ${continuations === 1 ? "time" : "times"}: called again with the state it returned${size}`);
   }
+  // A step of a workflow waits for its parents first.
+  if (job.state === "blocked" && Array.isArray(job.parents)) {
+    const waiting = job.parents.filter((p) => p.state !== "succeeded").length;
+    add(job.created_at, "blocked", 0, `Waits for ${waiting} of ${job.parents.length} ${job.parents.length === 1 ? "parent" : "parents"} to succeed`);
+  }
   const runAt = parseTime(job.run_at);
+  if (job.state === "waiting" && runAt !== null) {
+    add(job.run_at, "waiting", job.attempt, "The wait for a signal times out", runAt > Date.now(), generation);
+  }
+  // Queued after a wait for a signal: the same attempt goes on (a continue is not an attempt).
+  const resumed = job.state === "queued" && job.signal && job.signal.status !== "waiting";
+  if (resumed && runAt !== null) {
+    add(job.run_at, "queued", job.attempt, job.signal.status === "received"
+      ? "Resumed by its signal" : "Resumed without a signal: the wait timed out", false, generation);
+  }
   // Queued after an attempt: a retry (by hand, or a failed attempt's wait over).
-  if (job.state === "queued" && job.attempt > 0 && runAt !== null) {
+  if (job.state === "queued" && job.attempt > 0 && runAt !== null && !resumed) {
     add(job.run_at, "queued", job.attempt, `Queued again for attempt ${job.attempt + 1}`, false, generation);
   }
   if ((job.state === "scheduled" || job.state === "failed") && runAt !== null) {
@@ -72,6 +89,8 @@ function liveText(ev) {
     case "running": return `Attempt ${ev.attempt} started`;
     case "queued": return "Queued";
     case "scheduled": return "Scheduled";
+    case "blocked": return "Waits for its parents";
+    case "waiting": return "Waits for a signal";
     case "failed": return `Attempt ${ev.attempt} failed${ev.error ? `: ${ev.error}` : ""}`;
     case "succeeded": return `Succeeded on attempt ${ev.attempt}`;
     case "dead": return `Dead${ev.error ? `: ${ev.error}` : ""}`;

@@ -13,6 +13,10 @@ function when(job) {
       return { text: `runs ${relative(job.run_at)}`, iso: job.run_at };
     case "queued":
       return { text: `since ${relative(job.run_at)}`, iso: job.run_at };
+    case "blocked":
+      return { text: "after its parents", iso: null };
+    case "waiting":
+      return { text: `signal, times out ${relative(job.run_at)}`, iso: job.run_at };
     case "running":
       return { text: `started ${relative(job.started_at)}`, iso: job.started_at };
     default:
@@ -20,9 +24,10 @@ function when(job) {
   }
 }
 
-export function jobRow(initial, { onSelect }) {
-  const checkbox = h("input", { type: "checkbox", "data-testid": "job-select", "aria-label": `Select job ${initial.id}` });
-  checkbox.addEventListener("change", () => onSelect(initial.id, checkbox.checked));
+// onSelect(id, on) for a row with a selection checkbox; without it, the row has none.
+export function jobRow(initial, { onSelect } = {}) {
+  const checkbox = onSelect ? h("input", { type: "checkbox", "data-testid": "job-select", "aria-label": `Select job ${initial.id}` }) : null;
+  checkbox?.addEventListener("change", () => onSelect(initial.id, checkbox.checked));
   const link = h("a", { href: `#/jobs/${seg(initial.id)}`, class: "mono" }, initial.id);
   const queue = h("td");
   const type = h("td", { class: "optional" });
@@ -33,14 +38,14 @@ export function jobRow(initial, { onSelect }) {
   const error = h("td", { class: "optional error-cell" });
   const tags = h("td", { class: "optional" });
   const row = h("tr", { "data-testid": "job-row", "data-id": initial.id },
-    h("td", { class: "check" }, checkbox),
+    checkbox ? h("td", { class: "check" }, checkbox) : null,
     h("th", { scope: "row" }, link),
     h("td", null, badge), queue, type, attempts, created, whenCell, error, tags);
 
   return {
     row,
     setSelected(on) {
-      checkbox.checked = on;
+      if (checkbox) checkbox.checked = on;
       row.classList.toggle("selected", on);
     },
     update(job) {

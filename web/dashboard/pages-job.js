@@ -1,12 +1,14 @@
 // pages-job.js: one job: state, live progress (EventSource on
 // /v1/jobs/{id}/events), payload and result, every attempt with its error and
-// log (GET /v1/jobs/{id}/logs), a timeline, Retry / Cancel / Delete, and a
-// curl command that enqueues the same job again.
+// log (GET /v1/jobs/{id}/logs), a timeline, Retry / Cancel / Delete, the
+// job's place in a workflow (job-workflow.js), and a curl command that
+// enqueues the same job again.
 
 import { api, seg } from "./api.js";
 import { h, setText } from "./dom.js";
 import { FINAL_STATES, absolute, count, prettyJson, relative } from "./format.js";
 import { curlCommand, renderAttempts, renderTimeline, timelineEntries } from "./job-parts.js";
+import { hasWorkflow, workflowDetails } from "./job-workflow.js";
 import { actionButton, confirmDialog, stateBadge, updateStateBadge } from "./ui.js";
 
 const MAX_STREAM_RETRIES = 6;
@@ -55,6 +57,8 @@ export function jobPage(main, ctx, params, id) {
   const barMessage = h("p", { id: "job-progress-message", class: "progress-message", "aria-live": "polite" }, "");
 
   const details = h("dl", { class: "details", id: "job-details" });
+  const workflow = h("section", { class: "card span-2", id: "job-workflow", "aria-labelledby": "workflow-title", hidden: true },
+    h("h2", { id: "workflow-title" }, "Workflow"));
   const payload = h("pre", { id: "job-payload", class: "json", tabindex: "0" });
   const result = h("pre", { id: "job-result", class: "json", tabindex: "0" });
   const attempts = h("div", { id: "job-attempts" });
@@ -67,6 +71,7 @@ export function jobPage(main, ctx, params, id) {
     h("section", { class: "card span-2", "aria-labelledby": "progress-title" },
       h("h2", { id: "progress-title" }, "Progress"),
       h("div", { class: "progress-row" }, bar, barText), barMessage),
+    workflow,
     h("section", { class: "card", "aria-labelledby": "details-title" }, h("h2", { id: "details-title" }, "Details"), details),
     h("section", { class: "card", "aria-labelledby": "timeline-title" }, h("h2", { id: "timeline-title" }, "Timeline"), timeline),
     h("section", { class: "card", "aria-labelledby": "payload-title" }, h("h2", { id: "payload-title" }, "Payload"), payload),
@@ -93,6 +98,7 @@ export function jobPage(main, ctx, params, id) {
     const p = job.progress || {};
     showProgress(job.state === "succeeded" && typeof p.percent !== "number" ? 100 : p.percent, p.message);
     renderDetails();
+    renderWorkflow();
     setText(payload, prettyJson(job.payload));
     setText(result, job.result === null || job.result === undefined ? "No result." : prettyJson(job.result));
     result.classList.toggle("muted", job.result === null || job.result === undefined);
@@ -136,6 +142,20 @@ export function jobPage(main, ctx, params, id) {
     details.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", null, k), h("dd", null, v)]));
   }
 
+  // Rebuilt only when the workflow part of the job changed, so a refresh keeps
+  // a selection (of the signal URL, say).
+  let workflowShown = "";
+  function renderWorkflow() {
+    const show = hasWorkflow(job);
+    const key = show ? JSON.stringify([job.state, job.run_at, job.parents, job.after_failure, job.children,
+      job.batch, job.signal, job.on_done, job.push]) : "";
+    workflow.hidden = !show;
+    if (key === workflowShown) return;
+    workflowShown = key;
+    workflow.querySelector("#job-workflow-details")?.remove();
+    if (show) workflow.append(workflowDetails(job, location.origin));
+  }
+
   function timeCell(iso) {
     if (!iso) return "—";
     return h("time", { datetime: iso, title: iso }, `${absolute(iso)} (${relative(iso)})`);
@@ -144,7 +164,7 @@ export function jobPage(main, ctx, params, id) {
   function setButtons() {
     const state = job ? job.state : null;
     retryButton.disabled = !["dead", "failed", "cancelled"].includes(state);
-    cancelButton.disabled = !["scheduled", "queued", "failed", "running"].includes(state) || Boolean(job && job.cancel_requested);
+    cancelButton.disabled = !["blocked", "scheduled", "queued", "waiting", "failed", "running"].includes(state) || Boolean(job && job.cancel_requested);
     deleteButton.disabled = !job;
   }
 
@@ -242,7 +262,7 @@ export function jobPage(main, ctx, params, id) {
       const data = parse(e);
       if (!data) return;
       failures = 0;
-      job = data;
+      job = withSignalUrl(data, job);
       render();
       if (FINAL_STATES.includes(job.state)) {
         closeStream();
@@ -289,6 +309,15 @@ export function jobPage(main, ctx, params, id) {
         }).catch((err) => ctx.error(err));
       }, Math.min(30000, 1000 * 2 ** (failures - 1)));
     };
+  }
+
+  // The stream's snapshot has no signal URL (only GET /v1/jobs/{id} gives
+  // it): a wait the page already knows keeps the URL it was given.
+  function withSignalUrl(next, previous) {
+    const was = previous && previous.signal;
+    const is = next.signal;
+    if (!is || is.url || is.status !== "waiting" || !was || was.status !== "waiting" || !was.url) return next;
+    return { ...next, signal: { ...is, url: was.url } };
   }
 
   function closeStream() {

@@ -14,7 +14,8 @@ import { firstStepRow } from "./empty.js";
 
 const PAGE_SIZE = 50;
 const REFRESH_MS = 5000;
-const FILTERS = ["queue", "state", "type", "key", "tag", "since", "until", "q"];
+// batch has no field: the batch page links to its jobs here, for bulk actions.
+const FILTERS = ["queue", "state", "type", "key", "tag", "since", "until", "q", "batch"];
 const TEXT_FILTERS = ["queue", "type", "key", "tag"];
 
 export function jobsPage(main, ctx, params) {
@@ -179,12 +180,13 @@ function jobList(main, ctx, initialParams, config) {
     }, tab.label)))
     : null;
   const hint = h("p", { class: "muted", id: "jobs-hint", hidden: !config.intro && !config.tabs }, config.intro || "");
+  const batchNote = h("p", { id: "jobs-batch", class: "notice", hidden: true });
 
   append(main, [
     h("div", { class: "page-head" },
       h("h1", { id: "page-title", tabindex: "-1" }, config.title),
       h("div", { class: "head-tools search-tools" }, searchForm)),
-    tabs, hint,
+    tabs, hint, batchNote,
     h("details", { class: "card filters-card", open: window.matchMedia("(min-width: 700px)").matches },
       h("summary", null, "Filters"), filterForm),
     h("section", { class: "card", "aria-label": "Job list" },
@@ -231,6 +233,10 @@ function jobList(main, ctx, initialParams, config) {
     inputs.since.value = isoToLocalInput(filters.since);
     inputs.until.value = isoToLocalInput(filters.until);
     search.value = filters.q || "";
+    batchNote.hidden = !filters.batch;
+    batchNote.replaceChildren(...(filters.batch
+      ? ["The jobs of batch ", h("a", { href: `#/batches/${seg(filters.batch)}`, class: "mono" }, filters.batch), " only."]
+      : []));
     if (config.tabs) {
       for (const tab of config.tabs) {
         const link = document.getElementById(`tab-${tab.state}`);
