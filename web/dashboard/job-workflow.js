@@ -106,6 +106,12 @@ function copyableUrl(url) {
 const ON_DONE_TEXT = { pending: "pending", delivered: "delivered", failed: "failed: gave up" };
 
 function onDonePart(d) {
+  // Until the job ends there is only the URL: nothing was sent yet.
+  if (!d.state) {
+    return h("dl", { id: "job-on-done", class: "details nested", "data-state": "" },
+      h("dt", null, "URL"), h("dd", null, h("span", { class: "mono" }, d.url || "—")),
+      h("dt", null, "Delivery"), h("dd", { id: "job-on-done-state", class: "muted" }, "when the job ends"));
+  }
   const rows = [["URL", h("span", { class: "mono" }, d.url || "—")],
     ["Delivery", h("span", { id: "job-on-done-state", class: `delivery-${d.state}` }, ON_DONE_TEXT[d.state] || d.state || "—")],
     ["Attempts", count(d.attempts)]];
