@@ -58,7 +58,7 @@ core::Result<std::vector<WebhookDelivery>> webhook_claim(OpContext& c,
 core::Result<Unit> webhook_result(OpContext& c, const WebhookResultParams& p) {
   auto rowid = find_rowid(c.sql, p.job_id);
   if (!rowid) return rowid.error();
-  const auto state = p.delivered ? WebhookState::delivered
+  const auto state = p.delivered  ? WebhookState::delivered
                      : p.retry_at ? WebhookState::pending
                                   : WebhookState::failed;
   Query q(c.sql[Sql::webhook_save]);
