@@ -131,9 +131,9 @@ TEST(PrintTables, QueueCounts) {
   print_queue_table(out, {q});
   EXPECT_EQ(out.str(),
             "QUEUE   STATUS  SCHEDULED  QUEUED  RUNNING  SUCCEEDED  FAILED  DEAD  CANCELLED  "
-            "PROCESSED  FAILURES\n"
+            "BLOCKED  WAITING  PROCESSED  FAILURES\n"
             "emails  paused          0       3        0          0       0     0          0        "
-            " 10         0\n");
+            "0        0         10         0\n");
 }
 
 }  // namespace

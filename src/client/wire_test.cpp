@@ -246,7 +246,7 @@ TEST(WireResponse, ParsesAckResults) {
 TEST(WireResponse, ParsesQueuesAndRendersThemBack) {
   auto text =
       R"({"name":"emails","paused":true,"counts":{"scheduled":1,"queued":3,"running":1,)"
-      R"("succeeded":10,"failed":0,"dead":2,"cancelled":0},"processed":12,"failed_total":2,)"
+      R"("succeeded":10,"failed":0,"dead":2,"cancelled":0,"blocked":0,"waiting":0},"processed":12,"failed_total":2,)"
       R"("config":{"concurrency":2,"rate_limit":{"limit":100,"per":"1m"},)"
       R"("key_concurrency":1,"key_rate_limit":{"limit":5,"per":"1s","burst":10},)"
       R"("push":{"url":"https://app.example.com/e","timeout":"30s","concurrency":10,)"

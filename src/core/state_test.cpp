@@ -28,7 +28,7 @@ TEST(JobState, ParseRoundTripsEveryState) {
     ASSERT_TRUE(back.has_value()) << to_string(s);
     EXPECT_EQ(*back, s);
   }
-  EXPECT_EQ(names.size(), 7u);
+  EXPECT_EQ(names.size(), 9u);
 }
 
 TEST(JobState, ParseRejectsOthers) {
@@ -52,7 +52,8 @@ TEST(JobState, WaitingSet) {
   for (auto s : kAllStates) {
     if (is_waiting(s)) waiting.insert(s);
   }
-  EXPECT_EQ(waiting, (std::set<JobState>{JobState::scheduled, JobState::failed}));
+  EXPECT_EQ(waiting,
+            (std::set<JobState>{JobState::scheduled, JobState::failed, JobState::waiting}));
 }
 
 TEST(JobState, NoStateIsBothTerminalAndWaiting) {

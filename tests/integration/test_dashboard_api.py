@@ -279,7 +279,7 @@ class StatsTest(DashboardCase):
         self.assertEqual(set(s["series"]), {"t", "processed", "failed"})
         self.assertEqual(len(s["series"]["t"]), len(s["series"]["processed"]))
         self.assertEqual(set(s["states"]), {"scheduled", "queued", "running", "succeeded", "failed", "dead",
-                                            "cancelled"})
+                                            "cancelled", "blocked", "waiting"})
         self.assertGreaterEqual(s["states"]["queued"], 2)
         mine = next(x for x in s["queues"] if x["name"] == q)
         self.assertEqual(mine["depth"], 2)

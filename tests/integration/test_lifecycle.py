@@ -534,7 +534,8 @@ class LifecycleTest(SharedServerTestCase):
         info = s.queue(q)
         self.assertEqual(set(info), {"name", "paused", "counts", "processed", "failed_total", "config"})
         self.assertEqual(info["counts"], {"scheduled": 1, "queued": 0, "running": 1, "succeeded": 1,
-                                          "failed": 0, "dead": 1, "cancelled": 0})
+                                          "failed": 0, "dead": 1, "cancelled": 0, "blocked": 0,
+                                          "waiting": 0})
         self.assertEqual(info["processed"], 1)
         self.assertEqual(info["failed_total"], 1)
         self.assertIs(info["paused"], False)

@@ -124,7 +124,8 @@ class CallAndAnswerTest(PushCase):
         self.assertTrue(hmac.compare_digest(v1[0], sign(secret, t, call.raw)), "signature does not verify")
 
         body = call.body
-        self.assertEqual(set(body), {"job", "lease_id", "attempt", "continuation", "state"}, body)
+        self.assertEqual(set(body), {"job", "lease_id", "attempt", "continuation", "state",
+                                     "signal_url"}, body)
         self.assertEqual((body["attempt"], body["continuation"], body["state"]), (1, 0, None))
         self.assertIsInstance(body["lease_id"], str)
         self.assertTrue(body["lease_id"])

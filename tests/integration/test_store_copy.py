@@ -26,6 +26,26 @@ STATES = ("scheduled", "queued", "running", "succeeded", "failed", "dead", "canc
 
 # What SQLite schema version 13 added (flow control), taken away again, so a
 # database of today can stand in for an older one.
+UNDO_VERSION_14 = """
+DROP TRIGGER jobs_drop_deps;
+DROP TRIGGER jobs_drop_webhook;
+DROP TABLE webhooks;
+DROP TABLE batches;
+DROP TABLE job_deps;
+DROP INDEX jobs_batch;
+DROP INDEX jobs_waiting;
+CREATE INDEX jobs_waiting ON jobs(run_at) WHERE state = 0 OR state = 4;
+ALTER TABLE jobs DROP COLUMN links;
+ALTER TABLE jobs DROP COLUMN blockers;
+ALTER TABLE jobs DROP COLUMN batch_id;
+ALTER TABLE jobs DROP COLUMN on_done;
+ALTER TABLE queues DROP COLUMN n_blocked;
+ALTER TABLE queues DROP COLUMN n_waiting;
+ALTER TABLE job_push DROP COLUMN signal;
+ALTER TABLE job_push DROP COLUMN signal_nonce;
+ALTER TABLE job_push DROP COLUMN signal_status;
+"""
+
 UNDO_VERSION_13 = """
 DROP TABLE queue_keys;
 DROP INDEX jobs_key_id;
@@ -236,6 +256,7 @@ class StoreCopyTest(ErrandTestCase):
         db = sqlite3.connect(os.path.join(self.data, "errand.db"))
         secret = db.execute("SELECT value FROM settings WHERE name = 'token_secret'").fetchone()[0]
         with db:
+            db.executescript(UNDO_VERSION_14)
             db.executescript(UNDO_VERSION_13)
             db.execute("DROP TABLE settings")
             db.execute("UPDATE schema_version SET version = 9")
@@ -246,7 +267,7 @@ class StoreCopyTest(ErrandTestCase):
         done = self.copy(schema)
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertIn("the token secret came from the data directory's secret file", done.stdout)
-        self.assertIn("the SQLite database was migrated from schema version 9 to 13 first", done.stdout)
+        self.assertIn("the SQLite database was migrated from schema version 9 to 14 first", done.stdout)
         with PostgresServer(store_url(schema), keys=[ADMIN]) as new:
             r = new.request("GET", f"/v1/jobs/{answer['id']}?token={answer['token']}", key=None)
             self.assertEqual(r.status, 200, r.body)

@@ -162,6 +162,27 @@ UPDATE schema_version SET version = 1;
 )sql";
 
 // What version 13 added (flow control), taken away again.
+// What schema version 14 added (workflows), taken away again.
+constexpr const char* kUndoVersion14 = R"sql(
+DROP TRIGGER jobs_drop_deps;
+DROP TRIGGER jobs_drop_webhook;
+DROP TABLE webhooks;
+DROP TABLE batches;
+DROP TABLE job_deps;
+DROP INDEX jobs_batch;
+DROP INDEX jobs_waiting;
+CREATE INDEX jobs_waiting ON jobs(run_at) WHERE state = 0 OR state = 4;
+ALTER TABLE jobs DROP COLUMN links;
+ALTER TABLE jobs DROP COLUMN blockers;
+ALTER TABLE jobs DROP COLUMN batch_id;
+ALTER TABLE jobs DROP COLUMN on_done;
+ALTER TABLE queues DROP COLUMN n_blocked;
+ALTER TABLE queues DROP COLUMN n_waiting;
+ALTER TABLE job_push DROP COLUMN signal;
+ALTER TABLE job_push DROP COLUMN signal_nonce;
+ALTER TABLE job_push DROP COLUMN signal_status;
+)sql";
+
 constexpr const char* kUndoVersion13 = R"sql(
 DROP TABLE queue_keys;
 DROP INDEX jobs_key_id;
@@ -195,6 +216,7 @@ class MigrationTest : public ::testing::Test {
     ASSERT_TRUE(paused) << paused.error().message;
     (*store)->close();
     store->reset();
+    run_sql(db_path(), kUndoVersion14);
     run_sql(db_path(), kVersion6Jobs);
     run_sql(db_path(), kVersion6Rows);
   }
@@ -325,6 +347,7 @@ TEST_F(MigrationTest, AVersion10DataDirectoryGainsTheSessionsTable) {
     ASSERT_TRUE(store) << store.error().message;
     (*store)->close();
   }
+  run_sql(db_path(), kUndoVersion14);
   run_sql(db_path(), kUndoVersion13);
   run_sql(db_path(), "DROP TABLE sessions; UPDATE schema_version SET version = 10;");
   auto store = SqliteStore::open({.dir = dir_});

@@ -284,8 +284,8 @@ CREATE INDEX queue_keys_throttled ON queue_keys(throttled_until)
 // (as stored by core::callback_to_json) and the jobs they became.
 constexpr const char* kWorkflowSchema = R"sql(
 ALTER TABLE jobs ADD COLUMN batch_id INTEGER;
-CREATE INDEX jobs_batch ON jobs(batch_id) WHERE batch_id IS NOT NULL;
-CREATE TABLE batches (
+CREATE INDEX IF NOT EXISTS jobs_batch ON jobs(batch_id) WHERE batch_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS batches (
   id           INTEGER PRIMARY KEY,
   state        INTEGER NOT NULL,
   created_at   INTEGER NOT NULL,
@@ -301,9 +301,9 @@ CREATE TABLE batches (
   complete_job INTEGER,
   death_job    INTEGER
 );
-CREATE INDEX batches_finished ON batches(finished_at) WHERE finished_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS batches_finished ON batches(finished_at) WHERE finished_at IS NOT NULL;
 ALTER TABLE jobs ADD COLUMN on_done TEXT;
-CREATE TABLE webhooks (
+CREATE TABLE IF NOT EXISTS webhooks (
   job_id       INTEGER PRIMARY KEY,
   queue        TEXT    NOT NULL,
   url          TEXT    NOT NULL,
@@ -315,8 +315,8 @@ CREATE TABLE webhooks (
   last_error   TEXT,
   delivered_at INTEGER
 );
-CREATE INDEX webhooks_due ON webhooks(next_at) WHERE state = 0;
-CREATE TRIGGER jobs_drop_webhook AFTER DELETE ON jobs WHEN old.links & 32 <> 0 BEGIN
+CREATE INDEX IF NOT EXISTS webhooks_due ON webhooks(next_at) WHERE state = 0;
+CREATE TRIGGER IF NOT EXISTS jobs_drop_webhook AFTER DELETE ON jobs WHEN old.links & 32 <> 0 BEGIN
   DELETE FROM webhooks WHERE job_id = old.id;
 END;
 ALTER TABLE jobs ADD COLUMN links INTEGER NOT NULL DEFAULT 0;
@@ -327,15 +327,15 @@ ALTER TABLE job_push ADD COLUMN signal TEXT;
 ALTER TABLE job_push ADD COLUMN signal_nonce TEXT;
 ALTER TABLE job_push ADD COLUMN signal_status INTEGER NOT NULL DEFAULT 0;
 DROP INDEX IF EXISTS jobs_waiting;
-CREATE INDEX jobs_waiting ON jobs(run_at) WHERE state = 0 OR state = 4 OR state = 8;
-CREATE TABLE job_deps (
+CREATE INDEX IF NOT EXISTS jobs_waiting ON jobs(run_at) WHERE state = 0 OR state = 4 OR state = 8;
+CREATE TABLE IF NOT EXISTS job_deps (
   parent  INTEGER NOT NULL,
   child   INTEGER NOT NULL,
   counted INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (parent, child)
 ) WITHOUT ROWID;
-CREATE INDEX job_deps_child ON job_deps(child);
-CREATE TRIGGER jobs_drop_deps AFTER DELETE ON jobs WHEN old.links <> 0 BEGIN
+CREATE INDEX IF NOT EXISTS job_deps_child ON job_deps(child);
+CREATE TRIGGER IF NOT EXISTS jobs_drop_deps AFTER DELETE ON jobs WHEN old.links <> 0 BEGIN
   DELETE FROM job_deps WHERE child = old.id;
   DELETE FROM job_deps WHERE parent = old.id;
 END;
