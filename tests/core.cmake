@@ -9,11 +9,14 @@ errand_gtest(core_test
     ${PROJECT_SOURCE_DIR}/src/core/state_test.cpp
     ${PROJECT_SOURCE_DIR}/src/core/job_test.cpp
     ${PROJECT_SOURCE_DIR}/src/core/job_json_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/core/error_json_test.cpp
     ${PROJECT_SOURCE_DIR}/src/core/json_text_test.cpp
     ${PROJECT_SOURCE_DIR}/src/core/hmac_test.cpp
     ${PROJECT_SOURCE_DIR}/src/core/queue_config_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/core/queue_json_test.cpp
     ${PROJECT_SOURCE_DIR}/src/core/cron_test.cpp
     ${PROJECT_SOURCE_DIR}/src/core/schedule_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/core/schedule_json_test.cpp
     ${PROJECT_SOURCE_DIR}/src/core/push_test.cpp
     ${PROJECT_SOURCE_DIR}/src/core/node_test.cpp
   LIBS errand_core

@@ -1,6 +1,6 @@
 #include "api/errors.hpp"
 
-#include <boost/json.hpp>
+#include "core/error_json.hpp"
 
 namespace errand::api {
 
@@ -33,11 +33,7 @@ int http_status(core::errc code) noexcept {
 }
 
 Response error_response(const core::Error& error) {
-  boost::json::object inner{{"code", core::errc_name(error.code)}, {"message", error.message}};
-  if (!error.field.empty()) inner["field"] = error.field;
-  Response r =
-      json_response(http_status(error.code),
-                    boost::json::serialize(boost::json::object{{"error", std::move(inner)}}));
+  Response r = json_response(http_status(error.code), core::error_body_json(error));
   if (error.code == core::errc::unauthorized) r.headers.emplace_back("WWW-Authenticate", "Bearer");
   return r;
 }

@@ -1,5 +1,5 @@
 // Error -> HTTP: the one place where an errc becomes a status code and the
-// body {"error":{"code","message","field"}}.
+// body {"error":{"code","message","field"}} (core/error_json.hpp).
 #pragma once
 
 #include "api/http_types.hpp"

@@ -3,6 +3,7 @@
 #include "api/request.hpp"
 #include "api/router.hpp"
 #include "core/duration.hpp"
+#include "core/queue_json.hpp"
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
@@ -16,121 +17,37 @@ using boost::asio::awaitable;
 
 namespace {
 
-template <class T>
-json::value or_null(const std::optional<T>& v) {
-  if (!v) return nullptr;
-  return json::value(*v);
-}
-
-json::value duration_or_null(const std::optional<core::Millis>& d) {
-  if (!d) return nullptr;
-  return json::value(core::format_duration(*d));
-}
-
-json::value rate_json(const std::optional<core::RateLimit>& r) {
-  if (!r) return nullptr;
-  json::object out{{"limit", r->limit}, {"per", core::format_duration(r->per)}};
-  if (r->burst) out["burst"] = *r->burst;
+// The store's queue as the codec shows it (core/queue_json.hpp).
+core::QueueStatus queue_status(const store::QueueInfo& q) {
+  core::QueueStatus out{.name = q.name,
+                        .paused = q.paused,
+                        .config = q.config,
+                        .processed = q.processed,
+                        .failed_total = q.failed};
+  for (const auto& [state, n] : q.counts) {
+    if (static_cast<std::size_t>(state) < out.counts.size()) {
+      out.counts[static_cast<std::size_t>(state)] = n;
+    }
+  }
   return out;
 }
 
-json::object config_json(const core::QueueConfig& c) {
-  return json::object{
-      {"concurrency", or_null(c.concurrency)},
-      {"rate_limit", rate_json(c.rate_limit)},
-      {"key_concurrency", or_null(c.key_concurrency)},
-      {"key_rate_limit", rate_json(c.key_rate_limit)},
-      {"push", c.push ? json::value(core::push_config_to_json(*c.push)) : json::value(nullptr)},
-      {"defaults", json::object{{"priority", or_null(c.defaults.priority)},
-                                {"max_attempts", or_null(c.defaults.max_attempts)},
-                                {"timeout", duration_or_null(c.defaults.timeout)}}}};
+std::string queue_text(const store::QueueInfo& q) {
+  return json::serialize(core::queue_to_json(queue_status(q)));
 }
 
-json::object queue_json(const store::QueueInfo& q) {
-  json::object counts;
-  for (auto state : core::kAllStates) {
-    auto it = q.counts.find(state);
-    counts[core::to_string(state)] = it == q.counts.end() ? 0 : it->second;
-  }
-  return json::object{
-      {"name", q.name},           {"paused", q.paused},       {"counts", std::move(counts)},
-      {"processed", q.processed}, {"failed_total", q.failed}, {"config", config_json(q.config)}};
+core::KeyStatus key_status(const store::KeyInfo& k) {
+  return core::KeyStatus{.queue = k.queue,
+                         .key = k.key,
+                         .queued = k.queued,
+                         .running = k.running,
+                         .overridden = k.overridden,
+                         .limits = k.limits,
+                         .throttled_until = k.throttled_until};
 }
 
-// ---- PUT body ----
-
-// A nested object field: absent or null is nullptr; anything else not an
-// object is an error naming it.
-core::Result<const json::object*> nested(const Fields& f, std::string_view key) {
-  const auto* v = f.raw(key);
-  if (!v || v->is_null()) return static_cast<const json::object*>(nullptr);
-  if (!v->is_object()) return f.wrong_type(key, "an object");
-  return &v->get_object();
-}
-
-// {"limit", "per" (or "period"), "burst"?}: at most `limit` claims per
-// `per`, up to `burst` (default `limit`) at once after a quiet spell.
-core::Result<std::optional<core::RateLimit>> parse_rate_limit(const Fields& f,
-                                                              std::string_view field) {
-  ERRAND_TRY(object, nested(f, field));
-  if (!object) return std::optional<core::RateLimit>{};
-  const Fields r(*object, f.name(field));
-  if (auto ok = r.only({"limit", "per", "period", "burst"}); !ok) return ok.error();
-  ERRAND_TRY(limit, r.integer("limit", 1, core::kMaxRateLimit));
-  if (!limit) return r.missing("limit");
-  if (r.raw("per") && r.raw("period")) {
-    return core::invalid(r.name("period"), fmt::format("give either {} or {}, not both",
-                                                       r.name("per"), r.name("period")));
-  }
-  const std::string_view per_field = r.raw("period") ? "period" : "per";
-  ERRAND_TRY(per, r.duration(per_field, core::kMinRatePer, core::kMaxRatePer));
-  if (!per) return r.missing("per");
-  ERRAND_TRY(burst, r.integer("burst", 1, core::kMaxRateLimit));
-  return std::optional(core::RateLimit{.limit = *limit, .per = *per, .burst = burst});
-}
-
-core::Result<core::JobDefaults> parse_defaults(const Fields& f) {
-  ERRAND_TRY(object, nested(f, "defaults"));
-  core::JobDefaults d;
-  if (!object) return d;
-  const Fields r(*object, f.name("defaults"));
-  if (auto ok = r.only({"priority", "max_attempts", "timeout"}); !ok) return ok.error();
-  ERRAND_TRY(priority, r.integer("priority", -core::kMaxPriority, core::kMaxPriority));
-  d.priority = priority;
-  ERRAND_TRY(max_attempts, r.integer("max_attempts", 1, core::kMaxMaxAttempts));
-  if (max_attempts) d.max_attempts = static_cast<int>(*max_attempts);
-  ERRAND_TRY(timeout, r.duration("timeout", core::kMinTimeout, core::kMaxTimeout));
-  d.timeout = timeout;
-  return d;
-}
-
-core::Result<store::QueueConfigureParams> parse_configure(const json::object& body,
-                                                          std::string queue) {
-  const Fields f(body);
-  if (auto ok = f.only({"paused", "concurrency", "rate_limit", "key_concurrency", "key_rate_limit",
-                        "defaults", "push"});
-      !ok) {
-    return ok.error();
-  }
-  store::QueueConfigureParams p{.queue = std::move(queue)};
-  ERRAND_TRY(paused, f.boolean("paused"));
-  p.paused = paused.value_or(false);
-  ERRAND_TRY(concurrency, f.integer("concurrency", 1, core::kMaxConcurrency));
-  p.config.concurrency = concurrency;
-  ERRAND_TRY(rate, parse_rate_limit(f, "rate_limit"));
-  p.config.rate_limit = rate;
-  ERRAND_TRY(key_concurrency, f.integer("key_concurrency", 1, core::kMaxConcurrency));
-  p.config.key_concurrency = key_concurrency;
-  ERRAND_TRY(key_rate, parse_rate_limit(f, "key_rate_limit"));
-  p.config.key_rate_limit = key_rate;
-  ERRAND_TRY(defaults, parse_defaults(f));
-  p.config.defaults = defaults;
-  ERRAND_TRY(push, nested(f, "push"));
-  if (push) {
-    ERRAND_TRY(config, core::parse_push_config(*push, f.name("push")));
-    p.config.push = std::move(config);
-  }
-  return p;
+std::string key_text(const store::KeyInfo& k) {
+  return json::serialize(core::key_to_json(key_status(k)));
 }
 
 // ---- handlers ----
@@ -188,12 +105,12 @@ awaitable<Response> list_queues(Context& c) {
   auto it = std::upper_bound(
       queues->begin(), queues->end(), params->cursor,
       [](const std::string& cursor, const store::QueueInfo& q) { return cursor < q.name; });
-  json::array out;
-  for (; it != queues->end() && out.size() < params->limit; ++it) out.emplace_back(queue_json(*it));
-  json::value next = nullptr;
-  if (it != queues->end() && !out.empty()) next = json::value(out.back().at("name"));
-  co_return json_response(200, json::serialize(json::object{{"queues", std::move(out)},
-                                                            {"next_cursor", std::move(next)}}));
+  core::QueuePage page;
+  for (; it != queues->end() && page.queues.size() < params->limit; ++it) {
+    page.queues.push_back(queue_status(*it));
+  }
+  if (it != queues->end() && !page.queues.empty()) page.next_cursor = page.queues.back().name;
+  co_return json_response(200, json::serialize(core::queue_page_to_json(page)));
 }
 
 awaitable<Response> get_queue(Context& c) {
@@ -202,7 +119,7 @@ awaitable<Response> get_queue(Context& c) {
   }
   auto q = co_await c.services.engine.queue(c.params[0]);
   if (!q) co_return error_response(q.error());
-  co_return json_response(200, json::serialize(queue_json(*q)));
+  co_return json_response(200, queue_text(*q));
 }
 
 awaitable<Response> configure_queue(Context& c) {
@@ -211,11 +128,13 @@ awaitable<Response> configure_queue(Context& c) {
   }
   auto body = parse_object(c.request.body, true);
   if (!body) co_return error_response(body.error());
-  auto params = parse_configure(*body, c.params[0]);
-  if (!params) co_return error_response(params.error());
-  auto q = co_await c.services.engine.configure(std::move(*params));
+  auto settings = core::queue_settings_from_body(*body);
+  if (!settings) co_return error_response(settings.error());
+  store::QueueConfigureParams params{
+      .queue = c.params[0], .paused = settings->paused, .config = std::move(settings->config)};
+  auto q = co_await c.services.engine.configure(std::move(params));
   if (!q) co_return error_response(q.error());
-  co_return json_response(200, json::serialize(queue_json(*q)));
+  co_return json_response(200, queue_text(*q));
 }
 
 json::object secret_json(const store::QueueInfo& q) {
@@ -270,7 +189,7 @@ awaitable<Response> set_paused(Context& c, bool paused) {
   }
   auto q = co_await c.services.engine.pause(c.params[0], paused);
   if (!q) co_return error_response(q.error());
-  co_return json_response(200, json::serialize(queue_json(*q)));
+  co_return json_response(200, queue_text(*q));
 }
 
 awaitable<Response> pause(Context& c) {
@@ -282,42 +201,12 @@ awaitable<Response> resume(Context& c) {
 
 // ---- keys ----
 
-json::object key_json(const store::KeyInfo& k) {
-  json::value throttled = nullptr;
-  if (k.throttled_until) throttled = json::value(core::format_rfc3339(*k.throttled_until));
-  return json::object{{"queue", k.queue},
-                      {"key", k.key},
-                      {"queued", k.queued},
-                      {"running", k.running},
-                      {"overridden", k.overridden},
-                      {"concurrency", or_null(k.limits.concurrency)},
-                      {"rate_limit", rate_json(k.limits.rate_limit)},
-                      {"paused", k.limits.paused},
-                      {"weight", or_null(k.limits.weight)},
-                      {"throttled_until", std::move(throttled)}};
-}
-
 // The queue and key of a /v1/queues/:queue/keys/:key path (the router
 // decodes the key's segment: "team%2Fa" is the key "team/a").
 core::Result<store::KeyRef> key_ref(const Context& c) {
   if (auto ok = core::validate_queue_name(c.params[0], "queue"); !ok) return ok.error();
   if (auto ok = core::validate_job_key(c.params[1], "key"); !ok) return ok.error();
   return store::KeyRef{.queue = c.params[0], .key = c.params[1]};
-}
-
-core::Result<core::KeyLimits> parse_key_limits(const json::object& body) {
-  const Fields f(body);
-  if (auto ok = f.only({"concurrency", "rate_limit", "paused", "weight"}); !ok) return ok.error();
-  core::KeyLimits l;
-  ERRAND_TRY(concurrency, f.integer("concurrency", 1, core::kMaxConcurrency));
-  l.concurrency = concurrency;
-  ERRAND_TRY(rate, parse_rate_limit(f, "rate_limit"));
-  l.rate_limit = rate;
-  ERRAND_TRY(paused, f.boolean("paused"));
-  l.paused = paused.value_or(false);
-  ERRAND_TRY(weight, f.integer("weight", 1, core::kMaxKeyWeight));
-  l.weight = weight;
-  return l;
 }
 
 core::Result<store::KeyListParams> parse_key_page(const Request& req, std::string queue) {
@@ -354,12 +243,9 @@ awaitable<Response> list_keys(Context& c) {
   if (!params) co_return error_response(params.error());
   auto page = co_await c.services.engine.keys(std::move(*params));
   if (!page) co_return error_response(page.error());
-  json::array keys;
-  for (const auto& k : page->keys) keys.emplace_back(key_json(k));
-  json::value next = nullptr;
-  if (!page->next_cursor.empty()) next = json::value(page->next_cursor);
-  co_return json_response(200, json::serialize(json::object{{"keys", std::move(keys)},
-                                                            {"next_cursor", std::move(next)}}));
+  core::KeyPage out{.next_cursor = page->next_cursor};
+  for (const auto& k : page->keys) out.keys.push_back(key_status(k));
+  co_return json_response(200, json::serialize(core::key_page_to_json(out)));
 }
 
 awaitable<Response> get_key(Context& c) {
@@ -367,7 +253,7 @@ awaitable<Response> get_key(Context& c) {
   if (!ref) co_return error_response(ref.error());
   auto key = co_await c.services.engine.key(std::move(*ref));
   if (!key) co_return error_response(key.error());
-  co_return json_response(200, json::serialize(key_json(*key)));
+  co_return json_response(200, key_text(*key));
 }
 
 awaitable<Response> put_key(Context& c) {
@@ -375,14 +261,14 @@ awaitable<Response> put_key(Context& c) {
   if (!ref) co_return error_response(ref.error());
   auto body = parse_object(c.request.body, true);
   if (!body) co_return error_response(body.error());
-  auto limits = parse_key_limits(*body);
+  auto limits = core::key_limits_from_body(*body);
   if (!limits) co_return error_response(limits.error());
   // A named value: GCC 12 destroys a braced temporary in a co_await twice.
   store::KeyPutParams params{
       .queue = std::move(ref->queue), .key = std::move(ref->key), .limits = *limits};
   auto key = co_await c.services.engine.put_key(std::move(params));
   if (!key) co_return error_response(key.error());
-  co_return json_response(200, json::serialize(key_json(*key)));
+  co_return json_response(200, key_text(*key));
 }
 
 awaitable<Response> delete_key(Context& c) {
@@ -390,7 +276,7 @@ awaitable<Response> delete_key(Context& c) {
   if (!ref) co_return error_response(ref.error());
   auto key = co_await c.services.engine.delete_key(std::move(*ref));
   if (!key) co_return error_response(key.error());
-  co_return json_response(200, json::serialize(key_json(*key)));
+  co_return json_response(200, key_text(*key));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "api/request.hpp"
 #include "api/router.hpp"
 #include "core/duration.hpp"
+#include "core/schedule_json.hpp"
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
@@ -18,58 +19,25 @@ constexpr std::size_t kNextFires = 5;
 constexpr std::size_t kMaxCronText = 1024;
 constexpr std::size_t kMaxZoneName = 128;
 
-template <class T>
-json::value or_null(const std::optional<T>& v) {
-  if (!v) return nullptr;
-  return json::value(*v);
-}
-
-json::array next_fires(const core::Schedule& s, core::TimePoint now) {
-  json::array out;
+// The next fire times the answer shows (none while paused).
+std::vector<core::ScheduleFire> next_fires(const core::Schedule& s, core::TimePoint now) {
+  std::vector<core::ScheduleFire> out;
   auto compiled = core::compile_schedule(s.spec);
   if (!compiled || s.spec.paused) return out;
   for (auto t : core::cron_next_n(compiled->cron, compiled->zone, std::max(now, s.fired_through),
                                   kNextFires)) {
-    out.emplace_back(json::object{{"at", core::format_rfc3339(t)},
-                                  {"local", core::format_in_zone(t, compiled->zone)}});
+    out.push_back({.at = t, .local = core::format_in_zone(t, compiled->zone)});
   }
   return out;
 }
 
-json::value last_job_json(const core::Schedule& s) {
-  if (s.last_job_id.empty()) return nullptr;
-  json::value state = nullptr;  // the job was deleted or pruned
-  if (s.last_job_state) state = core::to_string(*s.last_job_state);
-  return json::object{{"id", s.last_job_id}, {"state", std::move(state)}};
-}
-
-json::object schedule_json(const core::Schedule& s, core::TimePoint now) {
-  const auto& spec = s.spec;
-  json::value last_fired = nullptr;
-  if (s.last_fired_at) last_fired = core::format_rfc3339(*s.last_fired_at);
-  return json::object{
-      {"name", spec.name},
-      {"cron", spec.cron},
-      {"timezone", spec.timezone},
-      {"queue", spec.queue},
-      {"type", spec.type.empty() ? json::value(nullptr) : json::value(spec.type)},
-      {"payload", nullptr},  // schedule_text writes it verbatim
-      {"priority", or_null(spec.priority)},
-      {"max_attempts", or_null(spec.max_attempts)},
-      {"overlap", core::to_string(spec.overlap)},
-      {"paused", spec.paused},
-      {"catch_up", core::format_duration(spec.catch_up)},
-      {"source", core::to_string(spec.source)},
-      {"created_at", core::format_rfc3339(s.created_at)},
-      {"updated_at", core::format_rfc3339(s.updated_at)},
-      {"last_fired_at", std::move(last_fired)},
-      {"last_job", last_job_json(s)},
-      {"next", next_fires(s, now)},
-  };
+core::ScheduleStatus schedule_status(core::Schedule s, core::TimePoint now) {
+  auto next = next_fires(s, now);
+  return core::ScheduleStatus{.schedule = std::move(s), .next = std::move(next)};
 }
 
 std::string schedule_text(const core::Schedule& s, core::TimePoint now) {
-  return core::serialize_with_raw(schedule_json(s, now), "payload", s.spec.payload);
+  return core::schedule_json(schedule_status(s, now));
 }
 
 Response render(int status, const core::Schedule& s, const Services& services) {
@@ -153,11 +121,10 @@ awaitable<Response> list_schedules(Context& c) {
   auto all = co_await c.services.engine.schedules().list();
   if (!all) co_return error_response(all.error());
   const auto now = c.services.engine.clock().now();
-  core::JsonWriter w;
-  w.begin_object().key("schedules").begin_array();
-  for (const auto& s : *all) w.raw_text(schedule_text(s, now));
-  w.end_array().end_object();
-  co_return json_response(200, w.take());
+  std::vector<core::ScheduleStatus> out;
+  out.reserve(all->size());
+  for (auto& s : *all) out.push_back(schedule_status(std::move(s), now));
+  co_return json_response(200, core::schedule_list_json(out));
 }
 
 awaitable<Response> get_schedule(Context& c) {

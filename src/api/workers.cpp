@@ -2,6 +2,7 @@
 #include "api/errors.hpp"
 #include "api/request.hpp"
 #include "api/router.hpp"
+#include "core/error_json.hpp"
 #include "core/job_json.hpp"
 
 #include <fmt/format.h>
@@ -317,7 +318,7 @@ awaitable<Response> acks(Context& c) {
       out.emplace_back(json::object{
           {"id", ids[i]},
           {"ok", false},
-          {"error", {{"code", core::errc_name(r.error().code)}, {"message", r.error().message}}}});
+          {"error", core::error_to_json(r.error(), core::ErrorMembers::code_and_message)}});
     }
   }
   co_return json_response(200, json::serialize(json::object{{"results", std::move(out)}}));

@@ -277,7 +277,7 @@ void add_queues(CLI::App& app, const GlobalOptions& g) {
     auto queues = must(connect(g).queues());
     if (g.json) {
       json::array items;
-      for (const auto& q : queues) items.emplace_back(client::wire::to_json(q));
+      for (const auto& q : queues) items.emplace_back(core::queue_to_json(q));
       return print_json(json::object{{"queues", std::move(items)}});
     }
     print_queue_table(std::cout, queues);
@@ -294,7 +294,7 @@ void add_pause_resume(CLI::App& app, const GlobalOptions& g, bool pause) {
   cmd->callback([name, &g, pause] {
     auto client = connect(g);
     auto q = must(pause ? client.pause(*name) : client.resume(*name));
-    if (g.json) return print_json(client::wire::to_json(q));
+    if (g.json) return print_json(core::queue_to_json(q));
     std::cout << (q.paused ? "paused " : "resumed ") << q.name << " (" << q.count(JobState::queued)
               << " queued)\n";
   });

@@ -46,5 +46,6 @@ T must(core::Result<T> r) {
 void must(core::Result<void> r);
 client::Client connect(const GlobalOptions& g);
 void print_json(const boost::json::value& v);
+void print_json_text(std::string_view text);  // JSON text, printed as it is
 
 }  // namespace errand::cli

@@ -92,7 +92,7 @@ void print_queue(std::ostream& out, const client::QueueInfo& q) {
 }
 
 void show(const GlobalOptions& g, const client::QueueInfo& q) {
-  if (g.json) return print_json(client::wire::to_json(q));
+  if (g.json) return print_json(core::queue_to_json(q));
   print_queue(std::cout, q);
 }
 
@@ -232,7 +232,7 @@ void print_key(std::ostream& out, const client::KeyInfo& k) {
 }
 
 void show_key(const GlobalOptions& g, const client::KeyInfo& k) {
-  if (g.json) return print_json(client::wire::to_json(k));
+  if (g.json) return print_json(core::key_to_json(k));
   print_key(std::cout, k);
 }
 
@@ -251,14 +251,7 @@ void add_keys(CLI::App& parent, const GlobalOptions& g) {
   cmd->add_option("--cursor", a->cursor, "The next_cursor of the previous page");
   cmd->callback([a, &g] {
     const auto page = must(connect(g).keys(a->queue, a->cursor, a->limit, a->busiest));
-    if (g.json) {
-      boost::json::array keys;
-      for (const auto& k : page.keys) keys.push_back(client::wire::to_json(k));
-      return print_json(boost::json::object{
-          {"keys", std::move(keys)},
-          {"next_cursor", page.next_cursor.empty() ? boost::json::value(nullptr)
-                                                   : boost::json::value(page.next_cursor)}});
-    }
+    if (g.json) return print_json(core::key_page_to_json(page));
     if (page.keys.empty()) std::cout << "no keys with jobs or settings in " << a->queue << '\n';
     for (const auto& k : page.keys) print_key(std::cout, k);
     if (!page.next_cursor.empty()) std::cout << "more: --cursor " << page.next_cursor << '\n';

@@ -35,28 +35,30 @@ std::string fire_line(const client::ScheduleFire& f, core::TimePoint now) {
   return fmt::format("{}  ({}, {})", f.local, core::format_rfc3339(f.at), relative_time(f.at, now));
 }
 
-void print_schedule(std::ostream& out, const client::ScheduleInfo& s, core::TimePoint now) {
+void print_schedule(std::ostream& out, const client::ScheduleInfo& info, core::TimePoint now) {
+  const auto& s = info.schedule;
+  const auto& spec = s.spec;
   Fields f;
-  f.add("name", s.name);
-  f.add("cron", s.cron);
-  f.add("timezone", s.timezone);
-  f.add("queue", s.queue);
-  if (!s.type.empty()) f.add("type", s.type);
-  if (!s.payload.is_null()) f.add("payload", json_preview(s.payload));
-  if (s.priority) f.add("priority", std::to_string(*s.priority));
-  if (s.max_attempts) f.add("max attempts", std::to_string(*s.max_attempts));
-  f.add("overlap", s.overlap);
-  f.add("catch up", core::format_duration(s.catch_up));
-  f.add("status", s.paused ? "paused" : "active");
-  f.add("source", s.source);
+  f.add("name", spec.name);
+  f.add("cron", spec.cron);
+  f.add("timezone", spec.timezone);
+  f.add("queue", spec.queue);
+  if (!spec.type.empty()) f.add("type", spec.type);
+  if (!spec.payload.is_null()) f.add("payload", json_preview(spec.payload));
+  if (spec.priority) f.add("priority", std::to_string(*spec.priority));
+  if (spec.max_attempts) f.add("max attempts", std::to_string(*spec.max_attempts));
+  f.add("overlap", std::string(core::to_string(spec.overlap)));
+  f.add("catch up", core::format_duration(spec.catch_up));
+  f.add("status", spec.paused ? "paused" : "active");
+  f.add("source", std::string(core::to_string(spec.source)));
   f.add("last fired", absolute_and_relative(s.last_fired_at, now));
   if (!s.last_job_id.empty()) {
     f.add("last job", fmt::format("{} ({})", s.last_job_id,
                                   s.last_job_state ? core::to_string(*s.last_job_state) : "gone"));
   }
   f.print(out);
-  if (!s.next.empty()) out << "next:\n";
-  for (const auto& fire : s.next) out << "  " << fire_line(fire, now) << '\n';
+  if (!info.next.empty()) out << "next:\n";
+  for (const auto& fire : info.next) out << "  " << fire_line(fire, now) << '\n';
 }
 
 void print_schedule_table(std::ostream& out, const std::vector<client::ScheduleInfo>& all,
@@ -66,22 +68,26 @@ void print_schedule_table(std::ostream& out, const std::vector<client::ScheduleI
     return;
   }
   Table t({{"NAME"}, {"CRON"}, {"TIMEZONE"}, {"QUEUE"}, {"STATUS"}, {"NEXT"}, {"LAST JOB"}});
-  for (const auto& s : all) {
-    const std::string next = s.next.empty() ? "-"
-                                            : fmt::format("{} ({})", s.next.front().local,
-                                                          relative_time(s.next.front().at, now));
+  for (const auto& info : all) {
+    const auto& s = info.schedule;
+    const auto& spec = s.spec;
+    const std::string next = info.next.empty()
+                                 ? "-"
+                                 : fmt::format("{} ({})", info.next.front().local,
+                                               relative_time(info.next.front().at, now));
     std::string last = "-";
     if (!s.last_job_id.empty()) {
       last = fmt::format("{} {}", s.last_job_id,
                          s.last_job_state ? core::to_string(*s.last_job_state) : "gone");
     }
-    t.add({s.name, s.cron, s.timezone, s.queue, s.paused ? "paused" : "active", next, last});
+    t.add({spec.name, spec.cron, spec.timezone, spec.queue, spec.paused ? "paused" : "active", next,
+           last});
   }
   t.print(out);
 }
 
 void show(const GlobalOptions& g, const client::ScheduleInfo& s) {
-  if (g.json) return print_json(client::wire::to_json(s));
+  if (g.json) return print_json_text(core::schedule_json(s));
   print_schedule(std::cout, s, core::SystemClock().now());
 }
 
@@ -176,9 +182,7 @@ void add_schedule_commands(CLI::App& app, const GlobalOptions& g) {
   app.add_subcommand("schedules", "List cron schedules with their next fire time")->callback([&g] {
     auto all = must(connect(g).schedules());
     if (!g.json) return print_schedule_table(std::cout, all, core::SystemClock().now());
-    json::array out;
-    for (const auto& s : all) out.emplace_back(client::wire::to_json(s));
-    print_json(json::object{{"schedules", std::move(out)}});
+    print_json_text(core::schedule_list_json(all));
   });
 
   auto* schedule = app.add_subcommand("schedule", "Create, show, change or check a cron schedule");

@@ -288,7 +288,8 @@ core::Result<QueueInfo> Client::get_queue(std::string_view queue) {
 core::Result<QueueInfo> Client::configure_queue(std::string_view queue,
                                                 const core::QueueConfig& config, bool paused) {
   auto got = impl_->send(Method::put, wire::queue_target(queue),
-                         wire::queue_config_body(config, paused), core::Millis{0}, Idempotent::yes);
+                         core::queue_settings_body({.paused = paused, .config = config}),
+                         core::Millis{0}, Idempotent::yes);
   return then_parse<QueueInfo>(std::move(got), wire::parse_queue);
 }
 
@@ -304,7 +305,7 @@ core::Result<KeyInfo> Client::get_key(std::string_view queue, std::string_view k
 
 core::Result<KeyInfo> Client::put_key(std::string_view queue, std::string_view key,
                                       const core::KeyLimits& limits) {
-  auto got = impl_->send(Method::put, wire::key_target(queue, key), wire::key_limits_body(limits),
+  auto got = impl_->send(Method::put, wire::key_target(queue, key), core::key_limits_body(limits),
                          core::Millis{0}, Idempotent::yes);
   return then_parse<KeyInfo>(std::move(got), wire::parse_key);
 }
@@ -342,17 +343,20 @@ core::Result<void> Client::health() {
 }
 
 core::Result<std::vector<ScheduleInfo>> Client::schedules() {
-  return then_parse<std::vector<ScheduleInfo>>(impl_->get("/v1/schedules"), wire::parse_schedules);
+  return then_parse<std::vector<ScheduleInfo>>(impl_->get_text("/v1/schedules"),
+                                               wire::parse_schedules);
 }
 
 core::Result<ScheduleInfo> Client::get_schedule(std::string_view name) {
-  return then_parse<ScheduleInfo>(impl_->get(wire::schedule_target(name)), wire::parse_schedule);
+  return then_parse<ScheduleInfo>(impl_->get_text(wire::schedule_target(name)),
+                                  wire::parse_schedule);
 }
 
 core::Result<ScheduleInfo> Client::put_schedule(std::string_view name,
                                                 const ScheduleOptions& options) {
-  auto got = impl_->send(Method::put, wire::schedule_target(name), wire::schedule_body(options),
-                         core::Millis{0}, Idempotent::yes);
+  auto got = impl_->send_text(Method::put, wire::schedule_target(name),
+                              json::serialize(wire::schedule_body(options)), core::Millis{0},
+                              Idempotent::yes);
   return then_parse<ScheduleInfo>(std::move(got), wire::parse_schedule);
 }
 
@@ -370,12 +374,14 @@ core::Result<Enqueued> Client::trigger_schedule(std::string_view name) {
 
 core::Result<ScheduleInfo> Client::pause_schedule(std::string_view name) {
   return then_parse<ScheduleInfo>(
-      impl_->post(wire::schedule_target(name, "/pause"), Idempotent::yes), wire::parse_schedule);
+      impl_->post_text(wire::schedule_target(name, "/pause"), Idempotent::yes),
+      wire::parse_schedule);
 }
 
 core::Result<ScheduleInfo> Client::resume_schedule(std::string_view name) {
   return then_parse<ScheduleInfo>(
-      impl_->post(wire::schedule_target(name, "/resume"), Idempotent::yes), wire::parse_schedule);
+      impl_->post_text(wire::schedule_target(name, "/resume"), Idempotent::yes),
+      wire::parse_schedule);
 }
 
 }  // namespace errand::client

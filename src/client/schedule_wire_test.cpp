@@ -2,6 +2,8 @@
 // and rendered back (for --json) without losing anything.
 #include "client/wire.hpp"
 
+#include "core/schedule_json.hpp"
+
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -37,26 +39,33 @@ TEST(ScheduleWire, BodySendsOnlyWhatIsSet) {
 }
 
 TEST(ScheduleWire, ParsesAndRendersBackTheSameJson) {
-  const auto v = json::parse(kSchedule);
-  auto s = wire::parse_schedule(v);
+  auto s = wire::parse_schedule(kSchedule);
   ASSERT_TRUE(s) << s.error().message;
-  EXPECT_EQ(s->name, "weekday-report");
-  EXPECT_EQ(s->catch_up, core::Millis{7'200'000});
-  EXPECT_EQ(s->last_job_state, core::JobState::succeeded);
+  EXPECT_EQ(s->schedule.spec.name, "weekday-report");
+  EXPECT_EQ(s->schedule.spec.catch_up, core::Millis{7'200'000});
+  EXPECT_EQ(s->schedule.spec.payload.text(), R"({"format":"pdf"})");
+  EXPECT_EQ(s->schedule.last_job_state, core::JobState::succeeded);
   ASSERT_EQ(s->next.size(), 1u);
   EXPECT_EQ(s->next[0].local, "2026-03-30T08:00:00+02:00");
-  EXPECT_EQ(json::value(wire::to_json(*s)), v);
+  EXPECT_EQ(json::parse(core::schedule_json(*s)), json::parse(kSchedule));
+  auto list = wire::parse_schedules(std::string(R"({"schedules":[)") + kSchedule + "]}");
+  ASSERT_TRUE(list) << list.error().message;
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].schedule.spec.queue, "reports");
 }
 
 TEST(ScheduleWire, AMalformedAnswerNamesTheField) {
   auto v = json::parse(kSchedule);
   v.as_object()["next"] = json::array{json::object{{"at", 5}, {"local", "x"}}};
-  auto s = wire::parse_schedule(v);
+  auto s = wire::parse_schedule(json::serialize(v));
   ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, core::errc::internal);
   EXPECT_EQ(s.error().field, "next[0].at");
-  auto list = wire::parse_schedules(json::parse(R"({"schedules":[{"name":1}]})"));
+  EXPECT_EQ(s.error().message, "unexpected answer from errand: next[0].at is not an RFC 3339 time");
+  auto list = wire::parse_schedules(R"({"schedules":[{"name":1}]})");
   ASSERT_FALSE(list);
   EXPECT_EQ(list.error().field, "schedules[0].name");
+  EXPECT_FALSE(wire::parse_schedules(R"({"schedules":)"));
   EXPECT_EQ(wire::schedule_target("a b", "/pause"), "/v1/schedules/a%20b/pause");
 }
 

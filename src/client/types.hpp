@@ -5,12 +5,13 @@
 
 #include "core/job.hpp"
 #include "core/queue_config.hpp"
+#include "core/queue_json.hpp"
+#include "core/schedule_json.hpp"
 #include "core/state.hpp"
 #include "core/time.hpp"
 
 #include <boost/json/value.hpp>
 
-#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -171,40 +172,13 @@ struct AckResult {
   core::Error error;                                 // when not ok
 };
 
-// One queue of GET /v1/queues (and GET / PUT /v1/queues/{q}).
-struct QueueInfo {
-  std::string name;
-  bool paused = false;
-  core::QueueConfig config;  // unset fields: no limit / the server's default
-  std::array<std::int64_t, std::size(core::kAllStates)> counts{};  // indexed by JobState
-  std::int64_t processed = 0;
-  std::int64_t failed_total = 0;
-
-  std::int64_t count(core::JobState s) const { return counts[static_cast<std::size_t>(s)]; }
-};
-
-// A page of GET /v1/queues, sorted by name.
-struct QueuePage {
-  std::vector<QueueInfo> queues;
-  std::string next_cursor;  // pass as the next page's cursor; empty: this was the last page
-};
-
-// A key of a queue (GET /v1/queues/{q}/keys/{key}): its jobs and its own
-// settings (unset: the queue's apply).
-struct KeyInfo {
-  std::string queue;
-  std::string key;
-  std::int64_t queued = 0;
-  std::int64_t running = 0;
-  bool overridden = false;
-  core::KeyLimits limits;
-  std::optional<core::TimePoint> throttled_until;
-};
-
-struct KeyPage {
-  std::vector<KeyInfo> keys;
-  std::string next_cursor;  // empty: this was the last page
-};
+// A queue (GET /v1/queues/{q}, PUT, pause, resume), a page of GET /v1/queues,
+// a key of a queue and a page of keys: the core codec's types
+// (core/queue_json.hpp).
+using QueueInfo = core::QueueStatus;
+using QueuePage = core::QueuePage;
+using KeyInfo = core::KeyStatus;
+using KeyPage = core::KeyPage;
 
 // A push queue's signing secrets (GET /v1/queues/{q}/push-secret).
 struct PushSecret {
@@ -228,33 +202,9 @@ struct ScheduleOptions {
   std::optional<core::Millis> catch_up;  // unset: 1h
 };
 
-// One upcoming fire time: the instant, and the same as local time in the
-// schedule's zone ("2026-03-29T03:00:00+02:00").
-struct ScheduleFire {
-  core::TimePoint at{};
-  std::string local;
-};
-
-// One schedule of GET /v1/schedules (and GET / PUT /v1/schedules/{name}).
-struct ScheduleInfo {
-  std::string name;
-  std::string cron;
-  std::string timezone;
-  std::string queue;
-  std::string type;
-  boost::json::value payload;
-  std::optional<std::int64_t> priority;
-  std::optional<int> max_attempts;
-  std::string overlap;  // "allow" or "skip"
-  bool paused = false;
-  core::Millis catch_up{0};
-  std::string source;  // "api" or "config"
-  core::TimePoint created_at{};
-  core::TimePoint updated_at{};
-  std::optional<core::TimePoint> last_fired_at;
-  std::string last_job_id;                       // empty: never fired
-  std::optional<core::JobState> last_job_state;  // unset: never fired, or the job is gone
-  std::vector<ScheduleFire> next;                // the next 5 fire times; empty when paused
-};
+// One schedule of GET /v1/schedules (and GET / PUT /v1/schedules/{name}) and
+// its next fire times: the core codec's types (core/schedule_json.hpp).
+using ScheduleFire = core::ScheduleFire;
+using ScheduleInfo = core::ScheduleStatus;
 
 }  // namespace errand::client

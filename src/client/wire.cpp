@@ -1,7 +1,10 @@
 #include "client/wire.hpp"
 
 #include "core/duration.hpp"
+#include "core/error_json.hpp"
+#include "core/fields.hpp"
 #include "core/job_json.hpp"
+#include "core/json_reader.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -18,133 +21,19 @@ using core::JobState;
 
 namespace {
 
-// Reads fields of one response object, remembering the first problem so a
-// parser can read everything and check once. Field names in errors carry
-// the object's path, e.g. "jobs[2].lease_id".
-class Reader {
- public:
-  Reader(const json::value& v, std::string path) : path_(std::move(path)) {
-    if (v.is_object()) {
-      object_ = &v.get_object();
-    } else {
-      fail("", "is not a JSON object");
-    }
-  }
+using Reader = core::JsonReader;
+using core::item_path;
 
-  const json::value& any(std::string_view key) const {
-    static const json::value kNull;
-    const json::value* v = object_ ? object_->if_contains(key) : nullptr;
-    return v ? *v : kNull;
-  }
+// What a parser's error is to the caller: the server answered something
+// other than what the API documents.
+core::Error unexpected(const core::Error& e) {
+  return core::make_error(errc::internal, "unexpected answer from errand: " + e.message, e.field);
+}
 
-  std::string str(std::string_view key, bool required = true) {
-    const auto& v = any(key);
-    if (v.is_string()) return std::string(v.get_string());
-    if (required || !v.is_null())
-      fail(key, required && v.is_null() ? "is missing" : "is not a string");
-    return {};
-  }
-
-  std::int64_t integer(std::string_view key, std::int64_t fallback = 0) {
-    const auto& v = any(key);
-    if (v.is_int64()) return v.get_int64();
-    if (v.is_uint64()) return static_cast<std::int64_t>(v.get_uint64());
-    if (!v.is_null()) fail(key, "is not an integer");
-    return fallback;
-  }
-
-  bool boolean(std::string_view key, bool fallback = false) {
-    const auto& v = any(key);
-    if (v.is_bool()) return v.get_bool();
-    if (!v.is_null()) fail(key, "is not a boolean");
-    return fallback;
-  }
-
-  JobState state(std::string_view key) {
-    auto s = core::parse_job_state(str(key));
-    if (!s) fail(key, "is not a job state");
-    return s.value_or(JobState::queued);
-  }
-
-  std::optional<core::TimePoint> opt_time(std::string_view key) {
-    const auto& v = any(key);
-    if (v.is_null()) return std::nullopt;
-    auto t = v.is_string() ? core::parse_rfc3339(v.get_string(), key)
-                           : core::Result<core::TimePoint>(core::Error{});
-    if (!t) {
-      fail(key, "is not an RFC 3339 time");
-      return std::nullopt;
-    }
-    return *t;
-  }
-
-  std::optional<core::Millis> opt_duration(std::string_view key) {
-    const auto& v = any(key);
-    if (v.is_null()) return std::nullopt;
-    auto d = v.is_string() ? core::parse_duration(v.get_string(), key)
-                           : core::Result<core::Millis>(core::Error{});
-    if (!d) {
-      fail(key, "is not a duration");
-      return std::nullopt;
-    }
-    return *d;
-  }
-
-  core::TimePoint time(std::string_view key) {
-    auto t = opt_time(key);
-    if (!t && !error_) fail(key, "is missing");
-    return t.value_or(core::TimePoint{});
-  }
-
-  std::vector<std::string> strings(std::string_view key) {
-    std::vector<std::string> out;
-    const auto& v = any(key);
-    if (v.is_null()) return out;
-    if (!v.is_array()) {
-      fail(key, "is not an array");
-      return out;
-    }
-    for (const auto& item : v.get_array()) {
-      if (item.is_string()) out.emplace_back(item.get_string());
-    }
-    return out;
-  }
-
-  // The array at `key`, or nullptr (and an error) when it is not one.
-  const json::array* array(std::string_view key) {
-    const auto& v = any(key);
-    if (v.is_array()) return &v.get_array();
-    fail(key, v.is_null() ? "is missing" : "is not an array");
-    return nullptr;
-  }
-
-  std::string path(std::string_view key) const {
-    if (key.empty()) return path_;
-    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
-  }
-
-  core::Result<void> status() const {
-    if (error_) return *error_;
-    return {};
-  }
-
- private:
-  void fail(std::string_view key, std::string_view what) {
-    if (error_) return;
-    auto field = path(key);
-    error_ = core::make_error(errc::internal,
-                              fmt::format("unexpected answer from errand: {} {}",
-                                          field.empty() ? "the body" : field, what),
-                              field);
-  }
-
-  const json::object* object_ = nullptr;
-  std::string path_;
-  std::optional<core::Error> error_;
-};
-
-std::string item_path(std::string_view array, std::size_t i) {
-  return fmt::format("{}[{}]", array, i);
+template <class T>
+core::Result<T> answer(core::Result<T> r) {
+  if (!r) return unexpected(r.error());
+  return r;
 }
 
 std::string encode_segment(std::string_view s) {
@@ -199,9 +88,7 @@ core::Result<core::Job> parse_job_at(std::string_view v, const std::string& path
   auto job = core::job_from_json(v);
   if (!job) {
     auto field = path.empty() ? job.error().field : path + "." + job.error().field;
-    return core::make_error(errc::internal,
-                            "unexpected answer from errand: " + field + ": " + job.error().message,
-                            field);
+    return core::invalid(field, field + ": " + job.error().message);
   }
   return job;
 }
@@ -214,98 +101,11 @@ core::Result<AckResult> parse_ack_result_at(const json::value& v, std::string pa
   if (a.ok) {
     a.state = r.state("state");
   } else {
-    Reader e(r.any("error"), r.path("error"));
-    auto code = errc_from_name(e.str("code"));
-    a.error = core::make_error(code.value_or(errc::internal), e.str("message", false),
-                               e.str("field", false));
-    if (auto s = e.status(); !s) return s.error();
+    ERRAND_TRY(error, core::error_from_json(r.any("error"), errc::internal, r.path("error")));
+    a.error = std::move(error);
   }
   if (auto s = r.status(); !s) return s.error();
   return a;
-}
-
-std::optional<std::int64_t> opt_integer(Reader& r, std::string_view key) {
-  if (r.any(key).is_null()) return std::nullopt;
-  return r.integer(key);
-}
-
-core::Result<std::optional<core::RateLimit>> parse_rate(Reader& r, std::string_view key) {
-  const auto& rate = r.any(key);
-  if (rate.is_null()) return std::optional<core::RateLimit>{};
-  Reader rr(rate, r.path(key));
-  core::RateLimit out{.limit = rr.integer("limit"),
-                      .per = rr.opt_duration("per").value_or(core::Millis{0})};
-  out.burst = opt_integer(rr, "burst");
-  if (auto s = rr.status(); !s) return s.error();
-  return std::optional(out);
-}
-
-json::value rate_json(const std::optional<core::RateLimit>& r) {
-  if (!r) return nullptr;
-  json::object out{{"limit", r->limit}, {"per", core::format_duration(r->per)}};
-  if (r->burst) out["burst"] = *r->burst;
-  return out;
-}
-
-// A queue's `config`; absent (an older server) reads as no config.
-core::Result<core::QueueConfig> parse_config(const json::value& v, std::string path) {
-  core::QueueConfig c;
-  if (v.is_null()) return c;
-  Reader r(v, std::move(path));
-  c.concurrency = opt_integer(r, "concurrency");
-  ERRAND_TRY(rate, parse_rate(r, "rate_limit"));
-  c.rate_limit = rate;
-  c.key_concurrency = opt_integer(r, "key_concurrency");
-  ERRAND_TRY(key_rate, parse_rate(r, "key_rate_limit"));
-  c.key_rate_limit = key_rate;
-  Reader d(r.any("defaults"), r.path("defaults"));
-  if (!r.any("defaults").is_null()) {
-    c.defaults.priority = opt_integer(d, "priority");
-    if (auto n = opt_integer(d, "max_attempts")) c.defaults.max_attempts = static_cast<int>(*n);
-    c.defaults.timeout = d.opt_duration("timeout");
-    if (auto s = d.status(); !s) return s.error();
-  }
-  if (const auto& push = r.any("push"); push.is_object()) {
-    auto config = core::parse_push_config(push.get_object(), r.path("push"));
-    if (!config) return config.error();
-    c.push = std::move(*config);
-  }
-  if (auto s = r.status(); !s) return s.error();
-  return c;
-}
-
-core::Result<KeyInfo> parse_key_at(const json::value& v, std::string path) {
-  Reader r(v, std::move(path));
-  KeyInfo k{.queue = r.str("queue"), .key = r.str("key")};
-  k.queued = r.integer("queued");
-  k.running = r.integer("running");
-  k.overridden = r.boolean("overridden");
-  k.limits.concurrency = opt_integer(r, "concurrency");
-  k.limits.paused = r.boolean("paused");
-  k.limits.weight = opt_integer(r, "weight");
-  k.throttled_until = r.opt_time("throttled_until");
-  ERRAND_TRY(rate, parse_rate(r, "rate_limit"));
-  k.limits.rate_limit = rate;
-  if (auto s = r.status(); !s) return s.error();
-  return k;
-}
-
-core::Result<QueueInfo> parse_queue_at(const json::value& v, std::string path) {
-  Reader r(v, std::move(path));
-  QueueInfo q;
-  q.name = r.str("name");
-  q.paused = r.boolean("paused");
-  Reader counts(r.any("counts"), r.path("counts"));
-  for (auto s : core::kAllStates)
-    q.counts[static_cast<std::size_t>(s)] = counts.integer(core::to_string(s));
-  q.processed = r.integer("processed");
-  q.failed_total = r.integer("failed_total");
-  if (auto s = r.status(); !s) return s.error();
-  if (auto s = counts.status(); !s) return s.error();
-  auto config = parse_config(r.any("config"), r.path("config"));
-  if (!config) return config.error();
-  q.config = *config;
-  return q;
 }
 
 }  // namespace
@@ -532,90 +332,49 @@ std::string key_list_target(std::string_view queue, std::string_view cursor,
   return std::string(u.buffer());
 }
 
-json::object key_limits_body(const core::KeyLimits& l) {
-  json::object b;
-  if (l.concurrency) b["concurrency"] = *l.concurrency;
-  if (l.rate_limit) b["rate_limit"] = rate_json(l.rate_limit);
-  if (l.paused) b["paused"] = true;
-  if (l.weight) b["weight"] = *l.weight;
-  return b;
-}
-
-json::object to_json(const KeyInfo& k) {
-  auto opt = [](const auto& v) { return v ? json::value(*v) : json::value(nullptr); };
-  return json::object{
-      {"queue", k.queue},
-      {"key", k.key},
-      {"queued", k.queued},
-      {"running", k.running},
-      {"overridden", k.overridden},
-      {"concurrency", opt(k.limits.concurrency)},
-      {"rate_limit", rate_json(k.limits.rate_limit)},
-      {"paused", k.limits.paused},
-      {"weight", opt(k.limits.weight)},
-      {"throttled_until", k.throttled_until ? json::value(core::format_rfc3339(*k.throttled_until))
-                                            : json::value(nullptr)}};
-}
-
 // ---- responses ----
 
 core::Result<Enqueued> parse_enqueued(const json::value& v) {
-  return parse_enqueued_at(v, "");
+  return answer(parse_enqueued_at(v, ""));
 }
 
 core::Result<std::vector<Enqueued>> parse_enqueued_batch(const json::value& v) {
-  return parse_items<Enqueued>(v, "jobs", parse_enqueued_at);
+  return answer(parse_items<Enqueued>(v, "jobs", parse_enqueued_at));
 }
 
 core::Result<core::Job> parse_job(std::string_view text) {
-  return parse_job_at(text, "");
+  return answer(parse_job_at(text, ""));
 }
 
 core::Result<KeyInfo> parse_key(const json::value& v) {
-  return parse_key_at(v, "");
+  return answer(core::key_from_json(v));
 }
 
 core::Result<KeyPage> parse_key_page(const json::value& v) {
-  auto keys = parse_items<KeyInfo>(v, "keys", parse_key_at);
-  if (!keys) return keys.error();
-  KeyPage page{.keys = std::move(*keys)};
-  Reader r(v, "");
-  page.next_cursor = r.str("next_cursor", false);
-  if (auto s = r.status(); !s) return s.error();
-  return page;
+  return answer(core::key_page_from_json(v));
 }
 
 namespace {
-
-core::Error not_json(const core::Error& e) {
-  return core::make_error(errc::internal, "unexpected answer from errand: " + e.message);
-}
 
 // The texts of the elements of the array `key` of the object `text`.
 core::Result<std::vector<std::string_view>> item_texts(std::string_view text,
                                                        std::string_view key) {
   if (auto ok = core::check_json(text, "the body", core::kMaxJsonDepth + 4); !ok) {
-    return not_json(ok.error());
+    return core::invalid("", ok.error().message);
   }
   const auto items = core::json_member(text, key);
   if (!items || items->empty() || items->front() != '[') {
-    return core::make_error(errc::internal,
-                            fmt::format("unexpected answer from errand: {} must be an array", key),
-                            std::string(key));
+    return core::invalid(std::string(key), fmt::format("{} must be an array", key));
   }
   return core::json_elements(*items);
 }
 
-}  // namespace
-
-core::Result<JobPage> parse_job_page(std::string_view text) {
-  auto items = item_texts(text, "jobs");
-  if (!items) return items.error();
+core::Result<JobPage> parse_job_page_text(std::string_view text) {
+  ERRAND_TRY(items, item_texts(text, "jobs"));
   JobPage page;
-  for (std::size_t i = 0; i < items->size(); ++i) {
-    auto job = parse_job_at((*items)[i], item_path("jobs", i));
-    if (!job) return job.error();
-    page.jobs.push_back(std::move(*job));
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    ERRAND_TRY(job, parse_job_at(items[i], item_path("jobs", i)));
+    page.jobs.push_back(std::move(job));
   }
   json::object rest;
   for (const auto key : {"next_cursor", "partial"}) {
@@ -628,8 +387,6 @@ core::Result<JobPage> parse_job_page(std::string_view text) {
   if (auto s = r.status(); !s) return s.error();
   return page;
 }
-
-namespace {
 
 // A claimed job's parents, continuation, state and signal (present only
 // for jobs that take part in a workflow).
@@ -664,69 +421,64 @@ void read_workflow_fields(std::string_view item, ClaimedJob& job) {
   if (const auto* s = o.if_contains("signal")) job.signal = *s;
 }
 
-}  // namespace
-
-core::Result<std::vector<ClaimedJob>> parse_claimed(std::string_view text) {
-  auto items = item_texts(text, "jobs");
-  if (!items) return items.error();
+core::Result<std::vector<ClaimedJob>> parse_claimed_text(std::string_view text) {
+  ERRAND_TRY(items, item_texts(text, "jobs"));
   std::vector<ClaimedJob> out;
-  out.reserve(items->size());
-  for (std::size_t i = 0; i < items->size(); ++i) {
-    const auto item = (*items)[i];
+  out.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto item = items[i];
     json::parse_options deep;
     deep.max_depth = core::kMaxJsonDepth + 2;
-    auto job = parse_claimed_at(json::parse(item, {}, deep), item_path("jobs", i));
-    if (!job) return job.error();
+    ERRAND_TRY(job, parse_claimed_at(json::parse(item, {}, deep), item_path("jobs", i)));
     if (auto payload = core::json_member(item, "payload")) {
-      job->payload_json = core::RawJson::trusted(std::string(*payload));
+      job.payload_json = core::RawJson::trusted(std::string(*payload));
     }
-    read_workflow_fields(item, *job);
-    out.push_back(std::move(*job));
+    read_workflow_fields(item, job);
+    out.push_back(std::move(job));
   }
   return out;
+}
+
+}  // namespace
+
+core::Result<JobPage> parse_job_page(std::string_view text) {
+  return answer(parse_job_page_text(text));
+}
+
+core::Result<std::vector<ClaimedJob>> parse_claimed(std::string_view text) {
+  return answer(parse_claimed_text(text));
 }
 
 core::Result<HeartbeatResult> parse_heartbeat(const json::value& v) {
   Reader r(v, "");
   HeartbeatResult h{r.time("lease_expires_at"), r.boolean("cancel_requested")};
-  if (auto s = r.status(); !s) return s.error();
+  if (auto s = r.status(); !s) return unexpected(s.error());
   return h;
 }
 
 core::Result<Finished> parse_finished(const json::value& v) {
   Reader r(v, "");
   Finished f{r.str("id"), r.state("state"), r.opt_time("run_at")};
-  if (auto s = r.status(); !s) return s.error();
+  if (auto s = r.status(); !s) return unexpected(s.error());
   return f;
 }
 
 core::Result<std::vector<AckResult>> parse_ack_results(const json::value& v) {
-  return parse_items<AckResult>(v, "results", parse_ack_result_at);
+  return answer(parse_items<AckResult>(v, "results", parse_ack_result_at));
 }
 
 core::Result<QueueInfo> parse_queue(const json::value& v) {
-  return parse_queue_at(v, "");
+  return answer(core::queue_from_json(v));
 }
 
 core::Result<std::vector<QueueInfo>> parse_queues(const json::value& v) {
-  return parse_items<QueueInfo>(v, "queues", parse_queue_at);
+  auto page = core::queue_page_from_json(v);
+  if (!page) return unexpected(page.error());
+  return std::move(page->queues);
 }
 
 core::Result<QueuePage> parse_queue_page(const json::value& v) {
-  auto queues = parse_queues(v);
-  if (!queues) return queues.error();
-  Reader r(v, "");
-  QueuePage page{.queues = std::move(*queues), .next_cursor = r.str("next_cursor", false)};
-  if (auto s = r.status(); !s) return s.error();
-  return page;
-}
-
-std::optional<errc> errc_from_name(std::string_view name) noexcept {
-  for (int i = 1; i <= static_cast<int>(errc::too_many_requests); ++i) {
-    auto code = static_cast<errc>(i);
-    if (core::errc_name(code) == name) return code;
-  }
-  return std::nullopt;
+  return answer(core::queue_page_from_json(v));
 }
 
 errc errc_from_status(int status) noexcept {
@@ -755,18 +507,9 @@ errc errc_from_status(int status) noexcept {
 }
 
 core::Error error_from_response(int status, std::string_view body) {
-  boost::system::error_code ec;
-  auto v = json::parse(body, ec);
-  if (!ec && v.is_object()) {
-    const auto* err = v.get_object().if_contains("error");
-    if (err && err->is_object()) {
-      Reader r(*err, "error");
-      auto code = errc_from_name(r.str("code", false));
-      auto message = r.str("message", false);
-      if (message.empty()) message = fmt::format("HTTP {} from errand", status);
-      return core::make_error(code.value_or(errc_from_status(status)), std::move(message),
-                              r.str("field", false));
-    }
+  if (auto e = core::error_from_body(body, errc_from_status(status))) {
+    if (e->message.empty()) e->message = fmt::format("HTTP {} from errand", status);
+    return std::move(*e);
   }
   constexpr std::size_t kMaxQuoted = 200;
   auto quoted = body.substr(0, kMaxQuoted);
@@ -788,111 +531,17 @@ std::string page_json(const JobPage& page) {
                              {.client_json = page.client_json});
 }
 
-json::object to_json(const QueueInfo& q) {
-  json::object counts;
-  for (auto s : core::kAllStates) counts[core::to_string(s)] = q.count(s);
-  return json::object{{"name", q.name},
-                      {"paused", q.paused},
-                      {"counts", std::move(counts)},
-                      {"processed", q.processed},
-                      {"failed_total", q.failed_total},
-                      {"config", to_json(q.config)}};
-}
-
-json::object to_json(const core::QueueConfig& c) {
-  auto opt = [](const auto& v) { return v ? json::value(*v) : json::value(nullptr); };
-  auto dur = [](const auto& d) {
-    return d ? json::value(core::format_duration(*d)) : json::value(nullptr);
-  };
-  return json::object{
-      {"concurrency", opt(c.concurrency)},
-      {"rate_limit", rate_json(c.rate_limit)},
-      {"key_concurrency", opt(c.key_concurrency)},
-      {"key_rate_limit", rate_json(c.key_rate_limit)},
-      {"push", c.push ? json::value(core::push_config_to_json(*c.push)) : json::value(nullptr)},
-      {"defaults", json::object{{"priority", opt(c.defaults.priority)},
-                                {"max_attempts", opt(c.defaults.max_attempts)},
-                                {"timeout", dur(c.defaults.timeout)}}}};
-}
-
 core::Result<PushSecret> parse_push_secret(const json::value& v) {
   Reader r(v, "");
   PushSecret s{.queue = r.str("queue"),
                .secret = r.str("secret"),
                .previous = r.str("previous", false),
                .previous_expires_at = r.opt_time("previous_expires_at")};
-  if (auto ok = r.status(); !ok) return ok.error();
+  if (auto ok = r.status(); !ok) return unexpected(ok.error());
   return s;
-}
-
-json::object queue_config_body(const core::QueueConfig& c, bool paused) {
-  json::object b{{"paused", paused}};
-  if (c.concurrency) b["concurrency"] = *c.concurrency;
-  if (c.rate_limit) b["rate_limit"] = rate_json(c.rate_limit);
-  if (c.key_concurrency) b["key_concurrency"] = *c.key_concurrency;
-  if (c.key_rate_limit) b["key_rate_limit"] = rate_json(c.key_rate_limit);
-  json::object d;
-  if (c.defaults.priority) d["priority"] = *c.defaults.priority;
-  if (c.defaults.max_attempts) d["max_attempts"] = *c.defaults.max_attempts;
-  if (c.defaults.timeout) d["timeout"] = core::format_duration(*c.defaults.timeout);
-  if (!d.empty()) b["defaults"] = std::move(d);
-  if (c.push) b["push"] = core::push_config_to_json(*c.push, false);
-  return b;
 }
 
 // ---- schedules ----
-
-namespace {
-
-core::Result<std::vector<ScheduleFire>> parse_fires(const json::value& v, std::string path) {
-  std::vector<ScheduleFire> out;
-  if (v.is_null()) return out;
-  if (!v.is_array()) {
-    return core::make_error(errc::internal,
-                            fmt::format("unexpected answer from errand: {} is not an array", path),
-                            path);
-  }
-  for (std::size_t i = 0; i < v.get_array().size(); ++i) {
-    Reader r(v.get_array()[i], item_path(path, i));
-    ScheduleFire f{.at = r.time("at"), .local = r.str("local")};
-    if (auto s = r.status(); !s) return s.error();
-    out.push_back(std::move(f));
-  }
-  return out;
-}
-
-core::Result<ScheduleInfo> parse_schedule_at(const json::value& v, std::string path) {
-  Reader r(v, std::move(path));
-  ScheduleInfo s;
-  s.name = r.str("name");
-  s.cron = r.str("cron");
-  s.timezone = r.str("timezone");
-  s.queue = r.str("queue");
-  s.type = r.str("type", false);
-  s.payload = r.any("payload");
-  s.priority = opt_integer(r, "priority");
-  if (auto n = opt_integer(r, "max_attempts")) s.max_attempts = static_cast<int>(*n);
-  s.overlap = r.str("overlap");
-  s.paused = r.boolean("paused");
-  s.catch_up = r.opt_duration("catch_up").value_or(core::Millis{0});
-  s.source = r.str("source", false);
-  s.created_at = r.time("created_at");
-  s.updated_at = r.time("updated_at");
-  s.last_fired_at = r.opt_time("last_fired_at");
-  if (const auto& last = r.any("last_job"); !last.is_null()) {
-    Reader lr(last, r.path("last_job"));
-    s.last_job_id = lr.str("id");
-    if (const auto& state = lr.any("state"); !state.is_null()) s.last_job_state = lr.state("state");
-    if (auto st = lr.status(); !st) return st.error();
-  }
-  if (auto st = r.status(); !st) return st.error();
-  auto next = parse_fires(r.any("next"), r.path("next"));
-  if (!next) return next.error();
-  s.next = std::move(*next);
-  return s;
-}
-
-}  // namespace
 
 json::object schedule_body(const ScheduleOptions& o) {
   json::object b{{"cron", o.cron}, {"queue", o.queue}};
@@ -911,47 +560,12 @@ std::string schedule_target(std::string_view name, std::string_view suffix) {
   return "/v1/schedules/" + encode_segment(name) + std::string(suffix);
 }
 
-core::Result<ScheduleInfo> parse_schedule(const json::value& v) {
-  return parse_schedule_at(v, "");
+core::Result<ScheduleInfo> parse_schedule(std::string_view text) {
+  return answer(core::schedule_from_json(text));
 }
 
-core::Result<std::vector<ScheduleInfo>> parse_schedules(const json::value& v) {
-  return parse_items<ScheduleInfo>(v, "schedules", parse_schedule_at);
-}
-
-json::object to_json(const ScheduleInfo& s) {
-  auto opt = [](const auto& v) { return v ? json::value(*v) : json::value(nullptr); };
-  json::array next;
-  for (const auto& f : s.next) {
-    next.emplace_back(json::object{{"at", core::format_rfc3339(f.at)}, {"local", f.local}});
-  }
-  json::value last_job = nullptr;
-  if (!s.last_job_id.empty()) {
-    last_job =
-        json::object{{"id", s.last_job_id},
-                     {"state", s.last_job_state ? json::value(core::to_string(*s.last_job_state))
-                                                : json::value(nullptr)}};
-  }
-  return json::object{
-      {"name", s.name},
-      {"cron", s.cron},
-      {"timezone", s.timezone},
-      {"queue", s.queue},
-      {"type", s.type.empty() ? json::value(nullptr) : json::value(s.type)},
-      {"payload", s.payload},
-      {"priority", opt(s.priority)},
-      {"max_attempts", opt(s.max_attempts)},
-      {"overlap", s.overlap},
-      {"paused", s.paused},
-      {"catch_up", core::format_duration(s.catch_up)},
-      {"source", s.source},
-      {"created_at", core::format_rfc3339(s.created_at)},
-      {"updated_at", core::format_rfc3339(s.updated_at)},
-      {"last_fired_at", s.last_fired_at ? json::value(core::format_rfc3339(*s.last_fired_at))
-                                        : json::value(nullptr)},
-      {"last_job", std::move(last_job)},
-      {"next", std::move(next)},
-  };
+core::Result<std::vector<ScheduleInfo>> parse_schedules(std::string_view text) {
+  return answer(core::schedule_list_from_json(text));
 }
 
 }  // namespace errand::client::wire

@@ -37,8 +37,6 @@ std::string enqueue_batch_text(const std::vector<EnqueueOptions>& jobs);
 std::string complete_text(std::string_view lease_id, const boost::json::value& result,
                           const core::RawJson& result_json, std::string_view log = {});
 std::string acks_text(const std::vector<Ack>& acks);
-// PUT /v1/queues/{q}: the whole config (unset fields are left out: cleared).
-boost::json::object queue_config_body(const core::QueueConfig& config, bool paused);
 
 // "/v1/jobs?queue=...&state=..." with every value percent-encoded.
 std::string list_target(const ListOptions& o);
@@ -50,6 +48,8 @@ std::string queue_list_target(std::string_view cursor, std::optional<int> limit 
 std::string queue_target(std::string_view name, std::string_view suffix = {});
 
 // ---- responses ----
+// Queues, keys and schedules are read by their core codecs
+// (core/queue_json.hpp, core/schedule_json.hpp).
 core::Result<Enqueued> parse_enqueued(const boost::json::value& v);
 core::Result<std::vector<Enqueued>> parse_enqueued_batch(const boost::json::value& v);
 // Answers that carry client JSON are read from their text, so it is kept
@@ -63,6 +63,7 @@ boost::json::object continue_body(std::string_view lease_id, const ContinueOptio
 core::Result<Continued> parse_continued(const boost::json::value& v);
 core::Result<std::vector<AckResult>> parse_ack_results(const boost::json::value& v);
 core::Result<QueueInfo> parse_queue(const boost::json::value& v);
+// The items of {"queues": [...]}.
 core::Result<std::vector<QueueInfo>> parse_queues(const boost::json::value& v);
 core::Result<QueuePage> parse_queue_page(const boost::json::value& v);
 core::Result<PushSecret> parse_push_secret(const boost::json::value& v);
@@ -73,32 +74,27 @@ std::string key_target(std::string_view queue, std::string_view key);
 // /v1/queues/{q}/keys?cursor=&limit=&sort=busiest
 std::string key_list_target(std::string_view queue, std::string_view cursor,
                             std::optional<int> limit, bool busiest);
-boost::json::object key_limits_body(const core::KeyLimits& limits);
-boost::json::object to_json(const KeyInfo& k);
 
 // The error an HTTP error response stands for: the code, message and field of
-// `{"error":{"code","message","field"}}` when the body has that shape, else
-// a code derived from the status and the start of the body as the message.
+// `{"error":{"code","message","field"}}` (core/error_json.hpp) when the body
+// has that shape, else a code derived from the status and the start of the
+// body as the message.
 core::Error error_from_response(int status, std::string_view body);
-// The errc for an API code name ("not_found" -> errc::not_found); nullopt if unknown.
-std::optional<core::errc> errc_from_name(std::string_view name) noexcept;
 // The errc an HTTP status stands for when the body says nothing usable.
 core::errc errc_from_status(int status) noexcept;
 
 // ---- rendering typed results back to the API's JSON (for `--json`) ----
+// Queues, keys and schedules: their core codecs' writers.
 boost::json::object to_json(const Enqueued& e);
 std::string page_json(const JobPage& page);
-boost::json::object to_json(const QueueInfo& q);
-// A queue's `config` object as the API renders it (unset fields null).
-boost::json::object to_json(const core::QueueConfig& c);
 
 // ---- schedules ----
 // PUT /v1/schedules/{name}: the whole schedule.
 boost::json::object schedule_body(const ScheduleOptions& o);
 // "/v1/schedules/{name}" + suffix.
 std::string schedule_target(std::string_view name, std::string_view suffix = {});
-core::Result<ScheduleInfo> parse_schedule(const boost::json::value& v);
-core::Result<std::vector<ScheduleInfo>> parse_schedules(const boost::json::value& v);
-boost::json::object to_json(const ScheduleInfo& s);
+// From the answer's text: the payload is kept verbatim.
+core::Result<ScheduleInfo> parse_schedule(std::string_view text);
+core::Result<std::vector<ScheduleInfo>> parse_schedules(std::string_view text);
 
 }  // namespace errand::client::wire

@@ -453,6 +453,19 @@ class SchedulesCliTest(SharedServerTestCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn('no schedule named "cli-s"', p.stderr)
 
+    def test_json_output_keeps_the_payload_byte_for_byte(self):
+        # The CLI printed the payload re-serialized by Boost.JSON: 1e400 as
+        # Infinity (not JSON), 2.50 as 2.5E0.
+        payload = '{"big":1e400,"n":[2.50,-0.0],"s":"\\u00e9"}'
+        r = self.server.request("PUT", "/v1/schedules/cli-raw",
+                                '{"cron":"@daily","queue":"cli-q","payload":' + payload + "}")
+        self.assertStatus(r, 201, "put")
+        got = self.ok("schedule", "get", "cli-raw", "--json")
+        self.assertIn('"payload":' + payload + ",", got)
+        self.assertNotIn("Infinity", got)
+        self.assertIn('"payload":' + payload + ",", self.ok("schedules", "--json"))
+        self.assertIn("cli-raw", self.ok("schedule", "rm", "cli-raw"))
+
     def test_set_with_a_bad_cron_fails_with_the_servers_message(self):
         p = self.cli("schedule", "set", "cli-bad", "0 0 32 * *", "q")
         self.assertEqual(p.returncode, 1)
