@@ -3,6 +3,7 @@
 #include "api/request.hpp"
 #include "api/router.hpp"
 #include "core/batch.hpp"
+#include "core/error_json.hpp"
 #include "core/id.hpp"
 #include "core/job_json.hpp"
 
@@ -666,10 +667,9 @@ core::Result<std::pair<std::string, std::vector<std::string>>> parse_bulk(const 
 
 json::object bulk_result(const std::string& id, const core::Result<core::Job>& job) {
   if (!job) {
-    return {
-        {"id", id},
-        {"ok", false},
-        {"error", {{"code", core::errc_name(job.error().code)}, {"message", job.error().message}}}};
+    return {{"id", id},
+            {"ok", false},
+            {"error", core::error_to_json(job.error(), core::ErrorMembers::code_and_message)}};
   }
   return {{"id", id}, {"ok", true}, {"state", core::to_string(job->state)}};
 }
