@@ -326,7 +326,19 @@ export declare class RunningJob<P = any> {
   readonly tags: string[];
   readonly signal: AbortSignal;
   readonly cancelRequested: boolean;
+  readonly key: string | null;
+  readonly parents: { id: string; state: JobState; result: Json }[];
+  /** How many times the job was continued (0: never). */
+  readonly continuation: number;
+  /** What the last continue saved (null: never continued). */
+  readonly state: Json;
+  /** After a wait for a signal: its body (null: the wait timed out); undefined otherwise. */
+  readonly signalBody: Json | undefined;
+  /** Whether continue() ended this attempt. */
+  readonly continued: boolean;
   progress(percent?: number, message?: string, data?: Json): Promise<{ ok: true }>;
+  /** Ends the attempt without failing it; the worker then reports nothing for it. */
+  continue(options?: ContinueOptions): Promise<Continued>;
 }
 
 export interface WorkerOptions<P = any> {
@@ -408,11 +420,22 @@ export interface PushJob<P = any> extends Omit<Job, "payload"> {
   payload: P;
   continuation: number;
   leaseId: string;
+  /** A job enqueued with `after`: its parents and their results. */
+  parents?: { id: string; state: JobState; result: Json }[];
 }
 
 export interface Step {
   run<T>(name: string, fn: () => T | Promise<T>): Promise<T>;
   sleep(name: string, duration: Duration): Promise<void>;
+  /**
+   * Waits for a signal, at most `timeout`: the signal's body (null: the wait timed out). send(url) runs once, in
+   * the call that starts the wait, with the URL that resumes the job.
+   */
+  waitForSignal<T = Json>(
+    name: string,
+    options: { timeout: Duration },
+    send?: (url: string) => unknown | Promise<unknown>,
+  ): Promise<T | null>;
   progress(percent?: number, message?: string, data?: Json): Promise<void>;
 }
 
