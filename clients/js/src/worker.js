@@ -140,7 +140,11 @@ export class Worker {
         const beat = await this.client.heartbeat(job.id, job.leaseId);
         if (beat.cancel_requested) job._cancel();
       } catch (err) {
-        if (err instanceof ErrandError && err.status === 409) return job._abort("the lease was lost");
+        if (err instanceof ErrandError && err.status === 409) {
+          // A heartbeat that crossed a continue finds the lease gone: not a loss.
+          if (!job.continuing) job._abort("the lease was lost");
+          return;
+        }
       }
     }
   }
@@ -172,6 +176,7 @@ export class RunningJob {
     this.state = claimed.state ?? null;
     this.signalBody = claimed.signal;
     this.continued = false;
+    this.continuing = false;
     this.controller = new AbortController();
     this.signal = this.controller.signal;
     this.cancelRequested = false;
@@ -191,10 +196,15 @@ export class RunningJob {
   // return once it resolved (the handler's value is ignored). Answers as
   // errand.continueJob does; hand its signal_url to whoever will signal.
   async continue(options = {}) {
-    const answer = await this.client.continueJob(this.id, this.leaseId, options);
-    this.continued = true;
-    this._end(); // no more heartbeats: the lease is gone
-    return answer;
+    this.continuing = true;
+    try {
+      const answer = await this.client.continueJob(this.id, this.leaseId, options);
+      this.continued = true;
+      this._end(); // no more heartbeats: the lease is gone
+      return answer;
+    } finally {
+      this.continuing = false;
+    }
   }
 
   // A cancel asked for on the server: the handler sees it in
