@@ -22,11 +22,19 @@ function durationOf(value) {
   return value;
 }
 
+function timeOf(value) {
+  return value instanceof Date ? value.toISOString() : value;
+}
+
 function enqueueBody(queue, payload, options) {
   const body = snake(options);
   for (const k of ["delay", "timeout"]) if (k in body) body[k] = durationOf(body[k]);
-  if (body.run_at instanceof Date) body.run_at = body.run_at.toISOString();
+  if ("run_at" in body) body.run_at = timeOf(body.run_at);
   return { ...body, queue, ...(payload === undefined ? {} : { payload }) };
+}
+
+function jobItems(jobs) {
+  return jobs.map(({ queue, payload, ...o }) => enqueueBody(queue, payload, o));
 }
 
 export class Errand {
@@ -41,6 +49,7 @@ export class Errand {
     this.options = { urls, current: 0, key: key ?? env.ERRAND_KEY, fetch, headers, onFailover };
     this.queues = new Queues(this);
     this.schedules = new Schedules(this);
+    this.batches = new Batches(this);
   }
 
   // The URL in use.
@@ -59,16 +68,15 @@ export class Errand {
 
   // jobs: [{queue, payload, ...options}]; all or nothing.
   async enqueueMany(jobs) {
-    const body = { jobs: jobs.map(({ queue, payload, ...o }) => enqueueBody(queue, payload, o)) };
-    return (await this.request("POST", "/v1/jobs/batch", body)).jobs;
+    return (await this.request("POST", "/v1/jobs/batch", { jobs: jobItems(jobs) })).jobs;
   }
 
   get(id, { token } = {}) {
     return this.request("GET", `/v1/jobs/${enc(id)}${query({ token })}`, undefined, token ? { key: null } : {});
   }
 
-  // One page: {jobs, next_cursor, partial}. Filters: queue, state, type, tag,
-  // q, since, until, limit, cursor, include.
+  // One page: {jobs, next_cursor, partial}. Filters: queue, state, type, key,
+  // tag, q, since, until, batch, limit, cursor, include.
   listPage(filters = {}) {
     return this.request("GET", `/v1/jobs${query(snake(filters))}`);
   }
@@ -144,6 +152,27 @@ export class Errand {
     return (await this.request("POST", "/v1/acks", { acks: acks.map(snake) })).results;
   }
 
+  // Ends the attempt without failing it: the job sleeps (delay, or until a
+  // time) or waits for a signal (signal: {timeout}), then is claimed again
+  // with `state`. Answers {id, state, run_at, signal_url?, signal_timeout_at?};
+  // signal_url is a path: errand.signal(it, body) resumes the job.
+  continueJob(id, leaseId, { state, delay, until, signal, progress } = {}) {
+    const body = snake({ lease_id: leaseId, state, delay: durationOf(delay), until: timeOf(until), progress });
+    if (signal) body.signal = { ...signal, timeout: durationOf(signal.timeout) };
+    return this.request("POST", `/v1/jobs/${enc(id)}/continue`, body);
+  }
+
+  // Resumes a job waiting for a signal with `body` (any JSON) as its signal.
+  // `url`: the signal_url as given (the path /v1/signals/…, or that path on
+  // an absolute URL, which is called as it is) or its token alone. It is the
+  // capability: no API key is sent. A second signal is a conflict (409).
+  async signal(url, body) {
+    const m = /^(https?:\/\/.*?)?(\/v1\/signals\/[^/?#]+)$/.exec(String(url));
+    const path = m ? m[2] : `/v1/signals/${enc(url)}`;
+    const options = m?.[1] ? { ...this.options, urls: urlList(m[1]), current: 0 } : this.options;
+    return (await call(options, "POST", path, body, { key: null })).body;
+  }
+
   // A worker: errand.worker({queues, concurrency, handler}).start().
   worker(options) {
     return new Worker(this, options);
@@ -207,6 +236,66 @@ class Queues {
   rotatePushSecret(name, { keepPrevious } = {}) {
     const body = keepPrevious === undefined ? undefined : { keep_previous: durationOf(keepPrevious) };
     return this.client.request("POST", `/v1/queues/${enc(name)}/push-secret/rotate`, body);
+  }
+
+  // The queue's job keys with jobs queued or running, or settings of their
+  // own, page after page: by key, or (sort: "busiest") one page of the
+  // busiest.
+  async *keys(name, { limit, sort } = {}) {
+    let cursor;
+    do {
+      const page = await this.client.request("GET", `/v1/queues/${enc(name)}/keys${query({ limit, sort, cursor })}`);
+      yield* page.keys;
+      cursor = page.next_cursor;
+    } while (cursor);
+  }
+
+  getKey(name, key) {
+    return this.client.request("GET", `/v1/queues/${enc(name)}/keys/${enc(key)}`);
+  }
+
+  // Replaces the key's own settings: {concurrency, rate_limit: {limit, per,
+  // burst}, paused, weight}; a setting left out is the queue's again.
+  setKey(name, key, settings = {}) {
+    return this.client.request("PUT", `/v1/queues/${enc(name)}/keys/${enc(key)}`, snake(settings));
+  }
+
+  // Removes the key's own settings: the queue's apply again.
+  deleteKey(name, key) {
+    return this.client.request("DELETE", `/v1/queues/${enc(name)}/keys/${enc(key)}`);
+  }
+}
+
+// Jobs that end as one, with callback jobs: on_success (every job
+// succeeded), on_complete (every job ended), on_death (the first job died).
+class Batches {
+  constructor(client) {
+    this.client = client;
+  }
+
+  // jobs: [{queue, payload, ...options}] as enqueueMany takes them; each
+  // callback {queue, payload?, type?, ...}; open: true to add pages with
+  // add() before seal(). Answers {id, state, jobs}.
+  create({ jobs = [], ...options } = {}) {
+    const body = snake(options);
+    for (const k of ["on_success", "on_complete", "on_death"]) if (body[k]) body[k] = snake(body[k]);
+    return this.client.request("POST", "/v1/batches", { jobs: jobItems(jobs), ...body });
+  }
+
+  // Adds a page of jobs to an open batch (give them idempotency keys: a
+  // page sent again then adds nothing twice). Answers {id, state, jobs}.
+  add(id, jobs) {
+    return this.client.request("POST", `/v1/batches/${enc(id)}/jobs`, { jobs: jobItems(jobs) });
+  }
+
+  // No more jobs: the callbacks may fire. Sealing twice changes nothing.
+  seal(id) {
+    return this.client.request("POST", `/v1/batches/${enc(id)}/seal`);
+  }
+
+  // {id, state, counts, created_at, finished_at, callbacks}.
+  get(id) {
+    return this.client.request("GET", `/v1/batches/${enc(id)}`);
   }
 }
 

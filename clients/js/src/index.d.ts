@@ -1,7 +1,16 @@
 // Types of errand-client. Answers are the API's JSON (docs/openapi.yaml).
 
 export type Duration = string | number; // "10s", "1h30m", or milliseconds
-export type JobState = "scheduled" | "queued" | "running" | "succeeded" | "failed" | "dead" | "cancelled";
+export type JobState =
+  | "scheduled"
+  | "queued"
+  | "running"
+  | "succeeded"
+  | "failed"
+  | "dead"
+  | "cancelled"
+  | "blocked"
+  | "waiting";
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 export interface ClientOptions {
@@ -24,6 +33,13 @@ export interface EnqueueOptions {
   idempotencyKey?: string;
   tags?: string[];
   tokenScope?: "payload"[];
+  /** Whom the job belongs to: the unit of per-key limits and fair turns. */
+  key?: string;
+  /** Parent job ids (in a batch, also refs of earlier items): the job is `blocked` until they succeed. */
+  after?: string[];
+  afterFailure?: "cancel" | "run";
+  /** In a batch: a name later items use in `after`. */
+  ref?: string;
   [field: string]: unknown;
 }
 
@@ -65,6 +81,13 @@ export interface Job {
   started_at: string | null;
   finished_at: string | null;
   push?: { continuations: number; state_bytes: number };
+  key?: string | null;
+  parents?: { id: string; state: JobState }[];
+  after_failure?: "cancel" | "run";
+  children?: string[];
+  batch?: string;
+  /** The last continue's wait for a signal; `url` while waiting (keys that read the job whole). */
+  signal?: { status: "waiting" | "received" | "timed_out"; url?: string; body?: Json };
   [field: string]: unknown;
 }
 
@@ -72,8 +95,10 @@ export interface JobFilters {
   queue?: string;
   state?: JobState;
   type?: string;
+  key?: string;
   tag?: string;
   q?: string;
+  batch?: string;
   since?: string;
   until?: string;
   limit?: number;
@@ -103,6 +128,14 @@ export interface ClaimedJob {
   lease_expires_at: string | null;
   tags: string[];
   created_at: string;
+  key?: string | null;
+  /** A job enqueued with `after`: its parents and their results. */
+  parents?: { id: string; state: JobState; result: Json }[];
+  /** Present once the job was continued: how many times, and the last continue's state. */
+  continuation?: number;
+  state?: Json;
+  /** After a wait for a signal: its body (null: the wait timed out). */
+  signal?: Json;
 }
 
 export interface ClaimAnswer {
@@ -124,10 +157,95 @@ export interface WatchOptions {
   onReconnect?: (error: unknown) => void;
 }
 
+export interface ContinueOptions {
+  /** Handed to the next claim (any JSON). */
+  state?: Json;
+  delay?: Duration;
+  until?: Date | string;
+  /** Wait for a signal (at most `timeout`) instead of sleeping. */
+  signal?: { timeout: Duration };
+  progress?: { percent?: number; message?: string; data?: Json };
+}
+
+export interface Continued {
+  id: string;
+  state: JobState;
+  run_at: string;
+  /** A path (/v1/signals/…): `signal(it, body)` resumes the job. */
+  signal_url?: string;
+  signal_timeout_at?: string;
+}
+
+export interface CallbackJob {
+  queue: string;
+  type?: string;
+  payload?: Json;
+  priority?: number;
+  max_attempts?: number;
+  maxAttempts?: number;
+  timeout?: Duration;
+  key?: string;
+  tags?: string[];
+}
+
+export interface BatchOptions {
+  jobs?: ({ queue: string; payload?: unknown } & EnqueueOptions)[];
+  onSuccess?: CallbackJob;
+  onComplete?: CallbackJob;
+  onDeath?: CallbackJob;
+  /** Leave it open for add(); callbacks fire only after seal(). */
+  open?: boolean;
+}
+
+export interface BatchInsert {
+  id: string;
+  state: "open" | "sealed" | "done";
+  jobs: Enqueued[];
+}
+
+export interface Batch {
+  id: string;
+  state: "open" | "sealed" | "done";
+  counts: { total: number; succeeded: number; dead: number; cancelled: number; pending: number };
+  created_at: string;
+  finished_at: string | null;
+  callbacks: Partial<Record<"success" | "complete" | "death", { queue: string; job_id: string | null }>>;
+}
+
+export interface RateLimit {
+  limit: number;
+  per: string;
+  burst?: number;
+}
+
+export interface KeySettings {
+  concurrency?: number | null;
+  rate_limit?: RateLimit | null;
+  rateLimit?: RateLimit | null;
+  paused?: boolean;
+  weight?: number | null;
+}
+
+export interface Key {
+  queue: string;
+  key: string;
+  queued: number;
+  running: number;
+  /** It has settings of its own. */
+  overridden: boolean;
+  concurrency: number | null;
+  rate_limit: RateLimit | null;
+  paused: boolean;
+  weight: number | null;
+  throttled_until: string | null;
+}
+
 export interface QueueConfig {
   paused?: boolean;
   concurrency?: number | null;
   rate_limit?: { limit: number; per: string } | null;
+  key_concurrency?: number | null;
+  key_rate_limit?: RateLimit | null;
   defaults?: { priority?: number | null; max_attempts?: number | null; timeout?: string | null } | null;
   push?: { url: string; timeout?: string; concurrency?: number; headers?: Record<string, string> } | null;
   [field: string]: unknown;
@@ -208,7 +326,19 @@ export declare class RunningJob<P = any> {
   readonly tags: string[];
   readonly signal: AbortSignal;
   readonly cancelRequested: boolean;
+  readonly key: string | null;
+  readonly parents: { id: string; state: JobState; result: Json }[];
+  /** How many times the job was continued (0: never). */
+  readonly continuation: number;
+  /** What the last continue saved (null: never continued). */
+  readonly state: Json;
+  /** After a wait for a signal: its body (null: the wait timed out); undefined otherwise. */
+  readonly signalBody: Json | undefined;
+  /** Whether continue() ended this attempt. */
+  readonly continued: boolean;
   progress(percent?: number, message?: string, data?: Json): Promise<{ ok: true }>;
+  /** Ends the attempt without failing it; the worker then reports nothing for it. */
+  continue(options?: ContinueOptions): Promise<Continued>;
 }
 
 export interface WorkerOptions<P = any> {
@@ -248,6 +378,9 @@ export declare class Errand {
   complete(id: string, leaseId: string, result?: unknown, options?: { log?: string }): Promise<{ id: string; state: JobState }>;
   fail(id: string, leaseId: string, error: string, options?: { retry?: boolean; retryIn?: Duration; log?: string }): Promise<{ id: string; state: JobState; run_at: string }>;
   acks(acks: { id: string; lease_id: string; result?: unknown; error?: string; retry?: boolean; retry_in?: string; log?: string }[]): Promise<ItemResult[]>;
+  continueJob(id: string, leaseId: string, options?: ContinueOptions): Promise<Continued>;
+  /** The signal_url (a path, or absolute) or its token; no API key is sent. */
+  signal(url: string, body?: unknown): Promise<{ id: string; state: JobState }>;
   worker<P = any>(options: WorkerOptions<P>): Worker;
   stats(options?: { window?: "5m" | "15m" | "1h" }): Promise<Record<string, any>>;
   nodes(): Promise<Record<string, any>[]>;
@@ -261,6 +394,16 @@ export declare class Errand {
     resume(name: string): Promise<Queue>;
     pushSecret(name: string): Promise<PushSecret>;
     rotatePushSecret(name: string, options?: { keepPrevious?: Duration }): Promise<PushSecret>;
+    keys(name: string, options?: { limit?: number; sort?: "key" | "busiest" }): AsyncIterableIterator<Key>;
+    getKey(name: string, key: string): Promise<Key>;
+    setKey(name: string, key: string, settings?: KeySettings): Promise<Key>;
+    deleteKey(name: string, key: string): Promise<Key>;
+  };
+  readonly batches: {
+    create(options: BatchOptions): Promise<BatchInsert>;
+    add(id: string, jobs: ({ queue: string; payload?: unknown } & EnqueueOptions)[]): Promise<BatchInsert>;
+    seal(id: string): Promise<Batch>;
+    get(id: string): Promise<Batch>;
   };
   readonly schedules: {
     list(): Promise<Schedule[]>;
@@ -277,11 +420,22 @@ export interface PushJob<P = any> extends Omit<Job, "payload"> {
   payload: P;
   continuation: number;
   leaseId: string;
+  /** A job enqueued with `after`: its parents and their results. */
+  parents?: { id: string; state: JobState; result: Json }[];
 }
 
 export interface Step {
   run<T>(name: string, fn: () => T | Promise<T>): Promise<T>;
   sleep(name: string, duration: Duration): Promise<void>;
+  /**
+   * Waits for a signal, at most `timeout`: the signal's body (null: the wait timed out). send(url) runs once, in
+   * the call that starts the wait, with the URL that resumes the job.
+   */
+  waitForSignal<T = Json>(
+    name: string,
+    options: { timeout: Duration },
+    send?: (url: string) => unknown | Promise<unknown>,
+  ): Promise<T | null>;
   progress(percent?: number, message?: string, data?: Json): Promise<void>;
 }
 

@@ -7,6 +7,11 @@
 //                        continuation state, and a later call (a retry, the
 //                        next continuation) gets the kept result instead.
 //   step.sleep(name, d)  the job comes back after d (a duration: "10s").
+//   step.waitForSignal(name, {timeout}, send)
+//                        the job waits for a signal, at most `timeout`, and
+//                        the step returns the signal's body (null: timed
+//                        out). send(url) runs in the waiting call, once, with
+//                        the URL that resumes the job: hand it out there.
 //   step.progress(...)   the job's progress, shown at once.
 // Each new step ends the call with 202 `continue`, so a step that succeeded is
 // never run again, even when a later step fails and the call is retried.
@@ -75,6 +80,15 @@ function json(status, body, headers = {}) {
   });
 }
 
+// The call after a wait for a signal carries the signal's body (null: the
+// wait timed out): it becomes the waiting step's value.
+function receiveSignal(steps, call) {
+  if (!Object.prototype.hasOwnProperty.call(call, "signal")) return;
+  for (const [name, s] of Object.entries(steps)) {
+    if (s?.waiting) steps[name] = { value: call.signal };
+  }
+}
+
 // fn(job, step) -> the job's result. options: secret (string or list;
 // default the environment's ERRAND_PUSH_SECRET), tolerance (seconds), url
 // and key (for step.progress to report at once; default ERRAND_URL; the
@@ -93,6 +107,7 @@ export function pushHandler(fn, options = {}) {
     const steps = { ...(state.steps || {}) };
     const servers = options.url ?? env.ERRAND_URL;
     const url = servers ? urlList(servers)[0] : undefined;
+    receiveSignal(steps, call);
     let progress;
     let suspend = null;
     const step = {
@@ -111,6 +126,19 @@ export function pushHandler(fn, options = {}) {
         suspend = { delay: typeof duration === "number" ? `${Math.round(duration)}ms` : duration };
         throw SUSPEND;
       },
+      async waitForSignal(name, { timeout } = {}, send) {
+        if (Object.prototype.hasOwnProperty.call(steps, name)) {
+          if (steps[name].waiting) throw new Error(`step ${name}: the call carries no signal for its wait`);
+          return steps[name].value;
+        }
+        if (suspend) throw SUSPEND;
+        if (!timeout) throw new TypeError(`step ${name}: waitForSignal needs a timeout ("7d")`);
+        if (!call.signal_url) throw new Error("this Errand gives no signal URLs: it cannot wait for a signal");
+        await send?.(url ? `${url.replace(/\/+$/, "")}${call.signal_url}` : call.signal_url);
+        steps[name] = { waiting: true };
+        suspend = { signal: { timeout: typeof timeout === "number" ? `${Math.round(timeout)}ms` : timeout } };
+        throw SUSPEND;
+      },
       async progress(percent, message, data) {
         progress = { percent, message, data };
         if (!url) return;
@@ -122,12 +150,14 @@ export function pushHandler(fn, options = {}) {
       },
     };
     const job = { ...call.job, attempt: call.attempt, continuation: call.continuation, leaseId: call.lease_id };
+    if (call.parents) job.parents = call.parents;
     try {
       const result = await fn(job, step);
       return json(200, result);
     } catch (err) {
       if (err === SUSPEND) {
         const next = { state: { ...state, steps }, ...(suspend?.delay ? { delay: suspend.delay } : {}) };
+        if (suspend?.signal) next.signal = suspend.signal;
         if (progress) next.progress = progress;
         return json(202, { continue: next });
       }

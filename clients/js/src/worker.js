@@ -1,9 +1,10 @@
 // A worker: claims jobs with a long poll, runs `handler(job)` for each with at
 // most `concurrency` at once, heartbeats each lease at a third of its length,
 // and completes the job with the handler's return value or fails it with its
-// error (NoRetry: no retry; RetryLater: retried after its retryIn). stop()
-// (and, in Node, SIGTERM or SIGINT) stops claiming and lets running jobs
-// finish for `grace`; what still runs then is failed so another worker retries it.
+// error (NoRetry: no retry; RetryLater: retried after its retryIn), unless
+// the handler ended the attempt with job.continue(). stop() (and, in Node,
+// SIGTERM or SIGINT) stops claiming and lets running jobs finish for
+// `grace`; what still runs then is failed so another worker retries it.
 // The claim in flight is not cut short (a long poll the server still holds
 // could take a job nobody would run): stopping waits for it, at most `wait`
 // (default 10s), and runs what it brings.
@@ -104,8 +105,10 @@ export class Worker {
     const beat = this.heartbeats(job);
     try {
       const result = await Promise.race([this.handler(job), job.aborted]);
+      if (job.continued) return;
       await this.report(() => this.client.complete(job.id, job.leaseId, result === undefined ? null : result));
     } catch (err) {
+      if (job.continued) return; // the lease is gone: nothing more to report
       const message = err?.message || String(err);
       const options = err instanceof NoRetry ? { retry: false } : err instanceof RetryLater ? { retryIn: err.retryIn } : {};
       await this.report(() => this.client.fail(job.id, job.leaseId, message, options));
@@ -137,14 +140,23 @@ export class Worker {
         const beat = await this.client.heartbeat(job.id, job.leaseId);
         if (beat.cancel_requested) job._cancel();
       } catch (err) {
-        if (err instanceof ErrandError && err.status === 409) return job._abort("the lease was lost");
+        if (err instanceof ErrandError && err.status === 409) {
+          // A heartbeat that crossed a continue finds the lease gone: not a loss.
+          if (!job.continuing) job._abort("the lease was lost");
+          return;
+        }
       }
     }
   }
 }
 
-// The job a handler runs: its fields, progress(), and a signal that aborts
-// when the job is cancelled or the lease is lost.
+// The job a handler runs: its fields, progress(), continue(), and a signal
+// that aborts when the job is cancelled or the lease is lost. Workflows
+// (docs/API.md): `parents` [{id, state, result}] of a job enqueued with
+// `after`; for a job that was continued, `continuation` (how many times),
+// `state` (what the last continue saved) and `signalBody` (after a wait for
+// a signal: its body, null when the wait timed out; undefined otherwise —
+// `signal` is the AbortSignal).
 export class RunningJob {
   constructor(client, claimed) {
     this.client = client;
@@ -158,6 +170,13 @@ export class RunningJob {
     this.leaseId = claimed.lease_id;
     this.leaseExpiresAt = claimed.lease_expires_at;
     this.tags = claimed.tags;
+    this.key = claimed.key ?? null;
+    this.parents = claimed.parents ?? [];
+    this.continuation = claimed.continuation ?? 0;
+    this.state = claimed.state ?? null;
+    this.signalBody = claimed.signal;
+    this.continued = false;
+    this.continuing = false;
     this.controller = new AbortController();
     this.signal = this.controller.signal;
     this.cancelRequested = false;
@@ -169,6 +188,23 @@ export class RunningJob {
 
   progress(percent, message, data) {
     return this.client.progress(this.id, this.leaseId, { percent, message, data });
+  }
+
+  // Ends this attempt without failing it: the job sleeps ({delay} or
+  // {until}) or waits for a signal ({signal: {timeout}}), then is claimed
+  // again with `state`. The worker then reports nothing for this attempt:
+  // return once it resolved (the handler's value is ignored). Answers as
+  // errand.continueJob does; hand its signal_url to whoever will signal.
+  async continue(options = {}) {
+    this.continuing = true;
+    try {
+      const answer = await this.client.continueJob(this.id, this.leaseId, options);
+      this.continued = true;
+      this._end(); // no more heartbeats: the lease is gone
+      return answer;
+    } finally {
+      this.continuing = false;
+    }
   }
 
   // A cancel asked for on the server: the handler sees it in

@@ -137,6 +137,107 @@ test("schedules: set, get, list, trigger, pause, resume, delete", async () => {
   await assert.rejects(errand.schedules.set("bad", { cron: "0 25 * * *", queue: "q" }), { field: "cron" });
 });
 
+test("continueJob and signal: a wait resumed once with its body, a sleep, and their errors", async () => {
+  const { id } = await errand.enqueue("steps", { order: 7 });
+  let [job] = (await errand.claim("steps", { wait: "1s" })).jobs;
+  await assert.rejects(errand.continueJob(id, job.lease_id, { delay: "1s", signal: { timeout: "1h" } }), {
+    code: "invalid_argument",
+    status: 400,
+    field: "signal",
+  });
+  await assert.rejects(errand.continueJob(id, job.lease_id, { delay: "soon" }), { status: 400, field: "delay" });
+  await assert.rejects(errand.continueJob(id, "stale", {}), { code: "conflict", status: 409 });
+  const waiting = await errand.continueJob(id, job.lease_id, { state: { charge: "ch_1" }, signal: { timeout: "1h" } });
+  assert.equal(waiting.state, "waiting");
+  assert.match(waiting.signal_url, /^\/v1\/signals\/./);
+  assert.ok(Date.parse(waiting.signal_timeout_at) > Date.now() + 50 * 60 * 1000);
+  assert.deepEqual((await errand.get(id)).signal, { status: "waiting", url: waiting.signal_url });
+
+  // Whoever holds the URL signals, with no key: here a client of another
+  // server, given the absolute URL.
+  const stranger = new Errand({ url: "http://127.0.0.1:1" });
+  assert.deepEqual(await stranger.signal(server.url + waiting.signal_url, { paid: true }), { id, state: "queued" });
+  await assert.rejects(errand.signal(waiting.signal_url, { paid: true }), (e) => {
+    assert.ok(e instanceof ErrandError);
+    assert.deepEqual([e.code, e.status, e.field], ["conflict", 409, "signal"]);
+    return true;
+  });
+  await assert.rejects(errand.signal("not-a-token", {}), { code: "unauthorized", status: 401, field: "signal" });
+
+  [job] = (await errand.claim("steps", { wait: "1s" })).jobs;
+  assert.equal(job.id, id);
+  assert.deepEqual([job.attempt, job.continuation, job.state, job.signal], [1, 1, { charge: "ch_1" }, { paid: true }]);
+  const sleep = { state: { step: 3 }, delay: 60_000, progress: { percent: 5 } }; // delay: ms, or "1m"
+  const slept = await errand.continueJob(id, job.lease_id, sleep);
+  assert.equal(slept.state, "scheduled");
+  assert.equal(slept.signal_url, undefined);
+  assert.ok(Date.parse(slept.run_at) > Date.now() + 50_000);
+  assert.equal((await errand.get(id)).progress.percent, 5);
+});
+
+test("batches: an open batch gets pages, is sealed and read; a sealed one takes no more", async () => {
+  const created = await errand.batches.create({
+    jobs: [{ queue: "rows", payload: { row: 1 } }],
+    onComplete: { queue: "rows-done", payload: { report: "rows" }, maxAttempts: 2 },
+    open: true,
+  });
+  assert.equal(created.state, "open");
+  assert.equal(created.jobs.length, 1);
+  const page = [2, 3].map((row) => ({ queue: "rows", payload: { row }, idempotencyKey: `row-${row}` }));
+  const added = await errand.batches.add(created.id, page);
+  assert.deepEqual([added.id, added.state, added.jobs.length], [created.id, "open", 2]);
+  const again = await errand.batches.add(created.id, page); // a page sent twice adds nothing twice
+  assert.deepEqual(again.jobs.map((j) => j.id), added.jobs.map((j) => j.id));
+  const sealed = await errand.batches.seal(created.id);
+  assert.equal(sealed.state, "sealed");
+  assert.deepEqual(sealed.counts, { total: 3, succeeded: 0, dead: 0, cancelled: 0, pending: 3 });
+  assert.deepEqual(sealed.callbacks, { complete: { queue: "rows-done", job_id: null } });
+  assert.equal((await errand.batches.seal(created.id)).state, "sealed", "sealing twice changes nothing");
+  assert.deepEqual(await errand.batches.get(created.id), sealed);
+  const members = [];
+  for await (const j of errand.list({ batch: created.id, limit: 2 })) members.push(j.batch);
+  assert.deepEqual(members, [created.id, created.id, created.id]);
+  await assert.rejects(errand.batches.add(created.id, [{ queue: "rows" }]), { code: "conflict", field: "batch" });
+  await assert.rejects(errand.batches.create({ jobs: [] }), { code: "invalid_argument", status: 400, field: "jobs" });
+  await assert.rejects(errand.batches.create({ jobs: [{ queue: "rows" }], onDeath: { queue: "x", retries: 1 } }), {
+    status: 400,
+    field: "on_death.retries",
+  });
+  await assert.rejects(errand.batches.get("1M8HZ4NKB0007"), { code: "not_found", status: 404 });
+});
+
+test("keys: set, get, list page after page, delete; a key with a slash is percent-encoded", async () => {
+  await errand.enqueue("tenants", {}, { key: "team/a" });
+  await errand.enqueue("tenants", {}, { key: "team/a" });
+  await errand.enqueue("tenants", {}, { key: "team b" });
+  const limits = { concurrency: 2, rateLimit: { limit: 10, per: "1m" }, weight: 3 };
+  const set = await errand.queues.setKey("tenants", "team/a", limits);
+  assert.deepEqual(
+    [set.queue, set.key, set.queued, set.overridden, set.concurrency, set.rate_limit.limit, set.weight],
+    ["tenants", "team/a", 2, true, 2, 10, 3],
+  );
+  assert.deepEqual(await errand.queues.getKey("tenants", "team/a"), set);
+  const byKey = [];
+  for await (const k of errand.queues.keys("tenants", { limit: 1 })) byKey.push(k.key);
+  assert.deepEqual(byKey, ["team b", "team/a"]);
+  const busiest = [];
+  for await (const k of errand.queues.keys("tenants", { sort: "busiest" })) busiest.push(k.key);
+  assert.deepEqual(busiest, ["team/a", "team b"]);
+  const deleted = await errand.queues.deleteKey("tenants", "team/a");
+  assert.deepEqual([deleted.overridden, deleted.concurrency, deleted.weight], [false, null, null]);
+  await assert.rejects(errand.queues.deleteKey("tenants", "team/a"), { code: "not_found", status: 404 });
+  await assert.rejects(errand.queues.getKey("tenants", "nobody"), { code: "not_found", field: "key" });
+  await assert.rejects(errand.queues.setKey("tenants", "team/a", { weight: 0 }), {
+    code: "invalid_argument",
+    status: 400,
+    field: "weight",
+  });
+  await assert.rejects(new Errand({ url: server.url, key: "p".repeat(24) }).queues.setKey("tenants", "x", {}), {
+    code: "forbidden",
+    status: 403,
+  });
+});
+
 // A loopback URL where nothing listens: a port bound, then let go.
 async function deadUrl() {
   const s = createServer();

@@ -105,6 +105,36 @@ test("step.sleep brings the job back after the duration", async () => {
   assert.equal(job.push.continuations, 1);
 });
 
+test("step.waitForSignal hands out its URL once, waits, and returns the signal's body", async () => {
+  const secret = await pushQueue("orders");
+  const urls = [];
+  const continuations = [];
+  handler = pushHandler(
+    async (job, step) => {
+      continuations.push(job.continuation);
+      const order = await step.run("order", async () => ({ id: job.payload.order }));
+      const paid = await step.waitForSignal("paid", { timeout: "1h" }, async (url) => urls.push(url));
+      const refund = await step.waitForSignal("refund", { timeout: "1s" });
+      return { order: order.id, paid, refund };
+    },
+    { secret, url: server.url },
+  );
+  const { id } = await errand.enqueue("orders", { order: 7 });
+  const waiting = await pollUntil(async () => {
+    const job = await errand.get(id);
+    return job.state === "waiting" && job;
+  }, "the job to wait for its payment");
+  assert.equal(urls.length, 1);
+  assert.equal(urls[0], server.url + waiting.signal.url, "the absolute URL of the waiting call");
+  const bank = new Errand({ url: "http://127.0.0.1:1" }); // knows nothing but the URL
+  assert.deepEqual(await bank.signal(urls[0], { amount: 42 }), { id, state: "queued" });
+  const job = await pollUntil(ended(id), "the job to end after its refund wait timed out");
+  assert.equal(job.state, "succeeded");
+  assert.deepEqual(job.result, { order: 7, paid: { amount: 42 }, refund: null });
+  assert.deepEqual(continuations, [0, 1, 2, 3]);
+  assert.equal(urls.length, 1, "send ran once");
+});
+
 test("NoRetry makes the job dead; a call with a bad signature is refused", async () => {
   const secret = await pushQueue("final");
   handler = pushHandler(async () => {

@@ -29,6 +29,7 @@ def _query(params):
 
 
 _NOT_SENT = (ConnectionRefusedError, socket.gaierror)
+_SIGNAL_URL = re.compile(r"^(https?://.*?)?(/v1/signals/[^/?#]+)$")
 _HARMLESS = re.compile(r"^/v1/(claim|jobs/[^/]+/(heartbeat|progress)|queues/[^/]+/(pause|resume))$")
 
 
@@ -59,6 +60,7 @@ class Client:
         self.timeout = timeout
         self.queues = _Queues(self)
         self.schedules = _Schedules(self)
+        self.batches = _Batches(self)
 
     @property
     def url(self):
@@ -137,7 +139,8 @@ class Client:
         return self.request("GET", f"/v1/jobs/{_q(job_id)}")
 
     def list_page(self, **filters):
-        """One page: {"jobs", "next_cursor", "partial"}."""
+        """One page: {"jobs", "next_cursor", "partial"}. Filters: queue, state,
+        type, key, tag, q, since, until, batch, limit, cursor, include."""
         return self.request("GET", "/v1/jobs" + _query(filters))
 
     def list(self, **filters):
@@ -203,6 +206,28 @@ class Client:
     def acks(self, acks):
         return self.request("POST", "/v1/acks", {"acks": list(acks)})["results"]
 
+    def continue_job(self, job_id, lease_id, state=None, delay=None, until=None, signal=None, progress=None):
+        """Ends the attempt without failing it: the job sleeps (delay, or until
+        a time) or waits for a signal (signal={"timeout": "7d"}), then is
+        claimed again with `state`. → {"id", "state", "run_at", "signal_url"?,
+        "signal_timeout_at"?}; signal_url is a path: signal(it, body) resumes
+        the job."""
+        body = {k: v for k, v in dict(delay=delay, until=until, signal=signal, progress=progress).items()
+                if v is not None}
+        body.update(lease_id=lease_id, state=state)
+        return self.request("POST", f"/v1/jobs/{_q(job_id)}/continue", body)
+
+    def signal(self, url, body=None):
+        """Resumes a job waiting for a signal with `body` (any JSON) as its
+        signal. `url`: the signal_url as given (the path /v1/signals/…, or that
+        path on an absolute URL, which is called as it is) or its token alone.
+        It is the capability: no API key is sent. A second signal is a
+        conflict (409)."""
+        m = _SIGNAL_URL.match(str(url))
+        path = m.group(2) if m else f"/v1/signals/{_q(url)}"
+        client = Client(m.group(1), timeout=self.timeout) if m and m.group(1) else self
+        return client.request("POST", path, body, key=None)
+
     # ---- the server --------------------------------------------------------------
     def stats(self, window=None):
         return self.request("GET", "/v1/stats" + _query({"window": window}))
@@ -259,6 +284,60 @@ class _Queues:
     def rotate_push_secret(self, name, keep_previous=None):
         body = {"keep_previous": keep_previous} if keep_previous else None
         return self.c.request("POST", f"/v1/queues/{_q(name)}/push-secret/rotate", body)
+
+    def keys(self, name, limit=None, sort=None):
+        """The queue's job keys with jobs queued or running, or settings of
+        their own, page after page (a generator): by key, or (sort="busiest")
+        one page of the busiest."""
+        cursor = None
+        while True:
+            page = self.c.request("GET", f"/v1/queues/{_q(name)}/keys"
+                                  + _query({"limit": limit, "sort": sort, "cursor": cursor}))
+            yield from page["keys"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+
+    def get_key(self, name, key):
+        return self.c.request("GET", f"/v1/queues/{_q(name)}/keys/{_q(key)}")
+
+    def set_key(self, name, key, **settings):
+        """Replaces the key's own settings: concurrency, rate_limit ({"limit",
+        "per", "burst"}), paused, weight; a setting left out is the queue's again."""
+        return self.c.request("PUT", f"/v1/queues/{_q(name)}/keys/{_q(key)}", settings)
+
+    def delete_key(self, name, key):
+        """Removes the key's own settings: the queue's apply again."""
+        return self.c.request("DELETE", f"/v1/queues/{_q(name)}/keys/{_q(key)}")
+
+
+class _Batches:
+    """Jobs that end as one, with callback jobs: on_success (every job
+    succeeded), on_complete (every job ended), on_death (the first job died)."""
+
+    def __init__(self, client):
+        self.c = client
+
+    def create(self, jobs=(), on_success=None, on_complete=None, on_death=None, open=None):
+        """jobs: [{"queue", "payload", ...options}] as enqueue_many takes them;
+        each callback {"queue", "payload"?, "type"?, …}; open=True to add pages
+        with add() before seal(). → {"id", "state", "jobs"}."""
+        body = {k: v for k, v in dict(on_success=on_success, on_complete=on_complete, on_death=on_death,
+                                      open=open).items() if v is not None}
+        return self.c.request("POST", "/v1/batches", dict(body, jobs=list(jobs)))
+
+    def add(self, batch_id, jobs):
+        """Adds a page of jobs to an open batch (give them idempotency keys: a
+        page sent again then adds nothing twice). → {"id", "state", "jobs"}."""
+        return self.c.request("POST", f"/v1/batches/{_q(batch_id)}/jobs", {"jobs": list(jobs)})
+
+    def seal(self, batch_id):
+        """No more jobs: the callbacks may fire. Sealing twice changes nothing."""
+        return self.c.request("POST", f"/v1/batches/{_q(batch_id)}/seal")
+
+    def get(self, batch_id):
+        """{"id", "state", "counts", "created_at", "finished_at", "callbacks"}."""
+        return self.c.request("GET", f"/v1/batches/{_q(batch_id)}")
 
 
 class _Schedules:

@@ -3,8 +3,10 @@ handle_push(body, headers, fn) is a framework-neutral handler: it verifies the
 call, runs fn(job, step) and returns (status, headers, body) to send back.
 step.run(name, fn) runs fn once (its result is kept in the continuation
 state; each new step ends the call with 202 `continue`), step.sleep(name,
-duration) brings the job back after the duration, step.progress() reports
-progress at once (with `url`)."""
+duration) brings the job back after the duration, step.wait_for_signal(name,
+timeout, send) waits for a signal and returns its body (None: timed out) —
+send(url) runs once, in the call that starts the wait, with the URL that
+resumes the job — and step.progress() reports progress at once (with `url`)."""
 
 import hashlib
 import hmac
@@ -48,7 +50,8 @@ class _Suspend(Exception):
 
 class Step:
     def __init__(self, call, steps, url, key):
-        self._call, self._steps, self._url, self._key = call, steps, url, key
+        self._call, self._steps, self._key = call, steps, key
+        self._url = url.split(",")[0].strip().rstrip("/") if url else None  # the first of several servers
         self._suspend = None
         self.progress_value = None
 
@@ -71,6 +74,28 @@ class Step:
         self._suspend = {"delay": duration}
         raise _Suspend()
 
+    def wait_for_signal(self, name, timeout, send=None):
+        """Waits for a signal, at most `timeout` ("7d"); returns its body (None:
+        the wait timed out). send(url) runs once, in the call that starts the
+        wait, with the URL that resumes the job (absolute with `url`, else the
+        path): hand it out there."""
+        if name in self._steps:
+            if self._steps[name].get("waiting"):
+                raise RuntimeError(f"step {name}: the call carries no signal for its wait")
+            return self._steps[name]["value"]
+        if self._suspend is not None:
+            raise _Suspend()
+        if not timeout:
+            raise ValueError(f'step {name}: wait_for_signal needs a timeout ("7d")')
+        path = self._call.get("signal_url")
+        if not path:
+            raise RuntimeError("this Errand gives no signal URLs: it cannot wait for a signal")
+        if send is not None:
+            send(self._url + path if self._url else path)
+        self._steps[name] = {"waiting": True}
+        self._suspend = {"signal": {"timeout": timeout}}
+        raise _Suspend()
+
     def progress(self, percent=None, message=None, data=None):
         self.progress_value = {k: v for k, v in dict(percent=percent, message=message, data=data).items()
                                if v is not None}
@@ -80,12 +105,22 @@ class Step:
         headers = {"Content-Type": "application/json"}
         if self._key:
             headers["Authorization"] = f"Bearer {self._key}"
-        req = urllib.request.Request(f"{self._url.rstrip('/')}/v1/jobs/{self._call['job']['id']}/progress",
+        req = urllib.request.Request(f"{self._url}/v1/jobs/{self._call['job']['id']}/progress",
                                      data=body, headers=headers, method="POST")
         try:
             urllib.request.urlopen(req, timeout=10).close()
         except OSError:
             pass
+
+
+def _receive_signal(steps, call):
+    """The call after a wait for a signal carries the signal's body (None: the
+    wait timed out): it becomes the waiting step's value."""
+    if "signal" not in call:
+        return
+    for name, s in steps.items():
+        if isinstance(s, dict) and s.get("waiting"):
+            steps[name] = {"value": call["signal"]}
 
 
 def _answer(status, body, extra=None):
@@ -104,14 +139,19 @@ def handle_push(body, headers, fn, secret=None, tolerance=300, url=None, key=Non
     call = json.loads(body)
     state = call.get("state") if isinstance(call.get("state"), dict) else {}
     steps = dict(state.get("steps") or {})
+    _receive_signal(steps, call)
     step = Step(call, steps, url or os.environ.get("ERRAND_URL"), key)
     job = dict(call["job"], attempt=call["attempt"], continuation=call["continuation"], lease_id=call["lease_id"])
+    if "parents" in call:
+        job["parents"] = call["parents"]
     try:
         return _answer(200, fn(job, step))
     except _Suspend:
         nxt = {"state": dict(state, steps=steps)}
         if step._suspend and step._suspend.get("delay"):
             nxt["delay"] = step._suspend["delay"]
+        if step._suspend and step._suspend.get("signal"):
+            nxt["signal"] = step._suspend["signal"]
         if step.progress_value:
             nxt["progress"] = step.progress_value
         return _answer(202, {"continue": nxt})

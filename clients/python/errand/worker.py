@@ -1,7 +1,8 @@
 """A worker: claims jobs with a long poll, runs handler(job) in threads (at
 most `concurrency` at once), heartbeats each lease at a third of its length,
 completes with the handler's return value or fails with its exception
-(NoRetry: no retry; RetryLater: retried after its retry_in). stop() — and
+(NoRetry: no retry; RetryLater: retried after its retry_in), unless the
+handler ended the attempt with job.continue_job(). stop() — and
 SIGTERM or SIGINT when run() is called in the main thread — stops claiming and
 lets running jobs finish. The claim in flight is not cut short (a long poll
 the server still holds could take a job nobody would run): stopping waits for
@@ -30,6 +31,13 @@ class RetryLater(Exception):
 
 
 class RunningJob:
+    """The job a handler runs. Workflows (docs/API.md): `parents` [{"id",
+    "state", "result"}] of a job enqueued with `after`; for a job that was
+    continued, `continuation` (how many times), `state` (what the last
+    continue saved) and `signal` (after a wait for a signal: its body; None
+    when the wait timed out, or when there was none — `"signal" in
+    job.claimed` tells them apart)."""
+
     def __init__(self, client, claimed):
         self.client = client
         self.claimed = claimed
@@ -40,12 +48,29 @@ class RunningJob:
         self.attempt = claimed["attempt"]
         self.max_attempts = claimed["max_attempts"]
         self.lease_id = claimed["lease_id"]
+        self.key = claimed.get("key")
+        self.parents = claimed.get("parents") or []
+        self.continuation = claimed.get("continuation", 0)
+        self.state = claimed.get("state")
+        self.signal = claimed.get("signal")
+        self.continued = False  # continue_job() ended the attempt
         self.cancel_requested = threading.Event()  # set when a cancel reaches the heartbeat
         self.ended = threading.Event()
         self.abandoned = False  # failed by the worker's stop after its grace
 
     def progress(self, percent=None, message=None, data=None):
         return self.client.progress(self.id, self.lease_id, percent, message, data)
+
+    def continue_job(self, state=None, delay=None, until=None, signal=None, progress=None):
+        """Ends this attempt without failing it: the job sleeps (delay or
+        until) or waits for a signal (signal={"timeout": "7d"}), then is
+        claimed again with `state`. The worker then reports nothing for this
+        attempt: return once it answered (the handler's value is ignored).
+        Answers as Client.continue_job; hand its signal_url to whoever will signal."""
+        answer = self.client.continue_job(self.id, self.lease_id, state=state, delay=delay, until=until,
+                                          signal=signal, progress=progress)
+        self.continued = True
+        return answer
 
 
 def _lease_seconds(claimed):
@@ -125,11 +150,13 @@ class Worker:
         with self._running_lock:
             late = list(self._running.values())
         for job in late:  # still running after the grace: another worker retries it
+            if job.continued:
+                continue
             job.abandoned = True
             self._report(lambda: self.client.fail(job.id, job.lease_id, "the worker stopped before the job ended"))
 
     def _heartbeats(self, job, every):
-        while not job.ended.wait(every):
+        while not job.ended.wait(every) and not job.continued:
             try:
                 if self.client.heartbeat(job.id, job.lease_id).get("cancel_requested"):
                     job.cancel_requested.set()
@@ -147,14 +174,11 @@ class Worker:
         try:
             try:
                 result = self.handler(job)
-                if job.abandoned:
+                if job.abandoned or job.continued:
                     return
-            except NoRetry as e:
-                self._report(lambda: self.client.fail(job.id, job.lease_id, str(e), retry=False))
-            except RetryLater as e:
-                self._report(lambda: self.client.fail(job.id, job.lease_id, str(e), retry_in=e.retry_in))
-            except Exception as e:  # any other error: retried with backoff
-                self._report(lambda: self.client.fail(job.id, job.lease_id, str(e) or type(e).__name__))
+            except Exception as e:
+                if not job.continued:  # after a continue the lease is gone: nothing to report
+                    self._report_failure(job, e)
             else:
                 self._report(lambda: self.client.complete(job.id, job.lease_id, result))
         finally:
@@ -163,6 +187,14 @@ class Worker:
             job.ended.set()
             beat.join()
             self._give_slots(1)
+
+    def _report_failure(self, job, e):
+        if isinstance(e, NoRetry):
+            self._report(lambda: self.client.fail(job.id, job.lease_id, str(e), retry=False))
+        elif isinstance(e, RetryLater):
+            self._report(lambda: self.client.fail(job.id, job.lease_id, str(e), retry_in=e.retry_in))
+        else:  # any other error: retried with backoff
+            self._report(lambda: self.client.fail(job.id, job.lease_id, str(e) or type(e).__name__))
 
     @staticmethod
     def _report(send):

@@ -91,6 +91,88 @@ class ClientTest(unittest.TestCase):
         self.assertFalse(self.c.schedules.resume("nightly")["paused"])
         self.assertTrue(self.c.schedules.delete("nightly")["deleted"])
 
+    def test_continue_job_and_signal(self):
+        job_id = self.c.enqueue("steps", {"order": 7})["id"]
+        job = self.c.claim("steps", wait="1s")["jobs"][0]
+        for options, field in (({"delay": "1s", "signal": {"timeout": "1h"}}, "signal"), ({"delay": "soon"}, "delay")):
+            with self.assertRaises(ErrandError) as e:
+                self.c.continue_job(job_id, job["lease_id"], **options)
+            self.assertEqual((e.exception.code, e.exception.status, e.exception.field),
+                             ("invalid_argument", 400, field))
+        with self.assertRaises(ErrandError) as e:
+            self.c.continue_job(job_id, "stale")
+        self.assertEqual((e.exception.code, e.exception.status), ("conflict", 409))
+        waiting = self.c.continue_job(job_id, job["lease_id"], state={"charge": "ch_1"}, signal={"timeout": "1h"})
+        self.assertEqual(waiting["state"], "waiting")
+        self.assertRegex(waiting["signal_url"], r"^/v1/signals/.")
+        self.assertIn("signal_timeout_at", waiting)
+        self.assertEqual(self.c.get(job_id)["signal"], {"status": "waiting", "url": waiting["signal_url"]})
+        # Whoever holds the URL signals, with no key: here a client of another
+        # server, given the absolute URL.
+        stranger = Client("http://127.0.0.1:1")
+        self.assertEqual(stranger.signal(self.server.url + waiting["signal_url"], {"paid": True}),
+                         {"id": job_id, "state": "queued"})
+        with self.assertRaises(ErrandError) as e:
+            self.c.signal(waiting["signal_url"], {"paid": True})
+        self.assertEqual((e.exception.code, e.exception.status, e.exception.field), ("conflict", 409, "signal"))
+        with self.assertRaises(ErrandError) as e:
+            self.c.signal("not-a-token")
+        self.assertEqual((e.exception.code, e.exception.status, e.exception.field), ("unauthorized", 401, "signal"))
+        job = self.c.claim("steps", wait="1s")["jobs"][0]
+        self.assertEqual((job["id"], job["attempt"], job["continuation"], job["state"], job["signal"]),
+                         (job_id, 1, 1, {"charge": "ch_1"}, {"paid": True}))
+        slept = self.c.continue_job(job_id, job["lease_id"], state={"step": 3}, delay="1m", progress={"percent": 5})
+        self.assertEqual(slept["state"], "scheduled")
+        self.assertNotIn("signal_url", slept)
+        self.assertEqual(self.c.get(job_id)["progress"]["percent"], 5)
+
+    def test_batches(self):
+        created = self.c.batches.create([{"queue": "rows", "payload": {"row": 1}}],
+                                        on_complete={"queue": "rows-done", "payload": {"report": "rows"}}, open=True)
+        self.assertEqual((created["state"], len(created["jobs"])), ("open", 1))
+        page = [{"queue": "rows", "payload": {"row": n}, "idempotency_key": f"row-{n}"} for n in (2, 3)]
+        added = self.c.batches.add(created["id"], page)
+        self.assertEqual((added["id"], added["state"], len(added["jobs"])), (created["id"], "open", 2))
+        again = self.c.batches.add(created["id"], page)  # a page sent twice adds nothing twice
+        self.assertEqual([j["id"] for j in again["jobs"]], [j["id"] for j in added["jobs"]])
+        sealed = self.c.batches.seal(created["id"])
+        self.assertEqual(sealed["state"], "sealed")
+        self.assertEqual(sealed["counts"], {"total": 3, "succeeded": 0, "dead": 0, "cancelled": 0, "pending": 3})
+        self.assertEqual(sealed["callbacks"], {"complete": {"queue": "rows-done", "job_id": None}})
+        self.assertEqual(self.c.batches.seal(created["id"])["state"], "sealed")
+        self.assertEqual(self.c.batches.get(created["id"]), sealed)
+        self.assertEqual([j["batch"] for j in self.c.list(batch=created["id"], limit=2)], [created["id"]] * 3)
+        misspelt = {"queue": "x", "retries": 1}
+        for call, expected in ((lambda: self.c.batches.add(created["id"], [{"queue": "rows"}]), (409, "batch")),
+                               (lambda: self.c.batches.create([]), (400, "jobs")),
+                               (lambda: self.c.batches.create([{"queue": "rows"}], on_death=misspelt),
+                                (400, "on_death.retries")),
+                               (lambda: self.c.batches.get("1M8HZ4NKB0007"), (404, "id"))):
+            with self.assertRaises(ErrandError) as e:
+                call()
+            self.assertEqual((e.exception.status, e.exception.field), expected)
+
+    def test_keys(self):
+        for key in ("team/a", "team/a", "team b"):
+            self.c.enqueue("tenants", {}, key=key)
+        key = self.c.queues.set_key("tenants", "team/a", concurrency=2, rate_limit={"limit": 10, "per": "1m"}, weight=3)
+        self.assertEqual((key["queue"], key["key"], key["queued"], key["overridden"], key["concurrency"],
+                          key["rate_limit"]["limit"], key["weight"]), ("tenants", "team/a", 2, True, 2, 10, 3))
+        self.assertEqual(self.c.queues.get_key("tenants", "team/a"), key)
+        self.assertEqual([k["key"] for k in self.c.queues.keys("tenants", limit=1)], ["team b", "team/a"])
+        self.assertEqual([k["key"] for k in self.c.queues.keys("tenants", sort="busiest")], ["team/a", "team b"])
+        deleted = self.c.queues.delete_key("tenants", "team/a")
+        self.assertEqual((deleted["overridden"], deleted["concurrency"], deleted["weight"]), (False, None, None))
+        for call, expected in ((lambda: self.c.queues.delete_key("tenants", "team/a"), ("not_found", 404, "key")),
+                               (lambda: self.c.queues.get_key("tenants", "nobody"), ("not_found", 404, "key")),
+                               (lambda: self.c.queues.set_key("tenants", "team/a", weight=0),
+                                ("invalid_argument", 400, "weight")),
+                               (lambda: Client(self.server.url, key="p" * 24).queues.set_key("tenants", "x"),
+                                ("forbidden", 403, "authorization"))):
+            with self.assertRaises(ErrandError) as e:
+                call()
+            self.assertEqual((e.exception.code, e.exception.status, e.exception.field), expected)
+
     def test_several_urls(self):
         import socket
 

@@ -108,6 +108,31 @@ class PushHandlerTest(unittest.TestCase):
         self.assertEqual(runs, {"one": 1, "two": 2, "three": 1})
         self.assertIn(66, progress)
 
+    def test_wait_for_signal_hands_out_its_url_once_and_returns_the_body(self):
+        secret = self.push_queue("orders")
+        urls, continuations = [], []
+
+        def fn(job, step):
+            continuations.append(job["continuation"])
+            order = step.run("order", lambda: {"id": job["payload"]["order"]})
+            paid = step.wait_for_signal("paid", "1h", urls.append)
+            refund = step.wait_for_signal("refund", "1s")
+            return {"order": order["id"], "paid": paid, "refund": refund}
+
+        type(self).handler = staticmethod(lambda body, headers: handle_push(body, headers, fn, secret=secret,
+                                                                            url=self.server.url))
+        job_id = self.c.enqueue("orders", {"order": 7})["id"]
+        waiting = poll_until(lambda: (lambda j: j if j["state"] == "waiting" else None)(self.c.get(job_id)),
+                             "the job to wait for its payment")
+        self.assertEqual(urls, [self.server.url + waiting["signal"]["url"]], "the absolute URL of the waiting call")
+        bank = Client("http://127.0.0.1:1")  # knows nothing but the URL
+        self.assertEqual(bank.signal(urls[0], {"amount": 42}), {"id": job_id, "state": "queued"})
+        job = self.ended(job_id)
+        self.assertEqual(job["state"], "succeeded")
+        self.assertEqual(job["result"], {"order": 7, "paid": {"amount": 42}, "refund": None})
+        self.assertEqual(continuations, [0, 1, 2, 3])
+        self.assertEqual(len(urls), 1, "send ran once")
+
     def test_sleep_no_retry_and_a_bad_signature(self):
         secret = self.push_queue("sleepy")
         times = []

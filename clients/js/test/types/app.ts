@@ -34,8 +34,39 @@ export const POST = pushHandler<ImportPayload>(async (job, step) => {
   const rows = await step.run("read", async () => job.payload.rows);
   await step.sleep("cool-down", "1m");
   await step.progress(50, "half way");
-  return { rows };
+  const approval = await step.waitForSignal<{ ok: boolean }>("approval", { timeout: "7d" }, notifyReviewer);
+  return { rows, approved: approval?.ok ?? false };
 });
+
+declare function notifyReviewer(url: string): Promise<void>;
+
+// A pull worker that waits for a payment's webhook between two runs.
+export function startOrderWorker(errand: Errand) {
+  return errand
+    .worker<{ order: number }>({
+      queues: ["orders"],
+      handler: async (job) => {
+        if (job.continuation === 0) {
+          const { signal_url } = await job.continue({ state: { order: job.payload.order }, signal: { timeout: "7d" } });
+          if (signal_url) await notifyReviewer(`${errand.url}${signal_url}`);
+          return;
+        }
+        return { order: job.payload.order, paid: job.signalBody ?? null };
+      },
+    })
+    .start();
+}
+
+export async function importInPages(errand: Errand, pages: ImportPayload[][]): Promise<number> {
+  await errand.queues.setKey("imports", "customer/42", { concurrency: 2, rateLimit: { limit: 10, per: "1m" } });
+  for await (const key of errand.queues.keys("imports", { sort: "busiest" })) console.log(key.key, key.queued);
+  const { id } = await errand.batches.create({ open: true, onComplete: { queue: "notify", payload: { to: "ops" } } });
+  for (const page of pages) {
+    await errand.batches.add(id, page.map((payload) => ({ queue: "imports", payload, key: "customer/42" })));
+  }
+  const batch = await errand.batches.seal(id);
+  return batch.counts.total;
+}
 
 export async function check(body: string, header: string | null): Promise<boolean> {
   return verifySignature(body, header, ["whsec_new", "whsec_old"], { tolerance: 300 });
@@ -56,3 +87,7 @@ void new Errand().enqueue();
 void new Errand().bulk("explode", []);
 // @ts-expect-error: a worker needs a handler
 void new Errand().worker({ queues: ["q"] });
+// @ts-expect-error: keys sort by key or busiest
+void new Errand().queues.keys("q", { sort: "newest" });
+// @ts-expect-error: a wait for a signal needs a timeout
+void pushHandler(async (_job, step) => step.waitForSignal("approval", {}));
