@@ -8,6 +8,10 @@ READMEs (clients/js/README.md, clients/python/README.md) are read, and every
   enqueue, watch, schedule and worker blocks, the Next.js route handlers
   (called with a Request, and served to the server's push calls), the curl
   lines that configure the push queue (with the function's URL on loopback);
+  the workflow blocks, whose jobs the test then claims to see the batch's
+  callback and the `after` child released with its parent's result; the
+  worker that waits for a signal, resumed by the block that signals it; the
+  per-key limits block;
 - or, for blocks that need a framework or database the tests do not have
   (Express, Flask, FastAPI, Django, pg): parsed (node --check, Python's
   compile(), TypeScript's parser for JSX).
@@ -17,6 +21,7 @@ untested. `text` blocks (the prompts) are prose.
 
 import json
 import os
+import queue
 import re
 import shutil
 import signal
@@ -24,6 +29,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
 
 from harness import ErrandServer, poll_until
@@ -73,6 +79,8 @@ class ClientDocsTest(unittest.TestCase):
             if p.poll() is None:
                 p.kill()
                 p.wait()
+            for f in (p.stdout, p.stderr):
+                f.close()
         cls.server.cleanup()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
@@ -84,12 +92,14 @@ class ClientDocsTest(unittest.TestCase):
             f.write(code)
         return path
 
-    def run_code(self, language, code, name):
-        """Runs a block to its end; returns its stdout."""
+    def command(self, language, code, name):
         if language == "js":
-            cmd = ["node", self.write(name + ".mjs", code)]
-        else:
-            cmd = [sys.executable, self.write(name + ".py", code)]
+            return ["node", self.write(name + ".mjs", code)]
+        return [sys.executable, self.write(name + ".py", code)]
+
+    def run_code(self, language, code, name, args=()):
+        """Runs a block to its end; returns its stdout."""
+        cmd = self.command(language, code, name) + list(args)
         r = subprocess.run(cmd, cwd=self.tmp, env=self.env, capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, f"{name} failed:\n{r.stdout}\n{r.stderr}")
         return r.stdout
@@ -99,6 +109,31 @@ class ClientDocsTest(unittest.TestCase):
                              text=True)
         self.procs.append(p)
         return p
+
+    def start_reading(self, cmd):
+        """Starts cmd; returns it and a queue of its stdout lines (read by a thread)."""
+        proc = self.start(cmd)
+        lines = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+        return proc, lines
+
+    def next_line(self, proc, lines, timeout=30):
+        try:
+            return lines.get(timeout=timeout)
+        except queue.Empty:
+            proc.kill()
+            raise AssertionError(f"{proc.args} printed nothing in {timeout}s:\n{proc.stderr.read()}") from None
+
+    def serve_route(self, module, port, env):
+        """Serves the POST of a route handler's module on 127.0.0.1:port (nodeListener)."""
+        serve = self.write(f"serve_{module}", (
+            "import http from 'node:http';\n"
+            "import { nodeListener } from 'errand-client';\n"
+            f"import {{ POST }} from './{module}';\n"
+            f"http.createServer(nodeListener(POST)).listen({port}, '127.0.0.1', () => console.log('ready'));\n"))
+        app = self.start(["node", serve], env=env)
+        self.assertEqual(app.stdout.readline().strip(), "ready")
+        return app
 
     def parse_js(self, code, name):
         path = self.write(name + ".mjs", code)
@@ -129,6 +164,54 @@ class ClientDocsTest(unittest.TestCase):
         out, err = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 0, f"the worker did not stop cleanly:\n{out}\n{err}")
 
+    # ---- the workflow, signal and per-key blocks of the packages' READMEs -------
+
+    def check_workflow_block(self, lang, code):
+        """Fan out and gather, and `after`: the test then runs the jobs the block made."""
+        out = self.run_code(lang, code, f"workflow_{lang}")
+        self.assertEqual(out.strip(), "sealed blocked")
+        for _ in range(2):
+            resize = self.server.claim_one("resize")
+            self.server.complete(resize, {"resized": resize["payload"]["photo"]})
+        publish = self.server.claim_one("publish")
+        batch = publish["payload"]["batch"]
+        self.assertEqual((publish["payload"]["album"], batch["total"], batch["succeeded"]), (7, 2, 2))
+        self.server.complete(publish)
+        charge = self.server.claim_one("charge")
+        self.assertEqual(self.server.claim("receipt"), [], "the receipt waits for the charge")
+        self.server.complete(charge, {"charged": 4200})
+        receipt = self.server.claim_one("receipt")
+        self.assertEqual(receipt["parents"], [{"id": charge["id"], "state": "succeeded", "result": {"charged": 4200}}])
+        self.server.complete(receipt)
+
+    def check_signal_blocks(self, lang, worker, signaller):
+        """The worker waits for a payment; the second block, given the URL it printed, resumes the job."""
+        proc, lines = self.start_reading(self.command(lang, worker, f"orders_worker_{lang}"))
+        job_id = self.server.enqueue("orders", payload={"order": 7})["id"]
+        line = self.next_line(proc, lines).strip()
+        m = re.fullmatch(r"order 7 waits for (http://\S+/v1/signals/\S+)", line)
+        self.assertTrue(m, line)
+        self.assertEqual(self.job(job_id)["state"], "waiting")
+        out = self.run_code(lang, signaller, f"signal_{lang}", args=[m.group(1)])
+        self.assertIn(f"'{job_id}'", out)
+        self.assertIn("'queued'", out)
+        job = self.ended(job_id)
+        self.assertEqual((job["state"], job["result"]), ("succeeded", {"order": 7, "paid": 4200}), lang)
+        self.assertEqual(job["signal"], {"status": "received", "body": {"amount": 4200}})
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(60), 0, f"the worker did not stop cleanly:\n{proc.stderr.read()}")
+
+    def check_key_block(self, lang, code):
+        out = self.run_code(lang, code, f"keys_{lang}")
+        self.assertEqual(out.strip(), "1 5")
+        config = self.server.request("GET", "/v1/queues/exports").body["config"]
+        self.assertEqual((config["key_concurrency"], config["key_rate_limit"]["limit"]), (2, 10))
+        acme = self.server.request("GET", "/v1/queues/exports/keys/acme").body
+        self.assertEqual((acme["concurrency"], acme["weight"], acme["overridden"]), (5, 2, True))
+        job = self.server.claim_one("exports")  # and the next language's block finds the queue empty
+        self.assertEqual(job["key"], "acme")
+        self.server.complete(job)
+
     # ---- the README and the packages' READMEs -----------------------------------
 
     def test_readme_section(self):
@@ -142,18 +225,28 @@ class ClientDocsTest(unittest.TestCase):
 
     def test_js_package_readme(self):
         found = blocks(read("clients/js/README.md"))
-        self.assertEqual([lang for lang, _ in found], ["js"])
-        out = self.run_code("js", found[0][1], "js_readme")
+        self.assertEqual([lang for lang, _ in found], ["js"] * 5)
+        (_, enqueue), (_, workflow), (_, worker), (_, signaller), (_, keys) = found
+        out = self.run_code("js", enqueue, "js_readme")
         self.assertEqual(out.split("\n")[0], "scheduled")
+        self.check_workflow_block("js", workflow)
+        self.check_signal_blocks("js", worker, signaller)
+        self.check_key_block("js", keys)
 
     def test_python_package_readme(self):
         found = blocks(read("clients/python/README.md"))
-        self.assertEqual([lang for lang, _ in found], ["python"] * 4)
-        out = self.run_code("python", found[0][1], "py_readme")
+        self.assertEqual([lang for lang, _ in found], ["python"] * 8)
+        (_, enqueue), (_, workflow), (_, worker), (_, signaller), (_, keys), *frameworks = found
+        out = self.run_code("python", enqueue, "py_readme")
         self.assertEqual(out.split("\n")[0], "scheduled")
-        for i, (_, code) in enumerate(found[1:]):  # Flask, FastAPI, Django: not installed here
+        self.check_workflow_block("python", workflow)
+        self.check_signal_blocks("python", worker, signaller)
+        self.check_key_block("python", keys)
+        # Flask, FastAPI, Django: not installed here.
+        for name, (_, code) in zip(("flask", "fastapi", "django"), frameworks):
+            self.assertIn(f"from {name}", code)
             self.assertIn("handle_push", code)
-            compile(code, f"python_readme_block_{i + 1}", "exec")
+            compile(code, f"python_readme_{name}", "exec")
 
     def test_llms_txt(self):
         text = read("docs/llms.txt")
@@ -199,13 +292,7 @@ class ClientDocsTest(unittest.TestCase):
         secret = answers[1]["secret"]
         self.write("signup_route.mjs", signup)
         self.write("errand_route.mjs", errand_route)
-        serve = self.write("serve_route.mjs", (
-            "import http from 'node:http';\n"
-            "import { nodeListener } from 'errand-client';\n"
-            "import { POST } from './errand_route.mjs';\n"
-            f"http.createServer(nodeListener(POST)).listen({port}, '127.0.0.1', () => console.log('ready'));\n"))
-        app = self.start(["node", serve], env=dict(self.env, ERRAND_PUSH_SECRET=secret))
-        self.assertEqual(app.stdout.readline().strip(), "ready")
+        app = self.serve_route("errand_route.mjs", port, dict(self.env, ERRAND_PUSH_SECRET=secret))
         call = self.write("call_signup.mjs", (
             "import { POST } from './signup_route.mjs';\n"
             "const r = await POST(new Request('http://app/api/signup', {method: 'POST',"
