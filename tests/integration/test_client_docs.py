@@ -11,7 +11,8 @@ READMEs (clients/js/README.md, clients/python/README.md) are read, and every
   the workflow blocks, whose jobs the test then claims to see the batch's
   callback and the `after` child released with its parent's result; the
   worker that waits for a signal, resumed by the block that signals it; the
-  per-key limits block;
+  per-key limits block; recipe 6's push function (its checkout sent to a
+  stand-in payment API) and webhook route (called twice);
 - or, for blocks that need a framework or database the tests do not have
   (Express, Flask, FastAPI, Django, pg): parsed (node --check, Python's
   compile(), TypeScript's parser for JSX).
@@ -19,6 +20,7 @@ A block the test does not recognise fails it, so a new block cannot go
 untested. `text` blocks (the prompts) are prose.
 """
 
+import http.server
 import json
 import os
 import queue
@@ -262,7 +264,7 @@ class ClientDocsTest(unittest.TestCase):
     def guide(self):
         text = read("docs/guide-ai.md")
         recipes = re.split(r"\n## ", text)[1:]
-        self.assertEqual(len(recipes), 5)
+        self.assertEqual(len(recipes), 6)
         return [blocks(r) for r in recipes]
 
     def test_every_guide_block_is_accounted_for(self):
@@ -273,6 +275,7 @@ class ClientDocsTest(unittest.TestCase):
             ["jsx", "text"],
             ["js", "python", "text"],
             ["js", "text"],
+            ["js", "js", "text"],
         ])
 
     def test_recipe_1_nextjs_push(self):
@@ -350,6 +353,54 @@ class ClientDocsTest(unittest.TestCase):
         (_, js), _ = self.guide()[4]
         self.assertIn("SELECT errand.enqueue($1, $2, $3)", js)
         self.parse_js(js, "supabase_transaction")  # pg and PostgreSQL: see integration.sql_enqueue
+
+    def test_recipe_6_payment_webhook(self):
+        (_, checkout_route), (_, webhook_route), _ = self.guide()[5]
+        checkouts = []
+
+        class PaymentsApi(http.server.BaseHTTPRequestHandler):  # the provider: records the checkouts
+            def do_POST(self):
+                checkouts.append((self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
+                self.send_response(201)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        payments = http.server.ThreadingHTTPServer(("127.0.0.1", 0), PaymentsApi)
+        threading.Thread(target=payments.serve_forever, daemon=True).start()
+        self.addCleanup(payments.server_close)
+        self.addCleanup(payments.shutdown)
+        port = free_port()
+        self.server.request("PUT", "/v1/queues/checkout", {"push": {"url": f"http://127.0.0.1:{port}/api/errand/checkout"}})
+        secret = self.server.request("GET", "/v1/queues/checkout/push-secret").body["secret"]
+        self.write("checkout_route.mjs", checkout_route)
+        self.write("webhook_route.mjs", webhook_route)
+        app = self.serve_route("checkout_route.mjs", port, dict(
+            self.env, ERRAND_PUSH_SECRET=secret, PAYMENTS_API=f"http://127.0.0.1:{payments.server_address[1]}"))
+        job_id = self.server.enqueue("checkout", payload={"order": 7, "amount": 4200})["id"]
+        poll_until(lambda: self.job(job_id)["state"] == "waiting", 30, message="the job to wait for its payment")
+        self.assertEqual(len(checkouts), 1, checkouts)
+        path, checkout = checkouts[0]
+        self.assertEqual((path, checkout["amount"], checkout["metadata"]["order"]), ("/checkouts", 4200, 7))
+        self.assertTrue(checkout["metadata"]["signal_url"].startswith(f"{self.server.url}/v1/signals/"), checkout)
+        # The provider's webhook, sent twice: the second finds nothing to resume.
+        event = {"type": "checkout.paid", "amount": 4200, "metadata": checkout["metadata"]}
+        call = self.write("call_webhook.mjs", (
+            "import { POST } from './webhook_route.mjs';\n"
+            "for (let i = 0; i < 2; i++) {\n"
+            "  const r = await POST(new Request('http://app/api/payments/webhook', {method: 'POST',"
+            f" body: JSON.stringify({json.dumps(event)})}}));\n"
+            "  console.log(r.status);\n"
+            "}\n"))
+        out = subprocess.run(["node", call], cwd=self.tmp, env=self.env, capture_output=True, text=True,
+                             timeout=30)
+        self.assertEqual(out.stdout.split(), ["204", "204"], out.stderr)
+        job = self.ended(job_id)
+        self.assertEqual((job["state"], job["result"]), ("succeeded", {"order": 7, "paid": 4200}), job)
+        self.assertEqual(len(checkouts), 1, "the checkout is made once")
+        app.kill()
 
 
 if __name__ == "__main__":
