@@ -14,8 +14,11 @@ READMEs (clients/js/README.md, clients/python/README.md) are read, and every
   per-key limits block; recipe 6's push function (its checkout sent to a
   stand-in payment API) and webhook route (called twice);
 - or, for blocks that need a framework or database the tests do not have
-  (Express, Flask, FastAPI, Django, pg): parsed (node --check, Python's
-  compile(), TypeScript's parser for JSX).
+  (Express, FastAPI in recipe 2, pg): parsed (node --check, Python's
+  compile(), TypeScript's parser for JSX). The Python package README's
+  Flask, FastAPI and Django blocks are parsed here too; their frameworks
+  serve them to real push calls in clients_python.frameworks
+  (clients/python/tests/test_frameworks.py).
 A block the test does not recognise fails it, so a new block cannot go
 untested. `text` blocks (the prompts) are prose.
 """
@@ -244,7 +247,7 @@ class ClientDocsTest(unittest.TestCase):
         self.check_workflow_block("python", workflow)
         self.check_signal_blocks("python", worker, signaller)
         self.check_key_block("python", keys)
-        # Flask, FastAPI, Django: not installed here.
+        # Flask, FastAPI, Django: served to real push calls by clients_python.frameworks.
         for name, (_, code) in zip(("flask", "fastapi", "django"), frameworks):
             self.assertIn(f"from {name}", code)
             self.assertIn("handle_push", code)
