@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """An Errand push handler in plain Python: standard library only.
 
+It spells out the push protocol (signature, continuation state) on purpose.
+The errand package (clients/python) does the same in a few lines:
+`handle_push(body, headers, fn)` with durable steps; its README shows it in
+Flask, FastAPI and Django.
+
     ERRAND_PUSH_SECRET=whsec_… ERRAND_URL=http://127.0.0.1:8740 PORT=3000 python3 handler.py
 
 Errand POSTs each job of a push queue to this server, signed; it checks the

@@ -2,6 +2,11 @@
 // no dependencies. Errand POSTs each job of a push queue here, signed; the
 // handler checks the signature, does a slice of the job, and answers.
 //
+// It spells out the push protocol (signature, continuation state) on purpose.
+// The errand-client package (clients/js) does the same in a few lines:
+// `export const POST = pushHandler(async (job, step) => …)` with durable
+// steps (its README; docs/guide-ai.md recipe 1).
+//
 //   ERRAND_PUSH_SECRET=whsec_… ERRAND_URL=http://127.0.0.1:8740 PORT=3000 node vercel-function.mjs
 //
 // serves it on 127.0.0.1:PORT for local use. To deploy, copy it to
