@@ -6,6 +6,7 @@
 #include "core/error_json.hpp"
 #include "core/id.hpp"
 #include "core/job_json.hpp"
+#include "core/queue_json.hpp"
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
@@ -252,17 +253,8 @@ core::Result<engine::EnqueueRequest> parse_enqueue_request(const Fields& f,
   ERRAND_TRY(tags, parse_tags(f));
   r.tags = std::move(tags);
   if (auto ok = parse_after(f, r); !ok) return ok.error();
-  if (const auto* on_done = f.raw("on_done"); on_done && !on_done->is_null()) {
-    if (!on_done->is_object()) {
-      return f.wrong_type("on_done", "an object: {\"url\": \"https://…\"}");
-    }
-    const Fields w(on_done->get_object(), f.name("on_done"));
-    if (auto ok = w.only({"url"}); !ok) return ok.error();
-    ERRAND_TRY(url, w.string("url", core::kMaxPushUrl + 1));
-    if (!url) return w.missing("url");
-    if (auto ok = core::validate_push_url(*url, w.name("url")); !ok) return ok.error();
-    r.on_done = std::move(*url);
-  }
+  ERRAND_TRY(on_done, core::webhook_from_body(f, "on_done"));
+  if (on_done) r.on_done = std::move(*on_done);
   return r;
 }
 

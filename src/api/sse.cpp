@@ -173,12 +173,16 @@ awaitable<Response> job_events(Context& c) {
   auto resume = engine::parse_position(last_id);
   auto start = co_await c.services.engine.watch(c.params[0], std::move(wake), resume);
   if (!start) co_return error_response(start.error());
+  auto view = job_view(c.grant);
+  if (c.grant == Grant::full && start->snapshot) {  // as GET /v1/jobs/{id} shows it
+    view.signal_url = signal_url_of(c.services.auth, *start->snapshot);
+  }
   // Built in place: a Stream unsubscribes when destroyed, so it is never copied.
   std::shared_ptr<Stream> stream(new Stream{.engine = c.services.engine,
                                             .subscription = std::move(start->subscription),
                                             .relay = std::move(relay),
                                             .snapshot = std::move(start->snapshot),
-                                            .view = job_view(c.grant),
+                                            .view = std::move(view),
                                             .slot = std::move(*slot)});
   Response r;
   r.content_type = "text/event-stream";

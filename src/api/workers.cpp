@@ -183,14 +183,7 @@ awaitable<Response> heartbeat(Context& c) {
 
 core::Result<core::Progress> parse_progress(const Fields& f) {
   if (auto ok = f.only({"lease_id", "percent", "message", "data"}); !ok) return ok.error();
-  core::Progress p;
-  ERRAND_TRY(percent, f.integer("percent", 0, 100));
-  if (percent) p.percent = static_cast<int>(*percent);
-  ERRAND_TRY(message, f.string("message", core::kMaxErrorMessage));
-  p.message = message.value_or("");
-  ERRAND_TRY(data, f.json("data"));
-  if (data) p.data = std::move(*data);
-  return p;
+  return core::progress_from_fields(f);
 }
 
 awaitable<Response> progress(Context& c) {

@@ -6,6 +6,8 @@
 #include "api/router.hpp"
 #include "core/id.hpp"
 #include "core/job_json.hpp"
+#include "core/json_text.hpp"
+#include "core/push.hpp"
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
@@ -20,24 +22,11 @@ constexpr core::Millis kMaxSleep{365LL * 86'400'000};
 constexpr core::Millis kMinSignalTimeout{1000};
 constexpr std::size_t kMaxSignalBody = 1 << 20;
 
-core::Result<core::Progress> parse_progress(const Fields& f) {
-  const auto* v = f.raw("progress");
-  if (!v->is_object()) return f.wrong_type("progress", "an object");
-  const Fields pf(v->get_object(), f.name("progress"));
-  if (auto ok = pf.only({"percent", "message", "data"}); !ok) return ok.error();
-  core::Progress p;
-  ERRAND_TRY(percent, pf.integer("percent", 0, 100));
-  if (percent) p.percent = static_cast<int>(*percent);
-  ERRAND_TRY(message, pf.string("message", core::kMaxErrorMessage));
-  p.message = message.value_or("");
-  ERRAND_TRY(data, pf.json("data"));
-  if (data) p.data = std::move(*data);
-  return p;
-}
-
 // {"lease_id", "state"?, "delay"? | "until"?, "signal"?: {"timeout"}, "progress"?}
-core::Result<engine::RequeueRequest> parse_continue(const Fields& f, std::string id,
-                                                    core::TimePoint now, std::size_t max_state) {
+// `source`: the body's text (the progress data is kept as written).
+core::Result<engine::RequeueRequest> parse_continue(const Fields& f, std::string_view source,
+                                                    std::string id, core::TimePoint now,
+                                                    std::size_t max_state) {
   if (auto ok = f.only({"lease_id", "state", "delay", "until", "signal", "progress"}); !ok) {
     return ok.error();
   }
@@ -76,7 +65,8 @@ core::Result<engine::RequeueRequest> parse_continue(const Fields& f, std::string
     r.run_at = now + delay.value_or(core::Millis{0});
   }
   if (const auto* p = f.raw("progress"); p && !p->is_null()) {
-    ERRAND_TRY(progress, parse_progress(f));
+    ERRAND_TRY(progress,
+               core::progress_member(f, core::json_member(source, "progress").value_or("")));
     r.progress = std::move(progress);
   }
   return r;
@@ -89,7 +79,7 @@ std::string signal_path(const Auth& auth, std::string_view id, std::string_view 
 awaitable<Response> continue_job(Context& c) {
   auto body = parse_object(c.request.body, true);
   if (!body) co_return error_response(body.error());
-  auto r = parse_continue(Fields(*body, {}, c.request.body), c.params[0],
+  auto r = parse_continue(Fields(*body, {}, c.request.body), c.request.body, c.params[0],
                           c.services.engine.clock().now(), c.services.limits.max_payload);
   if (!r) co_return error_response(r.error());
   const std::string nonce = r->signal_nonce;

@@ -81,6 +81,7 @@ void print_queue(std::ostream& out, const client::QueueInfo& q) {
               ? core::format_duration(*d.timeout)
               : fmt::format("server default ({})", core::format_duration(core::kDefaultTimeout)))
       << '\n';
+  if (d.on_done) out << "  on done       " << *d.on_done << " (completion webhook)\n";
   if (c.push) {
     out << "  push          " << c.push->url << " (timeout "
         << core::format_duration(c.push->timeout) << ", concurrency " << c.push->concurrency
@@ -107,7 +108,7 @@ struct SetArgs {
   std::string queue, rate, timeout, key_rate;
   std::int64_t key_concurrency = 0;
   CLI::Option* key_concurrency_opt = nullptr;
-  std::string push_url, push_timeout;
+  std::string push_url, push_timeout, on_done;
   std::int64_t push_concurrency = 0;
   std::vector<std::string> push_headers;  // "Name: value"
   CLI::Option* push_concurrency_opt = nullptr;
@@ -145,6 +146,10 @@ void run_set(const SetArgs& a, const GlobalOptions& g) {
   if (a.priority_opt->count() > 0) c.defaults.priority = a.priority;
   if (a.max_attempts_opt->count() > 0) c.defaults.max_attempts = a.max_attempts;
   if (!a.timeout.empty()) c.defaults.timeout = *core::parse_duration(a.timeout);
+  if (!a.on_done.empty()) {
+    must(core::validate_push_url(a.on_done, "--on-done"));
+    c.defaults.on_done = a.on_done;
+  }
   if (!a.push_url.empty()) c.push = must(push_config(a));
   show(g, must(connect(g).configure_queue(a.queue, c, a.paused)));
 }
@@ -169,6 +174,9 @@ void add_set(CLI::App& parent, const GlobalOptions& g) {
                                         "Default attempts of jobs that give none (1..1000)");
   cmd->add_option("--timeout", a->timeout, "Default timeout of jobs that give none, e.g. 5m")
       ->check(kDurationArg);
+  cmd->add_option("--on-done", a->on_done,
+                  "Completion webhook of jobs that give none: POST each job's JSON here when "
+                  "it ends");
   cmd->add_flag("--paused", a->paused, "Leave the queue paused (else it is resumed)");
   cmd->add_option("--push-url", a->push_url,
                   "Deliver the queue's jobs by POSTing them to this URL (push mode)");

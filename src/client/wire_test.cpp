@@ -253,7 +253,7 @@ TEST(WireResponse, ParsesQueuesAndRendersThemBack) {
       R"("key_concurrency":1,"key_rate_limit":{"limit":5,"per":"1s","burst":10},)"
       R"("push":{"url":"https://app.example.com/e","timeout":"30s","concurrency":10,)"
       R"("headers":{"x-a":"***"}},)"
-      R"("defaults":{"priority":null,"max_attempts":3,"timeout":"30s"}}})";
+      R"("defaults":{"priority":null,"max_attempts":3,"timeout":"30s","on_done":null}}})";
   auto qs = wire::parse_queues(json::object{{"queues", json::array{json::parse(text)}}});
   ASSERT_TRUE(qs) << qs.error().message;
   ASSERT_EQ(qs->size(), 1u);

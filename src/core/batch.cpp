@@ -1,5 +1,6 @@
 #include "core/batch.hpp"
 
+#include <fmt/format.h>
 #include <boost/json.hpp>
 
 namespace errand::core {
@@ -83,6 +84,46 @@ NewJob callback_from_json(std::string_view text) {
     for (const auto& t : v->as_array()) job.tags.emplace_back(t.as_string());
   }
   return job;
+}
+
+BatchCounts BatchCounts::ended_as(JobState end, std::int64_t by) {
+  BatchCounts d;
+  if (end == JobState::succeeded) d.succeeded = by;
+  if (end == JobState::dead) d.dead = by;
+  if (end == JobState::cancelled) d.cancelled = by;
+  return d;
+}
+
+BatchCounts& BatchCounts::operator+=(const BatchCounts& d) {
+  total += d.total;
+  succeeded += d.succeeded;
+  dead += d.dead;
+  cancelled += d.cancelled;
+  return *this;
+}
+
+Result<void> Batch::read_callbacks(const std::optional<std::string_view> (&stored)[3]) {
+  try {
+    for (std::size_t i = 0; i < std::size(kBatchCallbacks); ++i) {
+      if (stored[i]) callback(kBatchCallbacks[i]) = callback_from_json(*stored[i]);
+    }
+  } catch (const std::exception& e) {
+    return make_error(errc::internal,
+                      fmt::format("batch {}: a stored callback cannot be read: {}", id, e.what()));
+  }
+  return {};
+}
+
+bool BatchFiring::due(BatchCallbackKind k) const {
+  switch (k) {
+    case BatchCallbackKind::success:
+      return success;
+    case BatchCallbackKind::complete:
+      return complete;
+    case BatchCallbackKind::death:
+      return death;
+  }
+  return false;
 }
 
 BatchFiring batch_firing(const Batch& b) {

@@ -5,6 +5,7 @@
 // job gets. Plain value types and pure functions: thread-compatible.
 #pragma once
 
+#include "core/error.hpp"
 #include "core/job.hpp"
 #include "core/json_text.hpp"
 #include "core/time.hpp"
@@ -35,6 +36,10 @@ struct BatchCounts {
   std::int64_t dead = 0;
   std::int64_t cancelled = 0;
   std::int64_t ended() const { return succeeded + dead + cancelled; }
+  // What one job that ends `end` adds (`by` 1), or takes back (`by` -1, a
+  // retried job); nothing for a state that is not an end.
+  static BatchCounts ended_as(JobState end, std::int64_t by);
+  BatchCounts& operator+=(const BatchCounts& d);
   bool operator==(const BatchCounts&) const = default;
 };
 
@@ -53,6 +58,10 @@ struct Batch {
   const std::optional<NewJob>& callback(BatchCallbackKind k) const;
   std::string& callback_job(BatchCallbackKind k);
   const std::string& callback_job(BatchCallbackKind k) const;
+  // The callbacks as stored (callback_to_json; nullopt: none), in
+  // kBatchCallbacks order. Errors: internal naming the batch when one is
+  // not what callback_to_json wrote.
+  Result<void> read_callbacks(const std::optional<std::string_view> (&stored)[3]);
 };
 
 // A callback job as stored: {"queue","type"?,"payload"?,"priority"?,
@@ -70,6 +79,7 @@ struct BatchFiring {
   bool complete = false;
   bool death = false;
   bool done = false;  // the batch is done now
+  bool due(BatchCallbackKind k) const;
 };
 BatchFiring batch_firing(const Batch& b);
 

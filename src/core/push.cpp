@@ -42,21 +42,6 @@ bool reserved_header(std::string_view name) {
                      [&](std::string_view r) { return iequals(r, name); });
 }
 
-Result<Progress> parse_continue_progress(const Fields& f, std::string_view source) {
-  const auto* v = f.raw("progress");
-  Progress p;
-  if (!v->is_object()) return f.wrong_type("progress", "an object");
-  const Fields pf(v->get_object(), f.name("progress"), source);
-  if (auto ok = pf.only({"percent", "message", "data"}); !ok) return ok.error();
-  ERRAND_TRY(percent, pf.integer("percent", 0, 100));
-  if (percent) p.percent = static_cast<int>(*percent);
-  ERRAND_TRY(message, pf.string("message", kMaxErrorMessage));
-  p.message = message.value_or("");
-  ERRAND_TRY(data, pf.json("data"));
-  if (data) p.data = std::move(*data);
-  return p;
-}
-
 PushOutcome failed(std::string error) {
   return PushOutcome{.kind = PushOutcome::Kind::fail, .error = std::move(error)};
 }
@@ -112,7 +97,7 @@ PushOutcome decide_success(const PushAnswer& a, const Job& job, TimePoint now,
     out.wait_signal = true;
   }
   if (const auto* p = f.raw("progress"); p && !p->is_null()) {
-    auto progress = parse_continue_progress(f, json_member(next_text, "progress").value_or(""));
+    auto progress = progress_member(f, json_member(next_text, "progress").value_or(""));
     if (!progress) return failed(progress.error().message);
     out.progress = std::move(*progress);
   }
@@ -322,6 +307,25 @@ std::string utf8_head(std::string_view text, std::size_t limit) {
   // Step back over continuation bytes so a character is not cut.
   while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
   return std::string(text.substr(0, end));
+}
+
+Result<Progress> progress_from_fields(const Fields& f) {
+  Progress p;
+  ERRAND_TRY(percent, f.integer("percent", 0, 100));
+  if (percent) p.percent = static_cast<int>(*percent);
+  ERRAND_TRY(message, f.string("message", kMaxErrorMessage));
+  p.message = message.value_or("");
+  ERRAND_TRY(data, f.json("data"));
+  if (data) p.data = std::move(*data);
+  return p;
+}
+
+Result<Progress> progress_member(const Fields& f, std::string_view source) {
+  const auto* v = f.raw("progress");
+  if (!v || !v->is_object()) return f.wrong_type("progress", "an object");
+  const Fields pf(v->get_object(), f.name("progress"), source);
+  if (auto ok = pf.only({"percent", "message", "data"}); !ok) return ok.error();
+  return progress_from_fields(pf);
 }
 
 }  // namespace errand::core

@@ -73,6 +73,14 @@ struct PushLimits {
 
 // Errors name the field under `prefix` ("push.url", "push.headers.x-token").
 Result<void> validate_push_url(std::string_view url, std::string_view field = "push.url");
+
+// A progress report: the members "percent" (0..100), "message" and "data" of
+// `f`, which the caller has checked for unknown members
+// (POST /v1/jobs/{id}/progress).
+Result<Progress> progress_from_fields(const Fields& f);
+// The object member "progress" of `f` (a continue's, from a pull worker or a
+// push handler; `source`: its JSON text) as a progress report.
+Result<Progress> progress_member(const Fields& f, std::string_view source);
 Result<void> validate_push_header(std::string_view name, std::string_view value,
                                   std::string_view field = "push.headers");
 // Reads a `push` object ({url, timeout?, concurrency?, headers?}).

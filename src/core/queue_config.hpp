@@ -38,6 +38,8 @@ struct JobDefaults {
   std::optional<std::int64_t> priority;
   std::optional<int> max_attempts;
   std::optional<Millis> timeout;
+  // The completion webhook (core::NewJob::on_done) of a job that names none.
+  std::optional<std::string> on_done;
   bool operator==(const JobDefaults&) const = default;
 };
 
@@ -76,6 +78,7 @@ struct JobSettings {
   std::int64_t priority = 0;
   int max_attempts = kDefaultMaxAttempts;
   Millis timeout = kDefaultTimeout;
+  std::string on_done;  // empty: no completion webhook
 };
 
 // The job's own value, else the queue's default, else the server's default.

@@ -26,6 +26,11 @@ json::value string_or_null(const std::string& s) {
   return json::value(s);
 }
 
+json::value webhook_or_null(const std::optional<std::string>& url) {
+  if (!url) return nullptr;
+  return json::object{{"url", *url}};
+}
+
 Result<std::optional<RateLimit>> read_rate_limit(JsonReader& r, std::string_view key) {
   const auto& rate = r.any(key);
   if (rate.is_null()) return std::optional<RateLimit>{};
@@ -79,7 +84,8 @@ json::object queue_config_to_json(const QueueConfig& c) {
       {"push", c.push ? json::value(push_config_to_json(*c.push)) : json::value(nullptr)},
       {"defaults", json::object{{"priority", or_null(c.defaults.priority)},
                                 {"max_attempts", or_null(c.defaults.max_attempts)},
-                                {"timeout", duration_or_null(c.defaults.timeout)}}}};
+                                {"timeout", duration_or_null(c.defaults.timeout)},
+                                {"on_done", webhook_or_null(c.defaults.on_done)}}}};
 }
 
 json::object queue_to_json(const QueueStatus& q) {
@@ -138,6 +144,11 @@ Result<QueueConfig> queue_config_from_json(const json::value& v, std::string pat
     c.defaults.priority = d.opt_integer("priority");
     if (auto n = d.opt_integer("max_attempts")) c.defaults.max_attempts = static_cast<int>(*n);
     c.defaults.timeout = d.opt_duration("timeout");
+    if (const auto& on_done = d.any("on_done"); !on_done.is_null()) {
+      JsonReader w(on_done, d.path("on_done"));
+      c.defaults.on_done = w.str("url");
+      if (auto s = w.status(); !s) return s.error();
+    }
     if (auto s = d.status(); !s) return s.error();
   }
   if (const auto& push = r.any("push"); push.is_object()) {
@@ -230,13 +241,17 @@ Result<JobDefaults> parse_defaults(const Fields& f) {
   JobDefaults d;
   if (!object) return d;
   const Fields r(*object, f.name("defaults"));
-  if (auto ok = r.only({"priority", "max_attempts", "timeout"}); !ok) return ok.error();
+  if (auto ok = r.only({"priority", "max_attempts", "timeout", "on_done"}); !ok) {
+    return ok.error();
+  }
   ERRAND_TRY(priority, r.integer("priority", -kMaxPriority, kMaxPriority));
   d.priority = priority;
   ERRAND_TRY(max_attempts, r.integer("max_attempts", 1, kMaxMaxAttempts));
   if (max_attempts) d.max_attempts = static_cast<int>(*max_attempts);
   ERRAND_TRY(timeout, r.duration("timeout", kMinTimeout, kMaxTimeout));
   d.timeout = timeout;
+  ERRAND_TRY(on_done, webhook_from_body(r, "on_done"));
+  d.on_done = std::move(on_done);
   return d;
 }
 
@@ -253,6 +268,7 @@ json::object queue_settings_body(const QueueSettings& s) {
   if (c.defaults.priority) d["priority"] = *c.defaults.priority;
   if (c.defaults.max_attempts) d["max_attempts"] = *c.defaults.max_attempts;
   if (c.defaults.timeout) d["timeout"] = format_duration(*c.defaults.timeout);
+  if (c.defaults.on_done) d["on_done"] = webhook_or_null(c.defaults.on_done);
   if (!d.empty()) b["defaults"] = std::move(d);
   if (c.push) b["push"] = push_config_to_json(*c.push, false);
   return b;
@@ -284,6 +300,18 @@ Result<QueueSettings> queue_settings_from_body(const json::object& body) {
     s.config.push = std::move(config);
   }
   return s;
+}
+
+Result<std::optional<std::string>> webhook_from_body(const Fields& f, std::string_view key) {
+  const auto* v = f.raw(key);
+  if (!v || v->is_null()) return std::optional<std::string>{};
+  if (!v->is_object()) return f.wrong_type(key, "an object: {\"url\": \"https://…\"}");
+  const Fields w(v->get_object(), f.name(key));
+  if (auto ok = w.only({"url"}); !ok) return ok.error();
+  ERRAND_TRY(url, w.string("url", kMaxPushUrl + 1));
+  if (!url) return w.missing("url");
+  if (auto ok = validate_push_url(*url, w.name("url")); !ok) return ok.error();
+  return url;
 }
 
 json::object key_limits_body(const KeyLimits& l) {

@@ -108,4 +108,10 @@ Result<QueueSettings> queue_settings_from_body(const boost::json::object& body);
 boost::json::object key_limits_body(const KeyLimits& limits);
 Result<KeyLimits> key_limits_from_body(const boost::json::object& body);
 
+class Fields;
+// The completion webhook `{"url": "https://…"}` at `key` of a job or of a
+// queue's defaults: its URL (push address rules), or nullopt when absent or
+// null.
+Result<std::optional<std::string>> webhook_from_body(const Fields& f, std::string_view key);
+
 }  // namespace errand::core

@@ -18,7 +18,8 @@ constexpr const char* kEmails =
     R"("processed":0,"failed_total":0,)"
     R"("config":{"concurrency":4,"rate_limit":{"limit":100,"per":"1m","burst":20},)"
     R"("key_concurrency":2,"key_rate_limit":{"limit":5,"per":"1s"},"push":null,)"
-    R"("defaults":{"priority":-3,"max_attempts":7,"timeout":"90s"}}})";
+    R"("defaults":{"priority":-3,"max_attempts":7,"timeout":"90s",)"
+    R"("on_done":{"url":"https://app.example.com/done"}}}})";
 constexpr const char* kHooksPage =
     R"({"queues":[{"name":"hooks","paused":false,"counts":{"scheduled":0,"queued":0,)"
     R"("running":0,"succeeded":0,"failed":0,"dead":0,"cancelled":0,"blocked":0,)"
@@ -26,7 +27,7 @@ constexpr const char* kHooksPage =
     R"("failed_total":0,"config":{"concurrency":null,"rate_limit":null,"key_concurrency":null,)"
     R"("key_rate_limit":null,"push":{"url":"https://app.example.com/errand","timeout":"30s",)"
     R"("concurrency":3,"headers":{"x-token":"***"}},"defaults":{"priority":null,)"
-    R"("max_attempts":null,"timeout":null}}}],"next_cursor":null})";
+    R"("max_attempts":null,"timeout":null,"on_done":null}}}],"next_cursor":null})";
 constexpr const char* kKey =
     R"({"queue":"emails","key":"team/a","queued":1,"running":0,"overridden":true,)"
     R"("concurrency":1,"rate_limit":{"limit":2,"per":"10s","burst":3},"paused":true,)"
@@ -44,7 +45,10 @@ QueueStatus full_queue() {
       .rate_limit = RateLimit{.limit = 10, .per = Millis{60'000}, .burst = 30},
       .key_concurrency = 1,
       .key_rate_limit = RateLimit{.limit = 2, .per = Millis{1'000}},
-      .defaults = {.priority = 5, .max_attempts = 9, .timeout = Millis{90'000}},
+      .defaults = {.priority = 5,
+                   .max_attempts = 9,
+                   .timeout = Millis{90'000},
+                   .on_done = "https://app.example.com/done"},
       .push = PushConfig{.url = "https://app.example.com/e", .timeout = Millis{20'000}},
   };
   return q;
@@ -200,6 +204,13 @@ TEST(QueueJson, TheSettingsBodyIsValidated) {
       queue_settings_from_body(json::parse(R"({"defaults":{"timeout":"1ms"}})").as_object());
   ASSERT_FALSE(defaults);
   EXPECT_EQ(defaults.error().field, "defaults.timeout");
+  for (const auto* body :
+       {R"({"defaults":{"on_done":"https://x"}})", R"({"defaults":{"on_done":{"url":"ftp://x"}}})",
+        R"({"defaults":{"on_done":{}}})"}) {
+    auto webhook = queue_settings_from_body(json::parse(body).as_object());
+    ASSERT_FALSE(webhook) << body;
+    EXPECT_EQ(webhook.error().field.rfind("defaults.on_done", 0), 0u) << webhook.error().field;
+  }
 }
 
 TEST(QueueJson, TheServerReadsTheKeyLimitsTheClientWrites) {

@@ -186,7 +186,7 @@ test("the timeline shows a push job's continuations", async () => {
   assert.deepEqual(entries, [
     "created: Enqueued",
     "running: Attempt 1 started",
-    "continued: Push call continued 3 times: called again with the state it returned",
+    "continued: Continued 3 times: run again with the state it saved",
   ]);
 });
 

@@ -248,7 +248,7 @@ class CliTest(CliCase):
                            "--max-attempts", "3", "--timeout", "30s", "--paused")
         config = {"concurrency": 2, "rate_limit": {"limit": 100, "per": "1m"}, "push": None,
                   "key_concurrency": None, "key_rate_limit": None,
-                  "defaults": {"priority": 5, "max_attempts": 3, "timeout": "30s"}}
+                  "defaults": {"priority": 5, "max_attempts": 3, "timeout": "30s", "on_done": None}}
         self.assertEqual((out["name"], out["paused"], out["config"]), (q, True, config))
         self.assertEqual(self.ok_json("queue", "get", q)["config"], config)
         text = self.ok("queue", "get", q)
@@ -259,7 +259,7 @@ class CliTest(CliCase):
         self.assertEqual(cleared["config"], {"concurrency": None, "rate_limit": None, "push": None,
                                              "key_concurrency": None, "key_rate_limit": None,
                                              "defaults": {"priority": None, "max_attempts": None,
-                                                          "timeout": None}})
+                                                          "timeout": None, "on_done": None}})
         self.assertIn("concurrency", self.fails(1, "queue", "set", q, "--concurrency", "0"))
         self.fails(1, "queue", "get", self.q())
         self.fails(2, "queue", "set", q, "--rate", "100")

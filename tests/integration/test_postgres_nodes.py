@@ -182,7 +182,8 @@ class NodesTest(ErrandTestCase):
         one, two, three = self.one, self.two, self.three
         three.enqueue(self.q)  # node 3 has met the queue before it is configured
         config = {"concurrency": 2, "rate_limit": {"limit": 1000, "per": "1m"},
-                  "defaults": {"priority": 7, "max_attempts": 3, "timeout": "45s"}}
+                  "defaults": {"priority": 7, "max_attempts": 3, "timeout": "45s",
+                               "on_done": {"url": "https://app.example.com/done"}}}
         self.assertStatus(one.request("PUT", f"/v1/queues/{self.q}", config), 200, "configure")
         for node in (two, three):
             shown = self.assertStatus(node.request("GET", f"/v1/queues/{self.q}"), 200, "read the queue")["config"]

@@ -362,6 +362,27 @@ class ContinuationTest(PushCase):
         self.assertEqual(len(ep.calls), 3)
         self.assertEqual(self.server.get_job(jid)["on_done"]["state"], "delivered")
 
+    def test_a_queue_default_webhook_goes_to_each_job_that_names_none(self):
+        ep = self.endpoint(lambda call: ok({}))
+        own = self.endpoint(lambda call: ok({}))
+        q = f"{self.q}-hooked"
+        put = self.assertStatus(self.server.request(
+            "PUT", f"/v1/queues/{q}", {"defaults": {"on_done": {"url": ep.url}}}), 200)
+        self.assertEqual(put["config"]["defaults"]["on_done"], {"url": ep.url})
+        plain = self.server.enqueue(q, payload={"n": 1})["id"]
+        mine = self.server.enqueue(q, payload={"n": 2}, on_done={"url": own.url})["id"]
+        self.assertEqual(self.server.get_job(plain)["on_done"], {"url": ep.url})
+        for _ in range(2):
+            self.server.complete(self.server.claim_one(q))
+        poll_until(lambda: len(ep.calls) == 1 and len(own.calls) == 1, 30,
+                   message="each job's webhook delivered")
+        self.assertEqual(ep.calls[0].body["id"], plain)
+        self.assertEqual(own.calls[0].body["id"], mine)
+        # Taken off the queue: new jobs get none; the one already enqueued keeps its own.
+        self.assertStatus(self.server.request("PUT", f"/v1/queues/{q}", {}), 200)
+        later = self.server.enqueue(q)["id"]
+        self.assertNotIn("on_done", self.server.get_job(later))
+
     def test_bad_on_done_is_refused_naming_the_field(self):
         for on_done, field in [("https://x", "on_done"), ({}, "on_done.url"),
                                ({"url": "ftp://x"}, "on_done.url"),
@@ -370,6 +391,10 @@ class ContinuationTest(PushCase):
                 self.assertError(self.server.request("POST", "/v1/jobs",
                                                      {"queue": self.q, "on_done": on_done}),
                                  400, "invalid_argument", field)
+                self.assertError(self.server.request("PUT", f"/v1/queues/{self.q}-bad",
+                                                     {"defaults": {"on_done": on_done}}),
+                                 400, "invalid_argument", f"defaults.{field}")
+        self.assertEqual(self.server.request("GET", f"/v1/queues/{self.q}-bad").status, 404)
 
     def test_a_failure_inside_a_chain_retries_that_call_with_its_state(self):
         def behaviour(call):

@@ -18,11 +18,12 @@ FULL = {
     "paused": False,
     "concurrency": 4,
     "rate_limit": {"limit": 100, "per": "1m"},
-    "defaults": {"priority": 5, "max_attempts": 3, "timeout": "30s"},
+    "defaults": {"priority": 5, "max_attempts": 3, "timeout": "30s",
+                 "on_done": {"url": "https://app.example.com/done"}},
 }
 NO_CONFIG = {"concurrency": None, "rate_limit": None, "key_concurrency": None,
              "key_rate_limit": None, "push": None,
-             "defaults": {"priority": None, "max_attempts": None, "timeout": None}}
+             "defaults": {"priority": None, "max_attempts": None, "timeout": None, "on_done": None}}
 
 
 class QueueConfigTest(SharedServerTestCase):

@@ -404,6 +404,18 @@ class SqlEnqueueTest(ErrandTestCase):
         self.assertEqual((own["priority"], own["max_attempts"], own["timeout"]), (-2, 9, "2m"))
         fresh = s.get_job(self.enqueue_now(self.q(), 1))
         self.assertEqual((fresh["priority"], fresh["max_attempts"], fresh["timeout"]), (0, 10, "5m"))
+        self.assertNotIn("on_done", fresh)
+
+    def test_a_queue_default_webhook_is_owed_when_a_sql_job_ends(self):
+        s, q = self.server, self.q()
+        url = "https://hooks.example.com/done"
+        self.assertStatus(s.request("PUT", f"/v1/queues/{q}", {"defaults": {"on_done": {"url": url}}}), 200)
+        jid = self.enqueue_now(q, {"n": 1})
+        self.assertEqual(s.get_job(jid)["on_done"], {"url": url})
+        self.assertStatus(s.request("POST", f"/v1/jobs/{jid}/cancel"), 200)
+        hook = poll_until(lambda: s.get_job(jid)["on_done"].get("state"), 30,
+                          message="the webhook owed once the job ended")
+        self.assertIn(hook, ("pending", "failed"))  # its host does not resolve here
 
     # ---- the producer role ------------------------------------------------
 

@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 
 from harness import ErrandServer, SharedServerTestCase, poll_until
+from test_events import EventStream
 
 _counter = itertools.count()
 
@@ -129,6 +130,9 @@ class WorkflowsTest(SharedServerTestCase):
         read = self.server.get_job(created["id"])
         self.assertEqual(read["state"], "waiting")
         self.assertEqual(read["signal"], {"status": "waiting", "url": url})
+        stream = EventStream(self.server, f"/v1/jobs/{created['id']}/events")
+        self.addCleanup(stream.close)
+        self.assertEqual(stream.next()["data"]["signal"], read["signal"])  # the live view too
         self.assertEqual(self.server.counts(self.q)["waiting"], 1)
         self.assertEqual(self.server.claim(self.q), [])
 

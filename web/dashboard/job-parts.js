@@ -32,14 +32,15 @@ export function timelineEntries(job, liveEvents, generation) {
   // started_at is when the job first started (attempt 1); later starts come from live events.
   if (job.started_at) add(job.started_at, "running", 1, "Attempt 1 started");
   if (job.finished_at) add(job.finished_at, job.state, job.attempt, finalText(job), false, generation);
-  // A push job's calls that answered "continue": each was called again with
-  // the state the one before returned (the job JSON has their count).
+  // Attempts that ended with "continue" (a push call's answer, or a pull
+  // worker's POST /continue): each next one got the state the one before
+  // saved (the job JSON has their count).
   const continuations = job.push && typeof job.push.continuations === "number" ? job.push.continuations : 0;
   if (continuations > 0) {
     const at = (job.progress && job.progress.updated_at) || job.started_at;
     const size = typeof job.push.state_bytes === "number" ? ` (last state ${job.push.state_bytes} bytes)` : "";
     add(at, "continued", job.attempt,
-      `Push call continued ${continuations} ${continuations === 1 ? "time" : "times"}: called again with the state it returned${size}`);
+      `Continued ${continuations} ${continuations === 1 ? "time" : "times"}: run again with the state it saved${size}`);
   }
   // A step of a workflow waits for its parents first.
   if (job.state === "blocked" && Array.isArray(job.parents)) {

@@ -1,5 +1,7 @@
 #include "store/common/links.hpp"
 
+#include "core/id.hpp"
+
 #include <fmt/format.h>
 
 namespace errand::store {
@@ -43,6 +45,24 @@ ChildStep release_child(std::int64_t blockers, bool after_failure_run, std::stri
   const std::int64_t left = blockers > 0 ? blockers - 1 : 0;
   return {.state = left == 0 ? core::initial_state(run_at, now) : JobState::blocked,
           .blockers = left};
+}
+
+EndedJob EndedJob::of(std::int64_t rowid, const core::Job& job) {
+  return EndedJob{
+      .rowid = rowid,
+      .id = job.id,
+      .links = (job.has_children ? kLinkChildren : 0) | (job.on_done.empty() ? 0 : kLinkWebhook),
+      .batch = core::parse_job_id(job.batch)};
+}
+
+core::BatchCounts batch_added(const std::vector<InsertOutcome>& inserted) {
+  core::BatchCounts d;
+  for (const auto& o : inserted) {
+    if (o.duplicate || o.debounced) continue;
+    ++d.total;
+    if (o.state == core::JobState::cancelled) ++d.cancelled;
+  }
+  return d;
 }
 
 }  // namespace errand::store

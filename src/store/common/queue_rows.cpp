@@ -42,6 +42,7 @@ std::optional<std::string> flow_text(const core::QueueConfig& c) {
   if (c.rate_limit && c.rate_limit->burst) out["burst"] = *c.rate_limit->burst;
   if (c.key_concurrency) out["key_concurrency"] = *c.key_concurrency;
   if (c.key_rate_limit) out["key_rate_limit"] = rate_json(*c.key_rate_limit);
+  if (c.defaults.on_done) out["on_done"] = *c.defaults.on_done;
   if (out.empty()) return std::nullopt;
   return json::serialize(out);
 }
@@ -56,6 +57,9 @@ void read_flow(std::string_view text, core::QueueConfig& c) {
   }
   if (const auto* rate = flow.if_contains("key_rate_limit")) {
     c.key_rate_limit = rate_of(rate->as_object());
+  }
+  if (const auto* url = flow.if_contains("on_done")) {
+    c.defaults.on_done = std::string(url->as_string());
   }
 }
 

@@ -50,8 +50,9 @@ struct QueueConfigColumns {
   std::int64_t push_timeout_ms = 0;
   std::int64_t push_concurrency = 0;
   std::optional<std::string> push_headers;
-  // The flow-control settings as JSON text (rate_limit's burst,
-  // key_concurrency, key_rate_limit); NULL when none is set.
+  // The settings added after the columns, as JSON text: rate_limit's
+  // burst, key_concurrency, key_rate_limit (flow control) and the default
+  // completion webhook ("on_done": URL); NULL when none is set.
   std::optional<std::string> flow;
 };
 

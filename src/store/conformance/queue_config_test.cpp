@@ -14,7 +14,10 @@ namespace {
 const core::QueueConfig kFull{
     .concurrency = 4,
     .rate_limit = core::RateLimit{.limit = 100, .per = 1min},
-    .defaults = {.priority = 5, .max_attempts = 3, .timeout = 30s},
+    .defaults = {.priority = 5,
+                 .max_attempts = 3,
+                 .timeout = 30s,
+                 .on_done = "https://app.example.com/done"},
 };
 
 core::Result<QueueInfo> configure(Store& store, std::string queue, core::QueueConfig config,

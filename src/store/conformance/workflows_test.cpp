@@ -7,6 +7,8 @@
 // refused twice, timed out with signal null), counts of every state.
 #include "store/conformance/harness.hpp"
 
+#include <set>
+
 namespace errand::store::conformance {
 namespace {
 
@@ -508,6 +510,26 @@ TEST_P(WorkflowsTest, AJobThatEndsOwesItsWebhookUntilItIsDelivered) {
   EXPECT_EQ(read->webhook->state, "delivered");
   EXPECT_EQ(read->webhook->attempts, 2);
   EXPECT_EQ(read->webhook->delivered_at, kNow + 3s);
+}
+
+TEST_P(WorkflowsTest, AQueueDefaultWebhookGoesToJobsThatNameNone) {
+  core::QueueConfig config;
+  config.defaults.on_done = "https://app.example.com/queue";
+  ASSERT_TRUE(call<QueueInfo>(
+      [&](auto done) { store().queue_configure({.queue = "hooks", .config = config}, done); }));
+  auto own = job("hooks");
+  own.on_done = "https://app.example.com/own";
+  const auto plain_id = insert(job("hooks"));
+  const auto own_id = insert(own);
+  EXPECT_EQ(get(plain_id)->on_done, "https://app.example.com/queue");
+  EXPECT_EQ(get(own_id)->on_done, "https://app.example.com/own");
+  ASSERT_TRUE(cancel(plain_id));
+  ASSERT_TRUE(cancel(own_id));
+  auto due = due_webhooks(store(), kNow);
+  ASSERT_EQ(due.size(), 2u);
+  std::set<std::string> urls{due[0].url, due[1].url};
+  EXPECT_EQ(urls, (std::set<std::string>{"https://app.example.com/queue",
+                                         "https://app.example.com/own"}));
 }
 
 TEST_P(WorkflowsTest, CancelledAndDeadJobsOweTheirWebhooksToo) {

@@ -33,7 +33,7 @@ core::Result<core::Job> job_cancel(OpContext& c, const JobCancelParams& p) {
   if (auto saved = save_job(c.db, *row); !saved) return saved.error();
   if (*left) c.notice.job_state_event(job);  // else a running job: asked to stop, still running
   if (*left) {
-    auto ended = job_ended(c, row->rowid, job, JobState::cancelled, p.now);
+    auto ended = job_ended(c, EndedJob::of(row->rowid, job), JobState::cancelled, p.now);
     if (!ended) return ended.error();
   }
   return std::move(job);

@@ -47,9 +47,9 @@ core::Error batch_not_found(std::string_view id) {
   return core::make_error(core::errc::not_found, fmt::format("no batch {}", id), "id");
 }
 
-std::optional<core::NewJob> callback_at(const Rows& r, int col) {
+std::optional<std::string_view> callback_at(const Rows& r, int col) {
   if (r.is_null(0, col)) return std::nullopt;
-  return core::callback_from_json(r.text(0, col));
+  return r.text(0, col);
 }
 
 std::string job_at(const Rows& r, int col) {
@@ -64,14 +64,9 @@ core::Result<core::Batch> read_batch(const Rows& r, std::string_view shown) {
   b.created_at = r.time(0, 2);
   b.finished_at = r.opt_time(0, 3);
   b.counts = {r.integer(0, 4), r.integer(0, 5), r.integer(0, 6), r.integer(0, 7)};
-  try {
-    b.on_success = callback_at(r, 8);
-    b.on_complete = callback_at(r, 9);
-    b.on_death = callback_at(r, 10);
-  } catch (const std::exception& e) {
-    return core::make_error(
-        core::errc::internal,
-        fmt::format("batch {}: a stored callback cannot be read: {}", b.id, e.what()));
+  if (auto read = b.read_callbacks({callback_at(r, 8), callback_at(r, 9), callback_at(r, 10)});
+      !read) {
+    return read.error();
   }
   b.success_job = job_at(r, 11);
   b.complete_job = job_at(r, 12);
@@ -102,10 +97,7 @@ core::Result<void> settle(OpContext& c, std::int64_t rowid, core::Batch& b, core
     b.finished_at = now;
   }
   for (auto kind : core::kBatchCallbacks) {
-    const bool due = kind == core::BatchCallbackKind::success    ? firing.success
-                     : kind == core::BatchCallbackKind::complete ? firing.complete
-                                                                 : firing.death;
-    if (!due) continue;
+    if (!firing.due(kind)) continue;
     core::NewJob job = *b.callback(kind);
     job.payload = core::callback_payload(job.payload, b);
     auto out = insert_jobs(c, {std::move(job)}, now, std::nullopt);
@@ -122,14 +114,6 @@ core::Result<void> settle(OpContext& c, std::int64_t rowid, core::Batch& b, core
   return {};
 }
 
-core::BatchCounts count_of(JobState end, std::int64_t by) {
-  core::BatchCounts d;
-  if (end == JobState::succeeded) d.succeeded = by;
-  if (end == JobState::dead) d.dead = by;
-  if (end == JobState::cancelled) d.cancelled = by;
-  return d;
-}
-
 core::Result<core::Batch> add_counts(OpContext& c, std::int64_t rowid, const core::BatchCounts& d) {
   Params p;
   p.integer(rowid).integer(d.total).integer(d.succeeded).integer(d.dead).integer(d.cancelled);
@@ -140,12 +124,7 @@ core::Result<std::pair<std::vector<InsertOutcome>, core::Batch>> insert_into(
     OpContext& c, std::int64_t rowid, const std::vector<core::NewJob>& jobs, core::TimePoint now) {
   auto out = insert_jobs(c, jobs, now, rowid);
   if (!out) return out.error();
-  core::BatchCounts d;
-  for (const auto& o : *out) {
-    if (o.duplicate || o.debounced) continue;
-    ++d.total;
-    if (o.state == JobState::cancelled) ++d.cancelled;
-  }
+  const auto d = batch_added(*out);
   auto b = add_counts(c, rowid, d);
   if (!b) return b.error();
   return std::pair{std::move(*out), std::move(*b)};
@@ -160,7 +139,7 @@ core::Result<void> batch_job_ended(OpContext& c, std::int64_t batch, JobState en
   if (!locked)
     return locked.error().code == core::errc::not_found ? core::Result<void>() : locked.error();
   if (locked->state == core::BatchState::done) return {};  // its callbacks fired: counts stay
-  auto b = add_counts(c, batch, count_of(end, undo ? -1 : 1));
+  auto b = add_counts(c, batch, core::BatchCounts::ended_as(end, undo ? -1 : 1));
   if (!b) return b.error();
   if (undo) return {};
   return settle(c, batch, *b, now);

@@ -36,7 +36,8 @@ const Statement kDedupLock{"dedup_lock", "SELECT pg_advisory_xact_lock(hashtexte
 
 const Statement kQueueDefaults{"queue_defaults",
                                "SELECT default_priority, default_max_attempts,"
-                               " default_timeout_ms FROM queues WHERE name = $1"};
+                               " default_timeout_ms, flow::jsonb ->> 'on_done'"
+                               " FROM queues WHERE name = $1"};
 
 // The job of the same queue already holding the job's key, if any (a job
 // inserted earlier in the same batch is found too). Another type or payload
@@ -192,7 +193,7 @@ core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked, 
     if (auto done = link_child(c, **id, parents, links, job->after_failure_run, now); !done) {
       return done.error();
     }
-    if (state == core::JobState::cancelled && !job->on_done.empty()) {  // ended at once
+    if (state == core::JobState::cancelled && !settings.on_done.empty()) {  // ended at once
       if (auto told = webhook_job_ended(c, **id, now); !told) return told.error();
     }
   }
@@ -217,6 +218,7 @@ core::Result<core::JobDefaults> queue_defaults(OpContext& c, std::string_view qu
   d.priority = r->opt_integer(0, 0);
   if (auto n = r->opt_integer(0, 1)) d.max_attempts = static_cast<int>(*n);
   if (auto ms = r->opt_integer(0, 2)) d.timeout = core::Millis{*ms};
+  if (!r->is_null(0, 3)) d.on_done = r->text(0, 3);
   return d;
 }
 

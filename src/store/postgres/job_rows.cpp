@@ -144,8 +144,9 @@ core::Result<std::optional<std::int64_t>> insert_job(Conn& db, const core::NewJo
   } else {
     p.null();
   }
-  p.opt_integer(batch).integer((batch ? kLinkBatch : 0) | (job.on_done.empty() ? 0 : kLinkWebhook));
-  p.text_or_null(job.on_done);
+  p.opt_integer(batch).integer((batch ? kLinkBatch : 0) |
+                               (settings.on_done.empty() ? 0 : kLinkWebhook));
+  p.text_or_null(settings.on_done);
   auto r = db.run(kJobInsert, p);
   if (!r) return r.error();
   if (r->empty()) return std::optional<std::int64_t>{};

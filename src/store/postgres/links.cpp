@@ -79,16 +79,7 @@ core::Result<ParentLinks> find_parents(OpContext& c, const core::NewJob& job,
         {.id = core::format_job_id(*rowid), .state = static_cast<JobState>(r->integer(0, 0))});
     return {};
   };
-  for (std::size_t i = 0; i < job.after.size(); ++i) {
-    if (auto ok = add(job.after[i], fmt::format("after[{}]", i)); !ok) return ok.error();
-  }
-  for (std::size_t i = 0; i < job.after_items.size(); ++i) {
-    const auto item = job.after_items[i];
-    if (item >= item_ids.size()) {
-      return core::invalid("after", fmt::format("after: item {} is not an earlier item", item));
-    }
-    if (auto ok = add(item_ids[item], "after"); !ok) return ok.error();
-  }
+  if (auto ok = for_each_parent(job, item_ids, add); !ok) return ok.error();
   return out;
 }
 
@@ -150,15 +141,11 @@ core::Result<void> release_children(OpContext& c, std::int64_t rowid, JobState e
                             .state = step.state,
                             .attempt = attempt,
                             .error = step.error});
-      if (batch && core::is_terminal(step.state)) {
-        if (auto counted = batch_job_ended(c, *batch, step.state, now); !counted) return counted;
-      }
-      if ((links & kLinkWebhook) != 0 && core::is_terminal(step.state)) {
-        if (auto told = webhook_job_ended(c, child, now); !told) return told;
-      }
-      if (step.state == JobState::cancelled && (links & kLinkChildren) != 0) {
-        todo.push_back({child, JobState::cancelled, false});
-      }
+      if (!core::is_terminal(step.state)) continue;
+      const EndedJob ended{
+          .rowid = child, .id = core::format_job_id(child), .links = links, .batch = batch};
+      if (auto done = job_ended(c, ended, step.state, now, false); !done) return done;
+      if (ended.has_children()) todo.push_back({child, step.state, false});
     }
   }
   return {};
@@ -177,16 +164,16 @@ core::Result<void> release_before_delete(OpContext& c, std::int64_t rowid, core:
   return release_children(c, rowid, JobState::cancelled, now, true);
 }
 
-core::Result<void> job_ended(OpContext& c, std::int64_t rowid, const core::Job& job, JobState end,
-                             core::TimePoint now) {
-  if (!job.on_done.empty()) {
-    if (auto told = webhook_job_ended(c, rowid, now); !told) return told;
+core::Result<void> job_ended(OpContext& c, const EndedJob& j, JobState end, core::TimePoint now,
+                             bool children) {
+  if (j.has_webhook()) {
+    if (auto told = webhook_job_ended(c, j.rowid, now); !told) return told;
   }
-  if (auto batch = core::parse_job_id(job.batch)) {
-    if (auto counted = batch_job_ended(c, *batch, end, now); !counted) return counted;
+  if (j.batch) {
+    if (auto counted = batch_job_ended(c, *j.batch, end, now); !counted) return counted;
   }
-  if (!job.has_children) return {};
-  return release_children(c, rowid, end, now);
+  if (!children || !j.has_children()) return {};
+  return release_children(c, j.rowid, end, now);
 }
 
 core::Result<void> load_links(Conn& db, JobRow& row, bool results, bool children) {

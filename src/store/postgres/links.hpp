@@ -31,10 +31,11 @@ core::Result<void> link_child(OpContext& c, std::int64_t child, const ParentLink
 // child not yet told is released or cancelled, and so on down the graph.
 core::Result<void> release_children(OpContext& c, std::int64_t rowid, core::JobState end,
                                     core::TimePoint now, bool deleted = false);
-// Job `rowid` (`job`: its batch and links as read) ended in `end`: its
-// batch counts it, its children move on.
-core::Result<void> job_ended(OpContext& c, std::int64_t rowid, const core::Job& job,
-                             core::JobState end, core::TimePoint now);
+// Job `j` ended in `end`, in this transaction: its completion webhook is
+// owed, its batch counts it (under the batch row's lock) and, unless
+// `children` is false, its blocked children move on down the graph.
+core::Result<void> job_ended(OpContext& c, const EndedJob& j, core::JobState end,
+                             core::TimePoint now, bool children = true);
 // A job about to be deleted before it ended: its batch counts it cancelled,
 // and its children are cancelled.
 core::Result<void> release_before_delete(OpContext& c, std::int64_t rowid, core::TimePoint now);

@@ -284,10 +284,11 @@ CREATE INDEX job_deps_child ON @s.job_deps(child);
 )sql";
 
 // kMigrations[i] takes the schema from version i to i + 1. Version 2: the
-// SQL enqueue functions (store/postgres/sql_api.hpp); version 3: sessions.
+// SQL enqueue functions (store/postgres/sql_api.hpp); version 3: sessions;
+// version 8 only redefines sql_enqueue (sql_enqueue_webhook_migration).
 const std::array<const char*, kSchemaVersion> kMigrations = {
     kVersion1,       kSqlEnqueueMigration, kSessionsMigration, kJobEventSeq,
-    kNodesMigration, kFlowMigration,       kWorkflowMigration};
+    kNodesMigration, kFlowMigration,       kWorkflowMigration, ""};
 
 std::string with_schema(std::string sql, const std::string& schema) {
   for (auto at = sql.find("@s"); at != std::string::npos; at = sql.find("@s", at)) {
@@ -327,6 +328,8 @@ core::Result<std::pair<int, bool>> step(Conn& conn, const std::string& schema) {
   std::string migration = kMigrations[static_cast<std::size_t>(version)];
   // Version 6 also gives the SQL enqueue functions the `key` option.
   if (version + 1 == 6) migration += sql_enqueue_keys_migration();
+  // Version 8: the queue's default completion webhook in the SQL enqueue.
+  if (version + 1 == 8) migration += sql_enqueue_webhook_migration();
   if (auto done = conn.exec(with_schema(std::move(migration), schema)); !done) {
     return core::make_error(done.error().code,
                             fmt::format("cannot migrate schema \"{}\" to version {}: {}", schema,

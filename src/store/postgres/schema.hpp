@@ -29,7 +29,7 @@
 
 namespace errand::store::postgres {
 
-inline constexpr int kSchemaVersion = 7;
+inline constexpr int kSchemaVersion = 8;
 
 // The advisory lock key of `schema`'s migrations (FNV-1a of its name).
 std::int64_t migration_lock_key(const std::string& schema);

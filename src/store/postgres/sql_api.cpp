@@ -518,7 +518,8 @@ std::string replaced(std::string text, std::string_view from, std::string_view t
   return text.replace(at, from.size(), to);
 }
 
-std::string keys_migration() {
+// sql_enqueue as version 6 defines it: version 2's with the `key` option.
+std::string enqueue_function_v6() {
   const std::string v2 = kSqlEnqueueMigration;
   const auto begin = v2.find("CREATE FUNCTION @s.sql_enqueue(");
   const auto end = v2.find("END $$;", begin);
@@ -548,6 +549,11 @@ std::string keys_migration() {
                "INSERT INTO @s.sql_enqueued(queue, n_scheduled, n_queued)\n    VALUES (in_queue,",
                "INSERT INTO @s.sql_enqueued(queue, key, n_scheduled, n_queued)\n    VALUES "
                "(in_queue, owner,");
+  return f;
+}
+
+std::string keys_migration() {
+  const std::string f = enqueue_function_v6();
   return R"sql(
 ALTER TABLE @s.sql_enqueued ADD COLUMN key text NOT NULL DEFAULT '';
 
@@ -585,6 +591,27 @@ END $$;
 
 const char* sql_enqueue_keys_migration() {
   static const std::string text = keys_migration();
+  return text.c_str();
+}
+
+const char* sql_enqueue_webhook_migration() {
+  static const std::string text = [] {
+    std::string f = enqueue_function_v6();
+    f = replaced(f, "  d_timeout bigint;\n", "  d_timeout bigint;\n  d_on_done text;\n");
+    f = replaced(f,
+                 "  SELECT default_priority, default_max_attempts, default_timeout_ms\n"
+                 "  INTO d_priority, d_attempts, d_timeout FROM",
+                 "  SELECT default_priority, default_max_attempts, default_timeout_ms,\n"
+                 "         flow::jsonb ->> 'on_done'\n"
+                 "  INTO d_priority, d_attempts, d_timeout, d_on_done FROM");
+    // The queue's completion webhook; 32: store/common/job_rows.hpp kLinkWebhook.
+    f = replaced(f, "max_attempts, timeout_ms, idempotency_key, tags, key)",
+                 "max_attempts, timeout_ms, idempotency_key, tags, key, links, on_done)");
+    f = replaced(f, "now_ms, 0, attempts, timeout_ms, job_key, tags, owner)",
+                 "now_ms, 0, attempts, timeout_ms, job_key, tags, owner,\n"
+                 "            CASE WHEN d_on_done IS NULL THEN 0 ELSE 32 END, d_on_done)");
+    return "\n" + f + "\n";
+  }();
   return text.c_str();
 }
 

@@ -36,4 +36,8 @@ extern const char* const kSqlEnqueueMigration;
 // counts to queue_keys after the queues' (the writer's lock order).
 const char* sql_enqueue_keys_migration();
 
+// Schema version 8: sql_enqueue gives a job the queue's default completion
+// webhook (core::JobDefaults::on_done), as the server's enqueue does.
+const char* sql_enqueue_webhook_migration();
+
 }  // namespace errand::store::postgres

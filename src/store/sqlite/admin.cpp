@@ -20,7 +20,7 @@ core::Result<core::Job> job_cancel(OpContext& c, const JobCancelParams& p) {
   if (*left) c.keys.move(job.queue, job.key, **left, JobState::cancelled);
   if (auto saved = save_job(c.sql, *row); !saved) return saved.error();
   if (*left) {
-    auto ended = job_ended(c, row->rowid, job, JobState::cancelled, p.now);
+    auto ended = job_ended(c, EndedJob::of(row->rowid, job), JobState::cancelled, p.now);
     if (!ended) return ended.error();
   }
   return std::move(job);

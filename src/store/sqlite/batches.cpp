@@ -16,9 +16,9 @@ core::Error batch_not_found(std::string_view id) {
   return core::make_error(core::errc::not_found, fmt::format("no batch {}", id), "id");
 }
 
-std::optional<core::NewJob> callback_at(const Query& q, int col) {
+std::optional<std::string_view> callback_at(const Query& q, int col) {
   if (q.is_null(col)) return std::nullopt;
-  return core::callback_from_json(q.text_at(col));
+  return q.text_at(col);
 }
 
 std::string job_at(const Query& q, int col) {
@@ -37,14 +37,9 @@ core::Result<core::Batch> read_batch(Statements& sql, std::int64_t id, std::stri
   b.created_at = q.time_at(2);
   b.finished_at = q.opt_time_at(3);
   b.counts = {q.int_at(4), q.int_at(5), q.int_at(6), q.int_at(7)};
-  try {
-    b.on_success = callback_at(q, 8);
-    b.on_complete = callback_at(q, 9);
-    b.on_death = callback_at(q, 10);
-  } catch (const std::exception& e) {
-    return core::make_error(
-        core::errc::internal,
-        fmt::format("batch {}: a stored callback cannot be read: {}", b.id, e.what()));
+  if (auto read = b.read_callbacks({callback_at(q, 8), callback_at(q, 9), callback_at(q, 10)});
+      !read) {
+    return read.error();
   }
   b.success_job = job_at(q, 11);
   b.complete_job = job_at(q, 12);
@@ -73,10 +68,7 @@ core::Result<void> settle(OpContext& c, std::int64_t rowid, core::Batch& b, core
     b.finished_at = now;
   }
   for (auto kind : core::kBatchCallbacks) {
-    const bool due = kind == core::BatchCallbackKind::success    ? firing.success
-                     : kind == core::BatchCallbackKind::complete ? firing.complete
-                                                                 : firing.death;
-    if (!due) continue;
+    if (!firing.due(kind)) continue;
     core::NewJob job = *b.callback(kind);
     job.payload = core::callback_payload(job.payload, b);
     auto out = job_insert_many(c, {.jobs = {std::move(job)}, .now = now});
@@ -99,14 +91,6 @@ core::Result<void> add_counts(Statements& sql, std::int64_t rowid, const core::B
   return q.run();
 }
 
-core::BatchCounts count_of(JobState end, std::int64_t by) {
-  core::BatchCounts d;
-  if (end == JobState::succeeded) d.succeeded = by;
-  if (end == JobState::dead) d.dead = by;
-  if (end == JobState::cancelled) d.cancelled = by;
-  return d;
-}
-
 // Inserts jobs into batch `rowid` and counts the new ones (those that ended
 // at once, cancelled by a failed parent, as ended).
 core::Result<std::vector<InsertOutcome>> insert_into(OpContext& c, std::int64_t rowid,
@@ -114,12 +98,7 @@ core::Result<std::vector<InsertOutcome>> insert_into(OpContext& c, std::int64_t 
                                                      core::TimePoint now) {
   auto out = insert_jobs(c, jobs, now, rowid);
   if (!out) return out.error();
-  core::BatchCounts d;
-  for (const auto& o : *out) {
-    if (o.duplicate || o.debounced) continue;
-    ++d.total;
-    if (o.state == JobState::cancelled) ++d.cancelled;
-  }
+  const auto d = batch_added(*out);
   if (auto added = add_counts(c.sql, rowid, d); !added) return added.error();
   return out;
 }
@@ -132,11 +111,9 @@ core::Result<void> batch_job_ended(OpContext& c, std::int64_t batch, JobState en
   auto b = read_batch(c.sql, batch, core::format_job_id(batch));
   if (!b) return b.error().code == core::errc::not_found ? core::Result<void>() : b.error();
   if (b->state == core::BatchState::done) return {};  // its callbacks fired: counts stay
-  const auto d = count_of(end, undo ? -1 : 1);
+  const auto d = core::BatchCounts::ended_as(end, undo ? -1 : 1);
   if (auto added = add_counts(c.sql, batch, d); !added) return added;
-  b->counts.succeeded += d.succeeded;
-  b->counts.dead += d.dead;
-  b->counts.cancelled += d.cancelled;
+  b->counts += d;
   if (undo) return {};
   return settle(c, batch, *b, now);
 }

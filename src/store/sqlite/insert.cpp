@@ -146,7 +146,7 @@ core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked, 
     if (auto done = link_child(c, id, parents, links, job->after_failure_run, now); !done) {
       return done.error();
     }
-    if (state == core::JobState::cancelled && !job->on_done.empty()) {  // ended at once
+    if (state == core::JobState::cancelled && !settings.on_done.empty()) {  // ended at once
       if (auto told = webhook_job_ended(c, id, now); !told) return told.error();
     }
   }

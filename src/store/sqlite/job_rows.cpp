@@ -133,13 +133,14 @@ core::Result<void> insert_job(Statements& sql, std::int64_t id, const core::NewJ
   } else {
     q.bind_null(16);
   }
-  const std::int64_t links = (batch ? kLinkBatch : 0) | (job.on_done.empty() ? 0 : kLinkWebhook);
+  const std::int64_t links =
+      (batch ? kLinkBatch : 0) | (settings.on_done.empty() ? 0 : kLinkWebhook);
   if (batch) {
     q.bind_int(17, *batch);
   } else {
     q.bind_null(17);
   }
-  q.bind_int(18, links).bind_text_or_null(19, job.on_done);
+  q.bind_int(18, links).bind_text_or_null(19, settings.on_done);
   return q.run();
 }
 

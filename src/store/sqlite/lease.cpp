@@ -143,17 +143,9 @@ core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p) {
   c.keys.move(job.queue, lease->key, JobState::running, JobState::succeeded);
   ++c.queues.edit(job.queue).processed;
   slot_freed(c, job.queue);
-  if (lease->batch) {
-    auto counted = batch_job_ended(c, *lease->batch, JobState::succeeded, p.now);
-    if (!counted) return counted.error();
-  }
-  if ((lease->links & kLinkWebhook) != 0) {
-    if (auto told = webhook_job_ended(c, lease->rowid, p.now); !told) return told.error();
-  }
-  if ((lease->links & kLinkChildren) != 0) {
-    auto released = release_children(c, lease->rowid, job.id, JobState::succeeded, p.now);
-    if (!released) return released.error();
-  }
+  const EndedJob ended{
+      .rowid = lease->rowid, .id = job.id, .links = lease->links, .batch = lease->batch};
+  if (auto done = job_ended(c, ended, JobState::succeeded, p.now); !done) return done.error();
   return job;
 }
 
@@ -167,7 +159,8 @@ core::Result<void> fail_attempt(OpContext& c, JobRow& row, std::string message, 
   c.keys.move(job.queue, job.key, JobState::running, decision.next);
   ++c.queues.edit(job.queue).failed;
   slot_freed(c, job.queue);
-  if (core::is_terminal(decision.next)) return job_ended(c, row.rowid, job, decision.next, now);
+  if (core::is_terminal(decision.next))
+    return job_ended(c, EndedJob::of(row.rowid, job), decision.next, now);
   return {};
 }
 

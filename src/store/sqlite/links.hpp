@@ -29,10 +29,11 @@ core::Result<void> link_child(OpContext& c, std::int64_t child, const ParentLink
 core::Result<void> release_children(OpContext& c, std::int64_t rowid, const std::string& id,
                                     core::JobState end, core::TimePoint now, bool deleted = false);
 
-// Job `rowid` (`job`: its id, batch and links as read) ended in `end`: its
-// batch counts it, its children move on.
-core::Result<void> job_ended(OpContext& c, std::int64_t rowid, const core::Job& job,
-                             core::JobState end, core::TimePoint now);
+// Job `j` ended in `end`, in this transaction: its completion webhook is
+// owed, its batch counts it (and fires what that makes due) and, unless
+// `children` is false, its blocked children move on down the graph.
+core::Result<void> job_ended(OpContext& c, const EndedJob& j, core::JobState end,
+                             core::TimePoint now, bool children = true);
 
 // A job about to be deleted before it ended: its batch counts it cancelled,
 // and its children are cancelled (it never will end).
