@@ -130,7 +130,8 @@ class WorkflowsTest(SharedServerTestCase):
         read = self.server.get_job(created["id"])
         self.assertEqual(read["state"], "waiting")
         self.assertEqual(read["signal"], {"status": "waiting", "url": url})
-        stream = EventStream(self.server, f"/v1/jobs/{created['id']}/events")
+        stream = EventStream(self.server, f"/v1/jobs/{created['id']}/events",
+                             {"Authorization": f"Bearer {self.server.default_key}"})
         self.addCleanup(stream.close)
         self.assertEqual(stream.next()["data"]["signal"], read["signal"])  # the live view too
         self.assertEqual(self.server.counts(self.q)["waiting"], 1)
