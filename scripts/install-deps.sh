@@ -18,10 +18,12 @@ build_pkgs=(
 # integration tests validate every answer against it with python3-jsonschema,
 # and the Python client package installs with Debian's pip and setuptools;
 # its README's push handlers are served by Flask, FastAPI (on uvicorn) and
-# Django in clients_python.frameworks.
+# Django in clients_python.frameworks. integration.metrics checks GET /metrics
+# with promtool and has a real Prometheus (Debian's prometheus) scrape it.
 test_pkgs=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3 curl clang-format
   chromium fonts-dejavu-core postgresql-15 python3-psycopg python3-jsonschema
-  python3-pip python3-setuptools python3-flask python3-fastapi python3-uvicorn python3-django)
+  python3-pip python3-setuptools python3-flask python3-fastapi python3-uvicorn python3-django
+  prometheus)
 mode="${1:-build}"
 want=("${build_pkgs[@]}")
 [ "$mode" = test ] && want+=("${test_pkgs[@]}")

@@ -19,5 +19,6 @@ errand_gtest(core_test
     ${PROJECT_SOURCE_DIR}/src/core/schedule_json_test.cpp
     ${PROJECT_SOURCE_DIR}/src/core/push_test.cpp
     ${PROJECT_SOURCE_DIR}/src/core/node_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/core/metrics_test.cpp
   LIBS errand_core
 )

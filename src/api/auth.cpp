@@ -62,6 +62,8 @@ std::string_view to_string(Role role) noexcept {
       return "producer";
     case Role::worker:
       return "worker";
+    case Role::metrics:
+      return "metrics";
   }
   return "unknown";
 }
@@ -77,8 +79,11 @@ core::Result<ApiKey> parse_api_key(std::string_view text) {
     key.role = Role::producer;
   } else if (role == "worker") {
     key.role = Role::worker;
+  } else if (role == "metrics") {
+    key.role = Role::metrics;
   } else {
-    return core::invalid("key", "a key must be ROLE:SECRET with ROLE admin, producer or worker");
+    return core::invalid("key",
+                         "a key must be ROLE:SECRET with ROLE admin, producer, worker or metrics");
   }
   if (secret.size() < 16) {
     return core::invalid("key",
@@ -157,7 +162,8 @@ core::Result<Grant> Auth::check(const Request& req, Access access, std::string_v
   const bool allowed =
       role == Role::admin ||
       ((access == Access::producer || access == Access::read_job) && role == Role::producer) ||
-      ((access == Access::worker || access == Access::worker_or_lease) && role == Role::worker);
+      ((access == Access::worker || access == Access::worker_or_lease) && role == Role::worker) ||
+      (access == Access::metrics && role == Role::metrics);
   if (allowed) return Grant::full;
   return core::make_error(core::errc::forbidden,
                           fmt::format("a {} key may not do this", to_string(role)),

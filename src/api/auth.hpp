@@ -27,7 +27,7 @@
 
 namespace errand::api {
 
-enum class Role { admin, producer, worker };
+enum class Role { admin, producer, worker, metrics };
 
 // What a route requires.
 enum class Access {
@@ -39,7 +39,8 @@ enum class Access {
   // the request for that one job's current attempt (a push handler's
   // progress report)
   worker_or_lease,
-  admin,  // admin only
+  admin,    // admin only
+  metrics,  // admin or metrics (GET /metrics)
 };
 
 struct ApiKey {

@@ -63,6 +63,9 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;
   // Set: the body is streamed (chunked) by this producer instead of `body`.
   StreamProducer stream;
+  // The pattern of the route that answered ("/v1/jobs/:id"); empty when no
+  // route matched. For metrics and logs: never the raw path.
+  std::string_view route;
 };
 
 }  // namespace errand::api

@@ -137,6 +137,7 @@ boost::asio::awaitable<Admission> Router::admit(const Request& head, Services& s
   } else if (auto m = find(head); !m) {
     out.refusal = error_response(m.error());
   } else {
+    out.route = m->route->pattern;
     auto grant = co_await check(head, *m, services);
     if (grant) {
       out.max_body = m->route->max_body;
@@ -161,13 +162,16 @@ boost::asio::awaitable<Response> Router::route(const Request& request, Services&
   }
   if (!grant) co_return error_response(grant.error());
   Context context{request, std::move(m->captures), services, *grant};
+  Response out;
   try {
-    co_return co_await m->route->handler(context);
+    out = co_await m->route->handler(context);
   } catch (const std::exception& e) {
     spdlog::error("{} {} failed: {}", request.method, request.path, e.what());
+    out = error_response(
+        core::make_error(core::errc::internal, "internal error; the server log has details"));
   }
-  co_return error_response(
-      core::make_error(core::errc::internal, "internal error; the server log has details"));
+  out.route = m->route->pattern;
+  co_return out;
 }
 
 core::Result<void> check_host(const Request& request, const Services& services) {

@@ -17,6 +17,10 @@
 
 #include <boost/asio/awaitable.hpp>
 
+namespace errand::core::metrics {
+struct Metrics;
+}
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +32,7 @@ struct ApiLimits {
   core::Millis token_ttl{7 * 86'400'000};  // lifetime of a job's read token
   std::size_t max_page_bytes =
       8 << 20;  // a job list page stops (partial) past this much client JSON
+  std::size_t max_metrics_queues = 1000;  // queues with their own series in GET /metrics
 };
 
 // What handlers may use. Outlives every request.
@@ -39,7 +44,8 @@ struct Services {
   Sessions& sessions;  // the dashboard's logins
   HostPolicy hosts;    // the Host names a server without keys answers
   StreamLimits& streams;
-  LoginThrottle& logins;  // failed dashboard logins per address
+  LoginThrottle& logins;                      // failed dashboard logins per address
+  core::metrics::Metrics* metrics = nullptr;  // what GET /metrics serves; null: none kept
 };
 
 struct Context {
@@ -68,6 +74,7 @@ struct Admission {
   // What the request may do, when let in: dispatch() takes it instead of
   // checking the head (and reading its session) again.
   std::optional<Grant> grant;
+  std::string_view route;  // the matched route's pattern; empty: none matched
 };
 
 class Router {

@@ -1,5 +1,7 @@
 #include "api/server.hpp"
 
+#include "core/metrics.hpp"
+
 #include "api/errors.hpp"
 
 #include <spdlog/spdlog.h>
@@ -355,6 +357,25 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   // connection: the send side first, then what the client still sends is
   // read and dropped for a moment, so that it reads the answer (closing with
   // unread data would reset the connection under it).
+  // Counts an answer in the metrics (errand_http_requests_total and, when
+  // `started` is known, errand_http_request_seconds). Unrouted requests
+  // (route empty) share the route and method label "unmatched", so labels
+  // stay bounded whatever paths and methods clients send.
+  void count(std::string_view route, std::string_view method, int status,
+             std::optional<std::chrono::steady_clock::time_point> started) {
+    auto* m = services.metrics;
+    if (!m) return;
+    constexpr std::string_view kUnmatched = "unmatched";
+    const auto r = route.empty() ? kUnmatched : route;
+    const auto verb = route.empty() ? kUnmatched : method;
+    const std::string code = std::to_string(status);
+    m->http_requests.at({r, verb, code}).add();
+    if (started) {
+      const std::chrono::duration<double> took = std::chrono::steady_clock::now() - *started;
+      m->http_seconds.at({r, verb}).observe(took.count());
+    }
+  }
+
   awaitable<void> refuse(beast::tcp_stream& stream, Response r, unsigned version) {
     auto res = to_beast(std::move(r), version, false);
     boost::system::error_code ec;
@@ -430,6 +451,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                              fmt::format("the request body is larger than {} bytes", max_body)));
       }
       if (admission.refusal) {
+        count(admission.route, request ? request->method : std::string_view{},
+              admission.refusal->status, std::nullopt);
         co_return co_await refuse(stream, std::move(*admission.refusal), req.version());
       }
       parser.body_limit(max_body);
@@ -450,7 +473,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       request->body = std::move(req.body());
       // A long-poll may legitimately outlast the idle time-out.
       stream.expires_never();
+      const auto started = std::chrono::steady_clock::now();
       Response response = co_await router.dispatch(*request, services, admission.grant);
+      count(response.route, request->method, response.status, started);
       if (response.stream) co_return co_await write_stream(stream, connection, response, req);
       const bool keep_alive = req.keep_alive() && !stopping;
       auto res = to_beast(std::move(response), req.version(), keep_alive);

@@ -5,6 +5,7 @@
 #include "api/errors.hpp"
 #include "api/router.hpp"
 #include "core/duration.hpp"
+#include "core/metrics.hpp"
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
@@ -118,10 +119,75 @@ awaitable<Response> get_stats(Context& c) {
   co_return json_response(200, json::serialize(out));
 }
 
+#ifndef ERRAND_COMMIT
+#define ERRAND_COMMIT "unknown"
+#endif
+constexpr std::string_view kBuildCommit = ERRAND_COMMIT;
+
+// GET /metrics: the counters and histograms this server keeps
+// (core/metrics.hpp), and gauges read now: jobs per queue and state and the
+// oldest waiting job per queue (from the store: the same on every server),
+// this server's open event streams and waiting claims, and its build.
+awaitable<Response> get_metrics(Context& c) {
+  auto& engine = c.services.engine;
+  auto queues = co_await engine.queues();
+  if (!queues) co_return error_response(queues.error());
+  auto oldest = co_await engine.oldest_ready();
+  if (!oldest) co_return error_response(oldest.error());
+  auto cluster = co_await engine.nodes().cluster();
+  if (!cluster) co_return error_response(cluster.error());
+  const auto now = engine.clock().now();
+  const std::size_t max_queues = c.services.limits.max_metrics_queues;
+  namespace metrics = core::metrics;
+  metrics::Exposition out;
+  const auto& self = engine.nodes().self();
+  out.family("errand_build_info", "gauge", "This server's version and store; always 1.");
+  out.sample("errand_build_info",
+             {{"version", self.version}, {"commit", kBuildCommit}, {"store", self.store}}, 1);
+  // Queues past the cap (in name order) are summed under "_other".
+  std::map<std::pair<std::string, core::JobState>, std::int64_t> jobs;
+  std::map<std::string, double> waiting;
+  std::size_t seen = 0;
+  for (const auto& q : *queues) {
+    const std::string name = seen++ < max_queues ? q.name : std::string(metrics::kOtherLabel);
+    for (const auto s : core::kAllStates) {
+      const auto n = q.counts.find(s);
+      jobs[{name, s}] += n == q.counts.end() ? 0 : n->second;
+    }
+    if (const auto since = oldest->find(q.name); since != oldest->end()) {
+      const std::chrono::duration<double> age = now - since->second;
+      waiting[name] = std::max(waiting[name], std::max(0.0, age.count()));
+    }
+  }
+  out.family("errand_jobs", "gauge", "Jobs by queue and state, in the store.");
+  for (const auto& [key, n] : jobs) {
+    out.sample("errand_jobs", {{"queue", key.first}, {"state", core::to_string(key.second)}},
+               static_cast<double>(n));
+  }
+  out.family("errand_queue_oldest_waiting_seconds", "gauge",
+             "Age of the oldest job ready to run (queued) per queue; absent when none waits.");
+  for (const auto& [name, age] : waiting) {
+    out.sample("errand_queue_oldest_waiting_seconds", {{"queue", name}}, age);
+  }
+  out.family("errand_sse_watchers", "gauge", "Event streams (SSE) open on this server.");
+  out.sample("errand_sse_watchers", {}, static_cast<double>(cluster->this_node.event_streams));
+  out.family("errand_workers_waiting", "gauge", "Long-poll claims waiting on this server.");
+  out.sample("errand_workers_waiting", {}, static_cast<double>(cluster->this_node.waiting_claims));
+  out.family("errand_nodes", "gauge", "Servers sharing the store, by state.");
+  out.sample("errand_nodes", {{"state", "up"}}, static_cast<double>(cluster->up));
+  out.sample("errand_nodes", {{"state", "gone"}}, static_cast<double>(cluster->gone));
+  out.sample("errand_nodes", {{"state", "stopped"}}, static_cast<double>(cluster->stopped));
+  if (c.services.metrics) c.services.metrics->write(out);
+  co_return Response{.status = 200,
+                     .body = out.text(),
+                     .content_type = "text/plain; version=0.0.4; charset=utf-8"};
+}
+
 }  // namespace
 
 std::vector<Route> stats_routes() {
-  return {{"GET", "/v1/stats", Access::producer, get_stats}};
+  return {{"GET", "/v1/stats", Access::producer, get_stats},
+          {"GET", "/metrics", Access::metrics, get_metrics}};
 }
 
 }  // namespace errand::api

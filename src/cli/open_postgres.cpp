@@ -26,12 +26,17 @@ store::PostgresOptions options_of(const StoreChoice& choice, const core::Clock* 
 }  // namespace
 
 core::Result<OpenedStore> open_postgres(const StoreChoice& choice, core::Millis wait,
-                                        const core::Clock* clock) {
+                                        const core::Clock* clock, core::metrics::Metrics* metrics) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + wait;
   auto pause = std::chrono::milliseconds(250);
   for (;;) {
-    auto store = store::PostgresStore::open(options_of(choice, clock));
+    auto options = options_of(choice, clock);
+    if (metrics) {
+      options.commit_seconds = &metrics->store_commit_seconds.at({"postgres"});
+      options.fsync_seconds = &metrics->store_fsync_seconds.at({"postgres"});
+    }
+    auto store = store::PostgresStore::open(std::move(options));
     if (store) {
       OpenedStore out;
       out.store = std::move(*store);

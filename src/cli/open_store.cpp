@@ -46,11 +46,16 @@ std::function<void()> fresh_data_undo(const std::string& dir_name) {
   };
 }
 
-core::Result<OpenedStore> open_sqlite(const StoreChoice& choice) {
+core::Result<OpenedStore> open_sqlite(const StoreChoice& choice, core::metrics::Metrics* metrics) {
   OpenedStore out;
   out.undo = fresh_data_undo(choice.dir);
   if (auto ok = make_private_data_dir(choice.dir); !ok) return ok.error();
-  auto store = store::SqliteStore::open({.dir = choice.dir, .store = {}});
+  store::SqliteOptions options{.dir = choice.dir, .store = {}};
+  if (metrics) {
+    options.commit_seconds = &metrics->store_commit_seconds.at({"sqlite"});
+    options.fsync_seconds = &metrics->store_fsync_seconds.at({"sqlite"});
+  }
+  auto store = store::SqliteStore::open(std::move(options));
   if (!store) {
     out.undo();
     return store.error();
@@ -70,13 +75,13 @@ core::Result<OpenedStore> open_sqlite(const StoreChoice& choice) {
 }  // namespace
 
 core::Result<OpenedStore> open_postgres(const StoreChoice& choice, core::Millis wait,
-                                        const core::Clock* clock);
+                                        const core::Clock* clock, core::metrics::Metrics* metrics);
 core::Result<int> migrate_postgres(const StoreChoice& choice);
 
 core::Result<OpenedStore> open_store(const StoreChoice& choice, core::Millis wait,
-                                     const core::Clock* clock) {
-  if (choice.kind == StoreChoice::Kind::sqlite) return open_sqlite(choice);
-  return open_postgres(choice, wait, clock);
+                                     const core::Clock* clock, core::metrics::Metrics* metrics) {
+  if (choice.kind == StoreChoice::Kind::sqlite) return open_sqlite(choice, metrics);
+  return open_postgres(choice, wait, clock, metrics);
 }
 
 core::Result<int> migrate_store(const StoreChoice& choice) {

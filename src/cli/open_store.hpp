@@ -5,6 +5,7 @@
 
 #include "cli/store_choice.hpp"
 #include "core/error.hpp"
+#include "core/metrics.hpp"
 #include "core/time.hpp"
 #include "store/store.hpp"
 
@@ -32,8 +33,10 @@ struct OpenedStore {
 // cure (a wrong password, a missing database, a newer schema) ends at once.
 // `clock`: the server's own clock, which a PostgreSQL store compares with the
 // database's (store::Store::clock_offset); null: the system clock.
+// `metrics`: where the store's commit and fsync times go; null: nowhere.
 core::Result<OpenedStore> open_store(const StoreChoice& choice, core::Millis wait,
-                                     const core::Clock* clock = nullptr);
+                                     const core::Clock* clock = nullptr,
+                                     core::metrics::Metrics* metrics = nullptr);
 
 // PostgreSQL only: creates or migrates the schema and returns its version.
 core::Result<int> migrate_store(const StoreChoice& choice);

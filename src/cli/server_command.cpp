@@ -87,6 +87,7 @@ struct ServerArgs {
   std::vector<std::string> allowed_hosts;
   std::size_t max_streams_per_token = 8;
   std::size_t max_streams_per_client = 256;
+  std::size_t metrics_max_queues = 1000;  // queues with their own series in GET /metrics
   std::string advertise_url;  // the node's address in the registry; empty: from --listen
 };
 
@@ -356,7 +357,8 @@ int run_server(const ServerArgs& args) {
     std::cerr << "errand: " << own_clock.error().message << "\n";
     return 2;
   }
-  auto opened = open_store(*choice, *store_wait, own_clock->get());
+  core::metrics::Metrics metrics(args.metrics_max_queues);
+  auto opened = open_store(*choice, *store_wait, own_clock->get(), &metrics);
   if (!opened) {
     std::cerr << "errand: " << opened.error().message << "\n";
     // A URL that cannot work is a usage error, like a bad flag.
@@ -385,8 +387,10 @@ int run_server(const ServerArgs& args) {
        .prune_interval = core::Millis{10 * 60'000},
        .max_timer_wait = shared ? core::Millis{1'000} : core::Millis{60'000},
        .max_queues = max_queues,
-       .schedule_recheck = shared ? core::Millis{1'000} : engine::kDefaultScheduleRecheck});
+       .schedule_recheck = shared ? core::Millis{1'000} : engine::kDefaultScheduleRecheck,
+       .metrics = &metrics});
   if (shared) push->queue_refresh = core::Millis{2'000};
+  push->metrics = &metrics;
   // Before the config file's queues: their push URLs get the dispatcher's check.
   std::unique_ptr<engine::push::Dispatcher> dispatcher;
   try {
@@ -420,12 +424,15 @@ int run_server(const ServerArgs& args) {
   api::LoginThrottle logins;
   api::Services services{engine,
                          auth,
-                         {.max_payload = args.max_payload, .token_ttl = *token_ttl},
+                         {.max_payload = args.max_payload,
+                          .token_ttl = *token_ttl,
+                          .max_metrics_queues = args.metrics_max_queues},
                          {.origins = args.cors_origins},
                          sessions,
                          std::move(hosts),
                          streams,
-                         logins};
+                         logins,
+                         &metrics};
   api::Router router(api::all_routes());
   api::HttpServer server(io, router, services, options);
   auto endpoint = server.listen();
@@ -513,9 +520,10 @@ void add_server_command(CLI::App& app) {
   cmd->add_option("--store-timeout", args->store_timeout,
                   "How long a start waits for an unreachable PostgreSQL before giving up")
       ->capture_default_str();
-  cmd->add_option("--key", args->keys,
-                  "API key ROLE:SECRET, ROLE one of admin, producer, worker (repeatable; also "
-                  "ERRAND_KEYS=ROLE:SECRET,...). Visible in ps: prefer --key-file or ERRAND_KEYS");
+  cmd->add_option(
+      "--key", args->keys,
+      "API key ROLE:SECRET, ROLE one of admin, producer, worker, metrics (repeatable; also "
+      "ERRAND_KEYS=ROLE:SECRET,...). Visible in ps: prefer --key-file or ERRAND_KEYS");
   cmd->add_option("--key-file", args->key_file,
                   "File of API keys, one ROLE:SECRET a line (# comments); keep it mode 0600");
   cmd->add_flag("--insecure", args->insecure,
@@ -573,6 +581,11 @@ void add_server_command(CLI::App& app) {
                   "Most job event streams open at once from one client address")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  cmd->add_option("--metrics-max-queues", args->metrics_max_queues,
+                  "Queues with their own series in GET /metrics; the others are summed under "
+                  "queue=\"_other\"")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}));
   cmd->add_option("--allowed-host", args->allowed_hosts,
                   "A host name this server is reached by, besides IP addresses and localhost; "
                   "without keys other Host names are refused (repeatable)");

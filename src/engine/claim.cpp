@@ -34,7 +34,9 @@ void Engine::note_claim(const std::string& worker, const std::vector<core::Job>&
   std::vector<core::TimePoint> ready;
   ready.reserve(jobs.size());
   for (const auto& job : jobs) ready.push_back(job.run_at);
-  history_.record_claim(worker, clock_.now(), ready);
+  const auto now = clock_.now();
+  history_.record_claim(worker, now, ready);
+  job_metrics_.claimed(jobs, now);
 }
 
 // One sleeping claim, shared by its coroutine and its wake-up. The wake-up
@@ -112,6 +114,7 @@ Task<Jobs> Engine::claim_some(ClaimRequest request) {
       jobs = co_await claim_once(request);  // GCC 12: no co_await inside ?:
     }
     if (jobs && !request.push) note_claim(request.worker, *jobs);
+    if (jobs && request.push) job_metrics_.claimed(*jobs, clock_.now());
     if (!jobs || !jobs->empty() || stopping_) co_return jobs;
     if (std::chrono::steady_clock::now() >= deadline) co_return jobs;
 

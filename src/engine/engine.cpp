@@ -23,6 +23,7 @@ Engine::Engine(asio::any_io_executor executor, store::Store& store, const core::
       schedules_(std::make_unique<Schedules>(executor, store, clock, options.schedule_recheck)),
       events_(clock, options.events),
       history_(options.stats),
+      job_metrics_(options.metrics),
       nodes_(executor, store, clock, options.nodes) {
   store_.set_change_listener([this](const store::ChangeNotice& n) { on_store_change(n); });
   events_.set_flush_hook([this](core::TimePoint due) { arm_event_flush(due); });
@@ -104,8 +105,17 @@ Task<std::vector<store::InsertOutcome>> Engine::enqueue(std::vector<EnqueueReque
   if (!admitted) co_return admitted.error();
   const auto now = clock_.now();
   store::JobInsertManyParams params{.jobs = new_jobs(std::move(requests), now), .now = now};
-  co_return co_await await_store<std::vector<store::InsertOutcome>>(
+  std::vector<std::string> queues;
+  queues.reserve(params.jobs.size());
+  for (const auto& job : params.jobs) queues.push_back(job.queue);
+  auto out = co_await await_store<std::vector<store::InsertOutcome>>(
       [&](auto done) { store_.job_insert_many(std::move(params), std::move(done)); });
+  if (out) {
+    for (std::size_t i = 0; i < out->size() && i < queues.size(); ++i) {
+      if (!(*out)[i].duplicate) job_metrics_.enqueued(queues[i]);
+    }
+  }
+  co_return out;
 }
 
 std::vector<core::NewJob> Engine::new_jobs(std::vector<EnqueueRequest> requests,
@@ -281,20 +291,28 @@ store::JobFailParams fail_params(FailRequest r, core::TimePoint now, double jitt
 
 Task<core::Job> Engine::complete(CompleteRequest request) {
   auto params = complete_params(std::move(request), clock_.now());
-  co_return co_await await_store<core::Job>([&](auto done) {
+  const std::string lease_id = params.lease_id;
+  const auto now = params.now;
+  auto job = co_await await_store<core::Job>([&](auto done) {
     store_.job_complete(std::move(params),
                         publishing<core::Job>(
                             std::move(done), [this](const core::Job& job) { publish_state(job); }));
   });
+  if (job) job_metrics_.ended(lease_id, job->queue, job->state, now);
+  co_return job;
 }
 
 Task<core::Job> Engine::fail(FailRequest r) {
   auto params = fail_params(std::move(r), clock_.now(), next_jitter());
-  co_return co_await await_store<core::Job>([&](auto done) {
+  const std::string lease_id = params.lease_id;
+  const auto now = params.now;
+  auto job = co_await await_store<core::Job>([&](auto done) {
     store_.job_fail(std::move(params),
                     publishing<core::Job>(std::move(done),
                                           [this](const core::Job& job) { publish_state(job); }));
   });
+  if (job) job_metrics_.ended(lease_id, job->queue, job->state, now);
+  co_return job;
 }
 
 Task<std::vector<Result<core::JobState>>> Engine::ack_many(std::vector<AckRequest> requests) {
@@ -323,8 +341,13 @@ Task<std::vector<Result<core::JobState>>> Engine::ack_many(std::vector<AckReques
         event.result = item.complete.result;
     }
   }
+  std::vector<std::string> leases;
+  leases.reserve(items.size());
+  for (const auto& item : items) {
+    leases.push_back(item.fail ? item.failure.lease_id : item.complete.lease_id);
+  }
   using Acks = std::vector<Result<core::JobState>>;
-  co_return co_await await_store<Acks>([&](auto done) {
+  auto acks = co_await await_store<Acks>([&](auto done) {
     store_.job_ack_many(std::move(items),
                         publishing<Acks>(std::move(done), [this, events = std::move(events)](
                                                               const Acks& acks) mutable {
@@ -335,6 +358,12 @@ Task<std::vector<Result<core::JobState>>> Engine::ack_many(std::vector<AckReques
                           }
                         }));
   });
+  if (acks) {
+    for (std::size_t i = 0; i < acks->size() && i < leases.size(); ++i) {
+      if ((*acks)[i]) job_metrics_.ended(leases[i], {}, *(*acks)[i], now);
+    }
+  }
+  co_return acks;
 }
 
 Task<core::Job> Engine::requeue(RequeueRequest r) {

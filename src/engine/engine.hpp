@@ -16,6 +16,7 @@
 
 #include "core/job.hpp"
 #include "engine/events.hpp"
+#include "engine/job_metrics.hpp"
 #include "engine/nodes.hpp"
 #include "engine/schedules.hpp"
 #include "engine/stats.hpp"
@@ -142,6 +143,9 @@ struct EngineOptions {
   EventBusOptions events;
   StatsOptions stats;
   NodeOptions nodes;
+  // Where the engine counts enqueues, waits, runs and ends (GET /metrics);
+  // null: nowhere. Outlives the engine.
+  core::metrics::Metrics* metrics = nullptr;
 };
 
 // The start of a watch: the subscription, and the job as it stood at the
@@ -339,6 +343,7 @@ class Engine {
 
   EventBus events_;
   StatsHistory history_;
+  JobMetrics job_metrics_;
   Nodes nodes_;
   std::shared_ptr<boost::asio::steady_timer> stats_timer_;  // touched only on timer_strand_
   // The event bus's flush timer, touched only on timer_strand_.

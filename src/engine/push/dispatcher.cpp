@@ -271,6 +271,12 @@ asio::awaitable<void> Dispatcher::deliver(std::shared_ptr<QueueState> q, core::J
 asio::awaitable<void> Dispatcher::apply(const core::Job& job, core::PushOutcome outcome,
                                         std::string signal_nonce) {
   using Kind = core::PushOutcome::Kind;
+  if (options_.metrics) {
+    constexpr std::array<std::string_view, 5> kResults = {"complete", "continue", "defer", "fail",
+                                                          "dead"};
+    options_.metrics->push_calls.at({job.queue, kResults[static_cast<std::size_t>(outcome.kind)]})
+        .add();
+  }
   core::Result<core::Job> done = core::Job{};
   if (outcome.kind == Kind::complete) {
     CompleteRequest params{

@@ -57,6 +57,8 @@ struct DispatcherOptions {
   // the changes other servers sharing it make; unset: only at start (a store
   // of this server's own, whose changes all come through the listener).
   std::optional<core::Millis> queue_refresh;
+  // Where calls are counted by queue and result (GET /metrics); null: nowhere.
+  core::metrics::Metrics* metrics = nullptr;
 };
 
 struct DispatcherStats {

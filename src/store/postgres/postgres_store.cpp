@@ -70,9 +70,9 @@ core::Result<std::unique_ptr<PostgresStore>> PostgresStore::open(PostgresOptions
   auto conn = connect_and_migrate(options);
   if (!conn) return conn.error();
   auto notifier = std::make_unique<postgres::Notifier>();
-  auto writer = std::make_unique<postgres::Writer>(std::move(*conn), options.conninfo,
-                                                   options.schema, options.store, *notifier,
-                                                   std::move(options.before_commit));
+  auto writer = std::make_unique<postgres::Writer>(
+      std::move(*conn), options.conninfo, options.schema, options.store, *notifier,
+      std::move(options.before_commit), options.commit_seconds, options.fsync_seconds);
   auto* w = writer.get();
   auto listener = std::make_unique<postgres::ChangeListener>(
       options.conninfo, options.schema, *notifier, [w] { return w->backend_pid(); },

@@ -27,6 +27,7 @@
 // not be called from inside a callback (it would wait for itself).
 #pragma once
 
+#include "core/metrics.hpp"
 #include "store/store.hpp"
 
 #include <functional>
@@ -52,6 +53,11 @@ struct PostgresOptions {
   // Fault injection for tests: called on the writer thread just before each
   // batch's COMMIT (e.g. to cut the connection then).
   std::function<void()> before_commit;
+  // Where the write transactions' times (BEGIN to COMMIT's answer) and the
+  // COMMIT round trips (the database's fsync) are observed (GET /metrics);
+  // null: nowhere. Outlive the store.
+  core::metrics::Histogram* commit_seconds = nullptr;
+  core::metrics::Histogram* fsync_seconds = nullptr;
 };
 
 class PostgresStore final : public Store {

@@ -121,14 +121,17 @@ void Batch::end_op(const core::Error* error) {
 // ---- Writer -----------------------------------------------------------------
 
 Writer::Writer(std::unique_ptr<Conn> db, std::string conninfo, std::string schema,
-               StoreOptions options, Notifier& notifier, std::function<void()> before_commit)
+               StoreOptions options, Notifier& notifier, std::function<void()> before_commit,
+               core::metrics::Histogram* commit_seconds, core::metrics::Histogram* fsync_seconds)
     : db_(std::move(db)),
       conninfo_(std::move(conninfo)),
       schema_(std::move(schema)),
       channel_(notify_channel(schema_)),
       options_(std::move(options)),
       notifier_(notifier),
-      before_commit_(std::move(before_commit)) {
+      before_commit_(std::move(before_commit)),
+      commit_seconds_(commit_seconds),
+      fsync_seconds_(fsync_seconds) {
   backend_pid_ = db_->backend_pid();
 }
 
@@ -257,6 +260,7 @@ void Writer::run_batch(Ops& ops) {
 
 core::Result<void> Writer::attempt(Ops& ops, Batch& batch, std::size_t& first_change,
                                    bool& committing) {
+  const auto began = std::chrono::steady_clock::now();
   if (auto r = db_->run(kBegin); !r) return r.error();
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const auto changes_before = batch.notice().job_change_count();
@@ -283,8 +287,14 @@ core::Result<void> Writer::attempt(Ops& ops, Batch& batch, std::size_t& first_ch
   }
   if (before_commit_) before_commit_();
   committing = true;
+  const auto commit_began = std::chrono::steady_clock::now();
   auto committed = db_->run(kCommit);
   if (!committed) return committed.error();
+  const auto now = std::chrono::steady_clock::now();
+  if (commit_seconds_) commit_seconds_->observe(std::chrono::duration<double>(now - began).count());
+  if (fsync_seconds_) {
+    fsync_seconds_->observe(std::chrono::duration<double>(now - commit_began).count());
+  }
   return {};
 }
 

@@ -28,6 +28,7 @@
 // on the writer thread with no lock held.
 #pragma once
 
+#include "core/metrics.hpp"
 #include "store/common/keys.hpp"
 #include "store/postgres/conn.hpp"
 #include "store/postgres/notice.hpp"
@@ -154,7 +155,9 @@ class Writer {
   // reconnecting; `channel` is the NOTIFY channel.
   // `before_commit`: a test's fault hook, called just before each COMMIT.
   Writer(std::unique_ptr<Conn> db, std::string conninfo, std::string schema, StoreOptions options,
-         Notifier& notifier, std::function<void()> before_commit = {});
+         Notifier& notifier, std::function<void()> before_commit = {},
+         core::metrics::Histogram* commit_seconds = nullptr,
+         core::metrics::Histogram* fsync_seconds = nullptr);
   ~Writer();
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
@@ -197,6 +200,8 @@ class Writer {
   const StoreOptions options_;
   Notifier& notifier_;
   std::function<void()> before_commit_;
+  core::metrics::Histogram* const commit_seconds_;  // null: not observed
+  core::metrics::Histogram* const fsync_seconds_;
   QueueBook queues_;
   KeyBook keys_;
 

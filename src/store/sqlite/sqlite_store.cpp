@@ -77,7 +77,8 @@ core::Result<std::unique_ptr<SqliteStore>> SqliteStore::open(SqliteOptions optio
   if (auto synced = wal->sync(); !synced) return synced.error();
   auto writer = std::make_unique<sqlite::Writer>(std::move(*db), std::move(*sql), std::move(queues),
                                                  std::stoll(*last_job_id), options.store,
-                                                 std::move(*wal), std::move(options.fail_commit));
+                                                 std::move(*wal), std::move(options.fail_commit),
+                                                 options.commit_seconds, options.fsync_seconds);
   writer->start();
   return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(writer)));
 }

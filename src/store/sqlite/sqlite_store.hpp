@@ -19,6 +19,7 @@
 // be called from inside a callback (it would wait for itself).
 #pragma once
 
+#include "core/metrics.hpp"
 #include "store/store.hpp"
 
 #include <functional>
@@ -40,6 +41,10 @@ struct SqliteOptions {
   // Called before each fsync of the WAL (on the thread doing it); returning
   // true makes that fsync fail as a disk error would.
   std::function<bool()> fail_sync;
+  // Where the write transactions' and the WAL fsyncs' times are observed
+  // (GET /metrics); null: nowhere. Outlive the store.
+  core::metrics::Histogram* commit_seconds = nullptr;
+  core::metrics::Histogram* fsync_seconds = nullptr;
 };
 
 class SqliteStore final : public Store {

@@ -63,7 +63,8 @@ void Batch::end_op(bool keep) {
 
 Writer::Writer(std::unique_ptr<Db> db, std::unique_ptr<Statements> sql, QueueBook queues,
                std::int64_t last_job_id, StoreOptions options, WalSync wal,
-               std::function<bool()> fail_commit)
+               std::function<bool()> fail_commit, core::metrics::Histogram* commit_seconds,
+               core::metrics::Histogram* fsync_seconds)
     : db_(std::move(db)),
       sql_(std::move(sql)),
       queues_(std::move(queues)),
@@ -71,7 +72,9 @@ Writer::Writer(std::unique_ptr<Db> db, std::unique_ptr<Statements> sql, QueueBoo
       options_(std::move(options)),
       path_(db_->path()),
       wal_(std::move(wal)),
-      fail_commit_(std::move(fail_commit)) {
+      fail_commit_(std::move(fail_commit)),
+      commit_seconds_(commit_seconds),
+      fsync_seconds_(fsync_seconds) {
   if (fail_commit_) sqlite3_commit_hook(db_->handle(), &Writer::commit_hook, this);
 }
 
@@ -166,6 +169,7 @@ void Writer::run_batch(Ops& ops, std::shared_ptr<const Listener> listener) {
       !refuse && std::any_of(ops.begin(), ops.end(), [](auto& op) { return op->writes(); });
   db_->clear_broken();
   Batch batch(*db_, *sql_, queues_, keys_, options_, last_job_id_);
+  const auto began = std::chrono::steady_clock::now();
   auto done = begin(writes);
   std::size_t first_change = ops.size();
   if (done && !run_ops(ops, batch, refuse, first_change))
@@ -173,6 +177,10 @@ void Writer::run_batch(Ops& ops, std::shared_ptr<const Listener> listener) {
   if (done && writes) done = flush_keys(*sql_, keys_.take_batch(), batch.notice());
   if (done) done = commit(writes);
   if (!done) return abort_batch(ops, done.error(), writes);
+  if (writes && commit_seconds_) {
+    commit_seconds_->observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+  }
   queues_.batch_publish();
   Settlement s{.ops = std::move(ops),
                .listener = std::move(listener),
@@ -344,7 +352,12 @@ void Writer::settle_loop() {
 // one every later one fails too (the pages it lost are not written again).
 std::optional<core::Error> Writer::sync_wal() {
   if (auto earlier = sync_failure()) return earlier;
+  const auto began = std::chrono::steady_clock::now();
   auto synced = wal_.sync();
+  if (fsync_seconds_) {
+    fsync_seconds_->observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+  }
   if (synced) return std::nullopt;
   core::Error failure = read_only_error(synced.error().message);
   spdlog::error("{}", failure.message);

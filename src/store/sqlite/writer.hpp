@@ -31,6 +31,7 @@
 // held.
 #pragma once
 
+#include "core/metrics.hpp"
 #include "store/common/keys.hpp"
 #include "store/common/notice.hpp"
 #include "store/sqlite/db.hpp"
@@ -39,6 +40,7 @@
 #include "store/sqlite/wal_sync.hpp"
 #include "store/store.hpp"
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -200,7 +202,8 @@ class Writer {
   // `last_job_id`: the highest job id in the database (0 if none).
   Writer(std::unique_ptr<Db> db, std::unique_ptr<Statements> sql, QueueBook queues,
          std::int64_t last_job_id, StoreOptions options, WalSync wal,
-         std::function<bool()> fail_commit);
+         std::function<bool()> fail_commit, core::metrics::Histogram* commit_seconds = nullptr,
+         core::metrics::Histogram* fsync_seconds = nullptr);
   ~Writer();
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
@@ -262,6 +265,8 @@ class Writer {
   const std::string path_;
   WalSync wal_;
   std::function<bool()> fail_commit_;
+  core::metrics::Histogram* const commit_seconds_;  // null: not observed
+  core::metrics::Histogram* const fsync_seconds_;
   std::optional<core::Error> read_only_;  // set after a failed write transaction
 
   std::mutex mutex_;
