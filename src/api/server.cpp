@@ -1,5 +1,6 @@
 #include "api/server.hpp"
 
+#include "core/id.hpp"
 #include "core/metrics.hpp"
 
 #include "api/errors.hpp"
@@ -21,8 +22,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <mutex>
 #include <unordered_map>
@@ -52,6 +55,20 @@ http::response<http::string_body> to_beast(Response r, unsigned version, bool ke
   res.keep_alive(keep_alive);
   res.prepare_payload();
   return res;
+}
+
+// The request's X-Request-Id when it is a sane one (1-128 characters of
+// letters, digits and -_.:), else a new one (16 hex digits): echoed in the
+// answer and written in the request line, so a proxy's or an app's id
+// follows the request.
+std::string request_id_of(const http::request<http::string_body>& req) {
+  const auto given = req["X-Request-Id"];
+  const bool sane =
+      !given.empty() && given.size() <= 128 && std::all_of(given.begin(), given.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+               c == ':';
+      });
+  return sane ? std::string(given) : core::random_hex(8);
 }
 
 core::Result<Request> to_request(const http::request<http::string_body>& req,
@@ -358,21 +375,33 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   // read and dropped for a moment, so that it reads the answer (closing with
   // unread data would reset the connection under it).
   // Counts an answer in the metrics (errand_http_requests_total and, when
-  // `started` is known, errand_http_request_seconds). Unrouted requests
-  // (route empty) share the route and method label "unmatched", so labels
-  // stay bounded whatever paths and methods clients send.
-  void count(std::string_view route, std::string_view method, int status,
+  // `started` is known, errand_http_request_seconds) and writes its request
+  // line. Unrouted requests (route empty) share the route and method label
+  // "unmatched", so labels stay bounded whatever paths and methods clients
+  // send.
+  void count(std::string_view request_id, std::string_view route, std::string_view method,
+             int status, std::size_t bytes,
              std::optional<std::chrono::steady_clock::time_point> started) {
-    auto* m = services.metrics;
-    if (!m) return;
     constexpr std::string_view kUnmatched = "unmatched";
     const auto r = route.empty() ? kUnmatched : route;
     const auto verb = route.empty() ? kUnmatched : method;
-    const std::string code = std::to_string(status);
-    m->http_requests.at({r, verb, code}).add();
-    if (started) {
-      const std::chrono::duration<double> took = std::chrono::steady_clock::now() - *started;
-      m->http_seconds.at({r, verb}).observe(took.count());
+    const double took =
+        started ? std::chrono::duration<double>(std::chrono::steady_clock::now() - *started).count()
+                : 0.0;
+    if (auto* m = services.metrics) {
+      m->http_requests.at({r, verb, std::to_string(status)}).add();
+      if (started) m->http_seconds.at({r, verb}).observe(took);
+    }
+    const auto level = options.log_requests ? spdlog::level::info : spdlog::level::debug;
+    if (!spdlog::should_log(level)) return;
+    if (options.json_logs) {
+      spdlog::log(level,
+                  R"({{"msg":"request","request_id":"{}","method":"{}","route":"{}","status":{},)"
+                  R"("duration_ms":{:.3f},"bytes":{}}})",
+                  request_id, verb, r, status, took * 1000, bytes);
+    } else {
+      spdlog::log(level, "{} {} {} {:.3f}ms {}B request_id={}", verb, r, status, took * 1000, bytes,
+                  request_id);
     }
   }
 
@@ -450,9 +479,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
             core::make_error(core::errc::payload_too_large,
                              fmt::format("the request body is larger than {} bytes", max_body)));
       }
+      const std::string request_id = request_id_of(req);
       if (admission.refusal) {
-        count(admission.route, request ? request->method : std::string_view{},
-              admission.refusal->status, std::nullopt);
+        admission.refusal->headers.emplace_back("X-Request-Id", request_id);
+        count(request_id, admission.route, request ? request->method : std::string_view{},
+              admission.refusal->status, admission.refusal->body.size(), std::nullopt);
         co_return co_await refuse(stream, std::move(*admission.refusal), req.version());
       }
       parser.body_limit(max_body);
@@ -475,7 +506,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       stream.expires_never();
       const auto started = std::chrono::steady_clock::now();
       Response response = co_await router.dispatch(*request, services, admission.grant);
-      count(response.route, request->method, response.status, started);
+      response.headers.emplace_back("X-Request-Id", request_id);
+      count(request_id, response.route, request->method, response.status, response.body.size(),
+            started);
       if (response.stream) co_return co_await write_stream(stream, connection, response, req);
       const bool keep_alive = req.keep_alive() && !stopping;
       auto res = to_beast(std::move(response), req.version(), keep_alive);

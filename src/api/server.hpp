@@ -36,6 +36,11 @@ struct ServerOptions {
   core::Millis header_timeout{10'000};  // a new connection's first request head
   core::Millis read_timeout{30'000};    // reading a request's body; writing a response
   std::size_t max_connections = 1000;   // open at once (idle ones make room for new ones)
+  // One line per request (request id, method, route pattern, status,
+  // duration, bytes): at info level when set, else at debug level. Never
+  // the path's ids, the query, headers or bodies.
+  bool log_requests = false;
+  bool json_logs = false;  // the request lines' fields as a JSON object (--log-format json)
 };
 
 class HttpServer {

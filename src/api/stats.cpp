@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 
 #include <cmath>
+#include <map>
 
 namespace errand::api {
 namespace json = boost::json;
@@ -61,16 +62,33 @@ json::object workers_json(const core::ClusterFigures& c) {
        {{"connected", c.this_node.workers_connected}, {"waiting", c.this_node.waiting_claims}}}};
 }
 
+// What /v1/stats and /metrics read of the store and the nodes.
+struct Readings {
+  std::vector<store::QueueInfo> queues;
+  std::map<std::string, core::TimePoint> oldest;  // queue → its oldest ready job's run_at
+  core::ClusterFigures cluster;
+};
+
+awaitable<core::Result<Readings>> read_now(engine::Engine& engine) {
+  auto queues = co_await engine.queues();
+  if (!queues) co_return queues.error();
+  auto oldest = co_await engine.oldest_ready();
+  if (!oldest) co_return oldest.error();
+  auto cluster = co_await engine.nodes().cluster();
+  if (!cluster) co_return cluster.error();
+  Readings out{std::move(*queues), std::move(*oldest), std::move(*cluster)};
+  co_return out;
+}
+
 awaitable<Response> get_stats(Context& c) {
   const auto window = parse_window(c.request);
   if (!window) co_return error_response(window.error());
   auto& engine = c.services.engine;
-  auto queues = co_await engine.queues();
-  if (!queues) co_return error_response(queues.error());
-  auto oldest = co_await engine.oldest_ready();
-  if (!oldest) co_return error_response(oldest.error());
-  auto cluster = co_await engine.nodes().cluster();
-  if (!cluster) co_return error_response(cluster.error());
+  auto read = co_await read_now(engine);
+  if (!read) co_return error_response(read.error());
+  const auto& queues = read->queues;
+  const auto& oldest = read->oldest;
+  const auto& cluster = read->cluster;
   const auto now = engine.clock().now();
   const auto& history = engine.history();
   const auto rates = history.queue_rates(now, *window);
@@ -78,20 +96,20 @@ awaitable<Response> get_stats(Context& c) {
   json::object states;
   for (const auto s : core::kAllStates) states[core::to_string(s)] = 0;
   json::array queue_list;
-  for (const auto& q : *queues) {
+  for (const auto& q : queues) {
     for (const auto& [state, n] : q.counts) {
       states[core::to_string(state)] = states[core::to_string(state)].as_int64() + n;
     }
     const auto depth =
         q.counts.contains(core::JobState::queued) ? q.counts.at(core::JobState::queued) : 0;
-    const auto since = oldest->find(q.name);
+    const auto since = oldest.find(q.name);
     const auto rate = rates.find(q.name);
     queue_list.emplace_back(json::object{
         {"name", q.name},
         {"paused", q.paused},
         {"depth", depth},
         {"oldest_waiting_ms",
-         since == oldest->end()
+         since == oldest.end()
              ? json::value(nullptr)
              : json::value(std::max<std::int64_t>(
                    0, std::chrono::duration_cast<core::Millis>(now - since->second).count()))},
@@ -111,10 +129,10 @@ awaitable<Response> get_stats(Context& c) {
        {{"p50_ms", optional_ms(latency.p50_ms)},
         {"p95_ms", optional_ms(latency.p95_ms)},
         {"samples", latency.samples}}},
-      {"workers", workers_json(*cluster)},
+      {"workers", workers_json(cluster)},
       {"event_streams",
-       {{"open", cluster->total.event_streams}, {"this_node", cluster->this_node.event_streams}}},
-      {"nodes", {{"up", cluster->up}, {"gone", cluster->gone}, {"stopped", cluster->stopped}}},
+       {{"open", cluster.total.event_streams}, {"this_node", cluster.this_node.event_streams}}},
+      {"nodes", {{"up", cluster.up}, {"gone", cluster.gone}, {"stopped", cluster.stopped}}},
       {"unreadable_jobs", engine.stats().unreadable_jobs}};
   co_return json_response(200, json::serialize(out));
 }
@@ -130,12 +148,11 @@ constexpr std::string_view kBuildCommit = ERRAND_COMMIT;
 // this server's open event streams and waiting claims, and its build.
 awaitable<Response> get_metrics(Context& c) {
   auto& engine = c.services.engine;
-  auto queues = co_await engine.queues();
-  if (!queues) co_return error_response(queues.error());
-  auto oldest = co_await engine.oldest_ready();
-  if (!oldest) co_return error_response(oldest.error());
-  auto cluster = co_await engine.nodes().cluster();
-  if (!cluster) co_return error_response(cluster.error());
+  auto read = co_await read_now(engine);
+  if (!read) co_return error_response(read.error());
+  const auto& queues = read->queues;
+  const auto& oldest = read->oldest;
+  const auto& cluster = read->cluster;
   const auto now = engine.clock().now();
   const std::size_t max_queues = c.services.limits.max_metrics_queues;
   namespace metrics = core::metrics;
@@ -148,13 +165,13 @@ awaitable<Response> get_metrics(Context& c) {
   std::map<std::pair<std::string, core::JobState>, std::int64_t> jobs;
   std::map<std::string, double> waiting;
   std::size_t seen = 0;
-  for (const auto& q : *queues) {
+  for (const auto& q : queues) {
     const std::string name = seen++ < max_queues ? q.name : std::string(metrics::kOtherLabel);
     for (const auto s : core::kAllStates) {
       const auto n = q.counts.find(s);
       jobs[{name, s}] += n == q.counts.end() ? 0 : n->second;
     }
-    if (const auto since = oldest->find(q.name); since != oldest->end()) {
+    if (const auto since = oldest.find(q.name); since != oldest.end()) {
       const std::chrono::duration<double> age = now - since->second;
       waiting[name] = std::max(waiting[name], std::max(0.0, age.count()));
     }
@@ -170,13 +187,13 @@ awaitable<Response> get_metrics(Context& c) {
     out.sample("errand_queue_oldest_waiting_seconds", {{"queue", name}}, age);
   }
   out.family("errand_sse_watchers", "gauge", "Event streams (SSE) open on this server.");
-  out.sample("errand_sse_watchers", {}, static_cast<double>(cluster->this_node.event_streams));
+  out.sample("errand_sse_watchers", {}, static_cast<double>(cluster.this_node.event_streams));
   out.family("errand_workers_waiting", "gauge", "Long-poll claims waiting on this server.");
-  out.sample("errand_workers_waiting", {}, static_cast<double>(cluster->this_node.waiting_claims));
+  out.sample("errand_workers_waiting", {}, static_cast<double>(cluster.this_node.waiting_claims));
   out.family("errand_nodes", "gauge", "Servers sharing the store, by state.");
-  out.sample("errand_nodes", {{"state", "up"}}, static_cast<double>(cluster->up));
-  out.sample("errand_nodes", {{"state", "gone"}}, static_cast<double>(cluster->gone));
-  out.sample("errand_nodes", {{"state", "stopped"}}, static_cast<double>(cluster->stopped));
+  out.sample("errand_nodes", {{"state", "up"}}, static_cast<double>(cluster.up));
+  out.sample("errand_nodes", {{"state", "gone"}}, static_cast<double>(cluster.gone));
+  out.sample("errand_nodes", {{"state", "stopped"}}, static_cast<double>(cluster.stopped));
   if (c.services.metrics) c.services.metrics->write(out);
   co_return Response{.status = 200,
                      .body = out.text(),

@@ -4,6 +4,7 @@
 #include "api/router.hpp"
 #include "api/server.hpp"
 #include "cli/config_file.hpp"
+#include "cli/log_format.hpp"
 #include "cli/node_identity.hpp"
 #include "cli/open_store.hpp"
 #include "cli/store_choice.hpp"
@@ -28,6 +29,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+
+#include <unistd.h>
 #include <thread>
 
 namespace errand::cli {
@@ -72,6 +75,8 @@ struct ServerArgs {
   std::string session_ttl = "12h";
   unsigned threads = 0;
   std::string log_level = "info";
+  std::string log_format = "auto";
+  bool log_requests = false;
   std::string config;  // --config FILE: [[schedule]] tables
   // Push delivery (the config file's [push] table adds to these).
   bool push_allow_private = false;
@@ -259,8 +264,16 @@ core::Result<StoreChoice> choose_store(const ServerArgs& args, const ServerSetti
 }
 
 int run_server(const ServerArgs& args) {
+  const auto log_format = parse_log_format(args.log_format, isatty(STDOUT_FILENO) != 0);
+  if (!log_format) {
+    std::cerr << "errand: " << log_format.error().message << "\n";
+    return 2;
+  }
+  use_log_format(*log_format);
   spdlog::set_level(spdlog::level::from_str(args.log_level));
   api::ServerOptions options;
+  options.log_requests = args.log_requests;
+  options.json_logs = *log_format == LogFormat::json;
   if (!split_listen(args.listen, options.host, options.port)) {
     std::cerr << "errand: --listen must be HOST:PORT, e.g. 127.0.0.1:8740; got " << args.listen
               << "\n";
@@ -547,6 +560,12 @@ void add_server_command(CLI::App& app) {
   cmd->add_option("--session-ttl", args->session_ttl, "How long a dashboard login lasts")
       ->capture_default_str();
   cmd->add_option("--threads", args->threads, "HTTP threads (default 1)");
+  cmd->add_option("--log-format", args->log_format,
+                  "text, json (one object a line) or auto: text on a terminal, else json")
+      ->capture_default_str();
+  cmd->add_flag("--log-requests", args->log_requests,
+                "One log line per request at info level (request id, method, route, status, "
+                "duration, bytes); without it they are at debug level");
   cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   cmd->add_option("--config", args->config,

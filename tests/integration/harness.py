@@ -311,6 +311,10 @@ class ErrandServer:
         cmd = [errand_bin(), "server", "--listen", self.listen, *store]
         for k in self.keys:
             cmd += ["--key", k]
+        # Text logs, as on a terminal, unless the test asks for another format
+        # (the default, auto, writes JSON to a pipe).
+        if "--log-format" not in self.extra_args:
+            cmd += ["--log-format", "text"]
         return cmd + self.extra_args
 
     def start(self):
