@@ -1,4 +1,5 @@
 // `errand`: the server and the command-line client in one binary.
+#include "cli/backup_commands.hpp"
 #include "cli/job_commands.hpp"
 #include "cli/schedule_commands.hpp"
 #include "cli/server_command.hpp"
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
   errand::cli::add_schedule_commands(app, options);
   errand::cli::add_server_command(app);
   errand::cli::add_store_commands(app);
+  errand::cli::add_backup_commands(app, options);
   errand::cli::add_work_command(app, options, std::move(work_command));
   // Commands parse a copy of the arguments; the ones ps shows lose their
   // database passwords.
