@@ -6,6 +6,7 @@
 #include "cli/store_choice.hpp"
 #include "cli/store_commands.hpp"
 #include "cli/usage.hpp"
+#include "cli/version.hpp"
 #include "cli/work_command.hpp"
 
 #include <CLI/CLI.hpp>
@@ -68,6 +69,8 @@ int main(int argc, char** argv) {
   CLI::App app{"Errand: background jobs, retries and schedules for your app"};
   app.name("errand");
   app.require_subcommand(1);
+  app.set_version_flag("--version", errand::cli::version_text(),
+                       "Print the version and the git commit it was built from, then exit");
   errand::cli::GlobalOptions options;
   errand::cli::add_global_options(app, options);
   errand::cli::add_job_commands(app, options);
