@@ -7,7 +7,7 @@ build_pkgs=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libpq-dev libssl-dev libjemalloc-dev
   libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libhowardhinnant-date-dev tzdata
-  nodejs python3 python3-yaml
+  nodejs python3 python3-yaml dpkg-dev
 )
 # The browser tests drive Debian's chromium with playwright-core (from npm,
 # pinned in tests/browser/package-lock.json). The PostgreSQL tests start
@@ -17,9 +17,12 @@ build_pkgs=(
 # converts docs/openapi.yaml to JSON with PyYAML (python3-yaml); the
 # integration tests validate every answer against it with python3-jsonschema,
 # and the Python client package installs with Debian's pip and setuptools.
+# `make package` computes the .deb's dependencies with dpkg-shlibdeps
+# (dpkg-dev); the install tests check the systemd unit with systemd-analyze
+# (systemd) and render the man page with groff and man (groff-base, man-db).
 test_pkgs=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3 curl clang-format
   chromium fonts-dejavu-core postgresql-15 python3-psycopg python3-jsonschema
-  python3-pip python3-setuptools)
+  python3-pip python3-setuptools systemd groff-base man-db)
 mode="${1:-build}"
 want=("${build_pkgs[@]}")
 [ "$mode" = test ] && want+=("${test_pkgs[@]}")
