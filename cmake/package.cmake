@@ -27,6 +27,7 @@ set(CPACK_SET_DESTDIR ON)
 set(CPACK_INSTALL_PREFIX /usr)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_INSTALL_CMAKE_PROJECTS "${PROJECT_BINARY_DIR};errand;server;/")
+set(CPACK_STRIP_FILES ON)  # as Debian ships binaries: no symbol table, no debug information
 find_program(ERRAND_DPKG_SHLIBDEPS dpkg-shlibdeps)
 if(ERRAND_DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
