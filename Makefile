@@ -1,8 +1,10 @@
 # Errand — the two commands:
 #   make serve   install what is missing, build a release binary, run the server
 #   make test    install what is missing, build with sanitizers, run every test
-# and `make install` (PREFIX=/usr/local): the `errand` binary into $(PREFIX)/bin.
-.PHONY: serve build install test test-debug bench bench-peers format format-check clean deps deps-test
+# and `make install` (PREFIX=/usr/local): the `errand` binary into $(PREFIX)/bin;
+# `make package`: a Debian package of the server (binary, man page, systemd
+# unit, /etc/errand/errand.toml) from a release build (docs/operations.md).
+.PHONY: serve build install package test test-debug bench bench-peers format format-check clean deps deps-test
 
 JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8740
@@ -36,6 +38,15 @@ install:
 	@test -x $(BIN) || $(MAKE) --no-print-directory build
 	@install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/errand
 	@echo "installed $(DESTDIR)$(PREFIX)/bin/errand"
+
+# build/release/errand_<version>_<arch>.deb: cpack's DEB generator packages
+# the install's `server` component (cmake/package.cmake), its dependencies
+# computed by dpkg-shlibdeps. `sudo apt install ./build/release/errand_*.deb`.
+package: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release --target errand -j $(JOBS)
+	@cd build/release && cpack -G DEB
+	@ls build/release/errand_*.deb
 
 # Every test under Address+UB sanitizers (the integration tests run the
 # sanitized server too), after the formatting check; the run ends with

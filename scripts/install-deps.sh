@@ -7,7 +7,7 @@ build_pkgs=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libpq-dev libssl-dev libjemalloc-dev
   libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libhowardhinnant-date-dev tzdata
-  nodejs python3 python3-yaml
+  nodejs python3 python3-yaml dpkg-dev
 )
 # The browser tests drive Debian's chromium with playwright-core (from npm,
 # pinned in tests/browser/package-lock.json). The PostgreSQL tests start
@@ -20,10 +20,13 @@ build_pkgs=(
 # its README's push handlers are served by Flask, FastAPI (on uvicorn) and
 # Django in clients_python.frameworks. integration.metrics checks GET /metrics
 # with promtool and has a real Prometheus (Debian's prometheus) scrape it.
+# `make package` computes the .deb's dependencies with dpkg-shlibdeps
+# (dpkg-dev); the install tests check the systemd unit with systemd-analyze
+# (systemd) and render the man page with groff and man (groff-base, man-db).
 test_pkgs=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3 curl clang-format
   chromium fonts-dejavu-core postgresql-15 python3-psycopg python3-jsonschema
   python3-pip python3-setuptools python3-flask python3-fastapi python3-uvicorn python3-django
-  prometheus)
+  prometheus systemd groff-base man-db)
 mode="${1:-build}"
 want=("${build_pkgs[@]}")
 [ "$mode" = test ] && want+=("${test_pkgs[@]}")

@@ -47,6 +47,7 @@ errand_gtest(store_postgres_test
 errand_gtest(store_sqlite_test
   SOURCES ${PROJECT_SOURCE_DIR}/src/store/sqlite/sqlite_store_test.cpp
           ${PROJECT_SOURCE_DIR}/src/store/sqlite/migration_test.cpp
+          ${PROJECT_SOURCE_DIR}/src/store/sqlite/backup_test.cpp
   LIBS errand_store_sqlite SQLite::SQLite3)
 
 # The backend-independent store code (src/store/common), without a database.

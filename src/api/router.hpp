@@ -46,6 +46,7 @@ struct Services {
   StreamLimits& streams;
   LoginThrottle& logins;                      // failed dashboard logins per address
   core::metrics::Metrics* metrics = nullptr;  // what GET /metrics serves; null: none kept
+  std::string_view commit = "unknown";        // the build's git commit (errand --version)
 };
 
 struct Context {
@@ -119,6 +120,7 @@ std::vector<Route> stats_routes();      // api/stats.cpp
 std::vector<Route> node_routes();       // api/nodes.cpp: /v1/nodes and /healthz
 std::vector<Route> openapi_routes();    // api/openapi.cpp: /v1/openapi.json
 std::vector<Route> workflow_routes();   // api/workflows.cpp: continue, signals
+std::vector<Route> backup_routes();     // api/backup.cpp: /v1/admin/backup
 // The signal URL (a path) of a job waiting for a signal; empty otherwise.
 std::string signal_url_of(const Auth& auth, const core::Job& job);
 

@@ -137,11 +137,6 @@ awaitable<Response> get_stats(Context& c) {
   co_return json_response(200, json::serialize(out));
 }
 
-#ifndef ERRAND_COMMIT
-#define ERRAND_COMMIT "unknown"
-#endif
-constexpr std::string_view kBuildCommit = ERRAND_COMMIT;
-
 // GET /metrics: the counters and histograms this server keeps
 // (core/metrics.hpp), and gauges read now: jobs per queue and state and the
 // oldest waiting job per queue (from the store: the same on every server),
@@ -160,7 +155,7 @@ awaitable<Response> get_metrics(Context& c) {
   const auto& self = engine.nodes().self();
   out.family("errand_build_info", "gauge", "This server's version and store; always 1.");
   out.sample("errand_build_info",
-             {{"version", self.version}, {"commit", kBuildCommit}, {"store", self.store}}, 1);
+             {{"version", self.version}, {"commit", c.services.commit}, {"store", self.store}}, 1);
   // Queues past the cap (in name order) are summed under "_other".
   std::map<std::pair<std::string, core::JobState>, std::int64_t> jobs;
   std::map<std::string, double> waiting;

@@ -1,10 +1,12 @@
 // `errand`: the server and the command-line client in one binary.
+#include "cli/backup_commands.hpp"
 #include "cli/job_commands.hpp"
 #include "cli/schedule_commands.hpp"
 #include "cli/server_command.hpp"
 #include "cli/store_choice.hpp"
 #include "cli/store_commands.hpp"
 #include "cli/usage.hpp"
+#include "cli/version.hpp"
 #include "cli/work_command.hpp"
 
 #include <CLI/CLI.hpp>
@@ -67,6 +69,8 @@ int main(int argc, char** argv) {
   CLI::App app{"Errand: background jobs, retries and schedules for your app"};
   app.name("errand");
   app.require_subcommand(1);
+  app.set_version_flag("--version", errand::cli::version_text(),
+                       "Print the version and the git commit it was built from, then exit");
   errand::cli::GlobalOptions options;
   errand::cli::add_global_options(app, options);
   errand::cli::add_job_commands(app, options);
@@ -75,6 +79,7 @@ int main(int argc, char** argv) {
   errand::cli::add_schedule_commands(app, options);
   errand::cli::add_server_command(app);
   errand::cli::add_store_commands(app);
+  errand::cli::add_backup_commands(app, options);
   errand::cli::add_work_command(app, options, std::move(work_command));
   // Commands parse a copy of the arguments; the ones ps shows lose their
   // database passwords.

@@ -8,6 +8,7 @@
 #include "cli/node_identity.hpp"
 #include "cli/open_store.hpp"
 #include "cli/store_choice.hpp"
+#include "cli/version.hpp"
 #include "core/duration.hpp"
 #include "engine/database_clock.hpp"
 #include "engine/engine.hpp"
@@ -445,7 +446,8 @@ int run_server(const ServerArgs& args) {
                          std::move(hosts),
                          streams,
                          logins,
-                         &metrics};
+                         &metrics,
+                         commit()};
   api::Router router(api::all_routes());
   api::HttpServer server(io, router, services, options);
   auto endpoint = server.listen();

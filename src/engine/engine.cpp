@@ -406,6 +406,11 @@ Task<std::vector<store::QueueInfo>> Engine::queues() {
       [&](auto done) { store_.queue_list(std::move(done)); });
 }
 
+Task<store::DatabaseBackup> Engine::backup(store::DatabaseBackupParams params) {
+  co_return co_await await_store<store::DatabaseBackup>(
+      [&](auto done) { store_.database_backup(std::move(params), std::move(done)); });
+}
+
 Task<std::map<std::string, core::TimePoint>> Engine::oldest_ready() {
   co_return co_await await_store<std::map<std::string, core::TimePoint>>(
       [&](auto done) { store_.queue_oldest_ready(std::move(done)); });

@@ -250,6 +250,10 @@ class Engine {
   // Wakes long-poll claims waiting on `queues` (they claim again at once).
   void wake_claims(const std::vector<std::string>& queues);
 
+  // A consistent copy of the store's database, taken while it serves
+  // (store::Store::database_backup). Durable when it completes.
+  Task<store::DatabaseBackup> backup(store::DatabaseBackupParams params);
+
   // Follows a job's changes: subscribes to its events, resuming after
   // `resume` if the bus still can, else with a snapshot read consistent with
   // the subscription (every change after the snapshot is delivered, none

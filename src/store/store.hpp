@@ -463,6 +463,20 @@ struct NodeStopParams {
   core::TimePoint now;
 };
 
+// A copy of the whole database while the store serves (database_backup).
+struct DatabaseBackupParams {
+  // The database file the caller means, as stat(2) identifies it (st_dev,
+  // st_ino); the store refuses when its own is another file. Unset: any.
+  std::optional<std::uint64_t> device;
+  std::optional<std::uint64_t> inode;
+};
+struct DatabaseBackup {
+  std::string file;  // the copy's file name, in the store's own data directory
+  std::int64_t pages = 0;
+  std::int64_t bytes = 0;
+  core::Millis took{0};
+};
+
 // A job whose state a timer verb changed (job_promote_due, lease_expire).
 struct JobChange {
   std::string id;
@@ -736,6 +750,23 @@ class Store {
   virtual void node_stop(NodeStopParams p, Callback<Unit> done) = 0;
   // Every node in the registry, oldest start first (then by id).
   virtual void node_list(Callback<std::vector<core::Node>> done) = 0;
+
+  // ---- backups (store/sqlite/online_backup.hpp) ----
+  // Writes a consistent copy of the whole database, as it stood at one
+  // instant during the call, into a new file of the store's own directory:
+  // a single-file database a server can start on. Writes go on meanwhile
+  // (the SQLite store copies a slice of pages between its write batches).
+  // Durable when `done` runs: the copy is fsync'd and holds nothing that
+  // was not. Errors: conflict (field "database") when the store has no
+  // such file (PostgreSQL: back up with pg_dump) or p names another file,
+  // or a backup is running already; unavailable (the store is closing, or
+  // refuses writes), internal (I/O), each naming the file.
+  virtual void database_backup(DatabaseBackupParams /*p*/, Callback<DatabaseBackup> done) {
+    done(core::make_error(core::errc::conflict,
+                          "this store keeps no database file to copy: back up PostgreSQL with "
+                          "pg_dump (docs/operations.md)",
+                          "database"));
+  }
 
   // Waits for queued work to finish and closes. Safe to call twice.
   virtual void close() = 0;

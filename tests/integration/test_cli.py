@@ -283,6 +283,17 @@ class CliUsageHintsTest(CliCase):
             self.assertRegex(err, rf"(?m)^  {command} ", err)
         self.assertIn("errand COMMAND --help", err)
 
+    def test_version_names_the_commit_it_was_built_from(self):
+        out = self.ok("--version")
+        m = re.fullmatch(r"errand (\d+\.\d+\.\d+) \(commit ([0-9a-f]{12}(?:-dirty)?|unknown)\)\n", out)
+        self.assertIsNotNone(m, out)
+        root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+        head = subprocess.run(["git", "-C", root, "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                              text=True)
+        if head.returncode == 0:  # a build from a git checkout names its commit
+            self.assertTrue(m.group(2).startswith(head.stdout.strip()), (out, head.stdout))
+        self.assertEqual(self.ok("server", "--version"), out)  # after a command too
+
     def test_a_misspelt_command_suggests_the_command(self):
         err = self.fails(2, "enqueu", self.q(), '{"to":"ada@example.com"}')
         self.assertEqual(err, "errand: unknown command enqueu — did you mean enqueue?\n")

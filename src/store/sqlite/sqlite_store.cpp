@@ -1,5 +1,6 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include "store/sqlite/online_backup.hpp"
 #include "store/sqlite/ops.hpp"
 #include "store/sqlite/schema.hpp"
 
@@ -80,10 +81,12 @@ core::Result<std::unique_ptr<SqliteStore>> SqliteStore::open(SqliteOptions optio
                                                  std::move(*wal), std::move(options.fail_commit),
                                                  options.commit_seconds, options.fsync_seconds);
   writer->start();
-  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(writer)));
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(writer), *path));
 }
 
-SqliteStore::SqliteStore(std::unique_ptr<sqlite::Writer> writer) : writer_(std::move(writer)) {}
+SqliteStore::SqliteStore(std::unique_ptr<sqlite::Writer> writer, const std::string& db_path)
+    : writer_(std::move(writer)),
+      backup_(std::make_unique<sqlite::OnlineBackup>(*writer_, db_path)) {}
 
 SqliteStore::~SqliteStore() {
   close();
@@ -91,6 +94,11 @@ SqliteStore::~SqliteStore() {
 
 void SqliteStore::close() {
   writer_->close();
+  backup_->close();
+}
+
+void SqliteStore::database_backup(DatabaseBackupParams p, Callback<DatabaseBackup> done) {
+  backup_->start(std::move(p), std::move(done));
 }
 
 template <class T, class F>

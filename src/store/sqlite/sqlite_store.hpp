@@ -30,7 +30,8 @@ namespace errand::store {
 
 namespace sqlite {
 class Writer;
-}
+class OnlineBackup;
+}  // namespace sqlite
 
 struct SqliteOptions {
   std::string dir;  // created if missing; the database is <dir>/errand.db
@@ -107,17 +108,20 @@ class SqliteStore final : public Store {
   void session_get(SessionGetParams p, Callback<DashboardSession> done) override;
   void session_delete(SessionDeleteParams p, Callback<Unit> done) override;
   void session_drop_expired(SessionDropExpiredParams p, Callback<std::int64_t> done) override;
+  // The copy goes into the store's directory (store/sqlite/online_backup.hpp).
+  void database_backup(DatabaseBackupParams p, Callback<DatabaseBackup> done) override;
   // Runs every verb already submitted, then closes; later verbs get
   // errc::unavailable (answered on the calling thread). Safe to call twice.
   void close() override;
   std::int64_t unreadable_jobs() const override;
 
  private:
-  explicit SqliteStore(std::unique_ptr<sqlite::Writer> writer);
+  SqliteStore(std::unique_ptr<sqlite::Writer> writer, const std::string& db_path);
   template <class T, class F>
   void submit(bool writes, F body, Callback<T> done);
 
   std::unique_ptr<sqlite::Writer> writer_;
+  std::unique_ptr<sqlite::OnlineBackup> backup_;  // uses writer_: destroyed first
 };
 
 }  // namespace errand::store

@@ -118,6 +118,18 @@ void Writer::submit(std::unique_ptr<Op> op) {
   finish(*op, &closed);
 }
 
+void Writer::add_chore(std::unique_ptr<Chore> chore) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!closing_) {
+      chores_.push_back(std::move(chore));
+      if (chores_.size() == 1) wake_.notify_one();
+      return;
+    }
+  }
+  chore->abandon();
+}
+
 void Writer::close() {
   {
     std::lock_guard lock(mutex_);
@@ -130,8 +142,10 @@ void Writer::close() {
 
 bool Writer::take(Ops& ops, std::shared_ptr<const Listener>& listener) {
   std::unique_lock lock(mutex_);
-  wake_.wait(lock, [this] { return closing_ || !pending_.empty(); });
-  if (pending_.empty()) return false;  // closing, and everything submitted is done
+  wake_.wait(lock, [this] { return closing_ || !pending_.empty() || !chores_.empty(); });
+  if (pending_.empty()) {
+    return !closing_;  // else closing, and everything submitted is done
+  }
   const std::size_t n = std::min(pending_.size(), std::max<std::size_t>(options_.max_batch, 1));
   for (std::size_t i = 0; i < n; ++i) {
     ops.push_back(std::move(pending_.front()));
@@ -147,9 +161,11 @@ void Writer::loop() {
   for (;;) {
     wait_for_settler();
     if (!take(ops, listener)) break;
-    run_batch(ops, std::move(listener));
+    if (!ops.empty()) run_batch(ops, std::move(listener));
     ops.clear();
+    step_chore();
   }
+  abandon_chores();
   {
     std::lock_guard lock(settle_mutex_);
     settler_stop_ = true;
@@ -158,6 +174,37 @@ void Writer::loop() {
   if (settler_.joinable()) settler_.join();  // every batch is settled
   sql_.reset();  // statements are finalized before their connection closes
   db_.reset();
+}
+
+// After a batch (or with none waiting): one slice of the first chore, with
+// no transaction open (a batch either committed or rolled back).
+void Writer::step_chore() {
+  Chore* chore = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    if (chores_.empty()) return;
+    chore = chores_.front().get();  // only this thread removes chores
+  }
+  bool done = true;
+  try {
+    done = chore->step(*db_);
+  } catch (const std::exception& e) {
+    spdlog::error("store chore threw: {}", e.what());
+  }
+  if (!done) return;
+  std::unique_ptr<Chore> finished;
+  std::lock_guard lock(mutex_);
+  finished = std::move(chores_.front());
+  chores_.pop_front();
+}
+
+void Writer::abandon_chores() {
+  std::deque<std::unique_ptr<Chore>> left;
+  {
+    std::lock_guard lock(mutex_);
+    left.swap(chores_);
+  }
+  for (auto& chore : left) chore->abandon();
 }
 
 void Writer::run_batch(Ops& ops, std::shared_ptr<const Listener> listener) {

@@ -25,6 +25,9 @@
 // writer refuses all later writes with errc::unavailable until the store is
 // reopened; reads still run.
 //
+// Between batches the writer steps its chores (Chore), one slice after
+// each batch, outside any transaction.
+//
 // Ownership: the Writer owns the connection, its statements and the queue
 // book, all touched only by the writer thread. submit() and close() are
 // thread-safe; callbacks run on the writer or the settler thread with no lock
@@ -189,6 +192,20 @@ class TypedOp final : public Op {
   std::optional<core::Result<T>> result_;
 };
 
+// Work the writer does a slice at a time between its batches, outside any
+// transaction, with its own connection (a step of an online backup): one
+// slice after each batch, so a waiting write never waits for more than one
+// slice. Runs on the writer thread only.
+class Chore {
+ public:
+  virtual ~Chore() = default;
+  // One slice; true when the chore is done (it is then dropped).
+  virtual bool step(Db& db) = 0;
+  // The writer is closing first: the chore's last call, with the
+  // connection still open.
+  virtual void abandon() = 0;
+};
+
 template <class T, class F>
 std::unique_ptr<Op> make_op(bool writes, F body, Callback<T> done, bool early = false) {
   return std::make_unique<TypedOp<T, F>>(writes, std::move(body), std::move(done), early);
@@ -212,7 +229,11 @@ class Writer {
   void set_listener(Listener listener);
   // Queues `op`; after close() it is answered at once with errc::unavailable.
   void submit(std::unique_ptr<Op> op);
-  // Runs every op already submitted, stops the thread, closes the database.
+  // Queues `chore` behind the chores already queued; after close() it is
+  // abandoned at once.
+  void add_chore(std::unique_ptr<Chore> chore);
+  // Runs every op already submitted, abandons the chores, stops the thread,
+  // closes the database.
   void close();
 
  private:
@@ -230,7 +251,10 @@ class Writer {
   };
 
   void loop();
+  // Waits for ops or a chore; false when closing and no op is left.
   bool take(Ops& ops, std::shared_ptr<const Listener>& listener);
+  void step_chore();
+  void abandon_chores();
   void run_batch(Ops& ops, std::shared_ptr<const Listener> listener);
   // `first_change`: set to the index of the first op that changed a job's
   // state in the notice (left alone when none did).
@@ -272,6 +296,7 @@ class Writer {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::unique_ptr<Op>> pending_;
+  std::deque<std::unique_ptr<Chore>> chores_;  // the front one is stepped
   std::shared_ptr<const Listener> listener_;
   bool closing_ = false;
   std::thread thread_;
