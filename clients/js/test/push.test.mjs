@@ -6,7 +6,7 @@ import { createServer } from "node:http";
 import { after, before, test } from "node:test";
 
 import { Errand, NoRetry, nodeListener, pushHandler, verifySignature } from "../src/index.js";
-import { ErrandProcess, pollUntil } from "./server.mjs";
+import { ErrandProcess, jobEnded, pollUntil } from "./server.mjs";
 
 const sign = (secret, t, body) => createHmac("sha256", secret).update(`${t}.${body}`).digest("hex");
 
@@ -50,10 +50,7 @@ async function pushQueue(name) {
   return (await errand.queues.pushSecret(name)).secret;
 }
 
-const ended = (id) => async () => {
-  const job = await errand.get(id);
-  return ["succeeded", "dead", "cancelled"].includes(job.state) && job;
-};
+const ended = (id) => jobEnded(errand, id);
 
 test("a 3-step function whose step 2 fails once: step 1 is not run again", async () => {
   const secret = await pushQueue("steps");

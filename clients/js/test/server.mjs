@@ -20,6 +20,13 @@ export async function pollUntil(fn, what, timeoutMs = 20000, intervalMs = 20) {
   }
 }
 
+// A pollUntil condition: job `id` once it has ended (succeeded, dead or
+// cancelled), read with `errand`.
+export const jobEnded = (errand, id) => async () => {
+  const job = await errand.get(id);
+  return ["succeeded", "dead", "cancelled"].includes(job.state) && job;
+};
+
 export class ErrandProcess {
   constructor({ args = [], keys = [] } = {}) {
     const bin = process.env.ERRAND_BIN;

@@ -6,7 +6,7 @@ import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { Errand, NoRetry, RetryLater } from "../src/index.js";
-import { ErrandProcess, pollUntil } from "./server.mjs";
+import { ErrandProcess, jobEnded, pollUntil } from "./server.mjs";
 
 let server;
 let errand;
@@ -17,10 +17,7 @@ before(async () => {
 });
 after(() => server.close());
 
-const ended = (id) => async () => {
-  const job = await errand.get(id);
-  return ["succeeded", "dead", "cancelled"].includes(job.state) && job;
-};
+const ended = (id) => jobEnded(errand, id);
 
 test("a job runs, reports progress and completes with the handler's value", async () => {
   const seen = [];

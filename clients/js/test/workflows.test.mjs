@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
 import { Errand, NoRetry } from "../src/index.js";
-import { ErrandProcess, pollUntil } from "./server.mjs";
+import { ErrandProcess, jobEnded, pollUntil } from "./server.mjs";
 
 let server;
 let errand;
@@ -15,10 +15,7 @@ before(async () => {
 });
 after(() => server.close());
 
-const ended = (id) => async () => {
-  const job = await errand.get(id);
-  return ["succeeded", "dead", "cancelled"].includes(job.state) && job;
-};
+const ended = (id) => jobEnded(errand, id);
 
 async function withWorker(options, body) {
   const worker = errand.worker({ wait: "1s", signals: false, ...options });

@@ -10,6 +10,7 @@ import sys
 import tempfile
 import threading
 import time
+import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -65,3 +66,35 @@ class ErrandProcess:
     def close(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+FINAL = ("succeeded", "dead", "cancelled")
+
+
+class ServerTestCase(unittest.TestCase):
+    """A test class sharing one server (`self.server`) and a client of it
+    (`self.c`)."""
+
+    @classmethod
+    def setUpClass(cls):
+        from errand import Client
+
+        cls.server = ErrandProcess().start()
+        cls.c = Client(cls.server.url)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+
+    def ended(self, job_id):
+        """The job once it has ended (succeeded, dead or cancelled)."""
+        return poll_until(lambda: (lambda j: j if j["state"] in FINAL else None)(self.c.get(job_id)),
+                          f"job {job_id} to end")
+
+    def run_worker(self, worker):
+        """Runs `worker` on a thread until the test ends; returns the thread."""
+        t = threading.Thread(target=worker.run)
+        t.start()
+        self.addCleanup(lambda: (worker.stop(), t.join(30)))
+        return t
+

@@ -9,32 +9,12 @@ import threading
 import time
 import unittest
 
-from tests.server import ErrandProcess, poll_until
+from tests.server import ServerTestCase, poll_until
 
 from errand import Client, NoRetry, RetryLater, Worker
 
-FINAL = ("succeeded", "dead", "cancelled")
 
-
-class WorkerTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = ErrandProcess().start()
-        cls.c = Client(cls.server.url)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.close()
-
-    def ended(self, job_id):
-        return poll_until(lambda: (lambda j: j if j["state"] in FINAL else None)(self.c.get(job_id)),
-                          f"job {job_id} to end")
-
-    def run_worker(self, worker):
-        t = threading.Thread(target=worker.run)
-        t.start()
-        self.addCleanup(lambda: (worker.stop(), t.join(30)))
-        return t
+class WorkerTest(ServerTestCase):
 
     def test_progress_and_result(self):
         seen = []

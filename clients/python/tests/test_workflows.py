@@ -1,36 +1,17 @@
 """Workflows with errand.Worker against the real server: a handler that
 continues (a sleep, a wait for a signal) and a batch's callback."""
 
-import threading
 import time
 import unittest
 
-from tests.server import ErrandProcess, poll_until
+from tests.server import ServerTestCase, poll_until
 
 from errand import Client, NoRetry, Worker
 
-FINAL = ("succeeded", "dead", "cancelled")
 
-
-class WorkflowTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = ErrandProcess().start()
-        cls.c = Client(cls.server.url)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.close()
-
-    def ended(self, job_id):
-        return poll_until(lambda: (lambda j: j if j["state"] in FINAL else None)(self.c.get(job_id)),
-                          f"job {job_id} to end")
-
-    def run_worker(self, queues, handler, **options):
-        worker = Worker(self.c, queues, handler, wait="1s", **options)
-        t = threading.Thread(target=worker.run)
-        t.start()
-        self.addCleanup(lambda: (worker.stop(), t.join(30)))
+class WorkflowTest(ServerTestCase):
+    def start_worker(self, queues, handler, **options):
+        self.run_worker(Worker(self.c, queues, handler, wait="1s", **options))
 
     def test_a_handler_continues_with_a_delay_and_sees_its_state_next_time(self):
         runs, answers = [], []
@@ -42,7 +23,7 @@ class WorkflowTest(unittest.TestCase):
                 return "not a result: the job goes on"
             return {"imported": job.state["rows"]}
 
-        self.run_worker("sleepers", handler)
+        self.start_worker("sleepers", handler)
         job = self.ended(self.c.enqueue("sleepers", {})["id"])
         self.assertEqual((job["state"], job["result"]), ("succeeded", {"imported": 40}))
         self.assertEqual((job["attempt"], job["errors"]), (1, []), "a continue is not an attempt, nor a failure")
@@ -60,7 +41,7 @@ class WorkflowTest(unittest.TestCase):
                 return None
             return {"order": job.state["order"], "paid": job.signal}
 
-        self.run_worker("orders", handler)
+        self.start_worker("orders", handler)
         job_id = self.c.enqueue("orders", {})["id"]
         poll_until(lambda: urls and self.c.get(job_id)["state"] == "waiting", "the job to wait")
         token = urls[0].rsplit("/", 1)[1]  # the token alone, sent to this client's server
@@ -80,7 +61,7 @@ class WorkflowTest(unittest.TestCase):
             seen.append(("signal" in job.claimed, job.signal))
             return "gave up waiting"
 
-        self.run_worker("timeouts", handler)
+        self.start_worker("timeouts", handler)
         job = self.ended(self.c.enqueue("timeouts", {})["id"])
         self.assertEqual(job["state"], "succeeded")
         self.assertEqual(seen, [(True, None)])
@@ -97,7 +78,7 @@ class WorkflowTest(unittest.TestCase):
                 raise NoRetry("row 2 is malformed")
             return job.payload["row"] * 10
 
-        self.run_worker(["batch-rows", "batch-done"], handler, concurrency=3)
+        self.start_worker(["batch-rows", "batch-done"], handler, concurrency=3)
         created = self.c.batches.create([{"queue": "batch-rows", "payload": {"row": n}} for n in (1, 2, 3)],
                                         on_complete={"queue": "batch-done", "payload": {"report": "rows"}})
         self.assertEqual(created["state"], "sealed")
