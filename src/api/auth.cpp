@@ -95,17 +95,21 @@ core::Result<ApiKey> parse_api_key(std::string_view text) {
 Auth::Auth(std::vector<ApiKey> keys, std::string token_secret, bool insecure,
            std::string_view dashboard_password)
     : token_mac_(std::make_unique<core::HmacSha256>(token_secret)), insecure_(insecure) {
-  for (const auto& k : keys) keys_.push_back({k.role, sha256(k.secret)});
+  set_keys(keys);
   if (!dashboard_password.empty()) {
     password_digest_ = sha256(dashboard_password);
     has_password_ = true;
   }
 }
 
+void Auth::set_keys(const std::vector<ApiKey>& keys) {
+  auto set = std::make_shared<KeySet>();
+  for (const auto& k : keys) set->push_back({k.role, sha256(k.secret)});
+  keys_.store(std::move(set));
+}
+
 std::optional<Role> Auth::role_of(std::string_view secret) const {
-  const auto* key = find_key(secret);
-  if (!key) return std::nullopt;
-  return key->role;
+  return find_key(*keys_.load(), secret);
 }
 
 bool Auth::is_dashboard_password(std::string_view password) const {
@@ -113,12 +117,12 @@ bool Auth::is_dashboard_password(std::string_view password) const {
   return has_password_ && CRYPTO_memcmp(password_digest_.data(), digest.data(), digest.size()) == 0;
 }
 
-const Auth::StoredKey* Auth::find_key(std::string_view secret) const {
+std::optional<Role> Auth::find_key(const KeySet& keys, std::string_view secret) {
   const auto digest = sha256(secret);
-  const StoredKey* found = nullptr;
+  std::optional<Role> found;
   // Compare against every key so the time taken does not depend on which matched.
-  for (const auto& k : keys_) {
-    if (CRYPTO_memcmp(k.digest.data(), digest.data(), digest.size()) == 0) found = &k;
+  for (const auto& k : keys) {
+    if (CRYPTO_memcmp(k.digest.data(), digest.data(), digest.size()) == 0) found = k.role;
   }
   return found;
 }
@@ -127,13 +131,14 @@ core::Result<Grant> Auth::check(const Request& req, Access access, std::string_v
                                 core::TimePoint now) const {
   if (access == Access::open) return Grant::full;
   const auto presented = bearer(req.authorization);
+  const auto keys = keys_.load();  // one set for the whole check
   if (access == Access::read_job) {
     // A job token comes as ?token= or as the bearer value (when it is not a key).
     auto token_it = req.query.find("token");
     std::string_view token;
     if (token_it != req.query.end()) {
       token = token_it->second;
-    } else if (!presented.empty() && !find_key(presented) &&
+    } else if (!presented.empty() && !find_key(*keys, presented) &&
                std::count(presented.begin(), presented.end(), '.') == 2) {
       token = presented;
     }
@@ -145,7 +150,7 @@ core::Result<Grant> Auth::check(const Request& req, Access access, std::string_v
                               "the job token is invalid, expired or for another job", "token");
     }
   }
-  if (keys_.empty()) {
+  if (keys->empty()) {
     if (req.loopback || insecure_) return Grant::full;
     return core::make_error(core::errc::forbidden,
                             "this server has no API keys configured and answers only loopback "
@@ -156,9 +161,9 @@ core::Result<Grant> Auth::check(const Request& req, Access access, std::string_v
     return core::make_error(core::errc::unauthorized,
                             "missing API key: send Authorization: Bearer <key>", "authorization");
   }
-  const auto* key = find_key(presented);
+  const auto key = find_key(*keys, presented);
   if (!key) return core::make_error(core::errc::unauthorized, "wrong API key", "authorization");
-  const Role role = key->role;
+  const Role role = *key;
   const bool allowed =
       role == Role::admin ||
       ((access == Access::producer || access == Access::read_job) && role == Role::producer) ||

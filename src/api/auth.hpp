@@ -8,8 +8,9 @@
 // expires: its status, plus each "~<field>" of its scope (the enqueue's
 // token_scope; today only "~payload"). A token without a scope is the first
 // format, so tokens issued before scopes existed keep working; a scope this
-// server does not know makes the token invalid. Immutable after
-// construction: thread-safe.
+// server does not know makes the token invalid. Thread-safe: the keys may be
+// replaced (set_keys, on a configuration reload) while requests are checked;
+// a request sees the old set or the new one, never a mix.
 #pragma once
 
 #include "api/http_types.hpp"
@@ -19,6 +20,7 @@
 #include "store/store.hpp"
 
 #include <array>
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -74,7 +76,11 @@ class Auth {
   Auth(std::vector<ApiKey> keys, std::string token_secret, bool insecure,
        std::string_view dashboard_password = {});
 
-  bool has_keys() const { return !keys_.empty(); }
+  bool has_keys() const { return !keys_.load()->empty(); }
+  std::size_t key_count() const { return keys_.load()->size(); }
+  // Replaces the keys (configuration reload). A server's mode (keys, or
+  // loopback-only without) is the caller's to keep.
+  void set_keys(const std::vector<ApiKey>& keys);
   bool has_dashboard_password() const { return has_password_; }
   // The role of the key with this secret, if any (constant time).
   std::optional<Role> role_of(std::string_view secret) const;
@@ -82,7 +88,9 @@ class Auth {
   bool is_dashboard_password(std::string_view password) const;
   // Whether a client with no credentials may act as admin: no keys are
   // configured and it connected from loopback (or --insecure).
-  bool open_to(const Request& req) const { return keys_.empty() && (req.loopback || insecure_); }
+  bool open_to(const Request& req) const {
+    return !has_keys() && (req.loopback || insecure_);
+  }
 
   // Checks a request against the access a route requires. `job_id` is the
   // job a read_job route is about. Errors: unauthorized, forbidden.
@@ -113,9 +121,10 @@ class Auth {
     Role role;
     std::array<unsigned char, 32> digest;
   };
-  const StoredKey* find_key(std::string_view secret) const;
+  using KeySet = std::vector<StoredKey>;
+  static std::optional<Role> find_key(const KeySet& keys, std::string_view secret);
 
-  std::vector<StoredKey> keys_;
+  std::atomic<std::shared_ptr<const KeySet>> keys_;
   std::array<unsigned char, 32> password_digest_{};
   bool has_password_ = false;
   std::unique_ptr<core::HmacSha256> token_mac_;

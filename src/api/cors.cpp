@@ -8,9 +8,18 @@
 
 namespace errand::api {
 
+CorsPolicy::CorsPolicy(std::vector<std::string> origins) {
+  set_origins(std::move(origins));
+}
+
+void CorsPolicy::set_origins(std::vector<std::string> origins) {
+  origins_.store(std::make_shared<const std::vector<std::string>>(std::move(origins)));
+}
+
 bool CorsPolicy::allows(std::string_view origin) const {
   if (origin.empty()) return false;
-  return std::any_of(origins.begin(), origins.end(),
+  const auto origins = origins_.load();
+  return std::any_of(origins->begin(), origins->end(),
                      [&](const std::string& o) { return o == "*" || o == origin; });
 }
 
@@ -30,7 +39,7 @@ core::Result<void> validate_cors_origin(std::string_view origin, std::string_vie
 }
 
 void add_cors_headers(const CorsPolicy& policy, const Request& request, Response& response) {
-  if (policy.origins.empty()) return;
+  if (policy.empty()) return;
   // The answer differs by Origin whenever CORS is on: caches must key on it.
   response.headers.emplace_back("Vary", "Origin");
   if (!policy.allows(request.origin)) return;

@@ -1,23 +1,33 @@
 // CORS: which browser origins may read the API's answers (`errand server
 // --cors-origin`), the headers that say so, and preflight answers. A page on
 // an allowed origin can then read a job's status and events with its token.
-// Origins not listed get no CORS headers at all. Immutable: thread-safe.
+// Origins not listed get no CORS headers at all. Thread-safe: the origins may
+// be replaced (a configuration reload) while requests read them.
 #pragma once
 
 #include "api/http_types.hpp"
 #include "core/error.hpp"
 
+#include <atomic>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace errand::api {
 
-struct CorsPolicy {
+class CorsPolicy {
+ public:
   // "https://app.example.com" (scheme, host, optional port), or "*" for any.
-  std::vector<std::string> origins;
+  explicit CorsPolicy(std::vector<std::string> origins = {});
 
   bool allows(std::string_view origin) const;
+  bool empty() const { return origins_.load()->empty(); }
+  std::size_t size() const { return origins_.load()->size(); }
+  void set_origins(std::vector<std::string> origins);
+
+ private:
+  std::atomic<std::shared_ptr<const std::vector<std::string>>> origins_;
 };
 
 // Checks an --cors-origin value. Errors: invalid_argument naming `field`.

@@ -195,7 +195,7 @@ std::vector<Route> all_routes() {
   std::vector<Route> routes;
   for (auto part : {job_routes(), worker_routes(), queue_routes(), schedule_routes(),
                     event_routes(), asset_routes(), dashboard_routes(), stats_routes(),
-                    node_routes(), openapi_routes(), workflow_routes(), backup_routes()}) {
+                    node_routes(), openapi_routes(), workflow_routes(), admin_routes()}) {
     routes.insert(routes.end(), part.begin(), part.end());
   }
   return routes;

@@ -21,6 +21,7 @@ namespace errand::core::metrics {
 struct Metrics;
 }
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,9 @@ struct Services {
   LoginThrottle& logins;                      // failed dashboard logins per address
   core::metrics::Metrics* metrics = nullptr;  // what GET /metrics serves; null: none kept
   std::string_view commit = "unknown";        // the build's git commit (errand --version)
+  // POST /v1/admin/reload: reads the configuration again and applies it
+  // (cli/reload.hpp); the answer's JSON says what. Empty: not offered.
+  std::function<boost::asio::awaitable<core::Result<boost::json::object>>()> reload;
 };
 
 struct Context {
@@ -120,7 +124,7 @@ std::vector<Route> stats_routes();      // api/stats.cpp
 std::vector<Route> node_routes();       // api/nodes.cpp: /v1/nodes and /healthz
 std::vector<Route> openapi_routes();    // api/openapi.cpp: /v1/openapi.json
 std::vector<Route> workflow_routes();   // api/workflows.cpp: continue, signals
-std::vector<Route> backup_routes();     // api/backup.cpp: /v1/admin/backup
+std::vector<Route> admin_routes();      // api/admin.cpp: /v1/admin/backup, /v1/admin/reload
 // The signal URL (a path) of a job waiting for a signal; empty otherwise.
 std::string signal_url_of(const Auth& auth, const core::Job& job);
 

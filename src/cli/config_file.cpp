@@ -2,6 +2,7 @@
 
 #include "cli/store_choice.hpp"
 
+#include "api/cors.hpp"
 #include "api/host_policy.hpp"
 #include "core/duration.hpp"
 #include "core/fields.hpp"  // ERRAND_TRY
@@ -14,6 +15,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 #include <sstream>
 
@@ -287,10 +289,34 @@ core::Result<ServerSettings> read_server(const toml::table& root, const std::str
       auto choice = parse_store(v.as_string()->get(), "store");
       if (!choice) return at.error(key, choice.error().message);
       s.store = v.as_string()->get();
+    } else if (key == "key_file" || key == "tls_cert" || key == "tls_key") {
+      if (!v.is_string() || v.as_string()->get().empty()) {
+        return at.error(key, "must be a file name");
+      }
+      // A relative name is relative to the config file's directory.
+      const auto file = std::filesystem::path(path).parent_path() / v.as_string()->get();
+      (key == "key_file" ? s.key_file : key == "tls_cert" ? s.tls_cert : s.tls_key) =
+          file.lexically_normal().string();
+    } else if (key == "cors_origins") {
+      if (!v.is_array()) return at.error(key, "must be an array of origins");
+      std::size_t i = 0;
+      for (const auto& item : *v.as_array()) {
+        const std::string field = fmt::format("cors_origins[{}]", i++);
+        if (!item.is_string()) return at.error(key, field + " must be a string");
+        if (auto ok = api::validate_cors_origin(item.as_string()->get(), field); !ok) {
+          return at.error(key, ok.error().message);
+        }
+        s.cors_origins.push_back(item.as_string()->get());
+      }
     } else {
       return at.error(key,
-                      "unknown key (expected max_connections, max_queues, allowed_hosts, store)");
+                      "unknown key (expected max_connections, max_queues, allowed_hosts, store, "
+                      "key_file, cors_origins, tls_cert, tls_key)");
     }
+  }
+  if (s.tls_cert.empty() != s.tls_key.empty()) {
+    return at.error(s.tls_cert.empty() ? "tls_cert" : "tls_key",
+                    "tls_cert and tls_key go together: give both or neither");
   }
   return s;
 }
@@ -377,17 +403,17 @@ boost::asio::awaitable<core::Result<void>> apply_queues(engine::Engine& engine,
 
 }  // namespace
 
+boost::asio::awaitable<core::Result<engine::ScheduleSync>> apply_config(engine::Engine& engine,
+                                                                        const ConfigFile& config) {
+  auto queues = co_await apply_queues(engine, config.queues);
+  if (!queues) co_return queues.error();
+  co_return co_await engine.schedules().sync(core::ScheduleSource::config, config.schedules);
+}
+
 core::Result<engine::ScheduleSync> apply_config_file(boost::asio::io_context& io,
                                                      engine::Engine& engine,
                                                      const ConfigFile& config) {
-  auto queues =
-      boost::asio::co_spawn(io, apply_queues(engine, config.queues), boost::asio::use_future);
-  io.run();
-  io.restart();
-  if (auto ok = queues.get(); !ok) return ok.error();
-  auto done = boost::asio::co_spawn(
-      io, engine.schedules().sync(core::ScheduleSource::config, config.schedules),
-      boost::asio::use_future);
+  auto done = boost::asio::co_spawn(io, apply_config(engine, config), boost::asio::use_future);
   io.run();
   io.restart();
   return done.get();

@@ -41,6 +41,16 @@
 //   max_queues = 10000               # --max-queues
 //   allowed_hosts = ["errand.internal"]  # --allowed-host (added to the flags')
 //   store = "postgres://errand@db/app?schema=errand"  # --store / ERRAND_STORE win
+//   # file names relative to this file's directory
+//   key_file = "/etc/errand/keys"    # API keys, one ROLE:SECRET a line (with --key-file's)
+//   cors_origins = ["https://app.example.com"]  # added to --cors-origin's
+//   tls_cert = "/etc/errand/cert.pem"  # --tls-cert / --tls-key win
+//   tls_key = "/etc/errand/key.pem"
+//
+// On SIGHUP or POST /v1/admin/reload the server reads the file again (and
+// the key files) and applies its keys, CORS origins, queues, schedules and
+// TLS files (cli/reload.hpp); the rest of [server], [push] and `store` apply
+// at start only.
 //
 // At start the server creates or updates every schedule of the file and
 // removes those the file created earlier but no longer lists (schedules made
@@ -81,6 +91,9 @@ struct ServerSettings {
   std::optional<std::int64_t> max_queues;       // 1 … 10,000,000
   std::optional<std::string> store;             // --store (checked by parse_store)
   std::vector<std::string> allowed_hosts;       // validated, lower case
+  std::string key_file;                         // "" none; read (and checked) by the caller
+  std::vector<std::string> cors_origins;        // validated
+  std::string tls_cert, tls_key;                // both or neither
 };
 
 struct ConfigFile {
@@ -96,8 +109,12 @@ struct ConfigFile {
 //   0-23
 core::Result<ConfigFile> load_config_file(const std::string& path);
 
-// Applies the file's queues and schedules through the engine (running `io` until done;
-// call before the server starts). Errors come from the store.
+// Applies the file's queues and schedules through the engine. Errors come
+// from the store (and the engine's checks of a queue's push URL).
+boost::asio::awaitable<core::Result<engine::ScheduleSync>> apply_config(engine::Engine& engine,
+                                                                        const ConfigFile& config);
+
+// apply_config, running `io` until done: call before the server starts.
 core::Result<engine::ScheduleSync> apply_config_file(boost::asio::io_context& io,
                                                      engine::Engine& engine,
                                                      const ConfigFile& config);

@@ -6,6 +6,7 @@
 #include "cli/config_file.hpp"
 #include "cli/log_format.hpp"
 #include "cli/node_identity.hpp"
+#include "cli/reload.hpp"
 #include "cli/open_store.hpp"
 #include "cli/store_choice.hpp"
 #include "cli/version.hpp"
@@ -15,6 +16,8 @@
 #include "engine/push/dispatcher.hpp"
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include <fmt/format.h>
@@ -95,6 +98,7 @@ struct ServerArgs {
   std::size_t max_streams_per_client = 256;
   std::size_t metrics_max_queues = 1000;  // queues with their own series in GET /metrics
   std::string advertise_url;  // the node's address in the registry; empty: from --listen
+  std::string metrics_listen;  // HOST:PORT serving GET /metrics without credentials
 };
 
 constexpr std::size_t kDefaultMaxConnections = 1000;
@@ -196,55 +200,35 @@ bool is_loopback_host(const std::string& host) {
   return !ec && a.is_loopback();
 }
 
-// --key-file: one ROLE:SECRET a line; blank lines and lines starting with #
-// are skipped. Errors name the file and line (never the secret).
-std::vector<std::string> read_key_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw CLI::ValidationError("--key-file", "cannot read " + path);
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-    spdlog::warn("{} is readable by other users: chmod 600 it", path);
+// The routes of --metrics-listen: GET /metrics, open to anyone who can
+// reach that address.
+std::vector<api::Route> metrics_listener_routes() {
+  std::vector<api::Route> out;
+  for (auto route : api::stats_routes()) {
+    if (route.pattern != "/metrics") continue;
+    route.access = api::Access::open;
+    out.push_back(route);
   }
-  std::vector<std::string> texts;
-  std::string line;
-  for (int number = 1; std::getline(in, line); ++number) {
-    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
-    const auto start = line.find_first_not_of(" \t");
-    if (start == std::string::npos || line[start] == '#') continue;
-    line.erase(0, start);
-    if (auto key = api::parse_api_key(line); !key) {
-      throw CLI::ValidationError("--key-file",
-                                 fmt::format("{}:{}: {}", path, number, key.error().message));
-    }
-    texts.push_back(line);
-  }
-  return texts;
+  return out;
 }
 
-std::vector<api::ApiKey> collect_keys(const ServerArgs& args) {
-  std::vector<std::string> texts = args.keys;
-  if (!args.key_file.empty()) {
-    auto from_file = read_key_file(args.key_file);
-    texts.insert(texts.end(), from_file.begin(), from_file.end());
-  }
+asio::awaitable<void> reload_on_hangup(Reloader& reloader) {
+  auto done = co_await reloader.reload();
+  Reloader::log("SIGHUP", done);
+}
+
+// What the flags and ERRAND_KEYS say of keys and CORS origins.
+AccessFlags access_flags(const ServerArgs& args, const std::string& host) {
+  AccessFlags flags{.keys = args.keys,
+                    .key_file = args.key_file,
+                    .cors_origins = args.cors_origins,
+                    .insecure = args.insecure,
+                    .loopback = is_loopback_host(host)};
   if (const char* env = std::getenv("ERRAND_KEYS"); env && *env) {
-    std::string all = env;
-    std::size_t start = 0;
-    while (start <= all.size()) {
-      const auto comma = all.find(',', start);
-      auto item = all.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      if (!item.empty()) texts.push_back(item);
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
+    auto more = split_keys(env);
+    flags.keys.insert(flags.keys.end(), more.begin(), more.end());
   }
-  std::vector<api::ApiKey> keys;
-  for (const auto& t : texts) {
-    auto key = api::parse_api_key(t);
-    if (!key) throw CLI::ValidationError("--key", key.error().message);
-    keys.push_back(std::move(*key));
-  }
-  return keys;
+  return flags;
 }
 
 // The store the flags, ERRAND_STORE or the config file name: --store (or
@@ -281,13 +265,6 @@ int run_server(const ServerArgs& args) {
     return 2;
   }
   options.max_body = args.max_body;
-  const auto keys = collect_keys(args);
-  if (keys.empty() && !is_loopback_host(options.host) && !args.insecure) {
-    std::cerr << "errand: refusing to listen on " << options.host
-              << " without API keys: anyone who can reach it could run jobs. Add --key "
-                 "admin:SECRET (or ERRAND_KEYS), listen on 127.0.0.1, or pass --insecure.\n";
-    return 1;
-  }
   auto retention = core::parse_duration(args.retention, "--retention");
   if (!retention) {
     std::cerr << "errand: " << retention.error().message << "\n";
@@ -307,28 +284,6 @@ int run_server(const ServerArgs& args) {
     std::cerr << "errand: --dashboard-password must be at least 12 characters\n";
     return 2;
   }
-  for (const auto& origin : args.cors_origins) {
-    if (auto ok = api::validate_cors_origin(origin, "--cors-origin"); !ok) {
-      std::cerr << "errand: " << ok.error().message << "\n";
-      return 2;
-    }
-    // Without keys every request is admin, and an allowed origin's pages may
-    // send state-changing requests and read the answers: so any origin,
-    // named or "*", would make its pages admin here.
-    if (origin == "*" && keys.empty() && !args.insecure) {
-      std::cerr << "errand: --cors-origin '*' on a server without API keys would let every web "
-                   "page its visitors open act as admin here (enqueue, read payloads and push "
-                   "secrets). Add --key admin:SECRET (or --key-file), or pass --insecure.\n";
-      return 2;
-    }
-    if (keys.empty() && !args.insecure) {
-      std::cerr << "errand: --cors-origin '" << origin
-                << "' on a server without API keys would let every page of that origin (and any "
-                   "script injected into one) act as admin here (enqueue, read payloads and push "
-                   "secrets). Add --key admin:SECRET (or --key-file), or pass --insecure.\n";
-      return 2;
-    }
-  }
 
   ConfigFile config;
   if (!args.config.empty()) {
@@ -339,6 +294,13 @@ int run_server(const ServerArgs& args) {
     }
     config = std::move(*loaded);
   }
+  const auto flags = access_flags(args, options.host);
+  auto access = resolve_access(flags, config.server);
+  if (!access) {
+    std::cerr << "errand: " << access.error().message << "\n";
+    return 2;
+  }
+  const auto& keys = access->keys;
 
   api::HostPolicy hosts;
   if (auto ok = apply_limits(args, config.server, options, hosts); !ok) {
@@ -441,7 +403,7 @@ int run_server(const ServerArgs& args) {
                          {.max_payload = args.max_payload,
                           .token_ttl = *token_ttl,
                           .max_metrics_queues = args.metrics_max_queues},
-                         {.origins = args.cors_origins},
+                         api::CorsPolicy(access->cors_origins),
                          sessions,
                          std::move(hosts),
                          streams,
@@ -457,6 +419,34 @@ int run_server(const ServerArgs& args) {
     opened->undo();
     return 1;
   }
+  // --metrics-listen: GET /metrics without credentials, on its own address.
+  api::Router metrics_router(metrics_listener_routes());
+  std::optional<api::HttpServer> metrics_server;
+  std::optional<asio::ip::tcp::endpoint> metrics_endpoint;
+  if (!args.metrics_listen.empty()) {
+    api::ServerOptions metrics_options{.max_connections = 64,
+                                       .log_requests = options.log_requests,
+                                       .json_logs = options.json_logs};
+    if (!split_listen(args.metrics_listen, metrics_options.host, metrics_options.port)) {
+      std::cerr << "errand: --metrics-listen must be HOST:PORT, e.g. 10.0.0.5:9740; got "
+                << args.metrics_listen << "\n";
+      store->close();
+      opened->undo();
+      return 2;
+    }
+    metrics_server.emplace(io, metrics_router, services, metrics_options);
+    auto bound = metrics_server->listen();
+    if (!bound) {
+      std::cerr << "errand: --metrics-listen: " << bound.error().message << "\n";
+      store->close();
+      opened->undo();
+      return 1;
+    }
+    metrics_endpoint = *bound;
+  }
+  Reloader reloader(flags, args.config, {}, {},
+                    {.auth = auth, .cors = services.cors, .engine = engine, .tls = {}});
+  services.reload = [&reloader] { return reloader.reload(); };
   auto address = node_address(args.advertise_url, *endpoint);
   if (!address) {
     std::cerr << "errand: " << address.error().message << "\n";
@@ -473,22 +463,43 @@ int run_server(const ServerArgs& args) {
   // Signals are caught before anyone can learn the address, so a SIGTERM
   // right after start-up still shuts down gracefully.
   asio::signal_set signals(io, SIGINT, SIGTERM);
+  asio::signal_set hangups(io, SIGHUP);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: finishing requests in flight, then exiting", signal);
     server.stop();
+    if (metrics_server) metrics_server->stop();
+    boost::system::error_code ignored;
+    hangups.cancel(ignored);
     dispatcher->stop();
     engine.stop();
   });
+  // SIGHUP: the configuration read again (cli/reload.hpp), each time.
+  std::function<void()> await_hangup = [&] {
+    hangups.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      asio::co_spawn(io, reload_on_hangup(reloader), asio::detached);
+      await_hangup();
+    });
+  };
+  await_hangup();
 
   engine.start();
   dispatcher->start();
   server.start();
+  if (metrics_server) metrics_server->start();
 
   const auto host = endpoint->address().is_v6() ? "[" + endpoint->address().to_string() + "]"
                                                 : endpoint->address().to_string();
   std::cout << "errand listening on http://" << host << ":" << endpoint->port() << "\n"
             << opened->description << "\n";
+  if (metrics_endpoint) {
+    std::cout << "metrics (no credentials) on http://"
+              << (metrics_endpoint->address().is_v6()
+                      ? "[" + metrics_endpoint->address().to_string() + "]"
+                      : metrics_endpoint->address().to_string())
+              << ":" << metrics_endpoint->port() << "/metrics\n";
+  }
   if (keys.empty()) {
     std::cout << (args.insecure ? "no API keys configured and --insecure: anyone who can reach "
                                   "this port has full access\n"
@@ -602,6 +613,9 @@ void add_server_command(CLI::App& app) {
                   "Most job event streams open at once from one client address")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  cmd->add_option("--metrics-listen", args->metrics_listen,
+                  "Also serve GET /metrics without credentials on this HOST:PORT (for a "
+                  "Prometheus on a private network)");
   cmd->add_option("--metrics-max-queues", args->metrics_max_queues,
                   "Queues with their own series in GET /metrics; the others are summed under "
                   "queue=\"_other\"")

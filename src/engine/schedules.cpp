@@ -10,6 +10,7 @@
 #include <boost/asio/redirect_error.hpp>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 namespace errand::engine {
@@ -103,20 +104,36 @@ ScheduleTask<store::ScheduleFireOutcome> Schedules::trigger(std::string name) {
       [&](auto done) { store_.schedule_fire(std::move(params), std::move(done)); });
 }
 
+namespace {
+
+// Whether putting `b` over `a` would change nothing.
+bool same_spec(const core::ScheduleSpec& a, const core::ScheduleSpec& b) {
+  return a.name == b.name && a.cron == b.cron && a.timezone == b.timezone && a.queue == b.queue &&
+         a.type == b.type && a.payload == b.payload && a.priority == b.priority &&
+         a.max_attempts == b.max_attempts && a.overlap == b.overlap && a.paused == b.paused &&
+         a.catch_up == b.catch_up && a.source == b.source;
+}
+
+}  // namespace
+
 ScheduleTask<ScheduleSync> Schedules::sync(core::ScheduleSource source,
                                            std::vector<core::ScheduleSpec> specs) {
   ScheduleSync out;
+  auto all = co_await list();
+  if (!all) co_return all.error();
+  std::map<std::string, const core::ScheduleSpec*, std::less<>> current;
+  for (const auto& s : *all) current.emplace(s.spec.name, &s.spec);
   std::set<std::string> named;
   for (auto& spec : specs) {
     spec.source = source;
     named.insert(spec.name);
+    const auto it = current.find(spec.name);
+    if (it != current.end() && same_spec(*it->second, spec)) continue;  // unchanged
     const std::string name = spec.name;
     auto put_one = co_await put(std::move(spec));
     if (!put_one) co_return put_one.error();
     (put_one->created ? out.created : out.updated).push_back(name);
   }
-  auto all = co_await list();
-  if (!all) co_return all.error();
   for (const auto& s : *all) {
     if (s.spec.source != source || named.count(s.spec.name) > 0) continue;
     auto removed = co_await remove(s.spec.name);

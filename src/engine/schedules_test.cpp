@@ -289,5 +289,24 @@ TEST_F(SchedulesTest, SyncCreatesUpdatesAndRemovesOnlyItsOwnSource) {
   EXPECT_EQ((*all)[1].spec.source, core::ScheduleSource::api);
 }
 
+TEST_F(SchedulesTest, SyncLeavesUnchangedSchedulesAlone) {
+  auto first = run(schedules().sync(core::ScheduleSource::config,
+                                    {every("0 1 * * *", "a"), every("0 2 * * *", "b")}));
+  ASSERT_TRUE(first) << first.error().message;
+  auto before = run(schedules().list());
+  ASSERT_TRUE(before);
+  clock_.set(clock_.now() + core::Millis{5'000});
+  auto again = run(schedules().sync(core::ScheduleSource::config,
+                                    {every("0 1 * * *", "a"), every("0 4 * * *", "b")}));
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE(again->created.empty());
+  EXPECT_EQ(again->updated, std::vector<std::string>{"b"});
+  EXPECT_TRUE(again->removed.empty());
+  auto after = run(schedules().list());
+  ASSERT_TRUE(after);
+  EXPECT_EQ((*after)[0].updated_at, (*before)[0].updated_at);  // "a": not written again
+  EXPECT_NE((*after)[1].updated_at, (*before)[1].updated_at);
+}
+
 }  // namespace
 }  // namespace errand::engine

@@ -1,6 +1,9 @@
+// The admin's operations on the server itself.
 // POST /v1/admin/backup: a consistent copy of the SQLite database, written
 // into the server's data directory while it serves (`errand backup` asks
 // for it when a running server holds the database, then moves the file).
+// POST /v1/admin/reload: the configuration read again and applied
+// (cli/reload.hpp), as on SIGHUP.
 #include "api/errors.hpp"
 #include "api/router.hpp"
 #include "core/fields.hpp"
@@ -47,10 +50,26 @@ awaitable<Response> backup(Context& c) {
                                                             {"took_ms", done->took.count()}}));
 }
 
+awaitable<Response> reload(Context& c) {
+  if (!c.request.body.empty()) {
+    auto body = core::parse_object(c.request.body, true);
+    if (!body) co_return error_response(body.error());
+    if (auto ok = core::Fields(*body).only({}); !ok) co_return error_response(ok.error());
+  }
+  if (!c.services.reload) {
+    co_return error_response(
+        core::make_error(core::errc::unavailable, "this server cannot reload its configuration"));
+  }
+  auto done = co_await c.services.reload();
+  if (!done) co_return error_response(done.error());
+  co_return json_response(200, json::serialize(*done));
+}
+
 }  // namespace
 
-std::vector<Route> backup_routes() {
-  return {{"POST", "/v1/admin/backup", Access::admin, backup}};
+std::vector<Route> admin_routes() {
+  return {{"POST", "/v1/admin/backup", Access::admin, backup},
+          {"POST", "/v1/admin/reload", Access::admin, reload}};
 }
 
 }  // namespace errand::api
