@@ -14,4 +14,5 @@ errand_gtest(stats_test
 errand_gtest(api_test
   SOURCES ${PROJECT_SOURCE_DIR}/src/api/session_test.cpp
           ${PROJECT_SOURCE_DIR}/src/api/limits_test.cpp
+          ${PROJECT_SOURCE_DIR}/src/api/auth_test.cpp
   LIBS errand_api errand_store_sqlite)
