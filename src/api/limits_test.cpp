@@ -81,6 +81,37 @@ TEST(LoginThrottle, RefusesAnAddressAfterTooManyFailuresUntilTheWindowEnds) {
   EXPECT_NE(line->find("3 failed, 1 refused"), std::string::npos) << *line;
 }
 
+TEST(LoginThrottle, DoublesTheLockOutForEachWindowInARowThatReachesTheLimit) {
+  LoginThrottle throttle({.max_failures = 3, .window = 60s, .what = "API key"});
+  const std::string a = "192.0.2.1";
+  const auto fail_three = [&](core::TimePoint at) {
+    std::optional<std::string> last;
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_FALSE(throttle.refused_for(a, at));
+      if (auto line = throttle.failed(a, at)) last = line;
+    }
+    return last;
+  };
+  fail_three(kT0);
+  EXPECT_EQ(throttle.refused_for(a, kT0 + 30s), 30s);
+  auto second = fail_three(kT0 + 60s);  // the window right after: twice as long
+  ASSERT_TRUE(second);
+  EXPECT_NE(second->find("API key: 192.0.2.1 failed 3 times within 1m"), std::string::npos)
+      << *second;
+  EXPECT_NE(second->find("refused for 2m"), std::string::npos) << *second;
+  EXPECT_EQ(throttle.refused_for(a, kT0 + 100s), 80s);
+  EXPECT_FALSE(throttle.refused_for(a, kT0 + 180s));
+  fail_three(kT0 + 180s);  // and again: 4 windows
+  EXPECT_EQ(throttle.refused_for(a, kT0 + 181s), 239s);
+  // A window without the limit reached, then one without failures: forgotten.
+  EXPECT_FALSE(throttle.refused_for(a, kT0 + 420s));
+  (void)throttle.failed(a, kT0 + 420s);
+  EXPECT_FALSE(throttle.refused_for(a, kT0 + 480s));
+  EXPECT_FALSE(throttle.refused_for(a, kT0 + 600s));
+  fail_three(kT0 + 600s);
+  EXPECT_EQ(throttle.refused_for(a, kT0 + 600s), 60s);
+}
+
 TEST(LoginThrottle, TracksABoundedNumberOfAddresses) {
   LoginThrottle throttle({.max_failures = 1, .window = 60s, .max_addresses = 2});
   (void)throttle.failed("192.0.2.1", kT0);

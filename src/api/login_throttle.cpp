@@ -26,11 +26,14 @@ LoginThrottle::Window& LoginThrottle::window_of(const std::string& address, core
     return windows_.emplace(address, Window{.start = now}).first->second;
   }
   auto& w = it->second;
-  if (w.start + options_.window <= now) {
-    const bool consecutive = w.start + 2 * options_.window > now;
+  if (w.start + options_.window <= now && w.locked_until <= now) {
+    const auto ended = std::max(w.start + options_.window, w.locked_until);
+    const bool consecutive = ended + options_.window > now;
+    const bool reached = w.failures >= options_.max_failures;
     w = Window{.start = now,
                .previous_failures = consecutive ? w.failures : 0,
-               .previous_refused = consecutive ? w.refused : 0};
+               .previous_refused = consecutive ? w.refused : 0,
+               .strikes = consecutive && reached ? w.strikes : 0u};
   }
   return w;
 }
@@ -39,10 +42,10 @@ std::optional<core::Millis> LoginThrottle::refused_for(const std::string& addres
                                                        core::TimePoint now) {
   std::lock_guard lock(mutex_);
   auto& w = window_of(address, now);
-  if (w.failures < options_.max_failures) return std::nullopt;
+  if (w.failures < options_.max_failures || w.locked_until <= now) return std::nullopt;
   ++w.refused;
   return std::max(core::Millis{1000},
-                  std::chrono::duration_cast<core::Millis>(w.start + options_.window - now));
+                  std::chrono::duration_cast<core::Millis>(w.locked_until - now));
 }
 
 std::optional<std::string> LoginThrottle::failed(const std::string& address, core::TimePoint now) {
@@ -51,13 +54,16 @@ std::optional<std::string> LoginThrottle::failed(const std::string& address, cor
   ++w.failures;
   const auto window = core::format_duration(options_.window);
   if (w.failures == options_.max_failures) {
-    return fmt::format(
-        "dashboard login: {} failed {} times within {}; its logins are refused for the rest of "
-        "the window",
-        address, w.failures, window);
+    constexpr unsigned kMaxDoublings = 6;
+    w.strikes = std::min(w.strikes + 1, kMaxDoublings + 1);
+    w.locked_until = w.start + options_.window * (1 << (w.strikes - 1));
+    return fmt::format("{}: {} failed {} times within {}; its attempts are refused for {}",
+                       options_.what, address, w.failures, window,
+                       core::format_duration(
+                           std::chrono::duration_cast<core::Millis>(w.locked_until - now)));
   }
   if (w.failures > 1) return std::nullopt;
-  std::string line = fmt::format("dashboard login failed from {}", address);
+  std::string line = fmt::format("{} failed from {}", options_.what, address);
   if (w.previous_failures > 0) {
     line += fmt::format(" (the {} before: {} failed, {} refused)", window, w.previous_failures,
                         w.previous_refused);

@@ -1,9 +1,12 @@
-// Failed dashboard logins per client address: after `max_failures` within
-// one `window`, that address's logins are refused (429 with Retry-After)
-// until the window ends, whatever they send, so passwords cannot be guessed
-// at speed. What to log comes back as text: the first failure of an
-// address's window (with the count of its window before) and the moment it
-// is locked out, so a flood writes a few lines per window, not one a try.
+// Failed attempts per client address — dashboard logins, and wrong API keys
+// or job tokens: after `max_failures` within one `window`, that address's
+// attempts are refused (429 with Retry-After) until the window ends,
+// whatever they send, so secrets cannot be guessed at speed. The lock-out
+// doubles for each window in a row that reaches the limit (the window, then
+// 2, 4 … up to 64 windows), and is forgotten after a window without it.
+// What to log comes back as text: the first failure of an address's window
+// (with the count of its window before) and the moment it is locked out, so
+// a flood writes a few lines per window, not one a try.
 //
 // Pure: time comes in as `now`. At most `max_addresses` are tracked (the
 // stalest make room). Thread-safe.
@@ -24,6 +27,7 @@ struct LoginThrottleOptions {
   std::size_t max_failures = 10;  // failed logins of one address per window
   core::Millis window{60'000};
   std::size_t max_addresses = 10'000;
+  std::string_view what = "dashboard login";  // in log lines: "<what> failed from …"
 };
 
 class LoginThrottle {
@@ -45,6 +49,8 @@ class LoginThrottle {
     std::size_t refused = 0;
     std::size_t previous_failures = 0;  // of the window before, for the log
     std::size_t previous_refused = 0;
+    unsigned strikes = 0;  // windows in a row that reached max_failures
+    core::TimePoint locked_until{};
   };
   Window& window_of(const std::string& address, core::TimePoint now);
 

@@ -109,12 +109,24 @@ core::Result<Router::Match> Router::find(const Request& request) const {
   return core::make_error(core::errc::not_found, fmt::format("no such endpoint: {}", request.path));
 }
 
-boost::asio::awaitable<core::Result<Grant>> Router::check(const Request& request, const Match& m,
-                                                          const Services& services) const {
+boost::asio::awaitable<core::Result<Grant>> Router::check(
+    const Request& request, const Match& m, const Services& services,
+    std::optional<core::Millis>& retry_after) const {
   if (auto named = check_host(request, services); !named) co_return named.error();
   const std::string_view job_id = m.captures.empty() ? std::string_view{} : m.captures[0];
   const auto now = services.engine.clock().now();
   const auto access = m.route->access;
+  if (access != Access::open) {
+    if (auto wait = services.key_failures.refused_for(request.remote_address, now)) {
+      retry_after = wait;
+      co_return core::make_error(
+          core::errc::too_many_requests,
+          fmt::format("too many wrong API keys or tokens from {}: try again in {} s",
+                      request.remote_address,
+                      std::chrono::ceil<std::chrono::seconds>(*wait).count()),
+          "authorization");
+    }
+  }
   // Only a request that carries a session cookie waits for the store.
   std::string session_id(access == Access::open ? std::string_view{}
                                                 : session_id_of(request, services));
@@ -123,11 +135,35 @@ boost::asio::awaitable<core::Result<Grant>> Router::check(const Request& request
     grant = co_await session_grant(request, services, std::move(session_id), now);
   } else {
     grant = services.auth.check(request, access, job_id, now);
+    // A key or token that was sent and is wrong counts against the address
+    // (a missing one does not, nor a token where the route takes none: those
+    // are no guesses).
+    if (!grant && grant.error().code == core::errc::unauthorized &&
+        (!request.authorization.empty() || grant.error().field == "token")) {
+      if (auto line = services.key_failures.failed(request.remote_address, now)) {
+        spdlog::warn("{}", *line);
+      }
+    }
   }
   if (!grant) co_return grant.error();
   if (auto same_site = check_origin(request, services); !same_site) co_return same_site.error();
   co_return *grant;
 }
+
+namespace {
+
+// A refusal's answer; a lock-out's says when to come back.
+Response refusal_of(const core::Error& error, std::optional<core::Millis> retry_after) {
+  auto r = error_response(error);
+  if (retry_after) {
+    r.headers.emplace_back(
+        "Retry-After",
+        std::to_string(std::chrono::ceil<std::chrono::seconds>(*retry_after).count()));
+  }
+  return r;
+}
+
+}  // namespace
 
 boost::asio::awaitable<Admission> Router::admit(const Request& head, Services& services) const {
   Admission out;
@@ -138,12 +174,13 @@ boost::asio::awaitable<Admission> Router::admit(const Request& head, Services& s
     out.refusal = error_response(m.error());
   } else {
     out.route = m->route->pattern;
-    auto grant = co_await check(head, *m, services);
+    std::optional<core::Millis> retry_after;
+    auto grant = co_await check(head, *m, services, retry_after);
     if (grant) {
       out.max_body = m->route->max_body;
       out.grant = *grant;
     } else {
-      out.refusal = error_response(grant.error());
+      out.refusal = refusal_of(grant.error(), retry_after);
     }
   }
   if (out.refusal) add_cors_headers(services.cors, head, *out.refusal);
@@ -155,12 +192,13 @@ boost::asio::awaitable<Response> Router::route(const Request& request, Services&
   auto m = find(request);
   if (!m) co_return error_response(m.error());
   core::Result<Grant> grant = Grant::full;
+  std::optional<core::Millis> retry_after;
   if (admitted) {
     grant = *admitted;
   } else {
-    grant = co_await check(request, *m, services);
+    grant = co_await check(request, *m, services, retry_after);
   }
-  if (!grant) co_return error_response(grant.error());
+  if (!grant) co_return refusal_of(grant.error(), retry_after);
   Context context{request, std::move(m->captures), services, *grant};
   Response out;
   try {

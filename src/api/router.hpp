@@ -46,6 +46,7 @@ struct Services {
   HostPolicy hosts;    // the Host names a server without keys answers
   StreamLimits& streams;
   LoginThrottle& logins;                      // failed dashboard logins per address
+  LoginThrottle& key_failures;                // wrong API keys and job tokens per address
   core::metrics::Metrics* metrics = nullptr;  // what GET /metrics serves; null: none kept
   std::string_view commit = "unknown";        // the build's git commit (errand --version)
   // POST /v1/admin/reload: reads the configuration again and applies it
@@ -102,8 +103,11 @@ class Router {
   };
   // The route of a request and what it may do, or the error to answer.
   core::Result<Match> find(const Request& request) const;
+  // `retry_after`: set when the client's address is locked out (429) for
+  // too many wrong keys or tokens.
   boost::asio::awaitable<core::Result<Grant>> check(const Request& request, const Match& match,
-                                                    const Services& services) const;
+                                                    const Services& services,
+                                                    std::optional<core::Millis>& retry_after) const;
   boost::asio::awaitable<Response> route(const Request& request, Services& services,
                                          std::optional<Grant> admitted) const;
   // The methods the routes of `path` take (empty: no such path).

@@ -99,6 +99,7 @@ struct ServerArgs {
   std::size_t metrics_max_queues = 1000;  // queues with their own series in GET /metrics
   std::string advertise_url;  // the node's address in the registry; empty: from --listen
   std::string metrics_listen;  // HOST:PORT serving GET /metrics without credentials
+  std::size_t auth_max_failures = 100;  // wrong keys or tokens per address and minute
 };
 
 constexpr std::size_t kDefaultMaxConnections = 1000;
@@ -398,6 +399,9 @@ int run_server(const ServerArgs& args) {
   api::StreamLimits streams(
       {.per_token = args.max_streams_per_token, .per_client = args.max_streams_per_client});
   api::LoginThrottle logins;
+  api::LoginThrottle key_failures({.max_failures = args.auth_max_failures,
+                                   .window = core::Millis{60'000},
+                                   .what = "API key or job token"});
   api::Services services{engine,
                          auth,
                          {.max_payload = args.max_payload,
@@ -408,6 +412,7 @@ int run_server(const ServerArgs& args) {
                          std::move(hosts),
                          streams,
                          logins,
+                         key_failures,
                          &metrics,
                          commit()};
   api::Router router(api::all_routes());
@@ -611,6 +616,11 @@ void add_server_command(CLI::App& app) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}));
   cmd->add_option("--max-streams-per-client", args->max_streams_per_client,
                   "Most job event streams open at once from one client address")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  cmd->add_option("--auth-max-failures", args->auth_max_failures,
+                  "Wrong API keys or job tokens a client address may send in a minute; then its "
+                  "requests get 429 for the minute, twice as long for each minute in a row")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
   cmd->add_option("--metrics-listen", args->metrics_listen,
