@@ -4,7 +4,8 @@ errand_gtest(engine_test
     ${PROJECT_SOURCE_DIR}/src/engine/schedules_test.cpp
     ${PROJECT_SOURCE_DIR}/src/engine/events_test.cpp
     ${PROJECT_SOURCE_DIR}/src/engine/nodes_test.cpp
-  LIBS errand_engine errand_store_sqlite)
+    ${PROJECT_SOURCE_DIR}/src/engine/faults_test.cpp
+  LIBS errand_engine errand_store_sqlite errand_store_faulty)
 
 errand_gtest(stats_test
   SOURCES ${PROJECT_SOURCE_DIR}/src/engine/stats_test.cpp

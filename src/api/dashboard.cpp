@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -21,6 +22,7 @@ namespace {
 
 // A login is a key or a password: its body is never large.
 constexpr std::size_t kSessionBodyLimit = 64 << 10;
+constexpr std::size_t kMaxListedSessions = 1000;  // GET /v1/sessions: the newest
 
 constexpr std::string_view kContentSecurityPolicy =
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -244,6 +246,46 @@ core::Result<void> check_origin(const Request& request, const Services& services
       "origin");
 }
 
+namespace {
+
+// GET /v1/sessions: the dashboard's current sessions, newest first (admin).
+awaitable<Response> list_sessions(Context& ctx) {
+  auto& s = ctx.services;
+  const auto now = s.engine.clock().now();
+  auto listed = co_await s.sessions.list(now, kMaxListedSessions);
+  if (!listed) co_return error_response(listed.error());
+  const std::string_view own_id = cookie_session_id(ctx.request);
+  const std::string own = is_session_id(own_id) ? s.sessions.digest(own_id) : std::string();
+  json::array out;
+  for (const auto& l : *listed) {
+    out.push_back(json::object{{"id", l.digest},
+                               {"client", l.client},
+                               {"created_at", core::format_rfc3339(l.created_at)},
+                               {"expires_at", core::format_rfc3339(l.expires_at)},
+                               {"current", !own.empty() && same_secret(own, l.digest)}});
+  }
+  co_return json_response(200, json::serialize(json::object{{"sessions", std::move(out)}}));
+}
+
+// DELETE /v1/sessions/{id}: ends that session on every server (admin).
+awaitable<Response> revoke_session(Context& ctx) {
+  const auto& id = ctx.params[0];
+  const bool digest_shaped =
+      id.size() == 64 && std::all_of(id.begin(), id.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+      });
+  if (!digest_shaped) {
+    co_return error_response(core::invalid(
+        "id", "a session id is the 64 hex digits GET /v1/sessions lists"));
+  }
+  auto done = co_await ctx.services.sessions.revoke(id);
+  if (!done) co_return error_response(done.error());
+  spdlog::info("dashboard session {}… revoked", id.substr(0, 8));
+  co_return json_response(200, json::serialize(json::object{{"id", id}, {"revoked", true}}));
+}
+
+}  // namespace
+
 std::vector<Route> dashboard_routes() {
   return {
       {"GET", "/", Access::open, index_page},
@@ -251,6 +293,8 @@ std::vector<Route> dashboard_routes() {
       {"GET", "/v1/session", Access::open, get_session},
       {"POST", "/v1/session", Access::open, create_session, kSessionBodyLimit},
       {"DELETE", "/v1/session", Access::open, delete_session, kSessionBodyLimit},
+      {"GET", "/v1/sessions", Access::admin, list_sessions},
+      {"DELETE", "/v1/sessions/:id", Access::admin, revoke_session},
   };
 }
 

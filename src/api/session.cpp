@@ -78,6 +78,31 @@ awaitable<core::Result<void>> Sessions::remove(std::string id) {
   co_return core::Result<void>();
 }
 
+awaitable<core::Result<std::vector<Sessions::Listed>>> Sessions::list(core::TimePoint now,
+                                                                     std::size_t limit) const {
+  store::SessionListParams params{.now = now, .limit = limit};
+  auto stored = co_await engine::await_store<std::vector<store::DashboardSession>>(
+      [&](auto done) { store_.session_list(std::move(params), std::move(done)); });
+  if (!stored) co_return stored.error();
+  std::vector<Listed> out;
+  out.reserve(stored->size());
+  for (auto& s : *stored) {
+    out.push_back({.digest = std::move(s.digest),
+                   .client = std::move(s.client),
+                   .created_at = s.created_at,
+                   .expires_at = s.expires_at});
+  }
+  co_return out;
+}
+
+awaitable<core::Result<void>> Sessions::revoke(std::string digest) {
+  store::SessionDeleteParams gone{.digest = std::move(digest)};
+  auto removed = co_await engine::await_store<store::Unit>(
+      [&](auto done) { store_.session_delete(std::move(gone), std::move(done)); });
+  if (!removed) co_return removed.error();
+  co_return core::Result<void>();
+}
+
 bool is_session_id(std::string_view id) {
   return id.size() == 64 && std::all_of(id.begin(), id.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');

@@ -70,6 +70,21 @@ class Sessions {
   // none). Errors: the store's (unavailable, internal).
   boost::asio::awaitable<core::Result<void>> remove(std::string id);
 
+  // The current sessions, newest first, at most `limit`: an admin's view
+  // (GET /v1/sessions), named by their digests, never their ids or CSRF
+  // tokens. Errors: the store's.
+  struct Listed {
+    std::string digest;
+    std::string client;
+    core::TimePoint created_at;
+    core::TimePoint expires_at;
+  };
+  boost::asio::awaitable<core::Result<std::vector<Listed>>> list(core::TimePoint now,
+                                                                 std::size_t limit) const;
+  // Ends the session with this digest on every server (DELETE
+  // /v1/sessions/{digest}). Errors: not_found (field "session"), the store's.
+  boost::asio::awaitable<core::Result<void>> revoke(std::string digest);
+
   core::Millis ttl() const { return options_.ttl; }
   // The digest the store keeps for `id` (hex).
   std::string digest(std::string_view id) const;

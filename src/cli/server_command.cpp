@@ -14,6 +14,7 @@
 #include "engine/database_clock.hpp"
 #include "engine/engine.hpp"
 #include "engine/push/dispatcher.hpp"
+#include "store/faulty/faulty_store.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -340,6 +341,22 @@ int run_server(const ServerArgs& args) {
     std::cerr << "errand: " << opened.error().message << "\n";
     // A URL that cannot work is a usage error, like a bad flag.
     return opened.error().code == core::errc::invalid_argument ? 2 : 1;
+  }
+  // A test hook: the store fails the calls ERRAND_TEST_STORE_FAULTS names
+  // ("job_insert_many:3,job_complete:1": the 3rd insert, the 1st complete),
+  // as a store that lost its disk would (store/faulty/faulty_store.hpp).
+  if (const char* faults = std::getenv("ERRAND_TEST_STORE_FAULTS"); faults && *faults) {
+    auto parsed = store::parse_store_faults(faults, "ERRAND_TEST_STORE_FAULTS");
+    if (!parsed) {
+      std::cerr << "errand: " << parsed.error().message << "\n";
+      opened->store->close();
+      opened->undo();
+      return 2;
+    }
+    auto faulty = std::make_unique<store::FaultyStore>(std::move(opened->store));
+    for (auto& fault : *parsed) faulty->add(std::move(fault));
+    spdlog::warn("ERRAND_TEST_STORE_FAULTS: the store fails these calls: {}", faults);
+    opened->store = std::move(faulty);
   }
   auto& store = opened->store;
   auto secret = api::load_or_create_secret(*store, opened->legacy_secret);

@@ -440,6 +440,10 @@ struct SessionGetParams {
 struct SessionDeleteParams {
   std::string digest;
 };
+struct SessionListParams {
+  core::TimePoint now;       // sessions with expires_at <= now are left out
+  std::size_t limit = 1000;  // at most this many, newest first
+};
 struct SessionDropExpiredParams {
   core::TimePoint now;  // sessions with expires_at <= now go
   // Then, while more than this many remain, the oldest (by created_at) go.
@@ -715,6 +719,10 @@ class Store {
   // finds none. Errors: not_found (field "session"), unavailable, internal.
   // Durable when `done` runs.
   virtual void session_delete(SessionDeleteParams p, Callback<Unit> done) = 0;
+  // The current sessions (expires_at > now), newest first (by created_at,
+  // then digest), at most `limit`. Errors: unavailable, internal.
+  virtual void session_list(SessionListParams p,
+                            Callback<std::vector<DashboardSession>> done) = 0;
   // Deletes the sessions expired at `now`, then the oldest beyond `keep`,
   // at most `limit` in all; returns how many went. Errors: unavailable,
   // internal. Durable when `done` runs.

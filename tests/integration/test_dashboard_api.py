@@ -218,6 +218,48 @@ class SessionRestartTest(ErrandTestCase):
             self.assertFalse(as_session("GET", "/v1/session", ended).body["authenticated"])
 
 
+class SessionAdminTest(DashboardCase):
+    """An admin lists the dashboard's sessions and ends one (GET /v1/sessions,
+    DELETE /v1/sessions/{id}): its next request is not logged in."""
+
+    def sessions(self, **kw):
+        r = self.server.request("GET", "/v1/sessions", **kw)
+        self.assertEqual(r.status, 200, r.body)
+        return r.body["sessions"]
+
+    def test_sessions_are_listed_and_revoked(self):
+        first, first_csrf = self.login()
+        second, _ = self.login(password=PASSWORD)
+        listed = self.sessions()
+        self.assertGreaterEqual(len(listed), 2)
+        for item in listed:
+            self.assertRegex(item["id"], r"^[0-9a-f]{64}$")
+            self.assertEqual(item["client"], "127.0.0.1")
+            self.assertFalse(item["current"])  # an admin key, no session
+        # Neither the cookie nor the CSRF token is shown.
+        text = str(listed)
+        self.assertNotIn(first, text)
+        self.assertNotIn(first_csrf, text)
+        # With its own cookie, the session sees which one it is.
+        mine = [x for x in self.sessions(key=None, headers={"Cookie": f"errand_session={first}"})
+                if x["current"]]
+        self.assertEqual(len(mine), 1)
+        self.assertEqual(listed[1]["created_at"] <= listed[0]["created_at"], True)
+        self.assertError(self.server.request("GET", "/v1/sessions", key=PRODUCER), 403, "forbidden")
+        # Revoke the first: its cookie no longer logs in, the second's still does.
+        r = self.server.request("DELETE", f"/v1/sessions/{mine[0]['id']}")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.body, {"id": mine[0]["id"], "revoked": True})
+        self.assertError(self.as_session("GET", "/v1/stats", cookie=first), 401, "unauthorized")
+        self.assertEqual(self.as_session("GET", "/v1/stats", cookie=second).status, 200)
+        self.assertNotIn(mine[0]["id"], [x["id"] for x in self.sessions()])
+        self.assertError(self.server.request("DELETE", f"/v1/sessions/{mine[0]['id']}"), 404,
+                         "not_found", "session")
+        self.assertError(self.server.request("DELETE", "/v1/sessions/not-a-session"), 400,
+                         "invalid_argument", "id")
+        self.assertIn("dashboard session " + mine[0]["id"][:8], self.server.log_text())
+
+
 class BulkTest(DashboardCase):
     def test_one_request_changes_many_jobs_each_with_its_own_answer(self):
         q = self.q()

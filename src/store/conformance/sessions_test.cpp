@@ -1,4 +1,4 @@
-// Conformance: session_put, session_get, session_delete and
+// Conformance: session_put, session_get, session_delete, session_list and
 // session_drop_expired — a session is found by its digest until it expires
 // or is deleted, outlives a reopen, and the sweep drops the expired ones,
 // then the oldest past the cap, never more than its limit per call.
@@ -137,6 +137,36 @@ TEST_P(SessionsTest, ExpiredSessionsCountTowardsTheLimitBeforeTheCap) {
   EXPECT_EQ(found(store(), {"older", "newer"}, kNow), (std::vector<std::string>{"older", "newer"}));
   EXPECT_EQ(sweep(store(), {.now = kNow, .keep = 1, .limit = 1}), 1);
   EXPECT_EQ(found(store(), {"older", "newer"}, kNow), std::vector<std::string>{"newer"});
+}
+
+TEST_P(SessionsTest, TheListHoldsTheCurrentSessionsNewestFirst) {
+  ASSERT_TRUE(put_session(store(), session("expired", kNow - 2h, 1h)));
+  ASSERT_TRUE(put_session(store(), session("older", kNow - 10min)));
+  ASSERT_TRUE(put_session(store(), session("newer", kNow - 5min)));
+  ASSERT_TRUE(put_session(store(), session("same-b", kNow - 1min)));
+  ASSERT_TRUE(put_session(store(), session("same-a", kNow - 1min)));
+  const auto list = [&](std::size_t limit) {
+    auto got = call<std::vector<DashboardSession>>(
+        [&](auto done) { store().session_list({.now = kNow, .limit = limit}, done); });
+    EXPECT_TRUE(got) << got.error().message;
+    std::vector<std::string> digests;
+    if (got) {
+      for (const auto& s : *got) digests.push_back(s.digest);
+    }
+    return digests;
+  };
+  EXPECT_EQ(list(10), (std::vector<std::string>{"same-b", "same-a", "newer", "older"}));
+  EXPECT_EQ(list(2), (std::vector<std::string>{"same-b", "same-a"}));
+  auto got = call<std::vector<DashboardSession>>(
+      [&](auto done) { store().session_list({.now = kNow, .limit = 1}, done); });
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].client, "192.0.2.7");
+  EXPECT_EQ((*got)[0].created_at, kNow - 1min);
+  EXPECT_EQ((*got)[0].expires_at, kNow - 1min + 1h);
+  // A revoked session leaves the list.
+  ASSERT_TRUE(delete_session(store(), "same-b"));
+  EXPECT_EQ(list(10), (std::vector<std::string>{"same-a", "newer", "older"}));
 }
 
 }  // namespace

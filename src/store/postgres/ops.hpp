@@ -136,6 +136,7 @@ core::Result<std::string> setting_get_or_put(OpContext& c, const SettingGetOrPut
 core::Result<Unit> session_put(OpContext& c, const SessionPutParams& p);
 core::Result<DashboardSession> session_get(OpContext& c, const SessionGetParams& p);
 core::Result<Unit> session_delete(OpContext& c, const SessionDeleteParams& p);
+core::Result<std::vector<DashboardSession>> session_list(OpContext& c, const SessionListParams& p);
 core::Result<std::int64_t> session_drop_expired(OpContext& c, const SessionDropExpiredParams& p);
 
 }  // namespace errand::store::postgres::ops

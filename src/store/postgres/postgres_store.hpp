@@ -133,6 +133,7 @@ class PostgresStore final : public Store {
   void session_put(SessionPutParams p, Callback<Unit> done) override;
   void session_get(SessionGetParams p, Callback<DashboardSession> done) override;
   void session_delete(SessionDeleteParams p, Callback<Unit> done) override;
+  void session_list(SessionListParams p, Callback<std::vector<DashboardSession>> done) override;
   void session_drop_expired(SessionDropExpiredParams p, Callback<std::int64_t> done) override;
 
   // False while the writer's or the LISTEN connection is lost (they are

@@ -16,6 +16,9 @@ const Statement kGet{"session_get",
                      "SELECT digest, csrf_token, client, expires_at, created_at FROM sessions"
                      " WHERE digest = $1 AND expires_at > $2"};
 const Statement kDelete{"session_delete", "DELETE FROM sessions WHERE digest = $1"};
+const Statement kList{"session_list",
+                      "SELECT digest, csrf_token, client, expires_at, created_at FROM sessions"
+                      " WHERE expires_at > $1 ORDER BY created_at DESC, digest DESC LIMIT $2"};
 // $2 bounds the work of one call. Two servers sweeping at once may pick the
 // same rows: the second skips those the first deleted.
 const Statement kDropExpired{"sessions_drop_expired",
@@ -30,6 +33,14 @@ const Statement kDropOldest{
 
 core::Error session_not_found() {
   return core::make_error(core::errc::not_found, "no such dashboard session", "session");
+}
+
+DashboardSession session_of(const Rows& r, int row) {
+  return DashboardSession{.digest = std::string(r.text(row, 0)),
+                          .csrf_token = std::string(r.text(row, 1)),
+                          .client = std::string(r.text(row, 2)),
+                          .expires_at = r.time(row, 3),
+                          .created_at = r.time(row, 4)};
 }
 
 }  // namespace
@@ -50,11 +61,18 @@ core::Result<DashboardSession> session_get(OpContext& c, const SessionGetParams&
   auto r = c.db.run(kGet, Params().text(p.digest).time(p.now));
   if (!r) return r.error();
   if (r->empty()) return session_not_found();
-  return DashboardSession{.digest = std::string(r->text(0, 0)),
-                          .csrf_token = std::string(r->text(0, 1)),
-                          .client = std::string(r->text(0, 2)),
-                          .expires_at = r->time(0, 3),
-                          .created_at = r->time(0, 4)};
+  return session_of(*r, 0);
+}
+
+core::Result<std::vector<DashboardSession>> session_list(OpContext& c,
+                                                          const SessionListParams& p) {
+  auto r = c.db.run(kList,
+                    Params().time(p.now).integer(static_cast<std::int64_t>(p.limit)));
+  if (!r) return r.error();
+  std::vector<DashboardSession> out;
+  out.reserve(static_cast<std::size_t>(r->size()));
+  for (int row = 0; row < r->size(); ++row) out.push_back(session_of(*r, row));
+  return out;
 }
 
 core::Result<Unit> session_delete(OpContext& c, const SessionDeleteParams& p) {

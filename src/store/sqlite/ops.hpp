@@ -139,6 +139,7 @@ core::Result<std::vector<StatsSample>> stats_sample_list(OpContext& c,
 core::Result<Unit> session_put(OpContext& c, const SessionPutParams& p);
 core::Result<DashboardSession> session_get(OpContext& c, const SessionGetParams& p);
 core::Result<Unit> session_delete(OpContext& c, const SessionDeleteParams& p);
+core::Result<std::vector<DashboardSession>> session_list(OpContext& c, const SessionListParams& p);
 core::Result<std::int64_t> session_drop_expired(OpContext& c, const SessionDropExpiredParams& p);
 // nodes.cpp
 core::Result<Unit> node_heartbeat(OpContext& c, const NodeHeartbeatParams& p);

@@ -20,6 +20,14 @@ core::Result<std::int64_t> count_deleted(Query& q) {
   }
 }
 
+DashboardSession session_of(Query& q) {
+  return DashboardSession{.digest = std::string(q.text_at(0)),
+                          .csrf_token = std::string(q.text_at(1)),
+                          .client = std::string(q.text_at(2)),
+                          .expires_at = q.time_at(3),
+                          .created_at = q.time_at(4)};
+}
+
 }  // namespace
 
 core::Result<Unit> session_put(OpContext& c, const SessionPutParams& p) {
@@ -37,11 +45,20 @@ core::Result<DashboardSession> session_get(OpContext& c, const SessionGetParams&
   auto row = q.step();
   if (!row) return row.error();
   if (!*row) return session_not_found();
-  return DashboardSession{.digest = std::string(q.text_at(0)),
-                          .csrf_token = std::string(q.text_at(1)),
-                          .client = std::string(q.text_at(2)),
-                          .expires_at = q.time_at(3),
-                          .created_at = q.time_at(4)};
+  return session_of(q);
+}
+
+core::Result<std::vector<DashboardSession>> session_list(OpContext& c,
+                                                          const SessionListParams& p) {
+  Query q(c.sql[Sql::session_list]);
+  q.bind_time(1, p.now).bind_int(2, static_cast<std::int64_t>(p.limit));
+  std::vector<DashboardSession> out;
+  for (;;) {
+    auto row = q.step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    out.push_back(session_of(q));
+  }
 }
 
 core::Result<Unit> session_delete(OpContext& c, const SessionDeleteParams& p) {

@@ -361,6 +361,11 @@ void SqliteStore::session_get(SessionGetParams p, Callback<DashboardSession> don
       kReads, [p = std::move(p)](OpContext& c) { return ops::session_get(c, p); }, std::move(done));
 }
 
+void SqliteStore::session_list(SessionListParams p, Callback<std::vector<DashboardSession>> done) {
+  submit(
+      kReads, [p](OpContext& c) { return ops::session_list(c, p); }, std::move(done));
+}
+
 void SqliteStore::session_delete(SessionDeleteParams p, Callback<Unit> done) {
   submit(
       kWrites, [p = std::move(p)](OpContext& c) { return ops::session_delete(c, p); },

@@ -106,6 +106,7 @@ class SqliteStore final : public Store {
   void schedule_fire(ScheduleFireParams p, Callback<ScheduleFireOutcome> done) override;
   void session_put(SessionPutParams p, Callback<Unit> done) override;
   void session_get(SessionGetParams p, Callback<DashboardSession> done) override;
+  void session_list(SessionListParams p, Callback<std::vector<DashboardSession>> done) override;
   void session_delete(SessionDeleteParams p, Callback<Unit> done) override;
   void session_drop_expired(SessionDropExpiredParams p, Callback<std::int64_t> done) override;
   // The copy goes into the store's directory (store/sqlite/online_backup.hpp).

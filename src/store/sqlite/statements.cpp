@@ -228,6 +228,9 @@ std::vector<NamedSql> named_sql() {
        " WHERE digest = ?1 AND expires_at > ?2"},
       {Sql::session_delete, "session_delete",
        "DELETE FROM sessions WHERE digest = ?1 RETURNING digest"},
+      {Sql::session_list, "session_list",
+       "SELECT digest, csrf_token, client, expires_at, created_at FROM sessions"
+       " WHERE expires_at > ?1 ORDER BY created_at DESC, digest DESC LIMIT ?2"},
       // ?2 bounds the work of one call (SQLite has no DELETE ... LIMIT).
       {Sql::sessions_drop_expired, "sessions_drop_expired",
        "DELETE FROM sessions WHERE digest IN (SELECT digest FROM sessions"

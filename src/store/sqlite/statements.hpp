@@ -61,6 +61,7 @@ enum class Sql {
   session_put,
   session_get,
   session_delete,
+  session_list,
   sessions_drop_expired,
   sessions_drop_oldest,
   node_save,
