@@ -4,7 +4,7 @@
 # and `make install` (PREFIX=/usr/local): the `errand` binary into $(PREFIX)/bin;
 # `make package`: a Debian package of the server (binary, man page, systemd
 # unit, /etc/errand/errand.toml) from a release build (docs/operations.md).
-.PHONY: serve build install package test test-debug bench bench-peers format format-check clean deps deps-test
+.PHONY: serve build install package test test-debug fuzz bench bench-peers format format-check clean deps deps-test
 
 JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8740
@@ -52,9 +52,16 @@ package: deps
 # sanitized server too), after the formatting check; the run ends with
 # ctest's summary. `make test-debug` runs the same suite in a plain debug build.
 test: deps-test format-check
+	@scripts/fuzz.sh 10
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
 	@ctest --preset asan -j $(JOBS)
+
+# The libFuzzer targets (fuzz/), FUZZ_SECONDS (60) each, with clang
+# (scripts/fuzz.sh: a crash fails it and names the input).
+FUZZ_SECONDS ?= 60
+fuzz: deps-test
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 test-debug: deps-test
 	@cmake --preset debug >/dev/null

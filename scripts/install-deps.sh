@@ -23,7 +23,7 @@ build_pkgs=(
 # `make package` computes the .deb's dependencies with dpkg-shlibdeps
 # (dpkg-dev); the install tests check the systemd unit with systemd-analyze
 # (systemd) and render the man page with groff and man (groff-base, man-db).
-test_pkgs=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3 curl clang-format
+test_pkgs=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3 curl clang-format clang
   chromium fonts-dejavu-core postgresql-15 python3-psycopg python3-jsonschema
   python3-pip python3-setuptools python3-flask python3-fastapi python3-uvicorn python3-django
   prometheus systemd groff-base man-db)

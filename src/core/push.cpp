@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <sstream>
 
 namespace errand::core {
 namespace json = boost::json;
@@ -262,6 +261,47 @@ std::string push_body(std::string_view job_json, const Job& job, std::string_vie
   return out;
 }
 
+namespace {
+
+// An HTTP date in its one current form (RFC 9110 IMF-fixdate), read strictly:
+// "Sun, 06 Nov 1994 08:49:37 GMT". (date::parse read some malformed dates
+// into a NaN it then converted: undefined behaviour a fuzzer found.)
+std::optional<TimePoint> parse_http_date(std::string_view t) {
+  static constexpr std::array<std::string_view, 7> kDays = {"Mon", "Tue", "Wed", "Thu",
+                                                            "Fri", "Sat", "Sun"};
+  static constexpr std::array<std::string_view, 12> kMonths = {
+      "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  if (t.size() != 29 || t.substr(3, 2) != ", " || t[7] != ' ' || t[11] != ' ' || t[16] != ' ' ||
+      t[19] != ':' || t[22] != ':' || t.substr(25) != " GMT") {
+    return std::nullopt;
+  }
+  if (std::find(kDays.begin(), kDays.end(), t.substr(0, 3)) == kDays.end()) return std::nullopt;
+  const auto month = std::find(kMonths.begin(), kMonths.end(), t.substr(8, 3));
+  if (month == kMonths.end()) return std::nullopt;
+  const auto number = [&](std::size_t at, std::size_t width) -> std::optional<int> {
+    int n = 0;
+    for (std::size_t i = at; i < at + width; ++i) {
+      if (t[i] < '0' || t[i] > '9') return std::nullopt;
+      n = n * 10 + (t[i] - '0');
+    }
+    return n;
+  };
+  const auto day = number(5, 2), year = number(12, 4), hour = number(17, 2),
+             minute = number(20, 2), second = number(23, 2);
+  if (!day || !year || !hour || !minute || !second || *hour > 23 || *minute > 59 ||
+      *second > 60) {
+    return std::nullopt;
+  }
+  const date::year_month_day ymd{date::year{*year},
+                                 date::month{static_cast<unsigned>(month - kMonths.begin() + 1)},
+                                 date::day{static_cast<unsigned>(*day)}};
+  if (!ymd.ok()) return std::nullopt;
+  return TimePoint{date::sys_days{ymd}.time_since_epoch() + std::chrono::hours{*hour} +
+                   std::chrono::minutes{*minute} + std::chrono::seconds{*second}};
+}
+
+}  // namespace
+
 std::optional<TimePoint> parse_retry_after(std::string_view text, TimePoint now) {
   while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
   while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
@@ -271,11 +311,9 @@ std::optional<TimePoint> parse_retry_after(std::string_view text, TimePoint now)
     if (text.size() > 9) return now + kMaxPushDelay;
     at = now + std::chrono::seconds(std::stoll(std::string(text)));
   } else {
-    std::istringstream in{std::string(text)};
-    date::sys_seconds when;
-    in >> date::parse("%a, %d %b %Y %H:%M:%S GMT", when);
-    if (in.fail()) return std::nullopt;
-    at = std::chrono::time_point_cast<Millis>(when);
+    auto when = parse_http_date(text);
+    if (!when) return std::nullopt;
+    at = *when;
   }
   return std::clamp(at, now, now + kMaxPushDelay);
 }

@@ -219,6 +219,13 @@ TEST(RetryAfter, SecondsOrHttpDateClampedToADay) {
   EXPECT_FALSE(parse_retry_after("soon", kNow));
   EXPECT_FALSE(parse_retry_after("", kNow));
   EXPECT_FALSE(parse_retry_after("-5", kNow));
+  // Malformed dates are no dates (the first once read as NaN seconds).
+  for (const auto* bad : {"Wed, 21 Oct 2026 07:28:G 00MT", "Fri, 28 Nov 2025 03:21:00 UTC",
+                          "Fri, 31 Nov 2025 03:21:00 GMT", "Fri, 28 Nov 2025 24:00:00 GMT",
+                          "Xyz, 28 Nov 2025 03:21:00 GMT", "Fri, 28 Foo 2025 03:21:00 GMT",
+                          "Fri,  28 Nov 2025 03:21:00 GMT"}) {
+    EXPECT_FALSE(parse_retry_after(bad, kNow)) << bad;
+  }
 }
 
 TEST(Utf8Head, CutsAtACharacterBoundary) {
