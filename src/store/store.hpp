@@ -533,6 +533,10 @@ struct JobEventFeed {
 struct StoreOptions {
   core::BackoffPolicy backoff;
   std::size_t max_batch = 1024;  // most verbs committed in one transaction
+  // SQLite: after a failed write transaction (a full disk, an I/O error)
+  // writes are refused until a probe write commits; at most one probe this
+  // often, at the next write.
+  core::Millis recovery_probe{1000};
 };
 
 // ---- the interface ------------------------------------------------------------

@@ -13,6 +13,7 @@
 
 #include <mutex>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -92,9 +93,11 @@ class SqliteStoreTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   // A store whose commits fail while fail_next_ is set (fault injection).
-  std::unique_ptr<SqliteStore> open_failing() {
-    auto opened =
-        SqliteStore::open({.dir = dir_, .fail_commit = [this] { return fail_next_.load(); }});
+  // `probe`: how soon after a failed commit a write may probe the disk.
+  std::unique_ptr<SqliteStore> open_failing(core::Millis probe = core::Millis{3'600'000}) {
+    auto opened = SqliteStore::open({.dir = dir_,
+                                     .store = {.recovery_probe = probe},
+                                     .fail_commit = [this] { return fail_next_.load(); }});
     EXPECT_TRUE(opened) << opened.error().message;
     return opened ? std::move(*opened) : nullptr;
   }
@@ -366,6 +369,37 @@ TEST_F(SqliteStoreTest, AClaimAfterAnInsertInTheSameBatchWaitsForTheCommit) {
   ASSERT_FALSE(i);
   ASSERT_FALSE(c);  // not answered with the uncommitted job
   EXPECT_EQ(c.error().code, core::errc::unavailable);
+}
+
+TEST_F(SqliteStoreTest, AReadOnlyStoreTakesWritesAgainOnceAProbeWriteCommits) {
+  auto opened = open_failing(core::Millis{0});  // a probe at every write
+  ASSERT_TRUE(opened);
+  auto& store = *opened;
+  auto kept = insert(store, "kept");
+  ASSERT_TRUE(kept);
+  fail_next_ = true;  // the disk refuses writes
+  auto lost = insert(store, "lost");
+  ASSERT_FALSE(lost);
+  auto refused = insert(store, "refused");  // its probe fails too
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("writes resume by themselves"), std::string::npos)
+      << refused.error().message;
+  fail_next_ = false;  // space again
+  auto resumed = insert(store, "resumed");
+  ASSERT_TRUE(resumed) << resumed.error().message;
+  auto now_stored = types(store);
+  std::sort(now_stored.begin(), now_stored.end());
+  EXPECT_EQ(now_stored, (std::vector<std::string>{"kept", "resumed"}));
+  auto queues = call<std::vector<QueueInfo>>([&](auto d) { store.queue_list(d); });
+  ASSERT_TRUE(queues);
+  ASSERT_EQ(queues->size(), 1u);
+  EXPECT_EQ(queues->front().counts.at(core::JobState::queued), 2);
+  opened.reset();
+  auto reopened = SqliteStore::open({.dir = dir_});
+  ASSERT_TRUE(reopened);
+  auto after_reopen = types(**reopened);
+  std::sort(after_reopen.begin(), after_reopen.end());
+  EXPECT_EQ(after_reopen, (std::vector<std::string>{"kept", "resumed"}));
 }
 
 TEST_F(SqliteStoreTest, AFailedFsyncMakesTheStoreReadOnly) {

@@ -215,6 +215,10 @@ std::vector<NamedSql> named_sql() {
       {Sql::setting_put_new, "setting_put_new",
        "INSERT INTO settings(name, value) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING"},
       {Sql::setting_get, "setting_get", "SELECT value FROM settings WHERE name = ?1"},
+      // The write a read-only store tries to find out whether it may write again.
+      {Sql::setting_probe, "setting_probe",
+       "INSERT INTO settings(name, value) VALUES ('store_probe', ?1)"
+       " ON CONFLICT(name) DO UPDATE SET value = excluded.value"},
       {Sql::stats_sample_save, "stats_sample_save",
        "INSERT OR IGNORE INTO stats_samples(at, totals) VALUES (?1, ?2)"},
       {Sql::stats_samples_trim, "stats_samples_trim", "DELETE FROM stats_samples WHERE at <= ?1"},

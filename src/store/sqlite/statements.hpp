@@ -62,6 +62,7 @@ enum class Sql {
   session_get,
   session_delete,
   session_list,
+  setting_probe,
   sessions_drop_expired,
   sessions_drop_oldest,
   node_save,

@@ -210,6 +210,9 @@ void Writer::abandon_chores() {
 void Writer::run_batch(Ops& ops, std::shared_ptr<const Listener> listener) {
   if (!read_only_) {
     if (auto failed = sync_failure()) read_only_ = std::move(failed);
+  } else if (!sync_failure() &&
+             std::any_of(ops.begin(), ops.end(), [](auto& op) { return op->writes(); })) {
+    probe_writable();
   }
   const bool refuse = read_only_.has_value();
   const bool writes =
@@ -313,10 +316,11 @@ void Writer::abort_batch(Ops& ops, const core::Error& error, bool writes) {
   const std::string reason = db_->broken()               ? db_->broken_reason()
                              : db_->last_error().empty() ? error.message
                                                          : db_->last_error();
-  core::Error failure = read_only_error(reason);
+  core::Error failure = read_only_error(reason, true);
   if (writes) {
     spdlog::error("{}", failure.message);
     read_only_ = failure;
+    next_probe_ = std::chrono::steady_clock::now() + options_.recovery_probe;
   } else {
     failure.message = fmt::format("read from {} failed: {}", path_, reason);
   }
@@ -324,11 +328,38 @@ void Writer::abort_batch(Ops& ops, const core::Error& error, bool writes) {
   hand_over(std::move(s), settler_idle());
 }
 
-core::Error Writer::read_only_error(std::string_view reason) const {
+core::Error Writer::read_only_error(std::string_view reason, bool recoverable) const {
   return core::make_error(
       core::errc::unavailable,
-      fmt::format("store is read-only after a failed write to {}: {}; restart the server", path_,
-                  reason));
+      recoverable
+          ? fmt::format("store is read-only after a failed write to {}: {}; writes resume by "
+                        "themselves once the disk takes them again",
+                        path_, reason)
+          : fmt::format("store is read-only after a failed write to {}: {}; restart the server",
+                        path_, reason));
+}
+
+void Writer::probe_writable() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_probe_) return;
+  next_probe_ = now + options_.recovery_probe;
+  db_->clear_broken();
+  const auto stamp = std::to_string(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
+  auto probed = begin(true);
+  if (probed) {
+    Query q((*sql_)[Sql::setting_probe]);
+    q.bind_text(1, stamp);
+    probed = q.run();
+  }
+  if (probed) probed = Query((*sql_)[Sql::commit]).run();
+  if (!probed) {
+    if (!sqlite3_get_autocommit(db_->handle())) (void)Query((*sql_)[Sql::rollback]).run();
+    db_->clear_broken();
+    return;
+  }
+  spdlog::warn("{} takes writes again: the store is writable", path_);
+  read_only_.reset();
 }
 
 void Writer::finish(Op& op, const core::Error* failure) {
@@ -406,7 +437,7 @@ std::optional<core::Error> Writer::sync_wal() {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
   }
   if (synced) return std::nullopt;
-  core::Error failure = read_only_error(synced.error().message);
+  core::Error failure = read_only_error(synced.error().message, false);
   spdlog::error("{}", failure.message);
   std::lock_guard lock(settle_mutex_);
   sync_failed_ = failure;

@@ -264,7 +264,14 @@ class Writer {
   core::Result<void> commit(bool writes);
   core::Result<void> save_queues();
   void abort_batch(Ops& ops, const core::Error& error, bool writes);
-  core::Error read_only_error(std::string_view reason) const;
+  // `recoverable`: a failed transaction (writes resume once a probe write
+  // commits); else a failed fsync (what the disk was given may be lost:
+  // only a restart, which replays the WAL as the disk has it, is safe).
+  core::Error read_only_error(std::string_view reason, bool recoverable) const;
+  // Read-only after a failed transaction: tries one write (at most every
+  // options_.recovery_probe) and, when it commits, makes the store
+  // writable again.
+  void probe_writable();
   static void finish(Op& op, const core::Error* failure);
   static int commit_hook(void* self);
 
@@ -292,6 +299,7 @@ class Writer {
   core::metrics::Histogram* const commit_seconds_;  // null: not observed
   core::metrics::Histogram* const fsync_seconds_;
   std::optional<core::Error> read_only_;  // set after a failed write transaction
+  std::chrono::steady_clock::time_point next_probe_{};
 
   std::mutex mutex_;
   std::condition_variable wake_;
