@@ -1,0 +1,3 @@
+#include "core/trace.hpp"
+
+#include <gtest/gtest.h>

@@ -1,0 +1,3 @@
+#include "engine/otlp.hpp"
+
+#include <gtest/gtest.h>
