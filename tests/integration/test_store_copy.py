@@ -133,7 +133,9 @@ class StoreCopyTest(ErrandTestCase):
                                     {"concurrency": 5, "rate_limit": {"limit": 100, "per": "1m"},
                                      "defaults": {"priority": 2, "max_attempts": 4, "timeout": "30s"}}),
                           200, "configure")
-        enqueue("scheduled", "mail", type="later", delay="1h", payload={"n": 1})
+        enqueue("scheduled", "mail", type="later", delay="1h", payload={"n": 1},
+                traceparent="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                tracestate="rojo=00f067aa0ba902b7")
         # Text COPY has to escape: tabs, newlines, backslashes, quotes, non-ASCII.
         enqueue("queued", "mail", type="welcome", priority=7, tags=["signup", "x\\y"],
                 idempotency_key="signup-42",
