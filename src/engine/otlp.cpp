@@ -121,7 +121,10 @@ struct OtlpExporter::Impl : std::enable_shared_from_this<Impl> {
         options(std::move(o)),
         // The operator names the collector: it may well be on this host or
         // a private network, which push delivery's address policy refuses.
-        http(strand, {.addresses = {.allow_private = true}, .user_agent = "errand"}) {
+        http(strand, {.addresses = {.allow_private = true},
+                      .connect_timeout = core::Millis{3'000},
+                      .max_idle_per_host = 2,
+                      .user_agent = "errand"}) {
     if (options.resource.host_name.empty()) options.resource.host_name = host_name();
   }
 

@@ -76,11 +76,11 @@ TEST(OtlpJson, IsAnExportRequestWithHexIdsAndDecimalStringTimes) {
   const auto& failed = out[0].as_object();
   EXPECT_EQ(failed.at("traceId"), "4bf92f3577b34da6a3ce929d0e0e4736");
   EXPECT_EQ(failed.at("parentSpanId"), "00f067aa0ba902b7");
-  EXPECT_EQ(failed.at("spanId"), spans[0].span_id);
+  EXPECT_EQ(failed.at("spanId").as_string(), spans[0].span_id);
   EXPECT_EQ(failed.at("kind"), 5);
   EXPECT_EQ(failed.at("name"), "errand.job send");
-  EXPECT_EQ(failed.at("startTimeUnixNano"), std::to_string(spans[0].start_ns));
-  EXPECT_EQ(failed.at("endTimeUnixNano"), std::to_string(spans[0].end_ns));
+  EXPECT_EQ(failed.at("startTimeUnixNano").as_string(), std::to_string(spans[0].start_ns));
+  EXPECT_EQ(failed.at("endTimeUnixNano").as_string(), std::to_string(spans[0].end_ns));
   EXPECT_EQ(failed.at("status").at("code"), 2);
   EXPECT_EQ(failed.at("status").at("message"), "it broke");
   const auto& attributes = failed.at("attributes").as_array();
