@@ -247,11 +247,11 @@ void Engine::attempt_ended(std::string_view lease_id, std::string_view id, std::
   auto claimed = job_metrics_.ended(lease_id, queue, state, now);
   const bool known = claimed && !claimed->job_id.empty();
   if (job_log_enabled()) {
-    if (job) {
-      log_job(options_.json_logs, end_event(state), *job);
-    } else if (known) {
+    if (known) {  // what a complete or fail answers may lack the type and trace
       log_job(options_.json_logs, end_event(state), claimed->job_id, claimed->queue,
               claimed->type, claimed->attempt, claimed->traceparent);
+    } else if (job) {
+      log_job(options_.json_logs, end_event(state), *job);
     } else {
       log_job(options_.json_logs, end_event(state), id, queue, {}, 0, {});
     }

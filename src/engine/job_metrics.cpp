@@ -61,7 +61,10 @@ std::string_view end_event(core::JobState state) {
 }
 
 void JobMetrics::claimed(const std::vector<core::Job>& jobs, core::TimePoint now) {
-  if ((!metrics_ && !keep_attempts_) || jobs.empty()) return;
+  // The transition lines of the attempt's end name its type and trace too:
+  // what a complete or fail answers may not carry them.
+  const bool keep = keep_attempts_ || job_log_enabled();
+  if ((!metrics_ && !keep) || jobs.empty()) return;
   if (metrics_) {
     for (const auto& job : jobs) {
       metrics_->job_wait_seconds.at({job.queue}).observe(seconds(job.run_at, now));
@@ -70,7 +73,7 @@ void JobMetrics::claimed(const std::vector<core::Job>& jobs, core::TimePoint now
   std::lock_guard lock(mutex_);
   for (const auto& job : jobs) {
     Lease lease{.queue = job.queue, .claimed_at = now};
-    if (keep_attempts_) {
+    if (keep) {
       lease.job_id = job.id;
       lease.type = job.type;
       lease.traceparent = job.traceparent;
@@ -96,7 +99,7 @@ void JobMetrics::claimed(const std::vector<core::Job>& jobs, core::TimePoint now
 
 std::optional<ClaimedAttempt> JobMetrics::ended(std::string_view lease_id, std::string_view queue,
                                                 core::JobState state, core::TimePoint now) {
-  if (!metrics_ && !keep_attempts_) return std::nullopt;
+  if (!metrics_ && !keep_attempts_ && !job_log_enabled()) return std::nullopt;
   std::optional<Lease> lease;
   {
     std::lock_guard lock(mutex_);

@@ -31,7 +31,7 @@ namespace errand::engine {
 
 // An attempt claimed on this server, as the lease map keeps it. The job's
 // id, type, attempt, trace and ready time are kept only while spans are
-// wanted (JobMetrics::keep_attempts).
+// wanted (JobMetrics::keep_attempts) or debug lines written.
 struct ClaimedAttempt {
   std::string queue;
   core::TimePoint claimed_at;
