@@ -297,10 +297,10 @@ core::Result<ParsedEnqueue> parse_enqueue(const json::object& o, std::string pre
   const Fields f(o, std::move(prefix), source);
   if (auto ok =
           batch_item
-              ? f.only({"queue", "type", "payload", "delay", "run_at", "priority", "max_attempts",
-                        "timeout", "idempotency_key", "key", "unique", "debounce", "tags",
-                        "token_scope", "after", "after_failure", "on_done", "traceparent",
-                        "tracestate", "ref"})
+              ? f.only({"queue",         "type",         "payload",     "delay",           "run_at",
+                        "priority",      "max_attempts", "timeout",     "idempotency_key", "key",
+                        "unique",        "debounce",     "tags",        "token_scope",     "after",
+                        "after_failure", "on_done",      "traceparent", "tracestate",      "ref"})
               : f.only({"queue", "type", "payload", "delay", "run_at", "priority", "max_attempts",
                         "timeout", "idempotency_key", "key", "unique", "debounce", "tags",
                         "token_scope", "after", "after_failure", "on_done", "traceparent",

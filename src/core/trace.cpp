@@ -14,7 +14,9 @@ bool lower_hex(std::string_view s) {
   return true;
 }
 
-bool all_zero(std::string_view s) { return s.find_first_not_of('0') == std::string_view::npos; }
+bool all_zero(std::string_view s) {
+  return s.find_first_not_of('0') == std::string_view::npos;
+}
 
 std::string nonzero_hex(std::size_t bytes) {
   for (;;) {
@@ -69,8 +71,7 @@ std::string_view trace_id_of(std::string_view traceparent) {
 }
 
 std::string_view parent_id_of(std::string_view traceparent) {
-  return traceparent.size() >= kTraceparentLength ? traceparent.substr(36, 16)
-                                                  : std::string_view();
+  return traceparent.size() >= kTraceparentLength ? traceparent.substr(36, 16) : std::string_view();
 }
 
 TraceContext trace_from_headers(std::string_view traceparent, std::string_view tracestate) {
@@ -113,7 +114,11 @@ Result<TraceContext> trace_from_fields(std::optional<std::string_view> tracepare
   return t;
 }
 
-std::string new_trace_id() { return nonzero_hex(16); }
-std::string new_span_id() { return nonzero_hex(8); }
+std::string new_trace_id() {
+  return nonzero_hex(16);
+}
+std::string new_span_id() {
+  return nonzero_hex(8);
+}
 
 }  // namespace errand::core

@@ -51,7 +51,8 @@ TEST(Tracestate, PrintableAsciiIsKeptAndLongListsLoseWholeMembersFromTheEnd) {
   EXPECT_EQ(parse_tracestate("a=1\n"), std::nullopt);
   EXPECT_EQ(parse_tracestate("a=\xc3\xa9"), std::nullopt);
   std::string longer;
-  for (int i = 0; i < 40; ++i) longer += (i ? "," : "") + std::string("k") + std::to_string(i) + "=" + std::string(10, 'v');
+  for (int i = 0; i < 40; ++i)
+    longer += (i ? "," : "") + std::string("k") + std::to_string(i) + "=" + std::string(10, 'v');
   ASSERT_GT(longer.size(), kMaxTracestate);
   const auto kept = parse_tracestate(longer);
   ASSERT_TRUE(kept);

@@ -237,7 +237,8 @@ Task<core::Job> Engine::cancel(std::string id) {
                         if (job.state == core::JobState::cancelled) publish_state(job);
                       }));
   });
-  if (job && job->state == core::JobState::cancelled) log_job(options_.json_logs, "cancelled", *job);
+  if (job && job->state == core::JobState::cancelled)
+    log_job(options_.json_logs, "cancelled", *job);
   co_return job;
 }
 
@@ -248,8 +249,8 @@ void Engine::attempt_ended(std::string_view lease_id, std::string_view id, std::
   const bool known = claimed && !claimed->job_id.empty();
   if (job_log_enabled()) {
     if (known) {  // what a complete or fail answers may lack the type and trace
-      log_job(options_.json_logs, end_event(state), claimed->job_id, claimed->queue,
-              claimed->type, claimed->attempt, claimed->traceparent);
+      log_job(options_.json_logs, end_event(state), claimed->job_id, claimed->queue, claimed->type,
+              claimed->attempt, claimed->traceparent);
     } else if (job) {
       log_job(options_.json_logs, end_event(state), *job);
     } else {

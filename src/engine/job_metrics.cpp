@@ -34,15 +34,16 @@ void log_job(bool json, std::string_view event, std::string_view id, std::string
   if (!job_log_enabled()) return;
   const auto trace_id = core::trace_id_of(traceparent);
   if (json) {
-    boost::json::object o{{"msg", "job"},     {"event", event},     {"job_id", id},
-                          {"queue", queue},   {"attempt", attempt}};
+    boost::json::object o{
+        {"msg", "job"}, {"event", event}, {"job_id", id}, {"queue", queue}, {"attempt", attempt}};
     if (!type.empty()) o["type"] = type;
     if (!trace_id.empty()) o["trace_id"] = trace_id;
     spdlog::debug("{}", boost::json::serialize(o));
     return;
   }
-  spdlog::debug("job {} {} queue={}{}{} attempt={}{}{}", id, event, queue, type.empty() ? "" : " type=",
-                type, attempt, trace_id.empty() ? "" : " trace_id=", trace_id);
+  spdlog::debug("job {} {} queue={}{}{} attempt={}{}{}", id, event, queue,
+                type.empty() ? "" : " type=", type, attempt,
+                trace_id.empty() ? "" : " trace_id=", trace_id);
 }
 
 std::string_view end_event(core::JobState state) {

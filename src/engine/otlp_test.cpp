@@ -60,8 +60,8 @@ TEST(OtlpSpan, AJobWithoutTraceGetsAFreshTraceAndNoParent) {
 TEST(OtlpJson, IsAnExportRequestWithHexIdsAndDecimalStringTimes) {
   const std::vector<OtlpSpan> spans{make_span(ended(std::string(kParent), "failed", "it broke")),
                                     make_span(ended("", "succeeded"))};
-  const auto body = json::parse(otlp_json(
-      spans, {.service_version = "1.2.3", .host_name = "h1", .instance_id = "node-1"}));
+  const auto body = json::parse(
+      otlp_json(spans, {.service_version = "1.2.3", .host_name = "h1", .instance_id = "node-1"}));
   const auto& rs = body.at("resourceSpans").as_array().at(0);
   const auto& resource = rs.at("resource").at("attributes").as_array();
   EXPECT_EQ(attribute(resource, "service.name").at("stringValue"), "errand");
