@@ -20,5 +20,6 @@ errand_gtest(core_test
     ${PROJECT_SOURCE_DIR}/src/core/push_test.cpp
     ${PROJECT_SOURCE_DIR}/src/core/node_test.cpp
     ${PROJECT_SOURCE_DIR}/src/core/metrics_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/core/trace_test.cpp
   LIBS errand_core
 )

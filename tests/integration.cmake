@@ -53,7 +53,7 @@ set_tests_properties(integration.sql_enqueue PROPERTIES
 # directory configured before).
 set(errand_pg_integration_suites
     lifecycle errors leases claims delay durability schedules push events failover dashboard_api
-    nodes flow workflows metrics)
+    nodes flow workflows metrics trace)
 set(errand_pg_environment
     "ERRAND_BIN=$<TARGET_FILE:errand>;PYTHONDONTWRITEBYTECODE=1;ERRAND_TEST_STORE=postgres;ERRAND_TEST_POSTGRES_URL_FILE=${ERRAND_PG_URL_FILE}")
 foreach(suite IN LISTS errand_pg_integration_suites)

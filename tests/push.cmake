@@ -7,3 +7,9 @@ errand_gtest(address_guard_test
 errand_gtest(http_client_test
   SOURCES ${PROJECT_SOURCE_DIR}/src/engine/push/http_client_test.cpp
   LIBS errand_push OpenSSL::SSL OpenSSL::Crypto)
+
+# The OTLP/HTTP JSON span exporter: the encoding (pure) and delivery to a
+# loopback receiver the test runs itself.
+errand_gtest(otlp_test
+  SOURCES ${PROJECT_SOURCE_DIR}/src/engine/otlp_test.cpp
+  LIBS errand_push)

@@ -31,6 +31,8 @@ struct Request {
   std::string cookie;         // the Cookie header (the dashboard's session)
   std::string csrf_token;     // the X-CSRF-Token header (the dashboard's writes)
   std::string if_none_match;  // the If-None-Match header (cached assets)
+  std::string traceparent;    // the W3C trace context headers, verbatim (core/trace.hpp)
+  std::string tracestate;
   std::string remote_address;
   bool loopback = false;  // the client connected from a loopback address
 };

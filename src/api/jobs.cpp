@@ -7,6 +7,7 @@
 #include "core/id.hpp"
 #include "core/job_json.hpp"
 #include "core/queue_json.hpp"
+#include "core/trace.hpp"
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
@@ -185,6 +186,37 @@ core::Result<std::optional<core::DebounceSpec>> parse_debounce(const Fields& f) 
   return std::optional(std::move(spec));
 }
 
+// traceparent / tracestate (W3C trace context): explicit input, so a bad
+// value is refused naming the field (bad headers are ignored instead).
+core::Result<void> parse_trace(const Fields& f, engine::EnqueueRequest& r) {
+  ERRAND_TRY(parent, f.string("traceparent", 1024));
+  ERRAND_TRY(state, f.string("tracestate", 8192));
+  if (!parent && !state) return {};
+  const auto parent_field = f.name("traceparent");
+  const auto state_field = f.name("tracestate");
+  auto trace = core::trace_from_fields(
+      parent ? std::optional<std::string_view>(*parent) : std::nullopt,
+      state ? std::optional<std::string_view>(*state) : std::nullopt, parent_field, state_field);
+  if (!trace) return trace.error();
+  r.traceparent = std::move(trace->traceparent);
+  r.tracestate = std::move(trace->tracestate);
+  return {};
+}
+
+// The request's traceparent / tracestate headers, for the jobs that carry
+// no trace context of their own. A traceparent header that is not valid is
+// ignored (W3C: the trace restarts), and the tracestate with it.
+void apply_trace_headers(const Request& req, std::vector<engine::EnqueueRequest*> jobs) {
+  if (req.traceparent.empty()) return;
+  const auto trace = core::trace_from_headers(req.traceparent, req.tracestate);
+  if (trace.empty()) return;
+  for (auto* r : jobs) {
+    if (!r->traceparent.empty()) continue;
+    r->traceparent = trace.traceparent;
+    r->tracestate = trace.tracestate;
+  }
+}
+
 core::Result<engine::EnqueueRequest> parse_enqueue_request(const Fields& f,
                                                            const ApiLimits& limits) {
   engine::EnqueueRequest r;
@@ -255,6 +287,7 @@ core::Result<engine::EnqueueRequest> parse_enqueue_request(const Fields& f,
   if (auto ok = parse_after(f, r); !ok) return ok.error();
   ERRAND_TRY(on_done, core::webhook_from_body(f, "on_done"));
   if (on_done) r.on_done = std::move(*on_done);
+  if (auto ok = parse_trace(f, r); !ok) return ok.error();
   return r;
 }
 
@@ -264,12 +297,14 @@ core::Result<ParsedEnqueue> parse_enqueue(const json::object& o, std::string pre
   const Fields f(o, std::move(prefix), source);
   if (auto ok =
           batch_item
-              ? f.only({"queue", "type", "payload", "delay", "run_at", "priority", "max_attempts",
-                        "timeout", "idempotency_key", "key", "unique", "debounce", "tags",
-                        "token_scope", "after", "after_failure", "on_done", "ref"})
+              ? f.only({"queue",         "type",         "payload",     "delay",           "run_at",
+                        "priority",      "max_attempts", "timeout",     "idempotency_key", "key",
+                        "unique",        "debounce",     "tags",        "token_scope",     "after",
+                        "after_failure", "on_done",      "traceparent", "tracestate",      "ref"})
               : f.only({"queue", "type", "payload", "delay", "run_at", "priority", "max_attempts",
                         "timeout", "idempotency_key", "key", "unique", "debounce", "tags",
-                        "token_scope", "after", "after_failure", "on_done"});
+                        "token_scope", "after", "after_failure", "on_done", "traceparent",
+                        "tracestate"});
       !ok) {
     return ok.error();
   }
@@ -357,6 +392,7 @@ awaitable<Response> enqueue(Context& c) {
   auto req = parse_enqueue(*body, {}, c.services.limits, c.request.body);
   if (!req) co_return error_response(req.error());
   if (auto ok = check_parent_ids(req->request, ""); !ok) co_return error_response(ok.error());
+  apply_trace_headers(c.request, {&req->request});
   const auto scope = req->token_scope;
   std::vector<engine::EnqueueRequest> batch;
   batch.push_back(std::move(req->request));
@@ -396,6 +432,10 @@ core::Result<std::vector<ParsedEnqueue>> parse_items(const Fields& f, const Requ
     items.push_back(std::move(*item));
   }
   if (auto ok = resolve_refs(items); !ok) return ok.error();
+  std::vector<engine::EnqueueRequest*> requests;
+  requests.reserve(items.size());
+  for (auto& item : items) requests.push_back(&item.request);
+  apply_trace_headers(req, std::move(requests));
   return items;
 }
 

@@ -87,6 +87,8 @@ core::Result<Request> to_request(const http::request<http::string_body>& req,
   out.cookie = std::string(req[http::field::cookie]);
   out.csrf_token = std::string(req["X-CSRF-Token"]);
   out.if_none_match = std::string(req[http::field::if_none_match]);
+  out.traceparent = std::string(req["traceparent"]);
+  out.tracestate = std::string(req["tracestate"]);
   out.remote_address = remote;
   out.loopback = loopback;
   return out;

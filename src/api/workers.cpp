@@ -74,6 +74,11 @@ void write_claimed(core::JsonWriter& w, const core::Job& j) {
   for (const auto& t : j.tags) w.string(t);
   w.end_array();
   w.key("created_at").string(core::format_rfc3339(j.created_at));
+  if (!j.traceparent.empty()) {
+    w.key("trace").begin_object().key("traceparent").string(j.traceparent);
+    if (!j.tracestate.empty()) w.key("tracestate").string(j.tracestate);
+    w.end_object();
+  }
   if (j.has_parents) {
     w.key("parents").begin_array();
     for (const auto& p : j.parents) {

@@ -63,6 +63,11 @@ std::vector<std::string> job_environment(const client::ClaimedJob& job, const st
       "ERRAND_JOB_ID=" + job.id,     "ERRAND_QUEUE=" + job.queue,
       "ERRAND_JOB_TYPE=" + job.type, "ERRAND_ATTEMPT=" + std::to_string(job.attempt),
       "ERRAND_URL=" + url,           "ERRAND_LEASE_ID=" + job.lease_id};
+  // The job's W3C trace context, under the names OpenTelemetry SDKs read.
+  if (!job.traceparent.empty()) {
+    env.push_back("TRACEPARENT=" + job.traceparent);
+    if (!job.tracestate.empty()) env.push_back("TRACESTATE=" + job.tracestate);
+  }
   // Workflows: what a continue saved, the signal that resumed the job, the parents' results.
   if (job.continuation > 0) {
     env.push_back("ERRAND_CONTINUATION=" + std::to_string(job.continuation));

@@ -13,6 +13,7 @@
 #include "core/duration.hpp"
 #include "engine/database_clock.hpp"
 #include "engine/engine.hpp"
+#include "engine/otlp.hpp"
 #include "engine/push/dispatcher.hpp"
 #include "store/faulty/faulty_store.hpp"
 
@@ -101,7 +102,31 @@ struct ServerArgs {
   std::string advertise_url;  // the node's address in the registry; empty: from --listen
   std::string metrics_listen;  // HOST:PORT serving GET /metrics without credentials
   std::size_t auth_max_failures = 100;  // wrong keys or tokens per address and minute
+  std::string otlp_endpoint;  // span export (engine/otlp.hpp); empty: none
+  std::vector<std::string> otlp_headers;  // K=V
 };
+
+// --otlp-endpoint and --otlp-header K=V: where spans go (engine/otlp.hpp).
+core::Result<std::optional<engine::OtlpOptions>> otlp_options(const ServerArgs& args) {
+  if (args.otlp_endpoint.empty()) {
+    if (!args.otlp_headers.empty()) {
+      return core::invalid("--otlp-header", "--otlp-header needs --otlp-endpoint");
+    }
+    return std::optional<engine::OtlpOptions>{};
+  }
+  if (auto ok = engine::OtlpExporter::check_endpoint(args.otlp_endpoint); !ok) return ok.error();
+  engine::OtlpOptions o{.endpoint = args.otlp_endpoint};
+  for (const auto& h : args.otlp_headers) {
+    const auto eq = h.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return core::invalid("--otlp-header",
+                           "--otlp-header must be NAME=VALUE, e.g. authorization=Bearer…");
+    }
+    o.headers.push_back({h.substr(0, eq), h.substr(eq + 1)});
+  }
+  o.resource.service_version = std::string(version());
+  return std::optional(std::move(o));
+}
 
 constexpr std::size_t kDefaultMaxConnections = 1000;
 // Descriptors kept for the database, push calls, the listener and timers.
@@ -318,6 +343,11 @@ int run_server(const ServerArgs& args) {
     std::cerr << "errand: " << push.error().message << "\n";
     return 2;
   }
+  auto otlp_settings = otlp_options(args);
+  if (!otlp_settings) {
+    std::cerr << "errand: " << otlp_settings.error().message << "\n";
+    return 2;
+  }
 
   auto choice = choose_store(args, config.server);
   if (!choice) {
@@ -382,7 +412,14 @@ int run_server(const ServerArgs& args) {
        .max_timer_wait = shared ? core::Millis{1'000} : core::Millis{60'000},
        .max_queues = max_queues,
        .schedule_recheck = shared ? core::Millis{1'000} : engine::kDefaultScheduleRecheck,
-       .metrics = &metrics});
+       .metrics = &metrics,
+       .json_logs = *log_format == LogFormat::json});
+  std::unique_ptr<engine::OtlpExporter> otlp;
+  if (*otlp_settings) {
+    otlp = std::make_unique<engine::OtlpExporter>(io.get_executor(), std::move(**otlp_settings));
+    engine.set_span_sink([&exporter = *otlp](engine::AttemptSpan span) { exporter.record(span); });
+    spdlog::info("exporting spans to {}", args.otlp_endpoint);
+  }
   if (shared) push->queue_refresh = core::Millis{2'000};
   push->metrics = &metrics;
   // Before the config file's queues: their push URLs get the dispatcher's check.
@@ -495,6 +532,7 @@ int run_server(const ServerArgs& args) {
     hangups.cancel(ignored);
     dispatcher->stop();
     engine.stop();
+    if (otlp) otlp->stop();
   });
   // SIGHUP: the configuration read again (cli/reload.hpp), each time.
   std::function<void()> await_hangup = [&] {
@@ -508,6 +546,7 @@ int run_server(const ServerArgs& args) {
 
   engine.start();
   dispatcher->start();
+  if (otlp) otlp->start();
   server.start();
   if (metrics_server) metrics_server->start();
 
@@ -651,6 +690,11 @@ void add_server_command(CLI::App& app) {
   cmd->add_option("--allowed-host", args->allowed_hosts,
                   "A host name this server is reached by, besides IP addresses and localhost; "
                   "without keys other Host names are refused (repeatable)");
+  cmd->add_option("--otlp-endpoint", args->otlp_endpoint,
+                  "Export one span per job attempt with OTLP over HTTP (JSON) to this URL, e.g. "
+                  "http://localhost:4318/v1/traces (an OpenTelemetry Collector)");
+  cmd->add_option("--otlp-header", args->otlp_headers,
+                  "A header NAME=VALUE sent with every span export (repeatable)");
   cmd->add_option("--advertise-url", args->advertise_url,
                   "The URL other nodes and clients reach this server at, shown in GET /v1/nodes "
                   "(default: http:// and the --listen address)");

@@ -96,6 +96,10 @@ struct ClaimedJob {
   core::TimePoint lease_expires_at{};
   std::vector<std::string> tags;
   core::TimePoint created_at{};
+  // The W3C trace context the job was enqueued with (the claim's `trace`);
+  // empty: none.
+  std::string traceparent;
+  std::string tracestate;
   // Workflows: the parents (`after`) with their results; and for a job that
   // was continued, how many times, the state its last continue saved and,
   // after a wait for a signal, the signal's body (null: the wait timed out).

@@ -81,6 +81,17 @@ core::Result<ClaimedJob> parse_claimed_at(const json::value& v, std::string path
   j.tags = r.strings("tags");
   j.created_at = r.opt_time("created_at").value_or(core::TimePoint{});
   if (auto s = r.status(); !s) return s.error();
+  const auto* o = v.if_object();
+  const auto* trace = o ? o->if_contains("trace") : nullptr;
+  if (trace && trace->is_object()) {
+    const auto& t = trace->get_object();
+    if (const auto* p = t.if_contains("traceparent"); p && p->is_string()) {
+      j.traceparent = std::string(p->get_string());
+    }
+    if (const auto* st = t.if_contains("tracestate"); st && st->is_string()) {
+      j.tracestate = std::string(st->get_string());
+    }
+  }
   return j;
 }
 

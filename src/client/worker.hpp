@@ -74,6 +74,10 @@ class RunningJob {
   // The payload's JSON text exactly as enqueued (numbers beyond a double kept).
   const core::RawJson& payload_json() const noexcept { return job().payload_json; }
   int attempt() const noexcept { return job().attempt; }
+  // The W3C trace context the job was enqueued with (empty: none), to
+  // continue the enqueue's trace in the handler's own spans.
+  const std::string& traceparent() const noexcept { return job().traceparent; }
+  const std::string& tracestate() const noexcept { return job().tracestate; }
   // The lease as first granted: the claim's `lease`, else the job's timeout.
   core::Millis lease() const noexcept;
 

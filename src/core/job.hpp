@@ -142,6 +142,10 @@ struct Job {
   std::string batch;                   // the batch the job belongs to; empty: none
   std::string on_done;                 // its completion webhook's URL; empty: none
   std::optional<WebhookInfo> webhook;  // that webhook's delivery (single-job read only)
+  // W3C trace context given at enqueue (core/trace.hpp): handed to workers,
+  // push calls and webhooks, written in log lines. Empty: none.
+  std::string traceparent;
+  std::string tracestate;
 };
 
 // Deduplication at enqueue (`unique`): while a job of the same queue with
@@ -193,6 +197,9 @@ struct NewJob {
   std::vector<std::size_t> after_items;
   bool after_failure_run = false;
   std::string on_done;  // completion webhook URL (validated); empty: none
+  // W3C trace context (validated, core/trace.hpp); empty: none.
+  std::string traceparent;
+  std::string tracestate;
 };
 
 // At most `limit` bytes of `text`: its head (keep_tail false) or its tail,

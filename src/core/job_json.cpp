@@ -79,6 +79,11 @@ void write_links(JsonWriter& w, const Job& j, const JobView& view) {
     }
     w.end_object();
   }
+  if (!j.traceparent.empty() && view.private_fields) {
+    w.key("trace").begin_object().key("traceparent").string(j.traceparent);
+    if (!j.tracestate.empty()) w.key("tracestate").string(j.tracestate);
+    w.end_object();
+  }
   if (!j.children.empty()) {
     w.key("children").begin_array();
     for (const auto& c : j.children) w.string(c);
@@ -274,6 +279,10 @@ Result<Job> job_from_json(std::string_view text) {
     for (const auto& c : children->get_array()) {
       if (c.is_string()) j.children.emplace_back(c.get_string());
     }
+  }
+  if (const auto* trace = o.if_contains("trace"); trace && trace->is_object()) {
+    j.traceparent = str(trace->get_object(), "traceparent");
+    j.tracestate = str(trace->get_object(), "tracestate");
   }
   if (const auto* signal = o.if_contains("signal"); signal && signal->is_object()) {
     const auto status = str(signal->get_object(), "status");

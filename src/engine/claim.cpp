@@ -37,6 +37,9 @@ void Engine::note_claim(const std::string& worker, const std::vector<core::Job>&
   const auto now = clock_.now();
   history_.record_claim(worker, now, ready);
   job_metrics_.claimed(jobs, now);
+  if (job_log_enabled()) {
+    for (const auto& job : jobs) log_job(options_.json_logs, "claimed", job);
+  }
 }
 
 // One sleeping claim, shared by its coroutine and its wake-up. The wake-up
@@ -114,7 +117,12 @@ Task<Jobs> Engine::claim_some(ClaimRequest request) {
       jobs = co_await claim_once(request);  // GCC 12: no co_await inside ?:
     }
     if (jobs && !request.push) note_claim(request.worker, *jobs);
-    if (jobs && request.push) job_metrics_.claimed(*jobs, clock_.now());
+    if (jobs && request.push) {
+      job_metrics_.claimed(*jobs, clock_.now());
+      if (job_log_enabled()) {
+        for (const auto& job : *jobs) log_job(options_.json_logs, "claimed", job);
+      }
+    }
     if (!jobs || !jobs->empty() || stopping_) co_return jobs;
     if (std::chrono::steady_clock::now() >= deadline) co_return jobs;
 

@@ -108,11 +108,21 @@ Task<std::vector<store::InsertOutcome>> Engine::enqueue(std::vector<EnqueueReque
   std::vector<std::string> queues;
   queues.reserve(params.jobs.size());
   for (const auto& job : params.jobs) queues.push_back(job.queue);
+  // What the transition lines name, kept only when they are written.
+  std::vector<std::pair<std::string, std::string>> logged;  // type, traceparent
+  if (job_log_enabled()) {
+    for (const auto& job : params.jobs) logged.emplace_back(job.type, job.traceparent);
+  }
   auto out = co_await await_store<std::vector<store::InsertOutcome>>(
       [&](auto done) { store_.job_insert_many(std::move(params), std::move(done)); });
   if (out) {
     for (std::size_t i = 0; i < out->size() && i < queues.size(); ++i) {
-      if (!(*out)[i].duplicate) job_metrics_.enqueued(queues[i]);
+      if ((*out)[i].duplicate) continue;
+      job_metrics_.enqueued(queues[i]);
+      if (i < logged.size()) {
+        log_job(options_.json_logs, "enqueued", (*out)[i].id, queues[i], logged[i].first, 0,
+                logged[i].second);
+      }
     }
   }
   co_return out;
@@ -140,6 +150,8 @@ std::vector<core::NewJob> Engine::new_jobs(std::vector<EnqueueRequest> requests,
     job.after_items = std::move(r.after_items);
     job.after_failure_run = r.after_failure_run;
     job.on_done = std::move(r.on_done);
+    job.traceparent = std::move(r.traceparent);
+    job.tracestate = std::move(r.tracestate);
     jobs.push_back(std::move(job));
   }
   return jobs;
@@ -217,7 +229,7 @@ Task<store::JobPage> Engine::list(store::JobListParams params) {
 }
 
 Task<core::Job> Engine::cancel(std::string id) {
-  co_return co_await await_store<core::Job>([&](auto done) {
+  auto job = co_await await_store<core::Job>([&](auto done) {
     // A running job only has cancel requested: its state changes when its
     // worker answers.
     store_.job_cancel({.id = std::move(id), .now = clock_.now()},
@@ -225,6 +237,36 @@ Task<core::Job> Engine::cancel(std::string id) {
                         if (job.state == core::JobState::cancelled) publish_state(job);
                       }));
   });
+  if (job && job->state == core::JobState::cancelled)
+    log_job(options_.json_logs, "cancelled", *job);
+  co_return job;
+}
+
+void Engine::attempt_ended(std::string_view lease_id, std::string_view id, std::string_view queue,
+                           core::JobState state, core::TimePoint now, const core::Job* job,
+                           std::string_view error) {
+  auto claimed = job_metrics_.ended(lease_id, queue, state, now);
+  const bool known = claimed && !claimed->job_id.empty();
+  if (job_log_enabled()) {
+    if (known) {  // what a complete or fail answers may lack the type and trace
+      log_job(options_.json_logs, end_event(state), claimed->job_id, claimed->queue, claimed->type,
+              claimed->attempt, claimed->traceparent);
+    } else if (job) {
+      log_job(options_.json_logs, end_event(state), *job);
+    } else {
+      log_job(options_.json_logs, end_event(state), id, queue, {}, 0, {});
+    }
+  }
+  if (!span_sink_ || !known) return;
+  span_sink_(AttemptSpan{.attempt = std::move(*claimed),
+                         .ended_at = now,
+                         .outcome = std::string(core::to_string(state)),
+                         .error = std::string(error)});
+}
+
+void Engine::set_span_sink(std::function<void(AttemptSpan)> sink) {
+  span_sink_ = std::move(sink);
+  job_metrics_.keep_attempts(static_cast<bool>(span_sink_));
 }
 
 Task<core::Job> Engine::retry(std::string id) {
@@ -298,20 +340,21 @@ Task<core::Job> Engine::complete(CompleteRequest request) {
                         publishing<core::Job>(
                             std::move(done), [this](const core::Job& job) { publish_state(job); }));
   });
-  if (job) job_metrics_.ended(lease_id, job->queue, job->state, now);
+  if (job) attempt_ended(lease_id, job->id, job->queue, job->state, now, &*job, {});
   co_return job;
 }
 
 Task<core::Job> Engine::fail(FailRequest r) {
   auto params = fail_params(std::move(r), clock_.now(), next_jitter());
   const std::string lease_id = params.lease_id;
+  const std::string error = span_sink_ ? params.error : std::string();
   const auto now = params.now;
   auto job = co_await await_store<core::Job>([&](auto done) {
     store_.job_fail(std::move(params),
                     publishing<core::Job>(std::move(done),
                                           [this](const core::Job& job) { publish_state(job); }));
   });
-  if (job) job_metrics_.ended(lease_id, job->queue, job->state, now);
+  if (job) attempt_ended(lease_id, job->id, job->queue, job->state, now, &*job, error);
   co_return job;
 }
 
@@ -341,10 +384,13 @@ Task<std::vector<Result<core::JobState>>> Engine::ack_many(std::vector<AckReques
         event.result = item.complete.result;
     }
   }
-  std::vector<std::string> leases;
+  std::vector<std::string> leases, ids, errors;
   leases.reserve(items.size());
+  ids.reserve(items.size());
   for (const auto& item : items) {
     leases.push_back(item.fail ? item.failure.lease_id : item.complete.lease_id);
+    ids.push_back(item.fail ? item.failure.id : item.complete.id);
+    if (span_sink_) errors.push_back(item.fail ? item.failure.error : std::string());
   }
   using Acks = std::vector<Result<core::JobState>>;
   auto acks = co_await await_store<Acks>([&](auto done) {
@@ -360,7 +406,9 @@ Task<std::vector<Result<core::JobState>>> Engine::ack_many(std::vector<AckReques
   });
   if (acks) {
     for (std::size_t i = 0; i < acks->size() && i < leases.size(); ++i) {
-      if ((*acks)[i]) job_metrics_.ended(leases[i], {}, *(*acks)[i], now);
+      if (!(*acks)[i]) continue;
+      attempt_ended(leases[i], ids[i], {}, *(*acks)[i], now, nullptr,
+                    i < errors.size() ? std::string_view(errors[i]) : std::string_view());
     }
   }
   co_return acks;
@@ -377,7 +425,7 @@ Task<core::Job> Engine::requeue(RequeueRequest r) {
                                  .now = clock_.now()};
   std::optional<core::Progress> progress = params.progress;
   if (progress) progress->updated_at = params.now;
-  co_return co_await await_store<core::Job>([&](auto done) {
+  auto job = co_await await_store<core::Job>([&](auto done) {
     store_.job_requeue(
         std::move(params),
         publishing<core::Job>(
@@ -389,6 +437,8 @@ Task<core::Job> Engine::requeue(RequeueRequest r) {
               }
             }));
   });
+  if (job) log_job(options_.json_logs, "continued", *job);
+  co_return job;
 }
 
 Task<core::Job> Engine::signal(std::string id, std::string nonce, core::RawJson body) {

@@ -67,6 +67,9 @@ struct EnqueueRequest {
   std::vector<std::size_t> after_items;
   bool after_failure_run = false;
   std::string on_done;  // completion webhook URL (validated); empty: none
+  // W3C trace context (core/trace.hpp, validated); empty: none.
+  std::string traceparent;
+  std::string tracestate;
 };
 
 // A batch (store::BatchCreateParams): its first jobs and its callback jobs.
@@ -146,6 +149,9 @@ struct EngineOptions {
   // Where the engine counts enqueues, waits, runs and ends (GET /metrics);
   // null: nowhere. Outlives the engine.
   core::metrics::Metrics* metrics = nullptr;
+  // The job transition lines (debug level) as JSON object messages
+  // (--log-format json), else text.
+  bool json_logs = false;
 };
 
 // The start of a watch: the subscription, and the job as it stood at the
@@ -247,6 +253,10 @@ class Engine {
   // refuse a URL its address policy would refuse at every call). Set before
   // start().
   void set_push_check(std::function<core::Result<void>(const core::PushConfig&)> check);
+  // Called with every attempt claimed on this server when it ends
+  // (complete, fail, cancel answered by its worker): the OTLP exporter's
+  // record (engine/otlp.hpp). Must not block. Set before start().
+  void set_span_sink(std::function<void(AttemptSpan)> sink);
   // Wakes long-poll claims waiting on `queues` (they claim again at once).
   void wake_claims(const std::vector<std::string>& queues);
 
@@ -313,6 +323,10 @@ class Engine {
   template <class T, class F>
   store::Callback<T> publishing(store::Callback<T> done, F publish);
   void publish_state(const core::Job& job);
+  // After an attempt's end: its span (when wanted) and its transition line.
+  void attempt_ended(std::string_view lease_id, std::string_view id, std::string_view queue,
+                     core::JobState state, core::TimePoint now, const core::Job* job,
+                     std::string_view error);
   void resync_events();
   Task<WatchStart> watch_shared(std::string id, std::function<void()> wake,
                                 std::optional<StreamPosition> resume);
@@ -339,6 +353,7 @@ class Engine {
   std::unique_ptr<Schedules> schedules_;
   std::function<void(const store::QueueInfo&)> queue_listener_;
   std::function<core::Result<void>(const core::PushConfig&)> push_check_;
+  std::function<void(AttemptSpan)> span_sink_;
 
   // Every queue known to exist (or admitted): the max_queues count.
   std::mutex queue_names_mutex_;

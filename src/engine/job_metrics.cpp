@@ -1,6 +1,10 @@
 #include "engine/job_metrics.hpp"
 
 #include "core/state.hpp"
+#include "core/trace.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include <chrono>
 
@@ -21,14 +25,63 @@ void JobMetrics::enqueued(std::string_view queue) const {
   if (metrics_) metrics_->jobs_enqueued.at({queue}).add();
 }
 
+bool job_log_enabled() {
+  return spdlog::should_log(spdlog::level::debug);
+}
+
+void log_job(bool json, std::string_view event, std::string_view id, std::string_view queue,
+             std::string_view type, int attempt, std::string_view traceparent) {
+  if (!job_log_enabled()) return;
+  const auto trace_id = core::trace_id_of(traceparent);
+  if (json) {
+    boost::json::object o{
+        {"msg", "job"}, {"event", event}, {"job_id", id}, {"queue", queue}, {"attempt", attempt}};
+    if (!type.empty()) o["type"] = type;
+    if (!trace_id.empty()) o["trace_id"] = trace_id;
+    spdlog::debug("{}", boost::json::serialize(o));
+    return;
+  }
+  spdlog::debug("job {} {} queue={}{}{} attempt={}{}{}", id, event, queue,
+                type.empty() ? "" : " type=", type, attempt,
+                trace_id.empty() ? "" : " trace_id=", trace_id);
+}
+
+std::string_view end_event(core::JobState state) {
+  switch (state) {
+    case core::JobState::succeeded:
+      return "completed";
+    case core::JobState::failed:
+      return "retry_scheduled";
+    case core::JobState::dead:
+      return "dead";
+    case core::JobState::cancelled:
+      return "cancelled";
+    default:
+      return "continued";
+  }
+}
+
 void JobMetrics::claimed(const std::vector<core::Job>& jobs, core::TimePoint now) {
-  if (!metrics_ || jobs.empty()) return;
-  for (const auto& job : jobs) {
-    metrics_->job_wait_seconds.at({job.queue}).observe(seconds(job.run_at, now));
+  // The transition lines of the attempt's end name its type and trace too:
+  // what a complete or fail answers may not carry them.
+  const bool keep = keep_attempts_ || job_log_enabled();
+  if ((!metrics_ && !keep) || jobs.empty()) return;
+  if (metrics_) {
+    for (const auto& job : jobs) {
+      metrics_->job_wait_seconds.at({job.queue}).observe(seconds(job.run_at, now));
+    }
   }
   std::lock_guard lock(mutex_);
   for (const auto& job : jobs) {
-    if (leases_.try_emplace(job.lease_id, Lease{job.queue, now}).second) {
+    Lease lease{.queue = job.queue, .claimed_at = now};
+    if (keep) {
+      lease.job_id = job.id;
+      lease.type = job.type;
+      lease.traceparent = job.traceparent;
+      lease.attempt = job.attempt;
+      lease.ready_at = job.run_at;
+    }
+    if (leases_.try_emplace(job.lease_id, std::move(lease)).second) {
       order_.push_back(job.lease_id);
     }
   }
@@ -45,9 +98,9 @@ void JobMetrics::claimed(const std::vector<core::Job>& jobs, core::TimePoint now
   }
 }
 
-void JobMetrics::ended(std::string_view lease_id, std::string_view queue, core::JobState state,
-                       core::TimePoint now) {
-  if (!metrics_) return;
+std::optional<ClaimedAttempt> JobMetrics::ended(std::string_view lease_id, std::string_view queue,
+                                                core::JobState state, core::TimePoint now) {
+  if (!metrics_ && !keep_attempts_ && !job_log_enabled()) return std::nullopt;
   std::optional<Lease> lease;
   {
     std::lock_guard lock(mutex_);
@@ -56,10 +109,13 @@ void JobMetrics::ended(std::string_view lease_id, std::string_view queue, core::
       leases_.erase(it);  // its entry in order_ goes when it reaches the front
     }
   }
-  std::string_view q = lease ? std::string_view(lease->queue) : queue;
-  if (q.empty()) q = kUnknownQueue;
-  metrics_->jobs_finished.at({q, core::to_string(state)}).add();
-  if (lease) metrics_->job_run_seconds.at({q}).observe(seconds(lease->claimed_at, now));
+  if (metrics_) {
+    std::string_view q = lease ? std::string_view(lease->queue) : queue;
+    if (q.empty()) q = kUnknownQueue;
+    metrics_->jobs_finished.at({q, core::to_string(state)}).add();
+    if (lease) metrics_->job_run_seconds.at({q}).observe(seconds(lease->claimed_at, now));
+  }
+  return lease;
 }
 
 }  // namespace errand::engine

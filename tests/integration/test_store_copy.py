@@ -24,8 +24,14 @@ STATES = ("scheduled", "queued", "running", "succeeded", "failed", "dead", "canc
 
 
 
-# What SQLite schema version 13 added (flow control), taken away again, so a
-# database of today can stand in for an older one.
+# What SQLite schema versions 15, 14 and 13 added (trace context, workflows,
+# flow control), taken away again, so a database of today can stand in for an
+# older one.
+UNDO_VERSION_15 = """
+ALTER TABLE jobs DROP COLUMN traceparent;
+ALTER TABLE jobs DROP COLUMN tracestate;
+"""
+
 UNDO_VERSION_14 = """
 DROP TRIGGER jobs_drop_deps;
 DROP TRIGGER jobs_drop_webhook;
@@ -127,7 +133,9 @@ class StoreCopyTest(ErrandTestCase):
                                     {"concurrency": 5, "rate_limit": {"limit": 100, "per": "1m"},
                                      "defaults": {"priority": 2, "max_attempts": 4, "timeout": "30s"}}),
                           200, "configure")
-        enqueue("scheduled", "mail", type="later", delay="1h", payload={"n": 1})
+        enqueue("scheduled", "mail", type="later", delay="1h", payload={"n": 1},
+                traceparent="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                tracestate="rojo=00f067aa0ba902b7")
         # Text COPY has to escape: tabs, newlines, backslashes, quotes, non-ASCII.
         enqueue("queued", "mail", type="welcome", priority=7, tags=["signup", "x\\y"],
                 idempotency_key="signup-42",
@@ -256,6 +264,7 @@ class StoreCopyTest(ErrandTestCase):
         db = sqlite3.connect(os.path.join(self.data, "errand.db"))
         secret = db.execute("SELECT value FROM settings WHERE name = 'token_secret'").fetchone()[0]
         with db:
+            db.executescript(UNDO_VERSION_15)
             db.executescript(UNDO_VERSION_14)
             db.executescript(UNDO_VERSION_13)
             db.execute("DROP TABLE settings")
@@ -267,7 +276,7 @@ class StoreCopyTest(ErrandTestCase):
         done = self.copy(schema)
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertIn("the token secret came from the data directory's secret file", done.stdout)
-        self.assertIn("the SQLite database was migrated from schema version 9 to 14 first", done.stdout)
+        self.assertIn("the SQLite database was migrated from schema version 9 to 15 first", done.stdout)
         with PostgresServer(store_url(schema), keys=[ADMIN]) as new:
             r = new.request("GET", f"/v1/jobs/{answer['id']}?token={answer['token']}", key=None)
             self.assertEqual(r.status, 200, r.body)

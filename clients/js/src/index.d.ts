@@ -40,7 +40,16 @@ export interface EnqueueOptions {
   afterFailure?: "cancel" | "run";
   /** In a batch: a name later items use in `after`. */
   ref?: string;
+  /** W3C trace context the job joins (docs/API.md "Trace context"). */
+  traceparent?: string;
+  tracestate?: string;
   [field: string]: unknown;
+}
+
+/** The W3C trace context a job was enqueued with (present only when it has one). */
+export interface TraceContext {
+  traceparent: string;
+  tracestate?: string;
 }
 
 export interface Enqueued {
@@ -88,6 +97,7 @@ export interface Job {
   batch?: string;
   /** The last continue's wait for a signal; `url` while waiting (keys that read the job whole). */
   signal?: { status: "waiting" | "received" | "timed_out"; url?: string; body?: Json };
+  trace?: TraceContext;
   [field: string]: unknown;
 }
 
@@ -136,6 +146,8 @@ export interface ClaimedJob {
   state?: Json;
   /** After a wait for a signal: its body (null: the wait timed out). */
   signal?: Json;
+  /** The job's W3C trace context, to continue the enqueue's trace in the handler. */
+  trace?: TraceContext;
 }
 
 export interface ClaimAnswer {

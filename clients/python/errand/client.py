@@ -126,7 +126,9 @@ class Client:
     # ---- jobs ------------------------------------------------------------------
     def enqueue(self, queue, payload=None, **options):
         """options: type, delay, run_at, priority, max_attempts, timeout,
-        idempotency_key, tags, token_scope (the API's fields)."""
+        idempotency_key, tags, token_scope, traceparent, tracestate (the API's
+        fields). Claimed jobs and push calls' jobs carry the job's "trace"
+        ({"traceparent", "tracestate"}) when it has one."""
         return self.request("POST", "/v1/jobs", dict(options, queue=queue, payload=payload))
 
     def enqueue_many(self, jobs):

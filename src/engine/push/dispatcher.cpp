@@ -63,6 +63,13 @@ struct Dispatcher::QueueState {
 
 namespace {
 
+// The job's W3C trace context, so the call joins the enqueue's trace.
+void add_trace_headers(HttpRequest& request, const core::Job& job) {
+  if (job.traceparent.empty()) return;
+  request.headers.push_back({"traceparent", job.traceparent});
+  if (!job.tracestate.empty()) request.headers.push_back({"tracestate", job.tracestate});
+}
+
 bool header_is_true(std::string_view v) {
   return v.size() == 4 && (v[0] == 't' || v[0] == 'T') && (v[1] == 'r' || v[1] == 'R') &&
          (v[2] == 'u' || v[2] == 'U') && (v[3] == 'e' || v[3] == 'E');
@@ -232,6 +239,7 @@ asio::awaitable<void> Dispatcher::deliver(std::shared_ptr<QueueState> q, core::J
   request.headers.push_back(
       {"Errand-Signature", core::push_signature(unix_s, body, *q->current_mac,
                                                 rotating ? q->previous_mac.get() : nullptr)});
+  add_trace_headers(request, job);
   for (const auto& h : q->config.headers) request.headers.push_back({h.name, h.value});
 
   core::PushOutcome outcome;
@@ -370,6 +378,7 @@ asio::awaitable<void> Dispatcher::deliver_webhook(store::WebhookDelivery d) {
     request.headers.push_back(
         {"Errand-Signature",
          core::push_signature(core::to_unix_ms(now) / 1000, body, current, previous.get())});
+    add_trace_headers(request, *job);
     core::Result<HttpResponse> response = core::make_error(core::errc::internal, "not sent");
     try {
       response = co_await http_->post(std::move(request));

@@ -103,6 +103,8 @@ void decode_fields(const JobColumns& c, core::Job& j, bool client_json) {
   j.continued = (c.links & kLinkContinued) != 0;
   if (c.batch_id) j.batch = core::format_job_id(*c.batch_id);
   j.on_done = std::string(c.on_done);
+  j.traceparent = std::string(c.traceparent);
+  j.tracestate = std::string(c.tracestate);
   j.event_seq = static_cast<std::uint64_t>(c.event_seq);
 }
 

@@ -49,6 +49,8 @@ struct JobColumns {
   std::int64_t links = 0;      // kLink* flags
   std::optional<std::int64_t> batch_id;
   std::string_view on_done;
+  std::string_view traceparent;
+  std::string_view tracestate;
 };
 
 // What a job takes part in (the `links` column's flags).

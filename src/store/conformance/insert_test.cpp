@@ -65,6 +65,38 @@ TEST_P(InsertTest, StoresEveryField) {
   EXPECT_FALSE(got->cancel_requested);
 }
 
+TEST_P(InsertTest, TraceContextRoundTripsThroughGetClaimAndEnd) {
+  constexpr std::string_view kParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  auto traced = job("traced");
+  traced.traceparent = kParent;
+  traced.tracestate = "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE";
+  auto plain = job("traced");
+  const auto ids = insert_ids({traced, plain});
+
+  auto got = get(ids[0]);
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(got->traceparent, kParent);
+  EXPECT_EQ(got->tracestate, traced.tracestate);
+  auto none = get(ids[1]);
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->traceparent.empty());
+  EXPECT_TRUE(none->tracestate.empty());
+
+  auto claimed = claim({"traced"}, 2);
+  ASSERT_EQ(claimed.size(), 2u);
+  EXPECT_EQ(claimed[0].traceparent, kParent);
+  EXPECT_EQ(claimed[0].tracestate, traced.tracestate);
+  EXPECT_TRUE(claimed[1].traceparent.empty());
+  ASSERT_TRUE(complete(claimed[0]));
+  ASSERT_TRUE(fail(claimed[1], {.error = "no", .retry = false}));
+  // Kept after the end (a complete's answer need not carry it: read the job).
+  auto ended = get(ids[0]);
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(ended->state, JobState::succeeded);
+  EXPECT_EQ(ended->traceparent, kParent);
+  EXPECT_EQ(ended->tracestate, traced.tracestate);
+}
+
 TEST_P(InsertTest, NullPayloadAndNoTypeRoundTrip) {
   auto got = get(insert(job()));
   ASSERT_TRUE(got);

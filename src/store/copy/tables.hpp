@@ -1,5 +1,5 @@
 // What `errand copy` moves: every table of the SQLite store (schema version
-// 14, store/sqlite/schema.cpp) but `nodes`, and the PostgreSQL table it goes
+// 15, store/sqlite/schema.cpp) but `nodes`, and the PostgreSQL table it goes
 // to (store/postgres/schema.cpp), column for column. The node registry is
 // not copied: it says which servers ran on the SQLite store, which the
 // PostgreSQL servers neither are nor need (each registers itself). The two schemas
@@ -60,7 +60,7 @@ inline const std::array<Table, 13> kTables = {{
       {"progress", T}, {"result", T}, {"errors", T}, {"lease_id", T}, {"worker", T},
       {"lease_expires_at", I}, {"cancel_requested", B}, {"key", T}, {"unique_key", T},
       {"debounce_key", T}, {"debounce_until", I}, {"links", I}, {"blockers", I},
-      {"batch_id", I}, {"on_done", T}}},
+      {"batch_id", I}, {"on_done", T}, {"traceparent", T}, {"tracestate", T}}},
     {"webhooks", "job webhook", "job_id IN (SELECT id FROM jobs)", "job_id",
      {{"job_id", I}, {"queue", T}, {"url", T}, {"state", I}, {"attempts", I}, {"created_at", I},
       {"next_at", I}, {"last_status", I}, {"last_error", T}, {"delivered_at", I}},

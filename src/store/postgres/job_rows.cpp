@@ -37,6 +37,8 @@ enum Col {
   kLinks,
   kBatchId,
   kOnDone,
+  kTraceparent,
+  kTracestate,
 };
 
 const Statement kJobById{"job_by_id",
@@ -47,9 +49,9 @@ const Statement kJobInsert{
     "job_insert",
     "INSERT INTO jobs(id, queue, type, payload, state, priority, run_at, created_at, attempt,"
     " max_attempts, timeout_ms, idempotency_key, tags, key, unique_key, debounce_key,"
-    " debounce_until, batch_id, links, on_done)"
+    " debounce_until, batch_id, links, on_done, traceparent, tracestate)"
     " VALUES (coalesce($12::bigint, next_job_id($7)), $1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10,"
-    " $11, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT (queue, idempotency_key) WHERE "
+    " $11, $13, $14, $15, $16, $17, $18, $19, $20, $21) ON CONFLICT (queue, idempotency_key) WHERE "
     "idempotency_key IS NOT "
     "NULL DO NOTHING"
     " RETURNING id"};
@@ -99,6 +101,8 @@ JobRow read_job(const Rows& r, int i, bool client_json) {
   c.links = r.integer(i, kLinks);
   c.batch_id = r.opt_integer(i, kBatchId);
   if (!r.is_null(i, kOnDone)) c.on_done = r.text(i, kOnDone);
+  if (!r.is_null(i, kTraceparent)) c.traceparent = r.text(i, kTraceparent);
+  if (!r.is_null(i, kTracestate)) c.tracestate = r.text(i, kTracestate);
   return decode_job(c, client_json);
 }
 
@@ -146,7 +150,7 @@ core::Result<std::optional<std::int64_t>> insert_job(Conn& db, const core::NewJo
   }
   p.opt_integer(batch).integer((batch ? kLinkBatch : 0) |
                                (settings.on_done.empty() ? 0 : kLinkWebhook));
-  p.text_or_null(settings.on_done);
+  p.text_or_null(settings.on_done).text_or_null(job.traceparent).text_or_null(job.tracestate);
   auto r = db.run(kJobInsert, p);
   if (!r) return r.error();
   if (r->empty()) return std::optional<std::int64_t>{};

@@ -19,8 +19,8 @@ inline constexpr std::string_view kJobColumns =
     "id, queue, type, payload, state, priority, run_at, created_at, started_at,"
     " finished_at, attempt, max_attempts, timeout_ms, idempotency_key, tags, progress, result,"
     " errors, lease_id, worker, lease_expires_at, cancel_requested, event_seq, key, links,"
-    " batch_id, on_done";
-inline constexpr int kJobColumnCount = 27;
+    " batch_id, on_done, traceparent, tracestate";
+inline constexpr int kJobColumnCount = 29;
 
 // Row `i` of rows that selected kJobColumns. Never throws: a row that cannot
 // be read is marked `unreadable` and logged once. Without `client_json`,

@@ -283,12 +283,19 @@ CREATE TABLE @s.job_deps (
 CREATE INDEX job_deps_child ON @s.job_deps(child);
 )sql";
 
+// Version 9: the job's W3C trace context (core/trace.hpp), NULL when none.
+constexpr const char* kTraceMigration = R"sql(
+ALTER TABLE @s.jobs ADD COLUMN traceparent text;
+ALTER TABLE @s.jobs ADD COLUMN tracestate text;
+)sql";
+
 // kMigrations[i] takes the schema from version i to i + 1. Version 2: the
 // SQL enqueue functions (store/postgres/sql_api.hpp); version 3: sessions;
 // version 8 only redefines sql_enqueue (sql_enqueue_webhook_migration).
 const std::array<const char*, kSchemaVersion> kMigrations = {
     kVersion1,       kSqlEnqueueMigration, kSessionsMigration, kJobEventSeq,
-    kNodesMigration, kFlowMigration,       kWorkflowMigration, ""};
+    kNodesMigration, kFlowMigration,       kWorkflowMigration, "",
+    kTraceMigration};
 
 std::string with_schema(std::string sql, const std::string& schema) {
   for (auto at = sql.find("@s"); at != std::string::npos; at = sql.find("@s", at)) {

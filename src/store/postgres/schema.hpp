@@ -19,7 +19,7 @@
 // transactions (store/postgres/sql_api.hpp); version 3 `sessions` (dashboard
 // logins every server shares); version 4 `jobs.event_seq` (job events across
 // servers); version 5 `nodes`, the node registry (one row per server start,
-// store/postgres/nodes.cpp).
+// store/postgres/nodes.cpp); version 9 `jobs.traceparent` and `jobs.tracestate`.
 #pragma once
 
 #include "store/postgres/conn.hpp"
@@ -29,7 +29,7 @@
 
 namespace errand::store::postgres {
 
-inline constexpr int kSchemaVersion = 8;
+inline constexpr int kSchemaVersion = 9;
 
 // The advisory lock key of `schema`'s migrations (FNV-1a of its name).
 std::int64_t migration_lock_key(const std::string& schema);

@@ -37,6 +37,8 @@ enum Col {
   kLinks,
   kBatchId,
   kOnDone,
+  kTraceparent,
+  kTracestate,
 };
 
 }  // namespace
@@ -70,6 +72,8 @@ JobRow read_job(const Query& q, bool client_json) {
   c.links = q.int_at(kLinks);
   if (!q.is_null(kBatchId)) c.batch_id = q.int_at(kBatchId);
   if (!q.is_null(kOnDone)) c.on_done = q.text_at(kOnDone);
+  if (!q.is_null(kTraceparent)) c.traceparent = q.text_at(kTraceparent);
+  if (!q.is_null(kTracestate)) c.tracestate = q.text_at(kTracestate);
   return decode_job(c, client_json);
 }
 
@@ -141,6 +145,7 @@ core::Result<void> insert_job(Statements& sql, std::int64_t id, const core::NewJ
     q.bind_null(17);
   }
   q.bind_int(18, links).bind_text_or_null(19, settings.on_done);
+  q.bind_text_or_null(20, job.traceparent).bind_text_or_null(21, job.tracestate);
   return q.run();
 }
 

@@ -18,11 +18,12 @@ namespace errand::store::sqlite {
 inline constexpr std::string_view kJobColumns =
     "id, legacy_id, queue, type, payload, state, priority, run_at, created_at, started_at,"
     " finished_at, attempt, max_attempts, timeout_ms, idempotency_key, tags, progress, result,"
-    " errors, lease_id, worker, lease_expires_at, cancel_requested, key, links, batch_id, on_done";
+    " errors, lease_id, worker, lease_expires_at, cancel_requested, key, links, batch_id, on_done,"
+    " traceparent, tracestate";
 
 // The column after kJobColumns in a job_list statement: whether the row
 // passes the tag and text filters.
-inline constexpr int kJobListHit = 27;
+inline constexpr int kJobListHit = 29;
 
 // Reads the current row of a query that selected kJobColumns. Never throws:
 // a row that cannot be read is marked `unreadable` and logged once.

@@ -161,7 +161,12 @@ ALTER TABLE queues DROP COLUMN default_timeout_ms;
 UPDATE schema_version SET version = 1;
 )sql";
 
-// What version 13 added (flow control), taken away again.
+// What schema version 15 added (trace context), taken away again.
+constexpr const char* kUndoVersion15 = R"sql(
+ALTER TABLE jobs DROP COLUMN traceparent;
+ALTER TABLE jobs DROP COLUMN tracestate;
+)sql";
+
 // What schema version 14 added (workflows), taken away again.
 constexpr const char* kUndoVersion14 = R"sql(
 DROP TRIGGER jobs_drop_deps;
@@ -183,6 +188,7 @@ ALTER TABLE job_push DROP COLUMN signal_nonce;
 ALTER TABLE job_push DROP COLUMN signal_status;
 )sql";
 
+// What version 13 added (flow control), taken away again.
 constexpr const char* kUndoVersion13 = R"sql(
 DROP TABLE queue_keys;
 DROP INDEX jobs_key_id;
@@ -216,6 +222,7 @@ class MigrationTest : public ::testing::Test {
     ASSERT_TRUE(paused) << paused.error().message;
     (*store)->close();
     store->reset();
+    run_sql(db_path(), kUndoVersion15);
     run_sql(db_path(), kUndoVersion14);
     run_sql(db_path(), kVersion6Jobs);
     run_sql(db_path(), kVersion6Rows);
@@ -347,6 +354,7 @@ TEST_F(MigrationTest, AVersion10DataDirectoryGainsTheSessionsTable) {
     ASSERT_TRUE(store) << store.error().message;
     (*store)->close();
   }
+  run_sql(db_path(), kUndoVersion15);
   run_sql(db_path(), kUndoVersion14);
   run_sql(db_path(), kUndoVersion13);
   run_sql(db_path(), "DROP TABLE sessions; UPDATE schema_version SET version = 10;");

@@ -341,6 +341,12 @@ CREATE TRIGGER IF NOT EXISTS jobs_drop_deps AFTER DELETE ON jobs WHEN old.links 
 END;
 )sql";
 
+// Version 15: the job's W3C trace context (core/trace.hpp), NULL when none.
+constexpr const char* kTraceSchema = R"sql(
+ALTER TABLE jobs ADD COLUMN traceparent TEXT;
+ALTER TABLE jobs ADD COLUMN tracestate TEXT;
+)sql";
+
 // Version 6 dropped jobs_ready_since and left running jobs out of
 // jobs_state_id; version 7 rebuilds the jobs table (and its indexes) anyway.
 constexpr const char* kIndexesV6 = R"sql(
@@ -428,12 +434,13 @@ CREATE UNIQUE INDEX jobs_idempotency ON jobs(queue, idempotency_key)
     {12, {kNodesSchema}},
     {13, {kFlowSchema}},
     {14, {kWorkflowSchema}},
+    {15, {kTraceSchema}},
 };
 // The latest schema, as a new database gets it.
 constexpr const char* kNewDatabase[] = {kJobsSchema,      kSchema,         kJobLogsSchema,
                                         kSchedulesSchema, kJobPushSchema,  kStatsSamplesSchema,
                                         kSettingsSchema,  kSessionsSchema, kNodesSchema,
-                                        kFlowSchema,      kWorkflowSchema};
+                                        kFlowSchema,      kWorkflowSchema, kTraceSchema};
 
 static_assert(std::size(kMigrations) == kSchemaVersion - 1, "one migration per version step");
 

@@ -23,7 +23,8 @@
 // history: one row of queue counters per sample, bounded by the history's span), version 9
 // idempotency keys per queue, version 10 `settings` (values all servers share: the job-token
 // secret), version 11 `sessions` (dashboard logins, by the digest of their id), version 12
-// `nodes` (the node registry: one row per server start, store/sqlite/nodes.cpp). An older
+// `nodes` (the node registry: one row per server start, store/sqlite/nodes.cpp), version 15
+// the jobs' trace context (traceparent, tracestate). An older
 // database is migrated in place at open. Called once at open, before the writer thread starts.
 #pragma once
 
@@ -31,7 +32,7 @@
 
 namespace errand::store::sqlite {
 
-inline constexpr int kSchemaVersion = 14;
+inline constexpr int kSchemaVersion = 15;
 
 // Sets the pragmas (exclusive WAL, synchronous=NORMAL with the writer's own
 // fsync, cache sizes) and creates, checks or migrates the schema (all or

@@ -33,9 +33,9 @@ std::vector<NamedSql> named_sql() {
       {Sql::job_insert, "job_insert",
        "INSERT INTO jobs(id, queue, type, payload, state, priority, run_at, created_at, attempt,"
        " max_attempts, timeout_ms, idempotency_key, tags, key, unique_key, debounce_key,"
-       " debounce_until, batch_id, links, on_done)"
+       " debounce_until, batch_id, links, on_done, traceparent, tracestate)"
        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-       " ?18, ?19)"},
+       " ?18, ?19, ?20, ?21)"},
       {Sql::job_by_id, "job_by_id", "SELECT " + cols + " FROM jobs WHERE id = ?1"},
       {Sql::job_by_legacy_id, "job_by_legacy_id", "SELECT id FROM jobs WHERE legacy_id = ?1"},
       {Sql::job_by_idempotency_key, "job_by_idempotency_key",
