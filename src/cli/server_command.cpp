@@ -29,6 +29,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 
 #include <unistd.h>
@@ -95,6 +96,8 @@ struct ServerArgs {
   std::size_t max_streams_per_client = 256;
   std::size_t metrics_max_queues = 1000;  // queues with their own series in GET /metrics
   std::string advertise_url;  // the node's address in the registry; empty: from --listen
+  std::string tls_cert;       // --tls-cert: PEM certificate chain; with tls_key, HTTPS
+  std::string tls_key;        // --tls-key: its PEM private key
 };
 
 constexpr std::size_t kDefaultMaxConnections = 1000;
@@ -281,6 +284,23 @@ int run_server(const ServerArgs& args) {
     return 2;
   }
   options.max_body = args.max_body;
+  if (args.tls_cert.empty() != args.tls_key.empty()) {
+    std::cerr << "errand: "
+              << (args.tls_cert.empty() ? "--tls-key needs --tls-cert (the certificate it is the "
+                                          "key of)"
+                                        : "--tls-cert needs --tls-key (the certificate's private "
+                                          "key)")
+              << "\n";
+    return 2;
+  }
+  options.tls = {.cert = args.tls_cert, .key = args.tls_key};
+  if (options.tls.enabled()) {
+    // Checked before the store opens: a bad file is a usage error.
+    if (auto loaded = api::load_tls_context(options.tls); !loaded) {
+      std::cerr << "errand: " << loaded.error().message << "\n";
+      return 2;
+    }
+  }
   const auto keys = collect_keys(args);
   if (keys.empty() && !is_loopback_host(options.host) && !args.insecure) {
     std::cerr << "errand: refusing to listen on " << options.host
@@ -457,7 +477,7 @@ int run_server(const ServerArgs& args) {
     opened->undo();
     return 1;
   }
-  auto address = node_address(args.advertise_url, *endpoint);
+  auto address = node_address(args.advertise_url, *endpoint, server.tls());
   if (!address) {
     std::cerr << "errand: " << address.error().message << "\n";
     store->close();
@@ -470,12 +490,31 @@ int run_server(const ServerArgs& args) {
         .event_streams = static_cast<std::int64_t>(streams.open_streams()),
         .workers_connected = static_cast<std::int64_t>(engine.history().workers_seen(clock.now()))};
   });
+  // SIGHUP: new connections get the TLS files' current certificate (open
+  // ones keep theirs); a file that does not load leaves the old one.
+  asio::signal_set reload_signals(io, SIGHUP);
+  std::function<void()> await_reload = [&] {
+    reload_signals.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      if (!server.tls()) {
+        spdlog::info("SIGHUP: nothing to reload (no --tls-cert)");
+      } else if (auto reloaded = server.reload_tls(); reloaded) {
+        spdlog::info("TLS certificate reloaded from {}", options.tls.cert);
+      } else {
+        spdlog::error("TLS certificate not reloaded, the old one stays: {}",
+                      reloaded.error().message);
+      }
+      await_reload();
+    });
+  };
+  await_reload();
   // Signals are caught before anyone can learn the address, so a SIGTERM
   // right after start-up still shuts down gracefully.
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: finishing requests in flight, then exiting", signal);
+    reload_signals.cancel();
     server.stop();
     dispatcher->stop();
     engine.stop();
@@ -487,7 +526,8 @@ int run_server(const ServerArgs& args) {
 
   const auto host = endpoint->address().is_v6() ? "[" + endpoint->address().to_string() + "]"
                                                 : endpoint->address().to_string();
-  std::cout << "errand listening on http://" << host << ":" << endpoint->port() << "\n"
+  std::cout << "errand listening on " << (server.tls() ? "https://" : "http://") << host << ":"
+            << endpoint->port() << "\n"
             << opened->description << "\n";
   if (keys.empty()) {
     std::cout << (args.insecure ? "no API keys configured and --insecure: anyone who can reach "
@@ -613,6 +653,11 @@ void add_server_command(CLI::App& app) {
   cmd->add_option("--advertise-url", args->advertise_url,
                   "The URL other nodes and clients reach this server at, shown in GET /v1/nodes "
                   "(default: http:// and the --listen address)");
+  cmd->add_option("--tls-cert", args->tls_cert,
+                  "Serve HTTPS with this PEM certificate (then any intermediate CA certificates); "
+                  "needs --tls-key. SIGHUP reloads both files");
+  cmd->add_option("--tls-key", args->tls_key,
+                  "The PEM private key of --tls-cert (keep it mode 0600)");
   cmd->add_option("--push-max-state", args->push_max_state,
                   "Largest continuation state of a push job, in bytes")
       ->capture_default_str()
