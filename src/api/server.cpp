@@ -5,6 +5,8 @@
 
 #include "api/errors.hpp"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -15,6 +17,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 
 #include <fcntl.h>
@@ -28,16 +31,24 @@
 #include <cctype>
 #include <chrono>
 #include <mutex>
+#include <type_traits>
 #include <unordered_map>
 
 namespace errand::api {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using asio::awaitable;
 using asio::ip::tcp;
 
 namespace {
+
+// A connection is one of two stream types; the code that serves it is a
+// template over them, so the plain one pays nothing for TLS.
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+template <class Stream>
+constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
 
 bool is_loopback(const asio::ip::address& a) {
   if (a.is_loopback()) return true;
@@ -106,7 +117,8 @@ http::response<http::empty_body> stream_head(const Response& r, unsigned version
   return res;
 }
 
-// A streamed body written as HTTP/1.1 chunks straight to the socket.
+// A streamed body written as HTTP/1.1 chunks straight to the stream.
+template <class Stream>
 class ChunkSink final : public StreamSink {
  public:
   // Shared with wakers and the peer watch's read, which may outlive the sink.
@@ -117,11 +129,11 @@ class ChunkSink final : public StreamSink {
     bool woken = false;
     bool peer_gone = false;           // the client closed or reset the connection
     bool watching = false;            // the sink (and so its socket) lives: the read may read again
+    bool reading = false;             // TLS: a read through the stream is pending
     std::array<char, 512> dropped{};  // what a client sends while its stream runs
   };
 
-  ChunkSink(beast::tcp_stream& stream, const std::atomic<bool>& stopping,
-            core::Millis write_timeout)
+  ChunkSink(Stream& stream, const std::atomic<bool>& stopping, core::Millis write_timeout)
       : stream_(stream),
         stopping_(stopping),
         write_timeout_(write_timeout),
@@ -135,10 +147,34 @@ class ChunkSink final : public StreamSink {
   // client that goes away is seen at once (end of file or reset) rather than
   // at the next write, a keep-alive up to 15 s later: its stream ends and
   // frees its slot (StreamLimits). Whatever the client sends meanwhile is
-  // dropped. The read ends when the connection closes.
+  // dropped. The read ends when the connection closes (plain), or at
+  // end_watch() (TLS).
   void watch_peer() {
     signal_->watching = true;
-    read_peer(stream_.socket(), signal_);
+    if constexpr (kIsTls<Stream>) {
+      // A TLS stream is read through (an alert or close_notify is data to
+      // the socket); the pending read must not inherit a write's deadline.
+      beast::get_lowest_layer(stream_).expires_never();
+      read_peer_tls(stream_, signal_);
+    } else {
+      read_peer(stream_.socket(), signal_);
+    }
+  }
+
+  // TLS: stops the peer watch, cancelling the read through the stream and
+  // waiting for it: the stream must outlive every operation on it. (A plain
+  // watch reads the socket, which outlives the sink, and just stops.)
+  awaitable<void> end_watch() {
+    signal_->watching = false;
+    if constexpr (kIsTls<Stream>) {
+      boost::system::error_code ignored;
+      if (signal_->reading) beast::get_lowest_layer(stream_).socket().cancel(ignored);
+      while (signal_->reading) {
+        signal_->timer.expires_after(std::chrono::hours(1));
+        boost::system::error_code ec;
+        co_await signal_->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+    }
   }
 
   awaitable<bool> write(std::string_view data) override {
@@ -183,9 +219,10 @@ class ChunkSink final : public StreamSink {
   template <class Buffers>
   awaitable<bool> send(const Buffers& buffers) {
     boost::system::error_code ec;
-    stream_.expires_after(write_timeout_);
+    auto& lowest = beast::get_lowest_layer(stream_);
+    lowest.expires_after(write_timeout_);
     co_await asio::async_write(stream_, buffers, asio::redirect_error(asio::use_awaitable, ec));
-    stream_.expires_never();
+    lowest.expires_never();
     if (ec) failed_ = true;
     co_return !ec;
   }
@@ -204,7 +241,27 @@ class ChunkSink final : public StreamSink {
         });
   }
 
-  beast::tcp_stream& stream_;
+  static void read_peer_tls(Stream& stream, std::shared_ptr<Signal> signal) {
+    signal->reading = true;
+    auto buffer = asio::buffer(signal->dropped);
+    stream.async_read_some(
+        buffer, [&stream, signal = std::move(signal)](boost::system::error_code ec, std::size_t) {
+          signal->reading = false;
+          if (!signal->watching) {
+            signal->timer.cancel();  // end_watch() waits for this
+            return;
+          }
+          if (!ec) {
+            beast::get_lowest_layer(stream).expires_never();
+            return read_peer_tls(stream, signal);
+          }
+          signal->peer_gone = true;
+          signal->woken = true;
+          signal->timer.cancel();
+        });
+  }
+
+  Stream& stream_;
   const std::atomic<bool>& stopping_;
   core::Millis write_timeout_;
   std::shared_ptr<Signal> signal_;
@@ -216,6 +273,22 @@ constexpr std::chrono::seconds kLogInterval{10};
 // the answer, so the client reads the answer rather than a reset.
 constexpr core::Millis kLingerTime{1'000};
 constexpr std::size_t kLingerBytes = 1 << 20;
+// How long a TLS connection's close waits for the peer's close_notify.
+constexpr core::Millis kTlsShutdownTime{1'000};
+
+// A plain HTTP request on a TLS port: OpenSSL sees "GET " where a TLS
+// record should be.
+bool is_http_on_tls(const boost::system::error_code& ec) {
+  return ec.category() == asio::error::get_ssl_category() &&
+         ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_HTTP_REQUEST;
+}
+
+std::string tls_reason(const boost::system::error_code& ec) {
+  if (ec.category() == asio::error::get_ssl_category()) {
+    if (const char* r = ERR_reason_error_string(static_cast<unsigned long>(ec.value()))) return r;
+  }
+  return ec.message();
+}
 
 // Counts a recurring event and says when to log it: at the first, then at
 // most once per interval, with how many happened since the last line.
@@ -332,18 +405,67 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     const auto remote = socket.remote_endpoint(ec);
     const bool loopback = !ec && is_loopback(remote.address());
     const std::string remote_text = ec ? "?" : remote.address().to_string();
-    beast::tcp_stream stream(std::move(socket));
+    if (options.tls.enabled()) {
+      // The certificate current now, for this connection's whole life.
+      const auto context = current_tls();
+      TlsStream stream(std::move(socket), *context);
+      co_await run(stream, remote_text, loopback);
+    } else {
+      beast::tcp_stream stream(std::move(socket));
+      co_await run(stream, remote_text, loopback);
+    }
+  }
+
+  template <class Stream>
+  awaitable<void> run(Stream& stream, const std::string& remote, bool loopback) {
+    auto& lowest = beast::get_lowest_layer(stream);
     auto connection = std::make_shared<Connection>();
-    connection->stream = &stream;
+    connection->stream = &lowest;
     const auto ticket = add_connection(connection);
+    // The TLS handshake and the first request head share one deadline.
+    lowest.expires_after(options.header_timeout);
+    bool shaken = true;
     try {
-      co_await serve(stream, *connection, remote_text, loopback);
+      if constexpr (kIsTls<Stream>) shaken = co_await handshake(stream, remote);
+      if (shaken) co_await serve(stream, *connection, remote, loopback);
     } catch (const std::exception& e) {
-      spdlog::error("connection from {} failed: {}", remote_text, e.what());
+      spdlog::error("connection from {} failed: {}", remote, e.what());
     }
     remove_connection(ticket);
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream.socket().close(ec);
+    boost::system::error_code ec;
+    if constexpr (kIsTls<Stream>) {
+      // close_notify, so the client knows the answer was not cut short;
+      // its own close_notify is waited for only briefly.
+      if (shaken && lowest.socket().is_open()) {
+        lowest.expires_after(kTlsShutdownTime);
+        co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+      }
+    }
+    lowest.socket().shutdown(tcp::socket::shutdown_send, ec);
+    lowest.socket().close(ec);
+  }
+
+  // The TLS handshake; false when it failed (a plain HTTP request is
+  // answered with a 400 saying to use https).
+  awaitable<bool> handshake(TlsStream& stream, const std::string& remote) {
+    boost::system::error_code ec;
+    co_await stream.async_handshake(ssl::stream_base::server,
+                                    asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec) co_return true;
+    if (is_http_on_tls(ec)) {
+      Response r = error_response(
+          core::make_error(core::errc::invalid_argument,
+                           "this port speaks HTTPS (TLS): use an https:// URL, not http://"));
+      co_await refuse(stream.next_layer(), std::move(r), 11);
+    } else {
+      spdlog::debug("TLS handshake with {} failed: {}", remote, tls_reason(ec));
+    }
+    co_return false;
+  }
+
+  std::shared_ptr<ssl::context> current_tls() {
+    std::lock_guard lock(tls_mutex);
+    return tls_context;
   }
 
   // Below max_connections: true. At it: closes the connection idle longest
@@ -407,35 +529,43 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     }
   }
 
-  awaitable<void> refuse(beast::tcp_stream& stream, Response r, unsigned version) {
+  // With TLS the answer is followed by a plain TCP close, not close_notify:
+  // the answer's length says where it ends, and what the client still
+  // sends is dropped undecrypted.
+  template <class Stream>
+  awaitable<void> refuse(Stream& stream, Response r, unsigned version) {
     auto res = to_beast(std::move(r), version, false);
     boost::system::error_code ec;
-    stream.expires_after(options.read_timeout);
+    auto& lowest = beast::get_lowest_layer(stream);
+    lowest.expires_after(options.read_timeout);
     co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    lowest.socket().shutdown(tcp::socket::shutdown_send, ec);
     std::array<char, 16384> dropped;
     std::size_t total = 0;
-    stream.expires_after(kLingerTime);
+    lowest.expires_after(kLingerTime);
     while (!ec && total < kLingerBytes) {
-      total += co_await stream.async_read_some(asio::buffer(dropped),
+      total += co_await lowest.async_read_some(asio::buffer(dropped),
                                                asio::redirect_error(asio::use_awaitable, ec));
     }
   }
 
   // Sends a complete error response; the connection is closed after it.
-  awaitable<void> send_error(beast::tcp_stream& stream, core::errc code, std::string message,
+  template <class Stream>
+  awaitable<void> send_error(Stream& stream, core::errc code, std::string message,
                              int status_override = 0) {
     Response r = error_response(core::make_error(code, std::move(message)));
     if (status_override) r.status = status_override;
     auto res = to_beast(std::move(r), 11, false);
     boost::system::error_code ec;
-    stream.expires_after(options.read_timeout);
+    beast::get_lowest_layer(stream).expires_after(options.read_timeout);
     co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
   }
 
-  awaitable<void> serve(beast::tcp_stream& stream, Connection& connection,
-                        const std::string& remote, bool loopback) {
+  template <class Stream>
+  awaitable<void> serve(Stream& stream, Connection& connection, const std::string& remote,
+                        bool loopback) {
+    auto& lowest = beast::get_lowest_layer(stream);
     beast::flat_buffer buffer;
     for (bool first = true;; first = false) {
       http::request_parser<http::string_body> parser;
@@ -446,7 +576,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       connection.idle_since = steady_now();
       connection.idle = true;
       if (stopping) co_return;
-      stream.expires_after(first ? options.header_timeout : options.idle_timeout);
+      // The first head's deadline (header_timeout) was set with the connection.
+      if (!first) lowest.expires_after(options.idle_timeout);
       boost::system::error_code ec;
       co_await http::async_read_header(stream, buffer, parser,
                                        asio::redirect_error(asio::use_awaitable, ec));
@@ -457,7 +588,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       }
       if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
           ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-          ec == asio::error::eof) {
+          ec == asio::error::eof || ec == ssl::error::stream_truncated) {
         co_return;
       }
       if (ec) {
@@ -494,7 +625,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         co_await http::async_write(stream, cont, asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return;
       }
-      stream.expires_after(options.read_timeout);
+      lowest.expires_after(options.read_timeout);
       co_await http::async_read(stream, buffer, parser,
                                 asio::redirect_error(asio::use_awaitable, ec));
       if (ec == http::error::body_limit) {
@@ -505,7 +636,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       if (ec) co_return;
       request->body = std::move(req.body());
       // A long-poll may legitimately outlast the idle time-out.
-      stream.expires_never();
+      lowest.expires_never();
       const auto started = std::chrono::steady_clock::now();
       Response response = co_await router.dispatch(*request, services, admission.grant);
       response.headers.emplace_back("X-Request-Id", request_id);
@@ -515,34 +646,43 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       const bool keep_alive = req.keep_alive() && !stopping;
       auto res = to_beast(std::move(response), req.version(), keep_alive);
       if (req.method() == http::verb::head) res.body().clear();
-      stream.expires_after(options.read_timeout);
+      lowest.expires_after(options.read_timeout);
       co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
       if (ec || !keep_alive) co_return;
     }
   }
 
   // Writes a streamed response; the connection closes after it.
-  awaitable<void> write_stream(beast::tcp_stream& stream, Connection& connection,
-                               Response& response, const http::request<http::string_body>& req) {
+  template <class Stream>
+  awaitable<void> write_stream(Stream& stream, Connection& connection, Response& response,
+                               const http::request<http::string_body>& req) {
     auto head = stream_head(response, req.version());
     http::response_serializer<http::empty_body> serializer{head};
     boost::system::error_code ec;
-    stream.expires_after(options.read_timeout);
+    beast::get_lowest_layer(stream).expires_after(options.read_timeout);
     co_await http::async_write_header(stream, serializer,
                                       asio::redirect_error(asio::use_awaitable, ec));
     if (ec || req.method() == http::verb::head) co_return;
-    ChunkSink sink(stream, stopping, options.read_timeout);
+    ChunkSink<Stream> sink(stream, stopping, options.read_timeout);
     sink.watch_peer();
     {
       std::lock_guard lock(mutex);
       connection.stop_stream = sink.waker();
     }
-    if (!stopping) co_await response.stream(sink);
+    // The watch must end before the stream does, even when the producer throws.
+    std::exception_ptr failure;
+    try {
+      if (!stopping) co_await response.stream(sink);
+    } catch (...) {
+      failure = std::current_exception();
+    }
     {
       std::lock_guard lock(mutex);
       connection.stop_stream = nullptr;
     }
-    co_await sink.finish();
+    if (!failure) co_await sink.finish();
+    if constexpr (kIsTls<Stream>) co_await sink.end_watch();
+    if (failure) std::rethrow_exception(failure);
   }
 
   std::uint64_t add_connection(std::shared_ptr<Connection> c) {
@@ -583,6 +723,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections;
   std::size_t evicting = 0;  // connections being closed to make room
   int reserve_fd = -1;       // given up to shed the backlog when out of descriptors
+  std::mutex tls_mutex;
+  std::shared_ptr<ssl::context> tls_context;  // guarded by tls_mutex; new connections take it
 };
 
 HttpServer::HttpServer(asio::io_context& io, const Router& router, Services& services,
@@ -594,6 +736,12 @@ HttpServer::~HttpServer() {
 }
 
 core::Result<tcp::endpoint> HttpServer::listen() {
+  if (impl_->options.tls.enabled()) {
+    auto context = load_tls_context(impl_->options.tls);
+    if (!context) return context.error();
+    std::lock_guard lock(impl_->tls_mutex);
+    impl_->tls_context = std::move(*context);
+  }
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(impl_->options.host, ec);
   if (ec) {
@@ -625,6 +773,26 @@ void HttpServer::stop() {
     impl->acceptor.close(ec);
   });
   impl_->close_idle();
+}
+
+core::Result<void> HttpServer::reload_tls() {
+  if (!impl_->options.tls.enabled()) {
+    return core::invalid("tls", "this server does not use TLS (no --tls-cert and --tls-key)");
+  }
+  auto context = load_tls_context(impl_->options.tls);
+  if (!context) return context.error();
+  std::lock_guard lock(impl_->tls_mutex);
+  impl_->tls_context = std::move(*context);
+  return {};
+}
+
+void HttpServer::use_tls(std::shared_ptr<boost::asio::ssl::context> context) {
+  std::lock_guard lock(impl_->tls_mutex);
+  impl_->tls_context = std::move(context);
+}
+
+bool HttpServer::tls() const noexcept {
+  return impl_->options.tls.enabled();
 }
 
 }  // namespace errand::api

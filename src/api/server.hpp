@@ -15,9 +15,16 @@
 // its body is read: a refused request costs no body's memory. Out of file
 // descriptors, accepting backs off, closes what waits in the backlog with a
 // reserve descriptor, and logs once per interval.
+//
+// TLS: with `tls` files set, every connection is HTTPS (TLS 1.2 or later;
+// the handshake and the first request head share `header_timeout`), and a
+// plain HTTP request gets a 400 saying to use https. Each connection keeps
+// the certificate it started with; reload_tls() gives new connections the
+// files' current contents without touching open ones (event streams go on).
 #pragma once
 
 #include "api/router.hpp"
+#include "api/tls.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -41,6 +48,7 @@ struct ServerOptions {
   // the path's ids, the query, headers or bodies.
   bool log_requests = false;
   bool json_logs = false;  // the request lines' fields as a JSON object (--log-format json)
+  TlsFiles tls;            // --tls-cert and --tls-key; none: plain HTTP
 };
 
 class HttpServer {
@@ -49,12 +57,24 @@ class HttpServer {
              ServerOptions options);
   ~HttpServer();
 
-  // Binds and listens; returns the bound endpoint (the real port for port 0).
+  // Loads the TLS files (when set), binds and listens; returns the bound
+  // endpoint (the real port for port 0). Errors name the file or address.
   core::Result<boost::asio::ip::tcp::endpoint> listen();
   // Starts accepting (after listen()).
   void start();
   // Stops accepting and closes idle connections. Safe twice and before start.
   void stop();
+
+  // Reads the TLS files again (after listen()) into a new context that
+  // connections accepted from now on use; open connections keep theirs. On
+  // any error (load_tls_context's) the current certificate stays. Without
+  // TLS: invalid_argument. Thread-safe.
+  core::Result<void> reload_tls();
+  // Gives connections accepted from now on `context` (load_tls_context's,
+  // loaded by a configuration reload that checked everything first). Only
+  // on a server with TLS. Thread-safe.
+  void use_tls(std::shared_ptr<boost::asio::ssl::context> context);
+  bool tls() const noexcept;
 
  private:
   struct Impl;

@@ -30,7 +30,12 @@ using core::JobState;
   std::cerr << '\n';
   if (e.code == core::errc::unauthorized)
     std::cerr << "errand: pass the server's API key with --key or ERRAND_KEY\n";
-  if (e.code == core::errc::unavailable && e.message.starts_with("cannot reach errand at")) {
+  const bool certificate = e.message.find("certificate verify failed") != std::string::npos;
+  if (certificate) {
+    std::cerr << "errand: the server's TLS certificate was not trusted or does not name its host; "
+                 "if a private CA issued it, pass the CA's certificate with --ca FILE or "
+                 "ERRAND_CA=FILE\n";
+  } else if (e.code == core::errc::unavailable && e.message.starts_with("cannot reach errand at")) {
     std::cerr << "errand: start one with `errand server` (or `make serve`), or point the CLI at "
                  "yours with --server URL or ERRAND_URL=URL (every node's: URL1,URL2,...)\n";
   }
@@ -53,6 +58,7 @@ client::Client connect(const GlobalOptions& g) {
   client::ClientOptions o;
   o.url = g.server;
   o.key = g.key;
+  o.ca_file = g.ca;
   return client::Client(std::move(o));
 }
 
@@ -308,6 +314,10 @@ void add_global_options(CLI::App& app, GlobalOptions& options) {
       ->envname("ERRAND_URL")
       ->default_val(std::string(client::kDefaultUrl));
   app.add_option("--key", options.key, "API key (bearer secret)")->envname("ERRAND_KEY");
+  app.add_option("--ca", options.ca,
+                 "PEM file of CA certificates trusted for https:// servers besides the system's "
+                 "(e.g. a private CA)")
+      ->envname("ERRAND_CA");
   app.add_flag("--json", options.json, "Print the API's JSON instead of tables");
   app.fallthrough();
 }

@@ -24,6 +24,7 @@ struct GlobalOptions {
   // several separated by commas (the client parses and checks them).
   std::string server;
   std::string key;    // --key, else $ERRAND_KEY
+  std::string ca;     // --ca, else $ERRAND_CA: CA certificates (PEM) for https:// servers
   bool json = false;  // --json: print the API's JSON instead of tables
 };
 

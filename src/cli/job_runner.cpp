@@ -58,7 +58,8 @@ struct JobOutput {
   }
 };
 
-std::vector<std::string> job_environment(const client::ClaimedJob& job, const std::string& url) {
+std::vector<std::string> job_environment(const client::ClaimedJob& job, const std::string& url,
+                                         const std::string& ca_file) {
   std::vector<std::string> env{
       "ERRAND_JOB_ID=" + job.id,     "ERRAND_QUEUE=" + job.queue,
       "ERRAND_JOB_TYPE=" + job.type, "ERRAND_ATTEMPT=" + std::to_string(job.attempt),
@@ -68,6 +69,7 @@ std::vector<std::string> job_environment(const client::ClaimedJob& job, const st
     env.push_back("TRACEPARENT=" + job.traceparent);
     if (!job.tracestate.empty()) env.push_back("TRACESTATE=" + job.tracestate);
   }
+  if (!ca_file.empty()) env.push_back("ERRAND_CA=" + ca_file);
   // Workflows: what a continue saved, the signal that resumed the job, the parents' results.
   if (job.continuation > 0) {
     env.push_back("ERRAND_CONTINUATION=" + std::to_string(job.continuation));
@@ -169,7 +171,7 @@ boost::json::value conclude(const ExitStatus& status, const std::string& stopped
 
 boost::json::value run_job_command(client::RunningJob& job, const JobRunnerOptions& options) {
   ChildSpec spec{.argv = options.command,
-                 .env = job_environment(job.job(), options.server_urls()),
+                 .env = job_environment(job.job(), options.server_urls(), options.ca_file),
                  .stdin_data = std::string(job.payload_json().text())};
   auto spawned = ChildProcess::spawn(spec);
   if (!spawned) throw std::runtime_error(spawned.error().message);

@@ -1,6 +1,6 @@
 // Runs one claimed job as a command for `errand work`: the payload as JSON
 // on stdin; ERRAND_JOB_ID, ERRAND_QUEUE, ERRAND_JOB_TYPE, ERRAND_ATTEMPT,
-// ERRAND_URL and ERRAND_LEASE_ID in the environment; `::progress` lines sent
+// ERRAND_URL, ERRAND_LEASE_ID (and ERRAND_CA with --ca) in the environment; `::progress` lines sent
 // to the server at once; `::result` and `::no-retry` kept for the end.
 //
 // A command that outlives its time limit, or whose job is cancelled, lost or
@@ -29,6 +29,9 @@ struct JobRunnerOptions {
   std::vector<std::string> command;
   // ERRAND_URL for each job: the worker's URLs, the one in use first.
   std::function<std::string()> server_urls;
+  // ERRAND_CA for each job when set (--ca): a command that calls the server
+  // back (`errand …`) trusts the same CA.
+  std::string ca_file;
   // The command's time limit; unset: the job's timeout when the claim used
   // it as the lease, else none (heartbeats keep the job alive).
   std::optional<core::Millis> timeout;

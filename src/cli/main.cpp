@@ -24,7 +24,7 @@ namespace {
 std::string first_command_word(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
-    if (arg == "--server" || arg == "--key") {
+    if (arg == "--server" || arg == "--key" || arg == "--ca") {
       ++i;
     } else if (!arg.starts_with("-")) {
       return std::string(arg);

@@ -21,7 +21,7 @@ std::string host_name() {
 }  // namespace
 
 core::Result<std::string> node_address(const std::string& advertise,
-                                       const boost::asio::ip::tcp::endpoint& bound) {
+                                       const boost::asio::ip::tcp::endpoint& bound, bool tls) {
   if (!advertise.empty()) {
     const bool http = advertise.rfind("http://", 0) == 0 && advertise.size() > 7;
     const bool https = advertise.rfind("https://", 0) == 0 && advertise.size() > 8;
@@ -37,7 +37,7 @@ core::Result<std::string> node_address(const std::string& advertise,
   const auto host = a.is_unspecified() ? host_name()
                     : a.is_v6()        ? "[" + a.to_string() + "]"
                                        : a.to_string();
-  return fmt::format("http://{}:{}", host, bound.port());
+  return fmt::format("{}://{}:{}", tls ? "https" : "http", host, bound.port());
 }
 
 core::Node node_identity(std::string address, StoreChoice::Kind store, core::TimePoint now) {

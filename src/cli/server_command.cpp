@@ -34,6 +34,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 
 #include <unistd.h>
@@ -104,6 +105,8 @@ struct ServerArgs {
   std::size_t auth_max_failures = 100;  // wrong keys or tokens per address and minute
   std::string otlp_endpoint;  // span export (engine/otlp.hpp); empty: none
   std::vector<std::string> otlp_headers;  // K=V
+  std::string tls_cert;       // --tls-cert: PEM certificate chain; with tls_key, HTTPS
+  std::string tls_key;        // --tls-key: its PEM private key
 };
 
 // --otlp-endpoint and --otlp-header K=V: where spans go (engine/otlp.hpp).
@@ -328,6 +331,26 @@ int run_server(const ServerArgs& args) {
     return 2;
   }
   const auto& keys = access->keys;
+  // TLS: --tls-cert and --tls-key, else the config file's tls_cert and tls_key.
+  if (args.tls_cert.empty() != args.tls_key.empty()) {
+    std::cerr << "errand: "
+              << (args.tls_cert.empty() ? "--tls-key needs --tls-cert (the certificate it is the "
+                                          "key of)"
+                                        : "--tls-cert needs --tls-key (the certificate's private "
+                                          "key)")
+              << "\n";
+    return 2;
+  }
+  options.tls = args.tls_cert.empty()
+                    ? api::TlsFiles{.cert = config.server.tls_cert, .key = config.server.tls_key}
+                    : api::TlsFiles{.cert = args.tls_cert, .key = args.tls_key};
+  if (options.tls.enabled()) {
+    // Checked before the store opens: a bad file is a usage error.
+    if (auto loaded = api::load_tls_context(options.tls); !loaded) {
+      std::cerr << "errand: " << loaded.error().message << "\n";
+      return 2;
+    }
+  }
 
   api::HostPolicy hosts;
   if (auto ok = apply_limits(args, config.server, options, hosts); !ok) {
@@ -503,10 +526,27 @@ int run_server(const ServerArgs& args) {
     }
     metrics_endpoint = *bound;
   }
-  Reloader reloader(flags, args.config, {}, {},
-                    {.auth = auth, .cors = services.cors, .engine = engine, .tls = {}});
+  // A reload's TLS files (the flags', else the config file's) are loaded
+  // and checked with everything else, then given to new connections.
+  Reloader::Targets targets{.auth = auth, .cors = services.cors, .engine = engine, .tls = {}};
+  if (server.tls()) {
+    targets.tls = [&server](const std::string& cert,
+                            const std::string& key) -> core::Result<std::function<void()>> {
+      auto context = api::load_tls_context({.cert = cert, .key = key});
+      if (!context) {
+        spdlog::error("TLS certificate not reloaded, the old one stays: {}",
+                      context.error().message);
+        return context.error();
+      }
+      return std::function<void()>([&server, cert, context = std::move(*context)] {
+        server.use_tls(context);
+        spdlog::info("TLS certificate reloaded from {}", cert);
+      });
+    };
+  }
+  Reloader reloader(flags, args.config, args.tls_cert, args.tls_key, std::move(targets));
   services.reload = [&reloader] { return reloader.reload(); };
-  auto address = node_address(args.advertise_url, *endpoint);
+  auto address = node_address(args.advertise_url, *endpoint, server.tls());
   if (!address) {
     std::cerr << "errand: " << address.error().message << "\n";
     store->close();
@@ -552,7 +592,8 @@ int run_server(const ServerArgs& args) {
 
   const auto host = endpoint->address().is_v6() ? "[" + endpoint->address().to_string() + "]"
                                                 : endpoint->address().to_string();
-  std::cout << "errand listening on http://" << host << ":" << endpoint->port() << "\n"
+  std::cout << "errand listening on " << (server.tls() ? "https://" : "http://") << host << ":"
+            << endpoint->port() << "\n"
             << opened->description << "\n";
   if (metrics_endpoint) {
     std::cout << "metrics (no credentials) on http://"
@@ -698,6 +739,11 @@ void add_server_command(CLI::App& app) {
   cmd->add_option("--advertise-url", args->advertise_url,
                   "The URL other nodes and clients reach this server at, shown in GET /v1/nodes "
                   "(default: http:// and the --listen address)");
+  cmd->add_option("--tls-cert", args->tls_cert,
+                  "Serve HTTPS with this PEM certificate (then any intermediate CA certificates); "
+                  "needs --tls-key. SIGHUP reloads both files");
+  cmd->add_option("--tls-key", args->tls_key,
+                  "The PEM private key of --tls-cert (keep it mode 0600)");
   cmd->add_option("--push-max-state", args->push_max_state,
                   "Largest continuation state of a push job, in bytes")
       ->capture_default_str()

@@ -141,7 +141,10 @@ client::WorkerOptions worker_options(const WorkArgs& a, WorkOutput& out) {
 }
 
 client::ClientOptions client_options(const GlobalOptions& g, WorkOutput& out) {
-  return {.url = g.server, .key = g.key, .on_failover = [&out](const client::Failover& f) {
+  return {.url = g.server,
+          .key = g.key,
+          .ca_file = g.ca,
+          .on_failover = [&out](const client::Failover& f) {
             out.log(client::LogLevel::warn,
                     fmt::format("moving on from {} to {}: {}", f.from, f.to, f.why.message));
           }};
@@ -206,6 +209,7 @@ void run_work(const WorkArgs& a, const GlobalOptions& g) {
   JobRunnerOptions runner{
       .command = a.command,
       .server_urls = [&client] { return fmt::format("{}", fmt::join(client.urls(), ",")); },
+      .ca_file = g.ca,
       .timeout = duration_or_none(a.timeout),
       .lease_from_claim = !a.lease.empty(),
       .kill_grace = *core::parse_duration(a.kill_grace)};

@@ -65,6 +65,16 @@ struct Client::Impl {
         on_failover(std::move(o.on_failover)) {
     if (!endpoints) return;
     HttpOptions h;
+    const bool any_tls =
+        std::any_of(endpoints->begin(), endpoints->end(), [](const Endpoint& e) { return e.tls; });
+    if (any_tls || !o.ca_file.empty()) {
+      auto tls = make_tls_context(o.ca_file);
+      if (!tls) {
+        endpoints = tls.error();
+        return;
+      }
+      h.tls = std::move(*tls);
+    }
     h.bearer = std::move(o.key);
     h.connect_timeout = o.connect_timeout;
     h.io_timeout = o.request_timeout;

@@ -49,7 +49,7 @@ struct Failover {
 };
 
 struct ClientOptions {
-  // http://host:port, or several separated by commas: every node of one
+  // http[s]://host:port, or several separated by commas: every node of one
   // service ("http://a:8740,http://b:8740", as ERRAND_URL holds them).
   std::string url{kDefaultUrl};
   // The same as a list, one URL an entry; when not empty, used instead of `url`.
@@ -58,6 +58,11 @@ struct ClientOptions {
   core::Millis connect_timeout{5'000};   // per URL tried
   core::Millis request_timeout{30'000};  // per call and URL; a claim adds its wait
   std::size_t max_idle_connections = 8;  // per URL
+  // https:// servers' certificates are checked against the system's CA
+  // store plus the PEM certificates of this file (e.g. a private CA's);
+  // empty: the system's store alone. An unusable file is reported by every
+  // call as `invalid_argument`, field "ca_file".
+  std::string ca_file;
   // Called when a URL failed and calls move to the next, on the thread of
   // the call that failed (once per move, however many calls saw it fail).
   // Empty: nothing is said.
@@ -67,7 +72,7 @@ struct ClientOptions {
 class Client {
  public:
   // Never fails: a malformed URL (or list) is reported by every call as
-  // `invalid_argument`, field "url".
+  // `invalid_argument`, field "url" (an unusable ca_file likewise).
   explicit Client(ClientOptions options);
   ~Client();
   Client(Client&&) noexcept;

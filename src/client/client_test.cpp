@@ -179,12 +179,21 @@ TEST(ClientFailover, EveryUrlDeadNamesEach) {
 }
 
 TEST(ClientFailover, ABadUrlListFailsEveryCallNamingTheField) {
-  Client client({.url = "http://127.0.0.1:1, https://errand.example.com"});
+  Client client({.url = "http://127.0.0.1:1, ftp://errand.example.com"});
   auto got = client.health();
   ASSERT_FALSE(got);
   EXPECT_EQ(got.error().code, errc::invalid_argument);
   EXPECT_EQ(got.error().field, "url");
-  EXPECT_NE(got.error().message.find("https"), std::string::npos);
+  EXPECT_NE(got.error().message.find("ftp://"), std::string::npos);
+}
+
+TEST(ClientFailover, AnUnusableCaFileFailsEveryCallNamingTheField) {
+  Client client({.url = "https://127.0.0.1:1", .ca_file = "/nonexistent/ca.pem"});
+  auto got = client.health();
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code, errc::invalid_argument);
+  EXPECT_EQ(got.error().field, "ca_file");
+  EXPECT_NE(got.error().message.find("/nonexistent/ca.pem"), std::string::npos);
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 #include "client/http.hpp"
 
+#include "asio/tls_client.hpp"
 #include "core/duration.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
@@ -13,13 +15,16 @@
 #include <boost/url/parse.hpp>
 
 #include <mutex>
+#include <optional>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace errand::client {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -32,10 +37,24 @@ constexpr std::uint64_t kMaxResponseBody = 1ull << 30;
 // synchronous while still honouring tcp_stream's time-outs, which Beast
 // applies only to asynchronous operations.
 struct Connection {
+  using Tls = ssl::stream<beast::tcp_stream>;
+  explicit Connection(ssl::context* tls) {
+    if (tls) stream.emplace<Tls>(ioc, *tls);
+  }
   asio::io_context ioc{1};
-  beast::tcp_stream stream{ioc};
+  std::variant<beast::tcp_stream, Tls> stream{std::in_place_index<0>, ioc};
   beast::flat_buffer buffer;
   bool reused = false;  // has already served a request (may have gone stale)
+
+  beast::tcp_stream& tcp() {
+    return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
+                      stream);
+  }
+  // Calls f with the stream requests go over (plain or TLS).
+  template <class F>
+  decltype(auto) with_stream(F&& f) {
+    return std::visit(std::forward<F>(f), stream);
+  }
 };
 
 template <class Start>
@@ -93,15 +112,16 @@ core::Result<Endpoint> parse_endpoint(std::string_view url) {
   auto parsed = boost::urls::parse_absolute_uri(url);
   if (!parsed) return bad("is not a valid URL (expected http://host:port)");
   const auto& u = *parsed;
-  if (u.scheme_id() == boost::urls::scheme::https)
-    return bad("uses https, which is not supported yet");
-  if (u.scheme_id() != boost::urls::scheme::http) return bad("must start with http://");
+  const bool tls = u.scheme_id() == boost::urls::scheme::https;
+  if (!tls && u.scheme_id() != boost::urls::scheme::http)
+    return bad("must start with http:// or https://");
   if (u.has_userinfo()) return bad("must not contain user information");
   if (u.has_query() || u.has_fragment()) return bad("must not contain a query or fragment");
   Endpoint ep;
+  ep.tls = tls;
   ep.host = u.host_address();
   if (ep.host.empty()) return bad("has no host");
-  ep.port = u.has_port() ? std::string(u.port()) : "80";
+  ep.port = u.has_port() ? std::string(u.port()) : tls ? "443" : "80";
   // Boost.URL accepts any digits as a port; a socket needs 1..65535.
   if (ep.port.empty() || ep.port.size() > 5 || std::stoul(ep.port) == 0 ||
       std::stoul(ep.port) > 65535) {
@@ -110,13 +130,22 @@ core::Result<Endpoint> parse_endpoint(std::string_view url) {
   ep.host_header = u.encoded_host_and_port();
   ep.base_path = u.encoded_path();
   while (!ep.base_path.empty() && ep.base_path.back() == '/') ep.base_path.pop_back();
-  ep.url = "http://" + ep.host_header + ep.base_path;
+  ep.url = (tls ? "https://" : "http://") + ep.host_header + ep.base_path;
   return ep;
+}
+
+core::Result<std::shared_ptr<ssl::context>> make_tls_context(const std::string& ca_file) {
+  auto made = tls::make_client_context(ca_file);
+  if (!made.context) {
+    return core::invalid("ca_file", "cannot load the CA file " + ca_file + ": " + made.error);
+  }
+  return std::move(made.context);
 }
 
 struct HttpClient::Impl {
   Endpoint endpoint;
   HttpOptions options;
+  std::optional<core::Error> setup_error;  // the TLS context could not be made
   std::mutex mutex;
   std::vector<std::unique_ptr<Connection>> idle;  // guarded by mutex
 
@@ -139,18 +168,38 @@ struct HttpClient::Impl {
   }
 
   core::Result<std::unique_ptr<Connection>> open() const {
-    auto c = std::make_unique<Connection>();
+    auto c = std::make_unique<Connection>(endpoint.tls ? options.tls.get() : nullptr);
     beast::error_code ec;
     tcp::resolver resolver(c->ioc);
     auto results = resolver.resolve(endpoint.host, endpoint.port, ec);
     if (ec) return unreachable(ec.message());
-    c->stream.expires_after(options.connect_timeout);
-    ec = run_op(*c, [&](auto handler) { c->stream.async_connect(results, std::move(handler)); });
+    auto& stream = c->tcp();
+    stream.expires_after(options.connect_timeout);
+    ec = run_op(*c, [&](auto handler) { stream.async_connect(results, std::move(handler)); });
     if (ec == beast::error::timeout) {
       return unreachable("no connection within " + core::format_duration(options.connect_timeout));
     }
     if (ec) return unreachable(ec.message());
-    c->stream.socket().set_option(tcp::no_delay(true), ec);
+    stream.socket().set_option(tcp::no_delay(true), ec);
+    if (endpoint.tls) {
+      // The handshake shares the connect time-out.
+      auto& tls_stream = std::get<Connection::Tls>(c->stream);
+      if (!tls::prepare_client(tls_stream.native_handle(), endpoint.host, true)) {
+        return unreachable("TLS handshake: cannot set the server name " + endpoint.host);
+      }
+      ec = run_op(*c, [&](auto handler) {
+        tls_stream.async_handshake(ssl::stream_base::client, std::move(handler));
+      });
+      if (ec == beast::error::timeout) {
+        return unreachable("no TLS handshake within " +
+                           core::format_duration(options.connect_timeout));
+      }
+      if (ec) {
+        return unreachable("TLS handshake failed: " +
+                           tls::failure_text(ec, tls_stream.native_handle()));
+      }
+    }
+    stream.expires_never();
     return c;
   }
 
@@ -174,22 +223,24 @@ struct HttpClient::Impl {
   boost::system::result<HttpResponse, ExchangeFailure> exchange(
       Connection& c, const http::request<http::string_body>& req, core::Millis read_timeout,
       bool& keep) const {
-    c.stream.expires_after(options.io_timeout);
-    auto ec =
-        run_op(c, [&](auto handler) { http::async_write(c.stream, req, std::move(handler)); });
+    c.tcp().expires_after(options.io_timeout);
+    auto ec = run_op(c, [&](auto handler) {
+      c.with_stream([&](auto& s) { http::async_write(s, req, std::move(handler)); });
+    });
     if (ec) return ExchangeFailure{ec, c.reused && ec != beast::error::timeout, kSendStep};
     http::response_parser<http::string_body> parser;
     parser.body_limit(kMaxResponseBody);
-    c.stream.expires_after(read_timeout);
-    ec = run_op(
-        c, [&](auto handler) { http::async_read(c.stream, c.buffer, parser, std::move(handler)); });
+    c.tcp().expires_after(read_timeout);
+    ec = run_op(c, [&](auto handler) {
+      c.with_stream([&](auto& s) { http::async_read(s, c.buffer, parser, std::move(handler)); });
+    });
     if (ec) {
       bool stale = c.reused && !parser.got_some() && ec != beast::error::timeout;
       return ExchangeFailure{ec, stale, "read the response"};
     }
     auto res = parser.release();
     keep = res.keep_alive();
-    c.stream.expires_never();
+    c.tcp().expires_never();
     c.reused = true;
     return HttpResponse{static_cast<int>(res.result_int()), std::move(res.body())};
   }
@@ -205,6 +256,7 @@ struct HttpClient::Impl {
   }
 
   SendResult send(const HttpRequest& r) {
+    if (setup_error) return SendFailure{*setup_error, false};
     auto req = build(r);
     auto read_timeout = r.read_timeout.count() > 0 ? r.read_timeout : options.io_timeout;
     auto conn = take_idle();
@@ -232,6 +284,14 @@ struct HttpClient::Impl {
 HttpClient::HttpClient(Endpoint endpoint, HttpOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->endpoint = std::move(endpoint);
   impl_->options = std::move(options);
+  if (impl_->endpoint.tls && !impl_->options.tls) {
+    auto made = make_tls_context({});
+    if (made) {
+      impl_->options.tls = std::move(*made);
+    } else {
+      impl_->setup_error = made.error();
+    }
+  }
 }
 
 HttpClient::~HttpClient() = default;

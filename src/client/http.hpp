@@ -12,6 +12,10 @@
 // what decides if another server may be sent it too (client/failover.hpp).
 // Nothing throws.
 //
+// https:// URLs speak TLS 1.2 or later: the server's certificate must chain
+// to the system's CA store or the client's CA file (make_tls_context) and
+// name the URL's host (or IP address).
+//
 // This header is Beast-free on purpose (the connection lives in http.cpp),
 // so users of the client library do not compile Beast.
 #pragma once
@@ -24,19 +28,24 @@
 #include <string>
 #include <string_view>
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace errand::client {
 
-// Where the server is: parsed from "http://host:port[/base]".
+// Where the server is: parsed from "http[s]://host:port[/base]".
 struct Endpoint {
   std::string url;          // as given, without a trailing '/', for messages
+  bool tls = false;         // https://
   std::string host;         // name or address to resolve (IPv6 without brackets)
-  std::string port;         // "80" when the URL names none
+  std::string port;         // "80" (http) or "443" (https) when the URL names none
   std::string host_header;  // "host:port" as written in the URL
   std::string base_path;    // "" or "/prefix" (no trailing '/'), prepended to targets
 };
 
-// Accepts `http://host[:port][/path]`. https, user info, queries and
-// fragments are refused with `invalid_argument` (field "url").
+// Accepts `http://host[:port][/path]` and `https://...`. User info,
+// queries and fragments are refused with `invalid_argument` (field "url").
 core::Result<Endpoint> parse_endpoint(std::string_view url);
 
 enum class Method { get, post, put, del };
@@ -73,12 +82,21 @@ struct SendFailure {
 
 using SendResult = boost::system::result<HttpResponse, SendFailure>;
 
+// The TLS settings https:// endpoints use: the system's CA store plus the
+// PEM certificates of `ca_file` (empty: none), e.g. a private CA's. Share
+// one between clients. Errors: invalid_argument, field "ca_file", naming
+// the file and why it cannot be used.
+core::Result<std::shared_ptr<boost::asio::ssl::context>> make_tls_context(
+    const std::string& ca_file);
+
 struct HttpOptions {
   std::string bearer;  // sent as "Authorization: Bearer <bearer>" when not empty
   core::Millis connect_timeout{5'000};
   core::Millis io_timeout{30'000};  // write, and read unless the request says otherwise
   std::size_t max_idle_connections = 8;
   std::string user_agent = "errand-client/0.1";
+  // For an https:// endpoint (make_tls_context); null: the system's CA store.
+  std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 class HttpClient {

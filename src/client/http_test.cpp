@@ -37,15 +37,34 @@ TEST(ParseEndpoint, DefaultPortIpv6AndBasePath) {
   EXPECT_EQ(base->url, "http://jobs.internal:80/errand");
 }
 
+TEST(ParseEndpoint, Https) {
+  auto ep = parse_endpoint("https://jobs.example.com/");
+  ASSERT_TRUE(ep) << ep.error().message;
+  EXPECT_TRUE(ep->tls);
+  EXPECT_EQ(ep->port, "443");
+  EXPECT_EQ(ep->url, "https://jobs.example.com");
+  auto plain = parse_endpoint("http://jobs.example.com:8740");
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->tls);
+}
+
+TEST(MakeTlsContext, NamesAnUnusableCaFile) {
+  EXPECT_TRUE(make_tls_context(""));
+  auto missing = make_tls_context("/nonexistent/ca.pem");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().field, "ca_file");
+  EXPECT_NE(missing.error().message.find("/nonexistent/ca.pem"), std::string::npos);
+}
+
 TEST(ParseEndpoint, RefusesWhatItCannotUse) {
-  for (const char* bad : {"https://example.com", "ftp://h", "localhost:8740", "127.0.0.1:8740",
-                          "http://", "http://u:p@h:1", "http://h:1/?q=1", "http://h:99999", ""}) {
+  for (const char* bad : {"ftp://h", "localhost:8740", "127.0.0.1:8740", "http://",
+                          "http://u:p@h:1", "http://h:1/?q=1", "http://h:99999", ""}) {
     auto ep = parse_endpoint(bad);
     ASSERT_FALSE(ep) << bad;
     EXPECT_EQ(ep.error().code, errc::invalid_argument) << bad;
     EXPECT_EQ(ep.error().field, "url") << bad;
   }
-  EXPECT_NE(parse_endpoint("https://x").error().message.find("https"), std::string::npos);
+  EXPECT_NE(parse_endpoint("ftp://x").error().message.find("https://"), std::string::npos);
 }
 
 HttpClient make_client(const std::string& url, Millis io_timeout = Millis{5'000}) {

@@ -1,7 +1,7 @@
 """Test harness for Errand's integration tests: runs the real `errand` binary.
 
 `ErrandServer` starts `errand server` on a free loopback port (port 0) with its
-own data directory, waits for the "errand listening on http://HOST:PORT" line,
+own data directory, waits for the "errand listening on http[s]://HOST:PORT" line,
 and keeps draining the server's output to a log file in the data directory (so
 a chatty server never blocks on a full pipe). `request()` speaks HTTP/1.1 with
 keep-alive over http.client, one connection per calling thread.
@@ -50,7 +50,7 @@ import urllib.parse
 
 import openapi_check
 
-LISTENING_RE = re.compile(r"errand listening on (http://\S+)")
+LISTENING_RE = re.compile(r"errand listening on (https?://\S+)")
 _NO_KEY = object()
 _live_servers = set()
 
@@ -184,11 +184,13 @@ class Response(tuple):
 class Connection:
     """One keep-alive HTTP/1.1 connection to the server. Not thread-safe.
 
-    check_openapi=False for a server that is not Errand (an example app)."""
+    check_openapi=False for a server that is not Errand (an example app).
+    ssl_context: speak HTTPS with it (an ssl.SSLContext trusting the server's CA)."""
 
-    def __init__(self, host, port, timeout=30, check_openapi=True):
+    def __init__(self, host, port, timeout=30, check_openapi=True, ssl_context=None):
         self.host, self.port, self.timeout = host, port, timeout
         self.check_openapi = check_openapi
+        self.ssl_context = ssl_context
         self._conn = None
         self._used = False
 
@@ -231,7 +233,11 @@ class Connection:
 
     def _send(self, method, path, payload, hdrs, timeout):
         if self._conn is None:
-            self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            if self.ssl_context is not None:
+                self._conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout,
+                                                         context=self.ssl_context)
+            else:
+                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
             self._used = False
         self._conn.timeout = timeout or self.timeout
         if self._conn.sock is not None:
@@ -268,10 +274,13 @@ class ErrandServer:
     keys: ("admin:secret", ...) or (("admin", "secret"), ...). When an admin
     key is configured, request() sends it unless told otherwise (key=None
     sends no Authorization header).
+
+    ssl_context: an ssl.SSLContext trusting the server's certificate, for a
+    server started with --tls-cert/--tls-key (its url is then https://).
     """
 
     def __init__(self, data_dir=None, keys=(), extra_args=(), listen="127.0.0.1:0", env=None,
-                 start_timeout=20, preexec_fn=None):
+                 start_timeout=20, preexec_fn=None, ssl_context=None):
         self._tmp = None
         if data_dir is None:
             self._tmp = tempfile.mkdtemp(prefix="errand-it-")
@@ -286,6 +295,7 @@ class ErrandServer:
         self.env = env
         self.start_timeout = start_timeout
         self.preexec_fn = preexec_fn  # runs in the child before exec (e.g. lower a resource limit)
+        self.ssl_context = ssl_context
         self.proc = None
         self.url = None
         self.host = None
@@ -475,7 +485,7 @@ class ErrandServer:
 
     def connection(self, timeout=30):
         """A new connection of the caller's own (for threads and raw tests)."""
-        conn = Connection(self.host, self.port, timeout)
+        conn = Connection(self.host, self.port, timeout, ssl_context=self.ssl_context)
         with self._conns_lock:
             self._conns.append(conn)
         return conn

@@ -103,9 +103,10 @@ class DeadFirstUrlTest(SharedServerTestCase):
         p = self.cli("queues", urls=f"{self.server.url},,{self.dead}")
         self.assertEqual(p.returncode, 1)
         self.assertIn("has an empty entry (number 2)", p.stderr)
-        p = self.cli("queues", urls=f"{self.server.url},https://errand.example.com", via_env=True)
+        p = self.cli("queues", urls=f"{self.server.url},ftp://errand.example.com", via_env=True)
         self.assertEqual(p.returncode, 1)
-        self.assertIn("server URL https://errand.example.com uses https", p.stderr)
+        self.assertIn("server URL ftp://errand.example.com must start with http:// or https://",
+                      p.stderr)
         p = self.cli("queues", urls=f"{self.server.url},{self.server.url}/")
         self.assertIn(f"names {self.server.url} twice", p.stderr)
 

@@ -1,5 +1,6 @@
 #include "engine/push/http_client.hpp"
 
+#include "asio/tls_client.hpp"
 #include "core/duration.hpp"
 
 #include <fmt/format.h>
@@ -10,7 +11,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -165,15 +165,8 @@ Request build_request(const Target& target, const HttpRequest& in, std::string_v
   return req;
 }
 
-// OpenSSL's reason alone ("certificate verify failed"), plus why the chain
-// was refused when that is known ("hostname mismatch").
 std::string tls_failure(const error_code& ec, SSL* ssl) {
-  if (ec.category() != asio::error::get_ssl_category()) return ec.message();
-  const char* reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value()));
-  std::string text = reason ? reason : ec.message();
-  const long verify = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
-  if (verify != X509_V_OK) text += fmt::format(" ({})", X509_verify_cert_error_string(verify));
-  return text;
+  return tls::failure_text(ec, ssl);
 }
 
 struct Exchanged {
@@ -197,24 +190,18 @@ std::string_view HttpResponse::header(std::string_view name) const {
 
 struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::any_io_executor ex, HttpClientOptions opts)
-      : executor(std::move(ex)),
-        options(std::move(opts)),
-        tls_context(ssl::context::tls_client),
-        idle_timer(executor) {
-    error_code ec;
-    tls_context.set_default_verify_paths(ec);  // a host without a CA store can still use ca_file
-    if (!options.ca_file.empty()) {
-      tls_context.load_verify_file(options.ca_file, ec);
-      if (ec) {
-        throw std::runtime_error(fmt::format("cannot load the push CA file {}: {}", options.ca_file,
-                                             tls_failure(ec, nullptr)));
-      }
+      : executor(std::move(ex)), options(std::move(opts)), idle_timer(executor) {
+    auto made = tls::make_client_context(options.ca_file);
+    if (!made.context) {
+      throw std::runtime_error(
+          fmt::format("cannot load the push CA file {}: {}", options.ca_file, made.error));
     }
+    tls_context = std::move(made.context);
   }
 
   asio::any_io_executor executor;
   HttpClientOptions options;
-  ssl::context tls_context;
+  std::shared_ptr<ssl::context> tls_context;
   std::unordered_map<std::string, std::deque<std::unique_ptr<Connection>>> idle;  // newest last
   std::size_t idle_count = 0;
   std::size_t connections_opened = 0;
@@ -337,7 +324,7 @@ asio::awaitable<core::Result<std::unique_ptr<Connection>>> HttpClient::Impl::ope
   if (allowed.empty()) {
     co_return refused ? *refused : unavailable(fmt::format("resolve {}: no address", t.host));
   }
-  auto conn = t.tls ? std::make_unique<Connection>(executor, tls_context)
+  auto conn = t.tls ? std::make_unique<Connection>(executor, *tls_context)
                     : std::make_unique<Connection>(executor);
   auto& stream = conn->tcp();
   core::Error last_error;
@@ -373,28 +360,8 @@ asio::awaitable<core::Result<std::unique_ptr<Connection>>> HttpClient::Impl::ope
 asio::awaitable<core::Result<void>> HttpClient::Impl::handshake(Connection& conn, const Target& t,
                                                                 Clock::time_point deadline) {
   auto& tls = std::get<Connection::Tls>(conn.stream);
-  error_code not_address;
-  asio::ip::make_address(t.host, not_address);
-  const bool is_address = !not_address;
-  // SNI carries names only (RFC 6066).
-  if (!is_address && !SSL_set_tlsext_host_name(tls.native_handle(), t.host.c_str())) {
+  if (!tls::prepare_client(tls.native_handle(), t.host, !options.insecure_tls)) {
     co_return unavailable(fmt::format("TLS handshake with {}: cannot set the server name", t.host));
-  }
-  if (options.insecure_tls) {
-    tls.set_verify_mode(ssl::verify_none);
-  } else {
-    tls.set_verify_mode(ssl::verify_peer);
-    // host_name_verification refuses without saying why; recording the
-    // reason in the store context makes the handshake error name it.
-    tls.set_verify_callback([check = ssl::host_name_verification(t.host), is_address](
-                                bool preverified, ssl::verify_context& ctx) {
-      const bool ok = check(preverified, ctx);
-      if (preverified && !ok) {
-        X509_STORE_CTX_set_error(ctx.native_handle(), is_address ? X509_V_ERR_IP_ADDRESS_MISMATCH
-                                                                 : X509_V_ERR_HOSTNAME_MISMATCH);
-      }
-      return ok;
-    });
   }
   conn.tcp().expires_at(deadline);
   auto [hec] = co_await tls.async_handshake(ssl::stream_base::client, kAwait);
