@@ -386,8 +386,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
               "and none is idle",
               n, kLogInterval.count(), options.max_connections);
         }
-        boost::system::error_code ignored;
-        socket.close(ignored);
+        refuse_busy(socket);
         continue;
       }
       // Answers and SSE events go out as soon as they are written, not held
@@ -466,6 +465,29 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::shared_ptr<ssl::context> current_tls() {
     std::lock_guard lock(tls_mutex);
     return tls_context;
+  }
+
+  // A connection over --max-connections: on plain HTTP a 503 with a JSON
+  // error is written without waiting (what the socket buffer takes), then
+  // the connection is closed; a TLS client just sees the close.
+  template <class Socket>
+  void refuse_busy(Socket& socket) {
+    if (!options.tls.enabled()) {
+      static const std::string kBusy = [] {
+        const std::string body =
+            R"({"error":{"code":"unavailable","message":"the server has --max-connections )"
+            R"(connections open and none idle: try again shortly"}})";
+        return "HTTP/1.1 503 Service Unavailable\r\nServer: errand\r\n"
+               "Content-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n"
+               "Content-Length: " +
+               std::to_string(body.size()) + "\r\n\r\n" + body;
+      }();
+      (void)::send(socket.native_handle(), kBusy.data(), kBusy.size(),
+                   MSG_DONTWAIT | MSG_NOSIGNAL);
+      ::shutdown(socket.native_handle(), SHUT_WR);
+    }
+    boost::system::error_code ignored;
+    socket.close(ignored);
   }
 
   // Below max_connections: true. At it: closes the connection idle longest

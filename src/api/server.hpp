@@ -42,7 +42,7 @@ struct ServerOptions {
   core::Millis idle_timeout{60'000};    // keep-alive idle / waiting for the request head
   core::Millis header_timeout{10'000};  // a new connection's first request head
   core::Millis read_timeout{30'000};    // reading a request's body; writing a response
-  std::size_t max_connections = 1000;   // open at once (idle ones make room for new ones)
+  std::size_t max_connections = 10'000;  // open at once (idle ones make room for new ones)
   // One line per request (request id, method, route pattern, status,
   // duration, bytes): at info level when set, else at debug level. Never
   // the path's ids, the query, headers or bodies.

@@ -131,7 +131,7 @@ core::Result<std::optional<engine::OtlpOptions>> otlp_options(const ServerArgs& 
   return std::optional(std::move(o));
 }
 
-constexpr std::size_t kDefaultMaxConnections = 1000;
+constexpr std::size_t kDefaultMaxConnections = 10'000;
 // Descriptors kept for the database, push calls, the listener and timers.
 constexpr std::size_t kReservedDescriptors = 128;
 constexpr std::size_t kDefaultMaxQueues = 10'000;
@@ -699,7 +699,7 @@ void add_server_command(CLI::App& app) {
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000}));
   cmd->add_option("--max-connections", args->max_connections,
                   "Most connections open at once; at the limit the one idle longest is closed "
-                  "(default 1000, or less under a low ulimit -n)")
+                  "(default 10000, or less under a low ulimit -n)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
   cmd->add_option("--header-timeout", args->header_timeout,
                   "How long a new connection may take to send its first request head")

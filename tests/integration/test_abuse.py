@@ -1,11 +1,13 @@
-"""Abuse limits (docs/API.md, "Limits"): wrong API keys and job tokens are
-limited per client address (429 with Retry-After once an address sent
---auth-max-failures of them within a minute), logged a few lines per window.
+"""Abuse limits (docs/API.md, "Authentication" and "HTTP"): wrong API keys
+and job tokens are limited per client address (429 with Retry-After once an
+address sent --auth-max-failures of them within a minute), logged a few lines
+per window; slow clients cannot delay others. (The connection limit's 503:
+integration.security.)
 """
 
 import unittest
 
-from harness import ErrandServer, ErrandTestCase
+from harness import ErrandServer, ErrandTestCase, poll_until
 
 ADMIN = "admin:abuse-admin-secret-000001"
 
@@ -49,8 +51,6 @@ class KeyGuessingTest(ErrandTestCase):
             self.assertError(r, 429, "too_many_requests")
 
 
-if __name__ == "__main__":
-    unittest.main()
 
 
 class SlowClientsTest(ErrandTestCase):
@@ -114,3 +114,7 @@ class SlowClientsTest(ErrandTestCase):
             finally:
                 for c in socks:
                     c.close()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -23,7 +23,8 @@ def ignore_file_size_signal():
 
 
 def limit_file_size(pid, size):
-    subprocess.run(["prlimit", f"--pid={pid}", f"--fsize={size}"], check=True)
+    # The soft limit only: raising it again needs no privilege.
+    subprocess.run(["prlimit", f"--pid={pid}", f"--fsize={size}:unlimited"], check=True)
 
 
 @sqlite_only("the files of a SQLite data directory")

@@ -221,6 +221,8 @@ class ReloadTest(ErrandTestCase):
 class MetricsListenTest(ErrandTestCase):
     def test_metrics_without_credentials_on_their_own_address(self):
         with ErrandServer(keys=(ADMIN,), extra_args=["--metrics-listen", "127.0.0.1:0"]) as s:
+            # The line follows the "listening" one the harness waited for.
+            poll_until(lambda: "metrics (no credentials) on" in s.log_text(), 10)
             line = next(l for l in s.log_text().splitlines() if "metrics (no credentials) on" in l)
             url = line.split(" on ", 1)[1].strip()
             s.enqueue("listen-q")

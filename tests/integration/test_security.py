@@ -248,7 +248,8 @@ class ConnectionFloodTest(ErrandTestCase):
                 finally:
                     sock.close()
 
-            self.assertEqual(probe(), "refused")
+            # None idle: a new connection gets 503 (docs/API.md, "HTTP").
+            self.assertEqual(probe(), 503)
             for sock in claims:  # the long-polls end and their connections go idle: room again
                 self.assertEqual(read_response(sock)[0], 200)
             self.assertEqual(probe(), 200)
