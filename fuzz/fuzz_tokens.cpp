@@ -12,8 +12,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace errand;
-  static const api::Auth auth({{api::Role::admin, "fuzz-admin-secret-0001"}},
-                              std::string(32, 'k'), false);
+  static const api::Auth auth({{api::Role::admin, "fuzz-admin-secret-0001"}}, std::string(32, 'k'),
+                              false);
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   const auto now = core::TimePoint{std::chrono::milliseconds{1'774'746'000'000}};
   const auto dot = text.find('.');

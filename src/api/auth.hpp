@@ -88,9 +88,7 @@ class Auth {
   bool is_dashboard_password(std::string_view password) const;
   // Whether a client with no credentials may act as admin: no keys are
   // configured and it connected from loopback (or --insecure).
-  bool open_to(const Request& req) const {
-    return !has_keys() && (req.loopback || insecure_);
-  }
+  bool open_to(const Request& req) const { return !has_keys() && (req.loopback || insecure_); }
 
   // Checks a request against the access a route requires. `job_id` is the
   // job a read_job route is about. Errors: unauthorized, forbidden.

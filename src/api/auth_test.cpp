@@ -27,7 +27,8 @@ TEST(AuthTest, SetKeysReplacesTheWholeSet) {
   Auth auth({key(Role::producer, "producer-secret-0001")}, kSecret, false);
   const auto now = core::TimePoint{};
   EXPECT_TRUE(auth.check(with_key("producer-secret-0001"), Access::producer, "", now));
-  auth.set_keys({key(Role::worker, "worker-secret-000001"), key(Role::admin, "admin-secret-0000001")});
+  auth.set_keys(
+      {key(Role::worker, "worker-secret-000001"), key(Role::admin, "admin-secret-0000001")});
   EXPECT_EQ(auth.key_count(), 2u);
   auto gone = auth.check(with_key("producer-secret-0001"), Access::producer, "", now);
   ASSERT_FALSE(gone);

@@ -270,13 +270,12 @@ awaitable<Response> list_sessions(Context& ctx) {
 // DELETE /v1/sessions/{id}: ends that session on every server (admin).
 awaitable<Response> revoke_session(Context& ctx) {
   const auto& id = ctx.params[0];
-  const bool digest_shaped =
-      id.size() == 64 && std::all_of(id.begin(), id.end(), [](char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-      });
+  const bool digest_shaped = id.size() == 64 && std::all_of(id.begin(), id.end(), [](char c) {
+                               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                             });
   if (!digest_shaped) {
-    co_return error_response(core::invalid(
-        "id", "a session id is the 64 hex digits GET /v1/sessions lists"));
+    co_return error_response(
+        core::invalid("id", "a session id is the 64 hex digits GET /v1/sessions lists"));
   }
   auto done = co_await ctx.services.sessions.revoke(id);
   if (!done) co_return error_response(done.error());

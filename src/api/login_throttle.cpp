@@ -57,10 +57,10 @@ std::optional<std::string> LoginThrottle::failed(const std::string& address, cor
     constexpr unsigned kMaxDoublings = 6;
     w.strikes = std::min(w.strikes + 1, kMaxDoublings + 1);
     w.locked_until = w.start + options_.window * (1 << (w.strikes - 1));
-    return fmt::format("{}: {} failed {} times within {}; its attempts are refused for {}",
-                       options_.what, address, w.failures, window,
-                       core::format_duration(
-                           std::chrono::duration_cast<core::Millis>(w.locked_until - now)));
+    return fmt::format(
+        "{}: {} failed {} times within {}; its attempts are refused for {}", options_.what, address,
+        w.failures, window,
+        core::format_duration(std::chrono::duration_cast<core::Millis>(w.locked_until - now)));
   }
   if (w.failures > 1) return std::nullopt;
   std::string line = fmt::format("{} failed from {}", options_.what, address);

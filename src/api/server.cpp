@@ -482,8 +482,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                "Content-Length: " +
                std::to_string(body.size()) + "\r\n\r\n" + body;
       }();
-      (void)::send(socket.native_handle(), kBusy.data(), kBusy.size(),
-                   MSG_DONTWAIT | MSG_NOSIGNAL);
+      (void)::send(socket.native_handle(), kBusy.data(), kBusy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
       ::shutdown(socket.native_handle(), SHUT_WR);
     }
     boost::system::error_code ignored;

@@ -36,12 +36,12 @@ namespace errand::api {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  std::uint16_t port = 8740;            // 0: pick a free port
-  std::size_t max_body = 64 << 20;      // bytes of a request body (413 beyond)
-  std::size_t max_header = 16 << 10;    // bytes of the request head (431 beyond)
-  core::Millis idle_timeout{60'000};    // keep-alive idle / waiting for the request head
-  core::Millis header_timeout{10'000};  // a new connection's first request head
-  core::Millis read_timeout{30'000};    // reading a request's body; writing a response
+  std::uint16_t port = 8740;             // 0: pick a free port
+  std::size_t max_body = 64 << 20;       // bytes of a request body (413 beyond)
+  std::size_t max_header = 16 << 10;     // bytes of the request head (431 beyond)
+  core::Millis idle_timeout{60'000};     // keep-alive idle / waiting for the request head
+  core::Millis header_timeout{10'000};   // a new connection's first request head
+  core::Millis read_timeout{30'000};     // reading a request's body; writing a response
   std::size_t max_connections = 10'000;  // open at once (idle ones make room for new ones)
   // One line per request (request id, method, route pattern, status,
   // duration, bytes): at info level when set, else at debug level. Never

@@ -79,7 +79,7 @@ awaitable<core::Result<void>> Sessions::remove(std::string id) {
 }
 
 awaitable<core::Result<std::vector<Sessions::Listed>>> Sessions::list(core::TimePoint now,
-                                                                     std::size_t limit) const {
+                                                                      std::size_t limit) const {
   store::SessionListParams params{.now = now, .limit = limit};
   auto stored = co_await engine::await_store<std::vector<store::DashboardSession>>(
       [&](auto done) { store_.session_list(std::move(params), std::move(done)); });

@@ -295,8 +295,9 @@ core::Result<ServerSettings> read_server(const toml::table& root, const std::str
       }
       // A relative name is relative to the config file's directory.
       const auto file = std::filesystem::path(path).parent_path() / v.as_string()->get();
-      (key == "key_file" ? s.key_file : key == "tls_cert" ? s.tls_cert : s.tls_key) =
-          file.lexically_normal().string();
+      (key == "key_file"   ? s.key_file
+       : key == "tls_cert" ? s.tls_cert
+                           : s.tls_key) = file.lexically_normal().string();
     } else if (key == "cors_origins") {
       if (!v.is_array()) return at.error(key, "must be an array of origins");
       std::size_t i = 0;

@@ -56,8 +56,8 @@ std::vector<std::string> split_keys(std::string_view list) {
   std::size_t start = 0;
   while (start <= list.size()) {
     const auto comma = list.find(',', start);
-    const auto item = list.substr(start, comma == std::string_view::npos ? std::string_view::npos
-                                                                         : comma - start);
+    const auto item = list.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     if (!item.empty()) out.emplace_back(item);
     if (comma == std::string_view::npos) break;
     start = comma + 1;
@@ -67,8 +67,8 @@ std::vector<std::string> split_keys(std::string_view list) {
 
 core::Result<AccessConfig> resolve_access(const AccessFlags& flags, const ServerSettings& file) {
   std::vector<std::string> texts = flags.keys;
-  for (const auto& [path, field] : {std::pair{flags.key_file, "--key-file"},
-                                    std::pair{file.key_file, "key_file"}}) {
+  for (const auto& [path, field] :
+       {std::pair{flags.key_file, "--key-file"}, std::pair{file.key_file, "key_file"}}) {
     if (path.empty()) continue;
     ERRAND_TRY(more, read_key_file(path, field));
     texts.insert(texts.end(), more.begin(), more.end());

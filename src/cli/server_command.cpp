@@ -6,8 +6,8 @@
 #include "cli/config_file.hpp"
 #include "cli/log_format.hpp"
 #include "cli/node_identity.hpp"
-#include "cli/reload.hpp"
 #include "cli/open_store.hpp"
+#include "cli/reload.hpp"
 #include "cli/store_choice.hpp"
 #include "cli/version.hpp"
 #include "core/duration.hpp"
@@ -100,13 +100,13 @@ struct ServerArgs {
   std::size_t max_streams_per_token = 8;
   std::size_t max_streams_per_client = 256;
   std::size_t metrics_max_queues = 1000;  // queues with their own series in GET /metrics
-  std::string advertise_url;  // the node's address in the registry; empty: from --listen
-  std::string metrics_listen;  // HOST:PORT serving GET /metrics without credentials
+  std::string advertise_url;            // the node's address in the registry; empty: from --listen
+  std::string metrics_listen;           // HOST:PORT serving GET /metrics without credentials
   std::size_t auth_max_failures = 100;  // wrong keys or tokens per address and minute
-  std::string otlp_endpoint;  // span export (engine/otlp.hpp); empty: none
+  std::string otlp_endpoint;            // span export (engine/otlp.hpp); empty: none
   std::vector<std::string> otlp_headers;  // K=V
-  std::string tls_cert;       // --tls-cert: PEM certificate chain; with tls_key, HTTPS
-  std::string tls_key;        // --tls-key: its PEM private key
+  std::string tls_cert;                   // --tls-cert: PEM certificate chain; with tls_key, HTTPS
+  std::string tls_key;                    // --tls-key: its PEM private key
 };
 
 // --otlp-endpoint and --otlp-header K=V: where spans go (engine/otlp.hpp).

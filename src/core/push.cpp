@@ -286,10 +286,9 @@ std::optional<TimePoint> parse_http_date(std::string_view t) {
     }
     return n;
   };
-  const auto day = number(5, 2), year = number(12, 4), hour = number(17, 2),
-             minute = number(20, 2), second = number(23, 2);
-  if (!day || !year || !hour || !minute || !second || *hour > 23 || *minute > 59 ||
-      *second > 60) {
+  const auto day = number(5, 2), year = number(12, 4), hour = number(17, 2), minute = number(20, 2),
+             second = number(23, 2);
+  if (!day || !year || !hour || !minute || !second || *hour > 23 || *minute > 59 || *second > 60) {
     return std::nullopt;
   }
   const date::year_month_day ymd{date::year{*year},

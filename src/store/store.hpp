@@ -725,8 +725,7 @@ class Store {
   virtual void session_delete(SessionDeleteParams p, Callback<Unit> done) = 0;
   // The current sessions (expires_at > now), newest first (by created_at,
   // then digest), at most `limit`. Errors: unavailable, internal.
-  virtual void session_list(SessionListParams p,
-                            Callback<std::vector<DashboardSession>> done) = 0;
+  virtual void session_list(SessionListParams p, Callback<std::vector<DashboardSession>> done) = 0;
   // Deletes the sessions expired at `now`, then the oldest beyond `keep`,
   // at most `limit` in all; returns how many went. Errors: unavailable,
   // internal. Durable when `done` runs.

@@ -19,9 +19,9 @@ core::Result<std::vector<StoreFault>> parse_store_faults(std::string_view text,
     const auto colon = item.find(':');
     auto verb = item.substr(0, colon);
     if (verb.empty() || verb.find_first_not_of("abcdefghijklmnopqrstuvwxyz_*") != verb.npos) {
-      return core::invalid(std::string(field),
-                           fmt::format("{}: \"{}\" is not a store verb (job_insert_many, …, or *)",
-                                       field, verb));
+      return core::invalid(
+          std::string(field),
+          fmt::format("{}: \"{}\" is not a store verb (job_insert_many, …, or *)", field, verb));
     }
     f.verb = verb == "*" ? std::string() : std::string(verb);
     if (colon != std::string_view::npos) {
@@ -39,7 +39,8 @@ core::Result<std::vector<StoreFault>> parse_store_faults(std::string_view text,
 
 FaultyStore::FaultyStore(Store& inner) : inner_(inner) {}
 
-FaultyStore::FaultyStore(std::unique_ptr<Store> inner) : owned_(std::move(inner)), inner_(*owned_) {}
+FaultyStore::FaultyStore(std::unique_ptr<Store> inner)
+    : owned_(std::move(inner)), inner_(*owned_) {}
 
 void FaultyStore::add(StoreFault fault) {
   std::lock_guard lock(mutex_);
@@ -93,8 +94,7 @@ std::optional<core::Error> FaultyStore::fault(std::string_view verb) {
     ++rule.seen;
     if (rule.fault.nth != 0 && rule.seen != rule.fault.nth) continue;
     ++failures_[std::string(verb)];
-    return core::make_error(rule.fault.code,
-                            fmt::format("{} ({})", rule.fault.message, verb));
+    return core::make_error(rule.fault.code, fmt::format("{} ({})", rule.fault.message, verb));
   }
   return std::nullopt;
 }
@@ -113,9 +113,11 @@ void FaultyStore::set_change_listener(std::function<void(const ChangeNotice&)> l
   inner_.set_change_listener(std::move(listener));
 }
 
-void FaultyStore::job_insert_many(JobInsertManyParams p, Callback<std::vector<InsertOutcome>> done) {
+void FaultyStore::job_insert_many(JobInsertManyParams p,
+                                  Callback<std::vector<InsertOutcome>> done) {
   if (auto e = fault("job_insert_many")) return done(std::move(*e));
-  inner_.job_insert_many(std::move(p), answer<std::vector<InsertOutcome>>("job_insert_many", std::move(done)));
+  inner_.job_insert_many(std::move(p),
+                         answer<std::vector<InsertOutcome>>("job_insert_many", std::move(done)));
 }
 
 void FaultyStore::job_get(JobGetParams p, Callback<core::Job> done) {
@@ -163,9 +165,11 @@ void FaultyStore::job_signal(JobSignalParams p, Callback<core::Job> done) {
   inner_.job_signal(std::move(p), answer<core::Job>("job_signal", std::move(done)));
 }
 
-void FaultyStore::job_ack_many(std::vector<AckItem> items, Callback<std::vector<core::Result<core::JobState>>> done) {
+void FaultyStore::job_ack_many(std::vector<AckItem> items,
+                               Callback<std::vector<core::Result<core::JobState>>> done) {
   if (auto e = fault("job_ack_many")) return done(std::move(*e));
-  inner_.job_ack_many(std::move(items), answer<std::vector<core::Result<core::JobState>>>("job_ack_many", std::move(done)));
+  inner_.job_ack_many(std::move(items), answer<std::vector<core::Result<core::JobState>>>(
+                                            "job_ack_many", std::move(done)));
 }
 
 void FaultyStore::job_cancel(JobCancelParams p, Callback<core::Job> done) {
@@ -200,7 +204,8 @@ void FaultyStore::queue_configure(QueueConfigureParams p, Callback<QueueInfo> do
 
 void FaultyStore::queue_rotate_secret(QueueRotateSecretParams p, Callback<QueueInfo> done) {
   if (auto e = fault("queue_rotate_secret")) return done(std::move(*e));
-  inner_.queue_rotate_secret(std::move(p), answer<QueueInfo>("queue_rotate_secret", std::move(done)));
+  inner_.queue_rotate_secret(std::move(p),
+                             answer<QueueInfo>("queue_rotate_secret", std::move(done)));
 }
 
 void FaultyStore::queue_get(QueueGetParams p, Callback<QueueInfo> done) {
@@ -230,7 +235,8 @@ void FaultyStore::key_list(KeyListParams p, Callback<KeyPage> done) {
 
 void FaultyStore::queue_oldest_ready(Callback<std::map<std::string, core::TimePoint>> done) {
   if (auto e = fault("queue_oldest_ready")) return done(std::move(*e));
-  inner_.queue_oldest_ready(answer<std::map<std::string, core::TimePoint>>("queue_oldest_ready", std::move(done)));
+  inner_.queue_oldest_ready(
+      answer<std::map<std::string, core::TimePoint>>("queue_oldest_ready", std::move(done)));
 }
 
 void FaultyStore::job_promote_due(JobPromoteDueParams p, Callback<std::int64_t> done) {
@@ -250,7 +256,8 @@ void FaultyStore::next_deadline(Callback<std::optional<core::TimePoint>> done) {
 
 void FaultyStore::job_prune_finished(JobPruneFinishedParams p, Callback<std::int64_t> done) {
   if (auto e = fault("job_prune_finished")) return done(std::move(*e));
-  inner_.job_prune_finished(std::move(p), answer<std::int64_t>("job_prune_finished", std::move(done)));
+  inner_.job_prune_finished(std::move(p),
+                            answer<std::int64_t>("job_prune_finished", std::move(done)));
 }
 
 void FaultyStore::batch_create(BatchCreateParams p, Callback<BatchInsertOutcome> done) {
@@ -275,7 +282,8 @@ void FaultyStore::batch_get(BatchGetParams p, Callback<core::Batch> done) {
 
 void FaultyStore::webhook_claim(WebhookClaimParams p, Callback<std::vector<WebhookDelivery>> done) {
   if (auto e = fault("webhook_claim")) return done(std::move(*e));
-  inner_.webhook_claim(std::move(p), answer<std::vector<WebhookDelivery>>("webhook_claim", std::move(done)));
+  inner_.webhook_claim(std::move(p),
+                       answer<std::vector<WebhookDelivery>>("webhook_claim", std::move(done)));
 }
 
 void FaultyStore::webhook_result(WebhookResultParams p, Callback<Unit> done) {
@@ -315,7 +323,8 @@ void FaultyStore::schedule_fire(ScheduleFireParams p, Callback<ScheduleFireOutco
 
 void FaultyStore::setting_get_or_put(SettingGetOrPutParams p, Callback<std::string> done) {
   if (auto e = fault("setting_get_or_put")) return done(std::move(*e));
-  inner_.setting_get_or_put(std::move(p), answer<std::string>("setting_get_or_put", std::move(done)));
+  inner_.setting_get_or_put(std::move(p),
+                            answer<std::string>("setting_get_or_put", std::move(done)));
 }
 
 void FaultyStore::stats_sample_put(StatsSamplePutParams p, Callback<Unit> done) {
@@ -323,9 +332,11 @@ void FaultyStore::stats_sample_put(StatsSamplePutParams p, Callback<Unit> done) 
   inner_.stats_sample_put(std::move(p), answer<Unit>("stats_sample_put", std::move(done)));
 }
 
-void FaultyStore::stats_sample_list(StatsSampleListParams p, Callback<std::vector<StatsSample>> done) {
+void FaultyStore::stats_sample_list(StatsSampleListParams p,
+                                    Callback<std::vector<StatsSample>> done) {
   if (auto e = fault("stats_sample_list")) return done(std::move(*e));
-  inner_.stats_sample_list(std::move(p), answer<std::vector<StatsSample>>("stats_sample_list", std::move(done)));
+  inner_.stats_sample_list(std::move(p),
+                           answer<std::vector<StatsSample>>("stats_sample_list", std::move(done)));
 }
 
 void FaultyStore::session_put(SessionPutParams p, Callback<Unit> done) {
@@ -345,12 +356,14 @@ void FaultyStore::session_delete(SessionDeleteParams p, Callback<Unit> done) {
 
 void FaultyStore::session_list(SessionListParams p, Callback<std::vector<DashboardSession>> done) {
   if (auto e = fault("session_list")) return done(std::move(*e));
-  inner_.session_list(std::move(p), answer<std::vector<DashboardSession>>("session_list", std::move(done)));
+  inner_.session_list(std::move(p),
+                      answer<std::vector<DashboardSession>>("session_list", std::move(done)));
 }
 
 void FaultyStore::session_drop_expired(SessionDropExpiredParams p, Callback<std::int64_t> done) {
   if (auto e = fault("session_drop_expired")) return done(std::move(*e));
-  inner_.session_drop_expired(std::move(p), answer<std::int64_t>("session_drop_expired", std::move(done)));
+  inner_.session_drop_expired(std::move(p),
+                              answer<std::int64_t>("session_drop_expired", std::move(done)));
 }
 
 void FaultyStore::node_heartbeat(NodeHeartbeatParams p, Callback<Unit> done) {

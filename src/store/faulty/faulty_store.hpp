@@ -66,7 +66,8 @@ class FaultyStore final : public Store {
   void job_fail(JobFailParams p, Callback<core::Job> done) override;
   void job_requeue(JobRequeueParams p, Callback<core::Job> done) override;
   void job_signal(JobSignalParams p, Callback<core::Job> done) override;
-  void job_ack_many(std::vector<AckItem> items, Callback<std::vector<core::Result<core::JobState>>> done) override;
+  void job_ack_many(std::vector<AckItem> items,
+                    Callback<std::vector<core::Result<core::JobState>>> done) override;
   void job_cancel(JobCancelParams p, Callback<core::Job> done) override;
   void job_retry(JobRetryParams p, Callback<core::Job> done) override;
   void job_delete(JobDeleteParams p, Callback<Unit> done) override;

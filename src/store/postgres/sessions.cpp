@@ -64,10 +64,8 @@ core::Result<DashboardSession> session_get(OpContext& c, const SessionGetParams&
   return session_of(*r, 0);
 }
 
-core::Result<std::vector<DashboardSession>> session_list(OpContext& c,
-                                                          const SessionListParams& p) {
-  auto r = c.db.run(kList,
-                    Params().time(p.now).integer(static_cast<std::int64_t>(p.limit)));
+core::Result<std::vector<DashboardSession>> session_list(OpContext& c, const SessionListParams& p) {
+  auto r = c.db.run(kList, Params().time(p.now).integer(static_cast<std::int64_t>(p.limit)));
   if (!r) return r.error();
   std::vector<DashboardSession> out;
   out.reserve(static_cast<std::size_t>(r->size()));

@@ -48,8 +48,7 @@ core::Result<DashboardSession> session_get(OpContext& c, const SessionGetParams&
   return session_of(q);
 }
 
-core::Result<std::vector<DashboardSession>> session_list(OpContext& c,
-                                                          const SessionListParams& p) {
+core::Result<std::vector<DashboardSession>> session_list(OpContext& c, const SessionListParams& p) {
   Query q(c.sql[Sql::session_list]);
   q.bind_time(1, p.now).bind_int(2, static_cast<std::int64_t>(p.limit));
   std::vector<DashboardSession> out;

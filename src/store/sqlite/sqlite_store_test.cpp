@@ -95,9 +95,10 @@ class SqliteStoreTest : public ::testing::Test {
   // A store whose commits fail while fail_next_ is set (fault injection).
   // `probe`: how soon after a failed commit a write may probe the disk.
   std::unique_ptr<SqliteStore> open_failing(core::Millis probe = core::Millis{3'600'000}) {
-    auto opened = SqliteStore::open({.dir = dir_,
-                                     .store = {.recovery_probe = probe},
-                                     .fail_commit = [this] { return fail_next_.load(); }});
+    auto opened =
+        SqliteStore::open({.dir = dir_, .store = {.recovery_probe = probe}, .fail_commit = [this] {
+                             return fail_next_.load();
+                           }});
     EXPECT_TRUE(opened) << opened.error().message;
     return opened ? std::move(*opened) : nullptr;
   }
