@@ -52,7 +52,7 @@ package: deps
 # sanitized server too), after the formatting check; the run ends with
 # ctest's summary. `make test-debug` runs the same suite in a plain debug build.
 test: deps-test format-check
-	@scripts/fuzz.sh 10
+	@FUZZ_RUNS=50000 scripts/fuzz.sh
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
 	@ctest --preset asan -j $(JOBS)

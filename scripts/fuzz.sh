@@ -6,7 +6,10 @@
 # that once crashed). Fails on the first crash, leak or time-out, printing
 # the input's file (build/fuzz/artifacts/); copy it into
 # fuzz/regressions/<name>/ with the fix.
+# With FUZZ_RUNS=N each runs N inputs from a fixed seed instead: the same
+# inputs every time, as a test must (make test).
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
+#   FUZZ_RUNS=50000 scripts/fuzz.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
@@ -27,14 +30,25 @@ for name in "${targets[@]}"; do
       { echo "fuzz_${name}: a regression input fails again:"; "$bin" -runs=0 fuzz/regressions/"${name}"/*; exit 1; }
   fi
   log="build/fuzz/fuzz_${name}.log"
-  if ! "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
+  if [ -n "${FUZZ_RUNS:-}" ]; then
+    # Only the seeds: what earlier runs found would change the inputs.
+    budget=(-runs="$FUZZ_RUNS" -seed=1)
+    corpora=("fuzz/corpus/${name}")
+  else
+    budget=(-max_total_time="$seconds")
+    corpora=("$found" "fuzz/corpus/${name}")
+  fi
+  started=$(date +%s)
+  if ! "$bin" "${budget[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
       -print_final_stats=1 -artifact_prefix=build/fuzz/artifacts/"${name}"- \
-      "$found" "fuzz/corpus/${name}" >"$log" 2>&1; then
+      "${corpora[@]}" >"$log" 2>&1; then
     tail -n 60 "$log"
     echo "fuzz_${name}: FAILED (the input is in build/fuzz/artifacts/)"
     exit 1
   fi
+  took=$(( $(date +%s) - started ))
+  [ "$took" -gt 0 ] || took=1
   execs=$(grep -m1 'stat::number_of_executed_units' "$log" | awk '{print $2}')
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
-  echo "fuzz_${name}: ${seconds}s, ${execs:-?} runs ($(( ${execs:-0} / seconds ))/s), coverage ${cov:-?} edges, no crash"
+  echo "fuzz_${name}: ${took}s, ${execs:-?} runs ($(( ${execs:-0} / took ))/s), coverage ${cov:-?} edges, no crash"
 done

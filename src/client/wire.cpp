@@ -389,7 +389,12 @@ core::Result<JobPage> parse_job_page_text(std::string_view text) {
   }
   json::object rest;
   for (const auto key : {"next_cursor", "partial"}) {
-    if (auto v = core::json_member(text, key)) rest[key] = json::parse(*v);
+    if (auto v = core::json_member(text, key)) {
+      boost::system::error_code ec;
+      auto value = json::parse(*v, ec);
+      if (ec) return core::invalid(key, fmt::format("{} is not valid JSON: {}", key, ec.message()));
+      rest[key] = std::move(value);
+    }
   }
   const json::value rest_value(std::move(rest));
   Reader r(rest_value, "");
@@ -408,8 +413,10 @@ void read_workflow_fields(std::string_view item, ClaimedJob& job) {
   }
   json::parse_options deep;
   deep.max_depth = core::kMaxJsonDepth + 2;
-  const auto v = json::parse(item, {}, deep);
-  const auto& o = v.as_object();
+  boost::system::error_code ec;
+  const auto v = json::parse(item, ec, {}, deep);
+  if (ec || !v.is_object()) return;  // parse_claimed_at has said what is wrong with it
+  const auto& o = v.get_object();
   if (const auto* parents = o.if_contains("parents"); parents && parents->is_array()) {
     for (const auto& p : parents->get_array()) {
       const auto* po = p.if_object();
@@ -440,7 +447,13 @@ core::Result<std::vector<ClaimedJob>> parse_claimed_text(std::string_view text) 
     const auto item = items[i];
     json::parse_options deep;
     deep.max_depth = core::kMaxJsonDepth + 2;
-    ERRAND_TRY(job, parse_claimed_at(json::parse(item, {}, deep), item_path("jobs", i)));
+    boost::system::error_code ec;
+    const auto value = json::parse(item, ec, {}, deep);
+    if (ec) {
+      return core::invalid(item_path("jobs", i), fmt::format("{} is not valid JSON: {}",
+                                                             item_path("jobs", i), ec.message()));
+    }
+    ERRAND_TRY(job, parse_claimed_at(value, item_path("jobs", i)));
     if (auto payload = core::json_member(item, "payload")) {
       job.payload_json = core::RawJson::trusted(std::string(*payload));
     }

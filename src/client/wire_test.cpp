@@ -325,5 +325,17 @@ TEST(WireErrors, FallsBackToTheStatus) {
   EXPECT_EQ(u.message, "m");
 }
 
+TEST(WireAnswers, ALoneSurrogateIsAnErrorNotACrash) {
+  // Found by fuzz_answers: the whole-text check let it pass, the item's
+  // parse threw, and a worker would have died on a server's answer.
+  const std::string claim =
+      R"({"jobs":[{"id":"1M8HZ4NKB0007","queue":"emle\udeae_ilfto(hle\udeae_ails","td":"3f9c"}]})";
+  auto claimed = wire::parse_claimed(claim);
+  ASSERT_FALSE(claimed);
+  EXPECT_NE(claimed.error().message.find("surrogate"), std::string::npos)
+      << claimed.error().message;
+  EXPECT_FALSE(wire::parse_job_page(R"({"jobs":[],"next_cursor":"\ud800"})"));
+}
+
 }  // namespace
 }  // namespace errand::client

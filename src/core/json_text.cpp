@@ -175,8 +175,29 @@ class Scanner {
     }
     if (c != 'u') return fail("invalid escape in a string");
     ++pos_;
+    unsigned unit = 0;
+    if (!hex4(unit)) return fail("invalid \\u escape in a string");
+    // UTF-16 surrogates come in pairs (as every JSON parser here reads them):
+    // a high one followed by a \u low one.
+    if (unit >= 0xDC00 && unit <= 0xDFFF) return fail("a lone surrogate in a \\u escape");
+    if (unit >= 0xD800 && unit <= 0xDBFF) {
+      unsigned low = 0;
+      if (peek() != '\\' || pos_ + 1 >= t_.size() || t_[pos_ + 1] != 'u') {
+        return fail("a lone surrogate in a \\u escape");
+      }
+      pos_ += 2;
+      if (!hex4(low)) return fail("invalid \\u escape in a string");
+      if (low < 0xDC00 || low > 0xDFFF) return fail("a lone surrogate in a \\u escape");
+    }
+    return true;
+  }
+
+  // Four hex digits of a \u escape into `unit`.
+  bool hex4(unsigned& unit) {
     for (int i = 0; i < 4; ++i, ++pos_) {
-      if (!is_hex(peek())) return fail("invalid \\u escape in a string");
+      const char h = peek();
+      if (!is_hex(h)) return false;
+      unit = unit * 16 + static_cast<unsigned>(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
     }
     return true;
   }

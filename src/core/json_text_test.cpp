@@ -104,6 +104,15 @@ TEST(JsonText, DepthLimit) {
   EXPECT_NE(deep.error().message.find("nested more than 64 levels deep"), std::string::npos);
   // Deep input is refused without running out of stack.
   EXPECT_FALSE(check_json(std::string(1'000'000, '['), "payload"));
+  // Surrogates pair up, as Boost.JSON reads them (a lone one once got past
+  // this check and then threw in the client's parse: found by fuzz_answers).
+  EXPECT_TRUE(check_json(R"("\ud83d\ude00")", "payload"));
+  for (const auto* bad :
+       {R"("\udeae")", R"("\ud83d")", R"("\ud83dx")", R"("\ud83d\u0041")", R"("\ud83d\n")"}) {
+    auto r = check_json(bad, "payload");
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.error().message.find("surrogate"), std::string::npos) << r.error().message;
+  }
 }
 
 TEST(JsonText, MembersAndElementsAreViewsOfTheText) {
