@@ -31,9 +31,12 @@ for name in "${targets[@]}"; do
   fi
   log="build/fuzz/fuzz_${name}.log"
   if [ -n "${FUZZ_RUNS:-}" ]; then
-    # Only the seeds: what earlier runs found would change the inputs.
+    # Only the seeds: what earlier runs found would change the inputs. (New
+    # inputs go to the first directory: an empty one, thrown away.)
     budget=(-runs="$FUZZ_RUNS" -seed=1)
-    corpora=("fuzz/corpus/${name}")
+    scratch="build/fuzz/scratch/${name}"
+    rm -rf "$scratch" && mkdir -p "$scratch"
+    corpora=("$scratch" "fuzz/corpus/${name}")
   else
     budget=(-max_total_time="$seconds")
     corpora=("$found" "fuzz/corpus/${name}")
