@@ -43,7 +43,11 @@ class LogTest(ErrandTestCase):
             def logged():
                 _, objects = self.lines(s)
                 parsed = [json.loads(line) for line in objects]
-                return parsed if any(p.get("request_id") == made_id for p in parsed) else None
+                # The lines reach the log file through the harness's reader:
+                # wait for the last request's (the refused one) too.
+                seen = any(p.get("request_id") == made_id for p in parsed) and any(
+                    p.get("status") == 401 for p in parsed)
+                return parsed if seen else None
 
             parsed = poll_until(logged, 10, message="the request lines in the log")
             for p in parsed:
