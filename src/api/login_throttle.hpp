@@ -14,6 +14,7 @@
 
 #include "core/time.hpp"
 
+#include <atomic>
 #include <cstddef>
 #include <mutex>
 #include <optional>
@@ -55,6 +56,7 @@ class LoginThrottle {
   Window& window_of(const std::string& address, core::TimePoint now);
 
   const LoginThrottleOptions options_;
+  std::atomic<bool> any_failures_{false};  // a failure was ever recorded
   std::mutex mutex_;
   std::unordered_map<std::string, Window> windows_;
 };
