@@ -23,6 +23,8 @@ template <class... F>
 struct Overloaded : F... {
   using F::operator()...;
 };
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;  // clang 14 does not deduce aggregates' arguments
 
 // What the command said, line by line.
 struct JobOutput {
