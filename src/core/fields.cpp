@@ -8,6 +8,16 @@
 namespace errand::core {
 namespace json = boost::json;
 
+namespace {
+
+// Whether d is a whole number an int64 holds (casting one it does not hold,
+// such as 5e90, is undefined).
+bool whole_int64(double d) {
+  return d >= -0x1p63 && d < 0x1p63 && d == static_cast<double>(static_cast<std::int64_t>(d));
+}
+
+}  // namespace
+
 // The body holds client JSON (a payload) one or two levels down.
 constexpr std::size_t kMaxBodyDepth = kMaxJsonDepth + 4;
 
@@ -90,8 +100,7 @@ core::Result<std::optional<std::int64_t>> Fields::integer(std::string_view key, 
     n = v->get_int64();
   } else if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(max)) {
     n = static_cast<std::int64_t>(v->get_uint64());
-  } else if (v->is_double() &&
-             v->get_double() == static_cast<double>(static_cast<std::int64_t>(v->get_double()))) {
+  } else if (v->is_double() && whole_int64(v->get_double())) {
     n = static_cast<std::int64_t>(v->get_double());
   } else {
     return wrong_type(key, fmt::format("an integer from {} to {}", min, max));

@@ -2,6 +2,7 @@
 
 #include "core/hmac.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 #include <ostream>
@@ -171,6 +172,12 @@ TEST(PushOutcome, ABadContinueIsAFailedAttemptNamingTheField) {
   EXPECT_EQ(decide(202, R"({"continue":5})").kind, PushOutcome::Kind::fail);
   auto pct = decide(202, R"({"continue":{"progress":{"percent":101}}})");
   EXPECT_NE(pct.error.find("continue.progress.percent"), std::string::npos) << pct.error;
+  // Found by fuzz_push_answer: a number no int64 holds was cast (undefined).
+  for (const char* huge : {"5e90", "-5e90", "9.3e18", "1e308"}) {
+    auto o = decide(202, fmt::format(R"({{"continue":{{"progress":{{"percent":{}}}}}}})", huge));
+    EXPECT_EQ(o.kind, PushOutcome::Kind::fail) << huge;
+    EXPECT_NE(o.error.find("continue.progress.percent"), std::string::npos) << o.error;
+  }
 }
 
 TEST(PushOutcome, ContinuationLimitsMakeTheJobDead) {
