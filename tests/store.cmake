@@ -41,7 +41,7 @@ errand_gtest(store_conformance_postgres_test
 
 errand_gtest(store_postgres_test
   SOURCES ${PROJECT_SOURCE_DIR}/src/store/postgres/postgres_store_test.cpp
-  LIBS errand_store_postgres PostgreSQL::PostgreSQL
+  LIBS errand_store_postgres PostgreSQL::PostgreSQL spdlog::spdlog
   PROPERTIES ${ERRAND_POSTGRES_TEST_PROPERTIES})
 
 errand_gtest(store_sqlite_test

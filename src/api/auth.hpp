@@ -16,11 +16,11 @@
 #include "api/http_types.hpp"
 #include "core/error.hpp"
 #include "core/hmac.hpp"
+#include "core/shared_value.hpp"
 #include "core/time.hpp"
 #include "store/store.hpp"
 
 #include <array>
-#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -122,7 +122,7 @@ class Auth {
   using KeySet = std::vector<StoredKey>;
   static std::optional<Role> find_key(const KeySet& keys, std::string_view secret);
 
-  std::atomic<std::shared_ptr<const KeySet>> keys_;
+  core::SharedValue<KeySet> keys_;
   std::array<unsigned char, 32> password_digest_{};
   bool has_password_ = false;
   std::unique_ptr<core::HmacSha256> token_mac_;

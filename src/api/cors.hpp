@@ -7,8 +7,8 @@
 
 #include "api/http_types.hpp"
 #include "core/error.hpp"
+#include "core/shared_value.hpp"
 
-#include <atomic>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,7 +27,7 @@ class CorsPolicy {
   void set_origins(std::vector<std::string> origins);
 
  private:
-  std::atomic<std::shared_ptr<const std::vector<std::string>>> origins_;
+  core::SharedValue<std::vector<std::string>> origins_;
 };
 
 // Checks an --cors-origin value. Errors: invalid_argument naming `field`.
