@@ -222,9 +222,8 @@ class StoreFaultTest(ErrandTestCase):
             self.assertEqual(s.request("GET", "/healthz").status, 200)
 
     def test_a_watch_whose_read_fails_is_refused_at_once_and_not_counted(self):
-        # The 2nd, 3rd and 4th job_get fail: the reads of three watches. (Listed
-        # from the last: see test_faults_of_one_verb_fail_the_calls_they_name.)
-        with ErrandServer(env={"ERRAND_TEST_STORE_FAULTS": "job_get:4,job_get:3,job_get:2"}) as s:
+        # The 2nd, 3rd and 4th job_get fail: the reads of three watches.
+        with ErrandServer(env={"ERRAND_TEST_STORE_FAULTS": "job_get:2,job_get:3,job_get:4"}) as s:
             baseline = open_streams(s)
             jid = s.enqueue("watched")["id"]
             healthy = self.watch(s, jid, "queued")  # job_get 1
@@ -256,8 +255,7 @@ class StoreFaultTest(ErrandTestCase):
 
     def test_waiting_claims_get_no_job_of_a_failed_enqueue_and_the_stored_ones_after(self):
         # Enqueues 1 (one job) and 3 (a batch of two) fail in the store.
-        # (Listed from the last: see test_faults_of_one_verb_fail_the_calls_they_name.)
-        env = {"ERRAND_TEST_STORE_FAULTS": "job_insert_many:3,job_insert_many:1"}
+        env = {"ERRAND_TEST_STORE_FAULTS": "job_insert_many:1,job_insert_many:3"}
         with ErrandServer(env=env) as s:
             q, waiters = "waited", 3
             answers = [[] for _ in range(waiters)]  # per waiter: (status, body) of each claim
@@ -326,13 +324,7 @@ class StoreFaultTest(ErrandTestCase):
             if empty:
                 log(f"{empty} waiting claims were answered empty and waited again")
 
-    # KNOWN BUG (FaultyStore::fault, src/store/faulty/faulty_store.cpp): a call
-    # failed by one rule is not counted by the rules listed after it, so each
-    # later rule of the same verb fires one call late: "job_get:2,job_get:3"
-    # fails the 2nd and 4th job_get, not the 2nd and 3rd. Listed from the
-    # last ("job_get:3,job_get:2") they fail the calls they name, as the
-    # tests above do. Remove expectedFailure once it is fixed.
-    @unittest.expectedFailure
+    # Several faults of one verb each count every call of it.
     def test_faults_of_one_verb_fail_the_calls_they_name(self):
         with ErrandServer(env={"ERRAND_TEST_STORE_FAULTS": "job_get:2,job_get:3"}) as s:
             jid = s.enqueue("faults")["id"]

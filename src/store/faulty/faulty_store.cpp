@@ -89,14 +89,18 @@ std::optional<core::Error> FaultyStore::fault(std::string_view verb) {
   std::lock_guard lock(mutex_);
   auto& count = calls_[std::string(verb)];
   ++count;
+  // Every rule of the verb counts the call, whichever fails it: "job_get:2,
+  // job_get:3" fails the 2nd and the 3rd.
+  const Rule* failing = nullptr;
   for (auto& rule : rules_) {
     if (!rule.fault.verb.empty() && rule.fault.verb != verb) continue;
     ++rule.seen;
     if (rule.fault.nth != 0 && rule.seen != rule.fault.nth) continue;
-    ++failures_[std::string(verb)];
-    return core::make_error(rule.fault.code, fmt::format("{} ({})", rule.fault.message, verb));
+    if (!failing) failing = &rule;
   }
-  return std::nullopt;
+  if (!failing) return std::nullopt;
+  ++failures_[std::string(verb)];
+  return core::make_error(failing->fault.code, fmt::format("{} ({})", failing->fault.message, verb));
 }
 
 bool FaultyStore::holds(std::string_view verb) const {
