@@ -100,7 +100,8 @@ std::optional<core::Error> FaultyStore::fault(std::string_view verb) {
   }
   if (!failing) return std::nullopt;
   ++failures_[std::string(verb)];
-  return core::make_error(failing->fault.code, fmt::format("{} ({})", failing->fault.message, verb));
+  return core::make_error(failing->fault.code,
+                          fmt::format("{} ({})", failing->fault.message, verb));
 }
 
 bool FaultyStore::holds(std::string_view verb) const {
