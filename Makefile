@@ -4,7 +4,7 @@
 # and `make install` (PREFIX=/usr/local): the `errand` binary into $(PREFIX)/bin;
 # `make package`: a Debian package of the server (binary, man page, systemd
 # unit, /etc/errand/errand.toml) from a release build (docs/operations.md).
-.PHONY: serve build install package test test-debug fuzz bench bench-peers format format-check clean deps deps-test
+.PHONY: serve build install package test test-tsan test-debug fuzz bench bench-peers format format-check clean deps deps-test
 
 JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8740
@@ -49,13 +49,24 @@ package: deps
 	@ls build/release/errand_*.deb
 
 # Every test under Address+UB sanitizers (the integration tests run the
-# sanitized server too), after the formatting check; the run ends with
-# ctest's summary. `make test-debug` runs the same suite in a plain debug build.
+# sanitized server too), after the formatting check, the fuzz targets (a fixed
+# 50,000 inputs each) and the C++ unit, store, engine, client and push tests
+# under ThreadSanitizer (the tsan preset: clang, whose build also checks the
+# lock annotations, -Werror=thread-safety); the run ends with ctest's summary.
+# `make test-debug` runs the same suite in a plain debug build.
 test: deps-test format-check
 	@FUZZ_RUNS=50000 scripts/fuzz.sh
+	@$(MAKE) --no-print-directory test-tsan
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
 	@ctest --preset asan -j $(JOBS)
+
+# The GoogleTest suites (label unit) under ThreadSanitizer; a report fails
+# the test (halt_on_error is off, so every report of a test is printed).
+test-tsan: deps-test
+	@cmake --preset tsan >/dev/null
+	@cmake --build --preset tsan -j $(JOBS)
+	@ctest --preset tsan -j $(JOBS) --output-on-failure
 
 # The libFuzzer targets (fuzz/), FUZZ_SECONDS (60) each, with clang
 # (scripts/fuzz.sh: a crash fails it and names the input).
