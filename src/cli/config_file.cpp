@@ -10,8 +10,6 @@
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -353,18 +351,15 @@ core::Result<std::vector<core::ScheduleSpec>> read_schedules(const toml::table& 
   return out;
 }
 
-}  // namespace
+// A document toml++ refused: where, and why.
+core::Error parse_failure(const toml::parse_error& e, const std::string& path) {
+  const auto line = e.source().begin.line;
+  // toml++ reports a file it cannot open at line 0.
+  if (line == 0) return core::invalid("config", fmt::format("{}: {}", path, e.description()));
+  return core::invalid("config", fmt::format("{}:{}: {}", path, line, e.description()));
+}
 
-core::Result<ConfigFile> load_config_file(const std::string& path) {
-  toml::table root;
-  try {
-    root = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    const auto line = e.source().begin.line;
-    // toml++ reports a file it cannot open at line 0.
-    if (line == 0) return core::invalid("config", fmt::format("{}: {}", path, e.description()));
-    return core::invalid("config", fmt::format("{}:{}: {}", path, line, e.description()));
-  }
+core::Result<ConfigFile> read_config(const toml::table& root, const std::string& path) {
   auto schedules = read_schedules(root, path);
   if (!schedules) return schedules.error();
   auto queues = read_queues(root, path);
@@ -380,44 +375,26 @@ core::Result<ConfigFile> load_config_file(const std::string& path) {
                     .server = std::move(*server)};
 }
 
-namespace {
-
-// Sets each declared queue's concurrency and push, keeping the rest.
-boost::asio::awaitable<core::Result<void>> apply_queues(engine::Engine& engine,
-                                                        const std::vector<QueueDecl>& queues) {
-  for (const auto& decl : queues) {
-    store::QueueConfigureParams p{.queue = decl.name};
-    auto current = co_await engine.queue(decl.name);
-    if (current) {
-      p.paused = current->paused;
-      p.config = current->config;
-    } else if (current.error().code != core::errc::not_found) {
-      co_return current.error();
-    }
-    p.config.concurrency = decl.concurrency;
-    p.config.push = decl.push;
-    auto done = co_await engine.configure(std::move(p));
-    if (!done) co_return done.error();
-  }
-  co_return core::Result<void>{};
-}
-
 }  // namespace
 
-boost::asio::awaitable<core::Result<engine::ScheduleSync>> apply_config(engine::Engine& engine,
-                                                                        const ConfigFile& config) {
-  auto queues = co_await apply_queues(engine, config.queues);
-  if (!queues) co_return queues.error();
-  co_return co_await engine.schedules().sync(core::ScheduleSource::config, config.schedules);
+core::Result<ConfigFile> load_config_file(const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    return parse_failure(e, path);
+  }
+  return read_config(root, path);
 }
 
-core::Result<engine::ScheduleSync> apply_config_file(boost::asio::io_context& io,
-                                                     engine::Engine& engine,
-                                                     const ConfigFile& config) {
-  auto done = boost::asio::co_spawn(io, apply_config(engine, config), boost::asio::use_future);
-  io.run();
-  io.restart();
-  return done.get();
+core::Result<ConfigFile> parse_config_text(std::string_view text, const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    return parse_failure(e, path);
+  }
+  return read_config(root, path);
 }
 
 }  // namespace errand::cli
