@@ -1,9 +1,11 @@
-// Credentials as the server reads them (api/auth, api/host_policy): job
-// tokens (with and without a scope), signal tokens, API keys given as
-// ROLE:SECRET, bearer values checked against the keys, and Host headers.
-// Only tokens this server signed verify; nothing crashes.
+// Credentials as the server reads them (api/auth, api/host_policy,
+// api/session): job tokens (with and without a scope), signal tokens, API
+// keys given as ROLE:SECRET, bearer values checked against the keys, Host
+// headers, and the dashboard's session cookie in a Cookie header. Only
+// tokens this server signed verify; nothing crashes.
 #include "api/auth.hpp"
 #include "api/host_policy.hpp"
+#include "api/session.hpp"
 
 #include <cstdint>
 #include <cstdlib>
@@ -37,5 +39,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)auth.check(req, api::Access::read_job, job_id, now);
   (void)api::host_name_of(text);
   (void)api::parse_allowed_host(text, "host");
+  // The session id is the errand_session cookie's value, without the
+  // pairs' separator; an id only as 64 hex digits, and what the login's
+  // Set-Cookie sets reads back as the same id.
+  const auto id = api::cookie_value(text, api::kSessionCookie);
+  if (id.find(';') != std::string_view::npos) std::abort();
+  if (api::is_session_id(id)) {
+    const api::Session session{.id = std::string(id)};
+    const auto set = api::session_cookie(session, std::chrono::hours(12));
+    if (api::cookie_value(set, api::kSessionCookie) != id) std::abort();
+  }
   return 0;
 }

@@ -9,11 +9,14 @@
 # With FUZZ_RUNS=N each runs N inputs from a fixed seed instead: the same
 # inputs every time, as a test must (make test).
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
-#   FUZZ_RUNS=50000 scripts/fuzz.sh
+#   FUZZ_RUNS=50000 scripts/fuzz.sh [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds="${1:-60}"
-shift || true
+seconds=60
+if [[ "${1:-}" =~ ^[0-9]+$ ]]; then
+  seconds="$1"
+  shift
+fi
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz --target fuzz_all -j "$(nproc)"
 targets=("$@")

@@ -23,3 +23,16 @@ errand_gtest(errand_cli_output_tests
     ${PROJECT_SOURCE_DIR}/src/cli/store_choice_test.cpp
   LIBS errand_client
 )
+
+# errand.toml's reading (cli/config_file) from text: no file, no engine.
+errand_gtest(errand_config_file_tests
+  SOURCES
+    ${PROJECT_SOURCE_DIR}/src/cli/config_file.cpp
+    ${PROJECT_SOURCE_DIR}/src/cli/config_file_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/cli/store_choice.cpp
+    ${PROJECT_SOURCE_DIR}/src/api/cors.cpp
+    ${PROJECT_SOURCE_DIR}/src/api/errors.cpp
+    ${PROJECT_SOURCE_DIR}/src/api/host_policy.cpp
+    ${PROJECT_SOURCE_DIR}/src/engine/push/address_guard.cpp
+  LIBS errand_core Boost::url tomlplusplus::tomlplusplus
+)

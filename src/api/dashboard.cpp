@@ -199,10 +199,6 @@ awaitable<Response> delete_session(Context& ctx) {
   co_return r;
 }
 
-bool is_safe_method(std::string_view method) {
-  return method == "GET" || method == "HEAD" || method == "OPTIONS";
-}
-
 }  // namespace
 
 std::string_view session_id_of(const Request& request, const Services& services) {
@@ -228,22 +224,6 @@ awaitable<core::Result<Grant>> session_grant(const Request& request, const Servi
         "X-CSRF-Token");
   }
   co_return Grant::full;
-}
-
-core::Result<void> check_origin(const Request& request, const Services& services) {
-  if (services.auth.has_keys() || is_safe_method(request.method) || request.origin.empty()) {
-    return {};
-  }
-  if (request.origin == "http://" + request.host || request.origin == "https://" + request.host ||
-      services.cors.allows(request.origin)) {
-    return {};
-  }
-  return core::make_error(
-      core::errc::forbidden,
-      fmt::format("a change from a page on {} is refused: this server has no API keys and takes "
-                  "changes only from its own pages and --cors-origin origins",
-                  request.origin.substr(0, 100)),
-      "origin");
 }
 
 namespace {

@@ -3,55 +3,8 @@
 #include "api/errors.hpp"
 
 #include <spdlog/spdlog.h>
-#include <boost/url/decode_view.hpp>
-#include <boost/url/pct_string_view.hpp>
-
-#include <algorithm>
 
 namespace errand::api {
-namespace {
-
-// A path segment, percent-decoded.
-std::string decoded(std::string_view segment) {
-  if (segment.find('%') == std::string_view::npos) return std::string(segment);
-  auto encoded = boost::urls::make_pct_string_view(segment);
-  if (!encoded) return std::string(segment);  // the target parsed: not reached
-  const auto view = **encoded;
-  return std::string(view.begin(), view.end());
-}
-
-// The path routes match: as sent, segment by segment.
-std::string_view routed_path(const Request& request) {
-  return request.raw_path.empty() ? std::string_view(request.path)
-                                  : std::string_view(request.raw_path);
-}
-
-// Matches "/v1/jobs/:id" against a path (as sent); fills captures, decoded,
-// on success.
-bool match(std::string_view pattern, std::string_view path, std::vector<std::string>& captures) {
-  captures.clear();
-  while (!pattern.empty() || !path.empty()) {
-    if (pattern.empty() || path.empty() || pattern[0] != '/' || path[0] != '/') return false;
-    pattern.remove_prefix(1);
-    path.remove_prefix(1);
-    const auto pe = pattern.find('/');
-    const auto se = path.find('/');
-    const auto pseg = pattern.substr(0, pe);
-    const auto sseg = path.substr(0, se);
-    if (!pseg.empty() && pseg[0] == ':') {
-      if (sseg.empty()) return false;
-      captures.push_back(decoded(sseg));
-    } else if (pseg != sseg) {
-      return false;
-    }
-    pattern = pe == std::string_view::npos ? std::string_view{} : pattern.substr(pe);
-    path = se == std::string_view::npos ? std::string_view{} : path.substr(se);
-  }
-  return true;
-}
-
-}  // namespace
-
 Router::Router(std::vector<Route> routes) : routes_(std::move(routes)) {}
 
 boost::asio::awaitable<Response> Router::dispatch(const Request& request, Services& services,
@@ -59,8 +12,8 @@ boost::asio::awaitable<Response> Router::dispatch(const Request& request, Servic
   // Not a conditional expression: GCC 12 mis-destroys a co_await inside one.
   Response response;
   if (request.method == "OPTIONS") {
-    auto named = check_host(request, services);
-    response = named ? preflight(services.cors, request, methods_for(routed_path(request)))
+    auto named = check_host(request, services.auth.has_keys(), services.hosts);
+    response = named ? preflight(services.cors, request, route_methods(routes_, request))
                      : error_response(named.error());
   } else {
     response = co_await route(request, services, admitted);
@@ -69,50 +22,12 @@ boost::asio::awaitable<Response> Router::dispatch(const Request& request, Servic
   co_return response;
 }
 
-std::vector<std::string_view> Router::methods_for(std::string_view path) const {
-  std::vector<std::string_view> methods;
-  std::vector<std::string> captures;
-  for (const bool literal : {true, false}) {
-    for (const auto& route : routes_) {
-      if ((route.pattern.find(':') == std::string_view::npos) != literal) continue;
-      if (!match(route.pattern, path, captures)) continue;
-      if (std::find(methods.begin(), methods.end(), route.method) == methods.end()) {
-        methods.push_back(route.method);
-      }
-    }
-    if (!methods.empty()) break;
-  }
-  if (std::find(methods.begin(), methods.end(), "GET") != methods.end()) methods.push_back("HEAD");
-  return methods;
-}
-
-core::Result<Router::Match> Router::find(const Request& request) const {
-  Match m;
-  bool path_known = false;
-  // Literal patterns win over ones with captures: "/v1/jobs/batch" is never job "batch".
-  for (const bool literal : {true, false}) {
-    for (const auto& route : routes_) {
-      if ((route.pattern.find(':') == std::string_view::npos) != literal) continue;
-      if (!match(route.pattern, routed_path(request), m.captures)) continue;
-      path_known = true;
-      if (route.method == request.method || (request.method == "HEAD" && route.method == "GET")) {
-        m.route = &route;
-        return m;
-      }
-    }
-    if (path_known) break;
-  }
-  if (path_known) {
-    return core::make_error(core::errc::method_not_allowed,
-                            fmt::format("{} is not allowed on {}", request.method, request.path));
-  }
-  return core::make_error(core::errc::not_found, fmt::format("no such endpoint: {}", request.path));
-}
-
 boost::asio::awaitable<core::Result<Grant>> Router::check(
-    const Request& request, const Match& m, const Services& services,
+    const Request& request, const RouteMatch& m, const Services& services,
     std::optional<core::Millis>& retry_after) const {
-  if (auto named = check_host(request, services); !named) co_return named.error();
+  if (auto named = check_host(request, services.auth.has_keys(), services.hosts); !named) {
+    co_return named.error();
+  }
   const std::string_view job_id = m.captures.empty() ? std::string_view{} : m.captures[0];
   const auto now = services.engine.clock().now();
   const auto access = m.route->access;
@@ -146,7 +61,9 @@ boost::asio::awaitable<core::Result<Grant>> Router::check(
     }
   }
   if (!grant) co_return grant.error();
-  if (auto same_site = check_origin(request, services); !same_site) co_return same_site.error();
+  if (auto same_site = check_origin(request, services.auth.has_keys(), services.cors); !same_site) {
+    co_return same_site.error();
+  }
   co_return *grant;
 }
 
@@ -168,9 +85,9 @@ Response refusal_of(const core::Error& error, std::optional<core::Millis> retry_
 boost::asio::awaitable<Admission> Router::admit(const Request& head, Services& services) const {
   Admission out;
   if (head.method == "OPTIONS") {
-    if (auto named = check_host(head, services); !named)
+    if (auto named = check_host(head, services.auth.has_keys(), services.hosts); !named)
       out.refusal = error_response(named.error());
-  } else if (auto m = find(head); !m) {
+  } else if (auto m = find_route(routes_, head); !m) {
     out.refusal = error_response(m.error());
   } else {
     out.route = m->route->pattern;
@@ -189,7 +106,7 @@ boost::asio::awaitable<Admission> Router::admit(const Request& head, Services& s
 
 boost::asio::awaitable<Response> Router::route(const Request& request, Services& services,
                                                std::optional<Grant> admitted) const {
-  auto m = find(request);
+  auto m = find_route(routes_, request);
   if (!m) co_return error_response(m.error());
   core::Result<Grant> grant = Grant::full;
   std::optional<core::Millis> retry_after;
@@ -210,18 +127,6 @@ boost::asio::awaitable<Response> Router::route(const Request& request, Services&
   }
   out.route = m->route->pattern;
   co_return out;
-}
-
-core::Result<void> check_host(const Request& request, const Services& services) {
-  if (services.auth.has_keys() || services.hosts.allows(request.host)) return {};
-  return core::make_error(
-      core::errc::forbidden,
-      fmt::format("this server has no API keys and answers only requests addressed to it by IP "
-                  "address, localhost or an --allowed-host name, not to \"{}\" (a page on "
-                  "another site may be reaching it through DNS rebinding); start it with "
-                  "--allowed-host NAME to use that name",
-                  request.host.substr(0, 100)),
-      "host");
 }
 
 core::JobView job_view(Grant grant) {

@@ -1,7 +1,8 @@
 // Routes are a table: {method, pattern, access, handler}. The router matches
 // the path (":name" segments capture), answers 404/405 for no match, checks
 // access, and runs the handler inside a catch-all so no input can crash the
-// server. Handlers parse, call the engine, render — nothing else.
+// server. Handlers parse, call the engine, render — nothing else. Matching
+// and the Host and Origin checks are pure functions (api/routing.cpp).
 // Immutable after construction: thread-safe.
 #pragma once
 
@@ -22,6 +23,7 @@ struct Metrics;
 }
 
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,6 +73,23 @@ struct Route {
   std::size_t max_body = 0;  // bytes of the request body; 0: the server's --max-body
 };
 
+// Which route a request takes (api/routing.cpp, pure): a route of the table
+// and the ":name" segments of the path it captured, percent-decoded, in order.
+struct RouteMatch {
+  const Route* route = nullptr;
+  std::vector<std::string> captures;
+};
+
+// The route of `routes` that takes `request`: by its method (HEAD takes a
+// GET route) and its path as sent (raw_path; path when that is empty),
+// segment by segment. Literal patterns win over ones with captures:
+// "/v1/jobs/batch" is never job "batch". Errors: not_found (no route has
+// the path), method_not_allowed (routes have the path, none the method).
+core::Result<RouteMatch> find_route(std::span<const Route> routes, const Request& request);
+// The methods the routes of the request's path take, and HEAD where GET is
+// (an OPTIONS answer's Allow); empty: no route has the path.
+std::vector<std::string_view> route_methods(std::span<const Route> routes, const Request& request);
+
 // What the router says of a request whose head has arrived and whose body
 // has not: refused (with the answer to send before reading the body), or
 // let in with the body limit of its route.
@@ -97,21 +116,14 @@ class Router {
   boost::asio::awaitable<Admission> admit(const Request& head, Services& services) const;
 
  private:
-  struct Match {
-    const Route* route = nullptr;
-    std::vector<std::string> captures;
-  };
-  // The route of a request and what it may do, or the error to answer.
-  core::Result<Match> find(const Request& request) const;
+  // What the request may do on its route, or the error to answer.
   // `retry_after`: set when the client's address is locked out (429) for
   // too many wrong keys or tokens.
-  boost::asio::awaitable<core::Result<Grant>> check(const Request& request, const Match& match,
+  boost::asio::awaitable<core::Result<Grant>> check(const Request& request, const RouteMatch& match,
                                                     const Services& services,
                                                     std::optional<core::Millis>& retry_after) const;
   boost::asio::awaitable<Response> route(const Request& request, Services& services,
                                          std::optional<Grant> admitted) const;
-  // The methods the routes of `path` take (empty: no such path).
-  std::vector<std::string_view> methods_for(std::string_view path) const;
 
   std::vector<Route> routes_;
 };
@@ -143,14 +155,19 @@ std::string_view session_id_of(const Request& request, const Services& services)
 boost::asio::awaitable<core::Result<Grant>> session_grant(const Request& request,
                                                           const Services& services, std::string id,
                                                           core::TimePoint now);
+// GET, HEAD and OPTIONS: methods that change nothing, so need no CSRF token
+// (a dashboard session) or Origin check.
+bool is_safe_method(std::string_view method);
 // Without keys a browser on another site could still make a loopback
 // server change things (a cross-site form POST needs no CORS). So a
 // state-changing request that names an Origin must come from the server's
-// own origin or one allowed by --cors-origin. Errors: forbidden (field origin).
-core::Result<void> check_origin(const Request& request, const Services& services);
-// Without keys, only Host values that name this server are answered (DNS
-// rebinding, api/host_policy.hpp). Errors: forbidden (field host).
-core::Result<void> check_host(const Request& request, const Services& services);
+// own origin or one `cors` allows (--cors-origin); with keys (`has_keys`)
+// any may. Pure (api/routing.cpp). Errors: forbidden (field origin).
+core::Result<void> check_origin(const Request& request, bool has_keys, const CorsPolicy& cors);
+// Without keys, only Host values that name this server (`hosts`) are
+// answered (DNS rebinding, api/host_policy.hpp). Pure (api/routing.cpp).
+// Errors: forbidden (field host).
+core::Result<void> check_host(const Request& request, bool has_keys, const HostPolicy& hosts);
 std::vector<Route> all_routes();
 
 // How a job's JSON is shown to a request with `grant`: a job token (the

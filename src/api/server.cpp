@@ -1,9 +1,9 @@
 #include "api/server.hpp"
 
-#include "core/id.hpp"
 #include "core/metrics.hpp"
 
 #include "api/errors.hpp"
+#include "api/request_head.hpp"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -18,7 +18,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <boost/url/parse.hpp>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -28,7 +27,6 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <cctype>
 #include <chrono>
 #include <mutex>
 #include <type_traits>
@@ -66,43 +64,6 @@ http::response<http::string_body> to_beast(Response r, unsigned version, bool ke
   res.keep_alive(keep_alive);
   res.prepare_payload();
   return res;
-}
-
-// The request's X-Request-Id when it is a sane one (1-128 characters of
-// letters, digits and -_.:), else a new one (16 hex digits): echoed in the
-// answer and written in the request line, so a proxy's or an app's id
-// follows the request.
-std::string request_id_of(const http::request<http::string_body>& req) {
-  const auto given = req["X-Request-Id"];
-  const bool sane =
-      !given.empty() && given.size() <= 128 && std::all_of(given.begin(), given.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
-               c == ':';
-      });
-  return sane ? std::string(given) : core::random_hex(8);
-}
-
-core::Result<Request> to_request(const http::request<http::string_body>& req,
-                                 const std::string& remote, bool loopback) {
-  Request out;
-  out.method = std::string(req.method_string());
-  auto url = boost::urls::parse_origin_form(req.target());
-  if (!url) return core::invalid("target", "the request target is not a valid URL path");
-  out.path = std::string(url->path());
-  out.raw_path = std::string(url->encoded_path());
-  for (auto param : url->params()) out.query[std::string(param.key)] = std::string(param.value);
-  out.authorization = std::string(req[http::field::authorization]);
-  out.origin = std::string(req[http::field::origin]);
-  out.last_event_id = std::string(req["Last-Event-ID"]);
-  out.host = std::string(req[http::field::host]);
-  out.cookie = std::string(req[http::field::cookie]);
-  out.csrf_token = std::string(req["X-CSRF-Token"]);
-  out.if_none_match = std::string(req[http::field::if_none_match]);
-  out.traceparent = std::string(req["traceparent"]);
-  out.tracestate = std::string(req["tracestate"]);
-  out.remote_address = remote;
-  out.loopback = loopback;
-  return out;
 }
 
 // The head of a streamed response: chunked, and the connection closes after.

@@ -1,6 +1,7 @@
 // The HTTP/1.1 server: accepts connections, reads requests with limits and
 // time-outs, hands each to the Router, writes the response, keeps the
-// connection alive. The only unit that includes Beast's HTTP code.
+// connection alive. The only unit that does HTTP I/O (Beast's reads and
+// writes); api/request_head.hpp reads a parsed head into a Request.
 //
 // Each connection is a coroutine on its own strand. `stop()` closes the
 // listener and idle connections; requests in flight are answered and their

@@ -3,10 +3,6 @@
 #include "core/id.hpp"
 #include "engine/await_store.hpp"
 
-#include <fmt/format.h>
-#include <openssl/crypto.h>
-
-#include <algorithm>
 #include <chrono>
 #include <future>
 
@@ -103,12 +99,6 @@ awaitable<core::Result<void>> Sessions::revoke(std::string digest) {
   co_return core::Result<void>();
 }
 
-bool is_session_id(std::string_view id) {
-  return id.size() == 64 && std::all_of(id.begin(), id.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
 core::Result<std::string> load_or_create_session_key(store::Store& store) {
   std::promise<core::Result<std::string>> promise;
   auto future = promise.get_future();
@@ -122,36 +112,6 @@ core::Result<std::string> load_or_create_session_key(store::Store& store) {
                             "the store's session key is shorter than 32 bytes");
   }
   return key;
-}
-
-std::string_view cookie_value(std::string_view header, std::string_view name) {
-  while (!header.empty()) {
-    const auto end = header.find(';');
-    auto pair = header.substr(0, end);
-    header = end == std::string_view::npos ? std::string_view{} : header.substr(end + 1);
-    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-    const auto eq = pair.find('=');
-    if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
-      auto value = pair.substr(eq + 1);
-      while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
-      return value;
-    }
-  }
-  return {};
-}
-
-std::string session_cookie(const Session& session, core::Millis ttl) {
-  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(ttl).count();
-  return fmt::format("{}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict", kSessionCookie,
-                     session.id, seconds);
-}
-
-std::string cleared_session_cookie() {
-  return fmt::format("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict", kSessionCookie);
-}
-
-bool same_secret(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace errand::api

@@ -95,15 +95,17 @@ class Sessions {
   const core::HmacSha256 mac_;
 };
 
-// Whether `id` has the shape of a session id (64 lowercase hex digits):
-// anything else is no session, without asking the store.
-bool is_session_id(std::string_view id);
-
 // The digest key every server on `store` shares: the store's "session_key"
 // setting, made (32 random bytes, hex) by the first server to start.
 // Blocking: for start-up. Errors: the store's; internal when the stored key
 // is shorter than 32 bytes.
 core::Result<std::string> load_or_create_session_key(store::Store& store);
+
+// The functions below read no store (api/session_cookie.cpp).
+
+// Whether `id` has the shape of a session id (64 lowercase hex digits):
+// anything else is no session, without asking the store.
+bool is_session_id(std::string_view id);
 
 // The value of cookie `name` in a Cookie header ("" when absent).
 std::string_view cookie_value(std::string_view cookie_header, std::string_view name);

@@ -10,11 +10,10 @@
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <set>
 #include <sstream>
@@ -49,20 +48,38 @@ class Place {
   std::string name_;
 };
 
-json::value to_json(const toml::node& node) {
+// A TOML value of `key` as JSON, refused where the API would refuse it as
+// JSON: nan and inf (JSON has no such numbers; Boost.JSON would write them
+// as the non-JSON NaN and Infinity) and arrays and tables nested deeper than
+// core::kMaxJsonDepth. Dates and times become strings.
+core::Result<json::value> to_json(const toml::node& node, const Place& at, std::string_view key,
+                                  std::size_t depth = 0) {
+  if ((node.is_table() || node.is_array()) && depth == core::kMaxJsonDepth) {
+    return at.error(key,
+                    fmt::format("nests arrays and tables more than {} deep", core::kMaxJsonDepth));
+  }
   if (const auto* t = node.as_table()) {
     json::object o;
-    for (auto&& [k, v] : *t) o[k.str()] = to_json(v);
+    for (auto&& [k, v] : *t) {
+      ERRAND_TRY(value, to_json(v, at, key, depth + 1));
+      o[k.str()] = std::move(value);
+    }
     return o;
   }
   if (const auto* a = node.as_array()) {
     json::array out;
-    for (const auto& v : *a) out.push_back(to_json(v));
+    for (const auto& v : *a) {
+      ERRAND_TRY(value, to_json(v, at, key, depth + 1));
+      out.push_back(std::move(value));
+    }
     return out;
   }
   if (const auto* s = node.as_string()) return json::value(s->get());
   if (const auto* i = node.as_integer()) return json::value(i->get());
-  if (const auto* f = node.as_floating_point()) return json::value(f->get());
+  if (const auto* f = node.as_floating_point()) {
+    if (!std::isfinite(f->get())) return at.error(key, "nan and inf are not JSON numbers");
+    return json::value(f->get());
+  }
   if (const auto* b = node.as_boolean()) return json::value(b->get());
   std::ostringstream text;  // dates and times: as TOML writes them (RFC 3339)
   node.visit([&](const auto& v) { text << v; });
@@ -92,7 +109,10 @@ core::Result<std::optional<std::int64_t>> integer(const toml::table& t, const Pl
 core::Result<core::RawJson> payload(const toml::table& t, const Place& at) {
   const auto* node = t.get("payload");
   if (!node) return core::RawJson();
-  if (!node->is_string()) return core::RawJson::from_value(to_json(*node));
+  if (!node->is_string()) {
+    ERRAND_TRY(value, to_json(*node, at, "payload"));
+    return core::RawJson::from_value(value);
+  }
   auto v = core::RawJson::parse(node->as_string()->get(), "payload");
   if (!v) return at.error("payload", "a string payload must be JSON (" + v.error().message + ")");
   return v;
@@ -184,7 +204,7 @@ core::Result<QueueDecl> read_queue(const toml::table& t, Place& at) {
   q.concurrency = concurrency;
   if (const auto* push = t.get("push")) {
     if (!push->is_table()) return at.error("push", "must be a table {url = \"…\", …}");
-    const json::value object = to_json(*push);
+    ERRAND_TRY(object, to_json(*push, at, "push"));
     auto config = core::parse_push_config(object.get_object(), "push");
     if (!config) return at.error("push", config.error().message);
     q.push = std::move(*config);
@@ -353,18 +373,15 @@ core::Result<std::vector<core::ScheduleSpec>> read_schedules(const toml::table& 
   return out;
 }
 
-}  // namespace
+// A document toml++ refused: where, and why.
+core::Error parse_failure(const toml::parse_error& e, const std::string& path) {
+  const auto line = e.source().begin.line;
+  // toml++ reports a file it cannot open at line 0.
+  if (line == 0) return core::invalid("config", fmt::format("{}: {}", path, e.description()));
+  return core::invalid("config", fmt::format("{}:{}: {}", path, line, e.description()));
+}
 
-core::Result<ConfigFile> load_config_file(const std::string& path) {
-  toml::table root;
-  try {
-    root = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    const auto line = e.source().begin.line;
-    // toml++ reports a file it cannot open at line 0.
-    if (line == 0) return core::invalid("config", fmt::format("{}: {}", path, e.description()));
-    return core::invalid("config", fmt::format("{}:{}: {}", path, line, e.description()));
-  }
+core::Result<ConfigFile> read_config(const toml::table& root, const std::string& path) {
   auto schedules = read_schedules(root, path);
   if (!schedules) return schedules.error();
   auto queues = read_queues(root, path);
@@ -380,44 +397,26 @@ core::Result<ConfigFile> load_config_file(const std::string& path) {
                     .server = std::move(*server)};
 }
 
-namespace {
-
-// Sets each declared queue's concurrency and push, keeping the rest.
-boost::asio::awaitable<core::Result<void>> apply_queues(engine::Engine& engine,
-                                                        const std::vector<QueueDecl>& queues) {
-  for (const auto& decl : queues) {
-    store::QueueConfigureParams p{.queue = decl.name};
-    auto current = co_await engine.queue(decl.name);
-    if (current) {
-      p.paused = current->paused;
-      p.config = current->config;
-    } else if (current.error().code != core::errc::not_found) {
-      co_return current.error();
-    }
-    p.config.concurrency = decl.concurrency;
-    p.config.push = decl.push;
-    auto done = co_await engine.configure(std::move(p));
-    if (!done) co_return done.error();
-  }
-  co_return core::Result<void>{};
-}
-
 }  // namespace
 
-boost::asio::awaitable<core::Result<engine::ScheduleSync>> apply_config(engine::Engine& engine,
-                                                                        const ConfigFile& config) {
-  auto queues = co_await apply_queues(engine, config.queues);
-  if (!queues) co_return queues.error();
-  co_return co_await engine.schedules().sync(core::ScheduleSource::config, config.schedules);
+core::Result<ConfigFile> load_config_file(const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    return parse_failure(e, path);
+  }
+  return read_config(root, path);
 }
 
-core::Result<engine::ScheduleSync> apply_config_file(boost::asio::io_context& io,
-                                                     engine::Engine& engine,
-                                                     const ConfigFile& config) {
-  auto done = boost::asio::co_spawn(io, apply_config(engine, config), boost::asio::use_future);
-  io.run();
-  io.restart();
-  return done.get();
+core::Result<ConfigFile> parse_config_text(std::string_view text, const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    return parse_failure(e, path);
+  }
+  return read_config(root, path);
 }
 
 }  // namespace errand::cli

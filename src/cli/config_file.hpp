@@ -69,6 +69,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace errand::cli {
@@ -109,7 +110,13 @@ struct ConfigFile {
 //   0-23
 core::Result<ConfigFile> load_config_file(const std::string& path);
 
-// Applies the file's queues and schedules through the engine. Errors come
+// load_config_file's reading of a file's text, reading no file: `path`
+// names it in errors, and the file names in [server] are relative to its
+// directory.
+core::Result<ConfigFile> parse_config_text(std::string_view text, const std::string& path);
+
+// Applies the file's queues and schedules through the engine
+// (cli/config_apply.cpp: the parsing above needs no engine). Errors come
 // from the store (and the engine's checks of a queue's push URL).
 boost::asio::awaitable<core::Result<engine::ScheduleSync>> apply_config(engine::Engine& engine,
                                                                         const ConfigFile& config);
