@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cassert>
 #include <chrono>
 #include <deque>
 
@@ -177,6 +178,7 @@ struct OtlpExporter::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void warn_failure(std::size_t n, const std::string& why) {
+    assert(strand.running_in_this_thread());
     failed += n;
     const auto now = std::chrono::steady_clock::now();
     if (warned_fail && now - last_fail_warning < kWarnEvery) return;

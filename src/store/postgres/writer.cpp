@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cassert>
 
 namespace errand::store::postgres {
 namespace {
@@ -198,6 +199,7 @@ bool Writer::take(Ops& ops) {
 }
 
 void Writer::loop() {
+  writer_thread_ = std::this_thread::get_id();
   Ops ops;
   while (take(ops)) {
     if (!db_ && Clock::now() >= next_attempt_) reconnect();
@@ -213,6 +215,7 @@ void Writer::loop() {
 }
 
 void Writer::run_batch(Ops& ops) {
+  assert(std::this_thread::get_id() == writer_thread_);
   bool reopened = false;
   for (int tries = 0;; ++tries) {
     queues_.batch_drop();
@@ -329,6 +332,7 @@ void Writer::retry_connection_now() {
 }
 
 void Writer::reconnect() {
+  assert(std::this_thread::get_id() == writer_thread_);
   auto db = Conn::open(conninfo_, schema_);
   if (!db) {
     lost_reason_ = db.error().message;

@@ -209,6 +209,9 @@ class Writer {
   std::string lost_reason_;
   std::chrono::milliseconds backoff_{0};
   Clock::time_point next_attempt_{};
+  // The writer thread, as loop() starts: what the debug assertions of
+  // "writer thread only" compare with.
+  std::thread::id writer_thread_;
 
   core::Mutex mutex_;
   core::CondVar wake_;  // an op pending, closing, or retry now

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cassert>
 
 namespace errand::store::sqlite {
 
@@ -158,6 +159,7 @@ bool Writer::take(Ops& ops, std::shared_ptr<const Listener>& listener) {
 }
 
 void Writer::loop() {
+  writer_thread_ = std::this_thread::get_id();
   Ops ops;
   std::shared_ptr<const Listener> listener;
   for (;;) {
@@ -181,6 +183,7 @@ void Writer::loop() {
 // After a batch (or with none waiting): one slice of the first chore, with
 // no transaction open (a batch either committed or rolled back).
 void Writer::step_chore() {
+  assert(std::this_thread::get_id() == writer_thread_);
   Chore* chore = nullptr;
   {
     core::MutexLock lock(mutex_);
@@ -210,6 +213,7 @@ void Writer::abandon_chores() {
 }
 
 void Writer::run_batch(Ops& ops, std::shared_ptr<const Listener> listener) {
+  assert(std::this_thread::get_id() == writer_thread_);
   if (!read_only_) {
     if (auto failed = sync_failure()) read_only_ = std::move(failed);
   } else if (!sync_failure() &&

@@ -299,6 +299,9 @@ class Writer {
   core::metrics::Histogram* const fsync_seconds_;
   std::optional<core::Error> read_only_;  // set after a failed write transaction
   std::chrono::steady_clock::time_point next_probe_{};
+  // The writer thread, as loop() starts: what the debug assertions of
+  // "writer thread only" compare with.
+  std::thread::id writer_thread_;
 
   core::Mutex mutex_;
   core::CondVar wake_;  // an op or a chore pending, or closing
