@@ -21,5 +21,6 @@ errand_gtest(core_test
     ${PROJECT_SOURCE_DIR}/src/core/node_test.cpp
     ${PROJECT_SOURCE_DIR}/src/core/metrics_test.cpp
     ${PROJECT_SOURCE_DIR}/src/core/trace_test.cpp
+    ${PROJECT_SOURCE_DIR}/src/core/mutex_test.cpp
   LIBS errand_core
 )

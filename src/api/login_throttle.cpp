@@ -43,7 +43,7 @@ std::optional<core::Millis> LoginThrottle::refused_for(const std::string& addres
   // Asked on every request that needs credentials: while nothing failed it
   // takes no lock, and an address that never failed is not tracked.
   if (!any_failures_.load(std::memory_order_relaxed)) return std::nullopt;
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   if (windows_.find(address) == windows_.end()) return std::nullopt;
   auto& w = window_of(address, now);
   if (w.failures < options_.max_failures || w.locked_until <= now) return std::nullopt;
@@ -53,7 +53,7 @@ std::optional<core::Millis> LoginThrottle::refused_for(const std::string& addres
 }
 
 std::optional<std::string> LoginThrottle::failed(const std::string& address, core::TimePoint now) {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   any_failures_.store(true, std::memory_order_relaxed);
   auto& w = window_of(address, now);
   ++w.failures;

@@ -12,11 +12,11 @@
 // stalest make room). Thread-safe.
 #pragma once
 
+#include "core/mutex.hpp"
 #include "core/time.hpp"
 
 #include <atomic>
 #include <cstddef>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,9 +37,11 @@ class LoginThrottle {
 
   // How long `address` must wait before its next login is looked at
   // (nullopt: it may try now). A refused try is counted for the log.
-  std::optional<core::Millis> refused_for(const std::string& address, core::TimePoint now);
+  std::optional<core::Millis> refused_for(const std::string& address, core::TimePoint now)
+      EXCLUDES(mutex_);
   // Records a failed login; returns a line to log, when one is due.
-  std::optional<std::string> failed(const std::string& address, core::TimePoint now);
+  std::optional<std::string> failed(const std::string& address, core::TimePoint now)
+      EXCLUDES(mutex_);
 
   const LoginThrottleOptions& options() const { return options_; }
 
@@ -53,12 +55,12 @@ class LoginThrottle {
     unsigned strikes = 0;  // windows in a row that reached max_failures
     core::TimePoint locked_until{};
   };
-  Window& window_of(const std::string& address, core::TimePoint now);
+  Window& window_of(const std::string& address, core::TimePoint now) REQUIRES(mutex_);
 
   const LoginThrottleOptions options_;
   std::atomic<bool> any_failures_{false};  // a failure was ever recorded
-  std::mutex mutex_;
-  std::unordered_map<std::string, Window> windows_;
+  core::Mutex mutex_;
+  std::unordered_map<std::string, Window> windows_ GUARDED_BY(mutex_);
 };
 
 }  // namespace errand::api

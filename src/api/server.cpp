@@ -1,6 +1,7 @@
 #include "api/server.hpp"
 
 #include "core/metrics.hpp"
+#include "core/mutex.hpp"
 
 #include "api/errors.hpp"
 #include "api/request_head.hpp"
@@ -28,7 +29,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <mutex>
+#include <functional>
 #include <type_traits>
 #include <unordered_map>
 
@@ -284,11 +285,17 @@ std::int64_t steady_now() {
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  // A connection as its session sees it.
   struct Connection {
     beast::tcp_stream* stream;
     std::atomic<bool> idle{true};
     std::atomic<std::int64_t> idle_since{steady_now()};  // steady clock ticks
-    bool evicting = false;                               // guarded by mutex
+    std::uint64_t ticket = 0;  // its key in `connections`, set before it serves
+  };
+  // An open connection as the server keeps it (in `connections`).
+  struct Tracked {
+    std::shared_ptr<Connection> connection;
+    bool evicting = false;  // being closed to make room
     // Set while a response streams: ends its wait so it sees the stop.
     std::function<void()> stop_stream;
   };
@@ -423,8 +430,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     co_return false;
   }
 
-  std::shared_ptr<ssl::context> current_tls() {
-    std::lock_guard lock(tls_mutex);
+  std::shared_ptr<ssl::context> current_tls() EXCLUDES(tls_mutex) {
+    core::MutexLock lock(tls_mutex);
     return tls_context;
   }
 
@@ -452,25 +459,26 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   // Below max_connections: true. At it: closes the connection idle longest
   // to make room (true), or says there is none to close (false).
-  bool make_room() {
-    std::lock_guard lock(mutex);
+  bool make_room() EXCLUDES(mutex) {
+    core::MutexLock lock(mutex);
     if (connections.size() - evicting < options.max_connections) return true;
     std::uint64_t victim = 0;
     std::int64_t oldest = 0;
-    for (const auto& [ticket, c] : connections) {
-      if (!c->idle || c->evicting) continue;
-      const auto since = c->idle_since.load();
+    for (const auto& [ticket, tracked] : connections) {
+      if (!tracked.connection->idle || tracked.evicting) continue;
+      const auto since = tracked.connection->idle_since.load();
       if (victim == 0 || since < oldest) {
         victim = ticket;
         oldest = since;
       }
     }
     if (victim == 0) return false;
-    auto c = connections.at(victim);
-    c->evicting = true;
+    auto& tracked = connections.at(victim);
+    tracked.evicting = true;
     ++evicting;
+    auto c = tracked.connection;
     asio::post(c->stream->get_executor(), [c, self = shared_from_this(), victim] {
-      std::lock_guard inner(self->mutex);
+      core::MutexLock inner(self->mutex);
       if (self->connections.count(victim) && c->idle) c->stream->cancel();
     });
     return true;
@@ -647,10 +655,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     if (ec || req.method() == http::verb::head) co_return;
     ChunkSink<Stream> sink(stream, stopping, options.read_timeout);
     sink.watch_peer();
-    {
-      std::lock_guard lock(mutex);
-      connection.stop_stream = sink.waker();
-    }
+    set_stop_stream(connection.ticket, sink.waker());
     // The watch must end before the stream does, even when the producer throws.
     std::exception_ptr failure;
     try {
@@ -658,37 +663,45 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     } catch (...) {
       failure = std::current_exception();
     }
-    {
-      std::lock_guard lock(mutex);
-      connection.stop_stream = nullptr;
-    }
+    set_stop_stream(connection.ticket, nullptr);
     if (!failure) co_await sink.finish();
     if constexpr (kIsTls<Stream>) co_await sink.end_watch();
     if (failure) std::rethrow_exception(failure);
   }
 
-  std::uint64_t add_connection(std::shared_ptr<Connection> c) {
-    std::lock_guard lock(mutex);
+  // Sets (or, with nullptr, clears) what ends the streamed response of
+  // connection `ticket`.
+  void set_stop_stream(std::uint64_t ticket, std::function<void()> stop) EXCLUDES(mutex) {
+    core::MutexLock lock(mutex);
+    if (const auto it = connections.find(ticket); it != connections.end()) {
+      it->second.stop_stream = std::move(stop);
+    }
+  }
+
+  std::uint64_t add_connection(std::shared_ptr<Connection> c) EXCLUDES(mutex) {
+    core::MutexLock lock(mutex);
     const auto ticket = next_ticket++;
-    connections.emplace(ticket, std::move(c));
+    c->ticket = ticket;
+    connections.emplace(ticket, Tracked{.connection = std::move(c)});
     return ticket;
   }
 
-  void remove_connection(std::uint64_t ticket) {
-    std::lock_guard lock(mutex);
+  void remove_connection(std::uint64_t ticket) EXCLUDES(mutex) {
+    core::MutexLock lock(mutex);
     const auto it = connections.find(ticket);
     if (it == connections.end()) return;
-    if (it->second->evicting) --evicting;
+    if (it->second.evicting) --evicting;
     connections.erase(it);
   }
 
-  void close_idle() {
-    std::lock_guard lock(mutex);
-    for (auto& [ticket, c] : connections) {
-      if (c->stop_stream) c->stop_stream();
+  void close_idle() EXCLUDES(mutex) {
+    core::MutexLock lock(mutex);
+    for (auto& [ticket, tracked] : connections) {
+      if (tracked.stop_stream) tracked.stop_stream();
+      auto c = tracked.connection;
       auto stream_executor = c->stream->get_executor();
-      asio::post(stream_executor, [c = c, self = shared_from_this(), ticket = ticket] {
-        std::lock_guard inner(self->mutex);
+      asio::post(stream_executor, [c, self = shared_from_this(), ticket = ticket] {
+        core::MutexLock inner(self->mutex);
         if (self->connections.count(ticket) && c->idle) c->stream->cancel();
       });
     }
@@ -700,13 +713,15 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   ServerOptions options;
   tcp::acceptor acceptor;
   std::atomic<bool> stopping{false};
-  std::mutex mutex;
-  std::uint64_t next_ticket = 1;
-  std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections;
-  std::size_t evicting = 0;  // connections being closed to make room
-  int reserve_fd = -1;       // given up to shed the backlog when out of descriptors
-  std::mutex tls_mutex;
-  std::shared_ptr<ssl::context> tls_context;  // guarded by tls_mutex; new connections take it
+  core::Mutex mutex;
+  std::uint64_t next_ticket GUARDED_BY(mutex) = 1;
+  std::unordered_map<std::uint64_t, Tracked> connections GUARDED_BY(mutex);
+  // Connections being closed to make room.
+  std::size_t evicting GUARDED_BY(mutex) = 0;
+  int reserve_fd = -1;  // given up to shed the backlog when out of descriptors
+  core::Mutex tls_mutex;
+  // New connections take it.
+  std::shared_ptr<ssl::context> tls_context GUARDED_BY(tls_mutex);
 };
 
 HttpServer::HttpServer(asio::io_context& io, const Router& router, Services& services,
@@ -721,7 +736,7 @@ core::Result<tcp::endpoint> HttpServer::listen() {
   if (impl_->options.tls.enabled()) {
     auto context = load_tls_context(impl_->options.tls);
     if (!context) return context.error();
-    std::lock_guard lock(impl_->tls_mutex);
+    core::MutexLock lock(impl_->tls_mutex);
     impl_->tls_context = std::move(*context);
   }
   boost::system::error_code ec;
@@ -763,13 +778,13 @@ core::Result<void> HttpServer::reload_tls() {
   }
   auto context = load_tls_context(impl_->options.tls);
   if (!context) return context.error();
-  std::lock_guard lock(impl_->tls_mutex);
+  core::MutexLock lock(impl_->tls_mutex);
   impl_->tls_context = std::move(*context);
   return {};
 }
 
 void HttpServer::use_tls(std::shared_ptr<boost::asio::ssl::context> context) {
-  std::lock_guard lock(impl_->tls_mutex);
+  core::MutexLock lock(impl_->tls_mutex);
   impl_->tls_context = std::move(context);
 }
 

@@ -12,12 +12,12 @@
 #include "api/errors.hpp"
 #include "api/router.hpp"
 #include "core/job_json.hpp"
+#include "core/mutex.hpp"
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
 #include <memory>
-#include <mutex>
 
 namespace errand::api {
 namespace json = boost::json;
@@ -34,14 +34,14 @@ constexpr std::string_view kEndSuffix = "-end";
 // Forwards the bus's wake-ups to the stream's waker once the stream has one:
 // the subscription is made before the response starts.
 struct WakeRelay {
-  std::mutex mutex;
-  std::function<void()> target;
-  void operator()() {
-    std::lock_guard lock(mutex);
+  core::Mutex mutex;
+  std::function<void()> target GUARDED_BY(mutex);
+  void operator()() EXCLUDES(mutex) {
+    core::MutexLock lock(mutex);
     if (target) target();
   }
-  void set(std::function<void()> t) {
-    std::lock_guard lock(mutex);
+  void set(std::function<void()> t) EXCLUDES(mutex) {
+    core::MutexLock lock(mutex);
     target = std::move(t);
   }
 };

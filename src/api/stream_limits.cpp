@@ -20,7 +20,7 @@ core::Result<StreamLimits::Slot> StreamLimits::acquire(std::string_view token_vi
                                                        std::string_view client_view) {
   std::string token(token_view), client(client_view);
   {
-    std::lock_guard lock(state_->mutex);
+    core::MutexLock lock(state_->mutex);
     if (!token.empty() && count_of(state_->by_token, token) >= options_.per_token) {
       return core::make_error(
           core::errc::too_many_requests,
@@ -49,7 +49,7 @@ core::Result<StreamLimits::Slot> StreamLimits::acquire(std::string_view token_vi
 }
 
 void StreamLimits::release(State& state, const std::string& token, const std::string& client) {
-  std::lock_guard lock(state.mutex);
+  core::MutexLock lock(state.mutex);
   if (!token.empty()) {
     if (auto it = state.by_token.find(token); it != state.by_token.end() && --it->second == 0) {
       state.by_token.erase(it);
@@ -62,7 +62,7 @@ void StreamLimits::release(State& state, const std::string& token, const std::st
 }
 
 std::size_t StreamLimits::open_streams() const {
-  std::lock_guard lock(state_->mutex);
+  core::MutexLock lock(state_->mutex);
   return state_->total;
 }
 

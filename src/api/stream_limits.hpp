@@ -8,10 +8,10 @@
 #pragma once
 
 #include "core/error.hpp"
+#include "core/mutex.hpp"
 
 #include <cstddef>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -36,10 +36,10 @@ class StreamLimits {
 
  private:
   struct State {
-    std::mutex mutex;
-    std::unordered_map<std::string, std::size_t> by_token;
-    std::unordered_map<std::string, std::size_t> by_client;
-    std::size_t total = 0;
+    core::Mutex mutex;
+    std::unordered_map<std::string, std::size_t> by_token GUARDED_BY(mutex);
+    std::unordered_map<std::string, std::size_t> by_client GUARDED_BY(mutex);
+    std::size_t total GUARDED_BY(mutex) = 0;
   };
   static void release(State& state, const std::string& token, const std::string& client);
 

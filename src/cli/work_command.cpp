@@ -7,6 +7,7 @@
 #include "client/worker_policy.hpp"
 #include "core/duration.hpp"
 #include "core/job.hpp"
+#include "core/mutex.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -18,7 +19,6 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
-#include <mutex>
 #include <thread>
 
 namespace errand::cli {
@@ -62,8 +62,8 @@ class WorkOutput {
  public:
   explicit WorkOutput(bool json) : json_(json) {}
 
-  void outcome(const client::JobOutcome& o) {
-    std::lock_guard lock(mu_);
+  void outcome(const client::JobOutcome& o) EXCLUDES(mu_) {
+    core::MutexLock lock(mu_);
     if (json_) {
       std::cout << json::serialize(summary_json(o)) << std::endl;
     } else {
@@ -71,8 +71,8 @@ class WorkOutput {
     }
   }
 
-  void log(client::LogLevel level, std::string_view line) {
-    std::lock_guard lock(mu_);
+  void log(client::LogLevel level, std::string_view line) EXCLUDES(mu_) {
+    core::MutexLock lock(mu_);
     if (!json_) {
       std::cerr << "errand work: " << line << std::endl;
       return;
@@ -85,7 +85,8 @@ class WorkOutput {
 
  private:
   bool json_;
-  std::mutex mu_;
+  // Guards no member: it keeps each line on std::cout and std::cerr whole.
+  core::Mutex mu_;
 };
 
 // SIGINT and SIGTERM, blocked in every thread, are taken by one thread with

@@ -2,6 +2,7 @@
 
 #include "asio/tls_client.hpp"
 #include "core/duration.hpp"
+#include "core/mutex.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -14,7 +15,6 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
 
-#include <mutex>
 #include <optional>
 #include <utility>
 #include <variant>
@@ -146,24 +146,24 @@ struct HttpClient::Impl {
   Endpoint endpoint;
   HttpOptions options;
   std::optional<core::Error> setup_error;  // the TLS context could not be made
-  std::mutex mutex;
-  std::vector<std::unique_ptr<Connection>> idle;  // guarded by mutex
+  core::Mutex mutex;
+  std::vector<std::unique_ptr<Connection>> idle GUARDED_BY(mutex);
 
   core::Error unreachable(std::string_view why) const {
     return core::make_error(core::errc::unavailable,
                             "cannot reach errand at " + endpoint.url + ": " + std::string(why));
   }
 
-  std::unique_ptr<Connection> take_idle() {
-    std::lock_guard lock(mutex);
+  std::unique_ptr<Connection> take_idle() EXCLUDES(mutex) {
+    core::MutexLock lock(mutex);
     if (idle.empty()) return nullptr;
     auto c = std::move(idle.back());
     idle.pop_back();
     return c;
   }
 
-  void put_idle(std::unique_ptr<Connection> c) {
-    std::lock_guard lock(mutex);
+  void put_idle(std::unique_ptr<Connection> c) EXCLUDES(mutex) {
+    core::MutexLock lock(mutex);
     if (idle.size() < options.max_idle_connections) idle.push_back(std::move(c));
   }
 

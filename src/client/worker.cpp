@@ -133,23 +133,30 @@ void WorkerRuntime::run() {
   std::thread acker([this] { ack_thread(); });
   claim_loop();
   wait_for_handlers();
-  auto quit = [this](bool& flag, std::condition_variable& cv) {
-    std::lock_guard lock(mu_);
-    flag = true;
-    cv.notify_all();
-  };
-  quit(handlers_quit_, work_cv_);
+  {
+    core::MutexLock lock(mu_);
+    handlers_quit_ = true;
+    work_cv_.notify_all();
+  }
   for (auto& t : pool) t.join();
-  quit(acks_quit_, ack_cv_);
+  {
+    core::MutexLock lock(mu_);
+    acks_quit_ = true;
+    ack_cv_.notify_all();
+  }
   acker.join();
-  quit(heartbeats_quit_, heartbeat_cv_);
+  {
+    core::MutexLock lock(mu_);
+    heartbeats_quit_ = true;
+    heartbeat_cv_.notify_all();
+  }
   beats.join();
 }
 
 void WorkerRuntime::stop() {
   int running = 0;
   {
-    std::lock_guard lock(mu_);
+    core::MutexLock lock(mu_);
     if (stopping_) return;
     stopping_ = true;
     stop_requested_at_ = Clock::now();
@@ -163,8 +170,8 @@ void WorkerRuntime::stop() {
 
 void WorkerRuntime::log(LogLevel level, const std::string& line) {
   if (options_.log) return options_.log(level, line);
-  static std::mutex out;
-  std::lock_guard lock(out);
+  static core::Mutex out;
+  core::MutexLock lock(out);
   std::cerr << "errand worker: " << line << std::endl;
 }
 
@@ -179,8 +186,9 @@ void WorkerRuntime::claim_loop() {
   detail::ReconnectBackoff backoff(options_.max_backoff);
   for (;;) {
     {
-      std::unique_lock lock(mu_);
-      claim_cv_.wait(lock, [this] { return stopping_ || busy_ < options_.concurrency; });
+      core::MutexLock lock(mu_);
+      claim_cv_.wait(mu_,
+                     [this]() REQUIRES(mu_) { return stopping_ || busy_ < options_.concurrency; });
       if (stopping_) return;
     }
     claim_once(backoff);
@@ -190,7 +198,7 @@ void WorkerRuntime::claim_loop() {
 bool WorkerRuntime::claim_once(detail::ReconnectBackoff& backoff) {
   int free = 0;
   {
-    std::lock_guard lock(mu_);
+    core::MutexLock lock(mu_);
     free = options_.concurrency - busy_;
   }
   ClaimOptions request{.queues = handlers_.queues(),
@@ -219,13 +227,14 @@ void WorkerRuntime::admit(std::vector<ClaimedJob> jobs) {
   const auto steady = Clock::now();
   bool wake_heartbeats = false;
   {
-    std::lock_guard lock(mu_);
+    core::MutexLock lock(mu_);
     for (auto& job : jobs) {
       auto slot = std::make_shared<JobSlot>();
       slot->lease = detail::granted_lease(job.lease_expires_at, now, options_.lease);
       slot->started = steady;
-      slot->next_heartbeat = steady + detail::heartbeat_interval(slot->lease);
-      wake_heartbeats = wake_heartbeats || slot->next_heartbeat < heartbeat_wake_;
+      const auto next_heartbeat = steady + detail::heartbeat_interval(slot->lease);
+      locked(*slot).next_heartbeat = next_heartbeat;
+      wake_heartbeats = wake_heartbeats || next_heartbeat < heartbeat_wake_;
       slot->job = std::move(job);
       active_[slot->job.lease_id] = slot;
       ready_.push_back(std::move(slot));
@@ -240,8 +249,8 @@ void WorkerRuntime::admit(std::vector<ClaimedJob> jobs) {
 }
 
 void WorkerRuntime::wait_unless_stopping(core::Millis d) {
-  std::unique_lock lock(mu_);
-  claim_cv_.wait_for(lock, d, [this] { return stopping_; });
+  core::MutexLock lock(mu_);
+  claim_cv_.wait_for(mu_, d, [this]() REQUIRES(mu_) { return stopping_; });
 }
 
 // ---- handlers ----
@@ -250,12 +259,12 @@ void WorkerRuntime::handler_thread() {
   for (;;) {
     std::shared_ptr<JobSlot> slot;
     {
-      std::unique_lock lock(mu_);
-      work_cv_.wait(lock, [this] { return handlers_quit_ || !ready_.empty(); });
+      core::MutexLock lock(mu_);
+      work_cv_.wait(mu_, [this]() REQUIRES(mu_) { return handlers_quit_ || !ready_.empty(); });
       if (ready_.empty()) return;
       slot = std::move(ready_.front());
       ready_.pop_front();
-      if (slot->handed_back) {  // the grace period ended before it started
+      if (locked(*slot).handed_back) {  // the grace period ended before it started
         --busy_;
         idle_cv_.notify_all();
         continue;
@@ -295,13 +304,13 @@ void WorkerRuntime::run_handler(const std::shared_ptr<JobSlot>& slot) {
 void WorkerRuntime::finish(const std::shared_ptr<JobSlot>& slot, Ack ack, core::Millis elapsed) {
   bool lease_lost = false;
   {
-    std::lock_guard lock(mu_);
+    core::MutexLock lock(mu_);
     --busy_;
-    slot->finished = true;
+    locked(*slot).finished = true;
     claim_cv_.notify_one();
     idle_cv_.notify_all();
     lease_lost = slot->stop.load() == StopReason::lease_lost;
-    if (!slot->handed_back && !lease_lost) {
+    if (!locked(*slot).handed_back && !lease_lost) {
       acks_.push_back({slot, std::move(ack), elapsed});
       ack_cv_.notify_one();
       return;
@@ -331,9 +340,9 @@ core::Result<Continued> WorkerRuntime::continue_job(JobSlot& slot, const Continu
 
 void WorkerRuntime::finish_continued(const std::shared_ptr<JobSlot>& slot, core::Millis elapsed) {
   {
-    std::lock_guard lock(mu_);
+    core::MutexLock lock(mu_);
     --busy_;
-    slot->finished = true;
+    locked(*slot).finished = true;
     active_.erase(slot->job.lease_id);
     claim_cv_.notify_one();
     idle_cv_.notify_all();
@@ -358,9 +367,9 @@ bool WorkerRuntime::progress(JobSlot& slot, const ProgressUpdate& update) {
 // ---- stopping ----
 
 void WorkerRuntime::wait_for_handlers() {
-  std::unique_lock lock(mu_);
+  core::MutexLock lock(mu_);
   const auto deadline = stop_requested_at_ + options_.grace;
-  if (idle_cv_.wait_until(lock, deadline, [this] { return busy_ == 0; })) return;
+  if (idle_cv_.wait_until(mu_, deadline, [this]() REQUIRES(mu_) { return busy_ == 0; })) return;
   lock.unlock();
   hand_back_running();
 }
@@ -370,10 +379,11 @@ void WorkerRuntime::hand_back_running() {
                                  detail::short_duration(options_.grace));
   std::vector<std::string> ids;
   {
-    std::lock_guard lock(mu_);
+    core::MutexLock lock(mu_);
     for (auto& [lease_id, slot] : active_) {
-      if (slot->finished || slot->handed_back) continue;
-      slot->handed_back = true;
+      auto& state = locked(*slot);
+      if (state.finished || state.handed_back) continue;
+      state.handed_back = true;
       slot->stop.store(StopReason::shutdown);
       Ack ack{.id = slot->job.id, .lease_id = lease_id, .error = error};
       acks_.push_back({slot, std::move(ack), since(slot->started)});

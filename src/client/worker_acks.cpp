@@ -21,10 +21,10 @@ void WorkerRuntime::ack_thread() {
   detail::ReconnectBackoff backoff(options_.max_backoff);
   std::optional<SteadyTime> give_up_at;
   std::vector<PendingAck> batch;
-  std::unique_lock lock(mu_);
+  core::MutexLock lock(mu_);
   for (;;) {
     if (batch.empty()) {
-      ack_cv_.wait(lock, [this] { return acks_quit_ || !acks_.empty(); });
+      ack_cv_.wait(mu_, [this]() REQUIRES(mu_) { return acks_quit_ || !acks_.empty(); });
       if (acks_.empty()) return;
       while (!acks_.empty() && batch.size() < options_.max_ack_batch) {
         batch.push_back(std::move(acks_.front()));
@@ -56,7 +56,7 @@ void WorkerRuntime::ack_thread() {
     const auto wait = backoff.next(jitter());
     log(LogLevel::warn, fmt::format("reporting {} outcome(s) failed; retrying in {}", batch.size(),
                                     detail::short_duration(wait)));
-    ack_cv_.wait_for(lock, wait);
+    ack_cv_.wait_for(mu_, wait);
   }
 }
 
@@ -97,7 +97,7 @@ void WorkerRuntime::report(const PendingAck& item, const AckResult* result,
 }
 
 void WorkerRuntime::forget(const std::vector<PendingAck>& batch) {
-  std::lock_guard lock(mu_);  // one lock for the whole batch
+  core::MutexLock lock(mu_);  // one lock for the whole batch
   for (const auto& item : batch) active_.erase(item.ack.lease_id);
 }
 

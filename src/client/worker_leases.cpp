@@ -20,9 +20,9 @@ core::Millis heartbeat_read_timeout(core::Millis interval) {
 }  // namespace
 
 void WorkerRuntime::heartbeat_thread() {
-  std::unique_lock lock(mu_);
+  core::MutexLock lock(mu_);
   while (!heartbeats_quit_) {
-    auto due = due_heartbeats(lock);
+    auto due = due_heartbeats();
     if (due.empty()) continue;
     lock.unlock();
     for (const auto& slot : due) heartbeat(*slot);
@@ -30,25 +30,25 @@ void WorkerRuntime::heartbeat_thread() {
   }
 }
 
-std::vector<std::shared_ptr<JobSlot>> WorkerRuntime::due_heartbeats(
-    std::unique_lock<std::mutex>& lock) {
+std::vector<std::shared_ptr<JobSlot>> WorkerRuntime::due_heartbeats() {
   std::vector<std::shared_ptr<JobSlot>> due;
   auto next = SteadyTime::max();
   const auto now = Clock::now();
   for (const auto& [lease_id, slot] : active_) {
     if (slot->stop.load() == StopReason::lease_lost) continue;
-    if (slot->next_heartbeat <= now) {
+    const auto at = locked(*slot).next_heartbeat;
+    if (at <= now) {
       due.push_back(slot);
     } else {
-      next = std::min(next, slot->next_heartbeat);
+      next = std::min(next, at);
     }
   }
   if (!due.empty()) return due;
   heartbeat_wake_ = next;
   if (next == SteadyTime::max()) {
-    heartbeat_cv_.wait(lock);
+    heartbeat_cv_.wait(mu_);
   } else {
-    heartbeat_cv_.wait_until(lock, next);
+    heartbeat_cv_.wait_until(mu_, next);
   }
   heartbeat_wake_ = SteadyTime{};  // awake: admit need not wake it
   return due;
@@ -68,12 +68,13 @@ void WorkerRuntime::heartbeat(JobSlot& slot) {
   }
   bool recovered = false, first_failure = false;
   {
-    std::lock_guard lock(mu_);
+    core::MutexLock lock(mu_);
+    auto& state = locked(slot);
     // A failed heartbeat is tried again sooner: the lease is running out.
-    slot.next_heartbeat = now + (beat ? interval : std::min(interval, core::Millis{1'000}));
-    recovered = beat && slot.heartbeat_failing;
-    first_failure = !beat && !slot.heartbeat_failing;
-    slot.heartbeat_failing = !beat;
+    state.next_heartbeat = now + (beat ? interval : std::min(interval, core::Millis{1'000}));
+    recovered = beat && state.heartbeat_failing;
+    first_failure = !beat && !state.heartbeat_failing;
+    state.heartbeat_failing = !beat;
   }
   if (first_failure) {
     log(LogLevel::warn,
@@ -92,8 +93,8 @@ void WorkerRuntime::lose_lease(JobSlot& slot, const core::Error& why) {
   {
     // Once the handler has returned, its ack reports what happened (and a
     // heartbeat racing a delivered ack gets 409 harmlessly).
-    std::lock_guard lock(mu_);
-    if (slot.finished) return;
+    core::MutexLock lock(mu_);
+    if (locked(slot).finished) return;
   }
   log(LogLevel::warn,
       fmt::format("job {}: lease lost ({}); asking its handler to stop", slot.job.id, why.message));

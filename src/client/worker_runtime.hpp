@@ -11,12 +11,11 @@
 
 #include "client/worker.hpp"
 #include "client/worker_policy.hpp"
+#include "core/mutex.hpp"
 
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -26,19 +25,27 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 
 struct JobSlot {
   ClaimedJob job;
-  core::Millis lease{};  // as first granted (heartbeats extend by it)
-  SteadyTime started{};  // when the claim returned it
-  SteadyTime next_heartbeat{};
+  core::Millis lease{};       // as first granted (heartbeats extend by it)
+  SteadyTime started{};       // when the claim returned it
   std::string log;            // set and read on its handler's thread only
   core::RawJson result_json;  // likewise: RunningJob::set_result_json
   std::atomic<bool> cancel_requested{false};
   std::atomic<StopReason> stop{StopReason::none};
   // Its handler continued it (RunningJob::continue_job): no outcome to send.
   bool continued = false;  // its handler's thread only
-  // Guarded by WorkerRuntime::mu_:
-  bool finished = false;           // its handler returned (or never will run: handed back)
-  bool handed_back = false;        // failed by the runtime at the end of the grace period
-  bool heartbeat_failing = false;  // for logging only the first of a run of failures
+
+  // What WorkerRuntime::mu_ guards, reached only through
+  // WorkerRuntime::locked(slot), which requires it held.
+  struct Locked {
+    SteadyTime next_heartbeat{};
+    bool finished = false;           // its handler returned (or never will run: handed back)
+    bool handed_back = false;        // failed by the runtime at the end of the grace period
+    bool heartbeat_failing = false;  // for logging only the first of a run of failures
+  };
+
+ private:
+  friend class WorkerRuntime;
+  Locked locked_;
 };
 
 // One outcome waiting to be sent in a POST /v1/acks.
@@ -54,8 +61,8 @@ class WorkerRuntime {
   ~WorkerRuntime();
 
   void add_handler(std::string queue, std::string type, Handler handler);
-  void run();
-  void stop();
+  void run() EXCLUDES(mu_);
+  void stop() EXCLUDES(mu_);
 
   // For RunningJob.
   bool progress(JobSlot& slot, const ProgressUpdate& update);
@@ -76,9 +83,14 @@ class WorkerRuntime {
   void hand_back_running();
   void wait_unless_stopping(core::Millis d);
 
+  // The part of `slot` that mu_ guards.
+  JobSlot::Locked& locked(JobSlot& slot) REQUIRES(mu_) { return slot.locked_; }
+
   // worker_leases.cpp: the heartbeat thread.
   void heartbeat_thread();
-  std::vector<std::shared_ptr<JobSlot>> due_heartbeats(std::unique_lock<std::mutex>& lock);
+  // The slots whose heartbeat is due; when none is, waits (letting go of mu_
+  // meanwhile) until one may be, and returns none.
+  std::vector<std::shared_ptr<JobSlot>> due_heartbeats() REQUIRES(mu_);
   void heartbeat(JobSlot& slot);
   void lose_lease(JobSlot& slot, const core::Error& why);
 
@@ -96,23 +108,23 @@ class WorkerRuntime {
   detail::HandlerTable handlers_;
   std::string worker_name_;
 
-  std::mutex mu_;
-  std::condition_variable claim_cv_;      // a free slot, or stop
-  std::condition_variable work_cv_;       // a job for a handler thread, or quit
-  std::condition_variable heartbeat_cv_;  // a lease due before heartbeat_wake_, or quit
+  core::Mutex mu_;
+  core::CondVar claim_cv_;      // a free slot, or stop
+  core::CondVar work_cv_;       // a job for a handler thread, or quit
+  core::CondVar heartbeat_cv_;  // a lease due before heartbeat_wake_, or quit
   // When the heartbeat thread wakes next (max: it waits for a lease).
-  SteadyTime heartbeat_wake_ = SteadyTime::max();
-  std::condition_variable ack_cv_;   // an outcome to send, or quit
-  std::condition_variable idle_cv_;  // busy_ fell, or acks drained
-  std::deque<std::shared_ptr<JobSlot>> ready_;
-  std::map<std::string, std::shared_ptr<JobSlot>> active_;  // by lease id
-  std::deque<PendingAck> acks_;
-  int busy_ = 0;
-  bool stopping_ = false;
-  SteadyTime stop_requested_at_{};
-  bool handlers_quit_ = false;
-  bool acks_quit_ = false;
-  bool heartbeats_quit_ = false;
+  SteadyTime heartbeat_wake_ GUARDED_BY(mu_) = SteadyTime::max();
+  core::CondVar ack_cv_;   // an outcome to send, or quit
+  core::CondVar idle_cv_;  // busy_ fell, or acks drained
+  std::deque<std::shared_ptr<JobSlot>> ready_ GUARDED_BY(mu_);
+  std::map<std::string, std::shared_ptr<JobSlot>> active_ GUARDED_BY(mu_);  // by lease id
+  std::deque<PendingAck> acks_ GUARDED_BY(mu_);
+  int busy_ GUARDED_BY(mu_) = 0;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  SteadyTime stop_requested_at_ GUARDED_BY(mu_);
+  bool handlers_quit_ GUARDED_BY(mu_) = false;
+  bool acks_quit_ GUARDED_BY(mu_) = false;
+  bool heartbeats_quit_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace errand::client

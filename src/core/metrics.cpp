@@ -130,7 +130,7 @@ void Exposition::histogram(std::string_view name, const Labels& labels, const Hi
 template <class T>
 T& Family<T>::at(std::initializer_list<std::string_view> values) {
   std::string key = join(values);
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   if (auto it = series_.find(key); it != series_.end()) return *it->second.metric;
   if (series_.size() + 1 >= max_series_) {  // one place is the "_other" series'
     std::vector<std::string> other(labels_.size(), std::string(kOtherLabel));
@@ -157,7 +157,7 @@ T& Family<T>::find_or_add(std::string key, std::vector<std::string> values) {
 
 template <class T>
 void Family<T>::write(Exposition& out) const {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   if constexpr (std::is_same_v<T, Histogram>) {
     out.family(name_, "histogram", help_);
   } else {

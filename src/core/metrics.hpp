@@ -14,13 +14,14 @@
 // series exists; a family's mutex guards only the lookup of its series).
 #pragma once
 
+#include "core/mutex.hpp"
+
 #include <array>
 #include <atomic>
 #include <cstdint>
 #include <initializer_list>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -103,25 +104,25 @@ class Family {
 
   // The series of `values` (one per label name, in order); past max_series
   // new label sets get the "_other" series.
-  T& at(std::initializer_list<std::string_view> values);
+  T& at(std::initializer_list<std::string_view> values) EXCLUDES(mutex_);
   // Writes the family (its HELP and TYPE lines even while it has no series).
-  void write(Exposition& out) const;
+  void write(Exposition& out) const EXCLUDES(mutex_);
 
  private:
   struct Series {
     std::vector<std::string> values;
     std::unique_ptr<T> metric;
   };
-  T& find_or_add(std::string key, std::vector<std::string> values);  // REQUIRES(mutex_)
+  T& find_or_add(std::string key, std::vector<std::string> values) REQUIRES(mutex_);
 
   const std::string name_;
   const std::string help_;
   const std::vector<std::string> labels_;
   const std::size_t max_series_;
   const std::span<const double> bounds_;
-  mutable std::mutex mutex_;
+  mutable core::Mutex mutex_;
   // By the label values joined with '\x1f'.
-  std::map<std::string, Series, std::less<>> series_;  // GUARDED_BY(mutex_)
+  std::map<std::string, Series, std::less<>> series_ GUARDED_BY(mutex_);
 };
 
 extern template class Family<Counter>;

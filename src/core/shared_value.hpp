@@ -9,8 +9,9 @@
 // shared_ptr; an old value is destroyed outside the lock.
 #pragma once
 
+#include "core/mutex.hpp"
+
 #include <memory>
-#include <mutex>
 #include <utility>
 
 namespace errand::core {
@@ -21,20 +22,20 @@ class SharedValue {
   SharedValue() : value_(std::make_shared<const T>()) {}
   explicit SharedValue(std::shared_ptr<const T> value) : value_(std::move(value)) {}
 
-  std::shared_ptr<const T> load() const {
-    std::lock_guard lock(mutex_);
+  std::shared_ptr<const T> load() const EXCLUDES(mutex_) {
+    MutexLock lock(mutex_);
     return value_;
   }
 
-  void store(std::shared_ptr<const T> value) {
-    std::unique_lock lock(mutex_);
+  void store(std::shared_ptr<const T> value) EXCLUDES(mutex_) {
+    MutexLock lock(mutex_);
     std::swap(value_, value);
     lock.unlock();  // the old value (now in `value`) goes here, unlocked
   }
 
  private:
-  mutable std::mutex mutex_;
-  std::shared_ptr<const T> value_;
+  mutable Mutex mutex_;
+  std::shared_ptr<const T> value_ GUARDED_BY(mutex_);
 };
 
 }  // namespace errand::core

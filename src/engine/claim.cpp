@@ -6,8 +6,6 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 
-#include <mutex>
-
 namespace errand::engine {
 namespace asio = boost::asio;
 using Jobs = std::vector<core::Job>;
@@ -49,11 +47,13 @@ void Engine::note_claim(const std::string& worker, const std::vector<core::Job>&
 // flight the coroutine waits for its answer even past its deadline: the
 // jobs it takes are leased and must reach the worker.
 struct Engine::Sleeper {
-  std::mutex mutex;
-  bool gave_up = false;          // the coroutine stopped waiting: a wake-up claims nothing
-  bool claiming = false;         // a wake-up's claim is in flight
-  std::uint64_t generation = 0;  // the waiters' generation before that claim
-  std::optional<core::Result<Jobs>> claimed;  // its answer
+  core::Mutex mutex;
+  // The coroutine stopped waiting: a wake-up claims nothing.
+  bool gave_up GUARDED_BY(mutex) = false;
+  bool claiming GUARDED_BY(mutex) = false;  // a wake-up's claim is in flight
+  // The waiters' generation before that claim.
+  std::uint64_t generation GUARDED_BY(mutex) = 0;
+  std::optional<core::Result<Jobs>> claimed GUARDED_BY(mutex);  // its answer
 };
 
 void Engine::wake_sleeper(const std::shared_ptr<Sleeper>& sleeper, const ClaimRequest& request,
@@ -61,7 +61,7 @@ void Engine::wake_sleeper(const std::shared_ptr<Sleeper>& sleeper, const ClaimRe
                           const asio::any_io_executor& executor) {
   const auto ring = [timer, executor] { asio::post(executor, [timer] { timer->cancel(); }); };
   {
-    std::lock_guard lock(sleeper->mutex);
+    core::MutexLock lock(sleeper->mutex);
     if (sleeper->gave_up) return;
     if (stopping_) return ring();  // it answers empty
     sleeper->claiming = true;
@@ -71,7 +71,7 @@ void Engine::wake_sleeper(const std::shared_ptr<Sleeper>& sleeper, const ClaimRe
   }
   start_claim(request, [sleeper, ring](core::Result<Jobs> r) {
     {
-      std::lock_guard lock(sleeper->mutex);
+      core::MutexLock lock(sleeper->mutex);
       sleeper->claimed = std::move(r);
     }
     ring();
@@ -138,7 +138,7 @@ Task<Jobs> Engine::claim_some(ClaimRequest request) {
     }
     for (;;) {
       {
-        std::lock_guard lock(sleeper->mutex);
+        core::MutexLock lock(sleeper->mutex);
         if (sleeper->claimed) {
           woken = std::move(sleeper->claimed);
           generation = sleeper->generation;

@@ -43,7 +43,7 @@ Engine::~Engine() {
 }
 
 double Engine::next_jitter() {
-  std::lock_guard lock(rng_mutex_);
+  core::MutexLock lock(rng_mutex_);
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
 }
 
@@ -73,7 +73,7 @@ Task<store::Unit> Engine::admit_queues(std::vector<std::pair<std::string, std::s
     if (!all) co_return all.error();
     remember_queues(*all);
   }
-  std::lock_guard lock(queue_names_mutex_);
+  core::MutexLock lock(queue_names_mutex_);
   std::unordered_set<std::string_view> fresh;
   for (const auto& [name, field] : names) {
     if (queue_names_.contains(name) || fresh.contains(name)) continue;
@@ -92,7 +92,7 @@ Task<store::Unit> Engine::admit_queues(std::vector<std::pair<std::string, std::s
 }
 
 void Engine::remember_queues(const std::vector<store::QueueInfo>& queues) {
-  std::lock_guard lock(queue_names_mutex_);
+  core::MutexLock lock(queue_names_mutex_);
   for (const auto& q : queues) queue_names_.insert(q.name);
   queue_names_loaded_ = true;
 }

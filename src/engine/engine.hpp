@@ -15,6 +15,7 @@
 #pragma once
 
 #include "core/job.hpp"
+#include "core/mutex.hpp"
 #include "engine/events.hpp"
 #include "engine/job_metrics.hpp"
 #include "engine/nodes.hpp"
@@ -31,7 +32,6 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <unordered_set>
@@ -295,7 +295,7 @@ class Engine {
   void on_store_change(const store::ChangeNotice& notice);
 
  private:
-  double next_jitter();
+  double next_jitter() EXCLUDES(rng_mutex_);
   boost::asio::awaitable<void> timer_loop();
   boost::asio::awaitable<void> stats_loop();
   boost::asio::awaitable<void> keep_sample(core::TimePoint at,
@@ -317,7 +317,7 @@ class Engine {
   // The store's form of enqueue requests made at `now`.
   static std::vector<core::NewJob> new_jobs(std::vector<EnqueueRequest> requests,
                                             core::TimePoint now);
-  void remember_queues(const std::vector<store::QueueInfo>& queues);
+  void remember_queues(const std::vector<store::QueueInfo>& queues) EXCLUDES(queue_names_mutex_);
   // Wraps a store callback so that `publish(value)` runs first, on the
   // store's thread: events are published in commit order.
   template <class T, class F>
@@ -339,8 +339,8 @@ class Engine {
   EngineOptions options_;
   Waiters waiters_;
 
-  std::mutex rng_mutex_;
-  std::mt19937_64 rng_;
+  core::Mutex rng_mutex_;
+  std::mt19937_64 rng_ GUARDED_BY(rng_mutex_);
 
   // Timer state, touched only on timer_strand_.
   std::shared_ptr<boost::asio::steady_timer> timer_;
@@ -356,8 +356,8 @@ class Engine {
   std::function<void(AttemptSpan)> span_sink_;
 
   // Every queue known to exist (or admitted): the max_queues count.
-  std::mutex queue_names_mutex_;
-  std::unordered_set<std::string> queue_names_;  // guarded by queue_names_mutex_
+  core::Mutex queue_names_mutex_;
+  std::unordered_set<std::string> queue_names_ GUARDED_BY(queue_names_mutex_);
   std::atomic<bool> queue_names_loaded_{false};
 
   EventBus events_;

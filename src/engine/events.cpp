@@ -11,19 +11,19 @@ namespace errand::engine {
 // ---- Watcher ------------------------------------------------------------------
 
 std::vector<SharedEvent> Watcher::take() {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   return std::exchange(pending_, {});
 }
 
 bool Watcher::overflowed() const {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   return overflowed_;
 }
 
 void Watcher::push(SharedEvent event, std::size_t limit) {
   bool wake = false;
   {
-    std::lock_guard lock(mutex_);
+    core::MutexLock lock(mutex_);
     if (overflowed_ || event->seq <= after_) return;
     if (pending_.size() >= limit) {
       // Dropped, not buffered: what it holds is released at once.
@@ -47,12 +47,12 @@ EventBus::EventBus(const core::Clock& clock, EventBusOptions options)
 
 bool EventBus::watched(const std::string& job_id) const {
   if (!watched()) return false;
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   return channels_.count(job_id) > 0;
 }
 
 std::vector<std::string> EventBus::watched_ids() const {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   std::vector<std::string> ids;
   ids.reserve(channels_.size());
   for (const auto& [id, channel] : channels_) ids.push_back(id);
@@ -61,7 +61,7 @@ std::vector<std::string> EventBus::watched_ids() const {
 
 void EventBus::publish(JobEvent event) {
   if (!watched() || (shared_ && event.seq == 0)) return;
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   auto it = channels_.find(event.job_id);
   if (it == channels_.end()) return;
   Channel& channel = it->second;
@@ -123,7 +123,7 @@ void EventBus::deliver(Channel& channel, JobEvent event) {
 
 Subscription EventBus::subscribe(const std::string& job_id, std::function<void()> wake,
                                  std::optional<StreamPosition> resume, int attempt) {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   auto [it, created] = channels_.try_emplace(job_id);
   Channel& channel = it->second;
   if (created) {
@@ -133,24 +133,29 @@ Subscription EventBus::subscribe(const std::string& job_id, std::function<void()
   if (attempt >= 0) channel.attempt = attempt;
   auto watcher = std::make_shared<Watcher>(std::move(wake));
   Subscription sub{watcher, job_id, {channel.epoch, channel.seq}, false};
-  if (shared_) {
-    if (resume && resume->epoch == kSharedEpoch && channel.complete_after &&
-        resume->seq >= *channel.complete_after && resume->seq <= channel.seq) {
-      for (const auto& event : channel.recent) {
-        if (event->seq > resume->seq) watcher->pending_.push_back(event);
+  {
+    // No other thread sees the watcher yet: its lock is free, and taken for
+    // the rule's sake.
+    core::MutexLock watcher_lock(watcher->mutex_);
+    if (shared_) {
+      if (resume && resume->epoch == kSharedEpoch && channel.complete_after &&
+          resume->seq >= *channel.complete_after && resume->seq <= channel.seq) {
+        for (const auto& event : channel.recent) {
+          if (event->seq > resume->seq) watcher->pending_.push_back(event);
+        }
+        watcher->after_ = resume->seq;
+        sub.position = *resume;
+        sub.resumed = true;
       }
-      watcher->after_ = resume->seq;
-      sub.position = *resume;
-      sub.resumed = true;
-    }
-  } else if (resume && resume->epoch == channel.epoch && resume->seq <= channel.seq) {
-    const auto oldest = channel.recent.empty() ? channel.seq + 1 : channel.recent.front()->seq;
-    if (resume->seq + 1 >= oldest) {
-      for (const auto& event : channel.recent) {
-        if (event->seq > resume->seq) watcher->pending_.push_back(event);
+    } else if (resume && resume->epoch == channel.epoch && resume->seq <= channel.seq) {
+      const auto oldest = channel.recent.empty() ? channel.seq + 1 : channel.recent.front()->seq;
+      if (resume->seq + 1 >= oldest) {
+        for (const auto& event : channel.recent) {
+          if (event->seq > resume->seq) watcher->pending_.push_back(event);
+        }
+        sub.position = *resume;
+        sub.resumed = true;
       }
-      sub.position = *resume;
-      sub.resumed = true;
     }
   }
   channel.watchers.push_back(std::move(watcher));
@@ -160,7 +165,7 @@ Subscription EventBus::subscribe(const std::string& job_id, std::function<void()
 }
 
 void EventBus::unsubscribe(const Subscription& sub) {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   auto it = channels_.find(sub.job_id);
   if (it == channels_.end()) return;
   auto& watchers = it->second.watchers;
@@ -174,9 +179,9 @@ void EventBus::unsubscribe(const Subscription& sub) {
 }
 
 void EventBus::start_at(Subscription& sub, std::uint64_t seq) {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   {
-    std::lock_guard watcher_lock(sub.watcher->mutex_);
+    core::MutexLock watcher_lock(sub.watcher->mutex_);
     sub.watcher->after_ = seq;
     std::erase_if(sub.watcher->pending_, [seq](const auto& e) { return e->seq <= seq; });
   }
@@ -186,7 +191,7 @@ void EventBus::start_at(Subscription& sub, std::uint64_t seq) {
 }
 
 std::optional<core::TimePoint> EventBus::flush_due(core::TimePoint now) {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   while (!due_.empty() && due_.begin()->first <= now) {
     const auto job_id = due_.begin()->second;
     due_.erase(due_.begin());
@@ -206,7 +211,7 @@ std::optional<core::TimePoint> EventBus::flush_due(core::TimePoint now) {
 }
 
 void EventBus::set_flush_hook(std::function<void(core::TimePoint)> hook) {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   flush_hook_ = std::move(hook);
 }
 
@@ -226,7 +231,7 @@ std::uint64_t EventBus::next_epoch() {
 }
 
 EventBusStats EventBus::stats() const {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   return {channels_.size(), watcher_count_, dropped_};
 }
 

@@ -37,13 +37,13 @@
 #pragma once
 
 #include "core/job.hpp"
+#include "core/mutex.hpp"
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -86,19 +86,21 @@ class Watcher {
  public:
   explicit Watcher(std::function<void()> wake) : wake_(std::move(wake)) {}
   // The events delivered since the last call, oldest first.
-  std::vector<SharedEvent> take();
+  std::vector<SharedEvent> take() EXCLUDES(mutex_);
   // Fell `watcher_buffer` events behind: it gets nothing more.
-  bool overflowed() const;
+  bool overflowed() const EXCLUDES(mutex_);
 
  private:
   friend class EventBus;
-  void push(SharedEvent event, std::size_t limit);
+  void push(SharedEvent event, std::size_t limit) EXCLUDES(mutex_);
 
-  mutable std::mutex mutex_;
-  std::vector<SharedEvent> pending_;
-  std::uint64_t after_ = 0;  // shared numbering: events at or below it are not for it
-  bool overflowed_ = false;
-  std::function<void()> wake_;
+  // Taken after the bus's lock, never before it.
+  mutable core::Mutex mutex_;
+  std::vector<SharedEvent> pending_ GUARDED_BY(mutex_);
+  // Shared numbering: events at or below it are not for it.
+  std::uint64_t after_ GUARDED_BY(mutex_) = 0;
+  bool overflowed_ GUARDED_BY(mutex_) = false;
+  const std::function<void()> wake_;
 };
 
 struct Subscription {
@@ -130,12 +132,12 @@ class EventBus {
   // Whether any job has a channel: when false, publish() would do nothing.
   bool watched() const noexcept { return channel_count_.load(std::memory_order_relaxed) > 0; }
   // Whether `job_id` has a channel.
-  bool watched(const std::string& job_id) const;
+  bool watched(const std::string& job_id) const EXCLUDES(mutex_);
   // The jobs that have a channel.
-  std::vector<std::string> watched_ids() const;
+  std::vector<std::string> watched_ids() const EXCLUDES(mutex_);
 
   // Delivers `event` to the job's watchers (nothing if it has no channel).
-  void publish(JobEvent event);
+  void publish(JobEvent event) EXCLUDES(mutex_);
 
   // Adds a watcher of `job_id`. With `resume` naming this channel and a
   // point its replay still covers, the events after it are queued at once
@@ -143,20 +145,21 @@ class EventBus {
   // current position (a snapshot read right now is consistent with it).
   // `attempt`: the job's attempt when known (from a snapshot).
   Subscription subscribe(const std::string& job_id, std::function<void()> wake,
-                         std::optional<StreamPosition> resume = std::nullopt, int attempt = -1);
-  void unsubscribe(const Subscription& subscription);
+                         std::optional<StreamPosition> resume = std::nullopt, int attempt = -1)
+      EXCLUDES(mutex_);
+  void unsubscribe(const Subscription& subscription) EXCLUDES(mutex_);
   // Shared numbering: the watcher's snapshot showed the job as of event
   // `seq`: it gets only the events after it, and its position is there.
-  void start_at(Subscription& subscription, std::uint64_t seq);
+  void start_at(Subscription& subscription, std::uint64_t seq) EXCLUDES(mutex_);
 
   // Delivers coalesced progress that is due at `now` and drops channels
   // that lingered long enough; returns when to call again, if ever.
-  std::optional<core::TimePoint> flush_due(core::TimePoint now);
+  std::optional<core::TimePoint> flush_due(core::TimePoint now) EXCLUDES(mutex_);
   // Called (with the bus's lock held: only post from it) when flush_due
   // should run at the given time. Set before use.
-  void set_flush_hook(std::function<void(core::TimePoint)> hook);
+  void set_flush_hook(std::function<void(core::TimePoint)> hook) EXCLUDES(mutex_);
 
-  EventBusStats stats() const;
+  EventBusStats stats() const EXCLUDES(mutex_);
 
  private:
   struct Channel {
@@ -174,24 +177,25 @@ class EventBus {
   };
   using Channels = std::unordered_map<std::string, Channel>;
 
-  void deliver(Channel& channel, JobEvent event);
-  void release_held(Channel& channel);
-  void schedule(core::TimePoint due, const std::string& job_id);
-  void erase(Channels::iterator it);
-  std::uint64_t next_epoch();
+  void deliver(Channel& channel, JobEvent event) REQUIRES(mutex_);
+  void release_held(Channel& channel) REQUIRES(mutex_);
+  void schedule(core::TimePoint due, const std::string& job_id) REQUIRES(mutex_);
+  void erase(Channels::iterator it) REQUIRES(mutex_);
+  std::uint64_t next_epoch() REQUIRES(mutex_);
 
   const core::Clock& clock_;
   const EventBusOptions options_;
-  mutable std::mutex mutex_;
-  Channels channels_;
+  mutable core::Mutex mutex_;
+  Channels channels_ GUARDED_BY(mutex_);
   std::atomic<std::size_t> channel_count_{0};
-  std::set<std::pair<core::TimePoint, std::string>> due_;  // held progress and lingering channels
-  std::function<void(core::TimePoint)> flush_hook_;
-  std::uint64_t epoch_base_;
-  std::uint64_t epoch_counter_ = 0;
-  std::size_t watcher_count_ = 0;
-  bool shared_ = false;
-  std::uint64_t dropped_ = 0;
+  // Held progress and lingering channels.
+  std::set<std::pair<core::TimePoint, std::string>> due_ GUARDED_BY(mutex_);
+  std::function<void(core::TimePoint)> flush_hook_ GUARDED_BY(mutex_);
+  std::uint64_t epoch_base_;  // set by the constructor
+  std::uint64_t epoch_counter_ GUARDED_BY(mutex_) = 0;
+  std::size_t watcher_count_ GUARDED_BY(mutex_) = 0;
+  bool shared_ = false;  // set before use
+  std::uint64_t dropped_ GUARDED_BY(mutex_) = 0;
 };
 
 // "<epoch hex>-<seq>": the SSE event id of a position; parse_position is its

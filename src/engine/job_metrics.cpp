@@ -71,7 +71,7 @@ void JobMetrics::claimed(const std::vector<core::Job>& jobs, core::TimePoint now
       metrics_->job_wait_seconds.at({job.queue}).observe(seconds(job.run_at, now));
     }
   }
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   for (const auto& job : jobs) {
     Lease lease{.queue = job.queue, .claimed_at = now};
     if (keep) {
@@ -103,7 +103,7 @@ std::optional<ClaimedAttempt> JobMetrics::ended(std::string_view lease_id, std::
   if (!metrics_ && !keep_attempts_ && !job_log_enabled()) return std::nullopt;
   std::optional<Lease> lease;
   {
-    std::lock_guard lock(mutex_);
+    core::MutexLock lock(mutex_);
     if (auto it = leases_.find(std::string(lease_id)); it != leases_.end()) {
       lease = std::move(it->second);
       leases_.erase(it);  // its entry in order_ goes when it reaches the front

@@ -16,11 +16,11 @@
 
 #include "core/job.hpp"
 #include "core/metrics.hpp"
+#include "core/mutex.hpp"
 #include "core/time.hpp"
 
 #include <cstddef>
 #include <deque>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -76,22 +76,22 @@ class JobMetrics {
 
   void enqueued(std::string_view queue) const;
   // Jobs a worker's claim got at `now`.
-  void claimed(const std::vector<core::Job>& jobs, core::TimePoint now);
+  void claimed(const std::vector<core::Job>& jobs, core::TimePoint now) EXCLUDES(mutex_);
   // The attempt of `lease_id` ended in `state` at `now` (`queue`: the job's,
   // when the answer says it; empty: unknown). Returns the attempt as
   // claimed here; nullopt when this server did not hand out that lease
   // (or forgot it).
   std::optional<ClaimedAttempt> ended(std::string_view lease_id, std::string_view queue,
-                                      core::JobState state, core::TimePoint now);
+                                      core::JobState state, core::TimePoint now) EXCLUDES(mutex_);
 
  private:
   using Lease = ClaimedAttempt;
 
   core::metrics::Metrics* const metrics_;  // null: nothing is counted
   bool keep_attempts_ = false;
-  std::mutex mutex_;
-  std::unordered_map<std::string, Lease> leases_;  // GUARDED_BY(mutex_)
-  std::deque<std::string> order_;                  // GUARDED_BY(mutex_): claim order
+  core::Mutex mutex_;
+  std::unordered_map<std::string, Lease> leases_ GUARDED_BY(mutex_);
+  std::deque<std::string> order_ GUARDED_BY(mutex_);  // claim order
 };
 
 }  // namespace errand::engine

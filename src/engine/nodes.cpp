@@ -45,7 +45,7 @@ core::NodeFigures Nodes::own_figures() const {
 }
 
 std::optional<std::string> Nodes::heartbeat_failure() const {
-  std::lock_guard lock(failure_mutex_);
+  core::MutexLock lock(failure_mutex_);
   return failure_;
 }
 
@@ -58,7 +58,7 @@ asio::awaitable<core::Result<store::Unit>> Nodes::heartbeat(core::TimePoint now)
         std::move(callback));
   });
   heartbeats_.fetch_add(1);
-  std::lock_guard lock(failure_mutex_);
+  core::MutexLock lock(failure_mutex_);
   if (done) {
     if (failure_) spdlog::info("node {}: heartbeats reach the store again", self_.id);
     failure_.reset();

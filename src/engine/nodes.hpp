@@ -13,6 +13,7 @@
 // the engine by hand); `stop` is safe before `start` and twice.
 #pragma once
 
+#include "core/mutex.hpp"
 #include "core/node.hpp"
 #include "store/store.hpp"
 
@@ -24,7 +25,6 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -74,7 +74,7 @@ class Nodes {
   boost::asio::awaitable<core::Result<core::ClusterFigures>> cluster();
 
   // Why the last heartbeat failed, while none has succeeded since.
-  std::optional<std::string> heartbeat_failure() const;
+  std::optional<std::string> heartbeat_failure() const EXCLUDES(failure_mutex_);
   // This server's figures, counted now (zero before announce()).
   core::NodeFigures own_figures() const;
   // This server's identity (empty before announce()).
@@ -93,8 +93,8 @@ class Nodes {
   std::atomic<bool> started_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> heartbeats_{0};
-  mutable std::mutex failure_mutex_;
-  std::optional<std::string> failure_;                // guarded by failure_mutex_
+  mutable core::Mutex failure_mutex_;
+  std::optional<std::string> failure_ GUARDED_BY(failure_mutex_);
   std::shared_ptr<boost::asio::steady_timer> timer_;  // touched only on strand_
 };
 

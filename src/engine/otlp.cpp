@@ -1,5 +1,6 @@
 #include "engine/otlp.hpp"
 
+#include "core/mutex.hpp"
 #include "core/trace.hpp"
 
 #include <fmt/format.h>
@@ -16,9 +17,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cassert>
 #include <chrono>
 #include <deque>
-#include <mutex>
 
 namespace errand::engine {
 namespace asio = boost::asio;
@@ -133,17 +134,17 @@ struct OtlpExporter::Impl : std::enable_shared_from_this<Impl> {
   OtlpOptions options;
   push::HttpClient http;  // used only on the strand
 
-  mutable std::mutex mutex;
-  std::deque<OtlpSpan> queue;  // guarded by mutex
-  std::chrono::steady_clock::time_point last_drop_warning{};
-  bool warned_drop = false;
-  std::chrono::steady_clock::time_point last_fail_warning{};
-  bool warned_fail = false;
+  mutable core::Mutex mutex;
+  std::deque<OtlpSpan> queue GUARDED_BY(mutex);
+  std::chrono::steady_clock::time_point last_drop_warning GUARDED_BY(mutex);
+  bool warned_drop GUARDED_BY(mutex) = false;
+  std::chrono::steady_clock::time_point last_fail_warning{};  // touched only on the strand
+  bool warned_fail = false;                                   // touched only on the strand
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> exported{0}, dropped{0}, failed{0};
 
-  std::vector<OtlpSpan> take_batch() {
-    std::lock_guard lock(mutex);
+  std::vector<OtlpSpan> take_batch() EXCLUDES(mutex) {
+    core::MutexLock lock(mutex);
     const auto n = std::min(queue.size(), options.max_batch);
     std::vector<OtlpSpan> batch(std::make_move_iterator(queue.begin()),
                                 std::make_move_iterator(queue.begin() + static_cast<long>(n)));
@@ -151,10 +152,10 @@ struct OtlpExporter::Impl : std::enable_shared_from_this<Impl> {
     return batch;
   }
 
-  void record(OtlpSpan span) {
+  void record(OtlpSpan span) EXCLUDES(mutex) {
     bool full_batch = false;
     {
-      std::lock_guard lock(mutex);
+      core::MutexLock lock(mutex);
       if (queue.size() >= options.max_queue) {
         ++dropped;
         const auto now = std::chrono::steady_clock::now();
@@ -177,6 +178,7 @@ struct OtlpExporter::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void warn_failure(std::size_t n, const std::string& why) {
+    assert(strand.running_in_this_thread());
     failed += n;
     const auto now = std::chrono::steady_clock::now();
     if (warned_fail && now - last_fail_warning < kWarnEvery) return;

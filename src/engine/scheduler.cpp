@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cassert>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -134,6 +135,8 @@ void Engine::request_deadline(core::TimePoint deadline) {
 asio::awaitable<void> Engine::timer_loop() {
   timer_ = std::make_shared<asio::steady_timer>(timer_strand_);
   while (!stopping_) {
+    // The timer state is the strand's: the loop must wake on it.
+    assert(timer_strand_.running_in_this_thread());
     pending_deadline_.reset();
     auto next = co_await tick(clock_.now());
     if (stopping_) break;  // stop() may have run while the tick was in the store

@@ -56,7 +56,7 @@ void StatsHistory::sample(core::TimePoint now, const std::vector<store::QueueInf
     s.queues[q.name] = {q.processed, q.failed};
     s.bytes += entry_bytes(q.name);
   }
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   queue_bytes_ += s.bytes;
   samples_.push_back(std::move(s));
   trim(now);
@@ -82,7 +82,7 @@ StatsHistory::Sample StatsHistory::from_stored(const store::StatsSample& kept) {
 }
 
 void StatsHistory::restore(const std::vector<store::StatsSample>& samples) {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   std::deque<Sample> restored;
   for (const auto& kept : samples) {
     if (!restored.empty() && kept.at <= restored.back().at) continue;
@@ -99,7 +99,7 @@ void StatsHistory::restore(const std::vector<store::StatsSample>& samples) {
 }
 
 void StatsHistory::add(const std::vector<store::StatsSample>& samples) {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   for (const auto& kept : samples) {
     if (!samples_.empty() && kept.at <= samples_.back().at) continue;
     auto s = from_stored(kept);
@@ -110,7 +110,7 @@ void StatsHistory::add(const std::vector<store::StatsSample>& samples) {
 }
 
 std::optional<core::TimePoint> StatsHistory::newest() const {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   if (samples_.empty()) return std::nullopt;
   return samples_.back().at;
 }
@@ -125,7 +125,7 @@ core::TimePoint StatsHistory::sample_instant(core::TimePoint now, core::Millis s
 
 ThroughputSeries StatsHistory::series(core::TimePoint now, core::Millis window) const {
   ThroughputSeries out{.step = options_.step, .at = {}, .processed = {}, .failed = {}};
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   for (std::size_t i = 1; i < samples_.size(); ++i) {
     const auto& before = samples_[i - 1];
     const auto& after = samples_[i];
@@ -141,7 +141,7 @@ ThroughputSeries StatsHistory::series(core::TimePoint now, core::Millis window) 
 std::map<std::string, QueueRate> StatsHistory::queue_rates(core::TimePoint now,
                                                            core::Millis window) const {
   std::map<std::string, QueueRate> out;
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   if (samples_.size() < 2) return out;
   const auto& last = samples_.back();
   // The newest sample with its queues at or before the window's start (else
@@ -165,7 +165,7 @@ std::map<std::string, QueueRate> StatsHistory::queue_rates(core::TimePoint now,
 
 void StatsHistory::record_claim(std::string_view worker, core::TimePoint now,
                                 const std::vector<core::TimePoint>& ready) {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   if (auto it = workers_.find(worker); it != workers_.end()) {
     it->second = now;
   } else {
@@ -181,7 +181,7 @@ void StatsHistory::record_claim(std::string_view worker, core::TimePoint now,
 LatencySummary StatsHistory::latency(core::TimePoint now, core::Millis window) const {
   std::vector<double> values;
   {
-    std::lock_guard lock(mutex_);
+    core::MutexLock lock(mutex_);
     for (const auto& [at, ms] : waits_) {
       if (at > now - window) values.push_back(ms);
     }
@@ -195,12 +195,12 @@ LatencySummary StatsHistory::latency(core::TimePoint now, core::Millis window) c
 }
 
 std::size_t StatsHistory::queue_bytes() const {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   return queue_bytes_;
 }
 
 std::size_t StatsHistory::workers_seen(core::TimePoint now) const {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   return static_cast<std::size_t>(
       std::count_if(workers_.begin(), workers_.end(),
                     [&](const auto& w) { return w.second > now - options_.worker_seen_within; }));

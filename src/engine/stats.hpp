@@ -26,13 +26,13 @@
 // then reach back as far as the kept samples). Thread-safe.
 #pragma once
 
+#include "core/mutex.hpp"
 #include "core/time.hpp"
 #include "store/store.hpp"
 
 #include <cstdint>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,36 +71,37 @@ class StatsHistory {
   explicit StatsHistory(StatsOptions options = {});
 
   // Records the queues' lifetime counters as they are at `now`.
-  void sample(core::TimePoint now, const std::vector<store::QueueInfo>& queues);
+  void sample(core::TimePoint now, const std::vector<store::QueueInfo>& queues) EXCLUDES(mutex_);
   // The same counters as the store keeps them.
   static store::StatsSample sample_of(core::TimePoint now,
                                       const std::vector<store::QueueInfo>& queues);
   // Puts back samples kept by an earlier run (oldest first), before any new
   // sample; those older than the span are dropped.
-  void restore(const std::vector<store::StatsSample>& samples);
+  void restore(const std::vector<store::StatsSample>& samples) EXCLUDES(mutex_);
   // Appends the store's samples (oldest first) taken after the newest one
   // held; the others are skipped.
-  void add(const std::vector<store::StatsSample>& samples);
+  void add(const std::vector<store::StatsSample>& samples) EXCLUDES(mutex_);
   // When the newest sample held was taken.
-  std::optional<core::TimePoint> newest() const;
+  std::optional<core::TimePoint> newest() const EXCLUDES(mutex_);
   // The instant a sample taken at `now` stands for: the start of its step
   // (a whole multiple of `step` since the epoch), the same on every server.
   static core::TimePoint sample_instant(core::TimePoint now, core::Millis step);
   // The whole server's rates over the `window` before `now`, one bucket per step.
-  ThroughputSeries series(core::TimePoint now, core::Millis window) const;
+  ThroughputSeries series(core::TimePoint now, core::Millis window) const EXCLUDES(mutex_);
   // Each queue's average rates over the `window` before `now`.
-  std::map<std::string, QueueRate> queue_rates(core::TimePoint now, core::Millis window) const;
+  std::map<std::string, QueueRate> queue_rates(core::TimePoint now, core::Millis window) const
+      EXCLUDES(mutex_);
 
   // A claim at `now` by `worker` that started jobs which became ready at `ready`.
   void record_claim(std::string_view worker, core::TimePoint now,
-                    const std::vector<core::TimePoint>& ready);
-  LatencySummary latency(core::TimePoint now, core::Millis window) const;
+                    const std::vector<core::TimePoint>& ready) EXCLUDES(mutex_);
+  LatencySummary latency(core::TimePoint now, core::Millis window) const EXCLUDES(mutex_);
   // Workers whose last claim was within worker_seen_within of `now`.
-  std::size_t workers_seen(core::TimePoint now) const;
+  std::size_t workers_seen(core::TimePoint now) const EXCLUDES(mutex_);
 
   const StatsOptions& options() const { return options_; }
   // About how many bytes the samples' per-queue counters take.
-  std::size_t queue_bytes() const;
+  std::size_t queue_bytes() const EXCLUDES(mutex_);
 
  private:
   struct Totals {
@@ -114,16 +115,17 @@ class StatsHistory {
     bool queues_kept = true;               // false: dropped to bound memory
     std::size_t bytes = 0;                 // about what `queues` takes
   };
-  void trim(core::TimePoint now);
-  void forget_queues(Sample& sample);
+  void trim(core::TimePoint now) REQUIRES(mutex_);
+  void forget_queues(Sample& sample) REQUIRES(mutex_);
   static Sample from_stored(const store::StatsSample& kept);
 
   const StatsOptions options_;
-  mutable std::mutex mutex_;
-  std::deque<Sample> samples_;                            // oldest first
-  std::size_t queue_bytes_ = 0;                           // sum of samples_' bytes
-  std::deque<std::pair<core::TimePoint, double>> waits_;  // (claimed at, waited ms)
-  std::map<std::string, core::TimePoint, std::less<>> workers_;
+  mutable core::Mutex mutex_;
+  std::deque<Sample> samples_ GUARDED_BY(mutex_);   // oldest first
+  std::size_t queue_bytes_ GUARDED_BY(mutex_) = 0;  // sum of samples_' bytes
+  // (claimed at, waited ms)
+  std::deque<std::pair<core::TimePoint, double>> waits_ GUARDED_BY(mutex_);
+  std::map<std::string, core::TimePoint, std::less<>> workers_ GUARDED_BY(mutex_);
 };
 
 }  // namespace errand::engine

@@ -5,13 +5,13 @@
 namespace errand::engine {
 
 std::uint64_t Waiters::generation() const {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   return generation_;
 }
 
 std::uint64_t Waiters::add(std::vector<std::string> queues, std::uint64_t seen_generation,
                            WakeFn wake) {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   if (generation_ != seen_generation) return 0;
   const auto ticket = next_ticket_++;
   waiters_.emplace(ticket, Waiter{std::move(queues), std::move(wake)});
@@ -19,14 +19,14 @@ std::uint64_t Waiters::add(std::vector<std::string> queues, std::uint64_t seen_g
 }
 
 void Waiters::remove(std::uint64_t ticket) {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   waiters_.erase(ticket);
 }
 
 void Waiters::notify(const std::vector<std::string>& queues) {
   std::vector<WakeFn> to_wake;
   {
-    std::lock_guard lock(mutex_);
+    core::MutexLock lock(mutex_);
     ++generation_;
     for (auto it = waiters_.begin(); it != waiters_.end();) {
       const bool wants = std::any_of(
@@ -47,7 +47,7 @@ void Waiters::notify(const std::vector<std::string>& queues) {
 void Waiters::notify_all() {
   std::vector<WakeFn> to_wake;
   {
-    std::lock_guard lock(mutex_);
+    core::MutexLock lock(mutex_);
     ++generation_;
     for (auto& [ticket, waiter] : waiters_) to_wake.push_back(std::move(waiter.wake));
     waiters_.clear();
@@ -56,7 +56,7 @@ void Waiters::notify_all() {
 }
 
 std::size_t Waiters::size() const {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   return waiters_.size();
 }
 

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <boost/asio/use_awaitable.hpp>
+#include <cassert>
 
 namespace errand::engine::push {
 namespace asio = boost::asio;
@@ -160,6 +161,7 @@ asio::awaitable<void> Dispatcher::refresh_loop() {
 }
 
 void Dispatcher::on_queue(const store::QueueInfo& info) {
+  assert(strand_.running_in_this_thread());
   if (stopping_) return;
   auto it = queues_.find(info.name);
   if (!info.config.push) {
@@ -415,6 +417,7 @@ asio::awaitable<void> Dispatcher::deliver_webhook(store::WebhookDelivery d) {
 }
 
 void Dispatcher::call_ended(QueueState& q) {
+  assert(strand_.running_in_this_thread());
   --q.in_flight;
   --in_flight_;
   --stat_in_flight_;

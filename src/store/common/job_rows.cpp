@@ -1,12 +1,12 @@
 #include "store/common/job_rows.hpp"
 
 #include "core/id.hpp"
+#include "core/mutex.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
-#include <mutex>
 #include <set>
 #include <stdexcept>
 
@@ -24,8 +24,8 @@ core::RawJson stored_json(std::optional<std::string_view> text, std::string_view
 }
 
 // Unreadable jobs seen by this process, logged once each.
-std::mutex unreadable_mu;
-std::set<std::string> unreadable_seen;
+core::Mutex unreadable_mu;
+std::set<std::string> unreadable_seen GUARDED_BY(unreadable_mu);
 
 std::vector<std::string> parse_tags(std::string_view text) {
   if (text == "[]") return {};                   // most jobs: no parse, no allocation
@@ -125,12 +125,12 @@ JobRow decode_job(const JobColumns& c, bool client_json) {
 }
 
 std::int64_t unreadable_jobs_seen() {
-  std::lock_guard lock(unreadable_mu);
+  core::MutexLock lock(unreadable_mu);
   return static_cast<std::int64_t>(unreadable_seen.size());
 }
 
 void note_unreadable(const JobRow& row) {
-  std::lock_guard lock(unreadable_mu);
+  core::MutexLock lock(unreadable_mu);
   if (!unreadable_seen.insert(row.job.id).second) return;
   spdlog::error(
       "job {} of queue {} cannot be read ({}): lists and claims skip it; delete it with "

@@ -25,7 +25,7 @@ void StoreTest::open_store() {
   store_ = GetParam().open(dir_);
   ASSERT_NE(store_, nullptr);
   store_->set_change_listener([this](const ChangeNotice& n) {
-    std::lock_guard lock(notices_mutex_);
+    core::MutexLock lock(notices_mutex_);
     notices_.push_back(n);
   });
 }
@@ -170,13 +170,13 @@ QueueInfo StoreTest::queue(const std::string& name) {
 std::vector<ChangeNotice> StoreTest::notices() {
   // Notices follow their batch's callbacks; one more round trip waits for them.
   (void)queues();
-  std::lock_guard lock(notices_mutex_);
+  core::MutexLock lock(notices_mutex_);
   return notices_;
 }
 
 void StoreTest::clear_notices() {
   (void)queues();
-  std::lock_guard lock(notices_mutex_);
+  core::MutexLock lock(notices_mutex_);
   notices_.clear();
 }
 

@@ -8,6 +8,7 @@
 // are called synchronously through `call`, which waits for the callback.
 #pragma once
 
+#include "core/mutex.hpp"
 #include "store/conformance/call.hpp"
 #include "store/store.hpp"
 
@@ -16,7 +17,6 @@
 #include <functional>
 #include <future>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -84,16 +84,16 @@ class StoreTest : public ::testing::TestWithParam<StoreFactory> {
   std::map<JobState, std::int64_t> counts(const std::string& name) { return queue(name).counts; }
 
   // Every notice delivered so far (waits for the listener of earlier verbs).
-  std::vector<ChangeNotice> notices();
-  void clear_notices();
+  std::vector<ChangeNotice> notices() EXCLUDES(notices_mutex_);
+  void clear_notices() EXCLUDES(notices_mutex_);
 
  private:
   void open_store();
 
   std::string dir_;
   std::unique_ptr<Store> store_;
-  std::mutex notices_mutex_;
-  std::vector<ChangeNotice> notices_;
+  core::Mutex notices_mutex_;
+  std::vector<ChangeNotice> notices_ GUARDED_BY(notices_mutex_);
 };
 
 // Expected per-state counts: every state present, those not named zero.

@@ -43,13 +43,13 @@ FaultyStore::FaultyStore(std::unique_ptr<Store> inner)
     : owned_(std::move(inner)), inner_(*owned_) {}
 
 void FaultyStore::add(StoreFault fault) {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   rules_.push_back({.fault = std::move(fault)});
   armed_ = true;
 }
 
 void FaultyStore::hold(std::string verb) {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   held_verbs_.push_back(std::move(verb));
   holding_ = true;
   armed_ = true;
@@ -58,7 +58,7 @@ void FaultyStore::hold(std::string verb) {
 void FaultyStore::release() {
   std::vector<std::function<void()>> due;
   {
-    std::lock_guard lock(mutex_);
+    core::MutexLock lock(mutex_);
     holding_ = false;
     held_verbs_.clear();
     due.swap(held_);
@@ -68,25 +68,25 @@ void FaultyStore::release() {
 }
 
 void FaultyStore::heal() {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   rules_.clear();
   armed_ = holding_;
 }
 
 std::int64_t FaultyStore::calls(std::string_view verb) const {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   const auto it = calls_.find(verb);
   return it == calls_.end() ? 0 : it->second;
 }
 
 std::int64_t FaultyStore::failures(std::string_view verb) const {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   const auto it = failures_.find(verb);
   return it == failures_.end() ? 0 : it->second;
 }
 
 std::optional<core::Error> FaultyStore::fault(std::string_view verb) {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   auto& count = calls_[std::string(verb)];
   ++count;
   // Every rule of the verb counts the call, whichever fails it: "job_get:2,
@@ -106,7 +106,7 @@ std::optional<core::Error> FaultyStore::fault(std::string_view verb) {
 
 bool FaultyStore::holds(std::string_view verb) const {
   if (!armed_) return false;
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   if (!holding_) return false;
   for (const auto& v : held_verbs_) {
     if (v.empty() || v == verb) return true;

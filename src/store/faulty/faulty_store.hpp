@@ -14,12 +14,12 @@
 // store's threads.
 #pragma once
 
+#include "core/mutex.hpp"
 #include "store/store.hpp"
 
 #include <atomic>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,16 +44,16 @@ class FaultyStore final : public Store {
   explicit FaultyStore(Store& inner);
   explicit FaultyStore(std::unique_ptr<Store> inner);  // owns it
 
-  void add(StoreFault fault);
+  void add(StoreFault fault) EXCLUDES(mutex_);
   // Holds the answers of `verb`'s calls (empty: every verb) until release().
-  void hold(std::string verb);
+  void hold(std::string verb) EXCLUDES(mutex_);
   // Lets the held answers go, in the order they came, and stops holding.
-  void release();
+  void release() EXCLUDES(mutex_);
   // Removes every fault (held answers stay held until release()).
-  void heal();
+  void heal() EXCLUDES(mutex_);
   // Calls of `verb` seen so far, and how many of them were failed.
-  std::int64_t calls(std::string_view verb) const;
-  std::int64_t failures(std::string_view verb) const;
+  std::int64_t calls(std::string_view verb) const EXCLUDES(mutex_);
+  std::int64_t failures(std::string_view verb) const EXCLUDES(mutex_);
 
   void set_change_listener(std::function<void(const ChangeNotice&)> listener) override;
   void job_insert_many(JobInsertManyParams p, Callback<std::vector<InsertOutcome>> done) override;
@@ -118,8 +118,8 @@ class FaultyStore final : public Store {
  private:
   // The error to answer `verb`'s call with, when a fault says so (counts
   // the call either way).
-  std::optional<core::Error> fault(std::string_view verb);
-  bool holds(std::string_view verb) const;
+  std::optional<core::Error> fault(std::string_view verb) EXCLUDES(mutex_);
+  bool holds(std::string_view verb) const EXCLUDES(mutex_);
   // `done`, or — while `verb` is held — a callback that keeps the answer
   // until release().
   template <class T>
@@ -127,7 +127,7 @@ class FaultyStore final : public Store {
     if (!holds(verb)) return done;
     return [this, done = std::move(done)](core::Result<T> r) mutable {
       auto kept = std::make_shared<core::Result<T>>(std::move(r));
-      std::unique_lock lock(mutex_);
+      core::MutexLock lock(mutex_);
       if (!holding_) {
         lock.unlock();
         done(std::move(*kept));
@@ -145,12 +145,13 @@ class FaultyStore final : public Store {
   std::unique_ptr<Store> owned_;
   Store& inner_;
   std::atomic<bool> armed_{false};  // any fault or hold: the fast path skips the lock
-  mutable std::mutex mutex_;
-  std::vector<Rule> rules_;
-  std::vector<std::string> held_verbs_;
-  bool holding_ = false;
-  std::vector<std::function<void()>> held_;
-  std::map<std::string, std::int64_t, std::less<>> calls_, failures_;
+  mutable core::Mutex mutex_;
+  std::vector<Rule> rules_ GUARDED_BY(mutex_);
+  std::vector<std::string> held_verbs_ GUARDED_BY(mutex_);
+  bool holding_ GUARDED_BY(mutex_) = false;
+  std::vector<std::function<void()>> held_ GUARDED_BY(mutex_);
+  std::map<std::string, std::int64_t, std::less<>> calls_ GUARDED_BY(mutex_);
+  std::map<std::string, std::int64_t, std::less<>> failures_ GUARDED_BY(mutex_);
 };
 
 }  // namespace errand::store

@@ -128,12 +128,12 @@ std::optional<core::Millis> ChangeListener::clock_offset() const {
 }
 
 void ChangeListener::set_job_event_feed(JobEventFeed feed) {
-  std::lock_guard lock(feed_mutex_);
+  core::MutexLock lock(feed_mutex_);
   feed_ = std::move(feed);
 }
 
 void ChangeListener::collect_events(std::string_view payload, std::vector<AnnouncedEvent>& out) {
-  std::lock_guard lock(feed_mutex_);
+  core::MutexLock lock(feed_mutex_);
   if (!feed_.wanted) return;
   for (const auto& e : parse_event_payload(payload)) {
     if (feed_.wanted(core::format_job_id(e.rowid))) out.push_back(e);
@@ -146,7 +146,7 @@ void ChangeListener::deliver_events(const std::vector<AnnouncedEvent>& events) {
     spdlog::warn("reading watched jobs' changes: {}", notices.error().message);
     return;  // a lost connection shows in the loop, whose reconnect re-reads
   }
-  std::lock_guard lock(feed_mutex_);
+  core::MutexLock lock(feed_mutex_);
   if (feed_.deliver && !notices->empty()) feed_.deliver(std::move(*notices));
 }
 
@@ -220,7 +220,7 @@ void ChangeListener::loop() {
       if (on_restored_) on_restored_();
       announce_every_queue();
       {
-        std::lock_guard lock(feed_mutex_);
+        core::MutexLock lock(feed_mutex_);
         if (feed_.resync) feed_.resync();
       }
       measure_clock();

@@ -21,6 +21,7 @@
 // connected() from any; the rest is internal.
 #pragma once
 
+#include "core/mutex.hpp"
 #include "core/time.hpp"
 #include "store/postgres/conn.hpp"
 #include "store/postgres/events.hpp"
@@ -29,7 +30,6 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -55,7 +55,7 @@ class ChangeListener {
   bool connected() const { return connected_.load(); }
   std::optional<core::Millis> clock_offset() const;
   // Where job events go (store/postgres/events.hpp); any thread.
-  void set_job_event_feed(JobEventFeed feed);
+  void set_job_event_feed(JobEventFeed feed) EXCLUDES(feed_mutex_);
 
   static constexpr core::Millis kClockInterval{5'000};
 
@@ -74,8 +74,9 @@ class ChangeListener {
   // (more may have queued meanwhile).
   bool deliver_queued();
   void announce_every_queue();
-  void collect_events(std::string_view payload, std::vector<AnnouncedEvent>& out);
-  void deliver_events(const std::vector<AnnouncedEvent>& events);
+  void collect_events(std::string_view payload, std::vector<AnnouncedEvent>& out)
+      EXCLUDES(feed_mutex_);
+  void deliver_events(const std::vector<AnnouncedEvent>& events) EXCLUDES(feed_mutex_);
 
   const std::string conninfo_;
   const std::string schema_;
@@ -84,8 +85,8 @@ class ChangeListener {
   std::function<int()> own_pid_;
   std::function<void()> on_restored_;
   std::unique_ptr<Conn> conn_;
-  std::mutex feed_mutex_;
-  JobEventFeed feed_;
+  core::Mutex feed_mutex_;
+  JobEventFeed feed_ GUARDED_BY(feed_mutex_);
   std::atomic<bool> connected_{false};
   const core::SystemClock system_clock_;
   const core::Clock& clock_;

@@ -4,12 +4,12 @@
 // serialized, so the listener never runs on two threads at once.
 #pragma once
 
+#include "core/mutex.hpp"
 #include "store/store.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <functional>
-#include <mutex>
 
 namespace errand::store::postgres {
 
@@ -17,12 +17,12 @@ class Notifier {
  public:
   using Listener = std::function<void(const ChangeNotice&)>;
 
-  void set(Listener listener) {
-    std::lock_guard lock(mutex_);
+  void set(Listener listener) EXCLUDES(mutex_) {
+    core::MutexLock lock(mutex_);
     listener_ = std::move(listener);
   }
-  void deliver(const ChangeNotice& notice) {
-    std::lock_guard lock(mutex_);
+  void deliver(const ChangeNotice& notice) EXCLUDES(mutex_) {
+    core::MutexLock lock(mutex_);
     if (!listener_) return;
     try {
       listener_(notice);
@@ -32,8 +32,8 @@ class Notifier {
   }
 
  private:
-  std::mutex mutex_;
-  Listener listener_;
+  core::Mutex mutex_;
+  Listener listener_ GUARDED_BY(mutex_);
 };
 
 }  // namespace errand::store::postgres

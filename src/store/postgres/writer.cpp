@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cassert>
 
 namespace errand::store::postgres {
 namespace {
@@ -148,7 +149,7 @@ void Writer::start() {
 
 void Writer::submit(std::unique_ptr<Op> op) {
   {
-    std::lock_guard lock(mutex_);
+    core::MutexLock lock(mutex_);
     if (!closing_) {
       pending_.push_back(std::move(op));
       if (pending_.size() == 1) wake_.notify_one();
@@ -161,7 +162,7 @@ void Writer::submit(std::unique_ptr<Op> op) {
 
 void Writer::close() {
   {
-    std::lock_guard lock(mutex_);
+    core::MutexLock lock(mutex_);
     closing_ = true;
   }
   wake_.notify_one();
@@ -170,7 +171,7 @@ void Writer::close() {
 
 // While disconnected, also wakes at the next reconnection attempt.
 bool Writer::take(Ops& ops) {
-  std::unique_lock lock(mutex_);
+  core::MutexLock lock(mutex_);
   for (;;) {
     if (retry_now_) {
       retry_now_ = false;
@@ -179,10 +180,10 @@ bool Writer::take(Ops& ops) {
     if (!pending_.empty()) break;
     if (closing_) return false;
     if (db_) {
-      wake_.wait(lock);
+      wake_.wait(mutex_);
       continue;
     }
-    if (wake_.wait_until(lock, next_attempt_) == std::cv_status::timeout) {
+    if (wake_.wait_until(mutex_, next_attempt_) == std::cv_status::timeout) {
       lock.unlock();
       reconnect();
       lock.lock();
@@ -198,6 +199,7 @@ bool Writer::take(Ops& ops) {
 }
 
 void Writer::loop() {
+  writer_thread_ = std::this_thread::get_id();
   Ops ops;
   while (take(ops)) {
     if (!db_ && Clock::now() >= next_attempt_) reconnect();
@@ -213,6 +215,7 @@ void Writer::loop() {
 }
 
 void Writer::run_batch(Ops& ops) {
+  assert(std::this_thread::get_id() == writer_thread_);
   bool reopened = false;
   for (int tries = 0;; ++tries) {
     queues_.batch_drop();
@@ -322,13 +325,14 @@ void Writer::lost(const core::Error& error) {
 
 void Writer::retry_connection_now() {
   {
-    std::lock_guard lock(mutex_);
+    core::MutexLock lock(mutex_);
     retry_now_ = true;
   }
   wake_.notify_one();
 }
 
 void Writer::reconnect() {
+  assert(std::this_thread::get_id() == writer_thread_);
   auto db = Conn::open(conninfo_, schema_);
   if (!db) {
     lost_reason_ = db.error().message;

@@ -29,6 +29,7 @@
 #pragma once
 
 #include "core/metrics.hpp"
+#include "core/mutex.hpp"
 #include "store/common/keys.hpp"
 #include "store/postgres/conn.hpp"
 #include "store/postgres/notice.hpp"
@@ -38,12 +39,10 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <exception>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -164,14 +163,14 @@ class Writer {
 
   void start();
   // Queues `op`; after close() it is answered at once with errc::unavailable.
-  void submit(std::unique_ptr<Op> op);
+  void submit(std::unique_ptr<Op> op) EXCLUDES(mutex_);
   // Runs every op already submitted, stops the thread, closes the connection.
-  void close();
+  void close() EXCLUDES(mutex_);
   bool connected() const { return connected_.load(); }
   // While disconnected: the next op (or the backoff timer, whichever comes
   // first) reconnects without waiting out the backoff — the LISTEN
   // connection just got through, so the database is back.
-  void retry_connection_now();
+  void retry_connection_now() EXCLUDES(mutex_);
   // The backend pid of the writer's session (0 while disconnected): the
   // LISTEN thread skips the notifications this store sent itself.
   int backend_pid() const { return backend_pid_.load(); }
@@ -181,7 +180,7 @@ class Writer {
   using Clock = std::chrono::steady_clock;
 
   void loop();
-  bool take(Ops& ops);
+  bool take(Ops& ops) EXCLUDES(mutex_);
   void run_batch(Ops& ops);
   // One attempt: BEGIN, the ops, the queue deltas, NOTIFY, COMMIT.
   // `committing` is set once COMMIT is sent: a lost connection then leaves
@@ -210,12 +209,15 @@ class Writer {
   std::string lost_reason_;
   std::chrono::milliseconds backoff_{0};
   Clock::time_point next_attempt_{};
+  // The writer thread, as loop() starts: what the debug assertions of
+  // "writer thread only" compare with.
+  std::thread::id writer_thread_;
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<std::unique_ptr<Op>> pending_;
-  bool closing_ = false;
-  bool retry_now_ = false;  // retry_connection_now() was called
+  core::Mutex mutex_;
+  core::CondVar wake_;  // an op pending, closing, or retry now
+  std::deque<std::unique_ptr<Op>> pending_ GUARDED_BY(mutex_);
+  bool closing_ GUARDED_BY(mutex_) = false;
+  bool retry_now_ GUARDED_BY(mutex_) = false;  // retry_connection_now() was called
   std::thread thread_;
 };
 

@@ -91,7 +91,7 @@ OnlineBackup::~OnlineBackup() {
 void OnlineBackup::close() {
   std::thread last;
   {
-    std::lock_guard lock(mutex_);
+    core::MutexLock lock(mutex_);
     last.swap(thread_);
   }
   if (last.joinable()) last.join();
@@ -114,7 +114,7 @@ core::Result<void> OnlineBackup::check_identity(const DatabaseBackupParams& p) c
 
 void OnlineBackup::start(DatabaseBackupParams p, Callback<DatabaseBackup> done) {
   if (auto ok = check_identity(p); !ok) return done(ok.error());
-  std::unique_lock lock(mutex_);
+  core::MutexLock lock(mutex_);
   if (running_) {
     lock.unlock();
     return done(core::make_error(
@@ -162,7 +162,7 @@ void OnlineBackup::run(std::string path, Callback<DatabaseBackup> done) {
                                 std::chrono::steady_clock::now() - started)};
   }
   {
-    std::lock_guard lock(mutex_);
+    core::MutexLock lock(mutex_);
     running_ = false;
   }
   done(std::move(result));

@@ -15,9 +15,9 @@
 // One backup at a time. Thread-safe; close() after the writer's close().
 #pragma once
 
+#include "core/mutex.hpp"
 #include "store/store.hpp"
 
-#include <mutex>
 #include <string>
 #include <thread>
 
@@ -34,20 +34,21 @@ class OnlineBackup {
   OnlineBackup& operator=(const OnlineBackup&) = delete;
 
   // Store::database_backup.
-  void start(DatabaseBackupParams p, Callback<DatabaseBackup> done);
+  void start(DatabaseBackupParams p, Callback<DatabaseBackup> done) EXCLUDES(mutex_);
   // Waits for a backup in progress to end (the writer is closed first, which
   // abandons it). Safe twice.
-  void close();
+  void close() EXCLUDES(mutex_);
 
  private:
   core::Result<void> check_identity(const DatabaseBackupParams& p) const;
-  void run(std::string path, Callback<DatabaseBackup> done);
+  void run(std::string path, Callback<DatabaseBackup> done) EXCLUDES(mutex_);
 
   Writer& writer_;
   const std::string db_path_;
-  std::mutex mutex_;
-  bool running_ = false;  // guarded by mutex_
-  std::thread thread_;    // the last backup's (joined before the next starts)
+  core::Mutex mutex_;
+  bool running_ GUARDED_BY(mutex_) = false;
+  // The last backup's (joined before the next starts).
+  std::thread thread_ GUARDED_BY(mutex_);
 };
 
 }  // namespace errand::store::sqlite

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cassert>
 
 namespace errand::store::sqlite {
 
@@ -100,13 +101,13 @@ void Writer::start() {
 }
 
 void Writer::set_listener(Listener listener) {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   listener_ = std::make_shared<const Listener>(std::move(listener));
 }
 
 void Writer::submit(std::unique_ptr<Op> op) {
   {
-    std::lock_guard lock(mutex_);
+    core::MutexLock lock(mutex_);
     if (!closing_) {
       pending_.push_back(std::move(op));
       if (pending_.size() == 1) wake_.notify_one();
@@ -120,7 +121,7 @@ void Writer::submit(std::unique_ptr<Op> op) {
 
 void Writer::add_chore(std::unique_ptr<Chore> chore) {
   {
-    std::lock_guard lock(mutex_);
+    core::MutexLock lock(mutex_);
     if (!closing_) {
       chores_.push_back(std::move(chore));
       if (chores_.size() == 1) wake_.notify_one();
@@ -132,7 +133,7 @@ void Writer::add_chore(std::unique_ptr<Chore> chore) {
 
 void Writer::close() {
   {
-    std::lock_guard lock(mutex_);
+    core::MutexLock lock(mutex_);
     closing_ = true;
   }
   wake_.notify_one();
@@ -141,8 +142,10 @@ void Writer::close() {
 }
 
 bool Writer::take(Ops& ops, std::shared_ptr<const Listener>& listener) {
-  std::unique_lock lock(mutex_);
-  wake_.wait(lock, [this] { return closing_ || !pending_.empty() || !chores_.empty(); });
+  core::MutexLock lock(mutex_);
+  wake_.wait(mutex_, [this]() REQUIRES(mutex_) {
+    return closing_ || !pending_.empty() || !chores_.empty();
+  });
   if (pending_.empty()) {
     return !closing_;  // else closing, and everything submitted is done
   }
@@ -156,6 +159,7 @@ bool Writer::take(Ops& ops, std::shared_ptr<const Listener>& listener) {
 }
 
 void Writer::loop() {
+  writer_thread_ = std::this_thread::get_id();
   Ops ops;
   std::shared_ptr<const Listener> listener;
   for (;;) {
@@ -167,7 +171,7 @@ void Writer::loop() {
   }
   abandon_chores();
   {
-    std::lock_guard lock(settle_mutex_);
+    core::MutexLock lock(settle_mutex_);
     settler_stop_ = true;
   }
   settle_wake_.notify_one();
@@ -179,9 +183,10 @@ void Writer::loop() {
 // After a batch (or with none waiting): one slice of the first chore, with
 // no transaction open (a batch either committed or rolled back).
 void Writer::step_chore() {
+  assert(std::this_thread::get_id() == writer_thread_);
   Chore* chore = nullptr;
   {
-    std::lock_guard lock(mutex_);
+    core::MutexLock lock(mutex_);
     if (chores_.empty()) return;
     chore = chores_.front().get();  // only this thread removes chores
   }
@@ -193,7 +198,7 @@ void Writer::step_chore() {
   }
   if (!done) return;
   std::unique_ptr<Chore> finished;
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   finished = std::move(chores_.front());
   chores_.pop_front();
 }
@@ -201,13 +206,14 @@ void Writer::step_chore() {
 void Writer::abandon_chores() {
   std::deque<std::unique_ptr<Chore>> left;
   {
-    std::lock_guard lock(mutex_);
+    core::MutexLock lock(mutex_);
     left.swap(chores_);
   }
   for (auto& chore : left) chore->abandon();
 }
 
 void Writer::run_batch(Ops& ops, std::shared_ptr<const Listener> listener) {
+  assert(std::this_thread::get_id() == writer_thread_);
   if (!read_only_) {
     if (auto failed = sync_failure()) read_only_ = std::move(failed);
   } else if (!sync_failure() &&
@@ -373,24 +379,24 @@ void Writer::finish(Op& op, const core::Error* failure) {
 // ---- Settling ----------------------------------------------------------------
 
 bool Writer::settler_idle() {
-  std::lock_guard lock(settle_mutex_);
+  core::MutexLock lock(settle_mutex_);
   return settling_.empty() && !settler_busy_;
 }
 
 bool Writer::ops_waiting() {
-  std::lock_guard lock(mutex_);
+  core::MutexLock lock(mutex_);
   return !pending_.empty();
 }
 
 std::optional<core::Error> Writer::sync_failure() {
-  std::lock_guard lock(settle_mutex_);
+  core::MutexLock lock(settle_mutex_);
   return sync_failed_;
 }
 
 void Writer::hand_over(Settlement s, bool settle_here) {
   if (settle_here) return settle(std::span(&s, 1));
   {
-    std::lock_guard lock(settle_mutex_);
+    core::MutexLock lock(settle_mutex_);
     if (s.sync) ++waiting_syncs_;
     settling_.push_back(std::move(s));
   }
@@ -401,18 +407,21 @@ void Writer::hand_over(Settlement s, bool settle_here) {
 // gather for the batch after it instead of being committed in small batches
 // that each rewrite the same hot pages.
 void Writer::wait_for_settler() {
-  std::unique_lock lock(settle_mutex_);
-  settle_taken_.wait(lock, [this] { return waiting_syncs_ == 0; });
+  core::MutexLock lock(settle_mutex_);
+  settle_taken_.wait(settle_mutex_,
+                     [this]() REQUIRES(settle_mutex_) { return waiting_syncs_ == 0; });
 }
 
 // Takes every batch committed meanwhile at once: one fsync makes all of
 // them durable (it covers everything written to the WAL before it), so the
 // batches the writer commits during one fsync share the next.
 void Writer::settle_loop() {
-  std::unique_lock lock(settle_mutex_);
+  core::MutexLock lock(settle_mutex_);
   std::vector<Settlement> run;
   for (;;) {
-    settle_wake_.wait(lock, [this] { return settler_stop_ || !settling_.empty(); });
+    settle_wake_.wait(settle_mutex_, [this]() REQUIRES(settle_mutex_) {
+      return settler_stop_ || !settling_.empty();
+    });
     if (settling_.empty()) return;  // stopping, and everything is settled
     run.swap(settling_);
     settler_busy_ = true;
@@ -439,7 +448,7 @@ std::optional<core::Error> Writer::sync_wal() {
   if (synced) return std::nullopt;
   core::Error failure = read_only_error(synced.error().message, false);
   spdlog::error("{}", failure.message);
-  std::lock_guard lock(settle_mutex_);
+  core::MutexLock lock(settle_mutex_);
   sync_failed_ = failure;
   return failure;
 }

@@ -35,6 +35,7 @@
 #pragma once
 
 #include "core/metrics.hpp"
+#include "core/mutex.hpp"
 #include "store/common/keys.hpp"
 #include "store/common/notice.hpp"
 #include "store/sqlite/db.hpp"
@@ -44,12 +45,10 @@
 #include "store/store.hpp"
 
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <exception>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -226,15 +225,15 @@ class Writer {
   Writer& operator=(const Writer&) = delete;
 
   void start();
-  void set_listener(Listener listener);
+  void set_listener(Listener listener) EXCLUDES(mutex_);
   // Queues `op`; after close() it is answered at once with errc::unavailable.
-  void submit(std::unique_ptr<Op> op);
+  void submit(std::unique_ptr<Op> op) EXCLUDES(mutex_);
   // Queues `chore` behind the chores already queued; after close() it is
   // abandoned at once.
-  void add_chore(std::unique_ptr<Chore> chore);
+  void add_chore(std::unique_ptr<Chore> chore) EXCLUDES(mutex_);
   // Runs every op already submitted, abandons the chores, stops the thread,
   // closes the database.
-  void close();
+  void close() EXCLUDES(mutex_);
 
  private:
   using Ops = std::vector<std::unique_ptr<Op>>;
@@ -252,9 +251,9 @@ class Writer {
 
   void loop();
   // Waits for ops or a chore; false when closing and no op is left.
-  bool take(Ops& ops, std::shared_ptr<const Listener>& listener);
-  void step_chore();
-  void abandon_chores();
+  bool take(Ops& ops, std::shared_ptr<const Listener>& listener) EXCLUDES(mutex_);
+  void step_chore() EXCLUDES(mutex_);
+  void abandon_chores() EXCLUDES(mutex_);
   void run_batch(Ops& ops, std::shared_ptr<const Listener> listener);
   // `first_change`: set to the index of the first op that changed a job's
   // state in the notice (left alone when none did).
@@ -277,15 +276,15 @@ class Writer {
 
   // Settling: by the writer itself when the settler is idle and no op waits,
   // else by the settler thread, in commit order.
-  bool settler_idle();
-  bool ops_waiting();
-  void hand_over(Settlement s, bool settle_here);
-  void wait_for_settler();
-  void settle(std::span<Settlement> run);
+  bool settler_idle() EXCLUDES(settle_mutex_);
+  bool ops_waiting() EXCLUDES(mutex_);
+  void hand_over(Settlement s, bool settle_here) EXCLUDES(settle_mutex_);
+  void wait_for_settler() EXCLUDES(settle_mutex_);
+  void settle(std::span<Settlement> run) EXCLUDES(settle_mutex_);
   void answer(Settlement& s);
-  void settle_loop();
-  std::optional<core::Error> sync_wal();
-  std::optional<core::Error> sync_failure();
+  void settle_loop() EXCLUDES(settle_mutex_);
+  std::optional<core::Error> sync_wal() EXCLUDES(settle_mutex_);
+  std::optional<core::Error> sync_failure() EXCLUDES(settle_mutex_);
 
   std::unique_ptr<Db> db_;
   std::unique_ptr<Statements> sql_;
@@ -300,23 +299,30 @@ class Writer {
   core::metrics::Histogram* const fsync_seconds_;
   std::optional<core::Error> read_only_;  // set after a failed write transaction
   std::chrono::steady_clock::time_point next_probe_{};
+  // The writer thread, as loop() starts: what the debug assertions of
+  // "writer thread only" compare with.
+  std::thread::id writer_thread_;
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<std::unique_ptr<Op>> pending_;
-  std::deque<std::unique_ptr<Chore>> chores_;  // the front one is stepped
-  std::shared_ptr<const Listener> listener_;
-  bool closing_ = false;
+  core::Mutex mutex_;
+  core::CondVar wake_;  // an op or a chore pending, or closing
+  std::deque<std::unique_ptr<Op>> pending_ GUARDED_BY(mutex_);
+  // The front one is stepped (and removed by the writer thread only).
+  std::deque<std::unique_ptr<Chore>> chores_ GUARDED_BY(mutex_);
+  std::shared_ptr<const Listener> listener_ GUARDED_BY(mutex_);
+  bool closing_ GUARDED_BY(mutex_) = false;
   std::thread thread_;
 
-  std::mutex settle_mutex_;
-  std::condition_variable settle_wake_;
-  std::vector<Settlement> settling_;
-  bool settler_busy_ = false;             // the settler thread is settling one now
-  int waiting_syncs_ = 0;                 // batches in settling_ that need an fsync
-  std::condition_variable settle_taken_;  // the settler took settling_
-  bool settler_stop_ = false;
-  std::optional<core::Error> sync_failed_;  // the first failed fsync
+  core::Mutex settle_mutex_;
+  core::CondVar settle_wake_;  // a batch to settle, or stop
+  std::vector<Settlement> settling_ GUARDED_BY(settle_mutex_);
+  // The settler thread is settling one now.
+  bool settler_busy_ GUARDED_BY(settle_mutex_) = false;
+  // Batches in settling_ that need an fsync.
+  int waiting_syncs_ GUARDED_BY(settle_mutex_) = 0;
+  core::CondVar settle_taken_;  // the settler took settling_
+  bool settler_stop_ GUARDED_BY(settle_mutex_) = false;
+  // The first failed fsync.
+  std::optional<core::Error> sync_failed_ GUARDED_BY(settle_mutex_);
   std::thread settler_;
 };
 
