@@ -149,6 +149,30 @@ def poll_until(fn, timeout, interval=0.01, message=None):
         time.sleep(interval)
 
 
+def read_sse_event(resp, on_comment=None):
+    """The next server-sent event of an http.client response as {"event",
+    "id", "data"} (data parsed from JSON; None when the event has none), or
+    None at the end of the stream. on_comment() is called for each comment
+    (keep-alive) line."""
+    event = {}
+    while True:
+        line = resp.readline()
+        if not line:
+            return None
+        line = line.decode().rstrip("\r\n")
+        if line == "":
+            if event:
+                event["data"] = json.loads(event.get("data", "null"))
+                return event
+            continue
+        if line.startswith(":"):
+            if on_comment:
+                on_comment()
+            continue
+        name, _, value = line.partition(":")
+        event[name] = value[1:] if value.startswith(" ") else value
+
+
 def dead_url():
     """A loopback URL where nothing listens (a port bound, then let go): every
     connection to it is refused. For clients given a dead server first."""

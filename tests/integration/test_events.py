@@ -9,7 +9,8 @@ import json
 import unittest
 import urllib.parse
 
-from harness import ErrandServer, ErrandTestCase, SharedServerTestCase, poll_until
+from harness import (ErrandServer, ErrandTestCase, SharedServerTestCase, poll_until,
+                     read_sse_event)
 
 ADMIN, PRODUCER, WORKER = "admin-secret-0123456789", "producer-secret-0123456789", "worker-secret-0123456789"
 KEYS = (("admin", ADMIN), ("producer", PRODUCER), ("worker", WORKER))
@@ -30,23 +31,10 @@ class EventStream:
 
     def next(self):
         """The next event as {"event", "id", "data"}, or None at the end of the stream."""
-        event = {}
-        while True:
-            line = self.resp.readline()
-            if not line:
-                return None
-            line = line.decode().rstrip("\r\n")
-            if line == "":
-                if event:
-                    if "data" in event:
-                        event["data"] = json.loads(event["data"])
-                    return event
-                continue
-            if line.startswith(":"):
-                self.comments += 1
-                continue
-            name, _, value = line.partition(":")
-            event[name] = value[1:] if value.startswith(" ") else value
+        return read_sse_event(self.resp, on_comment=self._comment)
+
+    def _comment(self):
+        self.comments += 1
 
     def until_end(self):
         events = []

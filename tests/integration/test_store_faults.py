@@ -15,7 +15,7 @@ import threading
 import unittest
 
 import openapi_check
-from harness import ErrandServer, ErrandTestCase, log, poll_until
+from harness import ErrandServer, ErrandTestCase, log, poll_until, read_sse_event
 
 DEADLINE = 15  # seconds: for a condition polled, a stream read, a thread joined
 
@@ -40,21 +40,7 @@ class EventStream:
 
     def next(self):
         """The next event as {"event", "id", "data"}; None at the end of the stream."""
-        event = {}
-        while True:
-            line = self.resp.readline()
-            if not line:
-                return None
-            line = line.decode().rstrip("\r\n")
-            if line == "":
-                if event:
-                    event["data"] = json.loads(event.get("data", "null"))
-                    return event
-                continue
-            if line.startswith(":"):
-                continue  # keep-alive
-            name, _, value = line.partition(":")
-            event[name] = value[1:] if value.startswith(" ") else value
+        return read_sse_event(self.resp)
 
     def close(self):
         # The response holds the socket (the server said Connection: close):

@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import ErrandServer, ErrandTestCase, errand_bin, poll_until
+from harness import ErrandServer, ErrandTestCase, errand_bin, poll_until, read_sse_event
 from work_harness import WorkerProcess
 
 _counter = itertools.count()
@@ -139,21 +139,7 @@ class EventStream:
 
     def next(self):
         """The next event as {"event", "id", "data"}, or None at the end of the stream."""
-        event = {}
-        while True:
-            line = self.resp.readline()
-            if not line:
-                return None
-            line = line.decode().rstrip("\r\n")
-            if line == "":
-                if event:
-                    event["data"] = json.loads(event.get("data", "null"))
-                    return event
-                continue
-            if line.startswith(":"):
-                continue
-            name, _, value = line.partition(":")
-            event[name] = value[1:] if value.startswith(" ") else value
+        return read_sse_event(self.resp)
 
     def until_end(self):
         events = []
