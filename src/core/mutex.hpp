@@ -44,12 +44,20 @@ class CAPABILITY("mutex") Mutex {
   std::mutex mutex_;
 };
 
+struct AdoptLock {
+  explicit AdoptLock() = default;
+};
+inline constexpr AdoptLock adopt_lock{};
+
 // Holds `mutex` from construction to destruction. unlock() and lock() let go
 // of it and take it again within the scope (the destructor unlocks only if
 // held).
 class SCOPED_CAPABILITY MutexLock {
  public:
   explicit MutexLock(Mutex& mutex) ACQUIRE(mutex) : mutex_(mutex) { mutex_.lock(); }
+  // Takes over `mutex`, which this thread holds already (a try_lock that
+  // succeeded), to let go of it at the end of the scope.
+  MutexLock(Mutex& mutex, AdoptLock) REQUIRES(mutex) : mutex_(mutex) {}
   ~MutexLock() RELEASE() {
     if (held_) mutex_.unlock();
   }

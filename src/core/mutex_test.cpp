@@ -38,6 +38,19 @@ TEST(Mutex, ALockLetGoOfBeforeItsEndIsNotUnlockedTwice) {
   EXPECT_TRUE(free_elsewhere(mutex));
 }
 
+TEST(Mutex, ALockThatAdoptsATryLockLetsGoAtItsEnd) {
+  Mutex mutex;
+  if (!mutex.try_lock()) {
+    ADD_FAILURE() << "a free mutex refused try_lock";
+    return;
+  }
+  {
+    MutexLock lock(mutex, adopt_lock);
+    EXPECT_FALSE(free_elsewhere(mutex));
+  }
+  EXPECT_TRUE(free_elsewhere(mutex));
+}
+
 struct Flag {
   Mutex mutex;
   CondVar changed;

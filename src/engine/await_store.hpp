@@ -3,7 +3,10 @@
 // `co_await await_store<T>([&](store::Callback<T> done) { store.verb(params, done); })`
 // suspends the calling coroutine until the store answers, then resumes it on
 // its own executor (never on the store's thread). The pending operation keeps
-// the executor's work count up, so an io_context does not return early.
+// the executor's work count up, so an io_context does not return early. The
+// store may run the verb on the calling thread (store::RunHere): the
+// coroutine still resumes only after the initiation returns, through the
+// executor's queue.
 #pragma once
 
 #include "store/store.hpp"
@@ -29,6 +32,9 @@ boost::asio::awaitable<core::Result<T>> await_store(Submit submit) {
         auto work = asio::prefer(asio::get_associated_executor(handler),
                                  asio::execution::outstanding_work.tracked);
         auto shared = std::make_shared<Handler>(std::move(handler));
+        // The callback only posts, so the store may answer on this thread
+        // before submit returns (store::RunHere).
+        store::RunHere here;
         submit(store::Callback<T>([shared, work](core::Result<T> r) mutable {
           asio::post(work, [shared, r = std::move(r)]() mutable { (*shared)(std::move(r)); });
         }));

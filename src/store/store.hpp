@@ -25,6 +25,7 @@
 #include "core/queue_config.hpp"
 #include "core/schedule.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -537,6 +538,44 @@ struct StoreOptions {
   // writes are refused until a probe write commits; at most one probe this
   // often, at the next write.
   core::Millis recovery_probe{1000};
+  // SQLite: a request that finds the writer idle, nothing waiting and no
+  // batch ended for this long runs on the caller's thread, in a RunHere
+  // scope (the lone request: no wake-up of the writer, no hand-back). The
+  // gap keeps requests that queued up meanwhile from each running alone:
+  // they come right after a batch ends and go to the writer, which commits
+  // them together. microseconds::max() turns it off.
+  std::chrono::microseconds run_here_after{100};
+};
+
+// Lets a store run the verb called within this scope on the calling thread,
+// before the call returns, when it can do so at once (see
+// StoreOptions::run_here_after). The callback and the store's change
+// listener may then run on this thread too, inside the call: set it only
+// around a call whose callback does no more than hand the answer to another
+// executor, holding no lock the listener takes (engine::await_store).
+class RunHere {
+ public:
+  RunHere() : before_(allowed_) { allowed_ = true; }
+  ~RunHere() { allowed_ = before_; }
+  RunHere(const RunHere&) = delete;
+  RunHere& operator=(const RunHere&) = delete;
+  static bool allowed() { return allowed_; }
+
+  // Within a verb run here: verbs its callbacks call go the usual way.
+  class Off {
+   public:
+    Off() : before_(allowed_) { allowed_ = false; }
+    ~Off() { allowed_ = before_; }
+    Off(const Off&) = delete;
+    Off& operator=(const Off&) = delete;
+
+   private:
+    bool before_;
+  };
+
+ private:
+  static inline thread_local bool allowed_ = false;
+  bool before_;
 };
 
 // ---- the interface ------------------------------------------------------------

@@ -38,7 +38,9 @@ constexpr const char* kPragmas[] = {
     "PRAGMA cache_size=-32768",  // 32 MiB of page cache
     // A checkpoint every ~8 MiB of WAL, and the WAL file kept at most 12 MiB
     // once checkpointed: the WAL is part of the data on disk, and smaller
-    // checkpoints cost no measurable throughput (BENCHMARKS.md).
+    // checkpoints cost no measurable throughput (BENCHMARKS.md). The store's
+    // writer replaces the automatic checkpoint with its own, at the same
+    // size, run on its thread (Writer::checkpoint).
     "PRAGMA wal_autocheckpoint=2000",
     "PRAGMA journal_size_limit=12582912",
     "PRAGMA busy_timeout=2000",

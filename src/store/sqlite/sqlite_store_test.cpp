@@ -20,6 +20,8 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <optional>
+#include <thread>
 
 namespace errand::store {
 namespace {
@@ -510,6 +512,185 @@ TEST_F(SqliteStoreTest, AClaimAfterAFailedFsyncIsNotAnswered) {
   EXPECT_EQ(run.claimed.error().code, core::errc::unavailable);
   EXPECT_EQ(run.log,
             (std::vector<std::string>{"fsync of the insert", "insert answered", "claim answered"}));
+}
+
+// A lone request: where it runs, what ran first, and whether it was
+// answered before the call returned.
+struct LoneRun {
+  std::thread::id answered_on;
+  std::thread::id synced_on;
+  bool answered_before_return = false;
+  std::vector<std::string> log;
+};
+
+// One insert from this thread, in a RunHere scope if `here`.
+LoneRun insert_alone(SqliteStore& store, bool here, LoneRun& run, std::mutex& m) {
+  std::promise<void> answered;
+  bool returned = false;
+  auto done = [&](core::Result<std::vector<InsertOutcome>> r) {
+    EXPECT_TRUE(r) << r.error().message;
+    std::lock_guard lock(m);
+    run.answered_on = std::this_thread::get_id();
+    run.answered_before_return = !returned;
+    run.log.push_back("answered");
+    answered.set_value();
+  };
+  {
+    std::optional<RunHere> scope;
+    if (here) scope.emplace();
+    store.job_insert_many({.jobs = {new_job("lone")}, .now = kNow}, done);
+  }
+  {
+    std::lock_guard lock(m);
+    returned = true;
+  }
+  answered.get_future().wait();
+  std::lock_guard lock(m);
+  return run;
+}
+
+class LoneRequestTest : public SqliteStoreTest {
+ protected:
+  std::unique_ptr<SqliteStore> open_store(std::chrono::microseconds run_here_after) {
+    auto opened = SqliteStore::open(
+        {.dir = dir_, .store = {.run_here_after = run_here_after}, .fail_sync = [this] {
+           std::lock_guard lock(m_);
+           run_.synced_on = std::this_thread::get_id();
+           run_.log.push_back("fsync");
+           // A slow disk: the fsync as the store times it.
+           std::this_thread::sleep_for(sync_takes_);
+           return false;
+         }});
+    EXPECT_TRUE(opened) << opened.error().message;
+    return opened ? std::move(*opened) : nullptr;
+  }
+  LoneRun insert(SqliteStore& store, bool here) {
+    {
+      std::lock_guard lock(m_);
+      run_ = {};
+    }
+    return insert_alone(store, here, run_, m_);
+  }
+
+  void set_sync_takes(std::chrono::milliseconds d) {
+    std::lock_guard lock(m_);
+    sync_takes_ = d;
+  }
+
+  std::mutex m_;
+  LoneRun run_;
+  std::chrono::milliseconds sync_takes_{0};
+};
+
+// In a RunHere scope with the writer idle, the request commits, is made
+// durable and is answered on the calling thread before the call returns:
+// no trip to the writer thread and back.
+TEST_F(LoneRequestTest, ALoneRequestInARunHereScopeRunsOnTheCallersThread) {
+  auto store = open_store(0us);
+  ASSERT_TRUE(store);
+  const auto run = insert(*store, true);
+  EXPECT_TRUE(run.answered_before_return);
+  EXPECT_EQ(run.answered_on, std::this_thread::get_id());
+  EXPECT_EQ(run.synced_on, std::this_thread::get_id());
+  EXPECT_EQ(run.log, (std::vector<std::string>{"fsync", "answered"}));
+  EXPECT_EQ(types(*store), (std::vector<std::string>{"lone"}));
+}
+
+// After an fsync that took long, the next lone request still runs here, but
+// its fsync and answer are left to the settler thread: a slow disk must not
+// hold up the caller's thread, which serves every other connection too.
+TEST_F(LoneRequestTest, ALoneRequestLeavesItsFsyncToTheSettlerWhileTheDiskIsSlow) {
+  auto store = open_store(0us);
+  ASSERT_TRUE(store);
+  set_sync_takes(5ms);
+  const auto slow = insert(*store, true);
+  EXPECT_EQ(slow.synced_on, std::this_thread::get_id());
+  set_sync_takes(0ms);
+  const auto next = insert(*store, true);
+  EXPECT_NE(next.synced_on, std::this_thread::get_id());
+  EXPECT_NE(next.answered_on, std::this_thread::get_id());
+  EXPECT_EQ(next.log, (std::vector<std::string>{"fsync", "answered"}));
+  const auto fast_again = insert(*store, true);
+  EXPECT_EQ(fast_again.synced_on, std::this_thread::get_id());
+  EXPECT_TRUE(fast_again.answered_before_return);
+}
+
+// Without the scope the writer runs it, as every verb whose callback may do
+// more than hand the answer on.
+TEST_F(LoneRequestTest, ARequestOutsideARunHereScopeGoesToTheWriter) {
+  auto store = open_store(0us);
+  ASSERT_TRUE(store);
+  const auto run = insert(*store, false);
+  EXPECT_NE(run.answered_on, std::this_thread::get_id());
+  EXPECT_EQ(run.log, (std::vector<std::string>{"fsync", "answered"}));
+}
+
+// A request soon after a batch ended goes to the writer: requests that
+// come close together share the writer's commits.
+TEST_F(LoneRequestTest, ARequestSoonAfterABatchGoesToTheWriter) {
+  auto store = open_store(10min);
+  ASSERT_TRUE(store);
+  (void)insert(*store, false);
+  const auto run = insert(*store, true);
+  EXPECT_NE(run.answered_on, std::this_thread::get_id());
+  EXPECT_NE(run.synced_on, std::this_thread::get_id());
+}
+
+// What a callback of a request run here calls goes to the writer: it does
+// not run nested inside the first (whose batch holds the connection).
+TEST_F(LoneRequestTest, AVerbCalledFromTheCallbackOfALoneRequestGoesToTheWriter) {
+  auto store = open_store(0us);
+  ASSERT_TRUE(store);
+  std::promise<std::thread::id> nested;
+  bool ran_here = false;
+  {
+    RunHere scope;
+    store->job_insert_many({.jobs = {new_job("outer")}, .now = kNow}, [&](auto r) {
+      ASSERT_TRUE(r);
+      ran_here = true;
+      store->job_get({.id = r->front().id}, [&](auto got) {
+        EXPECT_TRUE(got);
+        nested.set_value(std::this_thread::get_id());
+      });
+    });
+  }
+  EXPECT_TRUE(ran_here);
+  EXPECT_NE(nested.get_future().get(), std::this_thread::get_id());
+}
+
+// Writes ~40 MiB of payload in commits of ~1 MiB (in RunHere scopes if
+// `here`) and returns the WAL file's largest size meanwhile.
+std::uintmax_t largest_wal(SqliteStore& store, const std::string& dir, bool here) {
+  const auto wal = fs::path(dir) / "errand.db-wal";
+  std::uintmax_t largest = 0;
+  for (int commit = 0; commit < 40; ++commit) {
+    std::vector<core::NewJob> jobs;
+    for (int i = 0; i < 10; ++i) {
+      auto job = new_job("big");
+      job.payload = core::RawJson::trusted('"' + std::string(100 * 1024, 'x') + '"');
+      jobs.push_back(std::move(job));
+    }
+    std::optional<RunHere> scope;
+    if (here) scope.emplace();
+    auto out = call<std::vector<InsertOutcome>>(
+        [&](auto done) { store.job_insert_many({.jobs = std::move(jobs), .now = kNow}, done); });
+    EXPECT_TRUE(out) << out.error().message;
+    largest = std::max(largest, fs::file_size(wal));
+  }
+  return largest;
+}
+
+// The writer checkpoints the WAL every ~8 MiB (SQLite's own checkpoint is
+// off), also when the commits ran on their callers' threads, so the WAL
+// stays near the 12 MiB it is truncated to.
+TEST_F(LoneRequestTest, TheWalIsCheckpointedWhereverItsCommitsRan) {
+  for (const bool here : {false, true}) {
+    auto store = open_store(0us);
+    ASSERT_TRUE(store);
+    EXPECT_LT(largest_wal(*store, dir_, here), 16u << 20) << (here ? "run here" : "writer");
+    store.reset();
+    fs::remove_all(dir_);
+  }
 }
 
 // Every named statement must reach `jobs` through an index and never sort:

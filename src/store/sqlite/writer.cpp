@@ -8,7 +8,6 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <cassert>
 
 namespace errand::store::sqlite {
 
@@ -62,6 +61,16 @@ void Batch::end_op(bool keep) {
 
 // ---- Writer -----------------------------------------------------------------
 
+namespace {
+
+// schema.cpp's wal_autocheckpoint: a checkpoint every ~8 MiB of WAL.
+constexpr int kCheckpointPages = 2000;
+// An fsync this fast leaves a lone request's caller waiting for it (run_here);
+// this disk takes 0.1-0.4 ms on a fast day and a steady ~4 ms in slow hours.
+constexpr std::chrono::nanoseconds kFastSync = std::chrono::milliseconds(1);
+
+}  // namespace
+
 Writer::Writer(std::unique_ptr<Db> db, std::unique_ptr<Statements> sql, QueueBook queues,
                std::int64_t last_job_id, StoreOptions options, WalSync wal,
                std::function<bool()> fail_commit, core::metrics::Histogram* commit_seconds,
@@ -77,10 +86,29 @@ Writer::Writer(std::unique_ptr<Db> db, std::unique_ptr<Statements> sql, QueueBoo
       commit_seconds_(commit_seconds),
       fsync_seconds_(fsync_seconds) {
   if (fail_commit_) sqlite3_commit_hook(db_->handle(), &Writer::commit_hook, this);
+  sqlite3_wal_hook(db_->handle(), &Writer::wal_hook, this);
 }
 
 Writer::~Writer() {
   close();
+}
+
+int Writer::wal_hook(void* self, sqlite3*, const char*, int pages) {
+  static_cast<Writer*>(self)->wal_pages_ = pages;
+  return SQLITE_OK;
+}
+
+// Outside any transaction, after a batch. A passive checkpoint with the
+// database locked exclusively always completes; one that fails (a full disk)
+// leaves the WAL to grow, and the next batch tries again.
+void Writer::checkpoint() {
+  if (wal_pages_ < kCheckpointPages) return;
+  wal_pages_ = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                           nullptr, nullptr);
+  if (rc != SQLITE_OK) {
+    spdlog::warn("checkpoint of {} failed: {}", path_, sqlite3_errmsg(db_->handle()));
+  }
 }
 
 int Writer::commit_hook(void* self) {
@@ -106,11 +134,16 @@ void Writer::set_listener(Listener listener) {
 }
 
 void Writer::submit(std::unique_ptr<Op> op) {
+  if (RunHere::allowed() && run_here(op)) return;
   {
     core::MutexLock lock(mutex_);
     if (!closing_) {
       pending_.push_back(std::move(op));
-      if (pending_.size() == 1) wake_.notify_one();
+      const bool first = pending_.size() == 1;
+      // Woken after the unlock, so the writer does not wake only to wait
+      // for the mutex this thread still holds.
+      lock.unlock();
+      if (first) wake_.notify_one();
       return;
     }
   }
@@ -143,12 +176,16 @@ void Writer::close() {
 
 bool Writer::take(Ops& ops, std::shared_ptr<const Listener>& listener) {
   core::MutexLock lock(mutex_);
+  writer_busy_ = false;
   wake_.wait(mutex_, [this]() REQUIRES(mutex_) {
-    return closing_ || !pending_.empty() || !chores_.empty();
+    return closing_ || !pending_.empty() || !chores_.empty() || checkpoint_due_;
   });
+  writer_busy_ = true;
+  checkpoint_due_ = false;
   if (pending_.empty()) {
     return !closing_;  // else closing, and everything submitted is done
   }
+  taken_ = true;
   const std::size_t n = std::min(pending_.size(), std::max<std::size_t>(options_.max_batch, 1));
   for (std::size_t i = 0; i < n; ++i) {
     ops.push_back(std::move(pending_.front()));
@@ -159,17 +196,24 @@ bool Writer::take(Ops& ops, std::shared_ptr<const Listener>& listener) {
 }
 
 void Writer::loop() {
-  writer_thread_ = std::this_thread::get_id();
   Ops ops;
   std::shared_ptr<const Listener> listener;
   for (;;) {
     wait_for_settler();
     if (!take(ops, listener)) break;
+    core::MutexLock turn(turn_);  // after a request running on its caller's thread
+    {
+      core::MutexLock lock(mutex_);
+      taken_ = false;
+    }
     if (!ops.empty()) run_batch(ops, std::move(listener));
     ops.clear();
     step_chore();
+    checkpoint();
+    last_end_ = std::chrono::steady_clock::now();
   }
   abandon_chores();
+  core::MutexLock turn(turn_);  // a request running on its caller's thread ends first
   {
     core::MutexLock lock(settle_mutex_);
     settler_stop_ = true;
@@ -183,7 +227,6 @@ void Writer::loop() {
 // After a batch (or with none waiting): one slice of the first chore, with
 // no transaction open (a batch either committed or rolled back).
 void Writer::step_chore() {
-  assert(std::this_thread::get_id() == writer_thread_);
   Chore* chore = nullptr;
   {
     core::MutexLock lock(mutex_);
@@ -212,8 +255,50 @@ void Writer::abandon_chores() {
   for (auto& chore : left) chore->abandon();
 }
 
-void Writer::run_batch(Ops& ops, std::shared_ptr<const Listener> listener) {
-  assert(std::this_thread::get_id() == writer_thread_);
+// A lone request runs here only while the writer thread waits with nothing
+// to do, no batch waits to be settled, and the last batch ended at least
+// run_here_after ago. The gap matters most after a request ran here: its
+// thread (an HTTP thread) read nothing while it ran, so the requests that
+// came meanwhile arrive right after it and must go to the writer, to be
+// committed together, not one by one here. After a batch of the writer it
+// keeps a steady stream of requests (many connections) on the writer too,
+// where they share commits; with it only after requests run here, A with 16
+// connections lost ~7 % (BENCHMARKS.md). Verbs its callbacks and the change listener
+// call go the usual way (RunHere::Off). When an op is submitted meanwhile,
+// run_batch hands this batch to the settler, so the writer runs that op
+// during this batch's fsync.
+bool Writer::run_here(std::unique_ptr<Op>& op) {
+  if (options_.run_here_after == std::chrono::microseconds::max()) return false;
+  {
+    core::MutexLock lock(mutex_);
+    if (closing_ || writer_busy_ || !pending_.empty() || !chores_.empty()) return false;
+  }
+  if (!turn_.try_lock()) return false;
+  core::MutexLock turn(turn_, core::adopt_lock);
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_end_ < options_.run_here_after || !settler_idle()) return false;
+  std::shared_ptr<const Listener> listener;
+  {
+    core::MutexLock lock(mutex_);
+    if (closing_ || writer_busy_ || !pending_.empty()) return false;
+    listener = listener_;
+  }
+  RunHere::Off nested;
+  Ops ops;
+  ops.push_back(std::move(op));
+  run_batch(ops, std::move(listener), true);
+  last_end_ = std::chrono::steady_clock::now();
+  if (wal_pages_ >= kCheckpointPages) {
+    {
+      core::MutexLock lock(mutex_);
+      checkpoint_due_ = true;
+    }
+    wake_.notify_one();
+  }
+  return true;
+}
+
+void Writer::run_batch(Ops& ops, std::shared_ptr<const Listener> listener, bool here) {
   if (!read_only_) {
     if (auto failed = sync_failure()) read_only_ = std::move(failed);
   } else if (!sync_failure() &&
@@ -245,9 +330,13 @@ void Writer::run_batch(Ops& ops, std::shared_ptr<const Listener> listener) {
                .refused = refuse ? read_only_ : std::nullopt};
   if (!batch.notice().empty()) s.notice = batch.notice().take();
   // Settled here when nothing else could run meanwhile; handed to the
-  // settler when ops wait, so their statements run during this fsync.
-  const bool here = !ops_waiting() && settler_idle();
-  hand_over(std::move(s), here);
+  // settler when ops wait, so their statements run during this fsync, or
+  // when a caller ran it here and the disk syncs slowly.
+  const bool settle_here =
+      !ops_waiting() && settler_idle() &&
+      (!here ||
+       std::chrono::nanoseconds(last_sync_ns_.load(std::memory_order_relaxed)) < kFastSync);
+  hand_over(std::move(s), settle_here);
 }
 
 void Writer::notify(const Listener* listener, ChangeNotice& notice) {
@@ -385,7 +474,7 @@ bool Writer::settler_idle() {
 
 bool Writer::ops_waiting() {
   core::MutexLock lock(mutex_);
-  return !pending_.empty();
+  return !pending_.empty() || taken_;
 }
 
 std::optional<core::Error> Writer::sync_failure() {
@@ -441,10 +530,10 @@ std::optional<core::Error> Writer::sync_wal() {
   if (auto earlier = sync_failure()) return earlier;
   const auto began = std::chrono::steady_clock::now();
   auto synced = wal_.sync();
-  if (fsync_seconds_) {
-    fsync_seconds_->observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
-  }
+  const auto took = std::chrono::steady_clock::now() - began;
+  last_sync_ns_.store(std::chrono::duration_cast<std::chrono::nanoseconds>(took).count(),
+                      std::memory_order_relaxed);
+  if (fsync_seconds_) fsync_seconds_->observe(std::chrono::duration<double>(took).count());
   if (synced) return std::nullopt;
   core::Error failure = read_only_error(synced.error().message, false);
   spdlog::error("{}", failure.message);

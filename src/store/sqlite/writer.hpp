@@ -16,8 +16,20 @@
 // next batch's statements (the fsync was a third of the writer's time under
 // load). Batches are settled strictly in commit order, so no answer reveals a
 // change before everything committed before it is durable. With nothing
-// waiting, the writer settles the batch itself (no thread hop for a lone
-// request).
+// waiting, the writer settles the batch itself.
+//
+// A lone request runs on its caller's thread: submitted in a store::RunHere
+// scope while the writer is idle, nothing waits and no batch ended within
+// StoreOptions::run_here_after, its batch runs, commits and settles right
+// there, before submit() returns. That spares the two thread hand-offs (to
+// the writer and back) that cost a lone request more CPU than its SQL on
+// this kind of machine. Whoever runs batches holds the turn (turn_): the
+// writer thread for each of its batches, or such a caller for its one. Such
+// a caller waits for the batch's fsync only while the disk syncs fast (the
+// last fsync took under kFastSync); else the settler fsyncs and answers it,
+// so a slow disk does not hold up the caller's thread (an HTTP thread, which
+// serves every connection). For the same reason checkpoints run on the
+// writer thread only (Writer::checkpoint), never inside a caller's COMMIT.
 //
 // If BEGIN, a savepoint or COMMIT fails (or SQLite reports an I/O-level error),
 // or an fsync of the WAL fails, every op of the batch (and of the batches
@@ -29,9 +41,9 @@
 // each batch, outside any transaction.
 //
 // Ownership: the Writer owns the connection, its statements and the queue
-// book, all touched only by the writer thread. submit() and close() are
-// thread-safe; callbacks run on the writer or the settler thread with no lock
-// held.
+// book, all touched only by the holder of the turn. submit() and close() are
+// thread-safe; callbacks run on the writer or the settler thread (or on the
+// caller's, for a request run there) with no lock held.
 #pragma once
 
 #include "core/metrics.hpp"
@@ -44,6 +56,7 @@
 #include "store/sqlite/wal_sync.hpp"
 #include "store/store.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <exception>
@@ -252,17 +265,27 @@ class Writer {
   void loop();
   // Waits for ops or a chore; false when closing and no op is left.
   bool take(Ops& ops, std::shared_ptr<const Listener>& listener) EXCLUDES(mutex_);
-  void step_chore() EXCLUDES(mutex_);
+  // Runs `op` as a batch of its own on this thread if it is a lone request
+  // (see the top); false (op untouched) when it must go to the writer.
+  bool run_here(std::unique_ptr<Op>& op) EXCLUDES(mutex_, turn_);
+  void step_chore() REQUIRES(turn_) EXCLUDES(mutex_);
   void abandon_chores() EXCLUDES(mutex_);
-  void run_batch(Ops& ops, std::shared_ptr<const Listener> listener);
+  // `here`: run by a caller on its own thread (run_here).
+  void run_batch(Ops& ops, std::shared_ptr<const Listener> listener, bool here = false)
+      REQUIRES(turn_);
+  // SQLite's WAL hook: notes the WAL's size after each commit (and so turns
+  // SQLite's own checkpoint off).
+  static int wal_hook(void* self, sqlite3* db, const char* name, int pages);
+  // A passive checkpoint once the WAL holds kCheckpointPages; writer thread.
+  void checkpoint() REQUIRES(turn_);
   // `first_change`: set to the index of the first op that changed a job's
   // state in the notice (left alone when none did).
-  bool run_ops(Ops& ops, Batch& batch, bool refuse, std::size_t& first_change);
+  bool run_ops(Ops& ops, Batch& batch, bool refuse, std::size_t& first_change) REQUIRES(turn_);
   static void notify(const Listener* listener, ChangeNotice& notice);
-  core::Result<void> begin(bool writes);
-  core::Result<void> commit(bool writes);
-  core::Result<void> save_queues();
-  void abort_batch(Ops& ops, const core::Error& error, bool writes);
+  core::Result<void> begin(bool writes) REQUIRES(turn_);
+  core::Result<void> commit(bool writes) REQUIRES(turn_);
+  core::Result<void> save_queues() REQUIRES(turn_);
+  void abort_batch(Ops& ops, const core::Error& error, bool writes) REQUIRES(turn_);
   // `recoverable`: a failed transaction (writes resume once a probe write
   // commits); else a failed fsync (what the disk was given may be lost:
   // only a restart, which replays the WAL as the disk has it, is safe).
@@ -270,7 +293,7 @@ class Writer {
   // Read-only after a failed transaction: tries one write (at most every
   // options_.recovery_probe) and, when it commits, makes the store
   // writable again.
-  void probe_writable();
+  void probe_writable() REQUIRES(turn_);
   static void finish(Op& op, const core::Error* failure);
   static int commit_hook(void* self);
 
@@ -297,11 +320,21 @@ class Writer {
   std::function<bool()> fail_commit_;
   core::metrics::Histogram* const commit_seconds_;  // null: not observed
   core::metrics::Histogram* const fsync_seconds_;
-  std::optional<core::Error> read_only_;  // set after a failed write transaction
-  std::chrono::steady_clock::time_point next_probe_{};
-  // The writer thread, as loop() starts: what the debug assertions of
-  // "writer thread only" compare with.
-  std::thread::id writer_thread_;
+
+  // Held by whoever runs a batch or a chore: the writer thread, or a caller
+  // running its lone request (run_here). db_, sql_, queues_, keys_ and
+  // last_job_id_ are touched only by its holder.
+  core::Mutex turn_ ACQUIRED_BEFORE(mutex_);
+  // set after a failed write transaction
+  std::optional<core::Error> read_only_ GUARDED_BY(turn_);
+  std::chrono::steady_clock::time_point next_probe_ GUARDED_BY(turn_){};
+  // When the last batch ended: a request soon after it is no lone one.
+  std::chrono::steady_clock::time_point last_end_ GUARDED_BY(turn_){};
+  // Pages in the WAL after the last commit (set by wal_hook, during a COMMIT,
+  // so by the turn's holder).
+  int wal_pages_ = 0;
+  // How long the last fsync of the WAL took (ns), for run_here's callers.
+  std::atomic<std::int64_t> last_sync_ns_{0};
 
   core::Mutex mutex_;
   core::CondVar wake_;  // an op or a chore pending, or closing
@@ -310,6 +343,13 @@ class Writer {
   std::deque<std::unique_ptr<Chore>> chores_ GUARDED_BY(mutex_);
   std::shared_ptr<const Listener> listener_ GUARDED_BY(mutex_);
   bool closing_ GUARDED_BY(mutex_) = false;
+  // The writer thread is between taking work and waiting for more.
+  bool writer_busy_ GUARDED_BY(mutex_) = false;
+  // It took ops and has not yet got the turn to run them.
+  bool taken_ GUARDED_BY(mutex_) = false;
+  // A request run on its caller's thread filled the WAL: the writer
+  // checkpoints it.
+  bool checkpoint_due_ GUARDED_BY(mutex_) = false;
   std::thread thread_;
 
   core::Mutex settle_mutex_;
