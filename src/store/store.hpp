@@ -538,18 +538,23 @@ struct StoreOptions {
   // writes are refused until a probe write commits; at most one probe this
   // often, at the next write.
   core::Millis recovery_probe{1000};
-  // SQLite: a request that finds the writer idle, nothing waiting and no
-  // batch ended for this long runs on the caller's thread, in a RunHere
-  // scope (the lone request: no wake-up of the writer, no hand-back). The
-  // gap keeps requests that queued up meanwhile from each running alone:
-  // they come right after a batch ends and go to the writer, which commits
-  // them together. microseconds::max() turns it off.
-  std::chrono::microseconds run_here_after{100};
+  // SQLite: a small request that finds the writer idle and nothing waiting
+  // runs on the caller's thread, in a RunHere scope (the lone request: no
+  // wake-up of the writer, no hand-back), while requests come on average at
+  // least this far apart (a moving average of the gaps between them). When
+  // they come closer, they would queue up behind a caller that waits for its
+  // fsync: they go to the writer, which commits them together.
+  std::chrono::microseconds lone_interval{250};
+  // Such a caller also waits for its request's fsync only while the last
+  // fsync took less than this; on a slower disk the settler thread does, so
+  // a slow disk does not hold up the caller (an HTTP thread serving every
+  // connection). This disk takes 0.1-0.4 ms on a fast day, ~4 ms when slow.
+  std::chrono::microseconds lone_sync_max{1000};
 };
 
 // Lets a store run the verb called within this scope on the calling thread,
 // before the call returns, when it can do so at once (see
-// StoreOptions::run_here_after). The callback and the store's change
+// StoreOptions::lone_interval). The callback and the store's change
 // listener may then run on this thread too, inside the call: set it only
 // around a call whose callback does no more than hand the answer to another
 // executor, holding no lock the listener takes (engine::await_store).

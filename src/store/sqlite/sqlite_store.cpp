@@ -17,6 +17,10 @@ namespace {
 
 constexpr bool kWrites = true;
 constexpr bool kReads = false;
+// The most jobs a request may carry and still run on its caller's thread
+// (Op::may_run_here): the trip to the writer and back costs about what a
+// few jobs' statements do.
+constexpr std::size_t kSmallRequest = 16;
 
 core::Result<std::string> database_path(const std::string& dir) {
   const fs::path root = dir.empty() ? fs::path(".") : fs::path(dir);
@@ -37,6 +41,7 @@ class AckManyOp final : public sqlite::Op {
   using Results = std::vector<core::Result<core::JobState>>;
   AckManyOp(std::vector<AckItem> items, Callback<Results> done)
       : Op(kWrites), items_(std::move(items)), done_(std::move(done)) {}
+  std::size_t size() const { return items_.size(); }
 
   void run(sqlite::Batch& batch) override {
     // job_complete and job_fail change the queue book and the notice only
@@ -106,19 +111,27 @@ void SqliteStore::submit(bool writes, F body, Callback<T> done) {
   writer_->submit(sqlite::make_op<T>(writes, std::move(body), std::move(done)));
 }
 
+template <class T, class F>
+void SqliteStore::submit_small(bool writes, F body, Callback<T> done) {
+  auto op = sqlite::make_op<T>(writes, std::move(body), std::move(done));
+  op->allow_run_here();
+  writer_->submit(std::move(op));
+}
+
 void SqliteStore::set_change_listener(std::function<void(const ChangeNotice&)> listener) {
   writer_->set_listener(std::move(listener));
 }
 
 void SqliteStore::job_insert_many(JobInsertManyParams p,
                                   Callback<std::vector<InsertOutcome>> done) {
-  submit(
-      kWrites, [p = std::move(p)](OpContext& c) { return ops::job_insert_many(c, p); },
-      std::move(done));
+  const bool small = p.jobs.size() <= kSmallRequest;
+  auto body = [p = std::move(p)](OpContext& c) { return ops::job_insert_many(c, p); };
+  if (small) return submit_small(kWrites, std::move(body), std::move(done));
+  submit(kWrites, std::move(body), std::move(done));
 }
 
 void SqliteStore::job_get(JobGetParams p, Callback<core::Job> done) {
-  submit(
+  submit_small(
       kReads, [p = std::move(p)](OpContext& c) { return ops::job_get(c, p); }, std::move(done));
 }
 
@@ -134,25 +147,25 @@ void SqliteStore::job_claim(JobClaimParams p, Callback<std::vector<core::Job>> d
 }
 
 void SqliteStore::lease_extend(LeaseExtendParams p, Callback<LeaseInfo> done) {
-  submit(
+  submit_small(
       kWrites, [p = std::move(p)](OpContext& c) { return ops::lease_extend(c, p); },
       std::move(done));
 }
 
 void SqliteStore::job_progress(JobProgressParams p, Callback<Unit> done) {
-  submit(
+  submit_small(
       kWrites, [p = std::move(p)](OpContext& c) { return ops::job_progress(c, p); },
       std::move(done));
 }
 
 void SqliteStore::job_complete(JobCompleteParams p, Callback<core::Job> done) {
-  submit(
+  submit_small(
       kWrites, [p = std::move(p)](OpContext& c) { return ops::job_complete(c, p); },
       std::move(done));
 }
 
 void SqliteStore::job_fail(JobFailParams p, Callback<core::Job> done) {
-  submit(
+  submit_small(
       kWrites, [p = std::move(p)](OpContext& c) { return ops::job_fail(c, p); }, std::move(done));
 }
 
@@ -184,7 +197,7 @@ void SqliteStore::batch_seal(BatchSealParams p, Callback<core::Batch> done) {
 }
 
 void SqliteStore::batch_get(BatchGetParams p, Callback<core::Batch> done) {
-  submit(
+  submit_small(
       kReads, [p = std::move(p)](OpContext& c) { return ops::batch_get(c, p); }, std::move(done));
 }
 
@@ -202,7 +215,9 @@ void SqliteStore::webhook_result(WebhookResultParams p, Callback<Unit> done) {
 
 void SqliteStore::job_ack_many(std::vector<AckItem> items,
                                Callback<std::vector<core::Result<core::JobState>>> done) {
-  writer_->submit(std::make_unique<AckManyOp>(std::move(items), std::move(done)));
+  auto op = std::make_unique<AckManyOp>(std::move(items), std::move(done));
+  if (op->size() <= kSmallRequest) op->allow_run_here();
+  writer_->submit(std::move(op));
 }
 
 void SqliteStore::job_cancel(JobCancelParams p, Callback<core::Job> done) {
@@ -249,7 +264,7 @@ void SqliteStore::queue_rotate_secret(QueueRotateSecretParams p, Callback<QueueI
 }
 
 void SqliteStore::queue_get(QueueGetParams p, Callback<QueueInfo> done) {
-  submit(
+  submit_small(
       kReads, [p = std::move(p)](OpContext& c) { return ops::queue_get(c, p); }, std::move(done));
 }
 

@@ -120,6 +120,9 @@ class SqliteStore final : public Store {
   SqliteStore(std::unique_ptr<sqlite::Writer> writer, const std::string& db_path);
   template <class T, class F>
   void submit(bool writes, F body, Callback<T> done);
+  // A small request that may run on its caller's thread (Op::may_run_here).
+  template <class T, class F>
+  void submit_small(bool writes, F body, Callback<T> done);
 
   std::unique_ptr<sqlite::Writer> writer_;
   std::unique_ptr<sqlite::OnlineBackup> backup_;  // uses writer_: destroyed first

@@ -551,16 +551,18 @@ LoneRun insert_alone(SqliteStore& store, bool here, LoneRun& run, std::mutex& m)
 
 class LoneRequestTest : public SqliteStoreTest {
  protected:
-  std::unique_ptr<SqliteStore> open_store(std::chrono::microseconds run_here_after) {
-    auto opened = SqliteStore::open(
-        {.dir = dir_, .store = {.run_here_after = run_here_after}, .fail_sync = [this] {
-           std::lock_guard lock(m_);
-           run_.synced_on = std::this_thread::get_id();
-           run_.log.push_back("fsync");
-           // A slow disk: the fsync as the store times it.
-           std::this_thread::sleep_for(sync_takes_);
-           return false;
-         }});
+  std::unique_ptr<SqliteStore> open_store(std::chrono::microseconds lone_interval) {
+    auto opened =
+        SqliteStore::open({.dir = dir_,
+                           .store = {.lone_interval = lone_interval, .lone_sync_max = 50ms},
+                           .fail_sync = [this] {
+                             std::lock_guard lock(m_);
+                             run_.synced_on = std::this_thread::get_id();
+                             run_.log.push_back("fsync");
+                             // A slow disk: the fsync as the store times it.
+                             std::this_thread::sleep_for(sync_takes_);
+                             return false;
+                           }});
     EXPECT_TRUE(opened) << opened.error().message;
     return opened ? std::move(*opened) : nullptr;
   }
@@ -602,7 +604,7 @@ TEST_F(LoneRequestTest, ALoneRequestInARunHereScopeRunsOnTheCallersThread) {
 TEST_F(LoneRequestTest, ALoneRequestLeavesItsFsyncToTheSettlerWhileTheDiskIsSlow) {
   auto store = open_store(0us);
   ASSERT_TRUE(store);
-  set_sync_takes(5ms);
+  set_sync_takes(100ms);  // real fsyncs take well under lone_sync_max (50 ms)
   const auto slow = insert(*store, true);
   EXPECT_EQ(slow.synced_on, std::this_thread::get_id());
   set_sync_takes(0ms);
@@ -610,9 +612,14 @@ TEST_F(LoneRequestTest, ALoneRequestLeavesItsFsyncToTheSettlerWhileTheDiskIsSlow
   EXPECT_NE(next.synced_on, std::this_thread::get_id());
   EXPECT_NE(next.answered_on, std::this_thread::get_id());
   EXPECT_EQ(next.log, (std::vector<std::string>{"fsync", "answered"}));
-  const auto fast_again = insert(*store, true);
-  EXPECT_EQ(fast_again.synced_on, std::this_thread::get_id());
-  EXPECT_TRUE(fast_again.answered_before_return);
+  // Once the disk is fast again (and the settler done with that one), lone
+  // requests run here again.
+  bool here_again = false;
+  for (int i = 0; i < 100 && !here_again; ++i) {
+    const auto again = insert(*store, true);
+    here_again = again.synced_on == std::this_thread::get_id() && again.answered_before_return;
+  }
+  EXPECT_TRUE(here_again);
 }
 
 // Without the scope the writer runs it, as every verb whose callback may do
@@ -625,9 +632,9 @@ TEST_F(LoneRequestTest, ARequestOutsideARunHereScopeGoesToTheWriter) {
   EXPECT_EQ(run.log, (std::vector<std::string>{"fsync", "answered"}));
 }
 
-// A request soon after a batch ended goes to the writer: requests that
-// come close together share the writer's commits.
-TEST_F(LoneRequestTest, ARequestSoonAfterABatchGoesToTheWriter) {
+// Requests that come closer together than lone_interval go to the writer,
+// where they share commits.
+TEST_F(LoneRequestTest, RequestsThatComeCloseTogetherGoToTheWriter) {
   auto store = open_store(10min);
   ASSERT_TRUE(store);
   (void)insert(*store, false);

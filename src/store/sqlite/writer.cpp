@@ -65,9 +65,6 @@ namespace {
 
 // schema.cpp's wal_autocheckpoint: a checkpoint every ~8 MiB of WAL.
 constexpr int kCheckpointPages = 2000;
-// An fsync this fast leaves a lone request's caller waiting for it (run_here);
-// this disk takes 0.1-0.4 ms on a fast day and a steady ~4 ms in slow hours.
-constexpr std::chrono::nanoseconds kFastSync = std::chrono::milliseconds(1);
 
 }  // namespace
 
@@ -87,6 +84,8 @@ Writer::Writer(std::unique_ptr<Db> db, std::unique_ptr<Statements> sql, QueueBoo
       fsync_seconds_(fsync_seconds) {
   if (fail_commit_) sqlite3_commit_hook(db_->handle(), &Writer::commit_hook, this);
   sqlite3_wal_hook(db_->handle(), &Writer::wal_hook, this);
+  core::MutexLock lock(mutex_);
+  last_submit_ = std::chrono::steady_clock::now();
 }
 
 Writer::~Writer() {
@@ -134,7 +133,28 @@ void Writer::set_listener(Listener listener) {
 }
 
 void Writer::submit(std::unique_ptr<Op> op) {
-  if (RunHere::allowed() && run_here(op)) return;
+  const auto now = std::chrono::steady_clock::now();
+  bool lone = false;
+  {
+    core::MutexLock lock(mutex_);
+    const bool spaced = note_submit(now);
+    lone = spaced && RunHere::allowed() && op->may_run_here() && !closing_ && !writer_busy_ &&
+           pending_.empty() && chores_.empty();
+  }
+  if (lone && run_here(op)) return;
+  enqueue(std::move(op));
+}
+
+bool Writer::note_submit(std::chrono::steady_clock::time_point now) {
+  const auto cap =
+      2 * std::chrono::duration_cast<std::chrono::steady_clock::duration>(options_.lone_interval);
+  const auto gap = std::min(now - last_submit_, cap);
+  last_submit_ = now;
+  mean_gap_ += (gap - mean_gap_) / 4;
+  return mean_gap_ >= options_.lone_interval;
+}
+
+void Writer::enqueue(std::unique_ptr<Op> op) {
   {
     core::MutexLock lock(mutex_);
     if (!closing_) {
@@ -210,7 +230,6 @@ void Writer::loop() {
     ops.clear();
     step_chore();
     checkpoint();
-    last_end_ = std::chrono::steady_clock::now();
   }
   abandon_chores();
   core::MutexLock turn(turn_);  // a request running on its caller's thread ends first
@@ -256,27 +275,19 @@ void Writer::abandon_chores() {
 }
 
 // A lone request runs here only while the writer thread waits with nothing
-// to do, no batch waits to be settled, and the last batch ended at least
-// run_here_after ago. The gap matters most after a request ran here: its
-// thread (an HTTP thread) read nothing while it ran, so the requests that
-// came meanwhile arrive right after it and must go to the writer, to be
-// committed together, not one by one here. After a batch of the writer it
-// keeps a steady stream of requests (many connections) on the writer too,
-// where they share commits; with it only after requests run here, A with 16
-// connections lost ~7 % (BENCHMARKS.md). Verbs its callbacks and the change listener
-// call go the usual way (RunHere::Off). When an op is submitted meanwhile,
-// run_batch hands this batch to the settler, so the writer runs that op
-// during this batch's fsync.
+// to do, no batch waits to be settled, and requests come far enough apart
+// (note_submit). The spacing matters: while this thread (an HTTP thread)
+// runs the request and waits for its fsync it reads nothing, so requests
+// that come meanwhile queue up; run here one by one, each with its own
+// fsync, they would commit far slower than the writer, which commits them
+// together. Verbs its callbacks and the change listener call go the usual
+// way (RunHere::Off). When an op is submitted meanwhile, run_batch hands
+// this batch to the settler, so the writer runs that op during this batch's
+// fsync.
 bool Writer::run_here(std::unique_ptr<Op>& op) {
-  if (options_.run_here_after == std::chrono::microseconds::max()) return false;
-  {
-    core::MutexLock lock(mutex_);
-    if (closing_ || writer_busy_ || !pending_.empty() || !chores_.empty()) return false;
-  }
   if (!turn_.try_lock()) return false;
   core::MutexLock turn(turn_, core::adopt_lock);
-  const auto now = std::chrono::steady_clock::now();
-  if (now - last_end_ < options_.run_here_after || !settler_idle()) return false;
+  if (!settler_idle()) return false;
   std::shared_ptr<const Listener> listener;
   {
     core::MutexLock lock(mutex_);
@@ -287,7 +298,6 @@ bool Writer::run_here(std::unique_ptr<Op>& op) {
   Ops ops;
   ops.push_back(std::move(op));
   run_batch(ops, std::move(listener), true);
-  last_end_ = std::chrono::steady_clock::now();
   if (wal_pages_ >= kCheckpointPages) {
     {
       core::MutexLock lock(mutex_);
@@ -334,8 +344,8 @@ void Writer::run_batch(Ops& ops, std::shared_ptr<const Listener> listener, bool 
   // when a caller ran it here and the disk syncs slowly.
   const bool settle_here =
       !ops_waiting() && settler_idle() &&
-      (!here ||
-       std::chrono::nanoseconds(last_sync_ns_.load(std::memory_order_relaxed)) < kFastSync);
+      (!here || std::chrono::nanoseconds(last_sync_ns_.load(std::memory_order_relaxed)) <
+                    options_.lone_sync_max);
   hand_over(std::move(s), settle_here);
 }
 

@@ -18,18 +18,17 @@
 // change before everything committed before it is durable. With nothing
 // waiting, the writer settles the batch itself.
 //
-// A lone request runs on its caller's thread: submitted in a store::RunHere
-// scope while the writer is idle, nothing waits and no batch ended within
-// StoreOptions::run_here_after, its batch runs, commits and settles right
-// there, before submit() returns. That spares the two thread hand-offs (to
-// the writer and back) that cost a lone request more CPU than its SQL on
-// this kind of machine. Whoever runs batches holds the turn (turn_): the
-// writer thread for each of its batches, or such a caller for its one. Such
-// a caller waits for the batch's fsync only while the disk syncs fast (the
-// last fsync took under kFastSync); else the settler fsyncs and answers it,
-// so a slow disk does not hold up the caller's thread (an HTTP thread, which
-// serves every connection). For the same reason checkpoints run on the
-// writer thread only (Writer::checkpoint), never inside a caller's COMMIT.
+// A lone request runs on its caller's thread: a small one (Op::may_run_here)
+// submitted in a store::RunHere scope while the writer is idle, nothing waits
+// and requests come at least StoreOptions::lone_interval apart on average;
+// its batch runs, commits and settles right there, before submit() returns. That spares the two
+// thread hand-offs (to the writer and back) that cost a lone request more CPU than its SQL on this
+// kind of machine. Whoever runs batches holds the turn (turn_): the writer thread for each of its
+// batches, or such a caller for its one. Such a caller waits for the batch's fsync only while the
+// disk syncs fast (the last fsync took under StoreOptions::lone_sync_max); else the settler fsyncs
+// and answers it, so a slow disk does not hold up the caller's thread (an HTTP thread, which serves
+// every connection). For the same reason checkpoints run on the writer thread only
+// (Writer::checkpoint), never inside a caller's COMMIT.
 //
 // If BEGIN, a savepoint or COMMIT fails (or SQLite reports an I/O-level error),
 // or an fsync of the WAL fails, every op of the batch (and of the batches
@@ -171,6 +170,16 @@ class Op {
   bool may_answer_early() const { return early_; }
   bool answered() const { return answered_; }
   void set_answered() { answered_ = true; }
+  // A request small enough to run on its caller's thread when it is alone
+  // (Writer::run_here): a few rows, answered after its fsync. Not a claim
+  // (its answer goes out before the fsync, which would then hold up the
+  // caller), nor a verb that may touch many rows (bulk changes, timers,
+  // searches, cancels): those would hold up the caller's thread, and every
+  // connection it serves, for longer than the trip to the writer costs. (A
+  // complete that releases many waiting children is the one exception left:
+  // it runs here when alone.)
+  bool may_run_here() const { return run_here_; }
+  void allow_run_here() { run_here_ = !early_; }
   virtual void run(Batch& batch) = 0;
   virtual void finish(const core::Error* failure) = 0;
 
@@ -178,6 +187,7 @@ class Op {
   bool writes_;
   bool early_;
   bool answered_ = false;
+  bool run_here_ = false;
 };
 
 // An op whose body returns one Result<T> for one callback.
@@ -265,9 +275,14 @@ class Writer {
   void loop();
   // Waits for ops or a chore; false when closing and no op is left.
   bool take(Ops& ops, std::shared_ptr<const Listener>& listener) EXCLUDES(mutex_);
-  // Runs `op` as a batch of its own on this thread if it is a lone request
-  // (see the top); false (op untouched) when it must go to the writer.
+  // Counts a submission; whether requests come far enough apart on average
+  // to run one on its caller's thread.
+  bool note_submit(std::chrono::steady_clock::time_point now) REQUIRES(mutex_);
+  // Runs `op` as a batch of its own on this thread if it is still a lone
+  // request (see the top); false (op untouched) when it must go to the writer.
   bool run_here(std::unique_ptr<Op>& op) EXCLUDES(mutex_, turn_);
+  // Queues `op` for the writer (answers it at once after close()).
+  void enqueue(std::unique_ptr<Op> op) EXCLUDES(mutex_);
   void step_chore() REQUIRES(turn_) EXCLUDES(mutex_);
   void abandon_chores() EXCLUDES(mutex_);
   // `here`: run by a caller on its own thread (run_here).
@@ -328,8 +343,6 @@ class Writer {
   // set after a failed write transaction
   std::optional<core::Error> read_only_ GUARDED_BY(turn_);
   std::chrono::steady_clock::time_point next_probe_ GUARDED_BY(turn_){};
-  // When the last batch ended: a request soon after it is no lone one.
-  std::chrono::steady_clock::time_point last_end_ GUARDED_BY(turn_){};
   // Pages in the WAL after the last commit (set by wal_hook, during a COMMIT,
   // so by the turn's holder).
   int wal_pages_ = 0;
@@ -350,6 +363,10 @@ class Writer {
   // A request run on its caller's thread filled the WAL: the writer
   // checkpoints it.
   bool checkpoint_due_ GUARDED_BY(mutex_) = false;
+  // When the last op was submitted, and the moving average of the gaps
+  // between submissions (each at most twice lone_interval).
+  std::chrono::steady_clock::time_point last_submit_ GUARDED_BY(mutex_);
+  std::chrono::steady_clock::duration mean_gap_ GUARDED_BY(mutex_){};
   std::thread thread_;
 
   core::Mutex settle_mutex_;
