@@ -108,8 +108,8 @@ Measurement latency_at(const Settings& s, int rate) {
   if (rate == 200 && target.nodes() > 1) {
     m.set_target("p99 ≤ 15 ms", "p99_ms", 15, false);
   } else if (rate == 200) {
-    m.target = "p50 ≤ 1 ms, p99 ≤ 3 ms";
-    m.met = p50 <= 1 && p99 <= 3;
+    m.target = "p50 ≤ 0.6 ms, p99 ≤ 1.5 ms";
+    m.met = p50 <= 0.6 && p99 <= 1.5;
   } else if (rate == 10'000) {
     m.set_target("p99 ≤ 10 ms", "p99_ms", 10, false);
   }
