@@ -557,30 +557,32 @@ struct StoreOptions {
 // StoreOptions::lone_interval). The callback and the store's change
 // listener may then run on this thread too, inside the call: set it only
 // around a call whose callback does no more than hand the answer to another
-// executor, holding no lock the listener takes (engine::await_store).
+// executor, holding no lock the listener takes (engine::await_store). What a
+// verb does and answers is the same either way; a store may ignore the scope
+// (PostgreSQL does: its writer waits for network round trips, which would
+// hold up the caller's thread longer than the hand-off costs).
 class RunHere {
  public:
-  RunHere() : before_(allowed_) { allowed_ = true; }
+  RunHere() : RunHere(true) {}
   ~RunHere() { allowed_ = before_; }
   RunHere(const RunHere&) = delete;
   RunHere& operator=(const RunHere&) = delete;
   static bool allowed() { return allowed_; }
 
   // Within a verb run here: verbs its callbacks call go the usual way.
-  class Off {
-   public:
-    Off() : before_(allowed_) { allowed_ = false; }
-    ~Off() { allowed_ = before_; }
-    Off(const Off&) = delete;
-    Off& operator=(const Off&) = delete;
+  class Off;
 
-   private:
-    bool before_;
-  };
+ protected:
+  explicit RunHere(bool allow) : before_(allowed_) { allowed_ = allow; }
 
  private:
   static inline thread_local bool allowed_ = false;
   bool before_;
+};
+
+class RunHere::Off : RunHere {
+ public:
+  Off() : RunHere(false) {}
 };
 
 // ---- the interface ------------------------------------------------------------

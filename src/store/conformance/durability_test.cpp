@@ -114,6 +114,37 @@ TEST_P(DurabilityTest, ListenerHearsAboutCommits) {
   EXPECT_FALSE(seen[0].deadline);
 }
 
+// A verb called in a store::RunHere scope, as the server's request handlers
+// call them, does and answers what it does outside one, durably: a store may
+// run it on the calling thread (SQLite does, for a small request that comes
+// alone; this suite's SQLite store lets every one) or ignore the scope.
+TEST_P(DurabilityTest, VerbsCalledInARunHereScopeBehaveAsOutsideIt) {
+  clear_notices();
+  std::string id;
+  {
+    RunHere here;
+    id = insert(job("a"));
+  }
+  auto seen = notices();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].runnable_queues, std::vector<std::string>{"a"});
+  auto claimed = claim({"a"}, 1);
+  ASSERT_EQ(claimed.size(), 1u);
+  ASSERT_EQ(claimed[0].id, id);
+  core::Result<core::Job> done = core::Job{};
+  {
+    RunHere here;
+    done = complete(claimed[0]);
+    EXPECT_FALSE(get("J-missing"));
+  }
+  ASSERT_TRUE(done) << done.error().message;
+  EXPECT_EQ(done->state, core::JobState::succeeded);
+  reopen();
+  auto after = get(id);
+  ASSERT_TRUE(after) << after.error().message;
+  EXPECT_EQ(after->state, core::JobState::succeeded);
+}
+
 TEST_P(DurabilityTest, FailedVerbsAndReadsSendNoNotice) {
   insert(job("a"));
   clear_notices();

@@ -7,7 +7,9 @@ namespace {
 
 StoreFactory sqlite_factory() {
   return {"Sqlite", [](const std::string& dir) -> std::unique_ptr<Store> {
-            auto store = SqliteStore::open({.dir = dir});
+            // Every verb called in a RunHere scope may run on its caller's
+            // thread, however close together they come.
+            auto store = SqliteStore::open({.dir = dir, .store = {.lone_interval = {}}});
             if (!store) throw std::runtime_error(store.error().message);
             return std::move(*store);
           }};

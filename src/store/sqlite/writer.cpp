@@ -84,8 +84,6 @@ Writer::Writer(std::unique_ptr<Db> db, std::unique_ptr<Statements> sql, QueueBoo
       fsync_seconds_(fsync_seconds) {
   if (fail_commit_) sqlite3_commit_hook(db_->handle(), &Writer::commit_hook, this);
   sqlite3_wal_hook(db_->handle(), &Writer::wal_hook, this);
-  core::MutexLock lock(mutex_);
-  last_submit_ = std::chrono::steady_clock::now();
 }
 
 Writer::~Writer() {

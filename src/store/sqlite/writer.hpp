@@ -365,7 +365,8 @@ class Writer {
   bool checkpoint_due_ GUARDED_BY(mutex_) = false;
   // When the last op was submitted, and the moving average of the gaps
   // between submissions (each at most twice lone_interval).
-  std::chrono::steady_clock::time_point last_submit_ GUARDED_BY(mutex_);
+  std::chrono::steady_clock::time_point last_submit_ GUARDED_BY(mutex_) =
+      std::chrono::steady_clock::now();
   std::chrono::steady_clock::duration mean_gap_ GUARDED_BY(mutex_){};
   std::thread thread_;
 
