@@ -195,6 +195,12 @@ class ClaimWarningsTest(SharedServerTestCase):
         self.assertEqual(len(answer["jobs"]), 1)
         self.assertNotIn("warnings", answer)
 
+    def test_a_claim_names_only_the_queues_that_gave_it_nothing(self):
+        self.server.enqueue(self.q)
+        answer = self.claim_answer([self.q, f"{self.q}-typo"], max=5)
+        self.assertEqual(len(answer["jobs"]), 1)
+        self.assertEqual([w["queue"] for w in answer["warnings"]], [f"{self.q}-typo"])
+
     def test_an_existing_empty_pull_queue_has_no_warnings(self):
         job = self.server.enqueue(self.q)
         self.server.claim_one(self.q)

@@ -665,6 +665,98 @@ TEST_F(LoneRequestTest, AVerbCalledFromTheCallbackOfALoneRequestGoesToTheWriter)
   EXPECT_NE(nested.get_future().get(), std::this_thread::get_id());
 }
 
+// Claims that the change listener submits when a lone insert's job becomes
+// runnable (the engine's waiting long polls). Each answer notes its thread
+// and its place in run_.log.
+struct WokenClaims {
+  std::mutex m;
+  std::vector<std::thread::id> answered_on;
+  std::vector<std::size_t> jobs;
+};
+
+// `claims` claims per notice with runnable queues, from the listener.
+void claim_when_woken(SqliteStore& store, int claims, WokenClaims& woken, LoneRun& run,
+                      std::mutex& run_m) {
+  store.set_change_listener([&store, claims, &woken, &run, &run_m](const ChangeNotice& notice) {
+    if (notice.runnable_queues.empty()) return;
+    for (int i = 0; i < claims; ++i) {
+      store.job_claim({.queues = {"q"}, .worker = "w", .max = 1, .now = kNow},
+                      [&](core::Result<std::vector<core::Job>> r) {
+                        ASSERT_TRUE(r) << r.error().message;
+                        {
+                          std::lock_guard lock(run_m);
+                          run.log.push_back("claim answered");
+                        }
+                        std::lock_guard lock(woken.m);
+                        woken.answered_on.push_back(std::this_thread::get_id());
+                        woken.jobs.push_back(r->size());
+                      });
+    }
+  });
+}
+
+// The claims a lone insert's job wakes run on the caller's thread right
+// after its fsync, before its answer (a waiting worker starts without
+// waiting for the enqueue's answer to be written), and the first takes
+// the job; their own fsync is the settler's, so the caller does not wait.
+TEST_F(LoneRequestTest, TheClaimsALoneRequestWakesRunOnItsThreadBeforeItsAnswer) {
+  auto store = open_store(0us);
+  ASSERT_TRUE(store);
+  WokenClaims woken;
+  claim_when_woken(*store, 2, woken, run_, m_);
+  auto job = new_job("lone");
+  job.queue = "q";
+  {
+    std::lock_guard lock(m_);
+    run_ = {};
+  }
+  std::promise<void> answered;
+  {
+    RunHere scope;
+    store->job_insert_many({.jobs = {job}, .now = kNow}, [&](auto r) {
+      EXPECT_TRUE(r);
+      std::lock_guard lock(m_);
+      run_.log.push_back("answered");
+      answered.set_value();
+    });
+  }
+  ASSERT_EQ(answered.get_future().wait_for(0s), std::future_status::ready);
+  std::lock_guard lock(m_);
+  // The insert's fsync first; the claims' own one, on the settler, may come
+  // anywhere after it.
+  ASSERT_FALSE(run_.log.empty());
+  EXPECT_EQ(run_.log.front(), "fsync");
+  std::vector<std::string> answers;
+  std::copy_if(run_.log.begin() + 1, run_.log.end(), std::back_inserter(answers),
+               [](const auto& line) { return line != "fsync"; });
+  EXPECT_EQ(answers, (std::vector<std::string>{"claim answered", "claim answered", "answered"}));
+  std::lock_guard wl(woken.m);
+  EXPECT_EQ(woken.answered_on,
+            (std::vector<std::thread::id>{std::this_thread::get_id(), std::this_thread::get_id()}));
+  EXPECT_EQ(woken.jobs, (std::vector<std::size_t>{1, 0}));
+}
+
+// A herd of woken claims is the writer thread's: the caller's thread,
+// which serves every other connection, does not run them one by one.
+TEST_F(LoneRequestTest, AHerdOfWokenClaimsGoesToTheWriter) {
+  auto store = open_store(0us);
+  ASSERT_TRUE(store);
+  WokenClaims woken;
+  constexpr int kHerd = 20;
+  claim_when_woken(*store, kHerd, woken, run_, m_);
+  auto job = new_job("lone");
+  job.queue = "q";
+  auto out = call<std::vector<InsertOutcome>>([&](auto done) {
+    RunHere scope;
+    store->job_insert_many({.jobs = {job}, .now = kNow}, done);
+  });
+  ASSERT_TRUE(out) << out.error().message;
+  store.reset();  // closing runs every op submitted
+  ASSERT_EQ(woken.answered_on.size(), std::size_t{kHerd});
+  for (const auto& id : woken.answered_on) EXPECT_NE(id, std::this_thread::get_id());
+  EXPECT_EQ(std::count(woken.jobs.begin(), woken.jobs.end(), 1u), 1);
+}
+
 // Writes ~40 MiB of payload in commits of ~1 MiB (in RunHere scopes if
 // `here`) and returns the WAL file's largest size meanwhile.
 std::uintmax_t largest_wal(SqliteStore& store, const std::string& dir, bool here) {

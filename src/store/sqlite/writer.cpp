@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <iterator>
 
 namespace errand::store::sqlite {
 
@@ -157,11 +158,11 @@ void Writer::enqueue(std::unique_ptr<Op> op) {
     core::MutexLock lock(mutex_);
     if (!closing_) {
       pending_.push_back(std::move(op));
-      const bool first = pending_.size() == 1;
+      const bool wake = pending_.size() == 1 && caller_ != std::this_thread::get_id();
       // Woken after the unlock, so the writer does not wake only to wait
       // for the mutex this thread still holds.
       lock.unlock();
-      if (first) wake_.notify_one();
+      if (wake) wake_.notify_one();
       return;
     }
   }
@@ -279,9 +280,9 @@ void Writer::abandon_chores() {
 // that come meanwhile queue up; run here one by one, each with its own
 // fsync, they would commit far slower than the writer, which commits them
 // together. Verbs its callbacks and the change listener call go the usual
-// way (RunHere::Off). When an op is submitted meanwhile, run_batch hands
-// this batch to the settler, so the writer runs that op during this batch's
-// fsync.
+// way (RunHere::Off), except the claims its jobs wake (run_woken_claims).
+// When an op is submitted meanwhile, run_batch hands this batch to the
+// settler, so the writer runs that op during this batch's fsync.
 bool Writer::run_here(std::unique_ptr<Op>& op) {
   if (!turn_.try_lock()) return false;
   core::MutexLock turn(turn_, core::adopt_lock);
@@ -291,11 +292,13 @@ bool Writer::run_here(std::unique_ptr<Op>& op) {
     core::MutexLock lock(mutex_);
     if (closing_ || writer_busy_ || !pending_.empty()) return false;
     listener = listener_;
+    caller_ = std::this_thread::get_id();
   }
   RunHere::Off nested;
   Ops ops;
   ops.push_back(std::move(op));
-  run_batch(ops, std::move(listener), true);
+  run_batch(ops, std::move(listener), RunBy::caller);
+  run_woken_claims();
   if (wal_pages_ >= kCheckpointPages) {
     {
       core::MutexLock lock(mutex_);
@@ -306,7 +309,37 @@ bool Writer::run_here(std::unique_ptr<Op>& op) {
   return true;
 }
 
-void Writer::run_batch(Ops& ops, std::shared_ptr<const Listener> listener, bool here) {
+// A lone enqueue's jobs wake the long polls waiting for them as it settles
+// (before its answer): their claims, submitted from this thread, are
+// usually all that waits now. They run here at once, as the next batch,
+// rather than wake the writer thread, wait for it to run them and be woken
+// by their answers; claims answer before their fsync, which the settler
+// does, so this thread does not wait for it. A few claims at most: a herd
+// of them, or any other op waiting, goes to the writer thread.
+void Writer::run_woken_claims() {
+  constexpr std::size_t kMostClaims = 8;
+  Ops ops;
+  std::shared_ptr<const Listener> listener;
+  bool wake = false;
+  {
+    core::MutexLock lock(mutex_);
+    caller_ = {};
+    const bool claims_only = !pending_.empty() && pending_.size() <= kMostClaims && !closing_ &&
+                             !writer_busy_ &&
+                             std::all_of(pending_.begin(), pending_.end(),
+                                         [](const auto& op) { return op->may_answer_early(); });
+    if (claims_only) {
+      std::move(pending_.begin(), pending_.end(), std::back_inserter(ops));
+      pending_.clear();
+      listener = listener_;
+    }
+    wake = !pending_.empty();
+  }
+  if (wake) wake_.notify_one();
+  if (!ops.empty()) run_batch(ops, std::move(listener), RunBy::caller_claims);
+}
+
+void Writer::run_batch(Ops& ops, std::shared_ptr<const Listener> listener, RunBy by) {
   if (!read_only_) {
     if (auto failed = sync_failure()) read_only_ = std::move(failed);
   } else if (!sync_failure() &&
@@ -338,12 +371,21 @@ void Writer::run_batch(Ops& ops, std::shared_ptr<const Listener> listener, bool 
                .refused = refuse ? read_only_ : std::nullopt};
   if (!batch.notice().empty()) s.notice = batch.notice().take();
   // Settled here when nothing else could run meanwhile; handed to the
-  // settler when ops wait, so their statements run during this fsync, or
-  // when a caller ran it here and the disk syncs slowly.
-  const bool settle_here =
-      !ops_waiting() && settler_idle() &&
-      (!here || std::chrono::nanoseconds(last_sync_ns_.load(std::memory_order_relaxed)) <
-                    options_.lone_sync_max);
+  // settler when ops wait, so their statements run during this fsync, when
+  // a caller ran it here and the disk syncs slowly, or when a caller ran
+  // claims it woke (answered already).
+  const bool fast_disk = std::chrono::nanoseconds(last_sync_ns_.load(std::memory_order_relaxed)) <
+                         options_.lone_sync_max;
+  const bool settle_here = by != RunBy::caller_claims && !ops_waiting() && settler_idle() &&
+                           (by == RunBy::writer || fast_disk);
+  if (settle_here && by == RunBy::caller) {
+    // The claims its jobs woke run as soon as they are durable, ahead of
+    // the answer (the batch is one op, so its notice may go first): a
+    // waiting worker starts without waiting for the enqueue's answer to be
+    // written.
+    s.first_change = 0;
+    return settle(std::span(&s, 1), [this]() REQUIRES(turn_) { run_woken_claims(); });
+  }
   hand_over(std::move(s), settle_here);
 }
 
@@ -555,7 +597,7 @@ std::optional<core::Error> Writer::sync_wal() {
 // every batch that wrote fails (its changes sit on top of what may not have
 // reached the disk), and so does every claim answered early after it: it
 // may have taken a job of such a batch. Reads are still answered.
-void Writer::settle(std::span<Settlement> run) {
+void Writer::settle(std::span<Settlement> run, const std::function<void()>& after_notice) {
   const auto any = [&](bool Settlement::*flag) {
     return std::any_of(run.begin(), run.end(), [flag](const Settlement& s) { return s.*flag; });
   };
@@ -564,25 +606,29 @@ void Writer::settle(std::span<Settlement> run) {
                                                  : std::nullopt;
   for (auto& s : run) {
     if ((s.sync || s.early) && failure && !s.failed) s.failed = failure;
-    answer(s);
+    answer(s, after_notice);
   }
 }
 
-void Writer::answer(Settlement& s) {
+void Writer::answer(Settlement& s, const std::function<void()>& after_notice) {
   if (s.failed) {
     for (auto& op : s.ops) {
       if (op && !op->answered()) finish(*op, &*s.failed);
     }
     return;
   }
-  const Listener* listener = s.listener.get();
+  const auto notice = [&] {
+    if (!s.notice) return;
+    notify(s.listener.get(), *s.notice);
+    if (after_notice) after_notice();
+  };
   for (std::size_t i = 0; i < s.ops.size(); ++i) {
-    if (i == s.first_change && s.notice) notify(listener, *s.notice);
+    if (i == s.first_change) notice();
     auto& op = s.ops[i];
     if (!op || op->answered()) continue;
     finish(*op, s.refused && op->writes() ? &*s.refused : nullptr);
   }
-  if (s.first_change >= s.ops.size() && s.notice) notify(listener, *s.notice);
+  if (s.first_change >= s.ops.size()) notice();
 }
 
 }  // namespace errand::store::sqlite

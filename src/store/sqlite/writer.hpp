@@ -285,8 +285,15 @@ class Writer {
   void enqueue(std::unique_ptr<Op> op) EXCLUDES(mutex_);
   void step_chore() REQUIRES(turn_) EXCLUDES(mutex_);
   void abandon_chores() EXCLUDES(mutex_);
-  // `here`: run by a caller on its own thread (run_here).
-  void run_batch(Ops& ops, std::shared_ptr<const Listener> listener, bool here = false)
+  // Runs the claims a caller's batch woke (its listener submitted them), on
+  // the caller's thread, when they are all that waits; else wakes the writer
+  // for what waits. The end of run_here.
+  void run_woken_claims() REQUIRES(turn_) EXCLUDES(mutex_);
+  // Who runs a batch: the writer thread; a caller on its own thread
+  // (run_here), settling it itself while the disk syncs fast; or a caller
+  // running claims it woke, whose fsync is the settler's.
+  enum class RunBy { writer, caller, caller_claims };
+  void run_batch(Ops& ops, std::shared_ptr<const Listener> listener, RunBy by = RunBy::writer)
       REQUIRES(turn_);
   // SQLite's WAL hook: notes the WAL's size after each commit (and so turns
   // SQLite's own checkpoint off).
@@ -318,8 +325,11 @@ class Writer {
   bool ops_waiting() EXCLUDES(mutex_);
   void hand_over(Settlement s, bool settle_here) EXCLUDES(settle_mutex_);
   void wait_for_settler() EXCLUDES(settle_mutex_);
-  void settle(std::span<Settlement> run) EXCLUDES(settle_mutex_);
-  void answer(Settlement& s);
+  // `after_notice`: called right after a settlement's change notice went
+  // out, before its answers (a caller's, to run the claims it woke).
+  void settle(std::span<Settlement> run, const std::function<void()>& after_notice = {})
+      EXCLUDES(settle_mutex_);
+  void answer(Settlement& s, const std::function<void()>& after_notice);
   void settle_loop() EXCLUDES(settle_mutex_);
   std::optional<core::Error> sync_wal() EXCLUDES(settle_mutex_);
   std::optional<core::Error> sync_failure() EXCLUDES(settle_mutex_);
@@ -360,6 +370,10 @@ class Writer {
   bool writer_busy_ GUARDED_BY(mutex_) = false;
   // It took ops and has not yet got the turn to run them.
   bool taken_ GUARDED_BY(mutex_) = false;
+  // The thread running a batch in run_here (none: no caller does): what it
+  // submits meanwhile does not wake the writer thread, which could not run
+  // it before the caller lets go of the turn (run_woken_claims).
+  std::thread::id caller_ GUARDED_BY(mutex_);
   // A request run on its caller's thread filled the WAL: the writer
   // checkpoints it.
   bool checkpoint_due_ GUARDED_BY(mutex_) = false;
