@@ -287,7 +287,8 @@ class Writer {
   void abandon_chores() EXCLUDES(mutex_);
   // Runs the claims a caller's batch woke (its listener submitted them), on
   // the caller's thread, when they are all that waits; else wakes the writer
-  // for what waits. The end of run_here.
+  // for what waits. Called right after the batch's notice went out (before
+  // its answer) when the caller settles it, and again as run_here ends.
   void run_woken_claims() REQUIRES(turn_) EXCLUDES(mutex_);
   // Who runs a batch: the writer thread; a caller on its own thread
   // (run_here), settling it itself while the disk syncs fast; or a caller
