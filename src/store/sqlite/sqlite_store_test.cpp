@@ -704,30 +704,14 @@ TEST_F(LoneRequestTest, TheClaimsALoneRequestWakesRunOnItsThreadBeforeItsAnswer)
   ASSERT_TRUE(store);
   WokenClaims woken;
   claim_when_woken(*store, 2, woken, run_, m_);
-  auto job = new_job("lone");
-  job.queue = "q";
-  {
-    std::lock_guard lock(m_);
-    run_ = {};
-  }
-  std::promise<void> answered;
-  {
-    RunHere scope;
-    store->job_insert_many({.jobs = {job}, .now = kNow}, [&](auto r) {
-      EXPECT_TRUE(r);
-      std::lock_guard lock(m_);
-      run_.log.push_back("answered");
-      answered.set_value();
-    });
-  }
-  ASSERT_EQ(answered.get_future().wait_for(0s), std::future_status::ready);
-  std::lock_guard lock(m_);
+  const auto run = insert(*store, true);
+  ASSERT_TRUE(run.answered_before_return);
   // The insert's fsync first; the claims' own one, on the settler, may come
   // anywhere after it.
-  ASSERT_FALSE(run_.log.empty());
-  EXPECT_EQ(run_.log.front(), "fsync");
+  ASSERT_FALSE(run.log.empty());
+  EXPECT_EQ(run.log.front(), "fsync");
   std::vector<std::string> answers;
-  std::copy_if(run_.log.begin() + 1, run_.log.end(), std::back_inserter(answers),
+  std::copy_if(run.log.begin() + 1, run.log.end(), std::back_inserter(answers),
                [](const auto& line) { return line != "fsync"; });
   EXPECT_EQ(answers, (std::vector<std::string>{"claim answered", "claim answered", "answered"}));
   std::lock_guard wl(woken.m);
@@ -744,13 +728,7 @@ TEST_F(LoneRequestTest, AHerdOfWokenClaimsGoesToTheWriter) {
   WokenClaims woken;
   constexpr int kHerd = 20;
   claim_when_woken(*store, kHerd, woken, run_, m_);
-  auto job = new_job("lone");
-  job.queue = "q";
-  auto out = call<std::vector<InsertOutcome>>([&](auto done) {
-    RunHere scope;
-    store->job_insert_many({.jobs = {job}, .now = kNow}, done);
-  });
-  ASSERT_TRUE(out) << out.error().message;
+  (void)insert(*store, true);
   store.reset();  // closing runs every op submitted
   ASSERT_EQ(woken.answered_on.size(), std::size_t{kHerd});
   for (const auto& id : woken.answered_on) EXPECT_NE(id, std::this_thread::get_id());
