@@ -182,6 +182,49 @@ TEST_P(InsertTest, SameKeyTwiceInOneBatchIsADuplicateOfTheFirst) {
   EXPECT_EQ(counts("emails"), counts_of({{JobState::queued, 2}}));
 }
 
+// 77 jobs are more than one statement's worth of rows in a backend that
+// writes many rows a statement (SQLite: 32 + 32 + 8 + 4 + 1).
+TEST_P(InsertTest, EveryJobOfALargeBatchIsStoredAsAsked) {
+  std::vector<core::NewJob> jobs;
+  for (int i = 0; i < 77; ++i) {
+    auto j = job(i % 2 == 0 ? "even" : "odd", i);
+    j.type = "t" + std::to_string(i);
+    j.payload = core::RawJson::trusted(R"({"i":)" + std::to_string(i) + "}");
+    j.tags = {"n" + std::to_string(i)};
+    if (i % 5 == 0) j.run_at = kNow + std::chrono::seconds(i + 1);
+    if (i == 3 || i == 70) j.idempotency_key = "k";
+    jobs.push_back(std::move(j));
+  }
+  jobs[70].queue = jobs[3].queue;
+  jobs[70].type = jobs[3].type;
+  jobs[70].payload = jobs[3].payload;
+  auto out = insert_many(jobs);
+  ASSERT_TRUE(out) << out.error().message;
+  ASSERT_EQ(out->size(), 77u);
+  EXPECT_TRUE((*out)[70].duplicate);
+  EXPECT_EQ((*out)[70].id, (*out)[3].id);
+  std::string previous;
+  for (int i = 0; i < 77; ++i) {
+    if (i == 70) continue;
+    const auto& asked = jobs[static_cast<std::size_t>(i)];
+    EXPECT_LT(previous, (*out)[i].id) << i;  // ids increase in insertion order
+    previous = (*out)[i].id;
+    auto got = get((*out)[i].id);
+    ASSERT_TRUE(got) << i << ": " << got.error().message;
+    EXPECT_FALSE((*out)[i].duplicate) << i;
+    EXPECT_EQ(got->queue, asked.queue) << i;
+    EXPECT_EQ(got->type, asked.type) << i;
+    EXPECT_EQ(got->payload, asked.payload) << i;
+    EXPECT_EQ(got->priority, i) << i;
+    EXPECT_EQ(got->tags, asked.tags) << i;
+    EXPECT_EQ(got->run_at, asked.run_at) << i;
+    EXPECT_EQ(got->state, i % 5 == 0 ? JobState::scheduled : JobState::queued) << i;
+    EXPECT_EQ((*out)[i].state, got->state) << i;
+  }
+  EXPECT_EQ(counts("even"), counts_of({{JobState::queued, 31}, {JobState::scheduled, 7}}));
+  EXPECT_EQ(counts("odd"), counts_of({{JobState::queued, 30}, {JobState::scheduled, 8}}));
+}
+
 TEST_P(InsertTest, EmptyBatchInsertsNothing) {
   auto out = insert_many({});
   ASSERT_TRUE(out);

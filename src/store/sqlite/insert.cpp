@@ -104,7 +104,12 @@ core::Result<std::optional<InsertOutcome>> find_debounced(OpContext& c, const co
 
 core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked, core::TimePoint now,
                                        const std::vector<std::string>& item_ids,
-                                       std::optional<std::int64_t> batch) {
+                                       std::optional<std::int64_t> batch, JobRowWriter& rows) {
+  const bool linked = !asked.after.empty() || !asked.after_items.empty();
+  // What reads the jobs table must see the batch's earlier rows.
+  if (linked || !asked.idempotency_key.empty() || asked.unique || asked.debounce) {
+    if (auto written = rows.flush(); !written) return written.error();
+  }
   if (!asked.idempotency_key.empty()) {
     auto duplicate = find_duplicate(c.sql, asked);
     if (!duplicate) return duplicate.error();
@@ -125,7 +130,6 @@ core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked, 
     job = &debounced;
   }
   core::JobState state = core::initial_state(job->run_at, now);
-  const bool linked = !job->after.empty() || !job->after_items.empty();
   ParentLinks parents;
   LinkDecision links;
   if (linked) {
@@ -139,8 +143,15 @@ core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked, 
   const auto settings =
       core::resolve_settings(*job, queue ? queue->config.defaults : core::JobDefaults{});
   const std::int64_t id = take_job_id(c, now);
-  if (auto inserted = insert_job(c.sql, id, *job, settings, state, now, batch); !inserted) {
-    return inserted.error();
+  // A linked job's links are written on its row, and `debounced` dies with
+  // this call: those rows are written now (after the rows kept before them).
+  if (linked || job != &asked) {
+    if (auto inserted = insert_job(c.sql, id, *job, settings, state, now, batch); !inserted) {
+      return inserted.error();
+    }
+  } else if (auto kept = rows.add({.id = id, .job = job, .settings = settings, .state = state});
+             !kept) {
+    return kept.error();
   }
   if (linked) {
     if (auto done = link_child(c, id, parents, links, job->after_failure_run, now); !done) {
@@ -180,12 +191,14 @@ core::Result<std::vector<InsertOutcome>> insert_jobs(OpContext& c,
   std::vector<InsertOutcome> outcomes;
   outcomes.reserve(jobs.size());
   std::vector<std::string> ids;  // for items that wait for earlier ones
+  JobRowWriter rows(c.sql, now, batch);
   for (const auto& job : jobs) {
-    auto outcome = insert_one(c, job, now, ids, batch);
+    auto outcome = insert_one(c, job, now, ids, batch, rows);
     if (!outcome) return outcome.error();  // the savepoint drops the whole batch
     ids.push_back(outcome->id);
     outcomes.push_back(std::move(*outcome));
   }
+  if (auto written = rows.flush(); !written) return written.error();
   return outcomes;
 }
 

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <array>
+
 namespace errand::store::sqlite {
 namespace {
 
@@ -120,32 +122,79 @@ core::Result<JobRow> load_job(Statements& sql, std::string_view id) {
   return job;
 }
 
-core::Result<void> insert_job(Statements& sql, std::int64_t id, const core::NewJob& job,
-                              const core::JobSettings& settings, core::JobState state,
-                              core::TimePoint now, std::optional<std::int64_t> batch) {
+namespace {
+
+// Binds one row of job_insert from parameter `first` (`tags` is the job's
+// tags as stored, kept alive by the caller until the statement is done).
+void bind_new_job(Query& q, int first, const NewJobRow& row, const std::string& tags,
+                  core::TimePoint now, std::optional<std::int64_t> batch) {
+  const core::NewJob& job = *row.job;
+  const core::JobSettings& settings = row.settings;
+  const int p = first - 1;
   const std::string& payload = job.payload.empty() ? kNull : job.payload.stored();
-  const std::string tags = tags_text(job.tags);
-  Query q(sql[Sql::job_insert]);
-  q.bind_int(1, id).bind_text(2, job.queue).bind_text(3, job.type).bind_text(4, payload);
-  q.bind_int(5, static_cast<int>(state)).bind_int(6, settings.priority).bind_time(7, job.run_at);
-  q.bind_time(8, now).bind_int(9, settings.max_attempts).bind_int(10, settings.timeout.count());
-  q.bind_text_or_null(11, job.idempotency_key).bind_text(12, tags).bind_text(13, job.key);
-  q.bind_text_or_null(14, job.unique ? std::string_view(job.unique->key) : "");
-  q.bind_text_or_null(15, job.debounce ? std::string_view(job.debounce->key) : "");
+  q.bind_int(p + 1, row.id).bind_text(p + 2, job.queue).bind_text(p + 3, job.type);
+  q.bind_text(p + 4, payload).bind_int(p + 5, static_cast<int>(row.state));
+  q.bind_int(p + 6, settings.priority).bind_time(p + 7, job.run_at).bind_time(p + 8, now);
+  q.bind_int(p + 9, settings.max_attempts).bind_int(p + 10, settings.timeout.count());
+  q.bind_text_or_null(p + 11, job.idempotency_key).bind_text(p + 12, tags);
+  q.bind_text(p + 13, job.key);
+  q.bind_text_or_null(p + 14, job.unique ? std::string_view(job.unique->key) : "");
+  q.bind_text_or_null(p + 15, job.debounce ? std::string_view(job.debounce->key) : "");
   if (job.debounce && job.debounce->max_wait) {
-    q.bind_time(16, now + *job.debounce->max_wait);
+    q.bind_time(p + 16, now + *job.debounce->max_wait);
   } else {
-    q.bind_null(16);
+    q.bind_null(p + 16);
   }
   const std::int64_t links =
       (batch ? kLinkBatch : 0) | (settings.on_done.empty() ? 0 : kLinkWebhook);
   if (batch) {
-    q.bind_int(17, *batch);
+    q.bind_int(p + 17, *batch);
   } else {
-    q.bind_null(17);
+    q.bind_null(p + 17);
   }
-  q.bind_int(18, links).bind_text_or_null(19, settings.on_done);
-  q.bind_text_or_null(20, job.traceparent).bind_text_or_null(21, job.tracestate);
+  q.bind_int(p + 18, links).bind_text_or_null(p + 19, settings.on_done);
+  q.bind_text_or_null(p + 20, job.traceparent).bind_text_or_null(p + 21, job.tracestate);
+}
+
+}  // namespace
+
+core::Result<void> insert_job(Statements& sql, std::int64_t id, const core::NewJob& job,
+                              const core::JobSettings& settings, core::JobState state,
+                              core::TimePoint now, std::optional<std::int64_t> batch) {
+  const std::string tags = tags_text(job.tags);
+  Query q(sql[Sql::job_insert]);
+  const NewJobRow row{.id = id, .job = &job, .settings = settings, .state = state};
+  bind_new_job(q, 1, row, tags, now, batch);  // bound text must outlive run()
+  return q.run();
+}
+
+core::Result<void> JobRowWriter::add(NewJobRow row) {
+  rows_.push_back(std::move(row));
+  if (rows_.size() < kJobInsertRowsMax) return {};
+  return flush();
+}
+
+core::Result<void> JobRowWriter::flush() {
+  // Largest statements first: 13 rows are 8 + 4 + 1.
+  std::size_t from = 0;
+  for (std::size_t n = kJobInsertRowsMax; n > 0; n /= 2) {
+    while (rows_.size() - from >= n) {
+      if (auto written = write(from, n); !written) return written;
+      from += n;
+    }
+  }
+  rows_.clear();
+  return {};
+}
+
+core::Result<void> JobRowWriter::write(std::size_t from, std::size_t n) {
+  std::array<std::string, kJobInsertRowsMax> tags;
+  Query q(sql_.job_insert_rows(n));
+  for (std::size_t r = 0; r < n; ++r) {
+    const NewJobRow& row = rows_[from + r];
+    tags[r] = tags_text(row.job->tags);
+    bind_new_job(q, static_cast<int>(r * kJobInsertParams + 1), row, tags[r], now_, batch_);
+  }
   return q.run();
 }
 

@@ -15,6 +15,23 @@ namespace {
 // jobs_state_id and sort every waiting job instead of reading the first few.
 // Their state predicates repeat the partial indexes' WHERE clauses verbatim,
 // which is what lets SQLite use those indexes.
+// job_insert of `rows` rows: row r binds parameters r * kJobInsertParams + 1
+// to (r + 1) * kJobInsertParams.
+std::string job_insert_sql(std::size_t rows) {
+  std::string sql =
+      "INSERT INTO jobs(id, queue, type, payload, state, priority, run_at, created_at, attempt,"
+      " max_attempts, timeout_ms, idempotency_key, tags, key, unique_key, debounce_key,"
+      " debounce_until, batch_id, links, on_done, traceparent, tracestate) VALUES ";
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::size_t p = r * kJobInsertParams;
+    sql += fmt::format("{}(?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, 0", r == 0 ? "" : ", ", p + 1,
+                       p + 2, p + 3, p + 4, p + 5, p + 6, p + 7, p + 8);
+    for (std::size_t i = 9; i <= kJobInsertParams; ++i) sql += fmt::format(", ?{}", p + i);
+    sql += ')';
+  }
+  return sql;
+}
+
 std::vector<NamedSql> named_sql() {
   const std::string cols{kJobColumns};
   const std::string schedule_cols{kScheduleColumns};
@@ -30,12 +47,7 @@ std::vector<NamedSql> named_sql() {
       {Sql::savepoint, "savepoint", "SAVEPOINT op"},
       {Sql::release, "release", "RELEASE op"},
       {Sql::rollback_to, "rollback_to", "ROLLBACK TO op"},
-      {Sql::job_insert, "job_insert",
-       "INSERT INTO jobs(id, queue, type, payload, state, priority, run_at, created_at, attempt,"
-       " max_attempts, timeout_ms, idempotency_key, tags, key, unique_key, debounce_key,"
-       " debounce_until, batch_id, links, on_done, traceparent, tracestate)"
-       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-       " ?18, ?19, ?20, ?21)"},
+      {Sql::job_insert, "job_insert", job_insert_sql(1)},
       {Sql::job_by_id, "job_by_id", "SELECT " + cols + " FROM jobs WHERE id = ?1"},
       {Sql::job_by_legacy_id, "job_by_legacy_id", "SELECT id FROM jobs WHERE legacy_id = ?1"},
       {Sql::job_by_idempotency_key, "job_by_idempotency_key",
@@ -375,6 +387,9 @@ std::vector<NamedSql> Statements::all_sql() {
   for (unsigned filters = 0; filters < kJobListVariants; ++filters) {
     all.push_back({Sql::count_, "job_list", job_list_sql(filters)});
   }
+  for (std::size_t rows = 2; rows <= kJobInsertRowsMax; rows *= 2) {
+    all.push_back({Sql::count_, "job_insert_rows", job_insert_sql(rows)});
+  }
   return all;
 }
 
@@ -390,7 +405,17 @@ core::Result<std::unique_ptr<Statements>> Statements::prepare(Db& db) {
     if (!stmt) return stmt.error();
     out->job_list_[filters] = Stmt(db, *stmt, "job_list");
   }
+  for (std::size_t rows = 2, i = 1; rows <= kJobInsertRowsMax; rows *= 2, ++i) {
+    auto stmt = db.prepare(job_insert_sql(rows), "job_insert_rows");
+    if (!stmt) return stmt.error();
+    out->job_insert_rows_[i] = Stmt(db, *stmt, "job_insert_rows");
+  }
   return out;
+}
+
+Stmt& Statements::job_insert_rows(std::size_t rows) {
+  if (rows == 1) return (*this)[Sql::job_insert];
+  return job_insert_rows_[std::bit_width(rows) - 1];
 }
 
 }  // namespace errand::store::sqlite

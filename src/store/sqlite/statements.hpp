@@ -6,6 +6,7 @@
 #include "store/sqlite/db.hpp"
 
 #include <array>
+#include <bit>
 #include <memory>
 #include <string>
 #include <vector>
@@ -123,6 +124,13 @@ enum JobListFilter : unsigned {
   kJobListVariants = 128
 };
 
+// job_insert binds this many parameters a row. Statements of 2, 4, ... up
+// to kJobInsertRowsMax rows (a power of two) write the rows of a batch with
+// one statement each: a statement's own cost (its cursors on the table and
+// each index, its end) is most of a one-row insert's.
+inline constexpr std::size_t kJobInsertParams = 21;
+inline constexpr std::size_t kJobInsertRowsMax = 32;
+
 // A statement's name and SQL text, for preparing and for plan checks in tests.
 struct NamedSql {
   Sql name;
@@ -140,10 +148,13 @@ class Statements {
   // Parameters: ?1 queue, ?2 state, ?3 type, ?4 highest id (exclusive),
   // ?5 limit, ?6 lowest id (inclusive), ?7 tag, ?8 text, ?9 key.
   Stmt& job_list(unsigned filters) { return job_list_[filters % kJobListVariants]; }
+  // job_insert of `rows` rows: a power of two, at most kJobInsertRowsMax.
+  Stmt& job_insert_rows(std::size_t rows);
 
  private:
   std::array<Stmt, static_cast<std::size_t>(Sql::count_)> named_;
   std::array<Stmt, kJobListVariants> job_list_;
+  std::array<Stmt, std::bit_width(kJobInsertRowsMax)> job_insert_rows_;  // [log2 rows]
 };
 
 }  // namespace errand::store::sqlite
