@@ -145,10 +145,17 @@ core::Result<std::optional<InsertOutcome>> find_debounced(OpContext& c, const co
   return std::optional(std::move(out));
 }
 
+// `id`: the job's id when taken ahead (a batch's ids are taken at once).
 core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked, core::TimePoint now,
                                        std::map<std::string, core::JobDefaults>& defaults,
                                        const std::vector<std::string>& item_ids,
-                                       std::optional<std::int64_t> batch) {
+                                       std::optional<std::int64_t> batch,
+                                       std::optional<std::int64_t> id, JobRowWriter& rows) {
+  const bool linked = !asked.after.empty() || !asked.after_items.empty();
+  // What reads the jobs table must see the batch's earlier rows.
+  if (linked || !asked.idempotency_key.empty() || asked.unique || asked.debounce) {
+    if (auto written = rows.flush(); !written) return written.error();
+  }
   if (!asked.idempotency_key.empty()) {
     auto duplicate = find_duplicate(c.db, asked);
     if (!duplicate) return duplicate.error();
@@ -175,7 +182,6 @@ core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked, 
     known = defaults.emplace(job->queue, *read).first;
   }
   core::JobState state = core::initial_state(job->run_at, now);
-  const bool linked = !job->after.empty() || !job->after_items.empty();
   ParentLinks parents;
   LinkDecision links;
   if (linked) {
@@ -186,15 +192,27 @@ core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked, 
     state = links.state;
   }
   const auto settings = core::resolve_settings(*job, known->second);
-  auto id = insert_job(c.db, *job, settings, state, now, std::nullopt, batch);
-  if (!id) return id.error();
-  if (!*id) return taken_meanwhile(c.db, *job);
+  std::int64_t inserted_id = 0;
+  if (id && !linked && job == &asked && asked.idempotency_key.empty()) {
+    // Written with the batch's next rows: nothing here reads it back.
+    if (auto kept = rows.add({.id = *id, .job = job, .settings = settings, .state = state});
+        !kept) {
+      return kept.error();
+    }
+    inserted_id = *id;
+  } else {
+    auto inserted = insert_job(c.db, *job, settings, state, now, id, batch);
+    if (!inserted) return inserted.error();
+    if (!*inserted) return taken_meanwhile(c.db, *job);
+    inserted_id = **inserted;
+  }
   if (linked) {
-    if (auto done = link_child(c, **id, parents, links, job->after_failure_run, now); !done) {
+    if (auto done = link_child(c, inserted_id, parents, links, job->after_failure_run, now);
+        !done) {
       return done.error();
     }
     if (state == core::JobState::cancelled && !settings.on_done.empty()) {  // ended at once
-      if (auto told = webhook_job_ended(c, **id, now); !told) return told.error();
+      if (auto told = webhook_job_ended(c, inserted_id, now); !told) return told.error();
     }
   }
   c.queues.move(job->queue, std::nullopt, state);
@@ -204,8 +222,9 @@ core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked, 
   } else if (state == core::JobState::scheduled) {
     c.notice.deadline(job->run_at);
   }
-  return InsertOutcome{
-      .id = core::format_job_id(**id), .state = state, .debounced = job->debounce.has_value()};
+  return InsertOutcome{.id = core::format_job_id(inserted_id),
+                       .state = state,
+                       .debounced = job->debounce.has_value()};
 }
 
 }  // namespace
@@ -235,12 +254,23 @@ core::Result<std::vector<InsertOutcome>> insert_jobs(OpContext& c,
   outcomes.reserve(jobs.size());
   std::map<std::string, core::JobDefaults> defaults;  // per queue, read once per verb
   std::vector<std::string> ids;                       // for items that wait for earlier ones
-  for (const auto& job : jobs) {
-    auto outcome = insert_one(c, job, now, defaults, ids, batch);
+  // A batch's ids in one round trip, so that its rows can be written many
+  // to a statement (JobRowWriter); a lone job takes its id as it is written.
+  std::vector<std::int64_t> taken;
+  if (jobs.size() > 1) {
+    auto got = take_job_ids(c.db, now, jobs.size());
+    if (!got) return got.error();
+    taken = std::move(*got);
+  }
+  JobRowWriter rows(c.db, now, batch);
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const auto id = i < taken.size() ? std::optional(taken[i]) : std::nullopt;
+    auto outcome = insert_one(c, jobs[i], now, defaults, ids, batch, id, rows);
     if (!outcome) return outcome.error();  // the savepoint drops the whole batch
     ids.push_back(outcome->id);
     outcomes.push_back(std::move(*outcome));
   }
+  if (auto written = rows.flush(); !written) return written.error();
   return outcomes;
 }
 

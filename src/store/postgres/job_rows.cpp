@@ -4,6 +4,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
+#include <bit>
+
 namespace errand::store::postgres {
 namespace {
 
@@ -45,16 +49,18 @@ const Statement kJobById{"job_by_id",
                          "SELECT " + std::string(kJobColumns) + " FROM jobs WHERE id = $1"};
 const Statement kJobByIdLocked{"job_by_id_locked", "SELECT " + std::string(kJobColumns) +
                                                        " FROM jobs WHERE id = $1 FOR UPDATE"};
-const Statement kJobInsert{
-    "job_insert",
+constexpr std::string_view kJobInsertColumns =
     "INSERT INTO jobs(id, queue, type, payload, state, priority, run_at, created_at, attempt,"
     " max_attempts, timeout_ms, idempotency_key, tags, key, unique_key, debounce_key,"
-    " debounce_until, batch_id, links, on_done, traceparent, tracestate)"
-    " VALUES (coalesce($12::bigint, next_job_id($7)), $1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10,"
-    " $11, $13, $14, $15, $16, $17, $18, $19, $20, $21) ON CONFLICT (queue, idempotency_key) WHERE "
-    "idempotency_key IS NOT "
-    "NULL DO NOTHING"
-    " RETURNING id"};
+    " debounce_until, batch_id, links, on_done, traceparent, tracestate)";
+const Statement kJobInsert{"job_insert", std::string(kJobInsertColumns) +
+                                             " VALUES (coalesce($12::bigint, next_job_id($7)), $1, "
+                                             "$2, $3, $4, $5, $6, $7, 0, $8, $9, $10,"
+                                             " $11, $13, $14, $15, $16, $17, $18, $19, $20, $21) "
+                                             "ON CONFLICT (queue, idempotency_key) WHERE "
+                                             "idempotency_key IS NOT "
+                                             "NULL DO NOTHING"
+                                             " RETURNING id"};
 const Statement kTakeJobId{"job_take_id", "SELECT next_job_id($1)"};
 const Statement kJobSave{
     "job_save",
@@ -131,12 +137,13 @@ core::Result<JobRow> load_job(Conn& db, std::string_view id, bool lock) {
   return job;
 }
 
-core::Result<std::optional<std::int64_t>> insert_job(Conn& db, const core::NewJob& job,
-                                                     const core::JobSettings& settings,
-                                                     core::JobState state, core::TimePoint now,
-                                                     std::optional<std::int64_t> id,
-                                                     std::optional<std::int64_t> batch) {
-  Params p;
+namespace {
+
+// Appends one new job's parameters in job_insert's order: $1 queue … $11
+// idempotency key, $12 id (NULL: a fresh one), $13 key … $21 tracestate.
+void add_job_params(Params& p, const core::NewJob& job, const core::JobSettings& settings,
+                    core::JobState state, core::TimePoint now, std::optional<std::int64_t> id,
+                    std::optional<std::int64_t> batch) {
   p.text(job.queue).text(job.type).text(job.payload.empty() ? kNull : job.payload.stored());
   p.integer(static_cast<int>(state)).integer(settings.priority).time(job.run_at).time(now);
   p.integer(settings.max_attempts).integer(settings.timeout.count());
@@ -151,10 +158,92 @@ core::Result<std::optional<std::int64_t>> insert_job(Conn& db, const core::NewJo
   p.opt_integer(batch).integer((batch ? kLinkBatch : 0) |
                                (settings.on_done.empty() ? 0 : kLinkWebhook));
   p.text_or_null(settings.on_done).text_or_null(job.traceparent).text_or_null(job.tracestate);
+}
+
+constexpr int kJobParams = 21;
+
+// job_insert of `rows` rows whose ids are given ($12 of each row).
+Statement job_insert_rows_statement(const char* name, std::size_t rows) {
+  std::string sql = std::string(kJobInsertColumns) + " VALUES ";
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::size_t b = r * kJobParams;
+    sql += fmt::format("{}(${}::bigint, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 0", r == 0 ? "" : ", ",
+                       b + 12, b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7);
+    for (std::size_t i : {8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 21}) {
+      sql += fmt::format(", ${}", b + i);
+    }
+    sql += ')';
+  }
+  return Statement{name, std::move(sql)};
+}
+
+// Statements of 2, 4, … kJobInsertRowsMax rows.
+const Statement& job_insert_rows(std::size_t rows) {
+  static const std::array<Statement, 6> kRows{job_insert_rows_statement("job_insert_rows_2", 2),
+                                              job_insert_rows_statement("job_insert_rows_4", 4),
+                                              job_insert_rows_statement("job_insert_rows_8", 8),
+                                              job_insert_rows_statement("job_insert_rows_16", 16),
+                                              job_insert_rows_statement("job_insert_rows_32", 32),
+                                              job_insert_rows_statement("job_insert_rows_64", 64)};
+  static_assert(std::bit_width(kJobInsertRowsMax) - 1 == kRows.size());
+  return kRows[std::bit_width(rows) - 2];
+}
+
+const Statement kTakeJobIds{"job_take_ids", "SELECT next_job_id($1) FROM generate_series(1, $2)"};
+
+}  // namespace
+
+core::Result<std::optional<std::int64_t>> insert_job(Conn& db, const core::NewJob& job,
+                                                     const core::JobSettings& settings,
+                                                     core::JobState state, core::TimePoint now,
+                                                     std::optional<std::int64_t> id,
+                                                     std::optional<std::int64_t> batch) {
+  Params p;
+  add_job_params(p, job, settings, state, now, id, batch);
   auto r = db.run(kJobInsert, p);
   if (!r) return r.error();
   if (r->empty()) return std::optional<std::int64_t>{};
   return std::optional<std::int64_t>{r->integer(0, 0)};
+}
+
+core::Result<std::vector<std::int64_t>> take_job_ids(Conn& db, core::TimePoint now, std::size_t n) {
+  auto r = db.run(kTakeJobIds, Params().time(now).integer(static_cast<std::int64_t>(n)));
+  if (!r) return r.error();
+  std::vector<std::int64_t> ids;
+  ids.reserve(n);
+  for (int i = 0; i < r->size(); ++i) ids.push_back(r->integer(i, 0));
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+core::Result<void> JobRowWriter::add(NewJobRow row) {
+  rows_.push_back(std::move(row));
+  if (rows_.size() < kJobInsertRowsMax) return {};
+  return flush();
+}
+
+core::Result<void> JobRowWriter::flush() {
+  // Largest statements first: 13 rows are 8 + 4 + 1.
+  std::size_t from = 0;
+  for (std::size_t n = kJobInsertRowsMax; n > 0; n /= 2) {
+    while (rows_.size() - from >= n) {
+      if (auto written = write(from, n); !written) return written;
+      from += n;
+    }
+  }
+  rows_.clear();
+  return {};
+}
+
+core::Result<void> JobRowWriter::write(std::size_t from, std::size_t n) {
+  Params p;
+  for (std::size_t r = from; r < from + n; ++r) {
+    const NewJobRow& row = rows_[r];
+    add_job_params(p, *row.job, row.settings, row.state, now_, row.id, batch_);
+  }
+  auto done = db_.run(n == 1 ? kJobInsert : job_insert_rows(n), p);
+  if (!done) return done.error();
+  return {};
 }
 
 core::Result<std::int64_t> take_job_id(Conn& db, core::TimePoint now) {
