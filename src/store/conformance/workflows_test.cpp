@@ -476,6 +476,77 @@ core::Result<Unit> webhook_result(Store& store, WebhookResultParams p) {
   return call<Unit>([&](auto done) { store.webhook_result(std::move(p), done); });
 }
 
+// A backend may take an ack batch's plain completes together (PostgreSQL
+// does); every item still gets the answer it would get alone, in order.
+TEST_P(WorkflowsTest, AnAckBatchAnswersEachItemAsAloneWhateverItsJobNeeds) {
+  auto plain1 = running("acks");
+  auto plain2 = running("acks");
+  auto plain3 = running("acks");
+  auto logged = running("acks");
+  auto stale = running("acks");
+  auto twice = running("acks");
+  auto dies = running("acks");
+  auto hooked_job = job("acks");
+  hooked_job.on_done = "https://app.example.com/done";
+  auto hooked = running(hooked_job);
+  const std::string tricky = R"({"quote":"a\"b","back":"c\\d","braces":"{x,y}","u":"é"})";
+  auto complete_item = [](const core::Job& j, std::string result = {}, std::string log = {}) {
+    AckItem item{.complete = {.id = j.id, .lease_id = j.lease_id, .log = log, .now = kNow + 1s}};
+    if (!result.empty()) item.complete.result = core::RawJson::trusted(result);
+    return item;
+  };
+  std::vector<AckItem> items{
+      complete_item(plain1, tricky),
+      complete_item(twice),
+      complete_item(plain2),
+      complete_item(logged, "1", "a line\n"),
+      {.complete = {.id = stale.id, .lease_id = "not-the-lease", .now = kNow + 1s}},
+      complete_item(hooked, "true"),
+      {.fail = true,
+       .failure = {.id = dies.id,
+                   .lease_id = dies.lease_id,
+                   .error = "bad",
+                   .retry = false,
+                   .now = kNow + 1s}},
+      complete_item(twice),
+      complete_item(plain3, "null"),
+  };
+  auto results = call<std::vector<core::Result<JobState>>>(
+      [&](auto done) { store().job_ack_many(std::move(items), done); });
+  ASSERT_TRUE(results) << results.error().message;
+  ASSERT_EQ(results->size(), 9u);
+  for (std::size_t i : {0u, 1u, 2u, 3u, 5u, 8u}) {
+    ASSERT_TRUE((*results)[i]) << i << ": " << (*results)[i].error().message;
+    EXPECT_EQ(*(*results)[i], JobState::succeeded) << i;
+  }
+  ASSERT_FALSE((*results)[4]);
+  EXPECT_EQ((*results)[4].error().code, core::errc::conflict);
+  ASSERT_TRUE((*results)[6]);
+  EXPECT_EQ(*(*results)[6], JobState::dead);
+  ASSERT_FALSE((*results)[7]);  // the second ack of `twice`
+  EXPECT_EQ((*results)[7].error().code, core::errc::conflict);
+
+  auto p1 = get(plain1.id);
+  EXPECT_EQ(p1->state, JobState::succeeded);
+  EXPECT_EQ(p1->result.text(), tricky);
+  EXPECT_EQ(p1->finished_at, kNow + 1s);
+  EXPECT_TRUE(get(plain2.id)->result.is_null());
+  EXPECT_EQ(get(plain3.id)->result.text(), "null");
+  auto l = get(logged.id);
+  ASSERT_EQ(l->logs.size(), 1u);
+  EXPECT_EQ(l->logs[0].text, "a line\n");
+  EXPECT_EQ(get(stale.id)->state, JobState::running);
+  EXPECT_EQ(get(twice.id)->state, JobState::succeeded);
+  EXPECT_EQ(get(hooked.id)->result.text(), "true");
+  auto due = due_webhooks(store(), kNow + 1s);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].job_id, hooked.id);
+  EXPECT_EQ(counts("acks"),
+            counts_of({{JobState::succeeded, 6}, {JobState::running, 1}, {JobState::dead, 1}}));
+  EXPECT_EQ(queue("acks").processed, 6);
+  EXPECT_EQ(queue("acks").failed, 1);
+}
+
 TEST_P(WorkflowsTest, AJobThatEndsOwesItsWebhookUntilItIsDelivered) {
   auto j = job("hooks");
   j.on_done = "https://app.example.com/done";

@@ -31,15 +31,6 @@ const Statement kLease{
     " FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS u(id, lease_id, expires)"
     " WHERE j.id = u.id"};
 
-std::string array_of(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (const auto& item : items) {
-    if (out.size() > 1) out += ',';
-    out += item;  // ids, hex lease ids and numbers: nothing to quote
-  }
-  return out + "}";
-}
-
 core::Result<std::vector<JobRow>> ready_jobs(OpContext& c, const std::string& queue,
                                              core::TimePoint now, std::size_t n) {
   for (;;) {
@@ -66,7 +57,8 @@ core::Result<void> save_leases(Conn& db, const std::vector<JobRow>& rows, const 
     expires.push_back(std::to_string(core::to_unix_ms(*row.job.lease_expires_at)));
   }
   Params params;
-  params.text(array_of(ids)).text(array_of(leases)).text(array_of(expires));
+  // ids, hex lease ids and numbers: nothing to quote
+  params.text(plain_array(ids)).text(plain_array(leases)).text(plain_array(expires));
   params.text(p.worker).time(p.now);
   auto r = db.run(kLease, params);
   if (!r) return r.error();

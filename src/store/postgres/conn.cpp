@@ -69,6 +69,33 @@ std::string quote_ident(std::string_view s) {
 
 // ---- Params ------------------------------------------------------------------
 
+std::string plain_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (const auto& item : items) {
+    if (out.size() > 1) out += ',';
+    out += item;
+  }
+  return out + "}";
+}
+
+std::string text_array(const std::vector<std::optional<std::string_view>>& items) {
+  std::string out = "{";
+  for (const auto& item : items) {
+    if (out.size() > 1) out += ',';
+    if (!item) {
+      out += "NULL";
+      continue;
+    }
+    out += '"';
+    for (const char ch : *item) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
 // PostgreSQL text cannot hold U+0000 (SQLite can): a NUL from a decoded
 // JSON string (a log line, an error message) becomes U+FFFD rather than
 // silently cutting the parameter short. Client JSON never has one: JSON

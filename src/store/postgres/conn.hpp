@@ -36,6 +36,12 @@ struct Statement {
   std::string sql;
 };
 
+// An array parameter in PostgreSQL's text form: {a,b,c}. The elements are
+// written as they are, so only for ones with nothing to quote (numbers, hex).
+std::string plain_array(const std::vector<std::string>& items);
+// An array of text, each element quoted ("" and \\ escaped); nullopt is NULL.
+std::string text_array(const std::vector<std::optional<std::string_view>>& items);
+
 // Text-format parameters of one statement ($1, $2, … in order).
 class Params {
  public:

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include <unordered_map>
+
 namespace errand::store::postgres::ops {
 namespace {
 
@@ -15,6 +17,16 @@ using core::JobState;
 const Statement kLeaseById{"job_lease_by_id",
                            "SELECT id, state, lease_id, timeout_ms, cancel_requested, queue,"
                            " attempt, key, links, batch_id FROM jobs WHERE id = $1 FOR UPDATE"};
+const Statement kLeasesByIds{"job_leases_by_ids",
+                             "SELECT id, state, lease_id, timeout_ms, cancel_requested, queue,"
+                             " attempt, key, links, batch_id FROM jobs WHERE id = ANY($1::bigint[])"
+                             " ORDER BY id FOR UPDATE"};
+const Statement kCompleteLeasedMany{
+    "job_complete_leased_many",
+    "UPDATE jobs AS j SET state = 3, result = u.result, finished_at = u.finished_at,"
+    " lease_id = NULL, lease_expires_at = NULL, event_seq = j.event_seq + 1"
+    " FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS u(id, result, finished_at)"
+    " WHERE j.id = u.id"};
 const Statement kSetLease{"job_set_lease", "UPDATE jobs SET lease_expires_at = $2 WHERE id = $1"};
 const Statement kSetProgress{
     "job_set_progress", "UPDATE jobs SET progress = $2, event_seq = event_seq + 1 WHERE id = $1"};
@@ -61,22 +73,29 @@ struct LeaseRow {
   std::optional<std::int64_t> batch;
 };
 
+// Row `i` of kLeaseById's or kLeasesByIds' columns, when its lease is
+// `lease_id` (else check_lease's error).
+core::Result<LeaseRow> lease_row(const Rows& r, int i, std::string_view id,
+                                 std::string_view lease_id) {
+  const auto state = static_cast<JobState>(r.integer(i, 1));
+  if (auto ok = core::check_lease(id, state, r.text(i, 2), lease_id); !ok) return ok.error();
+  return LeaseRow{r.integer(i, 0),
+                  core::Millis{r.integer(i, 3)},
+                  r.boolean(i, 4),
+                  std::string(r.text(i, 5)),
+                  static_cast<int>(r.integer(i, 6)),
+                  std::string(r.text(i, 7)),
+                  r.integer(i, 8),
+                  r.opt_integer(i, 9)};
+}
+
 core::Result<LeaseRow> load_lease(Conn& db, std::string_view id, std::string_view lease_id) {
   const auto rowid = core::parse_job_id(id);
   if (!rowid) return job_not_found(id);
   auto r = db.run(kLeaseById, Params().integer(*rowid));
   if (!r) return r.error();
   if (r->empty()) return job_not_found(id);
-  const auto state = static_cast<JobState>(r->integer(0, 1));
-  if (auto ok = core::check_lease(id, state, r->text(0, 2), lease_id); !ok) return ok.error();
-  return LeaseRow{r->integer(0, 0),
-                  core::Millis{r->integer(0, 3)},
-                  r->boolean(0, 4),
-                  std::string(r->text(0, 5)),
-                  static_cast<int>(r->integer(0, 6)),
-                  std::string(r->text(0, 7)),
-                  r->integer(0, 8),
-                  r->opt_integer(0, 9)};
+  return lease_row(*r, 0, id, lease_id);
 }
 
 core::Result<JobRow> load_leased_job(Conn& db, std::string_view id, std::string_view lease_id) {
@@ -179,6 +198,68 @@ core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p) {
       .rowid = lease->rowid, .id = job.id, .links = lease->links, .batch = lease->batch};
   if (auto done = job_ended(c, ended, JobState::succeeded, p.now); !done) return done.error();
   return job;
+}
+
+core::Result<std::vector<bool>> complete_plain(OpContext& c, const std::vector<AckItem>& items) {
+  std::vector<bool> done(items.size(), false);
+  // The jobs named once in the batch: a job acknowledged twice (or failed
+  // and completed) keeps its items' order on the per-item path.
+  std::unordered_map<std::int64_t, int> named;
+  std::vector<std::int64_t> rowids(items.size(), 0);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto& id = items[i].fail ? items[i].failure.id : items[i].complete.id;
+    if (const auto rowid = core::parse_job_id(id)) {
+      rowids[i] = *rowid;
+      ++named[*rowid];
+    }
+  }
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (!items[i].fail && rowids[i] != 0 && named[rowids[i]] == 1) {
+      ids.push_back(std::to_string(rowids[i]));
+    }
+  }
+  if (ids.size() < 2) return done;  // one job costs the same on its own
+  auto r = c.db.run(kLeasesByIds, Params().text(plain_array(ids)));
+  if (!r) return r.error();
+  std::unordered_map<std::int64_t, int> row_of;  // rowid -> row of r
+  for (int k = 0; k < r->size(); ++k) row_of.emplace(r->integer(k, 0), k);
+  // The completes whose leases hold, of jobs whose end touches nothing else
+  // (no webhook, batch or waiting children: job_ended would).
+  std::vector<std::pair<std::size_t, LeaseRow>> plain;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto found = row_of.find(rowids[i]);
+    if (items[i].fail || found == row_of.end() || named[rowids[i]] != 1) continue;
+    const auto& p = items[i].complete;
+    auto lease = lease_row(*r, found->second, p.id, p.lease_id);
+    if (!lease || lease->links != 0 || lease->batch) continue;  // on its own: the same answer
+    plain.emplace_back(i, std::move(*lease));
+  }
+  if (plain.empty()) return done;
+  std::vector<std::string> done_ids, finished;
+  std::vector<std::optional<std::string_view>> results;
+  for (const auto& [i, lease] : plain) {
+    const auto& p = items[i].complete;
+    done_ids.push_back(std::to_string(lease.rowid));
+    results.push_back(p.result.empty() ? std::nullopt
+                                       : std::optional<std::string_view>(p.result.stored()));
+    finished.push_back(std::to_string(core::to_unix_ms(p.now)));
+  }
+  Params params;
+  params.text(plain_array(done_ids)).text(text_array(results)).text(plain_array(finished));
+  if (auto updated = c.db.run(kCompleteLeasedMany, params); !updated) return updated.error();
+  for (auto& [i, lease] : plain) {
+    const auto& p = items[i].complete;
+    core::Job job = completed_job(p, std::move(lease.queue), lease.attempt);
+    if (auto saved = save_log(c.db, lease.rowid, job, p.log, p.now); !saved) return saved.error();
+    c.queues.move(job.queue, JobState::running, JobState::succeeded);
+    c.keys.move(job.queue, lease.key, JobState::running, JobState::succeeded);
+    c.queues.add_processed(job.queue);
+    if (auto freed = slot_freed(c, job.queue); !freed) return freed.error();
+    c.notice.job_state_event(job);
+    done[i] = true;
+  }
+  return done;
 }
 
 core::Result<void> fail_attempt(OpContext& c, JobRow& row, std::string message, core::FailInput in,

@@ -5,6 +5,7 @@
 #include "store/postgres/schema.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 namespace errand::store {
 using postgres::OpContext;
@@ -15,8 +16,10 @@ namespace {
 constexpr bool kWrites = true;
 constexpr bool kReads = false;
 
-// Many acknowledgements in one op: each item in its own savepoint, so a stale
-// lease rolls back only that item, and all share the batch's one commit.
+// Many acknowledgements in one op, sharing the batch's one commit. The plain
+// completes first, all at once (ops::complete_plain: two round trips instead
+// of three a job); then every other item in its own savepoint, so a stale
+// lease rolls back only that item.
 class AckManyOp final : public postgres::Op {
  public:
   using Results = std::vector<core::Result<core::JobState>>;
@@ -25,9 +28,22 @@ class AckManyOp final : public postgres::Op {
 
   void run(postgres::Batch& batch) override {
     results_.clear();  // a batch retried after a deadlock runs its ops again
-    for (const auto& item : items_) {
+    auto plain = [&](OpContext& c) { return ops::complete_plain(c, items_); };
+    auto completed = batch.isolated<std::vector<bool>>(plain);
+    if (batch.failed()) return;
+    // When that failed, its savepoint is rolled back: every item on its own.
+    if (!completed) {
+      spdlog::warn("acknowledging {} jobs together failed ({}); each is taken on its own",
+                   items_.size(), completed.error().message);
+    }
+    const std::vector<bool> done = completed ? std::move(*completed) : std::vector<bool>();
+    for (std::size_t i = 0; i < items_.size(); ++i) {
       if (batch.failed()) return;
-      auto one = [&](OpContext& c) { return ops::job_ack(c, item); };
+      if (i < done.size() && done[i]) {
+        results_.emplace_back(core::JobState::succeeded);
+        continue;
+      }
+      auto one = [&](OpContext& c) { return ops::job_ack(c, items_[i]); };
       results_.push_back(batch.isolated<core::JobState>(one));
     }
   }

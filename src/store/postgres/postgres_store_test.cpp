@@ -279,6 +279,26 @@ TEST(PostgresStoreTest, AnotherServersInsertWakesThisServersListener) {
 
 // Ids are next_job_id(now): the verb's millisecond above a shared sequence,
 // the formula an SQL enqueue will use too.
+// Ack batches pass their results as one text[] (ops::complete_plain): every
+// element must come back as it went, quotes, backslashes and NULL included.
+TEST(PostgresStoreTest, ATextArrayParameterKeepsEveryElementAsItWas) {
+  auto conn = session(unique_schema("arrays"));
+  const std::vector<std::optional<std::string_view>> items{
+      R"({"q":"a\"b","b":"c\\d"})", std::nullopt, "", "{x,y}", "NULL", " spaced ", "é\n"};
+  const pg::Statement select{
+      "text_array_round_trip",
+      "SELECT u, u IS NULL FROM unnest($1::text[]) WITH ORDINALITY AS t(u, n)"
+      " ORDER BY n"};
+  auto r = conn->run(select, pg::Params().text(pg::text_array(items)));
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->size(), static_cast<int>(items.size()));
+  for (int i = 0; i < r->size(); ++i) {
+    const auto& item = items[static_cast<std::size_t>(i)];
+    EXPECT_EQ(r->boolean(i, 1), !item.has_value()) << i;
+    if (item) EXPECT_EQ(r->text(i, 0), *item) << i;
+  }
+}
+
 TEST(PostgresStoreTest, JobIdsAreTheMillisecondAboveASharedSequence) {
   const auto schema = unique_schema("ids");
   auto store = open_store(schema);
