@@ -150,7 +150,7 @@ core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked, 
                                        std::map<std::string, core::JobDefaults>& defaults,
                                        const std::vector<std::string>& item_ids,
                                        std::optional<std::int64_t> batch,
-                                       std::optional<std::int64_t> id, JobRowWriter& rows) {
+                                       std::optional<std::int64_t> id, NewJobRows& rows) {
   const bool linked = !asked.after.empty() || !asked.after_items.empty();
   // What reads the jobs table must see the batch's earlier rows.
   if (linked || !asked.idempotency_key.empty() || asked.unique || asked.debounce) {
@@ -262,7 +262,7 @@ core::Result<std::vector<InsertOutcome>> insert_jobs(OpContext& c,
     if (!got) return got.error();
     taken = std::move(*got);
   }
-  JobRowWriter rows(c.db, now, batch);
+  auto rows = job_row_writer(c.db, now, batch);
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     const auto id = i < taken.size() ? std::optional(taken[i]) : std::nullopt;
     auto outcome = insert_one(c, jobs[i], now, defaults, ids, batch, id, rows);

@@ -161,6 +161,8 @@ void add_job_params(Params& p, const core::NewJob& job, const core::JobSettings&
 }
 
 constexpr int kJobParams = 21;
+// Rows a statement at most (a power of two): one round trip for them all.
+constexpr std::size_t kJobInsertRowsMax = 64;
 
 // job_insert of `rows` rows whose ids are given ($12 of each row).
 Statement job_insert_rows_statement(const char* name, std::size_t rows) {
@@ -216,34 +218,17 @@ core::Result<std::vector<std::int64_t>> take_job_ids(Conn& db, core::TimePoint n
   return ids;
 }
 
-core::Result<void> JobRowWriter::add(NewJobRow row) {
-  rows_.push_back(std::move(row));
-  if (rows_.size() < kJobInsertRowsMax) return {};
-  return flush();
-}
-
-core::Result<void> JobRowWriter::flush() {
-  // Largest statements first: 13 rows are 8 + 4 + 1.
-  std::size_t from = 0;
-  for (std::size_t n = kJobInsertRowsMax; n > 0; n /= 2) {
-    while (rows_.size() - from >= n) {
-      if (auto written = write(from, n); !written) return written;
-      from += n;
-    }
-  }
-  rows_.clear();
-  return {};
-}
-
-core::Result<void> JobRowWriter::write(std::size_t from, std::size_t n) {
-  Params p;
-  for (std::size_t r = from; r < from + n; ++r) {
-    const NewJobRow& row = rows_[r];
-    add_job_params(p, *row.job, row.settings, row.state, now_, row.id, batch_);
-  }
-  auto done = db_.run(n == 1 ? kJobInsert : job_insert_rows(n), p);
-  if (!done) return done.error();
-  return {};
+NewJobRows job_row_writer(Conn& db, core::TimePoint now, std::optional<std::int64_t> batch) {
+  return NewJobRows(
+      kJobInsertRowsMax, [&db, now, batch](std::span<const NewJobRow> rows) -> core::Result<void> {
+        Params p;
+        for (const auto& row : rows) {
+          add_job_params(p, *row.job, row.settings, row.state, now, row.id, batch);
+        }
+        auto done = db.run(rows.size() == 1 ? kJobInsert : job_insert_rows(rows.size()), p);
+        if (!done) return done.error();
+        return {};
+      });
 }
 
 core::Result<std::int64_t> take_job_id(Conn& db, core::TimePoint now) {

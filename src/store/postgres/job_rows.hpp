@@ -8,6 +8,7 @@
 #include "core/job.hpp"
 #include "core/queue_config.hpp"
 #include "store/common/job_rows.hpp"
+#include "store/common/new_job_rows.hpp"
 #include "store/postgres/conn.hpp"
 
 #include <optional>
@@ -52,39 +53,9 @@ core::Result<std::int64_t> take_job_id(Conn& db, core::TimePoint now);
 // `n` fresh job ids at once, ascending.
 core::Result<std::vector<std::int64_t>> take_job_ids(Conn& db, core::TimePoint now, std::size_t n);
 
-// A new job's row whose id is taken: `state`, and its resolved settings.
-struct NewJobRow {
-  std::int64_t id = 0;
-  const core::NewJob* job = nullptr;
-  core::JobSettings settings;
-  core::JobState state = core::JobState::queued;
-};
-
-// Job rows (ids taken, no idempotency key) are written up to this many a
-// statement: one round trip for them all. A power of two.
-inline constexpr std::size_t kJobInsertRowsMax = 64;
-
-// New jobs' rows written many to a statement: add() keeps a row and writes
-// the kept ones once it has kJobInsertRowsMax; flush() writes the rest. A
-// kept row is not in the table yet, so whatever reads the jobs table must come
-// after flush(). Each row's job must outlive its write.
-class JobRowWriter {
- public:
-  JobRowWriter(Conn& db, core::TimePoint now, std::optional<std::int64_t> batch)
-      : db_(db), now_(now), batch_(batch) {}
-
-  core::Result<void> add(NewJobRow row);
-  core::Result<void> flush();
-
- private:
-  // One statement for rows_[from, from + n), n a power of two.
-  core::Result<void> write(std::size_t from, std::size_t n);
-
-  Conn& db_;
-  core::TimePoint now_;
-  std::optional<std::int64_t> batch_;
-  std::vector<NewJobRow> rows_;
-};
+// New jobs' rows (ids taken, no idempotency key) created at `now` (in
+// `batch`), written up to 64 a statement: one round trip for them all.
+NewJobRows job_row_writer(Conn& db, core::TimePoint now, std::optional<std::int64_t> batch);
 
 // Writes every mutable field of `row.job` back to its row.
 core::Result<void> save_job(Conn& db, const JobRow& row);

@@ -104,7 +104,7 @@ core::Result<std::optional<InsertOutcome>> find_debounced(OpContext& c, const co
 
 core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked, core::TimePoint now,
                                        const std::vector<std::string>& item_ids,
-                                       std::optional<std::int64_t> batch, JobRowWriter& rows) {
+                                       std::optional<std::int64_t> batch, NewJobRows& rows) {
   const bool linked = !asked.after.empty() || !asked.after_items.empty();
   // What reads the jobs table must see the batch's earlier rows.
   if (linked || !asked.idempotency_key.empty() || asked.unique || asked.debounce) {
@@ -191,7 +191,7 @@ core::Result<std::vector<InsertOutcome>> insert_jobs(OpContext& c,
   std::vector<InsertOutcome> outcomes;
   outcomes.reserve(jobs.size());
   std::vector<std::string> ids;  // for items that wait for earlier ones
-  JobRowWriter rows(c.sql, now, batch);
+  auto rows = job_row_writer(c.sql, now, batch);
   for (const auto& job : jobs) {
     auto outcome = insert_one(c, job, now, ids, batch, rows);
     if (!outcome) return outcome.error();  // the savepoint drops the whole batch

@@ -168,34 +168,17 @@ core::Result<void> insert_job(Statements& sql, std::int64_t id, const core::NewJ
   return q.run();
 }
 
-core::Result<void> JobRowWriter::add(NewJobRow row) {
-  rows_.push_back(std::move(row));
-  if (rows_.size() < kJobInsertRowsMax) return {};
-  return flush();
-}
-
-core::Result<void> JobRowWriter::flush() {
-  // Largest statements first: 13 rows are 8 + 4 + 1.
-  std::size_t from = 0;
-  for (std::size_t n = kJobInsertRowsMax; n > 0; n /= 2) {
-    while (rows_.size() - from >= n) {
-      if (auto written = write(from, n); !written) return written;
-      from += n;
-    }
-  }
-  rows_.clear();
-  return {};
-}
-
-core::Result<void> JobRowWriter::write(std::size_t from, std::size_t n) {
-  std::array<std::string, kJobInsertRowsMax> tags;
-  Query q(sql_.job_insert_rows(n));
-  for (std::size_t r = 0; r < n; ++r) {
-    const NewJobRow& row = rows_[from + r];
-    tags[r] = tags_text(row.job->tags);
-    bind_new_job(q, static_cast<int>(r * kJobInsertParams + 1), row, tags[r], now_, batch_);
-  }
-  return q.run();
+NewJobRows job_row_writer(Statements& sql, core::TimePoint now, std::optional<std::int64_t> batch) {
+  return NewJobRows(
+      kJobInsertRowsMax, [&sql, now, batch](std::span<const NewJobRow> rows) -> core::Result<void> {
+        std::array<std::string, kJobInsertRowsMax> tags;  // bound: outlive run()
+        Query q(sql.job_insert_rows(rows.size()));
+        for (std::size_t r = 0; r < rows.size(); ++r) {
+          tags[r] = tags_text(rows[r].job->tags);
+          bind_new_job(q, static_cast<int>(r * kJobInsertParams + 1), rows[r], tags[r], now, batch);
+        }
+        return q.run();
+      });
 }
 
 core::Result<void> save_job(Statements& sql, const JobRow& row) {

@@ -8,6 +8,7 @@
 #include "core/job.hpp"
 #include "core/queue_config.hpp"
 #include "store/common/job_rows.hpp"
+#include "store/common/new_job_rows.hpp"
 #include "store/sqlite/statements.hpp"
 
 #include <string_view>
@@ -47,42 +48,16 @@ core::Result<std::int64_t> find_rowid(Statements& sql, std::string_view id);
 // its row cannot be read.
 core::Result<JobRow> load_job(Statements& sql, std::string_view id);
 
-// A new job's row: rowid `id`, `state`, and its resolved settings (the
-// job's unset priority / max_attempts / timeout are not read).
-struct NewJobRow {
-  std::int64_t id = 0;
-  const core::NewJob* job = nullptr;
-  core::JobSettings settings;
-  core::JobState state = core::JobState::queued;
-};
-
-// Inserts a new job created at `now`, in batch `batch` when given.
+// Inserts a new job created at `now`, in batch `batch` when given, with its
+// resolved settings (the job's unset priority / max_attempts / timeout are
+// not read).
 core::Result<void> insert_job(Statements& sql, std::int64_t id, const core::NewJob& job,
                               const core::JobSettings& settings, core::JobState state,
                               core::TimePoint now, std::optional<std::int64_t> batch = {});
 
-// New jobs' rows written many to a statement (kJobInsertRowsMax at most):
-// add() keeps a row, and writes the kept ones once it has a full statement's
-// worth; flush() writes the rest. A kept row is not in the table yet, so
-// whatever reads the jobs table (an idempotency key's lookup, a parent of the
-// same batch) must come after flush(). Each row's job must outlive its write.
-class JobRowWriter {
- public:
-  JobRowWriter(Statements& sql, core::TimePoint now, std::optional<std::int64_t> batch)
-      : sql_(sql), now_(now), batch_(batch) {}
-
-  core::Result<void> add(NewJobRow row);
-  core::Result<void> flush();
-
- private:
-  // One statement for rows_[from, from + n), n a power of two.
-  core::Result<void> write(std::size_t from, std::size_t n);
-
-  Statements& sql_;
-  core::TimePoint now_;
-  std::optional<std::int64_t> batch_;
-  std::vector<NewJobRow> rows_;
-};
+// New jobs' rows created at `now` (in `batch`), written kJobInsertRowsMax a
+// statement.
+NewJobRows job_row_writer(Statements& sql, core::TimePoint now, std::optional<std::int64_t> batch);
 
 // Writes every mutable field of `row.job` (state, times, attempts, progress,
 // result, errors, lease, cancel flag) back to its row.
