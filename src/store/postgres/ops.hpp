@@ -92,9 +92,10 @@ core::Result<core::Job> job_fail(OpContext& c, const JobFailParams& p);
 core::Result<core::Job> job_requeue(OpContext& c, const JobRequeueParams& p);
 core::Result<core::Job> job_signal(OpContext& c, const JobSignalParams& p);
 core::Result<core::JobState> job_ack(OpContext& c, const AckItem& item);
-// The completes of an ack batch that need nothing but their row changed (the
-// lease holds; no log, webhook, batch or children; the job named once in
-// the batch), done with one read and one update: which items it completed.
+// The completes of an ack batch that need little but their row changed (the
+// lease holds; no webhook, batch or waiting children; the job named once in
+// the batch), done with one read and one update (and a log's write each):
+// which items it completed.
 // The others are left for job_ack, which answers them as it would have.
 core::Result<std::vector<bool>> complete_plain(OpContext& c, const std::vector<AckItem>& items);
 core::Result<void> fail_attempt(OpContext& c, JobRow& row, std::string message, core::FailInput in,
