@@ -96,6 +96,10 @@ std::string text_array(const std::vector<std::optional<std::string_view>>& items
   return out + "}";
 }
 
+std::string text_array(const std::vector<std::string>& items) {
+  return text_array(std::vector<std::optional<std::string_view>>(items.begin(), items.end()));
+}
+
 // PostgreSQL text cannot hold U+0000 (SQLite can): a NUL from a decoded
 // JSON string (a log line, an error message) becomes U+FFFD rather than
 // silently cutting the parameter short. Client JSON never has one: JSON

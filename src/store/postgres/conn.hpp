@@ -41,6 +41,7 @@ struct Statement {
 std::string plain_array(const std::vector<std::string>& items);
 // An array of text, each element quoted ("" and \\ escaped); nullopt is NULL.
 std::string text_array(const std::vector<std::optional<std::string_view>>& items);
+std::string text_array(const std::vector<std::string>& items);
 
 // Text-format parameters of one statement ($1, $2, … in order).
 class Params {

@@ -295,7 +295,9 @@ TEST(PostgresStoreTest, ATextArrayParameterKeepsEveryElementAsItWas) {
   for (int i = 0; i < r->size(); ++i) {
     const auto& item = items[static_cast<std::size_t>(i)];
     EXPECT_EQ(r->boolean(i, 1), !item.has_value()) << i;
-    if (item) EXPECT_EQ(r->text(i, 0), *item) << i;
+    if (item) {
+      EXPECT_EQ(r->text(i, 0), *item) << i;
+    }
   }
 }
 

@@ -24,26 +24,10 @@ constexpr std::size_t kMaxOpsPerTransaction = 64;
 constexpr std::chrono::milliseconds kFirstBackoff{100};
 constexpr std::chrono::milliseconds kMaxBackoff{5000};
 
-const Statement kBegin{"begin", "BEGIN"};
 const Statement kCommit{"commit", "COMMIT"};
 const Statement kRollback{"rollback", "ROLLBACK"};
 const Statement kSavepoint{"savepoint", "SAVEPOINT op"};
 const Statement kNotify{"notify", "SELECT pg_notify($1, q) FROM unnest($2::text[]) AS q"};
-
-// A text[] literal.
-std::string text_array(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (const auto& item : items) {
-    if (out.size() > 1) out += ',';
-    out += '"';
-    for (char c : item) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
 
 // The connection broke while COMMIT was on its way: the transaction may or
 // may not have committed, and the client must be told it does not know.
@@ -80,6 +64,11 @@ core::Error Batch::failure() const {
 // round trip per op for its isolation, not two.
 core::Result<void> Batch::begin_op() {
   ctx_.notice.clear();
+  if (savepoint_fresh_) {
+    savepoint_fresh_ = false;
+    savepoint_open_ = true;
+    return {};
+  }
   core::Result<void> begun;
   if (savepoint_open_) {
     begun = db_.exec("RELEASE op; SAVEPOINT op");
@@ -264,7 +253,8 @@ void Writer::run_batch(Ops& ops) {
 core::Result<void> Writer::attempt(Ops& ops, Batch& batch, std::size_t& first_change,
                                    bool& committing) {
   const auto began = std::chrono::steady_clock::now();
-  if (auto r = db_->run(kBegin); !r) return r.error();
+  if (auto r = db_->exec("BEGIN; SAVEPOINT op"); !r) return r.error();
+  batch.began_with_savepoint();
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const auto changes_before = batch.notice().job_change_count();
     ops[i]->run(batch);

@@ -77,6 +77,10 @@ class Batch {
     return result;
   }
 
+  // The transaction began with the first op's savepoint already open
+  // ("BEGIN; SAVEPOINT op", one round trip): that op takes it as its own.
+  void began_with_savepoint() { savepoint_fresh_ = true; }
+
   // Whether the transaction itself failed: nothing of the batch may commit.
   bool failed() const { return db_.lost() || failure_.has_value(); }
   // The batch failed on a deadlock or serialization failure with another
@@ -104,7 +108,8 @@ class Batch {
   OpContext ctx_;
   std::optional<core::Error> failure_;
   bool retry_ = false;
-  bool savepoint_open_ = false;  // a kept op's savepoint, not yet released
+  bool savepoint_open_ = false;   // a kept op's savepoint, not yet released
+  bool savepoint_fresh_ = false;  // opened with BEGIN, no op has used it yet
 };
 
 // One queued unit of work. run() may be called more than once (a batch
