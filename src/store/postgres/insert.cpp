@@ -255,7 +255,7 @@ core::Result<std::vector<InsertOutcome>> insert_jobs(OpContext& c,
   std::map<std::string, core::JobDefaults> defaults;  // per queue, read once per verb
   std::vector<std::string> ids;                       // for items that wait for earlier ones
   // A batch's ids in one round trip, so that its rows can be written many
-  // to a statement (JobRowWriter); a lone job takes its id as it is written.
+  // to a statement (NewJobRows); a lone job takes its id as it is written.
   std::vector<std::int64_t> taken;
   if (jobs.size() > 1) {
     auto got = take_job_ids(c.db, now, jobs.size());
