@@ -99,7 +99,15 @@ class EventStreamTest(SharedServerTestCase):
         self.progress(job, 100, "all rows")
         s.complete(job, {"rows": 1200})
         events = stream.until_end()
-        self.assertEqual(summary(events), [
+        got = summary(events)
+        # 60 and 100 come faster than 10 a second, which the API lets the
+        # stream coalesce (the latest wins): the event of 60 may show 100.
+        # (On PostgreSQL a watcher's server reads the row when it hears of
+        # the change, by which time 100 may be in it.)
+        self.assertGreater(len(got), 5, got)
+        self.assertIn(got[5], ["progress 60", "progress 100"])
+        got[5] = "progress 60"
+        self.assertEqual(got, [
             "state running 1", "progress 30", "state failed 1", "state queued 1", "state running 2",
             "progress 60", "progress 100", "succeeded succeeded 2"])
         self.assertEqual(events[1]["data"]["message"], "reading rows")
