@@ -2,6 +2,11 @@
 
 namespace errand::store {
 
+bool reads_jobs_table(const core::NewJob& job) {
+  return !job.after.empty() || !job.after_items.empty() || !job.idempotency_key.empty() ||
+         job.unique || job.debounce;
+}
+
 core::Result<void> NewJobRows::add(NewJobRow row) {
   rows_.push_back(std::move(row));
   if (rows_.size() < max_) return {};

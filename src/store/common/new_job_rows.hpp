@@ -26,6 +26,11 @@ struct NewJobRow {
   core::JobState state = core::JobState::queued;
 };
 
+// Whether inserting `job` reads the jobs table (its idempotency, unique or
+// debounce key's lookup, its parents): the rows kept before it are written
+// first.
+bool reads_jobs_table(const core::NewJob& job);
+
 // add() keeps a row and writes the kept ones once there are `max` (a power
 // of two); flush() writes the rest, largest statements first (13 rows are
 // 8 + 4 + 1). A kept row is not in the table yet, so whatever reads the jobs

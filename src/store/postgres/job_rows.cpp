@@ -53,14 +53,13 @@ constexpr std::string_view kJobInsertColumns =
     "INSERT INTO jobs(id, queue, type, payload, state, priority, run_at, created_at, attempt,"
     " max_attempts, timeout_ms, idempotency_key, tags, key, unique_key, debounce_key,"
     " debounce_until, batch_id, links, on_done, traceparent, tracestate)";
-const Statement kJobInsert{"job_insert", std::string(kJobInsertColumns) +
-                                             " VALUES (coalesce($12::bigint, next_job_id($7)), $1, "
-                                             "$2, $3, $4, $5, $6, $7, 0, $8, $9, $10,"
-                                             " $11, $13, $14, $15, $16, $17, $18, $19, $20, $21) "
-                                             "ON CONFLICT (queue, idempotency_key) WHERE "
-                                             "idempotency_key IS NOT "
-                                             "NULL DO NOTHING"
-                                             " RETURNING id"};
+const Statement kJobInsert{
+    "job_insert",
+    std::string(kJobInsertColumns) +
+        " VALUES (coalesce($12::bigint, next_job_id($7)), $1, $2, $3, $4, $5, $6, $7, 0, $8, $9,"
+        " $10, $11, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+        " ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
+        " RETURNING id"};
 const Statement kTakeJobId{"job_take_id", "SELECT next_job_id($1)"};
 const Statement kJobSave{
     "job_save",

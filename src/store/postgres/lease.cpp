@@ -181,43 +181,56 @@ core::Result<Unit> job_progress(OpContext& c, const JobProgressParams& p) {
 
 // The hot path: the lease fields only (no payload or JSON read), then an
 // update of the columns that change.
+namespace {
+
+// What a complete does once its row is updated: the attempt's log, the
+// counts, a freed slot's wake-up and the watchers' event (not job_ended).
+core::Result<core::Job> record_completed(OpContext& c, const JobCompleteParams& p,
+                                         const LeaseRow& lease) {
+  core::Job job = completed_job(p, lease.queue, lease.attempt);
+  if (auto saved = save_log(c.db, lease.rowid, job, p.log, p.now); !saved) return saved.error();
+  c.queues.move(job.queue, JobState::running, JobState::succeeded);
+  c.keys.move(job.queue, lease.key, JobState::running, JobState::succeeded);
+  c.queues.add_processed(job.queue);
+  if (auto freed = slot_freed(c, job.queue); !freed) return freed.error();
+  c.notice.job_state_event(job);
+  return job;
+}
+
+}  // namespace
+
 core::Result<core::Job> job_complete(OpContext& c, const JobCompleteParams& p) {
   auto lease = load_lease(c.db, p.id, p.lease_id);
   if (!lease) return lease.error();
   Params params;
   params.integer(lease->rowid).text_or_null(p.result.stored()).time(p.now);
   if (auto done = c.db.run(kCompleteLeased, params); !done) return done.error();
-  core::Job job = completed_job(p, std::move(lease->queue), lease->attempt);
-  if (auto saved = save_log(c.db, lease->rowid, job, p.log, p.now); !saved) return saved.error();
-  c.queues.move(job.queue, JobState::running, JobState::succeeded);
-  c.keys.move(job.queue, lease->key, JobState::running, JobState::succeeded);
-  c.queues.add_processed(job.queue);
-  if (auto freed = slot_freed(c, job.queue); !freed) return freed.error();
-  c.notice.job_state_event(job);
+  auto job = record_completed(c, p, *lease);
+  if (!job) return job.error();
   const EndedJob ended{
-      .rowid = lease->rowid, .id = job.id, .links = lease->links, .batch = lease->batch};
+      .rowid = lease->rowid, .id = job->id, .links = lease->links, .batch = lease->batch};
   if (auto done = job_ended(c, ended, JobState::succeeded, p.now); !done) return done.error();
   return job;
 }
 
 core::Result<std::vector<bool>> complete_plain(OpContext& c, const std::vector<AckItem>& items) {
   std::vector<bool> done(items.size(), false);
-  // The jobs named once in the batch: a job acknowledged twice (or failed
-  // and completed) keeps its items' order on the per-item path.
+  // Candidates: the completes of jobs named once in the batch (a job
+  // acknowledged twice, or failed and completed, keeps its items' order on
+  // the per-item path).
   std::unordered_map<std::int64_t, int> named;
-  std::vector<std::int64_t> rowids(items.size(), 0);
+  std::vector<std::int64_t> rowids(items.size(), 0);  // 0: not a candidate
   for (std::size_t i = 0; i < items.size(); ++i) {
     const auto& id = items[i].fail ? items[i].failure.id : items[i].complete.id;
     if (const auto rowid = core::parse_job_id(id)) {
-      rowids[i] = *rowid;
       ++named[*rowid];
+      if (!items[i].fail) rowids[i] = *rowid;
     }
   }
   std::vector<std::string> ids;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (!items[i].fail && rowids[i] != 0 && named[rowids[i]] == 1) {
-      ids.push_back(std::to_string(rowids[i]));
-    }
+  for (auto& rowid : rowids) {
+    if (rowid != 0 && named[rowid] > 1) rowid = 0;
+    if (rowid != 0) ids.push_back(std::to_string(rowid));
   }
   if (ids.size() < 2) return done;  // one job costs the same on its own
   auto r = c.db.run(kLeasesByIds, Params().text(plain_array(ids)));
@@ -228,8 +241,8 @@ core::Result<std::vector<bool>> complete_plain(OpContext& c, const std::vector<A
   // (no webhook, batch or waiting children: job_ended would).
   std::vector<std::pair<std::size_t, LeaseRow>> plain;
   for (std::size_t i = 0; i < items.size(); ++i) {
-    const auto found = row_of.find(rowids[i]);
-    if (items[i].fail || found == row_of.end() || named[rowids[i]] != 1) continue;
+    const auto found = rowids[i] == 0 ? row_of.end() : row_of.find(rowids[i]);
+    if (found == row_of.end()) continue;
     const auto& p = items[i].complete;
     auto lease = lease_row(*r, found->second, p.id, p.lease_id);
     if (!lease || lease->links != 0 || lease->batch) continue;  // on its own: the same answer
@@ -248,15 +261,8 @@ core::Result<std::vector<bool>> complete_plain(OpContext& c, const std::vector<A
   Params params;
   params.text(plain_array(done_ids)).text(text_array(results)).text(plain_array(finished));
   if (auto updated = c.db.run(kCompleteLeasedMany, params); !updated) return updated.error();
-  for (auto& [i, lease] : plain) {
-    const auto& p = items[i].complete;
-    core::Job job = completed_job(p, std::move(lease.queue), lease.attempt);
-    if (auto saved = save_log(c.db, lease.rowid, job, p.log, p.now); !saved) return saved.error();
-    c.queues.move(job.queue, JobState::running, JobState::succeeded);
-    c.keys.move(job.queue, lease.key, JobState::running, JobState::succeeded);
-    c.queues.add_processed(job.queue);
-    if (auto freed = slot_freed(c, job.queue); !freed) return freed.error();
-    c.notice.job_state_event(job);
+  for (const auto& [i, lease] : plain) {
+    if (auto job = record_completed(c, items[i].complete, lease); !job) return job.error();
     done[i] = true;
   }
   return done;

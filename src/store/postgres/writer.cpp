@@ -64,22 +64,17 @@ core::Error Batch::failure() const {
 // round trip per op for its isolation, not two.
 core::Result<void> Batch::begin_op() {
   ctx_.notice.clear();
-  if (savepoint_fresh_) {
-    savepoint_fresh_ = false;
-    savepoint_open_ = true;
-    return {};
-  }
   core::Result<void> begun;
-  if (savepoint_open_) {
+  if (savepoint_ == Savepoint::kept) {
     begun = db_.exec("RELEASE op; SAVEPOINT op");
-  } else if (auto r = db_.run(kSavepoint); !r) {
-    begun = r.error();
+  } else if (savepoint_ == Savepoint::none) {
+    if (auto r = db_.run(kSavepoint); !r) begun = r.error();
   }
   if (!begun) {
     failure_ = begun.error();
     return begun.error();
   }
-  savepoint_open_ = true;
+  savepoint_ = Savepoint::kept;
   return {};
 }
 
@@ -95,7 +90,7 @@ void Batch::end_op(const core::Error* error) {
     retry_ = true;
   } else if (!keep) {
     if (auto ended = db_.exec("ROLLBACK TO op; RELEASE op"); !ended) failure_ = ended.error();
-    savepoint_open_ = false;
+    savepoint_ = Savepoint::none;
   }
   if (keep && !failed()) {
     ctx_.queues.op_keep();

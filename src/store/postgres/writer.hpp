@@ -79,7 +79,7 @@ class Batch {
 
   // The transaction began with the first op's savepoint already open
   // ("BEGIN; SAVEPOINT op", one round trip): that op takes it as its own.
-  void began_with_savepoint() { savepoint_fresh_ = true; }
+  void began_with_savepoint() { savepoint_ = Savepoint::fresh; }
 
   // Whether the transaction itself failed: nothing of the batch may commit.
   bool failed() const { return db_.lost() || failure_.has_value(); }
@@ -108,8 +108,10 @@ class Batch {
   OpContext ctx_;
   std::optional<core::Error> failure_;
   bool retry_ = false;
-  bool savepoint_open_ = false;   // a kept op's savepoint, not yet released
-  bool savepoint_fresh_ = false;  // opened with BEGIN, no op has used it yet
+  // The savepoint "op": none open; opened with BEGIN and not used yet; or
+  // a kept op's, not yet released.
+  enum class Savepoint { none, fresh, kept };
+  Savepoint savepoint_ = Savepoint::none;
 };
 
 // One queued unit of work. run() may be called more than once (a batch

@@ -107,7 +107,7 @@ core::Result<InsertOutcome> insert_one(OpContext& c, const core::NewJob& asked, 
                                        std::optional<std::int64_t> batch, NewJobRows& rows) {
   const bool linked = !asked.after.empty() || !asked.after_items.empty();
   // What reads the jobs table must see the batch's earlier rows.
-  if (linked || !asked.idempotency_key.empty() || asked.unique || asked.debounce) {
+  if (reads_jobs_table(asked)) {
     if (auto written = rows.flush(); !written) return written.error();
   }
   if (!asked.idempotency_key.empty()) {
