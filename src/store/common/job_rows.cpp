@@ -28,7 +28,7 @@ core::Mutex unreadable_mu;
 std::set<std::string> unreadable_seen GUARDED_BY(unreadable_mu);
 
 std::vector<std::string> parse_tags(std::string_view text) {
-  if (text == "[]") return {};                   // most jobs: no parse, no allocation
+  if (text.empty() || text == "[]") return {};   // most jobs: no parse, no allocation
   const json::value parsed = json::parse(text);  // must outlive the loop over its array
   std::vector<std::string> tags;
   for (const auto& t : parsed.as_array()) tags.emplace_back(t.as_string());
@@ -60,7 +60,7 @@ core::Progress parse_progress(std::string_view text, bool with_data) {
 }
 
 std::vector<core::AttemptError> parse_errors(std::string_view text) {
-  if (text == "[]") return {};
+  if (text.empty() || text == "[]") return {};
   const json::value parsed = json::parse(text);
   std::vector<core::AttemptError> errors;
   for (const auto& e : parsed.as_array()) {

@@ -205,6 +205,59 @@ TEST_F(SqliteStoreTest, AnInsertOfManyJobsIsAllOrNothing) {
   EXPECT_TRUE(insert(store, "after"));  // the store still takes writes
 }
 
+// Empty tag and error lists are stored as '' (two bytes a job fewer than
+// '[]'); rows written by earlier versions hold '[]'. Both read as empty, and
+// a tag search passes over both.
+TEST_F(SqliteStoreTest, EmptyTagAndErrorListsAreStoredEmptyAndBothFormsRead) {
+  {
+    auto opened = SqliteStore::open({.dir = dir_});
+    ASSERT_TRUE(opened) << opened.error().message;
+    auto tagged = new_job("tagged");
+    tagged.tags = {"blue"};
+    auto out = call<std::vector<InsertOutcome>>([&](auto done) {
+      (*opened)->job_insert_many(
+          {.jobs = {new_job("new"), new_job("old"), tagged, new_job("plain")}, .now = kNow}, done);
+    });
+    ASSERT_TRUE(out) << out.error().message;
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((fs::path(dir_) / "errand.db").c_str(), &db), SQLITE_OK);
+  std::vector<std::string> stored;
+  const auto collect = [](void* to, int n, char** values, char**) {
+    for (int i = 0; i < n; ++i) static_cast<std::vector<std::string>*>(to)->emplace_back(values[i]);
+    return 0;
+  };
+  ASSERT_EQ(sqlite3_exec(db, "SELECT type, tags, errors FROM jobs ORDER BY id", collect, &stored,
+                         nullptr),
+            SQLITE_OK);
+  const int rc = sqlite3_exec(db, "UPDATE jobs SET tags = '[]', errors = '[]' WHERE type = 'old'",
+                              nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK);
+  EXPECT_EQ(stored, (std::vector<std::string>{"new", "", "", "old", "", "", "tagged", R"(["blue"])",
+                                              "", "plain", "", ""}));
+
+  auto opened = SqliteStore::open({.dir = dir_});
+  ASSERT_TRUE(opened) << opened.error().message;
+  auto page = call<JobPage>([&](auto done) { (*opened)->job_list({}, done); });
+  ASSERT_TRUE(page) << page.error().message;
+  ASSERT_EQ(page->jobs.size(), 4u);
+  for (const auto& j : page->jobs) {
+    EXPECT_EQ(j.tags,
+              j.type == "tagged" ? std::vector<std::string>{"blue"} : std::vector<std::string>{})
+        << j.type;
+    EXPECT_TRUE(j.errors.empty()) << j.type;
+  }
+  for (const std::string tag : {"blue", "green"}) {
+    auto found = call<JobPage>([&](auto done) { (*opened)->job_list({.tag = tag}, done); });
+    ASSERT_TRUE(found) << found.error().message;
+    ASSERT_EQ(found->jobs.size(), tag == "blue" ? 1u : 0u) << tag;
+    if (tag == "blue") {
+      EXPECT_EQ(found->jobs.front().type, "tagged");
+    }
+  }
+}
+
 // Acks share one savepoint until an item fails after it wrote; then each
 // runs alone, so only that item's changes are undone. A trigger planted in
 // the file refuses one job's log: that complete fails after its row update.
