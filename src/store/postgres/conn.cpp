@@ -7,6 +7,7 @@
 #include <array>
 #include <charconv>
 #include <cstdlib>
+#include <utility>
 
 namespace errand::store::postgres {
 namespace {
@@ -323,18 +324,27 @@ core::Error Conn::failure(PGresult* r, std::string_view what) {
                           fmt::format("PostgreSQL error in {}: {}", what, message));
 }
 
+core::Result<void> Conn::prepare(const Statement& s) {
+  if (prepared_.contains(s.name)) return {};
+  PGresult* prep = PQprepare(conn_, s.name, s.sql.c_str(), 0, nullptr);
+  if (!prep || PQresultStatus(prep) != PGRES_COMMAND_OK) {
+    auto error = failure(prep, s.name);
+    if (prep) PQclear(prep);
+    return error;
+  }
+  PQclear(prep);
+  prepared_.insert(s.name);
+  return {};
+}
+
 core::Result<Rows> Conn::run(const Statement& s, const Params& p) {
   if (lost_) return connection_lost(where_);
-  if (!prepared_.contains(s.name)) {
-    PGresult* prep = PQprepare(conn_, s.name, s.sql.c_str(), 0, nullptr);
-    if (!prep || PQresultStatus(prep) != PGRES_COMMAND_OK) {
-      auto error = failure(prep, s.name);
-      if (prep) PQclear(prep);
-      return error;
-    }
-    PQclear(prep);
-    prepared_.insert(s.name);
+  if (!deferred_.empty()) {
+    auto rows = run_together({Step{.statement = &s, .params = p}});
+    if (!rows) return rows.error();
+    return std::move(rows->back());
   }
+  if (auto prepared = prepare(s); !prepared) return prepared.error();
   PGresult* r = PQexecPrepared(conn_, s.name, p.size(), p.values(), nullptr, nullptr, 0);
   const auto status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
   if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
@@ -346,8 +356,90 @@ core::Result<Rows> Conn::run(const Statement& s, const Params& p) {
   return Rows(r);
 }
 
+// The pipeline cannot be sent or its results read: the connection is given
+// up (the writer opens a new one), whatever state the session is in.
+core::Error Conn::pipeline_broken(std::string_view what) {
+  lost_ = true;
+  sqlstate_.clear();
+  auto message = mask_password(trimmed(PQerrorMessage(conn_)), conninfo_);
+  return connection_lost(fmt::format("{} ({}: {})", where_, what, message));
+}
+
+// Each step's results end with a null from PQgetResult; a failed step's
+// error is followed by PGRES_PIPELINE_ABORTED for every later step, and
+// the pipeline by PGRES_PIPELINE_SYNC.
+core::Result<std::vector<Rows>> Conn::run_together(const std::vector<Step>& given) {
+  if (lost_) return connection_lost(where_);
+  if (!deferred_.empty()) {
+    std::vector<Step> steps = std::exchange(deferred_, {});
+    const auto ahead = steps.size();
+    steps.insert(steps.end(), given.begin(), given.end());
+    auto rows = run_together(steps);
+    if (rows) rows->erase(rows->begin(), rows->begin() + static_cast<std::ptrdiff_t>(ahead));
+    return rows;
+  }
+  const auto& steps = given;
+  if (steps.empty()) return std::vector<Rows>{};
+  if (steps.size() == 1) {
+    auto r = run(*steps.front().statement, steps.front().params);
+    if (!r) return r.error();
+    return std::vector<Rows>{std::move(*r)};
+  }
+  for (const auto& step : steps) {
+    if (auto prepared = prepare(*step.statement); !prepared) return prepared.error();
+  }
+  if (PQenterPipelineMode(conn_) != 1) return pipeline_broken("pipeline");
+  for (const auto& step : steps) {
+    const auto& p = step.params;
+    if (PQsendQueryPrepared(conn_, step.statement->name, p.size(), p.values(), nullptr, nullptr,
+                            0) != 1) {
+      return pipeline_broken(step.statement->name);
+    }
+  }
+  if (PQpipelineSync(conn_) != 1) return pipeline_broken("pipeline");
+  std::vector<Rows> rows;
+  rows.reserve(steps.size());
+  std::optional<core::Error> error;
+  std::size_t step = 0;
+  for (;;) {
+    PGresult* r = PQgetResult(conn_);
+    if (!r) {
+      // The end of one step's results.
+      if (++step > steps.size() || PQstatus(conn_) != CONNECTION_OK) {
+        return pipeline_broken(step <= steps.size() ? steps[step - 1].statement->name : "pipeline");
+      }
+      continue;
+    }
+    const auto status = PQresultStatus(r);
+    if (status == PGRES_PIPELINE_SYNC) {
+      PQclear(r);
+      break;
+    }
+    if (step >= steps.size()) {
+      PQclear(r);
+      return pipeline_broken("pipeline");
+    }
+    if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+      rows.emplace_back(r);
+    } else {
+      if (!error && status != PGRES_PIPELINE_ABORTED)
+        error = failure(r, steps[step].statement->name);
+      PQclear(r);
+      if (lost_) return *error;
+    }
+  }
+  if (PQexitPipelineMode(conn_) != 1) return pipeline_broken("pipeline");
+  if (error) return *error;
+  if (rows.size() != steps.size()) return pipeline_broken("pipeline");
+  sqlstate_.clear();
+  return rows;
+}
+
 core::Result<void> Conn::exec(std::string_view sql) {
   if (lost_) return connection_lost(where_);
+  if (!deferred_.empty()) {
+    if (auto sent = run_together({}); !sent) return sent.error();
+  }
   const std::string text(sql);
   PGresult* r = PQexec(conn_, text.c_str());
   const auto status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;

@@ -87,6 +87,12 @@ class Rows {
   std::shared_ptr<PGresult> result_;
 };
 
+// One statement of Conn::run_together and its parameters.
+struct Step {
+  const Statement* statement;
+  Params params;
+};
+
 // Where a connection goes, for messages: "host:port/db as user".
 std::string describe(PGconn* conn);
 // `message` with every occurrence of the conninfo's password replaced.
@@ -105,10 +111,20 @@ class Conn {
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
 
-  // Runs `s` (prepared on first use on this connection) with `p`.
+  // Runs `s` (prepared on first use on this connection) with `p`, in one
+  // round trip with any deferred steps.
   core::Result<Rows> run(const Statement& s, const Params& p = {});
+  // Runs `steps` in their order in one round trip (libpq's pipeline mode),
+  // after any deferred ones, with the outcome of running them one by one:
+  // every result (the deferred steps' left out), or the first failure,
+  // after which no step runs (a transaction it was in is aborted).
+  core::Result<std::vector<Rows>> run_together(const std::vector<Step>& steps);
   // Runs SQL text without parameters (may hold several statements).
   core::Result<void> exec(std::string_view sql);
+  // Sends `step` ahead of the next statement this connection runs, in the
+  // same round trip; a failure of it is that statement's. For statements
+  // whose rows nobody reads, such as BEGIN and SAVEPOINT.
+  void defer(Step step) { deferred_.push_back(std::move(step)); }
 
   bool lost() const { return lost_; }
   // The SQLSTATE of the last failed statement ("" if none).
@@ -120,11 +136,14 @@ class Conn {
  private:
   Conn(PGconn* conn, std::string conninfo);
   core::Error failure(PGresult* r, std::string_view what);
+  core::Result<void> prepare(const Statement& s);
+  core::Error pipeline_broken(std::string_view what);
 
   PGconn* conn_;
   std::string conninfo_;  // for masking only: never put in a message
   std::string where_;
   std::unordered_set<std::string> prepared_;
+  std::vector<Step> deferred_;  // see defer()
   std::string sqlstate_;
   bool lost_ = false;
 };

@@ -65,18 +65,24 @@ std::string error_of(const core::Job& job, int attempt) {
 
 }  // namespace
 
-core::Result<std::vector<std::string>> event_payloads(Conn& db,
-                                                      const std::vector<JobEventMark>& marks) {
+std::optional<Step> event_seqs_step(const std::vector<JobEventMark>& marks) {
   std::vector<std::int64_t> ids;
   ids.reserve(marks.size());
   for (const auto& mark : marks) {
     if (auto id = core::parse_job_id(mark.id)) ids.push_back(*id);
   }
-  if (ids.empty()) return std::vector<std::string>{};
-  auto r = db.run(kEventSeqs, Params().text(id_array(ids)));
-  if (!r) return r.error();
+  if (ids.empty()) return std::nullopt;
+  return Step{.statement = &kEventSeqs, .params = Params().text(id_array(ids))};
+}
+
+std::vector<std::string> event_payloads(const std::vector<JobEventMark>& marks, const Rows& seqs) {
+  std::vector<std::int64_t> ids;
+  ids.reserve(marks.size());
+  for (const auto& mark : marks) {
+    if (auto id = core::parse_job_id(mark.id)) ids.push_back(*id);
+  }
   std::map<std::int64_t, std::int64_t> last_seq;
-  for (int i = 0; i < r->size(); ++i) last_seq[r->integer(i, 0)] = r->integer(i, 1);
+  for (int i = 0; i < seqs.size(); ++i) last_seq[seqs.integer(i, 0)] = seqs.integer(i, 1);
   // A job changed k more times later in this batch had its number then
   // minus k: each change made adds at least one, so the numbers a batch
   // announces for a job are distinct, increasing, and above the last batch's.

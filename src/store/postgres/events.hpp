@@ -15,6 +15,7 @@
 #include "store/postgres/conn.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,11 +24,12 @@ namespace errand::store::postgres {
 
 inline constexpr char kEventPayloadMark = '#';  // queue names never begin with it
 
+// The statement reading the change numbers of the jobs `marks` name
+// (nullopt: they name none). Writer thread, inside the batch's transaction.
+std::optional<Step> event_seqs_step(const std::vector<JobEventMark>& marks);
 // The notification payloads announcing `marks` (the batch's changes, in the
-// order made), with their numbers read from the rows. Writer thread, inside
-// the batch's transaction.
-core::Result<std::vector<std::string>> event_payloads(Conn& db,
-                                                      const std::vector<JobEventMark>& marks);
+// order made), numbered from `seqs`, the rows of event_seqs_step's statement.
+std::vector<std::string> event_payloads(const std::vector<JobEventMark>& marks, const Rows& seqs);
 
 struct AnnouncedEvent {
   std::int64_t rowid = 0;

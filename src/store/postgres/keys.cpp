@@ -163,33 +163,47 @@ core::Result<void> drop_if_idle(Conn& db, std::string_view queue, std::string_vi
   return {};
 }
 
-core::Result<void> apply_delta(Conn& db, const KeyId& id, const KeyDelta& d,
-                               NoticeBuilder& notice) {
-  if (d.empty()) return {};
-  const auto& [queue, key] = id;
-  Params p;
-  p.text(queue).text(key).integer(d.queued).integer(d.running).integer(d.pass);
-  p.opt_integer(d.clock);
-  auto r = db.run(kKeyMove, p);
-  if (!r) return r.error();
-  if (r->empty()) return {};
-  const std::int64_t queued = r->integer(0, 0);
-  const std::int64_t running = r->integer(0, 1);
-  // A running job ended while others wait: a limit may let one start.
-  if (d.running < 0 && queued > 0) notice.runnable(queue);
-  const bool idle = queued <= 0 && running <= 0 && !r->boolean(0, 2) && r->is_null(0, 3);
-  if (!idle || key.empty()) return {};
-  return drop_if_idle(db, queue, key);
+}  // namespace
+
+std::vector<Step> key_steps(const std::map<KeyId, KeyDelta>& deltas) {
+  std::vector<Step> steps;
+  for (const auto& [id, d] : deltas) {
+    if (d.empty()) continue;
+    Params p;
+    p.text(id.first).text(id.second).integer(d.queued).integer(d.running).integer(d.pass);
+    p.opt_integer(d.clock);
+    steps.push_back({.statement = &kKeyMove, .params = std::move(p)});
+  }
+  return steps;
 }
 
-}  // namespace
+core::Result<void> keys_moved(Conn& db, const std::map<KeyId, KeyDelta>& deltas,
+                              std::span<const Rows> rows, NoticeBuilder& notice) {
+  auto row = rows.begin();
+  for (const auto& [id, d] : deltas) {
+    if (d.empty()) continue;
+    if (row == rows.end()) break;
+    const Rows& r = *row++;
+    if (r.empty()) continue;
+    const auto& [queue, key] = id;
+    const std::int64_t queued = r.integer(0, 0);
+    const std::int64_t running = r.integer(0, 1);
+    // A running job ended while others wait: a limit may let one start.
+    if (d.running < 0 && queued > 0) notice.runnable(queue);
+    const bool idle = queued <= 0 && running <= 0 && !r.boolean(0, 2) && r.is_null(0, 3);
+    if (!idle || key.empty()) continue;
+    if (auto dropped = drop_if_idle(db, queue, key); !dropped) return dropped;
+  }
+  return {};
+}
 
 core::Result<void> flush_keys(Conn& db, const std::map<KeyId, KeyDelta>& deltas,
                               NoticeBuilder& notice) {
-  for (const auto& [id, d] : deltas) {
-    if (auto done = apply_delta(db, id, d, notice); !done) return done;
-  }
-  return {};
+  const auto steps = key_steps(deltas);
+  if (steps.empty()) return {};
+  auto rows = db.run_together(steps);
+  if (!rows) return rows.error();
+  return keys_moved(db, deltas, *rows, notice);
 }
 
 namespace ops {

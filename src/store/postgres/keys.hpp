@@ -7,6 +7,8 @@
 #include "store/postgres/conn.hpp"
 
 #include <map>
+#include <span>
+#include <vector>
 
 namespace errand::store::postgres {
 
@@ -14,5 +16,12 @@ namespace errand::store::postgres {
 // nothing to keep, and tells `notice` which queues a freed slot may unblock.
 core::Result<void> flush_keys(Conn& db, const std::map<KeyId, KeyDelta>& deltas,
                               NoticeBuilder& notice);
+
+// flush_keys in two halves, so that its statements can share a round trip
+// with others (Conn::run_together): the statements adding the deltas (one
+// a key that has one), then what their rows call for.
+std::vector<Step> key_steps(const std::map<KeyId, KeyDelta>& deltas);
+core::Result<void> keys_moved(Conn& db, const std::map<KeyId, KeyDelta>& deltas,
+                              std::span<const Rows> rows, NoticeBuilder& notice);
 
 }  // namespace errand::store::postgres

@@ -277,8 +277,6 @@ TEST(PostgresStoreTest, AnotherServersInsertWakesThisServersListener) {
   EXPECT_EQ(heard_a.notices[1].runnable_queues, std::vector<std::string>{"other"});
 }
 
-// Ids are next_job_id(now): the verb's millisecond above a shared sequence,
-// the formula an SQL enqueue will use too.
 // Ack batches pass their results as one text[] (ops::complete_plain): every
 // element must come back as it went, quotes, backslashes and NULL included.
 TEST(PostgresStoreTest, ATextArrayParameterKeepsEveryElementAsItWas) {
@@ -301,6 +299,54 @@ TEST(PostgresStoreTest, ATextArrayParameterKeepsEveryElementAsItWas) {
   }
 }
 
+// Steps run together (one round trip, libpq's pipeline mode) answer as if
+// run one by one, each its own rows, in order.
+TEST(PostgresStoreTest, StepsRunTogetherAnswerInTheirOrder) {
+  auto conn = session(unique_schema("together"));
+  const pg::Statement plus{"together_plus", "SELECT $1::bigint + 1"};
+  const pg::Statement series{"together_series", "SELECT generate_series(1, $1::int)"};
+  std::vector<pg::Step> steps;
+  steps.push_back({.statement = &plus, .params = pg::Params().integer(41)});
+  steps.push_back({.statement = &series, .params = pg::Params().integer(3)});
+  steps.push_back({.statement = &plus, .params = pg::Params().integer(-1)});
+  auto rows = conn->run_together(steps);
+  ASSERT_TRUE(rows) << rows.error().message;
+  ASSERT_EQ(rows->size(), 3u);
+  EXPECT_EQ((*rows)[0].integer(0, 0), 42);
+  ASSERT_EQ((*rows)[1].size(), 3);
+  EXPECT_EQ((*rows)[1].integer(2, 0), 3);
+  EXPECT_EQ((*rows)[2].integer(0, 0), 0);
+}
+
+// A failing step ends them: its error names it, no later step runs, the
+// transaction is aborted as one by one, and the connection goes on.
+TEST(PostgresStoreTest, StepsRunTogetherStopAtTheFirstFailure) {
+  auto conn = session(unique_schema("together_fails"));
+  ASSERT_TRUE(conn->exec("CREATE TEMP TABLE t(n int)"));
+  const pg::Statement add{"together_add", "INSERT INTO t VALUES ($1::int)"};
+  const pg::Statement divide{"together_divide", "SELECT 1 / $1::int"};
+  ASSERT_TRUE(conn->exec("BEGIN"));
+  std::vector<pg::Step> steps;
+  steps.push_back({.statement = &add, .params = pg::Params().integer(1)});
+  steps.push_back({.statement = &divide, .params = pg::Params().integer(0)});
+  steps.push_back({.statement = &add, .params = pg::Params().integer(2)});
+  auto rows = conn->run_together(steps);
+  ASSERT_FALSE(rows);
+  EXPECT_NE(rows.error().message.find("together_divide"), std::string::npos)
+      << rows.error().message;
+  EXPECT_EQ(conn->last_sqlstate(), "22012");  // division_by_zero
+  EXPECT_FALSE(conn->lost());
+  ASSERT_TRUE(conn->exec("ROLLBACK"));
+  steps.erase(steps.begin() + 1);
+  ASSERT_TRUE(conn->run_together(steps));
+  const pg::Statement all{"together_all", "SELECT string_agg(n::text, ',' ORDER BY n) FROM t"};
+  auto left = conn->run(all);
+  ASSERT_TRUE(left) << left.error().message;
+  EXPECT_EQ(left->text(0, 0), "1,2");
+}
+
+// Ids are next_job_id(now): the verb's millisecond above a shared sequence,
+// the formula an SQL enqueue will use too.
 TEST(PostgresStoreTest, JobIdsAreTheMillisecondAboveASharedSequence) {
   const auto schema = unique_schema("ids");
   auto store = open_store(schema);

@@ -142,15 +142,17 @@ QueueDelta QueueBook::delta(std::string_view queue) const {
   return out;
 }
 
-core::Result<void> QueueBook::flush(Conn& db) {
+std::vector<Step> QueueBook::flush_steps() const {
+  std::vector<Step> steps;
+  steps.reserve(batch_.size());
   for (const auto& [name, d] : batch_) {
     Params p;
     p.text(name);
     for (auto n : d.counts) p.integer(n);
     p.integer(d.processed).integer(d.failed);
-    if (auto r = db.run(kQueueAddCounts, p); !r) return r.error();
+    steps.push_back({.statement = &kQueueAddCounts, .params = std::move(p)});
   }
-  return {};
+  return steps;
 }
 
 core::Result<std::optional<QueueRow>> QueueBook::find(Conn& db, std::string_view queue, bool lock) {

@@ -51,8 +51,10 @@ class QueueBook {
     batch_.clear();
     limited_.clear();
   }
-  // Adds the batch's deltas to the rows (creating missing ones).
-  core::Result<void> flush(Conn& db);
+  // The statements adding the batch's deltas to the rows (creating missing
+  // ones), one a queue; their results are not needed, so they go with the
+  // batch's next round trip.
+  std::vector<Step> flush_steps() const;
 
   // The queue's row plus the unwritten deltas; nullopt if it does not exist.
   // `lock`: SELECT … FOR UPDATE (held until the batch commits).

@@ -24,9 +24,11 @@ constexpr std::size_t kMaxOpsPerTransaction = 64;
 constexpr std::chrono::milliseconds kFirstBackoff{100};
 constexpr std::chrono::milliseconds kMaxBackoff{5000};
 
+const Statement kBegin{"begin", "BEGIN"};
 const Statement kCommit{"commit", "COMMIT"};
 const Statement kRollback{"rollback", "ROLLBACK"};
 const Statement kSavepoint{"savepoint", "SAVEPOINT op"};
+const Statement kRelease{"release", "RELEASE op"};
 const Statement kNotify{"notify", "SELECT pg_notify($1, q) FROM unnest($2::text[]) AS q"};
 
 // The connection broke while COMMIT was on its way: the transaction may or
@@ -59,21 +61,13 @@ core::Error Batch::failure() const {
   return connection_lost(db_.where());
 }
 
-// A kept op's savepoint is released by the next op's first round trip
-// ("RELEASE op; SAVEPOINT op") or by COMMIT, which ends every open one: one
-// round trip per op for its isolation, not two.
+// An op's savepoint goes with its first statement (Conn::defer), after the
+// RELEASE of the op before it, if kept (else COMMIT ends every open one):
+// no round trip of its own.
 core::Result<void> Batch::begin_op() {
   ctx_.notice.clear();
-  core::Result<void> begun;
-  if (savepoint_ == Savepoint::kept) {
-    begun = db_.exec("RELEASE op; SAVEPOINT op");
-  } else if (savepoint_ == Savepoint::none) {
-    if (auto r = db_.run(kSavepoint); !r) begun = r.error();
-  }
-  if (!begun) {
-    failure_ = begun.error();
-    return begun.error();
-  }
+  if (savepoint_ == Savepoint::kept) db_.defer({.statement = &kRelease, .params = {}});
+  if (savepoint_ != Savepoint::fresh) db_.defer({.statement = &kSavepoint, .params = {}});
   savepoint_ = Savepoint::kept;
   return {};
 }
@@ -248,7 +242,9 @@ void Writer::run_batch(Ops& ops) {
 core::Result<void> Writer::attempt(Ops& ops, Batch& batch, std::size_t& first_change,
                                    bool& committing) {
   const auto began = std::chrono::steady_clock::now();
-  if (auto r = db_->exec("BEGIN; SAVEPOINT op"); !r) return r.error();
+  // BEGIN and the first op's savepoint go with its first statement.
+  db_->defer({.statement = &kBegin, .params = {}});
+  db_->defer({.statement = &kSavepoint, .params = {}});
   batch.began_with_savepoint();
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const auto changes_before = batch.notice().job_change_count();
@@ -258,25 +254,38 @@ core::Result<void> Writer::attempt(Ops& ops, Batch& batch, std::size_t& first_ch
       first_change = i;
     }
   }
-  if (auto r = queues_.flush(*db_); !r) return r.error();
-  if (auto r = flush_keys(*db_, keys_.take_batch(), batch.notice()); !r) return r.error();
-  // One NOTIFY statement: the queues made runnable, then the job events.
+  // The batch's end in one round trip: the queue counts, the NOTIFY (the
+  // queues made runnable, then the job events) and COMMIT — two when key
+  // counts or job events need rows back first: the key counts' and the
+  // changed jobs' event numbers, with the queue counts.
+  auto steps = queues_.flush_steps();
+  const auto key_deltas = keys_.take_batch();
+  auto keys = key_steps(key_deltas);
+  const auto& events = batch.notice().events();
+  auto seqs = event_seqs_step(events);
+  std::vector<std::string> announced;
+  if (!keys.empty() || seqs) {
+    const std::size_t keys_from = steps.size();
+    std::move(keys.begin(), keys.end(), std::back_inserter(steps));
+    if (seqs) steps.push_back(std::move(*seqs));
+    auto rows = db_->run_together(steps);
+    if (!rows) return rows.error();
+    const auto key_rows = std::span(*rows).subspan(keys_from, keys.size());
+    if (auto r = keys_moved(*db_, key_deltas, key_rows, batch.notice()); !r) return r.error();
+    if (seqs) announced = event_payloads(events, rows->back());
+    steps.clear();
+  }
   auto payloads = batch.notice().peek().runnable_queues;
-  if (!batch.notice().events().empty()) {
-    auto events = event_payloads(*db_, batch.notice().events());
-    if (!events) return events.error();
-    payloads.insert(payloads.end(), std::make_move_iterator(events->begin()),
-                    std::make_move_iterator(events->end()));
-  }
+  std::move(announced.begin(), announced.end(), std::back_inserter(payloads));
   if (!payloads.empty()) {
-    if (auto r = db_->run(kNotify, Params().text(channel_).text(text_array(payloads))); !r) {
-      return r.error();
-    }
+    steps.push_back(
+        {.statement = &kNotify, .params = Params().text(channel_).text(text_array(payloads))});
   }
+  steps.push_back({.statement = &kCommit, .params = {}});
   if (before_commit_) before_commit_();
   committing = true;
   const auto commit_began = std::chrono::steady_clock::now();
-  auto committed = db_->run(kCommit);
+  auto committed = db_->run_together(steps);
   if (!committed) return committed.error();
   const auto now = std::chrono::steady_clock::now();
   if (commit_seconds_) commit_seconds_->observe(std::chrono::duration<double>(now - began).count());

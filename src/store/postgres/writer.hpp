@@ -77,8 +77,9 @@ class Batch {
     return result;
   }
 
-  // The transaction began with the first op's savepoint already open
-  // ("BEGIN; SAVEPOINT op", one round trip): that op takes it as its own.
+  // The transaction began with the first op's savepoint already asked for
+  // (BEGIN and SAVEPOINT op, deferred to the first statement): that op
+  // takes it as its own.
   void began_with_savepoint() { savepoint_ = Savepoint::fresh; }
 
   // Whether the transaction itself failed: nothing of the batch may commit.
