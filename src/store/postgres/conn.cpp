@@ -367,7 +367,10 @@ core::Error Conn::pipeline_broken(std::string_view what) {
 
 // Each step's results end with a null from PQgetResult; a failed step's
 // error is followed by PGRES_PIPELINE_ABORTED for every later step, and
-// the pipeline by PGRES_PIPELINE_SYNC.
+// the pipeline by PGRES_PIPELINE_SYNC. The connection stays blocking: the
+// steps are a batch's few statements, sent whole before their results are
+// read, which a socket's buffers hold both ways (a pipeline of many large
+// statements and results would need non-blocking mode not to stall).
 core::Result<std::vector<Rows>> Conn::run_together(const std::vector<Step>& given) {
   if (lost_) return connection_lost(where_);
   if (!deferred_.empty()) {
