@@ -365,12 +365,6 @@ core::Error Conn::pipeline_broken(std::string_view what) {
   return connection_lost(fmt::format("{} ({}: {})", where_, what, message));
 }
 
-// Each step's results end with a null from PQgetResult; a failed step's
-// error is followed by PGRES_PIPELINE_ABORTED for every later step, and
-// the pipeline by PGRES_PIPELINE_SYNC. The connection stays blocking: the
-// steps are a batch's few statements, sent whole before their results are
-// read, which a socket's buffers hold both ways (a pipeline of many large
-// statements and results would need non-blocking mode not to stall).
 core::Result<std::vector<Rows>> Conn::run_together(const std::vector<Step>& given) {
   if (lost_) return connection_lost(where_);
   if (!deferred_.empty()) {
@@ -381,13 +375,21 @@ core::Result<std::vector<Rows>> Conn::run_together(const std::vector<Step>& give
     if (rows) rows->erase(rows->begin(), rows->begin() + static_cast<std::ptrdiff_t>(ahead));
     return rows;
   }
-  const auto& steps = given;
-  if (steps.empty()) return std::vector<Rows>{};
-  if (steps.size() == 1) {
-    auto r = run(*steps.front().statement, steps.front().params);
+  if (given.empty()) return std::vector<Rows>{};
+  if (given.size() == 1) {
+    auto r = run(*given.front().statement, given.front().params);
     if (!r) return r.error();
     return std::vector<Rows>{std::move(*r)};
   }
+  if (auto sent = send_pipeline(given); !sent) return sent.error();
+  return read_pipeline(given);
+}
+
+// The connection stays blocking: the steps are a batch's few statements,
+// sent whole before their results are read, which a socket's buffers hold
+// both ways (a pipeline of many large statements and results would need
+// non-blocking mode not to stall).
+core::Result<void> Conn::send_pipeline(const std::vector<Step>& steps) {
   for (const auto& step : steps) {
     if (auto prepared = prepare(*step.statement); !prepared) return prepared.error();
   }
@@ -400,36 +402,38 @@ core::Result<std::vector<Rows>> Conn::run_together(const std::vector<Step>& give
     }
   }
   if (PQpipelineSync(conn_) != 1) return pipeline_broken("pipeline");
+  return {};
+}
+
+// Each step's results end with a null from PQgetResult; a failed step's
+// error is followed by PGRES_PIPELINE_ABORTED for every later step, and
+// the pipeline by PGRES_PIPELINE_SYNC.
+core::Result<std::vector<Rows>> Conn::read_pipeline(const std::vector<Step>& steps) {
   std::vector<Rows> rows;
   rows.reserve(steps.size());
   std::optional<core::Error> error;
   std::size_t step = 0;
   for (;;) {
     PGresult* r = PQgetResult(conn_);
-    if (!r) {
-      // The end of one step's results.
+    if (!r) {  // the end of one step's results
       if (++step > steps.size() || PQstatus(conn_) != CONNECTION_OK) {
         return pipeline_broken(step <= steps.size() ? steps[step - 1].statement->name : "pipeline");
       }
       continue;
     }
     const auto status = PQresultStatus(r);
-    if (status == PGRES_PIPELINE_SYNC) {
+    if (status == PGRES_PIPELINE_SYNC || step >= steps.size()) {
       PQclear(r);
+      if (status != PGRES_PIPELINE_SYNC) return pipeline_broken("pipeline");
       break;
-    }
-    if (step >= steps.size()) {
-      PQclear(r);
-      return pipeline_broken("pipeline");
     }
     if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
       rows.emplace_back(r);
-    } else {
-      if (!error && status != PGRES_PIPELINE_ABORTED)
-        error = failure(r, steps[step].statement->name);
-      PQclear(r);
-      if (lost_) return *error;
+      continue;
     }
+    if (!error && status != PGRES_PIPELINE_ABORTED) error = failure(r, steps[step].statement->name);
+    PQclear(r);
+    if (lost_) return *error;  // only failure() gives up the connection here
   }
   if (PQexitPipelineMode(conn_) != 1) return pipeline_broken("pipeline");
   if (error) return *error;

@@ -137,6 +137,8 @@ class Conn {
   Conn(PGconn* conn, std::string conninfo);
   core::Error failure(PGresult* r, std::string_view what);
   core::Result<void> prepare(const Statement& s);
+  core::Result<void> send_pipeline(const std::vector<Step>& steps);
+  core::Result<std::vector<Rows>> read_pipeline(const std::vector<Step>& steps);
   core::Error pipeline_broken(std::string_view what);
 
   PGconn* conn_;

@@ -254,10 +254,14 @@ core::Result<void> Writer::attempt(Ops& ops, Batch& batch, std::size_t& first_ch
       first_change = i;
     }
   }
-  // The batch's end in one round trip: the queue counts, the NOTIFY (the
-  // queues made runnable, then the job events) and COMMIT — two when key
-  // counts or job events need rows back first: the key counts' and the
-  // changed jobs' event numbers, with the queue counts.
+  return commit(batch, began, committing);
+}
+
+// The batch's end in one round trip: the queue counts, the NOTIFY (the
+// queues made runnable, then the job events) and COMMIT — two when key counts
+// or job events need rows back first: the key counts' and the changed jobs'
+// event numbers, with the queue counts.
+core::Result<void> Writer::commit(Batch& batch, Clock::time_point began, bool& committing) {
   auto steps = queues_.flush_steps();
   const auto key_deltas = keys_.take_batch();
   auto keys = key_steps(key_deltas);

@@ -194,6 +194,9 @@ class Writer {
   // `committing` is set once COMMIT is sent: a lost connection then leaves
   // the outcome unknown.
   core::Result<void> attempt(Ops& ops, Batch& batch, std::size_t& first_change, bool& committing);
+  // The attempt's end, from the queue deltas to COMMIT; `began` for the
+  // commit metrics.
+  core::Result<void> commit(Batch& batch, Clock::time_point began, bool& committing);
   void answer(Ops& ops, std::optional<ChangeNotice> notice, std::size_t first_change);
   void fail_all(Ops& ops, const core::Error& error);
   void lost(const core::Error& error);
