@@ -101,6 +101,41 @@ TEST_P(ReadTest, ListFiltersByTagAndPayloadText) {
   EXPECT_EQ(list({.text = "%"}), V{});  // no wildcards
 }
 
+// Most jobs have no tags and no errors; stores may keep those lists in a
+// smaller form, but they read back empty, a tag search passes over them,
+// and a job that gains an error (after a reopen too) reads it back.
+TEST_P(ReadTest, JobsWithoutTagsOrErrorsReadEmptyAndATagSearchPassesOverThem) {
+  auto tagged = job("q");
+  tagged.tags = {"blue"};
+  const auto plain = insert(job("q"));
+  const auto blue = insert(tagged);
+  const auto failed = fail(running("f"), {.error = "went wrong"});
+  ASSERT_TRUE(failed) << failed.error().message;
+  reopen();
+  auto page = call<JobPage>([&](auto done) { store().job_list({}, done); });
+  ASSERT_TRUE(page) << page.error().message;
+  ASSERT_EQ(page->jobs.size(), 3u);
+  for (const auto& j : page->jobs) {
+    EXPECT_EQ(j.tags, j.id == blue ? std::vector<std::string>{"blue"} : std::vector<std::string>{})
+        << j.id;
+    ASSERT_EQ(j.errors.size(), j.id == failed->id ? 1u : 0u) << j.id;
+    if (j.id == failed->id) {
+      EXPECT_EQ(j.errors.front().message, "went wrong");
+    }
+  }
+  auto got = get(plain);
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_TRUE(got->tags.empty());
+  EXPECT_TRUE(got->errors.empty());
+  for (const std::string tag : {"blue", "green"}) {
+    auto found = call<JobPage>([&](auto done) { store().job_list({.tag = tag}, done); });
+    ASSERT_TRUE(found) << found.error().message;
+    EXPECT_EQ(ids(*found),
+              tag == "blue" ? std::vector<std::string>{blue} : std::vector<std::string>{})
+        << tag;
+  }
+}
+
 TEST_P(ReadTest, ListFiltersByCreationTimeAndPagesWithin) {
   std::vector<std::string> all;
   for (int i = 0; i < 5; ++i) all.push_back(insert(job(), kNow + i * 1min));

@@ -65,22 +65,29 @@ std::string error_of(const core::Job& job, int attempt) {
 
 }  // namespace
 
+namespace {
+
+// Each mark's job as a row id, in the marks' order (nullopt: not a job id).
+std::vector<std::optional<std::int64_t>> mark_rowids(const std::vector<JobEventMark>& marks) {
+  std::vector<std::optional<std::int64_t>> out;
+  out.reserve(marks.size());
+  for (const auto& mark : marks) out.push_back(core::parse_job_id(mark.id));
+  return out;
+}
+
+}  // namespace
+
 std::optional<Step> event_seqs_step(const std::vector<JobEventMark>& marks) {
   std::vector<std::int64_t> ids;
-  ids.reserve(marks.size());
-  for (const auto& mark : marks) {
-    if (auto id = core::parse_job_id(mark.id)) ids.push_back(*id);
+  for (const auto& id : mark_rowids(marks)) {
+    if (id) ids.push_back(*id);
   }
   if (ids.empty()) return std::nullopt;
   return Step{.statement = &kEventSeqs, .params = Params().text(id_array(ids))};
 }
 
 std::vector<std::string> event_payloads(const std::vector<JobEventMark>& marks, const Rows& seqs) {
-  std::vector<std::int64_t> ids;
-  ids.reserve(marks.size());
-  for (const auto& mark : marks) {
-    if (auto id = core::parse_job_id(mark.id)) ids.push_back(*id);
-  }
+  const auto ids = mark_rowids(marks);
   std::map<std::int64_t, std::int64_t> last_seq;
   for (int i = 0; i < seqs.size(); ++i) last_seq[seqs.integer(i, 0)] = seqs.integer(i, 1);
   // A job changed k more times later in this batch had its number then
@@ -89,12 +96,13 @@ std::vector<std::string> event_payloads(const std::vector<JobEventMark>& marks, 
   std::map<std::int64_t, std::int64_t> later;
   std::vector<std::string> entries(ids.size());
   for (std::size_t i = ids.size(); i-- > 0;) {
-    const auto found = last_seq.find(ids[i]);
+    if (!ids[i]) continue;
+    const auto found = last_seq.find(*ids[i]);
     if (found == last_seq.end()) continue;  // deleted in this batch
-    const auto seq = found->second - later[ids[i]]++;
+    const auto seq = found->second - later[*ids[i]]++;
     const auto& mark = marks[i];
     entries[i] =
-        fmt::format("{}:{}:{}:{}", ids[i], seq,
+        fmt::format("{}:{}:{}:{}", *ids[i], seq,
                     mark.progress ? std::string("p") : std::to_string(static_cast<int>(mark.state)),
                     mark.attempt);
   }

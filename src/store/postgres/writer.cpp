@@ -64,12 +64,11 @@ core::Error Batch::failure() const {
 // An op's savepoint goes with its first statement (Conn::defer), after the
 // RELEASE of the op before it, if kept (else COMMIT ends every open one):
 // no round trip of its own.
-core::Result<void> Batch::begin_op() {
+void Batch::begin_op() {
   ctx_.notice.clear();
-  if (savepoint_ == Savepoint::kept) db_.defer({.statement = &kRelease, .params = {}});
-  if (savepoint_ != Savepoint::fresh) db_.defer({.statement = &kSavepoint, .params = {}});
-  savepoint_ = Savepoint::kept;
-  return {};
+  if (savepoint_kept_) db_.defer({.statement = &kRelease, .params = {}});
+  db_.defer({.statement = &kSavepoint, .params = {}});
+  savepoint_kept_ = true;
 }
 
 void Batch::end_op(const core::Error* error) {
@@ -84,7 +83,7 @@ void Batch::end_op(const core::Error* error) {
     retry_ = true;
   } else if (!keep) {
     if (auto ended = db_.exec("ROLLBACK TO op; RELEASE op"); !ended) failure_ = ended.error();
-    savepoint_ = Savepoint::none;
+    savepoint_kept_ = false;
   }
   if (keep && !failed()) {
     ctx_.queues.op_keep();
@@ -242,10 +241,8 @@ void Writer::run_batch(Ops& ops) {
 core::Result<void> Writer::attempt(Ops& ops, Batch& batch, std::size_t& first_change,
                                    bool& committing) {
   const auto began = std::chrono::steady_clock::now();
-  // BEGIN and the first op's savepoint go with its first statement.
+  // BEGIN goes with the first op's savepoint and first statement.
   db_->defer({.statement = &kBegin, .params = {}});
-  db_->defer({.statement = &kSavepoint, .params = {}});
-  batch.began_with_savepoint();
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const auto changes_before = batch.notice().job_change_count();
     ops[i]->run(batch);

@@ -69,18 +69,13 @@ class Batch {
   // the body's changes (rows, queue deltas and notice).
   template <class T, class F>
   core::Result<T> isolated(F& body) {
-    if (auto begun = begin_op(); !begun) return {boost::system::in_place_error, begun.error()};
+    begin_op();
     core::Result<T> result = guarded<T>(body);
     std::optional<core::Error> failed;
     if (!result) failed = result.error();
     end_op(failed ? &*failed : nullptr);
     return result;
   }
-
-  // The transaction began with the first op's savepoint already asked for
-  // (BEGIN and SAVEPOINT op, deferred to the first statement): that op
-  // takes it as its own.
-  void began_with_savepoint() { savepoint_ = Savepoint::fresh; }
 
   // Whether the transaction itself failed: nothing of the batch may commit.
   bool failed() const { return db_.lost() || failure_.has_value(); }
@@ -100,7 +95,7 @@ class Batch {
     }
   }
   static core::Error unexpected(const std::exception& e);
-  core::Result<void> begin_op();
+  void begin_op();
   void end_op(const core::Error* error);
 
   Conn& db_;
@@ -109,10 +104,8 @@ class Batch {
   OpContext ctx_;
   std::optional<core::Error> failure_;
   bool retry_ = false;
-  // The savepoint "op": none open; opened with BEGIN and not used yet; or
-  // a kept op's, not yet released.
-  enum class Savepoint { none, fresh, kept };
-  Savepoint savepoint_ = Savepoint::none;
+  // The savepoint "op" of a kept op is open, not yet released.
+  bool savepoint_kept_ = false;
 };
 
 // One queued unit of work. run() may be called more than once (a batch

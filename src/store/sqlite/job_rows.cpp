@@ -156,11 +156,11 @@ void bind_new_job(Query& q, int first, const NewJobRow& row, const std::string& 
   q.bind_text_or_null(p + 20, job.traceparent).bind_text_or_null(p + 21, job.tracestate);
 }
 
-// An empty tag list is stored as '' rather than '[]' (as is an empty error
-// list, in save_job): most jobs have neither, and the two bytes saved on each
-// are 2 MB a million jobs. parse_tags and parse_errors read both forms.
-std::string stored_tags(const std::vector<std::string>& tags) {
-  return tags.empty() ? std::string() : tags_text(tags);
+// A tag or error list as stored: an empty one as '' rather than '[]' (most
+// jobs have neither, and the two bytes saved on each are 2 MB a million
+// jobs). parse_tags and parse_errors read both forms.
+std::string stored_list(std::string list) {
+  return list == "[]" ? std::string() : list;
 }
 
 }  // namespace
@@ -168,7 +168,7 @@ std::string stored_tags(const std::vector<std::string>& tags) {
 core::Result<void> insert_job(Statements& sql, std::int64_t id, const core::NewJob& job,
                               const core::JobSettings& settings, core::JobState state,
                               core::TimePoint now, std::optional<std::int64_t> batch) {
-  const std::string tags = stored_tags(job.tags);
+  const std::string tags = stored_list(tags_text(job.tags));
   Query q(sql[Sql::job_insert]);
   const NewJobRow row{.id = id, .job = &job, .settings = settings, .state = state};
   bind_new_job(q, 1, row, tags, now, batch);  // bound text must outlive run()
@@ -181,7 +181,7 @@ NewJobRows job_row_writer(Statements& sql, core::TimePoint now, std::optional<st
         std::array<std::string, kJobInsertRowsMax> tags;  // bound: outlive run()
         Query q(sql.job_insert_rows(rows.size()));
         for (std::size_t r = 0; r < rows.size(); ++r) {
-          tags[r] = stored_tags(rows[r].job->tags);
+          tags[r] = stored_list(tags_text(rows[r].job->tags));
           bind_new_job(q, static_cast<int>(r * kJobInsertParams + 1), rows[r], tags[r], now, batch);
         }
         return q.run();
@@ -192,7 +192,7 @@ core::Result<void> save_job(Statements& sql, const JobRow& row) {
   const core::Job& j = row.job;
   const std::string progress = j.progress ? progress_text(*j.progress) : std::string();
   const std::string& result = j.result.stored();
-  const std::string errors = j.errors.empty() ? std::string() : errors_text(j.errors);
+  const std::string errors = stored_list(errors_text(j.errors));
   Query q(sql[Sql::job_save]);
   q.bind_int(1, row.rowid).bind_int(2, static_cast<int>(j.state)).bind_time(3, j.run_at);
   q.bind_opt_time(4, j.started_at).bind_opt_time(5, j.finished_at).bind_int(6, j.attempt);
